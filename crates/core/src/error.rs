@@ -1,0 +1,47 @@
+/// Errors from building or reading a [`crate::CustomerTable`] and other core types.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A column was added whose length differs from the table's customer count.
+    #[error("column `{name}` has {got} values but the table has {expected} customers")]
+    ColumnLength {
+        /// Column name.
+        name: String,
+        /// Rows in the table.
+        expected: usize,
+        /// Values in the new column.
+        got: usize,
+    },
+    /// Two columns with the same name.
+    #[error("column `{0}` already exists in the customer table")]
+    DuplicateColumn(String),
+    /// A column that is needed is not in the table.
+    #[error("column `{name}` is not in the customer table; columns are: {available}")]
+    MissingColumn {
+        /// The column asked for.
+        name: String,
+        /// Comma-separated list of the table's columns.
+        available: String,
+    },
+    /// A column has a different type than the caller needs.
+    #[error("column `{name}` is {actual}, expected {expected}")]
+    ColumnType {
+        /// Column name.
+        name: String,
+        /// The type needed.
+        expected: &'static str,
+        /// The column's type.
+        actual: &'static str,
+    },
+    /// A date string that none of the accepted formats matches.
+    #[error("`{value}` is not a date ({expected})")]
+    BadDate {
+        /// The text that failed.
+        value: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// A time unit name that is not days, weeks or months.
+    #[error("unknown time unit `{0}`: use days, weeks or months")]
+    UnknownTimeUnit(String),
+}

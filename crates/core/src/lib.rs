@@ -1,0 +1,22 @@
+//! Domain types shared by every clientele crate. No I/O, no clock: "now" is an
+//! [`ObservationWindow`] given by the caller.
+//!
+//! The [`CustomerTable`] is the contract between ingestion, the models and the surfaces: one
+//! row per customer, named typed columns (see DESIGN.md §3 for the column names). The two
+//! summary conventions ([`RfmSummary`], [`ClvSummary`]) are separate types because their
+//! "frequency" and "recency" mean different things.
+
+mod day;
+mod error;
+mod summary;
+mod table;
+mod window;
+
+pub use day::{DateFormat, Day};
+pub use error::CoreError;
+pub use summary::{ClvSummary, RfmSummary};
+pub use table::{Column, ColumnData, CustomerTable};
+pub use window::{ObservationWindow, TimeUnit};
+
+/// Result alias for this crate.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -1,0 +1,282 @@
+//! The per-customer table: one row per customer, named typed columns.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, Day};
+
+/// The values of one column. Every variant allows missing values (`None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "values", rename_all = "lowercase")]
+pub enum ColumnData {
+    /// Whole numbers (counts, scores).
+    Int(Vec<Option<i64>>),
+    /// Real numbers (money, model outputs).
+    Float(Vec<Option<f64>>),
+    /// Text (ids, categories, grade names).
+    Text(Vec<Option<String>>),
+    /// Calendar days.
+    Date(Vec<Option<Day>>),
+}
+
+impl ColumnData {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Int(v) => v.len(),
+            ColumnData::Float(v) => v.len(),
+            ColumnData::Text(v) => v.len(),
+            ColumnData::Date(v) => v.len(),
+        }
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The type's name for messages: `int`, `float`, `text` or `date`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ColumnData::Int(_) => "int",
+            ColumnData::Float(_) => "float",
+            ColumnData::Text(_) => "text",
+            ColumnData::Date(_) => "date",
+        }
+    }
+
+    /// Value `i` as a number: ints and floats as they are, dates as days since 1970-01-01,
+    /// text as `None`.
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match self {
+            ColumnData::Int(v) => v[i].map(|x| x as f64),
+            ColumnData::Float(v) => v[i],
+            ColumnData::Date(v) => v[i].map(|d| f64::from(d.0)),
+            ColumnData::Text(_) => None,
+        }
+    }
+
+    /// Value `i` rendered as text (`None` when missing); floats keep full precision.
+    pub fn text(&self, i: usize) -> Option<String> {
+        match self {
+            ColumnData::Int(v) => v[i].map(|x| x.to_string()),
+            ColumnData::Float(v) => v[i].map(|x| x.to_string()),
+            ColumnData::Text(v) => v[i].clone(),
+            ColumnData::Date(v) => v[i].map(|d| d.to_string()),
+        }
+    }
+
+    /// Keeps the values at `idx`, in that order.
+    pub fn take(&self, idx: &[usize]) -> ColumnData {
+        match self {
+            ColumnData::Int(v) => ColumnData::Int(idx.iter().map(|&i| v[i]).collect()),
+            ColumnData::Float(v) => ColumnData::Float(idx.iter().map(|&i| v[i]).collect()),
+            ColumnData::Text(v) => ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect()),
+            ColumnData::Date(v) => ColumnData::Date(idx.iter().map(|&i| v[i]).collect()),
+        }
+    }
+}
+
+/// A named column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name (the contract names of DESIGN.md §3, or an attribute's own name).
+    pub name: String,
+    /// The values, one per customer.
+    pub data: ColumnData,
+}
+
+/// One row per customer. `customer_id` is always the first column and is unique.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CustomerTable {
+    ids: Vec<String>,
+    columns: Vec<Column>,
+}
+
+impl CustomerTable {
+    /// A table of these customers with no other columns yet.
+    pub fn new(ids: Vec<String>) -> CustomerTable {
+        CustomerTable {
+            ids,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when the table has no customers.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Customer ids, as given in the input (leading zeros kept).
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// All columns except `customer_id`, in order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Column names including `customer_id`.
+    pub fn column_names(&self) -> Vec<&str> {
+        std::iter::once("customer_id")
+            .chain(self.columns.iter().map(|c| c.name.as_str()))
+            .collect()
+    }
+
+    /// Adds a column; its length must equal the number of customers and its name be new.
+    pub fn push(&mut self, name: impl Into<String>, data: ColumnData) -> Result<(), CoreError> {
+        let name = name.into();
+        if data.len() != self.len() {
+            return Err(CoreError::ColumnLength {
+                name,
+                expected: self.len(),
+                got: data.len(),
+            });
+        }
+        if name == "customer_id" || self.get(&name).is_some() {
+            return Err(CoreError::DuplicateColumn(name));
+        }
+        self.columns.push(Column { name, data });
+        Ok(())
+    }
+
+    /// Adds or replaces a column.
+    pub fn set(&mut self, name: impl Into<String>, data: ColumnData) -> Result<(), CoreError> {
+        let name = name.into();
+        if data.len() != self.len() {
+            return Err(CoreError::ColumnLength {
+                name,
+                expected: self.len(),
+                got: data.len(),
+            });
+        }
+        match self.columns.iter_mut().find(|c| c.name == name) {
+            Some(c) => c.data = data,
+            None => self.columns.push(Column { name, data }),
+        }
+        Ok(())
+    }
+
+    /// The column with this name, if any.
+    pub fn get(&self, name: &str) -> Option<&ColumnData> {
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &c.data)
+    }
+
+    /// The column with this name, or an error that lists the available columns.
+    pub fn column(&self, name: &str) -> Result<&ColumnData, CoreError> {
+        self.get(name).ok_or_else(|| CoreError::MissingColumn {
+            name: name.to_string(),
+            available: self.column_names().join(", "),
+        })
+    }
+
+    /// A numeric column (int, float or date) as `f64`s, missing values as `None`.
+    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>, CoreError> {
+        let c = self.column(name)?;
+        if let ColumnData::Text(_) = c {
+            return Err(CoreError::ColumnType {
+                name: name.to_string(),
+                expected: "a number",
+                actual: "text",
+            });
+        }
+        Ok((0..self.len()).map(|i| c.number(i)).collect())
+    }
+
+    /// A float column by reference.
+    pub fn floats(&self, name: &str) -> Result<&[Option<f64>], CoreError> {
+        match self.column(name)? {
+            ColumnData::Float(v) => Ok(v),
+            other => Err(type_err(name, "float", other)),
+        }
+    }
+
+    /// An int column by reference.
+    pub fn ints(&self, name: &str) -> Result<&[Option<i64>], CoreError> {
+        match self.column(name)? {
+            ColumnData::Int(v) => Ok(v),
+            other => Err(type_err(name, "int", other)),
+        }
+    }
+
+    /// A text column by reference.
+    pub fn texts(&self, name: &str) -> Result<&[Option<String>], CoreError> {
+        match self.column(name)? {
+            ColumnData::Text(v) => Ok(v),
+            other => Err(type_err(name, "text", other)),
+        }
+    }
+
+    /// A date column by reference.
+    pub fn dates(&self, name: &str) -> Result<&[Option<Day>], CoreError> {
+        match self.column(name)? {
+            ColumnData::Date(v) => Ok(v),
+            other => Err(type_err(name, "date", other)),
+        }
+    }
+
+    /// Rows reordered (or filtered) to `idx`.
+    pub fn take(&self, idx: &[usize]) -> CustomerTable {
+        CustomerTable {
+            ids: idx.iter().map(|&i| self.ids[i].clone()).collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    data: c.data.take(idx),
+                })
+                .collect(),
+        }
+    }
+
+    /// Rows sorted by customer id, so outputs do not depend on input order.
+    pub fn sorted_by_id(&self) -> CustomerTable {
+        let mut idx: Vec<usize> = (0..self.len()).collect();
+        idx.sort_by(|&a, &b| self.ids[a].cmp(&self.ids[b]));
+        self.take(&idx)
+    }
+}
+
+fn type_err(name: &str, expected: &'static str, actual: &ColumnData) -> CoreError {
+    CoreError::ColumnType {
+        name: name.to_string(),
+        expected,
+        actual: actual.type_name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_checks_length_and_names() {
+        let mut t = CustomerTable::new(vec!["b".into(), "a".into()]);
+        t.push("orders", ColumnData::Int(vec![Some(1), Some(3)]))
+            .unwrap();
+        assert!(matches!(
+            t.push("orders", ColumnData::Int(vec![None, None])),
+            Err(CoreError::DuplicateColumn(_))
+        ));
+        assert!(matches!(
+            t.push("x", ColumnData::Int(vec![None])),
+            Err(CoreError::ColumnLength { .. })
+        ));
+        let e = t.column("nope").unwrap_err().to_string();
+        assert!(e.contains("customer_id, orders"), "{e}");
+        assert_eq!(t.numbers("orders").unwrap(), vec![Some(1.0), Some(3.0)]);
+        let s = t.sorted_by_id();
+        assert_eq!(s.ids(), ["a", "b"]);
+        assert_eq!(s.ints("orders").unwrap(), [Some(3), Some(1)]);
+        assert!(t.floats("orders").is_err());
+    }
+}
