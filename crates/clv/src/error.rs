@@ -1,0 +1,146 @@
+//! The crate's one error type: bad input, invalid parameters and failed fits.
+
+/// Everything that can go wrong in `clientele-clv`.
+///
+/// Input errors name the rule broken and how many rows break it, so the caller can report
+/// them without re-checking the data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClvError {
+    /// No customers were given.
+    #[error("empty input: at least one customer is needed")]
+    Empty,
+    /// Input columns have different lengths.
+    #[error("column `{column}` has {actual} rows, expected {expected}")]
+    LengthMismatch {
+        /// The offending column.
+        column: &'static str,
+        /// Rows expected (length of the first column).
+        expected: usize,
+        /// Rows found.
+        actual: usize,
+    },
+    /// NaN or infinite values.
+    #[error("{count} rows have a non-finite `{column}`")]
+    NonFinite {
+        /// The offending column.
+        column: &'static str,
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// frequency < 0.
+    #[error("{count} rows have a negative frequency (repeat purchases must be >= 0)")]
+    NegativeFrequency {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// frequency not a whole number.
+    #[error("{count} rows have a non-integer frequency (repeat purchases are counts)")]
+    NonIntegerFrequency {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// recency < 0.
+    #[error("{count} rows have a negative recency")]
+    NegativeRecency {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// recency > T.
+    #[error(
+        "{count} rows have recency > T (the last purchase cannot be after the end of observation)"
+    )]
+    RecencyAboveT {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// frequency = 0 but recency != 0.
+    #[error(
+        "{count} rows have frequency 0 but recency != 0 (without repeat purchases recency must be 0)"
+    )]
+    ZeroFrequencyNonZeroRecency {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// BG/BB needs frequency <= recency, whole-number recency and periods.
+    #[error("{count} rows break a discrete-time (BG/BB) rule: {rule}")]
+    DiscreteRule {
+        /// The rule broken.
+        rule: &'static str,
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// Weights must be finite and > 0.
+    #[error("{count} rows have a weight that is not finite and > 0")]
+    BadWeight {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// Gamma-Gamma needs at least one repeat customer with positive mean spend.
+    #[error(
+        "no customer has frequency > 0 and monetary value > 0 ({zero_or_negative} repeat customers have spend <= 0): the spend model cannot be fitted"
+    )]
+    NoPositiveSpend {
+        /// Repeat customers whose mean spend is <= 0.
+        zero_or_negative: usize,
+    },
+    /// A model parameter is not finite and > 0 (or breaks a model-specific rule).
+    #[error("parameter `{name}` = {value} is invalid: {rule}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The rule broken.
+        rule: &'static str,
+    },
+    /// A function argument (horizon, discount, ...) is invalid.
+    #[error("argument `{name}` = {value} is invalid: {rule}")]
+    InvalidArgument {
+        /// Argument name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The rule broken.
+        rule: &'static str,
+    },
+    /// The optimiser could not find a usable maximum.
+    #[error("{model} fit failed: {reason}; try: {hint}")]
+    FitFailed {
+        /// Model name.
+        model: &'static str,
+        /// What went wrong.
+        reason: String,
+        /// What the user can try.
+        hint: &'static str,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ClvError> = std::result::Result<T, E>;
+
+/// Checks that a parameter is finite and strictly positive.
+pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ClvError::InvalidParameter {
+            name,
+            value,
+            rule: "must be finite and > 0",
+        })
+    }
+}
+
+/// Checks that a horizon/time argument is finite and >= 0.
+pub(crate) fn non_negative_arg(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(ClvError::InvalidArgument {
+            name,
+            value,
+            rule: "must be finite and >= 0",
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! Maximum-likelihood driver shared by all models: log-parameters, several starts, weighted
+//! rows, deterministic parallel sums, convergence checks and observed-information SEs.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClvError, Result};
+use crate::optimize::{self, Tolerances};
+
+/// Maximum number of parameters of any model here.
+pub(crate) const MAXP: usize = 4;
+/// Rows per chunk in likelihood sums; fixed so the sum order (and result) never depends on
+/// the number of threads.
+const CHUNK: usize = 1024;
+/// Below this many rows the sums run on one thread.
+const PAR_MIN: usize = 8 * CHUNK;
+
+/// Options for every `fit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitOptions {
+    /// L2 penalty λ·Σ θ² on the natural parameters, added to the mean negative log-likelihood
+    /// (lifetimes' `penalizer_coef`). 0 = plain MLE.
+    pub penalizer: f64,
+    /// Iteration cap per start (BFGS iterations; Nelder-Mead gets 20× as many evaluations).
+    pub max_iterations: usize,
+    /// Convergence: max |∂(−LL/N)/∂ln θ| below this.
+    pub gradient_tolerance: f64,
+    /// Starting natural parameters (in the model's order) to try before the built-in starts.
+    pub initial_params: Option<Vec<f64>>,
+    /// Compute standard errors from the observed information.
+    pub standard_errors: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            penalizer: 0.0,
+            max_iterations: 1000,
+            gradient_tolerance: 1e-9,
+            initial_params: None,
+            standard_errors: true,
+        }
+    }
+}
+
+/// What a fit did: parameters, their standard errors and how the optimiser ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitReport {
+    /// Model name (`bg_nbd`, ...).
+    pub model: &'static str,
+    /// Parameter names in order.
+    pub param_names: Vec<&'static str>,
+    /// Fitted natural parameters.
+    pub params: Vec<f64>,
+    /// Standard errors (observed information, delta method); None if the Hessian at the
+    /// optimum is not negative definite.
+    pub std_errors: Option<Vec<f64>>,
+    /// Log-likelihood summed over customers in the data's own time units (without penalty).
+    pub log_likelihood: f64,
+    /// Optimiser iterations of the winning start.
+    pub iterations: usize,
+    /// Gradient tolerance met.
+    pub converged: bool,
+    /// max |∂(−LL/N − penalty)/∂ln θ| at the optimum.
+    pub gradient_norm: f64,
+    /// Customers (sum of weights).
+    pub n_customers: f64,
+    /// Unique rows the likelihood was evaluated on.
+    pub n_rows: usize,
+    /// Starting points tried.
+    pub starts: usize,
+    /// The penalty used.
+    pub penalizer: f64,
+}
+
+/// A model with its fit report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fitted<M> {
+    /// The fitted model (parameters validated).
+    pub model: M,
+    /// How it was fitted.
+    pub report: FitReport,
+}
+
+/// Weighted rows (x, tₓ, T, w); Gamma-Gamma uses (x, m̄, 0, w).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    pub a: &'a [f64],
+    pub b: &'a [f64],
+    pub c: &'a [f64],
+    pub w: &'a [f64],
+}
+
+impl Rows<'_> {
+    pub(crate) fn total_weight(&self) -> f64 {
+        self.w.iter().sum()
+    }
+}
+
+/// A model fitted by maximum likelihood.
+pub(crate) trait Mle: Sized + Sync {
+    const NAME: &'static str;
+    const NAMES: &'static [&'static str];
+    /// Analytic gradient available (`row_grad`).
+    const ANALYTIC: bool;
+    fn from_slice(p: &[f64]) -> Result<Self>;
+    fn to_vec(&self) -> Vec<f64>;
+    fn row_ll(&self, a: f64, b: f64, c: f64) -> f64;
+    /// Row log-likelihood and its gradient in the natural parameters.
+    fn row_grad(&self, a: f64, b: f64, c: f64) -> (f64, [f64; MAXP]) {
+        (self.row_ll(a, b, c), [0.0; MAXP])
+    }
+}
+
+/// Deterministic (chunked) weighted sum of `f` over rows, in parallel for large inputs.
+pub(crate) fn chunked_sum<const K: usize>(
+    rows: Rows<'_>,
+    f: &(dyn Fn(f64, f64, f64) -> [f64; K] + Sync),
+) -> [f64; K] {
+    let n = rows.a.len();
+    let chunk = |start: usize| {
+        let mut acc = [0.0; K];
+        for i in start..(start + CHUNK).min(n) {
+            let v = f(rows.a[i], rows.b[i], rows.c[i]);
+            for k in 0..K {
+                acc[k] += rows.w[i] * v[k];
+            }
+        }
+        acc
+    };
+    let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
+    let parts: Vec<[f64; K]> = if n >= PAR_MIN {
+        starts.par_iter().map(|&s| chunk(s)).collect()
+    } else {
+        starts.iter().map(|&s| chunk(s)).collect()
+    };
+    let mut out = [0.0; K];
+    for p in parts {
+        for k in 0..K {
+            out[k] += p[k];
+        }
+    }
+    out
+}
+
+/// Total weighted log-likelihood.
+pub(crate) fn total_ll<M: Mle>(m: &M, rows: Rows<'_>) -> f64 {
+    chunked_sum::<1>(rows, &|a, b, c| [m.row_ll(a, b, c)])[0]
+}
+
+fn total_ll_grad<M: Mle>(m: &M, rows: Rows<'_>) -> (f64, [f64; MAXP]) {
+    let s = chunked_sum::<5>(rows, &|a, b, c| {
+        let (l, g) = m.row_grad(a, b, c);
+        [l, g[0], g[1], g[2], g[3]]
+    });
+    (s[0], [s[1], s[2], s[3], s[4]])
+}
+
+fn exp_all(theta: &[f64]) -> Vec<f64> {
+    theta.iter().map(|t| t.exp()).collect()
+}
+
+/// Fits `M` by maximum likelihood from the given starts (natural parameters).
+pub(crate) fn fit_mle<M: Mle>(
+    rows: Rows<'_>,
+    opts: &FitOptions,
+    default_starts: Vec<Vec<f64>>,
+) -> Result<Fitted<M>> {
+    let np = M::NAMES.len();
+    if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
+        return Err(ClvError::InvalidArgument {
+            name: "penalizer",
+            value: opts.penalizer,
+            rule: "must be finite and >= 0",
+        });
+    }
+    let w_total = rows.total_weight();
+    let lambda = opts.penalizer;
+    let objective = |theta: &[f64]| -> f64 {
+        let p = exp_all(theta);
+        match M::from_slice(&p) {
+            Ok(m) => -total_ll(&m, rows) / w_total + lambda * p.iter().map(|v| v * v).sum::<f64>(),
+            Err(_) => f64::INFINITY,
+        }
+    };
+    let value_grad = |theta: &[f64]| -> (f64, Vec<f64>) {
+        let p = exp_all(theta);
+        let Ok(m) = M::from_slice(&p) else {
+            return (f64::INFINITY, vec![0.0; np]);
+        };
+        if M::ANALYTIC {
+            let (ll, g) = total_ll_grad(&m, rows);
+            let f = -ll / w_total + lambda * p.iter().map(|v| v * v).sum::<f64>();
+            let grad = (0..np)
+                .map(|i| -g[i] * p[i] / w_total + 2.0 * lambda * p[i] * p[i])
+                .collect();
+            (f, grad)
+        } else {
+            (
+                objective(theta),
+                optimize::numeric_gradient(&objective, theta, 1e-5),
+            )
+        }
+    };
+
+    let mut starts: Vec<Vec<f64>> = opts.initial_params.iter().cloned().collect();
+    starts.extend(default_starts);
+    let tol = Tolerances {
+        gtol: if M::ANALYTIC {
+            opts.gradient_tolerance
+        } else {
+            opts.gradient_tolerance.max(1e-7)
+        },
+        max_iter: opts.max_iterations,
+    };
+    let mut best: Option<optimize::Minimum> = None;
+    let mut tried = 0;
+    for s in &starts {
+        if s.len() != np || M::from_slice(s).is_err() {
+            continue;
+        }
+        tried += 1;
+        let theta0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
+        let theta0 = if M::ANALYTIC {
+            theta0
+        } else {
+            optimize::nelder_mead(&objective, &theta0, 0.5, 20 * opts.max_iterations).0
+        };
+        let m = optimize::bfgs(&value_grad, &theta0, tol);
+        if m.f.is_finite() && best.as_ref().is_none_or(|b| m.f < b.f - 1e-12 * b.f.abs()) {
+            best = Some(m);
+        }
+    }
+    let hint = "add a small penalizer (e.g. 0.001), raise max_iterations, or check the time unit";
+    let Some(best) = best else {
+        return Err(ClvError::FitFailed {
+            model: M::NAME,
+            reason: format!(
+                "the log-likelihood was not finite at any of {} starts",
+                starts.len()
+            ),
+            hint: "check the input data and the initial parameters",
+        });
+    };
+    if let Some(i) = best.x.iter().position(|t| t.abs() > 30.0) {
+        return Err(ClvError::FitFailed {
+            model: M::NAME,
+            reason: format!(
+                "parameter `{}` ran off to {:e}: the data do not identify it",
+                M::NAMES[i],
+                best.x[i].exp()
+            ),
+            hint,
+        });
+    }
+    // Precision-limited stops at a good optimum are accepted (clv.md §5.8); real failures are not.
+    if !best.converged && best.grad_inf > 1e-5 {
+        return Err(ClvError::FitFailed {
+            model: M::NAME,
+            reason: format!(
+                "no convergence after {} iterations (gradient norm {:.3e})",
+                best.iterations, best.grad_inf
+            ),
+            hint,
+        });
+    }
+    let params = exp_all(&best.x);
+    let model = M::from_slice(&params)?;
+    let log_likelihood = total_ll(&model, rows);
+    let std_errors = if opts.standard_errors {
+        standard_errors::<M>(rows, &best.x)
+    } else {
+        None
+    };
+    Ok(Fitted {
+        model,
+        report: FitReport {
+            model: M::NAME,
+            param_names: M::NAMES.to_vec(),
+            params,
+            std_errors,
+            log_likelihood,
+            iterations: best.iterations,
+            converged: best.converged,
+            gradient_norm: best.grad_inf,
+            n_customers: w_total,
+            n_rows: rows.a.len(),
+            starts: tried,
+            penalizer: lambda,
+        },
+    })
+}
+
+/// SEs from the observed information in log-parameters, mapped by the delta method:
+/// se(θ) = θ·se(ln θ).
+fn standard_errors<M: Mle>(rows: Rows<'_>, theta: &[f64]) -> Option<Vec<f64>> {
+    let np = theta.len();
+    let ll = |t: &[f64]| match M::from_slice(&exp_all(t)) {
+        Ok(m) => total_ll(&m, rows),
+        Err(_) => f64::NAN,
+    };
+    let grad = |t: &[f64]| -> Vec<f64> {
+        let p = exp_all(t);
+        match M::from_slice(&p) {
+            Ok(m) => {
+                let g = total_ll_grad(&m, rows).1;
+                (0..np).map(|i| g[i] * p[i]).collect()
+            }
+            Err(_) => vec![f64::NAN; np],
+        }
+    };
+    let h = if M::ANALYTIC {
+        optimize::numeric_hessian(&ll, Some(&grad), theta)
+    } else {
+        optimize::numeric_hessian(&ll, None, theta)
+    };
+    let neg: Vec<Vec<f64>> = h.iter().map(|r| r.iter().map(|v| -v).collect()).collect();
+    let cov = optimize::spd_inverse(&neg)?;
+    Some((0..np).map(|i| theta[i].exp() * cov[i][i].sqrt()).collect())
+}

@@ -1,0 +1,34 @@
+//! Fixture loading shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub fn data_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Numeric columns of a small CSV with a header (no quoting).
+pub fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(data_path(name)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let mut cols = vec![Vec::new(); header.len()];
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        for (i, f) in line.split(',').enumerate() {
+            cols[i].push(f.trim().parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    (header, cols)
+}
+
+/// CDNOW sample summary as (x, tx, T).
+pub fn cdnow() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (_, c) = read_csv("cdnow_customers_summary.csv");
+    (c[1].clone(), c[2].clone(), c[3].clone())
+}
+
+pub fn rel(a: f64, b: f64) -> f64 {
+    ((a - b) / b).abs()
+}
