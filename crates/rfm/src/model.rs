@@ -1,0 +1,475 @@
+//! The validated model ([`RfmModel`]) and what scoring returns ([`RfmResult`]).
+
+use clientele_core::CustomerTable;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Method, MetricConfig, Reference, RfmConfig};
+use crate::data::RfmData;
+use crate::error::RfmError;
+use crate::scheme::{CompiledScheme, Ctx, Rule, SchemeResult, Segment, cn8, custom, grids, pymc};
+use crate::score::{LevelNote, empty_level_notes, level_counts, score_all};
+use crate::summary::{RfGrid, SegmentSummary, rf_grid, segment_summaries};
+use crate::thresholds::{MetricData, MetricThresholds, Scorer, Thresholds};
+
+/// Built-in scheme names.
+pub const BUILTIN_SCHEMES: [&str; 4] = ["cn8", "rf10", "rfm11", "pymc"];
+
+/// A checked `[rfm]` configuration, ready to score any number of data sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RfmModel {
+    config: RfmConfig,
+    scorers: [Scorer; 3],
+    schemes: Vec<CompiledScheme>,
+}
+
+const METRICS: [&str; 3] = ["r", "f", "m"];
+const METRIC_NAMES: [&str; 3] = ["recency", "frequency", "monetary"];
+
+fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<Scorer, RfmError> {
+    let bad = |message: String| Err(RfmError::Method { metric, message });
+    let m = mc.method.name();
+    match mc.method {
+        Method::Quantile | Method::Ntile => {
+            if mc.cuts.is_some() {
+                return bad(format!(
+                    "cuts only apply to method = \"fixed\", not \"{m}\"; remove cuts or set \
+                     method = \"fixed\""
+                ));
+            }
+            if mc.strict.is_some() {
+                return bad(format!(
+                    "strict only applies to vs_mean / vs_median, not \"{m}\""
+                ));
+            }
+            let bins = mc.bins.unwrap_or(default_bins);
+            if !(2..=9).contains(&bins) {
+                return Err(RfmError::Bins { metric, bins });
+            }
+            Ok(Scorer {
+                method: mc.method,
+                bins,
+                cuts: None,
+                strict: true,
+            })
+        }
+        Method::Fixed => {
+            let Some(cuts) = &mc.cuts else {
+                return bad(
+                    "method = \"fixed\" needs cuts = [c1, c2, …] (increasing raw-value cut \
+                     points; bins = number of cuts + 1)"
+                        .into(),
+                );
+            };
+            if cuts.is_empty() || cuts.len() > 8 {
+                return bad(format!(
+                    "fixed cuts must have 1 to 8 values (2 to 9 levels), got {}",
+                    cuts.len()
+                ));
+            }
+            if let Some(c) = cuts.iter().find(|c| !c.is_finite()) {
+                return bad(format!("fixed cut point {c} is not a finite number"));
+            }
+            if let Some(w) = cuts.windows(2).find(|w| w[0] >= w[1]) {
+                return bad(format!(
+                    "fixed cuts must be strictly increasing, but {} is followed by {}",
+                    w[0], w[1]
+                ));
+            }
+            let bins = cuts.len() as u8 + 1;
+            if let Some(b) = mc.bins
+                && b != bins
+            {
+                return bad(format!(
+                    "bins = {b} but {} cuts make {bins} levels; drop bins or fix cuts",
+                    cuts.len()
+                ));
+            }
+            if mc.strict.is_some() {
+                return bad("strict only applies to vs_mean / vs_median, not \"fixed\"".into());
+            }
+            Ok(Scorer {
+                method: Method::Fixed,
+                bins,
+                cuts: Some(cuts.clone()),
+                strict: true,
+            })
+        }
+        Method::VsMean | Method::VsMedian => {
+            if let Some(b) = mc.bins
+                && b != 2
+            {
+                return bad(format!(
+                    "method = \"{m}\" always has 2 levels (low/high), got bins = {b}; drop bins"
+                ));
+            }
+            if mc.cuts.is_some() {
+                return bad(format!(
+                    "cuts only apply to method = \"fixed\", not \"{m}\""
+                ));
+            }
+            Ok(Scorer {
+                method: mc.method,
+                bins: 2,
+                cuts: None,
+                strict: mc.strict.unwrap_or(true),
+            })
+        }
+    }
+}
+
+impl RfmModel {
+    /// Checks the configuration and compiles the schemes (gaps, overlaps and bin mismatches are
+    /// reported here, before any data is read).
+    pub fn new(config: RfmConfig) -> Result<RfmModel, RfmError> {
+        if !(2..=9).contains(&config.bins) {
+            return Err(RfmError::Bins {
+                metric: "bins",
+                bins: config.bins,
+            });
+        }
+        let scorers = [
+            scorer("r", &config.r, config.bins)?,
+            scorer("f", &config.f, config.bins)?,
+            scorer("m", &config.m, config.bins)?,
+        ];
+        let mut dims = [scorers[0].bins, scorers[1].bins, scorers[2].bins];
+        if let Some(fz) = &config.frozen {
+            let parts = [&fz.recency, &fz.frequency, &fz.monetary];
+            for (k, t) in parts.iter().enumerate() {
+                t.validate(METRIC_NAMES[k], k != 0)?;
+                dims[k] = t.bins;
+            }
+        }
+        // Scheme list.
+        let mut seen: Vec<&str> = Vec::new();
+        for c in &config.custom {
+            if BUILTIN_SCHEMES.contains(&c.name.as_str()) || seen.contains(&c.name.as_str()) {
+                return Err(RfmError::DuplicateScheme(c.name.clone()));
+            }
+            seen.push(&c.name);
+        }
+        let names: Vec<String> = match &config.schemes {
+            Some(s) => s.clone(),
+            None => {
+                let mut v = vec!["cn8".to_string()];
+                if dims[0] == 5 && dims[1] == 5 {
+                    v.push("rf10".into());
+                }
+                if dims == [5, 5, 5] {
+                    v.push("rfm11".into());
+                }
+                v.push("pymc".into());
+                v.extend(config.custom.iter().map(|c| c.name.clone()));
+                v
+            }
+        };
+        let mut schemes = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(RfmError::DuplicateScheme(name.clone()));
+            }
+            let need5 = |scheme: &'static str, axes: &[usize]| -> Result<(), RfmError> {
+                for &k in axes {
+                    if dims[k] != 5 {
+                        return Err(RfmError::SchemeGrid {
+                            scheme,
+                            metric: METRICS[k],
+                            needed: 5,
+                            bins: dims[k],
+                        });
+                    }
+                }
+                Ok(())
+            };
+            let compiled = match name.as_str() {
+                "cn8" => {
+                    let c = &config.cn8;
+                    match (c.reference, c.values.is_some()) {
+                        (Reference::Value, false) => {
+                            return Err(RfmError::Cn8(
+                                "reference = \"value\" needs values = { r = …, f = …, m = … }"
+                                    .into(),
+                            ));
+                        }
+                        (Reference::Mean | Reference::Median, true) => {
+                            return Err(RfmError::Cn8(
+                                "values are only used with reference = \"value\"; remove them \
+                                 or set reference = \"value\""
+                                    .into(),
+                            ));
+                        }
+                        _ => {}
+                    }
+                    if let Some(v) = c.values
+                        && ![v.r, v.f, v.m].iter().all(|x| x.is_finite())
+                    {
+                        return Err(RfmError::Cn8("values must be finite numbers".into()));
+                    }
+                    CompiledScheme {
+                        name: name.clone(),
+                        segments: cn8::segments(),
+                        rule: Rule::Cn8(c.clone()),
+                    }
+                }
+                "rf10" => {
+                    need5("rf10", &[0, 1])?;
+                    let (segments, g) = grids::rf10();
+                    CompiledScheme {
+                        name: name.clone(),
+                        segments,
+                        rule: Rule::Grid(g),
+                    }
+                }
+                "rfm11" => {
+                    need5("rfm11", &[0, 1, 2])?;
+                    let (segments, g) = grids::rfm11();
+                    CompiledScheme {
+                        name: name.clone(),
+                        segments,
+                        rule: Rule::Grid(g),
+                    }
+                }
+                "pymc" => CompiledScheme {
+                    name: name.clone(),
+                    segments: pymc::segments(),
+                    rule: Rule::Pymc,
+                },
+                other => {
+                    let Some(c) = config.custom.iter().find(|c| c.name == other) else {
+                        let mut known: Vec<&str> = BUILTIN_SCHEMES.to_vec();
+                        known.extend(config.custom.iter().map(|c| c.name.as_str()));
+                        return Err(RfmError::UnknownScheme {
+                            name: other.to_string(),
+                            known: known.join(", "),
+                        });
+                    };
+                    let (segments, g) = custom::compile(c, dims)?;
+                    CompiledScheme {
+                        name: name.clone(),
+                        segments,
+                        rule: Rule::Grid(g),
+                    }
+                }
+            };
+            schemes.push(compiled);
+        }
+        Ok(RfmModel {
+            config,
+            scorers,
+            schemes,
+        })
+    }
+
+    /// The configuration this model was built from.
+    pub fn config(&self) -> &RfmConfig {
+        &self.config
+    }
+
+    /// Names of the schemes that will run, in output order.
+    pub fn scheme_names(&self) -> Vec<&str> {
+        self.schemes.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// Scores a customer table (columns `recency_days` and the configured frequency and
+    /// monetary columns; `monetary` for revenue).
+    pub fn score_table(&self, table: &CustomerTable) -> Result<RfmResult, RfmError> {
+        let data = RfmData::from_table(table, self.config.frequency, self.config.monetary)?;
+        Ok(self.score(&data))
+    }
+
+    /// Scores validated data. Cannot fail: data problems are caught when [`RfmData`] is built.
+    pub fn score(&self, data: &RfmData) -> RfmResult {
+        let values: [&[f64]; 3] = [&data.recency_days, &data.frequency, &data.monetary];
+        let columns = ["recency_days", data.frequency_column, data.monetary_column];
+        let sorted: [Vec<f64>; 3] = values.map(|v| {
+            let mut s = v.to_vec();
+            s.sort_unstable_by(f64::total_cmp);
+            s
+        });
+        let frozen = self.config.frozen.as_ref();
+        let th: [MetricThresholds; 3] = std::array::from_fn(|k| match frozen {
+            Some(fz) => [&fz.recency, &fz.frequency, &fz.monetary][k].clone(),
+            None => self.scorers[k].thresholds(&MetricData {
+                column: columns[k],
+                values: values[k],
+                sorted: &sorted[k],
+                ids: &data.ids,
+                higher_is_better: k != 0,
+            }),
+        });
+        let scores: [Vec<u8>; 3] = std::array::from_fn(|k| score_all(&th[k], values[k], &data.ids));
+        let counts: [Vec<u64>; 3] = std::array::from_fn(|k| level_counts(&scores[k], th[k].bins));
+        let notes = (0..3)
+            .flat_map(|k| empty_level_notes(METRIC_NAMES[k], &th[k], &counts[k], &sorted[k]))
+            .collect();
+        let rfm_code = (0..data.len())
+            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
+            .collect();
+        let ctx = Ctx {
+            data,
+            r: &scores[0],
+            f: &scores[1],
+            m: &scores[2],
+            sorted: [&sorted[0], &sorted[1], &sorted[2]],
+            frozen,
+        };
+        let mut cn8_ref = None;
+        let mut pymc_q = None;
+        let schemes = self
+            .schemes
+            .iter()
+            .map(|s| {
+                let a = s.apply(&ctx);
+                cn8_ref = cn8_ref.or(a.cn8);
+                pymc_q = pymc_q.take().or(a.pymc);
+                SchemeResult {
+                    name: s.name.clone(),
+                    summary: segment_summaries(&s.segments, &a.labels, data),
+                    segments: s.segments.clone(),
+                    labels: a.labels,
+                    notes: a.notes,
+                }
+            })
+            .collect();
+        let grid = rf_grid(
+            &scores[0],
+            &scores[1],
+            th[0].bins,
+            th[1].bins,
+            &data.monetary,
+        );
+        let [recency, frequency, monetary] = th;
+        let [r_score, f_score, m_score] = scores;
+        let [cr, cf, cm] = counts;
+        RfmResult {
+            r_score,
+            f_score,
+            m_score,
+            rfm_code,
+            thresholds: Thresholds {
+                recency,
+                frequency,
+                monetary,
+                cn8: cn8_ref,
+                pymc: pymc_q,
+            },
+            level_counts: LevelCounts {
+                recency: cr,
+                frequency: cf,
+                monetary: cm,
+            },
+            notes,
+            schemes,
+            rf_grid: grid,
+        }
+    }
+}
+
+/// Customers per score level (index 0 = score 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelCounts {
+    /// R levels.
+    pub recency: Vec<u64>,
+    /// F levels.
+    pub frequency: Vec<u64>,
+    /// M levels.
+    pub monetary: Vec<u64>,
+}
+
+/// Everything one scoring run produced. Per-customer vectors are in input row order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RfmResult {
+    /// Recency score (most recent = highest).
+    pub r_score: Vec<u8>,
+    /// Frequency score.
+    pub f_score: Vec<u8>,
+    /// Monetary score.
+    pub m_score: Vec<u8>,
+    /// Scores as one string, e.g. `"545"`.
+    pub rfm_code: Vec<String>,
+    /// Thresholds used; give them back via `rfm.frozen` to score later runs the same way.
+    pub thresholds: Thresholds,
+    /// Customers per score level.
+    pub level_counts: LevelCounts,
+    /// One note per empty score level, saying why it is empty.
+    pub notes: Vec<LevelNote>,
+    /// One result per scheme, in configured order.
+    pub schemes: Vec<SchemeResult>,
+    /// R×F counts and mean monetary for the heatmap.
+    pub rf_grid: RfGrid,
+}
+
+/// [`RfmResult`] without per-customer rows: the part that goes into `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RfmReport {
+    /// Customers scored.
+    pub customers: usize,
+    /// Thresholds used.
+    pub thresholds: Thresholds,
+    /// Customers per score level.
+    pub level_counts: LevelCounts,
+    /// Empty-level explanations.
+    pub notes: Vec<LevelNote>,
+    /// Per-scheme segment summaries.
+    pub schemes: Vec<SchemeReport>,
+    /// R×F heatmap data.
+    pub rf_grid: RfGrid,
+}
+
+/// One scheme's summary without per-customer labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemeReport {
+    /// Scheme name.
+    pub name: String,
+    /// Segments with their counts and value.
+    pub segments: Vec<SegmentSummary>,
+    /// Caveats.
+    pub notes: Vec<String>,
+}
+
+impl RfmResult {
+    /// Number of customers scored.
+    pub fn len(&self) -> usize {
+        self.r_score.len()
+    }
+
+    /// True when no customers were scored.
+    pub fn is_empty(&self) -> bool {
+        self.r_score.is_empty()
+    }
+
+    /// The result of one scheme by name.
+    pub fn scheme(&self, name: &str) -> Option<&SchemeResult> {
+        self.schemes.iter().find(|s| s.name == name)
+    }
+
+    /// The segment of customer `row` under scheme `name`.
+    pub fn segment(&self, name: &str, row: usize) -> Option<&Segment> {
+        self.scheme(name).map(|s| s.segment_of(row))
+    }
+
+    /// The thresholds to freeze (put in `rfm.frozen`).
+    pub fn frozen(&self) -> Thresholds {
+        self.thresholds.clone()
+    }
+
+    /// The summary part, for `summary.json`.
+    pub fn report(&self) -> RfmReport {
+        RfmReport {
+            customers: self.len(),
+            thresholds: self.thresholds.clone(),
+            level_counts: self.level_counts.clone(),
+            notes: self.notes.clone(),
+            schemes: self
+                .schemes
+                .iter()
+                .map(|s| SchemeReport {
+                    name: s.name.clone(),
+                    segments: s.summary.clone(),
+                    notes: s.notes.clone(),
+                })
+                .collect(),
+            rf_grid: self.rf_grid.clone(),
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Cut points: how they are computed from data, how a value is placed with them, and the
+//! serde form that is reported with every run and can be given back frozen.
+//!
+//! All cut points are on the **raw** value axis, ascending. A value's raw bin is
+//! `1 + (number of cut points it is above)`; recency then reverses it (most recent = highest
+//! score). Keeping one rule for every method is what makes frozen thresholds reproduce a run.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Method;
+use crate::error::RfmError;
+use crate::scheme::cn8::Cn8Reference;
+use crate::scheme::pymc::PymcQuartiles;
+
+/// The cut points one metric was scored with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricThresholds {
+    /// Customer-table column that was scored (`recency_days`, `orders`, …).
+    pub column: String,
+    /// Method that produced the cut points.
+    pub method: Method,
+    /// Number of score levels.
+    pub bins: u8,
+    /// `false` for recency: a lower raw value gets a higher score.
+    pub higher_is_better: bool,
+    /// `bins - 1` ascending cut points on the raw value axis. Equal neighbours mean the level
+    /// between them is empty (ties kept together).
+    pub cuts: Vec<f64>,
+    /// Whether a value equal to a cut point goes to the upper raw bin (`[a, b)` bins) instead
+    /// of the lower one (`(a, b]` bins, the default as in `pandas.qcut` and R `rfm`).
+    pub equal_goes_up: bool,
+    /// `ntile` only: for each cut point, the id of the last customer (by value, then id) in the
+    /// lower bin, so that ties split across levels are split again the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tie_ids: Option<Vec<String>>,
+}
+
+/// Every threshold a run used. Give it back as [`FrozenThresholds`] to score later runs with the
+/// same cut points instead of recomputing them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Recency (days since the last purchase).
+    pub recency: MetricThresholds,
+    /// Frequency.
+    pub frequency: MetricThresholds,
+    /// Monetary.
+    pub monetary: MetricThresholds,
+    /// The 8-class scheme's reference values, when that scheme ran on data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cn8: Option<Cn8Reference>,
+    /// PyMC-Marketing quartile edges, when that scheme ran on data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pymc: Option<PymcQuartiles>,
+}
+
+/// Thresholds from an earlier run, given back to score new data the same way.
+pub type FrozenThresholds = Thresholds;
+
+impl MetricThresholds {
+    /// The raw bin (1-based, ascending with the value) of a value.
+    pub(crate) fn raw_bin(&self, x: f64, id: &str) -> u8 {
+        let above = match &self.tie_ids {
+            Some(tids) => {
+                // Lexicographic (value, id): ties split by id exactly as when computed.
+                let mut lo = 0;
+                let mut hi = self.cuts.len();
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    let below = match self.cuts[mid].total_cmp(&x) {
+                        Ordering::Less => true,
+                        Ordering::Equal => tids[mid].as_str() < id,
+                        Ordering::Greater => false,
+                    };
+                    if below {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            }
+            None if self.equal_goes_up => self.cuts.partition_point(|&c| c <= x),
+            None => self.cuts.partition_point(|&c| c < x),
+        };
+        // `above` ≤ cuts.len() = bins - 1 ≤ 8, so it fits in u8.
+        (above as u8) + 1
+    }
+
+    /// The score (1..=bins) of a value.
+    pub(crate) fn score(&self, x: f64, id: &str) -> u8 {
+        let b = self.raw_bin(x, id);
+        if self.higher_is_better {
+            b
+        } else {
+            self.bins + 1 - b
+        }
+    }
+
+    /// The raw bin that a score level corresponds to.
+    pub(crate) fn raw_bin_of_score(&self, score: u8) -> u8 {
+        if self.higher_is_better {
+            score
+        } else {
+            self.bins + 1 - score
+        }
+    }
+
+    /// Checks frozen thresholds before they are used.
+    pub(crate) fn validate(&self, metric: &'static str, higher: bool) -> Result<(), RfmError> {
+        let err = |message: String| Err(RfmError::Frozen { metric, message });
+        if !(2..=9).contains(&self.bins) {
+            return err(format!("bins must be between 2 and 9, got {}", self.bins));
+        }
+        if self.higher_is_better != higher {
+            return err(format!(
+                "higher_is_better must be {higher} for {metric}; these thresholds belong to \
+                 another metric"
+            ));
+        }
+        if self.cuts.len() + 1 != usize::from(self.bins) {
+            return err(format!(
+                "{} levels need {} cut points, found {} (thresholds from a run with no \
+                 customers cannot be frozen)",
+                self.bins,
+                self.bins - 1,
+                self.cuts.len()
+            ));
+        }
+        if let Some(c) = self.cuts.iter().find(|c| !c.is_finite()) {
+            return err(format!("cut point {c} is not a finite number"));
+        }
+        if self.cuts.windows(2).any(|w| w[0] > w[1]) {
+            return err(format!(
+                "cut points {:?} are not in ascending order",
+                self.cuts
+            ));
+        }
+        if let Some(t) = &self.tie_ids
+            && t.len() != self.cuts.len()
+        {
+            return err(format!(
+                "tie_ids has {} entries but there are {} cut points",
+                t.len(),
+                self.cuts.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Quantile of sorted data, type 7 (R default, numpy `linear`), with numpy's lerp so cut points
+/// match numpy/pandas bit for bit on the same data.
+pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 1 {
+        return sorted[0];
+    }
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor();
+    let i = lo as usize;
+    if i + 1 >= n {
+        return sorted[n - 1];
+    }
+    let t = h - lo;
+    let (a, b) = (sorted[i], sorted[i + 1]);
+    let d = b - a;
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
+}
+
+/// Mean of sorted data: summing in sorted order makes it independent of row order.
+pub(crate) fn mean_sorted(sorted: &[f64]) -> f64 {
+    sorted.iter().sum::<f64>() / sorted.len() as f64
+}
+
+/// Inputs for computing one metric's thresholds.
+pub(crate) struct MetricData<'a> {
+    pub column: &'a str,
+    pub values: &'a [f64],
+    pub sorted: &'a [f64],
+    pub ids: &'a [String],
+    pub higher_is_better: bool,
+}
+
+/// Validated scorer for one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scorer {
+    pub method: Method,
+    pub bins: u8,
+    pub cuts: Option<Vec<f64>>,
+    pub strict: bool,
+}
+
+impl Scorer {
+    /// Computes the cut points on this data.
+    pub(crate) fn thresholds(&self, d: &MetricData<'_>) -> MetricThresholds {
+        let n = d.sorted.len();
+        let bins = self.bins;
+        let mut equal_goes_up = false;
+        let mut tie_ids = None;
+        let cuts = match self.method {
+            Method::Quantile if n > 0 => (1..bins)
+                .map(|j| quantile_sorted(d.sorted, f64::from(j) / f64::from(bins)))
+                .collect(),
+            Method::Ntile if n > 0 => {
+                let (cuts, ids) = ntile_cuts(d.values, d.ids, bins);
+                tie_ids = Some(ids);
+                cuts
+            }
+            Method::Fixed => self.cuts.clone().unwrap_or_default(),
+            Method::VsMean | Method::VsMedian if n > 0 => {
+                // Strict: equal to the reference is "low". For recency low score = upper raw bin.
+                equal_goes_up = self.strict != d.higher_is_better;
+                let c = if self.method == Method::VsMean {
+                    mean_sorted(d.sorted)
+                } else {
+                    quantile_sorted(d.sorted, 0.5)
+                };
+                vec![c]
+            }
+            _ => Vec::new(),
+        };
+        MetricThresholds {
+            column: d.column.to_string(),
+            method: self.method,
+            bins,
+            higher_is_better: d.higher_is_better,
+            cuts,
+            equal_goes_up,
+            tie_ids,
+        }
+    }
+}
+
+/// Equal-count cut points with SQL `NTILE` sizes (the first `n % bins` levels get one more),
+/// over customers ordered by (value, id).
+fn ntile_cuts(values: &[f64], ids: &[String], bins: u8) -> (Vec<f64>, Vec<String>) {
+    let n = values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| {
+        values[a]
+            .total_cmp(&values[b])
+            .then_with(|| ids[a].cmp(&ids[b]))
+    });
+    let b = usize::from(bins);
+    let (q, r) = (n / b, n % b);
+    let mut end = 0;
+    let mut cuts = Vec::with_capacity(b - 1);
+    let mut tids = Vec::with_capacity(b - 1);
+    for j in 0..b - 1 {
+        end += q + usize::from(j < r);
+        // n > 0 here; an empty level (n < bins) repeats the last customer's key.
+        let last = order[end.max(1) - 1];
+        cuts.push(values[last]);
+        tids.push(ids[last].clone());
+    }
+    (cuts, tids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_matches_numpy_linear() {
+        let s = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&s, 0.5), 2.5);
+        assert_eq!(quantile_sorted(&s, 0.25), 1.75);
+        assert_eq!(quantile_sorted(&s, 1.0), 4.0);
+        assert_eq!(quantile_sorted(&[7.0], 0.3), 7.0);
+    }
+
+    #[test]
+    fn value_equal_to_cut_goes_to_lower_bin_by_default() {
+        let t = MetricThresholds {
+            column: "orders".into(),
+            method: Method::Fixed,
+            bins: 3,
+            higher_is_better: true,
+            cuts: vec![1.0, 3.0],
+            equal_goes_up: false,
+            tie_ids: None,
+        };
+        let s: Vec<u8> = [0.0, 1.0, 2.0, 3.0, 4.0]
+            .iter()
+            .map(|&x| t.score(x, ""))
+            .collect();
+        assert_eq!(s, [1, 1, 2, 2, 3]);
+    }
+
+    #[test]
+    fn frozen_with_wrong_cut_count_is_rejected() {
+        let t = MetricThresholds {
+            column: "orders".into(),
+            method: Method::Quantile,
+            bins: 5,
+            higher_is_better: true,
+            cuts: vec![1.0],
+            equal_goes_up: false,
+            tie_ids: None,
+        };
+        let e = t.validate("frequency", true).unwrap_err().to_string();
+        assert!(e.contains("need 4 cut points"), "{e}");
+    }
+}
