@@ -59,6 +59,18 @@ pub(crate) fn empty_level_notes(
     notes
 }
 
+/// A number for messages: at most 6 decimals, trailing zeros dropped (cut points from
+/// interpolation such as 1.3999999999999995 read as 1.4).
+pub(crate) fn num(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
 fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
     let col = &t.column;
     if n == 0 {
@@ -66,7 +78,10 @@ fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
     }
     let (min, max) = (sorted[0], sorted[n - 1]);
     if min == max {
-        return format!("all {n} customers have the same {col} ({min}), so they share one level");
+        return format!(
+            "all {n} customers have the same {col} ({}), so they share one level",
+            num(min)
+        );
     }
     if t.method == Method::Ntile && n < usize::from(t.bins) {
         return format!(
@@ -85,7 +100,10 @@ fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
         };
         let side = if score == 2 { "high" } else { "low" };
         let c = t.cuts.first().copied().unwrap_or(f64::NAN);
-        return format!("no customer's {col} counts as {side} against the {what} {c}");
+        return format!(
+            "no customer's {col} counts as {side} against the {what} {}",
+            num(c)
+        );
     }
     if let (Some(lo), Some(hi)) = (lo, hi)
         && lo == hi
@@ -96,8 +114,9 @@ fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
         } else {
             ""
         };
+        let v = num(lo);
         return format!(
-            "cut points {} and {} are both {lo}: {tied} customers have {col} = {lo} and ties \
+            "cut points {} and {} are both {v}: {tied} customers have {col} = {v} and ties \
              are kept together in one level{hint}",
             b - 1,
             b
@@ -108,11 +127,15 @@ fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
     } else {
         ("(", "]")
     };
-    let lo_s = lo.map_or("-inf".to_string(), |v| v.to_string());
-    let hi_s = hi.map_or("+inf".to_string(), |v| v.to_string());
+    let lo_s = lo.map_or("-inf".to_string(), num);
+    let hi_s = hi.map_or("+inf".to_string(), num);
     let (open, close) = (
         if lo.is_none() { "(" } else { open },
         if hi.is_none() { ")" } else { close },
     );
-    format!("no customer has {col} in {open}{lo_s}, {hi_s}{close} (data range {min} to {max})")
+    format!(
+        "no customer has {col} in {open}{lo_s}, {hi_s}{close} (data range {} to {})",
+        num(min),
+        num(max)
+    )
 }

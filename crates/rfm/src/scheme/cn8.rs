@@ -133,8 +133,9 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
                 "equal counts as high"
             };
             notes.push(format!(
-                "every customer is {side} on {name} against the {what} {c} ({eq}); half of the \
-                 eight segments are empty"
+                "every customer is {side} on {name} against the {what} {} ({eq}); half of the \
+                 eight segments are empty",
+                crate::score::num(*c)
             ));
         }
     }
