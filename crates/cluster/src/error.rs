@@ -1,0 +1,78 @@
+//! The one error type of this crate.
+
+use clientele_core::CoreError;
+
+/// Everything that can go wrong when clustering customers. Messages name the field or column and
+/// say how to fix it.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// A `[cluster]` setting is out of range.
+    #[error("[cluster] {field}: {message}")]
+    Config {
+        /// The key, e.g. `n_init`.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A feature string that is neither `name` nor `log1p(name)` / `none(name)`.
+    #[error(
+        "[cluster] features: `{0}` is not a feature; write a column name, `log1p(column)` or `none(column)`"
+    )]
+    BadFeature(String),
+    /// A column is missing or has the wrong type.
+    #[error(transparent)]
+    Table(#[from] CoreError),
+    /// NaN or ±inf in a feature column: it would poison every centroid.
+    #[error(
+        "column `{column}` has a non-finite value ({value}) for customer `{customer}`; clean or drop it before clustering"
+    )]
+    NonFinite {
+        /// Feature column.
+        column: String,
+        /// Customer id of the first offending row.
+        customer: String,
+        /// The value, as text.
+        value: String,
+    },
+    /// Fewer than two customers have every feature.
+    #[error("need at least 2 customers with all cluster features ({features}), found {found}")]
+    TooFewCustomers {
+        /// How many rows were usable.
+        found: usize,
+        /// Feature columns, comma separated.
+        features: String,
+    },
+    /// Every feature is constant, so there is nothing to separate customers by.
+    #[error("every cluster feature is constant ({0}); choose features that vary between customers")]
+    AllFeaturesConstant(String),
+    /// k is larger than the number of distinct customers (in feature space).
+    #[error(
+        "k = {k} but the data has only {distinct} distinct customer(s) in feature space; lower k"
+    )]
+    TooFewDistinct {
+        /// Requested number of clusters.
+        k: usize,
+        /// Distinct points found (counting stops at k).
+        distinct: usize,
+    },
+    /// Points given to the low-level k-means are malformed (length not a multiple of the width).
+    #[error("data has {len} values, which is not a multiple of {d} features")]
+    Shape {
+        /// Number of values.
+        len: usize,
+        /// Row width.
+        d: usize,
+    },
+    /// A row given to `predict_row` has the wrong number of features.
+    #[error("expected {expected} feature values, got {got}")]
+    Width {
+        /// Features in the model.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
