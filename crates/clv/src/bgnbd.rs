@@ -149,10 +149,6 @@ impl Mle for BgNbd {
         BgNbd::new(p[0], p[1], p[2], p[3])
     }
 
-    fn to_vec(&self) -> Vec<f64> {
-        self.params().to_vec()
-    }
-
     fn row_ll(&self, x: f64, tx: f64, t: f64) -> f64 {
         self.row_grad_impl(x, tx, t, false).0
     }

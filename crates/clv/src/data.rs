@@ -163,11 +163,6 @@ impl CalibrationData {
         self.w.iter().sum()
     }
 
-    /// Row `i` as (x, tₓ, T, w).
-    pub(crate) fn row(&self, i: usize) -> (f64, f64, f64, f64) {
-        (self.x[i], self.tx[i], self.t[i], self.w[i])
-    }
-
     /// BG/BB rules: x ≤ tₓ (a purchase at each counted opportunity), tₓ and n whole numbers.
     pub fn check_discrete(&self) -> Result<()> {
         fail_if(count(&self.tx, |a| a.fract() != 0.0), |count| {

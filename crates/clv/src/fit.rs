@@ -105,7 +105,6 @@ pub(crate) trait Mle: Sized + Sync {
     /// Analytic gradient available (`row_grad`).
     const ANALYTIC: bool;
     fn from_slice(p: &[f64]) -> Result<Self>;
-    fn to_vec(&self) -> Vec<f64>;
     fn row_ll(&self, a: f64, b: f64, c: f64) -> f64;
     /// Row log-likelihood and its gradient in the natural parameters.
     fn row_grad(&self, a: f64, b: f64, c: f64) -> (f64, [f64; MAXP]) {

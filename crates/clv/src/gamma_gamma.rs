@@ -189,10 +189,6 @@ impl Mle for GammaGamma {
         GammaGamma::new(p[0], p[1], p[2])
     }
 
-    fn to_vec(&self) -> Vec<f64> {
-        self.params().to_vec()
-    }
-
     fn row_ll(&self, x: f64, m: f64, _: f64) -> f64 {
         let GammaGamma { p, q, v } = *self;
         let px = p * x;

@@ -1,0 +1,138 @@
+//! Customer lifetime value: lifetimes' discrete monthly discounted sum, and the Pareto/NBD
+//! continuous-discount DERT × spend.
+//!
+//! Discrete CLV (lifetimes 0.11.3 `_customer_lifetime_value`, for parity):
+//! CLV = Σ_{i=1..months} E[M] · (E[X(T, T+i·m]] − E[X(T, T+(i−1)·m]]) / (1+d)^i,
+//! where m = model time units per month and d the monthly discount rate. lifetimes fixes m by
+//! its `freq` argument: 30 for days, **4.345** for weeks, 1 for months (not 30/7 for weeks);
+//! [`periods_per_month_lifetimes`] returns those, [`periods_per_month_30_days`] the calendar
+//! alternative (30 days / unit length). The caller picks and reports which.
+
+use clientele_core::TimeUnit;
+use serde::{Deserialize, Serialize};
+
+use crate::data::CalibrationData;
+use crate::error::{ClvError, Result, positive};
+use crate::model::{Model, par_map};
+use crate::pareto_nbd::ParetoNbd;
+
+/// lifetimes' month length in model units: D → 30, W → 4.345, M → 1.
+pub fn periods_per_month_lifetimes(unit: TimeUnit) -> f64 {
+    match unit {
+        TimeUnit::Days => 30.0,
+        TimeUnit::Weeks => 4.345,
+        TimeUnit::Months => 1.0,
+    }
+}
+
+/// A 30-day month in model units (30 / unit length in days): 30, 30/7, 1.
+pub fn periods_per_month_30_days(unit: TimeUnit) -> f64 {
+    30.0 / unit.days()
+}
+
+/// Horizon, discount and month length for the discrete CLV.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClvOptions {
+    /// Number of months summed.
+    pub months: u32,
+    /// Discount rate per month (0.01 = 1 %).
+    pub monthly_discount: f64,
+    /// Model time units per month.
+    pub periods_per_month: f64,
+}
+
+impl ClvOptions {
+    /// Validated options.
+    pub fn new(months: u32, monthly_discount: f64, periods_per_month: f64) -> Result<Self> {
+        if !(monthly_discount.is_finite() && monthly_discount > -1.0) {
+            return Err(ClvError::InvalidArgument {
+                name: "monthly_discount",
+                value: monthly_discount,
+                rule: "must be finite and > -1",
+            });
+        }
+        Ok(ClvOptions {
+            months,
+            monthly_discount,
+            periods_per_month: positive("periods_per_month", periods_per_month).map_err(|_| {
+                ClvError::InvalidArgument {
+                    name: "periods_per_month",
+                    value: periods_per_month,
+                    rule: "must be finite and > 0",
+                }
+            })?,
+        })
+    }
+
+    /// lifetimes' defaults for a time unit: 12 months, 1 % a month, its month length.
+    pub fn lifetimes(unit: TimeUnit) -> Self {
+        ClvOptions {
+            months: 12,
+            monthly_discount: 0.01,
+            periods_per_month: periods_per_month_lifetimes(unit),
+        }
+    }
+}
+
+/// Discrete discounted CLV of one customer with expected value per transaction `value`.
+pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &ClvOptions) -> f64 {
+    let m = opts.periods_per_month;
+    let mut prev = 0.0;
+    let mut total = 0.0;
+    for i in 1..=opts.months {
+        let cum = model.expected_purchases(f64::from(i) * m, x, tx, t);
+        total += value * (cum - prev) / (1.0 + opts.monthly_discount).powi(i as i32);
+        prev = cum;
+    }
+    total
+}
+
+/// [`customer_clv`] for every customer; `expected_value[i]` is E[M] of customer i (e.g.
+/// [`crate::GammaGamma::expected_average_values`]).
+pub fn clv(
+    model: &Model,
+    data: &CalibrationData,
+    expected_value: &[f64],
+    opts: &ClvOptions,
+) -> Result<Vec<f64>> {
+    check_values(data, expected_value)?;
+    let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+    Ok(par_map(data.len(), |i| {
+        customer_clv(model, x[i], tx[i], t[i], expected_value[i], opts)
+    }))
+}
+
+/// Continuous-discount CLV for the Pareto/NBD: DERT(δ) × E[M] per customer (infinite
+/// horizon; δ = continuous discount rate per model time unit, e.g. ln(1.1)/52 for 10 % a
+/// year in weeks).
+pub fn dert_clv(
+    model: &ParetoNbd,
+    data: &CalibrationData,
+    expected_value: &[f64],
+    delta: f64,
+) -> Result<Vec<f64>> {
+    check_values(data, expected_value)?;
+    model.dert(delta, 0.0, 0.0, 0.0)?;
+    let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+    Ok(par_map(data.len(), |i| {
+        model.dert(delta, x[i], tx[i], t[i]).unwrap_or(f64::NAN) * expected_value[i]
+    }))
+}
+
+fn check_values(data: &CalibrationData, v: &[f64]) -> Result<()> {
+    if v.len() != data.len() {
+        return Err(ClvError::LengthMismatch {
+            column: "expected_value",
+            expected: data.len(),
+            actual: v.len(),
+        });
+    }
+    let count = v.iter().filter(|a| !a.is_finite()).count();
+    if count > 0 {
+        return Err(ClvError::NonFinite {
+            column: "expected_value",
+            count,
+        });
+    }
+    Ok(())
+}
