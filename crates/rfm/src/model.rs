@@ -213,7 +213,7 @@ impl RfmModel {
                 }
                 "rf10" => {
                     need5("rf10", &[0, 1])?;
-                    let (segments, g) = grids::rf10();
+                    let (segments, g) = grids::rf10(dims[2]);
                     CompiledScheme {
                         name: name.clone(),
                         segments,

@@ -1,4 +1,5 @@
 //! Golden test on the full CDNOW cohort against numbers computed independently with pandas
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 //! (`tests/reference/cdnow_rfm_reference.py` → `cdnow_rfm_reference.json`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -156,7 +157,7 @@ fn cdnow_scores_cn8_and_rf_grid_match_pandas() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| v(row))
+        .map(v)
         .collect();
     assert_eq!(res.rf_grid.customers, grid);
     for (r, row) in want["rf_grid_mean_monetary"]

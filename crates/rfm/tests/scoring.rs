@@ -1,4 +1,5 @@
 //! Hand-built customers: one test per method, scheme and degenerate case.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 
 use clientele_core::{ColumnData, CustomerTable};
 use clientele_rfm::{
@@ -680,4 +681,22 @@ fn report_has_no_per_customer_rows_and_serialises() {
     assert_eq!(json["rf_grid"]["customers"].as_array().unwrap().len(), 5);
     let shares: f64 = rep.schemes[1].segments.iter().filter_map(|s| s.share).sum();
     assert!((shares - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn rf10_ignores_m_whatever_its_bins() {
+    // Found by the property test: rf10 with 7 M levels indexed past its grid.
+    let x: Vec<f64> = (1..=14).map(f64::from).collect();
+    let cfg = RfmConfig {
+        m: MetricConfig {
+            method: Method::Ntile,
+            bins: Some(7),
+            ..MetricConfig::default()
+        },
+        ..RfmConfig::default()
+    };
+    let model = RfmModel::new(cfg).unwrap();
+    assert_eq!(model.scheme_names(), ["cn8", "rf10", "pymc"]);
+    let res = model.score(&data(&x, &x, &x));
+    assert_eq!(res.scheme("rf10").unwrap().segment_of(13).id, "cant_lose");
 }

@@ -64,11 +64,12 @@ const RFM11: [[u16; 5]; 5] = [
     [NEW, POTENTIAL, POTENTIAL, CHAMPIONS, CHAMPIONS],
 ];
 
-/// Segments and grid of `rf10` (10 segments: `lost` is not part of it).
-pub(crate) fn rf10() -> (Vec<Segment>, Grid) {
+/// Segments and grid of `rf10` (10 segments: `lost` is not part of it). M is ignored, so the
+/// grid spans however many M levels there are.
+pub(crate) fn rf10(m_bins: u8) -> (Vec<Segment>, Grid) {
     let mut segs = named();
     segs.truncate(10);
-    let g = Grid::build([5, 5, 5], |r, f, _| {
+    let g = Grid::build([5, 5, m_bins], |r, f, _| {
         RF10[usize::from(r - 1)][usize::from(f - 1)]
     });
     (segs, g)
@@ -93,7 +94,7 @@ mod tests {
 
     #[test]
     fn rf10_matches_the_regex_map() {
-        let (segs, g) = rf10();
+        let (segs, g) = rf10(5);
         let name = |r, f| segs[usize::from(g.get(r, f, 1))].id.as_str();
         assert_eq!(name(5, 1), "new_customers");
         assert_eq!(name(4, 1), "promising");
