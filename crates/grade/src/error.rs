@@ -43,6 +43,15 @@ pub enum GradeError {
         /// Comma-separated parameter names.
         available: String,
     },
+    /// A preset scheme that also sets keys a preset defines (rules, a different mode), or a bad
+    /// parameter value.
+    #[error("scheme `{scheme}`: {message}")]
+    Preset {
+        /// The scheme's name.
+        scheme: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// The table given to `apply`/`preview` lacks a column the scheme was compiled for, or its type
     /// changed since compilation.
     #[error("scheme `{scheme}`, rule {rule}: {source}")]

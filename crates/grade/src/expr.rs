@@ -690,6 +690,11 @@ impl Slots {
         Slot(self.cols.len() - 1)
     }
 
+    /// Registers a numeric column (e.g. a grid axis) so [`Slots::load`] fetches it.
+    pub fn num_slot(&mut self, name: &str) -> Slot {
+        self.slot(name, false)
+    }
+
     /// Loads the columns from a table: numbers as `f64` with NaN for NULL (so kernels are plain
     /// loops), text by reference.
     pub fn load<'a>(&self, table: &'a CustomerTable) -> Result<Frame<'a>, CoreError> {
@@ -724,6 +729,7 @@ impl Slots {
         }
         Ok(Frame {
             len: table.len(),
+            names: self.cols.iter().map(|(n, _)| n.clone()).collect(),
             data,
         })
     }
@@ -740,6 +746,7 @@ enum SlotData<'a> {
 #[derive(Debug)]
 pub struct Frame<'a> {
     len: usize,
+    names: Vec<String>,
     data: Vec<SlotData<'a>>,
 }
 
@@ -752,6 +759,14 @@ impl Frame<'_> {
     /// True when there are no customers.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// A loaded numeric column by name (NaN = NULL).
+    pub fn numbers(&self, name: &str) -> Option<&[f64]> {
+        self.names.iter().zip(&self.data).find_map(|(n, d)| match d {
+            SlotData::Num(v) if n == name => Some(v.as_slice()),
+            _ => None,
+        })
     }
 }
 

@@ -1,0 +1,740 @@
+//! Grading schemes: the TOML shape ([`SchemeConfig`]), compilation against a table
+//! ([`compile`] → [`CompiledScheme`]) and application ([`CompiledScheme::apply`] →
+//! [`SchemeResult`]), plus the per-rule [`preview`].
+//!
+//! Four modes:
+//! - `first_match`: ordered rules, the first whose condition is true gives the grade; everyone
+//!   else gets the mandatory `default`.
+//! - `grid`: rules over two or three integer axes (`r_score`, `f_score`, …) are enumerated cell by
+//!   cell once; customers are then graded by a table lookup. The grid must be complete.
+//! - `tags`: every matching rule's grade, joined with `;` (non-exclusive).
+//! - `points`: each matching rule adds its points; the total picks the first of `tiers` (highest
+//!   `min_points` first) it reaches.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use clientele_core::{ColumnData, CustomerTable};
+use serde::{Deserialize, Serialize};
+
+use crate::check::{self, Diagnostic, Severity};
+use crate::error::GradeError;
+use crate::expr::{self, BoolNode, Frame, ResolvedStat, Slots, TRUE, Tri};
+use crate::playbook::PlaybookConfig;
+use crate::presets;
+use crate::schema::TableSchema;
+use crate::value_tier::ValueTierConfig;
+
+/// How a scheme turns rule matches into grades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Ordered rules; the first match wins; `default` for the rest.
+    #[default]
+    FirstMatch,
+    /// A complete lookup over two or three integer score axes.
+    Grid,
+    /// Non-exclusive tags: every match, joined with the separator.
+    Tags,
+    /// Points per matching rule; the total maps to `tiers`.
+    Points,
+}
+
+impl Mode {
+    /// The name used in config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::FirstMatch => "first_match",
+            Mode::Grid => "grid",
+            Mode::Tags => "tags",
+            Mode::Points => "points",
+        }
+    }
+}
+
+/// The grading part of the config file: `[[scheme]]`, `[playbook]`, `[value_tiers]`. The engine
+/// may embed these fields in its own config instead.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradingConfig {
+    /// The grading schemes, in output order.
+    #[serde(default)]
+    pub scheme: Vec<SchemeConfig>,
+    /// Playbook overrides: grade name → action.
+    #[serde(default)]
+    pub playbook: PlaybookConfig,
+    /// Value-tier cut-offs.
+    #[serde(default)]
+    pub value_tiers: ValueTierConfig,
+}
+
+impl GradingConfig {
+    /// Parses TOML text (not a file: this crate does no I/O). Unknown keys are errors whose
+    /// message names the key, its line and the valid keys.
+    pub fn from_toml(text: &str) -> Result<GradingConfig, GradeError> {
+        Ok(toml::from_str(text)?)
+    }
+}
+
+/// One `[[scheme]]` table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeConfig {
+    /// Scheme name; the output column is `grade_<name>`.
+    pub name: String,
+    /// Evaluation mode (default `first_match`, or the preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// A built-in preset to use instead of writing rules (see [`crate::presets::names`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Preset parameters: a number (`vip_monetary = 800`) or an expression
+    /// (`vip_monetary = "p90(monetary)"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamValue>,
+    /// Free text shown in the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
+    /// The grade of customers no rule matches (mandatory for `first_match`; for `grid`, the grade
+    /// of customers whose axis value is NULL or out of range; for `tags`, the label when no tag
+    /// matches; for `points`, the grade below the lowest tier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// `grid` only: the integer columns spanning the grid (two or three).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub axes: Vec<String>,
+    /// `grid` only: the inclusive value range of every axis (default `[1, 5]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[i64; 2]>,
+    /// `points` only: the tiers; a customer gets the first tier (highest `min_points` first)
+    /// whose `min_points` the total reaches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierConfig>,
+    /// `tags` only: the separator between tags in the output column (default `;`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+}
+
+/// A preset parameter: a number or an expression text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    /// A number.
+    Number(f64),
+    /// An expression such as `p80(monetary)`.
+    Expr(String),
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The grade (or tag) this rule gives; in `points` mode an optional label for the criterion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    /// The SQL boolean condition.
+    pub when: String,
+    /// `points` only: points added when the condition is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<f64>,
+}
+
+/// One tier of a `points` scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// The grade.
+    pub grade: String,
+    /// The smallest total that reaches it.
+    pub min_points: f64,
+}
+
+impl SchemeConfig {
+    /// The output column name, `grade_<name>`.
+    pub fn column(&self) -> String {
+        format!("grade_{}", self.name)
+    }
+
+    /// The effective mode.
+    pub fn mode(&self) -> Mode {
+        self.mode.unwrap_or_default()
+    }
+
+    /// The scheme with its preset (if any) expanded into rules.
+    pub fn expanded(&self) -> Result<SchemeConfig, GradeError> {
+        presets::expand(self)
+    }
+
+    /// Human label of rule `i` (0-based) for messages: its grade or, in points mode, its
+    /// condition.
+    pub(crate) fn rule_label(&self, i: usize) -> String {
+        let r = &self.rules[i];
+        r.grade.clone().unwrap_or_else(|| r.when.clone())
+    }
+}
+
+/// A scheme checked and bound to a table's columns and statistics, ready to apply.
+#[derive(Debug, Clone)]
+pub struct CompiledScheme {
+    name: String,
+    mode: Mode,
+    /// Distinct grade labels, in first-use order; codes index this.
+    grades: Vec<String>,
+    rules: Vec<CompiledRule>,
+    default: Option<u32>,
+    slots: Slots,
+    resolved: Vec<ResolvedStat>,
+    warnings: Vec<Diagnostic>,
+    grid: Option<Grid>,
+    /// Points tiers as (min_points, code), highest first.
+    tiers: Vec<(f64, u32)>,
+    separator: String,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRule {
+    /// 1-based position in the config.
+    index: usize,
+    label: String,
+    when: String,
+    code: Option<u32>,
+    cond: BoolNode,
+    points: f64,
+}
+
+/// A grid enumerated at compile time.
+#[derive(Debug, Clone)]
+struct Grid {
+    axes: Vec<String>,
+    lo: i64,
+    hi: i64,
+    /// Per cell: the index (into `rules`) of the rule that owns it.
+    owner: Vec<usize>,
+}
+
+impl Grid {
+    fn width(&self) -> usize {
+        (self.hi - self.lo + 1) as usize
+    }
+}
+
+/// The axis columns' integer cells of a grid, and which rules each cell satisfies.
+#[derive(Debug, Clone)]
+pub(crate) struct Enumeration {
+    /// The axis values of every cell (row-major, first axis slowest).
+    pub cells: Vec<Vec<i64>>,
+    /// Per rule, per cell: the condition is true.
+    pub matches: Vec<Vec<bool>>,
+}
+
+/// Evaluates conditions (already type-checked, without statistics) on every cell of the product of
+/// the axis ranges. Reuses the column-wise evaluator on a synthetic table of cells.
+pub(crate) fn enumerate(axes: &[(String, i64, i64)], conds: &[expr::Expr]) -> Enumeration {
+    let mut cells: Vec<Vec<i64>> = vec![Vec::new()];
+    for (_, lo, hi) in axes {
+        cells = cells
+            .into_iter()
+            .flat_map(|c| {
+                (*lo..=*hi).map(move |v| {
+                    let mut c = c.clone();
+                    c.push(v);
+                    c
+                })
+            })
+            .collect();
+    }
+    let mut table = CustomerTable::new((0..cells.len()).map(|i| i.to_string()).collect());
+    let mut schema = TableSchema::new();
+    for (k, (name, lo, hi)) in axes.iter().enumerate() {
+        // Names are distinct (checked) and lengths match by construction.
+        let _ = table.push(
+            name.clone(),
+            ColumnData::Int(cells.iter().map(|c| Some(c[k])).collect()),
+        );
+        schema = schema.with_range(name, *lo, *hi);
+    }
+    let matches = conds
+        .iter()
+        .map(|c| {
+            let mut slots = Slots::default();
+            let node = expr::bind(c, &schema, &mut slots, &mut |_, _| None, &mut Vec::new());
+            match slots.load(&table) {
+                Ok(frame) => node.eval(&frame).into_iter().map(|t| t == TRUE).collect(),
+                Err(_) => vec![false; cells.len()],
+            }
+        })
+        .collect();
+    Enumeration { cells, matches }
+}
+
+/// Checks a scheme against the table's schema and compiles it: statistics such as
+/// `p80(monetary)` are resolved against `table` (see [`CompiledScheme::resolved`]). Fails with
+/// every error-level [`Diagnostic`]; warnings stay available via [`CompiledScheme::warnings`].
+pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledScheme, GradeError> {
+    let schema = TableSchema::of(table);
+    let diags = check::check(config, &schema);
+    let (errors, warnings): (Vec<_>, Vec<_>) = diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Err(GradeError::Invalid {
+            scheme: config.name.clone(),
+            diagnostics: errors,
+        });
+    }
+    let cfg = config.expanded()?;
+    let mode = cfg.mode();
+    let mut grades: Vec<String> = Vec::new();
+    let code_of = |g: &str, grades: &mut Vec<String>| -> u32 {
+        match grades.iter().position(|x| x == g) {
+            Some(i) => i as u32,
+            None => {
+                grades.push(g.to_string());
+                (grades.len() - 1) as u32
+            }
+        }
+    };
+    let mut slots = Slots::default();
+    let mut resolved = Vec::new();
+    let mut rules = Vec::new();
+    let mut parsed = Vec::new();
+    for (i, r) in cfg.rules.iter().enumerate() {
+        // check() accepted every condition, so parsing and typing succeed here.
+        let e = expr::coerce_dates(
+            expr::parse(&r.when).map_err(|m| internal(&cfg, i, &m))?,
+            &schema,
+        );
+        let cond = expr::bind(
+            &e,
+            &schema,
+            &mut slots,
+            &mut |s, c| expr::column_stat(table, s, c),
+            &mut resolved,
+        );
+        let code = match (mode, &r.grade) {
+            (Mode::Points, _) | (_, None) => None,
+            (_, Some(g)) => Some(code_of(g, &mut grades)),
+        };
+        rules.push(CompiledRule {
+            index: i + 1,
+            label: cfg.rule_label(i),
+            when: r.when.clone(),
+            code,
+            cond,
+            points: r.points.unwrap_or(0.0),
+        });
+        parsed.push(e);
+    }
+    let mut tiers: Vec<(f64, u32)> = cfg
+        .tiers
+        .iter()
+        .map(|t| (t.min_points, code_of(&t.grade, &mut grades)))
+        .collect();
+    tiers.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let default = cfg.default.as_deref().map(|g| code_of(g, &mut grades));
+    let grid = if mode == Mode::Grid {
+        let [lo, hi] = cfg.range.unwrap_or([1, 5]);
+        let axes: Vec<(String, i64, i64)> = cfg.axes.iter().map(|a| (a.clone(), lo, hi)).collect();
+        let en = enumerate(&axes, &parsed);
+        let owner = (0..en.cells.len())
+            .map(|c| (0..rules.len()).find(|&r| en.matches[r][c]).unwrap_or(0))
+            .collect();
+        for a in &cfg.axes {
+            slots_axis(&mut slots, a);
+        }
+        Some(Grid {
+            axes: cfg.axes.clone(),
+            lo,
+            hi,
+            owner,
+        })
+    } else {
+        None
+    };
+    Ok(CompiledScheme {
+        name: cfg.name.clone(),
+        mode,
+        grades,
+        rules,
+        default,
+        slots,
+        resolved,
+        warnings,
+        grid,
+        tiers,
+        separator: cfg.separator.clone().unwrap_or_else(|| ";".to_string()),
+    })
+}
+
+fn slots_axis(slots: &mut Slots, axis: &str) {
+    slots.num_slot(axis);
+}
+
+fn internal(cfg: &SchemeConfig, i: usize, msg: &str) -> GradeError {
+    GradeError::Invalid {
+        scheme: cfg.name.clone(),
+        diagnostics: vec![Diagnostic::error(
+            check::Kind::Parse,
+            &cfg.name,
+            Some(check::RuleRef::new(i, cfg.rule_label(i))),
+            msg.to_string(),
+            None,
+        )],
+    }
+}
+
+/// Per-customer grades of one scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemeResult {
+    /// Scheme name.
+    pub scheme: String,
+    /// Output column, `grade_<name>`.
+    pub column: String,
+    /// The mode it was graded with.
+    pub mode: Mode,
+    /// Grade labels; codes index this list (rule order, then tiers, then the default).
+    pub grades: Vec<String>,
+    /// The grades per customer, in table row order.
+    pub codes: Codes,
+    /// Separator used to join tags.
+    pub separator: String,
+}
+
+/// Grade codes per customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Codes {
+    /// One grade (or none: a grid customer with a NULL axis and no default) per customer.
+    Exclusive(Vec<Option<u32>>),
+    /// A bit set of grade codes per customer (`tags` mode, at most 64 tags).
+    Tags(Vec<u64>),
+}
+
+impl SchemeResult {
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        match &self.codes {
+            Codes::Exclusive(v) => v.len(),
+            Codes::Tags(v) => v.len(),
+        }
+    }
+
+    /// True when no customers were graded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Customer `i`'s grade as it appears in the output column (tags joined).
+    pub fn label(&self, i: usize) -> Option<Cow<'_, str>> {
+        match &self.codes {
+            Codes::Exclusive(v) => v[i].map(|c| Cow::Borrowed(self.grades[c as usize].as_str())),
+            Codes::Tags(v) => {
+                let m = v[i];
+                if m == 0 {
+                    return None;
+                }
+                let parts: Vec<&str> = (0..self.grades.len().min(64))
+                    .filter(|&k| m & (1u64 << k) != 0)
+                    .map(|k| self.grades[k].as_str())
+                    .collect();
+                Some(if parts.len() == 1 {
+                    Cow::Borrowed(parts[0])
+                } else {
+                    Cow::Owned(parts.join(&self.separator))
+                })
+            }
+        }
+    }
+
+    /// Whether customer `i` has grade (or tag) `code`.
+    pub fn has(&self, i: usize, code: u32) -> bool {
+        match &self.codes {
+            Codes::Exclusive(v) => v[i] == Some(code),
+            Codes::Tags(v) => code < 64 && v[i] & (1u64 << code) != 0,
+        }
+    }
+
+    /// The output column for the customer table (`grade_<name>`, text).
+    pub fn to_column(&self) -> ColumnData {
+        ColumnData::Text(
+            (0..self.len())
+                .map(|i| self.label(i).map(Cow::into_owned))
+                .collect(),
+        )
+    }
+
+    /// Customers per grade, in `grades` order, then the ungraded count. For tags a customer counts
+    /// once per tag and "ungraded" means no tag.
+    pub fn counts(&self) -> (Vec<usize>, usize) {
+        let mut counts = vec![0usize; self.grades.len()];
+        let mut none = 0;
+        match &self.codes {
+            Codes::Exclusive(v) => {
+                for c in v {
+                    match c {
+                        Some(c) => counts[*c as usize] += 1,
+                        None => none += 1,
+                    }
+                }
+            }
+            Codes::Tags(v) => {
+                for &m in v {
+                    if m == 0 {
+                        none += 1;
+                    }
+                    for (k, n) in counts.iter_mut().enumerate().take(64) {
+                        if m & (1u64 << k) != 0 {
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        (counts, none)
+    }
+}
+
+/// How many customers a rule's condition matches and how many it actually grades.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulePreview {
+    /// The grade (tag, tier or default) of this row.
+    pub grade: String,
+    /// 1-based rule index; `None` for the default row and for tier rows of a points scheme.
+    pub rule: Option<usize>,
+    /// The condition (`None` for default and tier rows).
+    pub when: Option<String>,
+    /// Customers whose condition is true.
+    pub matched_customers: usize,
+    /// Customers that end up with this row's grade because of it (first match: not taken by an
+    /// earlier rule; grid: in the cells it owns; tags/points: same as matched).
+    pub taken_customers: usize,
+}
+
+impl CompiledScheme {
+    /// Scheme name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Output column, `grade_<name>`.
+    pub fn column(&self) -> String {
+        format!("grade_{}", self.name)
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Grade labels, in code order.
+    pub fn grades(&self) -> &[String] {
+        &self.grades
+    }
+
+    /// Statistics resolved at compile time (`p80(monetary)` = 1234.5), for `config check` and
+    /// the report.
+    pub fn resolved(&self) -> &[ResolvedStat] {
+        &self.resolved
+    }
+
+    /// Warnings found by the checks.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    fn frame<'a>(&self, table: &'a CustomerTable) -> Result<Frame<'a>, GradeError> {
+        self.slots.load(table).map_err(|e| GradeError::Table {
+            scheme: self.name.clone(),
+            rule: "columns".to_string(),
+            source: e,
+        })
+    }
+
+    /// Grades every customer of `table` (row order kept).
+    pub fn apply(&self, table: &CustomerTable) -> Result<SchemeResult, GradeError> {
+        let frame = self.frame(table)?;
+        Ok(self.run(&frame, None))
+    }
+
+    /// Evaluates, optionally counting matches per rule for the preview.
+    fn run(&self, frame: &Frame<'_>, mut preview: Option<&mut Vec<RulePreview>>) -> SchemeResult {
+        let n = frame.len();
+        let mut matched = vec![0usize; self.rules.len()];
+        let mut taken = vec![0usize; self.rules.len()];
+        let mut by_default = 0usize;
+        let codes = match self.mode {
+            Mode::FirstMatch => {
+                let mut codes: Vec<Option<u32>> = vec![None; n];
+                for (k, r) in self.rules.iter().enumerate() {
+                    let t = r.cond.eval(frame);
+                    let (mut m, mut tk) = (0, 0);
+                    for (c, &x) in codes.iter_mut().zip(&t) {
+                        if x == TRUE {
+                            m += 1;
+                            if c.is_none() {
+                                *c = r.code;
+                                tk += 1;
+                            }
+                        }
+                    }
+                    matched[k] = m;
+                    taken[k] = tk;
+                }
+                for c in codes.iter_mut().filter(|c| c.is_none()) {
+                    *c = self.default;
+                    by_default += 1;
+                }
+                Codes::Exclusive(codes)
+            }
+            Mode::Grid => {
+                let grid = self.grid.as_ref();
+                let mut codes: Vec<Option<u32>> = vec![self.default; n];
+                if let Some(g) = grid {
+                    let cells = self.cells_from_frame(g, frame);
+                    for (c, cell) in codes.iter_mut().zip(&cells) {
+                        if let Some(cell) = cell {
+                            let r = g.owner[*cell];
+                            *c = self.rules[r].code;
+                            taken[r] += 1;
+                        } else {
+                            by_default += 1;
+                        }
+                    }
+                    if preview.is_some() {
+                        for (k, r) in self.rules.iter().enumerate() {
+                            matched[k] = count_true(&r.cond.eval(frame));
+                        }
+                    }
+                }
+                Codes::Exclusive(codes)
+            }
+            Mode::Tags => {
+                let mut masks = vec![0u64; n];
+                for (k, r) in self.rules.iter().enumerate() {
+                    let t = r.cond.eval(frame);
+                    let bit = r.code.map_or(0, |c| 1u64 << (c.min(63)));
+                    for (m, &x) in masks.iter_mut().zip(&t) {
+                        if x == TRUE {
+                            *m |= bit;
+                        }
+                    }
+                    matched[k] = count_true(&t);
+                    taken[k] = matched[k];
+                }
+                if let Some(d) = self.default {
+                    let bit = 1u64 << d.min(63);
+                    for m in masks.iter_mut().filter(|m| **m == 0) {
+                        *m = bit;
+                        by_default += 1;
+                    }
+                }
+                Codes::Tags(masks)
+            }
+            Mode::Points => {
+                let mut total = vec![0f64; n];
+                for (k, r) in self.rules.iter().enumerate() {
+                    let t = r.cond.eval(frame);
+                    for (s, &x) in total.iter_mut().zip(&t) {
+                        if x == TRUE {
+                            *s += r.points;
+                        }
+                    }
+                    matched[k] = count_true(&t);
+                    taken[k] = matched[k];
+                }
+                Codes::Exclusive(
+                    total
+                        .iter()
+                        .map(|&s| {
+                            self.tiers
+                                .iter()
+                                .find(|(min, _)| s >= *min)
+                                .map(|t| t.1)
+                                .or_else(|| {
+                                    by_default += 1;
+                                    self.default
+                                })
+                        })
+                        .collect(),
+                )
+            }
+        };
+        let result = SchemeResult {
+            scheme: self.name.clone(),
+            column: self.column(),
+            mode: self.mode,
+            grades: self.grades.clone(),
+            codes,
+            separator: self.separator.clone(),
+        };
+        if let Some(out) = preview.as_deref_mut() {
+            let (counts, _) = result.counts();
+            for (k, r) in self.rules.iter().enumerate() {
+                out.push(RulePreview {
+                    grade: r.label.clone(),
+                    rule: Some(r.index),
+                    when: Some(r.when.clone()),
+                    matched_customers: matched[k],
+                    taken_customers: taken[k],
+                });
+            }
+            for &(_, code) in &self.tiers {
+                out.push(RulePreview {
+                    grade: self.grades[code as usize].clone(),
+                    rule: None,
+                    when: None,
+                    matched_customers: counts[code as usize],
+                    taken_customers: counts[code as usize],
+                });
+            }
+            if let Some(d) = self.default {
+                out.push(RulePreview {
+                    grade: self.grades[d as usize].clone(),
+                    rule: None,
+                    when: None,
+                    matched_customers: by_default,
+                    taken_customers: by_default,
+                });
+            }
+        }
+        result
+    }
+
+    /// The grid cell of each customer (`None` when an axis is NULL, fractional or out of range).
+    fn cells_from_frame(&self, g: &Grid, frame: &Frame<'_>) -> Vec<Option<usize>> {
+        let mut cell: Vec<Option<usize>> = vec![Some(0); frame.len()];
+        let w = g.width();
+        let (lo, hi) = (g.lo as f64, g.hi as f64);
+        for a in &g.axes {
+            let vals = frame.numbers(a).unwrap_or_default();
+            for (c, &x) in cell.iter_mut().zip(vals) {
+                *c = match *c {
+                    Some(idx) if x.fract() == 0.0 && x >= lo && x <= hi => {
+                        Some(idx * w + (x - lo) as usize)
+                    }
+                    _ => None,
+                };
+            }
+        }
+        cell
+    }
+}
+
+fn count_true(t: &[Tri]) -> usize {
+    t.iter().filter(|&&x| x == TRUE).count()
+}
+
+/// Rule-by-rule counts on a table, for `clientele config check`: how many customers each rule's
+/// condition matches and how many it takes, then the default (and tier) rows.
+pub fn preview(
+    scheme: &CompiledScheme,
+    table: &CustomerTable,
+) -> Result<Vec<RulePreview>, GradeError> {
+    let frame = scheme.frame(table)?;
+    let mut out = Vec::new();
+    scheme.run(&frame, Some(&mut out));
+    Ok(out)
+}

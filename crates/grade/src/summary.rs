@@ -1,0 +1,125 @@
+//! Per-grade summaries for `summary.json` and the report: size, revenue and their shares, mean
+//! recency/orders/monetary (and CLV when the table has it), and the playbook action.
+
+use clientele_core::CustomerTable;
+use serde::{Deserialize, Serialize};
+
+use crate::playbook::{Lang, Playbook};
+use crate::scheme::{Mode, SchemeResult};
+
+/// One grade (or tag) of a scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeSummary {
+    /// Grade label.
+    pub grade: String,
+    /// Customers with it (for tags: customers carrying the tag).
+    pub customers: usize,
+    /// `customers` / all customers.
+    pub share: f64,
+    /// Σ `monetary` of its customers (NULL as 0); `None` without a `monetary` column.
+    pub revenue: Option<f64>,
+    /// `revenue` / Σ `monetary` of all customers; `None` when that total is not positive.
+    pub revenue_share: Option<f64>,
+    /// Mean `recency_days` (NULLs skipped).
+    pub mean_recency_days: Option<f64>,
+    /// Mean `orders`.
+    pub mean_orders: Option<f64>,
+    /// Mean `monetary`.
+    pub mean_monetary: Option<f64>,
+    /// Mean `clv`, when the column exists.
+    pub mean_clv: Option<f64>,
+    /// Playbook action, Chinese.
+    pub action_zh: Option<String>,
+    /// Playbook action, English.
+    pub action_en: Option<String>,
+}
+
+/// All grades of one scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemeSummary {
+    /// Scheme name.
+    pub scheme: String,
+    /// Output column.
+    pub column: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Customers graded.
+    pub customers: usize,
+    /// Per grade, in the scheme's grade order (including grades no customer has).
+    pub grades: Vec<GradeSummary>,
+    /// Customers without a grade (grid: NULL axis and no default; tags: no tag and no default).
+    pub ungraded: usize,
+}
+
+/// Sums and counts of one column per grade.
+fn means(
+    result: &SchemeResult,
+    table: &CustomerTable,
+    column: &str,
+) -> Option<(Vec<f64>, Vec<usize>)> {
+    let values = table.numbers(column).ok()?;
+    let k = result.grades.len();
+    let (mut sum, mut cnt) = (vec![0.0; k], vec![0usize; k]);
+    for (i, v) in values.iter().enumerate() {
+        let Some(v) = v.filter(|x| x.is_finite()) else {
+            continue;
+        };
+        for g in 0..k {
+            if result.has(i, g as u32) {
+                sum[g] += v;
+                cnt[g] += 1;
+            }
+        }
+    }
+    Some((sum, cnt))
+}
+
+/// Summarises a graded scheme over the same table (row order as graded).
+pub fn summarize(result: &SchemeResult, table: &CustomerTable, playbook: &Playbook) -> SchemeSummary {
+    let n = result.len();
+    let (counts, ungraded) = result.counts();
+    let money = means(result, table, "monetary");
+    let total_revenue: Option<f64> = table
+        .numbers("monetary")
+        .ok()
+        .map(|v| v.iter().flatten().filter(|x| x.is_finite()).sum());
+    let rec = means(result, table, "recency_days");
+    let ord = means(result, table, "orders");
+    let clv = means(result, table, "clv");
+    let mean = |m: &Option<(Vec<f64>, Vec<usize>)>, g: usize| {
+        m.as_ref()
+            .and_then(|(s, c)| (c[g] > 0).then(|| s[g] / c[g] as f64))
+    };
+    let grades = result
+        .grades
+        .iter()
+        .enumerate()
+        .map(|(g, label)| {
+            let revenue = money.as_ref().map(|(s, _)| s[g]);
+            GradeSummary {
+                grade: label.clone(),
+                customers: counts[g],
+                share: if n > 0 { counts[g] as f64 / n as f64 } else { 0.0 },
+                revenue,
+                revenue_share: match (revenue, total_revenue) {
+                    (Some(r), Some(t)) if t > 0.0 => Some(r / t),
+                    _ => None,
+                },
+                mean_recency_days: mean(&rec, g),
+                mean_orders: mean(&ord, g),
+                mean_monetary: mean(&money, g),
+                mean_clv: mean(&clv, g),
+                action_zh: playbook.action(label, Lang::Zh).map(str::to_string),
+                action_en: playbook.action(label, Lang::En).map(str::to_string),
+            }
+        })
+        .collect();
+    SchemeSummary {
+        scheme: result.scheme.clone(),
+        column: result.column.clone(),
+        mode: result.mode,
+        customers: n,
+        grades,
+        ungraded,
+    }
+}

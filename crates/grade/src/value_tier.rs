@@ -1,0 +1,386 @@
+//! Value tiers: each customer's contribution share, the Pareto curve, ABC classes by cumulative
+//! value and HML classes by count percentile.
+//!
+//! Two different questions, labelled apart (segmentation.md §2.8): ABC asks "which customers make
+//! up the first 80 % of value" (cumulative **value**), HML asks "who are the top 20 % of
+//! customers" (a **count** percentile).
+//!
+//! Rules:
+//! - Customers with a positive value are ranked by value, highest first, ties broken by customer
+//!   id (ascending), so results never depend on row order.
+//! - ABC: a customer is `A` while the value of the customers ranked before them is below the `a`
+//!   cut-off (default 80 %), `B` below `b` (default 95 %), else `C`. Counting what comes *before*
+//!   the customer makes the one who crosses 80 % an `A`, so a single customer is `A`, not `C`.
+//! - HML: the first ⌈heavy·n⌉ ranked customers are `H` (default 20 %), up to ⌈(heavy+medium)·n⌉
+//!   `M` (default next 30 %), the rest `L`, where n counts positive-value customers.
+//! - Zero, negative (net returns) or NULL value: tier `D` ("无贡献", no contribution) in both
+//!   schemes, outside the ranking. Their contribution share is value / Σ positive value (zero or
+//!   negative), NULL for NULL.
+//! - Pareto curve: x = share of all customers (ranked, `D` last), y = cumulative share of positive
+//!   value; starts at (0, 0), at most 201 points.
+
+use clientele_core::{ColumnData, CustomerTable};
+use serde::{Deserialize, Serialize};
+
+use crate::error::GradeError;
+
+/// `[value_tiers]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValueTierConfig {
+    /// The value column (default `monetary`; `profit` or `clv` also make sense).
+    pub column: String,
+    /// ABC: cumulative value share that ends `A` (default 0.8).
+    pub abc_a: f64,
+    /// ABC: cumulative value share that ends `B` (default 0.95).
+    pub abc_b: f64,
+    /// HML: share of ranked customers that are `H` (default 0.2).
+    pub heavy: f64,
+    /// HML: share of ranked customers after `H` that are `M` (default 0.3).
+    pub medium: f64,
+}
+
+impl Default for ValueTierConfig {
+    fn default() -> Self {
+        ValueTierConfig {
+            column: "monetary".to_string(),
+            abc_a: 0.8,
+            abc_b: 0.95,
+            heavy: 0.2,
+            medium: 0.3,
+        }
+    }
+}
+
+impl ValueTierConfig {
+    /// Checks the cut-offs: 0 < a < b ≤ 1, 0 < heavy, 0 ≤ medium, heavy + medium ≤ 1.
+    pub fn validate(&self) -> Result<(), GradeError> {
+        let ok = |x: f64| x.is_finite();
+        if !(ok(self.abc_a) && ok(self.abc_b) && 0.0 < self.abc_a && self.abc_a < self.abc_b && self.abc_b <= 1.0) {
+            return Err(GradeError::ValueTier(format!(
+                "abc_a = {} and abc_b = {} must satisfy 0 < abc_a < abc_b <= 1 (e.g. 0.8 and 0.95)",
+                self.abc_a, self.abc_b
+            )));
+        }
+        if !(ok(self.heavy) && ok(self.medium) && self.heavy > 0.0 && self.medium >= 0.0 && self.heavy + self.medium <= 1.0) {
+            return Err(GradeError::ValueTier(format!(
+                "heavy = {} and medium = {} must be shares with heavy > 0 and heavy + medium <= 1 (e.g. 0.2 and 0.3)",
+                self.heavy, self.medium
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A value tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    /// ABC: within the first `abc_a` of value.
+    A,
+    /// ABC: up to `abc_b` of value.
+    B,
+    /// ABC: the rest of the positive-value customers.
+    C,
+    /// HML: heavy (top count share).
+    H,
+    /// HML: medium.
+    M,
+    /// HML: light.
+    L,
+    /// Zero, negative or NULL value: no contribution ("无贡献"), in both schemes.
+    D,
+}
+
+impl Tier {
+    /// The label written to columns (`A` … `D`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+            Tier::H => "H",
+            Tier::M => "M",
+            Tier::L => "L",
+            Tier::D => "D",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Chinese display name of the no-contribution tier `D`.
+pub const NO_CONTRIBUTION_ZH: &str = "无贡献";
+
+/// A point of the Pareto curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ParetoPoint {
+    /// Cumulative share of customers (0–1).
+    pub customers: f64,
+    /// Cumulative share of positive value (0–1).
+    pub value: f64,
+}
+
+/// Per-tier totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierSummary {
+    /// `A`/`B`/`C`/`D` or `H`/`M`/`L`/`D`.
+    pub tier: String,
+    /// Customers in it.
+    pub customers: usize,
+    /// Share of all customers.
+    pub customer_share: f64,
+    /// Σ value of its customers (NULL counts as 0).
+    pub value: f64,
+    /// `value` / Σ positive value (0 when there is none).
+    pub value_share: f64,
+}
+
+/// Value tiers of every customer, in table row order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueTiers {
+    /// The value column used.
+    pub column: String,
+    /// Σ positive value.
+    pub total_positive: f64,
+    /// value / Σ positive value per customer.
+    pub contribution_share: Vec<Option<f64>>,
+    /// ABC tier per customer (`A`, `B`, `C`, `D`).
+    pub abc: Vec<Tier>,
+    /// HML tier per customer (`H`, `M`, `L`, `D`).
+    pub hml: Vec<Tier>,
+    /// The Pareto curve, at most 201 points.
+    pub pareto: Vec<ParetoPoint>,
+    /// Totals per ABC tier (A, B, C, D).
+    pub abc_summary: Vec<TierSummary>,
+    /// Totals per HML tier (H, M, L, D).
+    pub hml_summary: Vec<TierSummary>,
+}
+
+impl ValueTiers {
+    /// The `value_tier` column (ABC).
+    pub fn abc_column(&self) -> ColumnData {
+        ColumnData::Text(self.abc.iter().map(|s| Some(s.as_str().to_string())).collect())
+    }
+
+    /// The HML column.
+    pub fn hml_column(&self) -> ColumnData {
+        ColumnData::Text(self.hml.iter().map(|s| Some(s.as_str().to_string())).collect())
+    }
+
+    /// The `contribution_share` column.
+    pub fn share_column(&self) -> ColumnData {
+        ColumnData::Float(self.contribution_share.clone())
+    }
+}
+
+/// Value tiers from the table's `cfg.column`.
+pub fn value_tiers(table: &CustomerTable, cfg: &ValueTierConfig) -> Result<ValueTiers, GradeError> {
+    let values = table.numbers(&cfg.column).map_err(|e| GradeError::ValueTier(e.to_string()))?;
+    value_tiers_of(table.ids(), &values, cfg)
+}
+
+/// Value tiers from ids and values (same length).
+pub fn value_tiers_of(
+    ids: &[String],
+    values: &[Option<f64>],
+    cfg: &ValueTierConfig,
+) -> Result<ValueTiers, GradeError> {
+    cfg.validate()?;
+    if ids.len() != values.len() {
+        return Err(GradeError::ValueTier(format!(
+            "{} ids but {} values",
+            ids.len(),
+            values.len()
+        )));
+    }
+    let n = ids.len();
+    let positive = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0);
+    let mut ranked: Vec<usize> = (0..n).filter(|&i| positive(values[i]).is_some()).collect();
+    ranked.sort_by(|&a, &b| {
+        let (x, y) = (values[a].unwrap_or(0.0), values[b].unwrap_or(0.0));
+        y.total_cmp(&x).then_with(|| ids[a].cmp(&ids[b]))
+    });
+    let total: f64 = ranked.iter().map(|&i| values[i].unwrap_or(0.0)).sum();
+    let contribution_share = values
+        .iter()
+        .map(|v| v.filter(|x| x.is_finite()).map(|x| if total > 0.0 { x / total } else { 0.0 }))
+        .collect();
+    let mut abc = vec![Tier::D; n];
+    let mut hml = vec![Tier::D; n];
+    let np = ranked.len();
+    let cut = |share: f64| ((share * np as f64) - 1e-9).ceil().max(0.0) as usize;
+    let (h_end, m_end) = (cut(cfg.heavy), cut(cfg.heavy + cfg.medium));
+    let mut before = 0.0;
+    let mut curve = Vec::with_capacity(n + 1);
+    curve.push(ParetoPoint {
+        customers: 0.0,
+        value: 0.0,
+    });
+    for (k, &i) in ranked.iter().enumerate() {
+        let share_before = before / total;
+        abc[i] = if share_before < cfg.abc_a {
+            Tier::A
+        } else if share_before < cfg.abc_b {
+            Tier::B
+        } else {
+            Tier::C
+        };
+        hml[i] = if k < h_end {
+            Tier::H
+        } else if k < m_end {
+            Tier::M
+        } else {
+            Tier::L
+        };
+        before += values[i].unwrap_or(0.0);
+        curve.push(ParetoPoint {
+            customers: (k + 1) as f64 / n as f64,
+            value: before / total,
+        });
+    }
+    for k in np..n {
+        curve.push(ParetoPoint {
+            customers: (k + 1) as f64 / n as f64,
+            value: if total > 0.0 { 1.0 } else { 0.0 },
+        });
+    }
+    let pareto = downsample(&curve, 201);
+    let summary = |tiers: &[Tier], labels: [Tier; 4]| {
+        labels
+            .iter()
+            .map(|&t| {
+                let members: Vec<usize> = (0..n).filter(|&i| tiers[i] == t).collect();
+                let value: f64 = members
+                    .iter()
+                    .map(|&i| values[i].filter(|x| x.is_finite()).unwrap_or(0.0))
+                    .sum();
+                TierSummary {
+                    tier: t.as_str().to_string(),
+                    customers: members.len(),
+                    customer_share: if n > 0 { members.len() as f64 / n as f64 } else { 0.0 },
+                    value,
+                    value_share: if total > 0.0 { value / total } else { 0.0 },
+                }
+            })
+            .collect()
+    };
+    Ok(ValueTiers {
+        column: String::new(),
+        total_positive: total,
+        contribution_share,
+        abc_summary: summary(&abc, [Tier::A, Tier::B, Tier::C, Tier::D]),
+        hml_summary: summary(&hml, [Tier::H, Tier::M, Tier::L, Tier::D]),
+        abc,
+        hml,
+        pareto,
+    })
+    .map(|mut v| {
+        v.column.clone_from(&cfg.column);
+        v
+    })
+}
+
+/// Keeps at most `max` points, evenly spaced by index, first and last included.
+fn downsample(points: &[ParetoPoint], max: usize) -> Vec<ParetoPoint> {
+    if points.len() <= max || max < 2 {
+        return points.to_vec();
+    }
+    let last = points.len() - 1;
+    (0..max)
+        .map(|j| points[(j * last + (max - 1) / 2) / (max - 1)])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: &[Tier]) -> Vec<&'static str> {
+        t.iter().map(|x| x.as_str()).collect()
+    }
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i:03}")).collect()
+    }
+
+    #[test]
+    fn abc_and_hml_on_a_small_shop() {
+        // values 50, 30, 10, 5, 5, 0, -3, NULL → total positive 100
+        let v = [Some(50.0), Some(30.0), Some(10.0), Some(5.0), Some(5.0), Some(0.0), Some(-3.0), None];
+        let t = value_tiers_of(&ids(8), &v, &ValueTierConfig::default()).unwrap();
+        assert_eq!(t.total_positive, 100.0);
+        // before-shares: 0, .5, .8, .9, .95 → A A B B C
+        assert_eq!(s(&t.abc), ["A", "A", "B", "B", "C", "D", "D", "D"]);
+        // 5 ranked: H = ceil(1) = 1, M up to ceil(2.5) = 3
+        assert_eq!(s(&t.hml), ["H", "M", "M", "L", "L", "D", "D", "D"]);
+        assert_eq!(t.contribution_share[0], Some(0.5));
+        assert_eq!(t.contribution_share[6], Some(-0.03));
+        assert_eq!(t.contribution_share[7], None);
+        assert_eq!(t.pareto.len(), 9);
+        assert_eq!(t.pareto[2], ParetoPoint { customers: 0.25, value: 0.8 });
+        assert_eq!(t.pareto[8].value, 1.0);
+        let a = &t.abc_summary[0];
+        assert_eq!((a.customers, a.value, a.value_share), (2, 80.0, 0.8));
+        let d = &t.abc_summary[3];
+        assert_eq!((d.customers, d.value), (3, -3.0));
+    }
+
+    #[test]
+    fn ties_break_by_customer_id_whatever_the_row_order() {
+        let v = vec![Some(10.0); 5];
+        let i = ids(5);
+        let t = value_tiers_of(&i, &v, &ValueTierConfig::default()).unwrap();
+        assert_eq!(s(&t.hml), ["H", "M", "M", "L", "L"]);
+        let rev_ids: Vec<String> = i.iter().rev().cloned().collect();
+        let r = value_tiers_of(&rev_ids, &v, &ValueTierConfig::default()).unwrap();
+        assert_eq!(s(&r.hml), ["L", "L", "M", "M", "H"]);
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let cfg = ValueTierConfig::default();
+        let t = value_tiers_of(&[], &[], &cfg).unwrap();
+        assert!(t.abc.is_empty());
+        assert_eq!(t.pareto, [ParetoPoint { customers: 0.0, value: 0.0 }]);
+        let t = value_tiers_of(&ids(1), &[Some(7.0)], &cfg).unwrap();
+        assert_eq!((t.abc[0], t.hml[0]), (Tier::A, Tier::H));
+        let t = value_tiers_of(&ids(3), &[Some(0.0), None, Some(-1.0)], &cfg).unwrap();
+        assert_eq!(s(&t.abc), ["D", "D", "D"]);
+        assert_eq!(t.contribution_share, [Some(0.0), None, Some(0.0)]);
+        assert!(t.pareto.iter().all(|p| p.value == 0.0));
+    }
+
+    #[test]
+    fn pareto_is_downsampled_to_201_points() {
+        let n = 10_000;
+        let v: Vec<Option<f64>> = (0..n).map(|i| Some((n - i) as f64)).collect();
+        let t = value_tiers_of(&ids(n), &v, &ValueTierConfig::default()).unwrap();
+        assert_eq!(t.pareto.len(), 201);
+        assert_eq!(t.pareto[0].customers, 0.0);
+        assert_eq!(t.pareto[200].customers, 1.0);
+        assert!(t.pareto.windows(2).all(|w| w[0].value <= w[1].value));
+    }
+
+    #[test]
+    fn bad_cut_offs_are_rejected() {
+        let cfg = ValueTierConfig {
+            abc_a: 0.95,
+            abc_b: 0.8,
+            ..ValueTierConfig::default()
+        };
+        assert_eq!(
+            cfg.validate().unwrap_err().to_string(),
+            "value tiers: abc_a = 0.95 and abc_b = 0.8 must satisfy 0 < abc_a < abc_b <= 1 (e.g. 0.8 and 0.95)"
+        );
+        let cfg = ValueTierConfig {
+            heavy: 0.7,
+            medium: 0.5,
+            ..ValueTierConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+    }
+}
