@@ -188,16 +188,27 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
     let cfg = match config.expanded() {
         Ok(c) => c,
         Err(e) => {
-            out.push(Diagnostic::error(
-                Kind::Preset,
-                name,
-                None,
-                e.to_string(),
-                Some(format!(
-                    "use one of the presets: {}",
-                    crate::presets::names().join(", ")
-                )),
-            ));
+            use crate::error::GradeError as E;
+            let (message, fix) = match e {
+                E::UnknownPreset {
+                    preset, available, ..
+                } => (
+                    format!("unknown preset `{preset}`"),
+                    format!("use one of the presets: {available}"),
+                ),
+                E::UnknownParam {
+                    preset,
+                    param,
+                    available,
+                    ..
+                } => (
+                    format!("preset `{preset}` has no parameter `{param}`"),
+                    format!("use one of its parameters: {available}"),
+                ),
+                E::Preset { message, .. } => (message, "see the preset's documentation".into()),
+                other => (other.to_string(), "fix the preset settings".into()),
+            };
+            out.push(Diagnostic::error(Kind::Preset, name, None, message, Some(fix)));
             return out;
         }
     };
@@ -637,8 +648,8 @@ fn grid_checks(
                 name,
                 Some(label(r)),
                 format!(
-                    "unreachable: every cell it matches is taken by {} {by}",
-                    if names.len() == 1 { "the earlier" } else { "the earlier rules" }
+                    "unreachable: every cell it matches is taken by {}{by}",
+                    if names.len() == 1 { "the earlier " } else { "earlier rules: " }
                 ),
                 Some(format!(
                     "move it above {}, narrow the earlier condition, or delete it",

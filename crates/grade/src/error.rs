@@ -54,11 +54,11 @@ pub enum GradeError {
     },
     /// The table given to `apply`/`preview` lacks a column the scheme was compiled for, or its type
     /// changed since compilation.
-    #[error("scheme `{scheme}`, rule {rule}: {source}")]
+    #[error("scheme `{scheme}`, {rule}: {source}")]
     Table {
         /// The scheme's name.
         scheme: String,
-        /// Which rule needed the column (`"axes"` for grid axes).
+        /// Which rule needed the column, e.g. ``rule 1 (`VIP`)``, or `grid axes`.
         rule: String,
         /// What is wrong with the table.
         source: CoreError,

@@ -546,10 +546,25 @@ impl CompiledScheme {
     }
 
     fn frame<'a>(&self, table: &'a CustomerTable) -> Result<Frame<'a>, GradeError> {
-        self.slots.load(table).map_err(|e| GradeError::Table {
-            scheme: self.name.clone(),
-            rule: "columns".to_string(),
-            source: e,
+        self.slots.load(table).map_err(|e| {
+            let col = match &e {
+                clientele_core::CoreError::MissingColumn { name, .. }
+                | clientele_core::CoreError::ColumnType { name, .. } => name.clone(),
+                _ => String::new(),
+            };
+            let rule = self
+                .rules
+                .iter()
+                .find(|r| expr::parse(&r.when).is_ok_and(|e| expr::columns(&e).contains(&col)))
+                .map_or_else(
+                    || "grid axes".to_string(),
+                    |r| format!("rule {} (`{}`)", r.index, r.label),
+                );
+            GradeError::Table {
+                scheme: self.name.clone(),
+                rule,
+                source: e,
+            }
         })
     }
 
@@ -737,4 +752,240 @@ pub fn preview(
     let mut out = Vec::new();
     scheme.run(&frame, Some(&mut out));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_core::ColumnData;
+
+    fn table(n_ids: &[&str]) -> CustomerTable {
+        CustomerTable::new(n_ids.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn scheme(toml_text: &str) -> SchemeConfig {
+        let cfg = GradingConfig::from_toml(toml_text).unwrap();
+        cfg.scheme.into_iter().next().unwrap()
+    }
+
+    fn labels(r: &SchemeResult) -> Vec<Option<String>> {
+        (0..r.len()).map(|i| r.label(i).map(Cow::into_owned)).collect()
+    }
+
+    fn s(x: &str) -> Option<String> {
+        Some(x.to_string())
+    }
+
+    fn behaviour_table() -> CustomerTable {
+        let mut t = table(&["a", "b", "c", "d", "e"]);
+        t.push(
+            "orders",
+            ColumnData::Int(vec![Some(20), Some(12), Some(16), None, Some(16)]),
+        )
+        .unwrap();
+        t.push(
+            "monetary",
+            ColumnData::Float(vec![Some(900.0), Some(450.0), Some(501.0), Some(1e6), Some(500.0)]),
+        )
+        .unwrap();
+        t.push(
+            "categories",
+            ColumnData::Int(vec![Some(6), Some(5), Some(6), Some(9), Some(6)]),
+        )
+        .unwrap();
+        t
+    }
+
+    #[test]
+    fn first_match_takes_the_first_true_rule_and_null_is_not_a_match() {
+        let t = behaviour_table();
+        let c = compile(&crate::presets::get("behaviour").unwrap(), &t).unwrap();
+        let r = c.apply(&t).unwrap();
+        // e: monetary 500 is not > 500 → 高级客户 (16 > 10, 500 > 400, 6 > 4)
+        assert_eq!(
+            labels(&r),
+            [s("VIP"), s("高级客户"), s("VIP"), s("普通客户"), s("高级客户")]
+        );
+        assert_eq!(r.to_column(), ColumnData::Text(labels(&r)));
+        let p = preview(&c, &t).unwrap();
+        let rows: Vec<(&str, Option<usize>, usize, usize)> = p
+            .iter()
+            .map(|x| (x.grade.as_str(), x.rule, x.matched_customers, x.taken_customers))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("VIP", Some(1), 2, 2),
+                ("高级客户", Some(2), 4, 2),
+                ("普通客户", None, 1, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn percentile_thresholds_are_resolved_and_reported() {
+        let t = behaviour_table();
+        let c = compile(
+            &scheme(
+                r#"
+                [[scheme]]
+                name = "big"
+                rules = [{ grade = "top", when = "monetary >= p80(monetary)" }]
+                default = "rest"
+                "#,
+            ),
+            &t,
+        )
+        .unwrap();
+        // monetary sorted: 450, 500, 501, 900, 1e6 → p80 = 900 + 0.2·(1e6 − 900)
+        assert_eq!(c.resolved().len(), 1);
+        assert_eq!(c.resolved()[0].expr, "p80(monetary)");
+        let v = c.resolved()[0].value.unwrap();
+        assert!((v - (900.0 + 0.2 * (1e6 - 900.0))).abs() < 1e-6, "{v}");
+        let r = c.apply(&t).unwrap();
+        assert_eq!(r.counts(), (vec![1, 4], 0));
+    }
+
+    #[test]
+    fn grid_looks_up_cells_and_defaults_on_null_or_out_of_range() {
+        let mut t = table(&["a", "b", "c", "d", "e", "f"]);
+        t.push(
+            "r_score",
+            ColumnData::Int(vec![Some(5), Some(1), Some(3), None, Some(9), Some(4)]),
+        )
+        .unwrap();
+        t.push(
+            "f_score",
+            ColumnData::Int(vec![Some(5), Some(1), Some(3), Some(2), Some(1), Some(1)]),
+        )
+        .unwrap();
+        let mut cfg = crate::presets::get("rf_grid").unwrap();
+        let c = compile(&cfg, &t).unwrap();
+        let r = c.apply(&t).unwrap();
+        assert_eq!(
+            labels(&r),
+            [s("Champions"), s("Hibernating"), s("Need Attention"), None, None, s("Promising")]
+        );
+        cfg.default = Some("未评分".into());
+        let c = compile(&cfg, &t).unwrap();
+        let r = c.apply(&t).unwrap();
+        assert_eq!(r.label(3).as_deref(), Some("未评分"));
+        let p = preview(&c, &t).unwrap();
+        let champions = &p[0];
+        assert_eq!((champions.matched_customers, champions.taken_customers), (1, 1));
+        assert_eq!(p.last().map(|x| (x.grade.as_str(), x.taken_customers)), Some(("未评分", 2)));
+    }
+
+    #[test]
+    fn tags_are_non_exclusive_and_joined() {
+        let mut t = table(&["a", "b", "c", "d"]);
+        t.push(
+            "income",
+            ColumnData::Float(vec![Some(30000.0), Some(5000.0), None, Some(25000.0)]),
+        )
+        .unwrap();
+        t.push("age", ColumnData::Int(vec![Some(28), Some(50), None, Some(35)]))
+            .unwrap();
+        let c = compile(&crate::presets::get("attributes").unwrap(), &t).unwrap();
+        let r = c.apply(&t).unwrap();
+        assert_eq!(
+            labels(&r),
+            [s("高收入客户;年轻客户"), s("成熟客户"), None, s("高收入客户;成熟客户")]
+        );
+        assert_eq!(r.counts(), (vec![2, 1, 2], 1));
+        let mut cfg = crate::presets::get("attributes").unwrap();
+        cfg.default = Some("无标签".into());
+        cfg.separator = Some("|".into());
+        let r = compile(&cfg, &t).unwrap().apply(&t).unwrap();
+        assert_eq!(r.label(2).as_deref(), Some("无标签"));
+        assert_eq!(r.label(0).as_deref(), Some("高收入客户|年轻客户"));
+    }
+
+    #[test]
+    fn points_add_up_to_tiers() {
+        let t = behaviour_table();
+        let cfg = scheme(
+            r#"
+            [[scheme]]
+            name = "score"
+            mode = "points"
+            rules = [
+              { when = "orders >= 15", points = 40 },
+              { grade = "big spender", when = "monetary > 500", points = 50 },
+              { when = "categories >= 6", points = 10 },
+            ]
+            tiers = [{ grade = "银卡", min_points = 50 }, { grade = "金卡", min_points = 90 }]
+            default = "普通"
+            "#,
+        );
+        let c = compile(&cfg, &t).unwrap();
+        let r = c.apply(&t).unwrap();
+        // a: 40+50+10 = 100 金卡; b: 0 普通; c: 100 金卡; d: NULL orders → 50+10 = 60 银卡;
+        // e: 40+0+10 = 50 银卡
+        assert_eq!(
+            labels(&r),
+            [s("金卡"), s("普通"), s("金卡"), s("银卡"), s("银卡")]
+        );
+        let p = preview(&c, &t).unwrap();
+        assert_eq!(p[1].grade, "big spender");
+        assert_eq!(p[0].grade, "orders >= 15");
+        assert_eq!(p.iter().map(|x| x.taken_customers).collect::<Vec<_>>(), [3, 3, 4, 2, 2, 1]);
+    }
+
+    #[test]
+    fn degenerate_tables_do_not_panic() {
+        let cfg = crate::presets::get("behaviour").unwrap();
+        // Zero customers: statistics are NULL, everyone (nobody) gets the default.
+        let mut t = table(&[]);
+        for c in ["orders", "categories"] {
+            t.push(c, ColumnData::Int(vec![])).unwrap();
+        }
+        t.push("monetary", ColumnData::Float(vec![])).unwrap();
+        let r = compile(&cfg, &t).unwrap().apply(&t).unwrap();
+        assert!(r.is_empty());
+        let pct = crate::presets::get("behaviour_percentile").unwrap();
+        let c = compile(&pct, &t).unwrap();
+        assert!(c.resolved().iter().all(|x| x.value.is_none()));
+        assert!(c.apply(&t).unwrap().is_empty());
+        assert_eq!(preview(&c, &t).unwrap().len(), 3);
+        // One customer, and identical customers: percentiles equal the value, >= matches all.
+        for n in [1usize, 4] {
+            let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            let mut t = CustomerTable::new(ids);
+            t.push("orders", ColumnData::Int(vec![Some(3); n])).unwrap();
+            t.push("categories", ColumnData::Int(vec![Some(2); n])).unwrap();
+            t.push("monetary", ColumnData::Float(vec![Some(80.0); n])).unwrap();
+            let r = compile(&pct, &t).unwrap().apply(&t).unwrap();
+            assert_eq!(r.counts(), (vec![n, 0, 0], 0));
+            let r = compile(&cfg, &t).unwrap().apply(&t).unwrap();
+            assert_eq!(r.counts(), (vec![0, 0, n], 0));
+        }
+    }
+
+    #[test]
+    fn satisfaction_preset_has_its_own_grade_for_null() {
+        let mut t = table(&["a", "b", "c", "d", "e"]);
+        t.push(
+            "satisfaction",
+            ColumnData::Float(vec![Some(4.5), Some(4.49), Some(3.0), Some(2.9), None]),
+        )
+        .unwrap();
+        let r = compile(&crate::presets::get("satisfaction").unwrap(), &t)
+            .unwrap()
+            .apply(&t)
+            .unwrap();
+        assert_eq!(
+            labels(&r),
+            [s("高度满意客户"), s("满意客户"), s("满意客户"), s("不满意客户"), s("无评分")]
+        );
+    }
+
+    #[test]
+    fn applying_to_a_table_without_the_column_is_an_error() {
+        let t = behaviour_table();
+        let c = compile(&crate::presets::get("behaviour").unwrap(), &t).unwrap();
+        let other = table(&["x"]);
+        let e = c.apply(&other).unwrap_err().to_string();
+        assert!(e.starts_with("scheme `behaviour`, rule 1 (`VIP`): column `orders` is not in"), "{e}");
+    }
 }
