@@ -1,1 +1,125 @@
-//! ingest
+//! Sources → validated transactions → the per-customer table.
+//!
+//! Reading and validation are ours (so every rejected row keeps its file, line and reason);
+//! the per-customer aggregation is a DataFusion SQL plan over the validated rows, so the same
+//! plan can run on a cluster engine. Money is held as integer micro-units while aggregating,
+//! which makes every sum exact and independent of row order and partitioning.
+//!
+//! ```no_run
+//! use clientele_ingest::{load, IngestOptions, NoProgress};
+//! let mut opts = IngestOptions::new(vec!["orders.csv".into()]);
+//! opts.csv.delimiter = clientele_ingest::Delimiter::Byte(b';');
+//! let data = load(&opts, &NoProgress)?;
+//! println!("{} customers, {}", data.table.len(), data.stats.reconciliation());
+//! # Ok::<(), clientele_ingest::IngestError>(())
+//! ```
+
+mod aggregate;
+mod error;
+mod options;
+mod progress;
+mod reader;
+mod rejects;
+mod side_tables;
+mod source;
+mod transactions;
+
+pub use error::IngestError;
+pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
+pub use progress::{NoProgress, Progress};
+pub use rejects::{Reject, write_rejects};
+pub use side_tables::SideTableStats;
+pub use source::{SourceFormat, expand_sources};
+pub use transactions::MONEY_SCALE;
+
+use clientele_core::{CustomerTable, Day};
+use serde::Serialize;
+
+/// Result alias for this crate.
+pub type Result<T, E = IngestError> = std::result::Result<T, E>;
+
+/// Row accounting of one load: `read = accepted + rejected`, and `after_as_of` of the
+/// accepted rows lie after the as-of date and are left out of the customer table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestStats {
+    /// Files read.
+    pub files: Vec<String>,
+    /// Data rows read (header and blank lines not counted).
+    pub read: u64,
+    /// Rows that passed validation.
+    pub accepted: u64,
+    /// Rows rejected (see `rejects.csv`).
+    pub rejected: u64,
+    /// Accepted rows dated after the as-of date (excluded from the table).
+    pub after_as_of: u64,
+    /// Accepted rows that count (on or before as-of).
+    pub used: u64,
+    /// Customers whose rows up to as-of are all returns (negative amounts): not in the
+    /// customer table (they never bought in the window), their rows counted here.
+    pub return_only_customers: u64,
+    /// Net amount of those customers' rows.
+    pub return_only_amount: f64,
+    /// Net amount of all used rows; equals Σ `monetary` + `return_only_amount`.
+    pub total_amount: f64,
+    /// First and last order date among accepted rows.
+    pub first_date: Option<Day>,
+    /// Last order date among accepted rows.
+    pub last_date: Option<Day>,
+}
+
+impl IngestStats {
+    /// The line a run prints: `read N = accepted A + rejected R (+ after as-of E)`.
+    pub fn reconciliation(&self) -> String {
+        format!(
+            "read {} = accepted {} + rejected {} (+ after as-of {})",
+            self.read, self.accepted, self.rejected, self.after_as_of
+        )
+    }
+}
+
+/// Everything a load produces.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// One row per customer with a purchase up to as-of, sorted by customer id.
+    pub table: CustomerTable,
+    /// The as-of date used (given, or the last order date in the data).
+    pub as_of: Day,
+    /// Row accounting.
+    pub stats: IngestStats,
+    /// Rejected rows (also written to `IngestOptions::rejects_path` when set).
+    pub rejects: Vec<Reject>,
+    /// Side tables joined, with their own accounting.
+    pub side_tables: Vec<SideTableStats>,
+    /// Lead ids (from the leads table) that have no purchase up to as-of.
+    pub leads_without_purchase: Vec<String>,
+}
+
+/// Reads the transactions (and side tables) and builds the customer table.
+pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
+    let files = expand_sources(&opts.transactions)?;
+    let (batches, mut stats, rejects) = reader::read_transactions(&files, opts, progress)?;
+    let as_of = match opts.as_of {
+        Some(d) => d,
+        None => stats.last_date.ok_or_else(|| IngestError::NoRows {
+            files: stats.files.join(", "),
+            rejected: stats.rejected,
+        })?,
+    };
+    if let Some(first) = stats.first_date {
+        if as_of < first {
+            return Err(IngestError::AsOfBeforeData { as_of, first });
+        }
+    }
+    let mut table = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
+    let mut side = Vec::new();
+    let mut leads = Vec::new();
+    side_tables::join_all(&mut table, opts, &mut side, &mut leads)?;
+    Ok(Ingested {
+        table,
+        as_of,
+        stats,
+        rejects,
+        side_tables: side,
+        leads_without_purchase: leads,
+    })
+}

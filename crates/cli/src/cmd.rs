@@ -1,0 +1,340 @@
+//! Command-line parsing (clap) and the subcommands.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use clientele_core::{Day, TimeUnit};
+use clientele_engine::synthetic::{ShopSpec, generate};
+use clientele_engine::{Analysis, AnalyzeOptions, Config, OutputFormat, analyze, write_outputs};
+
+use crate::progress::Bars;
+
+const EXAMPLES: &str = "\
+Examples:
+  clientele demo                                   generate a sample shop and analyze it
+  clientele analyze orders.csv --out result        customer table, summary and rejects
+  clientele analyze 订单.csv --encoding gbk --customer-id-col 客户编号 --date-col 下单日期 --amount-col 金额
+  clientele analyze CDNOW_master.txt --delimiter whitespace --customer-id-col customer_id \\
+      --date-col date --amount-col dollar_value --unit days --out cdnow
+  clientele analyze --config clientele.toml --as-of 2024-06-30
+  clientele generate --customers 100000 --seed 7 --out shop/
+
+示例：
+  clientele demo                                   生成示例店铺数据并分析
+  clientele analyze 订单.csv --encoding gbk        读取 Excel 导出的 GBK 编码 CSV";
+
+/// Customer grading (顾客分级) and customer analysis from sales data.
+#[derive(Debug, Parser)]
+#[command(name = "clientele", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the customer table from transactions and write the outputs.
+    #[command(after_help = EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Write a seeded synthetic shop: transactions, customer attributes, satisfaction, leads.
+    #[command(
+        after_help = "Example:\n  clientele generate --customers 1000000 --seed 7 --out shop/"
+    )]
+    Generate(GenerateArgs),
+    /// Generate a realistic sample shop and analyze it (a first look at clientele).
+    #[command(after_help = "Example:\n  clientele demo --dir clientele-demo --customers 20000")]
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct AnalyzeArgs {
+    /// Transaction files, directories or glob patterns (CSV, TXT, Parquet).
+    inputs: Vec<PathBuf>,
+    /// Config file (TOML); flags override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Analysis date (YYYY-MM-DD); later rows are excluded. Default: last date in the data.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Output directory (replaced atomically).
+    #[arg(long, short, default_value = "clientele-out")]
+    out: PathBuf,
+    /// Customer-table file format.
+    #[arg(long, value_parser = ["parquet", "csv", "both"])]
+    format: Option<String>,
+    /// Stop at the first bad row instead of writing it to rejects.csv.
+    #[arg(long)]
+    strict: bool,
+    /// CLV-convention time unit: days, weeks or months (30 days).
+    #[arg(long)]
+    unit: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// Text encoding of CSV files: utf-8 (BOM detected), gbk, gb18030.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Field separator: one character, `tab` or `whitespace`.
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// The files have no header line; name columns column_1, column_2, ….
+    #[arg(long)]
+    no_header: bool,
+    /// Column with the customer id.
+    #[arg(long, value_name = "NAME")]
+    customer_id_col: Option<String>,
+    /// Column with the order date.
+    #[arg(long, value_name = "NAME")]
+    date_col: Option<String>,
+    /// Column with the net amount (negative = return).
+    #[arg(long, value_name = "NAME")]
+    amount_col: Option<String>,
+    /// Column with the order id.
+    #[arg(long, value_name = "NAME")]
+    order_id_col: Option<String>,
+    /// Column with the product category.
+    #[arg(long, value_name = "NAME")]
+    category_col: Option<String>,
+    /// Column with the profit.
+    #[arg(long, value_name = "NAME")]
+    profit_col: Option<String>,
+    /// Column with the cost (profit = amount − cost).
+    #[arg(long, value_name = "NAME")]
+    cost_col: Option<String>,
+    /// Column with the quantity.
+    #[arg(long, value_name = "NAME")]
+    quantity_col: Option<String>,
+    /// Date format (chrono strftime), e.g. %d/%m/%Y.
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
+    /// Customer attributes table (joined on customer id).
+    #[arg(long, value_name = "FILE")]
+    attributes: Option<PathBuf>,
+    /// Satisfaction scores table (customer id, score).
+    #[arg(long, value_name = "FILE")]
+    satisfaction: Option<PathBuf>,
+    /// Leads table (potential customers).
+    #[arg(long, value_name = "FILE")]
+    leads: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Number of customers.
+    #[arg(long, default_value_t = 10_000)]
+    customers: u64,
+    /// Random seed (same seed → same files).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, short, default_value = "clientele-shop")]
+    out: PathBuf,
+    /// Length of the history in days.
+    #[arg(long, default_value_t = 730)]
+    days: u32,
+    /// First day of the history.
+    #[arg(long, default_value = "2024-01-01")]
+    start: String,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Working directory for the demo data and outputs.
+    #[arg(long, default_value = "clientele-demo")]
+    dir: PathBuf,
+    /// Number of customers in the sample shop.
+    #[arg(long, default_value_t = 20_000)]
+    customers: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let bars = Bars::new(cli.quiet);
+    match cli.command {
+        Command::Analyze(a) => cmd_analyze(a, &bars),
+        Command::Generate(g) => cmd_generate(g, &bars).map(|_| ()),
+        Command::Demo(d) => cmd_demo(d, &bars),
+    }
+}
+
+fn config_from(a: &AnalyzeArgs) -> Result<Config> {
+    let mut c = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if !a.inputs.is_empty() {
+        c.source.transactions = a.inputs.clone();
+    }
+    let s = &a.source;
+    if let Some(v) = &s.encoding {
+        c.source.encoding = v.clone();
+    }
+    if let Some(v) = &s.delimiter {
+        c.source.delimiter = v.clone();
+    }
+    c.source.no_header |= s.no_header;
+    for (flag, slot) in [
+        (&s.customer_id_col, &mut c.columns.customer_id),
+        (&s.date_col, &mut c.columns.order_date),
+        (&s.amount_col, &mut c.columns.amount),
+        (&s.order_id_col, &mut c.columns.order_id),
+        (&s.category_col, &mut c.columns.category),
+        (&s.profit_col, &mut c.columns.profit),
+        (&s.cost_col, &mut c.columns.cost),
+        (&s.quantity_col, &mut c.columns.quantity),
+        (&s.date_format, &mut c.columns.date_format),
+    ] {
+        if let Some(v) = flag {
+            *slot = Some(v.clone());
+        }
+    }
+    for (flag, slot) in [
+        (&s.attributes, &mut c.source.attributes),
+        (&s.satisfaction, &mut c.source.satisfaction),
+        (&s.leads, &mut c.source.leads),
+    ] {
+        if let Some(v) = flag {
+            *slot = Some(v.clone());
+        }
+    }
+    if let Some(d) = &a.as_of {
+        c.time.as_of = Some(Day::parse_iso(d).context("--as-of")?);
+    }
+    if let Some(u) = &a.unit {
+        c.time.unit = u.parse::<TimeUnit>()?;
+    }
+    if let Some(f) = &a.format {
+        c.output.format = f.clone();
+    }
+    if c.source.transactions.is_empty() {
+        anyhow::bail!(
+            "no transaction files given: pass files or directories, or set [source] transactions in --config (see clientele analyze --help)"
+        );
+    }
+    Ok(c)
+}
+
+fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
+    let config = config_from(&a)?;
+    let format: OutputFormat = config.output.format.parse()?;
+    let analysis = analyze(
+        &config,
+        &AnalyzeOptions {
+            strict: a.strict,
+            rejects_path: None,
+        },
+        bars,
+    )?;
+    let spin = bars.spinner("writing outputs");
+    let written = write_outputs(&analysis, &a.out, format)?;
+    spin.finish_and_clear();
+    print_summary(&analysis, &written.dir, &written.files);
+    Ok(())
+}
+
+fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
+    let k = &a.kpis;
+    println!("{}", a.reconciliation);
+    if a.inputs.return_only_customers > 0 {
+        println!(
+            "{} customers with only returns up to the as-of date are not in the table (net {:.2})",
+            a.inputs.return_only_customers, a.inputs.return_only_amount
+        );
+    }
+    println!(
+        "as of {} · {} customers · revenue {:.2} · {} orders · AOV {:.2}",
+        a.as_of, k.customers, k.revenue, k.orders, k.avg_order_value
+    );
+    println!(
+        "repeat customers {:.1}% · bought in the last 90 days {:.1}% · {:.2} orders per customer",
+        k.repeat_customer_share * 100.0,
+        k.active_90d_share * 100.0,
+        k.orders_per_customer
+    );
+    for s in &a.side_tables {
+        println!(
+            "{}: {} rows, {} matched customers, columns: {}",
+            s.kind,
+            s.rows,
+            s.matched,
+            s.columns_added.join(", ")
+        );
+    }
+    if a.leads_without_purchase > 0 {
+        println!("{} leads have not bought yet", a.leads_without_purchase);
+    }
+    println!("outputs in {}: {}", dir.display(), files.join(", "));
+}
+
+fn cmd_generate(
+    g: GenerateArgs,
+    bars: &Bars,
+) -> Result<clientele_engine::synthetic::GeneratedShop> {
+    let mut spec = ShopSpec::new(g.customers, g.seed);
+    spec.days = g.days;
+    spec.start = Day::parse_iso(&g.start).context("--start")?;
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(g.customers),
+        if bars.is_quiet() {
+            indicatif::ProgressDrawTarget::hidden()
+        } else {
+            indicatif::ProgressDrawTarget::stderr()
+        },
+    );
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "generating [{bar:30}] {pos}/{len} customers eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let shop = generate(&spec, &g.out, &|c| pb.set_position(c))?;
+    pb.finish_and_clear();
+    println!(
+        "wrote {} transaction rows for {} customers ({} .. {}) to {}",
+        shop.rows,
+        g.customers,
+        spec.start,
+        shop.end,
+        g.out.display()
+    );
+    println!("files: transactions.csv, customers.csv, satisfaction.csv, leads.csv, truth.json");
+    Ok(shop)
+}
+
+fn cmd_demo(d: DemoArgs, bars: &Bars) -> Result<()> {
+    let data = d.dir.join("data");
+    let shop = cmd_generate(
+        GenerateArgs {
+            customers: d.customers,
+            seed: d.seed,
+            out: data,
+            days: 730,
+            start: "2024-01-01".into(),
+        },
+        bars,
+    )?;
+    let mut config = Config::default();
+    config.source.transactions = vec![shop.transactions.clone()];
+    config.source.attributes = Some(shop.attributes.clone());
+    config.source.satisfaction = Some(shop.satisfaction.clone());
+    config.source.leads = Some(shop.leads.clone());
+    let analysis = analyze(&config, &AnalyzeOptions::default(), bars)?;
+    let out = d.dir.join("out");
+    let written = write_outputs(&analysis, &out, OutputFormat::Both)?;
+    print_summary(&analysis, &written.dir, &written.files);
+    println!(
+        "next: open {}/customers.csv in Excel, or load customers.parquet in pandas/Polars",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The result of one analysis: everything surfaces show, computed here and nowhere else.
+
+use clientele_core::{CustomerTable, Day, TimeUnit};
+use clientele_ingest::{IngestStats, Reject, SideTableStats};
+use serde::Serialize;
+
+/// One analysis run. Serialized (without per-customer rows) as `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// `clientele <version>`.
+    pub tool: String,
+    /// The as-of date used.
+    pub as_of: Day,
+    /// Hash of the result-changing settings.
+    pub config_hash: String,
+    /// Time unit of the CLV-convention columns.
+    pub time_unit: TimeUnit,
+    /// Row accounting of the transactions.
+    pub inputs: IngestStats,
+    /// `read N = accepted A + rejected R (+ after as-of E)`.
+    pub reconciliation: String,
+    /// Side tables joined.
+    pub side_tables: Vec<SideTableStats>,
+    /// Leads that have not bought yet.
+    pub leads_without_purchase: usize,
+    /// Headline numbers.
+    pub kpis: Kpis,
+    /// Columns of the customer table with their types.
+    pub columns: Vec<ColumnInfo>,
+    /// The customer table (not in `summary.json`; written as customers.parquet/csv).
+    #[serde(skip)]
+    pub customers: CustomerTable,
+    /// Rejected rows (written as rejects.csv).
+    #[serde(skip)]
+    pub rejects: Vec<Reject>,
+}
+
+/// A customer-table column and its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnInfo {
+    /// Name.
+    pub name: String,
+    /// `int`, `float`, `text` or `date`.
+    pub r#type: String,
+}
+
+/// Headline numbers of the customer base at the as-of date.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Customers with at least one purchase up to as-of.
+    pub customers: usize,
+    /// Σ net amount of those customers.
+    pub revenue: f64,
+    /// Σ orders.
+    pub orders: i64,
+    /// Revenue per order.
+    pub avg_order_value: f64,
+    /// Share of customers with more than one purchase day.
+    pub repeat_customer_share: f64,
+    /// Share of customers who bought in the last 90 days before as-of.
+    pub active_90d_share: f64,
+    /// Mean orders per customer.
+    pub orders_per_customer: f64,
+    /// First order date in the window.
+    pub first_order: Option<Day>,
+    /// Last order date up to as-of.
+    pub last_order: Option<Day>,
+}
+
+impl Kpis {
+    /// Computes the KPIs from the customer table.
+    pub fn of(t: &CustomerTable) -> Kpis {
+        let n = t.len();
+        let sum_f = |c: &str| {
+            t.floats(c)
+                .map(|v| v.iter().flatten().sum::<f64>())
+                .unwrap_or(0.0)
+        };
+        let ints = |c: &str| t.ints(c).map(|v| v.to_vec()).unwrap_or_default();
+        let revenue = sum_f("monetary");
+        let orders: i64 = ints("orders").iter().flatten().sum();
+        let repeat = ints("purchase_days")
+            .iter()
+            .flatten()
+            .filter(|&&d| d > 1)
+            .count();
+        let active = ints("recency_days")
+            .iter()
+            .flatten()
+            .filter(|&&d| d <= 90)
+            .count();
+        let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let dates = |c: &str| {
+            t.dates(c)
+                .map(|v| v.iter().flatten().copied().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        Kpis {
+            customers: n,
+            revenue,
+            orders,
+            avg_order_value: if orders > 0 {
+                revenue / orders as f64
+            } else {
+                0.0
+            },
+            repeat_customer_share: share(repeat),
+            active_90d_share: share(active),
+            orders_per_customer: if n == 0 {
+                0.0
+            } else {
+                orders as f64 / n as f64
+            },
+            first_order: dates("first_purchase").into_iter().min(),
+            last_order: dates("last_purchase").into_iter().max(),
+        }
+    }
+}

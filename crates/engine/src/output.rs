@@ -1,0 +1,184 @@
+//! Writing an [`Analysis`] to an output directory, atomically: everything goes into a
+//! temporary sibling directory that is renamed into place at the end, so a reader never sees
+//! a half-written result and a failed run leaves the previous outputs intact.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clientele_core::{ColumnData, CustomerTable};
+use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+
+use crate::{Analysis, EngineError};
+
+/// Which customer-table files to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// `customers.parquet` only.
+    Parquet,
+    /// `customers.csv` only.
+    Csv,
+    /// Both.
+    #[default]
+    Both,
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, EngineError> {
+        match s {
+            "parquet" => Ok(OutputFormat::Parquet),
+            "csv" => Ok(OutputFormat::Csv),
+            "both" => Ok(OutputFormat::Both),
+            _ => Err(EngineError::InvalidConfig(format!(
+                "output format `{s}`: use parquet, csv or both"
+            ))),
+        }
+    }
+}
+
+/// Paths of the files written.
+#[derive(Debug, Clone, Default)]
+pub struct WrittenOutputs {
+    /// The output directory.
+    pub dir: PathBuf,
+    /// Files in it, relative names.
+    pub files: Vec<String>,
+}
+
+/// Writes `customers.parquet`/`.csv`, `summary.json` and `rejects.csv` into `dir`.
+pub fn write_outputs(
+    a: &Analysis,
+    dir: &Path,
+    format: OutputFormat,
+) -> Result<WrittenOutputs, EngineError> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+    }
+    std::fs::create_dir(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+    let result = write_all(a, &tmp, format);
+    let files = match result {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    if dir.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(dir, &old).map_err(|e| EngineError::io(dir, e))?;
+        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| EngineError::io(&old, e))?;
+    } else {
+        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
+    }
+    Ok(WrittenOutputs {
+        dir: dir.to_path_buf(),
+        files,
+    })
+}
+
+fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<String>, EngineError> {
+    let mut files = Vec::new();
+    if matches!(format, OutputFormat::Parquet | OutputFormat::Both) {
+        write_parquet(&a.customers, &dir.join("customers.parquet"))?;
+        files.push("customers.parquet".to_string());
+    }
+    if matches!(format, OutputFormat::Csv | OutputFormat::Both) {
+        write_csv(&a.customers, &dir.join("customers.csv"))?;
+        files.push("customers.csv".to_string());
+    }
+    let p = dir.join("summary.json");
+    let json = serde_json::to_vec_pretty(a).map_err(|e| EngineError::Output {
+        path: p.clone(),
+        reason: e.to_string(),
+    })?;
+    std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
+    files.push("summary.json".to_string());
+    let p = dir.join("rejects.csv");
+    clientele_ingest::write_rejects(&p, &a.rejects)?;
+    files.push("rejects.csv".to_string());
+    Ok(files)
+}
+
+/// The customer table as one Arrow batch (dates → Date32, ints → Int64, floats → Float64).
+pub fn to_record_batch(t: &CustomerTable) -> Result<RecordBatch, EngineError> {
+    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(t.ids()))];
+    for c in t.columns() {
+        let (dt, arr): (DataType, ArrayRef) = match &c.data {
+            ColumnData::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+            ColumnData::Float(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
+            ColumnData::Text(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
+            ColumnData::Date(v) => (
+                DataType::Date32,
+                Arc::new(Date32Array::from(
+                    v.iter().map(|d| d.map(|d| d.0)).collect::<Vec<_>>(),
+                )),
+            ),
+        };
+        fields.push(Field::new(&c.name, dt, true));
+        arrays.push(arr);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| EngineError::Output {
+        path: PathBuf::from("customers"),
+        reason: e.to_string(),
+    })
+}
+
+fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
+    let err = |e: &dyn std::fmt::Display| EngineError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let batch = to_record_batch(t)?;
+    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| err(&e))?;
+    w.write(&batch).map_err(|e| err(&e))?;
+    w.close().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// UTF-8 with a byte-order mark so Excel shows Chinese text correctly.
+fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
+    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let mut buf = BufWriter::new(f);
+    buf.write_all(b"\xEF\xBB\xBF")
+        .map_err(|e| EngineError::io(path, e))?;
+    let mut w = csv::Writer::from_writer(buf);
+    let err = |e: csv::Error| EngineError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    w.write_record(t.column_names()).map_err(err)?;
+    let mut row: Vec<String> = Vec::with_capacity(t.columns().len() + 1);
+    for i in 0..t.len() {
+        row.clear();
+        row.push(t.ids()[i].clone());
+        for c in t.columns() {
+            row.push(c.data.text(i).unwrap_or_default());
+        }
+        w.write_record(&row).map_err(err)?;
+    }
+    w.flush().map_err(|e| EngineError::io(path, e))?;
+    Ok(())
+}

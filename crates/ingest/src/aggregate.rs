@@ -1,0 +1,245 @@
+//! The per-customer aggregation as one DataFusion SQL plan over the validated rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use clientele_core::{ColumnData, CustomerTable, Day};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Date32Type, Int64Type};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::transactions::{MONEY_SCALE, schema};
+use crate::{IngestError, IngestOptions, IngestStats};
+
+/// The customer-table query. `{as_of}` is replaced by a `DATE` literal.
+///
+/// A purchase day is a customer-day with at least one non-negative row (return-only days are
+/// not purchases). The CLV convention is built from purchase days: frequency = days − 1,
+/// monetary_value = mean net spend of the repeat days.
+const CUSTOMER_SQL: &str = "
+WITH t AS (SELECT * FROM tx WHERE order_date <= {as_of}),
+d AS (
+  SELECT customer_id, order_date, SUM(amount) AS amt
+  FROM t GROUP BY customer_id, order_date
+  HAVING MAX(amount) >= 0
+),
+p AS (
+  SELECT customer_id,
+    MIN(order_date) AS first_purchase,
+    MAX(order_date) AS last_purchase,
+    COUNT(*) AS purchase_days,
+    SUM(amt) AS purchase_day_amount,
+    first_value(amt ORDER BY order_date) AS first_day_amount
+  FROM d GROUP BY customer_id
+),
+c AS (
+  SELECT customer_id,
+    SUM(amount) AS monetary,
+    COUNT(DISTINCT CASE WHEN amount >= 0 THEN order_id END) AS order_ids,
+    COUNT(DISTINCT category) AS categories,
+    SUM(profit) AS profit,
+    COUNT(profit) AS profit_rows,
+    SUM(quantity) AS items,
+    COUNT(quantity) AS quantity_rows,
+    SUM(CASE WHEN amount < 0 THEN 1 ELSE 0 END) AS returns,
+    SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS return_amount
+  FROM t GROUP BY customer_id
+),
+k AS (
+  SELECT customer_id, category AS top_category FROM (
+    SELECT customer_id, category,
+      ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY SUM(amount) DESC, category ASC) AS rn
+    FROM t WHERE category IS NOT NULL GROUP BY customer_id, category
+  ) WHERE rn = 1
+)
+SELECT c.customer_id, c.monetary, c.order_ids, c.categories, c.profit, c.profit_rows,
+  c.items, c.quantity_rows, c.returns, c.return_amount,
+  p.first_purchase, p.last_purchase, p.purchase_days, p.purchase_day_amount, p.first_day_amount,
+  k.top_category
+FROM c LEFT JOIN p ON c.customer_id = p.customer_id
+       LEFT JOIN k ON c.customer_id = k.customer_id
+";
+
+fn runtime() -> Result<tokio::runtime::Runtime, IngestError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| IngestError::Engine(format!("cannot start the query runtime: {e}")))
+}
+
+/// Registers the rows as table `tx`, split round-robin into one partition per core.
+pub(crate) fn session(batches: Vec<RecordBatch>) -> Result<SessionContext, IngestError> {
+    let parts = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(1);
+    let mut partitions = vec![Vec::new(); parts];
+    for (i, b) in batches.into_iter().enumerate() {
+        partitions[i % parts].push(b);
+    }
+    let cfg = SessionConfig::new().with_target_partitions(parts);
+    let ctx = SessionContext::new_with_config(cfg);
+    let table = MemTable::try_new(schema(), partitions)?;
+    ctx.register_table("tx", Arc::new(table))?;
+    Ok(ctx)
+}
+
+/// Runs a query to completion.
+pub(crate) fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, IngestError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let df = ctx.sql(sql).await?;
+        Ok(df.collect().await?)
+    })
+}
+
+fn date_literal(d: Day) -> String {
+    format!("DATE '{d}'")
+}
+
+#[derive(Default)]
+struct Cols {
+    ids: Vec<String>,
+    first: Vec<Option<Day>>,
+    last: Vec<Option<Day>>,
+    recency_days: Vec<Option<i64>>,
+    orders: Vec<Option<i64>>,
+    purchase_days: Vec<Option<i64>>,
+    monetary: Vec<Option<f64>>,
+    aov: Vec<Option<f64>>,
+    frequency: Vec<Option<f64>>,
+    recency: Vec<Option<f64>>,
+    t: Vec<Option<f64>>,
+    monetary_value: Vec<Option<f64>>,
+    categories: Vec<Option<i64>>,
+    top_category: Vec<Option<String>>,
+    profit: Vec<Option<f64>>,
+    items: Vec<Option<f64>>,
+    returns: Vec<Option<i64>>,
+    return_amount: Vec<Option<f64>>,
+    tenure_days: Vec<Option<i64>>,
+    interpurchase: Vec<Option<f64>>,
+}
+
+/// Aggregates validated rows to the customer table at `as_of`, filling the as-of and
+/// reconciliation counts of `stats`.
+pub(crate) fn customer_table(
+    batches: Vec<RecordBatch>,
+    opts: &IngestOptions,
+    as_of: Day,
+    stats: &mut IngestStats,
+) -> Result<CustomerTable, IngestError> {
+    let ctx = session(batches)?;
+    let lit = date_literal(as_of);
+    let counts = query(
+        &ctx,
+        &format!(
+            "SELECT COUNT(*) FILTER (WHERE order_date > {lit}) AS after, \
+                    COUNT(*) FILTER (WHERE order_date <= {lit}) AS used, \
+                    SUM(amount) FILTER (WHERE order_date <= {lit}) AS total FROM tx"
+        ),
+    )?;
+    if let Some(b) = counts.first().filter(|b| b.num_rows() == 1) {
+        stats.after_as_of = b.column(0).as_primitive::<Int64Type>().value(0) as u64;
+        stats.used = b.column(1).as_primitive::<Int64Type>().value(0) as u64;
+        let total = b.column(2).as_primitive::<Int64Type>();
+        stats.total_amount = if total.is_null(0) {
+            0.0
+        } else {
+            total.value(0) as f64 / MONEY_SCALE
+        };
+    }
+    let result = query(&ctx, &CUSTOMER_SQL.replace("{as_of}", &lit))?;
+    let unit = opts.unit.days();
+    let mut c = Cols::default();
+    let (mut any_category, mut any_profit, mut any_quantity) = (false, false, false);
+    let money = |v: i64| v as f64 / MONEY_SCALE;
+    let mut return_only: HashMap<String, f64> = HashMap::new();
+    for b in &result {
+        let s = |i: usize| b.column(i).as_string::<i32>();
+        let i64c = |i: usize| b.column(i).as_primitive::<Int64Type>();
+        let datec = |i: usize| b.column(i).as_primitive::<Date32Type>();
+        let (id, monetary, order_ids, categories, profit, profit_rows) =
+            (s(0), i64c(1), i64c(2), i64c(3), i64c(4), i64c(5));
+        let (items, quantity_rows, returns, return_amount) = (i64c(6), i64c(7), i64c(8), i64c(9));
+        let (first, last, pdays, pamount, first_amt) =
+            (datec(10), datec(11), i64c(12), i64c(13), i64c(14));
+        let top = s(15);
+        for r in 0..b.num_rows() {
+            if first.is_null(r) {
+                return_only.insert(id.value(r).to_string(), money(monetary.value(r)));
+                continue;
+            }
+            let (f, l, n) = (first.value(r), last.value(r), pdays.value(r));
+            let m = money(monetary.value(r));
+            let orders = if order_ids.value(r) > 0 {
+                order_ids.value(r)
+            } else {
+                n
+            };
+            c.ids.push(id.value(r).to_string());
+            c.first.push(Some(Day(f)));
+            c.last.push(Some(Day(l)));
+            c.recency_days.push(Some(i64::from(as_of.0 - l)));
+            c.orders.push(Some(orders));
+            c.purchase_days.push(Some(n));
+            c.monetary.push(Some(m));
+            c.aov.push(Some(m / orders as f64));
+            c.frequency.push(Some((n - 1) as f64));
+            c.recency.push(Some(f64::from(l - f) / unit));
+            c.t.push(Some(f64::from(as_of.0 - f) / unit));
+            c.monetary_value.push(Some(if n > 1 {
+                money(pamount.value(r) - first_amt.value(r)) / (n - 1) as f64
+            } else {
+                0.0
+            }));
+            any_category |= categories.value(r) > 0;
+            c.categories.push(Some(categories.value(r)));
+            c.top_category
+                .push((!top.is_null(r)).then(|| top.value(r).to_string()));
+            any_profit |= profit_rows.value(r) > 0;
+            c.profit
+                .push((profit_rows.value(r) > 0).then(|| money(profit.value(r))));
+            any_quantity |= quantity_rows.value(r) > 0;
+            c.items
+                .push((quantity_rows.value(r) > 0).then(|| money(items.value(r))));
+            c.returns.push(Some(returns.value(r)));
+            c.return_amount.push(Some(money(return_amount.value(r))));
+            c.tenure_days.push(Some(i64::from(as_of.0 - f)));
+            c.interpurchase
+                .push((n > 1).then(|| f64::from(l - f) / (n - 1) as f64));
+        }
+    }
+    stats.return_only_customers = return_only.len() as u64;
+    stats.return_only_amount = return_only.values().sum();
+    let mut table = CustomerTable::new(std::mem::take(&mut c.ids));
+    let mut push = |name: &str, data: ColumnData| table.push(name, data);
+    let core = |e: clientele_core::CoreError| IngestError::Engine(e.to_string());
+    push("first_purchase", ColumnData::Date(c.first)).map_err(core)?;
+    push("last_purchase", ColumnData::Date(c.last)).map_err(core)?;
+    push("recency_days", ColumnData::Int(c.recency_days)).map_err(core)?;
+    push("orders", ColumnData::Int(c.orders)).map_err(core)?;
+    push("purchase_days", ColumnData::Int(c.purchase_days)).map_err(core)?;
+    push("monetary", ColumnData::Float(c.monetary)).map_err(core)?;
+    push("avg_order_value", ColumnData::Float(c.aov)).map_err(core)?;
+    push("frequency", ColumnData::Float(c.frequency)).map_err(core)?;
+    push("recency", ColumnData::Float(c.recency)).map_err(core)?;
+    push("T", ColumnData::Float(c.t)).map_err(core)?;
+    push("monetary_value", ColumnData::Float(c.monetary_value)).map_err(core)?;
+    if any_category {
+        push("categories", ColumnData::Int(c.categories)).map_err(core)?;
+        push("top_category", ColumnData::Text(c.top_category)).map_err(core)?;
+    }
+    if any_profit {
+        push("profit", ColumnData::Float(c.profit)).map_err(core)?;
+    }
+    if any_quantity {
+        push("items", ColumnData::Float(c.items)).map_err(core)?;
+    }
+    push("returns", ColumnData::Int(c.returns)).map_err(core)?;
+    push("return_amount", ColumnData::Float(c.return_amount)).map_err(core)?;
+    push("tenure_days", ColumnData::Int(c.tenure_days)).map_err(core)?;
+    push("avg_interpurchase_days", ColumnData::Float(c.interpurchase)).map_err(core)?;
+    Ok(table.sorted_by_id())
+}

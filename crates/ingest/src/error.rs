@@ -1,0 +1,152 @@
+//! The one error type of this crate. Every message says what, where and how to fix it.
+
+use std::path::{Path, PathBuf};
+
+use clientele_core::Day;
+
+/// Why a load failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// No input was given.
+    #[error("no transaction files given: pass one or more files, directories or glob patterns")]
+    NoInput,
+    /// A path that does not exist.
+    #[error("{}: no such file or directory", .0.display())]
+    NotFound(PathBuf),
+    /// A directory with no data files in it.
+    #[error("{}: directory has no data files (.csv, .txt, .tsv, .parquet)", .0.display())]
+    EmptyDirectory(PathBuf),
+    /// A glob pattern that matched nothing.
+    #[error("{0}: no files match this pattern")]
+    NoFilesMatch(String),
+    /// A malformed glob pattern.
+    #[error("{pattern}: bad glob pattern: {reason}")]
+    BadGlob {
+        /// The pattern.
+        pattern: String,
+        /// The glob library's reason.
+        reason: String,
+    },
+    /// An operating-system error on a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file with no header and no rows.
+    #[error("{}: file is empty (no header line and no rows)", .0.display())]
+    EmptyFile(PathBuf),
+    /// A required column is not in the file.
+    #[error(
+        "{}: required column `{column}` ({field}) not found; columns found: {found}. \
+         Map it with --{flag} NAME or `{field} = \"NAME\"` in the [columns] section of the config",
+        path.display()
+    )]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The field (customer_id, order_date, amount, …).
+        field: &'static str,
+        /// The column name looked for.
+        column: String,
+        /// The CLI flag that maps it.
+        flag: &'static str,
+        /// Columns in the file.
+        found: String,
+    },
+    /// The file is not in the declared encoding.
+    #[error(
+        "{}:{line}: text is not valid {encoding}; the file looks like {guess}: pass --encoding {hint} \
+         (or `encoding = \"{hint}\"` in [source])",
+        path.display()
+    )]
+    Encoding {
+        /// The file.
+        path: PathBuf,
+        /// Line where it was found.
+        line: u64,
+        /// The declared encoding.
+        encoding: &'static str,
+        /// Our guess.
+        guess: &'static str,
+        /// The flag value to use.
+        hint: &'static str,
+    },
+    /// A malformed CSV file (e.g. an unterminated quote).
+    #[error("{}:{line}: malformed CSV: {reason}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Line.
+        line: u64,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// A Parquet file that cannot be read or has unsupported column types.
+    #[error("{}: {reason}", path.display())]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `--strict` and a bad row.
+    #[error("{}:{line}: column `{column}`: {reason} (stopped because of --strict; without it the row is written to rejects.csv)", path.display())]
+    StrictReject {
+        /// The file.
+        path: PathBuf,
+        /// Line (CSV) or row number (Parquet).
+        line: u64,
+        /// Column at fault.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No valid rows at all.
+    #[error("no valid transaction rows in {files} ({rejected} rows rejected, see rejects.csv)")]
+    NoRows {
+        /// Files read.
+        files: String,
+        /// Rows rejected.
+        rejected: u64,
+    },
+    /// As-of date before the first purchase.
+    #[error(
+        "as-of date {as_of} is before the first order date in the data ({first}): choose a later --as-of"
+    )]
+    AsOfBeforeData {
+        /// As-of given.
+        as_of: Day,
+        /// First date in the data.
+        first: Day,
+    },
+    /// A side table problem (attributes, satisfaction, leads).
+    #[error("{}: {reason}", path.display())]
+    SideTable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The query engine failed (a bug or resource problem, not bad input).
+    #[error("query engine: {0}")]
+    Engine(String),
+}
+
+impl IngestError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> IngestError {
+        IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for IngestError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        IngestError::Engine(e.to_string())
+    }
+}

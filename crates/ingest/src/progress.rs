@@ -1,0 +1,23 @@
+//! Progress reporting hook, so the CLI can draw bars without this crate knowing about
+//! terminals.
+
+/// Receives progress of long reads. Implementations must be cheap: `advance` is called per
+/// batch of rows.
+pub trait Progress: Sync {
+    /// A new phase starts; `total_bytes` when the size is known.
+    fn start(&self, label: &str, total_bytes: Option<u64>);
+    /// `bytes` more were processed.
+    fn advance(&self, bytes: u64);
+    /// The phase is over.
+    fn finish(&self);
+}
+
+/// Reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
