@@ -69,31 +69,6 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
     ln_hyp2f1(a, b, c, z).exp()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn elementary_closed_forms() {
-        // 2F1(1,1;2;z) = -ln(1-z)/z
-        for &z in &[0.1, 0.5, 0.9, 0.99] {
-            let v = hyp2f1(1.0, 1.0, 2.0, z);
-            let e = -(-z as f64).ln_1p() / z;
-            assert!((v / e - 1.0).abs() < 1e-14, "{z}: {v} vs {e}");
-        }
-        // 2F1(a,b;b;z) = (1-z)^-a
-        let v = hyp2f1(2.5, 3.0, 3.0, 0.7);
-        assert!((v / 0.3_f64.powf(-2.5) - 1.0).abs() < 1e-14);
-    }
-
-    #[test]
-    fn out_of_domain_is_nan() {
-        assert!(ln_hyp2f1(1.0, 1.0, 2.0, 1.0).is_nan());
-        assert!(ln_hyp2f1(1.0, 1.0, -2.0, 0.5).is_nan());
-        assert_eq!(ln_hyp2f1(3.0, 4.0, 5.0, 0.0), 0.0);
-    }
-}
-
 /// The cancellation-free BG/NBD bracket (clv.md §5.3):
 /// [1 − (1−z)^(a−1)·₂F₁(p, a−1; c; z)] / (a−1)
 ///   = −expm1((a−1)L)/(a−1) − e^((a−1)L)·S,  S = Σ_{n≥1} (p)_n (a)_{n−1} zⁿ / ((c)_n n!),
@@ -125,4 +100,29 @@ pub(crate) fn bg_bracket(a: f64, p: f64, c: f64, z: f64, ln_1mz: f64) -> f64 {
         }
     }
     first - (e * ln_1mz).exp() * sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elementary_closed_forms() {
+        // 2F1(1,1;2;z) = -ln(1-z)/z
+        for z in [0.1_f64, 0.5, 0.9, 0.99] {
+            let v = hyp2f1(1.0, 1.0, 2.0, z);
+            let e = -(-z).ln_1p() / z;
+            assert!((v / e - 1.0).abs() < 1e-14, "{z}: {v} vs {e}");
+        }
+        // 2F1(a,b;b;z) = (1-z)^-a
+        let v = hyp2f1(2.5, 3.0, 3.0, 0.7);
+        assert!((v / 0.3_f64.powf(-2.5) - 1.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn out_of_domain_is_nan() {
+        assert!(ln_hyp2f1(1.0, 1.0, 2.0, 1.0).is_nan());
+        assert!(ln_hyp2f1(1.0, 1.0, -2.0, 0.5).is_nan());
+        assert_eq!(ln_hyp2f1(3.0, 4.0, 5.0, 0.0), 0.0);
+    }
 }

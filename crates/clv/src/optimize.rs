@@ -21,6 +21,11 @@ pub(crate) struct Tolerances {
     pub max_iter: usize,
 }
 
+/// Value-and-gradient function.
+pub(crate) type ValueGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+/// Gradient function.
+pub(crate) type GradFn<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -52,7 +57,7 @@ pub(crate) fn numeric_gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: f64) -> 
 /// Strong-Wolfe line search (Nocedal & Wright alg. 3.5/3.6). Non-finite values count as "too
 /// far". Returns (step, f, gradient) or None when no acceptable decrease was found.
 fn line_search(
-    fg: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    fg: ValueGrad<'_>,
     x: &[f64],
     d: &[f64],
     f0: f64,
@@ -129,7 +134,7 @@ fn line_search(
 }
 
 /// BFGS on `fg` (value and gradient) from `x0`.
-pub(crate) fn bfgs(fg: &dyn Fn(&[f64]) -> (f64, Vec<f64>), x0: &[f64], tol: Tolerances) -> Minimum {
+pub(crate) fn bfgs(fg: ValueGrad<'_>, x0: &[f64], tol: Tolerances) -> Minimum {
     let n = x0.len();
     let mut x = x0.to_vec();
     let (mut f, mut g) = fg(&x);
@@ -290,9 +295,10 @@ pub(crate) fn nelder_mead(
 
 /// Symmetric numeric Hessian: from gradient differences when a gradient is available,
 /// otherwise from second differences of the value.
+#[allow(clippy::needless_range_loop)] // index form mirrors the formulas
 pub(crate) fn numeric_hessian(
     f: &dyn Fn(&[f64]) -> f64,
-    grad: Option<&dyn Fn(&[f64]) -> Vec<f64>>,
+    grad: Option<GradFn<'_>>,
     x: &[f64],
 ) -> Vec<Vec<f64>> {
     let n = x.len();
@@ -306,8 +312,8 @@ pub(crate) fn numeric_hessian(
             xp[i] = x[i] - h;
             let gm = g(&xp);
             xp[i] = x[i];
-            for j in 0..n {
-                hm[i][j] = (gp[j] - gm[j]) / (2.0 * h);
+            for (j, v) in hm[i].iter_mut().enumerate() {
+                *v = (gp[j] - gm[j]) / (2.0 * h);
             }
         }
     } else {
@@ -340,6 +346,7 @@ pub(crate) fn numeric_hessian(
 }
 
 /// Inverse of a symmetric positive-definite matrix via Cholesky; None if not positive definite.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = a.len();
     let mut l = vec![vec![0.0; n]; n];
@@ -368,8 +375,8 @@ pub(crate) fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         for i in (0..n).rev() {
             x[i] = (y[i] - (i + 1..n).map(|k| l[k][i] * x[k]).sum::<f64>()) / l[i][i];
         }
-        for i in 0..n {
-            inv[i][c] = x[i];
+        for (row, xi) in inv.iter_mut().zip(&x) {
+            row[c] = *xi;
         }
     }
     Some(inv)

@@ -1,6 +1,8 @@
 //! Published CDNOW / donations values (data/cdnow/README.md) and lifetimes' more precise fits
 //! (clv.md §3).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use clientele_clv::*;
