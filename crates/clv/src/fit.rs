@@ -53,8 +53,7 @@ pub struct FitReport {
     pub param_names: Vec<&'static str>,
     /// Fitted natural parameters.
     pub params: Vec<f64>,
-    /// Standard errors (observed information, delta method); None if the Hessian at the
-    /// optimum is not negative definite.
+    /// Standard errors (observed information, delta method); None when not requested.
     pub std_errors: Option<Vec<f64>>,
     /// Log-likelihood summed over customers in the data's own time units (without penalty).
     pub log_likelihood: f64,
@@ -267,11 +266,19 @@ pub(crate) fn fit_mle<M: Mle>(
     let params = exp_all(&best.x);
     let model = M::from_slice(&params)?;
     let log_likelihood = total_ll(&model, rows);
-    let std_errors = if opts.standard_errors {
-        standard_errors::<M>(rows, &best.x)
-    } else {
-        None
+    // A flat or saddle optimum (information not positive definite) means some parameter is
+    // not identified: the numbers would be arbitrary, so it is an error, not a result.
+    let Some(se) = standard_errors::<M>(rows, &best.x) else {
+        return Err(ClvError::FitFailed {
+            model: M::NAME,
+            reason: "the information matrix at the optimum is not positive definite: the data \
+                     do not identify all parameters"
+                .into(),
+            hint: "use more customers or a longer calibration period, add a small penalizer, \
+                   or choose a simpler model",
+        });
     };
+    let std_errors = opts.standard_errors.then_some(se);
     Ok(Fitted {
         model,
         report: FitReport {
