@@ -146,7 +146,7 @@ fn unreachable_fit(d: usize, k: usize) -> KMeansFit {
 }
 
 fn check_data(data: &[f64], d: usize) -> Result<usize> {
-    if d == 0 || data.len() % d != 0 {
+    if d == 0 || !data.len().is_multiple_of(d) {
         return Err(ClusterError::Shape { len: data.len(), d });
     }
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
@@ -289,13 +289,6 @@ fn nearest(x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64) {
         }
     }
     (best, bd)
-}
-
-/// Labels of `data` under `centroids` (`k × d`) and the inertia.
-pub(crate) fn assign(data: &[f64], d: usize, k: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
-    let mut labels = vec![u32::MAX; data.len() / d];
-    let step = lloyd_step(data, d, k, centroids, &mut labels);
-    (labels, step.inertia)
 }
 
 /// Inertia of `data` under `centroids` without keeping labels.

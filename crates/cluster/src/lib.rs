@@ -1,9 +1,172 @@
-//! K-means customer segments (work in progress).
+//! K-means customer segments that a marketer can read.
+//!
+//! [`segment`] takes the customer table and the `[cluster]` config and returns a
+//! [`Segmentation`]: one label per customer (1 = the most valuable cluster), a named profile per
+//! cluster in original units, quality scores for every k tried, and a [`FittedKMeans`] that
+//! labels new customers with [`FittedKMeans::predict`].
+//!
+//! The pipeline: `log1p` features → z-scores ([`features`]) → greedy k-means++ with a seeded
+//! ChaCha8 stream per initialisation → Lloyd iterations on all cores, bit-identical for any thread
+//! count ([`kmeans()`]) → k chosen by silhouette with inertia, Calinski–Harabasz and
+//! Davies–Bouldin reported ([`select`]) → profiles and names ([`profile`]).
+//!
+//! ```
+//! use clientele_cluster::{ClusterConfig, KChoice, segment};
+//! use clientele_core::{ColumnData, CustomerTable};
+//!
+//! // Two kinds of customers: recent big spenders and lapsed one-off buyers.
+//! let n = 40;
+//! let mut t = CustomerTable::new((0..n).map(|i| format!("c{i}")).collect());
+//! let big = |i: usize| i % 2 == 0;
+//! let col = |f: &dyn Fn(usize) -> f64| ColumnData::Float((0..n).map(|i| Some(f(i))).collect());
+//! t.push("recency_days", col(&|i| if big(i) { 3.0 + (i % 5) as f64 } else { 300.0 + i as f64 }))?;
+//! t.push("orders", col(&|i| if big(i) { 12.0 + (i % 3) as f64 } else { 1.0 }))?;
+//! t.push("monetary", col(&|i| if big(i) { 2000.0 + i as f64 } else { 30.0 + (i % 7) as f64 }))?;
+//!
+//! let config = ClusterConfig { k: KChoice::Range { min: 2, max: 4 }, ..Default::default() };
+//! let seg = segment(&t, &config)?;
+//! assert_eq!(seg.model.k, 2);
+//! assert_eq!(seg.labels[0], Some(1)); // the big spender is in cluster 1
+//! assert_eq!(seg.profiles[0].name_en, "high value, frequent, recent");
+//! assert_eq!(seg.profiles[1].name_zh, "低价值-单次-流失");
+//! assert_eq!(seg.model.predict(&t)?, seg.labels);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+pub mod config;
 mod error;
+pub mod features;
 mod init;
 mod kmeans;
+mod model;
+pub mod profile;
+pub mod select;
 pub mod synth;
 
+use clientele_core::CustomerTable;
+use serde::{Deserialize, Serialize};
+
+pub use config::{ClusterConfig, KChoice};
 pub use error::{ClusterError, Result};
+pub use features::{Feature, Transform};
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
+pub use model::FittedKMeans;
+pub use profile::{ClusterProfile, ColumnStats};
+pub use select::KScore;
+
+/// The result of [`segment`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segmentation {
+    /// The model, for `summary.json` and for [`FittedKMeans::predict`].
+    pub model: FittedKMeans,
+    /// Label of each table row (1 = highest mean monetary), `None` when a feature is missing.
+    pub labels: Vec<Option<u32>>,
+    /// One profile per label, in label order.
+    pub profiles: Vec<ClusterProfile>,
+    /// Scores for every k fitted, ascending k.
+    pub scores: Vec<KScore>,
+    /// Dropped features, left-out customers, a capped k range, and similar remarks.
+    pub notes: Vec<String>,
+}
+
+/// Clusters the customers of `table` as `config` says. Same table and config → same result.
+pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmentation> {
+    let explicit = config.validate()?;
+    let fm = features::extract(table, explicit.as_deref(), config.transform)?;
+    let d = fm.features.len();
+    let n = fm.rows.len();
+    let mut notes = fm.notes.clone();
+    let (lo, hi_wanted) = config.k.bounds();
+    let distinct = kmeans::count_distinct(&fm.data, d, hi_wanted);
+    if distinct < lo {
+        return Err(ClusterError::TooFewDistinct { k: lo, distinct });
+    }
+    let hi = hi_wanted.min(distinct);
+    if hi < hi_wanted {
+        notes.push(format!(
+            "only {distinct} distinct customers in feature space: k tried up to {hi} instead of {hi_wanted}"
+        ));
+    }
+    let ks: Vec<usize> = (lo..=hi).collect();
+    let fits: Vec<KMeansFit> = ks
+        .iter()
+        .map(|&k| kmeans(&fm.data, d, &config.params(k)))
+        .collect::<Result<_>>()?;
+
+    let mut sidx = kmeans::sample_index(
+        n,
+        config.silhouette_sample,
+        config.seed,
+        init::STREAM_SILHOUETTE,
+    );
+    sidx.sort_unstable();
+    let points: Vec<f64> = sidx
+        .iter()
+        .flat_map(|&i| fm.data[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let labelings: Vec<Vec<u32>> = fits
+        .iter()
+        .map(|f| sidx.iter().map(|&i| f.labels[i]).collect())
+        .collect();
+    let sil = select::silhouettes(&points, d, &labelings, &ks);
+    let scores: Vec<KScore> = fits
+        .iter()
+        .zip(&sil)
+        .map(|(f, &silhouette)| {
+            let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
+            KScore {
+                k: f.k,
+                inertia: f.inertia,
+                silhouette,
+                calinski_harabasz,
+                davies_bouldin,
+                smallest_share: f.sizes().into_iter().min().unwrap_or(0) as f64 / n as f64,
+                n_iter: f.n_iter,
+                converged: f.converged,
+            }
+        })
+        .collect();
+    let k = select::choose_k(&scores).unwrap_or(lo);
+    let Some(fit) = fits.into_iter().find(|f| f.k == k) else {
+        unreachable!("the chosen k is one of the fitted ks")
+    };
+    if !fit.converged {
+        notes.push(format!(
+            "k-means did not converge in {} iterations; raise max_iter",
+            config.max_iter
+        ));
+    }
+
+    // Relabel so that label 1 is the most valuable cluster.
+    let order = profile::value_order(table, &fm, &fit.labels, k, &fit.centroids)?;
+    let mut new_of = vec![0u32; k];
+    for (new, &old) in order.iter().enumerate() {
+        new_of[old] = new as u32;
+    }
+    let labels: Vec<u32> = fit.labels.iter().map(|&l| new_of[l as usize]).collect();
+    let centroids: Vec<f64> = order
+        .iter()
+        .flat_map(|&old| fit.centroids[old * d..(old + 1) * d].iter().copied())
+        .collect();
+    let profiles = profile::profiles(table, &fm, &labels, k, &centroids)?;
+    let mut by_row = vec![None; table.len()];
+    for (&row, &l) in fm.rows.iter().zip(&labels) {
+        by_row[row] = Some(l + 1);
+    }
+    let model = FittedKMeans {
+        features: fm.features,
+        means: fm.scaler.means,
+        sds: fm.scaler.sds,
+        centroids: centroids.chunks(d).map(<[f64]>::to_vec).collect(),
+        k,
+        inertia: fit.inertia,
+        seed: config.seed,
+    };
+    Ok(Segmentation {
+        model,
+        labels: by_row,
+        profiles,
+        scores,
+        notes,
+    })
+}

@@ -1,0 +1,363 @@
+//! Feature extraction from the customer table and standardisation.
+//!
+//! Rules (documented for users):
+//! - Default features: `recency_days`, `orders`, `monetary` (required), plus `categories` and
+//!   `avg_order_value` when the table has them with at least one value. Each gets `log1p`
+//!   because customer metrics are heavily right-skewed.
+//! - `log1p` is applied sign-symmetrically, `sign(x)·ln(1+|x|)`, so net-negative monetary
+//!   (returns) stays finite instead of failing.
+//! - A customer missing any feature value is left out of the fit and gets no cluster (noted).
+//!   NaN or ±inf is an error: it signals broken input rather than a missing value.
+//! - Standardisation is z-score with the population standard deviation (scikit-learn's
+//!   `StandardScaler`). A constant feature carries no information and would divide by zero, so
+//!   it is dropped with a note; if every feature is constant, that is an error.
+
+use clientele_core::CustomerTable;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClusterError, Result};
+
+/// Required default features.
+pub const DEFAULT_FEATURES: [&str; 3] = ["recency_days", "orders", "monetary"];
+/// Default features used when the table has them.
+pub const OPTIONAL_FEATURES: [&str; 2] = ["categories", "avg_order_value"];
+
+/// How a column is transformed before scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transform {
+    /// `sign(x)·ln(1+|x|)`.
+    #[default]
+    Log1p,
+    /// The value as it is.
+    None,
+}
+
+impl Transform {
+    /// Forward transform.
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Transform::Log1p => x.signum() * x.abs().ln_1p(),
+            Transform::None => x,
+        }
+    }
+
+    /// Inverse transform (to report centroids in original units).
+    pub fn invert(self, y: f64) -> f64 {
+        match self {
+            Transform::Log1p => y.signum() * y.abs().exp_m1(),
+            Transform::None => y,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Transform::Log1p => "log1p",
+            Transform::None => "none",
+        }
+    }
+}
+
+/// One clustering feature: a numeric column and its transform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feature {
+    /// Customer-table column.
+    pub column: String,
+    /// Transform applied before scaling.
+    pub transform: Transform,
+}
+
+impl Feature {
+    /// Parses `name`, `log1p(name)` or `none(name)`; a bare name gets `default`.
+    pub fn parse(s: &str, default: Transform) -> Result<Feature> {
+        let s = s.trim();
+        let bad = || ClusterError::BadFeature(s.to_string());
+        let (transform, column) = match s.split_once('(') {
+            None => (default, s),
+            Some((f, rest)) => {
+                let col = rest.strip_suffix(')').ok_or_else(bad)?;
+                let t = match f.trim() {
+                    "log1p" => Transform::Log1p,
+                    "none" | "raw" => Transform::None,
+                    _ => return Err(bad()),
+                };
+                (t, col.trim())
+            }
+        };
+        if column.is_empty() || column.contains(['(', ')', ' ']) {
+            return Err(bad());
+        }
+        Ok(Feature {
+            column: column.to_string(),
+            transform,
+        })
+    }
+
+    /// `log1p(monetary)` or `monetary` (no transform), for reports.
+    pub fn label(&self) -> String {
+        match self.transform {
+            Transform::None => self.column.clone(),
+            t => format!("{}({})", t.name(), self.column),
+        }
+    }
+}
+
+/// Per-feature mean and standard deviation of the transformed values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    /// Means, one per feature.
+    pub means: Vec<f64>,
+    /// Population standard deviations (all > 0).
+    pub sds: Vec<f64>,
+}
+
+/// The standardised matrix the k-means runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMatrix {
+    /// Features used, in column order (constant ones already dropped).
+    pub features: Vec<Feature>,
+    /// Scaling applied.
+    pub scaler: Scaler,
+    /// `rows.len() × features.len()`, row-major, standardised.
+    pub data: Vec<f64>,
+    /// The table row of each matrix row (customers with missing values are absent).
+    pub rows: Vec<usize>,
+    /// What was dropped or left out, for the report.
+    pub notes: Vec<String>,
+}
+
+/// The features to use: the explicit list, or the defaults the table supports.
+pub fn resolve_features(
+    table: &CustomerTable,
+    explicit: Option<&[Feature]>,
+    default: Transform,
+    notes: &mut Vec<String>,
+) -> Vec<Feature> {
+    if let Some(f) = explicit {
+        return f.to_vec();
+    }
+    let mut out: Vec<Feature> = DEFAULT_FEATURES
+        .iter()
+        .map(|c| Feature {
+            column: c.to_string(),
+            transform: default,
+        })
+        .collect();
+    for c in OPTIONAL_FEATURES {
+        if let Ok(v) = table.numbers(c) {
+            if v.iter().any(Option::is_some) {
+                out.push(Feature {
+                    column: c.to_string(),
+                    transform: default,
+                });
+            } else {
+                notes.push(format!(
+                    "`{c}` has no values and is not used as a cluster feature"
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Raw values of `feature` for every customer; errors on NaN/inf.
+pub(crate) fn raw_column(table: &CustomerTable, column: &str) -> Result<Vec<Option<f64>>> {
+    let v = table.numbers(column)?;
+    if let Some(i) = v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
+        return Err(ClusterError::NonFinite {
+            column: column.to_string(),
+            customer: table.ids()[i].clone(),
+            value: v[i].map(|x| x.to_string()).unwrap_or_default(),
+        });
+    }
+    Ok(v)
+}
+
+/// Extracts, transforms and standardises the features.
+pub fn extract(
+    table: &CustomerTable,
+    explicit: Option<&[Feature]>,
+    default: Transform,
+) -> Result<FeatureMatrix> {
+    let mut notes = Vec::new();
+    let features = resolve_features(table, explicit, default, &mut notes);
+    let cols: Vec<Vec<Option<f64>>> = features
+        .iter()
+        .map(|f| raw_column(table, &f.column))
+        .collect::<Result<_>>()?;
+    let rows: Vec<usize> = (0..table.len())
+        .filter(|&i| cols.iter().all(|c| c[i].is_some()))
+        .collect();
+    let names = || {
+        features
+            .iter()
+            .map(|f| f.column.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if rows.len() < 2 {
+        return Err(ClusterError::TooFewCustomers {
+            found: rows.len(),
+            features: names(),
+        });
+    }
+    if rows.len() < table.len() {
+        notes.push(format!(
+            "{} of {} customers lack a value in {} and get no cluster",
+            table.len() - rows.len(),
+            table.len(),
+            names()
+        ));
+    }
+    let mut kept = Vec::new();
+    let mut scaled: Vec<Vec<f64>> = Vec::new();
+    let mut scaler = Scaler {
+        means: Vec::new(),
+        sds: Vec::new(),
+    };
+    for (f, col) in features.iter().zip(&cols) {
+        let t: Vec<f64> = rows
+            .iter()
+            .map(|&i| f.transform.apply(col[i].unwrap_or_default()))
+            .collect();
+        let n = t.len() as f64;
+        let mean = t.iter().sum::<f64>() / n;
+        let sd = (t.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+        if sd.is_nan() || sd <= 1e-12 * (1.0 + mean.abs()) {
+            notes.push(format!(
+                "feature `{}` is constant ({}) and was dropped",
+                f.column,
+                col[rows[0]].unwrap_or_default()
+            ));
+            continue;
+        }
+        scaled.push(t.iter().map(|x| (x - mean) / sd).collect());
+        scaler.means.push(mean);
+        scaler.sds.push(sd);
+        kept.push(f.clone());
+    }
+    if kept.is_empty() {
+        return Err(ClusterError::AllFeaturesConstant(names()));
+    }
+    let d = kept.len();
+    let mut data = vec![0.0; rows.len() * d];
+    for (j, col) in scaled.iter().enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            data[i * d + j] = v;
+        }
+    }
+    Ok(FeatureMatrix {
+        features: kept,
+        scaler,
+        data,
+        rows,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_core::ColumnData;
+
+    fn table() -> CustomerTable {
+        let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into()]);
+        t.push(
+            "recency_days",
+            ColumnData::Int(vec![Some(1), Some(30), Some(300)]),
+        )
+        .unwrap();
+        t.push("orders", ColumnData::Int(vec![Some(9), Some(2), Some(1)]))
+            .unwrap();
+        t.push(
+            "monetary",
+            ColumnData::Float(vec![Some(900.0), Some(-20.0), None]),
+        )
+        .unwrap();
+        t.push(
+            "categories",
+            ColumnData::Int(vec![Some(2), Some(2), Some(2)]),
+        )
+        .unwrap();
+        t
+    }
+
+    #[test]
+    fn parses_feature_syntax() {
+        let f = Feature::parse("log1p(monetary)", Transform::None).unwrap();
+        assert_eq!(f.transform, Transform::Log1p);
+        assert_eq!(f.label(), "log1p(monetary)");
+        let f = Feature::parse(" none( satisfaction ) ", Transform::Log1p).unwrap();
+        assert_eq!(
+            (f.column.as_str(), f.transform),
+            ("satisfaction", Transform::None)
+        );
+        assert_eq!(
+            Feature::parse("orders", Transform::Log1p)
+                .unwrap()
+                .transform,
+            Transform::Log1p
+        );
+        for bad in ["exp(x)", "log1p(x", "", "log1p()", "a b"] {
+            assert!(Feature::parse(bad, Transform::Log1p).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn log1p_is_sign_symmetric_and_invertible() {
+        for x in [-500.0, -1.0, 0.0, 0.5, 1e6] {
+            let y = Transform::Log1p.apply(x);
+            assert!(y.is_finite());
+            assert!((Transform::Log1p.invert(y) - x).abs() <= 1e-9 * (1.0 + x.abs()));
+        }
+    }
+
+    #[test]
+    fn missing_rows_are_left_out_and_constants_dropped() {
+        let m = extract(&table(), None, Transform::Log1p).unwrap();
+        assert_eq!(m.rows, vec![0, 1]);
+        let cols: Vec<&str> = m.features.iter().map(|f| f.column.as_str()).collect();
+        assert_eq!(cols, ["recency_days", "orders", "monetary"]);
+        assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
+        assert!(
+            m.notes
+                .iter()
+                .any(|n| n.contains("`categories` is constant"))
+        );
+        // z-scores: each column has mean 0 and population sd 1.
+        for j in 0..3 {
+            let (a, b) = (m.data[j], m.data[3 + j]);
+            assert!((a + b).abs() < 1e-12 && (a.abs() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn bad_input_gives_clear_errors() {
+        let mut t = table();
+        t.set(
+            "orders",
+            ColumnData::Float(vec![Some(1.0), Some(f64::INFINITY), Some(2.0)]),
+        )
+        .unwrap();
+        let e = extract(&t, None, Transform::Log1p).unwrap_err();
+        assert!(
+            matches!(&e, ClusterError::NonFinite { customer, .. } if customer == "b"),
+            "{e}"
+        );
+        let only_c = [Feature::parse("categories", Transform::Log1p).unwrap()];
+        assert!(matches!(
+            extract(&table(), Some(&only_c), Transform::Log1p),
+            Err(ClusterError::AllFeaturesConstant(_))
+        ));
+        let one = table().take(&[0]);
+        assert!(matches!(
+            extract(&one, None, Transform::Log1p),
+            Err(ClusterError::TooFewCustomers { found: 1, .. })
+        ));
+        let no_col = [Feature::parse("profit", Transform::Log1p).unwrap()];
+        assert!(matches!(
+            extract(&table(), Some(&no_col), Transform::Log1p),
+            Err(ClusterError::Table(_))
+        ));
+    }
+}

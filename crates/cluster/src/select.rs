@@ -1,0 +1,253 @@
+//! Quality measures for a partition and the choice of k.
+//!
+//! All follow scikit-learn's definitions (`silhouette_score`, `calinski_harabasz_score`,
+//! `davies_bouldin_score`), computed on the standardised features.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::kmeans::{CHUNK, sq_dist};
+
+/// How well one k did. Higher silhouette and Calinski–Harabasz are better, lower Davies–Bouldin
+/// is better; inertia always falls with k (read it as an elbow curve).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KScore {
+    /// Number of clusters.
+    pub k: usize,
+    /// Sum of squared distances to the centres (elbow).
+    pub inertia: f64,
+    /// Mean silhouette on the silhouette sample, in [-1, 1].
+    pub silhouette: f64,
+    /// Between- over within-cluster dispersion, scaled by degrees of freedom.
+    pub calinski_harabasz: f64,
+    /// Mean worst-case similarity between a cluster and another (≥ 0).
+    pub davies_bouldin: f64,
+    /// Share of customers in the smallest cluster (a cluster of 0.5 % is rarely actionable).
+    pub smallest_share: f64,
+    /// Lloyd iterations of the winning run.
+    pub n_iter: usize,
+    /// Whether that run converged before `max_iter`.
+    pub converged: bool,
+}
+
+/// Calinski–Harabasz and Davies–Bouldin of `labels` (centres recomputed as label means, as
+/// scikit-learn does).
+pub fn ch_db(data: &[f64], d: usize, k: usize, labels: &[u32]) -> (f64, f64) {
+    let n = labels.len();
+    let parts: Vec<(Vec<f64>, Vec<usize>)> = data
+        .par_chunks(CHUNK * d)
+        .zip(labels.par_chunks(CHUNK))
+        .map(|(x, lab)| {
+            let mut s = vec![0.0; k * d];
+            let mut c = vec![0; k];
+            for (row, &l) in x.chunks_exact(d).zip(lab) {
+                let l = l as usize;
+                c[l] += 1;
+                for (a, &v) in s[l * d..(l + 1) * d].iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            (s, c)
+        })
+        .collect();
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0usize; k];
+    for (s, c) in parts {
+        sums.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    }
+    let mut centers = sums.clone();
+    for c in 0..k {
+        let inv = 1.0 / counts[c].max(1) as f64;
+        centers[c * d..(c + 1) * d]
+            .iter_mut()
+            .for_each(|v| *v *= inv);
+    }
+    let mut mean = vec![0.0; d];
+    for c in 0..k {
+        for j in 0..d {
+            mean[j] += sums[c * d + j];
+        }
+    }
+    mean.iter_mut().for_each(|v| *v /= n as f64);
+    // Within: squared (CH) and plain (DB) distances to the own centre.
+    let parts: Vec<(f64, Vec<f64>)> = data
+        .par_chunks(CHUNK * d)
+        .zip(labels.par_chunks(CHUNK))
+        .map(|(x, lab)| {
+            let mut w = 0.0;
+            let mut s = vec![0.0; k];
+            for (row, &l) in x.chunks_exact(d).zip(lab) {
+                let l = l as usize;
+                let q = sq_dist(row, &centers[l * d..(l + 1) * d]);
+                w += q;
+                s[l] += q.sqrt();
+            }
+            (w, s)
+        })
+        .collect();
+    let mut within = 0.0;
+    let mut spread = vec![0.0; k];
+    for (w, s) in parts {
+        within += w;
+        spread.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+    }
+    let live: Vec<usize> = (0..k).filter(|&c| counts[c] > 0).collect();
+    let kk = live.len();
+    let between: f64 = live
+        .iter()
+        .map(|&c| counts[c] as f64 * sq_dist(&centers[c * d..(c + 1) * d], &mean))
+        .sum();
+    let ch = if kk < 2 || n <= kk {
+        0.0
+    } else if within == 0.0 {
+        1.0 // scikit-learn's convention for zero within-dispersion
+    } else {
+        between * (n - kk) as f64 / (within * (kk - 1) as f64)
+    };
+    for &c in &live {
+        spread[c] /= counts[c] as f64;
+    }
+    let db = if kk < 2 {
+        0.0
+    } else {
+        live.iter()
+            .map(|&a| {
+                live.iter()
+                    .filter(|&&b| b != a)
+                    .map(|&b| {
+                        let dist =
+                            sq_dist(&centers[a * d..(a + 1) * d], &centers[b * d..(b + 1) * d])
+                                .sqrt();
+                        if dist == 0.0 {
+                            0.0
+                        } else {
+                            (spread[a] + spread[b]) / dist
+                        }
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .sum::<f64>()
+            / kk as f64
+    };
+    (ch, db)
+}
+
+/// Mean silhouette of several labelings of the same `points` (`s × d`) in one O(s²) pass: the
+/// pairwise distances are shared, so scoring all of k = 2..=8 costs little more than one k.
+/// `labelings[m]` has one label per point, `< ks[m]`. A point alone in its cluster scores 0.
+pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize]) -> Vec<f64> {
+    let s = points.len() / d;
+    if s < 2 {
+        return vec![0.0; ks.len()];
+    }
+    let offsets: Vec<usize> = ks
+        .iter()
+        .scan(0, |o, &k| {
+            let here = *o;
+            *o += k;
+            Some(here)
+        })
+        .collect();
+    let total: usize = ks.iter().sum();
+    let mut counts = vec![0usize; total];
+    for (m, lab) in labelings.iter().enumerate() {
+        for &l in lab {
+            counts[offsets[m] + l as usize] += 1;
+        }
+    }
+    let per_point: Vec<Vec<f64>> = (0..s)
+        .into_par_iter()
+        .map(|i| {
+            let xi = &points[i * d..(i + 1) * d];
+            let mut sums = vec![0.0; total];
+            for (j, xj) in points.chunks_exact(d).enumerate() {
+                let dist = sq_dist(xi, xj).sqrt();
+                for (m, lab) in labelings.iter().enumerate() {
+                    sums[offsets[m] + lab[j] as usize] += dist;
+                }
+            }
+            labelings
+                .iter()
+                .enumerate()
+                .map(|(m, lab)| {
+                    let (o, k) = (offsets[m], ks[m]);
+                    let own = lab[i] as usize;
+                    let n_own = counts[o + own];
+                    if n_own <= 1 {
+                        return 0.0;
+                    }
+                    let a = sums[o + own] / (n_own - 1) as f64;
+                    let b = (0..k)
+                        .filter(|&c| c != own && counts[o + c] > 0)
+                        .map(|c| sums[o + c] / counts[o + c] as f64)
+                        .fold(f64::INFINITY, f64::min);
+                    let den = a.max(b);
+                    if !b.is_finite() || den == 0.0 {
+                        0.0
+                    } else {
+                        (b - a) / den
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut mean = vec![0.0; ks.len()];
+    for p in per_point {
+        mean.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+    }
+    mean.iter_mut().for_each(|v| *v /= s as f64);
+    mean
+}
+
+/// The k with the highest silhouette; ties go to the smaller k (simpler to act on).
+pub fn choose_k(scores: &[KScore]) -> Option<usize> {
+    let mut best: Option<&KScore> = None;
+    for s in scores {
+        if best.is_none_or(|b| {
+            s.silhouette > b.silhouette || (s.silhouette == b.silhouette && s.k < b.k)
+        }) {
+            best = Some(s);
+        }
+    }
+    best.map(|s| s.k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Values from scikit-learn 1.9.1 on this data:
+    // X = [[0,0],[0,1],[1,0],[5,5],[5,6],[6,5],[9,0]], labels = [0,0,0,1,1,1,2]
+    const X: [f64; 14] = [0., 0., 0., 1., 1., 0., 5., 5., 5., 6., 6., 5., 9., 0.];
+    const L: [u32; 7] = [0, 0, 0, 1, 1, 1, 2];
+
+    #[test]
+    fn matches_scikit_learn_on_a_small_case() {
+        let (ch, db) = ch_db(&X, 2, 3, &L);
+        let sil = silhouettes(&X, 2, &[L.to_vec()], &[3])[0];
+        assert!((sil - SIL).abs() < 1e-12, "{sil}");
+        assert!((ch - CH).abs() < 1e-9, "{ch}");
+        assert!((db - DB).abs() < 1e-12, "{db}");
+    }
+
+    const SIL: f64 = 0.7124387250580051;
+    const CH: f64 = 85.85714285714285;
+    const DB: f64 = 0.15701145925595564;
+
+    #[test]
+    fn ties_choose_the_smaller_k() {
+        let mk = |k, silhouette| KScore {
+            k,
+            inertia: 0.0,
+            silhouette,
+            calinski_harabasz: 0.0,
+            davies_bouldin: 0.0,
+            smallest_share: 0.0,
+            n_iter: 1,
+            converged: true,
+        };
+        assert_eq!(choose_k(&[mk(2, 0.5), mk(3, 0.7), mk(4, 0.7)]), Some(3));
+        assert_eq!(choose_k(&[]), None);
+    }
+}
