@@ -9,7 +9,7 @@ use crate::error::RfmError;
 use crate::scheme::{CompiledScheme, Ctx, Rule, SchemeResult, Segment, cn8, custom, grids, pymc};
 use crate::score::{LevelNote, empty_level_notes, level_counts, score_all};
 use crate::summary::{RfGrid, SegmentSummary, rf_grid, segment_summaries};
-use crate::thresholds::{MetricData, MetricThresholds, Scorer, Thresholds};
+use crate::thresholds::{MetricData, MetricThresholds, Scorer, Thresholds, id_ranks};
 
 /// Built-in scheme names.
 pub const BUILTIN_SCHEMES: [&str; 4] = ["cn8", "rf10", "rfm11", "pymc"];
@@ -287,6 +287,14 @@ impl RfmModel {
             s
         });
         let frozen = self.config.frozen.as_ref();
+        let needs_rank = frozen.is_none()
+            && self
+                .scorers
+                .iter()
+                .filter(|s| s.method == Method::Ntile)
+                .count()
+                > 1;
+        let id_rank = needs_rank.then(|| id_ranks(&data.ids));
         let th: [MetricThresholds; 3] = std::array::from_fn(|k| match frozen {
             Some(fz) => [&fz.recency, &fz.frequency, &fz.monetary][k].clone(),
             None => self.scorers[k].thresholds(&MetricData {
@@ -294,6 +302,7 @@ impl RfmModel {
                 values: values[k],
                 sorted: &sorted[k],
                 ids: &data.ids,
+                id_rank: id_rank.as_deref(),
                 higher_is_better: k != 0,
             }),
         });

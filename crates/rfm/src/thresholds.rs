@@ -186,6 +186,8 @@ pub(crate) struct MetricData<'a> {
     pub values: &'a [f64],
     pub sorted: &'a [f64],
     pub ids: &'a [String],
+    /// Rank of each customer's id among all ids (only needed by `ntile`).
+    pub id_rank: Option<&'a [u32]>,
     pub higher_is_better: bool,
 }
 
@@ -210,7 +212,7 @@ impl Scorer {
                 .map(|j| quantile_sorted(d.sorted, f64::from(j) / f64::from(bins)))
                 .collect(),
             Method::Ntile if n > 0 => {
-                let (cuts, ids) = ntile_cuts(d.values, d.ids, bins);
+                let (cuts, ids) = ntile_cuts(d.values, d.ids, d.id_rank, bins);
                 tie_ids = Some(ids);
                 cuts
             }
@@ -239,16 +241,52 @@ impl Scorer {
     }
 }
 
+/// A u64 whose unsigned order is `f64::total_cmp` order, so sorting needs no float compares.
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// Ranks of ids in string order (0-based); sorting (value, rank) pairs is then much cheaper
+/// than comparing strings for every tie.
+pub(crate) fn id_ranks(ids: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
+}
+
 /// Equal-count cut points with SQL `NTILE` sizes (the first `n % bins` levels get one more),
 /// over customers ordered by (value, id).
-fn ntile_cuts(values: &[f64], ids: &[String], bins: u8) -> (Vec<f64>, Vec<String>) {
+fn ntile_cuts(
+    values: &[f64],
+    ids: &[String],
+    id_rank: Option<&[u32]>,
+    bins: u8,
+) -> (Vec<f64>, Vec<String>) {
     let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        values[a]
-            .total_cmp(&values[b])
-            .then_with(|| ids[a].cmp(&ids[b]))
-    });
+    let owned;
+    let rank = match id_rank {
+        Some(r) => r,
+        None => {
+            owned = id_ranks(ids);
+            &owned
+        }
+    };
+    let mut keyed: Vec<(u64, u32)> = values
+        .iter()
+        .zip(rank)
+        .map(|(&v, &r)| (order_key(v), r))
+        .collect();
+    keyed.sort_unstable();
+    // Rank -> row, to find the customer at each boundary.
+    let mut row_of = vec![0u32; n];
+    for (i, &r) in rank.iter().enumerate() {
+        row_of[r as usize] = i as u32;
+    }
     let b = usize::from(bins);
     let (q, r) = (n / b, n % b);
     let mut end = 0;
@@ -257,7 +295,7 @@ fn ntile_cuts(values: &[f64], ids: &[String], bins: u8) -> (Vec<f64>, Vec<String
     for j in 0..b - 1 {
         end += q + usize::from(j < r);
         // n > 0 here; an empty level (n < bins) repeats the last customer's key.
-        let last = order[end.max(1) - 1];
+        let last = row_of[keyed[end.max(1) - 1].1 as usize] as usize;
         cuts.push(values[last]);
         tids.push(ids[last].clone());
     }
