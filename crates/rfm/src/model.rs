@@ -139,6 +139,29 @@ impl RfmModel {
                 t.validate(METRIC_NAMES[k], k != 0)?;
                 dims[k] = t.bins;
             }
+            if let Some(q) = &fz.pymc {
+                for (k, e) in [&q.recency, &q.frequency, &q.monetary].iter().enumerate() {
+                    if e.len() > 3
+                        || e.iter().any(|c| !c.is_finite())
+                        || e.windows(2).any(|w| w[0] >= w[1])
+                    {
+                        return Err(RfmError::Frozen {
+                            metric: METRIC_NAMES[k],
+                            message: format!(
+                                "pymc quartile edges {e:?} must be at most 3 finite, strictly \
+                                 increasing values"
+                            ),
+                        });
+                    }
+                }
+            }
+            if let Some(c) = &fz.cn8
+                && ![c.r, c.f, c.m].iter().all(|x| x.is_finite())
+            {
+                return Err(RfmError::Cn8(
+                    "frozen reference values must be finite".into(),
+                ));
+            }
         }
         // Scheme list.
         let mut seen: Vec<&str> = Vec::new();

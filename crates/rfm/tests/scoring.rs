@@ -700,3 +700,21 @@ fn rf10_ignores_m_whatever_its_bins() {
     let res = model.score(&data(&x, &x, &x));
     assert_eq!(res.scheme("rf10").unwrap().segment_of(13).id, "cant_lose");
 }
+
+#[test]
+fn tampered_frozen_pymc_edges_are_rejected_not_a_panic() {
+    let x: Vec<f64> = (1..=10).map(f64::from).collect();
+    let res = run(RfmConfig::default(), &data(&x, &x, &x));
+    let mut fz = res.frozen();
+    fz.pymc.as_mut().unwrap().frequency = vec![1.0, 2.0, 3.0, 4.0];
+    let e = RfmModel::new(RfmConfig {
+        frozen: Some(fz),
+        ..RfmConfig::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("rfm.frozen.frequency: pymc quartile edges"),
+        "{e}"
+    );
+}
