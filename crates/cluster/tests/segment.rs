@@ -1,0 +1,274 @@
+//! End-to-end behaviour of `segment`: determinism, value ordering, predict, bad input.
+
+use clientele_cluster::synth::Blobs;
+use clientele_cluster::{
+    ClusterConfig, ClusterError, FittedKMeans, KChoice, Segmentation, segment,
+};
+use clientele_core::{ColumnData, CustomerTable};
+
+/// `n` customers from 6 overlapping segments, in realistic units.
+fn customers(n: usize, seed: u64) -> CustomerTable {
+    let (x, _) = Blobs::customers(n, seed).generate();
+    let mut t = CustomerTable::new((0..n).map(|i| format!("c{i:06}")).collect());
+    let col = |j: usize, f: &dyn Fn(f64) -> f64| {
+        ColumnData::Float((0..n).map(|i| Some(f(x[i * 5 + j]))).collect())
+    };
+    t.push("recency_days", col(0, &|v| (3.5 + v).exp().round()))
+        .unwrap();
+    t.push(
+        "orders",
+        ColumnData::Int(
+            (0..n)
+                .map(|i| Some((1.0 + x[i * 5 + 1]).exp().round() as i64 + 1))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    t.push("monetary", col(2, &|v| (5.0 + 1.2 * v).exp()))
+        .unwrap();
+    t.push(
+        "categories",
+        ColumnData::Int(
+            (0..n)
+                .map(|i| Some((x[i * 5 + 3] + 2.0).max(0.0) as i64))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    t
+}
+
+fn run(t: &CustomerTable, k: KChoice, seed: u64) -> Segmentation {
+    segment(
+        t,
+        &ClusterConfig {
+            k,
+            seed,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn same_seed_gives_identical_labels_and_label_1_is_most_valuable() {
+    let t = customers(6_000, 3);
+    let a = run(&t, KChoice::Range { min: 2, max: 6 }, 42);
+    let b = run(&t, KChoice::Range { min: 2, max: 6 }, 42);
+    assert_eq!(a, b);
+    assert_eq!(a.scores.len(), 5);
+    assert_eq!(
+        a.scores.iter().map(|s| s.k).collect::<Vec<_>>(),
+        [2, 3, 4, 5, 6]
+    );
+    let best = a
+        .scores
+        .iter()
+        .map(|s| s.silhouette)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(
+        a.scores
+            .iter()
+            .find(|s| s.k == a.model.k)
+            .unwrap()
+            .silhouette,
+        best
+    );
+    // Mean monetary strictly decreases with the label.
+    let means: Vec<f64> = a
+        .profiles
+        .iter()
+        .map(|p| {
+            p.stats
+                .iter()
+                .find(|s| s.column == "monetary")
+                .unwrap()
+                .mean
+        })
+        .collect();
+    assert!(means.windows(2).all(|w| w[0] > w[1]), "{means:?}");
+    assert_eq!(a.profiles.iter().map(|p| p.size).sum::<usize>(), 6_000);
+    let rev: f64 = a.profiles.iter().map(|p| p.revenue_share.unwrap()).sum();
+    assert!((rev - 1.0).abs() < 1e-9);
+    assert!(
+        a.labels
+            .iter()
+            .all(|l| l.is_some_and(|l| (1..=a.model.k as u32).contains(&l)))
+    );
+}
+
+#[test]
+fn row_order_does_not_change_a_customers_cluster() {
+    let t = customers(3_000, 9);
+    let a = run(&t, KChoice::Fixed(4), 1);
+    let rev: Vec<usize> = (0..t.len()).rev().collect();
+    let b = run(&t.take(&rev), KChoice::Fixed(4), 1);
+    // Different order may pick a different sample for k-means++, but on this data the optimum is
+    // the same: compare partitions via labels (which are value-ordered, so directly comparable).
+    let n = t.len();
+    let b_back: Vec<Option<u32>> = (0..n).map(|i| b.labels[n - 1 - i]).collect();
+        .iter()
+        .rev()
+        .map(|&i| b.labels[t.len() - 1 - i])
+        .collect();
+    let agree = a.labels.iter().zip(&b_back).filter(|(x, y)| x == y).count();
+    assert!(agree as f64 >= 0.99 * t.len() as f64, "agree {agree}");
+}
+
+#[test]
+fn fixed_k_profiles_and_model_round_trip_through_json() {
+    let t = customers(4_000, 5);
+    let s = run(&t, KChoice::Fixed(3), 7);
+    assert_eq!(s.model.k, 3);
+    assert_eq!(s.profiles.len(), 3);
+    let cols: Vec<&str> = s.model.features.iter().map(|f| f.column.as_str()).collect();
+    assert_eq!(cols, ["recency_days", "orders", "monetary", "categories"]);
+    for p in &s.profiles {
+        assert!(!p.name_en.is_empty() && !p.name_zh.is_empty());
+        assert_eq!(p.centroid.len(), 4);
+    }
+    let names: std::collections::HashSet<&str> =
+        s.profiles.iter().map(|p| p.name_en.as_str()).collect();
+    assert_eq!(names.len(), 3, "names must be unique");
+    let json = serde_json::to_string(&s.model).unwrap();
+    let back: FittedKMeans = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.predict(&t).unwrap(), s.labels);
+    let row = [2.0, 10.0, 5000.0, 4.0];
+    assert!((1..=3).contains(&back.predict_row(&row).unwrap()));
+    assert!(matches!(
+        back.predict_row(&row[..2]),
+        Err(ClusterError::Width {
+            expected: 4,
+            got: 2
+        })
+    ));
+}
+
+#[test]
+fn missing_values_get_no_cluster() {
+    let mut t = customers(500, 2);
+    let mut m: Vec<Option<f64>> = t.floats("monetary").unwrap().to_vec();
+    m[10] = None;
+    t.set("monetary", ColumnData::Float(m)).unwrap();
+    let s = run(&t, KChoice::Fixed(3), 0);
+    assert_eq!(s.labels[10], None);
+    assert_eq!(s.labels.iter().filter(|l| l.is_some()).count(), 499);
+    assert!(
+        s.notes.iter().any(|n| n.contains("1 of 500")),
+        "{:?}",
+        s.notes
+    );
+    assert_eq!(s.model.predict(&t).unwrap()[10], None);
+}
+
+fn small(vals: &[(f64, f64, f64)]) -> CustomerTable {
+    let mut t = CustomerTable::new((0..vals.len()).map(|i| format!("c{i}")).collect());
+    let col = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+        ColumnData::Float(vals.iter().map(|v| Some(f(v))).collect())
+    };
+    t.push("recency_days", col(&|v| v.0)).unwrap();
+    t.push("orders", col(&|v| v.1)).unwrap();
+    t.push("monetary", col(&|v| v.2)).unwrap();
+    t
+}
+
+#[test]
+fn bad_input_gives_errors_not_panics() {
+    let cfg = |k| ClusterConfig {
+        k,
+        ..Default::default()
+    };
+    // Fewer than 2 customers.
+    let one = small(&[(1.0, 2.0, 3.0)]);
+    assert!(matches!(
+        segment(&one, &cfg(KChoice::Fixed(2))),
+        Err(ClusterError::TooFewCustomers { found: 1, .. })
+    ));
+    let none = small(&[]);
+    assert!(matches!(
+        segment(&none, &cfg(KChoice::Fixed(2))),
+        Err(ClusterError::TooFewCustomers { found: 0, .. })
+    ));
+    // k larger than the number of distinct customers.
+    let dup = small(&[
+        (1.0, 1.0, 10.0),
+        (1.0, 1.0, 10.0),
+        (5.0, 2.0, 99.0),
+        (5.0, 2.0, 99.0),
+    ]);
+    let e = segment(&dup, &cfg(KChoice::Fixed(3))).unwrap_err();
+    assert!(
+        matches!(e, ClusterError::TooFewDistinct { k: 3, distinct: 2 }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("lower k"));
+    // A range is capped at the distinct count, with a note.
+    let s = segment(&dup, &cfg(KChoice::Range { min: 2, max: 8 })).unwrap();
+    assert_eq!(s.model.k, 2);
+    assert!(
+        s.notes.iter().any(|n| n.contains("k tried up to 2")),
+        "{:?}",
+        s.notes
+    );
+    // Every feature constant.
+    let flat = small(&[(1.0, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)]);
+    assert!(matches!(
+        segment(&flat, &cfg(KChoice::Fixed(2))),
+        Err(ClusterError::AllFeaturesConstant(_))
+    ));
+    // One constant feature is dropped with a note.
+    let some = small(&[
+        (1.0, 1.0, 10.0),
+        (9.0, 1.0, 20.0),
+        (30.0, 1.0, 500.0),
+        (2.0, 1.0, 700.0),
+    ]);
+    let s = segment(&some, &cfg(KChoice::Fixed(2))).unwrap();
+    assert_eq!(s.model.features.len(), 2);
+    assert!(
+        s.notes.iter().any(|n| n.contains("`orders` is constant")),
+        "{:?}",
+        s.notes
+    );
+    // NaN and infinity.
+    let nan = small(&[(1.0, 1.0, f64::NAN), (2.0, 2.0, 3.0), (4.0, 1.0, 2.0)]);
+    let e = segment(&nan, &cfg(KChoice::Fixed(2))).unwrap_err();
+    assert!(
+        matches!(&e, ClusterError::NonFinite { column, customer, .. } if column == "monetary" && customer == "c0"),
+        "{e}"
+    );
+    let inf = small(&[(1.0, 1.0, 1.0), (f64::INFINITY, 2.0, 3.0), (4.0, 1.0, 2.0)]);
+    assert!(matches!(
+        segment(&inf, &cfg(KChoice::Fixed(2))),
+        Err(ClusterError::NonFinite { .. })
+    ));
+    // Missing column.
+    let mut t = CustomerTable::new(vec!["a".into(), "b".into()]);
+    t.push("orders", ColumnData::Int(vec![Some(1), Some(2)]))
+        .unwrap();
+    let e = segment(&t, &cfg(KChoice::Fixed(2))).unwrap_err();
+    assert!(e.to_string().contains("recency_days"), "{e}");
+    // Negative monetary (returns) is fine thanks to the signed log1p.
+    let neg = small(&[
+        (1.0, 1.0, -50.0),
+        (2.0, 3.0, 300.0),
+        (40.0, 1.0, 20.0),
+        (3.0, 5.0, 900.0),
+    ]);
+    assert!(segment(&neg, &cfg(KChoice::Fixed(2))).is_ok());
+}
+
+#[test]
+fn config_from_toml() {
+    let c: ClusterConfig =
+        toml::from_str("features = [\"recency_days\", \"none(orders)\", \"log1p(monetary)\"]\nk = 3\nseed = 9\nn_init = 4")
+            .unwrap();
+    let t = customers(1_000, 4);
+    let s = segment(&t, &c).unwrap();
+    assert_eq!(s.model.k, 3);
+    assert_eq!(
+        s.model.features[1].transform,
+        clientele_cluster::Transform::None
+    );
+    assert_eq!(s.model.seed, 9);
+}
