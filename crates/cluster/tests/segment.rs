@@ -1,4 +1,5 @@
 //! End-to-end behaviour of `segment`: determinism, value ordering, predict, bad input.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 
 use clientele_cluster::synth::Blobs;
 use clientele_cluster::{

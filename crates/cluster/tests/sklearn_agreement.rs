@@ -1,5 +1,6 @@
 //! Agreement with scikit-learn 1.9 on the same data (see tests/reference/sklearn_reference.py,
 //! which rebuilds the points bit for bit in numpy and wrote sklearn_reference.json).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 
 use clientele_cluster::synth::Blobs;
 use clientele_cluster::{KMeansParams, kmeans};
