@@ -8,8 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::expr::{self, ExprIssue};
-use crate::scheme::{self, Mode, SchemeConfig};
 use crate::schema::{ColumnType, TableSchema};
+use crate::scheme::{self, Mode, SchemeConfig};
 
 /// How bad a finding is: errors stop compilation, warnings are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,7 +208,13 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
                 E::Preset { message, .. } => (message, "see the preset's documentation".into()),
                 other => (other.to_string(), "fix the preset settings".into()),
             };
-            out.push(Diagnostic::error(Kind::Preset, name, None, message, Some(fix)));
+            out.push(Diagnostic::error(
+                Kind::Preset,
+                name,
+                None,
+                message,
+                Some(fix),
+            ));
             return out;
         }
     };
@@ -351,7 +357,11 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
         }
         Mode::Tags => {
             let distinct = {
-                let mut g: Vec<&str> = cfg.rules.iter().filter_map(|r| r.grade.as_deref()).collect();
+                let mut g: Vec<&str> = cfg
+                    .rules
+                    .iter()
+                    .filter_map(|r| r.grade.as_deref())
+                    .collect();
                 g.extend(cfg.default.as_deref());
                 g.sort_unstable();
                 g.dedup();
@@ -387,9 +397,7 @@ fn rule(
                 name,
                 rr(),
                 format!("cannot parse `{when}`: {m}"),
-                Some(
-                    "write a SQL condition such as `orders > 10 AND monetary >= 500`".to_string(),
-                ),
+                Some("write a SQL condition such as `orders > 10 AND monetary >= 500`".to_string()),
             ));
             return None;
         }
@@ -452,7 +460,10 @@ fn rule(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                Some("move the condition to a `first_match` scheme or add the column to `axes`".to_string()),
+                Some(
+                    "move the condition to a `first_match` scheme or add the column to `axes`"
+                        .to_string(),
+                ),
             ));
             return None;
         }
@@ -483,7 +494,10 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                     Kind::Duplicate,
                     name,
                     Some(RuleRef::new(i, g.clone())),
-                    format!("tag `{g}` is also given by rule {}; either condition adds it", j + 1),
+                    format!(
+                        "tag `{g}` is also given by rule {}; either condition adds it",
+                        j + 1
+                    ),
                     Some("merge the two conditions with OR".to_string()),
                 ));
             }
@@ -495,7 +509,12 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                 Kind::Duplicate,
                 name,
                 None,
-                format!("tier {} repeats the grade `{}` of tier {}", i + 1, t.grade, j + 1),
+                format!(
+                    "tier {} repeats the grade `{}` of tier {}",
+                    i + 1,
+                    t.grade,
+                    j + 1
+                ),
                 Some("give every tier its own grade".to_string()),
             ));
         }
@@ -556,13 +575,18 @@ fn grid_checks(
                         "grid axis `{a}` must be an int column, but it is {:?}",
                         c.ty
                     )),
-                    _ if cfg.axes[..k].contains(a) => Some(format!("grid axis `{a}` is listed twice")),
+                    _ if cfg.axes[..k].contains(a) => {
+                        Some(format!("grid axis `{a}` is listed twice"))
+                    }
                     _ => None,
                 };
                 if let Some(m) = bad {
                     let fix = match schema.closest(a) {
-                        Some(s) if s != a => format!("did you mean `{s}`? axes must be integer score columns"),
-                        _ => "use integer score columns such as r_score, f_score, m_score".to_string(),
+                        Some(s) if s != a => {
+                            format!("did you mean `{s}`? axes must be integer score columns")
+                        }
+                        _ => "use integer score columns such as r_score, f_score, m_score"
+                            .to_string(),
                     };
                     out.push(Diagnostic::error(Kind::Config, name, None, m, Some(fix)));
                     return;
@@ -593,9 +617,9 @@ fn grid_checks(
         }
         _ => return,
     };
-    let size = axes
-        .iter()
-        .try_fold(1usize, |acc, (_, lo, hi)| acc.checked_mul((hi - lo + 1) as usize));
+    let size = axes.iter().try_fold(1usize, |acc, (_, lo, hi)| {
+        acc.checked_mul((hi - lo + 1) as usize)
+    });
     if size.is_none_or(|s| s > MAX_CELLS || s == 0) {
         return;
     }
@@ -640,7 +664,10 @@ fn grid_checks(
             let by = if names.len() == 1 {
                 names[0].clone()
             } else {
-                let (last, init) = names.split_last().map(|(l, i)| (l.clone(), i.join(", "))).unwrap_or_default();
+                let (last, init) = names
+                    .split_last()
+                    .map(|(l, i)| (l.clone(), i.join(", ")))
+                    .unwrap_or_default();
                 format!("{init} and {last}")
             };
             out.push(Diagnostic::error(
@@ -649,7 +676,11 @@ fn grid_checks(
                 Some(label(r)),
                 format!(
                     "unreachable: every cell it matches is taken by {}{by}",
-                    if names.len() == 1 { "the earlier " } else { "earlier rules: " }
+                    if names.len() == 1 {
+                        "the earlier "
+                    } else {
+                        "earlier rules: "
+                    }
                 ),
                 Some(format!(
                     "move it above {}, narrow the earlier condition, or delete it",
@@ -689,7 +720,10 @@ fn grid_checks(
                 name,
                 None,
                 message,
-                Some("add a rule for these cells or widen a rule; a grid gives every cell a grade".to_string()),
+                Some(
+                    "add a rule for these cells or widen a rule; a grid gives every cell a grade"
+                        .to_string(),
+                ),
             ));
         }
     }

@@ -32,7 +32,9 @@ pub enum GradeError {
         available: String,
     },
     /// A preset parameter that the preset does not have.
-    #[error("scheme `{scheme}`: preset `{preset}` has no parameter `{param}`; parameters are: {available}")]
+    #[error(
+        "scheme `{scheme}`: preset `{preset}` has no parameter `{param}`; parameters are: {available}"
+    )]
     UnknownParam {
         /// The scheme's name.
         scheme: String,

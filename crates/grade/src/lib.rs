@@ -57,8 +57,8 @@ pub use expr::ResolvedStat;
 pub use playbook::{Lang, Playbook, PlaybookConfig, PlaybookEntry};
 pub use schema::{ColumnType, TableSchema};
 pub use scheme::{
-    Codes, CompiledScheme, GradingConfig, Mode, ParamValue, RuleConfig, RulePreview,
-    SchemeConfig, SchemeResult, TierConfig, compile, preview,
+    Codes, CompiledScheme, GradingConfig, Mode, ParamValue, RuleConfig, RulePreview, SchemeConfig,
+    SchemeResult, TierConfig, compile, preview,
 };
 pub use summary::{GradeSummary, SchemeSummary, summarize};
 pub use value_tier::{ValueTierConfig, ValueTiers, value_tiers, value_tiers_of};

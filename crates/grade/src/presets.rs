@@ -141,11 +141,31 @@ const PRESETS: &[Preset] = &[
         description: "Purchase behaviour by percentiles of this shop's customers",
         params: &[
             ("vip_orders", "p90(orders)", "VIP: orders at least this"),
-            ("vip_monetary", "p90(monetary)", "VIP: monetary at least this"),
-            ("vip_categories", "p75(categories)", "VIP: categories at least this"),
-            ("senior_orders", "p70(orders)", "高级客户: orders at least this"),
-            ("senior_monetary", "p70(monetary)", "高级客户: monetary at least this"),
-            ("senior_categories", "p50(categories)", "高级客户: categories at least this"),
+            (
+                "vip_monetary",
+                "p90(monetary)",
+                "VIP: monetary at least this",
+            ),
+            (
+                "vip_categories",
+                "p75(categories)",
+                "VIP: categories at least this",
+            ),
+            (
+                "senior_orders",
+                "p70(orders)",
+                "高级客户: orders at least this",
+            ),
+            (
+                "senior_monetary",
+                "p70(monetary)",
+                "高级客户: monetary at least this",
+            ),
+            (
+                "senior_categories",
+                "p50(categories)",
+                "高级客户: categories at least this",
+            ),
         ],
         template: BEHAVIOUR_PCT,
     },
@@ -153,7 +173,11 @@ const PRESETS: &[Preset] = &[
         name: "attributes",
         description: "Attribute tags: 高收入客户 / 年轻客户 / 成熟客户 by monthly income and age",
         params: &[
-            ("high_income", "20000", "高收入客户: monthly income at least this"),
+            (
+                "high_income",
+                "20000",
+                "高收入客户: monthly income at least this",
+            ),
             ("young_below", "35", "年轻客户: age below this"),
             ("mature_from", "35", "成熟客户: age at least this"),
         ],
@@ -172,8 +196,16 @@ const PRESETS: &[Preset] = &[
         name: "profit_percentile",
         description: "Profit value by percentiles: top 20 % 高价值, next 30 % 中等价值",
         params: &[
-            ("high_profit", "p80(profit)", "高价值客户: profit at least this"),
-            ("mid_profit", "p50(profit)", "中等价值客户: profit at least this"),
+            (
+                "high_profit",
+                "p80(profit)",
+                "高价值客户: profit at least this",
+            ),
+            (
+                "mid_profit",
+                "p50(profit)",
+                "中等价值客户: profit at least this",
+            ),
         ],
         template: PROFIT,
     },
@@ -190,9 +222,21 @@ const PRESETS: &[Preset] = &[
         name: "rfm8",
         description: "Chinese RFM 8 classes: R, F, M each high/low against the population mean",
         params: &[
-            ("r_ref", "mean(recency_days)", "recent (R high) when recency_days is below this"),
-            ("f_ref", "mean(orders)", "frequent (F high) when orders is above this"),
-            ("m_ref", "mean(monetary)", "high spend (M high) when monetary is above this"),
+            (
+                "r_ref",
+                "mean(recency_days)",
+                "recent (R high) when recency_days is below this",
+            ),
+            (
+                "f_ref",
+                "mean(orders)",
+                "frequent (F high) when orders is above this",
+            ),
+            (
+                "m_ref",
+                "mean(monetary)",
+                "high spend (M high) when monetary is above this",
+            ),
         ],
         template: RFM8,
     },
@@ -253,7 +297,9 @@ pub(crate) fn expand(cfg: &SchemeConfig) -> Result<SchemeConfig, GradeError> {
         if !cfg.params.is_empty() {
             return Err(GradeError::Preset {
                 scheme: cfg.name.clone(),
-                message: "`params` only applies to a preset; set `preset = \"...\"` or remove `params`".into(),
+                message:
+                    "`params` only applies to a preset; set `preset = \"...\"` or remove `params`"
+                        .into(),
             });
         }
         return Ok(cfg.clone());
@@ -293,7 +339,9 @@ pub(crate) fn expand(cfg: &SchemeConfig) -> Result<SchemeConfig, GradeError> {
             None => default.to_string(),
             Some(ParamValue::Number(x)) if x.is_finite() => x.to_string(),
             Some(ParamValue::Number(x)) => {
-                return Err(perr(format!("parameter `{name}` = {x} is not a finite number")));
+                return Err(perr(format!(
+                    "parameter `{name}` = {x} is not a finite number"
+                )));
             }
             Some(ParamValue::Expr(s)) if s.contains(['"', '\\', '\n', '\r']) => {
                 return Err(perr(format!(
@@ -353,15 +401,19 @@ mod tests {
             preset: Some("behaviour".into()),
             ..SchemeConfig::default()
         };
-        cfg.params.insert("vip_orders".into(), ParamValue::Number(20.0));
         cfg.params
-            .insert("vip_monetary".into(), ParamValue::Expr("p90(monetary)".into()));
+            .insert("vip_orders".into(), ParamValue::Number(20.0));
+        cfg.params.insert(
+            "vip_monetary".into(),
+            ParamValue::Expr("p90(monetary)".into()),
+        );
         let s = expand(&cfg).unwrap();
         assert_eq!(
             s.rules[0].when,
             "orders > 20 AND monetary > (p90(monetary)) AND categories > 5"
         );
-        cfg.params.insert("vip_order".into(), ParamValue::Number(1.0));
+        cfg.params
+            .insert("vip_order".into(), ParamValue::Number(1.0));
         assert_eq!(
             expand(&cfg).unwrap_err().to_string(),
             "scheme `b`: preset `behaviour` has no parameter `vip_order`; parameters are: \

@@ -301,6 +301,7 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
     let mut resolved = Vec::new();
     let mut rules = Vec::new();
     let mut parsed = Vec::new();
+    let mut stats = expr::StatCache::new(table);
     for (i, r) in cfg.rules.iter().enumerate() {
         // check() accepted every condition, so parsing and typing succeed here.
         let e = expr::coerce_dates(
@@ -311,7 +312,7 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
             &e,
             &schema,
             &mut slots,
-            &mut |s, c| expr::column_stat(table, s, c),
+            &mut |s, c| stats.get(s, c),
             &mut resolved,
         );
         let code = match (mode, &r.grade) {
@@ -575,7 +576,7 @@ impl CompiledScheme {
     }
 
     /// Evaluates, optionally counting matches per rule for the preview.
-    fn run(&self, frame: &Frame<'_>, mut preview: Option<&mut Vec<RulePreview>>) -> SchemeResult {
+    fn run(&self, frame: &Frame<'_>, preview: Option<&mut Vec<RulePreview>>) -> SchemeResult {
         let n = frame.len();
         let mut matched = vec![0usize; self.rules.len()];
         let mut taken = vec![0usize; self.rules.len()];
@@ -685,7 +686,7 @@ impl CompiledScheme {
             codes,
             separator: self.separator.clone(),
         };
-        if let Some(out) = preview.as_deref_mut() {
+        if let Some(out) = preview {
             let (counts, _) = result.counts();
             for (k, r) in self.rules.iter().enumerate() {
                 out.push(RulePreview {
@@ -769,7 +770,9 @@ mod tests {
     }
 
     fn labels(r: &SchemeResult) -> Vec<Option<String>> {
-        (0..r.len()).map(|i| r.label(i).map(Cow::into_owned)).collect()
+        (0..r.len())
+            .map(|i| r.label(i).map(Cow::into_owned))
+            .collect()
     }
 
     fn s(x: &str) -> Option<String> {
@@ -785,7 +788,13 @@ mod tests {
         .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![Some(900.0), Some(450.0), Some(501.0), Some(1e6), Some(500.0)]),
+            ColumnData::Float(vec![
+                Some(900.0),
+                Some(450.0),
+                Some(501.0),
+                Some(1e6),
+                Some(500.0),
+            ]),
         )
         .unwrap();
         t.push(
@@ -804,13 +813,26 @@ mod tests {
         // e: monetary 500 is not > 500 → 高级客户 (16 > 10, 500 > 400, 6 > 4)
         assert_eq!(
             labels(&r),
-            [s("VIP"), s("高级客户"), s("VIP"), s("普通客户"), s("高级客户")]
+            [
+                s("VIP"),
+                s("高级客户"),
+                s("VIP"),
+                s("普通客户"),
+                s("高级客户")
+            ]
         );
         assert_eq!(r.to_column(), ColumnData::Text(labels(&r)));
         let p = preview(&c, &t).unwrap();
         let rows: Vec<(&str, Option<usize>, usize, usize)> = p
             .iter()
-            .map(|x| (x.grade.as_str(), x.rule, x.matched_customers, x.taken_customers))
+            .map(|x| {
+                (
+                    x.grade.as_str(),
+                    x.rule,
+                    x.matched_customers,
+                    x.taken_customers,
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -864,7 +886,14 @@ mod tests {
         let r = c.apply(&t).unwrap();
         assert_eq!(
             labels(&r),
-            [s("Champions"), s("Hibernating"), s("Need Attention"), None, None, s("Promising")]
+            [
+                s("Champions"),
+                s("Hibernating"),
+                s("Need Attention"),
+                None,
+                None,
+                s("Promising")
+            ]
         );
         cfg.default = Some("未评分".into());
         let c = compile(&cfg, &t).unwrap();
@@ -872,8 +901,14 @@ mod tests {
         assert_eq!(r.label(3).as_deref(), Some("未评分"));
         let p = preview(&c, &t).unwrap();
         let champions = &p[0];
-        assert_eq!((champions.matched_customers, champions.taken_customers), (1, 1));
-        assert_eq!(p.last().map(|x| (x.grade.as_str(), x.taken_customers)), Some(("未评分", 2)));
+        assert_eq!(
+            (champions.matched_customers, champions.taken_customers),
+            (1, 1)
+        );
+        assert_eq!(
+            p.last().map(|x| (x.grade.as_str(), x.taken_customers)),
+            Some(("未评分", 2))
+        );
     }
 
     #[test]
@@ -884,13 +919,21 @@ mod tests {
             ColumnData::Float(vec![Some(30000.0), Some(5000.0), None, Some(25000.0)]),
         )
         .unwrap();
-        t.push("age", ColumnData::Int(vec![Some(28), Some(50), None, Some(35)]))
-            .unwrap();
+        t.push(
+            "age",
+            ColumnData::Int(vec![Some(28), Some(50), None, Some(35)]),
+        )
+        .unwrap();
         let c = compile(&crate::presets::get("attributes").unwrap(), &t).unwrap();
         let r = c.apply(&t).unwrap();
         assert_eq!(
             labels(&r),
-            [s("高收入客户;年轻客户"), s("成熟客户"), None, s("高收入客户;成熟客户")]
+            [
+                s("高收入客户;年轻客户"),
+                s("成熟客户"),
+                None,
+                s("高收入客户;成熟客户")
+            ]
         );
         assert_eq!(r.counts(), (vec![2, 1, 2], 1));
         let mut cfg = crate::presets::get("attributes").unwrap();
@@ -929,7 +972,10 @@ mod tests {
         let p = preview(&c, &t).unwrap();
         assert_eq!(p[1].grade, "big spender");
         assert_eq!(p[0].grade, "orders >= 15");
-        assert_eq!(p.iter().map(|x| x.taken_customers).collect::<Vec<_>>(), [3, 3, 4, 2, 2, 1]);
+        assert_eq!(
+            p.iter().map(|x| x.taken_customers).collect::<Vec<_>>(),
+            [3, 3, 4, 2, 2, 1]
+        );
     }
 
     #[test]
@@ -953,8 +999,10 @@ mod tests {
             let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
             let mut t = CustomerTable::new(ids);
             t.push("orders", ColumnData::Int(vec![Some(3); n])).unwrap();
-            t.push("categories", ColumnData::Int(vec![Some(2); n])).unwrap();
-            t.push("monetary", ColumnData::Float(vec![Some(80.0); n])).unwrap();
+            t.push("categories", ColumnData::Int(vec![Some(2); n]))
+                .unwrap();
+            t.push("monetary", ColumnData::Float(vec![Some(80.0); n]))
+                .unwrap();
             let r = compile(&pct, &t).unwrap().apply(&t).unwrap();
             assert_eq!(r.counts(), (vec![n, 0, 0], 0));
             let r = compile(&cfg, &t).unwrap().apply(&t).unwrap();
@@ -976,7 +1024,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             labels(&r),
-            [s("高度满意客户"), s("满意客户"), s("满意客户"), s("不满意客户"), s("无评分")]
+            [
+                s("高度满意客户"),
+                s("满意客户"),
+                s("满意客户"),
+                s("不满意客户"),
+                s("无评分")
+            ]
         );
     }
 
@@ -986,6 +1040,9 @@ mod tests {
         let c = compile(&crate::presets::get("behaviour").unwrap(), &t).unwrap();
         let other = table(&["x"]);
         let e = c.apply(&other).unwrap_err().to_string();
-        assert!(e.starts_with("scheme `behaviour`, rule 1 (`VIP`): column `orders` is not in"), "{e}");
+        assert!(
+            e.starts_with("scheme `behaviour`, rule 1 (`VIP`): column `orders` is not in"),
+            "{e}"
+        );
     }
 }

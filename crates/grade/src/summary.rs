@@ -75,7 +75,11 @@ fn means(
 }
 
 /// Summarises a graded scheme over the same table (row order as graded).
-pub fn summarize(result: &SchemeResult, table: &CustomerTable, playbook: &Playbook) -> SchemeSummary {
+pub fn summarize(
+    result: &SchemeResult,
+    table: &CustomerTable,
+    playbook: &Playbook,
+) -> SchemeSummary {
     let n = result.len();
     let (counts, ungraded) = result.counts();
     let money = means(result, table, "monetary");
@@ -99,7 +103,11 @@ pub fn summarize(result: &SchemeResult, table: &CustomerTable, playbook: &Playbo
             GradeSummary {
                 grade: label.clone(),
                 customers: counts[g],
-                share: if n > 0 { counts[g] as f64 / n as f64 } else { 0.0 },
+                share: if n > 0 {
+                    counts[g] as f64 / n as f64
+                } else {
+                    0.0
+                },
                 revenue,
                 revenue_share: match (revenue, total_revenue) {
                     (Some(r), Some(t)) if t > 0.0 => Some(r / t),

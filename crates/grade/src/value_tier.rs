@@ -56,13 +56,23 @@ impl ValueTierConfig {
     /// Checks the cut-offs: 0 < a < b ≤ 1, 0 < heavy, 0 ≤ medium, heavy + medium ≤ 1.
     pub fn validate(&self) -> Result<(), GradeError> {
         let ok = |x: f64| x.is_finite();
-        if !(ok(self.abc_a) && ok(self.abc_b) && 0.0 < self.abc_a && self.abc_a < self.abc_b && self.abc_b <= 1.0) {
+        if !(ok(self.abc_a)
+            && ok(self.abc_b)
+            && 0.0 < self.abc_a
+            && self.abc_a < self.abc_b
+            && self.abc_b <= 1.0)
+        {
             return Err(GradeError::ValueTier(format!(
                 "abc_a = {} and abc_b = {} must satisfy 0 < abc_a < abc_b <= 1 (e.g. 0.8 and 0.95)",
                 self.abc_a, self.abc_b
             )));
         }
-        if !(ok(self.heavy) && ok(self.medium) && self.heavy > 0.0 && self.medium >= 0.0 && self.heavy + self.medium <= 1.0) {
+        if !(ok(self.heavy)
+            && ok(self.medium)
+            && self.heavy > 0.0
+            && self.medium >= 0.0
+            && self.heavy + self.medium <= 1.0)
+        {
             return Err(GradeError::ValueTier(format!(
                 "heavy = {} and medium = {} must be shares with heavy > 0 and heavy + medium <= 1 (e.g. 0.2 and 0.3)",
                 self.heavy, self.medium
@@ -163,12 +173,22 @@ pub struct ValueTiers {
 impl ValueTiers {
     /// The `value_tier` column (ABC).
     pub fn abc_column(&self) -> ColumnData {
-        ColumnData::Text(self.abc.iter().map(|s| Some(s.as_str().to_string())).collect())
+        ColumnData::Text(
+            self.abc
+                .iter()
+                .map(|s| Some(s.as_str().to_string()))
+                .collect(),
+        )
     }
 
     /// The HML column.
     pub fn hml_column(&self) -> ColumnData {
-        ColumnData::Text(self.hml.iter().map(|s| Some(s.as_str().to_string())).collect())
+        ColumnData::Text(
+            self.hml
+                .iter()
+                .map(|s| Some(s.as_str().to_string()))
+                .collect(),
+        )
     }
 
     /// The `contribution_share` column.
@@ -179,7 +199,9 @@ impl ValueTiers {
 
 /// Value tiers from the table's `cfg.column`.
 pub fn value_tiers(table: &CustomerTable, cfg: &ValueTierConfig) -> Result<ValueTiers, GradeError> {
-    let values = table.numbers(&cfg.column).map_err(|e| GradeError::ValueTier(e.to_string()))?;
+    let values = table
+        .numbers(&cfg.column)
+        .map_err(|e| GradeError::ValueTier(e.to_string()))?;
     value_tiers_of(table.ids(), &values, cfg)
 }
 
@@ -207,7 +229,10 @@ pub fn value_tiers_of(
     let total: f64 = ranked.iter().map(|&i| values[i].unwrap_or(0.0)).sum();
     let contribution_share = values
         .iter()
-        .map(|v| v.filter(|x| x.is_finite()).map(|x| if total > 0.0 { x / total } else { 0.0 }))
+        .map(|v| {
+            v.filter(|x| x.is_finite())
+                .map(|x| if total > 0.0 { x / total } else { 0.0 })
+        })
         .collect();
     let mut abc = vec![Tier::D; n];
     let mut hml = vec![Tier::D; n];
@@ -261,7 +286,11 @@ pub fn value_tiers_of(
                 TierSummary {
                     tier: t.as_str().to_string(),
                     customers: members.len(),
-                    customer_share: if n > 0 { members.len() as f64 / n as f64 } else { 0.0 },
+                    customer_share: if n > 0 {
+                        members.len() as f64 / n as f64
+                    } else {
+                        0.0
+                    },
                     value,
                     value_share: if total > 0.0 { value / total } else { 0.0 },
                 }
@@ -310,7 +339,16 @@ mod tests {
     #[test]
     fn abc_and_hml_on_a_small_shop() {
         // values 50, 30, 10, 5, 5, 0, -3, NULL → total positive 100
-        let v = [Some(50.0), Some(30.0), Some(10.0), Some(5.0), Some(5.0), Some(0.0), Some(-3.0), None];
+        let v = [
+            Some(50.0),
+            Some(30.0),
+            Some(10.0),
+            Some(5.0),
+            Some(5.0),
+            Some(0.0),
+            Some(-3.0),
+            None,
+        ];
         let t = value_tiers_of(&ids(8), &v, &ValueTierConfig::default()).unwrap();
         assert_eq!(t.total_positive, 100.0);
         // before-shares: 0, .5, .8, .9, .95 → A A B B C
@@ -321,7 +359,13 @@ mod tests {
         assert_eq!(t.contribution_share[6], Some(-0.03));
         assert_eq!(t.contribution_share[7], None);
         assert_eq!(t.pareto.len(), 9);
-        assert_eq!(t.pareto[2], ParetoPoint { customers: 0.25, value: 0.8 });
+        assert_eq!(
+            t.pareto[2],
+            ParetoPoint {
+                customers: 0.25,
+                value: 0.8
+            }
+        );
         assert_eq!(t.pareto[8].value, 1.0);
         let a = &t.abc_summary[0];
         assert_eq!((a.customers, a.value, a.value_share), (2, 80.0, 0.8));
@@ -345,7 +389,13 @@ mod tests {
         let cfg = ValueTierConfig::default();
         let t = value_tiers_of(&[], &[], &cfg).unwrap();
         assert!(t.abc.is_empty());
-        assert_eq!(t.pareto, [ParetoPoint { customers: 0.0, value: 0.0 }]);
+        assert_eq!(
+            t.pareto,
+            [ParetoPoint {
+                customers: 0.0,
+                value: 0.0
+            }]
+        );
         let t = value_tiers_of(&ids(1), &[Some(7.0)], &cfg).unwrap();
         assert_eq!((t.abc[0], t.hml[0]), (Tier::A, Tier::H));
         let t = value_tiers_of(&ids(3), &[Some(0.0), None, Some(-1.0)], &cfg).unwrap();

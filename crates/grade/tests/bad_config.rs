@@ -1,6 +1,8 @@
 //! Bad configs: each message says what, where and how to fix it. Exact texts are asserted so
 //! changes to them are deliberate.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use clientele_core::{ColumnData, CustomerTable};
 use clientele_grade::{
     ColumnType, GradingConfig, Kind, SchemeConfig, Severity, TableSchema, check, check_all,
@@ -28,7 +30,10 @@ fn one(text: &str) -> SchemeConfig {
 }
 
 fn messages(cfg: &SchemeConfig) -> Vec<String> {
-    check(cfg, &schema()).iter().map(|d| d.to_string()).collect()
+    check(cfg, &schema())
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
 }
 
 #[test]
@@ -49,17 +54,22 @@ default = "普通客户"
     let e = GradingConfig::from_toml("[[scheme]]\nname = \"x\"\nmdoe = \"grid\"\n")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("unknown field `mdoe`") && e.contains("line 3"), "{e}");
+    assert!(
+        e.contains("unknown field `mdoe`") && e.contains("line 3"),
+        "{e}"
+    );
     let e = GradingConfig::from_toml("[[scheme]]\nname = \"x\"\nmode = \"lookup\"\n")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("unknown variant `lookup`") && e.contains("first_match"), "{e}");
+    assert!(
+        e.contains("unknown variant `lookup`") && e.contains("first_match"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_column_names_it_and_suggests_the_closest() {
-    let cfg = one(
-        r#"
+    let cfg = one(r#"
 [[scheme]]
 name = "behaviour"
 rules = [
@@ -67,26 +77,31 @@ rules = [
   { grade = "高级客户", when = "order > 10 AND monetary > 400" },
 ]
 default = "普通客户"
-"#,
-    );
+"#);
     assert_eq!(
         messages(&cfg),
-        ["error: scheme `behaviour`, rule 2 (`高级客户`): unknown column `order` in `order > 10 \
+        [
+            "error: scheme `behaviour`, rule 2 (`高级客户`): unknown column `order` in `order > 10 \
           AND monetary > 400`; did you mean `orders`? Available columns: customer_id, orders, \
-          monetary, categories, city, r_score, f_score\n  fix: write `orders` instead of `order`"]
+          monetary, categories, city, r_score, f_score\n  fix: write `orders` instead of `order`"
+        ]
     );
 }
 
 #[test]
 fn grid_gap_names_the_cell() {
     let mut cfg = presets::get("rf_grid").unwrap();
-    cfg.rules.retain(|r| r.grade.as_deref() != Some("Need Attention"));
+    cfg.rules
+        .retain(|r| r.grade.as_deref() != Some("Need Attention"));
     assert_eq!(
         messages(&cfg),
-        ["error: scheme `rf_grid`: grid cell (r_score=3, f_score=3) is not covered by any rule\n  \
-          fix: add a rule for these cells or widen a rule; a grid gives every cell a grade"]
+        [
+            "error: scheme `rf_grid`: grid cell (r_score=3, f_score=3) is not covered by any rule\n  \
+          fix: add a rule for these cells or widen a rule; a grid gives every cell a grade"
+        ]
     );
-    cfg.rules.retain(|r| r.grade.as_deref() != Some("Hibernating"));
+    cfg.rules
+        .retain(|r| r.grade.as_deref() != Some("Hibernating"));
     let m = messages(&cfg);
     assert_eq!(m.len(), 1);
     assert!(
@@ -102,8 +117,7 @@ fn grid_gap_names_the_cell() {
 
 #[test]
 fn unreachable_rule_names_the_earlier_rule_that_covers_it() {
-    let cfg = one(
-        r#"
+    let cfg = one(r#"
 [[scheme]]
 name = "rf"
 mode = "grid"
@@ -113,18 +127,18 @@ rules = [
   { grade = "Champions", when = "r_score = 5 AND f_score = 5" },
   { grade = "Others", when = "TRUE" },
 ]
-"#,
-    );
+"#);
     assert_eq!(
         messages(&cfg),
-        ["error: scheme `rf`, rule 2 (`Champions`): unreachable: every cell it matches is taken \
+        [
+            "error: scheme `rf`, rule 2 (`Champions`): unreachable: every cell it matches is taken \
           by the earlier rule 1 (`Loyal`)\n  fix: move it above rule 1 (`Loyal`), narrow the \
-          earlier condition, or delete it"]
+          earlier condition, or delete it"
+        ]
     );
     // Covered by two earlier rules together; a first_match scheme over ranged score columns is
     // enumerated too.
-    let cfg = one(
-        r#"
+    let cfg = one(r#"
 [[scheme]]
 name = "rf"
 rules = [
@@ -134,8 +148,7 @@ rules = [
   { grade = "Never", when = "r_score > 5" },
 ]
 default = "Others"
-"#,
-    );
+"#);
     assert_eq!(
         messages(&cfg),
         [
@@ -153,17 +166,25 @@ fn other_findings() {
     let m = |t: &str| messages(&one(t));
     assert_eq!(
         m("[[scheme]]\nname = \"s\"\nrules = [{ grade = \"x\", when = \"orders > 1\" }]\n"),
-        ["error: scheme `s`: mode `first_match` needs a `default` grade for customers no rule \
-          matches\n  fix: add e.g. `default = \"普通客户\"` to the scheme"]
+        [
+            "error: scheme `s`: mode `first_match` needs a `default` grade for customers no rule \
+          matches\n  fix: add e.g. `default = \"普通客户\"` to the scheme"
+        ]
     );
     assert_eq!(
-        m("[[scheme]]\nname = \"s\"\ndefault = \"d\"\nrules = [{ grade = \"x\", when = \"city > 3\" }]\n"),
-        ["error: scheme `s`, rule 1 (`x`): cannot compare `city` (text) with `3` (a number) in \
+        m(
+            "[[scheme]]\nname = \"s\"\ndefault = \"d\"\nrules = [{ grade = \"x\", when = \"city > 3\" }]\n"
+        ),
+        [
+            "error: scheme `s`, rule 1 (`x`): cannot compare `city` (text) with `3` (a number) in \
           `city > 3`; quote text as 'text' and compare numbers with numbers (a date column \
           compares with 'YYYY-MM-DD')\n  fix: compare numbers with numbers and text with 'quoted \
-          text'"]
+          text'"
+        ]
     );
-    let parse = m("[[scheme]]\nname = \"s\"\ndefault = \"d\"\nrules = [{ grade = \"x\", when = \"orders >\" }]\n");
+    let parse = m(
+        "[[scheme]]\nname = \"s\"\ndefault = \"d\"\nrules = [{ grade = \"x\", when = \"orders >\" }]\n",
+    );
     assert_eq!(parse.len(), 1);
     assert!(
         parse[0].starts_with(
@@ -181,16 +202,24 @@ fn other_findings() {
     let param = m("[[scheme]]\nname = \"s\"\npreset = \"profit\"\nparams = { high = 5 }\n");
     assert_eq!(
         param,
-        ["error: scheme `s`: preset `profit` has no parameter `high`\n  fix: use one of its \
-          parameters: high_profit, mid_profit"]
+        [
+            "error: scheme `s`: preset `profit` has no parameter `high`\n  fix: use one of its \
+          parameters: high_profit, mid_profit"
+        ]
     );
-    let grid_axis = m("[[scheme]]\nname = \"g\"\nmode = \"grid\"\naxes = [\"r_score\", \"monetary\"]\nrules = [{ grade = \"x\", when = \"TRUE\" }]\n");
+    let grid_axis = m(
+        "[[scheme]]\nname = \"g\"\nmode = \"grid\"\naxes = [\"r_score\", \"monetary\"]\nrules = [{ grade = \"x\", when = \"TRUE\" }]\n",
+    );
     assert_eq!(
         grid_axis,
-        ["error: scheme `g`: grid axis `monetary` must be an int column, but it is Float\n  fix: \
-          use integer score columns such as r_score, f_score, m_score"]
+        [
+            "error: scheme `g`: grid axis `monetary` must be an int column, but it is Float\n  fix: \
+          use integer score columns such as r_score, f_score, m_score"
+        ]
     );
-    let points = m("[[scheme]]\nname = \"p\"\nmode = \"points\"\nrules = [{ when = \"orders > 1\" }]\ntiers = [{ grade = \"a\", min_points = 5 }, { grade = \"a\", min_points = 5 }]\n");
+    let points = m(
+        "[[scheme]]\nname = \"p\"\nmode = \"points\"\nrules = [{ when = \"orders > 1\" }]\ntiers = [{ grade = \"a\", min_points = 5 }, { grade = \"a\", min_points = 5 }]\n",
+    );
     assert_eq!(points.len(), 4, "{points:#?}");
 }
 
@@ -208,7 +237,10 @@ fn duplicate_scheme_names_and_compile_errors() {
          `grade_b`\n  fix: give every [[scheme]] its own `name`"
     );
     // profit is not in the schema
-    assert!(d.iter().any(|x| x.kind == Kind::UnknownColumn && x.severity == Severity::Error));
+    assert!(
+        d.iter()
+            .any(|x| x.kind == Kind::UnknownColumn && x.severity == Severity::Error)
+    );
 
     let mut t = CustomerTable::new(vec!["a".into()]);
     t.push("orders", ColumnData::Int(vec![Some(1)])).unwrap();
