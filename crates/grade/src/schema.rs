@@ -59,22 +59,14 @@ impl TableSchema {
         TableSchema::default()
     }
 
-    /// The schema of a table: `customer_id` (text) and every column. Int columns named
-    /// `*_score` get their observed range, as scores are small bounded integers; declare ranges
-    /// explicitly with [`TableSchema::with_range`] when the scoring bins are known.
+    /// The schema of a table: `customer_id` (text) and every column, without ranges. Ranges are
+    /// declared, not inferred: a range read off the data (no customer scored 5 yet) would turn a
+    /// correct rule into an "unreachable" error. The engine declares its score ranges with
+    /// [`TableSchema::with_range`] (e.g. `r_score` 1–5 from the RFM config).
     pub fn of(table: &CustomerTable) -> TableSchema {
         let mut s = TableSchema::new().with("customer_id", ColumnType::Text);
         for c in table.columns() {
             s = s.with(&c.name, ColumnType::of(&c.data));
-            if let ColumnData::Int(v) = &c.data
-                && c.name.ends_with("_score")
-            {
-                let lo = v.iter().flatten().min();
-                let hi = v.iter().flatten().max();
-                if let (Some(&lo), Some(&hi)) = (lo, hi) {
-                    s = s.with_range(&c.name, lo, hi);
-                }
-            }
         }
         s
     }

@@ -131,3 +131,81 @@ pub fn summarize(
         ungraded,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, presets};
+    use clientele_core::ColumnData;
+
+    #[test]
+    fn per_grade_sizes_revenue_and_means() {
+        let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
+        t.push(
+            "orders",
+            ColumnData::Int(vec![Some(20), Some(12), Some(1), Some(2)]),
+        )
+        .unwrap();
+        t.push(
+            "categories",
+            ColumnData::Int(vec![Some(6), Some(5), Some(1), None]),
+        )
+        .unwrap();
+        t.push(
+            "monetary",
+            ColumnData::Float(vec![Some(600.0), Some(450.0), None, Some(-50.0)]),
+        )
+        .unwrap();
+        t.push(
+            "recency_days",
+            ColumnData::Int(vec![Some(3), None, Some(100), Some(200)]),
+        )
+        .unwrap();
+        t.push(
+            "clv",
+            ColumnData::Float(vec![Some(1000.0), Some(300.0), Some(0.0), Some(10.0)]),
+        )
+        .unwrap();
+        let r = compile(&presets::get("behaviour").unwrap(), &t)
+            .unwrap()
+            .apply(&t)
+            .unwrap();
+        let s = summarize(&r, &t, &Playbook::builtin());
+        assert_eq!((s.customers, s.ungraded), (4, 0));
+        let g: Vec<(&str, usize)> = s
+            .grades
+            .iter()
+            .map(|g| (g.grade.as_str(), g.customers))
+            .collect();
+        assert_eq!(g, [("VIP", 1), ("高级客户", 1), ("普通客户", 2)]);
+        let normal = &s.grades[2];
+        assert_eq!(normal.share, 0.5);
+        assert_eq!(normal.revenue, Some(-50.0));
+        assert_eq!(normal.revenue_share, Some(-50.0 / 1000.0));
+        assert_eq!(normal.mean_monetary, Some(-50.0));
+        assert_eq!(normal.mean_recency_days, Some(150.0));
+        assert_eq!(normal.mean_orders, Some(1.5));
+        assert_eq!(normal.mean_clv, Some(5.0));
+        assert_eq!(s.grades[1].mean_recency_days, None);
+        assert!(normal.action_zh.is_some() && normal.action_en.is_some());
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"mode\":\"first_match\""), "{json}");
+    }
+
+    #[test]
+    fn missing_columns_give_none_not_errors() {
+        let mut t = CustomerTable::new(vec!["a".into()]);
+        t.push("satisfaction", ColumnData::Float(vec![None]))
+            .unwrap();
+        let r = compile(&presets::get("satisfaction").unwrap(), &t)
+            .unwrap()
+            .apply(&t)
+            .unwrap();
+        let s = summarize(&r, &t, &Playbook::builtin());
+        let none = s.grades.iter().find(|g| g.grade == "无评分").unwrap();
+        assert_eq!(
+            (none.customers, none.revenue, none.mean_clv),
+            (1, None, None)
+        );
+    }
+}
