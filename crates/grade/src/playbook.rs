@@ -115,100 +115,135 @@ const BUILTIN: &[(&[&str], &str, &str)] = &[
     ),
     // Chinese RFM 8 classes
     (
-        &["重要价值客户"],
+        &["重要价值客户", "important_value"],
         "VIP 专属服务与新品优先体验；会员权益升级，保持高频互动，避免打扰式促销",
         "VIP service and early access; upgrade membership benefits, keep frequent contact without intrusive promotions",
     ),
     (
-        &["重要发展客户"],
+        &["重要发展客户", "important_development"],
         "近期高消费但频次低：会员体系、订阅/复购券与积分翻倍，提升购买频次",
         "Recent big spenders who rarely buy: membership, subscription or repeat coupons, double points to raise frequency",
     ),
     (
-        &["重要保持客户"],
+        &["重要保持客户", "important_retention"],
         "老顾客久未购买：专人电话/短信回访，专属召回礼包，两周内重点唤回",
         "Loyal but absent: personal call/SMS, exclusive win-back pack, focus on recall within two weeks",
     ),
     (
-        &["重要挽留客户"],
+        &["重要挽留客户", "important_win_back"],
         "高消费但久未且少购买：流失预警，大额定向券 + 客服回访了解原因",
         "High spend, infrequent, long ago: churn alert; large targeted coupon plus service call to learn why",
     ),
     (
-        &["一般价值客户"],
+        &["一般价值客户", "general_value"],
         "常买但客单低：搭配推荐、满减与组合装，提升客单价",
         "Frequent but low spend: bundles, cross-sell and spend-threshold offers to raise order value",
     ),
     (
-        &["一般发展客户"],
+        &["一般发展客户", "general_development"],
         "新近低频低额：新客引导（使用指南、首单复购券），观察后再判断价值",
         "Recent, low frequency and spend: onboarding (guides, second-order coupon); watch before judging value",
     ),
     (
-        &["一般保持客户"],
+        &["一般保持客户", "general_retention"],
         "历史常买、金额低、近期未买：常规维护，每月一次低成本提醒",
         "Used to buy often, low spend, not recently: routine upkeep, one low-cost reminder a month",
     ),
     (
-        &["一般挽留客户"],
+        &["一般挽留客户", "general_win_back"],
         "低价值且已流失：低成本自动化触达（季度一次），不投入高额优惠",
         "Low value and lapsed: low-cost automated touch once a quarter, no expensive offers",
     ),
     // R×F / R×FM segments
     (
-        &["Champions"],
+        &["Champions", "冠军客户"],
         "奖励忠诚：新品抢先购、会员专属礼遇，邀请成为品牌推荐官；勿过度打折",
         "Reward them: early access, member-only perks, invite as brand advocates; don't over-discount",
     ),
     (
-        &["Loyal Customers"],
+        &["Loyal Customers", "忠诚客户"],
         "向上销售更高价值商品，邀请评价；会员积分加速，每月一次个性化推荐",
         "Upsell higher-value products, ask for reviews; accelerated points, one personalised recommendation a month",
     ),
     (
-        &["Potential Loyalists", "Potential Loyalist"],
+        &["Potential Loyalists", "Potential Loyalist", "潜在忠诚客户"],
         "推荐加入会员/忠诚计划，基于历史的个性化推荐，第二、三单激励",
         "Offer membership or loyalty programme, personalised recommendations, incentives for the next orders",
     ),
     (
-        &["New Customers", "Recent Customers"],
+        &["New Customers", "Recent Customers", "新客户"],
         "新客引导：欢迎邮件/短信、使用指南，7 天内复购券，建立早期成功体验",
         "Onboarding: welcome email/SMS, how-to guides, a repeat coupon within 7 days for early success",
     ),
     (
-        &["Promising"],
+        &["Promising", "有潜力客户"],
         "提升品牌认知：免费试用、小样与限时优惠，每两周一次轻触达",
         "Build awareness: free trials, samples and limited-time offers, light touch every two weeks",
     ),
     (
-        &["Need Attention", "Customers Needing Attention"],
+        &[
+            "Need Attention",
+            "Customers Needing Attention",
+            "需要关注客户",
+        ],
         "限时优惠与基于购买记录的个性化推荐，重新激活兴趣",
         "Limited-time offers and recommendations based on past purchases to re-engage",
     ),
     (
-        &["About To Sleep"],
+        &["About To Sleep", "即将沉睡客户"],
         "分享热销品与实用内容，小额优惠券唤醒，两周内再联系一次",
         "Share best sellers and useful content, small coupon to wake them, follow up within two weeks",
     ),
     (
-        &["At Risk", "at_risk"],
+        &["At Risk", "at_risk", "有流失风险客户"],
         "个性化邮件/短信与续购提醒，专属优惠挽回，了解流失原因",
         "Personalised email/SMS and renewal reminders, a tailored offer to win back, ask why they drifted",
     ),
     (
-        &["Can't Lose Them", "Cant Lose Them"],
+        &["Can't Lose Them", "cant_lose", "不能失去的客户"],
         "重点挽回：专人联系、新品或升级款推荐、大额回归礼，不可失去",
         "Win back at all costs: personal contact, new or upgraded products, a generous return gift",
     ),
     (
-        &["Hibernating"],
+        &["Hibernating", "休眠客户"],
         "推荐其他相关品类与特别折扣，低频（每月一次）低成本触达",
         "Suggest other relevant categories and special discounts, low-frequency (monthly) low-cost contact",
     ),
     (
-        &["Lost", "churned"],
+        &["Lost", "churned", "流失客户"],
         "一次性召回活动（大额券/调研问卷），无响应则停止投入",
         "One reach-out campaign (big coupon or survey); stop spending if there is no response",
+    ),
+    // PyMC-Marketing default segments
+    (
+        &["Premium Customer", "优质客户"],
+        "核心优质客户：会员专属权益与新品优先，季度关怀回访",
+        "Premium: member-only perks and early access, quarterly care call",
+    ),
+    (
+        &["Repeat Customer", "回头客"],
+        "回头客：积分加速与组合推荐，提升客单价",
+        "Repeat buyers: accelerated points and bundle recommendations to lift order value",
+    ),
+    (
+        &["Top Spender", "高消费客户"],
+        "高消费但频次一般：订阅/补货提醒与会员日活动，提升购买频次",
+        "Big spenders who buy less often: subscriptions, replenishment reminders, member days to raise frequency",
+    ),
+    (
+        &["At Risk Customer", "风险客户"],
+        "风险客户：个性化召回券与满意度回访，了解原因",
+        "At risk: personalised win-back coupon and a satisfaction call to learn why",
+    ),
+    (
+        &["Inactive Customer", "不活跃客户"],
+        "不活跃：低成本自动化唤醒（每月一次），无响应则降频",
+        "Inactive: low-cost automated wake-up once a month, reduce contact if no response",
+    ),
+    (
+        &["Other", "其他"],
+        "常规维护：按月推送热销与新品，观察行为再细分",
+        "Routine: monthly best sellers and new arrivals; watch behaviour before segmenting further",
     ),
     // Lifecycle stages
     (
@@ -403,9 +438,19 @@ mod tests {
             action("Potential Loyalists", Lang::En)
         );
         assert_eq!(
-            action("cant_lose_them", Lang::Zh),
+            action("cant_lose", Lang::Zh),
             action("Can't Lose Them", Lang::Zh)
         );
+        // the rfm crate's ids and display names
+        for n in [
+            "Loyal customers",
+            "important_win_back",
+            "不能失去的客户",
+            "Other",
+            "about_to_sleep",
+        ] {
+            assert!(action(n, Lang::En).is_some(), "{n}");
+        }
         assert_eq!(action("nope", Lang::Zh), None);
     }
 
