@@ -1,0 +1,125 @@
+//! Per-customer monthly activity, the input of trends and cohorts, and its checked, sorted form.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::LifecycleError;
+use crate::month::Month;
+
+/// One customer's purchases in one calendar month (one row of the engine's monthly series).
+/// Several rows for the same customer and month are added together.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CustomerMonth {
+    /// Customer index: position in the first-purchase-month list.
+    pub customer: u32,
+    /// The month.
+    pub month: Month,
+    /// Net revenue (may be negative for a month of returns).
+    pub revenue: f64,
+    /// Orders. A customer is *active* in a month with at least one order; a row with 0 orders
+    /// (returns only) adds revenue but no activity.
+    pub orders: u32,
+}
+
+/// Activity merged per (customer, month) and sorted, with the month range to report.
+#[derive(Debug)]
+pub(crate) struct Indexed {
+    /// First month of the range (the earliest first purchase).
+    pub start: Month,
+    /// Last month of the range (`through`, or the latest month in the data).
+    pub end: Month,
+    /// Merged rows sorted by (customer, month).
+    pub rows: Vec<CustomerMonth>,
+}
+
+impl Indexed {
+    /// Months in the range.
+    pub fn len(&self) -> usize {
+        (self.end.months_since(self.start) + 1).max(0) as usize
+    }
+
+    /// Position of a month in the range.
+    pub fn pos(&self, m: Month) -> usize {
+        m.months_since(self.start) as usize
+    }
+
+    /// The rows of each customer, in customer order.
+    pub fn by_customer(&self) -> impl Iterator<Item = &[CustomerMonth]> {
+        self.rows.chunk_by(|a, b| a.customer == b.customer)
+    }
+}
+
+/// Checks the inputs and builds the sorted, merged rows. `None` when there are no customers.
+pub(crate) fn index(
+    activity: &[CustomerMonth],
+    first_month: &[Month],
+    through: Option<Month>,
+) -> Result<Option<Indexed>, LifecycleError> {
+    for (row, a) in activity.iter().enumerate() {
+        let Some(&first) = first_month.get(a.customer as usize) else {
+            return Err(LifecycleError::UnknownCustomer {
+                row,
+                customer: a.customer,
+                customers: first_month.len(),
+            });
+        };
+        if a.month < first {
+            return Err(LifecycleError::ActivityBeforeFirstPurchase {
+                customer: a.customer,
+                month: a.month,
+                first,
+            });
+        }
+        if !a.revenue.is_finite() {
+            return Err(LifecycleError::NonFinite {
+                what: format!("revenue of customer {} in {}", a.customer, a.month),
+                value: a.revenue,
+            });
+        }
+    }
+    let (Some(&min_first), Some(&max_first)) = (first_month.iter().min(), first_month.iter().max())
+    else {
+        return Ok(None);
+    };
+    let max_active = activity.iter().map(|a| a.month).max();
+    let end = match through {
+        Some(t) => {
+            if let Some(a) = activity.iter().find(|a| a.month > t) {
+                return Err(LifecycleError::AfterThrough {
+                    what: format!("activity of customer {}", a.customer),
+                    month: a.month,
+                    through: t,
+                });
+            }
+            if max_first > t {
+                let c = first_month
+                    .iter()
+                    .position(|&m| m == max_first)
+                    .unwrap_or(0);
+                return Err(LifecycleError::AfterThrough {
+                    what: format!("the first purchase of customer {c}"),
+                    month: max_first,
+                    through: t,
+                });
+            }
+            t
+        }
+        None => max_active.map_or(max_first, |m| m.max(max_first)),
+    };
+    let mut rows = activity.to_vec();
+    rows.sort_by_key(|a| (a.customer, a.month));
+    let mut merged: Vec<CustomerMonth> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match merged.last_mut() {
+            Some(last) if last.customer == r.customer && last.month == r.month => {
+                last.revenue += r.revenue;
+                last.orders = last.orders.saturating_add(r.orders);
+            }
+            _ => merged.push(r),
+        }
+    }
+    Ok(Some(Indexed {
+        start: min_first,
+        end,
+        rows: merged,
+    }))
+}

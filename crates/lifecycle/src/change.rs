@@ -1,0 +1,504 @@
+//! Change between two runs: [`Snapshot`]s of grades, scores and stages, and [`compare`], which
+//! gives migration matrices (who went from which grade to which), the customers who moved, and
+//! drift of score and grade distributions as PSI (research/segmentation.md §7.3: < 0.1 stable,
+//! 0.1–0.25 moderate, > 0.25 significant).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use clientele_core::Day;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LifecycleError, Side};
+use crate::stage::Stage;
+
+/// Row label for customers that are in the new snapshot only.
+pub const NEW_CUSTOMER: &str = "(new customer)";
+/// Column label for customers that are in the old snapshot only.
+pub const GONE: &str = "(gone)";
+/// Share used in place of 0 for an empty bin in PSI, whose log term is otherwise infinite.
+/// 0.0001 as in common scorecard practice: an empty bin then adds a bounded, still visible term.
+pub const PSI_EPSILON: f64 = 1e-4;
+
+/// What one run leaves behind for later comparison. Per-customer columns are aligned with
+/// `customers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// The run's as-of day.
+    pub as_of: Day,
+    /// Hash of the config that made the run; only runs with equal hashes are comparable.
+    pub config_hash: String,
+    /// Customer ids, distinct.
+    pub customers: Vec<String>,
+    /// Scheme name → grade of each customer.
+    #[serde(default)]
+    pub schemes: BTreeMap<String, Vec<String>>,
+    /// Scheme name → display order of its grades (optional; other grades follow, sorted).
+    #[serde(default)]
+    pub grade_order: BTreeMap<String, Vec<String>>,
+    /// Score name (`r`, `f`, `m`) → score of each customer.
+    #[serde(default)]
+    pub scores: BTreeMap<String, Vec<u8>>,
+    /// Lifecycle stage of each customer, if stages were computed.
+    #[serde(default)]
+    pub lifecycle: Option<Vec<Stage>>,
+    /// The thresholds the run used, as written by the model crates.
+    #[serde(default)]
+    pub thresholds: serde_json::Value,
+    /// Monetary value of each customer.
+    pub monetary: Vec<f64>,
+}
+
+impl Snapshot {
+    /// Checks that every column has one value per customer, ids are distinct and money finite.
+    pub fn validate(&self, side: Side) -> Result<(), LifecycleError> {
+        let n = self.customers.len();
+        let bad = |message: String| Err(LifecycleError::BadSnapshot { side, message });
+        let check = |what: String, len: usize| {
+            if len == n {
+                Ok(())
+            } else {
+                bad(format!("{what} has {len} values for {n} customers"))
+            }
+        };
+        check("monetary".to_string(), self.monetary.len())?;
+        for (name, g) in &self.schemes {
+            check(format!("scheme `{name}`"), g.len())?;
+        }
+        for (name, s) in &self.scores {
+            check(format!("score `{name}`"), s.len())?;
+        }
+        if let Some(l) = &self.lifecycle {
+            check("lifecycle".to_string(), l.len())?;
+        }
+        let mut seen = HashMap::with_capacity(n);
+        for (i, id) in self.customers.iter().enumerate() {
+            if let Some(j) = seen.insert(id.as_str(), i) {
+                return bad(format!("customer `{id}` appears twice (rows {j} and {i})"));
+            }
+        }
+        if let Some((i, m)) = self
+            .monetary
+            .iter()
+            .enumerate()
+            .find(|(_, m)| !m.is_finite())
+        {
+            return bad(format!(
+                "monetary of customer `{}` is {m}",
+                self.customers[i]
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Customers that went from one grade to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Move {
+    /// Old grade, or [`NEW_CUSTOMER`].
+    pub from: String,
+    /// New grade, or [`GONE`].
+    pub to: String,
+    /// Customer ids, sorted.
+    pub customers: Vec<String>,
+}
+
+/// Migration matrix of one scheme (or of the lifecycle stages) between two snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    /// Scheme name, or `lifecycle`.
+    pub name: String,
+    /// Row labels: the grades, then [`NEW_CUSTOMER`].
+    pub rows: Vec<String>,
+    /// Column labels: the same grades, then [`GONE`].
+    pub columns: Vec<String>,
+    /// `counts[i][j]`: customers from row grade i to column grade j. Row i sums to the old
+    /// count of grade i (the last row: customers new in this run); column j to the new count of
+    /// grade j (the last column: customers gone).
+    pub counts: Vec<Vec<u64>>,
+    /// Monetary of the customers in each cell, from the new snapshot; in the [`GONE`] column,
+    /// which has no new value, from the old snapshot (the value that left).
+    pub revenue: Vec<Vec<f64>>,
+    /// Customers in the same grade in both snapshots.
+    pub stayed: u64,
+    /// Customers in both snapshots with a different grade.
+    pub moved: u64,
+    /// Off-diagonal cells with their customers, row by row (including new and gone customers).
+    pub moves: Vec<Move>,
+    /// Drift of the grade shares (customers in each snapshot).
+    pub drift: Drift,
+}
+
+/// How large a PSI is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftBand {
+    /// PSI < 0.1.
+    Stable,
+    /// 0.1 ≤ PSI ≤ 0.25.
+    Moderate,
+    /// PSI > 0.25.
+    Significant,
+}
+
+impl DriftBand {
+    /// The band of a PSI value.
+    pub fn of(psi: f64) -> DriftBand {
+        if psi < 0.1 {
+            DriftBand::Stable
+        } else if psi <= 0.25 {
+            DriftBand::Moderate
+        } else {
+            DriftBand::Significant
+        }
+    }
+}
+
+/// One level of a distribution in both snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftBin {
+    /// The level (a score or a grade).
+    pub level: String,
+    /// Customers at this level in the old snapshot.
+    pub old_count: u64,
+    /// Customers at this level in the new snapshot.
+    pub new_count: u64,
+    /// Share in the old snapshot.
+    pub old_share: f64,
+    /// Share in the new snapshot.
+    pub new_share: f64,
+    /// This bin's term of the PSI.
+    pub psi: f64,
+}
+
+/// Population stability of one distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Score or scheme name.
+    pub name: String,
+    /// One bin per level seen in either snapshot.
+    pub bins: Vec<DriftBin>,
+    /// Σ (new − old) · ln(new / old) over bins; `None` when either snapshot is empty.
+    pub psi: Option<f64>,
+    /// Band of `psi`.
+    pub band: Option<DriftBand>,
+}
+
+/// The result of [`compare`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// As-of of the old snapshot.
+    pub old_as_of: Day,
+    /// As-of of the new snapshot.
+    pub new_as_of: Day,
+    /// Customers in the old snapshot.
+    pub old_customers: u64,
+    /// Customers in the new snapshot.
+    pub new_customers: u64,
+    /// Customers in both.
+    pub in_both: u64,
+    /// Customers only in the new snapshot.
+    pub appeared: u64,
+    /// Customers only in the old snapshot.
+    pub gone: u64,
+    /// One migration per scheme, by scheme name.
+    pub schemes: Vec<Migration>,
+    /// Migration of lifecycle stages, when both snapshots have them.
+    pub lifecycle: Option<Migration>,
+    /// Drift of each score distribution, by score name.
+    pub scores: Vec<Drift>,
+}
+
+/// PSI of two count vectors over the same bins: Σ (q − p) · ln(q / p) with p, q the old and new
+/// shares, an empty bin's share replaced by [`PSI_EPSILON`]. `None` when either side has no
+/// customers.
+pub fn psi(old: &[u64], new: &[u64]) -> Option<f64> {
+    Some(psi_terms(old, new)?.iter().sum())
+}
+
+fn psi_terms(old: &[u64], new: &[u64]) -> Option<Vec<f64>> {
+    let (to, tn) = (old.iter().sum::<u64>(), new.iter().sum::<u64>());
+    if to == 0 || tn == 0 {
+        return None;
+    }
+    Some(
+        old.iter()
+            .zip(new)
+            .map(|(&o, &n)| {
+                let p = (o as f64 / to as f64).max(PSI_EPSILON);
+                let q = (n as f64 / tn as f64).max(PSI_EPSILON);
+                (q - p) * (q / p).ln()
+            })
+            .collect(),
+    )
+}
+
+fn drift(name: &str, levels: &[String], old: &[u64], new: &[u64]) -> Drift {
+    let (to, tn) = (old.iter().sum::<u64>(), new.iter().sum::<u64>());
+    let share = |c: u64, t: u64| if t == 0 { 0.0 } else { c as f64 / t as f64 };
+    let terms = psi_terms(old, new);
+    let psi = terms.as_ref().map(|t| t.iter().sum::<f64>());
+    Drift {
+        name: name.to_string(),
+        bins: levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| DriftBin {
+                level: l.clone(),
+                old_count: old[i],
+                new_count: new[i],
+                old_share: share(old[i], to),
+                new_share: share(new[i], tn),
+                psi: terms.as_ref().map_or(0.0, |t| t[i]),
+            })
+            .collect(),
+        psi,
+        band: psi.map(DriftBand::of),
+    }
+}
+
+/// First name present on one side only, as an error.
+fn same_keys<'a>(
+    kind: &'static str,
+    old: impl Iterator<Item = &'a String>,
+    new: impl Iterator<Item = &'a String>,
+) -> Result<(), LifecycleError> {
+    let old: BTreeSet<&String> = old.collect();
+    let new: BTreeSet<&String> = new.collect();
+    if let Some(name) = old.difference(&new).next() {
+        return Err(LifecycleError::OnlyIn {
+            kind,
+            name: (*name).clone(),
+            side: Side::Old,
+        });
+    }
+    if let Some(name) = new.difference(&old).next() {
+        return Err(LifecycleError::OnlyIn {
+            kind,
+            name: (*name).clone(),
+            side: Side::New,
+        });
+    }
+    Ok(())
+}
+
+/// Who is where in both snapshots.
+struct Matching<'a> {
+    old: &'a Snapshot,
+    new: &'a Snapshot,
+    /// For each new customer, its row in the old snapshot.
+    new_to_old: Vec<Option<usize>>,
+    /// For each old customer, whether it is in the new snapshot.
+    old_kept: Vec<bool>,
+}
+
+impl Matching<'_> {
+    /// Migration over label indices `old_label[i]`, `new_label[j]` into `labels`.
+    fn migration(
+        &self,
+        name: &str,
+        labels: Vec<String>,
+        old_label: &[usize],
+        new_label: &[usize],
+    ) -> Migration {
+        let g = labels.len();
+        let (nr, nc) = (g + 1, g + 1);
+        let mut counts = vec![vec![0u64; nc]; nr];
+        let mut revenue = vec![vec![0.0f64; nc]; nr];
+        let mut members: Vec<Vec<Vec<&str>>> = vec![vec![Vec::new(); nc]; nr];
+        for (j, id) in self.new.customers.iter().enumerate() {
+            let r = self.new_to_old[j].map_or(g, |i| old_label[i]);
+            let c = new_label[j];
+            counts[r][c] += 1;
+            revenue[r][c] += self.new.monetary[j];
+            members[r][c].push(id);
+        }
+        for (i, id) in self.old.customers.iter().enumerate() {
+            if !self.old_kept[i] {
+                let r = old_label[i];
+                counts[r][g] += 1;
+                revenue[r][g] += self.old.monetary[i];
+                members[r][g].push(id);
+            }
+        }
+        let stayed: u64 = (0..g).map(|k| counts[k][k]).sum();
+        let in_both: u64 = counts[..g]
+            .iter()
+            .map(|row| row[..g].iter().sum::<u64>())
+            .sum();
+        let mut rows = labels.clone();
+        rows.push(NEW_CUSTOMER.to_string());
+        let mut columns = labels.clone();
+        columns.push(GONE.to_string());
+        let mut moves = Vec::new();
+        for (r, row) in members.into_iter().enumerate() {
+            for (c, mut ids) in row.into_iter().enumerate() {
+                if r != c && !ids.is_empty() {
+                    ids.sort_unstable();
+                    moves.push(Move {
+                        from: rows[r].clone(),
+                        to: columns[c].clone(),
+                        customers: ids.into_iter().map(str::to_string).collect(),
+                    });
+                }
+            }
+        }
+        let old_counts: Vec<u64> = counts[..g].iter().map(|row| row.iter().sum()).collect();
+        let new_counts: Vec<u64> = (0..g)
+            .map(|c| counts.iter().map(|row| row[c]).sum())
+            .collect();
+        Migration {
+            name: name.to_string(),
+            drift: drift(name, &labels, &old_counts, &new_counts),
+            rows,
+            columns,
+            counts,
+            revenue,
+            stayed,
+            moved: in_both - stayed,
+            moves,
+        }
+    }
+}
+
+/// Labels in display order: `order` first, then every other grade seen, sorted.
+fn labels_for(order: &[&Vec<String>], old: &[String], new: &[String]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for o in order {
+        for l in o.iter() {
+            if seen.insert(l) {
+                labels.push(l.clone());
+            }
+        }
+    }
+    let rest: BTreeSet<&String> = old
+        .iter()
+        .chain(new)
+        .filter(|l| !seen.contains(l.as_str()))
+        .collect();
+    labels.extend(rest.into_iter().cloned());
+    labels
+}
+
+fn label_indices(labels: &[String], values: &[String]) -> Vec<usize> {
+    let ix: HashMap<&str, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    // Every value is among the labels by construction of `labels_for`.
+    values
+        .iter()
+        .map(|v| ix.get(v.as_str()).copied().unwrap_or(0))
+        .collect()
+}
+
+/// Compares two snapshots of runs made with the same config: migration per scheme and for the
+/// lifecycle stages, and PSI drift per score. Errors name what differs between the snapshots.
+pub fn compare(old: &Snapshot, new: &Snapshot) -> Result<Comparison, LifecycleError> {
+    old.validate(Side::Old)?;
+    new.validate(Side::New)?;
+    if old.config_hash != new.config_hash {
+        return Err(LifecycleError::ConfigMismatch {
+            old: old.config_hash.clone(),
+            new: new.config_hash.clone(),
+        });
+    }
+    same_keys("scheme", old.schemes.keys(), new.schemes.keys())?;
+    let lifecycle = "lifecycle".to_string();
+    same_keys(
+        "lifecycle",
+        old.lifecycle.iter().map(|_| &lifecycle),
+        new.lifecycle.iter().map(|_| &lifecycle),
+    )?;
+    same_keys("score", old.scores.keys(), new.scores.keys())?;
+    if old.as_of > new.as_of {
+        return Err(LifecycleError::SnapshotOrder {
+            old: old.as_of,
+            new: new.as_of,
+        });
+    }
+
+    let old_ix: HashMap<&str, usize> = old
+        .customers
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let new_to_old: Vec<Option<usize>> = new
+        .customers
+        .iter()
+        .map(|id| old_ix.get(id.as_str()).copied())
+        .collect();
+    let mut old_kept = vec![false; old.customers.len()];
+    for &i in new_to_old.iter().flatten() {
+        old_kept[i] = true;
+    }
+    let in_both = old_kept.iter().filter(|&&k| k).count() as u64;
+    let m = Matching {
+        old,
+        new,
+        new_to_old,
+        old_kept,
+    };
+
+    let schemes = old
+        .schemes
+        .iter()
+        .filter_map(|(name, og)| new.schemes.get(name).map(|ng| (name, og, ng)))
+        .map(|(name, og, ng)| {
+            let order: Vec<&Vec<String>> = [new.grade_order.get(name), old.grade_order.get(name)]
+                .into_iter()
+                .flatten()
+                .collect();
+            let labels = labels_for(&order, og, ng);
+            let (ol, nl) = (label_indices(&labels, og), label_indices(&labels, ng));
+            m.migration(name, labels, &ol, &nl)
+        })
+        .collect();
+
+    let lifecycle = match (&old.lifecycle, &new.lifecycle) {
+        (Some(os), Some(ns)) => {
+            let labels = Stage::ALL.iter().map(|s| s.id().to_string()).collect();
+            let ol: Vec<usize> = os.iter().map(|s| s.index()).collect();
+            let nl: Vec<usize> = ns.iter().map(|s| s.index()).collect();
+            Some(m.migration("lifecycle", labels, &ol, &nl))
+        }
+        _ => None,
+    };
+
+    let scores = old
+        .scores
+        .iter()
+        .filter_map(|(name, os)| new.scores.get(name).map(|ns| (name, os, ns)))
+        .map(|(name, os, ns)| {
+            let mut oc = [0u64; 256];
+            let mut nc = [0u64; 256];
+            for &s in os {
+                oc[usize::from(s)] += 1;
+            }
+            for &s in ns {
+                nc[usize::from(s)] += 1;
+            }
+            let used: Vec<usize> = (0..256).filter(|&l| oc[l] + nc[l] > 0).collect();
+            let levels: Vec<String> = used.iter().map(|l| l.to_string()).collect();
+            let o: Vec<u64> = used.iter().map(|&l| oc[l]).collect();
+            let n: Vec<u64> = used.iter().map(|&l| nc[l]).collect();
+            drift(name, &levels, &o, &n)
+        })
+        .collect();
+
+    Ok(Comparison {
+        old_as_of: old.as_of,
+        new_as_of: new.as_of,
+        old_customers: old.customers.len() as u64,
+        new_customers: new.customers.len() as u64,
+        in_both,
+        appeared: new.customers.len() as u64 - in_both,
+        gone: old.customers.len() as u64 - in_both,
+        schemes,
+        lifecycle,
+        scores,
+    })
+}

@@ -1,0 +1,552 @@
+//! Lifecycle stage of every customer at an as-of day: potential, new, active, at risk, churned,
+//! reactivated (research/segmentation.md §5.1, "recommended canonical model").
+//!
+//! Rules, first match wins:
+//! 1. **potential**: a lead with no purchase.
+//! 2. **new**: `as_of − first_purchase ≤ new_days`.
+//! 3. **reactivated**: the customer once went quiet for longer than the churn threshold
+//!    (`longest_gap_days`, see [`StageInput`]) and bought again, and the last purchase is recent:
+//!    `as_of − last_purchase ≤ reactivated_days`.
+//! 4. otherwise the recency rule on `recency = as_of − last_purchase`:
+//!    - `mode = "cadence"`: overdue ratio `recency / cadence`, where cadence is the customer's own
+//!      average days between purchases (the population median for one-time buyers, at least
+//!      `min_cadence_days`): `≤ at_risk_ratio` active, `≤ churn_ratio` at risk, above churned;
+//!    - `mode = "fixed"`, or cadence mode when no customer has a cadence at all: `recency ≤
+//!      active_days` active, `≤ churn_days` at risk, above churned.
+//!
+//!    With `p_alive = "instead"` a customer's P(alive), where given, decides instead
+//!    (`< p_alive_churned` churned, `< p_alive_at_risk` at risk, else active); with
+//!    `p_alive = "stricter"` the worse of the two stages is kept. "Stricter" exists because BG/NBD
+//!    gives one-time buyers P(alive) = 1, however long ago they bought.
+
+use std::collections::BTreeSet;
+
+use clientele_core::Day;
+use serde::{Deserialize, Serialize};
+
+use crate::error::LifecycleError;
+
+/// Display language for stage names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Chinese.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+/// A lifecycle stage. Serialized as its id (`potential`, `new`, `active`, `at_risk`, `churned`,
+/// `reactivated`), the ids the playbook uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// A lead with no purchase yet.
+    Potential,
+    /// First purchase within `new_days`.
+    New,
+    /// Buying at (about) their usual rhythm.
+    Active,
+    /// Overdue, not yet lost.
+    AtRisk,
+    /// Silent well beyond their rhythm.
+    Churned,
+    /// Came back after having been churned.
+    Reactivated,
+}
+
+impl Stage {
+    /// Every stage, in funnel order.
+    pub const ALL: [Stage; 6] = [
+        Stage::Potential,
+        Stage::New,
+        Stage::Active,
+        Stage::AtRisk,
+        Stage::Churned,
+        Stage::Reactivated,
+    ];
+
+    /// Stable ASCII id for files and APIs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Stage::Potential => "potential",
+            Stage::New => "new",
+            Stage::Active => "active",
+            Stage::AtRisk => "at_risk",
+            Stage::Churned => "churned",
+            Stage::Reactivated => "reactivated",
+        }
+    }
+
+    /// The stage for an id from [`Stage::id`].
+    pub fn from_id(id: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// Display name.
+    pub fn name(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Stage::Potential, Lang::Zh) => "潜在客户",
+            (Stage::New, Lang::Zh) => "新客户",
+            (Stage::Active, Lang::Zh) => "活跃客户",
+            (Stage::AtRisk, Lang::Zh) => "风险客户",
+            (Stage::Churned, Lang::Zh) => "流失客户",
+            (Stage::Reactivated, Lang::Zh) => "回流客户",
+            (Stage::Potential, Lang::En) => "Potential",
+            (Stage::New, Lang::En) => "New",
+            (Stage::Active, Lang::En) => "Active",
+            (Stage::AtRisk, Lang::En) => "At risk",
+            (Stage::Churned, Lang::En) => "Churned",
+            (Stage::Reactivated, Lang::En) => "Reactivated",
+        }
+    }
+
+    /// Position in [`Stage::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How recency is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StageMode {
+    /// Relative to each customer's own purchase rhythm (overdue ratio).
+    #[default]
+    Cadence,
+    /// The same day windows for everyone.
+    Fixed,
+}
+
+/// How P(alive), when given, enters the active / at-risk / churned decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PAliveRule {
+    /// Not used.
+    #[default]
+    Ignore,
+    /// P(alive) decides where given; the recency rule for customers without it.
+    Instead,
+    /// The worse of the recency stage and the P(alive) stage.
+    Stricter,
+}
+
+/// The `[lifecycle]` TOML section. Unknown keys are errors; values are checked by
+/// [`LifecycleModel::new`].
+///
+/// ```toml
+/// [lifecycle]
+/// mode = "cadence"          # cadence | fixed
+/// new_days = 30             # first purchase at most this many days before as-of → new
+/// reactivated_days = 30     # a return purchase at most this many days ago → reactivated
+/// at_risk_ratio = 1.5       # cadence: recency / cadence above this → at risk
+/// churn_ratio = 2.5         # cadence: above this → churned
+/// min_cadence_days = 7.0    # cadence floor, so two purchases a day apart don't churn in 3 days
+/// active_days = 90          # fixed (and cadence without any cadence): recency ≤ this → active
+/// churn_days = 180          # fixed: recency above this → churned
+/// p_alive = "ignore"        # ignore | instead | stricter
+/// p_alive_at_risk = 0.5     # P(alive) below this → at risk
+/// p_alive_churned = 0.3     # P(alive) below this → churned
+/// churn_months = 3          # trends: churned = no purchase in the next N months
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Cadence-relative or fixed windows.
+    pub mode: StageMode,
+    /// New-customer window in days.
+    pub new_days: u32,
+    /// Reactivation window in days (since the last purchase).
+    pub reactivated_days: u32,
+    /// Overdue ratio above which a customer is at risk (cadence mode).
+    pub at_risk_ratio: f64,
+    /// Overdue ratio above which a customer is churned (cadence mode).
+    pub churn_ratio: f64,
+    /// Smallest cadence in days.
+    pub min_cadence_days: f64,
+    /// Days since the last purchase up to which a customer is active (fixed mode).
+    pub active_days: u32,
+    /// Days since the last purchase above which a customer is churned (fixed mode).
+    pub churn_days: u32,
+    /// Use of P(alive).
+    pub p_alive: PAliveRule,
+    /// P(alive) below this: at risk.
+    pub p_alive_at_risk: f64,
+    /// P(alive) below this: churned.
+    pub p_alive_churned: f64,
+    /// Monthly trends: a customer active in a month churns there when they buy nothing in the
+    /// next `churn_months` months.
+    pub churn_months: u32,
+}
+
+impl Default for LifecycleConfig {
+    /// Ratios from the cadence rule in segmentation.md §5.1 (≤ 1.5 cooling, > 2.5 likely
+    /// churned); windows from the app-analytics practice (churn horizon 60–90 days, doubled for
+    /// retail purchase rhythms); P(alive) < 0.3 as seen in practice.
+    fn default() -> Self {
+        LifecycleConfig {
+            mode: StageMode::Cadence,
+            new_days: 30,
+            reactivated_days: 30,
+            at_risk_ratio: 1.5,
+            churn_ratio: 2.5,
+            min_cadence_days: 7.0,
+            active_days: 90,
+            churn_days: 180,
+            p_alive: PAliveRule::Ignore,
+            p_alive_at_risk: 0.5,
+            p_alive_churned: 0.3,
+            churn_months: 3,
+        }
+    }
+}
+
+impl LifecycleConfig {
+    /// Checks every rule; the first broken one is returned.
+    pub fn validate(&self) -> Result<(), LifecycleError> {
+        let err = |key, message: String| Err(LifecycleError::Config { key, message });
+        if !(self.at_risk_ratio.is_finite() && self.at_risk_ratio > 0.0) {
+            return err(
+                "at_risk_ratio",
+                format!("must be a number above 0, got {}", self.at_risk_ratio),
+            );
+        }
+        if !(self.churn_ratio.is_finite() && self.churn_ratio > self.at_risk_ratio) {
+            return err(
+                "churn_ratio",
+                format!(
+                    "must be above at_risk_ratio ({}), got {}",
+                    self.at_risk_ratio, self.churn_ratio
+                ),
+            );
+        }
+        if !(self.min_cadence_days.is_finite() && self.min_cadence_days > 0.0) {
+            return err(
+                "min_cadence_days",
+                format!("must be above 0, got {}", self.min_cadence_days),
+            );
+        }
+        if self.churn_days <= self.active_days {
+            return err(
+                "churn_days",
+                format!(
+                    "must be above active_days ({}), got {}",
+                    self.active_days, self.churn_days
+                ),
+            );
+        }
+        let p_ok = |p: f64| (0.0..=1.0).contains(&p);
+        if !p_ok(self.p_alive_at_risk) {
+            return err(
+                "p_alive_at_risk",
+                format!("must be between 0 and 1, got {}", self.p_alive_at_risk),
+            );
+        }
+        if !p_ok(self.p_alive_churned) || self.p_alive_churned >= self.p_alive_at_risk {
+            return err(
+                "p_alive_churned",
+                format!(
+                    "must be between 0 and p_alive_at_risk ({}), got {}",
+                    self.p_alive_at_risk, self.p_alive_churned
+                ),
+            );
+        }
+        if self.churn_months == 0 {
+            return err("churn_months", "must be at least 1, got 0".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// What the stage rules need to know about one customer (one row of the customer table).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StageInput {
+    /// Day of the first purchase.
+    pub first_purchase: Day,
+    /// Day of the last purchase (on or before as-of).
+    pub last_purchase: Day,
+    /// Distinct purchase days (at least 1).
+    pub purchase_days: u32,
+    /// Average days between purchase days; `None` for one-time buyers.
+    pub avg_interpurchase_days: Option<f64>,
+    /// P(alive) from a CLV model, if one was fitted.
+    pub p_alive: Option<f64>,
+    /// Longest gap in days between two consecutive purchase days (up to the last purchase);
+    /// `None` for one-time buyers. A gap longer than the churn threshold means the customer was
+    /// churned once and came back.
+    pub longest_gap_days: Option<i32>,
+}
+
+/// Count and share of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageCount {
+    /// The stage.
+    pub stage: Stage,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Customers (or leads) in it.
+    pub count: u64,
+    /// `count / total` (0 when there is nobody).
+    pub share: f64,
+}
+
+/// Stage counts and what the rules used, for summary.json and the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageSummary {
+    /// The as-of day.
+    pub as_of: Day,
+    /// The recency mode used.
+    pub mode: StageMode,
+    /// Customers with a purchase.
+    pub customers: u64,
+    /// Distinct leads without a purchase.
+    pub leads: u64,
+    /// One entry per stage in [`Stage::ALL`] order; counts sum to `customers + leads`.
+    pub counts: Vec<StageCount>,
+    /// Cadence given to customers without their own (the population median), if any.
+    pub fallback_cadence_days: Option<f64>,
+    /// Customers judged on the fallback cadence.
+    pub on_fallback_cadence: u64,
+    /// Customers judged on fixed windows because no cadence existed at all (cadence mode).
+    pub on_fixed_windows: u64,
+}
+
+/// Stages for one as-of day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stages {
+    /// Stage per customer, in input order.
+    pub stages: Vec<Stage>,
+    /// Overdue ratio (recency / cadence) per customer; `None` where fixed windows were used.
+    pub overdue_ratio: Vec<Option<f64>>,
+    /// Lead ids (distinct, sorted), all in stage potential.
+    pub potential: Vec<String>,
+    /// Counts.
+    pub summary: StageSummary,
+}
+
+/// Validated lifecycle rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleModel {
+    config: LifecycleConfig,
+}
+
+impl LifecycleModel {
+    /// Validates the config.
+    pub fn new(config: LifecycleConfig) -> Result<LifecycleModel, LifecycleError> {
+        config.validate()?;
+        Ok(LifecycleModel { config })
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &LifecycleConfig {
+        &self.config
+    }
+
+    /// The stage of every customer at `as_of`, plus `leads` (ids of people without a purchase;
+    /// duplicates count once) as potential. Errors when `as_of` is before a last purchase or a
+    /// customer's inputs contradict each other.
+    pub fn assign(
+        &self,
+        as_of: Day,
+        customers: &[StageInput],
+        leads: &[String],
+    ) -> Result<Stages, LifecycleError> {
+        for (row, c) in customers.iter().enumerate() {
+            check_input(row, c, as_of)?;
+        }
+        let fallback = median_cadence(customers);
+        let mut stages = Vec::with_capacity(customers.len());
+        let mut ratios = Vec::with_capacity(customers.len());
+        let (mut on_fallback, mut on_fixed) = (0u64, 0u64);
+        for c in customers {
+            let own = own_cadence(c);
+            let cadence = match self.config.mode {
+                StageMode::Fixed => None,
+                StageMode::Cadence => {
+                    if own.is_none() && fallback.is_some() {
+                        on_fallback += 1;
+                    } else if own.is_none() {
+                        on_fixed += 1;
+                    }
+                    own.or(fallback)
+                        .map(|x| x.max(self.config.min_cadence_days))
+                }
+            };
+            let (stage, ratio) = self.stage_of(as_of, c, cadence, fallback);
+            stages.push(stage);
+            ratios.push(ratio);
+        }
+        let potential: Vec<String> = leads
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut counts = [0u64; 6];
+        for s in &stages {
+            counts[s.index()] += 1;
+        }
+        counts[Stage::Potential.index()] += potential.len() as u64;
+        let total: u64 = counts.iter().sum();
+        let summary = StageSummary {
+            as_of,
+            mode: self.config.mode,
+            customers: customers.len() as u64,
+            leads: potential.len() as u64,
+            counts: Stage::ALL
+                .iter()
+                .map(|&s| StageCount {
+                    stage: s,
+                    name_zh: s.name(Lang::Zh).to_string(),
+                    name_en: s.name(Lang::En).to_string(),
+                    count: counts[s.index()],
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        counts[s.index()] as f64 / total as f64
+                    },
+                })
+                .collect(),
+            fallback_cadence_days: match self.config.mode {
+                StageMode::Cadence => fallback.map(|x| x.max(self.config.min_cadence_days)),
+                StageMode::Fixed => None,
+            },
+            on_fallback_cadence: on_fallback,
+            on_fixed_windows: on_fixed,
+        };
+        Ok(Stages {
+            stages,
+            overdue_ratio: ratios,
+            potential,
+            summary,
+        })
+    }
+
+    /// One customer's stage; `cadence` is `None` when fixed windows apply.
+    fn stage_of(
+        &self,
+        as_of: Day,
+        c: &StageInput,
+        cadence: Option<f64>,
+        fallback: Option<f64>,
+    ) -> (Stage, Option<f64>) {
+        let cfg = &self.config;
+        let recency = as_of.0 - c.last_purchase.0;
+        let ratio = cadence.map(|cad| f64::from(recency) / cad);
+        if as_of.0 - c.first_purchase.0 <= cfg.new_days as i32 {
+            return (Stage::New, ratio);
+        }
+        if recency <= cfg.reactivated_days as i32 && self.came_back(c, cadence, fallback) {
+            return (Stage::Reactivated, ratio);
+        }
+        let by_recency = match ratio {
+            Some(r) if r <= cfg.at_risk_ratio => Stage::Active,
+            Some(r) if r <= cfg.churn_ratio => Stage::AtRisk,
+            Some(_) => Stage::Churned,
+            None if recency <= cfg.active_days as i32 => Stage::Active,
+            None if recency <= cfg.churn_days as i32 => Stage::AtRisk,
+            None => Stage::Churned,
+        };
+        let by_p = c.p_alive.map(|p| {
+            if p < cfg.p_alive_churned {
+                Stage::Churned
+            } else if p < cfg.p_alive_at_risk {
+                Stage::AtRisk
+            } else {
+                Stage::Active
+            }
+        });
+        let stage = match (cfg.p_alive, by_p) {
+            (PAliveRule::Instead, Some(p)) => p,
+            (PAliveRule::Stricter, Some(p)) => by_recency.max(p), // Active < AtRisk < Churned
+            _ => by_recency,
+        };
+        (stage, ratio)
+    }
+
+    /// Whether the longest gap was longer than the churn threshold. In cadence mode the
+    /// threshold is `churn_ratio ×` the average of the customer's *other* gaps (the gap itself
+    /// would inflate the average it is compared with), or the fallback cadence when there is no
+    /// other gap; in fixed mode it is `churn_days`.
+    fn came_back(&self, c: &StageInput, cadence: Option<f64>, fallback: Option<f64>) -> bool {
+        let Some(gap) = c.longest_gap_days else {
+            return false;
+        };
+        let cfg = &self.config;
+        if cadence.is_none() {
+            return gap > cfg.churn_days as i32;
+        }
+        let other_gaps = c.purchase_days.checked_sub(2).filter(|&n| n > 0);
+        let before = match other_gaps {
+            Some(n) => Some(f64::from(c.last_purchase.0 - c.first_purchase.0 - gap) / f64::from(n)),
+            None => fallback,
+        };
+        match before {
+            Some(b) => f64::from(gap) / b.max(cfg.min_cadence_days) > cfg.churn_ratio,
+            None => gap > cfg.churn_days as i32,
+        }
+    }
+}
+
+fn check_input(row: usize, c: &StageInput, as_of: Day) -> Result<(), LifecycleError> {
+    let bad = |message: String| Err(LifecycleError::BadCustomer { row, message });
+    if c.last_purchase > as_of {
+        return Err(LifecycleError::AsOfBeforeLastPurchase {
+            row,
+            last_purchase: c.last_purchase,
+            as_of,
+        });
+    }
+    if c.first_purchase > c.last_purchase {
+        return bad(format!(
+            "first purchase {} is after last purchase {}",
+            c.first_purchase, c.last_purchase
+        ));
+    }
+    if c.purchase_days == 0 {
+        return bad("purchase_days is 0 for a customer with purchases".to_string());
+    }
+    if let Some(a) = c.avg_interpurchase_days
+        && !(a.is_finite() && a >= 0.0)
+    {
+        return bad(format!("avg_interpurchase_days is {a}"));
+    }
+    if let Some(p) = c.p_alive
+        && !(0.0..=1.0).contains(&p)
+    {
+        return bad(format!("p_alive is {p}, outside 0..=1"));
+    }
+    if let Some(g) = c.longest_gap_days
+        && (g < 0 || g > c.last_purchase.0 - c.first_purchase.0)
+    {
+        return bad(format!(
+            "longest_gap_days is {g}, outside 0..={} (last − first purchase)",
+            c.last_purchase.0 - c.first_purchase.0
+        ));
+    }
+    Ok(())
+}
+
+/// The customer's own cadence: needs two purchase days and a positive average.
+fn own_cadence(c: &StageInput) -> Option<f64> {
+    c.avg_interpurchase_days
+        .filter(|&a| c.purchase_days >= 2 && a > 0.0)
+}
+
+/// Median of the customers' own cadences (mean of the middle two for an even count).
+fn median_cadence(customers: &[StageInput]) -> Option<f64> {
+    let mut v: Vec<f64> = customers.iter().filter_map(own_cadence).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
