@@ -550,3 +550,455 @@ fn median_cadence(customers: &[StageInput]) -> Option<f64> {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const AS_OF: Day = Day(10_000);
+
+    fn model() -> LifecycleModel {
+        LifecycleModel::new(LifecycleConfig::default()).unwrap()
+    }
+
+    fn fixed() -> LifecycleModel {
+        LifecycleModel::new(LifecycleConfig {
+            mode: StageMode::Fixed,
+            ..LifecycleConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// A regular buyer: `n` purchase days every `cadence` days, the last `recency` days ago.
+    fn regular(recency: i32, cadence: i32, n: u32) -> StageInput {
+        let last = Day(AS_OF.0 - recency);
+        StageInput {
+            first_purchase: Day(last.0 - cadence * (n as i32 - 1)),
+            last_purchase: last,
+            purchase_days: n,
+            avg_interpurchase_days: Some(f64::from(cadence)),
+            p_alive: None,
+            longest_gap_days: Some(cadence),
+        }
+    }
+
+    /// A one-time buyer `days_ago` days ago.
+    fn once(days_ago: i32) -> StageInput {
+        let d = Day(AS_OF.0 - days_ago);
+        StageInput {
+            first_purchase: d,
+            last_purchase: d,
+            purchase_days: 1,
+            avg_interpurchase_days: None,
+            p_alive: None,
+            longest_gap_days: None,
+        }
+    }
+
+    fn stage(m: &LifecycleModel, c: StageInput) -> Stage {
+        m.assign(AS_OF, &[c], &[]).unwrap().stages[0]
+    }
+
+    #[test]
+    fn cadence_active_until_exactly_the_at_risk_ratio() {
+        // cadence 20 days, at_risk_ratio 1.5 → threshold 30 days
+        assert_eq!(stage(&model(), regular(29, 20, 10)), Stage::Active);
+        assert_eq!(stage(&model(), regular(30, 20, 10)), Stage::Active);
+        assert_eq!(stage(&model(), regular(31, 20, 10)), Stage::AtRisk);
+    }
+
+    #[test]
+    fn cadence_at_risk_until_exactly_the_churn_ratio() {
+        // churn_ratio 2.5 → threshold 50 days
+        assert_eq!(stage(&model(), regular(49, 20, 10)), Stage::AtRisk);
+        assert_eq!(stage(&model(), regular(50, 20, 10)), Stage::AtRisk);
+        assert_eq!(stage(&model(), regular(51, 20, 10)), Stage::Churned);
+    }
+
+    #[test]
+    fn new_until_exactly_new_days_after_the_first_purchase() {
+        // alone, so no fallback cadence: fixed windows after the new window
+        assert_eq!(stage(&model(), once(29)), Stage::New);
+        assert_eq!(stage(&model(), once(30)), Stage::New);
+        assert_eq!(stage(&model(), once(31)), Stage::Active);
+    }
+
+    #[test]
+    fn new_wins_over_a_fast_cadence() {
+        // bought on days −30 and −29: cadence 1 (floored to 7), 29 days silent
+        let c = StageInput {
+            first_purchase: Day(AS_OF.0 - 30),
+            last_purchase: Day(AS_OF.0 - 29),
+            purchase_days: 2,
+            avg_interpurchase_days: Some(1.0),
+            p_alive: None,
+            longest_gap_days: Some(1),
+        };
+        assert_eq!(stage(&model(), c), Stage::New);
+        let older = StageInput {
+            first_purchase: Day(AS_OF.0 - 31),
+            ..c
+        };
+        assert_eq!(stage(&model(), older), Stage::Churned);
+    }
+
+    #[test]
+    fn fixed_windows_boundaries() {
+        let m = fixed();
+        assert_eq!(stage(&m, regular(89, 20, 10)), Stage::Active);
+        assert_eq!(stage(&m, regular(90, 20, 10)), Stage::Active);
+        assert_eq!(stage(&m, regular(91, 20, 10)), Stage::AtRisk);
+        assert_eq!(stage(&m, regular(179, 20, 10)), Stage::AtRisk);
+        assert_eq!(stage(&m, regular(180, 20, 10)), Stage::AtRisk);
+        assert_eq!(stage(&m, regular(181, 20, 10)), Stage::Churned);
+        let r = m.assign(AS_OF, &[regular(91, 20, 10)], &[]).unwrap();
+        assert_eq!(r.overdue_ratio, [None]);
+        assert_eq!(r.summary.fallback_cadence_days, None);
+    }
+
+    #[test]
+    fn one_time_buyers_use_the_median_cadence() {
+        // cadences 10, 20, 30 → median 20: at risk above 30 days, churned above 50
+        let pop = [regular(1, 10, 5), regular(1, 20, 5), regular(1, 30, 5)];
+        let judge = |days_ago| {
+            let mut v = pop.to_vec();
+            v.push(once(days_ago));
+            model().assign(AS_OF, &v, &[]).unwrap()
+        };
+        assert_eq!(judge(31).stages[3], Stage::AtRisk); // 30 would be `new`
+        assert_eq!(judge(50).stages[3], Stage::AtRisk);
+        assert_eq!(judge(51).stages[3], Stage::Churned);
+        let r = judge(40);
+        assert_eq!(r.summary.fallback_cadence_days, Some(20.0));
+        assert_eq!(r.summary.on_fallback_cadence, 1);
+        assert_eq!(r.overdue_ratio[3], Some(2.0));
+    }
+
+    #[test]
+    fn cadence_has_a_floor() {
+        // cadence 2 days floored to 7: at risk above 10.5 days
+        assert_eq!(stage(&model(), regular(10, 2, 30)), Stage::Active);
+        assert_eq!(stage(&model(), regular(11, 2, 30)), Stage::AtRisk);
+        let m = LifecycleModel::new(LifecycleConfig {
+            min_cadence_days: 10.0,
+            ..LifecycleConfig::default()
+        })
+        .unwrap();
+        assert_eq!(stage(&m, regular(15, 2, 30)), Stage::Active);
+        assert_eq!(stage(&m, regular(16, 2, 30)), Stage::AtRisk);
+    }
+
+    /// Three purchase days: other gap 20 days, then a gap of `gap` days, the last one
+    /// `recency` days ago.
+    fn returner(gap: i32, recency: i32) -> StageInput {
+        let last = Day(AS_OF.0 - recency);
+        StageInput {
+            first_purchase: Day(last.0 - gap - 20),
+            last_purchase: last,
+            purchase_days: 3,
+            avg_interpurchase_days: Some(f64::from(gap + 20) / 2.0),
+            p_alive: None,
+            longest_gap_days: Some(gap),
+        }
+    }
+
+    #[test]
+    fn reactivated_needs_a_gap_above_the_churn_ratio_of_the_other_gaps() {
+        // other gap 20 → churn threshold 2.5 × 20 = 50 days
+        assert_eq!(stage(&model(), returner(49, 10)), Stage::Active);
+        assert_eq!(stage(&model(), returner(50, 10)), Stage::Active);
+        assert_eq!(stage(&model(), returner(51, 10)), Stage::Reactivated);
+    }
+
+    #[test]
+    fn reactivated_only_within_reactivated_days() {
+        assert_eq!(stage(&model(), returner(100, 29)), Stage::Reactivated);
+        assert_eq!(stage(&model(), returner(100, 30)), Stage::Reactivated);
+        // cadence (120 / 2 = 60) → 31 days is still active
+        assert_eq!(stage(&model(), returner(100, 31)), Stage::Active);
+    }
+
+    #[test]
+    fn reactivated_in_fixed_mode_needs_a_gap_above_churn_days() {
+        let m = fixed();
+        assert_eq!(stage(&m, returner(180, 10)), Stage::Active);
+        assert_eq!(stage(&m, returner(181, 10)), Stage::Reactivated);
+        assert_eq!(stage(&m, returner(179, 10)), Stage::Active);
+    }
+
+    #[test]
+    fn two_time_buyer_gap_is_judged_on_the_median_cadence() {
+        // its own cadence joins the median: 10, 20, 20, 30, gap → 20, so a single gap above
+        // 50 days is a return
+        let two = |gap: i32| StageInput {
+            first_purchase: Day(AS_OF.0 - 5 - gap),
+            last_purchase: Day(AS_OF.0 - 5),
+            purchase_days: 2,
+            avg_interpurchase_days: Some(f64::from(gap)),
+            p_alive: None,
+            longest_gap_days: Some(gap),
+        };
+        let judge = |gap| {
+            let v = [
+                regular(1, 10, 5),
+                regular(1, 20, 5),
+                regular(1, 20, 5),
+                regular(1, 30, 5),
+                two(gap),
+            ];
+            model().assign(AS_OF, &v, &[]).unwrap().stages[4]
+        };
+        assert_eq!(judge(50), Stage::Active);
+        assert_eq!(judge(51), Stage::Reactivated);
+    }
+
+    #[test]
+    fn p_alive_stricter_takes_the_worse_stage() {
+        let m = LifecycleModel::new(LifecycleConfig {
+            p_alive: PAliveRule::Stricter,
+            ..LifecycleConfig::default()
+        })
+        .unwrap();
+        let with_p = |recency, p| StageInput {
+            p_alive: p,
+            ..regular(recency, 20, 10)
+        };
+        assert_eq!(stage(&m, with_p(5, Some(0.5))), Stage::Active);
+        assert_eq!(stage(&m, with_p(5, Some(0.49))), Stage::AtRisk);
+        assert_eq!(stage(&m, with_p(5, Some(0.3))), Stage::AtRisk);
+        assert_eq!(stage(&m, with_p(5, Some(0.29))), Stage::Churned);
+        assert_eq!(stage(&m, with_p(60, Some(0.99))), Stage::Churned);
+        assert_eq!(stage(&m, with_p(60, None)), Stage::Churned);
+    }
+
+    #[test]
+    fn p_alive_instead_decides_where_given() {
+        let m = LifecycleModel::new(LifecycleConfig {
+            p_alive: PAliveRule::Instead,
+            ..LifecycleConfig::default()
+        })
+        .unwrap();
+        let c = |p| StageInput {
+            p_alive: p,
+            ..regular(60, 20, 10)
+        };
+        assert_eq!(stage(&m, c(Some(0.99))), Stage::Active);
+        assert_eq!(stage(&m, c(Some(0.4))), Stage::AtRisk);
+        assert_eq!(stage(&m, c(None)), Stage::Churned);
+        // ignored by default
+        assert_eq!(stage(&model(), c(Some(0.99))), Stage::Churned);
+    }
+
+    #[test]
+    fn as_of_before_last_purchase_is_an_error() {
+        let c = regular(-1, 20, 10);
+        let err = model().assign(AS_OF, &[c], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "as-of 1997-05-19 is before the last purchase (1997-05-20) of customer row 0: use \
+             an as-of on or after the last purchase in the data"
+        );
+        assert_eq!(stage(&model(), regular(0, 20, 10)), Stage::Active);
+    }
+
+    #[test]
+    fn contradictory_inputs_are_errors() {
+        let bad = [
+            StageInput {
+                purchase_days: 0,
+                ..once(5)
+            },
+            StageInput {
+                first_purchase: Day(AS_OF.0 - 1),
+                ..once(5)
+            },
+            StageInput {
+                p_alive: Some(1.5),
+                ..once(5)
+            },
+            StageInput {
+                avg_interpurchase_days: Some(f64::NAN),
+                ..once(5)
+            },
+            StageInput {
+                longest_gap_days: Some(1000),
+                ..regular(5, 20, 10)
+            },
+        ];
+        for c in bad {
+            let err = model().assign(AS_OF, &[c], &[]).unwrap_err();
+            assert!(
+                matches!(err, LifecycleError::BadCustomer { row: 0, .. }),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn leads_are_potential_and_counted_once() {
+        let leads = ["x".to_string(), "y".to_string(), "x".to_string()];
+        let r = model().assign(AS_OF, &[once(5)], &leads).unwrap();
+        assert_eq!(r.potential, ["x", "y"]);
+        assert_eq!(r.summary.leads, 2);
+        let c = &r.summary.counts;
+        assert_eq!(c[Stage::Potential.index()].count, 2);
+        assert_eq!(c[Stage::New.index()].count, 1);
+        assert_eq!(c[Stage::Potential.index()].name_zh, "潜在客户");
+        assert!((c[Stage::New.index()].share - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stage_names_and_ids() {
+        let zh: Vec<_> = Stage::ALL.iter().map(|s| s.name(Lang::Zh)).collect();
+        assert_eq!(
+            zh,
+            [
+                "潜在客户",
+                "新客户",
+                "活跃客户",
+                "风险客户",
+                "流失客户",
+                "回流客户"
+            ]
+        );
+        for s in Stage::ALL {
+            assert_eq!(Stage::from_id(s.id()), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.id())
+            );
+        }
+    }
+
+    #[test]
+    fn config_from_toml_and_unknown_keys() {
+        #[derive(Deserialize)]
+        struct File {
+            lifecycle: LifecycleConfig,
+        }
+        let f: File = toml::from_str(
+            "[lifecycle]\nmode = \"fixed\"\nactive_days = 60\np_alive = \"stricter\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.lifecycle.mode, StageMode::Fixed);
+        assert_eq!(f.lifecycle.active_days, 60);
+        assert_eq!(f.lifecycle.churn_days, 180);
+        assert_eq!(f.lifecycle.p_alive, PAliveRule::Stricter);
+        let err = toml::from_str::<File>("[lifecycle]\nchurn_day = 3\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("unknown field `churn_day`"), "{err}");
+    }
+
+    #[test]
+    fn config_rules_each_rejected() {
+        let d = LifecycleConfig::default;
+        let cases = [
+            (
+                LifecycleConfig {
+                    at_risk_ratio: 0.0,
+                    ..d()
+                },
+                "lifecycle.at_risk_ratio: must be a number above 0, got 0",
+            ),
+            (
+                LifecycleConfig {
+                    churn_ratio: 1.5,
+                    ..d()
+                },
+                "lifecycle.churn_ratio: must be above at_risk_ratio (1.5), got 1.5",
+            ),
+            (
+                LifecycleConfig {
+                    min_cadence_days: f64::NAN,
+                    ..d()
+                },
+                "lifecycle.min_cadence_days: must be above 0, got NaN",
+            ),
+            (
+                LifecycleConfig {
+                    churn_days: 90,
+                    ..d()
+                },
+                "lifecycle.churn_days: must be above active_days (90), got 90",
+            ),
+            (
+                LifecycleConfig {
+                    p_alive_at_risk: 1.2,
+                    ..d()
+                },
+                "lifecycle.p_alive_at_risk: must be between 0 and 1, got 1.2",
+            ),
+            (
+                LifecycleConfig {
+                    p_alive_churned: 0.5,
+                    ..d()
+                },
+                "lifecycle.p_alive_churned: must be between 0 and p_alive_at_risk (0.5), got 0.5",
+            ),
+            (
+                LifecycleConfig {
+                    churn_months: 0,
+                    ..d()
+                },
+                "lifecycle.churn_months: must be at least 1, got 0",
+            ),
+        ];
+        for (cfg, msg) in cases {
+            assert_eq!(LifecycleModel::new(cfg).unwrap_err().to_string(), msg);
+        }
+    }
+
+    fn arb_input() -> impl Strategy<Value = StageInput> {
+        (
+            0i32..400,
+            0i32..400,
+            1u32..20,
+            any::<bool>(),
+            proptest::option::of(0.0f64..=1.0),
+        )
+            .prop_map(|(recency, span, n, has_gap, p)| {
+                let last = Day(AS_OF.0 - recency);
+                let span = if n == 1 { 0 } else { span };
+                StageInput {
+                    first_purchase: Day(last.0 - span),
+                    last_purchase: last,
+                    purchase_days: n,
+                    avg_interpurchase_days: (n > 1).then(|| f64::from(span) / f64::from(n - 1)),
+                    p_alive: p,
+                    longest_gap_days: (n > 1 && has_gap)
+                        .then_some(span / 2 + 1)
+                        .map(|g| g.min(span)),
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn stage_counts_sum_to_customers_and_leads(
+            customers in proptest::collection::vec(arb_input(), 0..60),
+            leads in proptest::collection::vec(0u8..20, 0..20),
+            fixed_mode in any::<bool>(),
+            rule in 0u8..3,
+        ) {
+            let leads: Vec<String> = leads.iter().map(|l| format!("L{l}")).collect();
+            let distinct: BTreeSet<&String> = leads.iter().collect();
+            let m = LifecycleModel::new(LifecycleConfig {
+                mode: if fixed_mode { StageMode::Fixed } else { StageMode::Cadence },
+                p_alive: [PAliveRule::Ignore, PAliveRule::Instead, PAliveRule::Stricter][rule as usize],
+                ..LifecycleConfig::default()
+            }).unwrap();
+            let r = m.assign(AS_OF, &customers, &leads).unwrap();
+            let total: u64 = r.summary.counts.iter().map(|c| c.count).sum();
+            prop_assert_eq!(total, (customers.len() + distinct.len()) as u64);
+            prop_assert_eq!(r.stages.len(), customers.len());
+            prop_assert!(!r.stages.contains(&Stage::Potential));
+            if total > 0 {
+                let share: f64 = r.summary.counts.iter().map(|c| c.share).sum();
+                prop_assert!((share - 1.0).abs() < 1e-9);
+            }
+        }
+    }
+}
