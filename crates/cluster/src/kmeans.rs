@@ -291,6 +291,19 @@ fn nearest(x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64) {
     (best, bd)
 }
 
+/// Labels of `data` under `centroids` (`k × d`) and the inertia.
+pub(crate) fn assign(data: &[f64], d: usize, k: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
+    let mut labels = vec![u32::MAX; data.len() / d];
+    let step = lloyd_step(data, d, k, centroids, &mut labels);
+    (labels, step.inertia)
+}
+
+/// Lloyd on all of `data` from given centres, with `params`' tolerance and iteration limit.
+pub(crate) fn refine(data: &[f64], d: usize, start: Vec<f64>, params: &KMeansParams) -> KMeansFit {
+    let tol_abs = params.tol * mean_variance(data, d);
+    lloyd(data, d, params.k, start, params.max_iter, tol_abs)
+}
+
 /// Inertia of `data` under `centroids` without keeping labels.
 fn inertia_of(data: &[f64], d: usize, k: usize, centroids: &[f64]) -> f64 {
     let ct = transpose(centroids, k, d);

@@ -88,10 +88,31 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         ));
     }
     let ks: Vec<usize> = (lo..=hi).collect();
-    let fits: Vec<KMeansFit> = ks
-        .iter()
-        .map(|&k| kmeans(&fm.data, d, &config.params(k)))
-        .collect::<Result<_>>()?;
+    // Large tables: scan k on a seeded sample, score each k's centres on every customer, then
+    // refine only the chosen k on all customers. The scan is what costs; this keeps 1M customers
+    // × 7 values of k at the price of about one full fit.
+    let sampled = n > config.sample_size && config.sample_size >= 2 * hi;
+    let scan_data = if sampled {
+        notes.push(format!(
+            "k scanned on a sample of {} of {n} customers; scores use all customers",
+            config.sample_size
+        ));
+        kmeans::sample_rows(&fm.data, d, config.sample_size, config.seed)
+    } else {
+        Vec::new()
+    };
+    let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
+    for &k in &ks {
+        let mut fit = if sampled {
+            kmeans(&scan_data, d, &config.params(k))?
+        } else {
+            kmeans(&fm.data, d, &config.params(k))?
+        };
+        if sampled {
+            (fit.labels, fit.inertia) = kmeans::assign(&fm.data, d, k, &fit.centroids);
+        }
+        fits.push(fit);
+    }
 
     let mut sidx = kmeans::sample_index(
         n,
@@ -127,9 +148,12 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         })
         .collect();
     let k = select::choose_k(&scores).unwrap_or(lo);
-    let Some(fit) = fits.into_iter().find(|f| f.k == k) else {
+    let Some(mut fit) = fits.into_iter().find(|f| f.k == k) else {
         unreachable!("the chosen k is one of the fitted ks")
     };
+    if sampled {
+        fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
+    }
     if !fit.converged {
         notes.push(format!(
             "k-means did not converge in {} iterations; raise max_iter",

@@ -269,3 +269,37 @@ fn config_from_toml() {
     );
     assert_eq!(s.model.seed, 9);
 }
+
+#[test]
+fn large_tables_scan_k_on_a_sample_and_refine_on_all() {
+    let t = customers(8_000, 6);
+    let cfg = ClusterConfig {
+        k: KChoice::Range { min: 2, max: 5 },
+        sample_size: 2_000,
+        silhouette_sample: 1_000,
+        ..Default::default()
+    };
+    let a = segment(&t, &cfg).unwrap();
+    assert_eq!(a, segment(&t, &cfg).unwrap());
+    assert!(
+        a.notes.iter().any(|n| n.contains("sample of 2000")),
+        "{:?}",
+        a.notes
+    );
+    // The refined model labels every customer as its own centroids say.
+    assert_eq!(a.model.predict(&t).unwrap(), a.labels);
+    let full = segment(
+        &t,
+        &ClusterConfig {
+            k: KChoice::Fixed(a.model.k),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        a.model.inertia <= full.model.inertia * 1.01,
+        "{} vs {}",
+        a.model.inertia,
+        full.model.inertia
+    );
+}
