@@ -406,12 +406,11 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Result<Comparison, LifecycleEr
         });
     }
     same_keys("scheme", old.schemes.keys(), new.schemes.keys())?;
-    let lifecycle = "lifecycle".to_string();
-    same_keys(
-        "lifecycle",
-        old.lifecycle.iter().map(|_| &lifecycle),
-        new.lifecycle.iter().map(|_| &lifecycle),
-    )?;
+    match (&old.lifecycle, &new.lifecycle) {
+        (Some(_), None) => return Err(LifecycleError::LifecycleOnlyIn(Side::Old)),
+        (None, Some(_)) => return Err(LifecycleError::LifecycleOnlyIn(Side::New)),
+        _ => {}
+    }
     same_keys("score", old.scores.keys(), new.scores.keys())?;
     if old.as_of > new.as_of {
         return Err(LifecycleError::SnapshotOrder {

@@ -54,8 +54,8 @@ pub fn cohort_matrix(
     }
     let mut active: Vec<Vec<u64>> = Vec::with_capacity(n);
     let mut revenue: Vec<Vec<f64>> = Vec::with_capacity(n);
-    for p in 0..n {
-        let cells = if size[p] > 0 { n - p } else { 0 };
+    for (p, &sz) in size.iter().enumerate() {
+        let cells = if sz > 0 { n - p } else { 0 };
         active.push(vec![0; cells]);
         revenue.push(vec![0.0; cells]);
     }
@@ -73,7 +73,7 @@ pub fn cohort_matrix(
     let rows = (0..n)
         .filter(|&p| size[p] > 0)
         .map(|p| CohortRow {
-            cohort: ix.start.add(p as i32),
+            cohort: ix.start.plus_months(p as i32),
             size: size[p],
             retention: active[p]
                 .iter()

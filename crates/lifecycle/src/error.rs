@@ -110,16 +110,21 @@ pub enum LifecycleError {
         /// Config hash of the new snapshot.
         new: String,
     },
-    /// A scheme, score or the lifecycle stages exist in one snapshot only.
+    /// A scheme or score exists in one snapshot only.
     #[error("{kind} `{name}` is only in the {side} snapshot")]
     OnlyIn {
-        /// `scheme`, `score` or `lifecycle`.
+        /// `scheme` or `score`.
         kind: &'static str,
         /// Its name.
         name: String,
         /// The snapshot that has it.
         side: Side,
     },
+    /// Lifecycle stages exist in one snapshot only.
+    #[error(
+        "lifecycle stages are only in the {0} snapshot: compare runs made with the same config"
+    )]
+    LifecycleOnlyIn(Side),
     /// The old snapshot is later than the new one.
     #[error("the old snapshot (as of {old}) is later than the new one (as of {new}): swap them")]
     SnapshotOrder {

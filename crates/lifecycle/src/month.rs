@@ -31,7 +31,7 @@ impl Month {
     }
 
     /// The month `n` months later (earlier when negative).
-    pub fn add(self, n: i32) -> Month {
+    pub fn plus_months(self, n: i32) -> Month {
         Month(self.0 + n)
     }
 
@@ -92,8 +92,8 @@ mod tests {
         let m = Month::from(d);
         assert_eq!((m.year(), m.month()), (1997, 12));
         assert_eq!(m.to_string(), "1997-12");
-        assert_eq!(m.add(1).to_string(), "1998-01");
-        assert_eq!(m.add(-12).to_string(), "1996-12");
+        assert_eq!(m.plus_months(1).to_string(), "1998-01");
+        assert_eq!(m.plus_months(-12).to_string(), "1996-12");
         assert_eq!(Month::parse("1998-01").unwrap().months_since(m), 1);
         assert_eq!(m.first_day(), Day::from_ymd(1997, 12, 1));
         assert_eq!(Month::new(1997, 13), None);

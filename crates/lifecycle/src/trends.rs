@@ -133,7 +133,7 @@ pub fn monthly_trends(
     }
     Ok((0..n)
         .map(|p| {
-            let month = ix.start.add(p as i32);
+            let month = ix.start.plus_months(p as i32);
             let known = ix.end.months_since(month) >= horizon;
             let ch = known.then_some(churned[p]);
             MonthTrend {

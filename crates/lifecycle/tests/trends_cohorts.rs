@@ -1,4 +1,5 @@
 //! Trends and cohorts on a hand-built history with gaps, and their invariants on random ones.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 
 use clientele_lifecycle::{
     CustomerMonth, LifecycleError, Month, TrendConfig, cohort_matrix, monthly_trends,
@@ -173,7 +174,7 @@ fn arb_history() -> impl Strategy<Value = (Vec<CustomerMonth>, Vec<Month>, u32, 
             let mut activity = Vec::new();
             let mut first = Vec::new();
             for (c, (f, rows)) in cs.into_iter().enumerate() {
-                let fm = base.add(f);
+                let fm = base.plus_months(f);
                 first.push(fm);
                 activity.push(CustomerMonth {
                     customer: c as u32,
@@ -184,7 +185,7 @@ fn arb_history() -> impl Strategy<Value = (Vec<CustomerMonth>, Vec<Month>, u32, 
                 for (k, cents, orders) in rows {
                     activity.push(CustomerMonth {
                         customer: c as u32,
-                        month: fm.add(k),
+                        month: fm.plus_months(k),
                         revenue: f64::from(cents) / 100.0,
                         orders,
                     });
@@ -200,7 +201,7 @@ proptest! {
     #[test]
     fn trends_and_cohorts_keep_totals((activity, first, churn_months, extra) in arb_history()) {
         let last = activity.iter().map(|a| a.month).chain(first.iter().copied()).max();
-        let through = last.map(|l| l.add(extra as i32));
+        let through = last.map(|l| l.plus_months(extra as i32));
         let cfg = TrendConfig { churn_months, through };
         let t = monthly_trends(&activity, &first, &cfg).unwrap();
         let c = cohort_matrix(&activity, &first, through).unwrap();
