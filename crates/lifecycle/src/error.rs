@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use clientele_core::Day;
+use clientele_core::{CoreError, Day};
 
 use crate::month::Month;
 
@@ -50,6 +50,9 @@ pub enum LifecycleError {
         /// The as-of day given.
         as_of: Day,
     },
+    /// A customer-table column is missing or has the wrong type.
+    #[error(transparent)]
+    Core(#[from] CoreError),
     /// A customer's inputs contradict each other (first after last purchase, no purchase days…).
     #[error("customer row {row}: {message}")]
     BadCustomer {

@@ -50,6 +50,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(missing_docs)]
+
 mod activity;
 mod change;
 mod cohort;
@@ -67,8 +69,8 @@ pub use cohort::{CohortMatrix, CohortRow, cohort_matrix};
 pub use error::{LifecycleError, Side};
 pub use month::Month;
 pub use stage::{
-    Lang, LifecycleConfig, LifecycleModel, PAliveRule, Stage, StageCount, StageInput, StageMode,
-    StageSummary, Stages,
+    Lang, LifecycleConfig, LifecycleModel, PAliveRule, STAGE_COLUMNS, Stage, StageCount,
+    StageInput, StageMode, StageSummary, Stages, stage_inputs,
 };
 pub use trends::{MonthTrend, TrendConfig, monthly_trends};
 

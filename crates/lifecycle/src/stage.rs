@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 
-use clientele_core::Day;
+use clientele_core::{CustomerTable, Day};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LifecycleError;
@@ -203,6 +203,14 @@ impl Default for LifecycleConfig {
 }
 
 impl LifecycleConfig {
+    /// Options for [`crate::monthly_trends`] from this section, through the as-of month.
+    pub fn trend_config(&self, through: Option<crate::Month>) -> crate::TrendConfig {
+        crate::TrendConfig {
+            churn_months: self.churn_months,
+            through,
+        }
+    }
+
     /// Checks every rule; the first broken one is returned.
     pub fn validate(&self) -> Result<(), LifecycleError> {
         let err = |key, message: String| Err(LifecycleError::Config { key, message });
@@ -278,6 +286,53 @@ pub struct StageInput {
     pub longest_gap_days: Option<i32>,
 }
 
+/// Column names [`stage_inputs`] reads. The first four are required; `p_alive` and
+/// `longest_gap_days` are used when present.
+pub const STAGE_COLUMNS: [&str; 6] = [
+    "first_purchase",
+    "last_purchase",
+    "purchase_days",
+    "avg_interpurchase_days",
+    "p_alive",
+    "longest_gap_days",
+];
+
+/// The stage inputs of every row of a customer table (DESIGN.md §3 column names; see
+/// [`STAGE_COLUMNS`]). A missing required column is an error naming it.
+pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleError> {
+    let first = table.dates("first_purchase")?;
+    let last = table.dates("last_purchase")?;
+    let days = table.numbers("purchase_days")?;
+    let avg = table.numbers("avg_interpurchase_days")?;
+    let optional = |name| match table.get(name) {
+        Some(_) => table.numbers(name).map(Some),
+        None => Ok(None),
+    };
+    let p_alive = optional("p_alive")?;
+    let gap = optional("longest_gap_days")?;
+    (0..table.len())
+        .map(|row| {
+            let missing = |what: &str| LifecycleError::BadCustomer {
+                row,
+                message: format!("`{}` has no {what}", table.ids()[row]),
+            };
+            let purchase_days = days[row].ok_or_else(|| missing("purchase_days"))?;
+            Ok(StageInput {
+                first_purchase: first[row].ok_or_else(|| missing("first_purchase"))?,
+                last_purchase: last[row].ok_or_else(|| missing("last_purchase"))?,
+                purchase_days: if purchase_days >= 0.0 && purchase_days <= f64::from(u32::MAX) {
+                    purchase_days as u32
+                } else {
+                    0 // rejected with the row number by `assign`
+                },
+                avg_interpurchase_days: avg[row],
+                p_alive: p_alive.as_ref().and_then(|v| v[row]),
+                longest_gap_days: gap.as_ref().and_then(|v| v[row]).map(|g| g as i32),
+            })
+        })
+        .collect()
+}
+
 /// Count and share of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageCount {
@@ -308,9 +363,10 @@ pub struct StageSummary {
     pub counts: Vec<StageCount>,
     /// Cadence given to customers without their own (the population median), if any.
     pub fallback_cadence_days: Option<f64>,
-    /// Customers judged on the fallback cadence.
+    /// Customers without a cadence of their own who were given the fallback cadence.
     pub on_fallback_cadence: u64,
-    /// Customers judged on fixed windows because no cadence existed at all (cadence mode).
+    /// Customers without a cadence of their own judged on fixed windows because nobody had a
+    /// cadence (cadence mode).
     pub on_fixed_windows: u64,
 }
 
@@ -949,6 +1005,35 @@ mod tests {
         for (cfg, msg) in cases {
             assert_eq!(LifecycleModel::new(cfg).unwrap_err().to_string(), msg);
         }
+    }
+
+    #[test]
+    fn inputs_from_a_customer_table() {
+        use clientele_core::ColumnData;
+        let mut t = CustomerTable::new(vec!["a".into(), "b".into()]);
+        let d = |x| Some(Day(x));
+        t.push("first_purchase", ColumnData::Date(vec![d(9000), d(9990)]))
+            .unwrap();
+        t.push("last_purchase", ColumnData::Date(vec![d(9990), d(9990)]))
+            .unwrap();
+        t.push("purchase_days", ColumnData::Int(vec![Some(10), Some(1)]))
+            .unwrap();
+        let err = stage_inputs(&t).unwrap_err().to_string();
+        assert!(err.starts_with("column `avg_interpurchase_days` is not in the customer table"));
+        t.push(
+            "avg_interpurchase_days",
+            ColumnData::Float(vec![Some(110.0), None]),
+        )
+        .unwrap();
+        t.push("longest_gap_days", ColumnData::Int(vec![Some(200), None]))
+            .unwrap();
+        let inputs = stage_inputs(&t).unwrap();
+        assert_eq!(inputs[0].longest_gap_days, Some(200));
+        assert_eq!(inputs[1].p_alive, None);
+        let r = model().assign(AS_OF, &inputs, &[]).unwrap();
+        assert_eq!(r.stages, [Stage::Active, Stage::New]);
+        let cfg = LifecycleConfig::default().trend_config(None);
+        assert_eq!(cfg.churn_months, 3);
     }
 
     fn arb_input() -> impl Strategy<Value = StageInput> {
