@@ -681,6 +681,13 @@ mod tests {
         let a = one.install(|| kmeans(&x, 5, &p).unwrap());
         let b = three.install(|| kmeans(&x, 5, &p).unwrap());
         assert_eq!(a, b);
+        let sampled = KMeansParams {
+            sample_size: 4_000,
+            ..p
+        };
+        let a = one.install(|| kmeans(&x, 5, &sampled).unwrap());
+        let b = three.install(|| kmeans(&x, 5, &sampled).unwrap());
+        assert_eq!(a, b);
     }
 
     #[test]
