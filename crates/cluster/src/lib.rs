@@ -103,14 +103,14 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     };
     let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
     for &k in &ks {
-        let mut fit = if sampled {
-            kmeans(&scan_data, d, &config.params(k))?
-        } else {
-            kmeans(&fm.data, d, &config.params(k))?
+        // A sample can miss rare distinct points that the full table has; fit on all then.
+        let fit = match sampled.then(|| kmeans(&scan_data, d, &config.params(k))) {
+            Some(Ok(mut f)) => {
+                (f.labels, f.inertia) = kmeans::assign(&fm.data, d, k, &f.centroids);
+                f
+            }
+            _ => kmeans(&fm.data, d, &config.params(k))?,
         };
-        if sampled {
-            (fit.labels, fit.inertia) = kmeans::assign(&fm.data, d, k, &fit.centroids);
-        }
         fits.push(fit);
     }
 
