@@ -92,18 +92,18 @@ pub fn kmeans(data: &[f64], d: usize, params: &KMeansParams) -> Result<KMeansFit
         return Err(ClusterError::TooFewDistinct { k, distinct });
     }
     let tol_abs = params.tol * mean_variance(data, d);
-    let run = |sample: &[f64], r: usize| {
-        let mut rng = rng_for(params.seed, init_stream(k, r));
-        let start = kmeans_pp(sample, d, k, &mut rng);
-        let tol_s = params.tol * mean_variance(sample, d);
-        lloyd(sample, d, k, start, params.max_iter, tol_s)
-    };
     if n > params.sample_size && params.sample_size >= 2 * k {
         let sample = sample_rows(data, d, params.sample_size, params.seed);
+        let tol_s = params.tol * mean_variance(&sample, d);
+        let run = |r: usize| {
+            let mut rng = rng_for(params.seed, init_stream(k, r));
+            let start = kmeans_pp(&sample, d, k, &mut rng);
+            lloyd(&sample, d, k, start, params.max_iter, tol_s)
+        };
         let mut starts: Vec<(f64, usize, Vec<f64>)> = (0..params.n_init)
             .into_par_iter()
             .map(|r| {
-                let fit = run(&sample, r);
+                let fit = run(r);
                 (inertia_of(data, d, k, &fit.centroids), r, fit.centroids)
             })
             .collect();

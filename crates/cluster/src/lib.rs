@@ -148,9 +148,8 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         })
         .collect();
     let k = select::choose_k(&scores).unwrap_or(lo);
-    let Some(mut fit) = fits.into_iter().find(|f| f.k == k) else {
-        unreachable!("the chosen k is one of the fitted ks")
-    };
+    let at = scores.iter().position(|s| s.k == k).unwrap_or(0);
+    let mut fit = fits.swap_remove(at);
     if sampled {
         fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
     }

@@ -17,10 +17,10 @@ use crate::features::{FeatureMatrix, Transform, raw_column};
 pub struct ColumnStats {
     /// Column name.
     pub column: String,
-    /// Mean over the cluster's customers.
-    pub mean: f64,
+    /// Mean over the cluster's customers (`None` when none has a value).
+    pub mean: Option<f64>,
     /// Median (mean of the two middle values for an even count).
-    pub median: f64,
+    pub median: Option<f64>,
 }
 
 /// What a marketer reads about one cluster.
@@ -189,7 +189,7 @@ pub(crate) fn profiles(
             let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
             stats[c].push(ColumnStats {
                 column: col.clone(),
-                mean: if xs.is_empty() { f64::NAN } else { mean },
+                mean: (!xs.is_empty()).then_some(mean),
                 median: median(&mut xs),
             });
             if let Some(a) = axis {
@@ -224,7 +224,7 @@ pub(crate) fn profiles(
         let median_orders = stats[c]
             .iter()
             .find(|s| s.column == "orders")
-            .map(|s| s.median);
+            .and_then(|s| s.median);
         let (mut en, mut zh) = name(zs[c], median_orders, c);
         let dup = seen.iter().filter(|s| **s == en).count();
         seen.push(en.clone());
@@ -256,17 +256,17 @@ pub(crate) fn profiles(
     Ok(out)
 }
 
-fn median(xs: &mut [f64]) -> f64 {
+fn median(xs: &mut [f64]) -> Option<f64> {
     if xs.is_empty() {
-        return f64::NAN;
+        return None;
     }
     xs.sort_unstable_by(f64::total_cmp);
     let m = xs.len() / 2;
-    if xs.len() % 2 == 1 {
+    Some(if xs.len() % 2 == 1 {
         xs[m]
     } else {
         (xs[m - 1] + xs[m]) / 2.0
-    }
+    })
 }
 
 /// English and Chinese name from the (value, frequency, recency) z-scores.
@@ -336,8 +336,8 @@ mod tests {
 
     #[test]
     fn median_handles_even_and_empty() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0, 10.0]), 2.5);
-        assert_eq!(median(&mut [5.0]), 5.0);
-        assert!(median(&mut []).is_nan());
+        assert_eq!(median(&mut [3.0, 1.0, 2.0, 10.0]), Some(2.5));
+        assert_eq!(median(&mut [5.0]), Some(5.0));
+        assert_eq!(median(&mut []), None);
     }
 }

@@ -85,6 +85,7 @@ fn same_seed_gives_identical_labels_and_label_1_is_most_valuable() {
                 .find(|s| s.column == "monetary")
                 .unwrap()
                 .mean
+                .unwrap()
         })
         .collect();
     assert!(means.windows(2).all(|w| w[0] > w[1]), "{means:?}");
@@ -127,6 +128,9 @@ fn fixed_k_profiles_and_model_round_trip_through_json() {
     let names: std::collections::HashSet<&str> =
         s.profiles.iter().map(|p| p.name_en.as_str()).collect();
     assert_eq!(names.len(), 3, "names must be unique");
+    let whole: Segmentation = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(whole.labels, s.labels);
+    assert_eq!(whole.profiles.len(), 3);
     let json = serde_json::to_string(&s.model).unwrap();
     let back: FittedKMeans = serde_json::from_str(&json).unwrap();
     assert_eq!(back.predict(&t).unwrap(), s.labels);
