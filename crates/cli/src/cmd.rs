@@ -72,6 +72,12 @@ struct AnalyzeArgs {
     /// CLV-convention time unit: days, weeks or months (30 days).
     #[arg(long)]
     unit: Option<String>,
+    /// Language of segment labels and actions in the outputs: zh or en.
+    #[arg(long, value_parser = ["zh", "en"])]
+    lang: Option<String>,
+    /// Stop after the customer table (no models, grades or lists).
+    #[arg(long)]
+    customer_table_only: bool,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -215,6 +221,13 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     if let Some(f) = &a.format {
         c.output.format = f.clone();
     }
+    if let Some(l) = &a.lang {
+        c.output.lang = if l == "en" {
+            clientele_engine::Lang::En
+        } else {
+            clientele_engine::Lang::Zh
+        };
+    }
     if c.source.transactions.is_empty() {
         anyhow::bail!(
             "no transaction files given: pass files or directories, or set [source] transactions in --config (see clientele analyze --help)"
@@ -231,6 +244,7 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
         &AnalyzeOptions {
             strict: a.strict,
             rejects_path: None,
+            customer_table_only: a.customer_table_only,
         },
         bars,
     )?;
@@ -260,6 +274,71 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
         k.active_90d_share * 100.0,
         k.orders_per_customer
     );
+    if let Some(c) = &a.clv {
+        let m = &c.model;
+        let params: Vec<String> = m
+            .param_names
+            .iter()
+            .zip(&m.params)
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect();
+        println!(
+            "CLV: {:?} ({}) {} · log-likelihood {:.2} · {} in {} months: {:.0} expected purchases{}",
+            m.model,
+            c.unit.name(),
+            params.join(", "),
+            m.log_likelihood,
+            if m.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            },
+            c.options.months,
+            c.expected_purchases_total,
+            c.clv_total
+                .map(|t| format!(", CLV total {t:.2}, mean {:.2}", c.clv_mean.unwrap_or(0.0)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(e) = &a.clv_error {
+        println!("CLV: not computed: {e}");
+    }
+    if let Some(r) = &a.rfm {
+        for s in r
+            .schemes
+            .iter()
+            .filter(|s| s.name == "cn8" || s.name == "rf10")
+        {
+            let parts: Vec<String> = s
+                .segments
+                .iter()
+                .filter(|g| g.customers > 0)
+                .map(|g| {
+                    format!(
+                        "{} {}",
+                        if a.lang == clientele_engine::Lang::En {
+                            &g.en
+                        } else {
+                            &g.zh
+                        },
+                        g.customers
+                    )
+                })
+                .collect();
+            println!("RFM {}: {}", s.name, parts.join(" · "));
+        }
+    }
+    for g in &a.grades {
+        let parts: Vec<String> = g
+            .grades
+            .iter()
+            .map(|x| format!("{} {}", x.grade, x.customers))
+            .collect();
+        println!("grading {}: {}", g.scheme, parts.join(" · "));
+    }
+    for s in &a.skipped_presets {
+        println!("preset skipped: {s}");
+    }
     for s in &a.side_tables {
         println!(
             "{}: {} rows, {} matched customers, columns: {}",

@@ -21,6 +21,8 @@ use crate::kmeans::{KMeansParams, check_params};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
+    /// Run the segmentation at all (the engine skips it when false). Default true.
+    pub enabled: bool,
     /// Feature columns: `name` (uses `transform`), `log1p(name)` or `none(name)`. Default:
     /// recency_days, orders, monetary, plus categories and avg_order_value when the table has
     /// them.
@@ -48,6 +50,7 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         let p = KMeansParams::new(2);
         ClusterConfig {
+            enabled: true,
             features: None,
             transform: Transform::Log1p,
             k: KChoice::Range { min: 2, max: 8 },

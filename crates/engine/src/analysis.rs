@@ -27,6 +27,31 @@ pub struct Analysis {
     pub kpis: Kpis,
     /// Columns of the customer table with their types.
     pub columns: Vec<ColumnInfo>,
+    /// CLV model fit and totals (absent when disabled or failed).
+    pub clv: Option<crate::ClvSection>,
+    /// Why the CLV step failed, when it did (the rest of the analysis still ran).
+    pub clv_error: Option<String>,
+    /// K-means segments (absent when disabled or not possible on this data).
+    pub clusters: Option<crate::ClusterSection>,
+    /// Why K-means was not done, when it was not.
+    pub cluster_error: Option<String>,
+    /// Lifecycle stage counts, monthly trends and cohort retention.
+    pub lifecycle: Option<crate::LifecycleSection>,
+    /// RFM thresholds, level counts, segment summaries and the R×F grid.
+    pub rfm: Option<clientele_rfm::RfmReport>,
+    /// Per grading scheme: grades with customers, revenue, means and the playbook action.
+    pub grades: Vec<clientele_grade::SchemeSummary>,
+    /// Classic presets not applied because the data lacks their columns, with the reason.
+    pub skipped_presets: Vec<String>,
+    /// Value tiers: Pareto curve, ABC and HML totals.
+    pub value_tiers: Option<crate::ValueTierSection>,
+    /// Target lists written under `segments/`.
+    pub target_lists: Vec<crate::TargetList>,
+    /// Language of labels.
+    pub lang: crate::Lang,
+    /// Playbook overrides from the config (for the action texts in target lists).
+    #[serde(skip)]
+    pub playbook_overrides: clientele_grade::PlaybookConfig,
     /// The customer table (not in `summary.json`; written as customers.parquet/csv).
     #[serde(skip)]
     pub customers: CustomerTable,

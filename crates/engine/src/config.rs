@@ -23,6 +23,65 @@ pub struct Config {
     pub time: TimeConfig,
     /// Output settings.
     pub output: OutputConfig,
+    /// RFM scoring and segment schemes.
+    pub rfm: clientele_rfm::RfmConfig,
+    /// Customer lifetime value.
+    pub clv: ClvConfig,
+    /// Grading schemes (`[[scheme]]`); none = the classic presets the data supports.
+    pub scheme: Vec<clientele_grade::SchemeConfig>,
+    /// Playbook overrides: grade name → action.
+    pub playbook: clientele_grade::PlaybookConfig,
+    /// Value tiers (ABC / HML) settings.
+    pub value_tiers: clientele_grade::ValueTierConfig,
+    /// K-means segments.
+    pub cluster: clientele_cluster::ClusterConfig,
+    /// Lifecycle stages and trend windows.
+    pub lifecycle: clientele_lifecycle::LifecycleConfig,
+}
+
+/// `[clv]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClvConfig {
+    /// Fit the CLV models at all.
+    pub enabled: bool,
+    /// Transaction model: bg_nbd, mbg_nbd, pareto_nbd or bg_bb.
+    pub model: clientele_clv::ModelKind,
+    /// Spend model: `gamma_gamma` or `none`.
+    pub spend: String,
+    /// CLV and expected-purchases horizon in months.
+    pub horizon_months: u32,
+    /// Discount rate per month.
+    pub monthly_discount: f64,
+    /// Month length: `lifetimes` (30 days / 4.345 weeks, for parity) or `30days`.
+    pub month: String,
+    /// L2 penalty on the log-parameters (0 = plain maximum likelihood).
+    pub penalizer: f64,
+}
+
+impl Default for ClvConfig {
+    fn default() -> Self {
+        ClvConfig {
+            enabled: true,
+            model: clientele_clv::ModelKind::BgNbd,
+            spend: "gamma_gamma".into(),
+            horizon_months: 12,
+            monthly_discount: 0.01,
+            month: "lifetimes".into(),
+            penalizer: 0.0,
+        }
+    }
+}
+
+/// Language of labels in outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// 中文.
+    #[default]
+    Zh,
+    /// English.
+    En,
 }
 
 /// `[source]`.
@@ -105,12 +164,18 @@ pub struct TimeConfig {
 pub struct OutputConfig {
     /// `parquet`, `csv` or `both`.
     pub format: String,
+    /// Language of segment labels and actions: `zh` or `en`.
+    pub lang: Lang,
+    /// Write `segments/<scheme>/<grade>.csv` target lists.
+    pub target_lists: bool,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
             format: "both".into(),
+            lang: Lang::Zh,
+            target_lists: true,
         }
     }
 }
@@ -154,7 +219,8 @@ impl Config {
         let mut c = self.clone();
         c.source.transactions.clear();
         c.time.as_of = None;
-        let text = toml::to_string(&c).unwrap_or_default();
+        // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
+        let text = serde_json::to_string(&c).unwrap_or_default();
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }

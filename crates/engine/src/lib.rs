@@ -5,14 +5,16 @@
 mod analysis;
 mod config;
 mod error;
+mod models;
 mod output;
 mod pipeline;
 pub mod synthetic;
 
 pub use analysis::{Analysis, Kpis};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
-pub use config::{ColumnsConfig, Config, OutputConfig, SourceConfig, TimeConfig};
+pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceConfig, TimeConfig};
 pub use error::EngineError;
+pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
 pub use output::{OutputFormat, WrittenOutputs, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
 

@@ -114,7 +114,106 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
+    if !a.target_lists.is_empty() {
+        write_target_lists(a, dir)?;
+        files.push(format!("segments/ ({} lists)", a.target_lists.len()));
+    }
     Ok(files)
+}
+
+/// The metrics that go into every target list, when the table has them.
+const LIST_METRICS: [&str; 8] = [
+    "recency_days",
+    "orders",
+    "monetary",
+    "avg_order_value",
+    "p_alive",
+    "clv",
+    "r_score",
+    "rfm_code",
+];
+
+/// `segments/<scheme>/<grade>.csv`: customer id, key metrics, the grade, the playbook
+/// action, scheme, config hash and as-of date — ready for an SMS/email/ads upload.
+fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
+    let t = &a.customers;
+    let metrics: Vec<&str> = LIST_METRICS
+        .iter()
+        .copied()
+        .filter(|m| t.get(m).is_some())
+        .collect();
+    let lang = a.lang;
+    let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
+    let glang = match lang {
+        crate::Lang::Zh => clientele_grade::Lang::Zh,
+        crate::Lang::En => clientele_grade::Lang::En,
+    };
+    // rows per (column, grade), built once per column
+    let mut by_column: std::collections::HashMap<
+        &str,
+        std::collections::HashMap<String, Vec<usize>>,
+    > = std::collections::HashMap::new();
+    for l in &a.target_lists {
+        if by_column.contains_key(l.column.as_str()) {
+            continue;
+        }
+        let mut groups: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        if let Ok(values) = t.texts(&l.column) {
+            for (i, v) in values.iter().enumerate() {
+                let Some(v) = v else { continue };
+                match &l.tag_separator {
+                    Some(sep) => v
+                        .split(sep.as_str())
+                        .filter(|s| !s.is_empty())
+                        .for_each(|g| groups.entry(g.to_string()).or_default().push(i)),
+                    None => groups.entry(v.clone()).or_default().push(i),
+                }
+            }
+        }
+        by_column.insert(l.column.as_str(), groups);
+    }
+    let as_of = a.as_of.to_string();
+    for l in &a.target_lists {
+        let path = dir.join(&l.file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        }
+        let f = File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+        let mut buf = BufWriter::new(f);
+        buf.write_all(b"\xEF\xBB\xBF")
+            .map_err(|e| EngineError::io(&path, e))?;
+        let mut w = csv::Writer::from_writer(buf);
+        let err = |e: csv::Error| EngineError::Output {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let mut header = vec!["customer_id"];
+        header.extend(&metrics);
+        header.extend(["grade", "action", "scheme", "config_hash", "as_of"]);
+        w.write_record(&header).map_err(err)?;
+        let action = playbook.action(&l.grade, glang).unwrap_or("").to_string();
+        let rows = by_column
+            .get(l.column.as_str())
+            .and_then(|g| g.get(&l.grade))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let cols: Vec<&ColumnData> = metrics.iter().filter_map(|m| t.get(m)).collect();
+        for &i in rows {
+            let mut rec = vec![t.ids()[i].clone()];
+            rec.extend(cols.iter().map(|c| c.text(i).unwrap_or_default()));
+            rec.extend([
+                l.grade.clone(),
+                action.clone(),
+                l.scheme.clone(),
+                a.config_hash.clone(),
+                as_of.clone(),
+            ]);
+            w.write_record(&rec).map_err(err)?;
+        }
+        w.flush().map_err(|e| EngineError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// The customer table as one Arrow batch (dates → Date32, ints → Int64, floats → Float64).

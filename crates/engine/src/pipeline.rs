@@ -14,6 +14,8 @@ pub struct AnalyzeOptions {
     pub strict: bool,
     /// Write rejects here while reading (the output writer also writes them).
     pub rejects_path: Option<PathBuf>,
+    /// Stop after the customer table (no models): for benchmarks and quick checks.
+    pub customer_table_only: bool,
 }
 
 /// Runs the analysis described by `config`.
@@ -24,9 +26,25 @@ pub fn analyze(
 ) -> Result<Analysis, EngineError> {
     let mut ingest = config.ingest_options()?;
     ingest.strict = opts.strict;
+    ingest.monthly_activity = !opts.customer_table_only;
     ingest.rejects_path = opts.rejects_path.clone();
     let data = load(&ingest, progress)?;
-    let customers = data.table;
+    let mut customers = data.table;
+    let models = if opts.customer_table_only {
+        crate::models::ModelOutputs::default()
+    } else {
+        let inputs = crate::models::ModelInputs {
+            as_of: data.as_of,
+            leads: &data.leads_without_purchase,
+            months: &data.months,
+        };
+        crate::models::run_models(&mut customers, config, inputs)?
+    };
+    let target_lists = if config.output.target_lists && !opts.customer_table_only {
+        crate::models::target_lists(&customers, &models)
+    } else {
+        Vec::new()
+    };
     let columns = customers
         .column_names()
         .into_iter()
@@ -54,6 +72,18 @@ pub fn analyze(
         leads_without_purchase: data.leads_without_purchase.len(),
         kpis: Kpis::of(&customers),
         columns,
+        clv: models.clv,
+        clusters: models.clusters,
+        cluster_error: models.cluster_error,
+        lifecycle: models.lifecycle,
+        clv_error: models.clv_error,
+        rfm: models.rfm,
+        grades: models.grades,
+        skipped_presets: models.skipped_presets,
+        value_tiers: models.value_tiers,
+        target_lists,
+        lang: config.output.lang,
+        playbook_overrides: config.playbook.clone(),
         customers,
         rejects: data.rejects,
     })

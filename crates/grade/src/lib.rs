@@ -61,7 +61,9 @@ pub use scheme::{
     SchemeResult, TierConfig, compile, preview,
 };
 pub use summary::{GradeSummary, SchemeSummary, summarize};
-pub use value_tier::{ValueTierConfig, ValueTiers, value_tiers, value_tiers_of};
+pub use value_tier::{
+    ParetoPoint, Tier, TierSummary, ValueTierConfig, ValueTiers, value_tiers, value_tiers_of,
+};
 
 /// Result alias for this crate.
 pub type Result<T, E = GradeError> = std::result::Result<T, E>;

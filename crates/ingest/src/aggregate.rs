@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use clientele_core::{ColumnData, CustomerTable, Day};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Date32Type, Int64Type};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -24,14 +25,22 @@ d AS (
   FROM t GROUP BY customer_id, order_date
   HAVING MAX(amount) >= 0
 ),
+g AS (
+  SELECT customer_id, order_date, amt,
+    CAST(order_date AS INT) - LAG(CAST(order_date AS INT))
+      OVER (PARTITION BY customer_id ORDER BY order_date) AS gap
+  FROM d
+),
 p AS (
   SELECT customer_id,
     MIN(order_date) AS first_purchase,
     MAX(order_date) AS last_purchase,
     COUNT(*) AS purchase_days,
     SUM(amt) AS purchase_day_amount,
-    first_value(amt ORDER BY order_date) AS first_day_amount
-  FROM d GROUP BY customer_id
+    first_value(amt ORDER BY order_date) AS first_day_amount,
+    MAX(gap) AS longest_gap,
+    last_value(gap ORDER BY order_date) AS last_gap
+  FROM g GROUP BY customer_id
 ),
 c AS (
   SELECT customer_id,
@@ -56,7 +65,7 @@ k AS (
 SELECT c.customer_id, c.monetary, c.order_ids, c.categories, c.profit, c.profit_rows,
   c.items, c.quantity_rows, c.returns, c.return_amount,
   p.first_purchase, p.last_purchase, p.purchase_days, p.purchase_day_amount, p.first_day_amount,
-  k.top_category
+  k.top_category, p.longest_gap, p.last_gap
 FROM c LEFT JOIN p ON c.customer_id = p.customer_id
        LEFT JOIN k ON c.customer_id = k.customer_id
 ";
@@ -120,6 +129,68 @@ struct Cols {
     return_amount: Vec<Option<f64>>,
     tenure_days: Vec<Option<i64>>,
     interpurchase: Vec<Option<f64>>,
+    longest_gap: Vec<Option<i64>>,
+    last_gap: Vec<Option<i64>>,
+}
+
+/// Per customer and calendar month: net revenue and orders (distinct order ids of
+/// non-negative rows, else purchase days). The input of trends and cohorts.
+const MONTHS_SQL: &str = "
+SELECT customer_id,
+  CAST(date_part('year', order_date) AS INT) AS y,
+  CAST(date_part('month', order_date) AS INT) AS m,
+  SUM(amount) AS revenue,
+  COUNT(DISTINCT CASE WHEN amount >= 0 THEN order_id END) AS order_ids,
+  COUNT(DISTINCT CASE WHEN amount >= 0 THEN order_date END) AS purchase_days
+FROM tx WHERE order_date <= {as_of}
+GROUP BY 1, 2, 3
+";
+
+/// One customer's activity in one calendar month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthActivity {
+    /// Row of the customer in the customer table.
+    pub customer: u32,
+    /// Calendar year.
+    pub year: i32,
+    /// Calendar month 1–12.
+    pub month: u32,
+    /// Net amount in the month.
+    pub revenue: f64,
+    /// Orders in the month (0 when the month has only returns).
+    pub orders: u32,
+}
+
+/// Monthly activity of the customers in `table` (rows of customers not in the table, i.e.
+/// return-only customers, are left out), sorted by customer then month.
+pub(crate) fn monthly_activity(ctx: &SessionContext, table: &CustomerTable, as_of: Day) -> Result<Vec<MonthActivity>, IngestError> {
+    let index: HashMap<&str, u32> = table.ids().iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    let batches = query(ctx, &MONTHS_SQL.replace("{as_of}", &date_literal(as_of)))?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let ids = b.column(0).as_string::<i32>();
+        let int = |i: usize| cast(b.column(i), &DataType::Int64);
+        let (y, m, rev, oid, days) = (int(1)?, int(2)?, b.column(3).as_primitive::<Int64Type>(), int(4)?, int(5)?);
+        let (y, m, oid, days) = (
+            y.as_primitive::<Int64Type>(),
+            m.as_primitive::<Int64Type>(),
+            oid.as_primitive::<Int64Type>(),
+            days.as_primitive::<Int64Type>(),
+        );
+        for r in 0..b.num_rows() {
+            let Some(&customer) = index.get(ids.value(r)) else { continue };
+            let orders = if oid.value(r) > 0 { oid.value(r) } else { days.value(r) };
+            out.push(MonthActivity {
+                customer,
+                year: y.value(r) as i32,
+                month: m.value(r) as u32,
+                revenue: rev.value(r) as f64 / MONEY_SCALE,
+                orders: orders as u32,
+            });
+        }
+    }
+    out.sort_by_key(|a| (a.customer, a.year, a.month));
+    Ok(out)
 }
 
 /// Aggregates validated rows to the customer table at `as_of`, filling the as-of and
@@ -129,7 +200,7 @@ pub(crate) fn customer_table(
     opts: &IngestOptions,
     as_of: Day,
     stats: &mut IngestStats,
-) -> Result<CustomerTable, IngestError> {
+) -> Result<(CustomerTable, SessionContext), IngestError> {
     let ctx = session(batches)?;
     let lit = date_literal(as_of);
     let counts = query(
@@ -166,6 +237,9 @@ pub(crate) fn customer_table(
         let (first, last, pdays, pamount, first_amt) =
             (datec(10), datec(11), i64c(12), i64c(13), i64c(14));
         let top = s(15);
+        let gap_col = |i: usize| cast(b.column(i), &DataType::Int64);
+        let (longest, last_gap) = (gap_col(16)?, gap_col(17)?);
+        let (longest, last_gap) = (longest.as_primitive::<Int64Type>(), last_gap.as_primitive::<Int64Type>());
         for r in 0..b.num_rows() {
             if first.is_null(r) {
                 return_only.insert(id.value(r).to_string(), money(monetary.value(r)));
@@ -209,6 +283,8 @@ pub(crate) fn customer_table(
             c.tenure_days.push(Some(i64::from(as_of.0 - f)));
             c.interpurchase
                 .push((n > 1).then(|| f64::from(l - f) / (n - 1) as f64));
+            c.longest_gap.push((!longest.is_null(r)).then(|| longest.value(r)));
+            c.last_gap.push((!last_gap.is_null(r)).then(|| last_gap.value(r)));
         }
     }
     stats.return_only_customers = return_only.len() as u64;
@@ -241,5 +317,7 @@ pub(crate) fn customer_table(
     push("return_amount", ColumnData::Float(c.return_amount)).map_err(core)?;
     push("tenure_days", ColumnData::Int(c.tenure_days)).map_err(core)?;
     push("avg_interpurchase_days", ColumnData::Float(c.interpurchase)).map_err(core)?;
-    Ok(table.sorted_by_id())
+    push("longest_gap_days", ColumnData::Int(c.longest_gap)).map_err(core)?;
+    push("last_gap_days", ColumnData::Int(c.last_gap)).map_err(core)?;
+    Ok((table.sorted_by_id(), ctx))
 }

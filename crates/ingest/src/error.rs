@@ -150,3 +150,9 @@ impl From<datafusion::error::DataFusionError> for IngestError {
         IngestError::Engine(e.to_string())
     }
 }
+
+impl From<datafusion::arrow::error::ArrowError> for IngestError {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        IngestError::Engine(e.to_string())
+    }
+}

@@ -24,6 +24,7 @@ mod side_tables;
 mod source;
 mod transactions;
 
+pub use aggregate::MonthActivity;
 pub use error::IngestError;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use progress::{NoProgress, Progress};
@@ -92,6 +93,9 @@ pub struct Ingested {
     pub side_tables: Vec<SideTableStats>,
     /// Lead ids (from the leads table) that have no purchase up to as-of.
     pub leads_without_purchase: Vec<String>,
+    /// Per customer-month activity (when `IngestOptions::monthly_activity`), for trends and
+    /// cohorts; `customer` indexes `table` rows.
+    pub months: Vec<MonthActivity>,
 }
 
 /// Reads the transactions (and side tables) and builds the customer table.
@@ -110,7 +114,9 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
             return Err(IngestError::AsOfBeforeData { as_of, first });
         }
     }
-    let mut table = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
+    let (mut table, ctx) = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
+    let months = if opts.monthly_activity { aggregate::monthly_activity(&ctx, &table, as_of)? } else { Vec::new() };
+    drop(ctx);
     let mut side = Vec::new();
     let mut leads = Vec::new();
     side_tables::join_all(&mut table, opts, &mut side, &mut leads)?;
@@ -121,5 +127,6 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         rejects,
         side_tables: side,
         leads_without_purchase: leads,
+        months,
     })
 }

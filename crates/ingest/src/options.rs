@@ -166,6 +166,8 @@ pub struct IngestOptions {
     pub satisfaction_score: String,
     /// Leads: potential customers (customer id + any columns).
     pub leads: Option<PathBuf>,
+    /// Also compute per customer-month activity (trends, cohorts).
+    pub monthly_activity: bool,
 }
 
 impl IngestOptions {
@@ -183,6 +185,7 @@ impl IngestOptions {
             satisfaction: None,
             satisfaction_score: "score".into(),
             leads: None,
+            monthly_activity: false,
         }
     }
 }

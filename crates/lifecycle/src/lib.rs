@@ -25,7 +25,7 @@
 //!     purchase_days: 18,
 //!     avg_interpurchase_days: Some(30.0),
 //!     p_alive: None,
-//!     longest_gap_days: Some(40),
+//!     last_gap_days: Some(40),
 //! };
 //! let lapsed = StageInput { last_purchase: day(1998, 1, 1), ..regular }; // 180 days ≫ 2.5 × 30
 //! let model = LifecycleModel::new(LifecycleConfig::default())?;

@@ -4,8 +4,8 @@
 //! Rules, first match wins:
 //! 1. **potential**: a lead with no purchase.
 //! 2. **new**: `as_of − first_purchase ≤ new_days`.
-//! 3. **reactivated**: the customer once went quiet for longer than the churn threshold
-//!    (`longest_gap_days`, see [`StageInput`]) and bought again, and the last purchase is recent:
+//! 3. **reactivated**: the customer went quiet for longer than the churn threshold before the
+//!    last purchase (`last_gap_days`, see [`StageInput`]), and that purchase is recent:
 //!    `as_of − last_purchase ≤ reactivated_days`.
 //! 4. otherwise the recency rule on `recency = as_of − last_purchase`:
 //!    - `mode = "cadence"`: overdue ratio `recency / cadence`, where cadence is the customer's own
@@ -280,21 +280,22 @@ pub struct StageInput {
     pub avg_interpurchase_days: Option<f64>,
     /// P(alive) from a CLV model, if one was fitted.
     pub p_alive: Option<f64>,
-    /// Longest gap in days between two consecutive purchase days (up to the last purchase);
-    /// `None` for one-time buyers. A gap longer than the churn threshold means the customer was
-    /// churned once and came back.
-    pub longest_gap_days: Option<i32>,
+    /// Days between the last purchase day and the one before it; `None` for one-time buyers.
+    /// A gap longer than the churn threshold means the customer had churned and the last
+    /// purchase brought them back. (The gap *ending at the last purchase*, not the longest
+    /// one ever: a loyal customer with one long break years ago is not "reactivated".)
+    pub last_gap_days: Option<i32>,
 }
 
 /// Column names [`stage_inputs`] reads. The first four are required; `p_alive` and
-/// `longest_gap_days` are used when present.
+/// `last_gap_days` are used when present.
 pub const STAGE_COLUMNS: [&str; 6] = [
     "first_purchase",
     "last_purchase",
     "purchase_days",
     "avg_interpurchase_days",
     "p_alive",
-    "longest_gap_days",
+    "last_gap_days",
 ];
 
 /// The stage inputs of every row of a customer table (DESIGN.md §3 column names; see
@@ -309,7 +310,7 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
         None => Ok(None),
     };
     let p_alive = optional("p_alive")?;
-    let gap = optional("longest_gap_days")?;
+    let gap = optional("last_gap_days")?;
     (0..table.len())
         .map(|row| {
             let missing = |what: &str| LifecycleError::BadCustomer {
@@ -327,7 +328,7 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
                 },
                 avg_interpurchase_days: avg[row],
                 p_alive: p_alive.as_ref().and_then(|v| v[row]),
-                longest_gap_days: gap.as_ref().and_then(|v| v[row]).map(|g| g as i32),
+                last_gap_days: gap.as_ref().and_then(|v| v[row]).map(|g| g as i32),
             })
         })
         .collect()
@@ -528,7 +529,7 @@ impl LifecycleModel {
     /// would inflate the average it is compared with), or the fallback cadence when there is no
     /// other gap; in fixed mode it is `churn_days`.
     fn came_back(&self, c: &StageInput, cadence: Option<f64>, fallback: Option<f64>) -> bool {
-        let Some(gap) = c.longest_gap_days else {
+        let Some(gap) = c.last_gap_days else {
             return false;
         };
         let cfg = &self.config;
@@ -575,11 +576,11 @@ fn check_input(row: usize, c: &StageInput, as_of: Day) -> Result<(), LifecycleEr
     {
         return bad(format!("p_alive is {p}, outside 0..=1"));
     }
-    if let Some(g) = c.longest_gap_days
+    if let Some(g) = c.last_gap_days
         && (g < 0 || g > c.last_purchase.0 - c.first_purchase.0)
     {
         return bad(format!(
-            "longest_gap_days is {g}, outside 0..={} (last − first purchase)",
+            "last_gap_days is {g}, outside 0..={} (last − first purchase)",
             c.last_purchase.0 - c.first_purchase.0
         ));
     }
@@ -635,7 +636,7 @@ mod tests {
             purchase_days: n,
             avg_interpurchase_days: Some(f64::from(cadence)),
             p_alive: None,
-            longest_gap_days: Some(cadence),
+            last_gap_days: Some(cadence),
         }
     }
 
@@ -648,7 +649,7 @@ mod tests {
             purchase_days: 1,
             avg_interpurchase_days: None,
             p_alive: None,
-            longest_gap_days: None,
+            last_gap_days: None,
         }
     }
 
@@ -689,7 +690,7 @@ mod tests {
             purchase_days: 2,
             avg_interpurchase_days: Some(1.0),
             p_alive: None,
-            longest_gap_days: Some(1),
+            last_gap_days: Some(1),
         };
         assert_eq!(stage(&model(), c), Stage::New);
         let older = StageInput {
@@ -755,7 +756,7 @@ mod tests {
             purchase_days: 3,
             avg_interpurchase_days: Some(f64::from(gap + 20) / 2.0),
             p_alive: None,
-            longest_gap_days: Some(gap),
+            last_gap_days: Some(gap),
         }
     }
 
@@ -793,7 +794,7 @@ mod tests {
             purchase_days: 2,
             avg_interpurchase_days: Some(f64::from(gap)),
             p_alive: None,
-            longest_gap_days: Some(gap),
+            last_gap_days: Some(gap),
         };
         let judge = |gap| {
             let v = [
@@ -878,7 +879,7 @@ mod tests {
                 ..once(5)
             },
             StageInput {
-                longest_gap_days: Some(1000),
+                last_gap_days: Some(1000),
                 ..regular(5, 20, 10)
             },
         ];
@@ -1025,10 +1026,10 @@ mod tests {
             ColumnData::Float(vec![Some(110.0), None]),
         )
         .unwrap();
-        t.push("longest_gap_days", ColumnData::Int(vec![Some(200), None]))
+        t.push("last_gap_days", ColumnData::Int(vec![Some(200), None]))
             .unwrap();
         let inputs = stage_inputs(&t).unwrap();
-        assert_eq!(inputs[0].longest_gap_days, Some(200));
+        assert_eq!(inputs[0].last_gap_days, Some(200));
         assert_eq!(inputs[1].p_alive, None);
         let r = model().assign(AS_OF, &inputs, &[]).unwrap();
         assert_eq!(r.stages, [Stage::Active, Stage::New]);
@@ -1053,7 +1054,7 @@ mod tests {
                     purchase_days: n,
                     avg_interpurchase_days: (n > 1).then(|| f64::from(span) / f64::from(n - 1)),
                     p_alive: p,
-                    longest_gap_days: (n > 1 && has_gap)
+                    last_gap_days: (n > 1 && has_gap)
                         .then_some(span / 2 + 1)
                         .map(|g| g.min(span)),
                 }

@@ -1,0 +1,507 @@
+//! The model steps of an analysis, in order: CLV (so rules can use `clv` and `p_alive`),
+//! RFM scores and segments, value tiers, then the grading schemes. Each step adds columns to
+//! the customer table and a serializable section to the [`crate::Analysis`].
+
+use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma};
+use clientele_core::{ClvSummary, ColumnData, CustomerTable, TimeUnit};
+use clientele_grade::{
+    Playbook, SchemeConfig, SchemeSummary, TableSchema, check, compile, presets, summarize,
+    value_tiers,
+};
+use clientele_rfm::{RfmModel, RfmReport};
+use serde::{Deserialize, Serialize};
+
+use crate::EngineError;
+use crate::config::{ClvConfig, Config, Lang};
+
+/// The CLV step's result for `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClvSection {
+    /// The transaction model's fit (params, SEs, LL in the data's units, convergence).
+    pub model: clientele_clv::FitReport,
+    /// The Gamma-Gamma fit, when spend was modelled.
+    pub spend: Option<clientele_clv::SpendFitReport>,
+    /// Horizon and discounting used.
+    pub options: ClvOptions,
+    /// Time unit of the model.
+    pub unit: TimeUnit,
+    /// Name of the expected-purchases column.
+    pub expected_purchases_column: String,
+    /// Σ expected purchases over the horizon.
+    pub expected_purchases_total: f64,
+    /// Σ CLV.
+    pub clv_total: Option<f64>,
+    /// Mean CLV.
+    pub clv_mean: Option<f64>,
+    /// Median CLV.
+    pub clv_median: Option<f64>,
+    /// Mean P(alive).
+    pub p_alive_mean: f64,
+}
+
+/// Value tiers without the per-customer rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueTierSection {
+    /// Value column used.
+    pub column: String,
+    /// Σ positive value.
+    pub total_positive: f64,
+    /// Pareto curve (≤ 201 points).
+    pub pareto: Vec<clientele_grade::ParetoPoint>,
+    /// Per ABC tier.
+    pub abc: Vec<clientele_grade::TierSummary>,
+    /// Per HML tier.
+    pub hml: Vec<clientele_grade::TierSummary>,
+}
+
+/// A target list file: customers of one grade of one scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetList {
+    /// Scheme name.
+    pub scheme: String,
+    /// Customer-table column holding the grade.
+    pub column: String,
+    /// Grade.
+    pub grade: String,
+    /// Path relative to the output directory.
+    pub file: String,
+    /// Customers in the list.
+    pub customers: usize,
+    /// Separator when the column holds several tags.
+    #[serde(skip)]
+    pub tag_separator: Option<String>,
+}
+
+/// K-means segments without the per-customer labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterSection {
+    /// The fitted model (features, scaler, centroids): enough to label new customers.
+    pub model: clientele_cluster::FittedKMeans,
+    /// One profile per cluster, cluster 1 = most valuable.
+    pub profiles: Vec<clientele_cluster::ClusterProfile>,
+    /// Inertia, silhouette, Calinski-Harabasz, Davies-Bouldin for every k tried.
+    pub k_scores: Vec<clientele_cluster::KScore>,
+    /// Dropped features, left-out customers and similar remarks.
+    pub notes: Vec<String>,
+}
+
+/// Lifecycle stages, monthly trends and the cohort matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct LifecycleSection {
+    /// Stage counts (customers + leads).
+    pub stages: clientele_lifecycle::StageSummary,
+    /// One row per calendar month from the first purchase to as-of.
+    pub trends: Vec<clientele_lifecycle::MonthTrend>,
+    /// Retention by first-purchase month.
+    pub cohorts: clientele_lifecycle::CohortMatrix,
+}
+
+/// Everything the model steps produce besides the new columns.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ModelOutputs {
+    pub clusters: Option<ClusterSection>,
+    pub cluster_error: Option<String>,
+    pub lifecycle: Option<LifecycleSection>,
+    pub clv: Option<ClvSection>,
+    pub clv_error: Option<String>,
+    pub rfm: Option<RfmReport>,
+    pub grades: Vec<SchemeSummary>,
+    pub skipped_presets: Vec<String>,
+    pub value_tiers: Option<ValueTierSection>,
+}
+
+fn model_err(step: &'static str) -> impl Fn(String) -> EngineError {
+    move |reason| EngineError::Model { step, reason }
+}
+
+/// What the model steps need besides the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ModelInputs<'a> {
+    pub as_of: clientele_core::Day,
+    pub leads: &'a [String],
+    pub months: &'a [clientele_ingest::MonthActivity],
+}
+
+/// Runs all model steps on `table` (adding columns) and returns their summaries.
+pub(crate) fn run_models(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: ModelInputs<'_>,
+) -> Result<ModelOutputs, EngineError> {
+    let mut out = ModelOutputs::default();
+    if table.is_empty() {
+        return Ok(out);
+    }
+    if config.clv.enabled {
+        match clv_step(table, &config.clv, config.time.unit) {
+            Ok(section) => out.clv = Some(section),
+            // A failed fit must not hide the rest of the analysis; the reason is reported.
+            Err(e) => out.clv_error = Some(e.to_string()),
+        }
+    }
+    lifecycle_step(table, config, inputs, &mut out)?;
+    rfm_step(table, config, &mut out)?;
+    tier_step(table, config, &mut out)?;
+    if config.cluster.enabled {
+        match cluster_step(table, config) {
+            Ok(c) => out.clusters = Some(c),
+            // Too few or identical customers is a property of the data, not a failed run.
+            Err(e) => out.cluster_error = Some(e.to_string()),
+        }
+    }
+    grade_step(table, config, &mut out)?;
+    Ok(out)
+}
+
+fn lifecycle_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: ModelInputs<'_>,
+    out: &mut ModelOutputs,
+) -> Result<(), EngineError> {
+    use clientele_lifecycle::{
+        CustomerMonth, LifecycleModel, Month, cohort_matrix, monthly_trends, stage_inputs,
+    };
+    let err = model_err("lifecycle");
+    let model = LifecycleModel::new(config.lifecycle.clone()).map_err(|e| err(e.to_string()))?;
+    let stage_in = stage_inputs(table).map_err(|e| err(e.to_string()))?;
+    let stages = model
+        .assign(inputs.as_of, &stage_in, inputs.leads)
+        .map_err(|e| err(e.to_string()))?;
+    let col = ColumnData::Text(
+        stages
+            .stages
+            .iter()
+            .map(|s| Some(s.id().to_string()))
+            .collect(),
+    );
+    table
+        .set("lifecycle_stage", col)
+        .map_err(|e| err(e.to_string()))?;
+    let first: Vec<Month> = table
+        .dates("first_purchase")
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .map(|d| {
+            d.map(Month::from)
+                .unwrap_or_else(|| Month::from(inputs.as_of))
+        })
+        .collect();
+    let activity: Vec<CustomerMonth> = inputs
+        .months
+        .iter()
+        .filter_map(|m| {
+            Some(CustomerMonth {
+                customer: m.customer,
+                month: Month::new(m.year, m.month)?,
+                revenue: m.revenue,
+                orders: m.orders,
+            })
+        })
+        .collect();
+    let through = Some(Month::from(inputs.as_of));
+    let trends = if activity.is_empty() {
+        Vec::new()
+    } else {
+        monthly_trends(&activity, &first, &config.lifecycle.trend_config(through))
+            .map_err(|e| err(e.to_string()))?
+    };
+    let cohorts = cohort_matrix(&activity, &first, through).map_err(|e| err(e.to_string()))?;
+    out.lifecycle = Some(LifecycleSection {
+        stages: stages.summary,
+        trends,
+        cohorts,
+    });
+    Ok(())
+}
+
+fn cluster_step(table: &mut CustomerTable, config: &Config) -> Result<ClusterSection, EngineError> {
+    let err = model_err("cluster");
+    let seg = clientele_cluster::segment(table, &config.cluster).map_err(|e| err(e.to_string()))?;
+    let labels = ColumnData::Int(seg.labels.iter().map(|l| l.map(i64::from)).collect());
+    table
+        .set("cluster", labels)
+        .map_err(|e| err(e.to_string()))?;
+    let names: std::collections::HashMap<u32, String> = seg
+        .profiles
+        .iter()
+        .map(|p| {
+            (
+                p.label,
+                if config.output.lang == Lang::En {
+                    p.name_en.clone()
+                } else {
+                    p.name_zh.clone()
+                },
+            )
+        })
+        .collect();
+    let named = ColumnData::Text(
+        seg.labels
+            .iter()
+            .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
+            .collect(),
+    );
+    table
+        .set("cluster_name", named)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(ClusterSection {
+        model: seg.model,
+        profiles: seg.profiles,
+        k_scores: seg.scores,
+        notes: seg.notes,
+    })
+}
+
+fn clv_step(
+    table: &mut CustomerTable,
+    cfg: &ClvConfig,
+    unit: TimeUnit,
+) -> Result<ClvSection, EngineError> {
+    let err = model_err("clv");
+    let summary = ClvSummary::from_table(table).map_err(|e| err(e.to_string()))?;
+    let data = CalibrationData::from_summary(&summary).map_err(|e| err(e.to_string()))?;
+    let fit_opts = FitOptions {
+        penalizer: cfg.penalizer,
+        ..FitOptions::default()
+    };
+    let fitted = clientele_clv::fit(cfg.model, &data.compress(), &fit_opts)
+        .map_err(|e| err(e.to_string()))?;
+    let model = &fitted.model;
+    let periods = match cfg.month.as_str() {
+        "30days" => clientele_clv::clv::periods_per_month_30_days(unit),
+        _ => clientele_clv::clv::periods_per_month_lifetimes(unit),
+    };
+    let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)
+        .map_err(|e| err(e.to_string()))?;
+    let horizon = f64::from(cfg.horizon_months) * periods;
+    let p_alive = model.p_alive_all(&data);
+    let expected = model.expected_purchases_all(horizon, &data);
+    let col = format!("expected_purchases_{}m", cfg.horizon_months);
+    let push = |t: &mut CustomerTable, name: &str, v: &[f64]| {
+        t.set(
+            name,
+            ColumnData::Float(v.iter().map(|x| Some(*x)).collect()),
+        )
+        .map_err(|e| err(e.to_string()))
+    };
+    push(table, "p_alive", &p_alive)?;
+    push(table, &col, &expected)?;
+    let mut section = ClvSection {
+        model: fitted.report.clone(),
+        spend: None,
+        options,
+        unit,
+        expected_purchases_total: expected.iter().sum(),
+        expected_purchases_column: col,
+        clv_total: None,
+        clv_mean: None,
+        clv_median: None,
+        p_alive_mean: p_alive.iter().sum::<f64>() / p_alive.len() as f64,
+    };
+    if cfg.spend == "gamma_gamma" {
+        let (gg, spend) = GammaGamma::fit(&summary.frequency, &summary.monetary_value, &fit_opts)
+            .map_err(|e| err(e.to_string()))?;
+        let value = gg
+            .model
+            .expected_average_values(&summary.frequency, &summary.monetary_value)
+            .map_err(|e| err(e.to_string()))?;
+        let clv = clientele_clv::clv::clv(model, &data, &value, &options)
+            .map_err(|e| err(e.to_string()))?;
+        push(table, "expected_value", &value)?;
+        push(table, "clv", &clv)?;
+        let mut sorted = clv.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        section.clv_total = Some(clv.iter().sum());
+        section.clv_mean = Some(clv.iter().sum::<f64>() / n as f64);
+        section.clv_median = Some(if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        });
+        section.spend = Some(spend);
+    }
+    Ok(section)
+}
+
+fn rfm_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    out: &mut ModelOutputs,
+) -> Result<(), EngineError> {
+    let err = model_err("rfm");
+    let model = RfmModel::new(config.rfm.clone()).map_err(|e| err(e.to_string()))?;
+    let r = model.score_table(table).map_err(|e| err(e.to_string()))?;
+    let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
+    let lang = config.output.lang.rfm();
+    let mut cols = vec![
+        ("r_score".to_string(), int(&r.r_score)),
+        ("f_score".to_string(), int(&r.f_score)),
+        ("m_score".to_string(), int(&r.m_score)),
+        (
+            "rfm_code".to_string(),
+            ColumnData::Text(r.rfm_code.iter().cloned().map(Some).collect()),
+        ),
+    ];
+    for s in &r.schemes {
+        let labels = ColumnData::Text(
+            (0..table.len())
+                .map(|i| Some(s.segment_of(i).name(lang).to_string()))
+                .collect(),
+        );
+        if s.name == "cn8" {
+            cols.push(("rfm_segment".to_string(), labels.clone()));
+        }
+        cols.push((format!("segment_{}", s.name), labels));
+    }
+    for (name, data) in cols {
+        table.set(name, data).map_err(|e| err(e.to_string()))?;
+    }
+    out.rfm = Some(r.report());
+    Ok(())
+}
+
+fn tier_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    out: &mut ModelOutputs,
+) -> Result<(), EngineError> {
+    let err = model_err("value tiers");
+    let tiers = value_tiers(table, &config.value_tiers).map_err(|e| err(e.to_string()))?;
+    table
+        .set("contribution_share", tiers.share_column())
+        .map_err(|e| err(e.to_string()))?;
+    table
+        .set("value_tier", tiers.abc_column())
+        .map_err(|e| err(e.to_string()))?;
+    table
+        .set("hml_tier", tiers.hml_column())
+        .map_err(|e| err(e.to_string()))?;
+    out.value_tiers = Some(ValueTierSection {
+        column: tiers.column.clone(),
+        total_positive: tiers.total_positive,
+        pareto: tiers.pareto.clone(),
+        abc: tiers.abc_summary.clone(),
+        hml: tiers.hml_summary.clone(),
+    });
+    Ok(())
+}
+
+/// The schemes to apply: the configured ones, or else the classic presets whose columns the
+/// data has (a shop without attributes simply gets no attribute grading).
+fn schemes_for(
+    table: &CustomerTable,
+    config: &Config,
+    skipped: &mut Vec<String>,
+) -> Vec<SchemeConfig> {
+    if !config.scheme.is_empty() {
+        return config.scheme.clone();
+    }
+    let schema = TableSchema::of(table);
+    presets::classic()
+        .into_iter()
+        .filter(|s| {
+            let problems: Vec<String> = check(s, &schema)
+                .into_iter()
+                .filter(|d| d.severity == clientele_grade::Severity::Error)
+                .map(|d| d.message)
+                .collect();
+            if !problems.is_empty() {
+                skipped.push(format!("{}: {}", s.name, problems.join("; ")));
+            }
+            problems.is_empty()
+        })
+        .collect()
+}
+
+fn grade_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    out: &mut ModelOutputs,
+) -> Result<(), EngineError> {
+    let err = model_err("grade");
+    let playbook = Playbook::with_overrides(&config.playbook);
+    let schemes = schemes_for(table, config, &mut out.skipped_presets);
+    for s in &schemes {
+        let compiled = compile(s, table).map_err(|e| err(e.to_string()))?;
+        let result = compiled.apply(table).map_err(|e| err(e.to_string()))?;
+        table
+            .set(result.column.clone(), result.to_column())
+            .map_err(|e| err(e.to_string()))?;
+        out.grades.push(summarize(&result, table, &playbook));
+    }
+    Ok(())
+}
+
+/// The target lists an analysis writes: every grade of every grading scheme, RFM segment
+/// scheme and value tier.
+pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<TargetList> {
+    let mut specs: Vec<(String, String, Option<String>)> = Vec::new();
+    for g in &out.grades {
+        let sep = (g.mode == clientele_grade::Mode::Tags).then(|| ";".to_string());
+        specs.push((g.scheme.clone(), g.column.clone(), sep));
+    }
+    for c in table.columns() {
+        if let Some(name) = c.name.strip_prefix("segment_") {
+            specs.push((format!("rfm_{name}"), c.name.clone(), None));
+        }
+    }
+    specs.push(("value_tier".into(), "value_tier".into(), None));
+    specs.push(("lifecycle".into(), "lifecycle_stage".into(), None));
+    specs.push(("cluster".into(), "cluster_name".into(), None));
+    let mut lists = Vec::new();
+    for (scheme, column, sep) in specs {
+        let Ok(values) = table.texts(&column) else {
+            continue;
+        };
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for v in values.iter().flatten() {
+            match &sep {
+                Some(s) => v
+                    .split(s.as_str())
+                    .filter(|t| !t.is_empty())
+                    .for_each(|t| *counts.entry(t.to_string()).or_default() += 1),
+                None => *counts.entry(v.clone()).or_default() += 1,
+            }
+        }
+        for (grade, n) in counts {
+            lists.push(TargetList {
+                file: format!("segments/{}/{}.csv", file_safe(&scheme), file_safe(&grade)),
+                scheme: scheme.clone(),
+                column: column.clone(),
+                grade,
+                customers: n,
+                tag_separator: sep.clone(),
+            });
+        }
+    }
+    lists
+}
+
+/// A grade name as a file name: path separators and characters Windows rejects become `_`.
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if matches!(
+                c,
+                '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | ' '
+            ) || c.is_control()
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl Lang {
+    fn rfm(self) -> clientele_rfm::Lang {
+        match self {
+            Lang::Zh => clientele_rfm::Lang::Zh,
+            Lang::En => clientele_rfm::Lang::En,
+        }
+    }
+}
