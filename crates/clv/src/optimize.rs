@@ -54,8 +54,13 @@ pub(crate) fn numeric_gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: f64) -> 
     g
 }
 
-/// Strong-Wolfe line search (Nocedal & Wright alg. 3.5/3.6). Non-finite values count as "too
-/// far". Returns (step, f, gradient) or None when no acceptable decrease was found.
+/// Strong-Wolfe line search (Nocedal & Wright alg. 3.5/3.6) with Hager & Zhang's
+/// approximate-Wolfe safeguard: once the function change is below the rounding noise of `f`
+/// (`noise`), sufficient decrease can no longer be judged from values, so a step whose value is
+/// within the noise is judged by its directional derivative alone. Without this, BFGS stalls
+/// near the optimum of large sums (full CDNOW: gradient 2.6e-8 where 1e-9 is asked) because
+/// every step looks "not lower". Non-finite values count as "too far". Returns (step, f,
+/// gradient) or None when no acceptable step was found.
 fn line_search(
     fg: ValueGrad<'_>,
     x: &[f64],
@@ -66,6 +71,7 @@ fn line_search(
 ) -> Option<(f64, f64, Vec<f64>)> {
     const C1: f64 = 1e-4;
     const C2: f64 = 0.9;
+    let noise = NOISE * f0.abs().max(1.0);
     let d0 = dot(g0, d);
     let eval = |a: f64| {
         let (f, g) = fg(&axpy(x, a, d));
@@ -73,6 +79,10 @@ fn line_search(
         let dd = if f.is_finite() { dot(&g, d) } else { f64::NAN };
         (f, dd, g)
     };
+    // Value too high to accept the step: above the Armijo line and not within the noise.
+    let too_high = |a: f64, fa: f64| fa > f0 + C1 * a * d0 && fa > f0 + noise;
+    // Higher than `f_ref` beyond the noise (within it, values cannot be ordered).
+    let higher = |fa: f64, f_ref: f64| fa >= f_ref && fa > f0 + noise;
     let zoom = |mut lo: (f64, f64, f64), mut hi: (f64, f64, f64)| {
         // lo/hi: (step, f, directional derivative)
         let mut best: Option<(f64, f64, Vec<f64>)> = None;
@@ -96,13 +106,15 @@ fn line_search(
                 a = a_lo + 0.5 * w;
             }
             let (fa, da, ga) = eval(a);
-            if fa > f0 + C1 * a * d0 || fa >= f_lo {
+            if too_high(a, fa) || higher(fa, f_lo) || da.is_nan() {
                 hi = (a, fa, da);
             } else {
                 if da.abs() <= -C2 * d0 {
                     return Some((a, fa, ga));
                 }
-                best = Some((a, fa, ga));
+                if fa <= f0 + C1 * a * d0 {
+                    best = Some((a, fa, ga));
+                }
                 if da * (a_hi - a_lo) >= 0.0 {
                     hi = lo;
                 }
@@ -118,7 +130,7 @@ fn line_search(
     let mut a = a_init;
     for i in 0..40 {
         let (fa, da, ga) = eval(a);
-        if fa > f0 + C1 * a * d0 || (i > 0 && fa >= prev.1) {
+        if too_high(a, fa) || (i > 0 && higher(fa, prev.1)) || da.is_nan() {
             return zoom(prev, (a, fa, da));
         }
         if da.abs() <= -C2 * d0 {
@@ -132,6 +144,10 @@ fn line_search(
     }
     None
 }
+
+/// Relative rounding noise assumed in objective values (sums over many rows): changes below
+/// `NOISE·|f|` are not trusted by the line search.
+const NOISE: f64 = 1e-13;
 
 /// BFGS on `fg` (value and gradient) from `x0`.
 pub(crate) fn bfgs(fg: ValueGrad<'_>, x0: &[f64], tol: Tolerances) -> Minimum {
@@ -194,8 +210,16 @@ pub(crate) fn bfgs(fg: ValueGrad<'_>, x0: &[f64], tol: Tolerances) -> Minimum {
         }
     }
     let grad_inf = inf_norm(&g);
+    // Precision-limited stop: the quasi-Newton model predicts a further decrease below the
+    // rounding noise of f (for the mean −LL: an LL change below NOISE·|LL|), so no better point
+    // can be told apart; with a small gradient that is an optimum too (clv.md §5.8).
+    let hg: Vec<f64> = (0..n).map(|i| dot(&h[i], &g)).collect();
+    let predicted = 0.5 * dot(&g, &hg);
+    let at_noise = f.is_finite()
+        && (0.0..=NOISE * f.abs().max(1.0)).contains(&predicted)
+        && grad_inf <= tol.gtol.max(1e-6);
     Minimum {
-        converged: grad_inf <= tol.gtol,
+        converged: grad_inf <= tol.gtol || at_noise,
         x,
         f,
         grad_inf,
