@@ -45,6 +45,18 @@ enum Command {
         after_help = "Example:\n  clientele generate --customers 1000000 --seed 7 --out shop/"
     )]
     Generate(GenerateArgs),
+    /// Fit the CLV model up to a calibration date and check its predictions on the rest.
+    #[command(
+        after_help = "Example:\n  clientele validate CDNOW_master.txt --delimiter whitespace --date-col date \\\n      --amount-col dollar_value --calibration-end 1997-09-30 --as-of 1998-06-30"
+    )]
+    Validate(ValidateArgs),
+    /// Compare two runs (output directories or snapshot files): migration between grades,
+    /// customers who moved, score drift (PSI).
+    #[command(after_help = "Example:\n  clientele compare out-2025-06 out-2025-07 --out changes")]
+    Compare(CompareArgs),
+    /// Write a commented default config, or check a config against data.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Generate a realistic sample shop and analyze it (a first look at clientele).
     #[command(after_help = "Example:\n  clientele demo --dir clientele-demo --customers 20000")]
     Demo(DemoArgs),
@@ -132,6 +144,64 @@ struct SourceArgs {
 }
 
 #[derive(Debug, Args)]
+struct ValidateArgs {
+    /// Transaction files, directories or glob patterns.
+    inputs: Vec<PathBuf>,
+    /// Config file (TOML); flags override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Last day of the calibration period (YYYY-MM-DD).
+    #[arg(long)]
+    calibration_end: String,
+    /// Last day of the holdout period. Default: last date in the data.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Time unit: days, weeks or months.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Model: bg_nbd, mbg_nbd, pareto_nbd or bg_bb.
+    #[arg(long)]
+    model: Option<String>,
+    /// Also write the result as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// The earlier run: an output directory or a snapshot.json.
+    old: PathBuf,
+    /// The later run.
+    new: PathBuf,
+    /// Write comparison.json and moved-customer lists into this directory.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Write a commented default config file.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "clientele.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a config against the data: problems with a fix, and how many customers each rule takes.
+    Check {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Transaction files (default: [source] transactions of the config).
+        inputs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
 struct GenerateArgs {
     /// Number of customers.
     #[arg(long, default_value_t = 10_000)]
@@ -169,6 +239,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Analyze(a) => cmd_analyze(a, &bars),
         Command::Generate(g) => cmd_generate(g, &bars).map(|_| ()),
         Command::Demo(d) => cmd_demo(d, &bars),
+        Command::Validate(v) => cmd_validate(v, &bars),
+        Command::Compare(c) => cmd_compare(c),
+        Command::Config(ConfigCommand::Init { path, force }) => cmd_config_init(&path, force),
+        Command::Config(ConfigCommand::Check { config, inputs }) => {
+            cmd_config_check(&config, inputs, &bars)
+        }
     }
 }
 
@@ -415,5 +491,200 @@ fn cmd_demo(d: DemoArgs, bars: &Bars) -> Result<()> {
         "next: open {}/customers.csv in Excel, or load customers.parquet in pandas/Polars",
         out.display()
     );
+    Ok(())
+}
+
+fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
+    let a = AnalyzeArgs {
+        inputs: v.inputs,
+        config: v.config,
+        as_of: v.as_of,
+        out: PathBuf::from("."),
+        format: None,
+        strict: false,
+        unit: v.unit,
+        lang: None,
+        customer_table_only: false,
+        source: v.source,
+    };
+    let mut config = config_from(&a)?;
+    if let Some(m) = &v.model {
+        config.clv.model =
+            serde_json::from_value(serde_json::Value::String(m.clone())).map_err(|_| {
+                anyhow::anyhow!("--model {m}: use bg_nbd, mbg_nbd, pareto_nbd or bg_bb")
+            })?;
+    }
+    let cal = Day::parse_iso(&v.calibration_end).context("--calibration-end")?;
+    let r = clientele_engine::validate(&config, cal, bars)?;
+    let f = &r.fit;
+    println!(
+        "{:?} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",
+        f.model,
+        r.customers,
+        r.calibration_end,
+        r.unit.name(),
+        f.param_names
+            .iter()
+            .zip(&f.params)
+            .map(|(n, p)| format!("{n} {p:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        f.log_likelihood
+    );
+    let (m, b) = (&r.report.model, &r.report.baseline);
+    println!(
+        "holdout {} .. {} ({:.2} {}):",
+        r.calibration_end,
+        r.observation_end,
+        r.report.duration,
+        r.unit.name()
+    );
+    println!(
+        "  {:<22} {:>10} {:>10} {:>14} {:>12}",
+        "", "MAE", "RMSE", "Σ predicted", "Σ actual"
+    );
+    println!(
+        "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
+        "model", m.mae, m.rmse, m.sum_predicted, m.sum_actual
+    );
+    println!(
+        "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
+        "baseline (x/T rate)", b.mae, b.rmse, b.sum_predicted, b.sum_actual
+    );
+    println!("  by calibration frequency: mean actual vs predicted (baseline)");
+    for g in &r.report.by_frequency {
+        println!(
+            "    x={:<3} n={:<7} actual {:>7.3}  model {:>7.3}  baseline {:>7.3}",
+            g.frequency, g.n, g.mean_actual, g.mean_predicted, g.mean_baseline
+        );
+    }
+    if let Some(p) = &v.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn cmd_compare(c: CompareArgs) -> Result<()> {
+    let old = clientele_engine::read_snapshot(&c.old)?;
+    let new = clientele_engine::read_snapshot(&c.new)?;
+    let cmp = clientele_engine::compare_snapshots(&old, &new)?;
+    println!(
+        "{} → {}: {} → {} customers ({} in both, {} new, {} gone)",
+        cmp.old_as_of,
+        cmp.new_as_of,
+        cmp.old_customers,
+        cmp.new_customers,
+        cmp.in_both,
+        cmp.appeared,
+        cmp.gone
+    );
+    for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
+        println!("\n{}: {} stayed, {} moved", m.name, m.stayed, m.moved);
+        let width = m
+            .rows
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        print!("  {:width$}", "");
+        for col in &m.columns {
+            print!(" {:>12}", col);
+        }
+        println!();
+        for (i, row) in m.rows.iter().enumerate() {
+            print!("  {row:width$}");
+            for n in &m.counts[i] {
+                print!(" {n:>12}");
+            }
+            println!();
+        }
+        let mut moves: Vec<_> = m.moves.iter().filter(|mv| mv.from != mv.to).collect();
+        moves.sort_by_key(|mv| std::cmp::Reverse(mv.customers.len()));
+        for mv in moves.iter().take(5) {
+            println!(
+                "  moved {} → {}: {} customers",
+                mv.from,
+                mv.to,
+                mv.customers.len()
+            );
+        }
+    }
+    for d in &cmp.scores {
+        println!(
+            "drift {}: PSI {} ({:?})",
+            d.name,
+            d.psi
+                .map(|p| format!("{p:.4}"))
+                .unwrap_or_else(|| "n/a".into()),
+            d.band
+        );
+    }
+    if let Some(dir) = &c.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let p = dir.join("comparison.json");
+        std::fs::write(&p, serde_json::to_vec_pretty(&cmp)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn cmd_config_init(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists: pass --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::write(path, clientele_engine::DEFAULT_CONFIG)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {} — edit it, then run: clientele config check --config {}",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn cmd_config_check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
+    let mut config = Config::load(path)?;
+    if !inputs.is_empty() {
+        config.source.transactions = inputs;
+    }
+    if config.source.transactions.is_empty() {
+        anyhow::bail!(
+            "{}: no transaction files: set [source] transactions or pass files",
+            path.display()
+        );
+    }
+    let r = clientele_engine::check_config(&config, bars)?;
+    println!("{}: {} customers", path.display(), r.customers);
+    for d in &r.diagnostics {
+        println!("{d}");
+    }
+    for (scheme, rules) in &r.previews {
+        println!("scheme {scheme}:");
+        for p in rules {
+            println!(
+                "  {:<16} matches {:>8}  takes {:>8}  {}",
+                p.grade,
+                p.matched_customers,
+                p.taken_customers,
+                p.when.as_deref().unwrap_or("(default)")
+            );
+        }
+    }
+    let errors = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == clientele_grade::Severity::Error)
+        .count();
+    if errors > 0 {
+        anyhow::bail!("{errors} problem(s) in {}", path.display());
+    }
+    println!("config OK");
     Ok(())
 }

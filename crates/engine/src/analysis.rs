@@ -31,6 +31,10 @@ pub struct Analysis {
     pub clv: Option<crate::ClvSection>,
     /// Why the CLV step failed, when it did (the rest of the analysis still ran).
     pub clv_error: Option<String>,
+    /// Calibration/holdout validation of the CLV model (when `[time] calibration_end` is set).
+    pub validation: Option<crate::Validation>,
+    /// Why the validation failed, when it did.
+    pub validation_error: Option<String>,
     /// K-means segments (absent when disabled or not possible on this data).
     pub clusters: Option<crate::ClusterSection>,
     /// Why K-means was not done, when it was not.

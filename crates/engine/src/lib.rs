@@ -4,19 +4,26 @@
 
 mod analysis;
 mod config;
+mod config_check;
 mod error;
 mod models;
 mod output;
 mod pipeline;
+mod snapshot;
 pub mod synthetic;
+mod validate;
 
 pub use analysis::{Analysis, Kpis};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
+pub use clientele_lifecycle::{Comparison, Snapshot};
 pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceConfig, TimeConfig};
+pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::EngineError;
 pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
 pub use output::{OutputFormat, WrittenOutputs, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
+pub use snapshot::{SNAPSHOT_FILE, compare_snapshots, read_snapshot, snapshot_of};
+pub use validate::{Validation, validate};
 
 /// Result alias for this crate.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

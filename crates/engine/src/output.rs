@@ -114,6 +114,18 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
+    if a.rfm.is_some() || !a.grades.is_empty() {
+        let p = dir.join(crate::SNAPSHOT_FILE);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        }
+        let json = serde_json::to_vec(&crate::snapshot_of(a)).map_err(|e| EngineError::Output {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
+        files.push(crate::SNAPSHOT_FILE.to_string());
+    }
     if !a.target_lists.is_empty() {
         write_target_lists(a, dir)?;
         files.push(format!("segments/ ({} lists)", a.target_lists.len()));

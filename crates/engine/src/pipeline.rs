@@ -61,7 +61,18 @@ pub fn analyze(
             },
         })
         .collect();
+    let (validation, validation_error) = match config.time.calibration_end {
+        Some(cal) if config.clv.enabled && !opts.customer_table_only => {
+            match crate::validate(config, cal, progress) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        }
+        _ => (None, None),
+    };
     Ok(Analysis {
+        validation,
+        validation_error,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
         as_of: data.as_of,
         config_hash: config.hash(),

@@ -146,6 +146,45 @@ FROM tx WHERE order_date <= {as_of}
 GROUP BY 1, 2, 3
 ";
 
+/// Purchase days per customer in the holdout period `(calibration end, end]`.
+const HOLDOUT_SQL: &str = "
+SELECT customer_id, COUNT(*) AS days FROM (
+  SELECT customer_id, order_date FROM tx
+  WHERE order_date > {cal} AND order_date <= {end}
+  GROUP BY customer_id, order_date HAVING MAX(amount) >= 0
+) GROUP BY customer_id
+";
+
+/// Holdout purchase days for each customer of `table` (calibration customers only; customers
+/// born in the holdout are not part of a calibration/holdout validation).
+pub(crate) fn holdout_purchase_days(
+    ctx: &SessionContext,
+    table: &CustomerTable,
+    cal: Day,
+    end: Day,
+) -> Result<Vec<f64>, IngestError> {
+    let index: HashMap<&str, usize> = table
+        .ids()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    let sql = HOLDOUT_SQL
+        .replace("{cal}", &date_literal(cal))
+        .replace("{end}", &date_literal(end));
+    let mut out = vec![0.0; table.len()];
+    for b in &query(ctx, &sql)? {
+        let ids = b.column(0).as_string::<i32>();
+        let n = b.column(1).as_primitive::<Int64Type>();
+        for r in 0..b.num_rows() {
+            if let Some(&i) = index.get(ids.value(r)) {
+                out[i] = n.value(r) as f64;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// One customer's activity in one calendar month.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MonthActivity {
@@ -163,14 +202,29 @@ pub struct MonthActivity {
 
 /// Monthly activity of the customers in `table` (rows of customers not in the table, i.e.
 /// return-only customers, are left out), sorted by customer then month.
-pub(crate) fn monthly_activity(ctx: &SessionContext, table: &CustomerTable, as_of: Day) -> Result<Vec<MonthActivity>, IngestError> {
-    let index: HashMap<&str, u32> = table.ids().iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+pub(crate) fn monthly_activity(
+    ctx: &SessionContext,
+    table: &CustomerTable,
+    as_of: Day,
+) -> Result<Vec<MonthActivity>, IngestError> {
+    let index: HashMap<&str, u32> = table
+        .ids()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
     let batches = query(ctx, &MONTHS_SQL.replace("{as_of}", &date_literal(as_of)))?;
     let mut out = Vec::new();
     for b in &batches {
         let ids = b.column(0).as_string::<i32>();
         let int = |i: usize| cast(b.column(i), &DataType::Int64);
-        let (y, m, rev, oid, days) = (int(1)?, int(2)?, b.column(3).as_primitive::<Int64Type>(), int(4)?, int(5)?);
+        let (y, m, rev, oid, days) = (
+            int(1)?,
+            int(2)?,
+            b.column(3).as_primitive::<Int64Type>(),
+            int(4)?,
+            int(5)?,
+        );
         let (y, m, oid, days) = (
             y.as_primitive::<Int64Type>(),
             m.as_primitive::<Int64Type>(),
@@ -178,8 +232,14 @@ pub(crate) fn monthly_activity(ctx: &SessionContext, table: &CustomerTable, as_o
             days.as_primitive::<Int64Type>(),
         );
         for r in 0..b.num_rows() {
-            let Some(&customer) = index.get(ids.value(r)) else { continue };
-            let orders = if oid.value(r) > 0 { oid.value(r) } else { days.value(r) };
+            let Some(&customer) = index.get(ids.value(r)) else {
+                continue;
+            };
+            let orders = if oid.value(r) > 0 {
+                oid.value(r)
+            } else {
+                days.value(r)
+            };
             out.push(MonthActivity {
                 customer,
                 year: y.value(r) as i32,
@@ -239,7 +299,10 @@ pub(crate) fn customer_table(
         let top = s(15);
         let gap_col = |i: usize| cast(b.column(i), &DataType::Int64);
         let (longest, last_gap) = (gap_col(16)?, gap_col(17)?);
-        let (longest, last_gap) = (longest.as_primitive::<Int64Type>(), last_gap.as_primitive::<Int64Type>());
+        let (longest, last_gap) = (
+            longest.as_primitive::<Int64Type>(),
+            last_gap.as_primitive::<Int64Type>(),
+        );
         for r in 0..b.num_rows() {
             if first.is_null(r) {
                 return_only.insert(id.value(r).to_string(), money(monetary.value(r)));
@@ -283,8 +346,10 @@ pub(crate) fn customer_table(
             c.tenure_days.push(Some(i64::from(as_of.0 - f)));
             c.interpurchase
                 .push((n > 1).then(|| f64::from(l - f) / (n - 1) as f64));
-            c.longest_gap.push((!longest.is_null(r)).then(|| longest.value(r)));
-            c.last_gap.push((!last_gap.is_null(r)).then(|| last_gap.value(r)));
+            c.longest_gap
+                .push((!longest.is_null(r)).then(|| longest.value(r)));
+            c.last_gap
+                .push((!last_gap.is_null(r)).then(|| last_gap.value(r)));
         }
     }
     stats.return_only_customers = return_only.len() as u64;

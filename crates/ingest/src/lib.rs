@@ -96,6 +96,9 @@ pub struct Ingested {
     /// Per customer-month activity (when `IngestOptions::monthly_activity`), for trends and
     /// cohorts; `customer` indexes `table` rows.
     pub months: Vec<MonthActivity>,
+    /// Purchase days per customer after as-of up to `IngestOptions::holdout_end`, when set
+    /// (for calibration/holdout validation; `as_of` is then the calibration end).
+    pub holdout: Option<Vec<f64>>,
 }
 
 /// Reads the transactions (and side tables) and builds the customer table.
@@ -115,7 +118,19 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         }
     }
     let (mut table, ctx) = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
-    let months = if opts.monthly_activity { aggregate::monthly_activity(&ctx, &table, as_of)? } else { Vec::new() };
+    let holdout = match opts.holdout_end {
+        Some(end) => {
+            // an open end (Day(i32::MAX)) means "to the last date in the data"
+            let end = stats.last_date.map_or(end, |last| end.min(last));
+            Some(aggregate::holdout_purchase_days(&ctx, &table, as_of, end)?)
+        }
+        _ => None,
+    };
+    let months = if opts.monthly_activity {
+        aggregate::monthly_activity(&ctx, &table, as_of)?
+    } else {
+        Vec::new()
+    };
     drop(ctx);
     let mut side = Vec::new();
     let mut leads = Vec::new();
@@ -128,5 +143,6 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         side_tables: side,
         leads_without_purchase: leads,
         months,
+        holdout,
     })
 }

@@ -168,6 +168,8 @@ pub struct IngestOptions {
     pub leads: Option<PathBuf>,
     /// Also compute per customer-month activity (trends, cohorts).
     pub monthly_activity: bool,
+    /// End of a holdout period after `as_of`: count each customer's purchase days in it.
+    pub holdout_end: Option<Day>,
 }
 
 impl IngestOptions {
@@ -186,6 +188,7 @@ impl IngestOptions {
             satisfaction_score: "score".into(),
             leads: None,
             monthly_activity: false,
+            holdout_end: None,
         }
     }
 }

@@ -1,0 +1,73 @@
+//! Calibration/holdout validation of the CLV model: fit on the data up to the calibration
+//! end, predict each customer's purchases in the holdout, and compare with what they did.
+
+use clientele_clv::{CalibrationData, FitOptions, HoldoutReport, holdout_validation};
+use clientele_core::{ClvSummary, Day, TimeUnit};
+use clientele_ingest::{Progress, load};
+use serde::Serialize;
+
+use crate::{Config, EngineError};
+
+/// The validation result (per-customer vectors are not serialized).
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    /// Last day of the calibration period.
+    pub calibration_end: Day,
+    /// Last day of the holdout period.
+    pub observation_end: Day,
+    /// Model time unit.
+    pub unit: TimeUnit,
+    /// Customers in the calibration period.
+    pub customers: usize,
+    /// The model fitted on the calibration period.
+    pub fit: clientele_clv::FitReport,
+    /// Errors of the model and of the naive baseline, overall and by calibration frequency.
+    pub report: HoldoutReport,
+}
+
+/// Fits the configured CLV model up to `calibration_end` and validates it on the purchases
+/// after it, up to the config's as-of date (default: the last date in the data).
+pub fn validate(
+    config: &Config,
+    calibration_end: Day,
+    progress: &dyn Progress,
+) -> Result<Validation, EngineError> {
+    let err = |reason: String| EngineError::Model {
+        step: "validate",
+        reason,
+    };
+    let mut ingest = config.ingest_options()?;
+    let observation_end = ingest.as_of;
+    ingest.as_of = Some(calibration_end);
+    ingest.holdout_end = Some(observation_end.unwrap_or(Day(i32::MAX)));
+    let data = load(&ingest, progress)?;
+    let obs_end = match observation_end {
+        Some(d) => d,
+        None => data.stats.last_date.unwrap_or(calibration_end),
+    };
+    if obs_end <= calibration_end {
+        return Err(EngineError::InvalidConfig(format!(
+            "calibration end {calibration_end} must be before the end of the data ({obs_end}): choose an earlier calibration end"
+        )));
+    }
+    let actual = data.holdout.unwrap_or_default();
+    let summary = ClvSummary::from_table(&data.table).map_err(|e| err(e.to_string()))?;
+    let cal = CalibrationData::from_summary(&summary).map_err(|e| err(e.to_string()))?;
+    let opts = FitOptions {
+        penalizer: config.clv.penalizer,
+        ..FitOptions::default()
+    };
+    let fitted = clientele_clv::fit(config.clv.model, &cal.compress(), &opts)
+        .map_err(|e| err(e.to_string()))?;
+    let duration = f64::from(obs_end.0 - calibration_end.0) / config.time.unit.days();
+    let report = holdout_validation(&fitted.model, &cal, duration, &actual)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(Validation {
+        calibration_end,
+        observation_end: obs_end,
+        unit: config.time.unit,
+        customers: data.table.len(),
+        fit: fitted.report,
+        report,
+    })
+}
