@@ -1,0 +1,276 @@
+//! CLI tests: run the real `clientele` binary in temporary directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clientele"))
+}
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ingest/tests/data")
+        .join(name)
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run clientele");
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn cdnow_args(cmd: &mut Command) -> &mut Command {
+    cmd.arg(data("CDNOW_master.txt"))
+        .args([
+            "--delimiter",
+            "whitespace",
+            "--date-col",
+            "date",
+            "--amount-col",
+            "dollar_value",
+        ])
+        .args([
+            "--quantity-col",
+            "number_of_cds",
+            "--as-of",
+            "1998-06-30",
+            "--quiet",
+        ])
+}
+
+#[test]
+fn help_has_examples_in_both_languages() {
+    let (ok, out, _) = run(bin().arg("--help"));
+    assert!(ok);
+    assert!(out.contains("Examples:") && out.contains("示例"), "{out}");
+    let (ok, out, _) = run(bin().args(["analyze", "--help"]));
+    assert!(ok);
+    assert!(
+        out.contains("--encoding") && out.contains("--as-of"),
+        "{out}"
+    );
+}
+
+#[test]
+fn analyze_cdnow_prints_and_writes_everything() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("cdnow");
+    let (ok, stdout, stderr) = run(cdnow_args(&mut bin().arg("analyze")).arg("--out").arg(&out));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("read 69659 = accepted 69659 + rejected 0 (+ after as-of 0)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("23570 customers · revenue 2500315.63"),
+        "{stdout}"
+    );
+    // the 8-class and R×F distributions (checked against pandas in crates/rfm/tests)
+    let cn8 = "RFM cn8: 重要价值客户 4604 · 重要发展客户 281 · 重要保持客户 435 · 重要挽留客户 593 · \
+               一般价值客户 1945 · 一般发展客户 1561 · 一般保持客户 492 · 一般挽留客户 13659";
+    assert!(stdout.contains(cn8), "{stdout}");
+    assert!(
+        stdout.contains("RFM rf10: 冠军客户 4134 · 忠诚客户 3246"),
+        "{stdout}"
+    );
+    for f in [
+        "customers.parquet",
+        "customers.csv",
+        "summary.json",
+        "rejects.csv",
+        "snapshot/snapshot.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read(out.join("customers.csv")).unwrap();
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBFcustomer_id,first_purchase"),
+        "BOM + header"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["kpis"]["customers"], 23570);
+    assert_eq!(summary["inputs"]["accepted"], 69659);
+    assert!(
+        summary["clv"]["model"]["converged"].as_bool().unwrap(),
+        "{}",
+        summary["clv"]
+    );
+    // target lists: one file per grade, with the action
+    let list = out.join("segments/rfm_cn8/重要挽留客户.csv");
+    let text = std::fs::read_to_string(&list).unwrap();
+    assert_eq!(text.lines().count(), 1 + 593);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("grade,action,scheme,config_hash,as_of"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_inputs_give_one_clear_line_and_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("nope.csv");
+    let out = bin()
+        .arg("analyze")
+        .arg(&missing)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        format!("error: {}: no such file or directory", missing.display())
+    );
+    let (ok, _, err) = run(bin().args(["analyze", "--quiet"]));
+    assert!(!ok);
+    assert!(err.contains("no transaction files given"), "{err}");
+    let (ok, _, err) = run(bin().args(["analyze", "x.csv", "--as-of", "2024-13-01"]));
+    assert!(!ok);
+    assert!(
+        err.contains("--as-of") && err.contains("2024-13-01"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn validate_reproduces_the_published_cdnow_holdout() {
+    let (ok, out, err) = run(bin()
+        .args(["validate", "--quiet"])
+        .arg(data("CDNOW_sample.txt"))
+        .args([
+            "--delimiter",
+            "whitespace",
+            "--no-header",
+            "--customer-id-col",
+            "column_2",
+        ])
+        .args(["--date-col", "column_3", "--amount-col", "column_5"])
+        .args(["--calibration-end", "1997-09-30", "--as-of", "1998-06-30"]));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("r 0.2426, alpha 4.4136, a 0.7929, b 2.4259"),
+        "{out}"
+    );
+    assert!(out.contains("log-likelihood -9582.43"), "{out}");
+    // Σ predicted ≈ 1,653 vs 1,882 actual repeat purchases in weeks 40–78
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("model "))
+        .unwrap();
+    assert!(line.contains("1653.") && line.ends_with("1882"), "{line}");
+}
+
+fn generate(dir: &Path, customers: &str) -> PathBuf {
+    let shop = dir.join("shop");
+    let (ok, _, err) = run(bin()
+        .args([
+            "generate",
+            "--quiet",
+            "--customers",
+            customers,
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&shop));
+    assert!(ok, "{err}");
+    shop
+}
+
+#[test]
+fn demo_shop_compare_two_as_of_dates() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "3000");
+    let tx = shop.join("transactions.csv");
+    for (as_of, out) in [("2025-06-30", "a"), ("2025-12-30", "b")] {
+        let (ok, stdout, err) = run(bin()
+            .arg("analyze")
+            .arg(&tx)
+            .arg("--attributes")
+            .arg(shop.join("customers.csv"))
+            .arg("--satisfaction")
+            .arg(shop.join("satisfaction.csv"))
+            .args(["--as-of", as_of, "--quiet", "--out"])
+            .arg(d.path().join(out)));
+        assert!(ok, "{err}");
+        assert!(stdout.contains("grading behaviour: VIP"), "{stdout}");
+    }
+    let (ok, stdout, err) = run(bin()
+        .arg("compare")
+        .arg(d.path().join("a"))
+        .arg(d.path().join("b"))
+        .arg("--out")
+        .arg(d.path().join("cmp")));
+    assert!(ok, "{err}");
+    assert!(stdout.contains("rfm_cn8:"), "{stdout}");
+    let cmp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("cmp/comparison.json")).unwrap())
+            .unwrap();
+    let old_n = cmp["old_customers"].as_u64().unwrap();
+    let new_n = cmp["new_customers"].as_u64().unwrap();
+    assert!(cmp["appeared"].as_u64().unwrap() > 0);
+    for m in cmp["schemes"].as_array().unwrap() {
+        let counts: Vec<Vec<u64>> = serde_json::from_value(m["counts"].clone()).unwrap();
+        let rows: Vec<String> = serde_json::from_value(m["rows"].clone()).unwrap();
+        let cols: Vec<String> = serde_json::from_value(m["columns"].clone()).unwrap();
+        // rows = old grades + "(new customer)", columns = new grades + "(gone)"
+        let old_total: u64 = counts
+            .iter()
+            .zip(&rows)
+            .filter(|(_, r)| !r.starts_with('('))
+            .map(|(c, _)| c.iter().sum::<u64>())
+            .sum();
+        let new_total: u64 = (0..cols.len())
+            .filter(|&j| !cols[j].starts_with('('))
+            .map(|j| counts.iter().map(|r| r[j]).sum::<u64>())
+            .sum();
+        assert_eq!(old_total, old_n, "{}", m["name"]);
+        assert_eq!(new_total, new_n, "{}", m["name"]);
+    }
+}
+
+#[test]
+fn config_init_then_check_on_data() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "500");
+    let cfg = d.path().join("clientele.toml");
+    let (ok, _, err) = run(bin().args(["config", "init"]).arg(&cfg));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(bin().args(["config", "init"]).arg(&cfg));
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, out, err) = run(bin()
+        .args(["config", "check", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg(shop.join("transactions.csv")));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("scheme behaviour:") && out.contains("VIP") && out.contains("config OK"),
+        "{out}"
+    );
+    // a typo in a condition names the column and the closest one
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("orders > 15", "order > 15");
+    std::fs::write(&cfg, text).unwrap();
+    let (ok, out, _) = run(bin()
+        .args(["config", "check", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg(shop.join("transactions.csv")));
+    assert!(!ok);
+    assert!(
+        out.contains("unknown column `order`") && out.contains("did you mean `orders`"),
+        "{out}"
+    );
+}
