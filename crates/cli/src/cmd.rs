@@ -404,6 +404,36 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             println!("RFM {}: {}", s.name, parts.join(" · "));
         }
     }
+    if let Some(l) = &a.lifecycle {
+        let parts: Vec<String> = l
+            .stages
+            .counts
+            .iter()
+            .filter(|c| c.count > 0)
+            .map(|c| format!("{} {}", if a.lang == clientele_engine::Lang::En { &c.name_en } else { &c.name_zh }, c.count))
+            .collect();
+        println!("lifecycle: {}", parts.join(" · "));
+    }
+    if let Some(c) = &a.clusters {
+        let parts: Vec<String> = c
+            .profiles
+            .iter()
+            .map(|p| format!("{}: {} {}", p.label, if a.lang == clientele_engine::Lang::En { &p.name_en } else { &p.name_zh }, p.size))
+            .collect();
+        println!("k-means (k={}): {}", c.model.k, parts.join(" · "));
+    }
+    if let Some(e) = &a.cluster_error {
+        println!("k-means: not computed: {e}");
+    }
+    if let Some(v) = &a.validation {
+        println!(
+            "holdout {} .. {}: Σ predicted {:.1} vs actual {:.0}, MAE {:.3} (baseline {:.3})",
+            v.calibration_end, v.observation_end, v.report.model.sum_predicted, v.report.model.sum_actual, v.report.model.mae, v.report.baseline.mae
+        );
+    }
+    if let Some(e) = &a.validation_error {
+        println!("holdout validation: not computed: {e}");
+    }
     for g in &a.grades {
         let parts: Vec<String> = g
             .grades
@@ -413,7 +443,7 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
         println!("grading {}: {}", g.scheme, parts.join(" · "));
     }
     for s in &a.skipped_presets {
-        println!("preset skipped: {s}");
+        println!("classic grading not applied: {s}");
     }
     for s in &a.side_tables {
         println!(

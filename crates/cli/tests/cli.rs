@@ -103,6 +103,26 @@ fn analyze_cdnow_prints_and_writes_everything() {
         "{}",
         summary["clv"]
     );
+    // monthly trends and cohorts equal an independent DuckDB computation
+    // (crates/engine/tests/reference/cdnow_trends.py; CI also reruns it against this output)
+    let reference: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/cdnow_trends_duckdb.json")).unwrap(),
+    )
+    .unwrap();
+    let trends = summary["lifecycle"]["trends"].as_array().unwrap();
+    assert_eq!(trends.len(), 18);
+    for (r, t) in reference["trends"].as_array().unwrap().iter().zip(trends) {
+        assert_eq!(r["month"], t["month"]);
+        for k in ["orders", "active", "new"] {
+            assert_eq!(r[k], t[k], "{k} in {}", r["month"]);
+        }
+        assert!((r["revenue"].as_f64().unwrap() - t["revenue"].as_f64().unwrap()).abs() < 1e-6);
+    }
+    for row in summary["lifecycle"]["cohorts"]["rows"].as_array().unwrap() {
+        let r = &reference["cohorts"][row["cohort"].as_str().unwrap()];
+        assert_eq!(r["size"], row["size"]);
+        assert_eq!(r["active"], row["active"], "cohort {}", row["cohort"]);
+    }
     // target lists: one file per grade, with the action
     let list = out.join("segments/rfm_cn8/重要挽留客户.csv");
     let text = std::fs::read_to_string(&list).unwrap();

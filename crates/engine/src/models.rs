@@ -402,14 +402,26 @@ fn schemes_for(
     presets::classic()
         .into_iter()
         .filter(|s| {
-            let problems: Vec<String> = check(s, &schema)
+            let errors: Vec<String> = check(s, &schema)
                 .into_iter()
                 .filter(|d| d.severity == clientele_grade::Severity::Error)
                 .map(|d| d.message)
                 .collect();
-            if !problems.is_empty() {
-                skipped.push(format!("{}: {}", s.name, problems.join("; ")));
+            if !errors.is_empty() {
+                // "unknown column `x` in …" → the missing columns, once each
+                let mut missing: Vec<&str> = errors
+                    .iter()
+                    .filter_map(|m| m.strip_prefix("unknown column `").and_then(|r| r.split('`').next()))
+                    .collect();
+                missing.sort_unstable();
+                missing.dedup();
+                skipped.push(if missing.is_empty() {
+                    format!("{}: {}", s.name, errors.join("; "))
+                } else {
+                    format!("{}: the data has no {} column", s.name, missing.join(", "))
+                });
             }
+            let problems = errors;
             problems.is_empty()
         })
         .collect()

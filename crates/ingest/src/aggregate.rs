@@ -146,6 +146,107 @@ FROM tx WHERE order_date <= {as_of}
 GROUP BY 1, 2, 3
 ";
 
+/// Per customer and category: net revenue and orders (as in [`MONTHS_SQL`]).
+const CATEGORY_SQL: &str = "
+SELECT customer_id, category,
+  SUM(amount) AS revenue,
+  COUNT(DISTINCT CASE WHEN amount >= 0 THEN order_id END) AS order_ids,
+  COUNT(DISTINCT CASE WHEN amount >= 0 THEN order_date END) AS purchase_days
+FROM tx WHERE order_date <= {as_of} AND category IS NOT NULL
+GROUP BY 1, 2
+";
+
+/// Revenue, purchase occasions (customer-days with a purchase) and customers per weekday
+/// (`dow`: 0 = Sunday) or calendar month.
+const SEASON_SQL: &str = "
+SELECT CAST(date_part('{part}', order_date) AS INT) AS p,
+  SUM(amount) AS revenue,
+  COUNT(DISTINCT CASE WHEN amount >= 0 THEN concat(customer_id, '|', CAST(order_date AS VARCHAR)) END) AS occasions,
+  COUNT(DISTINCT customer_id) AS customers
+FROM tx WHERE order_date <= {as_of}
+GROUP BY 1
+";
+
+/// One customer's spend in one category.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategorySpend {
+    /// Row of the customer in the customer table.
+    pub customer: u32,
+    /// Index into [`crate::Ingested::categories`].
+    pub category: u32,
+    /// Net amount.
+    pub revenue: f64,
+    /// Orders with this category (0 when only returns).
+    pub orders: u32,
+}
+
+/// Totals of one weekday or calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct PeriodTotals {
+    /// Net amount.
+    pub revenue: f64,
+    /// Purchase occasions (customer-days with a purchase).
+    pub orders: u64,
+    /// Distinct customers.
+    pub customers: u64,
+}
+
+/// Category spend per customer of `table` (sorted by customer, category) and the category names.
+pub(crate) fn category_spend(ctx: &SessionContext, table: &CustomerTable, as_of: Day) -> Result<(Vec<CategorySpend>, Vec<String>), IngestError> {
+    let index: HashMap<&str, u32> = table.ids().iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    let mut names: Vec<String> = Vec::new();
+    let mut name_ix: HashMap<String, u32> = HashMap::new();
+    let mut rows = Vec::new();
+    for b in &query(ctx, &CATEGORY_SQL.replace("{as_of}", &date_literal(as_of)))? {
+        let ids = b.column(0).as_string::<i32>();
+        let cats = b.column(1).as_string::<i32>();
+        let rev = b.column(2).as_primitive::<Int64Type>();
+        let (oid, days) = (cast(b.column(3), &DataType::Int64)?, cast(b.column(4), &DataType::Int64)?);
+        let (oid, days) = (oid.as_primitive::<Int64Type>(), days.as_primitive::<Int64Type>());
+        for r in 0..b.num_rows() {
+            let Some(&customer) = index.get(ids.value(r)) else { continue };
+            rows.push((customer, cats.value(r).to_string(), rev.value(r), if oid.value(r) > 0 { oid.value(r) } else { days.value(r) }));
+        }
+    }
+    // category indexes in name order, so outputs do not depend on hash or partition order
+    let mut all: Vec<&String> = rows.iter().map(|r| &r.1).collect();
+    all.sort();
+    all.dedup();
+    for n in all {
+        name_ix.insert(n.clone(), names.len() as u32);
+        names.push(n.clone());
+    }
+    let mut out: Vec<CategorySpend> = rows
+        .iter()
+        .map(|(c, n, rev, o)| CategorySpend { customer: *c, category: name_ix[n], revenue: *rev as f64 / MONEY_SCALE, orders: *o as u32 })
+        .collect();
+    out.sort_by_key(|c| (c.customer, c.category));
+    Ok((out, names))
+}
+
+/// Totals per weekday (Monday first) and per calendar month (January first).
+pub(crate) fn seasonality(ctx: &SessionContext, as_of: Day) -> Result<([PeriodTotals; 7], [PeriodTotals; 12]), IngestError> {
+    let mut week = [PeriodTotals::default(); 7];
+    let mut month = [PeriodTotals::default(); 12];
+    for (part, slots) in [("dow", &mut week[..]), ("month", &mut month[..])] {
+        let sql = SEASON_SQL.replace("{part}", part).replace("{as_of}", &date_literal(as_of));
+        for b in &query(ctx, &sql)? {
+            let p = cast(b.column(0), &DataType::Int64)?;
+            let p = p.as_primitive::<Int64Type>();
+            let rev = b.column(1).as_primitive::<Int64Type>();
+            let (occ, cust) = (cast(b.column(2), &DataType::Int64)?, cast(b.column(3), &DataType::Int64)?);
+            let (occ, cust) = (occ.as_primitive::<Int64Type>(), cust.as_primitive::<Int64Type>());
+            for r in 0..b.num_rows() {
+                let slot = if part == "dow" { (p.value(r) + 6) % 7 } else { p.value(r) - 1 };
+                if let Some(t) = slots.get_mut(slot as usize) {
+                    *t = PeriodTotals { revenue: rev.value(r) as f64 / MONEY_SCALE, orders: occ.value(r) as u64, customers: cust.value(r) as u64 };
+                }
+            }
+        }
+    }
+    Ok((week, month))
+}
+
 /// Purchase days per customer in the holdout period `(calibration end, end]`.
 const HOLDOUT_SQL: &str = "
 SELECT customer_id, COUNT(*) AS days FROM (

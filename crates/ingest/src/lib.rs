@@ -24,7 +24,7 @@ mod side_tables;
 mod source;
 mod transactions;
 
-pub use aggregate::MonthActivity;
+pub use aggregate::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use progress::{NoProgress, Progress};
@@ -99,6 +99,12 @@ pub struct Ingested {
     /// Purchase days per customer after as-of up to `IngestOptions::holdout_end`, when set
     /// (for calibration/holdout validation; `as_of` is then the calibration end).
     pub holdout: Option<Vec<f64>>,
+    /// Spend per customer and category (with `monthly_activity`).
+    pub category_spend: Vec<CategorySpend>,
+    /// Category names, indexed by `CategorySpend::category`.
+    pub categories: Vec<String>,
+    /// Totals per weekday (Monday first) and calendar month (with `monthly_activity`).
+    pub seasonality: Option<([PeriodTotals; 7], [PeriodTotals; 12])>,
 }
 
 /// Reads the transactions (and side tables) and builds the customer table.
@@ -126,6 +132,12 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         }
         _ => None,
     };
+    let (category_spend, categories) = if opts.monthly_activity {
+        aggregate::category_spend(&ctx, &table, as_of)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let seasonality = if opts.monthly_activity { Some(aggregate::seasonality(&ctx, as_of)?) } else { None };
     let months = if opts.monthly_activity {
         aggregate::monthly_activity(&ctx, &table, as_of)?
     } else {
@@ -144,5 +156,8 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         leads_without_purchase: leads,
         months,
         holdout,
+        category_spend,
+        categories,
+        seasonality,
     })
 }
