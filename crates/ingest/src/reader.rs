@@ -247,10 +247,10 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
         }
     };
     let mut profit = opt_num(pos.profit, "profit")?;
-    if profit.is_none() {
-        if let Some(cost) = opt_num(pos.cost, "cost")? {
-            profit = Some(amount - cost);
-        }
+    if profit.is_none()
+        && let Some(cost) = opt_num(pos.cost, "cost")?
+    {
+        profit = Some(amount - cost);
     }
     let quantity = opt_num(pos.quantity, "quantity")?;
     let opt_text = |i: Option<usize>| i.map(get).filter(|s| !s.is_empty());
