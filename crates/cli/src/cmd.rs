@@ -90,6 +90,10 @@ struct AnalyzeArgs {
     /// Stop after the customer table (no models, grades or lists).
     #[arg(long)]
     customer_table_only: bool,
+    /// Also analyze at every month end before the as-of date and keep those snapshots
+    /// (a year of monthly history from one file).
+    #[arg(long, value_parser = ["monthly"])]
+    history: Option<String>,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -321,6 +325,7 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
             strict: a.strict,
             rejects_path: None,
             customer_table_only: a.customer_table_only,
+            history_monthly: a.history.is_some(),
         },
         bars,
     )?;
@@ -410,7 +415,17 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             .counts
             .iter()
             .filter(|c| c.count > 0)
-            .map(|c| format!("{} {}", if a.lang == clientele_engine::Lang::En { &c.name_en } else { &c.name_zh }, c.count))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    if a.lang == clientele_engine::Lang::En {
+                        &c.name_en
+                    } else {
+                        &c.name_zh
+                    },
+                    c.count
+                )
+            })
             .collect();
         println!("lifecycle: {}", parts.join(" · "));
     }
@@ -418,7 +433,18 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
         let parts: Vec<String> = c
             .profiles
             .iter()
-            .map(|p| format!("{}: {} {}", p.label, if a.lang == clientele_engine::Lang::En { &p.name_en } else { &p.name_zh }, p.size))
+            .map(|p| {
+                format!(
+                    "{}: {} {}",
+                    p.label,
+                    if a.lang == clientele_engine::Lang::En {
+                        &p.name_en
+                    } else {
+                        &p.name_zh
+                    },
+                    p.size
+                )
+            })
             .collect();
         println!("k-means (k={}): {}", c.model.k, parts.join(" · "));
     }
@@ -428,7 +454,12 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
     if let Some(v) = &a.validation {
         println!(
             "holdout {} .. {}: Σ predicted {:.1} vs actual {:.0}, MAE {:.3} (baseline {:.3})",
-            v.calibration_end, v.observation_end, v.report.model.sum_predicted, v.report.model.sum_actual, v.report.model.mae, v.report.baseline.mae
+            v.calibration_end,
+            v.observation_end,
+            v.report.model.sum_predicted,
+            v.report.model.sum_actual,
+            v.report.model.mae,
+            v.report.baseline.mae
         );
     }
     if let Some(e) = &a.validation_error {
@@ -535,6 +566,7 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
         unit: v.unit,
         lang: None,
         customer_table_only: false,
+        history: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;

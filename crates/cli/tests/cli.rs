@@ -106,7 +106,11 @@ fn analyze_cdnow_prints_and_writes_everything() {
     // monthly trends and cohorts equal an independent DuckDB computation
     // (crates/engine/tests/reference/cdnow_trends.py; CI also reruns it against this output)
     let reference: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/cdnow_trends_duckdb.json")).unwrap(),
+        &std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../engine/tests/data/cdnow_trends_duckdb.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let trends = summary["lifecycle"]["trends"].as_array().unwrap();

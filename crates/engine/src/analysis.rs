@@ -31,6 +31,11 @@ pub struct Analysis {
     pub clv: Option<crate::ClvSection>,
     /// Why the CLV step failed, when it did (the rest of the analysis still ran).
     pub clv_error: Option<String>,
+    /// Back-dated month-end points (with `--history monthly`).
+    pub history: Vec<HistoryPoint>,
+    /// Their snapshots (written as `snapshot/history/<as_of>.json`).
+    #[serde(skip)]
+    pub history_snapshots: Vec<crate::Snapshot>,
     /// Calibration/holdout validation of the CLV model (when `[time] calibration_end` is set).
     pub validation: Option<crate::Validation>,
     /// Why the validation failed, when it did.
@@ -142,6 +147,43 @@ impl Kpis {
             },
             first_order: dates("first_purchase").into_iter().min(),
             last_order: dates("last_purchase").into_iter().max(),
+        }
+    }
+}
+
+/// One back-dated analysis: KPIs and the size of every grade of every scheme.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryPoint {
+    /// The back-dated as-of.
+    pub as_of: Day,
+    /// KPIs at that date.
+    pub kpis: Kpis,
+    /// Scheme → grade → customers.
+    pub sizes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+}
+
+impl HistoryPoint {
+    /// The point of an analysis and its snapshot.
+    pub fn of(a: &Analysis, snap: &crate::Snapshot) -> HistoryPoint {
+        let mut sizes = std::collections::BTreeMap::new();
+        for (scheme, grades) in &snap.schemes {
+            let mut m = std::collections::BTreeMap::new();
+            for g in grades {
+                *m.entry(g.clone()).or_insert(0) += 1;
+            }
+            sizes.insert(scheme.clone(), m);
+        }
+        if let Some(stages) = &snap.lifecycle {
+            let mut m = std::collections::BTreeMap::new();
+            for s in stages {
+                *m.entry(s.id().to_string()).or_insert(0) += 1;
+            }
+            sizes.insert("lifecycle".to_string(), m);
+        }
+        HistoryPoint {
+            as_of: a.as_of,
+            kpis: a.kpis.clone(),
+            sizes,
         }
     }
 }

@@ -411,7 +411,10 @@ fn schemes_for(
                 // "unknown column `x` in …" → the missing columns, once each
                 let mut missing: Vec<&str> = errors
                     .iter()
-                    .filter_map(|m| m.strip_prefix("unknown column `").and_then(|r| r.split('`').next()))
+                    .filter_map(|m| {
+                        m.strip_prefix("unknown column `")
+                            .and_then(|r| r.split('`').next())
+                    })
                     .collect();
                 missing.sort_unstable();
                 missing.dedup();

@@ -125,6 +125,23 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
         })?;
         std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
         files.push(crate::SNAPSHOT_FILE.to_string());
+        for s in &a.history_snapshots {
+            let p = dir.join(format!("snapshot/history/{}.json", s.as_of));
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+            }
+            let json = serde_json::to_vec(s).map_err(|e| EngineError::Output {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
+            std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
+        }
+        if !a.history_snapshots.is_empty() {
+            files.push(format!(
+                "snapshot/history/ ({} month ends)",
+                a.history_snapshots.len()
+            ));
+        }
     }
     if !a.target_lists.is_empty() {
         write_target_lists(a, dir)?;

@@ -16,6 +16,8 @@ pub struct AnalyzeOptions {
     pub rejects_path: Option<PathBuf>,
     /// Stop after the customer table (no models): for benchmarks and quick checks.
     pub customer_table_only: bool,
+    /// Also analyze at every month end before the as-of date (back-dated snapshots).
+    pub history_monthly: bool,
 }
 
 /// Runs the analysis described by `config`.
@@ -70,7 +72,14 @@ pub fn analyze(
         }
         _ => (None, None),
     };
+    let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
+        monthly_history(config, data.stats.first_date, data.as_of, progress)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Analysis {
+        history,
+        history_snapshots,
         validation,
         validation_error,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
@@ -98,4 +107,54 @@ pub fn analyze(
         customers,
         rejects: data.rejects,
     })
+}
+
+/// The month ends strictly between the first order date and `as_of`.
+fn month_ends(first: clientele_core::Day, as_of: clientele_core::Day) -> Vec<clientele_core::Day> {
+    use chrono::{Datelike, NaiveDate};
+    let mut out = Vec::new();
+    let mut d = first.to_naive();
+    loop {
+        let (y, m) = if d.month() == 12 {
+            (d.year() + 1, 1)
+        } else {
+            (d.year(), d.month() + 1)
+        };
+        let Some(next_first) = NaiveDate::from_ymd_opt(y, m, 1) else {
+            break;
+        };
+        let end = clientele_core::Day::from_naive(next_first);
+        let end = clientele_core::Day(end.0 - 1);
+        if end >= as_of {
+            break;
+        }
+        out.push(end);
+        d = next_first;
+    }
+    out
+}
+
+/// Back-dated analyses at every month end: their snapshots and segment sizes, so a year of
+/// monthly history comes from one file.
+fn monthly_history(
+    config: &Config,
+    first: Option<clientele_core::Day>,
+    as_of: clientele_core::Day,
+    progress: &dyn Progress,
+) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::Snapshot>), EngineError> {
+    let Some(first) = first else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut points = Vec::new();
+    let mut snaps = Vec::new();
+    for end in month_ends(first, as_of) {
+        let mut c = config.clone();
+        c.time.as_of = Some(end);
+        c.time.calibration_end = None;
+        let a = analyze(&c, &AnalyzeOptions::default(), progress)?;
+        let snap = crate::snapshot_of(&a);
+        points.push(crate::analysis::HistoryPoint::of(&a, &snap));
+        snaps.push(snap);
+    }
+    Ok((points, snaps))
 }
