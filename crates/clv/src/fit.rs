@@ -109,33 +109,40 @@ pub(crate) trait Mle: Sized + Sync {
     fn row_grad(&self, a: f64, b: f64, c: f64) -> (f64, [f64; MAXP]) {
         (self.row_ll(a, b, c), [0.0; MAXP])
     }
-}
-
-/// Deterministic (chunked) weighted sum of `f` over rows, in parallel for large inputs.
-pub(crate) fn chunked_sum<const K: usize>(
-    rows: Rows<'_>,
-    f: &(dyn Fn(f64, f64, f64) -> [f64; K] + Sync),
-) -> [f64; K] {
-    let n = rows.a.len();
-    let chunk = |start: usize| {
-        let mut acc = [0.0; K];
-        for i in start..(start + CHUNK).min(n) {
-            let v = f(rows.a[i], rows.b[i], rows.c[i]);
-            for k in 0..K {
-                acc[k] += rows.w[i] * v[k];
+    /// Weighted sum of the log-likelihood (and, with `grad`, its gradient) over
+    /// `rows[range]`; models override it to hoist per-evaluation and per-x work out of the
+    /// row loop. Must equal the sum of `row_ll`/`row_grad` up to rounding.
+    fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
+        let mut acc = [0.0; 5];
+        for i in range {
+            let w = rows.w[i];
+            if grad {
+                let (l, g) = self.row_grad(rows.a[i], rows.b[i], rows.c[i]);
+                acc[0] += w * l;
+                for k in 0..MAXP {
+                    acc[k + 1] += w * g[k];
+                }
+            } else {
+                acc[0] += w * self.row_ll(rows.a[i], rows.b[i], rows.c[i]);
             }
         }
         acc
-    };
+    }
+}
+
+/// Deterministic (chunked) sum of `m.sum_rows` over all rows, in parallel for large inputs.
+fn model_sum<M: Mle>(m: &M, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+    let n = rows.a.len();
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
-    let parts: Vec<[f64; K]> = if n >= PAR_MIN {
+    let chunk = |s: usize| m.sum_rows(rows, s..(s + CHUNK).min(n), grad);
+    let parts: Vec<[f64; 5]> = if n >= PAR_MIN {
         starts.par_iter().map(|&s| chunk(s)).collect()
     } else {
         starts.iter().map(|&s| chunk(s)).collect()
     };
-    let mut out = [0.0; K];
+    let mut out = [0.0; 5];
     for p in parts {
-        for k in 0..K {
+        for k in 0..5 {
             out[k] += p[k];
         }
     }
@@ -144,14 +151,11 @@ pub(crate) fn chunked_sum<const K: usize>(
 
 /// Total weighted log-likelihood.
 pub(crate) fn total_ll<M: Mle>(m: &M, rows: Rows<'_>) -> f64 {
-    chunked_sum::<1>(rows, &|a, b, c| [m.row_ll(a, b, c)])[0]
+    model_sum(m, rows, false)[0]
 }
 
 fn total_ll_grad<M: Mle>(m: &M, rows: Rows<'_>) -> (f64, [f64; MAXP]) {
-    let s = chunked_sum::<5>(rows, &|a, b, c| {
-        let (l, g) = m.row_grad(a, b, c);
-        [l, g[0], g[1], g[2], g[3]]
-    });
+    let s = model_sum(m, rows, true);
     (s[0], [s[1], s[2], s[3], s[4]])
 }
 
@@ -212,18 +216,39 @@ pub(crate) fn fit_mle<M: Mle>(
         },
         max_iter: opts.max_iterations,
     };
+    // Most promising start first (lowest objective); the later ones are fallbacks, tried only
+    // while no start has converged — each full run costs tens of likelihood passes.
+    let mut ranked: Vec<(f64, &Vec<f64>)> = starts
+        .iter()
+        .filter(|s| s.len() == np && M::from_slice(s).is_ok())
+        .map(|s| {
+            let theta: Vec<f64> = s.iter().map(|v| v.ln()).collect();
+            let f = objective(&theta);
+            (if f.is_nan() { f64::INFINITY } else { f }, s)
+        })
+        .collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut best: Option<optimize::Minimum> = None;
     let mut tried = 0;
-    for s in &starts {
-        if s.len() != np || M::from_slice(s).is_err() {
-            continue;
+    for (_, s) in ranked {
+        if best.as_ref().is_some_and(|b| b.converged) {
+            break;
         }
         tried += 1;
         let theta0: Vec<f64> = s.iter().map(|v| v.ln()).collect();
         let theta0 = if M::ANALYTIC {
             theta0
         } else {
-            optimize::nelder_mead(&objective, &theta0, 0.5, 20 * opts.max_iterations).0
+            // Only to get near the optimum: the numeric-gradient BFGS below converges from
+            // there in a few iterations, far cheaper than shrinking the simplex to 1e-9.
+            optimize::nelder_mead(
+                &objective,
+                &theta0,
+                0.5,
+                20 * opts.max_iterations,
+                (1e-9, 1e-3),
+            )
+            .0
         };
         let m = optimize::bfgs(&value_grad, &theta0, tol);
         if m.f.is_finite() && best.as_ref().is_none_or(|b| m.f < b.f - 1e-12 * b.f.abs()) {

@@ -234,12 +234,14 @@ fn identity(n: usize) -> Vec<Vec<f64>> {
 }
 
 /// Nelder-Mead simplex (standard coefficients) from `x0` with initial step `step`.
-/// Stops when the function spread and the simplex size are both tiny.
+/// Stops when the function spread is below `ftol` (relative) and the simplex size below
+/// `xtol`.
 pub(crate) fn nelder_mead(
     f: &dyn Fn(&[f64]) -> f64,
     x0: &[f64],
     step: f64,
     max_evals: usize,
+    (ftol, xtol): (f64, f64),
 ) -> (Vec<f64>, f64, usize) {
     let n = x0.len();
     let val = |x: &[f64]| {
@@ -262,7 +264,7 @@ pub(crate) fn nelder_mead(
             .iter()
             .map(|(x, _)| inf_norm(&axpy(x, -1.0, &simplex[0].0)))
             .fold(0.0, f64::max);
-        if (worst - best).abs() <= 1e-13 * best.abs().max(1e-10) && size < 1e-9 {
+        if (worst - best).abs() <= ftol * best.abs().max(1e-10) && size < xtol {
             break;
         }
         let centroid: Vec<f64> = (0..n)
@@ -436,7 +438,13 @@ mod tests {
 
     #[test]
     fn nelder_mead_solves_rosenbrock() {
-        let (x, _, _) = nelder_mead(&|x| rosenbrock(x).0, &[-1.2, 1.0], 0.5, 20_000);
+        let (x, _, _) = nelder_mead(
+            &|x| rosenbrock(x).0,
+            &[-1.2, 1.0],
+            0.5,
+            20_000,
+            (1e-13, 1e-9),
+        );
         assert!(
             (x[0] - 1.0).abs() < 1e-6 && (x[1] - 1.0).abs() < 1e-6,
             "{x:?}"
