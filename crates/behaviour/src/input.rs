@@ -1,0 +1,72 @@
+//! Inputs the engine hands over besides the customer table.
+
+use serde::{Deserialize, Serialize};
+
+/// Purchases of one customer in one category.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CustomerCategory {
+    /// Row in the customer table.
+    pub customer: u32,
+    /// Index into the category list.
+    pub category: u32,
+    /// Net revenue in this category.
+    pub revenue: f64,
+    /// Orders containing this category.
+    pub orders: u32,
+}
+
+impl CustomerCategory {
+    /// A row counts as a purchase when it has an order or positive revenue; pure returns do not.
+    pub fn bought(&self) -> bool {
+        self.orders > 0 || self.revenue > 0.0
+    }
+}
+
+/// Totals for one weekday or month.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PeriodTotals {
+    /// Net revenue.
+    pub revenue: f64,
+    /// Orders.
+    pub orders: u64,
+    /// Distinct customers (not additive across periods).
+    pub customers: u64,
+}
+
+/// Weekday and month totals computed by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Seasonality {
+    /// Monday first.
+    pub weekday: [PeriodTotals; 7],
+    /// January first.
+    pub month: [PeriodTotals; 12],
+}
+
+/// Output language for the fixed labels ("(unknown)", weekday names…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// Label for missing values.
+    pub fn unknown(self) -> &'static str {
+        match self {
+            Lang::En => "(unknown)",
+            Lang::Zh => "(未知)",
+        }
+    }
+
+    /// Label for values lumped together past the cap.
+    pub fn other(self) -> &'static str {
+        match self {
+            Lang::En => "(other)",
+            Lang::Zh => "(其他)",
+        }
+    }
+}

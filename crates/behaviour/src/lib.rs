@@ -1,0 +1,328 @@
+//! Behaviour analysis and cross-sell for clientele: distributions of orders, order value and
+//! inter-purchase days; category share and top categories per grade; breakdowns of grades and
+//! revenue by dimension columns; customer-level category affinity with a next-best-category
+//! suggestion per customer; weekday/month seasonality shares.
+//!
+//! Pure: no I/O, no clock. [`analyze_behaviour`] returns a [`BehaviourSummary`] bounded in size
+//! (no per-customer rows, ready for `summary.json`) and the per-customer columns to add to the
+//! customer table (`next_best_category`, `next_best_category_score`).
+//!
+//! ```
+//! use clientele_behaviour::{analyze_behaviour, BehaviourConfig, BehaviourInput, CustomerCategory, Lang};
+//! use clientele_core::{ColumnData, CustomerTable};
+//!
+//! let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into()]);
+//! t.push("orders", ColumnData::Int(vec![Some(1), Some(3), Some(2)])).unwrap();
+//! t.push("monetary", ColumnData::Float(vec![Some(10.0), Some(90.0), Some(40.0)])).unwrap();
+//! t.push("avg_order_value", ColumnData::Float(vec![Some(10.0), Some(30.0), Some(20.0)])).unwrap();
+//! t.push("avg_interpurchase_days", ColumnData::Float(vec![None, Some(12.0), Some(30.0)])).unwrap();
+//! t.push("city", ColumnData::Text(vec![Some("上海".into()), Some("北京".into()), None])).unwrap();
+//! t.push("grade_behaviour", ColumnData::Text(vec![Some("普通".into()), Some("VIP".into()), Some("普通".into())])).unwrap();
+//!
+//! let categories = vec!["tea".to_string(), "cups".to_string()];
+//! let cc = |customer, category| CustomerCategory { customer, category, revenue: 10.0, orders: 1 };
+//! let rows = [cc(0, 0), cc(1, 0), cc(1, 1), cc(2, 1)];
+//! let input = BehaviourInput {
+//!     table: &t,
+//!     customer_categories: &rows,
+//!     categories: &categories,
+//!     seasonality: None,
+//!     grade_columns: &["grade_behaviour"],
+//!     lang: Lang::En,
+//! };
+//! let (summary, columns) = analyze_behaviour(&input, &BehaviourConfig::default()).unwrap();
+//! assert_eq!(summary.distributions.orders.customers, 3);
+//! assert_eq!(summary.breakdowns[0].dimension, "city");
+//! assert_eq!(columns[0].name, "next_best_category");
+//! ```
+
+mod affinity;
+mod baskets;
+mod breakdown;
+mod categories;
+mod config;
+mod distributions;
+mod error;
+mod input;
+mod seasonality;
+mod util;
+
+pub use affinity::{Affinity, PairStats, Suggestion};
+pub use baskets::Baskets;
+pub use breakdown::{Breakdown, GroupTotals};
+pub use categories::{
+    CategoryInGrade, CategoryShare, CategoryShares, GradeCategories, TopCategories,
+};
+pub use config::BehaviourConfig;
+pub use distributions::{Bin, Distributions, Histogram, Stats, log_histogram, orders_histogram};
+pub use error::{BehaviourError, Result};
+pub use input::{CustomerCategory, Lang, PeriodTotals, Seasonality};
+pub use seasonality::{PeriodShare, SeasonalityShares, seasonality_shares};
+
+use clientele_core::{Column, ColumnData, CustomerTable};
+use serde::{Deserialize, Serialize};
+
+use crate::util::{Groups, categorical, finite_numbers};
+
+/// Name of the suggested-category column added to the customer table.
+pub const NEXT_BEST_CATEGORY: &str = "next_best_category";
+/// Name of its score column (lift × confidence of the rule behind it).
+pub const NEXT_BEST_CATEGORY_SCORE: &str = "next_best_category_score";
+
+/// Everything the engine hands over.
+#[derive(Debug, Clone, Copy)]
+pub struct BehaviourInput<'a> {
+    /// The customer table (needs `orders`, `monetary`, `avg_order_value`,
+    /// `avg_interpurchase_days`, the grade columns and the dimension columns).
+    pub table: &'a CustomerTable,
+    /// Per customer × category purchases, sorted by customer.
+    pub customer_categories: &'a [CustomerCategory],
+    /// Category names; empty when the data has no category column.
+    pub categories: &'a [String],
+    /// Weekday/month totals, when the engine computed them.
+    pub seasonality: Option<&'a Seasonality>,
+    /// Grade-like columns to break down and to list top categories for (e.g. `grade_behaviour`,
+    /// `segment_cn8`, `value_tier`, `lifecycle_stage`, `cluster_name`).
+    pub grade_columns: &'a [&'a str],
+    /// Language of fixed labels.
+    pub lang: Lang,
+}
+
+/// One affinity pair by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffinityPair {
+    /// First category.
+    pub a: String,
+    /// Second category.
+    pub b: String,
+    /// Customers who bought both.
+    pub customers: u64,
+    /// Share of customers with categories who bought both.
+    pub support: f64,
+    /// P(b | a).
+    pub confidence_ab: f64,
+    /// P(a | b).
+    pub confidence_ba: f64,
+    /// Lift (symmetric).
+    pub lift: f64,
+}
+
+/// How many customers get a category suggested.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionCount {
+    /// Suggested category.
+    pub category: String,
+    /// Customers it is suggested to.
+    pub customers: u64,
+}
+
+/// Affinity results for summary.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffinitySummary {
+    /// Customers with any category purchase (support denominator).
+    pub customers_with_categories: u64,
+    /// The configured minimum support.
+    pub min_support: f64,
+    /// The minimum number of customers a kept pair has.
+    pub min_customers: u64,
+    /// Pairs above minimum support (all of them drive suggestions).
+    pub pairs_total: u64,
+    /// The top `max_pairs` by lift, then support.
+    pub pairs: Vec<AffinityPair>,
+    /// Customers who got a suggestion.
+    pub suggested_customers: u64,
+    /// Suggestions per category, most customers first (capped at `max_categories`).
+    pub suggestions: Vec<SuggestionCount>,
+}
+
+/// The behaviour section of summary.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviourSummary {
+    /// Customers in the table.
+    pub customers: u64,
+    /// Dimension columns used.
+    pub dimensions: Vec<String>,
+    /// Orders, order value and inter-purchase days.
+    pub distributions: Distributions,
+    /// Category shares; `None` without categories.
+    pub categories: Option<CategoryShares>,
+    /// Top categories per grade, one entry per grade column (empty without categories).
+    pub top_categories: Vec<TopCategories>,
+    /// Co-purchase pairs and suggestion counts; `None` without categories.
+    pub affinity: Option<AffinitySummary>,
+    /// One per dimension × grade column (or per dimension against "(all)" without grade columns).
+    pub breakdowns: Vec<Breakdown>,
+    /// Weekday and month shares, when given.
+    pub seasonality: Option<SeasonalityShares>,
+}
+
+/// Runs every analysis. Returns the summary and the columns to add to the customer table
+/// (`next_best_category`, `next_best_category_score`; none without categories or with
+/// `suggest = false`).
+pub fn analyze_behaviour(
+    input: &BehaviourInput<'_>,
+    config: &BehaviourConfig,
+) -> Result<(BehaviourSummary, Vec<Column>)> {
+    config.validate()?;
+    let t = input.table;
+    let n = t.len();
+    let lang = input.lang;
+
+    let orders = finite_numbers(t, "orders")?;
+    let aov = finite_numbers(t, "avg_order_value")?;
+    let days = finite_numbers(t, "avg_interpurchase_days")?;
+    let monetary = finite_numbers(t, "monetary")?;
+    let distributions = Distributions {
+        orders: orders_histogram("orders", &orders),
+        avg_order_value: log_histogram("avg_order_value", &aov),
+        avg_interpurchase_days: log_histogram("avg_interpurchase_days", &days),
+    };
+
+    let grades: Vec<(&str, Groups)> = input
+        .grade_columns
+        .iter()
+        .map(|&g| Ok((g, categorical(t.column(g)?, config.max_values, lang))))
+        .collect::<Result<_>>()?;
+
+    let dims = breakdown::dimensions(t, config, input.grade_columns, lang)?;
+    let mut breakdowns = Vec::with_capacity(dims.len() * grades.len().max(1));
+    let all = Groups {
+        labels: vec![
+            match lang {
+                Lang::En => "(all)",
+                Lang::Zh => "(全部)",
+            }
+            .to_string(),
+        ],
+        codes: vec![0; n],
+    };
+    for d in &dims {
+        if grades.is_empty() {
+            breakdowns.push(breakdown::breakdown(d, "", &all, &monetary));
+        }
+        for (name, g) in &grades {
+            breakdowns.push(breakdown::breakdown(d, name, g, &monetary));
+        }
+    }
+
+    let mut columns = Vec::new();
+    let (mut cat_summary, mut top_categories, mut affinity) = (None, Vec::new(), None);
+    if !input.categories.is_empty() {
+        let b = Baskets::new(input.customer_categories, n, input.categories.len())?;
+        let names = input.categories;
+        let totals = categories::totals(&b, names);
+        cat_summary = Some(categories::shares(
+            &b,
+            names,
+            &totals,
+            config.max_categories,
+            lang,
+        ));
+        top_categories = grades
+            .iter()
+            .map(|(name, g)| {
+                categories::top_by_grade(
+                    &b,
+                    names,
+                    &totals,
+                    config.max_categories,
+                    name,
+                    g,
+                    config.top_n,
+                )
+            })
+            .collect();
+        let a = Affinity::compute(&b, config.min_support);
+        let ranked = a.ranked_pairs();
+        let pairs = ranked
+            .iter()
+            .take(config.max_pairs)
+            .map(|p| AffinityPair {
+                a: names[p.a as usize].clone(),
+                b: names[p.b as usize].clone(),
+                customers: p.customers,
+                support: p.support,
+                confidence_ab: p.confidence_ab,
+                confidence_ba: p.confidence_ba,
+                lift: p.lift,
+            })
+            .collect();
+        let mut per_category = vec![0u64; names.len()];
+        let mut suggested_customers = 0;
+        if config.suggest {
+            let mut cat_col: Vec<Option<String>> = Vec::with_capacity(n);
+            let mut score_col: Vec<Option<f64>> = Vec::with_capacity(n);
+            for c in 0..n {
+                match a.next_best(b.bought(c)) {
+                    Some(s) => {
+                        per_category[s.category as usize] += 1;
+                        suggested_customers += 1;
+                        cat_col.push(Some(names[s.category as usize].clone()));
+                        score_col.push(Some(s.score));
+                    }
+                    None => {
+                        cat_col.push(None);
+                        score_col.push(None);
+                    }
+                }
+            }
+            columns.push(Column {
+                name: NEXT_BEST_CATEGORY.to_string(),
+                data: ColumnData::Text(cat_col),
+            });
+            columns.push(Column {
+                name: NEXT_BEST_CATEGORY_SCORE.to_string(),
+                data: ColumnData::Float(score_col),
+            });
+        }
+        let mut suggestions: Vec<SuggestionCount> = per_category
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(k, &c)| SuggestionCount {
+                category: names[k].clone(),
+                customers: c,
+            })
+            .collect();
+        suggestions.sort_by(|x, y| {
+            y.customers
+                .cmp(&x.customers)
+                .then_with(|| x.category.cmp(&y.category))
+        });
+        suggestions.truncate(config.max_categories);
+        affinity = Some(AffinitySummary {
+            customers_with_categories: a.customers(),
+            min_support: config.min_support,
+            min_customers: a.min_customers(),
+            pairs_total: ranked.len() as u64,
+            pairs,
+            suggested_customers,
+            suggestions,
+        });
+    } else if let Some(i) = input.customer_categories.first() {
+        return Err(BehaviourError::CategoryOutOfRange {
+            index: 0,
+            category: i.category,
+            categories: 0,
+        });
+    }
+
+    let seasonality = input
+        .seasonality
+        .map(|s| seasonality_shares(s, lang))
+        .transpose()?;
+
+    Ok((
+        BehaviourSummary {
+            customers: n as u64,
+            dimensions: dims.iter().map(|d| d.name.clone()).collect(),
+            distributions,
+            categories: cat_summary,
+            top_categories,
+            affinity,
+            breakdowns,
+            seasonality,
+        },
+        columns,
+    ))
+}
