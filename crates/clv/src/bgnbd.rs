@@ -89,6 +89,14 @@ impl BgNbd {
     /// E[X(T, T+h] | x, tₓ, T] (eq. 10), cancellation-free near a = 1 and overflow-free for
     /// large x (clv.md §5.2–5.3).
     pub fn expected_purchases(&self, h: f64, x: f64, tx: f64, t: f64) -> f64 {
+        if h <= 0.0 {
+            return 0.0;
+        }
+        self.expected_purchases_if_alive(h, x, t) * self.p_alive(x, tx, t)
+    }
+
+    /// E[X(T, T+h] | alive at T, x, T]: eq. 10 without the P(alive) factor.
+    pub(crate) fn expected_purchases_if_alive(&self, h: f64, x: f64, t: f64) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
         if h <= 0.0 {
             return 0.0;
@@ -96,7 +104,7 @@ impl BgNbd {
         let c = a + b + x - 1.0;
         let ln_1mz = -(h / (alpha + t)).ln_1p();
         let z = h / (alpha + t + h);
-        c * bg_bracket(a, a + b - r - 1.0, c, z, ln_1mz) * self.p_alive(x, tx, t)
+        c * bg_bracket(a, a + b - r - 1.0, c, z, ln_1mz)
     }
 
     /// E[X(t)] for a new customer (eq. 9).

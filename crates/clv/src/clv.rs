@@ -77,6 +77,17 @@ impl ClvOptions {
 /// Discrete discounted CLV of one customer with expected value per transaction `value`.
 pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &ClvOptions) -> f64 {
     let m = opts.periods_per_month;
+    if let Model::BgNbd(bg) = model {
+        // P(alive) is the same factor in every month: evaluate it once.
+        let mut prev = 0.0;
+        let mut total = 0.0;
+        for i in 1..=opts.months {
+            let cum = bg.expected_purchases_if_alive(f64::from(i) * m, x, t);
+            total += (cum - prev) / (1.0 + opts.monthly_discount).powi(i as i32);
+            prev = cum;
+        }
+        return value * total * bg.p_alive(x, tx, t);
+    }
     let mut prev = 0.0;
     let mut total = 0.0;
     for i in 1..=opts.months {
