@@ -192,8 +192,17 @@ pub struct PeriodTotals {
 }
 
 /// Category spend per customer of `table` (sorted by customer, category) and the category names.
-pub(crate) fn category_spend(ctx: &SessionContext, table: &CustomerTable, as_of: Day) -> Result<(Vec<CategorySpend>, Vec<String>), IngestError> {
-    let index: HashMap<&str, u32> = table.ids().iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+pub(crate) fn category_spend(
+    ctx: &SessionContext,
+    table: &CustomerTable,
+    as_of: Day,
+) -> Result<(Vec<CategorySpend>, Vec<String>), IngestError> {
+    let index: HashMap<&str, u32> = table
+        .ids()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
     let mut names: Vec<String> = Vec::new();
     let mut name_ix: HashMap<String, u32> = HashMap::new();
     let mut rows = Vec::new();
@@ -201,11 +210,28 @@ pub(crate) fn category_spend(ctx: &SessionContext, table: &CustomerTable, as_of:
         let ids = b.column(0).as_string::<i32>();
         let cats = b.column(1).as_string::<i32>();
         let rev = b.column(2).as_primitive::<Int64Type>();
-        let (oid, days) = (cast(b.column(3), &DataType::Int64)?, cast(b.column(4), &DataType::Int64)?);
-        let (oid, days) = (oid.as_primitive::<Int64Type>(), days.as_primitive::<Int64Type>());
+        let (oid, days) = (
+            cast(b.column(3), &DataType::Int64)?,
+            cast(b.column(4), &DataType::Int64)?,
+        );
+        let (oid, days) = (
+            oid.as_primitive::<Int64Type>(),
+            days.as_primitive::<Int64Type>(),
+        );
         for r in 0..b.num_rows() {
-            let Some(&customer) = index.get(ids.value(r)) else { continue };
-            rows.push((customer, cats.value(r).to_string(), rev.value(r), if oid.value(r) > 0 { oid.value(r) } else { days.value(r) }));
+            let Some(&customer) = index.get(ids.value(r)) else {
+                continue;
+            };
+            rows.push((
+                customer,
+                cats.value(r).to_string(),
+                rev.value(r),
+                if oid.value(r) > 0 {
+                    oid.value(r)
+                } else {
+                    days.value(r)
+                },
+            ));
         }
     }
     // category indexes in name order, so outputs do not depend on hash or partition order
@@ -218,28 +244,52 @@ pub(crate) fn category_spend(ctx: &SessionContext, table: &CustomerTable, as_of:
     }
     let mut out: Vec<CategorySpend> = rows
         .iter()
-        .map(|(c, n, rev, o)| CategorySpend { customer: *c, category: name_ix[n], revenue: *rev as f64 / MONEY_SCALE, orders: *o as u32 })
+        .map(|(c, n, rev, o)| CategorySpend {
+            customer: *c,
+            category: name_ix[n],
+            revenue: *rev as f64 / MONEY_SCALE,
+            orders: *o as u32,
+        })
         .collect();
     out.sort_by_key(|c| (c.customer, c.category));
     Ok((out, names))
 }
 
 /// Totals per weekday (Monday first) and per calendar month (January first).
-pub(crate) fn seasonality(ctx: &SessionContext, as_of: Day) -> Result<([PeriodTotals; 7], [PeriodTotals; 12]), IngestError> {
+pub(crate) fn seasonality(
+    ctx: &SessionContext,
+    as_of: Day,
+) -> Result<([PeriodTotals; 7], [PeriodTotals; 12]), IngestError> {
     let mut week = [PeriodTotals::default(); 7];
     let mut month = [PeriodTotals::default(); 12];
     for (part, slots) in [("dow", &mut week[..]), ("month", &mut month[..])] {
-        let sql = SEASON_SQL.replace("{part}", part).replace("{as_of}", &date_literal(as_of));
+        let sql = SEASON_SQL
+            .replace("{part}", part)
+            .replace("{as_of}", &date_literal(as_of));
         for b in &query(ctx, &sql)? {
             let p = cast(b.column(0), &DataType::Int64)?;
             let p = p.as_primitive::<Int64Type>();
             let rev = b.column(1).as_primitive::<Int64Type>();
-            let (occ, cust) = (cast(b.column(2), &DataType::Int64)?, cast(b.column(3), &DataType::Int64)?);
-            let (occ, cust) = (occ.as_primitive::<Int64Type>(), cust.as_primitive::<Int64Type>());
+            let (occ, cust) = (
+                cast(b.column(2), &DataType::Int64)?,
+                cast(b.column(3), &DataType::Int64)?,
+            );
+            let (occ, cust) = (
+                occ.as_primitive::<Int64Type>(),
+                cust.as_primitive::<Int64Type>(),
+            );
             for r in 0..b.num_rows() {
-                let slot = if part == "dow" { (p.value(r) + 6) % 7 } else { p.value(r) - 1 };
+                let slot = if part == "dow" {
+                    (p.value(r) + 6) % 7
+                } else {
+                    p.value(r) - 1
+                };
                 if let Some(t) = slots.get_mut(slot as usize) {
-                    *t = PeriodTotals { revenue: rev.value(r) as f64 / MONEY_SCALE, orders: occ.value(r) as u64, customers: cust.value(r) as u64 };
+                    *t = PeriodTotals {
+                        revenue: rev.value(r) as f64 / MONEY_SCALE,
+                        orders: occ.value(r) as u64,
+                        customers: cust.value(r) as u64,
+                    };
                 }
             }
         }

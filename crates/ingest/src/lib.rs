@@ -137,7 +137,11 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     } else {
         (Vec::new(), Vec::new())
     };
-    let seasonality = if opts.monthly_activity { Some(aggregate::seasonality(&ctx, as_of)?) } else { None };
+    let seasonality = if opts.monthly_activity {
+        Some(aggregate::seasonality(&ctx, as_of)?)
+    } else {
+        None
+    };
     let months = if opts.monthly_activity {
         aggregate::monthly_activity(&ctx, &table, as_of)?
     } else {
