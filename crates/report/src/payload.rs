@@ -142,6 +142,11 @@ impl Card {
         m.insert("span".into(), json!(span));
         Card { m }
     }
+    /// Chart beside the table instead of above it.
+    fn split(mut self) -> Card {
+        self.m.insert("split".into(), json!(true));
+        self
+    }
     fn sub(mut self, s: String) -> Card {
         if !s.is_empty() {
             self.m.insert("sub".into(), json!(s));
@@ -717,7 +722,7 @@ fn grades(c: &Ctx) -> Section {
                 .sub(sub)
                 .chart(
                     c.chart_id(&format!("grade-{}", sec.cards.len())),
-                    260,
+                    230,
                     option,
                 )
                 .table(t)
@@ -762,12 +767,12 @@ fn heatmap(
     }
     opt(json!({
         "tooltip": {"position": "top"},
-        "grid": {"left": 12, "right": 20, "top": 16, "bottom": 56, "containLabel": true},
+        "grid": {"left": 12, "right": 64, "top": 12, "bottom": 30, "containLabel": true},
         "xAxis": {"type": "category", "data": xs, "name": x_name, "nameLocation": "middle", "nameGap": 26, "splitArea": {"show": true}},
-        "yAxis": {"type": "category", "data": ys, "name": y_name, "nameLocation": "middle", "nameGap": 34, "splitArea": {"show": true}},
+        "yAxis": {"type": "category", "data": ys, "name": y_name, "nameLocation": "middle", "nameGap": 40, "nameRotate": 90, "splitArea": {"show": true}},
         "visualMap": {"min": 0, "max": if max.is_finite() && max > 0.0 { round(max, 2) } else { 1.0 },
-                      "calculable": true, "orient": "horizontal", "left": "center", "bottom": 0,
-                      "itemHeight": 120, "inRange": {"color": HEAT}, "textStyle": {"fontSize": 11}},
+                      "calculable": true, "orient": "vertical", "right": 0, "top": "middle",
+                      "itemWidth": 12, "itemHeight": 140, "inRange": {"color": HEAT}, "textStyle": {"fontSize": 11}},
         "series": [{"type": "heatmap", "data": data, "label": label,
                     "emphasis": {"itemStyle": {"borderColor": "#333", "borderWidth": 1}}}],
         "textStyle": {"fontSize": 12},
@@ -890,6 +895,7 @@ fn rfm(c: &Ctx) -> Section {
         let h = (segs.len() as u32 * 30 + 70).max(220);
         sec.cards.push(
             Card::new(c.t_or(&format!("scheme.{name}"), name), 12)
+                .split()
                 .sub(c.t_or(&format!("scheme_sub.{name}"), ""))
                 .chart(c.chart_id(&format!("rfm-{name}")), h, option)
                 .table(t)
@@ -1099,7 +1105,7 @@ fn value(c: &Ctx) -> Section {
                 "label": {"formatter": "80%", "position": "insideStartTop"}})];
             if let Some(x) = cross {
                 mark.push(json!({"xAxis": round(x * 100.0, 2),
-                    "label": {"formatter": format!("{}", pct(x)), "position": "insideEndTop"}}));
+                    "label": {"formatter": pct(x), "position": "insideEndTop"}}));
             }
             let option = opt(json!({
                 "tooltip": {"trigger": "axis"},
@@ -1459,7 +1465,7 @@ fn clusters(c: &Ctx) -> Section {
         });
         let option = opt(json!({
             "tooltip": {"trigger": "axis"}, "legend": legend(), "grid": grid(),
-            "xAxis": {"type": "category", "data": xs, "name": "k", "nameLocation": "middle", "nameGap": 24},
+            "xAxis": {"type": "category", "data": xs},
             "yAxis": [{"type": "value", "name": c.t("cl.inertia"), "scale": true},
                       {"type": "value", "name": c.t("cl.silhouette"), "scale": true, "splitLine": {"show": false}}],
             "series": [
@@ -1626,7 +1632,7 @@ fn lifecycle(c: &Ctx) -> Section {
         .collect();
     let option = opt(json!({
         "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
-        "series": [{"type": "funnel", "sort": "none", "data": data, "left": "8%", "right": "8%", "top": 16, "bottom": 16,
+        "series": [{"type": "funnel", "sort": "descending", "data": data, "left": "8%", "right": "8%", "top": 16, "bottom": 16,
                     "minSize": "8%", "gap": 3, "label": {"show": true, "position": "inside", "formatter": "{b}  {c}"},
                     "itemStyle": {"borderColor": "#fff", "borderWidth": 1}}],
     }));
@@ -1675,8 +1681,21 @@ fn lifecycle(c: &Ctx) -> Section {
             c_share(fz(x, "share")),
         ]);
     }
-    sec.cards
-        .push(Card::new(c.t("lc.sizes"), 6).table(t2).text(lines).json());
+    let bars = opt(json!({
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"left": 12, "right": 40, "top": 8, "bottom": 8, "containLabel": true},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": names, "inverse": true},
+        "series": [{"type": "bar", "name": c.t("col.customers"), "data": counts.iter().map(|x| fz(x, "count")).collect::<Vec<_>>(),
+                    "barMaxWidth": 22, "colorBy": "data", "label": {"show": true, "position": "right"}}],
+    }));
+    sec.cards.push(
+        Card::new(c.t("lc.sizes"), 6)
+            .chart(c.chart_id("stages"), 200, bars)
+            .table(t2)
+            .text(lines)
+            .json(),
+    );
     sec
 }
 
@@ -1838,7 +1857,7 @@ fn cohorts(c: &Ctx) -> Section {
                         max = max.max(v);
                     }
                     data.push(json!([xi, yi, round(v * 100.0, 1)]));
-                    cells.push(cell_n(format!("{}", num(v * 100.0, 1)), v));
+                    cells.push(cell_n(num(v * 100.0, 1), v));
                 }
                 None => cells.push(json!("")),
             }
