@@ -1111,7 +1111,7 @@ fn value(c: &Ctx) -> Section {
                 "tooltip": {"trigger": "axis"},
                 "grid": {"left": 12, "right": 24, "top": 30, "bottom": 30, "containLabel": true},
                 "xAxis": {"type": "value", "min": 0, "max": 100, "name": c.t("pareto.x"), "nameLocation": "middle", "nameGap": 24, "axisLabel": {"formatter": "{value}%"}},
-                "yAxis": {"type": "value", "min": 0, "max": 100, "name": c.t("pareto.y"), "axisLabel": {"formatter": "{value}%"}},
+                "yAxis": {"type": "value", "min": 0, "max": 100, "name": c.t("pareto.y"), "nameTextStyle": {"align": "left"}, "axisLabel": {"formatter": "{value}%"}},
                 "series": [{"type": "line", "name": c.t("pareto.y"), "data": data, "showSymbol": false,
                             "areaStyle": {"opacity": 0.12}, "lineStyle": {"width": 2.5},
                             "markLine": {"symbol": "none", "lineStyle": {"type": "dashed", "color": "#eb3b5a"}, "data": mark}}],
@@ -1322,8 +1322,8 @@ fn validation_cards(c: &Ctx, v: &Value, sec: &mut Section) {
         let option = opt(json!({
             "tooltip": {"trigger": "axis"},
             "legend": legend(), "grid": grid(),
-            "xAxis": {"type": "category", "data": cats, "name": c.t("val.freq"), "nameLocation": "middle", "nameGap": 26},
-            "yAxis": {"type": "value", "name": c.t("val.mean_purchases")},
+            "xAxis": {"type": "category", "data": cats},
+            "yAxis": {"type": "value", "name": c.t("val.mean_purchases"), "nameTextStyle": {"align": "left"}},
             "series": [
                 {"type": "bar", "name": c.t("val.actual"), "data": series("mean_actual"), "barMaxWidth": 22},
                 {"type": "bar", "name": c.t("val.predicted"), "data": series("mean_predicted"), "barMaxWidth": 22},
