@@ -54,6 +54,9 @@ enum Command {
     /// customers who moved, score drift (PSI).
     #[command(after_help = "Example:\n  clientele compare out-2025-06 out-2025-07 --out changes")]
     Compare(CompareArgs),
+    /// Re-render report.html from a run's summary.json (e.g. in the other language).
+    #[command(after_help = "Example:\n  clientele report clientele-out --lang en")]
+    Report(ReportArgs),
     /// Write a commented default config, or check a config against data.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -94,6 +97,9 @@ struct AnalyzeArgs {
     /// (a year of monthly history from one file).
     #[arg(long, value_parser = ["monthly"])]
     history: Option<String>,
+    /// A previous run (output directory or snapshot.json): add the migration since then.
+    #[arg(long, value_name = "DIR")]
+    previous: Option<PathBuf>,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -174,6 +180,19 @@ struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
+struct ReportArgs {
+    /// An output directory (or its summary.json).
+    run: PathBuf,
+    /// Language: zh or en (default: from the locale, zh when unsure).
+    #[arg(long, value_parser = ["zh", "en"])]
+    lang: Option<String>,
+    /// Where to write the page (default: report.html in the run directory, or report.<lang>.html
+    /// when --lang differs from the run's language).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct CompareArgs {
     /// The earlier run: an output directory or a snapshot.json.
     old: PathBuf,
@@ -245,6 +264,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(d) => cmd_demo(d, &bars),
         Command::Validate(v) => cmd_validate(v, &bars),
         Command::Compare(c) => cmd_compare(c),
+        Command::Report(r) => cmd_report(r),
         Command::Config(ConfigCommand::Init { path, force }) => cmd_config_init(&path, force),
         Command::Config(ConfigCommand::Check { config, inputs }) => {
             cmd_config_check(&config, inputs, &bars)
@@ -301,12 +321,11 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     if let Some(f) = &a.format {
         c.output.format = f.clone();
     }
-    if let Some(l) = &a.lang {
-        c.output.lang = if l == "en" {
-            clientele_engine::Lang::En
-        } else {
-            clientele_engine::Lang::Zh
-        };
+    match &a.lang {
+        Some(l) => c.output.lang = parse_lang(l),
+        // no flag and no config: the user's locale decides (zh when unsure)
+        None if a.config.is_none() => c.output.lang = locale_lang(),
+        None => {}
     }
     if c.source.transactions.is_empty() {
         anyhow::bail!(
@@ -326,6 +345,7 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
             rejects_path: None,
             customer_table_only: a.customer_table_only,
             history_monthly: a.history.is_some(),
+            previous: a.previous.clone(),
         },
         bars,
     )?;
@@ -567,6 +587,7 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
         lang: None,
         customer_table_only: false,
         history: None,
+        previous: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;
@@ -748,5 +769,77 @@ fn cmd_config_check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()
         anyhow::bail!("{errors} problem(s) in {}", path.display());
     }
     println!("config OK");
+    Ok(())
+}
+
+fn parse_lang(l: &str) -> clientele_engine::Lang {
+    if l == "en" {
+        clientele_engine::Lang::En
+    } else {
+        clientele_engine::Lang::Zh
+    }
+}
+
+/// English when LC_ALL / LC_MESSAGES / LANG says so, Chinese otherwise.
+fn locale_lang() -> clientele_engine::Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    if locale.to_ascii_lowercase().starts_with("en") {
+        clientele_engine::Lang::En
+    } else {
+        clientele_engine::Lang::Zh
+    }
+}
+
+fn cmd_report(r: ReportArgs) -> Result<()> {
+    let summary_path = if r.run.is_dir() {
+        r.run.join("summary.json")
+    } else {
+        r.run.clone()
+    };
+    let text = std::fs::read_to_string(&summary_path)
+        .with_context(|| format!("reading {}", summary_path.display()))?;
+    let summary: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a clientele summary.json", summary_path.display()))?;
+    let run_lang = summary
+        .get("lang")
+        .and_then(|v| v.as_str())
+        .unwrap_or("zh")
+        .to_string();
+    let lang = r.lang.clone().unwrap_or_else(|| {
+        if locale_lang() == clientele_engine::Lang::En {
+            "en".into()
+        } else {
+            "zh".into()
+        }
+    });
+    let report_lang = if lang == "en" {
+        clientele_report::Lang::En
+    } else {
+        clientele_report::Lang::Zh
+    };
+    let dir = summary_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let out = r.out.clone().unwrap_or_else(|| {
+        if lang == run_lang {
+            dir.join("report.html")
+        } else {
+            dir.join(format!("report.{lang}.html"))
+        }
+    });
+    let extras = clientele_report::ReportExtras {
+        validation: summary.get("validation").cloned(),
+        migration: summary.get("migration").cloned(),
+        behaviour: summary.get("behaviour").cloned(),
+        top_customers: None,
+    };
+    let html = clientele_report::render(&summary, report_lang, &extras)?;
+    std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote {}", out.display());
     Ok(())
 }

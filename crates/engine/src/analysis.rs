@@ -31,6 +31,10 @@ pub struct Analysis {
     pub clv: Option<crate::ClvSection>,
     /// Why the CLV step failed, when it did (the rest of the analysis still ran).
     pub clv_error: Option<String>,
+    /// Comparison with a previous run's snapshot (migration matrices, moves, drift).
+    pub migration: Option<serde_json::Value>,
+    /// Behaviour analysis: distributions, categories, affinity, breakdowns, seasonality.
+    pub behaviour: Option<serde_json::Value>,
     /// Back-dated month-end points (with `--history monthly`).
     pub history: Vec<HistoryPoint>,
     /// Their snapshots (written as `snapshot/history/<as_of>.json`).

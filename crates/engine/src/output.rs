@@ -114,6 +114,12 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
+    if a.rfm.is_some() {
+        let p = dir.join("report.html");
+        let html = render_report(a, a.lang)?;
+        std::fs::write(&p, html).map_err(|e| EngineError::io(&p, e))?;
+        files.push("report.html".to_string());
+    }
     if a.rfm.is_some() || !a.grades.is_empty() {
         let p = dir.join(crate::SNAPSHOT_FILE);
         if let Some(parent) = p.parent() {
@@ -309,4 +315,78 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     }
     w.flush().map_err(|e| EngineError::io(path, e))?;
     Ok(())
+}
+
+/// The best customers by CLV (or monetary without CLV) for the report's top list.
+pub fn top_customers(t: &CustomerTable, n: usize) -> serde_json::Value {
+    let key = if t.get("clv").is_some() {
+        "clv"
+    } else {
+        "monetary"
+    };
+    let Ok(values) = t.numbers(key) else {
+        return serde_json::Value::Null;
+    };
+    let mut idx: Vec<usize> = (0..t.len()).filter(|&i| values[i].is_some()).collect();
+    idx.sort_by(|&a, &b| {
+        values[b]
+            .unwrap_or(0.0)
+            .total_cmp(&values[a].unwrap_or(0.0))
+            .then_with(|| t.ids()[a].cmp(&t.ids()[b]))
+    });
+    let cols = [
+        "monetary",
+        "orders",
+        "recency_days",
+        "clv",
+        "p_alive",
+        "rfm_segment",
+        "value_tier",
+        "lifecycle_stage",
+        "cluster_name",
+    ];
+    let rows: Vec<serde_json::Value> = idx
+        .into_iter()
+        .take(n)
+        .map(|i| {
+            let mut m = serde_json::Map::new();
+            m.insert("customer_id".into(), t.ids()[i].clone().into());
+            for c in cols {
+                if let Some(col) = t.get(c) {
+                    let v = match col {
+                        ColumnData::Text(_) | ColumnData::Date(_) => {
+                            col.text(i).map(serde_json::Value::from)
+                        }
+                        _ => col.number(i).map(serde_json::Value::from),
+                    };
+                    m.insert(c.into(), v.unwrap_or(serde_json::Value::Null));
+                }
+            }
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    serde_json::Value::Array(rows)
+}
+
+/// Renders `report.html` from the analysis (the report reads the serialized summary only).
+pub fn render_report(a: &Analysis, lang: crate::Lang) -> Result<String, EngineError> {
+    let err = |reason: String| EngineError::Output {
+        path: PathBuf::from("report.html"),
+        reason,
+    };
+    let summary = serde_json::to_value(a).map_err(|e| err(e.to_string()))?;
+    let extras = clientele_report::ReportExtras {
+        top_customers: Some(top_customers(&a.customers, 20)),
+        validation: a
+            .validation
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        migration: a.migration.clone(),
+        behaviour: a.behaviour.clone(),
+    };
+    let lang = match lang {
+        crate::Lang::Zh => clientele_report::Lang::Zh,
+        crate::Lang::En => clientele_report::Lang::En,
+    };
+    clientele_report::render(&summary, lang, &extras).map_err(|e| err(e.to_string()))
 }

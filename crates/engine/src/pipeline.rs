@@ -18,6 +18,8 @@ pub struct AnalyzeOptions {
     pub customer_table_only: bool,
     /// Also analyze at every month end before the as-of date (back-dated snapshots).
     pub history_monthly: bool,
+    /// A previous run (output directory or snapshot file) to compare with.
+    pub previous: Option<PathBuf>,
 }
 
 /// Runs the analysis described by `config`.
@@ -77,7 +79,9 @@ pub fn analyze(
     } else {
         (Vec::new(), Vec::new())
     };
-    Ok(Analysis {
+    let mut analysis = Analysis {
+        migration: None,
+        behaviour: None,
         history,
         history_snapshots,
         validation,
@@ -106,7 +110,17 @@ pub fn analyze(
         playbook_overrides: config.playbook.clone(),
         customers,
         rejects: data.rejects,
-    })
+    };
+    if let Some(prev) = &opts.previous {
+        let old = crate::read_snapshot(prev)?;
+        let new = crate::snapshot_of(&analysis);
+        let cmp = crate::compare_snapshots(&old, &new)?;
+        analysis.migration = Some(serde_json::to_value(&cmp).map_err(|e| EngineError::Model {
+            step: "compare",
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(analysis)
 }
 
 /// The month ends strictly between the first order date and `as_of`.
