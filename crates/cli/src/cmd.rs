@@ -569,7 +569,7 @@ fn cmd_demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     let written = write_outputs(&analysis, &out, OutputFormat::Both)?;
     print_summary(&analysis, &written.dir, &written.files);
     println!(
-        "next: open {}/customers.csv in Excel, or load customers.parquet in pandas/Polars",
+        "next: open {}/report.html in a browser; customers.csv opens in Excel, customers.parquet in pandas/Polars",
         out.display()
     );
     Ok(())

@@ -57,6 +57,7 @@ def child(step, csv, params_json):
         p = json.loads(params_json)
         bg = BetaGeoFitter()
         bg.params_ = pd.Series(dict(zip(["r", "alpha", "a", "b"], p["bgnbd"])))
+        bg.predict = bg.conditional_expected_number_of_purchases_up_to_time  # as fit() sets it
         gg = GammaGammaFitter()
         gg.params_ = pd.Series(dict(zip(["p", "q", "v"], p["gg"])))
         t0 = time.perf_counter()
