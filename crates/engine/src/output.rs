@@ -105,7 +105,7 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
         files.push("customers.csv".to_string());
     }
     let p = dir.join("summary.json");
-    let json = serde_json::to_vec_pretty(a).map_err(|e| EngineError::Output {
+    let json = serde_json::to_vec_pretty(&summary_json(a)?).map_err(|e| EngineError::Output {
         path: p.clone(),
         reason: e.to_string(),
     })?;
@@ -374,7 +374,7 @@ pub fn render_report(a: &Analysis, lang: crate::Lang) -> Result<String, EngineEr
         path: PathBuf::from("report.html"),
         reason,
     };
-    let summary = serde_json::to_value(a).map_err(|e| err(e.to_string()))?;
+    let summary = summary_json(a)?;
     let extras = clientele_report::ReportExtras {
         top_customers: Some(top_customers(&a.customers, 20)),
         validation: a
@@ -389,4 +389,47 @@ pub fn render_report(a: &Analysis, lang: crate::Lang) -> Result<String, EngineEr
         crate::Lang::En => clientele_report::Lang::En,
     };
     clientele_report::render(&summary, lang, &extras).map_err(|e| err(e.to_string()))
+}
+
+/// The serialized analysis with the playbook action attached to every RFM segment and
+/// lifecycle stage, so API users and the report see the same "what to do".
+pub fn summary_json(a: &Analysis) -> Result<serde_json::Value, EngineError> {
+    let mut v = serde_json::to_value(a).map_err(|e| EngineError::Output {
+        path: PathBuf::from("summary.json"),
+        reason: e.to_string(),
+    })?;
+    let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
+    let mut attach = |obj: &mut serde_json::Value, keys: &[&str]| {
+        let Some(map) = obj.as_object_mut() else {
+            return;
+        };
+        let names: Vec<String> = keys
+            .iter()
+            .filter_map(|k| map.get(*k).and_then(|x| x.as_str()).map(str::to_string))
+            .collect();
+        for (lang, field) in [
+            (clientele_grade::Lang::Zh, "action_zh"),
+            (clientele_grade::Lang::En, "action_en"),
+        ] {
+            if let Some(text) = names.iter().find_map(|n| playbook.action(n, lang)) {
+                map.insert(field.into(), text.into());
+            }
+        }
+    };
+    if let Some(schemes) = v.pointer_mut("/rfm/schemes").and_then(|s| s.as_array_mut()) {
+        for s in schemes {
+            if let Some(segs) = s.get_mut("segments").and_then(|x| x.as_array_mut()) {
+                segs.iter_mut().for_each(|g| attach(g, &["zh", "en", "id"]));
+            }
+        }
+    }
+    if let Some(counts) = v
+        .pointer_mut("/lifecycle/stages/counts")
+        .and_then(|s| s.as_array_mut())
+    {
+        counts
+            .iter_mut()
+            .for_each(|c| attach(c, &["stage", "name_zh", "name_en"]));
+    }
+    Ok(v)
 }
