@@ -78,7 +78,23 @@ fn stats(values: &[Option<f64>]) -> Option<Stats> {
             (a.min(x), b.max(x))
         });
     let median = quantile_select(&mut xs, 0.5);
-    let p90 = quantile_select(&mut xs, 0.9);
+    // After selecting the median, the p90 lies in the upper half: select there only.
+    let half = (xs.len() - 1) / 2;
+    let p90 = if xs.len() > 2 {
+        let h = (xs.len() - 1) as f64 * 0.9;
+        let lo = h.floor() as usize;
+        let rest = &mut xs[half..];
+        let (_, a, right) = rest.select_nth_unstable_by(lo - half, f64::total_cmp);
+        let a = *a;
+        let frac = h - lo as f64;
+        if frac == 0.0 || right.is_empty() {
+            a
+        } else {
+            a + (right.iter().copied().fold(f64::INFINITY, f64::min) - a) * frac
+        }
+    } else {
+        quantile_select(&mut xs, 0.9)
+    };
     Some(Stats {
         mean,
         median,

@@ -164,8 +164,6 @@ pub fn analyze_behaviour(
     config: &BehaviourConfig,
 ) -> Result<(BehaviourSummary, Vec<Column>)> {
     config.validate()?;
-    let __t = std::time::Instant::now();
-    macro_rules! tick { ($l:expr) => { eprintln!("{} {:?}", $l, __t.elapsed()); } }
     let t = input.table;
     let n = t.len();
     let lang = input.lang;
@@ -180,16 +178,13 @@ pub fn analyze_behaviour(
         avg_interpurchase_days: log_histogram("avg_interpurchase_days", &days),
     };
 
-    tick!("dist");
     let grades: Vec<(&str, Groups)> = input
         .grade_columns
         .iter()
         .map(|&g| Ok((g, categorical(t.column(g)?, config.max_values, lang))))
         .collect::<Result<_>>()?;
 
-    tick!("grades");
     let dims = breakdown::dimensions(t, config, input.grade_columns, lang)?;
-    tick!("dims");
     let mut breakdowns = Vec::with_capacity(dims.len() * grades.len().max(1));
     let all = Groups {
         labels: vec![
@@ -210,13 +205,11 @@ pub fn analyze_behaviour(
         }
     }
 
-    tick!("breakdowns");
     let mut columns = Vec::new();
     let (mut cat_summary, mut top_categories, mut affinity) = (None, Vec::new(), None);
     if !input.categories.is_empty() {
         let b = Baskets::new(input.customer_categories, n, input.categories.len())?;
         let names = input.categories;
-        tick!("baskets");
         let totals = categories::totals(&b, names);
         cat_summary = Some(categories::shares(
             &b,
@@ -239,7 +232,6 @@ pub fn analyze_behaviour(
                 )
             })
             .collect();
-        tick!("cats");
         let a = Affinity::compute(&b, config.min_support);
         let ranked = a.ranked_pairs();
         let pairs = ranked
@@ -255,7 +247,6 @@ pub fn analyze_behaviour(
                 lift: p.lift,
             })
             .collect();
-        tick!("affinity");
         let mut per_category = vec![0u64; names.len()];
         let mut suggested_customers = 0;
         if config.suggest {
@@ -316,7 +307,6 @@ pub fn analyze_behaviour(
         });
     }
 
-    tick!("suggest");
     let seasonality = input
         .seasonality
         .map(|s| seasonality_shares(s, lang))

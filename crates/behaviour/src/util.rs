@@ -1,7 +1,9 @@
 //! Shared helpers: safe division, quantiles, number labels, and grouping a column into a small
 //! set of labelled codes (the building block of breakdowns and per-grade tables).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use clientele_core::{ColumnData, CustomerTable};
 
@@ -13,9 +15,41 @@ pub(crate) fn div(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 
-/// A numeric column as `f64`s; NaN or infinity is an error naming the row.
-pub(crate) fn finite_numbers(table: &CustomerTable, name: &str) -> Result<Vec<Option<f64>>> {
-    let v = table.numbers(name)?;
+/// FxHash (as in rustc): grouping a million short labels is hash-bound and the input is the
+/// user's own data, so DoS-resistant SipHash buys nothing here.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// A numeric column as `f64`s (borrowed when it is a float column); NaN or infinity is an
+/// error naming the row.
+pub(crate) fn finite_numbers<'t>(
+    table: &'t CustomerTable,
+    name: &str,
+) -> Result<Cow<'t, [Option<f64>]>> {
+    let v = match table.column(name)? {
+        ColumnData::Float(v) => Cow::Borrowed(v.as_slice()),
+        _ => Cow::Owned(table.numbers(name)?),
+    };
     check_finite(name, &v)?;
     Ok(v)
 }
@@ -31,6 +65,7 @@ pub(crate) fn check_finite(name: &str, v: &[Option<f64>]) -> Result<()> {
 }
 
 /// Type-7 (linear) quantile of a sorted, non-empty slice; the default of R and NumPy.
+#[cfg(test)]
 pub(crate) fn quantile_sorted(v: &[f64], p: f64) -> f64 {
     let h = (v.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
@@ -88,6 +123,48 @@ pub(crate) struct Groups {
 
 const MISSING: u32 = u32::MAX;
 
+/// The sorted distinct values when there are at most `max`, else `None` (stops early).
+fn distinct_up_to(xs: &[f64], max: usize) -> Option<Vec<f64>> {
+    let mut d: Vec<f64> = Vec::with_capacity(max + 1);
+    for &x in xs {
+        if !d.contains(&x) {
+            if d.len() == max {
+                return None;
+            }
+            d.push(x);
+        }
+    }
+    d.sort_by(f64::total_cmp);
+    Some(d)
+}
+
+/// Type-7 quantiles at k/bands, k = 1..bands, by successive selection on the remaining right
+/// part (O(n log bands) instead of a full sort). Reorders `xs` (non-empty).
+fn quantiles(xs: &mut [f64], bands: usize) -> Vec<f64> {
+    let n = xs.len();
+    let mut out = Vec::with_capacity(bands - 1);
+    let mut done = 0; // xs[..done] holds values <= everything in xs[done..]
+    for k in 1..bands {
+        let h = (n - 1) as f64 * k as f64 / bands as f64;
+        let lo = h.floor() as usize;
+        let frac = h - lo as f64;
+        let a = if lo >= done {
+            let (_, a, _) = xs[done..].select_nth_unstable_by(lo - done, f64::total_cmp);
+            done = lo;
+            *a
+        } else {
+            xs[lo]
+        };
+        let b = if frac > 0.0 && lo + 1 < n {
+            xs[lo + 1..].iter().copied().fold(f64::INFINITY, f64::min)
+        } else {
+            a
+        };
+        out.push(a + (b - a) * frac);
+    }
+    out
+}
+
 /// Raw distinct values (first-seen order) and per-row codes, `MISSING` for nulls.
 fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
     let n = col.len();
@@ -95,7 +172,7 @@ fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
     let mut codes = Vec::with_capacity(n);
     match col {
         ColumnData::Text(v) => {
-            let mut map: HashMap<&str, u32> = HashMap::new();
+            let mut map: HashMap<&str, u32, FxBuild> = HashMap::default();
             for x in v {
                 codes.push(match x {
                     None => MISSING,
@@ -107,7 +184,7 @@ fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
             }
         }
         _ => {
-            let mut map: HashMap<String, u32> = HashMap::new();
+            let mut map: HashMap<String, u32, FxBuild> = HashMap::default();
             for i in 0..n {
                 codes.push(match col.text(i) {
                     None => MISSING,
@@ -194,21 +271,28 @@ pub(crate) fn categorical(col: &ColumnData, max_values: usize, lang: Lang) -> Gr
 /// per value; integer bands read "25–34" (inclusive), real bands "25–35" meaning [25, 35).
 pub(crate) fn banded(values: &[Option<f64>], bands: usize, lang: Lang) -> Groups {
     let mut xs: Vec<f64> = values.iter().flatten().copied().collect();
-    xs.sort_unstable_by(f64::total_cmp);
     let any_missing = xs.len() < values.len();
     let mut labels = Vec::new();
     let mut cuts: Vec<f64> = Vec::new();
-    if let (Some(&min), Some(&max)) = (xs.first(), xs.last()) {
+    if !xs.is_empty() {
+        let (min, max) = xs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
         let integer = xs.iter().all(|x| x.fract() == 0.0);
-        let mut distinct = xs.clone();
-        distinct.dedup();
-        if integer && distinct.len() <= bands {
+        let few = if integer {
+            distinct_up_to(&xs, bands)
+        } else {
+            None
+        };
+        if let Some(distinct) = few {
             // One band per value: cut at every value after the first.
             cuts = distinct[1..].to_vec();
             labels = distinct.iter().map(|&x| fmt_num(x)).collect();
         } else {
-            for k in 1..bands {
-                let mut c = round_sig2(quantile_sorted(&xs, k as f64 / bands as f64));
+            for q in quantiles(&mut xs, bands) {
+                let mut c = round_sig2(q);
                 if integer {
                     c = c.round();
                 }
@@ -266,6 +350,23 @@ mod tests {
         assert_eq!(quantile_select(&mut w, 0.5), 2.5);
         assert!((quantile_select(&mut w, 0.9) - 3.7).abs() < 1e-12);
         assert_eq!(quantile_select(&mut [7.0], 0.9), 7.0);
+    }
+
+    #[test]
+    fn selection_quantiles_match_sorting() {
+        let mut xs: Vec<f64> = (0..1001u64)
+            .map(|i| ((i * 7919) % 1009) as f64 / 3.0)
+            .collect();
+        let mut sorted = xs.clone();
+        sorted.sort_by(f64::total_cmp);
+        for bands in [2, 3, 5, 7, 20] {
+            let q = quantiles(&mut xs, bands);
+            for (k, v) in q.iter().enumerate() {
+                let want = quantile_sorted(&sorted, (k + 1) as f64 / bands as f64);
+                assert!((v - want).abs() < 1e-9, "{bands} {k}: {v} vs {want}");
+            }
+        }
+        assert_eq!(quantiles(&mut [4.0], 4), [4.0, 4.0, 4.0]);
     }
 
     #[test]

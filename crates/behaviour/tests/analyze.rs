@@ -1,0 +1,305 @@
+//! End-to-end checks of `analyze_behaviour`: typed errors, serde shape, and speed.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
+
+use clientele_behaviour::{
+    BehaviourConfig, BehaviourError, BehaviourInput, CustomerCategory, Lang, PeriodTotals,
+    Seasonality, analyze_behaviour,
+};
+use clientele_core::{ColumnData, CustomerTable};
+
+fn table(n: usize) -> CustomerTable {
+    let mut t = CustomerTable::new((0..n).map(|i| format!("{i:07}")).collect());
+    let f = |g: &dyn Fn(usize) -> Option<f64>| ColumnData::Float((0..n).map(g).collect());
+    t.push(
+        "orders",
+        ColumnData::Int((0..n).map(|i| Some(1 + (i % 25) as i64)).collect()),
+    )
+    .unwrap();
+    t.push("monetary", f(&|i| Some(10.0 + (i % 997) as f64)))
+        .unwrap();
+    t.push(
+        "avg_order_value",
+        f(&|i| Some(5.0 + (i % 313) as f64 * 1.7)),
+    )
+    .unwrap();
+    t.push(
+        "avg_interpurchase_days",
+        f(&|i| (i % 4 != 0).then_some((i % 200) as f64)),
+    )
+    .unwrap();
+    t.push(
+        "city",
+        ColumnData::Text(
+            (0..n)
+                .map(|i| (i % 9 != 0).then(|| format!("city{}", i % 12)))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    t.push(
+        "age",
+        ColumnData::Int((0..n).map(|i| Some(18 + (i % 60) as i64)).collect()),
+    )
+    .unwrap();
+    t.push(
+        "grade_behaviour",
+        ColumnData::Text(
+            (0..n)
+                .map(|i| Some(["VIP", "高级客户", "普通客户"][i % 3].to_string()))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    t.push(
+        "lifecycle_stage",
+        ColumnData::Text(
+            (0..n)
+                .map(|i| Some(["new", "active", "lapsed", "lost"][i % 4].to_string()))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    t
+}
+
+/// ~3 categories per customer, correlated so some pairs have lift > 1.
+fn category_rows(n: usize, k: u32) -> Vec<CustomerCategory> {
+    let mut v = Vec::with_capacity(n * 3);
+    for c in 0..n as u32 {
+        let base = c % k;
+        let mut cats = [base, (base + 1) % k, (c / 7) % k];
+        cats.sort_unstable();
+        for (j, &cat) in cats.iter().enumerate() {
+            if j > 0 && cats[j - 1] == cat {
+                continue;
+            }
+            v.push(CustomerCategory {
+                customer: c,
+                category: cat,
+                revenue: 10.0 + f64::from(cat),
+                orders: 1,
+            });
+        }
+    }
+    v
+}
+
+fn names(k: u32) -> Vec<String> {
+    (0..k).map(|i| format!("cat{i:02}")).collect()
+}
+
+#[test]
+fn full_run_shapes_and_json() {
+    let t = table(1000);
+    let rows = category_rows(1000, 10);
+    let cats = names(10);
+    let mut s = Seasonality::default();
+    s.weekday[5] = PeriodTotals {
+        revenue: 100.0,
+        orders: 10,
+        customers: 8,
+    };
+    s.month[0] = PeriodTotals {
+        revenue: 50.0,
+        orders: 5,
+        customers: 5,
+    };
+    let input = BehaviourInput {
+        table: &t,
+        customer_categories: &rows,
+        categories: &cats,
+        seasonality: Some(&s),
+        grade_columns: &["grade_behaviour", "lifecycle_stage"],
+        lang: Lang::Zh,
+    };
+    let (sum, cols) = analyze_behaviour(&input, &BehaviourConfig::default()).unwrap();
+    assert_eq!(sum.dimensions, ["city", "age"]);
+    assert_eq!(sum.breakdowns.len(), 4);
+    assert_eq!(sum.top_categories.len(), 2);
+    assert_eq!(sum.top_categories[0].grades.len(), 3);
+    assert!(sum.top_categories[0].grades[0].categories.len() <= 10);
+    let aff = sum.affinity.as_ref().unwrap();
+    assert!(aff.pairs.windows(2).all(|w| w[0].lift >= w[1].lift));
+    assert_eq!(aff.customers_with_categories, 1000);
+    assert_eq!(
+        sum.seasonality.as_ref().unwrap().peak_weekday.as_deref(),
+        Some("周六")
+    );
+    assert_eq!(cols.len(), 2);
+    assert_eq!(cols[0].data.len(), 1000);
+    if let ColumnData::Text(v) = &cols[0].data {
+        let suggested = v.iter().flatten().count() as u64;
+        assert_eq!(suggested, aff.suggested_customers);
+    }
+    let json = serde_json::to_string(&sum).unwrap();
+    assert!(
+        json.len() < 200_000,
+        "summary stays small: {} bytes",
+        json.len()
+    );
+    assert!(json.contains("\"(未知)\""));
+}
+
+#[test]
+fn typed_errors() {
+    let t = table(10);
+    let cats = names(2);
+    let base = BehaviourInput {
+        table: &t,
+        customer_categories: &[],
+        categories: &cats,
+        seasonality: None,
+        grade_columns: &["grade_behaviour"],
+        lang: Lang::En,
+    };
+    let cfg = BehaviourConfig::default();
+    let bad_grade = BehaviourInput {
+        grade_columns: &["nope"],
+        ..base
+    };
+    assert!(matches!(
+        analyze_behaviour(&bad_grade, &cfg),
+        Err(BehaviourError::Column(_))
+    ));
+    let out = [CustomerCategory {
+        customer: 10,
+        category: 0,
+        revenue: 1.0,
+        orders: 1,
+    }];
+    let bad_customer = BehaviourInput {
+        customer_categories: &out,
+        ..base
+    };
+    assert!(matches!(
+        analyze_behaviour(&bad_customer, &cfg),
+        Err(BehaviourError::CustomerOutOfRange {
+            customer: 10,
+            customers: 10,
+            ..
+        })
+    ));
+    let no_cats = BehaviourInput {
+        categories: &[],
+        customer_categories: &out,
+        ..base
+    };
+    assert!(matches!(
+        analyze_behaviour(&no_cats, &cfg),
+        Err(BehaviourError::CategoryOutOfRange { .. })
+    ));
+    let mut nan = table(3);
+    nan.set(
+        "monetary",
+        ColumnData::Float(vec![Some(1.0), Some(f64::NAN), None]),
+    )
+    .unwrap();
+    let nan_input = BehaviourInput {
+        table: &nan,
+        ..base
+    };
+    assert_eq!(
+        analyze_behaviour(&nan_input, &cfg).unwrap_err(),
+        BehaviourError::NotFinite {
+            column: "monetary".into(),
+            row: 1
+        }
+    );
+    let bad_cfg = BehaviourConfig {
+        min_support: 0.0,
+        ..cfg.clone()
+    };
+    assert!(matches!(
+        analyze_behaviour(&base, &bad_cfg),
+        Err(BehaviourError::Config {
+            key: "min_support",
+            ..
+        })
+    ));
+    let dup = BehaviourConfig {
+        dimensions: Some(vec!["city".into(), "city".into()]),
+        ..cfg.clone()
+    };
+    assert!(dup.validate().is_err());
+    let date_dim = {
+        let mut t2 = table(2);
+        t2.push("signup", ColumnData::Date(vec![None, None]))
+            .unwrap();
+        t2
+    };
+    let d = BehaviourConfig {
+        dimensions: Some(vec!["signup".into()]),
+        ..cfg
+    };
+    let i = BehaviourInput {
+        table: &date_dim,
+        ..base
+    };
+    assert!(matches!(
+        analyze_behaviour(&i, &d),
+        Err(BehaviourError::DimensionType { .. })
+    ));
+}
+
+#[test]
+fn config_rejects_unknown_keys_and_has_defaults() {
+    let c: BehaviourConfig = serde_json::from_str(r#"{"min_support": 0.05, "top_n": 3}"#).unwrap();
+    assert_eq!((c.min_support, c.top_n, c.numeric_bands), (0.05, 3, 5));
+    assert!(c.validate().is_ok());
+    let e = serde_json::from_str::<BehaviourConfig>(r#"{"min_suport": 0.05}"#).unwrap_err();
+    assert!(e.to_string().contains("unknown field"), "{e}");
+    assert!(
+        BehaviourConfig {
+            numeric_bands: 1,
+            ..BehaviourConfig::default()
+        }
+        .validate()
+        .is_err()
+    );
+}
+
+#[test]
+fn empty_table_and_one_customer() {
+    for n in [0, 1] {
+        let t = table(n);
+        let rows = category_rows(n, 3);
+        let cats = names(3);
+        let input = BehaviourInput {
+            table: &t,
+            customer_categories: &rows,
+            categories: &cats,
+            seasonality: None,
+            grade_columns: &["grade_behaviour"],
+            lang: Lang::En,
+        };
+        let (s, cols) = analyze_behaviour(&input, &BehaviourConfig::default()).unwrap();
+        assert_eq!(s.customers, n as u64);
+        assert_eq!(cols[0].data.len(), n);
+        assert_eq!(s.distributions.orders.customers, n as u64);
+        serde_json::to_string(&s).unwrap();
+    }
+}
+
+/// 1M customers × ~3 categories. Run with `cargo test --release -- --ignored perf`.
+#[test]
+#[ignore = "timing; run in release"]
+fn perf_one_million() {
+    let n = 1_000_000;
+    let t = table(n);
+    let rows = category_rows(n, 40);
+    let cats = names(40);
+    let input = BehaviourInput {
+        table: &t,
+        customer_categories: &rows,
+        categories: &cats,
+        seasonality: None,
+        grade_columns: &["grade_behaviour", "lifecycle_stage"],
+        lang: Lang::En,
+    };
+    let start = std::time::Instant::now();
+    let (s, _) = analyze_behaviour(&input, &BehaviourConfig::default()).unwrap();
+    let took = start.elapsed();
+    eprintln!("1M customers, {} rows: {took:?}", rows.len());
+    assert_eq!(s.customers, n as u64);
+    assert!(took.as_secs_f64() < 1.0, "{took:?}");
+}
