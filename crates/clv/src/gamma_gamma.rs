@@ -219,14 +219,14 @@ impl Mle for GammaGamma {
         let psi_q = if grad { digamma(q) } else { 0.0 };
         let mut acc = [0.0; 5];
         let mut cur_x = f64::NAN;
-        let (mut ll_x, mut ln_x, mut dp_x) = (0.0, 0.0, 0.0);
+        let (mut ll_x, mut dp_x) = (0.0, 0.0);
         let mut d_pq = 0.0;
         for i in range {
             let (x, m, w) = (rows.a[i], rows.b[i], rows.w[i]);
             let px = p * x;
             if x != cur_x {
                 cur_x = x;
-                ln_x = x.ln();
+                let ln_x = x.ln();
                 ll_x = ln_gamma(px + q) - ln_gamma(px) + base + px * ln_x;
                 if grad {
                     d_pq = digamma(px + q);
