@@ -35,6 +35,8 @@ pub struct Analysis {
     pub migration: Option<serde_json::Value>,
     /// Behaviour analysis: distributions, categories, affinity, breakdowns, seasonality.
     pub behaviour: Option<serde_json::Value>,
+    /// Why the behaviour analysis was not done, when it was not.
+    pub behaviour_error: Option<String>,
     /// Back-dated month-end points (with `--history monthly`).
     pub history: Vec<HistoryPoint>,
     /// Their snapshots (written as `snapshot/history/<as_of>.json`).

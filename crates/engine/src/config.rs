@@ -37,6 +37,8 @@ pub struct Config {
     pub cluster: clientele_cluster::ClusterConfig,
     /// Lifecycle stages and trend windows.
     pub lifecycle: clientele_lifecycle::LifecycleConfig,
+    /// Behaviour analysis: dimensions, affinity support, top-N.
+    pub behaviour: clientele_behaviour::BehaviourConfig,
 }
 
 /// `[clv]`.

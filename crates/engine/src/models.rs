@@ -102,6 +102,8 @@ pub(crate) struct ModelOutputs {
     pub clusters: Option<ClusterSection>,
     pub cluster_error: Option<String>,
     pub lifecycle: Option<LifecycleSection>,
+    pub behaviour: Option<serde_json::Value>,
+    pub behaviour_error: Option<String>,
     pub clv: Option<ClvSection>,
     pub clv_error: Option<String>,
     pub rfm: Option<RfmReport>,
@@ -120,6 +122,12 @@ pub(crate) struct ModelInputs<'a> {
     pub as_of: clientele_core::Day,
     pub leads: &'a [String],
     pub months: &'a [clientele_ingest::MonthActivity],
+    pub category_spend: &'a [clientele_ingest::CategorySpend],
+    pub categories: &'a [String],
+    pub seasonality: Option<&'a (
+        [clientele_ingest::PeriodTotals; 7],
+        [clientele_ingest::PeriodTotals; 12],
+    )>,
 }
 
 /// Runs all model steps on `table` (adding columns) and returns their summaries.
@@ -150,7 +158,73 @@ pub(crate) fn run_models(
         }
     }
     grade_step(table, config, &mut out)?;
+    match behaviour_step(table, config, inputs, &out) {
+        Ok(b) => out.behaviour = Some(b),
+        Err(e) => out.behaviour_error = Some(e.to_string()),
+    }
     Ok(out)
+}
+
+fn behaviour_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: ModelInputs<'_>,
+    out: &ModelOutputs,
+) -> Result<serde_json::Value, EngineError> {
+    use clientele_behaviour::{
+        BehaviourInput, CustomerCategory, PeriodTotals, Seasonality, analyze_behaviour,
+    };
+    let err = model_err("behaviour");
+    let cats: Vec<CustomerCategory> = inputs
+        .category_spend
+        .iter()
+        .map(|c| CustomerCategory {
+            customer: c.customer,
+            category: c.category,
+            revenue: c.revenue,
+            orders: c.orders,
+        })
+        .collect();
+    let conv = |p: &clientele_ingest::PeriodTotals| PeriodTotals {
+        revenue: p.revenue,
+        orders: p.orders,
+        customers: p.customers,
+    };
+    let season = inputs.seasonality.map(|(w, m)| Seasonality {
+        weekday: w.map(|p| conv(&p)),
+        month: m.map(|p| conv(&p)),
+    });
+    let mut grade_columns: Vec<String> = out.grades.iter().map(|g| g.column.clone()).collect();
+    for c in [
+        "segment_cn8",
+        "value_tier",
+        "lifecycle_stage",
+        "cluster_name",
+    ] {
+        if table.get(c).is_some() {
+            grade_columns.push(c.to_string());
+        }
+    }
+    let refs: Vec<&str> = grade_columns.iter().map(String::as_str).collect();
+    let input = BehaviourInput {
+        table,
+        customer_categories: &cats,
+        categories: inputs.categories,
+        seasonality: season.as_ref(),
+        grade_columns: &refs,
+        lang: if config.output.lang == Lang::En {
+            clientele_behaviour::Lang::En
+        } else {
+            clientele_behaviour::Lang::Zh
+        },
+    };
+    let (summary, columns) =
+        analyze_behaviour(&input, &config.behaviour).map_err(|e| err(e.to_string()))?;
+    let value = serde_json::to_value(&summary).map_err(|e| err(e.to_string()))?;
+    for c in columns {
+        table.set(c.name, c.data).map_err(|e| err(e.to_string()))?;
+    }
+    Ok(value)
 }
 
 fn lifecycle_step(

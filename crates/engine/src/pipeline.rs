@@ -41,6 +41,9 @@ pub fn analyze(
             as_of: data.as_of,
             leads: &data.leads_without_purchase,
             months: &data.months,
+            category_spend: &data.category_spend,
+            categories: &data.categories,
+            seasonality: data.seasonality.as_ref(),
         };
         crate::models::run_models(&mut customers, config, inputs)?
     };
@@ -81,7 +84,8 @@ pub fn analyze(
     };
     let mut analysis = Analysis {
         migration: None,
-        behaviour: None,
+        behaviour: models.behaviour,
+        behaviour_error: models.behaviour_error,
         history,
         history_snapshots,
         validation,
