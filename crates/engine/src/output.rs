@@ -157,7 +157,7 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
 }
 
 /// The metrics that go into every target list, when the table has them.
-const LIST_METRICS: [&str; 8] = [
+const LIST_METRICS: [&str; 9] = [
     "recency_days",
     "orders",
     "monetary",
@@ -166,6 +166,7 @@ const LIST_METRICS: [&str; 8] = [
     "clv",
     "r_score",
     "rfm_code",
+    "next_best_category",
 ];
 
 /// `segments/<scheme>/<grade>.csv`: customer id, key metrics, the grade, the playbook
