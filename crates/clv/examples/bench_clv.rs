@@ -5,6 +5,7 @@
 //! `cargo run --release -p clientele-clv --example bench_clv -- summary.csv [--unit days] [--reps 3]`
 //!
 //! Steps (each the median of `--reps` runs, wall time):
+//! - `compress`: unique (x, tₓ, T) rows alone (also inside both fits);
 //! - `bgnbd_fit`: compress to unique (x, tₓ, T) rows + BG/NBD fit (incl. standard errors);
 //! - `pnbd_fit`: Pareto/NBD fit (compress included);
 //! - `gg_fit`: Gamma-Gamma fit on the repeat customers;
@@ -69,6 +70,7 @@ fn main() {
         _ => 1.0,
     };
 
+    let (compress_s, unique) = time(reps, || data.compress().len());
     let (bg_s, bg) = time(reps, || BgNbd::fit(&data, &opts).unwrap());
     let pnbd = (!skip_pnbd).then(|| time(reps, || ParetoNbd::fit(&data, &opts).unwrap()));
     let (gg_s, (gg, _)) = time(reps, || GammaGamma::fit(&x, &m, &opts).unwrap());
@@ -94,6 +96,8 @@ fn main() {
         "customers": data.len(),
         "threads": rayon::current_num_threads(),
         "read_s": read_s,
+        "unique_rows": unique,
+        "compress_s": compress_s,
         "bgnbd_fit_s": bg_s,
         "pnbd_fit_s": pnbd.as_ref().map(|p| p.0),
         "gg_fit_s": gg_s,

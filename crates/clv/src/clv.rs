@@ -98,8 +98,19 @@ pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &C
     total
 }
 
+/// (1 + d)^i for i = 1..=months, as [`customer_clv`] computes them.
+fn discounts(opts: &ClvOptions) -> Vec<f64> {
+    (1..=opts.months)
+        .map(|i| (1.0 + opts.monthly_discount).powi(i as i32))
+        .collect()
+}
+
 /// [`customer_clv`] for every customer; `expected_value[i]` is E[M] of customer i (e.g.
 /// [`crate::GammaGamma::expected_average_values`]).
+///
+/// The model terms are evaluated once per distinct (x, tₓ, T) row and combined with each
+/// customer's value afterwards, in the same floating-point order as [`customer_clv`], so the
+/// result is bit-identical to calling it on every customer.
 pub fn clv(
     model: &Model,
     data: &CalibrationData,
@@ -107,15 +118,57 @@ pub fn clv(
     opts: &ClvOptions,
 ) -> Result<Vec<f64>> {
     check_values(data, expected_value)?;
-    let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+    let disc = discounts(opts);
+    let m = opts.periods_per_month;
+    if let Model::BgNbd(bg) = model {
+        // Σ discounted increments if alive depends on (x, T) only; P(alive) per customer.
+        let v = data.unique_x_age();
+        let totals = par_map(v.len(), |j| {
+            let (x, t) = (v.x[j], v.t[j]);
+            let mut prev = 0.0;
+            let mut total = 0.0;
+            for (i, d) in (1..=opts.months).zip(&disc) {
+                let cum = bg.expected_purchases_if_alive(f64::from(i) * m, x, t);
+                total += (cum - prev) / d;
+                prev = cum;
+            }
+            total
+        });
+        let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+        return Ok(par_map(data.len(), |i| {
+            expected_value[i] * totals[v.inverse[i] as usize] * bg.p_alive(x[i], tx[i], t[i])
+        }));
+    }
+    let u = data.unique_rows();
+    let months = disc.len();
+    // Other models: the value multiplies each month's increment, so keep the increments of
+    // each distinct row and sum per customer.
+    let incs = par_map(u.len(), |j| {
+        let (x, tx, t) = (u.x[j], u.tx[j], u.t[j]);
+        let mut prev = 0.0;
+        (1..=opts.months)
+            .map(|i| {
+                let cum = model.expected_purchases(f64::from(i) * m, x, tx, t);
+                let inc = cum - prev;
+                prev = cum;
+                inc
+            })
+            .collect::<Vec<f64>>()
+    });
+    debug_assert!(incs.iter().all(|v| v.len() == months));
     Ok(par_map(data.len(), |i| {
-        customer_clv(model, x[i], tx[i], t[i], expected_value[i], opts)
+        let value = expected_value[i];
+        let mut total = 0.0;
+        for (inc, d) in incs[u.inverse[i] as usize].iter().zip(&disc) {
+            total += value * inc / d;
+        }
+        total
     }))
 }
 
 /// Continuous-discount CLV for the Pareto/NBD: DERT(δ) × E[M] per customer (infinite
 /// horizon; δ = continuous discount rate per model time unit, e.g. ln(1.1)/52 for 10 % a
-/// year in weeks).
+/// year in weeks). DERT is evaluated once per distinct (x, tₓ, T) row.
 pub fn dert_clv(
     model: &ParetoNbd,
     data: &CalibrationData,
@@ -124,9 +177,14 @@ pub fn dert_clv(
 ) -> Result<Vec<f64>> {
     check_values(data, expected_value)?;
     model.dert(delta, 0.0, 0.0, 0.0)?;
-    let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+    let u = data.unique_rows();
+    let dert = par_map(u.len(), |j| {
+        model
+            .dert(delta, u.x[j], u.tx[j], u.t[j])
+            .unwrap_or(f64::NAN)
+    });
     Ok(par_map(data.len(), |i| {
-        model.dert(delta, x[i], tx[i], t[i]).unwrap_or(f64::NAN) * expected_value[i]
+        dert[u.inverse[i] as usize] * expected_value[i]
     }))
 }
 

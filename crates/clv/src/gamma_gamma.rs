@@ -170,9 +170,16 @@ impl GammaGamma {
         self.population_mean()
     }
 
-    /// [`Self::expected_average_value`] for every customer.
+    /// [`Self::expected_average_value`] for every customer (in parallel for many customers;
+    /// on failure the error of the first failing customer).
     pub fn expected_average_values(&self, frequency: &[f64], monetary: &[f64]) -> Result<Vec<f64>> {
         check_spend_inputs(frequency, monetary)?;
+        let vals = crate::model::par_map(frequency.len(), |i| {
+            self.expected_average_value(frequency[i], monetary[i]).ok()
+        });
+        if let Some(vals) = vals.into_iter().collect::<Option<Vec<f64>>>() {
+            return Ok(vals);
+        }
         frequency
             .iter()
             .zip(monetary)

@@ -11,7 +11,7 @@
 //! - [`CalibrationData`] (`new`, `with_weights`, `from_summary`) — validated (x, tₓ, T) rows;
 //! - [`fit`]`(ModelKind, &CalibrationData, &FitOptions) -> Result<FittedModel>`;
 //! - [`Model`] methods `p_alive`, `expected_purchases(horizon, x, tx, T)`,
-//!   `expected_purchases_new(t)`, `prob_purchases`, `*_all` (parallel, per customer),
+//!   `expected_purchases_new(t)`, `prob_purchases`, `*_all` (parallel; costly terms once per distinct row),
 //!   `expected_cumulative_transactions`;
 //! - [`GammaGamma::fit`]`(&frequency, &monetary, &FitOptions)` and
 //!   [`GammaGamma::expected_average_values`];

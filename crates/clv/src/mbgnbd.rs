@@ -83,14 +83,19 @@ impl MbgNbd {
 
     /// E[X(T, T+h] | x, tₓ, T], in the cancellation-free form (clv.md §5.3).
     pub fn expected_purchases(&self, h: f64, x: f64, tx: f64, t: f64) -> f64 {
-        let MbgNbd { r, alpha, a, b } = *self;
         if h <= 0.0 {
             return 0.0;
         }
+        self.expected_purchases_if_alive(h, x, t) * self.p_alive(x, tx, t)
+    }
+
+    /// E[X(T, T+h] | alive at T, x, T]: the expectation without the P(alive) factor (h > 0).
+    pub(crate) fn expected_purchases_if_alive(&self, h: f64, x: f64, t: f64) -> f64 {
+        let MbgNbd { r, alpha, a, b } = *self;
         let c = a + b + x;
         let ln_1mz = -(h / (alpha + t)).ln_1p();
         let z = h / (alpha + t + h);
-        c * bg_bracket(a, a + b - r, c, z, ln_1mz) * self.p_alive(x, tx, t)
+        c * bg_bracket(a, a + b - r, c, z, ln_1mz)
     }
 
     /// E[X(t)] for a new customer: b/(a−1)·[1 − (α/(α+t))^r ₂F₁(r, b+1; a+b; t/(α+t))].

@@ -66,7 +66,7 @@ pub fn fit(kind: ModelKind, data: &CalibrationData, opts: &FitOptions) -> Result
 
 /// Per-element map, in parallel for large inputs (each element independent, so the result
 /// does not depend on the thread count).
-pub(crate) fn par_map(n: usize, f: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
+pub(crate) fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     if n >= 8192 {
         (0..n).into_par_iter().map(f).collect()
     } else {
@@ -137,18 +137,53 @@ impl Model {
         }
     }
 
-    /// [`Self::p_alive`] for every row of `data`.
-    pub fn p_alive_all(&self, data: &CalibrationData) -> Vec<f64> {
-        let (x, tx, t) = (data.frequency(), data.recency(), data.age());
-        par_map(data.len(), |i| self.p_alive(x[i], tx[i], t[i]))
+    /// E[X(T, T+h] | alive at T, x, T] for the models where the expectation factors as that
+    /// times P(alive) (BG/NBD, MBG/NBD; h > 0), so it can be shared by all tₓ.
+    fn expected_if_alive(&self, h: f64, x: f64, t: f64) -> Option<f64> {
+        match self {
+            Model::BgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
+            Model::MbgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
+            Model::ParetoNbd(_) | Model::BgBb(_) => None,
+        }
     }
 
-    /// [`Self::expected_purchases`] for every row of `data`.
+    /// Whether P(alive) costs a few logs (BG/NBD, MBG/NBD): then it is computed per customer,
+    /// which is cheaper than finding the distinct rows.
+    fn cheap_p_alive(&self) -> bool {
+        matches!(self, Model::BgNbd(_) | Model::MbgNbd(_))
+    }
+
+    /// [`Self::p_alive`] for every row of `data`: bit-identical to calling it on each row,
+    /// evaluated once per distinct (x, tₓ, T) row where P(alive) is costly (Pareto/NBD,
+    /// BG/BB).
+    pub fn p_alive_all(&self, data: &CalibrationData) -> Vec<f64> {
+        if self.cheap_p_alive() {
+            let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+            return par_map(data.len(), |i| self.p_alive(x[i], tx[i], t[i]));
+        }
+        data.unique_rows().map(|x, tx, t| self.p_alive(x, tx, t))
+    }
+
+    /// [`Self::expected_purchases`] for every row of `data`: bit-identical to calling it on
+    /// each row. The costly part is evaluated once per distinct (x, T) (BG/NBD, MBG/NBD: the
+    /// expectation if alive, times each customer's P(alive)) or (x, tₓ, T) row (others).
     pub fn expected_purchases_all(&self, horizon: f64, data: &CalibrationData) -> Vec<f64> {
-        let (x, tx, t) = (data.frequency(), data.recency(), data.age());
-        par_map(data.len(), |i| {
-            self.expected_purchases(horizon, x[i], tx[i], t[i])
-        })
+        if self.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+            if horizon <= 0.0 {
+                return vec![0.0; data.len()];
+            }
+            let v = data.unique_x_age();
+            let ea = par_map(v.len(), |j| {
+                self.expected_if_alive(horizon, v.x[j], v.t[j])
+                    .unwrap_or(f64::NAN)
+            });
+            let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+            return par_map(data.len(), |i| {
+                ea[v.inverse[i] as usize] * self.p_alive(x[i], tx[i], t[i])
+            });
+        }
+        data.unique_rows()
+            .map(|x, tx, t| self.expected_purchases(horizon, x, tx, t))
     }
 
     /// Tracking curve: expected cumulative repeat transactions of a cohort at each of
