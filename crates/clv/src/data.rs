@@ -14,6 +14,24 @@ fn order_key(v: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
+/// Bits needed to hold 0..=v.
+fn bits_for(v: u64) -> u32 {
+    64 - v.leading_zeros()
+}
+
+/// Bits for the largest value when every value is a whole number from +0.0 to 2⁵² (so
+/// `as u64` is exact and equal integers mean equal bit patterns); None otherwise.
+fn whole_number_bits(c: &[f64]) -> Option<u32> {
+    let mut max = 0.0f64;
+    for &v in c {
+        if v.to_bits() >> 63 != 0 || v.fract() != 0.0 || v > 4.5e15 {
+            return None;
+        }
+        max = max.max(v);
+    }
+    Some(bits_for(max as u64))
+}
+
 /// Distinct (x, tₓ, T) rows of a [`CalibrationData`] and the row → distinct-row map.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct UniqueRows {
@@ -161,51 +179,92 @@ impl CalibrationData {
     /// (1M customers → ~200k distinct rows), so per-customer predictions are evaluated once per
     /// distinct row and scattered back.
     pub(crate) fn unique_rows(&self) -> UniqueRows {
-        self.unique_by(|i| {
-            [
-                order_key(self.x[i]),
-                order_key(self.tx[i]),
-                order_key(self.t[i]),
-            ]
-        })
+        self.unique_by(&[&self.x, &self.tx, &self.t])
     }
 
     /// Like [`Self::unique_rows`] but keyed on (x, T) only (for terms that do not depend on
     /// tₓ, such as the BG/NBD's expected purchases if alive); `tx` of the result is the tₓ of
     /// one row of each group and must not be used.
     pub(crate) fn unique_x_age(&self) -> UniqueRows {
-        self.unique_by(|i| [order_key(self.x[i]), order_key(self.t[i]), 0])
+        self.unique_by(&[&self.x, &self.t])
     }
 
-    fn unique_by(&self, key: impl Fn(usize) -> [u64; 3] + Sync + Send) -> UniqueRows {
+    /// Groups rows by the bit patterns of `cols`, in `total_cmp` order of the columns.
+    fn unique_by(&self, cols: &[&[f64]]) -> UniqueRows {
         let n = self.len();
         assert!(u32::try_from(n).is_ok(), "more than u32::MAX rows");
-        let mut keys: Vec<([u64; 3], u32)> = if n >= PAR_SORT_MIN {
-            (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect()
-        } else {
-            (0..n).map(|i| (key(i), i as u32)).collect()
-        };
-        if n >= PAR_SORT_MIN {
-            keys.par_sort_unstable();
-        } else {
-            keys.sort_unstable();
-        }
         let mut u = UniqueRows {
             x: Vec::new(),
             tx: Vec::new(),
             t: Vec::new(),
             inverse: vec![0; n],
         };
+        let push = |u: &mut UniqueRows, i: usize| {
+            u.x.push(self.x[i]);
+            u.tx.push(self.tx[i]);
+            u.t.push(self.t[i]);
+        };
+        // Fast path (daily/weekly counts): all key values are whole numbers ≥ +0.0 and fit,
+        // with the row index, in one u64, so a plain u64 sort groups them.
+        let idx_bits = bits_for(n as u64);
+        let widths: Option<Vec<u32>> = cols.iter().map(|c| whole_number_bits(c)).collect();
+        if let Some(widths) = widths
+            && idx_bits + widths.iter().sum::<u32>() <= 64
+        {
+            let key = |i: usize| {
+                let mut k = 0u64;
+                for (c, &w) in cols.iter().zip(&widths) {
+                    k = (k << w) | c[i] as u64;
+                }
+                (k << idx_bits) | i as u64
+            };
+            let mut keys: Vec<u64> = if n >= PAR_SORT_MIN {
+                (0..n).into_par_iter().map(key).collect()
+            } else {
+                (0..n).map(key).collect()
+            };
+            if n >= PAR_SORT_MIN {
+                keys.par_sort_unstable();
+            } else {
+                keys.sort_unstable();
+            }
+            let mask = (1u64 << idx_bits) - 1;
+            let mut last = None;
+            for k in keys {
+                let (group, i) = (k >> idx_bits, (k & mask) as usize);
+                if last != Some(group) {
+                    last = Some(group);
+                    push(&mut u, i);
+                }
+                u.inverse[i] = (u.x.len() - 1) as u32;
+            }
+            return u;
+        }
+        let key = |i: usize| {
+            let mut k = [0u64; 3];
+            for (slot, c) in k.iter_mut().zip(cols) {
+                *slot = order_key(c[i]);
+            }
+            (k, i as u32)
+        };
+        let mut keys: Vec<([u64; 3], u32)> = if n >= PAR_SORT_MIN {
+            (0..n).into_par_iter().map(key).collect()
+        } else {
+            (0..n).map(key).collect()
+        };
+        if n >= PAR_SORT_MIN {
+            keys.par_sort_unstable();
+        } else {
+            keys.sort_unstable();
+        }
         let mut last = None;
         for (k, i) in keys {
+            let i = i as usize;
             if last != Some(k) {
                 last = Some(k);
-                let i = i as usize;
-                u.x.push(self.x[i]);
-                u.tx.push(self.tx[i]);
-                u.t.push(self.t[i]);
+                push(&mut u, i);
             }
-            u.inverse[i as usize] = (u.x.len() - 1) as u32;
+            u.inverse[i] = (u.x.len() - 1) as u32;
         }
         u
     }

@@ -8,7 +8,8 @@ use clientele_clv::clv::{ClvOptions, clv, customer_clv, dert_clv};
 use clientele_clv::*;
 
 /// Deterministic pseudo-random data with many repeated rows (small integer grid) plus a
-/// fraction of non-integer times, and a -0.0 recency for bitwise handling.
+/// fraction of non-integer times and a -0.0 recency for bitwise handling (`integer` false: the
+/// general sort; true: whole numbers only, the packed-u64 sort).
 fn random_data(n: usize, seed: u64, integer: bool) -> (CalibrationData, Vec<f64>) {
     let mut s = seed;
     let mut next = move || {
@@ -29,7 +30,7 @@ fn random_data(n: usize, seed: u64, integer: bool) -> (CalibrationData, Vec<f64>
         if !integer && i % 7 == 0 && xi > 0.0 {
             txi = (txi - next()).max(0.0);
         }
-        if xi == 0.0 && i % 11 == 0 {
+        if !integer && xi == 0.0 && i % 11 == 0 {
             txi = -0.0;
         }
         x.push(xi);
@@ -104,7 +105,13 @@ fn per_unique_row_predictions_equal_per_customer_values() {
 
 #[test]
 fn compress_keeps_weights_and_likelihood() {
-    let (data, _) = random_data(40_000, 3, false);
+    for integer in [true, false] {
+        compress_check(integer);
+    }
+}
+
+fn compress_check(integer: bool) {
+    let (data, _) = random_data(40_000, 3, integer);
     let c = data.compress();
     assert!(c.len() < data.len() / 2, "{} distinct rows", c.len());
     assert_eq!(c.total_weight(), data.total_weight());
