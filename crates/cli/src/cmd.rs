@@ -97,6 +97,9 @@ struct AnalyzeArgs {
     /// (a year of monthly history from one file).
     #[arg(long, value_parser = ["monthly"])]
     history: Option<String>,
+    /// Also validate the CLV model: fit up to this date, predict the rest (YYYY-MM-DD).
+    #[arg(long)]
+    calibration_end: Option<String>,
     /// A previous run (output directory or snapshot.json): add the migration since then.
     #[arg(long, value_name = "DIR")]
     previous: Option<PathBuf>,
@@ -314,6 +317,9 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     }
     if let Some(d) = &a.as_of {
         c.time.as_of = Some(Day::parse_iso(d).context("--as-of")?);
+    }
+    if let Some(d) = &a.calibration_end {
+        c.time.calibration_end = Some(Day::parse_iso(d).context("--calibration-end")?);
     }
     if let Some(u) = &a.unit {
         c.time.unit = u.parse::<TimeUnit>()?;
@@ -588,6 +594,7 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
         customer_table_only: false,
         history: None,
         previous: None,
+        calibration_end: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;

@@ -33,6 +33,9 @@ pub struct Analysis {
     pub clv_error: Option<String>,
     /// Comparison with a previous run's snapshot (migration matrices, moves, drift).
     pub migration: Option<serde_json::Value>,
+    /// The full comparison, with customer lists (written as `migration/moves.csv`).
+    #[serde(skip)]
+    pub migration_full: Option<crate::Comparison>,
     /// Behaviour analysis: distributions, categories, affinity, breakdowns, seasonality.
     pub behaviour: Option<serde_json::Value>,
     /// Why the behaviour analysis was not done, when it was not.

@@ -221,6 +221,10 @@ impl Config {
         let mut c = self.clone();
         c.source.transactions.clear();
         c.time.as_of = None;
+        // settings that do not change grades, scores or stages
+        c.time.calibration_end = None;
+        c.output.format = String::new();
+        c.output.target_lists = true;
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
         let text = serde_json::to_string(&c).unwrap_or_default();
         let digest = Sha256::digest(text.as_bytes());

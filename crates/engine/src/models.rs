@@ -37,6 +37,67 @@ pub struct ClvSection {
     pub clv_median: Option<f64>,
     /// Mean P(alive).
     pub p_alive_mean: f64,
+    /// Distribution of CLV: customers and Σ CLV per bin (bins at quantile-rounded edges).
+    pub clv_distribution: Vec<ClvBin>,
+}
+
+/// One bin of the CLV distribution.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClvBin {
+    /// Lower edge (inclusive).
+    pub from: f64,
+    /// Upper edge (exclusive; the last bin includes it).
+    pub to: f64,
+    /// Customers in the bin.
+    pub customers: usize,
+    /// Σ CLV of those customers.
+    pub clv: f64,
+}
+
+/// Bins with "nice" edges (1-2-5 steps) over the 0–99th percentile range, plus an open top bin,
+/// so a few huge customers do not squash the chart.
+fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
+    let n = sorted.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let lo = sorted[0].min(0.0);
+    let p99 = sorted[((n as f64 * 0.99) as usize).min(n - 1)];
+    let span = (p99 - lo).max(1e-9);
+    let raw = span / 12.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let start = (lo / step).floor() * step;
+    let mut bins: Vec<ClvBin> = Vec::new();
+    let mut edge = start;
+    while edge <= p99 && bins.len() < 40 {
+        bins.push(ClvBin {
+            from: edge,
+            to: edge + step,
+            customers: 0,
+            clv: 0.0,
+        });
+        edge += step;
+    }
+    let max = sorted[n - 1];
+    if max >= edge {
+        bins.push(ClvBin {
+            from: edge,
+            to: max,
+            customers: 0,
+            clv: 0.0,
+        });
+    }
+    for &v in sorted {
+        let i = (((v - start) / step).floor().max(0.0) as usize).min(bins.len() - 1);
+        bins[i].customers += 1;
+        bins[i].clv += v;
+    }
+    bins
 }
 
 /// Value tiers without the per-customer rows.
@@ -372,6 +433,7 @@ fn clv_step(
         clv_mean: None,
         clv_median: None,
         p_alive_mean: p_alive.iter().sum::<f64>() / p_alive.len() as f64,
+        clv_distribution: Vec::new(),
     };
     if cfg.spend == "gamma_gamma" {
         let (gg, spend) = GammaGamma::fit(&summary.frequency, &summary.monetary_value, &fit_opts)
@@ -395,6 +457,7 @@ fn clv_step(
             (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
         });
         section.spend = Some(spend);
+        section.clv_distribution = clv_bins(&sorted);
     }
     Ok(section)
 }

@@ -149,6 +149,33 @@ fn write_all(a: &Analysis, dir: &Path, format: OutputFormat) -> Result<Vec<Strin
             ));
         }
     }
+    if let Some(cmp) = &a.migration_full {
+        let p = dir.join("migration/moves.csv");
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        }
+        let f = File::create(&p).map_err(|e| EngineError::io(&p, e))?;
+        let mut buf = BufWriter::new(f);
+        buf.write_all(b"\xEF\xBB\xBF")
+            .map_err(|e| EngineError::io(&p, e))?;
+        let mut w = csv::Writer::from_writer(buf);
+        let err = |e: csv::Error| EngineError::Output {
+            path: p.clone(),
+            reason: e.to_string(),
+        };
+        w.write_record(["customer_id", "scheme", "from", "to"])
+            .map_err(err)?;
+        for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
+            for mv in m.moves.iter().filter(|mv| mv.from != mv.to) {
+                for c in &mv.customers {
+                    w.write_record([c.as_str(), &m.name, &mv.from, &mv.to])
+                        .map_err(err)?;
+                }
+            }
+        }
+        w.flush().map_err(|e| EngineError::io(&p, e))?;
+        files.push("migration/moves.csv".to_string());
+    }
     if !a.target_lists.is_empty() {
         write_target_lists(a, dir)?;
         files.push(format!("segments/ ({} lists)", a.target_lists.len()));
@@ -400,7 +427,7 @@ pub fn summary_json(a: &Analysis) -> Result<serde_json::Value, EngineError> {
         reason: e.to_string(),
     })?;
     let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
-    let mut attach = |obj: &mut serde_json::Value, keys: &[&str]| {
+    let attach = |obj: &mut serde_json::Value, keys: &[&str]| {
         let Some(map) = obj.as_object_mut() else {
             return;
         };

@@ -84,6 +84,7 @@ pub fn analyze(
     };
     let mut analysis = Analysis {
         migration: None,
+        migration_full: None,
         behaviour: models.behaviour,
         behaviour_error: models.behaviour_error,
         history,
@@ -119,10 +120,24 @@ pub fn analyze(
         let old = crate::read_snapshot(prev)?;
         let new = crate::snapshot_of(&analysis);
         let cmp = crate::compare_snapshots(&old, &new)?;
-        analysis.migration = Some(serde_json::to_value(&cmp).map_err(|e| EngineError::Model {
+        let mut v = serde_json::to_value(&cmp).map_err(|e| EngineError::Model {
             step: "compare",
             reason: e.to_string(),
-        })?);
+        })?;
+        // summary.json keeps counts; the customer lists go to migration/moves.csv
+        let migrations = v
+            .get_mut("schemes")
+            .and_then(|s| s.as_array_mut())
+            .into_iter()
+            .flatten();
+        for m in migrations {
+            strip_move_lists(m);
+        }
+        if let Some(l) = v.get_mut("lifecycle") {
+            strip_move_lists(l);
+        }
+        analysis.migration = Some(v);
+        analysis.migration_full = Some(cmp);
     }
     Ok(analysis)
 }
@@ -175,4 +190,22 @@ fn monthly_history(
         snaps.push(snap);
     }
     Ok((points, snaps))
+}
+
+/// Replaces each move's customer list by its length.
+fn strip_move_lists(migration: &mut serde_json::Value) {
+    for mv in migration
+        .get_mut("moves")
+        .and_then(|x| x.as_array_mut())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(obj) = mv.as_object_mut() {
+            let n = obj
+                .remove("customers")
+                .and_then(|c| c.as_array().map(Vec::len))
+                .unwrap_or(0);
+            obj.insert("customers".into(), n.into());
+        }
+    }
 }
