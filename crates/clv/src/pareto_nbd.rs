@@ -167,11 +167,86 @@ impl Mle for ParetoNbd {
     fn row_ll(&self, x: f64, tx: f64, t: f64) -> f64 {
         self.parts(x, tx, t).0
     }
+
+    /// Same values as `parts` row by row, with the lnΓ head computed once per run of equal x
+    /// and the ₂F₁ term at tₓ once per run of equal (x, tₓ) (compressed rows are sorted by
+    /// (x, tₓ, T), and (x, tₓ) repeats a lot: 49.7k rows → 8.8k pairs at 100k customers).
+    fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        debug_assert!(!grad, "Pareto/NBD has no analytic gradient");
+        let (max_ab, abs_ab) = if alpha >= beta {
+            (alpha, alpha - beta)
+        } else {
+            (beta, beta - alpha)
+        };
+        let mut acc = [0.0; 5];
+        let (mut cur_x, mut cur_tx) = (f64::NAN, f64::NAN);
+        let (mut head, mut rsx, mut b2) = (0.0, 0.0, 0.0);
+        let mut l1: Option<f64> = None;
+        for i in range {
+            let (x, tx, t, w) = (rows.a[i], rows.b[i], rows.c[i], rows.w[i]);
+            if x.to_bits() != cur_x.to_bits() {
+                cur_x = x;
+                cur_tx = f64::NAN;
+                b2 = if alpha >= beta { s + 1.0 } else { r + x };
+                rsx = r + s + x;
+                head = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
+            }
+            if tx.to_bits() != cur_tx.to_bits() {
+                cur_tx = tx;
+                l1 = None;
+            }
+            let ln_first = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
+            let mut ln_total = ln_first;
+            if tx < t {
+                let l1 = *l1.get_or_insert_with(|| {
+                    ln_hyp2f1(rsx, b2, rsx + 1.0, abs_ab / (max_ab + tx)) - rsx * (max_ab + tx).ln()
+                });
+                let l2 =
+                    ln_hyp2f1(rsx, b2, rsx + 1.0, abs_ab / (max_ab + t)) - rsx * (max_ab + t).ln();
+                if l2 < l1 {
+                    let ln_a0 = l1 + (-(l2 - l1).exp_m1()).ln();
+                    ln_total = log_add_exp(ln_first, (s / rsx).ln() + ln_a0);
+                }
+            }
+            acc[0] += w * (head + ln_total);
+        }
+        acc
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batched_sums_equal_row_sums_bitwise_per_row() {
+        let x = [0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 7.0];
+        let tx = [0.0, 0.0, 3.5, 3.5, 10.0, 10.0, 12.0, 30.0];
+        let t = [20.0, 31.0, 20.0, 31.0, 31.0, 31.0, 12.0, 38.0];
+        let w = [3.0, 1.0, 2.0, 1.0, 1.0, 4.0, 1.0, 1.0];
+        for m in [
+            ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap(),
+            ParetoNbd::new(0.55, 12.0, 0.61, 5.0).unwrap(),
+        ] {
+            let rows = Rows {
+                a: &x,
+                b: &tx,
+                c: &t,
+                w: &w,
+            };
+            for k in 0..x.len() {
+                let got = m.sum_rows(rows, k..k + 1, false)[0];
+                assert_eq!(got, w[k] * m.row_ll(x[k], tx[k], t[k]), "row {k}");
+            }
+            let got = m.sum_rows(rows, 0..x.len(), false)[0];
+            let mut want = 0.0;
+            for k in 0..x.len() {
+                want += w[k] * m.row_ll(x[k], tx[k], t[k]);
+            }
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn expectation_is_smooth_through_s_equal_one() {
