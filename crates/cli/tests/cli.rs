@@ -1,5 +1,7 @@
 //! CLI tests: run the real `clientele` binary in temporary directories.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -62,7 +64,7 @@ fn help_has_examples_in_both_languages() {
 fn analyze_cdnow_prints_and_writes_everything() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("cdnow");
-    let (ok, stdout, stderr) = run(cdnow_args(&mut bin().arg("analyze")).arg("--out").arg(&out));
+    let (ok, stdout, stderr) = run(cdnow_args(bin().arg("analyze")).arg("--out").arg(&out));
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("read 69659 = accepted 69659 + rejected 0 (+ after as-of 0)"),

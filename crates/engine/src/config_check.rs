@@ -105,10 +105,10 @@ pub fn check_config(config: &Config, progress: &dyn Progress) -> Result<ConfigCh
     let diagnostics = check_all(&schemes, &schema);
     let mut previews = Vec::new();
     for s in &schemes {
-        if let Ok(c) = compile(s, &a.customers) {
-            if let Ok(p) = preview(&c, &a.customers) {
-                previews.push((s.name.clone(), p));
-            }
+        if let Ok(c) = compile(s, &a.customers)
+            && let Ok(p) = preview(&c, &a.customers)
+        {
+            previews.push((s.name.clone(), p));
         }
     }
     Ok(ConfigCheck {

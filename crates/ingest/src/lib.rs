@@ -118,10 +118,10 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
             rejected: stats.rejected,
         })?,
     };
-    if let Some(first) = stats.first_date {
-        if as_of < first {
-            return Err(IngestError::AsOfBeforeData { as_of, first });
-        }
+    if let Some(first) = stats.first_date
+        && as_of < first
+    {
+        return Err(IngestError::AsOfBeforeData { as_of, first });
     }
     let (mut table, ctx) = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
     let holdout = match opts.holdout_end {

@@ -1,6 +1,8 @@
 //! The bad-input corpus: every case gives one clear message (asserted exactly) or a counted,
 //! located reject — never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use std::path::{Path, PathBuf};
 
 use clientele_ingest::{Encoding, IngestOptions, Ingested, NoProgress, Reject, load};

@@ -2,6 +2,8 @@
 //! `summary_data_from_transaction_data` (daily) for all 23,570 customers, and the sample
 //! rebuilt in fractional weeks equals the published summary for all 2,357 customers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! Property tests: the customer table does not depend on row order or on how the rows are
 //! split into files, and the row accounting always reconciles.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use std::path::PathBuf;
 
 use clientele_ingest::{IngestOptions, NoProgress, load};
