@@ -335,12 +335,14 @@ pub(crate) fn build(s: &Value, lang: Lang, x: &ReportExtras) -> Result<Built, Re
         grades(&c),
         rfm(&c),
         value(&c),
+        validation(&c),
         clusters(&c),
         lifecycle(&c),
         behaviour(&c),
         trends(&c),
         cohorts(&c),
         migration(&c),
+        history(&c),
         about(&c),
     ];
     let sections: Vec<Value> = sections
@@ -1188,7 +1190,9 @@ fn value(c: &Ctx) -> Section {
         }
     }
     if let Some(clv) = get(s, &["clv"]) {
-        if let Some(rows) = get(clv, &["distribution"])
+        if let Some(card) = clv_distribution_card(c, arr(clv, "clv_distribution")) {
+            sec.cards.push(card);
+        } else if let Some(rows) = get(clv, &["distribution"])
             .or_else(|| get(clv, &["histogram"]))
             .and_then(Value::as_array)
             && let Some(card) = hist_card(c, c.t("clv.distribution"), rows, "clv-dist", 6)
@@ -1238,9 +1242,6 @@ fn value(c: &Ctx) -> Section {
         }
         sec.cards
             .push(Card::new(c.t("fit.title"), 6).table(t).text(lines).json());
-    }
-    if let Some(v) = c.extra(&c.x.validation, "validation") {
-        validation_cards(c, v, &mut sec);
     }
     if let Some(top) = c
         .extra(&c.x.top_customers, "top_customers")
@@ -1699,16 +1700,492 @@ fn lifecycle(c: &Ctx) -> Section {
     sec
 }
 
+/// Localized labels for 7 weekdays or 12 months (the summary writes them in the analysis
+/// language); the data's own labels when the count differs.
+fn period_labels(c: &Ctx, rows: &[Value], key: &str) -> Vec<String> {
+    let names: Vec<String> = c.t(key).split(',').map(str::to_string).collect();
+    if names.len() == rows.len() {
+        names
+    } else {
+        rows.iter()
+            .map(|r| r.get("label").map(text_of).unwrap_or_default())
+            .collect()
+    }
+}
+
+fn dist_card(c: &Ctx, key: &str, d: &Value) -> Option<Value> {
+    let bins = arr(d, "bins");
+    if bins.is_empty() {
+        return None;
+    }
+    let cats: Vec<String> = bins
+        .iter()
+        .map(|b| {
+            b.get("label")
+                .map(text_of)
+                .unwrap_or_else(|| format!("{}–{}", num(fz(b, "lo"), 0), num(fz(b, "hi"), 0)))
+        })
+        .collect();
+    let vals: Vec<Value> = bins
+        .iter()
+        .map(|b| {
+            num_val(
+                f(b, "customers")
+                    .or_else(|| f(b, "count"))
+                    .unwrap_or(f64::NAN),
+                0,
+            )
+        })
+        .collect();
+    let mut t = Table::new(vec![
+        (c.t("col.bin"), false),
+        (c.t("col.customers"), true),
+        (c.t("col.share"), true),
+    ])
+    .fallback();
+    for (b, l) in bins.iter().zip(&cats) {
+        t.row(vec![
+            json!(l),
+            c_int(
+                f(b, "customers")
+                    .or_else(|| f(b, "count"))
+                    .unwrap_or(f64::NAN),
+            ),
+            c_share(fz(b, "share")),
+        ]);
+    }
+    let option = opt(json!({
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"left": 12, "right": 16, "top": 30, "bottom": 8, "containLabel": true},
+        "xAxis": {"type": "category", "data": cats, "axisLabel": {"interval": 0, "rotate": if cats.len() > 8 { 35 } else { 0 }, "fontSize": 11}},
+        "yAxis": {"type": "value", "name": c.t("col.customers"), "nameTextStyle": {"align": "left"}},
+        "series": [{"type": "bar", "name": c.t("col.customers"), "data": vals, "barMaxWidth": 32}],
+    }));
+    let mut sub = String::new();
+    if let Some(stt) = get(d, &["stats"]) {
+        sub = c.tf(
+            "beh.stats",
+            &[
+                ("mean", num(fz(stt, "mean"), 1)),
+                ("median", num(fz(stt, "median"), 1)),
+                ("p90", num(fz(stt, "p90"), 1)),
+                ("max", num(fz(stt, "max"), 0)),
+            ],
+        );
+    }
+    let mut lines = vec![c.tf("beh.dist_n", &[("v", int(fz(d, "customers")))])];
+    if let Some(m) = f(d, "missing").filter(|m| *m > 0.0) {
+        lines[0].push_str(" · ");
+        lines[0].push_str(&c.tf("beh.dist_missing", &[("v", int(m))]));
+    }
+    let title = c.t_or(&format!("beh.dist.{key}"), key);
+    Some(
+        Card::new(title, 4)
+            .sub(sub)
+            .chart(c.chart_id(&format!("beh-{key}")), 260, option)
+            .table(t)
+            .text(lines)
+            .json(),
+    )
+}
+
+/// The label of a grade column (`grade_behaviour`, `segment_cn8`, …) or a scheme name.
+fn scheme_label(c: &Ctx, name: &str) -> String {
+    if name == "lifecycle" || name == "lifecycle_stage" {
+        return c.t("sec.lifecycle");
+    }
+    let base = name
+        .strip_prefix("grade_")
+        .or_else(|| name.strip_prefix("rfm_"))
+        .or_else(|| name.strip_prefix("segment_"))
+        .unwrap_or(name);
+    let base = match base {
+        "cluster_name" => "cluster",
+        other => other,
+    };
+    i18n::lookup(c.lang, &format!("scheme.{base}"))
+        .map(str::to_string)
+        .unwrap_or_else(|| c.col(name))
+}
+
 fn behaviour(c: &Ctx) -> Section {
     let mut sec = Section::new(c, "behaviour");
     let Some(b) = c
         .extra(&c.x.behaviour, "behaviour")
         .and_then(Value::as_object)
     else {
+        if let Some(e) = get(c.s, &["behaviour_error"]) {
+            sec.notes.push(truncate(&text_of(e), 200));
+        }
         return sec;
     };
+    let bv = Value::Object(b.clone());
+    // Distributions: orders per customer, order value, inter-purchase days.
+    if let Some(ds) = get(&bv, &["distributions"]).and_then(Value::as_object) {
+        let pref = [
+            "orders",
+            "avg_order_value",
+            "order_value",
+            "avg_interpurchase_days",
+            "interpurchase_days",
+        ];
+        let mut keys: Vec<&str> = pref
+            .iter()
+            .copied()
+            .filter(|k| ds.contains_key(*k))
+            .collect();
+        for k in ds.keys() {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+        for k in keys {
+            if let Some(card) = dist_card(c, k, &ds[k]) {
+                sec.cards.push(card);
+            }
+        }
+    }
+    // Category shares.
+    if let Some(cat) = get(&bv, &["categories"]) {
+        let shares = arr(cat, "shares");
+        if !shares.is_empty() {
+            let names: Vec<String> = shares
+                .iter()
+                .map(|x| st(x, "category").unwrap_or("").to_string())
+                .collect();
+            let option = share_bars(
+                &names,
+                vec![
+                    (
+                        c.t("col.share"),
+                        shares.iter().map(|x| fz(x, "customer_share")).collect(),
+                    ),
+                    (
+                        c.t("col.revenue_share"),
+                        shares.iter().map(|x| fz(x, "revenue_share")).collect(),
+                    ),
+                ],
+                true,
+            );
+            let mut t = Table::new(vec![
+                (c.t("beh.category"), false),
+                (c.t("col.customers"), true),
+                (c.t("col.share"), true),
+                (c.t("tr.orders"), true),
+                (c.t("col.revenue"), true),
+                (c.t("col.revenue_share"), true),
+            ])
+            .fallback();
+            for (x, n) in shares.iter().zip(&names) {
+                t.row(vec![
+                    json!(n),
+                    c_int(fz(x, "customers")),
+                    c_share(fz(x, "customer_share")),
+                    c_int(fz(x, "orders")),
+                    c_money(fz(x, "revenue")),
+                    c_share(fz(x, "revenue_share")),
+                ]);
+            }
+            let h = (shares.len() as u32 * 26 + 70).clamp(240, 640);
+            sec.cards.push(
+                Card::new(c.t("beh.categories_title"), 6)
+                    .sub(c.tf(
+                        "beh.categories_sub",
+                        &[("v", int(fz(cat, "customers_with_categories")))],
+                    ))
+                    .chart(c.chart_id("beh-categories"), h, option)
+                    .table(t)
+                    .json(),
+            );
+        }
+    }
+    // Top categories per grade, for the first few grade columns.
+    let tops = arr(&bv, "top_categories");
+    if !tops.is_empty() {
+        let mut t = Table::new(vec![
+            (c.t("col.scheme"), false),
+            (c.t("col.grade"), false),
+            (c.t("col.customers"), true),
+            (c.t("beh.top1"), false),
+            (c.t("beh.top2"), false),
+            (c.t("beh.top3"), false),
+        ]);
+        for tc in tops.iter().take(4) {
+            let scheme = scheme_label(c, st(tc, "grade_column").unwrap_or(""));
+            for g in arr(tc, "grades") {
+                let mut cats: Vec<&Value> = arr(g, "categories").iter().collect();
+                cats.sort_by(|a, b| {
+                    fz(b, "revenue")
+                        .partial_cmp(&fz(a, "revenue"))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                let mut cells = vec![
+                    json!(scheme),
+                    json!(
+                        g.get("grade")
+                            .or_else(|| g.get("label"))
+                            .map(text_of)
+                            .unwrap_or_default()
+                    ),
+                    c_int(fz(g, "customers")),
+                ];
+                for i in 0..3 {
+                    cells.push(json!(cats.get(i).map_or_else(
+                        || "–".to_string(),
+                        |x| format!(
+                            "{} {}",
+                            st(x, "category").unwrap_or(""),
+                            pct(fz(x, "revenue_share"))
+                        )
+                    )));
+                }
+                t.row(cells);
+            }
+        }
+        sec.cards.push(
+            Card::new(c.t("beh.top_title"), 6)
+                .sub(c.t("beh.top_sub"))
+                .table(t)
+                .json(),
+        );
+    }
+    // Affinity: category pairs bought by the same customers.
+    if let Some(a) = get(&bv, &["affinity"]) {
+        let mut pairs: Vec<&Value> = arr(a, "pairs").iter().collect();
+        pairs.sort_by(|x, y| {
+            fz(y, "lift")
+                .partial_cmp(&fz(x, "lift"))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        pairs.truncate(15);
+        if !pairs.is_empty() {
+            let names: Vec<String> = pairs
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} + {}",
+                        st(p, "a").unwrap_or(""),
+                        st(p, "b").unwrap_or("")
+                    )
+                })
+                .collect();
+            let top: Vec<Value> = pairs
+                .iter()
+                .take(10)
+                .map(|p| num_val(fz(p, "lift"), 3))
+                .collect();
+            let option = opt(json!({
+                "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+                "grid": {"left": 12, "right": 40, "top": 8, "bottom": 8, "containLabel": true},
+                "xAxis": {"type": "value", "min": "dataMin", "name": c.t("beh.lift")},
+                "yAxis": {"type": "category", "data": names.iter().take(10).collect::<Vec<_>>(), "inverse": true},
+                "series": [{"type": "bar", "name": c.t("beh.lift"), "data": top, "barMaxWidth": 18,
+                            "label": {"show": true, "position": "right"},
+                            "markLine": {"symbol": "none", "lineStyle": {"type": "dashed", "color": "#eb3b5a"}, "data": [{"xAxis": 1}], "label": {"formatter": "1"}}}],
+            }));
+            let mut t = Table::new(vec![
+                (c.t("beh.pair"), false),
+                (c.t("col.customers"), true),
+                (c.t("beh.support"), true),
+                (c.t("beh.conf_ab"), true),
+                (c.t("beh.conf_ba"), true),
+                (c.t("beh.lift"), true),
+            ]);
+            for (p, n) in pairs.iter().zip(&names) {
+                t.row(vec![
+                    json!(n),
+                    c_int(fz(p, "customers")),
+                    c_pct(fz(p, "support")),
+                    c_pct(fz(p, "confidence_ab")),
+                    c_pct(fz(p, "confidence_ba")),
+                    c_num(fz(p, "lift"), 3),
+                ]);
+            }
+            let mut lines = vec![c.tf(
+                "beh.affinity_line",
+                &[
+                    (
+                        "total",
+                        int(f(a, "pairs_total").unwrap_or(pairs.len() as f64)),
+                    ),
+                    ("support", pct(fz(a, "min_support"))),
+                    ("min", int(fz(a, "min_customers"))),
+                ],
+            )];
+            let sugg: Vec<String> = arr(a, "suggestions")
+                .iter()
+                .take(5)
+                .map(|s| {
+                    format!(
+                        "{} ({})",
+                        st(s, "category").unwrap_or(""),
+                        int(fz(s, "customers"))
+                    )
+                })
+                .collect();
+            if !sugg.is_empty() {
+                lines.push(c.tf("beh.suggestions", &[("v", sugg.join(", "))]));
+            }
+            sec.cards.push(
+                Card::new(c.t("beh.affinity_title"), 12)
+                    .sub(c.t("beh.affinity_sub"))
+                    .split()
+                    .chart(c.chart_id("beh-affinity"), 340, option)
+                    .table(t)
+                    .text(lines)
+                    .json(),
+            );
+        }
+    }
+    // Seasonality: weekday and month shares.
+    if let Some(se) = get(&bv, &["seasonality"]) {
+        for (key, names_key, peak_key) in [
+            ("weekday", "season.weekdays", "peak_weekday"),
+            ("month", "season.months", "peak_month"),
+        ] {
+            let rows = arr(se, key);
+            if rows.is_empty() {
+                continue;
+            }
+            let names = period_labels(c, rows, names_key);
+            let option = share_bars(
+                &names,
+                vec![
+                    (
+                        c.t("beh.order_share"),
+                        rows.iter().map(|x| fz(x, "order_share")).collect(),
+                    ),
+                    (
+                        c.t("col.revenue_share"),
+                        rows.iter().map(|x| fz(x, "revenue_share")).collect(),
+                    ),
+                ],
+                false,
+            );
+            let mut t = Table::new(vec![
+                (c.t(&format!("season.{key}")), false),
+                (c.t("tr.orders"), true),
+                (c.t("beh.order_share"), true),
+                (c.t("col.revenue"), true),
+                (c.t("col.revenue_share"), true),
+            ])
+            .fallback();
+            for (x, n) in rows.iter().zip(&names) {
+                t.row(vec![
+                    json!(n),
+                    c_int(fz(x, "orders")),
+                    c_share(fz(x, "order_share")),
+                    c_money(fz(x, "revenue")),
+                    c_share(fz(x, "revenue_share")),
+                ]);
+            }
+            let peak = st(se, peak_key).map(|p| {
+                rows.iter()
+                    .position(|r| st(r, "label") == Some(p))
+                    .and_then(|i| names.get(i).cloned())
+                    .unwrap_or_else(|| p.to_string())
+            });
+            sec.cards.push(
+                Card::new(c.t(&format!("season.{key}_title")), 6)
+                    .sub(
+                        peak.map(|p| c.tf("season.peak", &[("v", p)]))
+                            .unwrap_or_default(),
+                    )
+                    .chart(c.chart_id(&format!("beh-{key}")), 260, option)
+                    .table(t)
+                    .json(),
+            );
+        }
+    }
+    // One breakdown: a dimension (city first) × a grade column.
+    let bds = arr(&bv, "breakdowns");
+    let pick = ["city", "channel", "age", "gender"]
+        .iter()
+        .find_map(|d| bds.iter().find(|x| st(x, "dimension") == Some(*d)))
+        .or_else(|| bds.first());
+    if let Some(bd) = pick {
+        let values = arr(bd, "values");
+        let grades = arr(bd, "grades");
+        let siv = arr(bd, "share_in_value");
+        if !values.is_empty() && !grades.is_empty() {
+            let vnames: Vec<String> = values
+                .iter()
+                .map(|v| v.get("label").map(text_of).unwrap_or_default())
+                .collect();
+            let gnames: Vec<String> = grades
+                .iter()
+                .map(|g| g.get("label").map(text_of).unwrap_or_default())
+                .collect();
+            let cell = |vi: usize, gi: usize| -> f64 {
+                siv.get(vi)
+                    .and_then(|r| r.get(gi))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN)
+            };
+            let series: Vec<Value> = gnames
+                .iter()
+                .enumerate()
+                .map(|(gi, g)| {
+                    let d: Vec<Value> = (0..vnames.len()).map(|vi| pct_val(cell(vi, gi))).collect();
+                    json!({"type": "bar", "name": g, "stack": "s", "data": d, "barMaxWidth": 26})
+                })
+                .collect();
+            let option = opt(json!({
+                "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "valueFormatter": "{value}%"},
+                "legend": legend(), "grid": grid(),
+                "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
+                "yAxis": {"type": "category", "data": vnames, "inverse": true},
+                "series": series,
+            }));
+            let mut cols = vec![
+                (c.col(st(bd, "dimension").unwrap_or("")), false),
+                (c.t("col.customers"), true),
+                (c.t("col.share"), true),
+                (c.t("col.revenue_share"), true),
+            ];
+            cols.extend(gnames.iter().map(|g| (g.clone(), true)));
+            let mut t = Table::new(cols);
+            for (vi, (v, n)) in values.iter().zip(&vnames).enumerate() {
+                let mut cells = vec![
+                    json!(n),
+                    c_int(fz(v, "customers")),
+                    c_share(fz(v, "customer_share")),
+                    c_share(fz(v, "revenue_share")),
+                ];
+                for gi in 0..gnames.len() {
+                    cells.push(c_pct(cell(vi, gi)));
+                }
+                t.row(cells);
+            }
+            let dim = st(bd, "dimension").unwrap_or("");
+            let h = (vnames.len() as u32 * 28 + 80).clamp(220, 600);
+            sec.cards.push(
+                Card::new(
+                    c.tf(
+                        "beh.breakdown_title",
+                        &[
+                            ("dim", c.col(dim)),
+                            (
+                                "scheme",
+                                scheme_label(c, st(bd, "grade_column").unwrap_or("")),
+                            ),
+                        ],
+                    ),
+                    12,
+                )
+                .sub(c.tf("beh.breakdown_sub", &[("v", int(bds.len() as f64))]))
+                .chart(c.chart_id("beh-breakdown"), h, option)
+                .table(t)
+                .json(),
+            );
+        }
+    }
+    // Older shape: arrays of {label, customers}.
     for (k, v) in b {
         if let Some(rows) = v.as_array()
+            && k != "breakdowns"
+            && k != "top_categories"
+            && k != "dimensions"
             && let Some(card) = hist_card(
                 c,
                 c.t_or(&format!("beh.{k}"), k),
@@ -1907,17 +2384,84 @@ fn migration(c: &Ctx) -> Section {
             sec.kpis.push(kpi(c.t(label), shown, String::new()));
         }
     }
+    // Lifecycle stage ids → their localized names (from the stage counts).
+    let stage_names: Vec<(String, String)> = get(c.s, &["lifecycle", "stages"])
+        .map(|stg| {
+            arr(stg, "counts")
+                .iter()
+                .filter_map(|x| Some((st(x, "stage")?.to_string(), c.loc(x, "name")?)))
+                .collect()
+        })
+        .unwrap_or_default();
     let fix = |s: &str| -> String {
         match s {
             "(new customer)" => c.t("mig.new"),
             "(gone)" => c.t("mig.gone"),
-            other => other.to_string(),
+            other => stage_names
+                .iter()
+                .find(|(id, _)| id == other)
+                .map_or_else(|| other.to_string(), |(_, n)| n.clone()),
         }
     };
-    let mut migs: Vec<&Value> = arr(m, "schemes").iter().collect();
-    if let Some(l) = get(m, &["lifecycle"]) {
-        migs.push(l);
+    let all: Vec<&Value> = get(m, &["lifecycle"])
+        .into_iter()
+        .chain(arr(m, "schemes").iter())
+        .collect();
+    // Summary of every scheme; heatmaps for the first few that moved (lifecycle, RFM, value).
+    if all.len() > 1 {
+        let mut t = Table::new(vec![
+            (c.t("col.scheme"), false),
+            (c.t("mig.stayed"), true),
+            (c.t("mig.moved"), true),
+            (c.t("mig.moved_share"), true),
+            ("PSI".to_string(), true),
+            (c.t("mig.band"), false),
+        ]);
+        for mg in &all {
+            let (stayed, moved) = (fz(mg, "stayed"), fz(mg, "moved"));
+            let band = get(mg, &["drift", "band"]).map(text_of).unwrap_or_default();
+            t.row(vec![
+                json!(scheme_label(c, st(mg, "name").unwrap_or(""))),
+                c_int(stayed),
+                c_int(moved),
+                c_share(if stayed + moved > 0.0 {
+                    moved / (stayed + moved)
+                } else {
+                    f64::NAN
+                }),
+                c_opt_num(get(mg, &["drift", "psi"]).and_then(Value::as_f64), 3),
+                json!(c.t_or(&format!("band.{band}"), &band)),
+            ]);
+        }
+        sec.cards.push(
+            Card::new(c.t("mig.summary"), 12)
+                .sub(c.t("mig.summary_sub"))
+                .table(t)
+                .json(),
+        );
     }
+    let rank = |mg: &Value| -> usize {
+        let name = st(mg, "name").unwrap_or("");
+        [
+            "lifecycle",
+            "rfm_cn8",
+            "cn8",
+            "value_tier",
+            "behaviour",
+            "profit",
+            "cluster",
+        ]
+        .iter()
+        .position(|x| *x == name)
+        .unwrap_or(99)
+    };
+    let mut migs: Vec<&Value> = all
+        .iter()
+        .copied()
+        .filter(|mg| fz(mg, "moved") > 0.0 || all.len() == 1)
+        .collect();
+    migs.sort_by_key(|mg| rank(mg));
+    migs.truncate(4);
     for (i, mg) in migs.iter().enumerate() {
         let rows: Vec<String> = arr(mg, "rows").iter().map(|v| fix(&text_of(v))).collect();
         let cols: Vec<String> = arr(mg, "columns")
@@ -1960,12 +2504,7 @@ fn migration(c: &Ctx) -> Section {
         );
         option["yAxis"]["inverse"] = json!(true);
         option["xAxis"]["axisLabel"] = json!({"interval": 0, "rotate": 30});
-        let name = st(mg, "name").unwrap_or("");
-        let title = if name == "lifecycle" {
-            c.t("sec.lifecycle")
-        } else {
-            c.t_or(&format!("scheme.{name}"), name)
-        };
+        let title = scheme_label(c, st(mg, "name").unwrap_or(""));
         let drift = get(mg, &["drift"]);
         let sub = c.tf(
             "mig.sub",
@@ -1999,7 +2538,10 @@ fn migration(c: &Ctx) -> Section {
         for d in scores {
             let band = st(d, "band").unwrap_or("");
             t.row(vec![
-                json!(c.col(st(d, "name").unwrap_or(""))),
+                json!(c.t_or(
+                    &format!("mig.score.{}", st(d, "name").unwrap_or("")),
+                    &c.col(st(d, "name").unwrap_or(""))
+                )),
                 c_opt_num(f(d, "psi"), 3),
                 json!(c.t_or(&format!("band.{band}"), band)),
             ]);
@@ -2058,5 +2600,250 @@ fn about(c: &Ctx) -> Section {
         );
     }
     sec.lead.push(c.t("about.lead"));
+    sec
+}
+/// CLV distribution: customers per CLV range (bars) and the CLV they hold (line).
+fn clv_distribution_card(c: &Ctx, rows: &[Value]) -> Option<Value> {
+    if rows.is_empty() {
+        return None;
+    }
+    let n = rows.len();
+    let cats: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i + 1 == n && n > 1 {
+                format!("≥{}", num(fz(r, "from"), 0))
+            } else {
+                format!("{}–{}", num(fz(r, "from"), 0), num(fz(r, "to"), 0))
+            }
+        })
+        .collect();
+    let option = opt(json!({
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": legend(), "grid": grid(),
+        "xAxis": {"type": "category", "data": cats, "axisLabel": {"interval": 0, "rotate": if n > 6 { 30 } else { 0 }}},
+        "yAxis": [{"type": "value", "name": c.t("col.customers")},
+                  {"type": "value", "name": c.t("clv.dist_value"), "splitLine": {"show": false}}],
+        "series": [
+            {"type": "bar", "name": c.t("col.customers"), "data": rows.iter().map(|r| num_val(fz(r, "customers"), 0)).collect::<Vec<_>>(), "barMaxWidth": 36},
+            {"type": "line", "name": c.t("clv.dist_value"), "yAxisIndex": 1, "data": rows.iter().map(|r| num_val(fz(r, "clv"), 2)).collect::<Vec<_>>(), "smooth": true},
+        ],
+    }));
+    let total: f64 = rows.iter().map(|r| f(r, "clv").unwrap_or(0.0)).sum();
+    let mut t = Table::new(vec![
+        (c.t("clv.range"), false),
+        (c.t("col.customers"), true),
+        (c.t("clv.dist_value"), true),
+        (c.t("col.value_share"), true),
+    ])
+    .fallback();
+    for (r, l) in rows.iter().zip(&cats) {
+        t.row(vec![
+            json!(l),
+            c_int(fz(r, "customers")),
+            c_money(fz(r, "clv")),
+            c_share(if total > 0.0 {
+                fz(r, "clv") / total
+            } else {
+                f64::NAN
+            }),
+        ]);
+    }
+    Some(
+        Card::new(c.t("clv.distribution"), 6)
+            .sub(c.t("clv.dist_sub"))
+            .chart(c.chart_id("clv-dist"), 300, option)
+            .table(t)
+            .json(),
+    )
+}
+
+fn validation(c: &Ctx) -> Section {
+    let mut sec = Section::new(c, "validation");
+    let Some(v) = c.extra(&c.x.validation, "validation") else {
+        return sec;
+    };
+    // `analyze --calibration-end` wraps the holdout report with its dates and fit.
+    let r = get(v, &["report"]).unwrap_or(v);
+    if let (Some(a), Some(b)) = (st(v, "calibration_end"), st(v, "observation_end")) {
+        sec.kpis.push(kpi(
+            c.t("val.kpi_window"),
+            a.to_string(),
+            c.tf("val.kpi_window_sub", &[("v", b.to_string())]),
+        ));
+    }
+    if let Some(n) = f(v, "customers") {
+        sec.kpis
+            .push(kpi(c.t("val.kpi_customers"), int(n), String::new()));
+    }
+    let m = get(r, &["model"]);
+    let bl = get(r, &["baseline"]);
+    if let Some(m) = m {
+        sec.kpis.push(kpi(
+            c.t("val.kpi_mae"),
+            num(fz(m, "mae"), 3),
+            bl.map(|b| c.tf("val.kpi_vs_baseline", &[("v", num(fz(b, "mae"), 3))]))
+                .unwrap_or_default(),
+        ));
+        sec.kpis.push(kpi(
+            c.t("val.kpi_rmse"),
+            num(fz(m, "rmse"), 3),
+            bl.map(|b| c.tf("val.kpi_vs_baseline", &[("v", num(fz(b, "rmse"), 3))]))
+                .unwrap_or_default(),
+        ));
+        let (p, a) = (fz(m, "sum_predicted"), fz(m, "sum_actual"));
+        sec.kpis.push(kpi(
+            c.t("val.kpi_total"),
+            format!("{} / {}", int(p), int(a)),
+            if a > 0.0 {
+                c.tf("val.kpi_total_sub", &[("v", pct(p / a - 1.0))])
+            } else {
+                String::new()
+            },
+        ));
+    }
+    validation_cards(c, r, &mut sec);
+    if let Some(fit) = get(v, &["fit"]) {
+        let mut lines = vec![fit_line(c, fit)];
+        if let Some(u) = st(v, "unit") {
+            lines.push(c.tf("val.unit", &[("v", c.t_or(&format!("unit.{u}"), u))]));
+        }
+        sec.cards.push(
+            Card::new(c.t("val.fit_title"), 6)
+                .table(param_table(c, fit))
+                .text(lines)
+                .json(),
+        );
+    }
+    if !sec.is_empty() {
+        sec.lead.push(c.t("val.lead"));
+    }
+    sec
+}
+
+fn history(c: &Ctx) -> Section {
+    let mut sec = Section::new(c, "history");
+    let pts = arr(c.s, "history");
+    if pts.is_empty() {
+        return sec;
+    }
+    let dates: Vec<String> = pts
+        .iter()
+        .map(|p| p.get("as_of").map(text_of).unwrap_or_default())
+        .collect();
+    // KPIs over time.
+    let kser = |k: &str, d: i32| -> Vec<Value> {
+        pts.iter()
+            .map(|p| {
+                num_val(
+                    get(p, &["kpis", k])
+                        .and_then(Value::as_f64)
+                        .unwrap_or(f64::NAN),
+                    d,
+                )
+            })
+            .collect()
+    };
+    let option = opt(json!({
+        "tooltip": {"trigger": "axis"}, "legend": legend(), "grid": grid(),
+        "xAxis": {"type": "category", "data": dates},
+        "yAxis": [{"type": "value", "name": c.t("kpi.customers")},
+                  {"type": "value", "name": c.t("kpi.revenue"), "splitLine": {"show": false}}],
+        "series": [
+            {"type": "line", "name": c.t("kpi.customers"), "data": kser("customers", 0), "smooth": true},
+            {"type": "line", "name": c.t("kpi.revenue"), "yAxisIndex": 1, "data": kser("revenue", 2), "smooth": true},
+        ],
+    }));
+    let mut t = Table::new(vec![
+        (c.t("hist.as_of"), false),
+        (c.t("kpi.customers"), true),
+        (c.t("kpi.revenue"), true),
+        (c.t("kpi.active"), true),
+    ])
+    .fallback();
+    for (p, d) in pts.iter().zip(&dates) {
+        let k = p.get("kpis").unwrap_or(&Value::Null);
+        t.row(vec![
+            json!(d),
+            c_int(fz(k, "customers")),
+            c_money(fz(k, "revenue")),
+            c_pct(fz(k, "active_90d_share")),
+        ]);
+    }
+    sec.cards.push(
+        Card::new(c.t("hist.kpis"), 12)
+            .chart(c.chart_id("hist-kpis"), 280, option)
+            .table(t)
+            .json(),
+    );
+    // Segment sizes per scheme, first few schemes (in the order of the last point).
+    let schemes: Vec<String> = pts
+        .last()
+        .and_then(|p| p.get("sizes"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut ordered: Vec<String> = ["lifecycle", "rfm_cn8", "cn8", "value_tier", "behaviour"]
+        .iter()
+        .filter(|s| schemes.iter().any(|x| x == *s))
+        .map(|s| (*s).to_string())
+        .collect();
+    for s in &schemes {
+        if !ordered.contains(s) {
+            ordered.push(s.clone());
+        }
+    }
+    for scheme in ordered.iter().take(4) {
+        let mut grades: Vec<String> = Vec::new();
+        for p in pts {
+            if let Some(m) = get(p, &["sizes", scheme]).and_then(Value::as_object) {
+                for g in m.keys() {
+                    if !grades.contains(g) {
+                        grades.push(g.clone());
+                    }
+                }
+            }
+        }
+        if grades.is_empty() {
+            continue;
+        }
+        let size = |p: &Value, g: &str| -> f64 {
+            get(p, &["sizes", scheme, g])
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+        };
+        let series: Vec<Value> = grades
+            .iter()
+            .map(|g| {
+                json!({"type": "line", "name": g, "smooth": true, "showSymbol": false,
+                       "data": pts.iter().map(|p| num_val(size(p, g), 0)).collect::<Vec<_>>()})
+            })
+            .collect();
+        let option = opt(json!({
+            "tooltip": {"trigger": "axis"}, "legend": legend(), "grid": grid(),
+            "xAxis": {"type": "category", "data": dates}, "yAxis": {"type": "value"},
+            "series": series,
+        }));
+        let mut t = Table::new(
+            std::iter::once((c.t("hist.as_of"), false))
+                .chain(grades.iter().map(|g| (g.clone(), true)))
+                .collect(),
+        )
+        .fallback();
+        for (p, d) in pts.iter().zip(&dates) {
+            let mut cells = vec![json!(d)];
+            cells.extend(grades.iter().map(|g| c_int(size(p, g))));
+            t.row(cells);
+        }
+        sec.cards.push(
+            Card::new(c.tf("hist.sizes", &[("v", scheme_label(c, scheme))]), 6)
+                .chart(c.chart_id("hist-sizes"), 300, option)
+                .table(t)
+                .json(),
+        );
+    }
+    sec.lead
+        .push(c.tf("hist.lead", &[("v", int(pts.len() as f64))]));
     sec
 }

@@ -221,3 +221,92 @@ fn renders_fast() {
         "render took {per:?}"
     );
 }
+
+#[test]
+fn demo_full_has_new_sections_and_numbers() {
+    let s = fixture("demo_full");
+    for lang in [Lang::Zh, Lang::En] {
+        let html = render(&s, lang, &ReportExtras::default()).expect("render");
+        write(&format!("demo-full-{lang}.html"), &html);
+        for id in ["next", "value", "validation", "behaviour", "migration"] {
+            assert!(
+                html.contains(&format!("<section id=\"{id}\"")),
+                "{lang}: section {id}"
+            );
+        }
+        // No history in this run (`--history monthly` not given).
+        assert!(!html.contains("<section id=\"history\""));
+        for needle in [
+            // CLV distribution: 3,929 customers below 500.
+            "3,929",
+            "≥3,500",
+            // Holdout: window, customers, model vs baseline MAE, predicted / actual purchases.
+            "2025-06-30",
+            "4,188",
+            "1.064",
+            "1.634",
+            "5,150 / 4,950",
+            "3.487",
+            // Behaviour: orders-per-customer bins, affinity pair and lift, breakdown.
+            "1,266",
+            "11–20",
+            "宠物 + 珠宝",
+            "1.079",
+            // Migration: lifecycle moved, previous as-of.
+            "1,869",
+            "2025-09-30",
+        ] {
+            assert!(html.contains(needle), "{lang}: missing {needle}");
+        }
+        let missing =
+            clientele_report::missing_labels(&s, lang, &ReportExtras::default()).expect("build");
+        assert!(missing.is_empty(), "{lang}: missing labels {missing:?}");
+        assert!(!html.contains("{v}"), "unfilled placeholder");
+    }
+    let zh = render(&s, Lang::Zh, &ReportExtras::default()).expect("render");
+    for needle in [
+        "品类关联",
+        "星期分布",
+        "高峰：9月",
+        "城市 × 行为分级",
+        "CLV 分布",
+        "线索培育：首单优惠券",
+        "按频次比较预测与实际",
+    ] {
+        assert!(zh.contains(needle), "zh: missing {needle}");
+    }
+    let en = render(&s, Lang::En, &ReportExtras::default()).expect("render");
+    for needle in [
+        "Category affinity",
+        "peak: Sep",
+        "peak: Tue",
+        "City × Behaviour grades",
+        "CLV distribution",
+        "Lead nurturing: first-order coupon",
+        "Migration by scheme",
+    ] {
+        assert!(en.contains(needle), "en: missing {needle}");
+    }
+}
+
+#[test]
+fn history_adds_lines() {
+    let mut s = fixture("demo_full");
+    s["history"] = serde_json::json!([
+        {"as_of": "2025-10-31", "kpis": {"customers": 4900, "revenue": 4.9e6, "active_90d_share": 0.3},
+         "sizes": {"behaviour": {"VIP": 80, "普通客户": 4700}, "lifecycle": {"active": 1500, "churned": 900}}},
+        {"as_of": "2025-11-30", "kpis": {"customers": 4950, "revenue": 5.0e6, "active_90d_share": 0.32},
+         "sizes": {"behaviour": {"VIP": 85, "普通客户": 4740}, "lifecycle": {"active": 1550, "churned": 950}}}
+    ]);
+    for lang in [Lang::Zh, Lang::En] {
+        let html = render(&s, lang, &ReportExtras::default()).expect("render");
+        assert!(html.contains("<section id=\"history\""), "{lang}");
+        assert!(
+            html.contains("2025-11-30") && html.contains("4,740"),
+            "{lang}"
+        );
+        let missing =
+            clientele_report::missing_labels(&s, lang, &ReportExtras::default()).expect("build");
+        assert!(missing.is_empty(), "{lang}: missing labels {missing:?}");
+    }
+}
