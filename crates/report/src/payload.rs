@@ -1977,7 +1977,7 @@ fn behaviour(c: &Ctx) -> Section {
             let option = opt(json!({
                 "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
                 "grid": {"left": 12, "right": 40, "top": 8, "bottom": 8, "containLabel": true},
-                "xAxis": {"type": "value", "min": "dataMin", "name": c.t("beh.lift")},
+                "xAxis": {"type": "value", "scale": true, "name": c.t("beh.lift"), "splitNumber": 4},
                 "yAxis": {"type": "category", "data": names.iter().take(10).collect::<Vec<_>>(), "inverse": true},
                 "series": [{"type": "bar", "name": c.t("beh.lift"), "data": top, "barMaxWidth": 18,
                             "label": {"show": true, "position": "right"},

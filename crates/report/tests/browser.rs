@@ -66,16 +66,18 @@ fn report_opens_offline_without_console_errors() {
     for (name, lang, shot) in [
         ("demo", Lang::Zh, "report-screenshot.png"),
         ("cdnow", Lang::En, "report-screenshot-cdnow-en.png"),
+        ("demo_full", Lang::Zh, "report-screenshot-demo-full.png"),
+        ("demo_full", Lang::En, "report-screenshot-demo-full-en.png"),
     ] {
         let html = render(&common::fixture(name), lang, &ReportExtras::default()).expect("render");
         for bad in ["src=\"http", "href=\"http", "src='http", "href='http"] {
             assert!(!html.contains(bad), "external reference {bad}");
         }
-        let file = tmp.path().join(format!("{name}.html"));
+        let file = tmp.path().join(format!("{name}-{lang}.html"));
         std::fs::write(&file, &html).expect("write report");
         let url = format!("file://{}", file.display());
 
-        let profile = tmp.path().join(format!("profile-dom-{name}"));
+        let profile = tmp.path().join(format!("profile-dom-{name}-{lang}"));
         let dom = chromium(&profile, &["--dump-dom"], &url);
         let stdout = String::from_utf8_lossy(&dom.stdout);
         let stderr = String::from_utf8_lossy(&dom.stderr);
@@ -90,12 +92,16 @@ fn report_opens_offline_without_console_errors() {
 
         let shot_path = out.join(shot);
         let _ = std::fs::remove_file(&shot_path);
-        let profile = tmp.path().join(format!("profile-shot-{name}"));
+        let profile = tmp.path().join(format!("profile-shot-{name}-{lang}"));
         let run = chromium(
             &profile,
             &[
                 &format!("--screenshot={}", shot_path.display()),
-                "--window-size=1400,4000",
+                if name == "demo_full" {
+                    "--window-size=1400,12000"
+                } else {
+                    "--window-size=1400,4000"
+                },
             ],
             &url,
         );
