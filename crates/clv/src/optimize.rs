@@ -1,7 +1,7 @@
 //! Unconstrained minimisers used for maximum likelihood on log-parameters: BFGS with a
-//! strong-Wolfe line search (analytic or numeric gradients) and Nelder-Mead (for the
-//! Pareto/NBD, whose likelihood has no cheap gradient), plus the numeric Hessian used for
-//! standard errors.
+//! strong-Wolfe line search (analytic or numeric gradients) and Nelder-Mead (for a model
+//! without a gradient; every model here now has an analytic one), plus the numeric Hessian
+//! used for standard errors.
 
 /// Outcome of a minimisation.
 #[derive(Debug, Clone)]
@@ -358,6 +358,9 @@ pub(crate) fn numeric_hessian(
                 } else {
                     (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4.0 * h * h)
                 };
+                // Only the lower triangle is computed: mirror it, or the averaging below
+                // would halve every off-diagonal entry.
+                hm[j][i] = hm[i][j];
             }
         }
     }
@@ -449,6 +452,30 @@ mod tests {
             (x[0] - 1.0).abs() < 1e-6 && (x[1] - 1.0).abs() < 1e-6,
             "{x:?}"
         );
+    }
+
+    #[test]
+    fn numeric_hessian_has_the_off_diagonal_entries() {
+        // f = x² + 3xy + 2y² + x³: Hessian [[2 + 6x, 3], [3, 4]].
+        let f = |v: &[f64]| v[0] * v[0] + 3.0 * v[0] * v[1] + 2.0 * v[1] * v[1] + v[0].powi(3);
+        let g = |v: &[f64]| {
+            vec![
+                2.0 * v[0] + 3.0 * v[1] + 3.0 * v[0] * v[0],
+                3.0 * v[0] + 4.0 * v[1],
+            ]
+        };
+        let x = [0.5, -1.0];
+        let want = [[5.0, 3.0], [3.0, 4.0]];
+        for h in [
+            numeric_hessian(&f, None, &x),
+            numeric_hessian(&f, Some(&g), &x),
+        ] {
+            for i in 0..2 {
+                for j in 0..2 {
+                    assert!((h[i][j] - want[i][j]).abs() < 1e-6, "{h:?}");
+                }
+            }
+        }
     }
 
     #[test]
