@@ -130,11 +130,15 @@ pub(crate) trait Mle: Sized + Sync {
     }
 }
 
-/// Deterministic (chunked) sum of `m.sum_rows` over all rows, in parallel for large inputs.
-fn model_sum<M: Mle>(m: &M, rows: Rows<'_>, grad: bool) -> [f64; 5] {
-    let n = rows.a.len();
+/// Deterministic sum of `f` over fixed chunks of `0..n` (in parallel for large `n`): the
+/// partition and the order the chunk results are added in never depend on the number of
+/// threads, so neither does the result.
+pub(crate) fn chunked_sum<F>(n: usize, f: F) -> [f64; 5]
+where
+    F: Fn(std::ops::Range<usize>) -> [f64; 5] + Sync,
+{
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
-    let chunk = |s: usize| m.sum_rows(rows, s..(s + CHUNK).min(n), grad);
+    let chunk = |s: usize| f(s..(s + CHUNK).min(n));
     let parts: Vec<[f64; 5]> = if n >= PAR_MIN {
         starts.par_iter().map(|&s| chunk(s)).collect()
     } else {
@@ -149,13 +153,21 @@ fn model_sum<M: Mle>(m: &M, rows: Rows<'_>, grad: bool) -> [f64; 5] {
     out
 }
 
+/// Deterministic (chunked) sum of `m.sum_rows` over all rows, in parallel for large inputs.
+fn model_sum<M: Mle>(m: &M, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+    chunked_sum(rows.a.len(), |range| m.sum_rows(rows, range, grad))
+}
+
 /// Total weighted log-likelihood.
 pub(crate) fn total_ll<M: Mle>(m: &M, rows: Rows<'_>) -> f64 {
     model_sum(m, rows, false)[0]
 }
 
-fn total_ll_grad<M: Mle>(m: &M, rows: Rows<'_>) -> (f64, [f64; MAXP]) {
-    let s = model_sum(m, rows, true);
+/// Whole-data sums `[LL, ∂LL/∂θ₁, …]` of a model (the gradient only when asked): what a fit
+/// evaluates. `fit_mle` uses `model_sum`; a model can bring its own (`fit_mle_with`).
+pub(crate) type SumFn<'a, M> = &'a (dyn Fn(&M, bool) -> [f64; 5] + Sync);
+
+fn split(s: [f64; 5]) -> (f64, [f64; MAXP]) {
     (s[0], [s[1], s[2], s[3], s[4]])
 }
 
@@ -168,6 +180,18 @@ pub(crate) fn fit_mle<M: Mle>(
     rows: Rows<'_>,
     opts: &FitOptions,
     default_starts: Vec<Vec<f64>>,
+) -> Result<Fitted<M>> {
+    fit_mle_with(rows, opts, default_starts, &|m: &M, grad| {
+        model_sum(m, rows, grad)
+    })
+}
+
+/// `fit_mle` with the model's own whole-data sums (`sum`, over the same `rows`).
+pub(crate) fn fit_mle_with<M: Mle>(
+    rows: Rows<'_>,
+    opts: &FitOptions,
+    default_starts: Vec<Vec<f64>>,
+    sum: SumFn<'_, M>,
 ) -> Result<Fitted<M>> {
     let np = M::NAMES.len();
     if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
@@ -182,7 +206,7 @@ pub(crate) fn fit_mle<M: Mle>(
     let objective = |theta: &[f64]| -> f64 {
         let p = exp_all(theta);
         match M::from_slice(&p) {
-            Ok(m) => -total_ll(&m, rows) / w_total + lambda * p.iter().map(|v| v * v).sum::<f64>(),
+            Ok(m) => -sum(&m, false)[0] / w_total + lambda * p.iter().map(|v| v * v).sum::<f64>(),
             Err(_) => f64::INFINITY,
         }
     };
@@ -192,7 +216,7 @@ pub(crate) fn fit_mle<M: Mle>(
             return (f64::INFINITY, vec![0.0; np]);
         };
         if M::ANALYTIC {
-            let (ll, g) = total_ll_grad(&m, rows);
+            let (ll, g) = split(sum(&m, true));
             let f = -ll / w_total + lambda * p.iter().map(|v| v * v).sum::<f64>();
             let grad = (0..np)
                 .map(|i| -g[i] * p[i] / w_total + 2.0 * lambda * p[i] * p[i])
@@ -290,10 +314,10 @@ pub(crate) fn fit_mle<M: Mle>(
     }
     let params = exp_all(&best.x);
     let model = M::from_slice(&params)?;
-    let log_likelihood = total_ll(&model, rows);
+    let log_likelihood = sum(&model, false)[0];
     // A flat or saddle optimum (information not positive definite) means some parameter is
     // not identified: the numbers would be arbitrary, so it is an error, not a result.
-    let Some(se) = standard_errors::<M>(rows, &best.x) else {
+    let Some(se) = standard_errors::<M>(sum, &best.x) else {
         return Err(ClvError::FitFailed {
             model: M::NAME,
             reason: "the information matrix at the optimum is not positive definite: the data \
@@ -325,17 +349,17 @@ pub(crate) fn fit_mle<M: Mle>(
 
 /// SEs from the observed information in log-parameters, mapped by the delta method:
 /// se(θ) = θ·se(ln θ).
-fn standard_errors<M: Mle>(rows: Rows<'_>, theta: &[f64]) -> Option<Vec<f64>> {
+fn standard_errors<M: Mle>(sum: SumFn<'_, M>, theta: &[f64]) -> Option<Vec<f64>> {
     let np = theta.len();
     let ll = |t: &[f64]| match M::from_slice(&exp_all(t)) {
-        Ok(m) => total_ll(&m, rows),
+        Ok(m) => sum(&m, false)[0],
         Err(_) => f64::NAN,
     };
     let grad = |t: &[f64]| -> Vec<f64> {
         let p = exp_all(t);
         match M::from_slice(&p) {
             Ok(m) => {
-                let g = total_ll_grad(&m, rows).1;
+                let g = split(sum(&m, true)).1;
                 (0..np).map(|i| g[i] * p[i]).collect()
             }
             Err(_) => vec![f64::NAN; np],
