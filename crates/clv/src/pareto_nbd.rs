@@ -288,9 +288,9 @@ impl ParetoNbd {
     }
 }
 
-/// splitmix64-mixed hash for the f64 bit patterns keying the per-x ₂F₁ cache (whole numbers
-/// have all-zero low bits, so they need mixing; the map is only looked up, never iterated,
-/// so the order of its entries does not matter).
+/// splitmix64-mixed hash for the f64 bit patterns keying the maps of `RowIndex::new` (whole
+/// numbers have all-zero low bits, so they need mixing; the maps are only looked up, never
+/// iterated: ids follow the order of the rows, not of the entries).
 #[derive(Debug, Default)]
 struct KeyHasher(u64);
 
