@@ -131,8 +131,8 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
-    /// The query engine failed (a bug or resource problem, not bad input).
-    #[error("query engine: {0}")]
+    /// Arrow or the table builder failed (a bug or resource problem, not bad input).
+    #[error("internal: {0}")]
     Engine(String),
 }
 
@@ -145,14 +145,8 @@ impl IngestError {
     }
 }
 
-impl From<datafusion::error::DataFusionError> for IngestError {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        IngestError::Engine(e.to_string())
-    }
-}
-
-impl From<datafusion::arrow::error::ArrowError> for IngestError {
-    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+impl From<arrow::error::ArrowError> for IngestError {
+    fn from(e: arrow::error::ArrowError) -> Self {
         IngestError::Engine(e.to_string())
     }
 }

@@ -1,9 +1,12 @@
 //! Sources → validated transactions → the per-customer table.
 //!
-//! Reading and validation are ours (so every rejected row keeps its file, line and reason);
-//! the per-customer aggregation is a DataFusion SQL plan over the validated rows, so the same
-//! plan can run on a cluster engine. Money is held as integer micro-units while aggregating,
-//! which makes every sum exact and independent of row order and partitioning.
+//! Reading and validation are ours (so every rejected row keeps its file, line and reason).
+//! Rows are folded into per-customer state as they are read ([`accumulate`]), so memory grows
+//! with customers and their purchase lines, never with a copy of the file. The same
+//! aggregation written as SQL (`tests/sql_reference.rs`, run on DataFusion) is the reference it
+//! is tested against, and the plan to run on a cluster engine. Money is held as integer
+//! micro-units while aggregating, which makes every sum exact and independent of row order
+//! and partitioning.
 //!
 //! ```no_run
 //! use clientele_ingest::{load, IngestOptions, NoProgress};
@@ -14,7 +17,8 @@
 //! # Ok::<(), clientele_ingest::IngestError>(())
 //! ```
 
-mod aggregate;
+mod accumulate;
+mod activity;
 mod error;
 mod options;
 mod progress;
@@ -24,7 +28,7 @@ mod side_tables;
 mod source;
 mod transactions;
 
-pub use aggregate::{CategorySpend, MonthActivity, PeriodTotals};
+pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use progress::{NoProgress, Progress};
@@ -110,7 +114,8 @@ pub struct Ingested {
 /// Reads the transactions (and side tables) and builds the customer table.
 pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     let files = expand_sources(&opts.transactions)?;
-    let (batches, mut stats, rejects) = reader::read_transactions(&files, opts, progress)?;
+    let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
+    let (acc, mut stats, rejects) = reader::read_transactions(&files, opts, acc, progress)?;
     let as_of = match opts.as_of {
         Some(d) => d,
         None => stats.last_date.ok_or_else(|| IngestError::NoRows {
@@ -123,31 +128,29 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     {
         return Err(IngestError::AsOfBeforeData { as_of, first });
     }
-    let (mut table, ctx) = aggregate::customer_table(batches, opts, as_of, &mut stats)?;
-    let holdout = match opts.holdout_end {
-        Some(end) => {
-            // an open end (Day(i32::MAX)) means "to the last date in the data"
-            let end = stats.last_date.map_or(end, |last| end.min(last));
-            Some(aggregate::holdout_purchase_days(&ctx, &table, as_of, end)?)
-        }
-        _ => None,
-    };
-    let (category_spend, categories) = if opts.monthly_activity {
-        aggregate::category_spend(&ctx, &table, as_of)?
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let seasonality = if opts.monthly_activity {
-        Some(aggregate::seasonality(&ctx, as_of)?)
-    } else {
-        None
-    };
-    let months = if opts.monthly_activity {
-        aggregate::monthly_activity(&ctx, &table, as_of)?
-    } else {
-        Vec::new()
-    };
-    drop(ctx);
+    // an open holdout end (Day(i32::MAX)) means "to the last date in the data"
+    let holdout_end = opts
+        .holdout_end
+        .map(|end| stats.last_date.map_or(end, |last| end.min(last)));
+    progress.start("building the customer table", None);
+    let agg = acc.finish(
+        accumulate::Finish {
+            as_of,
+            holdout_end,
+            unit_days: opts.unit.days(),
+            detail: opts.monthly_activity,
+        },
+        &mut stats,
+    );
+    progress.finish();
+    let accumulate::Aggregates {
+        mut table,
+        months,
+        category_spend,
+        categories,
+        seasonality,
+        holdout,
+    } = agg?;
     let mut side = Vec::new();
     let mut leads = Vec::new();
     side_tables::join_all(&mut table, opts, &mut side, &mut leads)?;

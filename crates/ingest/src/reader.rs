@@ -5,28 +5,31 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
 use clientele_core::{DateFormat, Day};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::arrow_reader::{
+use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
 
+use crate::accumulate::Accumulator;
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
-use crate::transactions::{BatchBuilder, Row, parse_scaled, to_scaled};
+use crate::transactions::{Row, RowBuffer, parse_scaled, to_scaled};
 use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
 
-/// Reads every file; returns the valid rows as Arrow batches, the accounting and the rejects.
+/// Reads every file, folding the valid rows into `acc` as they come; returns it with the
+/// accounting and the rejects.
 pub(crate) fn read_transactions(
     files: &[PathBuf],
     opts: &IngestOptions,
+    acc: Accumulator,
     progress: &dyn Progress,
-) -> Result<(Vec<RecordBatch>, IngestStats, Vec<Reject>), IngestError> {
+) -> Result<(Accumulator, IngestStats, Vec<Reject>), IngestError> {
     let mut sink = Sink::new(opts.strict);
+    sink.acc = Some(acc);
     for path in files {
         sink.stats.files.push(path.display().to_string());
         match SourceFormat::of(path) {
@@ -34,7 +37,7 @@ pub(crate) fn read_transactions(
             SourceFormat::Parquet => read_parquet(path, &opts.columns, &mut sink, progress)?,
         }
     }
-    sink.builder.flush();
+    sink.flush();
     if let Some(p) = &opts.rejects_path {
         write_rejects(p, &sink.rejects)?;
     }
@@ -42,11 +45,21 @@ pub(crate) fn read_transactions(
         sink.stats.first_date = Some(Day(sink.min_day));
         sink.stats.last_date = Some(Day(sink.max_day));
     }
-    Ok((sink.builder.batches, sink.stats, sink.rejects))
+    let acc = sink
+        .acc
+        .take()
+        .unwrap_or_else(|| Accumulator::new(None, false));
+    Ok((acc, sink.stats, sink.rejects))
 }
 
+/// Rows buffered before the main sink folds them into its accumulator.
+const FLUSH_ROWS: usize = 64 * 1024;
+
+/// Where validated rows and rejects go. The main sink folds rows into its accumulator as they
+/// come; a part read on another thread buffers them until the main sink absorbs it, in order.
 struct Sink {
-    builder: BatchBuilder,
+    rows: RowBuffer,
+    acc: Option<Accumulator>,
     stats: IngestStats,
     rejects: Vec<Reject>,
     strict: bool,
@@ -57,7 +70,8 @@ struct Sink {
 impl Sink {
     fn new(strict: bool) -> Sink {
         Sink {
-            builder: BatchBuilder::new(),
+            rows: RowBuffer::default(),
+            acc: None,
             stats: IngestStats::default(),
             rejects: Vec::new(),
             strict,
@@ -66,11 +80,21 @@ impl Sink {
         }
     }
 
-    /// Appends the rows and accounting of a part read on another thread, in order.
+    /// Folds the buffered rows into the accumulator (kept buffered without one).
+    fn flush(&mut self) {
+        if let Some(acc) = &mut self.acc {
+            acc.absorb(&self.rows);
+            self.rows.clear();
+        }
+    }
+
+    /// Takes in the rows and accounting of a part read on another thread, in order.
     fn absorb(&mut self, mut part: Sink) {
-        self.builder.flush();
-        part.builder.flush();
-        self.builder.batches.append(&mut part.builder.batches);
+        self.flush();
+        match &mut self.acc {
+            Some(acc) => acc.absorb(&part.rows),
+            None => self.rows.append(&part.rows),
+        }
         self.stats.read += part.stats.read;
         self.stats.accepted += part.stats.accepted;
         self.stats.rejected += part.stats.rejected;
@@ -84,7 +108,10 @@ impl Sink {
         self.stats.accepted += 1;
         self.min_day = self.min_day.min(row.day);
         self.max_day = self.max_day.max(row.day);
-        self.builder.push(row);
+        self.rows.push(row);
+        if self.acc.is_some() && self.rows.len() >= FLUSH_ROWS {
+            self.flush();
+        }
     }
 
     fn reject(
@@ -636,12 +663,14 @@ fn read_delimited_parallel(
     drop(head);
 
     let strict = sink.strict;
-    // Chunks go to the workers in order; the main thread reads ahead and, from the first
-    // chunk with a quote, parses the rest itself.
+    // Chunks go to the workers in order; the main thread reads ahead, folds finished parts in
+    // file order as they arrive (so memory holds a few chunks, not the file) and, from the
+    // first chunk with a quote, parses the rest itself.
     let (jobs, job_rx) = mpsc::sync_channel::<(usize, Vec<u8>, u64)>(threads);
     let job_rx = Mutex::new(job_rx);
     let (done, done_rx) = mpsc::channel::<(usize, Part)>();
-    let (mut parts, tail) = std::thread::scope(|s| -> Result<_, IngestError> {
+    let mut ready = Ready::default();
+    std::thread::scope(|s| -> Result<(), IngestError> {
         for _ in 0..threads {
             let (done, job_rx, ctx) = (done.clone(), &job_rx, &ctx);
             s.spawn(move || {
@@ -702,27 +731,56 @@ fn read_delimited_parallel(
                 }
                 sent += 1;
             }
+            while let Ok((i, part)) = done_rx.try_recv() {
+                ready.put(i, part);
+            }
+            ready.fold(sink)?;
             if eof && carry.is_empty() {
                 break;
             }
         }
         drop(jobs);
-        let mut parts: Vec<Option<Part>> = (0..sent).map(|_| None).collect();
-        for (i, part) in done_rx {
-            parts[i] = Some(part);
+        while ready.next < sent {
+            let Ok((i, part)) = done_rx.recv() else { break };
+            ready.put(i, part);
+            ready.fold(sink)?;
         }
-        Ok((parts, tail))
+        if let Some((part, err)) = tail {
+            sink.absorb(part);
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+        Ok(())
     })
     .inspect_err(|_| progress.finish())?;
     progress.finish();
-    for part in parts.iter_mut().map(Option::take).chain([tail]) {
-        let Some((part, err)) = part else { continue };
-        sink.absorb(part);
-        if let Some(e) = err {
-            return Err(e);
-        }
-    }
     Ok(())
+}
+
+/// Parts that finished out of order, waiting for the ones before them.
+#[derive(Default)]
+struct Ready {
+    parts: std::collections::BTreeMap<usize, Part>,
+    next: usize,
+}
+
+impl Ready {
+    fn put(&mut self, i: usize, part: Part) {
+        self.parts.insert(i, part);
+    }
+
+    /// Folds the parts that are next in order; stops at the first error.
+    fn fold(&mut self, sink: &mut Sink) -> Result<(), IngestError> {
+        while let Some((part, err)) = self.parts.remove(&self.next) {
+            self.next += 1;
+            sink.absorb(part);
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 fn utf8_fields<'r>(
@@ -831,12 +889,11 @@ fn read_parquet(
             .map_err(|e| pq_err(&e));
         reader.and_then(|reader| ctx.read(reader, 0, sink))
     } else {
-        // One row group at a time per thread; merged in file order.
+        // One row group at a time per thread; folded in file order as they arrive.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let strict = sink.strict;
-        let mut parts: Vec<Option<Part>> = (0..groups.len()).map(|_| None).collect();
         std::thread::scope(|s| {
-            let (done, done_rx) = mpsc::channel::<(usize, Part)>();
+            let (done, done_rx) = mpsc::sync_channel::<(usize, Part)>(threads);
             for _ in 0..threads {
                 let (done, next, ctx, meta, groups) = (done.clone(), &next, &ctx, &meta, &groups);
                 s.spawn(move || {
@@ -864,19 +921,20 @@ fn read_parquet(
                 });
             }
             drop(done);
-            for (g, part) in done_rx {
-                parts[g] = Some(part);
+            let mut ready = Ready::default();
+            let mut r = Ok(());
+            for (g, part) in done_rx.iter() {
+                ready.put(g, part);
+                r = ready.fold(sink);
+                if r.is_err() {
+                    break;
+                }
             }
-        });
-        let mut r = Ok(());
-        for (part, err) in parts.into_iter().flatten() {
-            sink.absorb(part);
-            if let Some(e) = err {
-                r = Err(e);
-                break;
-            }
-        }
-        r
+            // stop the workers early after an error; they see the closed channel or no work
+            next.store(groups.len(), std::sync::atomic::Ordering::Relaxed);
+            drop(done_rx);
+            r
+        })
     };
     progress.advance(size);
     progress.finish();
@@ -912,7 +970,7 @@ impl ParquetCtx<'_> {
         for batch in reader {
             let batch = batch.map_err(|e| pq_err(&e))?;
             let n = batch.num_rows();
-            let text = |i: usize| -> Result<datafusion::arrow::array::StringArray, IngestError> {
+            let text = |i: usize| -> Result<arrow::array::StringArray, IngestError> {
                 let c = cast(batch.column(i), &DataType::Utf8)
                     .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
                 Ok(c.as_string::<i32>().clone())
@@ -927,10 +985,7 @@ impl ParquetCtx<'_> {
                     _ => {
                         let f = cast(c, &DataType::Float64)
                             .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
-                        NumCol::Float(
-                            f.as_primitive::<datafusion::arrow::datatypes::Float64Type>()
-                                .clone(),
-                        )
+                        NumCol::Float(f.as_primitive::<arrow::datatypes::Float64Type>().clone())
                     }
                 }))
             };
@@ -998,8 +1053,8 @@ impl ParquetCtx<'_> {
 
 /// A numeric Parquet column, typed or as text.
 enum NumCol {
-    Float(datafusion::arrow::array::Float64Array),
-    Text(datafusion::arrow::array::StringArray),
+    Float(arrow::array::Float64Array),
+    Text(arrow::array::StringArray),
 }
 
 impl NumCol {
@@ -1023,8 +1078,8 @@ impl NumCol {
 
 /// A date Parquet column: native dates/timestamps, `YYYYMMDD` integers or text.
 enum DateCol {
-    Days(datafusion::arrow::array::Date32Array),
-    Text(datafusion::arrow::array::StringArray),
+    Days(arrow::array::Date32Array),
+    Text(arrow::array::StringArray),
 }
 
 impl DateCol {
@@ -1033,8 +1088,7 @@ impl DateCol {
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => {
                 let d = cast(c, &DataType::Date32).map_err(|e| e.to_string())?;
                 Ok(DateCol::Days(
-                    d.as_primitive::<datafusion::arrow::datatypes::Date32Type>()
-                        .clone(),
+                    d.as_primitive::<arrow::datatypes::Date32Type>().clone(),
                 ))
             }
             DataType::Int32
@@ -1075,7 +1129,7 @@ impl DateCol {
 }
 
 /// Trimmed non-empty text at row `r` of an optional column.
-fn opt_text(c: &Option<datafusion::arrow::array::StringArray>, r: usize) -> Option<&str> {
+fn opt_text(c: &Option<arrow::array::StringArray>, r: usize) -> Option<&str> {
     let a = c.as_ref()?;
     if a.is_null(r) {
         return None;
@@ -1086,18 +1140,14 @@ fn opt_text(c: &Option<datafusion::arrow::array::StringArray>, r: usize) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::compute::concat_batches;
 
-    type Outcome = Result<(RecordBatch, u64, u64, u64, Vec<Reject>, i32, i32), String>;
+    type Outcome = Result<(RowBuffer, u64, u64, u64, Vec<Reject>, i32, i32), String>;
 
-    fn outcome(r: Result<(), IngestError>, mut sink: Sink) -> Outcome {
+    fn outcome(r: Result<(), IngestError>, sink: Sink) -> Outcome {
         r.map_err(|e| e.to_string())?;
-        sink.builder.flush();
-        let all = concat_batches(&crate::transactions::schema(), &sink.builder.batches)
-            .map_err(|e| e.to_string())?;
         let s = &sink.stats;
         Ok((
-            all,
+            sink.rows.clone(),
             s.read,
             s.accepted,
             s.rejected,

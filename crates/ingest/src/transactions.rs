@@ -1,32 +1,22 @@
-//! Validated transaction rows as Arrow batches: the table the query engine aggregates.
+//! Validated transaction rows, held compactly between the reading threads and the
+//! per-customer aggregation ([`crate::accumulate`]).
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, Date32Builder, Int64Builder, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Money and quantities are stored as integers of 1/1,000,000 so that sums are exact and do
-/// not depend on row order or on how the engine splits the work.
+/// not depend on row order or on how the work is split.
 pub const MONEY_SCALE: f64 = 1_000_000.0;
 
 /// Largest absolute value accepted (keeps any realistic sum inside i64).
 pub(crate) const MAX_ABS_VALUE: f64 = 1e9;
 
-pub(crate) const BATCH_ROWS: usize = 64 * 1024;
-
-/// Schema of the validated rows.
-pub(crate) fn schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("customer_id", DataType::Utf8, false),
-        Field::new("order_date", DataType::Date32, false),
-        Field::new("amount", DataType::Int64, false),
-        Field::new("order_id", DataType::Utf8, true),
-        Field::new("category", DataType::Utf8, true),
-        Field::new("profit", DataType::Int64, true),
-        Field::new("quantity", DataType::Int64, true),
-    ]))
-}
+/// `order` of a row without an order id.
+pub(crate) const NO_ORDER: u64 = u64::MAX;
+/// `category` of a row without a category.
+pub(crate) const NO_CATEGORY: u32 = u32::MAX;
+/// `profit` / `quantity` of a row without one.
+pub(crate) const NO_VALUE: i64 = i64::MIN;
 
 /// One valid row.
 #[derive(Debug, Clone, Copy)]
@@ -40,74 +30,117 @@ pub(crate) struct Row<'a> {
     pub quantity: Option<i64>,
 }
 
-/// Accumulates rows into batches of [`BATCH_ROWS`].
-pub(crate) struct BatchBuilder {
-    customer_id: StringBuilder,
-    day: Date32Builder,
-    amount: Int64Builder,
-    order_id: StringBuilder,
-    category: StringBuilder,
-    profit: Int64Builder,
-    quantity: Int64Builder,
-    rows: usize,
-    pub batches: Vec<RecordBatch>,
+/// Hash of a customer id, the same on every thread and every run.
+pub(crate) fn id_hash(id: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x636c_6965_6e74).hash_one(id)
 }
 
-impl std::fmt::Debug for BatchBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchBuilder")
-            .field("rows", &self.rows)
-            .finish()
+/// A 64-bit fingerprint of an order id, for counting distinct orders without keeping the ids.
+/// Plain decimal ids (the usual case) map to their value, so they never collide; other ids
+/// are hashed with the top bit set, and two different ids of one customer collide with
+/// probability about 2^-63 per pair.
+pub(crate) fn order_fingerprint(id: &str) -> u64 {
+    let b = id.as_bytes();
+    if !b.is_empty()
+        && b.len() <= 18
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
+    {
+        return b.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
     }
+    let h = foldhash::quality::FixedState::with_seed(0x006f_7264_6572).hash_one(id) | (1 << 63);
+    if h == NO_ORDER { h - 1 } else { h }
 }
 
-impl BatchBuilder {
-    pub fn new() -> BatchBuilder {
-        BatchBuilder {
-            customer_id: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8),
-            day: Date32Builder::with_capacity(BATCH_ROWS),
-            amount: Int64Builder::with_capacity(BATCH_ROWS),
-            order_id: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8),
-            category: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8),
-            profit: Int64Builder::with_capacity(BATCH_ROWS),
-            quantity: Int64Builder::with_capacity(BATCH_ROWS),
-            rows: 0,
-            batches: Vec::new(),
+/// Validated rows of one part of the input, column by column: ids in one string, order ids
+/// as fingerprints, categories as indexes into this buffer's own list.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct RowBuffer {
+    ids: String,
+    id_ends: Vec<usize>,
+    pub id_hash: Vec<u64>,
+    pub day: Vec<i32>,
+    pub amount: Vec<i64>,
+    pub order: Vec<u64>,
+    pub category: Vec<u32>,
+    pub categories: Vec<String>,
+    category_index: HashMap<String, u32>,
+    pub profit: Vec<i64>,
+    pub quantity: Vec<i64>,
+}
+
+impl RowBuffer {
+    pub fn len(&self) -> usize {
+        self.day.len()
+    }
+
+    /// Customer id of row `i`.
+    pub fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] };
+        &self.ids[start..self.id_ends[i]]
+    }
+
+    fn category_ix(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.category_index.get(name) {
+            return c;
         }
+        let c = self.categories.len() as u32;
+        self.categories.push(name.to_string());
+        self.category_index.insert(name.to_string(), c);
+        c
     }
 
     pub fn push(&mut self, r: Row<'_>) {
-        self.customer_id.append_value(r.customer_id);
-        self.day.append_value(r.day);
-        self.amount.append_value(r.amount);
-        self.order_id.append_option(r.order_id);
-        self.category.append_option(r.category);
-        self.profit.append_option(r.profit);
-        self.quantity.append_option(r.quantity);
-        self.rows += 1;
-        if self.rows == BATCH_ROWS {
-            self.flush();
-        }
+        self.ids.push_str(r.customer_id);
+        self.id_ends.push(self.ids.len());
+        self.id_hash.push(id_hash(r.customer_id));
+        self.day.push(r.day);
+        self.amount.push(r.amount);
+        self.order
+            .push(r.order_id.map_or(NO_ORDER, order_fingerprint));
+        let c = r.category.map_or(NO_CATEGORY, |c| self.category_ix(c));
+        self.category.push(c);
+        self.profit.push(r.profit.unwrap_or(NO_VALUE));
+        self.quantity.push(r.quantity.unwrap_or(NO_VALUE));
     }
 
-    pub fn flush(&mut self) {
-        if self.rows == 0 {
-            return;
-        }
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.customer_id.finish()),
-            Arc::new(self.day.finish()),
-            Arc::new(self.amount.finish()),
-            Arc::new(self.order_id.finish()),
-            Arc::new(self.category.finish()),
-            Arc::new(self.profit.finish()),
-            Arc::new(self.quantity.finish()),
-        ];
-        // The arrays match the schema by construction.
-        if let Ok(b) = RecordBatch::try_new(schema(), cols) {
-            self.batches.push(b);
-        }
-        self.rows = 0;
+    /// Appends `other`'s rows after these.
+    pub fn append(&mut self, other: &RowBuffer) {
+        let map: Vec<u32> = other
+            .categories
+            .iter()
+            .map(|n| self.category_ix(n))
+            .collect();
+        let base = self.ids.len();
+        self.ids.push_str(&other.ids);
+        self.id_ends.extend(other.id_ends.iter().map(|e| e + base));
+        self.id_hash.extend_from_slice(&other.id_hash);
+        self.day.extend_from_slice(&other.day);
+        self.amount.extend_from_slice(&other.amount);
+        self.order.extend_from_slice(&other.order);
+        self.category.extend(
+            other
+                .category
+                .iter()
+                .map(|&c| if c == NO_CATEGORY { c } else { map[c as usize] }),
+        );
+        self.profit.extend_from_slice(&other.profit);
+        self.quantity.extend_from_slice(&other.quantity);
+    }
+
+    /// Empties the buffer, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.id_ends.clear();
+        self.id_hash.clear();
+        self.day.clear();
+        self.amount.clear();
+        self.order.clear();
+        self.category.clear();
+        self.categories.clear();
+        self.category_index.clear();
+        self.profit.clear();
+        self.quantity.clear();
     }
 }
 
@@ -192,6 +225,17 @@ pub(crate) fn to_scaled(v: f64) -> Result<i64, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_fingerprints() {
+        assert_eq!(order_fingerprint("9000001"), 9_000_001);
+        assert_eq!(order_fingerprint("0"), 0);
+        assert_ne!(order_fingerprint("09"), order_fingerprint("9"));
+        assert_ne!(order_fingerprint("A9"), order_fingerprint("B9"));
+        assert!(order_fingerprint("INV-1") >= 1 << 63);
+        assert!(order_fingerprint("1234567890123456789") >= 1 << 63);
+        assert_eq!(order_fingerprint("x"), order_fingerprint("x"));
+    }
 
     #[test]
     fn money() {
