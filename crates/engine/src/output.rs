@@ -280,19 +280,30 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
 }
 
 /// The customer table as one Arrow batch (dates → Date32, ints → Int64, floats → Float64).
-pub fn to_record_batch(t: &CustomerTable) -> Result<RecordBatch, EngineError> {
+/// Rows `range` of the table as an Arrow batch.
+pub fn to_record_batch(
+    t: &CustomerTable,
+    range: std::ops::Range<usize>,
+) -> Result<RecordBatch, EngineError> {
     let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(t.ids()))];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+        &t.ids()[range.clone()],
+    ))];
     for c in t.columns() {
+        let r = range.clone();
         let (dt, arr): (DataType, ArrayRef) = match &c.data {
-            ColumnData::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
-            ColumnData::Float(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
-            ColumnData::Text(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
+            ColumnData::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v[r].to_vec()))),
+            ColumnData::Float(v) => (
+                DataType::Float64,
+                Arc::new(Float64Array::from(v[r].to_vec())),
+            ),
+            ColumnData::Text(v) => (
+                DataType::Utf8,
+                Arc::new(v[r].iter().map(Option::as_deref).collect::<StringArray>()),
+            ),
             ColumnData::Date(v) => (
                 DataType::Date32,
-                Arc::new(Date32Array::from(
-                    v.iter().map(|d| d.map(|d| d.0)).collect::<Vec<_>>(),
-                )),
+                Arc::new(v[r].iter().map(|d| d.map(|d| d.0)).collect::<Date32Array>()),
             ),
         };
         fields.push(Field::new(&c.name, dt, true));
@@ -304,18 +315,29 @@ pub fn to_record_batch(t: &CustomerTable) -> Result<RecordBatch, EngineError> {
     })
 }
 
+/// Rows converted to Arrow at a time, so writing never holds a second copy of the table.
+const WRITE_ROWS: usize = 128 * 1024;
+
 fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let err = |e: &dyn std::fmt::Display| EngineError::Output {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let batch = to_record_batch(t)?;
+    let first = to_record_batch(t, 0..t.len().min(WRITE_ROWS))?;
     let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
-    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| err(&e))?;
-    w.write(&batch).map_err(|e| err(&e))?;
+    let mut w = ArrowWriter::try_new(f, first.schema(), Some(props)).map_err(|e| err(&e))?;
+    w.write(&first).map_err(|e| err(&e))?;
+    drop(first);
+    let mut start = WRITE_ROWS;
+    while start < t.len() {
+        let end = (start + WRITE_ROWS).min(t.len());
+        w.write(&to_record_batch(t, start..end)?)
+            .map_err(|e| err(&e))?;
+        start = end;
+    }
     w.close().map_err(|e| err(&e))?;
     Ok(())
 }

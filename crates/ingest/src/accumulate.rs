@@ -2,16 +2,18 @@
 //! the customer table needs is kept — a small state per customer and one 32-byte line per
 //! distinct (customer, day, order, category) — never the rows themselves.
 //!
-//! At the end the lines are sorted by customer and day and swept once, which gives purchase
-//! days, gaps, distinct orders and categories, months, category spend and seasonality exactly,
-//! whatever the order of the input. Money stays in integer micro-units throughout, so every sum
+//! Each customer's lines are chained (every line points to the customer's previous one), so at
+//! the end the customers are visited in id order, each one's lines gathered and sorted by day,
+//! and one sweep gives purchase days, gaps, distinct orders and categories, months, category
+//! spend and seasonality exactly, whatever the order of the input. Money stays in integer micro-units throughout, so every sum
 //! is exact and independent of row order and of how the reading was split.
 
 use std::collections::HashMap;
 
 use clientele_core::{ColumnData, CustomerTable, Day};
 use hashbrown::HashTable;
-use rayon::slice::ParallelSliceMut;
+use rayon::iter::ParallelIterator;
+use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::transactions::{MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, RowBuffer, id_hash};
 use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals};
@@ -19,13 +21,14 @@ use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals
 /// `Line::flags`: at least one row of the line has a non-negative amount (a purchase, not
 /// only a return).
 const NONNEG: u32 = 1;
-/// `State::last_line` before the customer has a line.
+/// End of a customer's chain of lines.
 const NO_LINE: u32 = u32::MAX;
 
 /// Rows of one customer on one day with one order id and one category, summed.
 #[derive(Debug, Clone, Copy)]
 struct Line {
-    customer: u32,
+    /// The customer's previous line, or `NO_LINE`.
+    prev: u32,
     day: i32,
     category: u32,
     flags: u32,
@@ -34,9 +37,6 @@ struct Line {
 }
 
 impl Line {
-    fn sort_key(&self) -> u64 {
-        (u64::from(self.customer) << 32) | u64::from((self.day as u32) ^ 0x8000_0000)
-    }
     fn nonneg(&self) -> bool {
         self.flags & NONNEG != 0
     }
@@ -52,7 +52,8 @@ struct State {
     profit_rows: u32,
     quantity_rows: u32,
     returns: u32,
-    /// The customer's latest line, which a row with the same day, order and category joins.
+    /// The customer's latest line (head of its chain), which a row with the same day, order
+    /// and category joins.
     last_line: u32,
 }
 
@@ -77,7 +78,9 @@ pub(crate) struct Accumulator {
     keep_after: bool,
     ids: String,
     id_ends: Vec<usize>,
-    index: HashTable<u32>,
+    /// (id prefix, id length, customer): ids of up to 8 bytes are matched without
+    /// touching `ids`.
+    index: HashTable<(u64, u32, u32)>,
     states: Vec<State>,
     lines: Vec<Line>,
     categories: Vec<String>,
@@ -86,6 +89,16 @@ pub(crate) struct Accumulator {
     after: u64,
     total: i128,
     overflow: bool,
+}
+
+/// The first 8 bytes of an id, zero-padded, big-endian: comparing these and then, on a tie,
+/// the whole ids gives byte-wise string order with most comparisons on integers.
+fn id_prefix(id: &str) -> u64 {
+    let b = id.as_bytes();
+    let mut k = [0u8; 8];
+    let n = b.len().min(8);
+    k[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(k)
 }
 
 fn id_at<'a>(ids: &'a str, ends: &[usize], i: u32) -> &'a str {
@@ -147,7 +160,11 @@ impl Accumulator {
 
     fn intern(&mut self, id: &str, hash: u64) -> usize {
         let (ids, ends) = (&self.ids, &self.id_ends);
-        if let Some(&c) = self.index.find(hash, |&c| id_at(ids, ends, c) == id) {
+        let (prefix, len) = (id_prefix(id), id.len() as u32);
+        let same = |&(p, n, c): &(u64, u32, u32)| {
+            p == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == id)
+        };
+        if let Some(&(_, _, c)) = self.index.find(hash, same) {
             return c as usize;
         }
         let c = self.states.len() as u32;
@@ -155,7 +172,9 @@ impl Accumulator {
         self.id_ends.push(self.ids.len());
         let (ids, ends) = (&self.ids, &self.id_ends);
         self.index
-            .insert_unique(hash, c, |&c| id_hash(id_at(ids, ends, c)));
+            .insert_unique(hash, (prefix, len, c), |&(_, _, c)| {
+                id_hash(id_at(ids, ends, c))
+            });
         self.states.push(State::NEW);
         c as usize
     }
@@ -218,19 +237,19 @@ impl Accumulator {
                 l.flags |= flags;
             } else {
                 let n = self.lines.len();
-                st.last_line = if n < NO_LINE as usize {
-                    n as u32
-                } else {
-                    NO_LINE
-                };
+                if n >= NO_LINE as usize {
+                    self.overflow = true;
+                    continue;
+                }
                 self.lines.push(Line {
-                    customer: c as u32,
+                    prev: st.last_line,
                     day,
                     category,
                     flags,
                     amount,
                     order,
                 });
+                st.last_line = n as u32;
             }
             self.overflow |= overflow;
         }
@@ -244,7 +263,7 @@ impl Accumulator {
             id_ends,
             index,
             states,
-            mut lines,
+            lines,
             categories: cat_names,
             used,
             after,
@@ -254,8 +273,9 @@ impl Accumulator {
         } = self;
         if overflow {
             return Err(IngestError::Engine(
-                "a customer's sum of amounts, profit or quantity exceeds ±9.2e12; \
-                 check the amount column's unit"
+                "a customer's sum of amounts, profit or quantity exceeds ±9.2e12, or there are \
+                 more than 4.29 billion purchase lines; check the amount column's unit or \
+                 analyze the data in parts"
                     .into(),
             ));
         }
@@ -273,48 +293,67 @@ impl Accumulator {
             cat_rank[c as usize] = r as u32;
         }
         let n = states.len();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.par_sort_unstable_by(|&a, &b| id_at(&ids, &id_ends, a).cmp(id_at(&ids, &id_ends, b)));
-        let mut rank = vec![0u32; n];
-        for (r, &c) in order.iter().enumerate() {
-            rank[c as usize] = r as u32;
-        }
-        for l in &mut lines {
-            l.customer = rank[l.customer as usize];
-            if l.category != NO_CATEGORY {
-                l.category = cat_rank[l.category as usize];
-            }
-        }
-        drop(rank);
-        lines.par_sort_unstable_by_key(Line::sort_key);
+        let mut order: Vec<(u64, u32)> = (0..n as u32)
+            .map(|c| (id_prefix(id_at(&ids, &id_ends, c)), c))
+            .collect();
+        order.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| id_at(&ids, &id_ends, a.1).cmp(id_at(&ids, &id_ends, b.1)))
+        });
         let categories: Vec<String> = cat_order
             .iter()
             .map(|&c| cat_names[c as usize].clone())
             .collect();
 
+        // Customers are swept in parallel, a wave of chunks at a time, each chunk appended to
+        // the result in id order as soon as the wave is done (so at most one wave is held
+        // twice).
+        let sweep_chunk = |part: &[(u64, u32)]| {
+            let mut sweep = Sweep::new(f, part.len());
+            let mut mine: Vec<Line> = Vec::new();
+            for &(_, c) in part {
+                let st = &states[c as usize];
+                mine.clear();
+                let mut i = st.last_line;
+                while let Some(l) = lines.get(i as usize) {
+                    let mut l = *l;
+                    i = l.prev;
+                    if l.category != NO_CATEGORY {
+                        l.category = cat_rank[l.category as usize];
+                    }
+                    mine.push(l);
+                }
+                // the chain runs backwards; input sorted by date gives an already sorted slice
+                mine.reverse();
+                mine.sort_by_key(|l| l.day);
+                let used_end = mine.partition_point(|l| l.day <= as_of);
+                sweep.customer(
+                    id_at(&ids, &id_ends, c),
+                    st,
+                    &mine[..used_end],
+                    &mine[used_end..],
+                );
+            }
+            sweep
+        };
         let mut sweep = Sweep::new(f, n);
-        let mut start = 0;
-        for (r, &c) in order.iter().enumerate() {
-            let end = start
-                + lines[start..]
-                    .iter()
-                    .take_while(|l| l.customer == r as u32)
-                    .count();
-            let mine = &lines[start..end];
-            start = end;
-            let used_end = mine.partition_point(|l| l.day <= as_of);
-            sweep.customer(
-                id_at(&ids, &id_ends, c),
-                &states[c as usize],
-                &mine[..used_end],
-                &mine[used_end..],
-            );
+        sweep.c.reserve(n);
+        let wave = SWEEP_CHUNK * rayon::current_num_threads().max(1);
+        for w in order.chunks(wave) {
+            let parts: Vec<Sweep> = w.par_chunks(SWEEP_CHUNK).map(sweep_chunk).collect();
+            for p in parts {
+                sweep.append(p);
+            }
         }
         stats.return_only_customers = sweep.return_only;
         stats.return_only_amount = sweep.return_only_amount as f64 / MONEY_SCALE;
         sweep.into_aggregates(categories)
     }
 }
+
+/// Customers one thread sweeps at a time. Tiny in debug builds, so that the tests (which
+/// compare against the SQL reference on small data) exercise the merging of chunks.
+const SWEEP_CHUNK: usize = if cfg!(debug_assertions) { 3 } else { 16 * 1024 };
 
 /// Per-customer work of the final sweep, with its reusable scratch space.
 struct Sweep {
@@ -365,6 +404,58 @@ struct Cols {
     interpurchase: Vec<Option<f64>>,
     longest_gap: Vec<Option<i64>>,
     last_gap: Vec<Option<i64>>,
+}
+
+impl Cols {
+    fn reserve(&mut self, n: usize) {
+        self.ids.reserve(n);
+        self.first.reserve(n);
+        self.last.reserve(n);
+        self.recency_days.reserve(n);
+        self.orders.reserve(n);
+        self.purchase_days.reserve(n);
+        self.monetary.reserve(n);
+        self.aov.reserve(n);
+        self.frequency.reserve(n);
+        self.recency.reserve(n);
+        self.t.reserve(n);
+        self.monetary_value.reserve(n);
+        self.categories.reserve(n);
+        self.top_category.reserve(n);
+        self.profit.reserve(n);
+        self.items.reserve(n);
+        self.returns.reserve(n);
+        self.return_amount.reserve(n);
+        self.tenure_days.reserve(n);
+        self.interpurchase.reserve(n);
+        self.longest_gap.reserve(n);
+        self.last_gap.reserve(n);
+    }
+
+    fn append(&mut self, o: Cols) {
+        self.ids.extend(o.ids);
+        self.first.extend(o.first);
+        self.last.extend(o.last);
+        self.recency_days.extend(o.recency_days);
+        self.orders.extend(o.orders);
+        self.purchase_days.extend(o.purchase_days);
+        self.monetary.extend(o.monetary);
+        self.aov.extend(o.aov);
+        self.frequency.extend(o.frequency);
+        self.recency.extend(o.recency);
+        self.t.extend(o.t);
+        self.monetary_value.extend(o.monetary_value);
+        self.categories.extend(o.categories);
+        self.top_category.extend(o.top_category);
+        self.profit.extend(o.profit);
+        self.items.extend(o.items);
+        self.returns.extend(o.returns);
+        self.return_amount.extend(o.return_amount);
+        self.tenure_days.extend(o.tenure_days);
+        self.interpurchase.extend(o.interpurchase);
+        self.longest_gap.extend(o.longest_gap);
+        self.last_gap.extend(o.last_gap);
+    }
 }
 
 fn money(v: i64) -> f64 {
@@ -605,6 +696,37 @@ impl Sweep {
             .push((days > 1).then(|| f64::from(last - first) / (days - 1) as f64));
         c.longest_gap.push(longest);
         c.last_gap.push(last_gap);
+    }
+
+    /// Appends the next customers' results (`o` swept the customers right after these).
+    fn append(&mut self, o: Sweep) {
+        let offset = self.c.ids.len() as u32;
+        self.c.append(o.c);
+        self.any_category |= o.any_category;
+        self.any_profit |= o.any_profit;
+        self.any_quantity |= o.any_quantity;
+        self.return_only += o.return_only;
+        self.return_only_amount += o.return_only_amount;
+        self.months.extend(o.months.into_iter().map(|mut m| {
+            m.customer += offset;
+            m
+        }));
+        self.category_spend
+            .extend(o.category_spend.into_iter().map(|mut s| {
+                s.customer += offset;
+                s
+            }));
+        for (a, b) in self
+            .week
+            .iter_mut()
+            .chain(&mut self.year)
+            .zip(o.week.iter().chain(&o.year))
+        {
+            a.revenue += b.revenue;
+            a.occasions += b.occasions;
+            a.customers += b.customers;
+        }
+        self.holdout.extend(o.holdout);
     }
 
     fn into_aggregates(self, categories: Vec<String>) -> Result<Aggregates, IngestError> {

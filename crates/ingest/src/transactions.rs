@@ -1,7 +1,7 @@
 //! Validated transaction rows, held compactly between the reading threads and the
 //! per-customer aggregation ([`crate::accumulate`]).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::BuildHasher;
 
 /// Money and quantities are stored as integers of 1/1,000,000 so that sums are exact and do
