@@ -53,8 +53,12 @@ struct State {
     quantity_rows: u32,
     returns: u32,
     /// The customer's latest line (head of its chain), which a row with the same day, order
-    /// and category joins.
+    /// and category joins. Its key is copied here so that the check costs no memory access
+    /// beyond this state.
     last_line: u32,
+    last_day: i32,
+    last_category: u32,
+    last_order: u64,
 }
 
 impl State {
@@ -67,6 +71,9 @@ impl State {
         quantity_rows: 0,
         returns: 0,
         last_line: NO_LINE,
+        last_day: 0,
+        last_category: 0,
+        last_order: 0,
     };
 }
 
@@ -228,10 +235,11 @@ impl Accumulator {
             };
             let order = rows.order[i];
             let flags = if amount >= 0 { NONNEG } else { 0 };
-            if let Some(l) = self.lines.get_mut(st.last_line as usize)
-                && l.day == day
-                && l.category == category
-                && l.order == order
+            if st.last_line != NO_LINE
+                && st.last_day == day
+                && st.last_category == category
+                && st.last_order == order
+                && let Some(l) = self.lines.get_mut(st.last_line as usize)
             {
                 add(&mut l.amount, amount, &mut overflow);
                 l.flags |= flags;
@@ -250,6 +258,9 @@ impl Accumulator {
                     order,
                 });
                 st.last_line = n as u32;
+                st.last_day = day;
+                st.last_category = category;
+                st.last_order = order;
             }
             self.overflow |= overflow;
         }
