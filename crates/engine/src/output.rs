@@ -14,6 +14,7 @@ use clientele_core::{ColumnData, CustomerTable};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
 use crate::{Analysis, EngineError};
 
@@ -237,7 +238,8 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         by_column.insert(l.column.as_str(), groups);
     }
     let as_of = a.as_of.to_string();
-    for l in &a.target_lists {
+    // The lists are independent files: written in parallel.
+    a.target_lists.par_iter().try_for_each(|l| {
         let path = dir.join(&l.file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
@@ -262,25 +264,24 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let cols: Vec<&ColumnData> = metrics.iter().filter_map(|m| t.get(m)).collect();
+        let mut cell = String::new();
         for &i in rows {
-            let mut rec = vec![t.ids()[i].clone()];
-            rec.extend(cols.iter().map(|c| c.text(i).unwrap_or_default()));
-            rec.extend([
-                l.grade.clone(),
-                action.clone(),
-                l.scheme.clone(),
-                a.config_hash.clone(),
-                as_of.clone(),
-            ]);
-            w.write_record(&rec).map_err(err)?;
+            w.write_field(&t.ids()[i]).map_err(err)?;
+            for c in &cols {
+                cell_text(c, i, &mut cell);
+                w.write_field(&cell).map_err(err)?;
+            }
+            for f in [&l.grade, &action, &l.scheme, &a.config_hash, &as_of] {
+                w.write_field(f).map_err(err)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(err)?;
         }
-        w.flush().map_err(|e| EngineError::io(&path, e))?;
-    }
-    Ok(())
+        w.flush().map_err(|e| EngineError::io(&path, e))
+    })
 }
 
-/// The customer table as one Arrow batch (dates → Date32, ints → Int64, floats → Float64).
-/// Rows `range` of the table as an Arrow batch.
+/// Rows `range` of the customer table as an Arrow batch (dates → Date32, ints → Int64, floats →
+/// Float64).
 pub fn to_record_batch(
     t: &CustomerTable,
     range: std::ops::Range<usize>,
@@ -346,6 +347,20 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Value `i` of `c` as text into `buf`, as [`ColumnData::text`] renders it (empty when
+/// missing), without allocating per cell.
+fn cell_text(c: &ColumnData, i: usize, buf: &mut String) {
+    use std::fmt::Write;
+    buf.clear();
+    // Writing into a String cannot fail.
+    let _ = match c {
+        ColumnData::Int(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
+        ColumnData::Float(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
+        ColumnData::Text(v) => v[i].as_deref().map_or(Ok(()), |x| buf.write_str(x)),
+        ColumnData::Date(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
+    };
+}
+
 /// UTF-8 with a byte-order mark so Excel shows Chinese text correctly.
 fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
@@ -358,14 +373,14 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
         reason: e.to_string(),
     };
     w.write_record(t.column_names()).map_err(err)?;
-    let mut row: Vec<String> = Vec::with_capacity(t.columns().len() + 1);
+    let mut cell = String::new();
     for i in 0..t.len() {
-        row.clear();
-        row.push(t.ids()[i].clone());
+        w.write_field(&t.ids()[i]).map_err(err)?;
         for c in t.columns() {
-            row.push(c.data.text(i).unwrap_or_default());
+            cell_text(&c.data, i, &mut cell);
+            w.write_field(&cell).map_err(err)?;
         }
-        w.write_record(&row).map_err(err)?;
+        w.write_record(None::<&[u8]>).map_err(err)?;
     }
     w.flush().map_err(|e| EngineError::io(path, e))?;
     Ok(())
