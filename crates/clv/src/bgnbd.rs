@@ -8,7 +8,7 @@ use statrs::function::gamma::{digamma, ln_gamma};
 
 use crate::data::CalibrationData;
 use crate::error::{Result, positive};
-use crate::fit::{self, FitOptions, Fitted, MAXP, Mle, Rows};
+use crate::fit::{self, FitOptions, Fitted, KeyMap, MAXP, Mle, Rows};
 use crate::hyp2f1::bg_bracket;
 use crate::special::{ln_beta, log_add_exp, logistic};
 
@@ -52,7 +52,10 @@ impl BgNbd {
             vec![0.3, 0.3 * scale, 0.8, 2.5],
             vec![3.0, 3.0 * scale, 2.0, 8.0],
         ];
-        fit::fit_mle(rows, opts, starts)
+        let index = RowIndex::new(rows);
+        fit::fit_mle_with(rows, opts, starts, &|m: &BgNbd, grad| {
+            index.sum(m, rows, grad)
+        })
     }
 
     /// Log-likelihood of one customer (FHL 2005 §7, the log-sum-exp form of note 027).
@@ -172,8 +175,51 @@ impl Mle for BgNbd {
 
     /// Same sums as `row_grad_impl`, with the lnΓ/ψ terms (functions of x only) computed once
     /// per run of equal x (compressed rows are sorted by x) and the row loop left with two
-    /// logs, one exp and one log1p.
+    /// logs, one exp and one log1p. `RowIndex::sum` gives the same values bit for bit.
     fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
+        let k = self.eval_consts(grad);
+        let mut acc = [0.0; 5];
+        let mut cur_x = f64::NAN;
+        let mut xt = XTerms::default();
+        for i in range {
+            let (x, tx, t, w) = (rows.a[i], rows.b[i], rows.c[i], rows.w[i]);
+            if x != cur_x {
+                cur_x = x;
+                xt = self.x_terms(&k, x, grad);
+            }
+            let (ltx, lt) = (self.time_terms(tx, grad), self.time_terms(t, grad));
+            if grad {
+                self.add_row::<true>(&mut acc, w, x, &xt, ltx, lt);
+            } else {
+                self.add_row::<false>(&mut acc, w, x, &xt, ltx, lt);
+            }
+        }
+        acc
+    }
+}
+
+/// Per-evaluation constants of the BG/NBD sums.
+struct EvalConsts {
+    ln_alpha: f64,
+    ln_a: f64,
+    base: f64,
+    psi_r: f64,
+    psi_ab: f64,
+    psi_b: f64,
+}
+
+/// Per-x constants of a BG/NBD row: LL part, ln(a/(b+x−1)) (0 for x = 0), ∂r, ∂a, ∂b parts.
+#[derive(Debug, Clone, Copy, Default)]
+struct XTerms {
+    ll: f64,
+    big_b: f64,
+    dr: f64,
+    da: f64,
+    db: f64,
+}
+
+impl BgNbd {
+    fn eval_consts(&self, grad: bool) -> EvalConsts {
         let BgNbd { r, alpha, a, b } = *self;
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let base = -ln_gamma(r) + r * ln_alpha - ln_beta(a, b);
@@ -182,48 +228,160 @@ impl Mle for BgNbd {
         } else {
             (0.0, 0.0, 0.0)
         };
-        let mut acc = [0.0; 5];
-        let mut cur_x = f64::NAN;
-        // Per-x constants: LL part, ln(a/(b+x−1)), ∂r, ∂a, ∂b parts.
-        let (mut ll_x, mut big_b, mut dr_x, mut da_x, mut db_x) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for i in range {
-            let (x, tx, t, w) = (rows.a[i], rows.b[i], rows.c[i], rows.w[i]);
-            if x != cur_x {
-                cur_x = x;
-                ll_x = ln_gamma(r + x) + ln_beta(a, b + x) + base;
-                big_b = if x > 0.0 {
-                    ln_a - (b + x - 1.0).ln()
-                } else {
-                    0.0
-                };
-                if grad {
-                    let psi_abx = digamma(a + b + x);
-                    dr_x = digamma(r + x) - psi_r + ln_alpha;
-                    da_x = psi_ab - psi_abx;
-                    db_x = digamma(b + x) - psi_abx - psi_b + psi_ab;
-                }
-            }
-            let (l_tx, l_t) = ((alpha + tx).ln(), (alpha + t).ln());
-            let l_ratio = l_tx - l_t;
-            let big_a = (r + x) * l_ratio;
-            // ln D = ln(e^A + e^B) (B absent for x = 0) and the weights e^A/D, e^B/D.
-            let (ln_d, w_a, w_b) = if x > 0.0 {
-                let d = big_a - big_b;
-                let e = (-d.abs()).exp();
-                let (hi, lo) = (1.0 / (1.0 + e), e / (1.0 + e));
-                let (w_a, w_b) = if d >= 0.0 { (hi, lo) } else { (lo, hi) };
-                (big_a.max(big_b) + e.ln_1p(), w_a, w_b)
+        EvalConsts {
+            ln_alpha,
+            ln_a,
+            base,
+            psi_r,
+            psi_ab,
+            psi_b,
+        }
+    }
+
+    fn x_terms(&self, k: &EvalConsts, x: f64, grad: bool) -> XTerms {
+        let BgNbd { r, a, b, .. } = *self;
+        let mut xt = XTerms {
+            ll: ln_gamma(r + x) + ln_beta(a, b + x) + k.base,
+            big_b: if x > 0.0 {
+                k.ln_a - (b + x - 1.0).ln()
             } else {
-                (big_a, 1.0, 0.0)
-            };
-            acc[0] += w * (ll_x - (r + x) * l_tx + ln_d);
-            if grad {
-                let (i_tx, i_t) = (1.0 / (alpha + tx), 1.0 / (alpha + t));
-                acc[1] += w * (dr_x - l_tx + w_a * l_ratio);
-                acc[2] += w * (r / alpha - (r + x) * i_tx + w_a * (r + x) * (i_tx - i_t));
-                acc[3] += w * (da_x + w_b / a);
-                acc[4] += w * (db_x - if x > 0.0 { w_b / (b + x - 1.0) } else { 0.0 });
-            }
+                0.0
+            },
+            ..XTerms::default()
+        };
+        if grad {
+            let psi_abx = digamma(a + b + x);
+            xt.dr = digamma(r + x) - k.psi_r + k.ln_alpha;
+            xt.da = k.psi_ab - psi_abx;
+            xt.db = digamma(b + x) - psi_abx - k.psi_b + k.psi_ab;
+        }
+        xt
+    }
+
+    /// (ln(α+τ), 1/(α+τ)) for a time τ (tₓ or T); the reciprocal only with `grad`.
+    fn time_terms(&self, tau: f64, grad: bool) -> (f64, f64) {
+        let s = self.alpha + tau;
+        (s.ln(), if grad { 1.0 / s } else { 0.0 })
+    }
+
+    /// Adds one row's weighted LL (and with `GRAD` its gradient) from its precomputed terms.
+    #[inline(always)]
+    fn add_row<const GRAD: bool>(
+        &self,
+        acc: &mut [f64; 5],
+        w: f64,
+        x: f64,
+        xt: &XTerms,
+        (l_tx, i_tx): (f64, f64),
+        (l_t, i_t): (f64, f64),
+    ) {
+        let BgNbd { r, alpha, a, b } = *self;
+        let l_ratio = l_tx - l_t;
+        let big_a = (r + x) * l_ratio;
+        let big_b = xt.big_b;
+        // ln D = ln(e^A + e^B) (B absent for x = 0) and the weights e^A/D, e^B/D.
+        let (ln_d, w_a, w_b) = if x > 0.0 {
+            let d = big_a - big_b;
+            let e = (-d.abs()).exp();
+            let (hi, lo) = (1.0 / (1.0 + e), e / (1.0 + e));
+            let (w_a, w_b) = if d >= 0.0 { (hi, lo) } else { (lo, hi) };
+            (big_a.max(big_b) + e.ln_1p(), w_a, w_b)
+        } else {
+            (big_a, 1.0, 0.0)
+        };
+        acc[0] += w * (xt.ll - (r + x) * l_tx + ln_d);
+        if GRAD {
+            acc[1] += w * (xt.dr - l_tx + w_a * l_ratio);
+            acc[2] += w * (r / alpha - (r + x) * i_tx + w_a * (r + x) * (i_tx - i_t));
+            acc[3] += w * (xt.da + w_b / a);
+            acc[4] += w * (xt.db - if x > 0.0 { w_b / (b + x - 1.0) } else { 0.0 });
+        }
+    }
+}
+
+/// Where each row's terms live, built once per fit (it depends on the rows only): the
+/// distinct x (lnΓ, ψ, one log), the distinct tₓ and the distinct T (a log and a reciprocal
+/// each). An evaluation computes each of them once, in parallel for long lists, then sums the
+/// rows in `fit::chunked_sum`'s fixed chunks, each row only combining its table entries (one
+/// exp and one log1p). At 1M customers (388,752 distinct rows) that is 730 x, 657 tₓ and
+/// 126k T instead of 777k logs per evaluation. Same values as `sum_rows` bit for bit, for any
+/// number of threads.
+struct RowIndex {
+    xs: Vec<f64>,
+    txs: Vec<f64>,
+    ts: Vec<f64>,
+    /// Per row: (x, tₓ, T) indices.
+    rows: Vec<[u32; 3]>,
+}
+
+impl RowIndex {
+    fn new(rows: Rows<'_>) -> Self {
+        fn id(map: &mut KeyMap<u32>, list: &mut Vec<f64>, v: f64) -> u32 {
+            *map.entry(v.to_bits()).or_insert_with(|| {
+                list.push(v);
+                (list.len() - 1) as u32
+            })
+        }
+        let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut x_ids, mut tx_ids, mut t_ids) =
+            (KeyMap::default(), KeyMap::default(), KeyMap::default());
+        let idx = (0..rows.a.len())
+            .map(|i| {
+                [
+                    id(&mut x_ids, &mut xs, rows.a[i]),
+                    id(&mut tx_ids, &mut txs, rows.b[i]),
+                    id(&mut t_ids, &mut ts, rows.c[i]),
+                ]
+            })
+            .collect();
+        RowIndex {
+            xs,
+            txs,
+            ts,
+            rows: idx,
+        }
+    }
+
+    /// `[LL, ∂LL/∂(r, α, a, b)]` (gradient only with `grad`) of `m` over `rows`, the rows this
+    /// index was built from.
+    fn sum(&self, m: &BgNbd, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+        let k = m.eval_consts(grad);
+        let xt = fit::table(&self.xs, |&x| m.x_terms(&k, x, grad));
+        let ltx = fit::table(&self.txs, |&tx| m.time_terms(tx, grad));
+        let lt = fit::table(&self.ts, |&t| m.time_terms(t, grad));
+        let tables = (&xt[..], &ltx[..], &lt[..]);
+        if grad {
+            fit::chunked_sum(rows.a.len(), |range| {
+                self.sum_range::<true>(m, rows, tables, range)
+            })
+        } else {
+            fit::chunked_sum(rows.a.len(), |range| {
+                self.sum_range::<false>(m, rows, tables, range)
+            })
+        }
+    }
+
+    /// Weighted sums over `rows[range]` from the per-evaluation tables (x terms, tₓ terms, T
+    /// terms).
+    #[allow(clippy::type_complexity)]
+    fn sum_range<const GRAD: bool>(
+        &self,
+        m: &BgNbd,
+        rows: Rows<'_>,
+        (xt, ltx, lt): (&[XTerms], &[(f64, f64)], &[(f64, f64)]),
+        range: std::ops::Range<usize>,
+    ) -> [f64; 5] {
+        let mut acc = [0.0; 5];
+        for i in range {
+            let [xi, txi, ti] = self.rows[i];
+            m.add_row::<GRAD>(
+                &mut acc,
+                rows.w[i],
+                rows.a[i],
+                &xt[xi as usize],
+                ltx[txi as usize],
+                lt[ti as usize],
+            );
         }
         acc
     }
@@ -322,6 +480,37 @@ mod tests {
             );
         }
         assert!((m.sum_rows(rows, 0..x.len(), false)[0] - want[0]).abs() < 1e-12 * want[0].abs());
+    }
+
+    #[test]
+    fn indexed_sums_equal_batched_sums_bitwise() {
+        // Enough rows for several chunks, the parallel path and repeated x, tₓ and T.
+        let n = 20_000;
+        let x: Vec<f64> = (0..n).map(|i| (i / 700) as f64).collect();
+        let t: Vec<f64> = (0..n).map(|i| 20.0 + (i % 997) as f64 * 0.05).collect();
+        let tx: Vec<f64> = (0..n)
+            .map(|i| {
+                if x[i] == 0.0 {
+                    0.0
+                } else {
+                    t[i] * ((i % 13) as f64 / 13.0)
+                }
+            })
+            .collect();
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
+        let rows = Rows {
+            a: &x,
+            b: &tx,
+            c: &t,
+            w: &w,
+        };
+        let index = RowIndex::new(rows);
+        for m in [model(), BgNbd::new(2.5, 0.7, 3.1, 0.4).unwrap()] {
+            for grad in [false, true] {
+                let want = fit::chunked_sum(n, |range| m.sum_rows(rows, range, grad));
+                assert_eq!(index.sum(&m, rows, grad), want);
+            }
+        }
     }
 
     #[test]

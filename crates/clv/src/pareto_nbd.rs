@@ -5,7 +5,7 @@
 //! gradient like the other models.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use statrs::function::gamma::{digamma, ln_gamma};
 use crate::bgnbd::mean_time_per_purchase;
 use crate::data::CalibrationData;
 use crate::error::{ClvError, Result, positive};
-use crate::fit::{self, FitOptions, Fitted, MAXP, Mle, Rows};
+use crate::fit::{self, FitOptions, Fitted, KeyHasher, KeyMap, MAXP, Mle, Rows};
 use crate::hyp2f1::{ln_hyp2f1, ln_hyp2f1_grad};
 use crate::special::{log_add_exp, tricomi_u_ss};
 
@@ -288,37 +288,6 @@ impl ParetoNbd {
     }
 }
 
-/// splitmix64-mixed hash for the f64 bit patterns keying the maps of `RowIndex::new` (whole
-/// numbers have all-zero low bits, so they need mixing; the maps are only looked up, never
-/// iterated: ids follow the order of the rows, not of the entries).
-#[derive(Debug, Default)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    fn mix(&mut self, v: u64) {
-        let mut z = self.0.rotate_left(7) ^ v;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.0 = z ^ (z >> 31);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.mix(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.mix(v);
-    }
-}
-
 impl Mle for ParetoNbd {
     const NAME: &'static str = "pareto_nbd";
     const NAMES: &'static [&'static str] = &["r", "alpha", "s", "beta"];
@@ -336,8 +305,6 @@ impl Mle for ParetoNbd {
         self.row_log_likelihood_gradient(x, tx, t)
     }
 }
-
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
 /// ln G(τ) and its gradient in (r, α, s, β) (`ParetoNbd::ln_g_grad`).
 type LnG = (f64, [f64; MAXP]);
