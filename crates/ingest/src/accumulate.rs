@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use clientele_core::{ColumnData, CustomerTable, Day};
 use hashbrown::HashTable;
-use rayon::iter::ParallelIterator;
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator,
+};
 use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::transactions::{MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, RowBuffer, id_hash};
@@ -77,9 +79,9 @@ impl State {
     };
 }
 
-/// Folds validated rows into per-customer state.
+/// The customers whose id hash falls in one shard, and their state.
 #[derive(Debug)]
-pub(crate) struct Accumulator {
+struct Shard {
     /// Rows after this day only count (and feed the holdout when `keep_after`).
     as_of: Option<i32>,
     keep_after: bool,
@@ -144,11 +146,9 @@ pub(crate) struct Finish {
     pub detail: bool,
 }
 
-impl Accumulator {
-    /// `as_of`: rows after it are counted but not aggregated (when known before reading);
-    /// `keep_after`: keep those rows' purchase days for a holdout.
-    pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
-        Accumulator {
+impl Shard {
+    fn new(as_of: Option<Day>, keep_after: bool) -> Shard {
+        Shard {
             as_of: as_of.map(|d| d.0),
             keep_after,
             ids: String::new(),
@@ -196,10 +196,10 @@ impl Accumulator {
         c
     }
 
-    /// Folds in a buffer of rows.
-    pub fn absorb(&mut self, rows: &RowBuffer) {
+    /// Folds in rows `idx` of a buffer.
+    fn absorb(&mut self, rows: &RowBuffer, idx: &[u32]) {
         let cats: Vec<u32> = rows.categories.iter().map(|n| self.category(n)).collect();
-        for i in 0..rows.len() {
+        for i in idx.iter().map(|&i| i as usize) {
             let (day, amount) = (rows.day[i], rows.amount[i]);
             let after = self.as_of.is_some_and(|a| day > a);
             if after {
@@ -265,24 +265,59 @@ impl Accumulator {
             self.overflow |= overflow;
         }
     }
+}
 
-    /// Sorts the lines and sweeps them into the customer table (sorted by id) and, with
-    /// `detail`, months, category spend and seasonality. Fills the as-of accounting of `stats`.
+/// Folds validated rows into per-customer state, sharded by customer-id hash so that each
+/// thread folds its own customers (results do not depend on the number of shards).
+#[derive(Debug)]
+pub(crate) struct Accumulator {
+    shards: Vec<Shard>,
+    /// Row indexes per shard (reused).
+    split: Vec<Vec<u32>>,
+}
+
+impl Accumulator {
+    /// `as_of`: rows after it are counted but not aggregated (when known before reading);
+    /// `keep_after`: keep those rows' purchase days for a holdout.
+    pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
+        // several shards in debug builds, so the tests exercise the merge on any machine
+        let n = if cfg!(debug_assertions) {
+            3
+        } else {
+            rayon::current_num_threads().clamp(1, 64)
+        };
+        Accumulator {
+            shards: (0..n).map(|_| Shard::new(as_of, keep_after)).collect(),
+            split: vec![Vec::new(); n],
+        }
+    }
+
+    /// Folds in a buffer of rows, each shard on its own thread.
+    pub fn absorb(&mut self, rows: &RowBuffer) {
+        let n = self.shards.len();
+        if n == 1 {
+            let all: Vec<u32> = (0..rows.len() as u32).collect();
+            self.shards[0].absorb(rows, &all);
+            return;
+        }
+        for s in &mut self.split {
+            s.clear();
+        }
+        for (i, h) in rows.id_hash.iter().enumerate() {
+            self.split[((h >> 32) % n as u64) as usize].push(i as u32);
+        }
+        self.shards
+            .par_iter_mut()
+            .zip(self.split.par_iter())
+            .for_each(|(shard, idx)| shard.absorb(rows, idx));
+    }
+
+    /// Orders the customers by id and sweeps their lines into the customer table (sorted by
+    /// id) and, with `detail`, months, category spend and seasonality. Fills the as-of
+    /// accounting of `stats`.
     pub fn finish(self, f: Finish, stats: &mut IngestStats) -> Result<Aggregates, IngestError> {
-        let Accumulator {
-            ids,
-            id_ends,
-            index,
-            states,
-            lines,
-            categories: cat_names,
-            used,
-            after,
-            total,
-            overflow,
-            ..
-        } = self;
-        if overflow {
+        let mut shards = self.shards;
+        if shards.iter().any(|s| s.overflow) {
             return Err(IngestError::Engine(
                 "a customer's sum of amounts, profit or quantity exceeds ±9.2e12, or there are \
                  more than 4.29 billion purchase lines; check the amount column's unit or \
@@ -290,47 +325,64 @@ impl Accumulator {
                     .into(),
             ));
         }
-        drop(index);
-        let as_of = f.as_of.0;
-        stats.used = used;
-        stats.after_as_of = after;
-        stats.total_amount = total as f64 / MONEY_SCALE;
-
-        // categories and customers in name order, so nothing depends on input order
-        let mut cat_order: Vec<u32> = (0..cat_names.len() as u32).collect();
-        cat_order.sort_unstable_by(|&a, &b| cat_names[a as usize].cmp(&cat_names[b as usize]));
-        let mut cat_rank = vec![0u32; cat_names.len()];
-        for (r, &c) in cat_order.iter().enumerate() {
-            cat_rank[c as usize] = r as u32;
+        for s in &mut shards {
+            s.index = HashTable::new();
         }
-        let n = states.len();
-        let mut order: Vec<(u64, u32)> = (0..n as u32)
-            .map(|c| (id_prefix(id_at(&ids, &id_ends, c)), c))
-            .collect();
-        order.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| id_at(&ids, &id_ends, a.1).cmp(id_at(&ids, &id_ends, b.1)))
-        });
-        let categories: Vec<String> = cat_order
+        let as_of = f.as_of.0;
+        stats.used = shards.iter().map(|s| s.used).sum();
+        stats.after_as_of = shards.iter().map(|s| s.after).sum();
+        stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
+
+        // categories and customers in name order, so nothing depends on input order or shards
+        let mut categories: Vec<String> = shards
             .iter()
-            .map(|&c| cat_names[c as usize].clone())
+            .flat_map(|s| s.categories.iter().cloned())
             .collect();
+        categories.sort_unstable();
+        categories.dedup();
+        let cat_rank: Vec<Vec<u32>> = shards
+            .iter()
+            .map(|s| {
+                s.categories
+                    .iter()
+                    .map(|c| categories.binary_search(c).map_or(0, |r| r as u32))
+                    .collect()
+            })
+            .collect();
+        let id = |s: u32, c: u32| {
+            let sh = &shards[s as usize];
+            id_at(&sh.ids, &sh.id_ends, c)
+        };
+        let by_id = |a: &(u64, u32, u32), b: &(u64, u32, u32)| {
+            a.0.cmp(&b.0).then_with(|| id(a.1, a.2).cmp(id(b.1, b.2)))
+        };
+        let mut order: Vec<(u64, u32, u32)> = shards
+            .iter()
+            .enumerate()
+            .flat_map(|(k, sh)| {
+                (0..sh.states.len() as u32)
+                    .map(move |c| (id_prefix(id_at(&sh.ids, &sh.id_ends, c)), k as u32, c))
+            })
+            .collect();
+        order.par_sort_unstable_by(by_id);
+        let n = order.len();
 
         // Customers are swept in parallel, a wave of chunks at a time, each chunk appended to
         // the result in id order as soon as the wave is done (so at most one wave is held
         // twice).
-        let sweep_chunk = |part: &[(u64, u32)]| {
+        let sweep_chunk = |part: &[(u64, u32, u32)]| {
             let mut sweep = Sweep::new(f, part.len());
             let mut mine: Vec<Line> = Vec::new();
-            for &(_, c) in part {
-                let st = &states[c as usize];
+            for &(_, k, c) in part {
+                let (sh, rank) = (&shards[k as usize], &cat_rank[k as usize]);
+                let st = &sh.states[c as usize];
                 mine.clear();
                 let mut i = st.last_line;
-                while let Some(l) = lines.get(i as usize) {
+                while let Some(l) = sh.lines.get(i as usize) {
                     let mut l = *l;
                     i = l.prev;
                     if l.category != NO_CATEGORY {
-                        l.category = cat_rank[l.category as usize];
+                        l.category = rank[l.category as usize];
                     }
                     mine.push(l);
                 }
@@ -339,7 +391,7 @@ impl Accumulator {
                 mine.sort_by_key(|l| l.day);
                 let used_end = mine.partition_point(|l| l.day <= as_of);
                 sweep.customer(
-                    id_at(&ids, &id_ends, c),
+                    id_at(&sh.ids, &sh.id_ends, c),
                     st,
                     &mine[..used_end],
                     &mine[used_end..],
