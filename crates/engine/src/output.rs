@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
 use clientele_core::{ColumnData, CustomerTable};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
@@ -280,70 +278,101 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
     })
 }
 
-/// Rows `range` of the customer table as an Arrow batch (dates → Date32, ints → Int64, floats →
-/// Float64).
-pub fn to_record_batch(
-    t: &CustomerTable,
-    range: std::ops::Range<usize>,
-) -> Result<RecordBatch, EngineError> {
-    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-        &t.ids()[range.clone()],
-    ))];
-    for c in t.columns() {
-        let r = range.clone();
-        let (dt, arr): (DataType, ArrayRef) = match &c.data {
-            ColumnData::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v[r].to_vec()))),
-            ColumnData::Float(v) => (
-                DataType::Float64,
-                Arc::new(Float64Array::from(v[r].to_vec())),
-            ),
-            ColumnData::Text(v) => (
-                DataType::Utf8,
-                Arc::new(v[r].iter().map(Option::as_deref).collect::<StringArray>()),
-            ),
-            ColumnData::Date(v) => (
-                DataType::Date32,
-                Arc::new(v[r].iter().map(|d| d.map(|d| d.0)).collect::<Date32Array>()),
-            ),
-        };
-        fields.push(Field::new(&c.name, dt, true));
-        arrays.push(arr);
+/// The Arrow type and array of rows `range` of one column.
+fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRef) {
+    match c {
+        ColumnData::Int(v) => (DataType::Int64, Arc::new(Int64Array::from(v[r].to_vec()))),
+        ColumnData::Float(v) => (
+            DataType::Float64,
+            Arc::new(Float64Array::from(v[r].to_vec())),
+        ),
+        ColumnData::Text(v) => (
+            DataType::Utf8,
+            Arc::new(v[r].iter().map(Option::as_deref).collect::<StringArray>()),
+        ),
+        ColumnData::Date(v) => (
+            DataType::Date32,
+            Arc::new(v[r].iter().map(|d| d.map(|d| d.0)).collect::<Date32Array>()),
+        ),
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| EngineError::Output {
-        path: PathBuf::from("customers"),
-        reason: e.to_string(),
-    })
 }
 
-/// Rows converted to Arrow at a time, so writing never holds a second copy of the table.
-const WRITE_ROWS: usize = 128 * 1024;
+/// The Arrow schema of the customer table (dates → Date32, ints → Int64, floats → Float64).
+fn arrow_schema(t: &CustomerTable) -> Schema {
+    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+    for c in t.columns() {
+        fields.push(Field::new(&c.name, column_array(&c.data, 0..0).0, true));
+    }
+    Schema::new(fields)
+}
 
+/// Rows per Parquet row group.
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// Writes the table as zstd Parquet, encoding the columns of each row group in parallel
+/// (each column is converted to Arrow only while its own encoder runs).
 fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
+    use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+    use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+    use parquet::file::writer::SerializedFileWriter;
+    use rayon::iter::IntoParallelIterator;
+
     let err = |e: &dyn std::fmt::Display| EngineError::Output {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let first = to_record_batch(t, 0..t.len().min(WRITE_ROWS))?;
-    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let schema = Arc::new(arrow_schema(t));
     // Dictionary encoding only where values repeat (top category); ids and measures are
     // nearly all distinct, so a dictionary there costs time and is then dropped anyway.
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_dictionary_enabled(false)
         .set_column_dictionary_enabled("top_category".into(), true)
         .build();
-    let mut w = ArrowWriter::try_new(f, first.schema(), Some(props)).map_err(|e| err(&e))?;
-    w.write(&first).map_err(|e| err(&e))?;
-    drop(first);
-    let mut start = WRITE_ROWS;
-    while start < t.len() {
-        let end = (start + WRITE_ROWS).min(t.len());
-        w.write(&to_record_batch(t, start..end)?)
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let props = Arc::new(props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)
+        .map_err(|e| err(&e))?;
+    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let mut writer =
+        SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
             .map_err(|e| err(&e))?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    let mut start = 0;
+    let mut group = 0;
+    // an empty table gets no row group: a valid file with the schema only
+    while start < t.len() {
+        let end = (start + ROW_GROUP_ROWS).min(t.len());
+        let writers = factory.create_column_writers(group).map_err(|e| err(&e))?;
+        let chunks = writers
+            .into_iter()
+            .enumerate()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(k, mut w)| {
+                let array: ArrayRef = if k == 0 {
+                    Arc::new(StringArray::from_iter_values(&t.ids()[start..end]))
+                } else {
+                    column_array(&t.columns()[k - 1].data, start..end).1
+                };
+                for leaf in compute_leaves(schema.field(k), &array)? {
+                    w.write(&leaf)?;
+                }
+                w.close()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(&e))?;
+        let mut rg = writer.next_row_group().map_err(|e| err(&e))?;
+        for c in chunks {
+            c.append_to_row_group(&mut rg).map_err(|e| err(&e))?;
+        }
+        rg.close().map_err(|e| err(&e))?;
         start = end;
+        group += 1;
     }
-    w.close().map_err(|e| err(&e))?;
+    writer.close().map_err(|e| err(&e))?;
     Ok(())
 }
 
