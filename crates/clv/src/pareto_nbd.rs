@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use statrs::function::gamma::{digamma, ln_gamma};
 
@@ -378,17 +377,10 @@ impl RowIndex {
     /// index was built from. Row by row the values equal `row_log_likelihood` and
     /// `row_log_likelihood_gradient` exactly.
     fn sum(&self, m: &ParetoNbd, rows: Rows<'_>, grad: bool) -> [f64; 5] {
-        fn table<T: Send, I: Sync>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
-            if items.len() >= 4096 {
-                items.par_iter().map(f).collect()
-            } else {
-                items.iter().map(f).collect()
-            }
-        }
-        let xt = table(&self.xs, |&x| m.x_terms(x, grad));
-        let logs = table(&self.ts, |&t| ((m.alpha + t).ln(), (m.beta + t).ln()));
+        let xt = fit::table(&self.xs, |&x| m.x_terms(x, grad));
+        let logs = fit::table(&self.ts, |&t| ((m.alpha + t).ln(), (m.beta + t).ln()));
         if grad {
-            let g = table(&self.pairs, |&(xi, tau)| {
+            let g = fit::table(&self.pairs, |&(xi, tau)| {
                 m.ln_g_grad(self.xs[xi as usize], tau)
             });
             fit::chunked_sum(rows.a.len(), |range| {
@@ -411,7 +403,7 @@ impl RowIndex {
                 acc
             })
         } else {
-            let g = table(&self.pairs, |&(xi, tau)| m.ln_g(self.xs[xi as usize], tau));
+            let g = fit::table(&self.pairs, |&(xi, tau)| m.ln_g(self.xs[xi as usize], tau));
             fit::chunked_sum(rows.a.len(), |range| {
                 let mut acc = [0.0; 5];
                 for i in range {
