@@ -57,11 +57,22 @@ impl ColumnData {
 
     /// Value `i` rendered as text (`None` when missing); floats keep full precision.
     pub fn text(&self, i: usize) -> Option<String> {
+        let mut s = String::new();
+        self.write_text(i, &mut s).then_some(s)
+    }
+
+    /// Value `i` rendered as [`ColumnData::text`] does, into `buf` (cleared first; left empty
+    /// when missing), so writers of millions of cells need no allocation per cell. Returns
+    /// whether the value is present.
+    pub fn write_text(&self, i: usize, buf: &mut String) -> bool {
+        use std::fmt::Write;
+        buf.clear();
+        // Writing into a String cannot fail.
         match self {
-            ColumnData::Int(v) => v[i].map(|x| x.to_string()),
-            ColumnData::Float(v) => v[i].map(|x| x.to_string()),
-            ColumnData::Text(v) => v[i].clone(),
-            ColumnData::Date(v) => v[i].map(|d| d.to_string()),
+            ColumnData::Int(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Float(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Text(v) => v[i].as_deref().map(|x| buf.push_str(x)).is_some(),
+            ColumnData::Date(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
         }
     }
 

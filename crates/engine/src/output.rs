@@ -266,7 +266,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         for &i in rows {
             w.write_field(&t.ids()[i]).map_err(err)?;
             for c in &cols {
-                cell_text(c, i, &mut cell);
+                c.write_text(i, &mut cell);
                 w.write_field(&cell).map_err(err)?;
             }
             for f in [&l.grade, &action, &l.scheme, &a.config_hash, &as_of] {
@@ -376,20 +376,6 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Value `i` of `c` as text into `buf`, as [`ColumnData::text`] renders it (empty when
-/// missing), without allocating per cell.
-fn cell_text(c: &ColumnData, i: usize, buf: &mut String) {
-    use std::fmt::Write;
-    buf.clear();
-    // Writing into a String cannot fail.
-    let _ = match c {
-        ColumnData::Int(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
-        ColumnData::Float(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
-        ColumnData::Text(v) => v[i].as_deref().map_or(Ok(()), |x| buf.write_str(x)),
-        ColumnData::Date(v) => v[i].map_or(Ok(()), |x| write!(buf, "{x}")),
-    };
-}
-
 /// UTF-8 with a byte-order mark so Excel shows Chinese text correctly.
 fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
@@ -406,7 +392,7 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     for i in 0..t.len() {
         w.write_field(&t.ids()[i]).map_err(err)?;
         for c in t.columns() {
-            cell_text(&c.data, i, &mut cell);
+            c.data.write_text(i, &mut cell);
             w.write_field(&cell).map_err(err)?;
         }
         w.write_record(None::<&[u8]>).map_err(err)?;
