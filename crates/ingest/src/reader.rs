@@ -45,10 +45,11 @@ pub(crate) fn read_transactions(
         sink.stats.first_date = Some(Day(sink.min_day));
         sink.stats.last_date = Some(Day(sink.max_day));
     }
+    // set above and only ever taken here
     let acc = sink
         .acc
         .take()
-        .unwrap_or_else(|| Accumulator::new(None, false));
+        .ok_or_else(|| IngestError::Engine("the row accumulator went missing".into()))?;
     Ok((acc, sink.stats, sink.rejects))
 }
 
