@@ -2,9 +2,11 @@
 //! the customer table needs is kept — a small state per customer and one 32-byte line per
 //! distinct (customer, day, order, category) — never the rows themselves.
 //!
-//! Each customer's lines are chained (every line points to the customer's previous one), so at
-//! the end the customers are visited in id order, each one's lines gathered and sorted by day,
-//! and one sweep gives purchase days, gaps, distinct orders and categories, months, category
+//! Each line records its customer, so at the end each shard's lines are partitioned by customer
+//! (a counting sort on the customer's rank by id: sequential reads and independent writes, where
+//! following a per-customer chain through hundreds of megabytes would wait on memory at every
+//! step). The customers are then visited in id order, each one's lines contiguous and sorted by
+//! day, and one sweep gives purchase days, gaps, distinct orders and categories, months, category
 //! spend and seasonality exactly, whatever the order of the input. Money stays in integer micro-units throughout, so every sum
 //! is exact and independent of row order and of how the reading was split.
 
@@ -13,7 +15,8 @@ use std::collections::HashMap;
 use clientele_core::{ColumnData, CustomerTable, Day};
 use hashbrown::HashTable;
 use rayon::iter::{
-    IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator,
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
+    IntoParallelRefMutIterator, ParallelIterator,
 };
 use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
@@ -23,14 +26,17 @@ use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals
 /// `Line::flags`: at least one row of the line has a non-negative amount (a purchase, not
 /// only a return).
 const NONNEG: u32 = 1;
-/// End of a customer's chain of lines.
+/// `State::has`: a row of the customer had a profit / a quantity.
+const HAS_PROFIT: u32 = 1;
+const HAS_QUANTITY: u32 = 2;
+/// `State::last_line` of a customer without lines yet.
 const NO_LINE: u32 = u32::MAX;
 
 /// Rows of one customer on one day with one order id and one category, summed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Line {
-    /// The customer's previous line, or `NO_LINE`.
-    prev: u32,
+    /// The customer (index into its shard's states).
+    customer: u32,
     day: i32,
     category: u32,
     flags: u32,
@@ -51,10 +57,12 @@ struct State {
     profit: i64,
     items: i64,
     return_amount: i64,
-    profit_rows: u32,
-    quantity_rows: u32,
+    /// `HAS_PROFIT` | `HAS_QUANTITY`: some row had the value.
+    has: u32,
+    /// Lines of this customer (the size of its part when the lines are partitioned).
+    lines: u32,
     returns: u32,
-    /// The customer's latest line (head of its chain), which a row with the same day, order
+    /// The customer's latest line (the last one pushed), which a row with the same day, order
     /// and category joins. Its key is copied here so that the check costs no memory access
     /// beyond this state.
     last_line: u32,
@@ -69,8 +77,8 @@ impl State {
         profit: 0,
         items: 0,
         return_amount: 0,
-        profit_rows: 0,
-        quantity_rows: 0,
+        has: 0,
+        lines: 0,
         returns: 0,
         last_line: NO_LINE,
         last_day: 0,
@@ -92,8 +100,6 @@ struct Shard {
     index: HashTable<(u64, u32, u32)>,
     states: Vec<State>,
     lines: Vec<Line>,
-    categories: Vec<String>,
-    category_index: HashMap<String, u32>,
     used: u64,
     after: u64,
     total: i128,
@@ -156,8 +162,6 @@ impl Shard {
             index: HashTable::new(),
             states: Vec::new(),
             lines: Vec::new(),
-            categories: Vec::new(),
-            category_index: HashMap::new(),
             used: 0,
             after: 0,
             total: 0,
@@ -165,42 +169,37 @@ impl Shard {
         }
     }
 
-    fn intern(&mut self, id: &str, hash: u64) -> usize {
+    /// The index of row `p`'s customer, added when new (`rows` holds the row's id).
+    fn intern(&mut self, p: &Packed, rows: &RowBuffer) -> usize {
         let (ids, ends) = (&self.ids, &self.id_ends);
-        let (prefix, len) = (id_prefix(id), id.len() as u32);
-        let same = |&(p, n, c): &(u64, u32, u32)| {
-            p == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == id)
+        let (prefix, len) = (p.prefix, p.len);
+        let same = |&(q, n, c): &(u64, u32, u32)| {
+            q == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == rows.id(p.row as usize))
         };
-        if let Some(&(_, _, c)) = self.index.find(hash, same) {
+        if let Some(&(_, _, c)) = self.index.find(p.hash, same) {
             return c as usize;
         }
         let c = self.states.len() as u32;
-        self.ids.push_str(id);
+        // an id of up to 8 bytes is its prefix: no trip to the row buffer, a cache miss
+        let bytes = prefix.to_be_bytes();
+        match std::str::from_utf8(&bytes[..(len as usize).min(8)]) {
+            Ok(id) if len <= 8 => self.ids.push_str(id),
+            _ => self.ids.push_str(rows.id(p.row as usize)),
+        }
         self.id_ends.push(self.ids.len());
         let (ids, ends) = (&self.ids, &self.id_ends);
         self.index
-            .insert_unique(hash, (prefix, len, c), |&(_, _, c)| {
+            .insert_unique(p.hash, (prefix, len, c), |&(_, _, c)| {
                 id_hash(id_at(ids, ends, c))
             });
         self.states.push(State::NEW);
         c as usize
     }
 
-    fn category(&mut self, name: &str) -> u32 {
-        if let Some(&c) = self.category_index.get(name) {
-            return c;
-        }
-        let c = self.categories.len() as u32;
-        self.categories.push(name.to_string());
-        self.category_index.insert(name.to_string(), c);
-        c
-    }
-
-    /// Folds in rows `idx` of a buffer.
-    fn absorb(&mut self, rows: &RowBuffer, idx: &[u32]) {
-        let cats: Vec<u32> = rows.categories.iter().map(|n| self.category(n)).collect();
-        for i in idx.iter().map(|&i| i as usize) {
-            let (day, amount) = (rows.day[i], rows.amount[i]);
+    /// Folds in this shard's rows of a buffer (`rows` holds their ids).
+    fn absorb(&mut self, rows: &RowBuffer, packed: &[Packed]) {
+        for p in packed {
+            let (day, amount) = (p.day, p.amount);
             let after = self.as_of.is_some_and(|a| day > a);
             if after {
                 self.after += 1;
@@ -211,7 +210,8 @@ impl Shard {
                 self.used += 1;
                 self.total += i128::from(amount);
             }
-            let c = self.intern(rows.id(i), rows.id_hash[i]);
+            let c = self.intern(p, rows);
+            let customer = c as u32;
             let mut overflow = false;
             let st = &mut self.states[c];
             if !after {
@@ -220,20 +220,16 @@ impl Shard {
                     st.returns += 1;
                     add(&mut st.return_amount, -amount, &mut overflow);
                 }
-                if rows.profit[i] != NO_VALUE {
-                    add(&mut st.profit, rows.profit[i], &mut overflow);
-                    st.profit_rows += 1;
+                if p.profit != NO_VALUE {
+                    add(&mut st.profit, p.profit, &mut overflow);
+                    st.has |= HAS_PROFIT;
                 }
-                if rows.quantity[i] != NO_VALUE {
-                    add(&mut st.items, rows.quantity[i], &mut overflow);
-                    st.quantity_rows += 1;
+                if p.quantity != NO_VALUE {
+                    add(&mut st.items, p.quantity, &mut overflow);
+                    st.has |= HAS_QUANTITY;
                 }
             }
-            let category = match rows.category[i] {
-                NO_CATEGORY => NO_CATEGORY,
-                k => cats[k as usize],
-            };
-            let order = rows.order[i];
+            let (category, order) = (p.category, p.order);
             let flags = if amount >= 0 { NONNEG } else { 0 };
             if st.last_line != NO_LINE
                 && st.last_day == day
@@ -250,7 +246,7 @@ impl Shard {
                     continue;
                 }
                 self.lines.push(Line {
-                    prev: st.last_line,
+                    customer,
                     day,
                     category,
                     flags,
@@ -258,6 +254,7 @@ impl Shard {
                     order,
                 });
                 st.last_line = n as u32;
+                st.lines += 1;
                 st.last_day = day;
                 st.last_category = category;
                 st.last_order = order;
@@ -267,49 +264,90 @@ impl Shard {
     }
 }
 
-/// Folds validated rows into per-customer state, sharded by customer-id hash so that each
-/// thread folds its own customers (results do not depend on the number of shards).
+/// One row as its shard folds it: the buffer's columns side by side, with the id's hash and
+/// first bytes, and the row's place in the buffer for the whole id.
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    hash: u64,
+    prefix: u64,
+    len: u32,
+    row: u32,
+    day: i32,
+    /// Index into the accumulator's categories, or `NO_CATEGORY`.
+    category: u32,
+    amount: i64,
+    order: u64,
+    profit: i64,
+    quantity: i64,
+}
+
+/// Shards of the fold. Many, so that each shard's hash table and customer states stay in
+/// cache while its rows are folded (with one shard per thread, almost every row missed the
+/// cache twice); results do not depend on the number.
+const SHARDS: usize = if cfg!(debug_assertions) { 3 } else { 256 };
+
+/// Folds validated rows into per-customer state, sharded by customer-id hash: each buffer of
+/// rows is first split by shard into packed rows, then the shards fold theirs in parallel.
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     shards: Vec<Shard>,
-    /// Row indexes per shard (reused).
-    split: Vec<Vec<u32>>,
+    /// Packed rows per shard (reused).
+    split: Vec<Vec<Packed>>,
+    categories: Vec<String>,
+    category_index: HashMap<String, u32>,
 }
 
 impl Accumulator {
     /// `as_of`: rows after it are counted but not aggregated (when known before reading);
     /// `keep_after`: keep those rows' purchase days for a holdout.
     pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
-        // several shards in debug builds, so the tests exercise the merge on any machine
-        let n = if cfg!(debug_assertions) {
-            3
-        } else {
-            rayon::current_num_threads().clamp(1, 64)
-        };
         Accumulator {
-            shards: (0..n).map(|_| Shard::new(as_of, keep_after)).collect(),
-            split: vec![Vec::new(); n],
+            shards: (0..SHARDS).map(|_| Shard::new(as_of, keep_after)).collect(),
+            split: vec![Vec::new(); SHARDS],
+            categories: Vec::new(),
+            category_index: HashMap::new(),
         }
     }
 
-    /// Folds in a buffer of rows, each shard on its own thread.
-    pub fn absorb(&mut self, rows: &RowBuffer) {
-        let n = self.shards.len();
-        if n == 1 {
-            let all: Vec<u32> = (0..rows.len() as u32).collect();
-            self.shards[0].absorb(rows, &all);
-            return;
+    fn category(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.category_index.get(name) {
+            return c;
         }
+        let c = self.categories.len() as u32;
+        self.categories.push(name.to_string());
+        self.category_index.insert(name.to_string(), c);
+        c
+    }
+
+    /// Folds in a buffer of rows.
+    pub fn absorb(&mut self, rows: &RowBuffer) {
+        let cats: Vec<u32> = rows.categories.iter().map(|n| self.category(n)).collect();
         for s in &mut self.split {
             s.clear();
         }
-        for (i, h) in rows.id_hash.iter().enumerate() {
-            self.split[((h >> 32) % n as u64) as usize].push(i as u32);
+        let n = self.shards.len() as u64;
+        for (i, &hash) in rows.id_hash.iter().enumerate() {
+            let id = rows.id(i);
+            self.split[((hash >> 32) % n) as usize].push(Packed {
+                hash,
+                prefix: id_prefix(id),
+                len: id.len() as u32,
+                row: i as u32,
+                day: rows.day[i],
+                category: match rows.category[i] {
+                    NO_CATEGORY => NO_CATEGORY,
+                    k => cats[k as usize],
+                },
+                amount: rows.amount[i],
+                order: rows.order[i],
+                profit: rows.profit[i],
+                quantity: rows.quantity[i],
+            });
         }
         self.shards
             .par_iter_mut()
             .zip(self.split.par_iter())
-            .for_each(|(shard, idx)| shard.absorb(rows, idx));
+            .for_each(|(shard, packed)| shard.absorb(rows, packed));
     }
 
     /// Orders the customers by id and sweeps their lines into the customer table (sorted by
@@ -334,21 +372,14 @@ impl Accumulator {
         stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
 
         // categories and customers in name order, so nothing depends on input order or shards
-        let mut categories: Vec<String> = shards
-            .iter()
-            .flat_map(|s| s.categories.iter().cloned())
-            .collect();
+        let mut categories = self.categories;
+        let mut by_name: Vec<u32> = (0..categories.len() as u32).collect();
+        by_name.sort_unstable_by(|&a, &b| categories[a as usize].cmp(&categories[b as usize]));
+        let mut cat_rank = vec![0u32; categories.len()];
+        for (r, &k) in by_name.iter().enumerate() {
+            cat_rank[k as usize] = r as u32;
+        }
         categories.sort_unstable();
-        categories.dedup();
-        let cat_rank: Vec<Vec<u32>> = shards
-            .iter()
-            .map(|s| {
-                s.categories
-                    .iter()
-                    .map(|c| categories.binary_search(c).map_or(0, |r| r as u32))
-                    .collect()
-            })
-            .collect();
         let id = |s: u32, c: u32| {
             let sh = &shards[s as usize];
             id_at(&sh.ids, &sh.id_ends, c)
@@ -367,50 +398,187 @@ impl Accumulator {
         order.par_sort_unstable_by(by_id);
         let n = order.len();
 
+        // Each customer's rank by id within its shard; the global order then refers to it.
+        let mut ranks: Vec<Vec<u32>> = shards.iter().map(|s| vec![0; s.states.len()]).collect();
+        let mut next = vec![0u32; shards.len()];
+        let order: Vec<(u32, u32)> = order
+            .into_iter()
+            .map(|(_, k, c)| {
+                let r = next[k as usize];
+                next[k as usize] += 1;
+                ranks[k as usize][c as usize] = r;
+                (k, r)
+            })
+            .collect();
+        let sorted: Vec<Sorted> = shards
+            .into_par_iter()
+            .zip(ranks.into_par_iter())
+            .map(|(sh, rank)| Sorted::new(sh, &rank, &cat_rank))
+            .collect();
+
         // Customers are swept in parallel, a wave of chunks at a time, each chunk appended to
         // the result in id order as soon as the wave is done (so at most one wave is held
         // twice).
-        let sweep_chunk = |part: &[(u64, u32, u32)]| {
+        let sweep_chunk = |part: &[(u32, u32)]| {
             let mut sweep = Sweep::new(f, part.len());
-            let mut mine: Vec<Line> = Vec::new();
-            for &(_, k, c) in part {
-                let (sh, rank) = (&shards[k as usize], &cat_rank[k as usize]);
-                let st = &sh.states[c as usize];
-                mine.clear();
-                let mut i = st.last_line;
-                while let Some(l) = sh.lines.get(i as usize) {
-                    let mut l = *l;
-                    i = l.prev;
-                    if l.category != NO_CATEGORY {
-                        l.category = rank[l.category as usize];
-                    }
-                    mine.push(l);
+            let mut near = Near::default();
+            for block in part.chunks(GATHER) {
+                near.gather(block, &sorted);
+                for (i, st) in near.states.iter().enumerate() {
+                    let lines =
+                        &near.lines[near.line_ends[i] as usize..near.line_ends[i + 1] as usize];
+                    let used_end = lines.partition_point(|l| l.day <= as_of);
+                    sweep.customer(
+                        &near.ids[near.id_ends[i]..near.id_ends[i + 1]],
+                        st,
+                        &lines[..used_end],
+                        &lines[used_end..],
+                    );
                 }
-                // the chain runs backwards; input sorted by date gives an already sorted slice
-                mine.reverse();
-                mine.sort_by_key(|l| l.day);
-                let used_end = mine.partition_point(|l| l.day <= as_of);
-                sweep.customer(
-                    id_at(&sh.ids, &sh.id_ends, c),
-                    st,
-                    &mine[..used_end],
-                    &mine[used_end..],
-                );
             }
             sweep
         };
         let mut sweep = Sweep::new(f, n);
-        sweep.c.reserve(n);
         let wave = SWEEP_CHUNK * rayon::current_num_threads().max(1);
         for w in order.chunks(wave) {
             let parts: Vec<Sweep> = w.par_chunks(SWEEP_CHUNK).map(sweep_chunk).collect();
-            for p in parts {
-                sweep.append(p);
-            }
+            sweep.append(parts);
         }
         stats.return_only_customers = sweep.return_only;
         stats.return_only_amount = sweep.return_only_amount as f64 / MONEY_SCALE;
         sweep.into_aggregates(categories)
+    }
+}
+
+/// One shard's customers in id order, each one's lines contiguous and sorted by day, with
+/// categories renumbered to their global rank by name.
+struct Sorted {
+    ids: String,
+    id_ends: Vec<usize>,
+    states: Vec<State>,
+    /// Customer `r`'s lines are `lines[offsets[r]..offsets[r + 1]]`.
+    offsets: Vec<u32>,
+    lines: Vec<Line>,
+}
+
+impl Sorted {
+    /// `rank[c]`: customer `c`'s rank by id within the shard; `cat_rank[k]`: the global rank of
+    /// the shard's category `k`.
+    #[inline(never)]
+    fn new(sh: Shard, rank: &[u32], cat_rank: &[u32]) -> Sorted {
+        let n = sh.states.len();
+        let mut by_rank = vec![0u32; n];
+        for (c, &r) in rank.iter().enumerate() {
+            by_rank[r as usize] = c as u32;
+        }
+        let mut ids = String::with_capacity(sh.ids.len());
+        let mut id_ends = Vec::with_capacity(n);
+        let mut states = Vec::with_capacity(n);
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0u32);
+        for &c in &by_rank {
+            ids.push_str(id_at(&sh.ids, &sh.id_ends, c));
+            id_ends.push(ids.len());
+            let st = sh.states[c as usize];
+            offsets.push(offsets[offsets.len() - 1] + st.lines);
+            states.push(st);
+        }
+        drop(by_rank);
+        let lines = partition(sh.lines, rank, &offsets, cat_rank);
+        Sorted {
+            ids,
+            id_ends,
+            states,
+            offsets,
+            lines,
+        }
+    }
+}
+
+/// Customers per bucket of the first partitioning pass: a bucket's lines then fit in cache
+/// for the second.
+const BUCKET_CUSTOMERS: usize = 2048;
+
+/// Reorders `lines` so that customer rank `r`'s lines are `offsets[r]..offsets[r + 1]`,
+/// sorted by day (stable, so the input order breaks ties), with `customer` set to the rank
+/// and categories renumbered by `cat_rank`.
+///
+/// Two counting passes: first into buckets of `BUCKET_CUSTOMERS` consecutive ranks (a few
+/// thousand sequential write streams), then within each bucket, whose lines are in cache. One
+/// pass straight to each line's place would miss the cache on nearly every write.
+fn partition(lines: Vec<Line>, rank: &[u32], offsets: &[u32], cat_rank: &[u32]) -> Vec<Line> {
+    let n = offsets.len() - 1;
+    let buckets = n.div_ceil(BUCKET_CUSTOMERS);
+    let bucket_start = |b: usize| offsets[(b * BUCKET_CUSTOMERS).min(n)];
+    let mut fill: Vec<u32> = (0..buckets).map(bucket_start).collect();
+    let mut tmp = vec![Line::default(); lines.len()];
+    for &l in &lines {
+        let mut l = l;
+        let r = rank[l.customer as usize];
+        l.customer = r;
+        if l.category != NO_CATEGORY {
+            l.category = cat_rank[l.category as usize];
+        }
+        let slot = &mut fill[r as usize / BUCKET_CUSTOMERS];
+        tmp[*slot as usize] = l;
+        *slot += 1;
+    }
+    drop(lines);
+    let mut out = vec![Line::default(); tmp.len()];
+    let mut next: Vec<u32> = Vec::with_capacity(BUCKET_CUSTOMERS);
+    for b in 0..buckets {
+        let (lo, hi) = (b * BUCKET_CUSTOMERS, ((b + 1) * BUCKET_CUSTOMERS).min(n));
+        next.clear();
+        next.extend_from_slice(&offsets[lo..hi]);
+        for &l in &tmp[bucket_start(b) as usize..bucket_start(b + 1) as usize] {
+            let slot = &mut next[l.customer as usize - lo];
+            out[*slot as usize] = l;
+            *slot += 1;
+        }
+        for r in lo..hi {
+            // input sorted by date leaves these sorted already
+            out[offsets[r] as usize..offsets[r + 1] as usize].sort_by_key(|l| l.day);
+        }
+    }
+    out
+}
+
+/// Customers whose data the sweep copies together before working on them.
+const GATHER: usize = 256;
+
+/// A few consecutive customers' ids, states and lines, copied out of their shards. Consecutive
+/// customers by id come from different shards, so reading them in place waits on memory at
+/// every customer; a tight copying loop lets the loads overlap.
+#[derive(Default)]
+struct Near {
+    ids: String,
+    /// Customer `i`'s id is `ids[id_ends[i]..id_ends[i + 1]]`.
+    id_ends: Vec<usize>,
+    states: Vec<State>,
+    lines: Vec<Line>,
+    /// Customer `i`'s lines are `lines[line_ends[i]..line_ends[i + 1]]`.
+    line_ends: Vec<u32>,
+}
+
+impl Near {
+    fn gather(&mut self, block: &[(u32, u32)], sorted: &[Sorted]) {
+        self.ids.clear();
+        self.id_ends.clear();
+        self.id_ends.push(0);
+        self.states.clear();
+        self.lines.clear();
+        self.line_ends.clear();
+        self.line_ends.push(0);
+        for &(k, r) in block {
+            let sh = &sorted[k as usize];
+            let r = r as usize;
+            self.states.push(sh.states[r]);
+            self.lines
+                .extend_from_slice(&sh.lines[sh.offsets[r] as usize..sh.offsets[r + 1] as usize]);
+            self.line_ends.push(self.lines.len() as u32);
+            self.ids.push_str(id_at(&sh.ids, &sh.id_ends, r as u32));
+            self.id_ends.push(self.ids.len());
+        }
     }
 }
 
@@ -422,6 +590,8 @@ const SWEEP_CHUNK: usize = if cfg!(debug_assertions) { 3 } else { 16 * 1024 };
 struct Sweep {
     f: Finish,
     c: Cols,
+    /// Customers in the table so far (`c.ids.len()`, kept apart while columns are appended).
+    rows: u32,
     any_category: bool,
     any_profit: bool,
     any_quantity: bool,
@@ -469,55 +639,66 @@ struct Cols {
     last_gap: Vec<Option<i64>>,
 }
 
+/// Calls `$m!(cols, field, …)` with every column of [`Cols`], so that per-column code is
+/// written once.
+macro_rules! each_col {
+    ($m:ident, $c:ident) => {
+        $m!(
+            $c,
+            ids,
+            first,
+            last,
+            recency_days,
+            orders,
+            purchase_days,
+            monetary,
+            aov,
+            frequency,
+            recency,
+            t,
+            monetary_value,
+            categories,
+            top_category,
+            profit,
+            items,
+            returns,
+            return_amount,
+            tenure_days,
+            interpurchase,
+            longest_gap,
+            last_gap
+        )
+    };
+}
+
 impl Cols {
-    fn reserve(&mut self, n: usize) {
-        self.ids.reserve(n);
-        self.first.reserve(n);
-        self.last.reserve(n);
-        self.recency_days.reserve(n);
-        self.orders.reserve(n);
-        self.purchase_days.reserve(n);
-        self.monetary.reserve(n);
-        self.aov.reserve(n);
-        self.frequency.reserve(n);
-        self.recency.reserve(n);
-        self.t.reserve(n);
-        self.monetary_value.reserve(n);
-        self.categories.reserve(n);
-        self.top_category.reserve(n);
-        self.profit.reserve(n);
-        self.items.reserve(n);
-        self.returns.reserve(n);
-        self.return_amount.reserve(n);
-        self.tenure_days.reserve(n);
-        self.interpurchase.reserve(n);
-        self.longest_gap.reserve(n);
-        self.last_gap.reserve(n);
+    fn with_capacity(n: usize) -> Cols {
+        let mut c = Cols::default();
+        macro_rules! reserve {
+            ($c:ident, $($f:ident),*) => { $( $c.$f.reserve(n); )* };
+        }
+        each_col!(reserve, c);
+        c
     }
 
-    fn append(&mut self, o: Cols) {
-        self.ids.extend(o.ids);
-        self.first.extend(o.first);
-        self.last.extend(o.last);
-        self.recency_days.extend(o.recency_days);
-        self.orders.extend(o.orders);
-        self.purchase_days.extend(o.purchase_days);
-        self.monetary.extend(o.monetary);
-        self.aov.extend(o.aov);
-        self.frequency.extend(o.frequency);
-        self.recency.extend(o.recency);
-        self.t.extend(o.t);
-        self.monetary_value.extend(o.monetary_value);
-        self.categories.extend(o.categories);
-        self.top_category.extend(o.top_category);
-        self.profit.extend(o.profit);
-        self.items.extend(o.items);
-        self.returns.extend(o.returns);
-        self.return_amount.extend(o.return_amount);
-        self.tenure_days.extend(o.tenure_days);
-        self.interpurchase.extend(o.interpurchase);
-        self.longest_gap.extend(o.longest_gap);
-        self.last_gap.extend(o.last_gap);
+    /// Appends the columns of `parts`, in order, one column per task.
+    fn append(&mut self, mut parts: Vec<Cols>) {
+        fn cat<T: Send>(dst: &mut Vec<T>, srcs: Vec<Vec<T>>) {
+            for s in srcs {
+                dst.extend(s);
+            }
+        }
+        let c = self;
+        rayon::scope(|scope| {
+            macro_rules! spawn {
+                ($c:ident, $($f:ident),*) => { $(
+                    let srcs: Vec<_> = parts.iter_mut().map(|p| std::mem::take(&mut p.$f)).collect();
+                    let dst = &mut $c.$f;
+                    scope.spawn(move |_| cat(dst, srcs));
+                )* };
+            }
+            each_col!(spawn, c);
+        });
     }
 }
 
@@ -541,7 +722,8 @@ impl Sweep {
     fn new(f: Finish, customers: usize) -> Sweep {
         Sweep {
             f,
-            c: Cols::default(),
+            c: Cols::with_capacity(customers),
+            rows: 0,
             any_category: false,
             any_profit: false,
             any_quantity: false,
@@ -561,6 +743,7 @@ impl Sweep {
         }
     }
 
+    #[inline(never)]
     /// One customer: `used` are the lines up to as-of, `later` the lines after it, both by day.
     fn customer(&mut self, id: &str, st: &State, used: &[Line], later: &[Line]) {
         if used.is_empty() {
@@ -617,7 +800,7 @@ impl Sweep {
             self.return_only_amount += st.monetary;
             return;
         };
-        let row = self.c.ids.len() as u32;
+        let row = self.rows;
 
         // distinct orders of purchase rows (purchase days when there are no order ids)
         self.orders.clear();
@@ -725,6 +908,7 @@ impl Sweep {
         }
 
         let as_of = f.as_of.0;
+        self.rows += 1;
         let c = &mut self.c;
         let m = money(st.monetary);
         c.ids.push(id.to_string());
@@ -746,12 +930,11 @@ impl Sweep {
         self.any_category |= n_categories > 0;
         c.categories.push(Some(n_categories));
         c.top_category.push(top.map(|t| t.1));
-        self.any_profit |= st.profit_rows > 0;
-        c.profit
-            .push((st.profit_rows > 0).then(|| money(st.profit)));
-        self.any_quantity |= st.quantity_rows > 0;
-        c.items
-            .push((st.quantity_rows > 0).then(|| money(st.items)));
+        let (has_profit, has_quantity) = (st.has & HAS_PROFIT != 0, st.has & HAS_QUANTITY != 0);
+        self.any_profit |= has_profit;
+        c.profit.push(has_profit.then(|| money(st.profit)));
+        self.any_quantity |= has_quantity;
+        c.items.push(has_quantity.then(|| money(st.items)));
         c.returns.push(Some(i64::from(st.returns)));
         c.return_amount.push(Some(money(st.return_amount)));
         c.tenure_days.push(Some(i64::from(as_of - first)));
@@ -762,9 +945,19 @@ impl Sweep {
     }
 
     /// Appends the next customers' results (`o` swept the customers right after these).
-    fn append(&mut self, o: Sweep) {
-        let offset = self.c.ids.len() as u32;
-        self.c.append(o.c);
+    fn append(&mut self, parts: Vec<Sweep>) {
+        let mut cols = Vec::with_capacity(parts.len());
+        for mut p in parts {
+            cols.push(std::mem::take(&mut p.c));
+            self.append_totals(p);
+        }
+        self.c.append(cols);
+    }
+
+    /// Appends all but the columns (`o.rows` rows, whose columns come next).
+    fn append_totals(&mut self, o: Sweep) {
+        let offset = self.rows;
+        self.rows += o.rows;
         self.any_category |= o.any_category;
         self.any_profit |= o.any_profit;
         self.any_quantity |= o.any_quantity;
@@ -827,7 +1020,7 @@ impl Sweep {
             push("categories", ColumnData::Int(c.categories))?;
             let top = c
                 .top_category
-                .into_iter()
+                .into_par_iter()
                 .map(|k| k.map(|k| categories[k as usize].clone()))
                 .collect();
             push("top_category", ColumnData::Text(top))?;

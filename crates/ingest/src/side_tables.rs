@@ -184,7 +184,10 @@ pub(crate) fn join_all(
     stats: &mut Vec<SideTableStats>,
     leads_out: &mut Vec<String>,
 ) -> Result<(), IngestError> {
-    let index: HashMap<&str, usize> = table
+    if opts.attributes.is_none() && opts.satisfaction.is_none() && opts.leads.is_none() {
+        return Ok(()); // nothing to join: skip indexing millions of ids
+    }
+    let index: HashMap<&str, usize, foldhash::fast::RandomState> = table
         .ids()
         .iter()
         .enumerate()
