@@ -20,7 +20,9 @@ use rayon::iter::{
 };
 use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
-use crate::transactions::{MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, RowBuffer, id_hash};
+use crate::transactions::{
+    MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Packed, RowBuffer, SHARDS, id_hash, id_prefix,
+};
 use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals};
 
 /// `Line::flags`: at least one row of the line has a non-negative amount (a purchase, not
@@ -106,16 +108,6 @@ struct Shard {
     overflow: bool,
 }
 
-/// The first 8 bytes of an id, zero-padded, big-endian: comparing these and then, on a tie,
-/// the whole ids gives byte-wise string order with most comparisons on integers.
-fn id_prefix(id: &str) -> u64 {
-    let b = id.as_bytes();
-    let mut k = [0u8; 8];
-    let n = b.len().min(8);
-    k[..n].copy_from_slice(&b[..n]);
-    u64::from_be_bytes(k)
-}
-
 fn id_at<'a>(ids: &'a str, ends: &[usize], i: u32) -> &'a str {
     let i = i as usize;
     let start = if i == 0 { 0 } else { ends[i - 1] };
@@ -174,7 +166,7 @@ impl Shard {
         let (ids, ends) = (&self.ids, &self.id_ends);
         let (prefix, len) = (p.prefix, p.len);
         let same = |&(q, n, c): &(u64, u32, u32)| {
-            q == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == rows.id(p.row as usize))
+            q == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == rows.long_id(p))
         };
         if let Some(&(_, _, c)) = self.index.find(p.hash, same) {
             return c as usize;
@@ -184,7 +176,7 @@ impl Shard {
         let bytes = prefix.to_be_bytes();
         match std::str::from_utf8(&bytes[..(len as usize).min(8)]) {
             Ok(id) if len <= 8 => self.ids.push_str(id),
-            _ => self.ids.push_str(rows.id(p.row as usize)),
+            _ => self.ids.push_str(rows.long_id(p)),
         }
         self.id_ends.push(self.ids.len());
         let (ids, ends) = (&self.ids, &self.id_ends);
@@ -197,7 +189,8 @@ impl Shard {
     }
 
     /// Folds in this shard's rows of a buffer (`rows` holds their ids).
-    fn absorb(&mut self, rows: &RowBuffer, packed: &[Packed]) {
+    /// `cats` maps the buffer's categories to the accumulator's.
+    fn absorb(&mut self, rows: &RowBuffer, packed: &[Packed], cats: &[u32]) {
         for p in packed {
             let (day, amount) = (p.day, p.amount);
             let after = self.as_of.is_some_and(|a| day > a);
@@ -229,7 +222,11 @@ impl Shard {
                     st.has |= HAS_QUANTITY;
                 }
             }
-            let (category, order) = (p.category, p.order);
+            let category = match p.category {
+                NO_CATEGORY => NO_CATEGORY,
+                k => cats[k as usize],
+            };
+            let order = p.order;
             let flags = if amount >= 0 { NONNEG } else { 0 };
             if st.last_line != NO_LINE
                 && st.last_day == day
@@ -264,37 +261,15 @@ impl Shard {
     }
 }
 
-/// One row as its shard folds it: the buffer's columns side by side, with the id's hash and
-/// first bytes, and the row's place in the buffer for the whole id.
-#[derive(Debug, Clone, Copy)]
-struct Packed {
-    hash: u64,
-    prefix: u64,
-    len: u32,
-    row: u32,
-    day: i32,
-    /// Index into the accumulator's categories, or `NO_CATEGORY`.
-    category: u32,
-    amount: i64,
-    order: u64,
-    profit: i64,
-    quantity: i64,
-}
-
-/// Shards of the fold. Many, so that each shard's hash table and customer states stay in
-/// cache while its rows are folded (with one shard per thread, almost every row missed the
-/// cache twice); results do not depend on the number.
-const SHARDS: usize = if cfg!(debug_assertions) { 3 } else { 256 };
-
-/// Folds validated rows into per-customer state, sharded by customer-id hash: each buffer of
-/// rows is first split by shard into packed rows, then the shards fold theirs in parallel.
+/// Folds validated rows into per-customer state, sharded by customer-id hash (the buffers
+/// come split by shard), each shard folding its rows on its own thread.
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     shards: Vec<Shard>,
-    /// Packed rows per shard (reused).
-    split: Vec<Vec<Packed>>,
     categories: Vec<String>,
     category_index: HashMap<String, u32>,
+    /// A buffer could not address its long ids.
+    overflow: bool,
 }
 
 impl Accumulator {
@@ -303,9 +278,9 @@ impl Accumulator {
     pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
         Accumulator {
             shards: (0..SHARDS).map(|_| Shard::new(as_of, keep_after)).collect(),
-            split: vec![Vec::new(); SHARDS],
             categories: Vec::new(),
             category_index: HashMap::new(),
+            overflow: false,
         }
     }
 
@@ -322,32 +297,11 @@ impl Accumulator {
     /// Folds in a buffer of rows.
     pub fn absorb(&mut self, rows: &RowBuffer) {
         let cats: Vec<u32> = rows.categories.iter().map(|n| self.category(n)).collect();
-        for s in &mut self.split {
-            s.clear();
-        }
-        let n = self.shards.len() as u64;
-        for (i, &hash) in rows.id_hash.iter().enumerate() {
-            let id = rows.id(i);
-            self.split[((hash >> 32) % n) as usize].push(Packed {
-                hash,
-                prefix: id_prefix(id),
-                len: id.len() as u32,
-                row: i as u32,
-                day: rows.day[i],
-                category: match rows.category[i] {
-                    NO_CATEGORY => NO_CATEGORY,
-                    k => cats[k as usize],
-                },
-                amount: rows.amount[i],
-                order: rows.order[i],
-                profit: rows.profit[i],
-                quantity: rows.quantity[i],
-            });
-        }
+        self.overflow |= rows.overflow;
         self.shards
             .par_iter_mut()
-            .zip(self.split.par_iter())
-            .for_each(|(shard, packed)| shard.absorb(rows, packed));
+            .zip(rows.shards.par_iter())
+            .for_each(|(shard, packed)| shard.absorb(rows, packed, &cats));
     }
 
     /// Orders the customers by id and sweeps their lines into the customer table (sorted by
@@ -355,11 +309,12 @@ impl Accumulator {
     /// accounting of `stats`.
     pub fn finish(self, f: Finish, stats: &mut IngestStats) -> Result<Aggregates, IngestError> {
         let mut shards = self.shards;
-        if shards.iter().any(|s| s.overflow) {
+        if self.overflow || shards.iter().any(|s| s.overflow) {
             return Err(IngestError::Engine(
                 "a customer's sum of amounts, profit or quantity exceeds ±9.2e12, or there are \
-                 more than 4.29 billion purchase lines; check the amount column's unit or \
-                 analyze the data in parts"
+                 more than 4.29 billion purchase lines, or a part of the input holds more than \
+                 4 GiB of customer ids; check the amount column's unit or analyze the data \
+                 in parts"
                     .into(),
             ));
         }

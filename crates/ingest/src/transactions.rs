@@ -52,32 +52,85 @@ pub(crate) fn order_fingerprint(id: &str) -> u64 {
     if h == NO_ORDER { h - 1 } else { h }
 }
 
-/// Validated rows of one part of the input, column by column: ids in one string, order ids
-/// as fingerprints, categories as indexes into this buffer's own list.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// Shards of the per-customer fold ([`crate::accumulate`]): many, so that each shard's hash
+/// table and customer states stay in cache while its rows are folded (with one shard per
+/// thread, almost every row missed the cache twice). Results do not depend on the number;
+/// debug builds use a few, so that tests with little data still spread over several.
+pub(crate) const SHARDS: usize = if cfg!(debug_assertions) { 3 } else { 256 };
+
+/// The shard of a customer-id hash.
+pub(crate) fn shard_of(hash: u64) -> usize {
+    ((hash >> 32) % SHARDS as u64) as usize
+}
+
+/// The first 8 bytes of an id, zero-padded, big-endian. An id of up to 8 bytes is its prefix
+/// and length; comparing prefixes and then, on a tie, the whole ids gives byte-wise string
+/// order with most comparisons on integers.
+pub(crate) fn id_prefix(id: &str) -> u64 {
+    let b = id.as_bytes();
+    let mut k = [0u8; 8];
+    let n = b.len().min(8);
+    k[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(k)
+}
+
+/// One valid row as its shard folds it, 64 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Packed {
+    pub hash: u64,
+    pub prefix: u64,
+    /// Length of the id; an id longer than 8 bytes is kept whole in the buffer's `long_ids`
+    /// from `long_at`.
+    pub len: u32,
+    pub long_at: u32,
+    pub day: i32,
+    /// Index into the buffer's `categories`, or `NO_CATEGORY`.
+    pub category: u32,
+    pub amount: i64,
+    pub order: u64,
+    pub profit: i64,
+    pub quantity: i64,
+}
+
+/// Validated rows of one part of the input, already split by the shard of their customer, so
+/// that splitting happens on the reading threads while the rows are in cache.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RowBuffer {
-    ids: String,
-    id_ends: Vec<usize>,
-    pub id_hash: Vec<u64>,
-    pub day: Vec<i32>,
-    pub amount: Vec<i64>,
-    pub order: Vec<u64>,
-    pub category: Vec<u32>,
+    /// Rows per shard, in input order within each.
+    pub shards: Vec<Vec<Packed>>,
+    long_ids: String,
     pub categories: Vec<String>,
     category_index: HashMap<String, u32>,
-    pub profit: Vec<i64>,
-    pub quantity: Vec<i64>,
+    len: usize,
+    /// Ids longer than 8 bytes add up to more than `long_at` can address (4 GiB).
+    pub overflow: bool,
+}
+
+impl Default for RowBuffer {
+    fn default() -> RowBuffer {
+        RowBuffer {
+            shards: vec![Vec::new(); SHARDS],
+            long_ids: String::new(),
+            categories: Vec::new(),
+            category_index: HashMap::new(),
+            len: 0,
+            overflow: false,
+        }
+    }
 }
 
 impl RowBuffer {
     pub fn len(&self) -> usize {
-        self.day.len()
+        self.len
     }
 
-    /// Customer id of row `i`.
-    pub fn id(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.id_ends[i - 1] };
-        &self.ids[start..self.id_ends[i]]
+    /// Customer id of a row of this buffer whose id is longer than 8 bytes (shorter ones are
+    /// their prefix).
+    pub fn long_id(&self, p: &Packed) -> &str {
+        let start = p.long_at as usize;
+        self.long_ids
+            .get(start..start + p.len as usize)
+            .unwrap_or_default()
     }
 
     fn category_ix(&mut self, name: &str) -> u32 {
@@ -91,17 +144,30 @@ impl RowBuffer {
     }
 
     pub fn push(&mut self, r: Row<'_>) {
-        self.ids.push_str(r.customer_id);
-        self.id_ends.push(self.ids.len());
-        self.id_hash.push(id_hash(r.customer_id));
-        self.day.push(r.day);
-        self.amount.push(r.amount);
-        self.order
-            .push(r.order_id.map_or(NO_ORDER, order_fingerprint));
-        let c = r.category.map_or(NO_CATEGORY, |c| self.category_ix(c));
-        self.category.push(c);
-        self.profit.push(r.profit.unwrap_or(NO_VALUE));
-        self.quantity.push(r.quantity.unwrap_or(NO_VALUE));
+        let id = r.customer_id;
+        let hash = id_hash(id);
+        let long_at = if id.len() > 8 {
+            let at = self.long_ids.len();
+            self.long_ids.push_str(id);
+            self.overflow |= self.long_ids.len() > u32::MAX as usize;
+            at as u32
+        } else {
+            0
+        };
+        let category = r.category.map_or(NO_CATEGORY, |c| self.category_ix(c));
+        self.shards[shard_of(hash)].push(Packed {
+            hash,
+            prefix: id_prefix(id),
+            len: id.len() as u32,
+            long_at,
+            day: r.day,
+            category,
+            amount: r.amount,
+            order: r.order_id.map_or(NO_ORDER, order_fingerprint),
+            profit: r.profit.unwrap_or(NO_VALUE),
+            quantity: r.quantity.unwrap_or(NO_VALUE),
+        });
+        self.len += 1;
     }
 
     /// Appends `other`'s rows after these.
@@ -111,36 +177,34 @@ impl RowBuffer {
             .iter()
             .map(|n| self.category_ix(n))
             .collect();
-        let base = self.ids.len();
-        self.ids.push_str(&other.ids);
-        self.id_ends.extend(other.id_ends.iter().map(|e| e + base));
-        self.id_hash.extend_from_slice(&other.id_hash);
-        self.day.extend_from_slice(&other.day);
-        self.amount.extend_from_slice(&other.amount);
-        self.order.extend_from_slice(&other.order);
-        self.category.extend(
-            other
-                .category
-                .iter()
-                .map(|&c| if c == NO_CATEGORY { c } else { map[c as usize] }),
-        );
-        self.profit.extend_from_slice(&other.profit);
-        self.quantity.extend_from_slice(&other.quantity);
+        let base = self.long_ids.len() as u32;
+        self.long_ids.push_str(&other.long_ids);
+        self.overflow |= other.overflow || self.long_ids.len() > u32::MAX as usize;
+        for (mine, theirs) in self.shards.iter_mut().zip(&other.shards) {
+            mine.extend(theirs.iter().map(|p| {
+                let mut p = *p;
+                if p.len > 8 {
+                    p.long_at += base;
+                }
+                if p.category != NO_CATEGORY {
+                    p.category = map[p.category as usize];
+                }
+                p
+            }));
+        }
+        self.len += other.len;
     }
 
     /// Empties the buffer, keeping its allocations.
     pub fn clear(&mut self) {
-        self.ids.clear();
-        self.id_ends.clear();
-        self.id_hash.clear();
-        self.day.clear();
-        self.amount.clear();
-        self.order.clear();
-        self.category.clear();
+        for s in &mut self.shards {
+            s.clear();
+        }
+        self.long_ids.clear();
         self.categories.clear();
         self.category_index.clear();
-        self.profit.clear();
-        self.quantity.clear();
+        self.len = 0;
+        self.overflow = false;
     }
 }
 
