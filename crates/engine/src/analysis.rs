@@ -119,25 +119,13 @@ impl Kpis {
                 .map(|v| v.iter().flatten().sum::<f64>())
                 .unwrap_or(0.0)
         };
-        let ints = |c: &str| t.ints(c).map(|v| v.to_vec()).unwrap_or_default();
+        let ints = |c: &str| t.ints(c).unwrap_or_default().iter().flatten();
         let revenue = sum_f("monetary");
-        let orders: i64 = ints("orders").iter().flatten().sum();
-        let repeat = ints("purchase_days")
-            .iter()
-            .flatten()
-            .filter(|&&d| d > 1)
-            .count();
-        let active = ints("recency_days")
-            .iter()
-            .flatten()
-            .filter(|&&d| d <= 90)
-            .count();
+        let orders: i64 = ints("orders").sum();
+        let repeat = ints("purchase_days").filter(|&&d| d > 1).count();
+        let active = ints("recency_days").filter(|&&d| d <= 90).count();
         let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
-        let dates = |c: &str| {
-            t.dates(c)
-                .map(|v| v.iter().flatten().copied().collect::<Vec<_>>())
-                .unwrap_or_default()
-        };
+        let dates = |c: &str| t.dates(c).unwrap_or_default().iter().flatten().copied();
         Kpis {
             customers: n,
             revenue,
@@ -154,8 +142,8 @@ impl Kpis {
             } else {
                 orders as f64 / n as f64
             },
-            first_order: dates("first_purchase").into_iter().min(),
-            last_order: dates("last_purchase").into_iter().max(),
+            first_order: dates("first_purchase").min(),
+            last_order: dates("last_purchase").max(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
@@ -53,6 +53,9 @@ pub(crate) fn read_transactions(
     Ok((acc, sink.stats, sink.rejects))
 }
 
+/// Row buffers kept for reuse (enough for every reading thread and the parts waiting).
+const MAX_SPARE: usize = 8;
+
 /// Rows buffered before the main sink folds them into its accumulator.
 const FLUSH_ROWS: usize = 64 * 1024;
 
@@ -60,6 +63,9 @@ const FLUSH_ROWS: usize = 64 * 1024;
 /// come; a part read on another thread buffers them until the main sink absorbs it, in order.
 struct Sink {
     rows: RowBuffer,
+    /// Emptied row buffers, handed back by the main sink for the parts read next: reusing
+    /// them spares allocating, growing and page-faulting tens of megabytes per part.
+    spare: Spare,
     acc: Option<Accumulator>,
     stats: IngestStats,
     rejects: Vec<Reject>,
@@ -68,10 +74,24 @@ struct Sink {
     max_day: i32,
 }
 
+/// Row buffers shared by a main sink and its parts.
+type Spare = Arc<Mutex<Vec<RowBuffer>>>;
+
 impl Sink {
     fn new(strict: bool) -> Sink {
+        Sink::sharing(strict, &Spare::default())
+    }
+
+    /// A sink (for a part) that takes a spare row buffer if there is one.
+    fn sharing(strict: bool, spare: &Spare) -> Sink {
+        let rows = spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_default();
         Sink {
-            rows: RowBuffer::default(),
+            rows,
+            spare: Arc::clone(spare),
             acc: None,
             stats: IngestStats::default(),
             rejects: Vec::new(),
@@ -95,6 +115,12 @@ impl Sink {
         match &mut self.acc {
             Some(acc) => acc.absorb(&part.rows),
             None => self.rows.append(&part.rows),
+        }
+        part.rows.clear();
+        if let Ok(mut spare) = self.spare.lock()
+            && spare.len() < MAX_SPARE
+        {
+            spare.push(std::mem::take(&mut part.rows));
         }
         self.stats.read += part.stats.read;
         self.stats.accepted += part.stats.accepted;
@@ -663,7 +689,7 @@ fn read_delimited_parallel(
     let mut carry = text[data_start..].to_vec();
     drop(head);
 
-    let strict = sink.strict;
+    let (strict, spare) = (sink.strict, Arc::clone(&sink.spare));
     // Chunks go to the workers in order; the main thread reads ahead, folds finished parts in
     // file order as they arrive (so memory holds a few chunks, not the file) and, from the
     // first chunk with a quote, parses the rest itself.
@@ -673,7 +699,7 @@ fn read_delimited_parallel(
     let mut ready = Ready::default();
     std::thread::scope(|s| -> Result<(), IngestError> {
         for _ in 0..threads {
-            let (done, job_rx, ctx) = (done.clone(), &job_rx, &ctx);
+            let (done, job_rx, ctx, spare) = (done.clone(), &job_rx, &ctx, &spare);
             s.spawn(move || {
                 loop {
                     let job = match job_rx.lock() {
@@ -681,7 +707,7 @@ fn read_delimited_parallel(
                         Err(_) => break,
                     };
                     let Ok((i, bytes, offset)) = job else { break };
-                    let mut part = Sink::new(strict);
+                    let mut part = Sink::sharing(strict, spare);
                     let mut rdr = csv_reader(ctx.delimiter, bytes.as_slice());
                     let err = parse_records(ctx, &mut rdr, offset, &mut part).err();
                     if done.send((i, (part, err))).is_err() {
@@ -718,7 +744,7 @@ fn read_delimited_parallel(
                     progress,
                 });
                 let mut rdr = csv_reader(delimiter, BufReader::with_capacity(1 << 20, input));
-                let mut part = Sink::new(strict);
+                let mut part = Sink::sharing(strict, &spare);
                 let err = parse_records(&ctx, &mut rdr, line_offset, &mut part).err();
                 tail = Some((part, err));
                 break;
@@ -892,18 +918,19 @@ fn read_parquet(
     } else {
         // One row group at a time per thread; folded in file order as they arrive.
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let strict = sink.strict;
+        let (strict, spare) = (sink.strict, Arc::clone(&sink.spare));
         std::thread::scope(|s| {
             let (done, done_rx) = mpsc::sync_channel::<(usize, Part)>(threads);
             for _ in 0..threads {
-                let (done, next, ctx, meta, groups) = (done.clone(), &next, &ctx, &meta, &groups);
+                let (done, next, ctx, meta, groups, spare) =
+                    (done.clone(), &next, &ctx, &meta, &groups, &spare);
                 s.spawn(move || {
                     loop {
                         let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if g >= groups.len() {
                             break;
                         }
-                        let mut part = Sink::new(strict);
+                        let mut part = Sink::sharing(strict, spare);
                         let err = File::open(ctx.path)
                             .map_err(|e| IngestError::io(ctx.path, e))
                             .and_then(|f| {
