@@ -76,8 +76,12 @@ for fmt in $FORMATS; do
   f=$DATA/tx.$fmt
   out=$DATA/out-$fmt
   measure "clientele · customer table only · $fmt" "clientele-table-$fmt" \
-    "$BIN" analyze "$f" --out "$out" --quiet --customer-table-only --format parquet
-  RESULTS[-1]+=$(checksum_ours "$out")
+    "$BIN" analyze "$f" --out "$out" --quiet --customer-table-only --format parquet --timings
+  # its steps (from --timings): reading and folding, building the table, writing Parquet
+  steps=$(awk '/^  reading / { r += $(NF-1) } /^  building the customer table/ { b = $(NF-1) }
+    /^  writing outputs/ { w = $(NF-1) }
+    END { printf "read+fold %.2f s, build %.2f s, write %.2f s; ", r, b, w }' "$LOGS/clientele-table-$fmt.time")
+  RESULTS[-1]+="$steps$(checksum_ours "$out")"
   measure "clientele · whole analyze · $fmt" "clientele-analyze-$fmt" \
     "$BIN" analyze "$f" --out "$out-full" --quiet
   for e in ${ENGINES//,/ }; do

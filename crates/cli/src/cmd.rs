@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and the subcommands.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -93,6 +94,9 @@ struct AnalyzeArgs {
     /// Stop after the customer table (no models, grades or lists).
     #[arg(long)]
     customer_table_only: bool,
+    /// Print the wall time of each step (reading, customer table, models, writing) to stderr.
+    #[arg(long)]
+    timings: bool,
     /// Also analyze at every month end before the as-of date and keep those snapshots
     /// (a year of monthly history from one file).
     #[arg(long, value_parser = ["monthly"])]
@@ -344,6 +348,7 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
 fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let config = config_from(&a)?;
     let format: OutputFormat = config.output.format.parse()?;
+    let started = Instant::now();
     let analysis = analyze(
         &config,
         &AnalyzeOptions {
@@ -355,14 +360,43 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
         },
         bars,
     )?;
+    let analyzed = started.elapsed();
     let spin = bars.spinner("writing outputs");
+    let writing = Instant::now();
     let written = write_outputs(&analysis, &a.out, format)?;
     spin.finish_and_clear();
+    let writing = writing.elapsed();
     print_summary(&analysis, &written.dir, &written.files);
+    if a.timings {
+        print_timings(bars, analyzed, writing, started.elapsed());
+    }
     // The process ends here: freeing millions of small allocations one by one would only
     // delay the exit (about a second for 3M customers), so the analysis is left to the OS.
     std::mem::forget(analysis);
     Ok(())
+}
+
+/// `--timings`: the steps the progress bars showed, the models (the rest of the analysis) and
+/// the writing, in wall-clock seconds.
+fn print_timings(bars: &Bars, analyzed: Duration, writing: Duration, total: Duration) {
+    let steps = bars.steps();
+    let shown: Duration = steps.iter().map(|(_, d)| *d).sum();
+    eprintln!("timings (wall clock):");
+    for (label, took) in &steps {
+        eprintln!("  {label:<48} {:>8.2} s", took.as_secs_f64());
+    }
+    let rest = analyzed.saturating_sub(shown);
+    eprintln!(
+        "  {:<48} {:>8.2} s",
+        "models, grades and lists",
+        rest.as_secs_f64()
+    );
+    eprintln!(
+        "  {:<48} {:>8.2} s",
+        "writing outputs",
+        writing.as_secs_f64()
+    );
+    eprintln!("  {:<48} {:>8.2} s", "total", total.as_secs_f64());
 }
 
 fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
@@ -595,6 +629,7 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
         unit: v.unit,
         lang: None,
         customer_table_only: false,
+        timings: false,
         history: None,
         previous: None,
         calibration_end: None,

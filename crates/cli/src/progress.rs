@@ -2,15 +2,20 @@
 //! terminal or with `--quiet`.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use clientele_engine::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A byte-based progress bar for file reads.
+/// A byte-based progress bar for file reads, which also keeps the wall time of every step
+/// it shows (for `--timings`).
 #[derive(Debug)]
 pub struct Bars {
     bar: Mutex<Option<ProgressBar>>,
     quiet: bool,
+    /// The step shown now, and the steps done with their wall time.
+    open: Mutex<Option<(String, Instant)>>,
+    done: Mutex<Vec<(String, Duration)>>,
 }
 
 impl Bars {
@@ -18,6 +23,29 @@ impl Bars {
         Bars {
             bar: Mutex::new(None),
             quiet,
+            open: Mutex::new(None),
+            done: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records a step timed elsewhere.
+    pub fn record(&self, label: &str, took: Duration) {
+        if let Ok(mut d) = self.done.lock() {
+            d.push((label.to_string(), took));
+        }
+    }
+
+    /// The steps done so far with their wall time, in order.
+    pub fn steps(&self) -> Vec<(String, Duration)> {
+        self.close();
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    fn close(&self) {
+        if let Ok(mut o) = self.open.lock()
+            && let Some((label, since)) = o.take()
+        {
+            self.record(&label, since.elapsed());
         }
     }
 
@@ -49,6 +77,10 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, label: &str, total_bytes: Option<u64>) {
+        self.close();
+        if let Ok(mut o) = self.open.lock() {
+            *o = Some((label.to_string(), Instant::now()));
+        }
         let pb = ProgressBar::with_draw_target(total_bytes, self.target());
         let style = ProgressStyle::with_template(
             "{msg:40!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
@@ -71,6 +103,7 @@ impl Progress for Bars {
     }
 
     fn finish(&self) {
+        self.close();
         if let Ok(mut b) = self.bar.lock()
             && let Some(pb) = b.take()
         {

@@ -300,3 +300,32 @@ fn config_init_then_check_on_data() {
         "{out}"
     );
 }
+
+#[test]
+fn customer_table_only_with_timings() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let (ok, stdout, stderr) = run(cdnow_args(bin().arg("analyze"))
+        .args(["--customer-table-only", "--timings", "--out"])
+        .arg(&out));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("23570 customers"), "{stdout}");
+    assert!(stderr.contains("timings (wall clock):"), "{stderr}");
+    for step in [
+        "reading ",
+        "building the customer table",
+        "models, grades and lists",
+        "writing outputs",
+        "total",
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with(step) && l.ends_with(" s")),
+            "{step}: {stderr}"
+        );
+    }
+    // the table alone: no model outputs
+    assert!(out.join("customers.parquet").exists());
+    assert!(!out.join("report.html").exists());
+}
