@@ -350,37 +350,40 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
         SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
             .map_err(|e| err(&e))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
-    let mut start = 0;
-    let mut group = 0;
+    // Every column of every row group is encoded in parallel, then appended in order: one
+    // row group at a time would leave a thread idle at the end of each.
+    let groups: Vec<std::ops::Range<usize>> = (0..t.len())
+        .step_by(ROW_GROUP_ROWS)
+        .map(|start| start..(start + ROW_GROUP_ROWS).min(t.len()))
+        .collect();
+    let mut jobs = Vec::new();
+    for (g, rows) in groups.iter().enumerate() {
+        let writers = factory.create_column_writers(g).map_err(|e| err(&e))?;
+        jobs.extend(writers.into_iter().enumerate().map(|(k, w)| (rows.clone(), k, w)));
+    }
+    let mut chunks = jobs
+        .into_par_iter()
+        .map(|(rows, k, mut w)| {
+            let array: ArrayRef = if k == 0 {
+                Arc::new(StringArray::from_iter_values(&t.ids()[rows]))
+            } else {
+                column_array(&t.columns()[k - 1].data, rows).1
+            };
+            for leaf in compute_leaves(schema.field(k), &array)? {
+                w.write(&leaf)?;
+            }
+            w.close()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(&e))?
+        .into_iter();
     // an empty table gets no row group: a valid file with the schema only
-    while start < t.len() {
-        let end = (start + ROW_GROUP_ROWS).min(t.len());
-        let writers = factory.create_column_writers(group).map_err(|e| err(&e))?;
-        let chunks = writers
-            .into_iter()
-            .enumerate()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(k, mut w)| {
-                let array: ArrayRef = if k == 0 {
-                    Arc::new(StringArray::from_iter_values(&t.ids()[start..end]))
-                } else {
-                    column_array(&t.columns()[k - 1].data, start..end).1
-                };
-                for leaf in compute_leaves(schema.field(k), &array)? {
-                    w.write(&leaf)?;
-                }
-                w.close()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err(&e))?;
+    for _ in &groups {
         let mut rg = writer.next_row_group().map_err(|e| err(&e))?;
-        for c in chunks {
+        for c in chunks.by_ref().take(schema.fields().len()) {
             c.append_to_row_group(&mut rg).map_err(|e| err(&e))?;
         }
         rg.close().map_err(|e| err(&e))?;
-        start = end;
-        group += 1;
     }
     writer.close().map_err(|e| err(&e))?;
     Ok(())
