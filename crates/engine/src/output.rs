@@ -359,7 +359,12 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let mut jobs = Vec::new();
     for (g, rows) in groups.iter().enumerate() {
         let writers = factory.create_column_writers(g).map_err(|e| err(&e))?;
-        jobs.extend(writers.into_iter().enumerate().map(|(k, w)| (rows.clone(), k, w)));
+        jobs.extend(
+            writers
+                .into_iter()
+                .enumerate()
+                .map(|(k, w)| (rows.clone(), k, w)),
+        );
     }
     let mut chunks = jobs
         .into_par_iter()

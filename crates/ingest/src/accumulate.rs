@@ -2,13 +2,15 @@
 //! the customer table needs is kept — a small state per customer and one 32-byte line per
 //! distinct (customer, day, order, category) — never the rows themselves.
 //!
-//! Each line records its customer, so at the end each shard's lines are partitioned by customer
-//! (a counting sort on the customer's rank by id: sequential reads and independent writes, where
-//! following a per-customer chain through hundreds of megabytes would wait on memory at every
-//! step). The customers are then visited in id order, each one's lines contiguous and sorted by
-//! day, and one sweep gives purchase days, gaps, distinct orders and categories, months, category
-//! spend and seasonality exactly, whatever the order of the input. Money stays in integer micro-units throughout, so every sum
-//! is exact and independent of row order and of how the reading was split.
+//! Customers are sharded by id hash (many small shards, so that each one's hash table and
+//! states stay in cache). Each line records its customer, so at the end each shard's lines are
+//! partitioned by customer: a counting sort on the customer's rank by id, with sequential reads
+//! and independent writes, where following a per-customer chain through hundreds of megabytes
+//! would wait on memory at every step. The customers are then visited in id order, each one's
+//! lines contiguous and sorted by day, and one sweep gives purchase days, gaps, distinct orders
+//! and categories, months, category spend and seasonality exactly, whatever the order of the
+//! input. Money stays in integer micro-units throughout, so every sum is exact and independent
+//! of row order and of how the reading was split.
 
 use std::collections::HashMap;
 
