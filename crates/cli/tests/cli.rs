@@ -5,14 +5,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// This crate's folder, read when the test runs (cargo sets it then too): a test binary built in
+/// another checkout and reused from a shared build folder would otherwise read that checkout.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_clientele"))
 }
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../ingest/tests/data")
-        .join(name)
+    manifest_dir().join("../ingest/tests/data").join(name)
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
@@ -108,11 +113,8 @@ fn analyze_cdnow_prints_and_writes_everything() {
     // monthly trends and cohorts equal an independent DuckDB computation
     // (crates/engine/tests/reference/cdnow_trends.py; CI also reruns it against this output)
     let reference: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../engine/tests/data/cdnow_trends_duckdb.json"),
-        )
-        .unwrap(),
+        &std::fs::read(manifest_dir().join("../engine/tests/data/cdnow_trends_duckdb.json"))
+            .unwrap(),
     )
     .unwrap();
     let trends = summary["lifecycle"]["trends"].as_array().unwrap();

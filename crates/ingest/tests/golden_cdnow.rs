@@ -10,10 +10,15 @@ use std::path::PathBuf;
 use clientele_core::{Day, TimeUnit};
 use clientele_ingest::{Delimiter, IngestOptions, NoProgress, OptionalColumn, load};
 
+/// This crate's folder, read when the test runs (cargo sets it then too): a test binary built in
+/// another checkout and reused from a shared build folder would otherwise read that checkout.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    manifest_dir().join("tests/data").join(name)
 }
 
 fn read_csv(name: &str) -> Vec<Vec<String>> {

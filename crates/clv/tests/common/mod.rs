@@ -3,10 +3,15 @@
 
 use std::path::PathBuf;
 
+/// This crate's folder, read when the test runs (cargo sets it then too): a test binary built in
+/// another checkout and reused from a shared build folder would otherwise read that checkout.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
 pub fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    manifest_dir().join("tests/data").join(name)
 }
 
 /// Numeric columns of a small CSV with a header (no quoting).
