@@ -753,6 +753,19 @@ fn grades(c: &Ctx) -> Section {
     sec
 }
 
+/// Rough width in pixels of the widest axis label at ECharts' default 12 px font: a CJK
+/// character is about as wide as the font size, a Latin one a little over half of it.
+fn widest_label(labels: &[String]) -> f64 {
+    labels
+        .iter()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_ascii() { 7.0 } else { 12.0 })
+                .sum::<f64>()
+        })
+        .fold(0.0, f64::max)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn heatmap(
     xs: Vec<String>,
@@ -767,11 +780,13 @@ fn heatmap(
     if let Some(fm) = label_fmt {
         label["formatter"] = json!(fm);
     }
+    // the y-axis name sits left of the widest label, not on top of it
+    let y_gap = (widest_label(&ys) + 20.0).max(40.0);
     opt(json!({
         "tooltip": {"position": "top"},
-        "grid": {"left": 12, "right": 64, "top": 12, "bottom": 30, "containLabel": true},
+        "grid": {"left": 30, "right": 64, "top": 12, "bottom": 30, "containLabel": true},
         "xAxis": {"type": "category", "data": xs, "name": x_name, "nameLocation": "middle", "nameGap": 26, "splitArea": {"show": true}},
-        "yAxis": {"type": "category", "data": ys, "name": y_name, "nameLocation": "middle", "nameGap": 40, "nameRotate": 90, "splitArea": {"show": true}},
+        "yAxis": {"type": "category", "data": ys, "name": y_name, "nameLocation": "middle", "nameGap": y_gap, "nameRotate": 90, "splitArea": {"show": true}},
         "visualMap": {"min": 0, "max": if max.is_finite() && max > 0.0 { round(max, 2) } else { 1.0 },
                       "calculable": true, "orient": "vertical", "right": 0, "top": "middle",
                       "itemWidth": 12, "itemHeight": 140, "inRange": {"color": HEAT}, "textStyle": {"fontSize": 11}},
@@ -2504,6 +2519,9 @@ fn migration(c: &Ctx) -> Section {
         );
         option["yAxis"]["inverse"] = json!(true);
         option["xAxis"]["axisLabel"] = json!({"interval": 0, "rotate": 30});
+        // labels turned 30° reach down half their width: the axis name goes below them
+        option["xAxis"]["nameGap"] = json!((widest_label(&cols) * 0.5 + 28.0).max(26.0));
+        option["grid"]["bottom"] = json!(40);
         let title = scheme_label(c, st(mg, "name").unwrap_or(""));
         let drift = get(mg, &["drift"]);
         let sub = c.tf(
@@ -2846,4 +2864,35 @@ fn history(c: &Ctx) -> Section {
     sec.lead
         .push(c.tf("hist.lead", &[("v", int(pts.len() as f64))]));
     sec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_axis_name_clears_the_widest_label() {
+        let ys = vec!["重要价值客户".to_string(), "(new)".to_string()];
+        let o = heatmap(
+            vec!["A".into()],
+            ys,
+            Vec::new(),
+            1.0,
+            "x".into(),
+            "上期".into(),
+            None,
+        );
+        // six CJK characters at about 12 px each, and a margin
+        assert!(o["yAxis"]["nameGap"].as_f64().unwrap_or(0.0) >= 6.0 * 12.0 + 12.0);
+        let short = heatmap(
+            vec!["A".into()],
+            vec!["R1".into()],
+            Vec::new(),
+            1.0,
+            "x".into(),
+            "y".into(),
+            None,
+        );
+        assert_eq!(short["yAxis"]["nameGap"].as_f64(), Some(40.0));
+    }
 }
