@@ -151,7 +151,12 @@ pub(crate) fn shares(
         let (rev, ord) = t.order[kept..].iter().fold((0.0, 0u64), |(r, o), &c| {
             (r + t.revenue[c as usize], o + t.orders[c as usize])
         });
-        row(lang.other().to_string(), rev, customers, ord)
+        row(
+            crate::input::other_label(lang).to_string(),
+            rev,
+            customers,
+            ord,
+        )
     });
     CategoryShares {
         customers_with_categories: n as u64,

@@ -42,31 +42,14 @@ pub struct Seasonality {
     pub month: [PeriodTotals; 12],
 }
 
-/// Output language for the fixed labels ("(unknown)", weekday names…).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Chinese.
-    Zh,
+pub use clientele_core::Lang;
+
+/// Label for missing values.
+pub(crate) fn unknown_label(lang: Lang) -> &'static str {
+    lang.pick("(未知)", "(unknown)")
 }
 
-impl Lang {
-    /// Label for missing values.
-    pub fn unknown(self) -> &'static str {
-        match self {
-            Lang::En => "(unknown)",
-            Lang::Zh => "(未知)",
-        }
-    }
-
-    /// Label for values lumped together past the cap.
-    pub fn other(self) -> &'static str {
-        match self {
-            Lang::En => "(other)",
-            Lang::Zh => "(其他)",
-        }
-    }
+/// Label for values lumped together past the cap.
+pub(crate) fn other_label(lang: Lang) -> &'static str {
+    lang.pick("(其他)", "(other)")
 }

@@ -247,11 +247,11 @@ pub(crate) fn categorical(col: &ColumnData, max_values: usize, lang: Lang) -> Gr
         for &c in &order[kept..] {
             remap[c as usize] = o;
         }
-        labels.push(lang.other().to_string());
+        labels.push(crate::input::other_label(lang).to_string());
     }
     let unknown = labels.len() as u32;
     if missing > 0 {
-        labels.push(lang.unknown().to_string());
+        labels.push(crate::input::unknown_label(lang).to_string());
     }
     let codes = codes
         .into_iter()
@@ -325,7 +325,7 @@ pub(crate) fn banded(values: &[Option<f64>], bands: usize, lang: Lang) -> Groups
     }
     let unknown = labels.len() as u32;
     if any_missing {
-        labels.push(lang.unknown().to_string());
+        labels.push(crate::input::unknown_label(lang).to_string());
     }
     let codes = values
         .iter()

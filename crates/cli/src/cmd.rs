@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use clientele_core::{Day, TimeUnit};
+use clientele_core::{Day, Lang, TimeUnit};
 use clientele_engine::synthetic::{ShopSpec, generate};
 use clientele_engine::{Analysis, AnalyzeOptions, Config, OutputFormat, analyze, write_outputs};
 
@@ -817,26 +817,18 @@ fn cmd_config_check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()
     Ok(())
 }
 
-fn parse_lang(l: &str) -> clientele_engine::Lang {
-    if l == "en" {
-        clientele_engine::Lang::En
-    } else {
-        clientele_engine::Lang::Zh
-    }
+fn parse_lang(l: &str) -> Lang {
+    l.parse().unwrap_or_default()
 }
 
 /// English when LC_ALL / LC_MESSAGES / LANG says so, Chinese otherwise.
-fn locale_lang() -> clientele_engine::Lang {
+fn locale_lang() -> Lang {
     let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|v| std::env::var(v).ok())
         .find(|v| !v.is_empty())
         .unwrap_or_default();
-    if locale.to_ascii_lowercase().starts_with("en") {
-        clientele_engine::Lang::En
-    } else {
-        clientele_engine::Lang::Zh
-    }
+    Lang::from_locale(&locale)
 }
 
 fn cmd_report(r: ReportArgs) -> Result<()> {
@@ -854,18 +846,8 @@ fn cmd_report(r: ReportArgs) -> Result<()> {
         .and_then(|v| v.as_str())
         .unwrap_or("zh")
         .to_string();
-    let lang = r.lang.clone().unwrap_or_else(|| {
-        if locale_lang() == clientele_engine::Lang::En {
-            "en".into()
-        } else {
-            "zh".into()
-        }
-    });
-    let report_lang = if lang == "en" {
-        clientele_report::Lang::En
-    } else {
-        clientele_report::Lang::Zh
-    };
+    let report_lang = r.lang.as_deref().map_or_else(locale_lang, parse_lang);
+    let lang = report_lang.code();
     let dir = summary_path
         .parent()
         .map(Path::to_path_buf)

@@ -44,4 +44,7 @@ pub enum CoreError {
     /// A time unit name that is not days, weeks or months.
     #[error("unknown time unit `{0}`: use days, weeks or months")]
     UnknownTimeUnit(String),
+    /// A language name that is not zh or en.
+    #[error("unknown language `{0}` (use zh or en)")]
+    UnknownLang(String),
 }

@@ -8,12 +8,14 @@
 
 mod day;
 mod error;
+mod lang;
 mod summary;
 mod table;
 mod window;
 
 pub use day::{DateFormat, Day};
 pub use error::CoreError;
+pub use lang::Lang;
 pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};
 pub use window::{ObservationWindow, TimeUnit};

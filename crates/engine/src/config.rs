@@ -75,16 +75,7 @@ impl Default for ClvConfig {
     }
 }
 
-/// Language of labels in outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// 中文.
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
+pub use clientele_core::Lang;
 
 /// `[source]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

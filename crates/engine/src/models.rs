@@ -273,11 +273,7 @@ fn behaviour_step(
         categories: inputs.categories,
         seasonality: season.as_ref(),
         grade_columns: &refs,
-        lang: if config.output.lang == Lang::En {
-            clientele_behaviour::Lang::En
-        } else {
-            clientele_behaviour::Lang::Zh
-        },
+        lang: config.output.lang,
     };
     let (summary, columns) =
         analyze_behaviour(&input, &config.behaviour).map_err(|e| err(e.to_string()))?;
@@ -471,7 +467,7 @@ fn rfm_step(
     let model = RfmModel::new(config.rfm.clone()).map_err(|e| err(e.to_string()))?;
     let r = model.score_table(table).map_err(|e| err(e.to_string()))?;
     let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
-    let lang = config.output.lang.rfm();
+    let lang = config.output.lang;
     let mut cols = vec![
         ("r_score".to_string(), int(&r.r_score)),
         ("f_score".to_string(), int(&r.f_score)),
@@ -647,13 +643,4 @@ fn file_safe(s: &str) -> String {
             }
         })
         .collect()
-}
-
-impl Lang {
-    fn rfm(self) -> clientele_rfm::Lang {
-        match self {
-            Lang::Zh => clientele_rfm::Lang::Zh,
-            Lang::En => clientele_rfm::Lang::En,
-        }
-    }
 }

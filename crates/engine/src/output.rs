@@ -206,10 +206,6 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         .collect();
     let lang = a.lang;
     let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
-    let glang = match lang {
-        crate::Lang::Zh => clientele_grade::Lang::Zh,
-        crate::Lang::En => clientele_grade::Lang::En,
-    };
     // rows per (column, grade), built once per column
     let mut by_column: std::collections::HashMap<
         &str,
@@ -255,7 +251,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         header.extend(&metrics);
         header.extend(["grade", "action", "scheme", "config_hash", "as_of"]);
         w.write_record(&header).map_err(err)?;
-        let action = playbook.action(&l.grade, glang).unwrap_or("").to_string();
+        let action = playbook.action(&l.grade, lang).unwrap_or("").to_string();
         let rows = by_column
             .get(l.column.as_str())
             .and_then(|g| g.get(&l.grade))
@@ -485,10 +481,6 @@ pub fn render_report(a: &Analysis, lang: crate::Lang) -> Result<String, EngineEr
             .and_then(|v| serde_json::to_value(v).ok()),
         migration: a.migration.clone(),
         behaviour: a.behaviour.clone(),
-    };
-    let lang = match lang {
-        crate::Lang::Zh => clientele_report::Lang::Zh,
-        crate::Lang::En => clientele_report::Lang::En,
     };
     clientele_report::render(&summary, lang, &extras).map_err(|e| err(e.to_string()))
 }

@@ -12,15 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Language of a playbook text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// Chinese.
-    Zh,
-    /// English.
-    En,
-}
+pub use clientele_core::Lang;
 
 /// `[playbook]`: grade name → action.
 pub type PlaybookConfig = BTreeMap<String, PlaybookEntry>;

@@ -26,16 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LifecycleError;
 
-/// Display language for stage names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// Chinese.
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
+pub use clientele_core::Lang;
 
 /// A lifecycle stage. Serialized as its id (`potential`, `new`, `active`, `at_risk`, `churned`,
 /// `reactivated`), the ids the playbook uses.

@@ -12,7 +12,6 @@
 //! ([`CHARTS_EMBEDDED`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde_json::Value;
 
@@ -32,62 +31,8 @@ pub const ECHARTS_VERSION: &str = "6.1.0";
 /// The minified ECharts library, or "" when [`CHARTS_EMBEDDED`] is false.
 pub const ECHARTS_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/echarts.min.js"));
 
-/// Report language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Lang {
-    /// 简体中文 (the default).
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// `"zh"` or `"en"`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language of a locale string such as `en_US.UTF-8`, `zh_CN`, `C`: English for `en*`,
-    /// Chinese otherwise (zh when unsure).
-    pub fn from_locale(locale: &str) -> Lang {
-        if locale.trim().to_ascii_lowercase().starts_with("en") {
-            Lang::En
-        } else {
-            Lang::Zh
-        }
-    }
-
-    /// The language from `LC_ALL`, `LC_MESSAGES` or `LANG` (first one set and non-empty),
-    /// Chinese when none is set.
-    pub fn from_env() -> Lang {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|k| std::env::var(k).ok())
-            .find(|v| !v.is_empty())
-            .map_or(Lang::Zh, |v| Lang::from_locale(&v))
-    }
-}
-
-impl FromStr for Lang {
-    type Err = ReportError;
-    fn from_str(s: &str) -> Result<Lang, ReportError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "zh" | "cn" | "zh-cn" | "zh_cn" | "chinese" | "中文" => Ok(Lang::Zh),
-            "en" | "en-us" | "en_us" | "english" => Ok(Lang::En),
-            other => Err(ReportError::Lang(other.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+/// Report language (the one language type of every clientele crate).
+pub use clientele_core::Lang;
 
 /// Optional sections the engine adds beside the summary. Each is the JSON the engine serializes;
 /// a field that is `None` (or of an unexpected shape) leaves its section out. A key of the same
@@ -112,8 +57,6 @@ pub struct ReportExtras {
 pub enum ReportError {
     /// The summary is not a JSON object.
     NotAnObject,
-    /// An unknown `--lang` value.
-    Lang(String),
     /// The template failed (a bug in this crate).
     Template(String),
 }
@@ -122,7 +65,6 @@ impl fmt::Display for ReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReportError::NotAnObject => f.write_str("the summary is not a JSON object"),
-            ReportError::Lang(l) => write!(f, "unknown report language `{l}` (use zh or en)"),
             ReportError::Template(e) => write!(f, "report template error: {e}"),
         }
     }

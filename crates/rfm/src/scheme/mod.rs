@@ -13,16 +13,7 @@ use crate::data::RfmData;
 use crate::summary::SegmentSummary;
 use crate::thresholds::Thresholds;
 
-/// Output language for names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// Chinese.
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
+pub use clientele_core::Lang;
 
 /// A segment: a stable id (for files and APIs) and display names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

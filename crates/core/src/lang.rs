@@ -1,0 +1,82 @@
+//! The language of the labels, grade names and texts in outputs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+/// Language of labels, grade names and texts in outputs: 中文 (the default) or English. One
+/// type for every crate, so that a setting goes from the config to each model unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// 简体中文.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `"zh"` or `"en"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The text in this language.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The language of a locale string such as `en_US.UTF-8`, `zh_CN`, `C`: English for `en*`,
+    /// Chinese otherwise (zh when unsure).
+    pub fn from_locale(locale: &str) -> Lang {
+        if locale.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+}
+
+impl FromStr for Lang {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Lang, CoreError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "cn" | "zh-cn" | "zh_cn" | "chinese" | "中文" => Ok(Lang::Zh),
+            "en" | "en-us" | "en_us" | "english" => Ok(Lang::En),
+            other => Err(CoreError::UnknownLang(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_and_locales() {
+        assert_eq!("中文".parse::<Lang>(), Ok(Lang::Zh));
+        assert_eq!(" EN ".parse::<Lang>(), Ok(Lang::En));
+        assert!("fr".parse::<Lang>().is_err());
+        assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("C"), Lang::Zh);
+        assert_eq!(Lang::En.to_string(), "en");
+        assert_eq!(Lang::default(), Lang::Zh);
+        assert_eq!(Lang::En.pick("未知", "unknown"), "unknown");
+    }
+}
