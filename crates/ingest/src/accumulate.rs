@@ -12,8 +12,6 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
-use std::collections::HashMap;
-
 use clientele_core::{ColumnData, CustomerTable, Day};
 use hashbrown::HashTable;
 use rayon::iter::{
@@ -23,7 +21,8 @@ use rayon::iter::{
 use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::transactions::{
-    MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Packed, RowBuffer, SHARDS, id_hash, id_prefix,
+    MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Names, Packed, RowBuffer, SHARDS, id_hash,
+    id_prefix,
 };
 use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals};
 
@@ -268,8 +267,7 @@ impl Shard {
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     shards: Vec<Shard>,
-    categories: Vec<String>,
-    category_index: HashMap<String, u32>,
+    categories: Names,
     /// A buffer could not address its long ids.
     overflow: bool,
 }
@@ -280,25 +278,14 @@ impl Accumulator {
     pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
         Accumulator {
             shards: (0..SHARDS).map(|_| Shard::new(as_of, keep_after)).collect(),
-            categories: Vec::new(),
-            category_index: HashMap::new(),
+            categories: Names::default(),
             overflow: false,
         }
     }
 
-    fn category(&mut self, name: &str) -> u32 {
-        if let Some(&c) = self.category_index.get(name) {
-            return c;
-        }
-        let c = self.categories.len() as u32;
-        self.categories.push(name.to_string());
-        self.category_index.insert(name.to_string(), c);
-        c
-    }
-
     /// Folds in a buffer of rows.
     pub fn absorb(&mut self, rows: &RowBuffer) {
-        let cats: Vec<u32> = rows.categories.iter().map(|n| self.category(n)).collect();
+        let cats = self.categories.numbers_of(&rows.categories);
         self.overflow |= rows.overflow;
         self.shards
             .par_iter_mut()
@@ -329,7 +316,7 @@ impl Accumulator {
         stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
 
         // categories and customers in name order, so nothing depends on input order or shards
-        let mut categories = self.categories;
+        let mut categories = self.categories.list;
         let mut by_name: Vec<u32> = (0..categories.len() as u32).collect();
         by_name.sort_unstable_by(|&a, &b| categories[a as usize].cmp(&categories[b as usize]));
         let mut cat_rank = vec![0u32; categories.len()];

@@ -52,6 +52,37 @@ pub(crate) fn order_fingerprint(id: &str) -> u64 {
     if h == NO_ORDER { h - 1 } else { h }
 }
 
+/// Names (categories) numbered in the order they first appear.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Names {
+    /// The names, by number.
+    pub list: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Names {
+    /// The number of `name`, added when new.
+    pub fn number(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.index.get(name) {
+            return c;
+        }
+        let c = self.list.len() as u32;
+        self.list.push(name.to_string());
+        self.index.insert(name.to_string(), c);
+        c
+    }
+
+    /// The numbers here of `other`'s names, by their number there (added when new).
+    pub fn numbers_of(&mut self, other: &Names) -> Vec<u32> {
+        other.list.iter().map(|n| self.number(n)).collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.index.clear();
+    }
+}
+
 /// Shards of the per-customer fold ([`crate::accumulate`]): many, so that each shard's hash
 /// table and customer states stay in cache while its rows are folded (with one shard per
 /// thread, almost every row missed the cache twice). Results do not depend on the number;
@@ -99,8 +130,7 @@ pub(crate) struct RowBuffer {
     /// Rows per shard, in input order within each.
     pub shards: Vec<Vec<Packed>>,
     long_ids: String,
-    pub categories: Vec<String>,
-    category_index: HashMap<String, u32>,
+    pub categories: Names,
     len: usize,
     /// Ids longer than 8 bytes add up to more than `long_at` can address (4 GiB).
     pub overflow: bool,
@@ -111,8 +141,7 @@ impl Default for RowBuffer {
         RowBuffer {
             shards: vec![Vec::new(); SHARDS],
             long_ids: String::new(),
-            categories: Vec::new(),
-            category_index: HashMap::new(),
+            categories: Names::default(),
             len: 0,
             overflow: false,
         }
@@ -133,16 +162,6 @@ impl RowBuffer {
             .unwrap_or_default()
     }
 
-    fn category_ix(&mut self, name: &str) -> u32 {
-        if let Some(&c) = self.category_index.get(name) {
-            return c;
-        }
-        let c = self.categories.len() as u32;
-        self.categories.push(name.to_string());
-        self.category_index.insert(name.to_string(), c);
-        c
-    }
-
     pub fn push(&mut self, r: Row<'_>) {
         let id = r.customer_id;
         let hash = id_hash(id);
@@ -154,7 +173,9 @@ impl RowBuffer {
         } else {
             0
         };
-        let category = r.category.map_or(NO_CATEGORY, |c| self.category_ix(c));
+        let category = r
+            .category
+            .map_or(NO_CATEGORY, |c| self.categories.number(c));
         self.shards[shard_of(hash)].push(Packed {
             hash,
             prefix: id_prefix(id),
@@ -172,11 +193,7 @@ impl RowBuffer {
 
     /// Appends `other`'s rows after these.
     pub fn append(&mut self, other: &RowBuffer) {
-        let map: Vec<u32> = other
-            .categories
-            .iter()
-            .map(|n| self.category_ix(n))
-            .collect();
+        let map = self.categories.numbers_of(&other.categories);
         let base = self.long_ids.len() as u32;
         self.long_ids.push_str(&other.long_ids);
         self.overflow |= other.overflow || self.long_ids.len() > u32::MAX as usize;
@@ -202,7 +219,6 @@ impl RowBuffer {
         }
         self.long_ids.clear();
         self.categories.clear();
-        self.category_index.clear();
         self.len = 0;
         self.overflow = false;
     }
