@@ -540,12 +540,15 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
         println!("classic grading not applied: {s}");
     }
     for s in &a.side_tables {
+        // rows, not customers: satisfaction has several rows per customer
+        let columns = if s.columns_added.is_empty() {
+            String::new()
+        } else {
+            format!(", columns: {}", s.columns_added.join(", "))
+        };
         println!(
-            "{}: {} rows, {} matched customers, columns: {}",
-            s.kind,
-            s.rows,
-            s.matched,
-            s.columns_added.join(", ")
+            "{}: {} rows, {} of them for customers in the table{columns}",
+            s.kind, s.rows, s.matched
         );
     }
     if a.leads_without_purchase > 0 {
