@@ -196,7 +196,10 @@ const LIST_METRICS: [&str; 9] = [
 ];
 
 /// `segments/<scheme>/<grade>.csv`: customer id, key metrics, the grade, the playbook
-/// action, scheme, config hash and as-of date — ready for an SMS/email/ads upload.
+/// action, scheme, config hash and as-of date — ready for an SMS/email/ads upload. Money is
+/// written to the cent and probabilities to 4 decimals (the full values are in
+/// `customers.parquet` / `.csv`): lists are read by people and upload tools, and at millions
+/// of rows the shortest round-trip digits were most of their size and writing time.
 fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
     let t = &a.customers;
     let metrics: Vec<&str> = LIST_METRICS
@@ -257,12 +260,15 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
             .and_then(|g| g.get(&l.grade))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let cols: Vec<&ColumnData> = metrics.iter().filter_map(|m| t.get(m)).collect();
+        let cols: Vec<(&ColumnData, u32)> = metrics
+            .iter()
+            .filter_map(|m| t.get(m).map(|c| (c, list_decimals(m))))
+            .collect();
         let mut cell = String::new();
         for &i in rows {
             w.write_field(&t.ids()[i]).map_err(err)?;
-            for c in &cols {
-                c.write_text(i, &mut cell);
+            for &(c, decimals) in &cols {
+                list_cell(c, i, decimals, &mut cell);
                 w.write_field(&cell).map_err(err)?;
             }
             for f in [&l.grade, &action, &l.scheme, &a.config_hash, &as_of] {
@@ -272,6 +278,44 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         }
         w.flush().map_err(|e| EngineError::io(&path, e))
     })
+}
+
+/// Decimals of a float metric in target lists: 4 for probabilities, 2 (cents) for money.
+fn list_decimals(metric: &str) -> u32 {
+    if metric == "p_alive" { 4 } else { 2 }
+}
+
+/// Cell `i` of a target-list column: floats rounded to `decimals` (half away from zero),
+/// written through integers; anything else as [`ColumnData::write_text`] writes it.
+fn list_cell(c: &ColumnData, i: usize, decimals: u32, buf: &mut String) {
+    use std::fmt::Write;
+    let scale = 10i64.pow(decimals);
+    match c {
+        ColumnData::Float(v) => {
+            buf.clear();
+            let Some(x) = v[i] else { return };
+            let scaled = (x * scale as f64).round();
+            if !scaled.is_finite() || scaled.abs() >= 9.0e15 {
+                c.write_text(i, buf); // not finite, or too large to round through an i64
+                return;
+            }
+            let n = scaled as i64;
+            let sign = if n < 0 { "-" } else { "" };
+            let (whole, frac) = (
+                n.unsigned_abs() / scale as u64,
+                n.unsigned_abs() % scale as u64,
+            );
+            // writing into a String cannot fail
+            let _ = write!(
+                buf,
+                "{sign}{whole}.{frac:0width$}",
+                width = decimals as usize
+            );
+        }
+        _ => {
+            c.write_text(i, buf);
+        }
+    }
 }
 
 /// The Arrow type and array of rows `range` of one column.
@@ -526,4 +570,40 @@ pub fn summary_json(a: &Analysis) -> Result<serde_json::Value, EngineError> {
             .for_each(|c| attach(c, &["stage", "name_zh", "name_en"]));
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_cells_round_money_and_probabilities() {
+        let money = ColumnData::Float(vec![
+            Some(26.575499999999998),
+            Some(-0.004),
+            Some(-12.345),
+            Some(7.0),
+            None,
+            Some(f64::NAN),
+            Some(1e300),
+        ]);
+        let mut buf = String::new();
+        let cells: Vec<String> = (0..7)
+            .map(|i| {
+                list_cell(&money, i, list_decimals("monetary"), &mut buf);
+                buf.clone()
+            })
+            .collect();
+        let huge = 1e300.to_string();
+        assert_eq!(
+            cells,
+            ["26.58", "0.00", "-12.35", "7.00", "", "NaN", huge.as_str()]
+        );
+        let p = ColumnData::Float(vec![Some(0.829604540747322)]);
+        list_cell(&p, 0, list_decimals("p_alive"), &mut buf);
+        assert_eq!(buf, "0.8296");
+        let ints = ColumnData::Int(vec![Some(42)]);
+        list_cell(&ints, 0, 2, &mut buf);
+        assert_eq!(buf, "42");
+    }
 }
