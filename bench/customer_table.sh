@@ -83,7 +83,11 @@ for fmt in $FORMATS; do
     END { printf "read+fold %.2f s, build %.2f s, write %.2f s; ", r, b, w }' "$LOGS/clientele-table-$fmt.time")
   RESULTS[-1]+="$steps$(checksum_ours "$out")"
   measure "clientele · whole analyze · $fmt" "clientele-analyze-$fmt" \
-    "$BIN" analyze "$f" --out "$out-full" --quiet
+    "$BIN" analyze "$f" --out "$out-full" --quiet --timings
+  RESULTS[-1]+=$(awk '/^  reading / { r += $(NF-1) } /^  building the customer table/ { b = $(NF-1) }
+    /^  models, grades and lists/ { m = $(NF-1) } /^  writing outputs/ { w = $(NF-1) }
+    END { printf "read+fold %.2f s, build %.2f s, models %.2f s, write %.2f s", r, b, m, w }' \
+    "$LOGS/clientele-analyze-$fmt.time")
   for e in ${ENGINES//,/ }; do
     measure "$e · customer table · $fmt" "$e-$fmt" \
       "$PY" "$SHARED/peers_customer_table.py" "$f" --engines "$e" --threads "$THREADS"
