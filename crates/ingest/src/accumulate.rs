@@ -316,14 +316,14 @@ impl Accumulator {
         stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
 
         // categories and customers in name order, so nothing depends on input order or shards
-        let mut categories = self.categories.list;
-        let mut by_name: Vec<u32> = (0..categories.len() as u32).collect();
-        by_name.sort_unstable_by(|&a, &b| categories[a as usize].cmp(&categories[b as usize]));
-        let mut cat_rank = vec![0u32; categories.len()];
+        let names = self.categories.list;
+        let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+        by_name.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut cat_rank = vec![0u32; names.len()];
         for (r, &k) in by_name.iter().enumerate() {
             cat_rank[k as usize] = r as u32;
         }
-        categories.sort_unstable();
+        let categories: Vec<String> = by_name.iter().map(|&k| names[k as usize].clone()).collect();
         let id = |s: u32, c: u32| {
             let sh = &shards[s as usize];
             id_at(&sh.ids, &sh.id_ends, c)
@@ -408,7 +408,6 @@ struct Sorted {
 impl Sorted {
     /// `rank[c]`: customer `c`'s rank by id within the shard; `cat_rank[k]`: the global rank of
     /// the shard's category `k`.
-    #[inline(never)]
     fn new(sh: Shard, rank: &[u32], cat_rank: &[u32]) -> Sorted {
         let n = sh.states.len();
         let mut by_rank = vec![0u32; n];
@@ -534,8 +533,6 @@ const SWEEP_CHUNK: usize = if cfg!(debug_assertions) { 3 } else { 16 * 1024 };
 struct Sweep {
     f: Finish,
     c: Cols,
-    /// Customers in the table so far (`c.ids.len()`, kept apart while columns are appended).
-    rows: u32,
     any_category: bool,
     any_profit: bool,
     any_quantity: bool,
@@ -667,7 +664,6 @@ impl Sweep {
         Sweep {
             f,
             c: Cols::with_capacity(customers),
-            rows: 0,
             any_category: false,
             any_profit: false,
             any_quantity: false,
@@ -687,7 +683,6 @@ impl Sweep {
         }
     }
 
-    #[inline(never)]
     /// One customer: `used` are the lines up to as-of, `later` the lines after it, both by day.
     fn customer(&mut self, id: &str, st: &State, used: &[Line], later: &[Line]) {
         if used.is_empty() {
@@ -744,7 +739,7 @@ impl Sweep {
             self.return_only_amount += st.monetary;
             return;
         };
-        let row = self.rows;
+        let row = self.c.ids.len() as u32;
 
         // distinct orders of purchase rows (purchase days when there are no order ids)
         self.orders.clear();
@@ -852,7 +847,6 @@ impl Sweep {
         }
 
         let as_of = f.as_of.0;
-        self.rows += 1;
         let c = &mut self.c;
         let m = money(st.monetary);
         c.ids.push(id.to_string());
@@ -891,17 +885,18 @@ impl Sweep {
     /// Appends the next customers' results (`o` swept the customers right after these).
     fn append(&mut self, parts: Vec<Sweep>) {
         let mut cols = Vec::with_capacity(parts.len());
+        let mut offset = self.c.ids.len() as u32;
         for mut p in parts {
+            let rows = p.c.ids.len() as u32;
             cols.push(std::mem::take(&mut p.c));
-            self.append_totals(p);
+            self.append_totals(p, offset);
+            offset += rows;
         }
         self.c.append(cols);
     }
 
-    /// Appends all but the columns (`o.rows` rows, whose columns come next).
-    fn append_totals(&mut self, o: Sweep) {
-        let offset = self.rows;
-        self.rows += o.rows;
+    /// Appends all but the columns of `o`, whose customers' rows start at `offset`.
+    fn append_totals(&mut self, o: Sweep, offset: u32) {
         self.any_category |= o.any_category;
         self.any_profit |= o.any_profit;
         self.any_quantity |= o.any_quantity;
