@@ -28,24 +28,19 @@ impl Bars {
         }
     }
 
-    /// Records a step timed elsewhere.
-    pub fn record(&self, label: &str, took: Duration) {
-        if let Ok(mut d) = self.done.lock() {
-            d.push((label.to_string(), took));
-        }
-    }
-
     /// The steps done so far with their wall time, in order.
     pub fn steps(&self) -> Vec<(String, Duration)> {
         self.close();
         self.done.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
+    /// Ends the step shown now, keeping its wall time.
     fn close(&self) {
         if let Ok(mut o) = self.open.lock()
             && let Some((label, since)) = o.take()
+            && let Ok(mut d) = self.done.lock()
         {
-            self.record(&label, since.elapsed());
+            d.push((label, since.elapsed()));
         }
     }
 
