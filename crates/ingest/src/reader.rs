@@ -1010,6 +1010,9 @@ impl ParquetCtx<'_> {
                     DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                         NumCol::Text(text(i)?)
                     }
+                    DataType::Int64 => {
+                        NumCol::Int(c.as_primitive::<arrow::datatypes::Int64Type>().clone())
+                    }
                     _ => {
                         let f = cast(c, &DataType::Float64)
                             .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
@@ -1017,23 +1020,24 @@ impl ParquetCtx<'_> {
                     }
                 }))
             };
-            let ids = text(pos.customer_id)?;
+            let id_col = |i: usize| -> Result<IdCol, IngestError> {
+                IdCol::new(batch.column(i)).map_or_else(|| text(i).map(IdCol::Text), Ok)
+            };
+            let ids = id_col(pos.customer_id)?;
             let dates = DateCol::new(batch.column(pos.order_date))
                 .map_err(|e| pq_err(&format!("column `{}`: {e}", header[pos.order_date])))?;
             let amount = num(Some(pos.amount))?.ok_or_else(|| pq_err(&"amount column"))?;
-            let order_id = pos.order_id.map(text).transpose()?;
+            let order_id = pos.order_id.map(id_col).transpose()?;
             let category = pos.category.map(text).transpose()?;
             let profit = num(pos.profit)?;
             let cost = num(pos.cost)?;
             let quantity = num(pos.quantity)?;
             for r in 0..n {
                 row_no += 1;
+                let (mut id_buf, mut order_buf) = (itoa::Buffer::new(), itoa::Buffer::new());
+                let id = ids.get(r, &mut id_buf).unwrap_or("");
+                let order = order_id.as_ref().and_then(|c| c.get(r, &mut order_buf));
                 let result = (|| -> Result<Row<'_>, (String, String)> {
-                    let id = if ids.is_null(r) {
-                        ""
-                    } else {
-                        ids.value(r).trim()
-                    };
                     if id.is_empty() {
                         return Err(("customer_id".into(), "missing customer id".into()));
                     }
@@ -1060,7 +1064,7 @@ impl ParquetCtx<'_> {
                         customer_id: id,
                         day: day.0,
                         amount,
-                        order_id: opt_text(&order_id, r),
+                        order_id: order,
                         category: opt_text(&category, r),
                         profit: p,
                         quantity: opt(&quantity, "quantity")?,
@@ -1079,8 +1083,53 @@ impl ParquetCtx<'_> {
     }
 }
 
-/// A numeric Parquet column, typed or as text.
+/// An id Parquet column (customer or order id). Whole numbers are kept as numbers and
+/// written out as decimal text one row at a time: Arrow's cast to text would build a whole
+/// string column per batch for that, and the ids would then be trimmed for nothing.
+enum IdCol {
+    Int(arrow::array::Int64Array),
+    UInt(arrow::array::UInt64Array),
+    Text(arrow::array::StringArray),
+}
+
+impl IdCol {
+    /// The integer column `c` (`None` for any other type, which is read as text).
+    fn new(c: &dyn Array) -> Option<IdCol> {
+        use arrow::datatypes::{Int64Type, UInt64Type};
+        match c.data_type() {
+            DataType::UInt64 => Some(IdCol::UInt(c.as_primitive::<UInt64Type>().clone())),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => {
+                let c = cast(c, &DataType::Int64).ok()?;
+                Some(IdCol::Int(c.as_primitive::<Int64Type>().clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Trimmed non-empty id at row `r` (`buf` holds a number's text).
+    fn get<'a>(&'a self, r: usize, buf: &'a mut itoa::Buffer) -> Option<&'a str> {
+        match self {
+            IdCol::Int(a) => (!a.is_null(r)).then(|| buf.format(a.value(r))),
+            IdCol::UInt(a) => (!a.is_null(r)).then(|| buf.format(a.value(r))),
+            IdCol::Text(a) => {
+                if a.is_null(r) {
+                    return None;
+                }
+                Some(a.value(r).trim()).filter(|s| !s.is_empty())
+            }
+        }
+    }
+}
+
+/// A numeric Parquet column: whole numbers, floats, or text.
 enum NumCol {
+    Int(arrow::array::Int64Array),
     Float(arrow::array::Float64Array),
     Text(arrow::array::StringArray),
 }
@@ -1089,6 +1138,11 @@ impl NumCol {
     /// `None` = null; `Some(Err)` = bad value.
     fn get(&self, r: usize) -> Option<Result<i64, String>> {
         match self {
+            // as the cast to Float64 would convert it
+            NumCol::Int(a) => (!a.is_null(r)).then(|| {
+                let v = a.value(r);
+                to_scaled(v as f64).map_err(|why| format!("`{v}` {why}"))
+            }),
             NumCol::Float(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
                 to_scaled(v).map_err(|why| format!("`{v}` {why}"))
