@@ -284,20 +284,24 @@ mod tests {
         .unwrap();
         t.push(
             "age",
-            ColumnData::Int(vec![Some(20), Some(30), Some(40), Some(50), None, Some(60)]),
+            ColumnData::Int(vec![Some(20), Some(30), Some(40), Some(50), None, Some(60)].into()),
         )
         .unwrap();
-        t.push("orders", ColumnData::Int(vec![Some(1); 6])).unwrap();
+        t.push("orders", ColumnData::Int(vec![Some(1); 6].into()))
+            .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![
-                Some(10.0),
-                Some(20.0),
-                None,
-                Some(5.0),
-                Some(1.0),
-                Some(4.0),
-            ]),
+            ColumnData::Float(
+                vec![
+                    Some(10.0),
+                    Some(20.0),
+                    None,
+                    Some(5.0),
+                    Some(1.0),
+                    Some(4.0),
+                ]
+                .into(),
+            ),
         )
         .unwrap();
         t

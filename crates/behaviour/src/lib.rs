@@ -12,10 +12,10 @@
 //! use clientele_core::{ColumnData, CustomerTable};
 //!
 //! let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into()]);
-//! t.push("orders", ColumnData::Int(vec![Some(1), Some(3), Some(2)])).unwrap();
-//! t.push("monetary", ColumnData::Float(vec![Some(10.0), Some(90.0), Some(40.0)])).unwrap();
-//! t.push("avg_order_value", ColumnData::Float(vec![Some(10.0), Some(30.0), Some(20.0)])).unwrap();
-//! t.push("avg_interpurchase_days", ColumnData::Float(vec![None, Some(12.0), Some(30.0)])).unwrap();
+//! t.push("orders", ColumnData::Int(vec![Some(1), Some(3), Some(2)].into())).unwrap();
+//! t.push("monetary", ColumnData::Float(vec![Some(10.0), Some(90.0), Some(40.0)].into())).unwrap();
+//! t.push("avg_order_value", ColumnData::Float(vec![Some(10.0), Some(30.0), Some(20.0)].into())).unwrap();
+//! t.push("avg_interpurchase_days", ColumnData::Float(vec![None, Some(12.0), Some(30.0)].into())).unwrap();
 //! t.push("city", ColumnData::Text(vec![Some("上海".into()), Some("北京".into()), None])).unwrap();
 //! t.push("grade_behaviour", ColumnData::Text(vec![Some("普通".into()), Some("VIP".into()), Some("普通".into())])).unwrap();
 //!
@@ -272,7 +272,7 @@ pub fn analyze_behaviour(
             });
             columns.push(Column {
                 name: NEXT_BEST_CATEGORY_SCORE.to_string(),
-                data: ColumnData::Float(score_col),
+                data: ColumnData::Float(score_col.into()),
             });
         }
         let mut suggestions: Vec<SuggestionCount> = per_category

@@ -40,14 +40,13 @@ impl Hasher for FxHasher {
 
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
-/// A numeric column as `f64`s (borrowed when it is a float column); NaN or infinity is an
-/// error naming the row.
+/// A numeric column as `f64`s; NaN or infinity is an error naming the row.
 pub(crate) fn finite_numbers<'t>(
     table: &'t CustomerTable,
     name: &str,
 ) -> Result<Cow<'t, [Option<f64>]>> {
     let v = match table.column(name)? {
-        ColumnData::Float(v) => Cow::Borrowed(v.as_slice()),
+        ColumnData::Float(v) => Cow::Owned(v.to_vec()),
         _ => Cow::Owned(table.numbers(name)?),
     };
     check_finite(name, &v)?;
@@ -392,7 +391,7 @@ mod tests {
         let g = categorical(&col, 2, Lang::En);
         assert_eq!(g.labels, ["b", "a", "(other)", "(unknown)"]);
         assert_eq!(g.codes, [0, 1, 0, 2, 2, 0, 1, 3]);
-        let ints = ColumnData::Int(vec![Some(10), Some(2), Some(2), None]);
+        let ints = ColumnData::Int(vec![Some(10), Some(2), Some(2), None].into());
         let g = categorical(&ints, 5, Lang::Zh);
         assert_eq!(g.labels, ["2", "10", "(未知)"]);
         assert_eq!(g.codes, [1, 0, 0, 2]);

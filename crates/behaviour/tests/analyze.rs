@@ -191,7 +191,7 @@ fn typed_errors() {
     let mut nan = table(3);
     nan.set(
         "monetary",
-        ColumnData::Float(vec![Some(1.0), Some(f64::NAN), None]),
+        ColumnData::Float(vec![Some(1.0), Some(f64::NAN), None].into()),
     )
     .unwrap();
     let nan_input = BehaviourInput {
@@ -223,7 +223,7 @@ fn typed_errors() {
     assert!(dup.validate().is_err());
     let date_dim = {
         let mut t2 = table(2);
-        t2.push("signup", ColumnData::Date(vec![None, None]))
+        t2.push("signup", ColumnData::Date(vec![None, None].into()))
             .unwrap();
         t2
     };

@@ -91,12 +91,12 @@ proptest! {
     ) {
         let n = grades.len();
         let mut t = CustomerTable::new((0..n).map(|i| i.to_string()).collect());
-        t.push("orders", ColumnData::Int(vec![Some(1); n])).unwrap();
+        t.push("orders", ColumnData::Int(vec![Some(1); n].into())).unwrap();
         t.push("monetary", ColumnData::Float((0..n).map(|i| Some(i as f64)).collect())).unwrap();
-        t.push("avg_order_value", ColumnData::Float(vec![Some(5.0); n])).unwrap();
-        t.push("avg_interpurchase_days", ColumnData::Float(vec![None; n])).unwrap();
+        t.push("avg_order_value", ColumnData::Float(vec![Some(5.0); n].into())).unwrap();
+        t.push("avg_interpurchase_days", ColumnData::Float(vec![None; n].into())).unwrap();
         t.push("city", ColumnData::Text(cities[..n].iter().map(|c| c.map(|c| format!("c{c}"))).collect())).unwrap();
-        t.push("age", ColumnData::Int(ages[..n].to_vec())).unwrap();
+        t.push("age", ColumnData::Int(ages[..n].to_vec().into())).unwrap();
         t.push("grade_behaviour", ColumnData::Text(grades.iter().map(|g| g.map(|g| format!("g{g}"))).collect())).unwrap();
         let input = BehaviourInput {
             table: &t,

@@ -264,19 +264,22 @@ mod tests {
         let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into()]);
         t.push(
             "recency_days",
-            ColumnData::Int(vec![Some(1), Some(30), Some(300)]),
+            ColumnData::Int(vec![Some(1), Some(30), Some(300)].into()),
         )
         .unwrap();
-        t.push("orders", ColumnData::Int(vec![Some(9), Some(2), Some(1)]))
-            .unwrap();
+        t.push(
+            "orders",
+            ColumnData::Int(vec![Some(9), Some(2), Some(1)].into()),
+        )
+        .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![Some(900.0), Some(-20.0), None]),
+            ColumnData::Float(vec![Some(900.0), Some(-20.0), None].into()),
         )
         .unwrap();
         t.push(
             "categories",
-            ColumnData::Int(vec![Some(2), Some(2), Some(2)]),
+            ColumnData::Int(vec![Some(2), Some(2), Some(2)].into()),
         )
         .unwrap();
         t
@@ -336,7 +339,7 @@ mod tests {
         let mut t = table();
         t.set(
             "orders",
-            ColumnData::Float(vec![Some(1.0), Some(f64::INFINITY), Some(2.0)]),
+            ColumnData::Float(vec![Some(1.0), Some(f64::INFINITY), Some(2.0)].into()),
         )
         .unwrap();
         let e = extract(&t, None, Transform::Log1p).unwrap_err();

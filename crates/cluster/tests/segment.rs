@@ -150,7 +150,7 @@ fn missing_values_get_no_cluster() {
     let mut t = customers(500, 2);
     let mut m: Vec<Option<f64>> = t.floats("monetary").unwrap().to_vec();
     m[10] = None;
-    t.set("monetary", ColumnData::Float(m)).unwrap();
+    t.set("monetary", ColumnData::Float(m.into())).unwrap();
     let s = run(&t, KChoice::Fixed(3), 0);
     assert_eq!(s.labels[10], None);
     assert_eq!(s.labels.iter().filter(|l| l.is_some()).count(), 499);
@@ -245,7 +245,7 @@ fn bad_input_gives_errors_not_panics() {
     ));
     // Missing column.
     let mut t = CustomerTable::new(vec!["a".into(), "b".into()]);
-    t.push("orders", ColumnData::Int(vec![Some(1), Some(2)]))
+    t.push("orders", ColumnData::Int(vec![Some(1), Some(2)].into()))
         .unwrap();
     let e = segment(&t, &cfg(KChoice::Fixed(2))).unwrap_err();
     assert!(e.to_string().contains("recency_days"), "{e}");

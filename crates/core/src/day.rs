@@ -8,8 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::CoreError;
 
-/// A calendar day: days since 1970-01-01. Serialized as `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A calendar day: days since 1970-01-01. Serialized as `YYYY-MM-DD`. The default is
+/// 1970-01-01.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub i32);
 
 const EPOCH_CE_DAYS: i32 = 719_163; // NaiveDate::from_ymd(1970,1,1).num_days_from_ce()

@@ -11,6 +11,7 @@ mod error;
 mod lang;
 mod summary;
 mod table;
+mod values;
 mod window;
 
 pub use day::{DateFormat, Day};
@@ -18,6 +19,7 @@ pub use error::CoreError;
 pub use lang::Lang;
 pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};
+pub use values::{Iter as ValuesIter, Values};
 pub use window::{ObservationWindow, TimeUnit};
 
 /// Result alias for this crate.

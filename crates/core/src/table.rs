@@ -2,20 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, Day};
+use crate::{CoreError, Day, Values};
 
-/// The values of one column. Every variant allows missing values (`None`).
+/// The values of one column. Every variant allows missing values (`None`); numbers and dates
+/// are stored as [`Values`] (plain values plus a mask of the missing ones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "values", rename_all = "lowercase")]
 pub enum ColumnData {
     /// Whole numbers (counts, scores).
-    Int(Vec<Option<i64>>),
+    Int(Values<i64>),
     /// Real numbers (money, model outputs).
-    Float(Vec<Option<f64>>),
+    Float(Values<f64>),
     /// Text (ids, categories, grade names).
     Text(Vec<Option<String>>),
     /// Calendar days.
-    Date(Vec<Option<Day>>),
+    Date(Values<Day>),
 }
 
 impl ColumnData {
@@ -48,9 +49,9 @@ impl ColumnData {
     /// text as `None`.
     pub fn number(&self, i: usize) -> Option<f64> {
         match self {
-            ColumnData::Int(v) => v[i].map(|x| x as f64),
-            ColumnData::Float(v) => v[i],
-            ColumnData::Date(v) => v[i].map(|d| f64::from(d.0)),
+            ColumnData::Int(v) => v.get(i).map(|x| x as f64),
+            ColumnData::Float(v) => v.get(i),
+            ColumnData::Date(v) => v.get(i).map(|d| f64::from(d.0)),
             ColumnData::Text(_) => None,
         }
     }
@@ -69,20 +70,20 @@ impl ColumnData {
         buf.clear();
         // Writing into a String cannot fail.
         match self {
-            ColumnData::Int(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
-            ColumnData::Float(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Int(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Float(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
             ColumnData::Text(v) => v[i].as_deref().map(|x| buf.push_str(x)).is_some(),
-            ColumnData::Date(v) => v[i].map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Date(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
         }
     }
 
     /// Keeps the values at `idx`, in that order.
     pub fn take(&self, idx: &[usize]) -> ColumnData {
         match self {
-            ColumnData::Int(v) => ColumnData::Int(idx.iter().map(|&i| v[i]).collect()),
-            ColumnData::Float(v) => ColumnData::Float(idx.iter().map(|&i| v[i]).collect()),
+            ColumnData::Int(v) => ColumnData::Int(v.take(idx)),
+            ColumnData::Float(v) => ColumnData::Float(v.take(idx)),
             ColumnData::Text(v) => ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect()),
-            ColumnData::Date(v) => ColumnData::Date(idx.iter().map(|&i| v[i]).collect()),
+            ColumnData::Date(v) => ColumnData::Date(v.take(idx)),
         }
     }
 }
@@ -203,7 +204,7 @@ impl CustomerTable {
     }
 
     /// A float column by reference.
-    pub fn floats(&self, name: &str) -> Result<&[Option<f64>], CoreError> {
+    pub fn floats(&self, name: &str) -> Result<&Values<f64>, CoreError> {
         match self.column(name)? {
             ColumnData::Float(v) => Ok(v),
             other => Err(type_err(name, "float", other)),
@@ -211,7 +212,7 @@ impl CustomerTable {
     }
 
     /// An int column by reference.
-    pub fn ints(&self, name: &str) -> Result<&[Option<i64>], CoreError> {
+    pub fn ints(&self, name: &str) -> Result<&Values<i64>, CoreError> {
         match self.column(name)? {
             ColumnData::Int(v) => Ok(v),
             other => Err(type_err(name, "int", other)),
@@ -227,7 +228,7 @@ impl CustomerTable {
     }
 
     /// A date column by reference.
-    pub fn dates(&self, name: &str) -> Result<&[Option<Day>], CoreError> {
+    pub fn dates(&self, name: &str) -> Result<&Values<Day>, CoreError> {
         match self.column(name)? {
             ColumnData::Date(v) => Ok(v),
             other => Err(type_err(name, "date", other)),
@@ -272,14 +273,14 @@ mod tests {
     #[test]
     fn push_checks_length_and_names() {
         let mut t = CustomerTable::new(vec!["b".into(), "a".into()]);
-        t.push("orders", ColumnData::Int(vec![Some(1), Some(3)]))
+        t.push("orders", ColumnData::Int(vec![Some(1), Some(3)].into()))
             .unwrap();
         assert!(matches!(
-            t.push("orders", ColumnData::Int(vec![None, None])),
+            t.push("orders", ColumnData::Int(vec![None, None].into())),
             Err(CoreError::DuplicateColumn(_))
         ));
         assert!(matches!(
-            t.push("x", ColumnData::Int(vec![None])),
+            t.push("x", ColumnData::Int(vec![None].into())),
             Err(CoreError::ColumnLength { .. })
         ));
         let e = t.column("nope").unwrap_err().to_string();
@@ -287,7 +288,7 @@ mod tests {
         assert_eq!(t.numbers("orders").unwrap(), vec![Some(1.0), Some(3.0)]);
         let s = t.sorted_by_id();
         assert_eq!(s.ids(), ["a", "b"]);
-        assert_eq!(s.ints("orders").unwrap(), [Some(3), Some(1)]);
+        assert_eq!(s.ints("orders").unwrap().to_vec(), [Some(3), Some(1)]);
         assert!(t.floats("orders").is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The result of one analysis: everything surfaces show, computed here and nowhere else.
 
-use clientele_core::{CustomerTable, Day, TimeUnit};
+use clientele_core::{CustomerTable, Day, TimeUnit, Values};
 use clientele_ingest::{IngestStats, Reject, SideTableStats};
 use serde::Serialize;
 
@@ -119,13 +119,15 @@ impl Kpis {
                 .map(|v| v.iter().flatten().sum::<f64>())
                 .unwrap_or(0.0)
         };
-        let ints = |c: &str| t.ints(c).unwrap_or_default().iter().flatten();
+        let none = Values::default();
+        let ints = |c: &str| t.ints(c).unwrap_or(&none).present();
         let revenue = sum_f("monetary");
         let orders: i64 = ints("orders").sum();
-        let repeat = ints("purchase_days").filter(|&&d| d > 1).count();
-        let active = ints("recency_days").filter(|&&d| d <= 90).count();
+        let repeat = ints("purchase_days").filter(|&d| d > 1).count();
+        let active = ints("recency_days").filter(|&d| d <= 90).count();
         let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
-        let dates = |c: &str| t.dates(c).unwrap_or_default().iter().flatten().copied();
+        let no_days = Values::default();
+        let dates = |c: &str| t.dates(c).unwrap_or(&no_days).present();
         Kpis {
             customers: n,
             revenue,

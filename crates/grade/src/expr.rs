@@ -1472,12 +1472,12 @@ mod tests {
         let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
         t.push(
             "orders",
-            ColumnData::Int(vec![Some(20), Some(5), None, Some(12)]),
+            ColumnData::Int(vec![Some(20), Some(5), None, Some(12)].into()),
         )
         .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![Some(600.0), Some(50.0), Some(10.0), None]),
+            ColumnData::Float(vec![Some(600.0), Some(50.0), Some(10.0), None].into()),
         )
         .unwrap();
         t.push(
@@ -1492,12 +1492,15 @@ mod tests {
         .unwrap();
         t.push(
             "last_purchase",
-            ColumnData::Date(vec![
-                Day::from_ymd(2024, 1, 1),
-                Day::from_ymd(2023, 6, 1),
-                None,
-                Day::from_ymd(2024, 3, 1),
-            ]),
+            ColumnData::Date(
+                vec![
+                    Day::from_ymd(2024, 1, 1),
+                    Day::from_ymd(2023, 6, 1),
+                    None,
+                    Day::from_ymd(2024, 3, 1),
+                ]
+                .into(),
+            ),
         )
         .unwrap();
         t

@@ -13,9 +13,9 @@
 //! use clientele_grade::{GradingConfig, Lang, Playbook, compile, preview};
 //!
 //! let mut table = CustomerTable::new(vec!["c1".into(), "c2".into(), "c3".into()]);
-//! table.push("orders", ColumnData::Int(vec![Some(20), Some(12), Some(1)]))?;
-//! table.push("monetary", ColumnData::Float(vec![Some(900.0), Some(450.0), None]))?;
-//! table.push("categories", ColumnData::Int(vec![Some(6), Some(5), Some(1)]))?;
+//! table.push("orders", ColumnData::Int(vec![Some(20), Some(12), Some(1)].into()))?;
+//! table.push("monetary", ColumnData::Float(vec![Some(900.0), Some(450.0), None].into()))?;
+//! table.push("categories", ColumnData::Int(vec![Some(6), Some(5), Some(1)].into()))?;
 //!
 //! let config = GradingConfig::from_toml(r#"
 //!     [[scheme]]

@@ -758,7 +758,7 @@ pub fn preview(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clientele_core::ColumnData;
+    use clientele_core::{ColumnData, Values};
 
     fn table(n_ids: &[&str]) -> CustomerTable {
         CustomerTable::new(n_ids.iter().map(|s| s.to_string()).collect())
@@ -783,23 +783,26 @@ mod tests {
         let mut t = table(&["a", "b", "c", "d", "e"]);
         t.push(
             "orders",
-            ColumnData::Int(vec![Some(20), Some(12), Some(16), None, Some(16)]),
+            ColumnData::Int(vec![Some(20), Some(12), Some(16), None, Some(16)].into()),
         )
         .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![
-                Some(900.0),
-                Some(450.0),
-                Some(501.0),
-                Some(1e6),
-                Some(500.0),
-            ]),
+            ColumnData::Float(
+                vec![
+                    Some(900.0),
+                    Some(450.0),
+                    Some(501.0),
+                    Some(1e6),
+                    Some(500.0),
+                ]
+                .into(),
+            ),
         )
         .unwrap();
         t.push(
             "categories",
-            ColumnData::Int(vec![Some(6), Some(5), Some(6), Some(9), Some(6)]),
+            ColumnData::Int(vec![Some(6), Some(5), Some(6), Some(9), Some(6)].into()),
         )
         .unwrap();
         t
@@ -873,12 +876,12 @@ mod tests {
         let mut t = table(&["a", "b", "c", "d", "e", "f"]);
         t.push(
             "r_score",
-            ColumnData::Int(vec![Some(5), Some(1), Some(3), None, Some(9), Some(4)]),
+            ColumnData::Int(vec![Some(5), Some(1), Some(3), None, Some(9), Some(4)].into()),
         )
         .unwrap();
         t.push(
             "f_score",
-            ColumnData::Int(vec![Some(5), Some(1), Some(3), Some(2), Some(1), Some(1)]),
+            ColumnData::Int(vec![Some(5), Some(1), Some(3), Some(2), Some(1), Some(1)].into()),
         )
         .unwrap();
         let mut cfg = crate::presets::get("rf_grid").unwrap();
@@ -916,12 +919,12 @@ mod tests {
         let mut t = table(&["a", "b", "c", "d"]);
         t.push(
             "income",
-            ColumnData::Float(vec![Some(30000.0), Some(5000.0), None, Some(25000.0)]),
+            ColumnData::Float(vec![Some(30000.0), Some(5000.0), None, Some(25000.0)].into()),
         )
         .unwrap();
         t.push(
             "age",
-            ColumnData::Int(vec![Some(28), Some(50), None, Some(35)]),
+            ColumnData::Int(vec![Some(28), Some(50), None, Some(35)].into()),
         )
         .unwrap();
         let c = compile(&crate::presets::get("attributes").unwrap(), &t).unwrap();
@@ -984,9 +987,10 @@ mod tests {
         // Zero customers: statistics are NULL, everyone (nobody) gets the default.
         let mut t = table(&[]);
         for c in ["orders", "categories"] {
-            t.push(c, ColumnData::Int(vec![])).unwrap();
+            t.push(c, ColumnData::Int(Values::default())).unwrap();
         }
-        t.push("monetary", ColumnData::Float(vec![])).unwrap();
+        t.push("monetary", ColumnData::Float(Values::default()))
+            .unwrap();
         let r = compile(&cfg, &t).unwrap().apply(&t).unwrap();
         assert!(r.is_empty());
         let pct = crate::presets::get("behaviour_percentile").unwrap();
@@ -998,10 +1002,11 @@ mod tests {
         for n in [1usize, 4] {
             let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
             let mut t = CustomerTable::new(ids);
-            t.push("orders", ColumnData::Int(vec![Some(3); n])).unwrap();
-            t.push("categories", ColumnData::Int(vec![Some(2); n]))
+            t.push("orders", ColumnData::Int(vec![Some(3); n].into()))
                 .unwrap();
-            t.push("monetary", ColumnData::Float(vec![Some(80.0); n]))
+            t.push("categories", ColumnData::Int(vec![Some(2); n].into()))
+                .unwrap();
+            t.push("monetary", ColumnData::Float(vec![Some(80.0); n].into()))
                 .unwrap();
             let r = compile(&pct, &t).unwrap().apply(&t).unwrap();
             assert_eq!(r.counts(), (vec![n, 0, 0], 0));
@@ -1015,7 +1020,7 @@ mod tests {
         let mut t = table(&["a", "b", "c", "d", "e"]);
         t.push(
             "satisfaction",
-            ColumnData::Float(vec![Some(4.5), Some(4.49), Some(3.0), Some(2.9), None]),
+            ColumnData::Float(vec![Some(4.5), Some(4.49), Some(3.0), Some(2.9), None].into()),
         )
         .unwrap();
         let r = compile(&crate::presets::get("satisfaction").unwrap(), &t)

@@ -143,27 +143,27 @@ mod tests {
         let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
         t.push(
             "orders",
-            ColumnData::Int(vec![Some(20), Some(12), Some(1), Some(2)]),
+            ColumnData::Int(vec![Some(20), Some(12), Some(1), Some(2)].into()),
         )
         .unwrap();
         t.push(
             "categories",
-            ColumnData::Int(vec![Some(6), Some(5), Some(1), None]),
+            ColumnData::Int(vec![Some(6), Some(5), Some(1), None].into()),
         )
         .unwrap();
         t.push(
             "monetary",
-            ColumnData::Float(vec![Some(600.0), Some(450.0), None, Some(-50.0)]),
+            ColumnData::Float(vec![Some(600.0), Some(450.0), None, Some(-50.0)].into()),
         )
         .unwrap();
         t.push(
             "recency_days",
-            ColumnData::Int(vec![Some(3), None, Some(100), Some(200)]),
+            ColumnData::Int(vec![Some(3), None, Some(100), Some(200)].into()),
         )
         .unwrap();
         t.push(
             "clv",
-            ColumnData::Float(vec![Some(1000.0), Some(300.0), Some(0.0), Some(10.0)]),
+            ColumnData::Float(vec![Some(1000.0), Some(300.0), Some(0.0), Some(10.0)].into()),
         )
         .unwrap();
         let r = compile(&presets::get("behaviour").unwrap(), &t)
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn missing_columns_give_none_not_errors() {
         let mut t = CustomerTable::new(vec!["a".into()]);
-        t.push("satisfaction", ColumnData::Float(vec![None]))
+        t.push("satisfaction", ColumnData::Float(vec![None].into()))
             .unwrap();
         let r = compile(&presets::get("satisfaction").unwrap(), &t)
             .unwrap()

@@ -193,7 +193,7 @@ impl ValueTiers {
 
     /// The `contribution_share` column.
     pub fn share_column(&self) -> ColumnData {
-        ColumnData::Float(self.contribution_share.clone())
+        ColumnData::Float(self.contribution_share.clone().into())
     }
 }
 

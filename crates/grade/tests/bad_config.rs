@@ -243,7 +243,8 @@ fn duplicate_scheme_names_and_compile_errors() {
     );
 
     let mut t = CustomerTable::new(vec!["a".into()]);
-    t.push("orders", ColumnData::Int(vec![Some(1)])).unwrap();
+    t.push("orders", ColumnData::Int(vec![Some(1)].into()))
+        .unwrap();
     let e = compile(&presets::get("behaviour").unwrap(), &t)
         .unwrap_err()
         .to_string();

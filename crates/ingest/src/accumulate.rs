@@ -12,7 +12,7 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
-use clientele_core::{ColumnData, CustomerTable, Day};
+use clientele_core::{ColumnData, CustomerTable, Day, Values};
 use hashbrown::HashTable;
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
@@ -557,27 +557,27 @@ struct Season {
 #[derive(Default)]
 struct Cols {
     ids: Vec<String>,
-    first: Vec<Option<Day>>,
-    last: Vec<Option<Day>>,
-    recency_days: Vec<Option<i64>>,
-    orders: Vec<Option<i64>>,
-    purchase_days: Vec<Option<i64>>,
-    monetary: Vec<Option<f64>>,
-    aov: Vec<Option<f64>>,
-    frequency: Vec<Option<f64>>,
-    recency: Vec<Option<f64>>,
-    t: Vec<Option<f64>>,
-    monetary_value: Vec<Option<f64>>,
-    categories: Vec<Option<i64>>,
-    top_category: Vec<Option<u32>>,
-    profit: Vec<Option<f64>>,
-    items: Vec<Option<f64>>,
-    returns: Vec<Option<i64>>,
-    return_amount: Vec<Option<f64>>,
-    tenure_days: Vec<Option<i64>>,
-    interpurchase: Vec<Option<f64>>,
-    longest_gap: Vec<Option<i64>>,
-    last_gap: Vec<Option<i64>>,
+    first: Values<Day>,
+    last: Values<Day>,
+    recency_days: Values<i64>,
+    orders: Values<i64>,
+    purchase_days: Values<i64>,
+    monetary: Values<f64>,
+    aov: Values<f64>,
+    frequency: Values<f64>,
+    recency: Values<f64>,
+    t: Values<f64>,
+    monetary_value: Values<f64>,
+    categories: Values<i64>,
+    top_category: Values<u32>,
+    profit: Values<f64>,
+    items: Values<f64>,
+    returns: Values<i64>,
+    return_amount: Values<f64>,
+    tenure_days: Values<i64>,
+    interpurchase: Values<f64>,
+    longest_gap: Values<i64>,
+    last_gap: Values<i64>,
 }
 
 /// Calls `$m!(cols, field, …)` with every column of [`Cols`], so that per-column code is
@@ -624,10 +624,25 @@ impl Cols {
 
     /// Appends the columns of `parts`, in order, one column per task.
     fn append(&mut self, mut parts: Vec<Cols>) {
-        fn cat<T: Send>(dst: &mut Vec<T>, srcs: Vec<Vec<T>>) {
-            for s in srcs {
-                dst.extend(s);
+        trait Append: Sized {
+            fn append_all(&mut self, srcs: Vec<Self>);
+        }
+        impl<T: Copy + Default> Append for Values<T> {
+            fn append_all(&mut self, srcs: Vec<Self>) {
+                for s in srcs {
+                    self.append(s);
+                }
             }
+        }
+        impl Append for Vec<String> {
+            fn append_all(&mut self, srcs: Vec<Self>) {
+                for s in srcs {
+                    self.extend(s);
+                }
+            }
+        }
+        fn cat<C: Append + Send>(dst: &mut C, srcs: Vec<C>) {
+            dst.append_all(srcs);
         }
         let c = self;
         rayon::scope(|scope| {
@@ -959,8 +974,14 @@ impl Sweep {
             push("categories", ColumnData::Int(c.categories))?;
             let top = c
                 .top_category
-                .into_par_iter()
-                .map(|k| k.map(|k| categories[k as usize].clone()))
+                .values()
+                .par_iter()
+                .zip(0..c.top_category.len())
+                .map(|(&k, i)| {
+                    c.top_category
+                        .get(i)
+                        .map(|_| categories[k as usize].clone())
+                })
                 .collect();
             push("top_category", ColumnData::Text(top))?;
         }

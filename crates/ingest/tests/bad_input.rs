@@ -83,8 +83,11 @@ fn gbk_with_chinese_headers_reads_with_mapping() {
     );
     let t = &got.table;
     assert_eq!(t.ids(), ["张三", "李四"]);
-    assert_eq!(t.floats("monetary").unwrap(), [Some(1100.5), Some(88.0)]);
-    assert_eq!(t.ints("returns").unwrap(), [Some(1), Some(0)]);
+    assert_eq!(
+        t.floats("monetary").unwrap().to_vec(),
+        [Some(1100.5), Some(88.0)]
+    );
+    assert_eq!(t.ints("returns").unwrap().to_vec(), [Some(1), Some(0)]);
     assert_eq!(t.texts("top_category").unwrap()[1].as_deref(), Some("食品"));
 }
 
@@ -220,9 +223,12 @@ fn quoted_delimiters_bom_and_blank_lines() {
         "read 2 = accepted 2 + rejected 0 (+ after as-of 0)"
     );
     assert_eq!(got.table.ids(), ["Smith, J"]);
-    assert_eq!(got.table.floats("monetary").unwrap(), [Some(1005.0)]);
-    assert_eq!(got.table.ints("purchase_days").unwrap(), [Some(1)]);
-    assert_eq!(got.table.ints("categories").unwrap(), [Some(2)]);
+    assert_eq!(
+        got.table.floats("monetary").unwrap().to_vec(),
+        [Some(1005.0)]
+    );
+    assert_eq!(got.table.ints("purchase_days").unwrap().to_vec(), [Some(1)]);
+    assert_eq!(got.table.ints("categories").unwrap().to_vec(), [Some(2)]);
 }
 
 #[test]

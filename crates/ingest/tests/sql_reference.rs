@@ -476,33 +476,37 @@ fn customer_table(
     let mut table = CustomerTable::new(std::mem::take(&mut c.ids));
     let mut push = |name: &str, data: ColumnData| table.push(name, data);
     let core = |e: clientele_core::CoreError| -> IngestError { Box::new(e) };
-    push("first_purchase", ColumnData::Date(c.first)).map_err(core)?;
-    push("last_purchase", ColumnData::Date(c.last)).map_err(core)?;
-    push("recency_days", ColumnData::Int(c.recency_days)).map_err(core)?;
-    push("orders", ColumnData::Int(c.orders)).map_err(core)?;
-    push("purchase_days", ColumnData::Int(c.purchase_days)).map_err(core)?;
-    push("monetary", ColumnData::Float(c.monetary)).map_err(core)?;
-    push("avg_order_value", ColumnData::Float(c.aov)).map_err(core)?;
-    push("frequency", ColumnData::Float(c.frequency)).map_err(core)?;
-    push("recency", ColumnData::Float(c.recency)).map_err(core)?;
-    push("T", ColumnData::Float(c.t)).map_err(core)?;
-    push("monetary_value", ColumnData::Float(c.monetary_value)).map_err(core)?;
+    push("first_purchase", ColumnData::Date(c.first.into())).map_err(core)?;
+    push("last_purchase", ColumnData::Date(c.last.into())).map_err(core)?;
+    push("recency_days", ColumnData::Int(c.recency_days.into())).map_err(core)?;
+    push("orders", ColumnData::Int(c.orders.into())).map_err(core)?;
+    push("purchase_days", ColumnData::Int(c.purchase_days.into())).map_err(core)?;
+    push("monetary", ColumnData::Float(c.monetary.into())).map_err(core)?;
+    push("avg_order_value", ColumnData::Float(c.aov.into())).map_err(core)?;
+    push("frequency", ColumnData::Float(c.frequency.into())).map_err(core)?;
+    push("recency", ColumnData::Float(c.recency.into())).map_err(core)?;
+    push("T", ColumnData::Float(c.t.into())).map_err(core)?;
+    push("monetary_value", ColumnData::Float(c.monetary_value.into())).map_err(core)?;
     if any_category {
-        push("categories", ColumnData::Int(c.categories)).map_err(core)?;
+        push("categories", ColumnData::Int(c.categories.into())).map_err(core)?;
         push("top_category", ColumnData::Text(c.top_category)).map_err(core)?;
     }
     if any_profit {
-        push("profit", ColumnData::Float(c.profit)).map_err(core)?;
+        push("profit", ColumnData::Float(c.profit.into())).map_err(core)?;
     }
     if any_quantity {
-        push("items", ColumnData::Float(c.items)).map_err(core)?;
+        push("items", ColumnData::Float(c.items.into())).map_err(core)?;
     }
-    push("returns", ColumnData::Int(c.returns)).map_err(core)?;
-    push("return_amount", ColumnData::Float(c.return_amount)).map_err(core)?;
-    push("tenure_days", ColumnData::Int(c.tenure_days)).map_err(core)?;
-    push("avg_interpurchase_days", ColumnData::Float(c.interpurchase)).map_err(core)?;
-    push("longest_gap_days", ColumnData::Int(c.longest_gap)).map_err(core)?;
-    push("last_gap_days", ColumnData::Int(c.last_gap)).map_err(core)?;
+    push("returns", ColumnData::Int(c.returns.into())).map_err(core)?;
+    push("return_amount", ColumnData::Float(c.return_amount.into())).map_err(core)?;
+    push("tenure_days", ColumnData::Int(c.tenure_days.into())).map_err(core)?;
+    push(
+        "avg_interpurchase_days",
+        ColumnData::Float(c.interpurchase.into()),
+    )
+    .map_err(core)?;
+    push("longest_gap_days", ColumnData::Int(c.longest_gap.into())).map_err(core)?;
+    push("last_gap_days", ColumnData::Int(c.last_gap.into())).map_err(core)?;
     Ok((table.sorted_by_id(), ctx))
 }
 

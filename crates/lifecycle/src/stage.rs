@@ -310,8 +310,8 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
             };
             let purchase_days = days[row].ok_or_else(|| missing("purchase_days"))?;
             Ok(StageInput {
-                first_purchase: first[row].ok_or_else(|| missing("first_purchase"))?,
-                last_purchase: last[row].ok_or_else(|| missing("last_purchase"))?,
+                first_purchase: first.get(row).ok_or_else(|| missing("first_purchase"))?,
+                last_purchase: last.get(row).ok_or_else(|| missing("last_purchase"))?,
                 purchase_days: if purchase_days >= 0.0 && purchase_days <= f64::from(u32::MAX) {
                     purchase_days as u32
                 } else {
@@ -1004,21 +1004,33 @@ mod tests {
         use clientele_core::ColumnData;
         let mut t = CustomerTable::new(vec!["a".into(), "b".into()]);
         let d = |x| Some(Day(x));
-        t.push("first_purchase", ColumnData::Date(vec![d(9000), d(9990)]))
-            .unwrap();
-        t.push("last_purchase", ColumnData::Date(vec![d(9990), d(9990)]))
-            .unwrap();
-        t.push("purchase_days", ColumnData::Int(vec![Some(10), Some(1)]))
-            .unwrap();
+        t.push(
+            "first_purchase",
+            ColumnData::Date(vec![d(9000), d(9990)].into()),
+        )
+        .unwrap();
+        t.push(
+            "last_purchase",
+            ColumnData::Date(vec![d(9990), d(9990)].into()),
+        )
+        .unwrap();
+        t.push(
+            "purchase_days",
+            ColumnData::Int(vec![Some(10), Some(1)].into()),
+        )
+        .unwrap();
         let err = stage_inputs(&t).unwrap_err().to_string();
         assert!(err.starts_with("column `avg_interpurchase_days` is not in the customer table"));
         t.push(
             "avg_interpurchase_days",
-            ColumnData::Float(vec![Some(110.0), None]),
+            ColumnData::Float(vec![Some(110.0), None].into()),
         )
         .unwrap();
-        t.push("last_gap_days", ColumnData::Int(vec![Some(200), None]))
-            .unwrap();
+        t.push(
+            "last_gap_days",
+            ColumnData::Int(vec![Some(200), None].into()),
+        )
+        .unwrap();
         let inputs = stage_inputs(&t).unwrap();
         assert_eq!(inputs[0].last_gap_days, Some(200));
         assert_eq!(inputs[1].p_alive, None);

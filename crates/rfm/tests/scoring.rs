@@ -207,7 +207,7 @@ fn table_input_uses_the_configured_frequency_and_monetary_columns() {
     let col = |v: [f64; 4]| ColumnData::Float(v.iter().map(|&x| Some(x)).collect());
     t.push(
         "recency_days",
-        ColumnData::Int(vec![Some(1), Some(2), Some(3), Some(4)]),
+        ColumnData::Int(vec![Some(1), Some(2), Some(3), Some(4)].into()),
     )
     .unwrap();
     t.push("orders", col([1., 2., 3., 4.])).unwrap();
@@ -230,10 +230,12 @@ fn table_input_uses_the_configured_frequency_and_monetary_columns() {
     assert_eq!(total, 100.0);
     // Missing values are an error naming the column and customer.
     let mut t2 = CustomerTable::new(ids(1));
-    t2.push("recency_days", ColumnData::Int(vec![None]))
+    t2.push("recency_days", ColumnData::Int(vec![None].into()))
         .unwrap();
-    t2.push("orders", ColumnData::Int(vec![Some(1)])).unwrap();
-    t2.push("monetary", ColumnData::Int(vec![Some(1)])).unwrap();
+    t2.push("orders", ColumnData::Int(vec![Some(1)].into()))
+        .unwrap();
+    t2.push("monetary", ColumnData::Int(vec![Some(1)].into()))
+        .unwrap();
     let e = RfmModel::new(RfmConfig::default())
         .unwrap()
         .score_table(&t2)
