@@ -17,7 +17,10 @@ use parquet::arrow::arrow_reader::{
 use crate::accumulate::Accumulator;
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
-use crate::transactions::{Row, RowBuffer, parse_scaled, to_scaled};
+use crate::transactions::{
+    NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number, parse_scaled,
+    to_scaled,
+};
 use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
 
 /// Reads every file, folding the valid rows into `acc` as they come; returns it with the
@@ -353,7 +356,7 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
         customer_id: id,
         day: day.0,
         amount,
-        order_id: opt_text(pos.order_id),
+        order: opt_text(pos.order_id).map_or(NO_ORDER, order_fingerprint),
         category: opt_text(pos.category),
         profit,
         quantity,
@@ -1090,9 +1093,9 @@ impl ParquetCtx<'_> {
             let quantity = num(pos.quantity)?;
             for r in 0..n {
                 row_no += 1;
-                let (mut id_buf, mut order_buf) = (itoa::Buffer::new(), itoa::Buffer::new());
+                let mut id_buf = itoa::Buffer::new();
                 let id = ids.get(r, &mut id_buf).unwrap_or("");
-                let order = order_id.as_ref().and_then(|c| c.get(r, &mut order_buf));
+                let order = order_id.as_ref().map_or(NO_ORDER, |c| c.fingerprint(r));
                 let result = (|| -> Result<Row<'_>, (String, String)> {
                     if id.is_empty() {
                         return Err(("customer_id".into(), "missing customer id".into()));
@@ -1120,7 +1123,7 @@ impl ParquetCtx<'_> {
                         customer_id: id,
                         day: day.0,
                         amount,
-                        order_id: order,
+                        order,
                         category: opt_text(&category, r),
                         profit: p,
                         quantity: opt(&quantity, "quantity")?,
@@ -1165,6 +1168,21 @@ impl IdCol {
                 Some(IdCol::Int(c.as_primitive::<Int64Type>().clone()))
             }
             _ => None,
+        }
+    }
+
+    /// [`order_fingerprint`] of the order id at row `r` (`NO_ORDER` when missing); whole
+    /// numbers map to it without being written out.
+    fn fingerprint(&self, r: usize) -> u64 {
+        match self {
+            IdCol::Int(a) if !a.is_null(r) => order_fingerprint_of_number(a.value(r).into()),
+            IdCol::UInt(a) if !a.is_null(r) => order_fingerprint_of_number(a.value(r).into()),
+            IdCol::Int(_) | IdCol::UInt(_) => NO_ORDER,
+            IdCol::Text(a) if !a.is_null(r) => match trim(a.value(r)) {
+                "" => NO_ORDER,
+                id => order_fingerprint(id),
+            },
+            IdCol::Text(_) => NO_ORDER,
         }
     }
 

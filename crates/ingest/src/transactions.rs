@@ -24,7 +24,8 @@ pub(crate) struct Row<'a> {
     pub customer_id: &'a str,
     pub day: i32,
     pub amount: i64,
-    pub order_id: Option<&'a str>,
+    /// [`order_fingerprint`] of the order id, `NO_ORDER` without one.
+    pub order: u64,
     pub category: Option<&'a str>,
     pub profit: Option<i64>,
     pub quantity: Option<i64>,
@@ -50,6 +51,14 @@ pub(crate) fn order_fingerprint(id: &str) -> u64 {
     }
     let h = foldhash::quality::FixedState::with_seed(0x006f_7264_6572).hash_one(id) | (1 << 63);
     if h == NO_ORDER { h - 1 } else { h }
+}
+
+/// [`order_fingerprint`] of a whole-number order id's decimal text, without writing it out.
+pub(crate) fn order_fingerprint_of_number(v: i128) -> u64 {
+    if (0..1_000_000_000_000_000_000).contains(&v) {
+        return v as u64; // what the decimal text of up to 18 digits maps to
+    }
+    order_fingerprint(&v.to_string())
 }
 
 /// Names (categories) numbered in the order they first appear.
@@ -184,7 +193,7 @@ impl RowBuffer {
             day: r.day,
             category,
             amount: r.amount,
-            order: r.order_id.map_or(NO_ORDER, order_fingerprint),
+            order: r.order,
             profit: r.profit.unwrap_or(NO_VALUE),
             quantity: r.quantity.unwrap_or(NO_VALUE),
         });
@@ -315,6 +324,23 @@ mod tests {
         assert!(order_fingerprint("INV-1") >= 1 << 63);
         assert!(order_fingerprint("1234567890123456789") >= 1 << 63);
         assert_eq!(order_fingerprint("x"), order_fingerprint("x"));
+        for v in [
+            0i128,
+            7,
+            9_000_001,
+            999_999_999_999_999_999,
+            1_000_000_000_000_000_000,
+            -1,
+            -9_000_001,
+            i128::from(i64::MIN),
+            i128::from(u64::MAX),
+        ] {
+            assert_eq!(
+                order_fingerprint_of_number(v),
+                order_fingerprint(&v.to_string()),
+                "{v}"
+            );
+        }
     }
 
     #[test]
