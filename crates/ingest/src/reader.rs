@@ -1210,26 +1210,34 @@ enum NumCol {
 
 impl NumCol {
     /// `None` = null; `Some(Err)` = bad value.
+    #[inline]
     fn get(&self, r: usize) -> Option<Result<i64, String>> {
         match self {
             // as the cast to Float64 would convert it
             NumCol::Int(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
-                to_scaled(v as f64).map_err(|why| format!("`{v}` {why}"))
+                to_scaled(v as f64).map_err(|why| bad_value(&v, why))
             }),
             NumCol::Float(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
-                to_scaled(v).map_err(|why| format!("`{v}` {why}"))
+                to_scaled(v).map_err(|why| bad_value(&v, why))
             }),
             NumCol::Text(a) => {
                 if a.is_null(r) || trim(a.value(r)).is_empty() {
                     return None;
                 }
                 let v = a.value(r);
-                Some(parse_scaled(v).map_err(|why| format!("`{v}` {why}")))
+                Some(parse_scaled(v).map_err(|why| bad_value(&v, why)))
             }
         }
     }
+}
+
+/// Why value `v` is rejected; out of line, so that the per-row path stays small.
+#[cold]
+#[inline(never)]
+fn bad_value(v: &dyn std::fmt::Display, why: &str) -> String {
+    format!("`{v}` {why}")
 }
 
 /// A date Parquet column: native dates/timestamps, `YYYYMMDD` integers or text.

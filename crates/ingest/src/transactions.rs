@@ -301,6 +301,8 @@ fn parse_plain(t: &str) -> Result<i64, &'static str> {
     to_scaled(v)
 }
 
+/// `v` in micro-units, rounded half away from zero.
+#[inline]
 pub(crate) fn to_scaled(v: f64) -> Result<i64, &'static str> {
     if !v.is_finite() {
         return Err("is not a finite number");
@@ -308,12 +310,51 @@ pub(crate) fn to_scaled(v: f64) -> Result<i64, &'static str> {
     if v.abs() > MAX_ABS_VALUE {
         return Err("is too large (limit 1e9 per row)");
     }
-    Ok((v * MONEY_SCALE).round() as i64)
+    Ok(round_half_away(v * MONEY_SCALE))
+}
+
+/// `s.round() as i64` for `|s| < 2^52`, without the call to the software `round` that
+/// `f64::round` becomes on baseline x86-64 (a visible share of reading Parquet amounts).
+/// Exact: truncation is exact, and so is `s` minus its integer part in that range.
+#[inline]
+fn round_half_away(s: f64) -> i64 {
+    let whole = s as i64;
+    let frac = s - whole as f64;
+    whole + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_is_f64_round() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            0.49999999999999994,
+            1e15,
+            -1e15,
+        ];
+        let random = (0..200_000).map(|_| {
+            let m = (next() % 2_000_000_000_000_000) as f64 / 1000.0 - 1e15;
+            [m, m.trunc() + 0.5, m.trunc() - 0.5]
+        });
+        for s in edges.into_iter().chain(random.flatten()) {
+            assert_eq!(round_half_away(s), s.round() as i64, "{s}");
+        }
+    }
 
     #[test]
     fn order_fingerprints() {
