@@ -531,6 +531,13 @@ struct TextCtx<'c> {
     date_format: &'c DateFormat,
 }
 
+impl<'c> TextCtx<'c> {
+    /// A date parser for one reading thread.
+    fn dates(&self) -> DateParser<'c> {
+        DateParser::new(self.date_format)
+    }
+}
+
 /// Resolves the columns from the first record (the header, or the first row without one).
 fn text_ctx<'c>(
     path: &'c Path,
@@ -598,7 +605,7 @@ fn parse_records<R: Read>(
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
     let mut rec = csv::ByteRecord::new();
-    let mut dates = DateParser::new(ctx.date_format);
+    let mut dates = ctx.dates();
     while rdr
         .read_byte_record(&mut rec)
         .map_err(|e| csv_error(ctx.path, line_offset, e))?
@@ -627,13 +634,7 @@ fn read_delimited(
     }
     let ctx = text_ctx(path, &rec, delimiter, csv_opts, mapping)?;
     if csv_opts.no_header {
-        handle_record(
-            &ctx,
-            &mut rec,
-            0,
-            sink,
-            &mut DateParser::new(ctx.date_format),
-        )?;
+        handle_record(&ctx, &mut rec, 0, sink, &mut ctx.dates())?;
     }
     parse_records(&ctx, &mut rdr, 0, sink)
 }
@@ -720,13 +721,7 @@ fn read_delimited_parallel(
         }
         let ctx = text_ctx(path, &rec, delimiter, csv_opts, mapping)?;
         if csv_opts.no_header {
-            handle_record(
-                &ctx,
-                &mut rec,
-                0,
-                sink,
-                &mut DateParser::new(ctx.date_format),
-            )?;
+            handle_record(&ctx, &mut rec, 0, sink, &mut ctx.dates())?;
         }
         let data_start = rdr.position().byte() as usize;
         Ok(Some((ctx, data_start)))
