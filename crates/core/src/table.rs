@@ -70,7 +70,10 @@ impl ColumnData {
         buf.clear();
         // Writing into a String cannot fail.
         match self {
-            ColumnData::Int(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Int(v) => v
+                .get(i)
+                .map(|x| buf.push_str(itoa::Buffer::new().format(x)))
+                .is_some(),
             ColumnData::Float(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
             ColumnData::Text(v) => v[i].as_deref().map(|x| buf.push_str(x)).is_some(),
             ColumnData::Date(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
