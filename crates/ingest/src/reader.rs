@@ -750,19 +750,32 @@ fn read_delimited_parallel(
     let job_rx = Mutex::new(job_rx);
     let (done, done_rx) = mpsc::channel::<(usize, Part)>();
     let mut ready = Ready::default();
+    // Parsed chunks' buffers, for the next chunks: fresh 8 MiB buffers, grown as the file is
+    // read, were page-faulted in one after the other for the whole file.
+    let emptied: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     std::thread::scope(|s| -> Result<(), IngestError> {
         for _ in 0..threads {
-            let (done, job_rx, ctx, spare) = (done.clone(), &job_rx, &ctx, &spare);
+            let (done, job_rx, ctx, spare, emptied) =
+                (done.clone(), &job_rx, &ctx, &spare, &emptied);
             s.spawn(move || {
                 loop {
                     let job = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => break,
                     };
-                    let Ok((i, bytes, offset)) = job else { break };
+                    let Ok((i, mut bytes, offset)) = job else {
+                        break;
+                    };
                     let mut part = Sink::sharing(strict, spare);
                     let mut rdr = csv_reader(ctx.delimiter, bytes.as_slice());
                     let err = parse_records(ctx, &mut rdr, offset, &mut part).err();
+                    drop(rdr);
+                    bytes.clear();
+                    if let Ok(mut e) = emptied.lock()
+                        && e.len() < 2 * threads + 2
+                    {
+                        e.push(bytes);
+                    }
                     if done.send((i, (part, err))).is_err() {
                         break;
                     }
@@ -788,7 +801,13 @@ fn read_delimited_parallel(
                     None => continue, // one very long line: read more
                 }
             };
-            let rest = carry.split_off(cut);
+            let mut rest = emptied
+                .lock()
+                .ok()
+                .and_then(|mut e| e.pop())
+                .unwrap_or_else(|| Vec::with_capacity(chunk_bytes + chunk_bytes / 8));
+            rest.extend_from_slice(&carry[cut..]);
+            carry.truncate(cut);
             let chunk = std::mem::replace(&mut carry, rest);
             if chunk.contains(&b'"') {
                 let input = Cursor::new(chunk).chain(Cursor::new(std::mem::take(&mut carry)));
