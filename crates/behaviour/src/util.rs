@@ -1,7 +1,6 @@
 //! Shared helpers: safe division, quantiles, number labels, and grouping a column into a small
 //! set of labelled codes (the building block of breakdowns and per-grade tables).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -41,14 +40,8 @@ impl Hasher for FxHasher {
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// A numeric column as `f64`s; NaN or infinity is an error naming the row.
-pub(crate) fn finite_numbers<'t>(
-    table: &'t CustomerTable,
-    name: &str,
-) -> Result<Cow<'t, [Option<f64>]>> {
-    let v = match table.column(name)? {
-        ColumnData::Float(v) => Cow::Owned(v.to_vec()),
-        _ => Cow::Owned(table.numbers(name)?),
-    };
+pub(crate) fn finite_numbers(table: &CustomerTable, name: &str) -> Result<Vec<Option<f64>>> {
+    let v = table.numbers(name)?;
     check_finite(name, &v)?;
     Ok(v)
 }
