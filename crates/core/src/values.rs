@@ -107,8 +107,8 @@ impl<T: Copy + Default> Values<T> {
         }
     }
 
-    /// Moves `other`'s values to the end of these.
-    pub fn append(&mut self, mut other: Values<T>) {
+    /// Moves `other`'s values to the end of these, leaving `other` empty (as `Vec::append`).
+    pub fn append(&mut self, other: &mut Values<T>) {
         let n = self.data.len();
         match (&mut self.valid, other.valid.take()) {
             (None, None) => {}
@@ -230,8 +230,8 @@ mod tests {
         assert_eq!(v.iter().next_back(), Some(Some(4)));
 
         let mut a: Values<i64> = vec![1i64].into();
-        a.append(vec![None, Some(3)].into());
-        a.append(vec![5i64].into());
+        a.append(&mut vec![None, Some(3)].into());
+        a.append(&mut vec![5i64].into());
         assert_eq!(a.to_vec(), [Some(1), None, Some(3), Some(5)]);
         // the same values compare equal however they are stored
         let mut b: Values<i64> = vec![None, Some(1)].into();

@@ -624,33 +624,17 @@ impl Cols {
 
     /// Appends the columns of `parts`, in order, one column per task.
     fn append(&mut self, mut parts: Vec<Cols>) {
-        trait Append: Sized {
-            fn append_all(&mut self, srcs: Vec<Self>);
-        }
-        impl<T: Copy + Default> Append for Values<T> {
-            fn append_all(&mut self, srcs: Vec<Self>) {
-                for s in srcs {
-                    self.append(s);
-                }
-            }
-        }
-        impl Append for Vec<String> {
-            fn append_all(&mut self, srcs: Vec<Self>) {
-                for s in srcs {
-                    self.extend(s);
-                }
-            }
-        }
-        fn cat<C: Append + Send>(dst: &mut C, srcs: Vec<C>) {
-            dst.append_all(srcs);
-        }
         let c = self;
         rayon::scope(|scope| {
             macro_rules! spawn {
                 ($c:ident, $($f:ident),*) => { $(
                     let srcs: Vec<_> = parts.iter_mut().map(|p| std::mem::take(&mut p.$f)).collect();
                     let dst = &mut $c.$f;
-                    scope.spawn(move |_| cat(dst, srcs));
+                    scope.spawn(move |_| {
+                        for mut s in srcs {
+                            dst.append(&mut s);
+                        }
+                    });
                 )* };
             }
             each_col!(spawn, c);
@@ -972,15 +956,11 @@ impl Sweep {
         push("monetary_value", ColumnData::Float(c.monetary_value))?;
         if any_category {
             push("categories", ColumnData::Int(c.categories))?;
-            let top = c
-                .top_category
-                .values()
-                .par_iter()
-                .zip(0..c.top_category.len())
-                .map(|(&k, i)| {
-                    c.top_category
-                        .get(i)
-                        .map(|_| categories[k as usize].clone())
+            let top = (0..c.top_category.len())
+                .into_par_iter()
+                .map(|i| {
+                    let k = c.top_category.get(i)?;
+                    Some(categories[k as usize].clone())
                 })
                 .collect();
             push("top_category", ColumnData::Text(top))?;
