@@ -59,6 +59,36 @@ pub(crate) fn read_transactions(
 /// Row buffers kept for reuse (enough for every reading thread and the parts waiting).
 const MAX_SPARE: usize = 8;
 
+/// Emptied buffers kept for reuse, at most `max`: filling a kept buffer again spares
+/// allocating, growing and page-faulting a fresh one.
+struct Pool<T> {
+    kept: Mutex<Vec<T>>,
+    max: usize,
+}
+
+impl<T> Pool<T> {
+    fn new(max: usize) -> Pool<T> {
+        Pool {
+            kept: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// A kept buffer, if there is one.
+    fn take(&self) -> Option<T> {
+        self.kept.lock().ok()?.pop()
+    }
+
+    /// Keeps `t` for reuse, unless `max` are kept already.
+    fn give(&self, t: T) {
+        if let Ok(mut kept) = self.kept.lock()
+            && kept.len() < self.max
+        {
+            kept.push(t);
+        }
+    }
+}
+
 /// Rows buffered before the main sink folds them into its accumulator.
 const FLUSH_ROWS: usize = 64 * 1024;
 
@@ -78,20 +108,16 @@ struct Sink {
 }
 
 /// Row buffers shared by a main sink and its parts.
-type Spare = Arc<Mutex<Vec<RowBuffer>>>;
+type Spare = Arc<Pool<RowBuffer>>;
 
 impl Sink {
     fn new(strict: bool) -> Sink {
-        Sink::sharing(strict, &Spare::default())
+        Sink::sharing(strict, &Arc::new(Pool::new(MAX_SPARE)))
     }
 
     /// A sink (for a part) that takes a spare row buffer if there is one.
     fn sharing(strict: bool, spare: &Spare) -> Sink {
-        let rows = spare
-            .lock()
-            .ok()
-            .and_then(|mut s| s.pop())
-            .unwrap_or_default();
+        let rows = spare.take().unwrap_or_default();
         Sink {
             rows,
             spare: Arc::clone(spare),
@@ -120,11 +146,7 @@ impl Sink {
             None => self.rows.append(&part.rows),
         }
         part.rows.clear();
-        if let Ok(mut spare) = self.spare.lock()
-            && spare.len() < MAX_SPARE
-        {
-            spare.push(std::mem::take(&mut part.rows));
-        }
+        self.spare.give(std::mem::take(&mut part.rows));
         self.stats.read += part.stats.read;
         self.stats.accepted += part.stats.accepted;
         self.stats.rejected += part.stats.rejected;
@@ -752,7 +774,7 @@ fn read_delimited_parallel(
     let mut ready = Ready::default();
     // Parsed chunks' buffers, for the next chunks: fresh 8 MiB buffers, grown as the file is
     // read, were page-faulted in one after the other for the whole file.
-    let emptied: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let emptied: Pool<Vec<u8>> = Pool::new(2 * threads + 2);
     std::thread::scope(|s| -> Result<(), IngestError> {
         for _ in 0..threads {
             let (done, job_rx, ctx, spare, emptied) =
@@ -771,11 +793,7 @@ fn read_delimited_parallel(
                     let err = parse_records(ctx, &mut rdr, offset, &mut part).err();
                     drop(rdr);
                     bytes.clear();
-                    if let Ok(mut e) = emptied.lock()
-                        && e.len() < 2 * threads + 2
-                    {
-                        e.push(bytes);
-                    }
+                    emptied.give(bytes);
                     if done.send((i, (part, err))).is_err() {
                         break;
                     }
@@ -802,9 +820,7 @@ fn read_delimited_parallel(
                 }
             };
             let mut rest = emptied
-                .lock()
-                .ok()
-                .and_then(|mut e| e.pop())
+                .take()
                 .unwrap_or_else(|| Vec::with_capacity(chunk_bytes + chunk_bytes / 8));
             rest.extend_from_slice(&carry[cut..]);
             carry.truncate(cut);
@@ -1192,11 +1208,7 @@ impl IdCol {
             IdCol::Int(a) if !a.is_null(r) => order_fingerprint_of_number(a.value(r).into()),
             IdCol::UInt(a) if !a.is_null(r) => order_fingerprint_of_number(a.value(r).into()),
             IdCol::Int(_) | IdCol::UInt(_) => NO_ORDER,
-            IdCol::Text(a) if !a.is_null(r) => match trim(a.value(r)) {
-                "" => NO_ORDER,
-                id => order_fingerprint(id),
-            },
-            IdCol::Text(_) => NO_ORDER,
+            IdCol::Text(a) => text_at(a, r).map_or(NO_ORDER, order_fingerprint),
         }
     }
 
@@ -1205,12 +1217,7 @@ impl IdCol {
         match self {
             IdCol::Int(a) => (!a.is_null(r)).then(|| buf.format(a.value(r))),
             IdCol::UInt(a) => (!a.is_null(r)).then(|| buf.format(a.value(r))),
-            IdCol::Text(a) => {
-                if a.is_null(r) {
-                    return None;
-                }
-                Some(trim(a.value(r))).filter(|s| !s.is_empty())
-            }
+            IdCol::Text(a) => text_at(a, r),
         }
     }
 }
@@ -1237,9 +1244,7 @@ impl NumCol {
                 to_scaled(v).map_err(|why| bad_value(&v, why))
             }),
             NumCol::Text(a) => {
-                if a.is_null(r) || trim(a.value(r)).is_empty() {
-                    return None;
-                }
+                text_at(a, r)?;
                 let v = a.value(r);
                 Some(parse_scaled(v).map_err(|why| bad_value(&v, why)))
             }
@@ -1295,7 +1300,7 @@ impl DateCol {
                 }
             }
             DateCol::Text(a) => {
-                if a.is_null(r) || trim(a.value(r)).is_empty() {
+                if text_at(a, r).is_none() {
                     return Err("missing order date".into());
                 }
                 let v = a.value(r);
@@ -1308,7 +1313,11 @@ impl DateCol {
 
 /// Trimmed non-empty text at row `r` of an optional column.
 fn opt_text(c: &Option<arrow::array::StringArray>, r: usize) -> Option<&str> {
-    let a = c.as_ref()?;
+    text_at(c.as_ref()?, r)
+}
+
+/// Trimmed non-empty text at row `r` (`None` for null or blank).
+fn text_at(a: &arrow::array::StringArray, r: usize) -> Option<&str> {
     if a.is_null(r) {
         return None;
     }
