@@ -13,6 +13,10 @@ use clientele_ingest::{IngestOptions, NoProgress, load};
 #[path = "../src/transactions.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod transactions;
+// So is the splitter of quote-free CSV text.
+#[path = "../src/unquoted.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod unquoted;
 
 fn main() {
     divan::main();
@@ -88,6 +92,22 @@ fn load_csv_1m(b: divan::Bencher) {
 fn load_parquet_1m(b: divan::Bencher) {
     let path = FILES.2.clone();
     b.bench(|| load(&IngestOptions::new(vec![path.clone()]), &NoProgress).expect("load"));
+}
+
+/// Splitting the 1M-row CSV text into records and fields (no validation).
+#[divan::bench(sample_count = 10)]
+fn split_unquoted_1m(b: divan::Bencher) {
+    let text = std::fs::read_to_string(&FILES.1).expect("read");
+    b.counter(divan::counter::BytesCount::new(text.len()))
+        .bench(|| {
+            let mut fields = 0usize;
+            unquoted::each_record(&text, b',', |_, r| {
+                fields += r.len() + r.field(1).len();
+                Ok::<(), ()>(())
+            })
+            .expect("split");
+            fields
+        });
 }
 
 fn dates() -> Vec<String> {

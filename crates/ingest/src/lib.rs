@@ -19,6 +19,7 @@
 
 mod accumulate;
 mod activity;
+mod delimited;
 mod error;
 mod options;
 mod progress;
@@ -27,6 +28,7 @@ mod rejects;
 mod side_tables;
 mod source;
 mod transactions;
+mod unquoted;
 
 pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::{
 };
 
 use crate::accumulate::Accumulator;
+use crate::delimited::{Record, Records};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
 use crate::transactions::{
@@ -22,6 +23,7 @@ use crate::transactions::{
     to_scaled,
 };
 use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
+use crate::{delimited, unquoted};
 
 /// Reads every file, folding the valid rows into `acc` as they come; returns it with the
 /// accounting and the rejects.
@@ -271,12 +273,21 @@ impl Fields for [&str] {
     }
 }
 
-impl Fields for csv::StringRecord {
+impl Fields for unquoted::Record<'_> {
     fn count(&self) -> usize {
         self.len()
     }
     fn field(&self, i: usize) -> &str {
-        self.get(i).unwrap_or("")
+        unquoted::Record::field(self, i)
+    }
+}
+
+impl Fields for delimited::TextRecord<'_> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn field(&self, i: usize) -> &str {
+        delimited::TextRecord::field(self, i)
     }
 }
 
@@ -527,16 +538,8 @@ fn header_names(fields: Vec<String>, no_header: bool) -> Vec<String> {
     }
 }
 
-fn csv_reader<R: Read>(delimiter: u8, input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input)
-}
-
-fn csv_error(path: &Path, line_offset: u64, e: csv::Error) -> IngestError {
-    let line = e.position().map(|p| p.line() + line_offset).unwrap_or(0);
+/// An error reading the text of a delimited file at `line`.
+fn read_error(path: &Path, line: u64, e: std::io::Error) -> IngestError {
     IngestError::Csv {
         path: path.to_path_buf(),
         line,
@@ -563,15 +566,16 @@ impl<'c> TextCtx<'c> {
 /// Resolves the columns from the first record (the header, or the first row without one).
 fn text_ctx<'c>(
     path: &'c Path,
-    first: &csv::ByteRecord,
+    first: &Record<'_>,
     delimiter: u8,
     csv_opts: &CsvOptions,
     mapping: &'c ColumnMapping,
 ) -> Result<TextCtx<'c>, IngestError> {
-    let first_line = first.position().map(|p| p.line()).unwrap_or(1);
-    let fields = utf8_fields(path, first, first_line, csv_opts.encoding)?;
+    let text = first
+        .text()
+        .ok_or_else(|| encoding_error(path, first.line, first.bytes(), csv_opts.encoding))?;
     let header = header_names(
-        fields.iter().map(|s| s.to_string()).collect(),
+        (0..text.len()).map(|i| text.field(i).to_string()).collect(),
         csv_opts.no_header,
     );
     Ok(TextCtx {
@@ -583,58 +587,91 @@ fn text_ctx<'c>(
     })
 }
 
-/// Validates one data record into the sink. `rec` is lent (its buffer is reused).
+/// Validates one data record into the sink; its line is shifted by `line_offset`.
 fn handle_record(
     ctx: &TextCtx<'_>,
-    rec: &mut csv::ByteRecord,
+    rec: Record<'_>,
     line_offset: u64,
     sink: &mut Sink,
     dates: &mut DateParser<'_>,
 ) -> Result<(), IngestError> {
-    let line = rec.position().map(|p| p.line()).unwrap_or(0) + line_offset;
-    if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+    let line = rec.line + line_offset;
+    if rec.len() == 1 && rec.field(0).iter().all(u8::is_ascii_whitespace) {
         return Ok(()); // a blank line with stray spaces
     }
-    let fields = match csv::StringRecord::from_byte_record(std::mem::take(rec)) {
-        Ok(s) => s,
-        Err(e) => {
-            let raw = e.into_byte_record();
-            return Err(encoding_error(ctx.path, line, raw.as_slice(), ctx.encoding));
-        }
+    let Some(fields) = rec.text() else {
+        return Err(encoding_error(ctx.path, line, rec.bytes(), ctx.encoding));
     };
-    let r = match validate_text_row(&ctx.pos, &fields, dates) {
+    take_row(ctx, &fields, line, sink, dates, || {
+        fields.joined(ctx.delimiter)
+    })
+}
+
+/// Validates one record's fields into the sink; `raw` gives its text for a reject.
+fn take_row<F: Fields + ?Sized>(
+    ctx: &TextCtx<'_>,
+    fields: &F,
+    line: u64,
+    sink: &mut Sink,
+    dates: &mut DateParser<'_>,
+    raw: impl FnOnce() -> String,
+) -> Result<(), IngestError> {
+    match validate_text_row(&ctx.pos, fields, dates) {
         Ok(row) => {
             sink.accept(row);
             Ok(())
         }
-        Err((col, why)) => {
-            let raw = fields
-                .iter()
-                .collect::<Vec<_>>()
-                .join(&char::from(ctx.delimiter).to_string());
-            sink.reject(ctx.path, line, &col, why, raw)
-        }
-    };
-    *rec = fields.into_byte_record();
-    r
+        Err((col, why)) => sink.reject(ctx.path, line, &col, why, raw()),
+    }
 }
 
-/// Reads records to the end; line numbers are shifted by `line_offset`.
-fn parse_records<R: Read>(
+/// Reads a chunk that holds no quote character: UTF-8 is checked once for the whole chunk
+/// and records are split without the general parser ([`unquoted`]). A chunk that is not
+/// UTF-8 goes through the general parser, which locates the bad record.
+fn parse_unquoted(
     ctx: &TextCtx<'_>,
-    rdr: &mut csv::Reader<R>,
+    bytes: &[u8],
     line_offset: u64,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
-    let mut rec = csv::ByteRecord::new();
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) if unquoted::splits_with(ctx.delimiter) => text,
+        _ => {
+            return parse_records(
+                ctx,
+                &mut Records::new(ctx.delimiter, bytes),
+                line_offset,
+                sink,
+            );
+        }
+    };
     let mut dates = ctx.dates();
-    while rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_error(ctx.path, line_offset, e))?
-    {
-        handle_record(ctx, &mut rec, line_offset, sink, &mut dates)?;
+    unquoted::each_record(text, ctx.delimiter, |line, rec| {
+        if rec.len() == 1 && rec.text.bytes().all(|c| c.is_ascii_whitespace()) {
+            return Ok(()); // a blank line with stray spaces
+        }
+        take_row(ctx, &rec, line + line_offset, sink, &mut dates, || {
+            rec.text.to_string()
+        })
+    })
+}
+
+/// Reads records to the end; line numbers are shifted by `line_offset`.
+fn parse_records<R: BufRead>(
+    ctx: &TextCtx<'_>,
+    rdr: &mut Records<R>,
+    line_offset: u64,
+    sink: &mut Sink,
+) -> Result<(), IngestError> {
+    let mut dates = ctx.dates();
+    loop {
+        let rec = match rdr.next_record() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(read_error(ctx.path, rdr.line() + line_offset, e)),
+        };
+        handle_record(ctx, rec, line_offset, sink, &mut dates)?;
     }
-    Ok(())
 }
 
 fn read_delimited(
@@ -645,19 +682,19 @@ fn read_delimited(
     mapping: &ColumnMapping,
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
-    let mut rdr = csv_reader(delimiter, reader);
-    let mut rec = csv::ByteRecord::new();
+    let mut rdr = Records::new(delimiter, reader);
     // header (or the first row, which also fixes the width without a header)
-    if !rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_error(path, 0, e))?
-    {
-        return Err(IngestError::EmptyFile(path.to_path_buf()));
-    }
-    let ctx = text_ctx(path, &rec, delimiter, csv_opts, mapping)?;
-    if csv_opts.no_header {
-        handle_record(&ctx, &mut rec, 0, sink, &mut ctx.dates())?;
-    }
+    let ctx = match rdr.next_record() {
+        Ok(Some(first)) => {
+            let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+            if csv_opts.no_header {
+                handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
+            }
+            ctx
+        }
+        Ok(None) => return Err(IngestError::EmptyFile(path.to_path_buf())),
+        Err(e) => return Err(read_error(path, rdr.line(), e)),
+    };
     parse_records(&ctx, &mut rdr, 0, sink)
 }
 
@@ -729,24 +766,19 @@ fn read_delimited_parallel(
     progress.start(&format!("reading {}", path.display()), Some(size));
     progress.advance(head.len() as u64);
     let r = (|| {
-        let mut rdr = csv_reader(delimiter, &text[..cut]);
-        let mut rec = csv::ByteRecord::new();
-        if !rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| csv_error(path, 0, e))?
-        {
+        let mut rdr = Records::new(delimiter, &text[..cut]);
+        let first = match rdr.next_record() {
+            Ok(Some(first)) => first,
             // blank lines only so far
-            if eof {
-                return Err(IngestError::EmptyFile(path.to_path_buf()));
-            }
-            return Ok(None);
-        }
-        let ctx = text_ctx(path, &rec, delimiter, csv_opts, mapping)?;
+            Ok(None) if eof => return Err(IngestError::EmptyFile(path.to_path_buf())),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(read_error(path, rdr.line(), e)),
+        };
+        let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
         if csv_opts.no_header {
-            handle_record(&ctx, &mut rec, 0, sink, &mut ctx.dates())?;
+            handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
         }
-        let data_start = rdr.position().byte() as usize;
-        Ok(Some((ctx, data_start)))
+        Ok(Some((ctx, rdr.consumed() as usize)))
     })();
     let (ctx, data_start) = match r {
         Ok(Some(x)) => x,
@@ -789,9 +821,7 @@ fn read_delimited_parallel(
                         break;
                     };
                     let mut part = Sink::sharing(strict, spare);
-                    let mut rdr = csv_reader(ctx.delimiter, bytes.as_slice());
-                    let err = parse_records(ctx, &mut rdr, offset, &mut part).err();
-                    drop(rdr);
+                    let err = parse_unquoted(ctx, &bytes, offset, &mut part).err();
                     bytes.clear();
                     emptied.give(bytes);
                     if done.send((i, (part, err))).is_err() {
@@ -831,7 +861,7 @@ fn read_delimited_parallel(
                     inner: &mut file,
                     progress,
                 });
-                let mut rdr = csv_reader(delimiter, BufReader::with_capacity(1 << 20, input));
+                let mut rdr = Records::new(delimiter, BufReader::with_capacity(1 << 20, input));
                 let mut part = Sink::sharing(strict, &spare);
                 let err = parse_records(&ctx, &mut rdr, line_offset, &mut part).err();
                 tail = Some((part, err));
@@ -896,19 +926,6 @@ impl Ready {
         }
         Ok(())
     }
-}
-
-fn utf8_fields<'r>(
-    path: &Path,
-    rec: &'r csv::ByteRecord,
-    line: u64,
-    enc: Encoding,
-) -> Result<Vec<&'r str>, IngestError> {
-    rec.iter()
-        .map(|f| {
-            std::str::from_utf8(f).map_err(|_| encoding_error(path, line, rec.as_slice(), enc))
-        })
-        .collect()
 }
 
 fn read_whitespace(

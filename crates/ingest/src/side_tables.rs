@@ -11,6 +11,7 @@ use clientele_core::{ColumnData, CustomerTable, DateFormat};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 
+use crate::delimited::Records;
 use crate::options::Delimiter;
 use crate::reader::open_text;
 use crate::transactions::parse_scaled;
@@ -65,18 +66,24 @@ fn read_text_table(path: &Path, opts: &IngestOptions) -> Result<TextTable, Inges
             }
         }
         Delimiter::Byte(b) => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(b)
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(reader);
-            for rec in rdr.records() {
-                let rec = rec.map_err(|e| IngestError::SideTable {
+            let mut rdr = Records::new(b, reader);
+            loop {
+                let bad = |line: u64, e: &dyn std::fmt::Display| IngestError::SideTable {
                     path: path.into(),
-                    reason: format!("{e} (wrong --encoding or delimiter?)"),
-                })?;
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                let f: Vec<String> = rec.iter().map(|s| s.trim().to_string()).collect();
+                    reason: format!("line {line}: {e} (wrong --encoding or delimiter?)"),
+                };
+                let rec = match rdr.next_record() {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => break,
+                    Err(e) => return Err(bad(rdr.line(), &e)),
+                };
+                let line = rec.line;
+                let text = rec
+                    .text()
+                    .ok_or_else(|| bad(line, &"the text is not UTF-8"))?;
+                let f: Vec<String> = (0..text.len())
+                    .map(|i| text.field(i).trim().to_string())
+                    .collect();
                 if header.is_none() {
                     header = Some(f);
                 } else {

@@ -147,6 +147,30 @@ fn bad_rows_are_rejected_with_line_and_reason() {
     assert_eq!(got.table.ids(), ["1", "5"]);
 }
 
+/// Rejects name the line a row starts on in files saved on Windows (`\r\n`), after blank
+/// lines and after a quoted line break, whichever reader takes the file: the quote-free
+/// splitter, the general parser (quotes) or the transcoding one (GBK).
+#[test]
+fn reject_lines_count_crlf_blank_lines_and_quoted_breaks() {
+    let d = tempfile::tempdir().unwrap();
+    let plain = "customer_id,order_date,amount\r\n1,2024-01-01,5\r\n\r\n2,2024-01-02,x\r\n\r\n\r\n3,bad,3\r\n";
+    let quoted = "customer_id,order_date,amount,note\r\n1,2024-01-01,5,\"two\r\nlines\"\r\n\r\n2,2024-01-02,x,\r\n\r\n\r\n3,bad,3,\"\"\r\n";
+    let cases = [
+        ("plain.csv", plain.as_bytes().to_vec(), Encoding::Utf8, [4, 7]),
+        ("quoted.csv", quoted.as_bytes().to_vec(), Encoding::Utf8, [5, 8]),
+        ("gbk.csv", gbk(&quoted.replace("lines", "两行")), Encoding::Gbk, [5, 8]),
+    ];
+    for (name, bytes, encoding, want) in cases {
+        let p = write(d.path(), name, &bytes);
+        let mut o = IngestOptions::new(vec![p]);
+        o.csv.encoding = encoding;
+        let got = load(&o, &NoProgress).unwrap();
+        let lines: Vec<u64> = got.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, want, "{name}");
+        assert_eq!(got.stats.accepted, 1, "{name}");
+    }
+}
+
 #[test]
 fn strict_stops_at_the_first_bad_row() {
     let d = tempfile::tempdir().unwrap();
