@@ -156,9 +156,24 @@ fn reject_lines_count_crlf_blank_lines_and_quoted_breaks() {
     let plain = "customer_id,order_date,amount\r\n1,2024-01-01,5\r\n\r\n2,2024-01-02,x\r\n\r\n\r\n3,bad,3\r\n";
     let quoted = "customer_id,order_date,amount,note\r\n1,2024-01-01,5,\"two\r\nlines\"\r\n\r\n2,2024-01-02,x,\r\n\r\n\r\n3,bad,3,\"\"\r\n";
     let cases = [
-        ("plain.csv", plain.as_bytes().to_vec(), Encoding::Utf8, [4, 7]),
-        ("quoted.csv", quoted.as_bytes().to_vec(), Encoding::Utf8, [5, 8]),
-        ("gbk.csv", gbk(&quoted.replace("lines", "两行")), Encoding::Gbk, [5, 8]),
+        (
+            "plain.csv",
+            plain.as_bytes().to_vec(),
+            Encoding::Utf8,
+            [4, 7],
+        ),
+        (
+            "quoted.csv",
+            quoted.as_bytes().to_vec(),
+            Encoding::Utf8,
+            [5, 8],
+        ),
+        (
+            "gbk.csv",
+            gbk(&quoted.replace("lines", "两行")),
+            Encoding::Gbk,
+            [5, 8],
+        ),
     ];
     for (name, bytes, encoding, want) in cases {
         let p = write(d.path(), name, &bytes);
