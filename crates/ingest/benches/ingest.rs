@@ -17,6 +17,10 @@ mod transactions;
 #[path = "../src/unquoted.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod unquoted;
+// (whose tests, in a test build of this bench, check it against this module's)
+#[path = "../src/delimited.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod delimited;
 
 fn main() {
     divan::main();

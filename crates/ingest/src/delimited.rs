@@ -178,7 +178,7 @@ impl<'a> TextRecord<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// (line, fields) of every record.
@@ -194,8 +194,9 @@ mod tests {
         all
     }
 
-    /// The `csv` crate's fields, with the line of each record's first byte.
-    fn csv_crate(text: &[u8], d: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
+    /// The `csv` crate's fields, with the line of each record's first byte (the crate's own
+    /// line is where the previous record ended). The reference for [`crate::unquoted`] too.
+    pub(crate) fn csv_crate(text: &[u8], d: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(d)
             .has_headers(false)

@@ -129,24 +129,16 @@ mod tests {
         out
     }
 
-    /// The `csv` crate's records, with the line of their first byte: the crate's own line is
-    /// where the previous record ended, before any blank lines or the `\n` of a `\r\n`.
     fn csv_crate(text: &str, d: u8) -> Vec<(u64, Vec<String>)> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(d)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let b = text.as_bytes();
-        rdr.records()
-            .map(|r| {
-                let r = r.unwrap();
-                let mut start = r.position().unwrap().byte() as usize;
-                while start < b.len() && matches!(b[start], b'\r' | b'\n') {
-                    start += 1;
-                }
-                let line = 1 + b[..start].iter().filter(|&&c| c == b'\n').count() as u64;
-                (line, r.iter().map(str::to_string).collect())
+        crate::delimited::tests::csv_crate(text.as_bytes(), d)
+            .into_iter()
+            .map(|(line, f)| {
+                (
+                    line,
+                    f.into_iter()
+                        .map(|b| String::from_utf8(b).unwrap())
+                        .collect(),
+                )
             })
             .collect()
     }
