@@ -30,6 +30,13 @@ impl<R: std::fmt::Debug> std::fmt::Debug for Records<R> {
     }
 }
 
+/// An error reading the input, and the line it was on.
+#[derive(Debug)]
+pub(crate) struct ReadError {
+    pub line: u64,
+    pub error: std::io::Error,
+}
+
 /// One record: its fields' bytes (unquoted) and the line it starts on.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Record<'a> {
@@ -57,11 +64,6 @@ impl<R: BufRead> Records<R> {
         }
     }
 
-    /// Line of the next byte to read (1-based).
-    pub fn line(&self) -> u64 {
-        self.line
-    }
-
     /// Bytes read so far: after a record, where the text after it starts.
     pub fn consumed(&self) -> u64 {
         self.consumed
@@ -76,7 +78,23 @@ impl<R: BufRead> Records<R> {
     }
 
     /// The next record, `None` at the end of the input.
-    pub fn next_record(&mut self) -> std::io::Result<Option<Record<'_>>> {
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        match self.read_next() {
+            Ok(Some((line, len, fields))) => Ok(Some(Record {
+                line,
+                bytes: &self.out[..len],
+                ends: &self.ends[..fields],
+            })),
+            Ok(None) => Ok(None),
+            Err(error) => Err(ReadError {
+                line: self.line,
+                error,
+            }),
+        }
+    }
+
+    /// Reads the next record into `out` and `ends`: its line, bytes and fields.
+    fn read_next(&mut self) -> std::io::Result<Option<(u64, usize, usize)>> {
         // blank lines and the rest of the last record's terminator
         loop {
             let buf = self.input.fill_buf()?;
@@ -110,13 +128,7 @@ impl<R: BufRead> Records<R> {
                     let n = self.ends.len() * 2;
                     self.ends.resize(n, 0);
                 }
-                csv_core::ReadRecordResult::Record => {
-                    return Ok(Some(Record {
-                        line,
-                        bytes: &self.out[..len],
-                        ends: &self.ends[..fields],
-                    }));
-                }
+                csv_core::ReadRecordResult::Record => return Ok(Some((line, len, fields))),
                 csv_core::ReadRecordResult::End => return Ok(None),
             }
         }

@@ -538,12 +538,12 @@ fn header_names(fields: Vec<String>, no_header: bool) -> Vec<String> {
     }
 }
 
-/// An error reading the text of a delimited file at `line`.
-fn read_error(path: &Path, line: u64, e: std::io::Error) -> IngestError {
+/// An error reading the text of a delimited file; its line is shifted by `line_offset`.
+fn read_error(path: &Path, line_offset: u64, e: delimited::ReadError) -> IngestError {
     IngestError::Csv {
         path: path.to_path_buf(),
-        line,
-        reason: e.to_string(),
+        line: e.line + line_offset,
+        reason: e.error.to_string(),
     }
 }
 
@@ -664,14 +664,13 @@ fn parse_records<R: BufRead>(
     sink: &mut Sink,
 ) -> Result<(), IngestError> {
     let mut dates = ctx.dates();
-    loop {
-        let rec = match rdr.next_record() {
-            Ok(Some(rec)) => rec,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(read_error(ctx.path, rdr.line() + line_offset, e)),
-        };
+    while let Some(rec) = rdr
+        .next_record()
+        .map_err(|e| read_error(ctx.path, line_offset, e))?
+    {
         handle_record(ctx, rec, line_offset, sink, &mut dates)?;
     }
+    Ok(())
 }
 
 fn read_delimited(
@@ -684,17 +683,13 @@ fn read_delimited(
 ) -> Result<(), IngestError> {
     let mut rdr = Records::new(delimiter, reader);
     // header (or the first row, which also fixes the width without a header)
-    let ctx = match rdr.next_record() {
-        Ok(Some(first)) => {
-            let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
-            if csv_opts.no_header {
-                handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
-            }
-            ctx
-        }
-        Ok(None) => return Err(IngestError::EmptyFile(path.to_path_buf())),
-        Err(e) => return Err(read_error(path, rdr.line(), e)),
+    let Some(first) = rdr.next_record().map_err(|e| read_error(path, 0, e))? else {
+        return Err(IngestError::EmptyFile(path.to_path_buf()));
     };
+    let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+    if csv_opts.no_header {
+        handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
+    }
     parse_records(&ctx, &mut rdr, 0, sink)
 }
 
@@ -767,12 +762,13 @@ fn read_delimited_parallel(
     progress.advance(head.len() as u64);
     let r = (|| {
         let mut rdr = Records::new(delimiter, &text[..cut]);
-        let first = match rdr.next_record() {
-            Ok(Some(first)) => first,
+        let Some(first) = rdr.next_record().map_err(|e| read_error(path, 0, e))? else {
             // blank lines only so far
-            Ok(None) if eof => return Err(IngestError::EmptyFile(path.to_path_buf())),
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(read_error(path, rdr.line(), e)),
+            return if eof {
+                Err(IngestError::EmptyFile(path.to_path_buf()))
+            } else {
+                Ok(None)
+            };
         };
         let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
         if csv_opts.no_header {

@@ -67,16 +67,11 @@ fn read_text_table(path: &Path, opts: &IngestOptions) -> Result<TextTable, Inges
         }
         Delimiter::Byte(b) => {
             let mut rdr = Records::new(b, reader);
-            loop {
-                let bad = |line: u64, e: &dyn std::fmt::Display| IngestError::SideTable {
-                    path: path.into(),
-                    reason: format!("line {line}: {e} (wrong --encoding or delimiter?)"),
-                };
-                let rec = match rdr.next_record() {
-                    Ok(Some(rec)) => rec,
-                    Ok(None) => break,
-                    Err(e) => return Err(bad(rdr.line(), &e)),
-                };
+            let bad = |line: u64, e: &dyn std::fmt::Display| IngestError::SideTable {
+                path: path.into(),
+                reason: format!("line {line}: {e} (wrong --encoding or delimiter?)"),
+            };
+            while let Some(rec) = rdr.next_record().map_err(|e| bad(e.line, &e.error))? {
                 let line = rec.line;
                 let text = rec
                     .text()
