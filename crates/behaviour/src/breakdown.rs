@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::BehaviourConfig;
 use crate::error::{BehaviourError, Result};
+use crate::groups::{Groups, banded, categorical};
 use crate::input::Lang;
-use crate::util::{Groups, banded, categorical, check_finite, div};
+use crate::stats::{check_finite, div};
 
 /// Customers and revenue of one dimension value or one grade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

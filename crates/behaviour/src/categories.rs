@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::baskets::Baskets;
+use crate::groups::Groups;
 use crate::input::Lang;
-use crate::util::{Groups, div};
+use crate::stats::div;
 
 /// Totals of one category (or of the lumped "(other)" categories).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

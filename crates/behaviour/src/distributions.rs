@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::util::{div, quantile_select};
+use crate::stats::{div, quantile_select};
 
 /// One histogram bin `[lo, hi)`; `None` is unbounded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

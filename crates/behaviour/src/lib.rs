@@ -43,9 +43,10 @@ mod categories;
 mod config;
 mod distributions;
 mod error;
+mod groups;
 mod input;
 mod seasonality;
-mod util;
+mod stats;
 
 pub use affinity::{Affinity, PairStats, Suggestion};
 pub use baskets::Baskets;
@@ -62,7 +63,8 @@ pub use seasonality::{PeriodShare, SeasonalityShares, seasonality_shares};
 use clientele_core::{Column, ColumnData, CustomerTable};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{Groups, categorical, finite_numbers};
+use crate::groups::{Groups, categorical};
+use crate::stats::finite_numbers;
 
 /// Name of the suggested-category column added to the customer table.
 pub const NEXT_BEST_CATEGORY: &str = "next_best_category";

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BehaviourError, Result};
 use crate::input::{Lang, PeriodTotals, Seasonality};
-use crate::util::div;
+use crate::stats::div;
 
 /// One weekday or month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,6 @@
 //! rows, deterministic parallel sums, convergence checks and observed-information SEs.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -156,40 +155,13 @@ where
     out
 }
 
-/// splitmix64-mixed hash for the f64 bit patterns keying the maps of the models'
-/// row indexes (`pareto_nbd::RowIndex`, `bgnbd::RowIndex`) (whole
-/// numbers have all-zero low bits, so they need mixing; the maps are only looked up, never
-/// iterated: ids follow the order of the rows, not of the entries).
-#[derive(Debug, Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl KeyHasher {
-    fn mix(&mut self, v: u64) {
-        let mut z = self.0.rotate_left(7) ^ v;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.0 = z ^ (z >> 31);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.mix(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.mix(v);
-    }
-}
+/// Hash with a fixed seed for the maps of the models' row indexes (`pareto_nbd::RowIndex`,
+/// `bgnbd::RowIndex`), keyed by f64 bit patterns. foldhash mixes whole numbers' all-zero low
+/// bits; the maps are only looked up, never iterated (ids follow the order of the rows).
+pub(crate) type KeyHash = foldhash::fast::FixedState;
 
 /// Hash map keyed by f64 bit patterns.
-pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+pub(crate) type KeyMap<V> = HashMap<u64, V, KeyHash>;
 
 /// `f` of each of `items`, in parallel for long lists (each value on its own, so the same for
 /// any number of threads).

@@ -5,7 +5,6 @@
 //! gradient like the other models.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 use statrs::function::gamma::{digamma, ln_gamma};
@@ -13,7 +12,7 @@ use statrs::function::gamma::{digamma, ln_gamma};
 use crate::bgnbd::mean_time_per_purchase;
 use crate::data::CalibrationData;
 use crate::error::{ClvError, Result, positive};
-use crate::fit::{self, FitOptions, Fitted, KeyHasher, KeyMap, MAXP, Mle, Rows};
+use crate::fit::{self, FitOptions, Fitted, KeyHash, KeyMap, MAXP, Mle, Rows};
 use crate::hyp2f1::{ln_hyp2f1, ln_hyp2f1_grad};
 use crate::special::{log_add_exp, tricomi_u_ss};
 
@@ -345,8 +344,7 @@ impl RowIndex {
         let (mut xs, mut ts) = (Vec::new(), Vec::new());
         let (mut x_ids, mut t_ids) = (KeyMap::default(), KeyMap::default());
         let mut pairs = Vec::new();
-        let mut pair_ids: HashMap<(u32, u64), u32, BuildHasherDefault<KeyHasher>> =
-            HashMap::default();
+        let mut pair_ids: HashMap<(u32, u64), u32, KeyHash> = HashMap::default();
         let mut pair = |xi: u32, tau: f64| {
             *pair_ids.entry((xi, tau.to_bits())).or_insert_with(|| {
                 pairs.push((xi, tau));

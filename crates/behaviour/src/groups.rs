@@ -1,83 +1,15 @@
-//! Shared helpers: safe division, quantiles, number labels, and grouping a column into a small
-//! set of labelled codes (the building block of breakdowns and per-grade tables).
+//! Rows mapped to a few labelled groups: a column by value (`categorical`) or a measure by
+//! quantile bands (`banded`). The building block of breakdowns and per-grade tables.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
-use clientele_core::{ColumnData, CustomerTable};
+use clientele_core::ColumnData;
 
-use crate::error::{BehaviourError, Result};
 use crate::input::Lang;
 
-/// `a / b`, 0 when `b` is 0 (empty groups get share 0, not NaN, so JSON stays valid).
-pub(crate) fn div(a: f64, b: f64) -> f64 {
-    if b == 0.0 { 0.0 } else { a / b }
-}
-
-/// FxHash (as in rustc): grouping a million short labels is hash-bound and the input is the
-/// user's own data, so DoS-resistant SipHash buys nothing here.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
-
-/// A numeric column as `f64`s; NaN or infinity is an error naming the row.
-pub(crate) fn finite_numbers(table: &CustomerTable, name: &str) -> Result<Vec<Option<f64>>> {
-    let v = table.numbers(name)?;
-    check_finite(name, &v)?;
-    Ok(v)
-}
-
-pub(crate) fn check_finite(name: &str, v: &[Option<f64>]) -> Result<()> {
-    match v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
-        Some(row) => Err(BehaviourError::NotFinite {
-            column: name.to_string(),
-            row,
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Type-7 (linear) quantile of a sorted, non-empty slice; the default of R and NumPy.
-#[cfg(test)]
-pub(crate) fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    v[lo] + (v[hi] - v[lo]) * (h - lo as f64)
-}
-
-/// Type-7 quantile by selection (O(n), reorders `v`); `v` non-empty.
-pub(crate) fn quantile_select(v: &mut [f64], p: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let (_, a, right) = v.select_nth_unstable_by(lo, f64::total_cmp);
-    let a = *a;
-    let frac = h - lo as f64;
-    if frac == 0.0 || right.is_empty() {
-        return a;
-    }
-    let b = right.iter().copied().fold(f64::INFINITY, f64::min);
-    a + (b - a) * frac
-}
+/// Label lookups hash a million short values; the labels are the user's own data, so a fast
+/// fixed-seed hash is enough (and the maps are only looked up, never iterated).
+type FastHash = foldhash::fast::FixedState;
 
 /// A number for a label: integers without decimals, others with up to 2 significant decimals.
 pub(crate) fn fmt_num(x: f64) -> String {
@@ -164,7 +96,7 @@ fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
     let mut codes = Vec::with_capacity(n);
     match col {
         ColumnData::Text(v) => {
-            let mut map: HashMap<&str, u32, FxBuild> = HashMap::default();
+            let mut map: HashMap<&str, u32, FastHash> = HashMap::default();
             for x in v {
                 codes.push(match x {
                     None => MISSING,
@@ -176,7 +108,7 @@ fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
             }
         }
         _ => {
-            let mut map: HashMap<String, u32, FxBuild> = HashMap::default();
+            let mut map: HashMap<String, u32, FastHash> = HashMap::default();
             for i in 0..n {
                 codes.push(match col.text(i) {
                     None => MISSING,
@@ -332,17 +264,7 @@ pub(crate) fn banded(values: &[Option<f64>], bands: usize, lang: Lang) -> Groups
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_match_type7() {
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
-        assert!((quantile_sorted(&v, 0.9) - 3.7).abs() < 1e-12);
-        let mut w = [4.0, 1.0, 3.0, 2.0];
-        assert_eq!(quantile_select(&mut w, 0.5), 2.5);
-        assert!((quantile_select(&mut w, 0.9) - 3.7).abs() < 1e-12);
-        assert_eq!(quantile_select(&mut [7.0], 0.9), 7.0);
-    }
+    use crate::stats::quantile_sorted;
 
     #[test]
     fn selection_quantiles_match_sorting() {
