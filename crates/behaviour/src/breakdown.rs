@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use clientele_core::{ColumnData, CustomerTable};
+use clientele_core::{ColumnData, CustomerTable, Texts};
 use serde::{Deserialize, Serialize};
 
 use crate::config::BehaviourConfig;
@@ -84,7 +84,7 @@ fn auto_excluded(name: &str, grade_columns: &[&str]) -> bool {
 }
 
 /// Distinct non-missing texts, counting stops past `max`.
-fn distinct_up_to(v: &[Option<String>], max: usize) -> usize {
+fn distinct_up_to(v: &Texts, max: usize) -> usize {
     let mut seen: HashSet<&str> = HashSet::new();
     for s in v.iter().flatten() {
         seen.insert(s);
@@ -254,7 +254,7 @@ mod tests {
     use super::*;
 
     fn text(v: &[Option<&str>]) -> ColumnData {
-        ColumnData::Text(v.iter().map(|s| s.map(String::from)).collect())
+        ColumnData::Text(v.iter().copied().collect())
     }
 
     fn table() -> CustomerTable {
@@ -375,9 +375,9 @@ mod tests {
         let d = Dimension {
             name: "city".into(),
             banded: false,
-            groups: categorical(&ColumnData::Text(vec![]), 5, Lang::En),
+            groups: categorical(&ColumnData::Text(Texts::default()), 5, Lang::En),
         };
-        let g = categorical(&ColumnData::Text(vec![]), 5, Lang::En);
+        let g = categorical(&ColumnData::Text(Texts::default()), 5, Lang::En);
         let b = breakdown(&d, "g", &g, &[]);
         assert!(b.values.is_empty() && b.grades.is_empty());
         assert!(

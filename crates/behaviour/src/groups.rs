@@ -96,14 +96,19 @@ fn raw_codes(col: &ColumnData) -> (Vec<String>, Vec<u32>) {
     let mut codes = Vec::with_capacity(n);
     match col {
         ColumnData::Text(v) => {
-            let mut map: HashMap<&str, u32, FastHash> = HashMap::default();
-            for x in v {
-                codes.push(match x {
+            // the column's own codes, renumbered in first-seen order over the values in use
+            let mut renum = vec![MISSING; v.labels().len()];
+            for i in 0..n {
+                codes.push(match v.code(i) {
                     None => MISSING,
-                    Some(s) => *map.entry(s.as_str()).or_insert_with(|| {
-                        labels.push(s.clone());
-                        (labels.len() - 1) as u32
-                    }),
+                    Some(c) => {
+                        let r = &mut renum[c as usize];
+                        if *r == MISSING {
+                            *r = labels.len() as u32;
+                            labels.push(v.labels()[c as usize].clone());
+                        }
+                        *r
+                    }
                 });
             }
         }

@@ -16,8 +16,8 @@
 //! t.push("monetary", ColumnData::Float(vec![Some(10.0), Some(90.0), Some(40.0)].into())).unwrap();
 //! t.push("avg_order_value", ColumnData::Float(vec![Some(10.0), Some(30.0), Some(20.0)].into())).unwrap();
 //! t.push("avg_interpurchase_days", ColumnData::Float(vec![None, Some(12.0), Some(30.0)].into())).unwrap();
-//! t.push("city", ColumnData::Text(vec![Some("上海".into()), Some("北京".into()), None])).unwrap();
-//! t.push("grade_behaviour", ColumnData::Text(vec![Some("普通".into()), Some("VIP".into()), Some("普通".into())])).unwrap();
+//! t.push("city", ColumnData::Text(vec![Some("上海"), Some("北京"), None].into())).unwrap();
+//! t.push("grade_behaviour", ColumnData::Text(vec![Some("普通"), Some("VIP"), Some("普通")].into())).unwrap();
 //!
 //! let categories = vec!["tea".to_string(), "cups".to_string()];
 //! let cc = |customer, category| CustomerCategory { customer, category, revenue: 10.0, orders: 1 };
@@ -252,14 +252,14 @@ pub fn analyze_behaviour(
         let mut per_category = vec![0u64; names.len()];
         let mut suggested_customers = 0;
         if config.suggest {
-            let mut cat_col: Vec<Option<String>> = Vec::with_capacity(n);
+            let mut cat_col: Vec<Option<&str>> = Vec::with_capacity(n);
             let mut score_col: Vec<Option<f64>> = Vec::with_capacity(n);
             for c in 0..n {
                 match a.next_best(b.bought(c)) {
                     Some(s) => {
                         per_category[s.category as usize] += 1;
                         suggested_customers += 1;
-                        cat_col.push(Some(names[s.category as usize].clone()));
+                        cat_col.push(Some(names[s.category as usize].as_str()));
                         score_col.push(Some(s.score));
                     }
                     None => {
@@ -270,7 +270,7 @@ pub fn analyze_behaviour(
             }
             columns.push(Column {
                 name: NEXT_BEST_CATEGORY.to_string(),
-                data: ColumnData::Text(cat_col),
+                data: ColumnData::Text(cat_col.into()),
             });
             columns.push(Column {
                 name: NEXT_BEST_CATEGORY_SCORE.to_string(),

@@ -11,6 +11,7 @@ mod error;
 mod lang;
 mod summary;
 mod table;
+mod texts;
 mod values;
 mod window;
 
@@ -19,6 +20,7 @@ pub use error::CoreError;
 pub use lang::Lang;
 pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};
+pub use texts::Texts;
 pub use values::{Iter as ValuesIter, Values};
 pub use window::{ObservationWindow, TimeUnit};
 

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, Day, Values};
+use crate::{CoreError, Day, Texts, Values};
 
 /// The values of one column. Every variant allows missing values (`None`); numbers and dates
-/// are stored as [`Values`] (plain values plus a mask of the missing ones).
+/// are stored as [`Values`] (plain values plus a mask of the missing ones), text as
+/// [`Texts`] (distinct values plus a code per row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "values", rename_all = "lowercase")]
 pub enum ColumnData {
@@ -14,7 +15,7 @@ pub enum ColumnData {
     /// Real numbers (money, model outputs).
     Float(Values<f64>),
     /// Text (ids, categories, grade names).
-    Text(Vec<Option<String>>),
+    Text(Texts),
     /// Calendar days.
     Date(Values<Day>),
 }
@@ -75,7 +76,7 @@ impl ColumnData {
                 .map(|x| buf.push_str(itoa::Buffer::new().format(x)))
                 .is_some(),
             ColumnData::Float(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
-            ColumnData::Text(v) => v[i].as_deref().map(|x| buf.push_str(x)).is_some(),
+            ColumnData::Text(v) => v.get(i).map(|x| buf.push_str(x)).is_some(),
             ColumnData::Date(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
         }
     }
@@ -85,7 +86,7 @@ impl ColumnData {
         match self {
             ColumnData::Int(v) => ColumnData::Int(v.take(idx)),
             ColumnData::Float(v) => ColumnData::Float(v.take(idx)),
-            ColumnData::Text(v) => ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect()),
+            ColumnData::Text(v) => ColumnData::Text(v.take(idx)),
             ColumnData::Date(v) => ColumnData::Date(v.take(idx)),
         }
     }
@@ -223,7 +224,7 @@ impl CustomerTable {
     }
 
     /// A text column by reference.
-    pub fn texts(&self, name: &str) -> Result<&[Option<String>], CoreError> {
+    pub fn texts(&self, name: &str) -> Result<&Texts, CoreError> {
         match self.column(name)? {
             ColumnData::Text(v) => Ok(v),
             other => Err(type_err(name, "text", other)),

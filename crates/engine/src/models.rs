@@ -611,7 +611,7 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
                     .split(s.as_str())
                     .filter(|t| !t.is_empty())
                     .for_each(|t| *counts.entry(t.to_string()).or_default() += 1),
-                None => *counts.entry(v.clone()).or_default() += 1,
+                None => *counts.entry(v.to_string()).or_default() += 1,
             }
         }
         for (grade, n) in counts {

@@ -222,14 +222,29 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         let mut groups: std::collections::HashMap<String, Vec<usize>> =
             std::collections::HashMap::new();
         if let Ok(values) = t.texts(&l.column) {
-            for (i, v) in values.iter().enumerate() {
-                let Some(v) = v else { continue };
-                match &l.tag_separator {
-                    Some(sep) => v
-                        .split(sep.as_str())
-                        .filter(|s| !s.is_empty())
-                        .for_each(|g| groups.entry(g.to_string()).or_default().push(i)),
-                    None => groups.entry(v.clone()).or_default().push(i),
+            match &l.tag_separator {
+                Some(sep) => {
+                    for (i, v) in values.iter().enumerate() {
+                        for g in v.into_iter().flat_map(|v| v.split(sep.as_str())) {
+                            if !g.is_empty() {
+                                groups.entry(g.to_string()).or_default().push(i);
+                            }
+                        }
+                    }
+                }
+                // by the column's codes: no string hashed per customer
+                None => {
+                    let mut rows = vec![Vec::new(); values.labels().len()];
+                    for i in 0..values.len() {
+                        if let Some(c) = values.code(i) {
+                            rows[c as usize].push(i);
+                        }
+                    }
+                    for (label, rows) in values.labels().iter().zip(rows) {
+                        if !rows.is_empty() {
+                            groups.entry(label.clone()).or_default().extend(rows);
+                        }
+                    }
                 }
             }
         }
@@ -346,7 +361,7 @@ fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRe
         ),
         ColumnData::Text(v) => (
             DataType::Utf8,
-            Arc::new(v[r].iter().map(Option::as_deref).collect::<StringArray>()),
+            Arc::new(r.map(|i| v.get(i)).collect::<StringArray>()),
         ),
         ColumnData::Date(v) => (
             DataType::Date32,

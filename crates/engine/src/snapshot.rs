@@ -21,7 +21,9 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         if let Ok(v) = t.texts(&g.column) {
             schemes.insert(
                 g.scheme.clone(),
-                v.iter().map(|s| s.clone().unwrap_or_default()).collect(),
+                v.iter()
+                    .map(|s| s.unwrap_or_default().to_string())
+                    .collect(),
             );
             grade_order.insert(
                 g.scheme.clone(),
@@ -41,7 +43,9 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         if let Ok(v) = t.texts(&c.name) {
             schemes.insert(
                 name,
-                v.iter().map(|s| s.clone().unwrap_or_default()).collect(),
+                v.iter()
+                    .map(|s| s.unwrap_or_default().to_string())
+                    .collect(),
             );
         }
     }
@@ -58,11 +62,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
     }
     let lifecycle = t.texts("lifecycle_stage").ok().map(|v| {
         v.iter()
-            .map(|s| {
-                s.as_deref()
-                    .and_then(Stage::from_id)
-                    .unwrap_or(Stage::Active)
-            })
+            .map(|s| s.and_then(Stage::from_id).unwrap_or(Stage::Active))
             .collect()
     });
     let thresholds = serde_json::json!({

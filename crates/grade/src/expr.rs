@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use clientele_core::{ColumnData, CoreError, CustomerTable, Day};
+use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Texts};
 use sqlparser::ast::{
     self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
 };
@@ -736,7 +736,7 @@ impl Slots {
 #[derive(Debug)]
 enum SlotData<'a> {
     Num(Vec<f64>),
-    Text(&'a [Option<String>]),
+    Text(&'a Texts),
     Ids(&'a [String]),
 }
 
@@ -1178,7 +1178,7 @@ impl NumV<'_> {
 }
 
 enum TextV<'a> {
-    Slice(&'a [Option<String>]),
+    Slice(&'a Texts),
     Ids(&'a [String]),
     Scalar(Option<&'a str>),
 }
@@ -1187,7 +1187,7 @@ impl<'a> TextV<'a> {
     #[inline]
     fn get(&self, i: usize) -> Option<&'a str> {
         match self {
-            TextV::Slice(s) => s[i].as_deref(),
+            TextV::Slice(s) => s.get(i),
             TextV::Ids(s) => Some(s[i].as_str()),
             TextV::Scalar(x) => *x,
         }
@@ -1482,12 +1482,7 @@ mod tests {
         .unwrap();
         t.push(
             "city",
-            ColumnData::Text(vec![
-                Some("北京".into()),
-                Some("上海".into()),
-                None,
-                Some("Beijing".into()),
-            ]),
+            ColumnData::Text(vec![Some("北京"), Some("上海"), None, Some("Beijing")].into()),
         )
         .unwrap();
         t.push(

@@ -824,7 +824,7 @@ mod tests {
                 s("高级客户")
             ]
         );
-        assert_eq!(r.to_column(), ColumnData::Text(labels(&r)));
+        assert_eq!(r.to_column(), ColumnData::Text(labels(&r).into()));
         let p = preview(&c, &t).unwrap();
         let rows: Vec<(&str, Option<usize>, usize, usize)> = p
             .iter()

@@ -12,7 +12,7 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
-use clientele_core::{ColumnData, CustomerTable, Day, Values};
+use clientele_core::{ColumnData, CustomerTable, Day, Texts, Values};
 use hashbrown::HashTable;
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
@@ -956,13 +956,9 @@ impl Sweep {
         push("monetary_value", ColumnData::Float(c.monetary_value))?;
         if any_category {
             push("categories", ColumnData::Int(c.categories))?;
-            let top = (0..c.top_category.len())
-                .into_par_iter()
-                .map(|i| {
-                    let k = c.top_category.get(i)?;
-                    Some(categories[k as usize].clone())
-                })
-                .collect();
+            // codes into the category names: no string per customer
+            let top = Texts::from_codes(categories.clone(), c.top_category.iter())
+                .ok_or_else(|| IngestError::Engine("a top category out of range".into()))?;
             push("top_category", ColumnData::Text(top))?;
         }
         if any_profit {

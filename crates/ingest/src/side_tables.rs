@@ -150,7 +150,7 @@ fn id_position(t: &TextTable, path: &Path, id_col: &str) -> Result<usize, Ingest
 fn typed_column(values: Vec<Option<String>>) -> ColumnData {
     let present = || values.iter().flatten();
     if present().next().is_none() {
-        return ColumnData::Text(values);
+        return ColumnData::Text(values.into());
     }
     if present().all(|v| v.parse::<i64>().is_ok()) {
         return ColumnData::Int(
@@ -176,7 +176,7 @@ fn typed_column(values: Vec<Option<String>>) -> ColumnData {
                 .collect(),
         );
     }
-    ColumnData::Text(values)
+    ColumnData::Text(values.into())
 }
 
 /// Joins all configured side tables onto `table`.

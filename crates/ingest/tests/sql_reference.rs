@@ -489,7 +489,7 @@ fn customer_table(
     push("monetary_value", ColumnData::Float(c.monetary_value.into())).map_err(core)?;
     if any_category {
         push("categories", ColumnData::Int(c.categories.into())).map_err(core)?;
-        push("top_category", ColumnData::Text(c.top_category)).map_err(core)?;
+        push("top_category", ColumnData::Text(c.top_category.into())).map_err(core)?;
     }
     if any_profit {
         push("profit", ColumnData::Float(c.profit.into())).map_err(core)?;

@@ -1,0 +1,218 @@
+//! A text column stored as its distinct values plus one code per row.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The code of a missing value.
+const MISSING: u32 = u32::MAX;
+
+/// Values of one text column, missing ones marked.
+///
+/// Stored as the distinct values (`labels`, in first-seen order) and one `u32` code per row.
+/// Text columns of the customer table are categories, grades, segments and stages: a few
+/// distinct values over millions of customers. One `String` per row was a heap allocation
+/// per customer, paid again by every copy, and written out value by value; codes are 4
+/// bytes, copied in one go, and are the dictionary Parquet stores anyway.
+#[derive(Clone, Default)]
+pub struct Texts {
+    labels: Vec<String>,
+    codes: Vec<u32>,
+}
+
+impl Texts {
+    /// A column of `codes` into `labels`, `None` for missing. `None` when a code is out of
+    /// range or there are `u32::MAX` labels or more.
+    pub fn from_codes(
+        labels: Vec<String>,
+        codes: impl IntoIterator<Item = Option<u32>>,
+    ) -> Option<Texts> {
+        if labels.len() >= MISSING as usize {
+            return None;
+        }
+        let n = labels.len() as u32;
+        let codes = codes
+            .into_iter()
+            .map(|c| match c {
+                None => Some(MISSING),
+                Some(c) if c < n => Some(c),
+                Some(_) => None,
+            })
+            .collect::<Option<Vec<u32>>>()?;
+        Some(Texts { labels, codes })
+    }
+
+    /// Number of values (rows).
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Value `i`, `None` when missing. Panics when `i` is out of range, like indexing.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.label(self.codes[i])
+    }
+
+    /// The values in row order, `None` where missing.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&str>> + DoubleEndedIterator {
+        self.codes.iter().map(|&c| self.label(c))
+    }
+
+    /// The distinct values, in first-seen order (a value may also be unused after `take`).
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Row `i`'s index into [`Texts::labels`], `None` when missing.
+    pub fn code(&self, i: usize) -> Option<u32> {
+        Some(self.codes[i]).filter(|&c| c != MISSING)
+    }
+
+    /// Number of missing values.
+    pub fn missing(&self) -> usize {
+        self.codes.iter().filter(|&&c| c == MISSING).count()
+    }
+
+    /// Keeps the values at `idx`, in that order (the labels are kept as they are).
+    pub fn take(&self, idx: &[usize]) -> Texts {
+        Texts {
+            labels: self.labels.clone(),
+            codes: idx.iter().map(|&i| self.codes[i]).collect(),
+        }
+    }
+
+    /// The values as owned strings.
+    pub fn to_vec(&self) -> Vec<Option<String>> {
+        self.iter().map(|s| s.map(str::to_string)).collect()
+    }
+
+    fn label(&self, c: u32) -> Option<&str> {
+        (c != MISSING).then(|| self.labels[c as usize].as_str())
+    }
+}
+
+/// Builds the labels and codes from values, one lookup per value. The index holds codes,
+/// not copies of the labels.
+#[derive(Default)]
+struct Builder {
+    texts: Texts,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Builder {
+    fn push(&mut self, v: Option<&str>) {
+        let code = match v {
+            None => MISSING,
+            Some(s) => {
+                let labels = &mut self.texts.labels;
+                let hash = self.hasher.hash_one(s);
+                match self.index.find(hash, |&c| labels[c as usize] == s) {
+                    Some(&c) => c,
+                    None => {
+                        let c = labels.len() as u32;
+                        labels.push(s.to_string());
+                        let hasher = &self.hasher;
+                        self.index.insert_unique(hash, c, |&c| {
+                            hasher.hash_one(labels[c as usize].as_str())
+                        });
+                        c
+                    }
+                }
+            }
+        };
+        self.texts.codes.push(code);
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<Option<S>> for Texts {
+    fn from_iter<I: IntoIterator<Item = Option<S>>>(iter: I) -> Texts {
+        let mut b = Builder::default();
+        for v in iter {
+            b.push(v.as_ref().map(AsRef::as_ref));
+        }
+        b.texts
+    }
+}
+
+impl From<Vec<Option<String>>> for Texts {
+    fn from(v: Vec<Option<String>>) -> Texts {
+        v.into_iter().collect()
+    }
+}
+
+impl From<Vec<Option<&str>>> for Texts {
+    fn from(v: Vec<Option<&str>>) -> Texts {
+        v.into_iter().collect()
+    }
+}
+
+/// Equal when the values are, whatever the labels' order.
+impl PartialEq for Texts {
+    fn eq(&self, other: &Texts) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// The values, as a list: like equality, it does not depend on the labels' order.
+impl std::fmt::Debug for Texts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Texts {
+    /// As a list with `null` for missing values.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Texts, D::Error> {
+        Vec::<Option<String>>::deserialize(d).map(Texts::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_coded_once_and_read_back() {
+        let t: Texts = vec![Some("VIP"), None, Some("普通"), Some("VIP")].into();
+        assert_eq!(t.labels(), ["VIP", "普通"]);
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.get(2), Some("普通"));
+        assert_eq!(t.code(3), Some(0));
+        assert_eq!(t.code(1), None);
+        assert_eq!(t.missing(), 1);
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            [Some("VIP"), None, Some("普通"), Some("VIP")]
+        );
+        assert_eq!(t.take(&[3, 1]).to_vec(), [Some("VIP".to_string()), None]);
+    }
+
+    #[test]
+    fn equality_is_by_value_not_by_label_order() {
+        let a: Texts = vec![Some("a"), Some("b")].into();
+        let b = Texts::from_codes(vec!["b".into(), "a".into()], vec![Some(1), Some(0)]);
+        assert_eq!(Some(a), b);
+        assert!(Texts::from_codes(vec!["a".into()], vec![Some(1)]).is_none());
+    }
+
+    #[test]
+    fn serializes_as_a_list_of_values() {
+        let t: Texts = vec![Some("x"), None].into();
+        let json = serde_json::to_string(&t).unwrap_or_default();
+        assert_eq!(json, r#"["x",null]"#);
+        let back: Texts = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, t);
+    }
+}
