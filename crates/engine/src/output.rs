@@ -385,13 +385,16 @@ fn arrow_schema(t: &CustomerTable) -> Schema {
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
-/// Writes the table as zstd Parquet, encoding the columns of each row group in parallel
-/// (each column is converted to Arrow only while its own encoder runs).
+/// Writes the table as zstd Parquet, encoding the columns of every row group in parallel
+/// (each column is converted to Arrow only while its own encoder runs) while this thread
+/// appends the finished ones in order.
 fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
-    use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+    use parquet::arrow::arrow_writer::{
+        ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+    };
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
     use parquet::file::writer::SerializedFileWriter;
-    use rayon::iter::IntoParallelIterator;
+    use std::sync::{Mutex, mpsc};
 
     let err = |e: &dyn std::fmt::Display| EngineError::Output {
         path: path.to_path_buf(),
@@ -426,8 +429,9 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
         SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
             .map_err(|e| err(&e))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
-    // Every column of every row group is encoded in parallel, then appended in order: one
-    // row group at a time would leave a thread idle at the end of each.
+    // Every column of every row group is an encoding job. Workers take them in file order,
+    // and this thread appends each finished chunk as soon as the ones before it are in, so
+    // copying the encoded pages into the file overlaps the encoding instead of following it.
     let groups: Vec<std::ops::Range<usize>> = (0..t.len())
         .step_by(ROW_GROUP_ROWS)
         .map(|start| start..(start + ROW_GROUP_ROWS).min(t.len()))
@@ -442,30 +446,63 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
                 .map(|(k, w)| (rows.clone(), k, w)),
         );
     }
-    let mut chunks = jobs
-        .into_par_iter()
-        .map(|(rows, k, mut w)| {
-            let array: ArrayRef = if k == 0 {
-                Arc::new(StringArray::from_iter_values(&t.ids()[rows]))
-            } else {
-                column_array(&t.columns()[k - 1].data, rows).1
-            };
-            for leaf in compute_leaves(schema.field(k), &array)? {
-                w.write(&leaf)?;
-            }
-            w.close()
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(&e))?
-        .into_iter();
-    // an empty table gets no row group: a valid file with the schema only
-    for _ in &groups {
-        let mut rg = writer.next_row_group().map_err(|e| err(&e))?;
-        for c in chunks.by_ref().take(schema.fields().len()) {
-            c.append_to_row_group(&mut rg).map_err(|e| err(&e))?;
+    let encode = |(rows, k, mut w): (std::ops::Range<usize>, usize, ArrowColumnWriter)| {
+        let array: ArrayRef = if k == 0 {
+            Arc::new(StringArray::from_iter_values(&t.ids()[rows]))
+        } else {
+            column_array(&t.columns()[k - 1].data, rows).1
+        };
+        for leaf in compute_leaves(schema.field(k), &array)? {
+            w.write(&leaf)?;
         }
-        rg.close().map_err(|e| err(&e))?;
-    }
+        w.close()
+    };
+    let columns = schema.fields().len();
+    let jobs = Mutex::new(jobs.into_iter().enumerate());
+    std::thread::scope(|s| -> Result<(), EngineError> {
+        let (done, finished) = mpsc::channel();
+        for _ in 0..rayon::current_num_threads().max(1) {
+            let (done, jobs, encode) = (done.clone(), &jobs, &encode);
+            s.spawn(move || {
+                loop {
+                    let job = match jobs.lock() {
+                        Ok(mut jobs) => jobs.next(),
+                        Err(_) => None,
+                    };
+                    let Some((j, job)) = job else { break };
+                    // a closed channel means the writer stopped at an error
+                    if done.send((j, encode(job))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        // an empty table gets no row group: a valid file with the schema only
+        for _ in &groups {
+            let mut rg = writer.next_row_group().map_err(|e| err(&e))?;
+            for _ in 0..columns {
+                let chunk = loop {
+                    if let Some(c) = waiting.remove(&next) {
+                        break c;
+                    }
+                    let Ok((j, c)) = finished.recv() else {
+                        return Err(err(&"an encoding thread stopped"));
+                    };
+                    waiting.insert(j, c);
+                };
+                next += 1;
+                chunk
+                    .map_err(|e| err(&e))?
+                    .append_to_row_group(&mut rg)
+                    .map_err(|e| err(&e))?;
+            }
+            rg.close().map_err(|e| err(&e))?;
+        }
+        Ok(())
+    })?;
     writer.close().map_err(|e| err(&e))?;
     Ok(())
 }
