@@ -166,7 +166,7 @@ pub(crate) fn raw_column(table: &CustomerTable, column: &str) -> Result<Vec<Opti
     if let Some(i) = v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
         return Err(ClusterError::NonFinite {
             column: column.to_string(),
-            customer: table.ids()[i].clone(),
+            customer: table.ids()[i].to_string(),
             value: v[i].map(|x| x.to_string()).unwrap_or_default(),
         });
     }

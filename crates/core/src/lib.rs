@@ -8,6 +8,7 @@
 
 mod day;
 mod error;
+mod ids;
 mod lang;
 mod summary;
 mod table;
@@ -17,6 +18,7 @@ mod window;
 
 pub use day::{DateFormat, Day};
 pub use error::CoreError;
+pub use ids::Ids;
 pub use lang::Lang;
 pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};

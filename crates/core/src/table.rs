@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, Day, Texts, Values};
+use crate::{CoreError, Day, Ids, Texts, Values};
 
 /// The values of one column. Every variant allows missing values (`None`); numbers and dates
 /// are stored as [`Values`] (plain values plus a mask of the missing ones), text as
@@ -104,13 +104,18 @@ pub struct Column {
 /// One row per customer. `customer_id` is always the first column and is unique.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CustomerTable {
-    ids: Vec<String>,
+    ids: Ids,
     columns: Vec<Column>,
 }
 
 impl CustomerTable {
     /// A table of these customers with no other columns yet.
     pub fn new(ids: Vec<String>) -> CustomerTable {
+        CustomerTable::from_ids(ids.into())
+    }
+
+    /// A table of these customers with no other columns yet.
+    pub fn from_ids(ids: Ids) -> CustomerTable {
         CustomerTable {
             ids,
             columns: Vec::new(),
@@ -128,7 +133,7 @@ impl CustomerTable {
     }
 
     /// Customer ids, as given in the input (leading zeros kept).
-    pub fn ids(&self) -> &[String] {
+    pub fn ids(&self) -> &Ids {
         &self.ids
     }
 
@@ -242,7 +247,7 @@ impl CustomerTable {
     /// Rows reordered (or filtered) to `idx`.
     pub fn take(&self, idx: &[usize]) -> CustomerTable {
         CustomerTable {
-            ids: idx.iter().map(|&i| self.ids[i].clone()).collect(),
+            ids: self.ids.take(idx),
             columns: self
                 .columns
                 .iter()

@@ -448,7 +448,7 @@ fn write_parquet(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     }
     let encode = |(rows, k, mut w): (std::ops::Range<usize>, usize, ArrowColumnWriter)| {
         let array: ArrayRef = if k == 0 {
-            Arc::new(StringArray::from_iter_values(&t.ids()[rows]))
+            Arc::new(StringArray::from_iter_values(rows.map(|i| &t.ids()[i])))
         } else {
             column_array(&t.columns()[k - 1].data, rows).1
         };
@@ -596,7 +596,7 @@ pub fn top_customers(t: &CustomerTable, n: usize) -> serde_json::Value {
         .take(n)
         .map(|i| {
             let mut m = serde_json::Map::new();
-            m.insert("customer_id".into(), t.ids()[i].clone().into());
+            m.insert("customer_id".into(), t.ids()[i].into());
             for c in cols {
                 if let Some(col) = t.get(c) {
                     let v = match col {
@@ -699,7 +699,7 @@ mod tests {
         let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
         w.write_record(t.column_names()).unwrap();
         for i in 0..n {
-            let mut row = vec![t.ids()[i].clone()];
+            let mut row = vec![t.ids()[i].to_string()];
             row.extend(
                 t.columns()
                     .iter()

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Texts};
+use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Ids, Texts};
 use sqlparser::ast::{
     self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
 };
@@ -737,7 +737,7 @@ impl Slots {
 enum SlotData<'a> {
     Num(Vec<f64>),
     Text(&'a Texts),
-    Ids(&'a [String]),
+    Ids(&'a Ids),
 }
 
 /// Column data loaded for evaluation.
@@ -1179,7 +1179,7 @@ impl NumV<'_> {
 
 enum TextV<'a> {
     Slice(&'a Texts),
-    Ids(&'a [String]),
+    Ids(&'a Ids),
     Scalar(Option<&'a str>),
 }
 
@@ -1188,7 +1188,7 @@ impl<'a> TextV<'a> {
     fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             TextV::Slice(s) => s.get(i),
-            TextV::Ids(s) => Some(s[i].as_str()),
+            TextV::Ids(s) => Some(&s[i]),
             TextV::Scalar(x) => *x,
         }
     }

@@ -19,7 +19,7 @@
 //! - Pareto curve: x = share of all customers (ranked, `D` last), y = cumulative share of positive
 //!   value; starts at (0, 0), at most 201 points.
 
-use clientele_core::{ColumnData, CustomerTable};
+use clientele_core::{ColumnData, CustomerTable, Ids};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GradeError;
@@ -207,7 +207,7 @@ pub fn value_tiers(table: &CustomerTable, cfg: &ValueTierConfig) -> Result<Value
 
 /// Value tiers from ids and values (same length).
 pub fn value_tiers_of(
-    ids: &[String],
+    ids: &Ids,
     values: &[Option<f64>],
     cfg: &ValueTierConfig,
 ) -> Result<ValueTiers, GradeError> {
@@ -332,7 +332,7 @@ mod tests {
         t.iter().map(|x| x.as_str()).collect()
     }
 
-    fn ids(n: usize) -> Vec<String> {
+    fn ids(n: usize) -> Ids {
         (0..n).map(|i| format!("c{i:03}")).collect()
     }
 
@@ -379,7 +379,7 @@ mod tests {
         let i = ids(5);
         let t = value_tiers_of(&i, &v, &ValueTierConfig::default()).unwrap();
         assert_eq!(s(&t.hml), ["H", "M", "M", "L", "L"]);
-        let rev_ids: Vec<String> = i.iter().rev().cloned().collect();
+        let rev_ids: Ids = i.iter().rev().collect();
         let r = value_tiers_of(&rev_ids, &v, &ValueTierConfig::default()).unwrap();
         assert_eq!(s(&r.hml), ["L", "L", "M", "M", "H"]);
     }
@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn degenerate_inputs_do_not_panic() {
         let cfg = ValueTierConfig::default();
-        let t = value_tiers_of(&[], &[], &cfg).unwrap();
+        let t = value_tiers_of(&Ids::new(), &[], &cfg).unwrap();
         assert!(t.abc.is_empty());
         assert_eq!(
             t.pareto,

@@ -82,7 +82,7 @@ fn by_id(r: &SchemeResult, t: &CustomerTable) -> HashMap<String, Option<String>>
     t.ids()
         .iter()
         .enumerate()
-        .map(|(i, id)| (id.clone(), r.label(i).map(|s| s.into_owned())))
+        .map(|(i, id)| (id.to_string(), r.label(i).map(|s| s.into_owned())))
         .collect()
 }
 

@@ -12,7 +12,7 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
-use clientele_core::{ColumnData, CustomerTable, Day, Texts, Values};
+use clientele_core::{ColumnData, CustomerTable, Day, Ids, Texts, Values};
 use hashbrown::HashTable;
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
@@ -96,8 +96,7 @@ struct Shard {
     /// Rows after this day only count (and feed the holdout when `keep_after`).
     as_of: Option<i32>,
     keep_after: bool,
-    ids: String,
-    id_ends: Vec<usize>,
+    ids: Ids,
     /// (id prefix, id length, customer): ids of up to 8 bytes are matched without
     /// touching `ids`.
     index: HashTable<(u64, u32, u32)>,
@@ -107,12 +106,6 @@ struct Shard {
     after: u64,
     total: i128,
     overflow: bool,
-}
-
-fn id_at<'a>(ids: &'a str, ends: &[usize], i: u32) -> &'a str {
-    let i = i as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &ids[start..ends[i]]
 }
 
 fn add(sum: &mut i64, v: i64, overflow: &mut bool) {
@@ -150,8 +143,7 @@ impl Shard {
         Shard {
             as_of: as_of.map(|d| d.0),
             keep_after,
-            ids: String::new(),
-            id_ends: Vec::new(),
+            ids: Ids::new(),
             index: HashTable::new(),
             states: Vec::new(),
             lines: Vec::new(),
@@ -164,10 +156,10 @@ impl Shard {
 
     /// The index of row `p`'s customer, added when new (`rows` holds the row's id).
     fn intern(&mut self, p: &Packed, rows: &RowBuffer) -> usize {
-        let (ids, ends) = (&self.ids, &self.id_ends);
+        let ids = &self.ids;
         let (prefix, len) = (p.prefix, p.len);
         let same = |&(q, n, c): &(u64, u32, u32)| {
-            q == prefix && n == len && (len <= 8 || id_at(ids, ends, c) == rows.long_id(p))
+            q == prefix && n == len && (len <= 8 || &ids[c as usize] == rows.long_id(p))
         };
         if let Some(&(_, _, c)) = self.index.find(p.hash, same) {
             return c as usize;
@@ -176,14 +168,13 @@ impl Shard {
         // an id of up to 8 bytes is its prefix: no trip to the row buffer, a cache miss
         let bytes = prefix.to_be_bytes();
         match std::str::from_utf8(&bytes[..(len as usize).min(8)]) {
-            Ok(id) if len <= 8 => self.ids.push_str(id),
-            _ => self.ids.push_str(rows.long_id(p)),
+            Ok(id) if len <= 8 => self.ids.push(id),
+            _ => self.ids.push(rows.long_id(p)),
         }
-        self.id_ends.push(self.ids.len());
-        let (ids, ends) = (&self.ids, &self.id_ends);
+        let ids = &self.ids;
         self.index
             .insert_unique(p.hash, (prefix, len, c), |&(_, _, c)| {
-                id_hash(id_at(ids, ends, c))
+                id_hash(&ids[c as usize])
             });
         self.states.push(State::NEW);
         c as usize
@@ -326,7 +317,7 @@ impl Accumulator {
         let categories: Vec<String> = by_name.iter().map(|&k| names[k as usize].clone()).collect();
         let id = |s: u32, c: u32| {
             let sh = &shards[s as usize];
-            id_at(&sh.ids, &sh.id_ends, c)
+            &sh.ids[c as usize]
         };
         let by_id = |a: &(u64, u32, u32), b: &(u64, u32, u32)| {
             a.0.cmp(&b.0).then_with(|| id(a.1, a.2).cmp(id(b.1, b.2)))
@@ -336,7 +327,7 @@ impl Accumulator {
             .enumerate()
             .flat_map(|(k, sh)| {
                 (0..sh.states.len() as u32)
-                    .map(move |c| (id_prefix(id_at(&sh.ids, &sh.id_ends, c)), k as u32, c))
+                    .map(move |c| (id_prefix(&sh.ids[c as usize]), k as u32, c))
             })
             .collect();
         order.par_sort_unstable_by(by_id);
@@ -372,12 +363,7 @@ impl Accumulator {
                     let lines =
                         &near.lines[near.line_ends[i] as usize..near.line_ends[i + 1] as usize];
                     let used_end = lines.partition_point(|l| l.day <= as_of);
-                    sweep.customer(
-                        &near.ids[near.id_ends[i]..near.id_ends[i + 1]],
-                        st,
-                        &lines[..used_end],
-                        &lines[used_end..],
-                    );
+                    sweep.customer(&near.ids[i], st, &lines[..used_end], &lines[used_end..]);
                 }
             }
             sweep
@@ -397,8 +383,7 @@ impl Accumulator {
 /// One shard's customers in id order, each one's lines contiguous and sorted by day, with
 /// categories renumbered to their global rank by name.
 struct Sorted {
-    ids: String,
-    id_ends: Vec<usize>,
+    ids: Ids,
     states: Vec<State>,
     /// Customer `r`'s lines are `lines[offsets[r]..offsets[r + 1]]`.
     offsets: Vec<u32>,
@@ -414,14 +399,12 @@ impl Sorted {
         for (c, &r) in rank.iter().enumerate() {
             by_rank[r as usize] = c as u32;
         }
-        let mut ids = String::with_capacity(sh.ids.len());
-        let mut id_ends = Vec::with_capacity(n);
+        let mut ids = Ids::with_capacity(n, sh.ids.bytes());
         let mut states = Vec::with_capacity(n);
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0u32);
         for &c in &by_rank {
-            ids.push_str(id_at(&sh.ids, &sh.id_ends, c));
-            id_ends.push(ids.len());
+            ids.push(&sh.ids[c as usize]);
             let st = sh.states[c as usize];
             offsets.push(offsets[offsets.len() - 1] + st.lines);
             states.push(st);
@@ -430,7 +413,6 @@ impl Sorted {
         let lines = partition(sh.lines, rank, &offsets, cat_rank);
         Sorted {
             ids,
-            id_ends,
             states,
             offsets,
             lines,
@@ -494,9 +476,7 @@ const GATHER: usize = 256;
 /// every customer; a tight copying loop lets the loads overlap.
 #[derive(Default)]
 struct Near {
-    ids: String,
-    /// Customer `i`'s id is `ids[id_ends[i]..id_ends[i + 1]]`.
-    id_ends: Vec<usize>,
+    ids: Ids,
     states: Vec<State>,
     lines: Vec<Line>,
     /// Customer `i`'s lines are `lines[line_ends[i]..line_ends[i + 1]]`.
@@ -506,8 +486,6 @@ struct Near {
 impl Near {
     fn gather(&mut self, block: &[(u32, u32)], sorted: &[Sorted]) {
         self.ids.clear();
-        self.id_ends.clear();
-        self.id_ends.push(0);
         self.states.clear();
         self.lines.clear();
         self.line_ends.clear();
@@ -519,8 +497,7 @@ impl Near {
             self.lines
                 .extend_from_slice(&sh.lines[sh.offsets[r] as usize..sh.offsets[r + 1] as usize]);
             self.line_ends.push(self.lines.len() as u32);
-            self.ids.push_str(id_at(&sh.ids, &sh.id_ends, r as u32));
-            self.id_ends.push(self.ids.len());
+            self.ids.push(&sh.ids[r]);
         }
     }
 }
@@ -556,7 +533,7 @@ struct Season {
 
 #[derive(Default)]
 struct Cols {
-    ids: Vec<String>,
+    ids: Ids,
     first: Values<Day>,
     last: Values<Day>,
     recency_days: Values<i64>,
@@ -848,7 +825,7 @@ impl Sweep {
         let as_of = f.as_of.0;
         let c = &mut self.c;
         let m = money(st.monetary);
-        c.ids.push(id.to_string());
+        c.ids.push(id);
         c.first.push(Some(Day(first)));
         c.last.push(Some(Day(last)));
         c.recency_days.push(Some(i64::from(as_of - last)));
@@ -937,7 +914,7 @@ impl Sweep {
             holdout,
             ..
         } = self;
-        let mut table = CustomerTable::new(c.ids);
+        let mut table = CustomerTable::from_ids(c.ids);
         let mut push = |name: &str, data: ColumnData| {
             table
                 .push(name, data)

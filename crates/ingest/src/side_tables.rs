@@ -193,7 +193,7 @@ pub(crate) fn join_all(
         .ids()
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
+        .map(|(i, s)| (s, i))
         .collect();
     let id_col = opts.columns.customer_id.as_str();
     let mut new_cols: Vec<(String, ColumnData)> = Vec::new();

@@ -57,12 +57,7 @@ fn cdnow_master_daily_equals_lifetimes() {
         t.floats("T").unwrap(),
         t.floats("monetary_value").unwrap(),
     );
-    let index: HashMap<&str, usize> = t
-        .ids()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = t.ids().iter().enumerate().map(|(i, s)| (s, i)).collect();
     let mut max_money_err = 0.0f64;
     for row in &reference {
         let i = index[row[0].as_str()];
@@ -112,7 +107,7 @@ fn cdnow_sample_in_fractional_weeks_equals_the_published_summary() {
         t.floats("T").unwrap(),
         t.floats("monetary_value").unwrap(),
     );
-    assert_eq!(t.ids()[0], "0001");
+    assert_eq!(&t.ids()[0], "0001");
     let published = read_csv("cdnow_customers_summary.csv");
     assert_eq!(published.len(), 2_357);
     for row in &published {

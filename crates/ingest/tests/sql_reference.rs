@@ -184,7 +184,7 @@ fn category_spend(
         .ids()
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.as_str(), i as u32))
+        .map(|(i, s)| (s, i as u32))
         .collect();
     let mut names: Vec<String> = Vec::new();
     let mut name_ix: HashMap<String, u32> = HashMap::new();
@@ -301,7 +301,7 @@ fn holdout_purchase_days(
         .ids()
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
+        .map(|(i, s)| (s, i))
         .collect();
     let sql = HOLDOUT_SQL
         .replace("{cal}", &date_literal(cal))
@@ -330,7 +330,7 @@ fn monthly_activity(
         .ids()
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.as_str(), i as u32))
+        .map(|(i, s)| (s, i as u32))
         .collect();
     let batches = query(ctx, &MONTHS_SQL.replace("{as_of}", &date_literal(as_of)))?;
     let mut out = Vec::new();

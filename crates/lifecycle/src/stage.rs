@@ -306,7 +306,7 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
         .map(|row| {
             let missing = |what: &str| LifecycleError::BadCustomer {
                 row,
-                message: format!("`{}` has no {what}", table.ids()[row]),
+                message: format!("`{}` has no {what}", &table.ids()[row]),
             };
             let purchase_days = days[row].ok_or_else(|| missing("purchase_days"))?;
             Ok(StageInput {

@@ -82,7 +82,7 @@ impl RfmData {
                 .map(|(row, v)| {
                     v.ok_or_else(|| RfmError::Missing {
                         column,
-                        customer_id: ids[row].clone(),
+                        customer_id: ids[row].to_string(),
                         row,
                     })
                 })
