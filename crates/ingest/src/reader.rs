@@ -1033,6 +1033,8 @@ fn read_parquet(
                             break;
                         }
                         let mut part = Sink::sharing(strict, spare);
+                        part.rows
+                            .reserve(meta.metadata().row_group(g).num_rows().max(0) as usize);
                         let err = File::open(ctx.path)
                             .map_err(|e| IngestError::io(ctx.path, e))
                             .and_then(|f| {
