@@ -132,6 +132,13 @@ impl Sink {
         }
     }
 
+    /// Makes room in the accumulator for about `rows` more rows (an estimate).
+    fn expect_rows(&mut self, rows: usize) {
+        if let Some(acc) = &mut self.acc {
+            acc.reserve(rows);
+        }
+    }
+
     /// Folds the buffered rows into the accumulator (kept buffered without one).
     fn flush(&mut self) {
         if let Some(acc) = &mut self.acc {
@@ -796,7 +803,7 @@ fn read_delimited_parallel(
     // Chunks go to the workers in order; the main thread reads ahead, folds finished parts in
     // file order as they arrive (so memory holds a few chunks, not the file) and, from the
     // first chunk with a quote, parses the rest itself.
-    let (jobs, job_rx) = mpsc::sync_channel::<(usize, Vec<u8>, u64)>(threads);
+    let (jobs, job_rx) = mpsc::sync_channel::<(usize, Vec<u8>, u64, u64)>(threads);
     let job_rx = Mutex::new(job_rx);
     let (done, done_rx) = mpsc::channel::<(usize, Part)>();
     let mut ready = Ready::default();
@@ -813,10 +820,11 @@ fn read_delimited_parallel(
                         Ok(rx) => rx.recv(),
                         Err(_) => break,
                     };
-                    let Ok((i, mut bytes, offset)) = job else {
+                    let Ok((i, mut bytes, offset, lines)) = job else {
                         break;
                     };
                     let mut part = Sink::sharing(strict, spare);
+                    part.rows.reserve(lines as usize);
                     let err = parse_unquoted(ctx, &bytes, offset, &mut part).err();
                     bytes.clear();
                     emptied.give(bytes);
@@ -864,10 +872,15 @@ fn read_delimited_parallel(
                 break;
             }
             let offset = line_offset;
-            line_offset += count_lines(&chunk);
+            let lines = count_lines(&chunk);
+            line_offset += lines;
+            if sent == 0 && lines > 0 {
+                // the whole file's rows, estimated from the first chunk's
+                sink.expect_rows((size as f64 / chunk.len() as f64 * lines as f64) as usize);
+            }
             if !chunk.is_empty() {
                 // Only fails when every worker has stopped, which they do not before `jobs` closes.
-                if jobs.send((sent, chunk, offset)).is_err() {
+                if jobs.send((sent, chunk, offset, lines)).is_err() {
                     break;
                 }
                 sent += 1;
@@ -1010,6 +1023,7 @@ fn read_parquet(
         total_rows,
     };
     progress.start(&format!("reading {}", path.display()), Some(size));
+    sink.expect_rows(total_rows as usize);
     let threads = parse_threads().min(groups.len());
     let r = if threads <= 1 {
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
