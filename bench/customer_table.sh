@@ -54,6 +54,8 @@ measure() { # label, log name, command...
   local label=$1 name=$2
   shift 2
   local out=$LOGS/$name.out tim=$LOGS/$name.time
+  # the previous run's files go to disk now, not during this run's measurement
+  sync
   if ! /usr/bin/time -v "$@" >"$out" 2>"$tim"; then
     echo "FAILED: $label (see $out, $tim)" >&2
     tail -5 "$tim" >&2
@@ -88,6 +90,7 @@ for fmt in $FORMATS; do
     /^  models, grades and lists/ { m = $(NF-1) } /^  writing outputs/ { w = $(NF-1) }
     END { printf "read+fold %.2f s, build %.2f s, models %.2f s, write %.2f s", r, b, m, w }' \
     "$LOGS/clientele-analyze-$fmt.time")
+  rm -rf "$out-full" # about 6 GB at the default size
   for e in ${ENGINES//,/ }; do
     measure "$e · customer table · $fmt" "$e-$fmt" \
       "$PY" "$SHARED/peers_customer_table.py" "$f" --engines "$e" --threads "$THREADS"
