@@ -17,6 +17,7 @@
 #   FORMATS           csv, parquet or both (default "csv parquet")
 #   REPEAT            runs of each customer-table step, round robin (default 3)
 #   SKIP_BUILD=1      use the existing release binary
+# Data: bench/data/tx.csv and tx.parquet (tx-<CUSTOMERS>.* for other sizes), made once.
 # Output: a Markdown table on stdout and in bench/data/results-<CUSTOMERS>.md; logs in bench/data/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,12 +33,16 @@ FORMATS=${FORMATS:-csv parquet}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-release}
 THREADS=$(nproc)
 DATA=$ROOT/bench/data
+# data files: tx.csv / tx.parquet at the default size, tx-N.* for other sizes, so that a quick
+# run does not overwrite the 10M-row files
+TX=$DATA/tx
+[[ $CUSTOMERS == 3360000 ]] || TX=$DATA/tx-$CUSTOMERS
 LOGS=$DATA/logs
 mkdir -p "$LOGS"
 
 # 1. data (regenerated only when missing or generated for another size)
 for fmt in $FORMATS; do
-  f=$DATA/tx.$fmt
+  f=$TX.$fmt
   if ! grep -qs "\"customers\": $CUSTOMERS," "$f.truth.json" || [[ ! -s $f ]]; then
     echo "generating $f ($CUSTOMERS customers)" >&2
     "$PY" "$SHARED/gen_transactions.py" --customers "$CUSTOMERS" --out "$f" >&2
@@ -89,9 +94,9 @@ steps_of() { # --timings log → "reading building writing" seconds
 }
 
 REPEAT=${REPEAT:-3}
-rows=$(grep -o '"transactions": [0-9]*' "$DATA/tx.csv.truth.json" 2>/dev/null || grep -o '"transactions": [0-9]*' "$DATA/tx.parquet.truth.json")
+rows=$(grep -o '"transactions": [0-9]*' "$TX.csv.truth.json" 2>/dev/null || grep -o '"transactions": [0-9]*' "$TX.parquet.truth.json")
 for fmt in $FORMATS; do
-  f=$DATA/tx.$fmt
+  f=$TX.$fmt
   out=$DATA/out-$fmt
   declare -A walls=() rsss=()
   reads=() builds=() writes=()
@@ -134,6 +139,6 @@ done
     echo "| $label | $wall | $rss | $sums |"
   done
   echo
-  echo "files: $(du -h "$DATA/tx.csv" 2>/dev/null | cut -f1) CSV, $(du -h "$DATA/tx.parquet" 2>/dev/null | cut -f1) Parquet;" \
+  echo "files: $(du -h "$TX.csv" 2>/dev/null | cut -f1) CSV, $(du -h "$TX.parquet" 2>/dev/null | cut -f1) Parquet;" \
     "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $("$BIN" --version)"
 } | tee "$DATA/results-$CUSTOMERS.md"
