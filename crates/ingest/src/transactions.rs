@@ -66,7 +66,9 @@ pub(crate) fn order_fingerprint_of_number(v: i128) -> u64 {
 pub(crate) struct Names {
     /// The names, by number.
     pub list: Vec<String>,
-    index: HashMap<String, u32>,
+    /// Looked up for every row; the numbers follow first appearance, never the hash order,
+    /// so a fast fixed-seed hash is enough.
+    index: HashMap<String, u32, foldhash::fast::FixedState>,
 }
 
 impl Names {
