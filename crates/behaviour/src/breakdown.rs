@@ -4,8 +4,6 @@
 //! Text dimensions keep their `max_values` most common values, the rest become "(other)";
 //! numeric dimensions are cut into quantile bands ("25–34"); missing values are "(unknown)".
 
-use std::collections::HashSet;
-
 use clientele_core::{ColumnData, CustomerTable, Texts};
 use serde::{Deserialize, Serialize};
 
@@ -83,16 +81,9 @@ fn auto_excluded(name: &str, grade_columns: &[&str]) -> bool {
         || name.starts_with("segment_")
 }
 
-/// Distinct non-missing texts, counting stops past `max`.
-fn distinct_up_to(v: &Texts, max: usize) -> usize {
-    let mut seen: HashSet<&str> = HashSet::new();
-    for s in v.iter().flatten() {
-        seen.insert(s);
-        if seen.len() > max {
-            break;
-        }
-    }
-    seen.len()
+/// Distinct non-missing texts.
+fn distinct(v: &Texts) -> usize {
+    v.counts().iter().filter(|&&n| n > 0).count()
 }
 
 fn dimension(
@@ -144,9 +135,7 @@ pub(crate) fn dimensions(
                     continue;
                 }
                 let pick = match &c.data {
-                    ColumnData::Text(v) => {
-                        (2..=config.max_distinct).contains(&distinct_up_to(v, config.max_distinct))
-                    }
+                    ColumnData::Text(v) => (2..=config.max_distinct).contains(&distinct(v)),
                     ColumnData::Int(_) | ColumnData::Float(_) => {
                         AUTO_NUMERIC.contains(&c.name.as_str())
                     }

@@ -73,6 +73,18 @@ impl Texts {
         Some(self.codes[i]).filter(|&c| c != MISSING)
     }
 
+    /// Rows per label, by code (0 for a label no row uses any more, after `take`): what
+    /// grouping by value needs, without hashing each row's text.
+    pub fn counts(&self) -> Vec<usize> {
+        let mut n = vec![0; self.labels.len()];
+        for &c in &self.codes {
+            if c != MISSING {
+                n[c as usize] += 1;
+            }
+        }
+        n
+    }
+
     /// Number of missing values.
     pub fn missing(&self) -> usize {
         self.codes.iter().filter(|&&c| c == MISSING).count()
@@ -192,6 +204,8 @@ mod tests {
         assert_eq!(t.code(3), Some(0));
         assert_eq!(t.code(1), None);
         assert_eq!(t.missing(), 1);
+        assert_eq!(t.counts(), [2, 1]);
+        assert_eq!(t.take(&[0]).counts(), [1, 0]);
         assert_eq!(
             t.iter().collect::<Vec<_>>(),
             [Some("VIP"), None, Some("普通"), Some("VIP")]

@@ -605,13 +605,20 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
         };
         let mut counts: std::collections::BTreeMap<String, usize> =
             std::collections::BTreeMap::new();
-        for v in values.iter().flatten() {
-            match &sep {
-                Some(s) => v
-                    .split(s.as_str())
-                    .filter(|t| !t.is_empty())
-                    .for_each(|t| *counts.entry(t.to_string()).or_default() += 1),
-                None => *counts.entry(v.to_string()).or_default() += 1,
+        match &sep {
+            Some(s) => {
+                for t in values.iter().flatten().flat_map(|v| v.split(s.as_str())) {
+                    if !t.is_empty() {
+                        *counts.entry(t.to_string()).or_default() += 1;
+                    }
+                }
+            }
+            None => {
+                for (label, n) in values.labels().iter().zip(values.counts()) {
+                    if n > 0 {
+                        *counts.entry(label.clone()).or_default() += n;
+                    }
+                }
             }
         }
         for (grade, n) in counts {
