@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int32Type};
 use clientele_core::{DateFormat, Day};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -19,8 +19,8 @@ use crate::delimited::{Record, Records};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
 use crate::transactions::{
-    NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number, parse_scaled,
-    to_scaled,
+    Category, NO_CATEGORY, NO_ORDER, Row, RowBuffer, order_fingerprint,
+    order_fingerprint_of_number, parse_scaled, to_scaled, to_scaled_all,
 };
 use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
 use crate::{delimited, unquoted};
@@ -165,11 +165,21 @@ impl Sink {
     }
 
     fn accept(&mut self, row: Row<'_>) {
+        self.hold(row);
+        self.flush_when_full();
+    }
+
+    /// Takes a row without folding the buffer, so that category numbers given out by the
+    /// buffer stay valid ([`Sink::flush_when_full`] follows).
+    fn hold(&mut self, row: Row<'_>) {
         self.stats.read += 1;
         self.stats.accepted += 1;
         self.min_day = self.min_day.min(row.day);
         self.max_day = self.max_day.max(row.day);
         self.rows.push(row);
+    }
+
+    fn flush_when_full(&mut self) {
         if self.acc.is_some() && self.rows.len() >= FLUSH_ROWS {
             self.flush();
         }
@@ -397,7 +407,7 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
         day: day.0,
         amount,
         order: opt_text(pos.order_id).map_or(NO_ORDER, order_fingerprint),
-        category: opt_text(pos.category),
+        category: opt_text(pos.category).into(),
         profit,
         quantity,
     })
@@ -1007,6 +1017,7 @@ fn read_parquet(
         .map(|f| f.name().clone())
         .collect();
     let pos = resolve(path, &header, mapping)?;
+    let meta = categories_as_dictionary(meta, pos.category).map_err(|e| pq_err(&e))?;
     let total_rows = meta.metadata().file_metadata().num_rows().max(1) as u64;
     // Row groups with the number of rows before each.
     let mut groups = Vec::new();
@@ -1087,6 +1098,44 @@ fn read_parquet(
     r
 }
 
+/// Asks for a text category column as a dictionary: Parquet writers store such a column
+/// as a dictionary of its few distinct values, and reading it that way keeps their numbers
+/// instead of writing out and hashing the text of every row.
+fn categories_as_dictionary(
+    meta: ArrowReaderMetadata,
+    category: Option<usize>,
+) -> Result<ArrowReaderMetadata, parquet::errors::ParquetError> {
+    use arrow::datatypes::{Field, Schema};
+    let Some(k) = category else { return Ok(meta) };
+    if meta.schema().field(k).data_type() != &DataType::Utf8 {
+        return Ok(meta);
+    }
+    let fields: Vec<Field> = meta
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if i == k {
+                let dict =
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                f.with_data_type(dict)
+            } else {
+                f
+            }
+        })
+        .collect();
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        meta.schema().metadata().clone(),
+    ));
+    ArrowReaderMetadata::try_new(
+        Arc::clone(meta.metadata()),
+        ArrowReaderOptions::default().with_schema(schema),
+    )
+}
+
 fn parquet_error(path: &Path, e: &dyn std::fmt::Display) -> IngestError {
     IngestError::Parquet {
         path: path.to_path_buf(),
@@ -1145,11 +1194,20 @@ impl ParquetCtx<'_> {
             let dates = DateCol::new(batch.column(pos.order_date))
                 .map_err(|e| pq_err(&format!("column `{}`: {e}", header[pos.order_date])))?;
             let amount = num(Some(pos.amount))?.ok_or_else(|| pq_err(&"amount column"))?;
+            let amount = Scaled::new(amount);
             let order_id = pos.order_id.map(id_col).transpose()?;
-            let category = pos.category.map(text).transpose()?;
-            let profit = num(pos.profit)?;
-            let cost = num(pos.cost)?;
-            let quantity = num(pos.quantity)?;
+            let mut category = match pos.category {
+                None => None,
+                Some(i) => Some(match batch.column(i).as_dictionary_opt::<Int32Type>() {
+                    Some(d) if d.values().data_type() == &DataType::Utf8 => {
+                        CatCol::Dict(CategoryDict::new(d))
+                    }
+                    _ => CatCol::Text(text(i)?),
+                }),
+            };
+            let profit = num(pos.profit)?.map(Scaled::new);
+            let cost = num(pos.cost)?.map(Scaled::new);
+            let quantity = num(pos.quantity)?.map(Scaled::new);
             for r in 0..n {
                 row_no += 1;
                 let mut id_buf = itoa::Buffer::new();
@@ -1167,7 +1225,7 @@ impl ParquetCtx<'_> {
                         .ok_or_else(|| ("amount".to_string(), "missing amount".to_string()))?
                         .map_err(|why| ("amount".to_string(), why))?;
                     let opt =
-                        |c: &Option<NumCol>, name: &str| -> Result<Option<i64>, (String, String)> {
+                        |c: &Option<Scaled>, name: &str| -> Result<Option<i64>, (String, String)> {
                             match c.as_ref().and_then(|c| c.get(r)) {
                                 None => Ok(None),
                                 Some(v) => v.map(Some).map_err(|why| (name.to_string(), why)),
@@ -1183,21 +1241,79 @@ impl ParquetCtx<'_> {
                         day: day.0,
                         amount,
                         order,
-                        category: opt_text(&category, r),
+                        category: Category::None,
                         profit: p,
                         quantity: opt(&quantity, "quantity")?,
                     })
                 })();
                 match result {
-                    Ok(row) => sink.accept(row),
+                    Ok(mut row) => {
+                        row.category = match &mut category {
+                            None => Category::None,
+                            Some(CatCol::Text(c)) => text_at(c, r).into(),
+                            Some(CatCol::Dict(d)) => d.number(r, &mut sink.rows),
+                        };
+                        sink.hold(row);
+                    }
                     Err((col, why)) => {
                         let raw = format!("row {row_no} of {total_rows}");
                         sink.reject(path, row_no, &col, why, raw)?;
                     }
                 }
             }
+            sink.flush_when_full();
         }
         Ok(())
+    }
+}
+
+/// A text category column of one batch.
+enum CatCol {
+    Text(arrow::array::StringArray),
+    Dict(CategoryDict),
+}
+
+/// A dictionary-encoded category column of one batch, each distinct value numbered in the
+/// sink's row buffer when a row first uses it (numbering all of them would add names that no
+/// row has).
+struct CategoryDict {
+    keys: arrow::array::Int32Array,
+    values: arrow::array::StringArray,
+    /// The buffer's number of each value, `NO_CATEGORY` for a blank one; `None` until used.
+    numbers: Vec<Option<u32>>,
+}
+
+impl CategoryDict {
+    fn new(d: &arrow::array::DictionaryArray<Int32Type>) -> CategoryDict {
+        let values = d.values().as_string::<i32>().clone();
+        CategoryDict {
+            keys: d.keys().clone(),
+            numbers: vec![None; values.len()],
+            values,
+        }
+    }
+
+    /// The category of row `r`, numbered in `rows`, which must not be cleared during the batch.
+    #[inline]
+    fn number(&mut self, r: usize, rows: &mut RowBuffer) -> Category<'static> {
+        if self.keys.is_null(r) {
+            return Category::None;
+        }
+        let k = self.keys.value(r) as usize;
+        let n = match self.numbers.get(k) {
+            Some(Some(n)) => *n,
+            Some(None) => {
+                let n = text_at(&self.values, k).map_or(NO_CATEGORY, |v| rows.categories.number(v));
+                self.numbers[k] = Some(n);
+                n
+            }
+            None => NO_CATEGORY, // a key outside the dictionary; Arrow validates them
+        };
+        if n == NO_CATEGORY {
+            Category::None
+        } else {
+            Category::Number(n)
+        }
     }
 }
 
@@ -1281,6 +1397,40 @@ impl NumCol {
     }
 }
 
+/// A numeric column of one batch, converted to micro-units in one pass when every value is
+/// present and valid; otherwise (rare) each row goes through [`NumCol::get`] and its messages.
+struct Scaled {
+    col: NumCol,
+    /// Every row's value, or empty.
+    values: Vec<i64>,
+}
+
+impl Scaled {
+    fn new(col: NumCol) -> Scaled {
+        let values = match &col {
+            NumCol::Float(a) if a.null_count() == 0 => to_scaled_all(a.values().iter().copied()),
+            // as the cast to Float64 would convert them
+            NumCol::Int(a) if a.null_count() == 0 => {
+                to_scaled_all(a.values().iter().map(|&v| v as f64))
+            }
+            _ => None,
+        };
+        Scaled {
+            col,
+            values: values.unwrap_or_default(),
+        }
+    }
+
+    /// As [`NumCol::get`].
+    #[inline]
+    fn get(&self, r: usize) -> Option<Result<i64, String>> {
+        match self.values.get(r) {
+            Some(&v) => Some(Ok(v)),
+            None => self.col.get(r),
+        }
+    }
+}
+
 /// Why value `v` is rejected; out of line, so that the per-row path stays small.
 #[cold]
 #[inline(never)]
@@ -1338,11 +1488,6 @@ impl DateCol {
             }
         }
     }
-}
-
-/// Trimmed non-empty text at row `r` of an optional column.
-fn opt_text(c: &Option<arrow::array::StringArray>, r: usize) -> Option<&str> {
-    text_at(c.as_ref()?, r)
 }
 
 /// Trimmed non-empty text at row `r` (`None` for null or blank).

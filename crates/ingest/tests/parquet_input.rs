@@ -1,6 +1,6 @@
 //! Parquet input gives the same customer table as the same rows in CSV, whatever the
 //! Parquet column types: integer ids and order ids (read as their decimal text), integer
-//! quantities, text, and nulls.
+//! quantities, text, categories (read as a dictionary), and nulls.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
@@ -14,8 +14,26 @@ use arrow::array::{
 use clientele_ingest::{IngestOptions, NoProgress, load};
 use parquet::arrow::ArrowWriter;
 
-/// (customer, day since 1970, amount, order, quantity); `None` = null in Parquet, empty in CSV.
-type Tx = (Option<i64>, i32, f64, Option<i64>, Option<i64>);
+/// (customer, day since 1970, amount, order, quantity, category); `None` = null in Parquet,
+/// empty in CSV.
+type Tx = (
+    Option<i64>,
+    i32,
+    f64,
+    Option<i64>,
+    Option<i64>,
+    Option<&'static str>,
+);
+
+/// Categories, blank and padded ones included (both are trimmed, blank = none).
+const CATEGORIES: [Option<&str>; 6] = [
+    Some(" b "),
+    Some("a"),
+    None,
+    Some("  "),
+    Some("食品"),
+    Some("b"),
+];
 
 fn rows() -> Vec<Tx> {
     let mut v = Vec::new();
@@ -28,7 +46,8 @@ fn rows() -> Vec<Tx> {
         let amount = ((i * 7919) % 20_000 - 1_000) as f64 / 100.0;
         let order = (i % 5 != 0).then_some(9_000_000 + i / 3);
         let quantity = (i % 4 != 0).then_some(1 + i % 3);
-        v.push((customer, day, amount, order, quantity));
+        let category = CATEGORIES[(i * 7 % 11 % 6) as usize];
+        v.push((customer, day, amount, order, quantity, category));
     }
     v
 }
@@ -39,14 +58,15 @@ fn date(day: i32) -> String {
 
 fn write_csv(dir: &Path, rows: &[Tx]) -> PathBuf {
     let cell = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut text = String::from("customer_id,order_date,amount,order_id,quantity\n");
-    for &(c, d, a, o, q) in rows {
+    let mut text = String::from("customer_id,order_date,amount,order_id,quantity,category\n");
+    for &(c, d, a, o, q, k) in rows {
         text.push_str(&format!(
-            "{},{},{a},{},{}\n",
+            "{},{},{a},{},{},{}\n",
             cell(c),
             date(d),
             cell(o),
-            cell(q)
+            cell(q),
+            k.unwrap_or_default()
         ));
     }
     let p = dir.join("tx.csv");
@@ -107,6 +127,12 @@ fn write_parquet(dir: &Path, rows: &[Tx], ids: Ids, name: &str) -> PathBuf {
                 rows.iter().map(|r| r.4).collect::<Vec<_>>(),
             )),
         ),
+        (
+            "category",
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+            )),
+        ),
     ])
     .unwrap();
     let p = dir.join(name);
@@ -154,4 +180,34 @@ fn parquet_columns_of_any_type_give_the_csv_table() {
         "int32.parquet",
     ));
     assert_eq!(got, from_csv);
+}
+
+/// Enough rows for several batches in one row group: read on one thread, the rows are folded
+/// every batch, and a category numbered in one batch must mean the same in the next.
+#[test]
+fn many_batches_of_dictionary_categories_give_the_csv_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let all: Vec<Tx> = (0..150_000i64)
+        .map(|i| {
+            let day = 19_000 + (i % 400) as i32;
+            let amount = ((i * 7919) % 20_000 - 500) as f64 / 100.0;
+            let category = CATEGORIES[(i * 13 % 17 % 6) as usize];
+            (
+                Some(i % 20_011),
+                day,
+                amount,
+                Some(i / 2),
+                Some(1 + i % 4),
+                category,
+            )
+        })
+        .collect();
+    let from_csv = table(write_csv(dir.path(), &all));
+    assert_eq!((from_csv.1, from_csv.2), (150_000, 0));
+    assert!(from_csv.0.contains("食品"), "{}", &from_csv.0[..2000]);
+    let got = table(write_parquet(dir.path(), &all, Ids::Int64, "many.parquet"));
+    assert!(
+        got == from_csv,
+        "the Parquet table differs from the CSV one"
+    );
 }
