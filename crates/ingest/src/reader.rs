@@ -727,8 +727,15 @@ fn fill(
     Ok(n < want)
 }
 
+/// Line breaks in `b`, counted with SIMD (this thread scans the whole file while the others
+/// parse it).
 fn count_lines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', b).count() as u64
+}
+
+/// Whether `b` holds a quote character (SIMD, as [`count_lines`]).
+fn has_quote(b: &[u8]) -> bool {
+    memchr::memchr(b'"', b).is_some()
 }
 
 /// One chunk's rows and accounting, and the error that stopped it, if any.
@@ -771,7 +778,7 @@ fn read_delimited_parallel(
         drop(file);
         return read_csv_sequential(path, csv_opts, mapping, sink, progress);
     };
-    if text[..cut].contains(&b'"') {
+    if has_quote(&text[..cut]) {
         drop(file);
         return read_csv_sequential(path, csv_opts, mapping, sink, progress);
     }
@@ -869,7 +876,7 @@ fn read_delimited_parallel(
             rest.extend_from_slice(&carry[cut..]);
             carry.truncate(cut);
             let chunk = std::mem::replace(&mut carry, rest);
-            if chunk.contains(&b'"') {
+            if has_quote(&chunk) {
                 let input = Cursor::new(chunk).chain(Cursor::new(std::mem::take(&mut carry)));
                 let input = input.chain(Counting {
                     inner: &mut file,
