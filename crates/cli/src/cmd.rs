@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use clientele_core::{Day, Lang, TimeUnit};
 use clientele_engine::synthetic::{ShopSpec, generate};
-use clientele_engine::{Analysis, AnalyzeOptions, Config, OutputFormat, analyze, write_outputs};
+use clientele_engine::{
+    Analysis, AnalyzeOptions, Config, OutputFormat, ParquetCompression, analyze, write_outputs,
+};
 
 use crate::progress::Bars;
 
@@ -348,6 +350,7 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
 fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let config = config_from(&a)?;
     let format: OutputFormat = config.output.format.parse()?;
+    let compression: ParquetCompression = config.output.parquet_compression.parse()?;
     let started = Instant::now();
     let analysis = analyze(
         &config,
@@ -363,7 +366,7 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let analyzed = started.elapsed();
     let spin = bars.spinner("writing outputs");
     let writing = Instant::now();
-    let written = write_outputs(&analysis, &a.out, format)?;
+    let written = write_outputs(&analysis, &a.out, format, compression)?;
     spin.finish_and_clear();
     let writing = writing.elapsed();
     print_summary(&analysis, &written.dir, &written.files);
@@ -612,7 +615,12 @@ fn cmd_demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     config.source.leads = Some(shop.leads.clone());
     let analysis = analyze(&config, &AnalyzeOptions::default(), bars)?;
     let out = d.dir.join("out");
-    let written = write_outputs(&analysis, &out, OutputFormat::Both)?;
+    let written = write_outputs(
+        &analysis,
+        &out,
+        OutputFormat::Both,
+        ParquetCompression::default(),
+    )?;
     print_summary(&analysis, &written.dir, &written.files);
     println!(
         "next: open {}/report.html in a browser; customers.csv opens in Excel, customers.parquet in pandas/Polars",

@@ -161,6 +161,17 @@ pub struct OutputConfig {
     pub lang: Lang,
     /// Write `segments/<scheme>/<grade>.csv` target lists.
     pub target_lists: bool,
+    /// Compression of `customers.parquet`: `zstd` (smallest), `snappy` or `lz4` (faster to
+    /// write, about 40 % larger), `none`. Left out of the serialized config when it is the
+    /// default, so that configs hash as they did before it existed.
+    #[serde(skip_serializing_if = "is_default_compression")]
+    pub parquet_compression: String,
+}
+
+const DEFAULT_COMPRESSION: &str = "zstd";
+
+fn is_default_compression(c: &str) -> bool {
+    c == DEFAULT_COMPRESSION
 }
 
 impl Default for OutputConfig {
@@ -169,6 +180,7 @@ impl Default for OutputConfig {
             format: "both".into(),
             lang: Lang::Zh,
             target_lists: true,
+            parquet_compression: DEFAULT_COMPRESSION.into(),
         }
     }
 }
@@ -216,6 +228,7 @@ impl Config {
         c.time.calibration_end = None;
         c.output.format = String::new();
         c.output.target_lists = true;
+        c.output.parquet_compression = DEFAULT_COMPRESSION.into();
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
         let text = serde_json::to_string(&c).unwrap_or_default();
         let digest = Sha256::digest(text.as_bytes());

@@ -54,6 +54,7 @@ new_days = 30
 
 [output]
 format = "both"                    # parquet | csv | both
+parquet_compression = "zstd"       # zstd | snappy | lz4 | none
 lang = "zh"                        # zh | en
 
 # Grading schemes: conditions are SQL over customer-table columns.

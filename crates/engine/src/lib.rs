@@ -20,7 +20,9 @@ pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceCon
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::EngineError;
 pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
-pub use output::{OutputFormat, WrittenOutputs, render_report, top_customers, write_outputs};
+pub use output::{
+    OutputFormat, ParquetCompression, WrittenOutputs, render_report, top_customers, write_outputs,
+};
 pub use pipeline::{AnalyzeOptions, analyze};
 pub use snapshot::{SNAPSHOT_FILE, compare_snapshots, read_snapshot, snapshot_of};
 pub use validate::{Validation, validate};
