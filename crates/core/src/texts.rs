@@ -1,9 +1,8 @@
 //! A text column stored as its distinct values plus one code per row.
 
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Names;
 
 /// The code of a missing value.
 const MISSING: u32 = u32::MAX;
@@ -108,47 +107,18 @@ impl Texts {
     }
 }
 
-/// Builds the labels and codes from values, one lookup per value. The index holds codes,
-/// not copies of the labels.
-#[derive(Default)]
-struct Builder {
-    texts: Texts,
-    index: HashTable<u32>,
-    hasher: foldhash::fast::FixedState,
-}
-
-impl Builder {
-    fn push(&mut self, v: Option<&str>) {
-        let code = match v {
-            None => MISSING,
-            Some(s) => {
-                let labels = &mut self.texts.labels;
-                let hash = self.hasher.hash_one(s);
-                match self.index.find(hash, |&c| labels[c as usize] == s) {
-                    Some(&c) => c,
-                    None => {
-                        let c = labels.len() as u32;
-                        labels.push(s.to_string());
-                        let hasher = &self.hasher;
-                        self.index.insert_unique(hash, c, |&c| {
-                            hasher.hash_one(labels[c as usize].as_str())
-                        });
-                        c
-                    }
-                }
-            }
-        };
-        self.texts.codes.push(code);
-    }
-}
-
+/// The labels are numbered as they first appear, one lookup per value.
 impl<S: AsRef<str>> FromIterator<Option<S>> for Texts {
     fn from_iter<I: IntoIterator<Item = Option<S>>>(iter: I) -> Texts {
-        let mut b = Builder::default();
-        for v in iter {
-            b.push(v.as_ref().map(AsRef::as_ref));
+        let mut labels = Names::default();
+        let codes = iter
+            .into_iter()
+            .map(|v| v.map_or(MISSING, |s| labels.number(s.as_ref())))
+            .collect();
+        Texts {
+            labels: labels.into_list(),
+            codes,
         }
-        b.texts
     }
 }
 

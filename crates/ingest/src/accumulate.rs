@@ -12,7 +12,7 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
-use clientele_core::{ColumnData, CustomerTable, Day, Ids, Texts, Values};
+use clientele_core::{ColumnData, CustomerTable, Day, Ids, Names, Texts, Values};
 use hashbrown::HashTable;
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
@@ -21,8 +21,7 @@ use rayon::iter::{
 use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::transactions::{
-    MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Names, Packed, RowBuffer, SHARDS, id_hash,
-    id_prefix,
+    MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Packed, RowBuffer, SHARDS, id_hash, id_prefix,
 };
 use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals};
 
@@ -318,7 +317,7 @@ impl Accumulator {
         stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
 
         // categories and customers in name order, so nothing depends on input order or shards
-        let names = self.categories.list;
+        let names = self.categories.into_list();
         let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
         by_name.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
         let mut cat_rank = vec![0u32; names.len()];

@@ -19,8 +19,8 @@ use crate::delimited::{Record, Records};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
 use crate::transactions::{
-    Category, NO_CATEGORY, NO_ORDER, Row, RowBuffer, order_fingerprint,
-    order_fingerprint_of_number, parse_scaled, to_scaled, to_scaled_all,
+    Category, NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number,
+    parse_scaled, to_scaled, to_scaled_all,
 };
 use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
 use crate::{delimited, unquoted};
@@ -1286,8 +1286,8 @@ enum CatCol {
 struct CategoryDict {
     keys: arrow::array::Int32Array,
     values: arrow::array::StringArray,
-    /// The buffer's number of each value, `NO_CATEGORY` for a blank one; `None` until used.
-    numbers: Vec<Option<u32>>,
+    /// Each value as numbered in the buffer (`Category::None` when blank); `None` until used.
+    numbers: Vec<Option<Category<'static>>>,
 }
 
 impl CategoryDict {
@@ -1307,19 +1307,16 @@ impl CategoryDict {
             return Category::None;
         }
         let k = self.keys.value(r) as usize;
-        let n = match self.numbers.get(k) {
-            Some(Some(n)) => *n,
+        match self.numbers.get(k) {
+            Some(Some(c)) => *c,
             Some(None) => {
-                let n = text_at(&self.values, k).map_or(NO_CATEGORY, |v| rows.categories.number(v));
-                self.numbers[k] = Some(n);
-                n
+                let c = text_at(&self.values, k).map_or(Category::None, |v| {
+                    Category::Number(rows.categories.number(v))
+                });
+                self.numbers[k] = Some(c);
+                c
             }
-            None => NO_CATEGORY, // a key outside the dictionary; Arrow validates them
-        };
-        if n == NO_CATEGORY {
-            Category::None
-        } else {
-            Category::Number(n)
+            None => Category::None, // a key outside the dictionary; Arrow validates them
         }
     }
 }

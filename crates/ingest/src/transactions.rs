@@ -1,8 +1,9 @@
 //! Validated transaction rows, held compactly between the reading threads and the
 //! per-customer aggregation ([`crate::accumulate`]).
 
-use hashbrown::HashMap;
 use std::hash::BuildHasher;
+
+use clientele_core::Names;
 
 /// Money and quantities are stored as integers of 1/1,000,000 so that sums are exact and do
 /// not depend on row order or on how the work is split.
@@ -75,39 +76,6 @@ pub(crate) fn order_fingerprint_of_number(v: i128) -> u64 {
         return v as u64; // what the decimal text of up to 18 digits maps to
     }
     order_fingerprint(&v.to_string())
-}
-
-/// Names (categories) numbered in the order they first appear.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Names {
-    /// The names, by number.
-    pub list: Vec<String>,
-    /// Looked up for every row; the numbers follow first appearance, never the hash order,
-    /// so a fast fixed-seed hash is enough.
-    index: HashMap<String, u32, foldhash::fast::FixedState>,
-}
-
-impl Names {
-    /// The number of `name`, added when new.
-    pub fn number(&mut self, name: &str) -> u32 {
-        if let Some(&c) = self.index.get(name) {
-            return c;
-        }
-        let c = self.list.len() as u32;
-        self.list.push(name.to_string());
-        self.index.insert(name.to_string(), c);
-        c
-    }
-
-    /// The numbers here of `other`'s names, by their number there (added when new).
-    pub fn numbers_of(&mut self, other: &Names) -> Vec<u32> {
-        other.list.iter().map(|n| self.number(n)).collect()
-    }
-
-    pub fn clear(&mut self) {
-        self.list.clear();
-        self.index.clear();
-    }
 }
 
 /// Shards of the per-customer fold ([`crate::accumulate`]): many, so that each shard's hash
@@ -346,15 +314,11 @@ pub(crate) fn to_scaled(v: f64) -> Result<i64, &'static str> {
 /// [`to_scaled`] of every value, `None` when any is rejected: one tight loop over a column
 /// instead of a call per row, which was a quarter of reading a Parquet file.
 pub(crate) fn to_scaled_all(values: impl ExactSizeIterator<Item = f64>) -> Option<Vec<i64>> {
-    let mut ok = true;
-    let scaled = values
-        .map(|v| {
-            let valid = v.is_finite() && v.abs() <= MAX_ABS_VALUE;
-            ok &= valid;
-            round_half_away(if valid { v * MONEY_SCALE } else { 0.0 })
-        })
-        .collect();
-    ok.then_some(scaled)
+    let mut scaled = Vec::with_capacity(values.len());
+    for v in values {
+        scaled.push(to_scaled(v).ok()?);
+    }
+    Some(scaled)
 }
 
 /// `s.round() as i64` for `|s| < 2^52`, without the call to the software `round` that
