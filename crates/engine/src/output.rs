@@ -431,9 +431,9 @@ fn arrow_schema(t: &CustomerTable) -> Schema {
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
-/// Writes the table as Parquet (zstd by default), encoding the columns of every row group in parallel
-/// (each column is converted to Arrow only while its own encoder runs) while this thread
-/// appends the finished ones in order.
+/// Writes the table as Parquet (zstd by default), encoding the columns of every row group
+/// in parallel (each column is converted to Arrow only while its own encoder runs) while
+/// this thread appends the finished ones in order.
 fn write_parquet(
     t: &CustomerTable,
     path: &Path,
