@@ -32,6 +32,8 @@ pub enum Kind {
     Preset,
     /// A condition does not parse.
     Parse,
+    /// A condition is longer or nests deeper than the limits (see [`crate::expr::MAX_DEPTH`]).
+    Limit,
     /// A condition names a column the table does not have.
     UnknownColumn,
     /// A condition mixes types.
@@ -378,6 +380,29 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The diagnostic for a condition that does not parse (or is too large or deep).
+pub(crate) fn parse_error(
+    cfg: &SchemeConfig,
+    i: usize,
+    when: &str,
+    e: &expr::ParseError,
+) -> Diagnostic {
+    Diagnostic::error(
+        if e.is_limit() {
+            Kind::Limit
+        } else {
+            Kind::Parse
+        },
+        &cfg.name,
+        Some(RuleRef::new(i, cfg.rule_label(i))),
+        format!("cannot parse `{}`: {e}", expr::clip(when, QUOTE)),
+        Some(e.fix()),
+    )
+}
+
+/// Longest quote of a condition in a message, in characters.
+const QUOTE: usize = 120;
+
 /// Parses and type-checks one rule's condition.
 fn rule(
     cfg: &SchemeConfig,
@@ -389,16 +414,12 @@ fn rule(
 ) -> Option<expr::Expr> {
     let name = cfg.name.as_str();
     let rr = || Some(RuleRef::new(i, cfg.rule_label(i)));
-    let e = match expr::parse(when) {
+    let text = when;
+    let when = expr::clip(text, QUOTE);
+    let e = match expr::parse(text) {
         Ok(e) => expr::coerce_dates(e, schema),
         Err(m) => {
-            out.push(Diagnostic::error(
-                Kind::Parse,
-                name,
-                rr(),
-                format!("cannot parse `{when}`: {m}"),
-                Some("write a SQL condition such as `orders > 10 AND monetary >= 500`".to_string()),
-            ));
+            out.push(parse_error(cfg, i, text, &m));
             return None;
         }
     };
@@ -407,6 +428,7 @@ fn rule(
     for issue in issues {
         match issue {
             ExprIssue::UnknownColumn(c) => {
+                let c = expr::clip(&c, 60);
                 let available = schema.names().join(", ");
                 let (hint, fix) = match schema.closest(&c) {
                     Some(s) => (
@@ -649,7 +671,7 @@ fn grid_checks(
                 Some(label(r)),
                 format!(
                     "`{}` matches no cell of the grid ({})",
-                    cfg.rules[r].when,
+                    expr::clip(&cfg.rules[r].when, QUOTE),
                     describe_grid()
                 ),
                 Some("check the score ranges in the condition".to_string()),

@@ -15,8 +15,9 @@ use sqlparser::ast::{
     self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
 };
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::schema::{ColumnType, TableSchema};
 
@@ -37,14 +38,15 @@ pub enum Expr {
     Stat(Stat, String),
     /// Unary minus.
     Neg(Box<Expr>),
-    /// `+ - * /`.
-    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `+ - * /` as a left fold: the first operand, then each operator and operand in turn
+    /// (`a - b + c` is `((a - b) + c)`), so long chains are not deep trees.
+    Arith(Box<Expr>, Vec<(ArithOp, Expr)>),
     /// `= <> < <= > >=`.
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
-    /// `AND`.
-    And(Box<Expr>, Box<Expr>),
-    /// `OR`.
-    Or(Box<Expr>, Box<Expr>),
+    /// `AND` of two or more conditions.
+    And(Vec<Expr>),
+    /// `OR` of two or more conditions.
+    Or(Vec<Expr>),
     /// `NOT`.
     Not(Box<Expr>),
     /// `IS [NOT] NULL` (`true` = `IS NOT NULL`).
@@ -148,18 +150,38 @@ impl fmt::Display for Expr {
             Expr::Null => f.write_str("NULL"),
             Expr::Stat(s, c) => f.write_str(&Expr::stat_text(*s, c)),
             Expr::Neg(e) => write!(f, "-{e}"),
-            Expr::Arith(op, a, b) => {
-                let o = match op {
-                    ArithOp::Add => "+",
-                    ArithOp::Sub => "-",
-                    ArithOp::Mul => "*",
-                    ArithOp::Div => "/",
-                };
-                write!(f, "({a} {o} {b})")
+            Expr::Arith(first, rest) => {
+                for _ in rest {
+                    f.write_str("(")?;
+                }
+                write!(f, "{first}")?;
+                for (op, x) in rest {
+                    let o = match op {
+                        ArithOp::Add => "+",
+                        ArithOp::Sub => "-",
+                        ArithOp::Mul => "*",
+                        ArithOp::Div => "/",
+                    };
+                    write!(f, " {o} {x})")?;
+                }
+                Ok(())
             }
             Expr::Cmp(op, a, b) => write!(f, "{a} {} {b}", cmp_str(*op)),
-            Expr::And(a, b) => write!(f, "({a} AND {b})"),
-            Expr::Or(a, b) => write!(f, "({a} OR {b})"),
+            Expr::And(v) | Expr::Or(v) => {
+                let op = if matches!(self, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                f.write_str("(")?;
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(op)?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str(")")
+            }
             Expr::Not(e) => write!(f, "NOT {e}"),
             Expr::IsNull(e, neg) => write!(f, "{e} IS {}NULL", if *neg { "NOT " } else { "" }),
             Expr::Between(e, lo, hi, neg) => {
@@ -170,13 +192,14 @@ impl fmt::Display for Expr {
                 )
             }
             Expr::InList(e, list, neg) => {
-                let items: Vec<String> = list.iter().map(|x| x.to_string()).collect();
-                write!(
-                    f,
-                    "{e} {}IN ({})",
-                    if *neg { "NOT " } else { "" },
-                    items.join(", ")
-                )
+                write!(f, "{e} {}IN (", if *neg { "NOT " } else { "" })?;
+                for (i, x) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str(")")
             }
             Expr::Like {
                 expr,
@@ -185,9 +208,10 @@ impl fmt::Display for Expr {
                 case_insensitive,
             } => write!(
                 f,
-                "{expr} {}{} '{pattern}'",
+                "{expr} {}{} '{}'",
                 if *negated { "NOT " } else { "" },
-                if *case_insensitive { "ILIKE" } else { "LIKE" }
+                if *case_insensitive { "ILIKE" } else { "LIKE" },
+                pattern.replace('\'', "''")
             ),
         }
     }
@@ -206,82 +230,483 @@ fn cmp_str(op: CmpOp) -> &'static str {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
+//
+// A condition is tokenized once. Its top level (AND, OR, NOT and parentheses around whole
+// conditions) is split here, without recursion that grows with the input: a chain of 10,000 ORs
+// becomes one n-ary node. What remains between the ANDs and ORs (`orders > 15`,
+// `customer_id IN (…)`) is parsed by sqlparser, whose trees are converted with a depth counter
+// and whose left-leaning operator chains (`a + b + c`) are walked in a loop. Every recursion is
+// bounded by [`MAX_DEPTH`], and each term's operator chains by [`MAX_TERM_TOKENS`], so no
+// condition can overflow the stack (the main thread's or a 2 MiB worker thread's), and no
+// sqlparser tree is deep enough to overflow when sqlparser itself drops it.
 
-/// Parses a condition. The error is sqlparser's message, or says which construct is not
-/// supported.
-pub fn parse(src: &str) -> Result<Expr, String> {
-    let dialect = GenericDialect {};
-    let mut p = Parser::new(&dialect)
-        .try_with_sql(src)
-        .map_err(|e| e.to_string())?;
-    let e = p.parse_expr().map_err(|e| e.to_string())?;
-    let next = p.peek_token();
-    if next.token != Token::EOF {
-        return Err(format!(
-            "unexpected `{}` after the end of the expression",
-            next.token
-        ));
+/// Longest condition accepted, in bytes (1 MiB). A list of 50,000 customer ids fits.
+pub const MAX_CONDITION_BYTES: usize = 1 << 20;
+
+/// Deepest nesting accepted: levels of parentheses, NOT, unary minus, IS NULL and operands.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most tokens one term may hold in a row at one parenthesis level without a comma, e.g. the
+/// operands and operators of `a + b + c + …`. Chains of AND/OR and lists in `IN (…)` are not
+/// limited by this.
+pub const MAX_TERM_TOKENS: usize = 2_000;
+
+/// sqlparser's own recursion limit for a term: enough for [`MAX_DEPTH`] parentheses (each costs
+/// it two levels); exceeding it is reported as [`ParseError::TooDeep`].
+const SQL_RECURSION_LIMIT: usize = 2 * MAX_DEPTH + 8;
+
+/// Why a condition does not parse. The message says what is wrong; [`ParseError::fix`] says
+/// how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The condition is empty or blank.
+    Empty,
+    /// The condition is longer than [`MAX_CONDITION_BYTES`].
+    TooLong {
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// Nested deeper than [`MAX_DEPTH`] levels.
+    TooDeep,
+    /// A run of more than [`MAX_TERM_TOKENS`] tokens (e.g. `a + b + c + …`).
+    TooLongTerm {
+        /// Where the run passes the limit, e.g. `column 9001`.
+        at: String,
+    },
+    /// A parenthesis (or bracket, or CASE … END) without its partner.
+    Unbalanced(String),
+    /// Bad syntax: sqlparser's message, or ours for misplaced AND/OR/NOT.
+    Syntax(String),
+    /// Valid SQL that conditions do not support (subqueries, CASE, unknown functions, …).
+    Unsupported(String),
+}
+
+impl ParseError {
+    /// How to fix it, in one sentence.
+    pub fn fix(&self) -> String {
+        match self {
+            ParseError::Empty => {
+                "write a condition such as `orders > 10`, or `TRUE` to match every customer".into()
+            }
+            ParseError::TooLong { .. } => format!(
+                "shorten the condition below {} bytes: put a long list of ids in a column of the \
+                 data (e.g. a `vip` flag) and test that column, or split it over several rules",
+                MAX_CONDITION_BYTES
+            ),
+            ParseError::TooDeep => format!(
+                "remove redundant parentheses and double NOTs (at most {MAX_DEPTH} levels), write \
+                 long alternatives as `a OR b OR c` or `x IN (…)`, or split the rule"
+            ),
+            ParseError::TooLongTerm { .. } => format!(
+                "a term may chain at most {MAX_TERM_TOKENS} tokens; join conditions with AND/OR, \
+                 or list values with `x IN (…)`"
+            ),
+            ParseError::Unbalanced(_) => "close every `(` with a `)`".into(),
+            ParseError::Syntax(_) | ParseError::Unsupported(_) => {
+                "write a SQL condition such as `orders > 10 AND monetary >= 500`".into()
+            }
+        }
     }
-    convert(&e)
+
+    /// True for the size and nesting limits (as opposed to bad syntax).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ParseError::TooLong { .. } | ParseError::TooDeep | ParseError::TooLongTerm { .. }
+        )
+    }
 }
 
-fn unsupported(e: &ast::Expr) -> String {
-    format!(
-        "`{e}` is not supported in conditions (use columns, numbers, 'text', comparisons, \
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => f.write_str("the condition is empty"),
+            ParseError::TooLong { bytes } => write!(
+                f,
+                "the condition is {bytes} bytes long; the limit is {MAX_CONDITION_BYTES} bytes"
+            ),
+            ParseError::TooDeep => write!(
+                f,
+                "the condition nests more than {MAX_DEPTH} levels deep (parentheses, NOT, unary \
+                 minus, IS NULL, …)"
+            ),
+            ParseError::TooLongTerm { at } => write!(
+                f,
+                "a term of the condition is longer than {MAX_TERM_TOKENS} tokens without AND, OR \
+                 or a comma ({at})"
+            ),
+            ParseError::Unbalanced(m) | ParseError::Syntax(m) | ParseError::Unsupported(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// At most `max` characters of `s`, with `…` and the full length when cut: long conditions
+/// are quoted in messages without repeating a megabyte of text.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} characters)", &s[..end], s.chars().count()))
+        }
+    }
+}
+
+/// Longest quote of an expression in a message.
+const QUOTE_CHARS: usize = 120;
+
+/// An expression as quoted in messages (clipped).
+fn quote(e: &impl fmt::Display) -> String {
+    clip(&e.to_string(), QUOTE_CHARS).into_owned()
+}
+
+/// Parses a condition.
+pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    if src.len() > MAX_CONDITION_BYTES {
+        return Err(ParseError::TooLong { bytes: src.len() });
+    }
+    if src.trim().is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let dialect = GenericDialect {};
+    let tokens: Vec<TokenWithSpan> = Tokenizer::new(&dialect, src)
+        .tokenize_with_location()
+        .map_err(|e| ParseError::Syntax(e.to_string()))?
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    if tokens.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let close = partners(&tokens)?;
+    let top = Top {
+        tokens: &tokens,
+        close: &close,
+        dialect: &dialect,
+    };
+    top.or_chain(0, tokens.len(), 0)
+}
+
+/// Where a token is, for messages.
+fn at(t: &TokenWithSpan) -> String {
+    let l = t.span.start;
+    if l.line <= 1 {
+        format!("column {}", l.column)
+    } else {
+        format!("line {}, column {}", l.line, l.column)
+    }
+}
+
+fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
+    matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none())
+}
+
+/// The closing partner of an opening token, if it is one.
+fn closer_of(t: &TokenWithSpan) -> Option<&'static str> {
+    match &t.token {
+        Token::LParen => Some(")"),
+        Token::LBracket => Some("]"),
+        Token::LBrace => Some("}"),
+        Token::Word(w) if w.keyword == Keyword::CASE && w.quote_style.is_none() => Some("END"),
+        _ => None,
+    }
+}
+
+fn closing(t: &TokenWithSpan) -> Option<&'static str> {
+    match &t.token {
+        Token::RParen => Some(")"),
+        Token::RBracket => Some("]"),
+        Token::RBrace => Some("}"),
+        Token::Word(w) if w.keyword == Keyword::END && w.quote_style.is_none() => Some("END"),
+        _ => None,
+    }
+}
+
+/// For every opening token (`(`, `[`, `{`, CASE) the index of its partner; `usize::MAX` for
+/// other tokens. Unbalanced text is an error here, before anything is parsed.
+fn partners(tokens: &[TokenWithSpan]) -> Result<Vec<usize>, ParseError> {
+    let mut close = vec![usize::MAX; tokens.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if closer_of(t).is_some() {
+            open.push(i);
+        } else if let Some(c) = closing(t) {
+            match open.pop() {
+                Some(o) if closer_of(&tokens[o]) == Some(c) => close[o] = i,
+                Some(o) => {
+                    return Err(ParseError::Unbalanced(format!(
+                        "`{}` at {} does not match `{}` at {}",
+                        t.token,
+                        at(t),
+                        tokens[o].token,
+                        at(&tokens[o])
+                    )));
+                }
+                None => {
+                    return Err(ParseError::Unbalanced(format!(
+                        "`{}` at {} has no opening partner",
+                        t.token,
+                        at(t)
+                    )));
+                }
+            }
+        }
+    }
+    match open.first() {
+        None => Ok(close),
+        Some(&o) => Err(ParseError::Unbalanced(format!(
+            "`{}` at {} is never closed{}",
+            tokens[o].token,
+            at(&tokens[o]),
+            if open.len() > 1 {
+                format!(" ({} unclosed in all)", open.len())
+            } else {
+                String::new()
+            }
+        ))),
+    }
+}
+
+/// The top level of a condition: AND, OR, NOT and whole parenthesized conditions, split over
+/// the token list. Recursion only enters parentheses, and stops at [`MAX_DEPTH`].
+struct Top<'t> {
+    tokens: &'t [TokenWithSpan],
+    close: &'t [usize],
+    dialect: &'t GenericDialect,
+}
+
+impl Top<'_> {
+    /// Splits `a..b` at top-level `kw` (AND or OR). The AND of `x BETWEEN lo AND hi` is not a
+    /// split point.
+    fn split(&self, a: usize, b: usize, kw: Keyword) -> Result<Vec<(usize, usize)>, ParseError> {
+        let mut parts = Vec::new();
+        let (mut start, mut i, mut between) = (a, a, 0usize);
+        while i < b {
+            let t = &self.tokens[i];
+            if self.close[i] != usize::MAX {
+                i = self.close[i] + 1;
+                continue;
+            }
+            if is_keyword(t, Keyword::BETWEEN) {
+                between += 1;
+            } else if is_keyword(t, kw) {
+                if kw == Keyword::AND && between > 0 {
+                    between -= 1;
+                } else {
+                    if start == i {
+                        return Err(ParseError::Syntax(format!(
+                            "`{}` at {} has no condition before it",
+                            t.token,
+                            at(t)
+                        )));
+                    }
+                    parts.push((start, i));
+                    start = i + 1;
+                }
+            }
+            i += 1;
+        }
+        if start == b {
+            let t = &self.tokens[b - 1];
+            return Err(ParseError::Syntax(format!(
+                "`{}` at {} has no condition after it",
+                t.token,
+                at(t)
+            )));
+        }
+        parts.push((start, b));
+        Ok(parts)
+    }
+
+    fn or_chain(&self, a: usize, b: usize, depth: usize) -> Result<Expr, ParseError> {
+        let mut items = Vec::new();
+        for (x, y) in self.split(a, b, Keyword::OR)? {
+            match self.and_chain(x, y, depth)? {
+                Expr::Or(v) => items.extend(v),
+                e => items.push(e),
+            }
+        }
+        Ok(one_or(items, Expr::Or))
+    }
+
+    fn and_chain(&self, a: usize, b: usize, depth: usize) -> Result<Expr, ParseError> {
+        let mut items = Vec::new();
+        for (x, y) in self.split(a, b, Keyword::AND)? {
+            match self.term(x, y, depth)? {
+                Expr::And(v) => items.extend(v),
+                e => items.push(e),
+            }
+        }
+        Ok(one_or(items, Expr::And))
+    }
+
+    /// `NOT … NOT x`, where `x` is a parenthesized condition or a sqlparser term.
+    fn term(&self, a: usize, b: usize, depth: usize) -> Result<Expr, ParseError> {
+        let mut nots = 0;
+        while a + nots < b && is_keyword(&self.tokens[a + nots], Keyword::NOT) {
+            nots += 1;
+        }
+        if depth + nots > MAX_DEPTH {
+            return Err(ParseError::TooDeep);
+        }
+        let (a, depth) = (a + nots, depth + nots);
+        if a == b {
+            let t = &self.tokens[b - 1];
+            return Err(ParseError::Syntax(format!(
+                "`NOT` at {} has no condition after it",
+                at(t)
+            )));
+        }
+        let mut e = if matches!(self.tokens[a].token, Token::LParen) && self.close[a] == b - 1 {
+            if depth + 1 > MAX_DEPTH {
+                return Err(ParseError::TooDeep);
+            }
+            if a + 1 == b - 1 {
+                return Err(ParseError::Syntax(format!(
+                    "empty parentheses `()` at {}",
+                    at(&self.tokens[a])
+                )));
+            }
+            self.or_chain(a + 1, b - 1, depth + 1)?
+        } else {
+            self.leaf(a, b, depth)?
+        };
+        for _ in 0..nots {
+            e = Expr::Not(Box::new(e));
+        }
+        Ok(e)
+    }
+
+    /// A term without top-level AND/OR: checked for long runs, then parsed by sqlparser.
+    fn leaf(&self, a: usize, b: usize, depth: usize) -> Result<Expr, ParseError> {
+        let toks = &self.tokens[a..b];
+        let mut runs: Vec<usize> = vec![0];
+        for t in toks {
+            if closing(t).is_some() {
+                runs.pop();
+            } else if matches!(t.token, Token::Comma) {
+                if let Some(r) = runs.last_mut() {
+                    *r = 0;
+                }
+            } else {
+                let r = runs.last_mut().map_or(0, |r| {
+                    *r += 1;
+                    *r
+                });
+                if r > MAX_TERM_TOKENS {
+                    return Err(ParseError::TooLongTerm { at: at(t) });
+                }
+                if closer_of(t).is_some() {
+                    runs.push(0);
+                }
+            }
+        }
+        let mut p = Parser::new(self.dialect)
+            .with_recursion_limit(SQL_RECURSION_LIMIT)
+            .with_tokens_with_locations(toks.to_vec());
+        let e = p.parse_expr().map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => ParseError::TooDeep,
+            other => ParseError::Syntax(other.to_string()),
+        })?;
+        let next = p.peek_token();
+        if next.token != Token::EOF {
+            return Err(ParseError::Syntax(format!(
+                "unexpected `{}` after the end of the expression",
+                next.token
+            )));
+        }
+        convert(&e, depth)
+    }
+}
+
+/// One item as itself, several as an n-ary node.
+fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
+    if items.len() == 1 {
+        items.pop().unwrap_or(Expr::Null)
+    } else {
+        many(items)
+    }
+}
+
+fn unsupported(e: &ast::Expr) -> ParseError {
+    ParseError::Unsupported(format!(
+        "`{}` is not supported in conditions (use columns, numbers, 'text', comparisons, \
          AND/OR/NOT, + - * /, BETWEEN, IN (...), IS [NOT] NULL, LIKE, pNN(col), \
-         percentile(col, p), mean/median/min/max(col))"
-    )
+         percentile(col, p), mean/median/min/max(col))",
+        quote(e)
+    ))
 }
 
-fn convert(e: &ast::Expr) -> Result<Expr, String> {
+fn arith_op(op: &BinaryOperator) -> Option<ArithOp> {
+    Some(match op {
+        BinaryOperator::Plus => ArithOp::Add,
+        BinaryOperator::Minus => ArithOp::Sub,
+        BinaryOperator::Multiply => ArithOp::Mul,
+        BinaryOperator::Divide => ArithOp::Div,
+        _ => return None,
+    })
+}
+
+fn cmp_op(op: &BinaryOperator) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOperator::Eq => CmpOp::Eq,
+        BinaryOperator::NotEq => CmpOp::Ne,
+        BinaryOperator::Lt => CmpOp::Lt,
+        BinaryOperator::LtEq => CmpOp::Le,
+        BinaryOperator::Gt => CmpOp::Gt,
+        BinaryOperator::GtEq => CmpOp::Ge,
+        _ => return None,
+    })
+}
+
+/// Converts a sqlparser tree. Every recursive call goes one level deeper and stops at
+/// [`MAX_DEPTH`]; left-leaning chains of AND/OR and of arithmetic are walked in a loop.
+fn convert(e: &ast::Expr, depth: usize) -> Result<Expr, ParseError> {
     use ast::Expr as S;
-    let b = |x: &ast::Expr| convert(x).map(Box::new);
+    if depth > MAX_DEPTH {
+        return Err(ParseError::TooDeep);
+    }
+    let d = depth + 1;
+    let b = |x: &ast::Expr| convert(x, d).map(Box::new);
     Ok(match e {
         S::Identifier(id) => Expr::Column(id.value.clone()),
         S::CompoundIdentifier(parts) => {
-            return Err(format!(
-                "qualified name `{e}` is not supported: use the bare column name `{}`",
+            return Err(ParseError::Unsupported(format!(
+                "qualified name `{}` is not supported: use the bare column name `{}`",
+                quote(e),
                 parts.last().map(|p| p.value.as_str()).unwrap_or_default()
-            ));
+            )));
         }
         S::Value(v) => match &v.value {
-            ast::Value::Number(s, _) => Expr::Num(
-                s.parse::<f64>()
-                    .map_err(|_| format!("`{s}` is not a number"))?,
-            ),
+            ast::Value::Number(s, _) => Expr::Num(number(s)?),
             ast::Value::SingleQuotedString(s) => Expr::Str(s.clone()),
             ast::Value::Boolean(x) => Expr::Bool(*x),
             ast::Value::Null => Expr::Null,
             _ => return Err(unsupported(e)),
         },
-        S::Nested(inner) => convert(inner)?,
+        S::Nested(inner) => convert(inner, d)?,
         S::UnaryOp { op, expr } => match op {
             UnaryOperator::Not => Expr::Not(b(expr)?),
-            UnaryOperator::Minus => match convert(expr)? {
+            UnaryOperator::Minus => match convert(expr, d)? {
                 Expr::Num(x) => Expr::Num(-x),
                 other => Expr::Neg(Box::new(other)),
             },
-            UnaryOperator::Plus => convert(expr)?,
+            UnaryOperator::Plus => convert(expr, d)?,
             _ => return Err(unsupported(e)),
         },
-        S::BinaryOp { left, op, right } => {
-            let (l, r) = (b(left)?, b(right)?);
-            match op {
-                BinaryOperator::And => Expr::And(l, r),
-                BinaryOperator::Or => Expr::Or(l, r),
-                BinaryOperator::Plus => Expr::Arith(ArithOp::Add, l, r),
-                BinaryOperator::Minus => Expr::Arith(ArithOp::Sub, l, r),
-                BinaryOperator::Multiply => Expr::Arith(ArithOp::Mul, l, r),
-                BinaryOperator::Divide => Expr::Arith(ArithOp::Div, l, r),
-                BinaryOperator::Eq => Expr::Cmp(CmpOp::Eq, l, r),
-                BinaryOperator::NotEq => Expr::Cmp(CmpOp::Ne, l, r),
-                BinaryOperator::Lt => Expr::Cmp(CmpOp::Lt, l, r),
-                BinaryOperator::LtEq => Expr::Cmp(CmpOp::Le, l, r),
-                BinaryOperator::Gt => Expr::Cmp(CmpOp::Gt, l, r),
-                BinaryOperator::GtEq => Expr::Cmp(CmpOp::Ge, l, r),
-                _ => return Err(unsupported(e)),
-            }
-        }
+        S::BinaryOp {
+            op: BinaryOperator::And | BinaryOperator::Or,
+            ..
+        } => logic_chain(e, d)?,
+        S::BinaryOp { op, .. } if arith_op(op).is_some() => arith_chain(e, d)?,
+        S::BinaryOp { left, op, right } => match cmp_op(op) {
+            Some(c) => Expr::Cmp(c, b(left)?, b(right)?),
+            None => return Err(unsupported(e)),
+        },
         S::IsNull(x) => Expr::IsNull(b(x)?, false),
         S::IsNotNull(x) => Expr::IsNull(b(x)?, true),
         S::Between {
@@ -296,7 +721,9 @@ fn convert(e: &ast::Expr) -> Result<Expr, String> {
             negated,
         } => Expr::InList(
             b(expr)?,
-            list.iter().map(convert).collect::<Result<_, _>>()?,
+            list.iter()
+                .map(|x| convert(x, d))
+                .collect::<Result<_, _>>()?,
             *negated,
         ),
         S::Like {
@@ -305,17 +732,93 @@ fn convert(e: &ast::Expr) -> Result<Expr, String> {
             expr,
             pattern,
             escape_char: None,
-        } => like(expr, pattern, *negated, false)?,
+        } => like(expr, pattern, *negated, false, d)?,
         S::ILike {
             negated,
             any: false,
             expr,
             pattern,
             escape_char: None,
-        } => like(expr, pattern, *negated, true)?,
-        S::Function(f) => function(e, f)?,
+        } => like(expr, pattern, *negated, true, d)?,
+        S::Function(f) => function(e, f, d)?,
         _ => return Err(unsupported(e)),
     })
+}
+
+/// A number literal; huge ones (beyond f64) are an error rather than infinity.
+fn number(s: &str) -> Result<f64, ParseError> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err(ParseError::Syntax(format!(
+            "the number `{}` is too large (the largest is about 1.8e308)",
+            clip(s, 40)
+        ))),
+        Err(_) => Err(ParseError::Syntax(format!(
+            "`{}` is not a number",
+            clip(s, 40)
+        ))),
+    }
+}
+
+/// `a AND b OR c …` leaning left: the left spine is walked in a loop, runs of one operator
+/// become one n-ary node.
+fn logic_chain(e: &ast::Expr, d: usize) -> Result<Expr, ParseError> {
+    let mut spine: Vec<(bool, &ast::Expr)> = Vec::new();
+    let mut node = e;
+    while let ast::Expr::BinaryOp { left, op, right } = node {
+        let and = match op {
+            BinaryOperator::And => true,
+            BinaryOperator::Or => false,
+            _ => break,
+        };
+        spine.push((and, right));
+        node = left;
+    }
+    let mut acc = convert(node, d)?;
+    let mut levels = d;
+    for (and, right) in spine.into_iter().rev() {
+        let r = convert(right, d)?;
+        acc = match (acc, and) {
+            (Expr::And(mut v), true) => {
+                v.push(r);
+                Expr::And(v)
+            }
+            (Expr::Or(mut v), false) => {
+                v.push(r);
+                Expr::Or(v)
+            }
+            (a, and) => {
+                levels += 1;
+                if levels > MAX_DEPTH {
+                    return Err(ParseError::TooDeep);
+                }
+                if and {
+                    Expr::And(vec![a, r])
+                } else {
+                    Expr::Or(vec![a, r])
+                }
+            }
+        };
+    }
+    Ok(acc)
+}
+
+/// `a + b * c - d …`: the left spine is a left fold, walked in a loop.
+fn arith_chain(e: &ast::Expr, d: usize) -> Result<Expr, ParseError> {
+    let mut spine: Vec<(ArithOp, &ast::Expr)> = Vec::new();
+    let mut node = e;
+    while let ast::Expr::BinaryOp { left, op, right } = node {
+        let Some(op) = arith_op(op) else { break };
+        spine.push((op, right));
+        node = left;
+    }
+    let first = convert(node, d)?;
+    let rest = spine
+        .into_iter()
+        .rev()
+        .map(|(op, x)| convert(x, d).map(|x| (op, x)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Expr::Arith(Box::new(first), rest))
 }
 
 fn like(
@@ -323,21 +826,23 @@ fn like(
     pattern: &ast::Expr,
     negated: bool,
     case_insensitive: bool,
-) -> Result<Expr, String> {
-    match convert(pattern)? {
+    d: usize,
+) -> Result<Expr, ParseError> {
+    match convert(pattern, d)? {
         Expr::Str(p) => Ok(Expr::Like {
-            expr: Box::new(convert(expr)?),
+            expr: Box::new(convert(expr, d)?),
             pattern: p,
             negated,
             case_insensitive,
         }),
-        other => Err(format!(
-            "the LIKE pattern must be a 'quoted string', not `{other}`"
-        )),
+        other => Err(ParseError::Unsupported(format!(
+            "the LIKE pattern must be a 'quoted string', not `{}`",
+            quote(&other)
+        ))),
     }
 }
 
-fn function(whole: &ast::Expr, f: &ast::Function) -> Result<Expr, String> {
+fn function(whole: &ast::Expr, f: &ast::Function, d: usize) -> Result<Expr, ParseError> {
     let name = f.name.to_string().to_lowercase();
     let args: Vec<&ast::Expr> = match &f.args {
         FunctionArguments::List(list) if f.over.is_none() && f.filter.is_none() => list
@@ -350,19 +855,23 @@ fn function(whole: &ast::Expr, f: &ast::Function) -> Result<Expr, String> {
             .collect::<Result<_, _>>()?,
         _ => return Err(unsupported(whole)),
     };
-    let column = |i: usize| -> Result<String, String> {
+    let whole_q = quote(whole);
+    let name_q = clip(&name, 40);
+    let column = |i: usize| -> Result<String, ParseError> {
         match args.get(i) {
             Some(ast::Expr::Identifier(id)) => Ok(id.value.clone()),
-            _ => Err(format!(
-                "`{whole}`: the argument must be a column name, e.g. {name}(monetary)"
-            )),
+            _ => Err(ParseError::Unsupported(format!(
+                "`{whole_q}`: the argument must be a column name, e.g. {name_q}(monetary)"
+            ))),
         }
     };
-    let arity = |n: usize| -> Result<(), String> {
+    let arity = |n: usize| -> Result<(), ParseError> {
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!("`{whole}`: {name} takes {n} argument(s)"))
+            Err(ParseError::Unsupported(format!(
+                "`{whole_q}`: {name_q} takes {n} argument(s)"
+            )))
         }
     };
     let stat = match name.as_str() {
@@ -372,13 +881,13 @@ fn function(whole: &ast::Expr, f: &ast::Function) -> Result<Expr, String> {
         "max" => Stat::Max,
         "percentile" => {
             arity(2)?;
-            let p = match convert(args[1])? {
+            let p = match convert(args[1], d)? {
                 Expr::Num(p) if (0.0..=1.0).contains(&p) => p,
                 _ => {
-                    return Err(format!(
-                        "`{whole}`: the percentile must be a number between 0 and 1, e.g. \
+                    return Err(ParseError::Unsupported(format!(
+                        "`{whole_q}`: the percentile must be a number between 0 and 1, e.g. \
                          percentile(monetary, 0.8)"
-                    ));
+                    )));
                 }
             };
             return Ok(Expr::Stat(Stat::Percentile(p), column(0)?));
@@ -386,15 +895,17 @@ fn function(whole: &ast::Expr, f: &ast::Function) -> Result<Expr, String> {
         n if n.len() > 1 && n.starts_with('p') && n[1..].chars().all(|c| c.is_ascii_digit()) => {
             let pct: f64 = n[1..].parse().map_err(|_| unsupported(whole))?;
             if pct > 100.0 {
-                return Err(format!("`{whole}`: a percentile is between p0 and p100"));
+                return Err(ParseError::Unsupported(format!(
+                    "`{whole_q}`: a percentile is between p0 and p100"
+                )));
             }
             Stat::Percentile(pct / 100.0)
         }
         _ => {
-            return Err(format!(
-                "unknown function `{name}` in `{whole}`; functions are pNN(col), \
+            return Err(ParseError::Unsupported(format!(
+                "unknown function `{name_q}` in `{whole_q}`; functions are pNN(col), \
                  percentile(col, p), median(col), mean(col), min(col), max(col)"
-            ));
+            )));
         }
     };
     arity(1)?;
@@ -426,7 +937,7 @@ impl Ty {
 }
 
 /// A problem found by [`type_check`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExprIssue {
     /// A column that is not in the table.
     UnknownColumn(String),
@@ -466,27 +977,36 @@ pub fn coerce_dates(e: Expr, schema: &TableSchema) -> Expr {
                 n,
             )
         }
-        Expr::And(a, b) => Expr::And(
-            Box::new(coerce_dates(*a, schema)),
-            Box::new(coerce_dates(*b, schema)),
-        ),
-        Expr::Or(a, b) => Expr::Or(
-            Box::new(coerce_dates(*a, schema)),
-            Box::new(coerce_dates(*b, schema)),
-        ),
+        Expr::And(v) => Expr::And(v.into_iter().map(|x| coerce_dates(x, schema)).collect()),
+        Expr::Or(v) => Expr::Or(v.into_iter().map(|x| coerce_dates(x, schema)).collect()),
         Expr::Not(a) => Expr::Not(Box::new(coerce_dates(*a, schema))),
         other => other,
     }
 }
 
-/// Finds unknown columns and type errors. An empty result means [`bind`] will succeed.
+/// Most problems [`type_check`] lists for one condition (a 10,000-term condition with one
+/// misspelt column would otherwise repeat it 10,000 times).
+const MAX_ISSUES: usize = 10;
+
+/// Finds unknown columns and type errors. An empty result means [`bind`] will succeed. Each
+/// problem is listed once, at most [`MAX_ISSUES`] of them.
 pub fn type_check(e: &Expr, schema: &TableSchema) -> Vec<ExprIssue> {
     let mut issues = Vec::new();
     let t = ty(e, schema, &mut issues);
     if !matches!(t, Ty::Bool | Ty::Null) && issues.is_empty() {
+        let q = quote(e);
         issues.push(ExprIssue::Type(format!(
-            "the condition must be true or false, but `{e}` is {}; compare it, e.g. `{e} > 0`",
+            "the condition must be true or false, but `{q}` is {}; compare it, e.g. `{q} > 0`",
             t.name()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    issues.retain(|i| seen.insert(i.clone()));
+    if issues.len() > MAX_ISSUES {
+        let more = issues.len() - MAX_ISSUES;
+        issues.truncate(MAX_ISSUES);
+        issues.push(ExprIssue::Type(format!(
+            "… and {more} more problems in this condition"
         )));
     }
     issues
@@ -497,8 +1017,9 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
         let t = ty(x, schema, issues);
         if t != want && t != Ty::Null {
             issues.push(ExprIssue::Type(format!(
-                "{what} needs {}, but `{x}` is {}",
+                "{what} needs {}, but `{}` is {}",
                 want.name(),
+                quote(x),
                 t.name()
             )));
         }
@@ -531,9 +1052,12 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
             want(x, Ty::Num, "unary minus", issues);
             Ty::Num
         }
-        Expr::Arith(_, a, b) => {
-            want(a, Ty::Num, &format!("`{e}`"), issues);
-            want(b, Ty::Num, &format!("`{e}`"), issues);
+        Expr::Arith(first, rest) => {
+            let what = format!("`{}`", quote(e));
+            want(first, Ty::Num, &what, issues);
+            for (_, x) in rest {
+                want(x, Ty::Num, &what, issues);
+            }
             Ty::Num
         }
         Expr::Cmp(_, a, b) => {
@@ -550,14 +1074,15 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
             same(e, &all, schema, issues);
             Ty::Bool
         }
-        Expr::And(a, b) | Expr::Or(a, b) => {
+        Expr::And(v) | Expr::Or(v) => {
             let op = if matches!(e, Expr::And(..)) {
                 "AND"
             } else {
                 "OR"
             };
-            want(a, Ty::Bool, op, issues);
-            want(b, Ty::Bool, op, issues);
+            for x in v {
+                want(x, Ty::Bool, op, issues);
+            }
             Ty::Bool
         }
         Expr::Not(x) => {
@@ -591,9 +1116,12 @@ fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<Ex
                     ""
                 };
                 issues.push(ExprIssue::Type(format!(
-                    "cannot compare `{fp}` ({}) with `{p}` ({}) in `{whole}`{hint}",
+                    "cannot compare `{}` ({}) with `{}` ({}) in `{}`{hint}",
+                    quote(fp),
                     f.name(),
-                    t.name()
+                    quote(p),
+                    t.name(),
+                    quote(whole)
                 )));
                 return;
             }
@@ -602,43 +1130,54 @@ fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<Ex
     }
     if let Some((Ty::Bool, _)) = first {
         issues.push(ExprIssue::Type(format!(
-            "`{whole}` compares true/false values; use AND/OR/NOT instead"
+            "`{}` compares true/false values; use AND/OR/NOT instead",
+            quote(whole)
         )));
     }
 }
 
 /// Columns an expression reads (statistics included), in first-use order.
 pub fn columns(e: &Expr) -> Vec<String> {
-    fn walk(e: &Expr, out: &mut Vec<String>) {
-        let mut add = |c: &String| {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
-        };
+    fn walk<'e>(e: &'e Expr, seen: &mut std::collections::HashSet<&'e str>, out: &mut Vec<String>) {
         match e {
-            Expr::Column(c) | Expr::Stat(_, c) => add(c),
+            Expr::Column(c) | Expr::Stat(_, c) => {
+                if seen.insert(c) {
+                    out.push(c.clone());
+                }
+            }
             Expr::Num(_) | Expr::Str(_) | Expr::Bool(_) | Expr::Null => {}
-            Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) => walk(x, out),
-            Expr::Like { expr, .. } => walk(expr, out),
-            Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-                walk(a, out);
-                walk(b, out);
+            Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) => walk(x, seen, out),
+            Expr::Like { expr, .. } => walk(expr, seen, out),
+            Expr::Cmp(_, a, b) => {
+                walk(a, seen, out);
+                walk(b, seen, out);
+            }
+            Expr::Arith(first, rest) => {
+                walk(first, seen, out);
+                for (_, x) in rest {
+                    walk(x, seen, out);
+                }
+            }
+            Expr::And(v) | Expr::Or(v) => {
+                for x in v {
+                    walk(x, seen, out);
+                }
             }
             Expr::Between(x, lo, hi, _) => {
-                walk(x, out);
-                walk(lo, out);
-                walk(hi, out);
+                walk(x, seen, out);
+                walk(lo, seen, out);
+                walk(hi, seen, out);
             }
             Expr::InList(x, list, _) => {
-                walk(x, out);
+                walk(x, seen, out);
                 for i in list {
-                    walk(i, out);
+                    walk(i, seen, out);
                 }
             }
         }
     }
     let mut out = Vec::new();
-    walk(e, &mut out);
+    walk(e, &mut std::collections::HashSet::new(), &mut out);
     out
 }
 
@@ -649,9 +1188,9 @@ pub fn has_stat(e: &Expr) -> bool {
         Expr::Column(_) | Expr::Num(_) | Expr::Str(_) | Expr::Bool(_) | Expr::Null => false,
         Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) => has_stat(x),
         Expr::Like { expr, .. } => has_stat(expr),
-        Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-            has_stat(a) || has_stat(b)
-        }
+        Expr::Cmp(_, a, b) => has_stat(a) || has_stat(b),
+        Expr::Arith(first, rest) => has_stat(first) || rest.iter().any(|(_, x)| has_stat(x)),
+        Expr::And(v) | Expr::Or(v) => v.iter().any(has_stat),
         Expr::Between(x, lo, hi, _) => has_stat(x) || has_stat(lo) || has_stat(hi),
         Expr::InList(x, list, _) => has_stat(x) || list.iter().any(has_stat),
     }
@@ -786,7 +1325,8 @@ enum NumNode {
     Col(Slot),
     Lit(f64),
     Neg(Box<NumNode>),
-    Arith(ArithOp, Box<NumNode>, Box<NumNode>),
+    /// A left fold, like [`Expr::Arith`].
+    Arith(Box<NumNode>, Vec<(ArithOp, NumNode)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -806,10 +1346,10 @@ pub enum BoolNode {
     /// Text comparison.
     #[doc(hidden)]
     CmpText(CmpOp, TextNodeBox, TextNodeBox),
-    /// `AND`.
-    And(Box<BoolNode>, Box<BoolNode>),
-    /// `OR`.
-    Or(Box<BoolNode>, Box<BoolNode>),
+    /// `AND` of two or more conditions.
+    And(Vec<BoolNode>),
+    /// `OR` of two or more conditions.
+    Or(Vec<BoolNode>),
     /// `NOT`.
     Not(Box<BoolNode>),
     /// `IS [NOT] NULL` on a number.
@@ -823,6 +1363,12 @@ pub enum BoolNode {
     /// `LIKE`.
     #[doc(hidden)]
     Like(TextNodeBox, LikePattern, bool),
+    /// `x [NOT] IN (numbers…)`: a sorted set, looked up by binary search.
+    #[doc(hidden)]
+    InNum(NumNodeBox, NumSet, bool),
+    /// `x [NOT] IN ('text'…)`: a hash set.
+    #[doc(hidden)]
+    InText(TextNodeBox, TextSet, bool),
 }
 
 /// Opaque numeric sub-expression.
@@ -831,6 +1377,67 @@ pub struct NumNodeBox(Box<NumNode>);
 /// Opaque text sub-expression.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextNodeBox(Box<TextNode>);
+
+/// The literal numbers of an `IN` list: sorted, without NaN, `-0` as `0`; `null` when the list
+/// holds NULL (so a miss is NULL, not false).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumSet {
+    sorted: Vec<f64>,
+    null: bool,
+}
+
+impl NumSet {
+    fn new(values: impl IntoIterator<Item = f64>) -> NumSet {
+        let mut null = false;
+        let mut sorted: Vec<f64> = values
+            .into_iter()
+            .filter(|x| {
+                null |= x.is_nan();
+                !x.is_nan()
+            })
+            .map(|x| x + 0.0)
+            .collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        sorted.dedup();
+        NumSet { sorted, null }
+    }
+
+    #[inline]
+    fn test(&self, x: f64) -> Tri {
+        if x.is_nan() {
+            NULL
+        } else if self
+            .sorted
+            .binary_search_by(|p| p.total_cmp(&(x + 0.0)))
+            .is_ok()
+        {
+            TRUE
+        } else if self.null {
+            NULL
+        } else {
+            FALSE
+        }
+    }
+}
+
+/// The literal texts of an `IN` list, hashed; `null` as in [`NumSet`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextSet {
+    set: std::collections::HashSet<String>,
+    null: bool,
+}
+
+impl TextSet {
+    #[inline]
+    fn test(&self, x: Option<&str>) -> Tri {
+        match x {
+            None => NULL,
+            Some(s) if self.set.contains(s) => TRUE,
+            Some(_) if self.null => NULL,
+            Some(_) => FALSE,
+        }
+    }
+}
 
 /// Binds a type-checked expression: columns to slots, statistics to numbers (recorded in
 /// `resolved`). `stat` computes a statistic over the table. Call [`type_check`] first; binding an
@@ -901,10 +1508,24 @@ impl Binder<'_> {
                 NumNode::Lit(v) => NumNode::Lit(-v),
                 n => NumNode::Neg(Box::new(n)),
             },
-            Expr::Arith(op, a, b) => match (self.num(a), self.num(b)) {
-                (NumNode::Lit(x), NumNode::Lit(y)) => NumNode::Lit(arith(*op, x, y)),
-                (x, y) => NumNode::Arith(*op, Box::new(x), Box::new(y)),
-            },
+            Expr::Arith(first, rest) => {
+                let mut acc = self.num(first);
+                let mut tail = Vec::new();
+                for (op, x) in rest {
+                    let n = self.num(x);
+                    match (&acc, &n) {
+                        (NumNode::Lit(a), NumNode::Lit(b)) if tail.is_empty() => {
+                            acc = NumNode::Lit(arith(*op, *a, *b));
+                        }
+                        _ => tail.push((*op, n)),
+                    }
+                }
+                if tail.is_empty() {
+                    acc
+                } else {
+                    NumNode::Arith(Box::new(acc), tail)
+                }
+            }
             _ => NumNode::Lit(f64::NAN),
         }
     }
@@ -939,24 +1560,110 @@ impl Binder<'_> {
         }
     }
 
+    /// `x [NOT] IN (list)`: literal items go into one set, anything else is compared one by one.
+    fn in_list(&mut self, x: &Expr, list: &[&Expr], neg: bool) -> BoolNode {
+        if self.is_bool(x) {
+            return BoolNode::Lit(NULL);
+        }
+        let mut rest: Vec<BoolNode> = Vec::new();
+        let set = if self.is_text(x) || list.iter().any(|i| self.is_text(i)) {
+            let mut set = TextSet {
+                set: std::collections::HashSet::new(),
+                null: false,
+            };
+            for item in list {
+                match item {
+                    Expr::Str(s) => {
+                        set.set.insert(s.clone());
+                    }
+                    Expr::Null | Expr::Num(_) | Expr::Stat(..) => set.null = true,
+                    other => rest.push(self.cmp(CmpOp::Eq, x, other)),
+                }
+            }
+            BoolNode::InText(TextNodeBox(Box::new(self.text(x))), set, false)
+        } else {
+            let mut lits = Vec::new();
+            for item in list {
+                match item {
+                    Expr::Num(_) | Expr::Stat(..) | Expr::Null => lits.push(match self.num(item) {
+                        NumNode::Lit(v) => v,
+                        _ => f64::NAN,
+                    }),
+                    other => rest.push(self.cmp(CmpOp::Eq, x, other)),
+                }
+            }
+            BoolNode::InNum(NumNodeBox(Box::new(self.num(x))), NumSet::new(lits), false)
+        };
+        rest.push(set);
+        let n = or_all(rest);
+        if neg { not_node(n) } else { n }
+    }
+
+    /// `OR`: equalities of one column with literals (`id = 'a' OR id = 'b' OR …`) and its
+    /// `IN` lists become one set lookup; the rest is evaluated term by term.
+    fn or(&mut self, items: &[Expr]) -> BoolNode {
+        let mut groups: Vec<(&Expr, Vec<&Expr>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut others: Vec<&Expr> = Vec::new();
+        for item in items {
+            let (col, lits): (&Expr, Vec<&Expr>) = match item {
+                Expr::Cmp(CmpOp::Eq, a, b) if is_lit(b) && matches!(**a, Expr::Column(_)) => {
+                    (a, vec![b])
+                }
+                Expr::Cmp(CmpOp::Eq, a, b) if is_lit(a) && matches!(**b, Expr::Column(_)) => {
+                    (b, vec![a])
+                }
+                Expr::InList(x, list, false)
+                    if matches!(**x, Expr::Column(_)) && list.iter().all(is_lit) =>
+                {
+                    (x, list.iter().collect())
+                }
+                other => {
+                    others.push(other);
+                    continue;
+                }
+            };
+            let Expr::Column(name) = col else { continue };
+            match index.get(name.as_str()) {
+                Some(&k) => groups[k].1.extend(lits),
+                None => {
+                    index.insert(name, groups.len());
+                    groups.push((col, lits));
+                }
+            }
+        }
+        let mut nodes: Vec<BoolNode> = Vec::new();
+        for (col, lits) in groups {
+            if lits.len() == 1 {
+                nodes.push(self.cmp(CmpOp::Eq, col, lits[0]));
+            } else {
+                nodes.push(self.in_list(col, &lits, false));
+            }
+        }
+        for e in others {
+            nodes.push(self.boolean(e));
+        }
+        or_all(nodes)
+    }
+
     fn boolean(&mut self, e: &Expr) -> BoolNode {
         match e {
             Expr::Bool(b) => BoolNode::Lit(Tri::from(*b)),
             Expr::Null => BoolNode::Lit(NULL),
             Expr::Cmp(op, a, b) => self.cmp(*op, a, b),
-            Expr::And(a, b) => and_node(self.boolean(a), self.boolean(b)),
-            Expr::Or(a, b) => or_node(self.boolean(a), self.boolean(b)),
+            Expr::And(v) => {
+                let nodes = v.iter().map(|x| self.boolean(x)).collect();
+                and_all(nodes)
+            }
+            Expr::Or(v) => self.or(v),
             Expr::Not(a) => not_node(self.boolean(a)),
             Expr::Between(x, lo, hi, neg) => {
-                let n = and_node(self.cmp(CmpOp::Ge, x, lo), self.cmp(CmpOp::Le, x, hi));
+                let n = and_all(vec![self.cmp(CmpOp::Ge, x, lo), self.cmp(CmpOp::Le, x, hi)]);
                 if *neg { not_node(n) } else { n }
             }
             Expr::InList(x, list, neg) => {
-                let mut n = BoolNode::Lit(FALSE);
-                for item in list {
-                    n = or_node(n, self.cmp(CmpOp::Eq, x, item));
-                }
-                if *neg { not_node(n) } else { n }
+                let items: Vec<&Expr> = list.iter().collect();
+                self.in_list(x, &items, *neg)
             }
             Expr::IsNull(x, neg) => {
                 if self.is_bool(x) {
@@ -984,21 +1691,56 @@ impl Binder<'_> {
     }
 }
 
-fn and_node(a: BoolNode, b: BoolNode) -> BoolNode {
-    match (a, b) {
-        (BoolNode::Lit(x), BoolNode::Lit(y)) => BoolNode::Lit(and3(x, y)),
-        (BoolNode::Lit(FALSE), _) | (_, BoolNode::Lit(FALSE)) => BoolNode::Lit(FALSE),
-        (BoolNode::Lit(TRUE), n) | (n, BoolNode::Lit(TRUE)) => n,
-        (a, b) => BoolNode::And(Box::new(a), Box::new(b)),
+/// A number or text literal (what an `IN` set can hold).
+fn is_lit(e: &Expr) -> bool {
+    matches!(e, Expr::Num(_) | Expr::Str(_))
+}
+
+/// AND of several conditions: constants folded, nested ANDs flattened.
+fn and_all(items: Vec<BoolNode>) -> BoolNode {
+    let mut out = Vec::with_capacity(items.len());
+    let mut lit = TRUE;
+    for n in items {
+        match n {
+            BoolNode::Lit(x) => lit = and3(lit, x),
+            BoolNode::And(v) => out.extend(v),
+            n => out.push(n),
+        }
+    }
+    if lit == FALSE || out.is_empty() {
+        return BoolNode::Lit(lit);
+    }
+    if lit == NULL {
+        out.push(BoolNode::Lit(NULL));
+    }
+    if out.len() == 1 {
+        out.pop().unwrap_or(BoolNode::Lit(NULL))
+    } else {
+        BoolNode::And(out)
     }
 }
 
-fn or_node(a: BoolNode, b: BoolNode) -> BoolNode {
-    match (a, b) {
-        (BoolNode::Lit(x), BoolNode::Lit(y)) => BoolNode::Lit(or3(x, y)),
-        (BoolNode::Lit(TRUE), _) | (_, BoolNode::Lit(TRUE)) => BoolNode::Lit(TRUE),
-        (BoolNode::Lit(FALSE), n) | (n, BoolNode::Lit(FALSE)) => n,
-        (a, b) => BoolNode::Or(Box::new(a), Box::new(b)),
+/// OR of several conditions: constants folded, nested ORs flattened.
+fn or_all(items: Vec<BoolNode>) -> BoolNode {
+    let mut out = Vec::with_capacity(items.len());
+    let mut lit = FALSE;
+    for n in items {
+        match n {
+            BoolNode::Lit(x) => lit = or3(lit, x),
+            BoolNode::Or(v) => out.extend(v),
+            n => out.push(n),
+        }
+    }
+    if lit == TRUE || out.is_empty() {
+        return BoolNode::Lit(lit);
+    }
+    if lit == NULL {
+        out.push(BoolNode::Lit(NULL));
+    }
+    if out.len() == 1 {
+        out.pop().unwrap_or(BoolNode::Lit(NULL))
+    } else {
+        BoolNode::Or(out)
     }
 }
 
@@ -1233,14 +1975,18 @@ fn eval_num<'a>(n: &NumNode, f: &'a Frame<'a>) -> NumV<'a> {
             }
             NumV::Slice(s) => NumV::Owned(s.iter().map(|x| -x).collect()),
         },
-        NumNode::Arith(op, a, b) => {
-            let (a, b) = (eval_num(a, f), eval_num(b, f));
-            match op {
-                ArithOp::Add => num_zip(a, b, |x, y| x + y),
-                ArithOp::Sub => num_zip(a, b, |x, y| x - y),
-                ArithOp::Mul => num_zip(a, b, |x, y| x * y),
-                ArithOp::Div => num_zip(a, b, |x, y| if y == 0.0 { f64::NAN } else { x / y }),
+        NumNode::Arith(first, rest) => {
+            let mut acc = eval_num(first, f);
+            for (op, x) in rest {
+                let b = eval_num(x, f);
+                acc = match op {
+                    ArithOp::Add => num_zip(acc, b, |x, y| x + y),
+                    ArithOp::Sub => num_zip(acc, b, |x, y| x - y),
+                    ArithOp::Mul => num_zip(acc, b, |x, y| x * y),
+                    ArithOp::Div => num_zip(acc, b, |x, y| if y == 0.0 { f64::NAN } else { x / y }),
+                };
             }
+            acc
         }
     }
 }
@@ -1326,14 +2072,70 @@ fn eval_bool(n: &BoolNode, f: &Frame<'_>) -> BoolV {
                     .collect(),
             )
         }
-        BoolNode::And(a, b) => match eval_bool(a, f) {
-            BoolV::Scalar(FALSE) => BoolV::Scalar(FALSE),
-            a => tri_zip(a, eval_bool(b, f), and3),
-        },
-        BoolNode::Or(a, b) => match eval_bool(a, f) {
-            BoolV::Scalar(TRUE) => BoolV::Scalar(TRUE),
-            a => tri_zip(a, eval_bool(b, f), or3),
-        },
+        BoolNode::And(items) => {
+            let mut acc = BoolV::Scalar(TRUE);
+            for x in items {
+                if matches!(acc, BoolV::Scalar(FALSE)) {
+                    break;
+                }
+                acc = tri_zip(acc, eval_bool(x, f), and3);
+            }
+            acc
+        }
+        BoolNode::Or(items) => {
+            let mut acc = BoolV::Scalar(FALSE);
+            for x in items {
+                if matches!(acc, BoolV::Scalar(TRUE)) {
+                    break;
+                }
+                acc = tri_zip(acc, eval_bool(x, f), or3);
+            }
+            acc
+        }
+        BoolNode::InNum(x, set, neg) => {
+            let neg = *neg;
+            let t = |v: f64| {
+                let r = set.test(v);
+                if neg { not3(r) } else { r }
+            };
+            match eval_num(&x.0, f) {
+                NumV::Scalar(v) => BoolV::Scalar(t(v)),
+                v => BoolV::Vec(
+                    v.slice()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&v| t(v))
+                        .collect(),
+                ),
+            }
+        }
+        BoolNode::InText(x, set, neg) => {
+            let neg = *neg;
+            let t = |s: Option<&str>| {
+                let r = set.test(s);
+                if neg { not3(r) } else { r }
+            };
+            match eval_text(&x.0, f) {
+                TextV::Scalar(s) => BoolV::Scalar(t(s)),
+                TextV::Ids(ids) => BoolV::Vec(ids.iter().map(|s| t(Some(s))).collect()),
+                TextV::Slice(texts) => {
+                    // Once per distinct value, then by code.
+                    let by_label: Vec<Tri> =
+                        texts.labels().iter().map(|s| t(Some(s.as_str()))).collect();
+                    let missing = t(None);
+                    BoolV::Vec(
+                        (0..texts.len())
+                            .map(|i| {
+                                texts
+                                    .code(i)
+                                    .and_then(|c| by_label.get(c as usize).copied())
+                                    .unwrap_or(missing)
+                            })
+                            .collect(),
+                    )
+                }
+            }
+        }
         BoolNode::Not(a) => match eval_bool(a, f) {
             BoolV::Scalar(x) => BoolV::Scalar(not3(x)),
             BoolV::Vec(mut v) => {
@@ -1588,13 +2390,13 @@ mod tests {
 
     #[test]
     fn parse_errors_say_what_is_wrong() {
-        let e = parse("orders >").unwrap_err();
+        let e = parse("orders >").unwrap_err().to_string();
         assert!(e.contains("Expected"), "{e}");
-        let e = parse("orders > 5 monetary").unwrap_err();
+        let e = parse("orders > 5 monetary").unwrap_err().to_string();
         assert_eq!(e, "unexpected `monetary` after the end of the expression");
-        let e = parse("t.orders > 5").unwrap_err();
+        let e = parse("t.orders > 5").unwrap_err().to_string();
         assert!(e.contains("use the bare column name `orders`"), "{e}");
-        let e = parse("foo(orders) > 1").unwrap_err();
+        let e = parse("foo(orders) > 1").unwrap_err().to_string();
         assert!(e.starts_with("unknown function `foo`"), "{e}");
         assert!(parse("orders > (SELECT 1)").is_err());
     }

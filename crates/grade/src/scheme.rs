@@ -172,7 +172,9 @@ impl SchemeConfig {
     /// condition.
     pub(crate) fn rule_label(&self, i: usize) -> String {
         let r = &self.rules[i];
-        r.grade.clone().unwrap_or_else(|| r.when.clone())
+        r.grade
+            .clone()
+            .unwrap_or_else(|| expr::clip(&r.when, 80).into_owned())
     }
 }
 
@@ -374,16 +376,10 @@ fn slots_axis(slots: &mut Slots, axis: &str) {
     slots.num_slot(axis);
 }
 
-fn internal(cfg: &SchemeConfig, i: usize, msg: &str) -> GradeError {
+fn internal(cfg: &SchemeConfig, i: usize, e: &expr::ParseError) -> GradeError {
     GradeError::Invalid {
         scheme: cfg.name.clone(),
-        diagnostics: vec![Diagnostic::error(
-            check::Kind::Parse,
-            &cfg.name,
-            Some(check::RuleRef::new(i, cfg.rule_label(i))),
-            msg.to_string(),
-            None,
-        )],
+        diagnostics: vec![check::parse_error(cfg, i, &cfg.rules[i].when, e)],
     }
 }
 
