@@ -17,6 +17,27 @@ pub enum Encoding {
     Gbk,
     /// GB18030.
     Gb18030,
+    /// Windows-1252, the superset of Latin-1 (ISO-8859-1) that Western European Windows and
+    /// Excel write; every byte is a character, so only a UTF-8 file declared as it is caught.
+    #[serde(
+        rename = "windows-1252",
+        alias = "latin1",
+        alias = "iso-8859-1",
+        alias = "cp1252"
+    )]
+    Windows1252,
+}
+
+impl Encoding {
+    /// The name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Gbk => "GBK",
+            Encoding::Gb18030 => "GB18030",
+            Encoding::Windows1252 => "Windows-1252",
+        }
+    }
 }
 
 impl std::str::FromStr for Encoding {
@@ -26,7 +47,12 @@ impl std::str::FromStr for Encoding {
             "utf-8" | "utf8" => Ok(Encoding::Utf8),
             "gbk" | "cp936" | "gb2312" => Ok(Encoding::Gbk),
             "gb18030" => Ok(Encoding::Gb18030),
-            _ => Err(format!("unknown encoding `{s}`: use utf-8, gbk or gb18030")),
+            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => {
+                Ok(Encoding::Windows1252)
+            }
+            _ => Err(format!(
+                "unknown encoding `{s}`: use utf-8, gbk, gb18030 or windows-1252 (latin1)"
+            )),
         }
     }
 }

@@ -38,7 +38,19 @@ pub(crate) fn read_transactions(
     for path in files {
         sink.stats.files.push(path.display().to_string());
         match SourceFormat::of(path) {
-            SourceFormat::Csv => read_csv(path, &opts.csv, &opts.columns, &mut sink, progress)?,
+            SourceFormat::Csv => {
+                let (read, bad) = (sink.stats.read, sink.encoding_rejects);
+                sink.first_encoding = None;
+                read_csv(path, &opts.csv, &opts.columns, &mut sink, progress)?;
+                // Most rows not in the declared encoding: the file is in another one.
+                let (read, bad) = (sink.stats.read - read, sink.encoding_rejects - bad);
+                if bad > 0
+                    && bad * 2 > read
+                    && let Some((line, bytes)) = sink.first_encoding.take()
+                {
+                    return Err(encoding_error(path, line, &bytes, opts.csv.encoding));
+                }
+            }
             SourceFormat::Parquet => read_parquet(path, &opts.columns, &mut sink, progress)?,
         }
     }
@@ -107,6 +119,10 @@ struct Sink {
     strict: bool,
     min_day: i32,
     max_day: i32,
+    /// Rows rejected because their bytes are not in the declared encoding.
+    encoding_rejects: u64,
+    /// The first of them: its line and bytes (for the advice on which encoding to use).
+    first_encoding: Option<(u64, Vec<u8>)>,
 }
 
 /// Row buffers shared by a main sink and its parts.
@@ -129,6 +145,8 @@ impl Sink {
             strict,
             min_day: i32::MAX,
             max_day: i32::MIN,
+            encoding_rejects: 0,
+            first_encoding: None,
         }
     }
 
@@ -162,6 +180,10 @@ impl Sink {
         self.rejects.append(&mut part.rejects);
         self.min_day = self.min_day.min(part.min_day);
         self.max_day = self.max_day.max(part.max_day);
+        self.encoding_rejects += part.encoding_rejects;
+        if self.first_encoding.is_none() {
+            self.first_encoding = part.first_encoding.take();
+        }
     }
 
     fn accept(&mut self, row: Row<'_>) {
@@ -212,6 +234,32 @@ impl Sink {
         });
         Ok(())
     }
+
+    /// Rejects a row whose bytes are not in the declared encoding (stops with the advice on
+    /// the encoding under `--strict`).
+    fn reject_encoding(
+        &mut self,
+        path: &Path,
+        line: u64,
+        bytes: &[u8],
+        raw: String,
+        declared: Encoding,
+    ) -> Result<(), IngestError> {
+        if self.strict {
+            return Err(encoding_error(path, line, bytes, declared));
+        }
+        let (guess, hint) = encoding_guess(bytes, declared);
+        let reason = format!(
+            "bytes that are not valid {}; the line looks like {guess}: if the file is, pass \
+             --encoding {hint}",
+            declared.name()
+        );
+        self.encoding_rejects += 1;
+        if self.first_encoding.is_none() {
+            self.first_encoding = Some((line, bytes.to_vec()));
+        }
+        self.reject(path, line, "", reason, raw)
+    }
 }
 
 /// Column positions of the mapped fields in one file.
@@ -225,6 +273,8 @@ struct Positions {
     cost: Option<usize>,
     quantity: Option<usize>,
     width: usize,
+    /// Fields are separated by runs of whitespace.
+    whitespace: bool,
 }
 
 fn find(header: &[String], name: &str) -> Option<usize> {
@@ -271,6 +321,7 @@ fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Position
         cost: opt(&m.cost, "cost", "cost-col")?,
         quantity: opt(&m.quantity, "quantity", "quantity-col")?,
         width: header.len(),
+        whitespace: false,
     })
 }
 
@@ -349,21 +400,31 @@ impl<'f> DateParser<'f> {
     }
 }
 
+/// Why a row with another number of fields than the header is rejected.
+#[cold]
+#[inline(never)]
+fn width_mismatch<F: Fields + ?Sized>(pos: &Positions, fields: &F) -> String {
+    let (n, want) = (fields.count(), pos.width);
+    let mut why = format!("row has {n} fields, the header has {want}");
+    if n == want + 1 && fields.field(n - 1).trim().is_empty() {
+        why.push_str(" (the last is empty: a delimiter at the end of the line?)");
+    } else if pos.whitespace && n > want {
+        why.push_str(
+            " (a value with a space in it? whitespace-separated files cannot quote values: \
+             use a delimited file)",
+        );
+    }
+    why
+}
+
 /// Validates one text row.
 fn validate_text_row<'a, F: Fields + ?Sized>(
     pos: &Positions,
     fields: &'a F,
     dates: &mut DateParser<'_>,
 ) -> Result<Row<'a>, (String, String)> {
-    if fields.count() < pos.width {
-        return Err((
-            String::new(),
-            format!(
-                "row has {} fields, the header has {}",
-                fields.count(),
-                pos.width
-            ),
-        ));
+    if fields.count() != pos.width {
+        return Err((String::new(), width_mismatch(pos, fields)));
     }
     let get = |i: usize| trim(fields.field(i));
     let id = get(pos.customer_id);
@@ -440,6 +501,7 @@ pub(crate) fn open_text<'p>(
         Encoding::Utf8 => None,
         Encoding::Gbk => Some(encoding_rs::GBK),
         Encoding::Gb18030 => Some(encoding_rs::GB18030),
+        Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
     };
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(enc)
@@ -451,27 +513,41 @@ pub(crate) fn open_text<'p>(
 }
 
 fn encoding_error(path: &Path, line: u64, raw: &[u8], declared: Encoding) -> IngestError {
-    let (guess, hint) = match declared {
-        Encoding::Utf8 => {
-            let (_, _, had_errors) = encoding_rs::GB18030.decode(raw);
-            if had_errors {
-                ("neither UTF-8 nor GBK", "gb18030")
-            } else {
-                ("GBK/GB18030 (Chinese Excel export)", "gbk")
-            }
-        }
-        _ => ("UTF-8", "utf-8"),
-    };
+    let (guess, hint) = encoding_guess(raw, declared);
     IngestError::Encoding {
         path: path.to_path_buf(),
         line,
-        encoding: match declared {
-            Encoding::Utf8 => "UTF-8",
-            Encoding::Gbk => "GBK",
-            Encoding::Gb18030 => "GB18030",
-        },
+        encoding: declared.name(),
         guess,
         hint,
+    }
+}
+
+/// Which encoding the bytes `raw`, not valid in `declared`, look like, and the `--encoding`
+/// value for it. Chinese GBK text comes in pairs of bytes of 0x80 and above; Western European
+/// text (Latin-1/Windows-1252) has such bytes alone, between ASCII letters.
+fn encoding_guess(raw: &[u8], declared: Encoding) -> (&'static str, &'static str) {
+    if declared != Encoding::Utf8 {
+        return ("UTF-8", "utf-8");
+    }
+    let (_, _, gbk_errors) = encoding_rs::GB18030.decode(raw);
+    let mut runs = raw
+        .split(|b| b.is_ascii())
+        .filter(|r| !r.is_empty())
+        .map(<[u8]>::len);
+    let paired = runs.clone().all(|n| n % 2 == 0);
+    let short = runs.all(|n| n <= 2);
+    match (gbk_errors, paired, short) {
+        (false, true, _) => ("GBK/GB18030 (Chinese Excel export)", "gbk"),
+        (_, _, true) => (
+            "Windows-1252/Latin-1 (Western European Excel export)",
+            "windows-1252",
+        ),
+        (false, false, false) => ("GBK/GB18030 (Chinese Excel export)", "gbk"),
+        (true, _, false) => (
+            "neither UTF-8 nor GBK (perhaps Windows-1252)",
+            "windows-1252",
+        ),
     }
 }
 
@@ -588,6 +664,13 @@ fn text_ctx<'c>(
     csv_opts: &CsvOptions,
     mapping: &'c ColumnMapping,
 ) -> Result<TextCtx<'c>, IngestError> {
+    if let Some(why) = first.bad {
+        return Err(IngestError::Csv {
+            path: path.to_path_buf(),
+            line: first.line,
+            reason: format!("in the first line: {why}"),
+        });
+    }
     let text = first
         .text()
         .ok_or_else(|| encoding_error(path, first.line, first.bytes(), csv_opts.encoding))?;
@@ -613,15 +696,30 @@ fn handle_record(
     dates: &mut DateParser<'_>,
 ) -> Result<(), IngestError> {
     let line = rec.line + line_offset;
+    if let Some(why) = rec.bad {
+        let raw = String::from_utf8_lossy(rec.bytes()).into_owned();
+        return sink.reject(ctx.path, line, "", why.to_string(), raw);
+    }
     if rec.len() == 1 && rec.field(0).iter().all(u8::is_ascii_whitespace) {
         return Ok(()); // a blank line with stray spaces
     }
     let Some(fields) = rec.text() else {
-        return Err(encoding_error(ctx.path, line, rec.bytes(), ctx.encoding));
+        let raw = rec.joined_lossy(ctx.delimiter);
+        return sink.reject_encoding(ctx.path, line, rec.bytes(), raw, ctx.encoding);
     };
+    if ctx.encoding != Encoding::Utf8 && has_replacement(rec.bytes()) {
+        // bytes the decoder could not read became U+FFFD
+        let raw = fields.joined(ctx.delimiter);
+        return sink.reject_encoding(ctx.path, line, rec.bytes(), raw, ctx.encoding);
+    }
     take_row(ctx, &fields, line, sink, dates, || {
         fields.joined(ctx.delimiter)
     })
+}
+
+/// Whether decoded text holds U+FFFD, which the decoder puts for bytes it cannot read.
+fn has_replacement(b: &[u8]) -> bool {
+    memchr::memmem::find(b, "\u{FFFD}".as_bytes()).is_some()
 }
 
 /// Validates one record's fields into the sink; `raw` gives its text for a reject.
@@ -656,8 +754,8 @@ fn parse_unquoted(
         _ => {
             return parse_records(
                 ctx,
-                &mut Records::new(ctx.delimiter, bytes),
-                line_offset,
+                &mut Records::new(ctx.delimiter, bytes).first_line(line_offset + 1),
+                0,
                 sink,
             );
         }
@@ -728,9 +826,9 @@ fn fill(
 }
 
 /// Line breaks in `b`, counted with SIMD (this thread scans the whole file while the others
-/// parse it).
+/// parse it); `b` must not end inside a `\r\n`.
 fn count_lines(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
+    delimited::line_breaks(b, &mut false)
 }
 
 /// Whether `b` holds a quote character (SIMD, as [`count_lines`]).
@@ -798,7 +896,12 @@ fn read_delimited_parallel(
         if csv_opts.no_header {
             handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
         }
-        Ok(Some((ctx, rdr.consumed() as usize)))
+        // the header's `\r\n` is one line break, counted here
+        let mut end = rdr.consumed() as usize;
+        if end > 0 && text.get(end - 1) == Some(&b'\r') && text.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        Ok(Some((ctx, end)))
     })();
     let (ctx, data_start) = match r {
         Ok(Some(x)) => x,
@@ -882,9 +985,10 @@ fn read_delimited_parallel(
                     inner: &mut file,
                     progress,
                 });
-                let mut rdr = Records::new(delimiter, BufReader::with_capacity(1 << 20, input));
+                let mut rdr = Records::new(delimiter, BufReader::with_capacity(1 << 20, input))
+                    .first_line(line_offset + 1);
                 let mut part = Sink::sharing(strict, &spare);
-                let err = parse_records(&ctx, &mut rdr, line_offset, &mut part).err();
+                let err = parse_records(&ctx, &mut rdr, 0, &mut part).err();
                 tail = Some((part, err));
                 break;
             }
@@ -973,31 +1077,48 @@ fn read_whitespace(
         if n == 0 {
             break;
         }
-        line_no += 1;
-        let text = std::str::from_utf8(&buf)
-            .map_err(|_| encoding_error(path, line_no, &buf, csv_opts.encoding))?;
-        let fields: Vec<&str> = text.split_ascii_whitespace().collect();
-        if fields.is_empty() {
-            continue;
-        }
-        let p = match &pos {
-            Some(p) => p,
-            None => {
-                let header = header_names(
-                    fields.iter().map(|s| s.to_string()).collect(),
-                    csv_opts.no_header,
-                );
-                pos = Some(resolve(path, &header, mapping)?);
-                if !csv_opts.no_header {
-                    continue;
+        // a lone `\r` ends a line too (old Mac files)
+        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        for line in text.split(|&b| b == b'\r') {
+            line_no += 1;
+            let Ok(text) = std::str::from_utf8(line) else {
+                if pos.is_none() {
+                    return Err(encoding_error(path, line_no, line, csv_opts.encoding));
                 }
-                pos.as_ref()
-                    .ok_or(IngestError::EmptyFile(path.to_path_buf()))?
+                let raw = String::from_utf8_lossy(line).trim().to_string();
+                sink.reject_encoding(path, line_no, line, raw, csv_opts.encoding)?;
+                continue;
+            };
+            let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+            if fields.is_empty() {
+                continue;
             }
-        };
-        match validate_text_row(p, fields.as_slice(), &mut dates) {
-            Ok(row) => sink.accept(row),
-            Err((col, why)) => sink.reject(path, line_no, &col, why, fields.join(" "))?,
+            let p = match &pos {
+                Some(p) => p,
+                None => {
+                    let header = header_names(
+                        fields.iter().map(|s| s.to_string()).collect(),
+                        csv_opts.no_header,
+                    );
+                    let mut p = resolve(path, &header, mapping)?;
+                    p.whitespace = true;
+                    let p = pos.insert(p);
+                    if !csv_opts.no_header {
+                        continue;
+                    }
+                    p
+                }
+            };
+            if csv_opts.encoding != Encoding::Utf8 && has_replacement(line) {
+                let raw = fields.join(" ");
+                sink.reject_encoding(path, line_no, line, raw, csv_opts.encoding)?;
+                continue;
+            }
+            match validate_text_row(p, fields.as_slice(), &mut dates) {
+                Ok(row) => sink.accept(row),
+                Err((col, why)) => sink.reject(path, line_no, &col, why, fields.join(" "))?,
+            }
         }
     }
     if pos.is_none() {

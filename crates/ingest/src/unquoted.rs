@@ -3,7 +3,8 @@
 //! Without quotes, CSV is only terminators and delimiters, and the general parser's state
 //! machine and per-record copying were most of the time of reading a CSV. The records are the
 //! general parser's ([`crate::delimited`]) for such text: `\r`, `\n` and `\r\n` end a record,
-//! empty records are skipped, and a record's line is that of its first byte. Tests check the
+//! empty records are skipped, and a record's line is that of its first byte (a lone `\r` is a
+//! line break, as editors show it). Tests check the
 //! fields against the `csv` crate.
 
 /// One record: its text and where its delimiters are.
@@ -66,7 +67,8 @@ pub(crate) fn each_record<E>(
             )?;
         }
         delimiters.clear();
-        line += u64::from(c == b'\n');
+        // `\r\n` is one line break, a lone `\r` one too (old Mac files)
+        line += u64::from(c == b'\n' || b.get(i + 1) != Some(&b'\n'));
         start = i + 1;
         Ok(())
     };

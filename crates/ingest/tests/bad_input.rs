@@ -308,3 +308,222 @@ fn as_of_excludes_and_counts_later_rows_and_rejects_early_as_of() {
         "as-of date 2023-12-31 is before the first order date in the data (2024-01-01): choose a later --as-of"
     );
 }
+
+fn rows(n: usize, from: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("c{},2024-01-{:02},{}.5,Food\n", i % 13, 1 + i % 28, i))
+        .collect()
+}
+
+fn reject(p: &Path, line: u64, column: &str, reason: &str, raw: &str) -> Reject {
+    Reject {
+        file: p.display().to_string(),
+        line,
+        column: column.into(),
+        reason: reason.into(),
+        raw: raw.into(),
+    }
+}
+
+/// A quote that is never closed no longer swallows the rest of the file into one field: its
+/// row is rejected on the line where the quote opened and reading resumes on the next line.
+#[test]
+fn unclosed_quote_mid_file_rejects_its_line_and_reads_on() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!(
+        "customer_id,order_date,amount,category\n{}c500,2024-01-03,10,\"Food\n{}",
+        rows(3, 0),
+        rows(1040, 3)
+    );
+    let p = write(d.path(), "a.csv", text.as_bytes());
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 1044 = accepted 1043 + rejected 1 (+ after as-of 0)"
+    );
+    assert_eq!(
+        got.rejects,
+        [reject(
+            &p,
+            5,
+            "",
+            "unclosed quote: the quote opened on line 5 is never closed; reading resumed at the \
+             next line",
+            "c500,2024-01-03,10,\"Food"
+        )]
+    );
+    // a later quoted field would close it: the row is rejected all the same
+    let text = text.replace("c7,2024-01-08,7.5,Food", "c7,2024-01-08,\"7.5\",Food");
+    let p = write(d.path(), "b.csv", text.as_bytes());
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 1044 = accepted 1043 + rejected 1 (+ after as-of 0)"
+    );
+    assert_eq!(
+        got.rejects[0].reason,
+        "unclosed quote: the quote opened on line 5 is not closed on that line, and the next \
+         quote (line 10) is followed by `7`, not by a delimiter or a line end; reading resumed \
+         at the next line"
+    );
+    // a quoted field that spans lines and is closed is one field
+    let p = write(
+        d.path(),
+        "c.csv",
+        b"customer_id,order_date,amount,category\n1,2024-01-01,5,\"two\nlines\"\n2,2024-01-02,3,x\n",
+    );
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 2 = accepted 2 + rejected 0 (+ after as-of 0)"
+    );
+}
+
+#[test]
+fn rows_with_another_field_count_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        b"customer_id,order_date,amount\n1,2024-01-01,5\n2,2024-01-01,5,extra\n3,2024-01-01,5,\n4,2024-01-01\n",
+    );
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.rejects,
+        [
+            reject(
+                &p,
+                3,
+                "",
+                "row has 4 fields, the header has 3",
+                "2,2024-01-01,5,extra"
+            ),
+            reject(
+                &p,
+                4,
+                "",
+                "row has 4 fields, the header has 3 (the last is empty: a delimiter at the end \
+                 of the line?)",
+                "3,2024-01-01,5,"
+            ),
+            reject(
+                &p,
+                5,
+                "",
+                "row has 2 fields, the header has 3",
+                "4,2024-01-01"
+            ),
+        ]
+    );
+    // a name with a space shifts the columns of a whitespace-separated file
+    let p = write(
+        d.path(),
+        "a.txt",
+        b"customer_id order_date amount\nAnn 2024-01-01 5\nJohn Smith 2024-01-02 7\n",
+    );
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    o.csv.delimiter = clientele_ingest::Delimiter::Whitespace;
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(
+        got.rejects,
+        [reject(
+            &p,
+            3,
+            "",
+            "row has 4 fields, the header has 3 (a value with a space in it? \
+             whitespace-separated files cannot quote values: use a delimited file)",
+            "John Smith 2024-01-02 7"
+        )]
+    );
+}
+
+/// Old Mac files end lines with a lone `\r`: rejects name the lines an editor shows.
+#[test]
+fn lone_cr_line_ends_count_as_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let text = "customer_id,order_date,amount\r1,2024-01-01,5\r\r2,2024-01-02,x\r3,2024-01-03,1\r";
+    for (name, delimiter) in [
+        ("a.csv", clientele_ingest::Delimiter::Byte(b',')),
+        ("a.txt", clientele_ingest::Delimiter::Whitespace),
+    ] {
+        let t = if name == "a.txt" {
+            text.replace(',', " ")
+        } else {
+            text.to_string()
+        };
+        let p = write(d.path(), name, t.as_bytes());
+        let mut o = IngestOptions::new(vec![p.clone()]);
+        o.csv.delimiter = delimiter;
+        let got = load(&o, &NoProgress).unwrap();
+        assert_eq!(
+            got.stats.reconciliation(),
+            "read 3 = accepted 2 + rejected 1 (+ after as-of 0)",
+            "{name}"
+        );
+        assert_eq!(got.rejects[0].line, 4, "{name}");
+    }
+}
+
+/// A stray byte that is not UTF-8 rejects its line (after the first 64 KiB too); a file that is
+/// mostly in another encoding is refused with the encoding to use, Latin-1 told apart from GBK.
+#[test]
+fn bytes_not_in_the_encoding_are_rejects_or_a_refusal_with_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bytes =
+        format!("customer_id,order_date,amount,category\n{}", rows(3000, 0)).into_bytes();
+    assert!(bytes.len() > 64 * 1024);
+    bytes.extend_from_slice(b"M\xfcller,2024-01-02,5,Food\n");
+    bytes.extend_from_slice(rows(2, 0).as_bytes());
+    let p = write(d.path(), "a.csv", &bytes);
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 3003 = accepted 3002 + rejected 1 (+ after as-of 0)"
+    );
+    assert_eq!(
+        got.rejects,
+        [reject(
+            &p,
+            3002,
+            "",
+            "bytes that are not valid UTF-8; the line looks like Windows-1252/Latin-1 (Western \
+             European Excel export): if the file is, pass --encoding windows-1252",
+            "M\u{fffd}ller,2024-01-02,5,Food"
+        )]
+    );
+    // Latin-1 throughout: refused, with the encoding that reads it
+    let latin = b"customer_id,order_date,amount\nM\xfcller,2024-01-02,5\nJos\xe9,2024-01-02,5\n";
+    let p = write(d.path(), "l.csv", latin);
+    assert_eq!(
+        run(&p).unwrap_err(),
+        format!(
+            "{}:2: text is not valid UTF-8; the file looks like Windows-1252/Latin-1 (Western \
+             European Excel export): pass --encoding windows-1252 (or `encoding = \"windows-1252\"` \
+             in [source])",
+            p.display()
+        )
+    );
+    let mut o = IngestOptions::new(vec![p]);
+    o.csv.encoding = "latin1".parse().unwrap();
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(got.table.ids(), ["José", "Müller"]);
+    // bytes a GBK file cannot hold: the row is rejected, not read as U+FFFD
+    let mut g = gbk("customer_id,order_date,amount\n张三,2024-01-02,10\n李四,2024-01-02,10\n");
+    g.extend_from_slice(b"\x81\x20,2024-01-02,10\n");
+    let p = write(d.path(), "g.csv", &g);
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    o.csv.encoding = Encoding::Gbk;
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 3 = accepted 2 + rejected 1 (+ after as-of 0)"
+    );
+    assert_eq!(
+        (got.rejects[0].line, got.rejects[0].reason.as_str()),
+        (
+            4,
+            "bytes that are not valid GBK; the line looks like UTF-8: if the file is, pass \
+             --encoding utf-8"
+        )
+    );
+}
