@@ -8,10 +8,28 @@ use clap::{Args, Parser, Subcommand};
 use clientele_core::{Day, Lang, TimeUnit};
 use clientele_engine::synthetic::{ShopSpec, generate};
 use clientele_engine::{
-    Analysis, AnalyzeOptions, Config, OutputFormat, ParquetCompression, analyze, write_outputs,
+    Analysis, AnalyzeOptions, Config, Manifest, OutputDir, OutputFormat, ParquetCompression,
+    analyze, check_destination, write_file, write_outputs,
 };
 
 use crate::progress::Bars;
+
+/// `println!` that returns the write error instead of panicking, so that
+/// `clientele … | head` ends quietly when the reader goes away (see `main`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error (see [`say!`]).
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
 
 const EXAMPLES: &str = "\
 Examples:
@@ -78,7 +96,8 @@ struct AnalyzeArgs {
     /// Analysis date (YYYY-MM-DD); later rows are excluded. Default: last date in the data.
     #[arg(long)]
     as_of: Option<String>,
-    /// Output directory (replaced atomically).
+    /// Output folder: new, empty, or one clientele wrote earlier (replaced whole, in one
+    /// step). Any other existing file or folder is refused, never overwritten.
     #[arg(long, short, default_value = "clientele-out")]
     out: PathBuf,
     /// Customer-table file format.
@@ -181,9 +200,12 @@ struct ValidateArgs {
     /// Model: bg_nbd, mbg_nbd, pareto_nbd or bg_bb.
     #[arg(long)]
     model: Option<String>,
-    /// Also write the result as JSON here.
+    /// Also write the result as JSON here (a new file, unless --force).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Replace an existing --json file.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -196,9 +218,13 @@ struct ReportArgs {
     #[arg(long, value_parser = ["zh", "en"])]
     lang: Option<String>,
     /// Where to write the page (default: report.html in the run directory, or report.<lang>.html
-    /// when --lang differs from the run's language).
+    /// when --lang differs from the run's language). An existing page clientele rendered is
+    /// replaced; any other existing file only with --force.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Replace an existing --out file that is not a clientele report.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -207,7 +233,7 @@ struct CompareArgs {
     old: PathBuf,
     /// The later run.
     new: PathBuf,
-    /// Write comparison.json and moved-customer lists into this directory.
+    /// Write comparison.json into this folder (new, empty, or one clientele wrote).
     #[arg(long, short)]
     out: Option<PathBuf>,
 }
@@ -241,7 +267,7 @@ struct GenerateArgs {
     /// Random seed (same seed → same files).
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Output directory.
+    /// Output folder: new, empty, or a sample shop clientele wrote earlier (replaced whole).
     #[arg(long, short, default_value = "clientele-shop")]
     out: PathBuf,
     /// Length of the history in days.
@@ -279,6 +305,24 @@ pub fn run(cli: Cli) -> Result<()> {
             cmd_config_check(&config, inputs, &bars)
         }
     }
+}
+
+/// Every file the analysis reads (transactions, side tables, the config), which no output
+/// may replace.
+fn input_paths(c: &Config, config_file: Option<&Path>) -> Vec<PathBuf> {
+    let mut v = c.source.transactions.clone();
+    v.extend(
+        [
+            &c.source.attributes,
+            &c.source.satisfaction,
+            &c.source.leads,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    v.extend(config_file.map(Path::to_path_buf));
+    v
 }
 
 fn config_from(a: &AnalyzeArgs) -> Result<Config> {
@@ -351,6 +395,9 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let config = config_from(&a)?;
     let format: OutputFormat = config.output.format.parse()?;
     let compression: ParquetCompression = config.output.parquet_compression.parse()?;
+    // Refused before the analysis, not after minutes of work; checked again when writing.
+    let inputs = input_paths(&config, a.config.as_deref());
+    check_destination(&a.out, &inputs)?;
     let started = Instant::now();
     let analysis = analyze(
         &config,
@@ -366,10 +413,10 @@ fn cmd_analyze(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let analyzed = started.elapsed();
     let spin = bars.spinner("writing outputs");
     let writing = Instant::now();
-    let written = write_outputs(&analysis, &a.out, format, compression)?;
+    let written = write_outputs(&analysis, &a.out, format, compression, &inputs)?;
     spin.finish_and_clear();
     let writing = writing.elapsed();
-    print_summary(&analysis, &written.dir, &written.files);
+    print_summary(&analysis, &written.dir, &written.files)?;
     if a.timings {
         print_timings(bars, analyzed, writing, started.elapsed());
     }
@@ -402,25 +449,30 @@ fn print_timings(bars: &Bars, analyzed: Duration, writing: Duration, total: Dura
     eprintln!("  {:<48} {:>8.2} s", "total", total.as_secs_f64());
 }
 
-fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
+fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {
     let k = &a.kpis;
-    println!("{}", a.reconciliation);
+    say!("{}", a.reconciliation)?;
     if a.inputs.return_only_customers > 0 {
-        println!(
+        say!(
             "{} customers with only returns up to the as-of date are not in the table (net {:.2})",
-            a.inputs.return_only_customers, a.inputs.return_only_amount
-        );
+            a.inputs.return_only_customers,
+            a.inputs.return_only_amount
+        )?;
     }
-    println!(
+    say!(
         "as of {} · {} customers · revenue {:.2} · {} orders · AOV {:.2}",
-        a.as_of, k.customers, k.revenue, k.orders, k.avg_order_value
-    );
-    println!(
+        a.as_of,
+        k.customers,
+        k.revenue,
+        k.orders,
+        k.avg_order_value
+    )?;
+    say!(
         "repeat customers {:.1}% · bought in the last 90 days {:.1}% · {:.2} orders per customer",
         k.repeat_customer_share * 100.0,
         k.active_90d_share * 100.0,
         k.orders_per_customer
-    );
+    )?;
     if let Some(c) = &a.clv {
         let m = &c.model;
         let params: Vec<String> = m
@@ -429,7 +481,7 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             .zip(&m.params)
             .map(|(n, v)| format!("{n} {v:.4}"))
             .collect();
-        println!(
+        say!(
             "CLV: {:?} ({}) {} · log-likelihood {:.2} · {} in {} months: {:.0} expected purchases{}",
             m.model,
             c.unit.name(),
@@ -445,10 +497,10 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             c.clv_total
                 .map(|t| format!(", CLV total {t:.2}, mean {:.2}", c.clv_mean.unwrap_or(0.0)))
                 .unwrap_or_default()
-        );
+        )?;
     }
     if let Some(e) = &a.clv_error {
-        println!("CLV: not computed: {e}");
+        say!("CLV: not computed: {e}")?;
     }
     if let Some(r) = &a.rfm {
         for s in r
@@ -472,7 +524,7 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
                     )
                 })
                 .collect();
-            println!("RFM {}: {}", s.name, parts.join(" · "));
+            say!("RFM {}: {}", s.name, parts.join(" · "))?;
         }
     }
     if let Some(l) = &a.lifecycle {
@@ -493,7 +545,7 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
                 )
             })
             .collect();
-        println!("lifecycle: {}", parts.join(" · "));
+        say!("lifecycle: {}", parts.join(" · "))?;
     }
     if let Some(c) = &a.clusters {
         let parts: Vec<String> = c
@@ -512,13 +564,13 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
                 )
             })
             .collect();
-        println!("k-means (k={}): {}", c.model.k, parts.join(" · "));
+        say!("k-means (k={}): {}", c.model.k, parts.join(" · "))?;
     }
     if let Some(e) = &a.cluster_error {
-        println!("k-means: not computed: {e}");
+        say!("k-means: not computed: {e}")?;
     }
     if let Some(v) = &a.validation {
-        println!(
+        say!(
             "holdout {} .. {}: Σ predicted {:.1} vs actual {:.0}, MAE {:.3} (baseline {:.3})",
             v.calibration_end,
             v.observation_end,
@@ -526,10 +578,10 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             v.report.model.sum_actual,
             v.report.model.mae,
             v.report.baseline.mae
-        );
+        )?;
     }
     if let Some(e) = &a.validation_error {
-        println!("holdout validation: not computed: {e}");
+        say!("holdout validation: not computed: {e}")?;
     }
     for g in &a.grades {
         let parts: Vec<String> = g
@@ -537,10 +589,10 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
             .iter()
             .map(|x| format!("{} {}", x.grade, x.customers))
             .collect();
-        println!("grading {}: {}", g.scheme, parts.join(" · "));
+        say!("grading {}: {}", g.scheme, parts.join(" · "))?;
     }
     for s in &a.skipped_presets {
-        println!("classic grading not applied: {s}");
+        say!("classic grading not applied: {s}")?;
     }
     for s in &a.side_tables {
         // rows, not customers: satisfaction has several rows per customer
@@ -549,15 +601,18 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) {
         } else {
             format!(", columns: {}", s.columns_added.join(", "))
         };
-        println!(
+        say!(
             "{}: {} rows, {} of them for customers in the table{columns}",
-            s.kind, s.rows, s.matched
-        );
+            s.kind,
+            s.rows,
+            s.matched
+        )?;
     }
     if a.leads_without_purchase > 0 {
-        println!("{} leads have not bought yet", a.leads_without_purchase);
+        say!("{} leads have not bought yet", a.leads_without_purchase)?;
     }
-    println!("outputs in {}: {}", dir.display(), files.join(", "));
+    say!("outputs in {}: {}", dir.display(), files.join(", "))?;
+    Ok(())
 }
 
 fn cmd_generate(
@@ -584,15 +639,15 @@ fn cmd_generate(
     );
     let shop = generate(&spec, &g.out, &|c| pb.set_position(c))?;
     pb.finish_and_clear();
-    println!(
+    say!(
         "wrote {} transaction rows for {} customers ({} .. {}) to {}",
         shop.rows,
         g.customers,
         spec.start,
         shop.end,
         g.out.display()
-    );
-    println!("files: transactions.csv, customers.csv, satisfaction.csv, leads.csv, truth.json");
+    )?;
+    say!("files: transactions.csv, customers.csv, satisfaction.csv, leads.csv, truth.json")?;
     Ok(shop)
 }
 
@@ -613,19 +668,22 @@ fn cmd_demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     config.source.attributes = Some(shop.attributes.clone());
     config.source.satisfaction = Some(shop.satisfaction.clone());
     config.source.leads = Some(shop.leads.clone());
-    let analysis = analyze(&config, &AnalyzeOptions::default(), bars)?;
     let out = d.dir.join("out");
+    let inputs = input_paths(&config, None);
+    check_destination(&out, &inputs)?;
+    let analysis = analyze(&config, &AnalyzeOptions::default(), bars)?;
     let written = write_outputs(
         &analysis,
         &out,
         OutputFormat::Both,
         ParquetCompression::default(),
+        &inputs,
     )?;
-    print_summary(&analysis, &written.dir, &written.files);
-    println!(
+    print_summary(&analysis, &written.dir, &written.files)?;
+    say!(
         "next: open {}/report.html in a browser; customers.csv opens in Excel, customers.parquet in pandas/Polars",
         out.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -656,7 +714,7 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
     let cal = Day::parse_iso(&v.calibration_end).context("--calibration-end")?;
     let r = clientele_engine::validate(&config, cal, bars)?;
     let f = &r.fit;
-    println!(
+    say!(
         "{:?} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",
         f.model,
         r.customers,
@@ -669,38 +727,53 @@ fn cmd_validate(v: ValidateArgs, bars: &Bars) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
         f.log_likelihood
-    );
+    )?;
     let (m, b) = (&r.report.model, &r.report.baseline);
-    println!(
+    say!(
         "holdout {} .. {} ({:.2} {}):",
         r.calibration_end,
         r.observation_end,
         r.report.duration,
         r.unit.name()
-    );
-    println!(
+    )?;
+    say!(
         "  {:<22} {:>10} {:>10} {:>14} {:>12}",
-        "", "MAE", "RMSE", "Σ predicted", "Σ actual"
-    );
-    println!(
+        "",
+        "MAE",
+        "RMSE",
+        "Σ predicted",
+        "Σ actual"
+    )?;
+    say!(
         "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
-        "model", m.mae, m.rmse, m.sum_predicted, m.sum_actual
-    );
-    println!(
+        "model",
+        m.mae,
+        m.rmse,
+        m.sum_predicted,
+        m.sum_actual
+    )?;
+    say!(
         "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
-        "baseline (x/T rate)", b.mae, b.rmse, b.sum_predicted, b.sum_actual
-    );
-    println!("  by calibration frequency: mean actual vs predicted (baseline)");
+        "baseline (x/T rate)",
+        b.mae,
+        b.rmse,
+        b.sum_predicted,
+        b.sum_actual
+    )?;
+    say!("  by calibration frequency: mean actual vs predicted (baseline)")?;
     for g in &r.report.by_frequency {
-        println!(
+        say!(
             "    x={:<3} n={:<7} actual {:>7.3}  model {:>7.3}  baseline {:>7.3}",
-            g.frequency, g.n, g.mean_actual, g.mean_predicted, g.mean_baseline
-        );
+            g.frequency,
+            g.n,
+            g.mean_actual,
+            g.mean_predicted,
+            g.mean_baseline
+        )?;
     }
     if let Some(p) = &v.json {
-        std::fs::write(p, serde_json::to_vec_pretty(&r)?)
-            .with_context(|| format!("writing {}", p.display()))?;
-        println!("wrote {}", p.display());
+        write_file(p, &serde_json::to_vec_pretty(&r)?, |_| v.force)?;
+        say!("wrote {}", p.display())?;
     }
     Ok(())
 }
@@ -709,7 +782,7 @@ fn cmd_compare(c: CompareArgs) -> Result<()> {
     let old = clientele_engine::read_snapshot(&c.old)?;
     let new = clientele_engine::read_snapshot(&c.new)?;
     let cmp = clientele_engine::compare_snapshots(&old, &new)?;
-    println!(
+    say!(
         "{} → {}: {} → {} customers ({} in both, {} new, {} gone)",
         cmp.old_as_of,
         cmp.new_as_of,
@@ -718,9 +791,9 @@ fn cmd_compare(c: CompareArgs) -> Result<()> {
         cmp.in_both,
         cmp.appeared,
         cmp.gone
-    );
+    )?;
     for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
-        println!("\n{}: {} stayed, {} moved", m.name, m.stayed, m.moved);
+        say!("\n{}: {} stayed, {} moved", m.name, m.stayed, m.moved)?;
         let width = m
             .rows
             .iter()
@@ -728,63 +801,57 @@ fn cmd_compare(c: CompareArgs) -> Result<()> {
             .max()
             .unwrap_or(8)
             .max(8);
-        print!("  {:width$}", "");
+        say_part!("  {:width$}", "")?;
         for col in &m.columns {
-            print!(" {:>12}", col);
+            say_part!(" {:>12}", col)?;
         }
-        println!();
+        say!()?;
         for (i, row) in m.rows.iter().enumerate() {
-            print!("  {row:width$}");
+            say_part!("  {row:width$}")?;
             for n in &m.counts[i] {
-                print!(" {n:>12}");
+                say_part!(" {n:>12}")?;
             }
-            println!();
+            say!()?;
         }
         let mut moves: Vec<_> = m.moves.iter().filter(|mv| mv.from != mv.to).collect();
         moves.sort_by_key(|mv| std::cmp::Reverse(mv.customers.len()));
         for mv in moves.iter().take(5) {
-            println!(
+            say!(
                 "  moved {} → {}: {} customers",
                 mv.from,
                 mv.to,
                 mv.customers.len()
-            );
+            )?;
         }
     }
     for d in &cmp.scores {
-        println!(
+        say!(
             "drift {}: PSI {} ({:?})",
             d.name,
             d.psi
                 .map(|p| format!("{p:.4}"))
                 .unwrap_or_else(|| "n/a".into()),
             d.band
-        );
+        )?;
     }
     if let Some(dir) = &c.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let p = dir.join("comparison.json");
+        let out = OutputDir::begin(dir, &[c.old.clone(), c.new.clone()])?;
+        let p = out.path().join("comparison.json");
         std::fs::write(&p, serde_json::to_vec_pretty(&cmp)?)
-            .with_context(|| format!("writing {}", p.display()))?;
-        println!("wrote {}", p.display());
+            .with_context(|| format!("writing {}", dir.join("comparison.json").display()))?;
+        let dir = out.finish(Manifest::new("comparison"))?;
+        say!("wrote {}", dir.join("comparison.json").display())?;
     }
     Ok(())
 }
 
 fn cmd_config_init(path: &Path, force: bool) -> Result<()> {
-    if path.exists() && !force {
-        anyhow::bail!(
-            "{} already exists: pass --force to overwrite it",
-            path.display()
-        );
-    }
-    std::fs::write(path, clientele_engine::DEFAULT_CONFIG)
-        .with_context(|| format!("writing {}", path.display()))?;
-    println!(
+    write_file(path, clientele_engine::DEFAULT_CONFIG.as_bytes(), |_| force)?;
+    say!(
         "wrote {} — edit it, then run: clientele config check --config {}",
         path.display(),
         path.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -800,20 +867,20 @@ fn cmd_config_check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()
         );
     }
     let r = clientele_engine::check_config(&config, bars)?;
-    println!("{}: {} customers", path.display(), r.customers);
+    say!("{}: {} customers", path.display(), r.customers)?;
     for d in &r.diagnostics {
-        println!("{d}");
+        say!("{d}")?;
     }
     for (scheme, rules) in &r.previews {
-        println!("scheme {scheme}:");
+        say!("scheme {scheme}:")?;
         for p in rules {
-            println!(
+            say!(
                 "  {:<16} matches {:>8}  takes {:>8}  {}",
                 p.grade,
                 p.matched_customers,
                 p.taken_customers,
                 p.when.as_deref().unwrap_or("(default)")
-            );
+            )?;
         }
     }
     let errors = r
@@ -824,7 +891,7 @@ fn cmd_config_check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()
     if errors > 0 {
         anyhow::bail!("{errors} problem(s) in {}", path.display());
     }
-    println!("config OK");
+    say!("config OK")?;
     Ok(())
 }
 
@@ -840,6 +907,15 @@ fn locale_lang() -> Lang {
         .find(|v| !v.is_empty())
         .unwrap_or_default();
     Lang::from_locale(&locale)
+}
+
+/// Whether the file is a report page clientele rendered (its generator meta tag).
+fn is_clientele_page(p: &Path) -> bool {
+    let mut head = vec![0u8; 4096];
+    let n = std::fs::File::open(p)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&head[..n]).contains(r#"<meta name="generator" content="clientele">"#)
 }
 
 fn cmd_report(r: ReportArgs) -> Result<()> {
@@ -877,7 +953,9 @@ fn cmd_report(r: ReportArgs) -> Result<()> {
         top_customers: None,
     };
     let html = clientele_report::render(&summary, report_lang, &extras)?;
-    std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
-    println!("wrote {}", out.display());
+    // A page clientele rendered (in the run folder or elsewhere) may be replaced; any other
+    // existing file only with --force.
+    write_file(&out, html.as_bytes(), |p| r.force || is_clientele_page(p))?;
+    say!("wrote {}", out.display())?;
     Ok(())
 }

@@ -14,17 +14,64 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit status of an internal error (a bug in clientele, not in the user's input): BSD's
+/// `EX_SOFTWARE`, apart from the 2 of every error the user can fix.
+const EXIT_INTERNAL: u8 = 70;
+
 fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("internal error: {info}\n{}", report_hint());
+    }));
     let cli = cmd::Cli::parse();
-    match cmd::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd::run(cli)));
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        // The reader of our output went away (`clientele compare a b | head`): done.
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             let mut msg = format!("error: {err}");
             for cause in err.chain().skip(1) {
                 msg.push_str(&format!("\n  caused by: {cause}"));
             }
             eprintln!("{msg}");
-            ExitCode::from(2)
+            if is_internal(&err) {
+                eprintln!("{}", report_hint());
+                ExitCode::from(EXIT_INTERNAL)
+            } else {
+                ExitCode::from(2)
+            }
         }
+        Err(_) => ExitCode::from(EXIT_INTERNAL),
     }
+}
+
+fn report_hint() -> String {
+    format!(
+        "This is a bug in clientele {}, not a problem with your data. Please report it with the \
+         command line you ran, the output of `clientele --version`, this message and, if you can \
+         share them, the first rows of the input.",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Errors that are clientele's fault, not the input's or the environment's.
+fn is_internal(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<clientele_engine::EngineError>(),
+            Some(clientele_engine::EngineError::Ingest(
+                clientele_ingest::IngestError::Engine(_)
+            ))
+        ) || matches!(
+            c.downcast_ref::<clientele_ingest::IngestError>(),
+            Some(clientele_ingest::IngestError::Engine(_))
+        )
+    })
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -36,6 +36,17 @@ pub enum EngineError {
         /// What failed.
         reason: String,
     },
+    /// The output destination is something clientele must not replace (the user's own
+    /// file or folder, or a folder holding an input).
+    #[error("--out {}: {reason}: {fix}", out.display())]
+    OutputRefused {
+        /// The destination as given.
+        out: PathBuf,
+        /// What is there.
+        reason: String,
+        /// What to do instead.
+        fix: &'static str,
+    },
     /// A model step failed.
     #[error("{step}: {reason}")]
     Model {

@@ -7,6 +7,7 @@ mod config;
 mod config_check;
 mod error;
 mod models;
+mod out_dir;
 mod output;
 mod pipeline;
 mod snapshot;
@@ -20,6 +21,7 @@ pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceCon
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::EngineError;
 pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
+pub use out_dir::{MANIFEST_FILE, Manifest, OutputDir, check_destination, write_file};
 pub use output::{
     OutputFormat, ParquetCompression, WrittenOutputs, render_report, top_customers, write_outputs,
 };

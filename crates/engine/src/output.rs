@@ -1,6 +1,7 @@
 //! Writing an [`Analysis`] to an output directory, atomically: everything goes into a
-//! temporary sibling directory that is renamed into place at the end, so a reader never sees
-//! a half-written result and a failed run leaves the previous outputs intact.
+//! temporary sibling directory that replaces the destination in one step at the end
+//! ([`crate::out_dir`]), so a reader never sees a half-written result, a failed run leaves the
+//! previous outputs intact, and nothing clientele did not write is ever replaced.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -15,7 +16,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
-use crate::{Analysis, EngineError};
+use crate::{Analysis, EngineError, Manifest, OutputDir};
 
 /// Which customer-table files to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,47 +93,23 @@ pub struct WrittenOutputs {
     pub files: Vec<String>,
 }
 
-/// Writes `customers.parquet`/`.csv`, `summary.json` and `rejects.csv` into `dir`.
+/// Writes `customers.parquet`/`.csv`, `summary.json`, `rejects.csv`, the report, the
+/// snapshot and the target lists into `dir`, as a whole ([`OutputDir`]): `dir` must be new,
+/// empty or an earlier clientele output, and hold none of `inputs`.
 pub fn write_outputs(
     a: &Analysis,
     dir: &Path,
     format: OutputFormat,
     compression: ParquetCompression,
+    inputs: &[PathBuf],
 ) -> Result<WrittenOutputs, EngineError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
-    let result = write_all(a, &tmp, format, compression);
-    let files = match result {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(dir, &old).map_err(|e| EngineError::io(dir, e))?;
-        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
-        std::fs::remove_dir_all(&old).map_err(|e| EngineError::io(&old, e))?;
-    } else {
-        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
-    }
-    Ok(WrittenOutputs {
-        dir: dir.to_path_buf(),
-        files,
-    })
+    let out = OutputDir::begin(dir, inputs)?;
+    let files = write_all(a, out.path(), format, compression).map_err(|e| out.rename_error(e))?;
+    let mut manifest = Manifest::new("analysis");
+    manifest.config_hash = Some(a.config_hash.clone());
+    manifest.as_of = Some(a.as_of.to_string());
+    let dir = out.finish(manifest)?;
+    Ok(WrittenOutputs { dir, files })
 }
 
 fn write_all(

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp, Gamma, LogNormal};
 use serde::Serialize;
 
-use crate::EngineError;
+use crate::{EngineError, Manifest, OutputDir};
 
 /// Categories with their gross margin.
 pub const CATEGORIES: [(&str, f64); 12] = [
@@ -117,13 +117,31 @@ fn dist_err(what: &str, e: impl std::fmt::Display) -> EngineError {
 }
 
 /// Writes `transactions.csv`, `customers.csv`, `satisfaction.csv`, `leads.csv` and
-/// `truth.json` into `dir`. `on_customer` is called every 10,000 customers (for progress).
+/// `truth.json` into `dir`, as a whole ([`OutputDir`]: `dir` must be new, empty or a sample
+/// shop clientele wrote). `on_customer` is called every 10,000 customers (for progress).
 pub fn generate(
     spec: &ShopSpec,
     dir: &Path,
     on_customer: &dyn Fn(u64),
 ) -> Result<GeneratedShop, EngineError> {
-    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    let out = OutputDir::begin(dir, &[])?;
+    let shop = write_shop(spec, out.path(), on_customer).map_err(|e| out.rename_error(e))?;
+    let dir = out.finish(Manifest::new("sample shop"))?;
+    Ok(GeneratedShop {
+        transactions: dir.join("transactions.csv"),
+        attributes: dir.join("customers.csv"),
+        satisfaction: dir.join("satisfaction.csv"),
+        leads: dir.join("leads.csv"),
+        truth: dir.join("truth.json"),
+        ..shop
+    })
+}
+
+fn write_shop(
+    spec: &ShopSpec,
+    dir: &Path,
+    on_customer: &dyn Fn(u64),
+) -> Result<GeneratedShop, EngineError> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let lam_d = Gamma::new(spec.r, 1.0 / spec.alpha).map_err(|e| dist_err("r/alpha", e))?;
     let p_d = Beta::new(spec.a, spec.b).map_err(|e| dist_err("a/b", e))?;

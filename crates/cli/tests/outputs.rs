@@ -1,0 +1,280 @@
+//! Outputs never touch what clientele did not write: the real binary against users' files and
+//! folders, inputs inside `--out`, re-runs, and a run killed while it writes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clientele"))
+}
+
+fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run clientele");
+    (
+        status.code(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+const ORDERS: &str = "customer_id,order_date,amount\n\
+    a,2024-01-03,10.50\na,2024-02-03,20\nb,2024-01-05,7\nc,2024-03-01,12\nc,2024-03-09,3\n";
+
+fn analyze(inputs: &[&Path], out: &Path) -> (Option<i32>, String, String) {
+    run(bin()
+        .arg("analyze")
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .args(["--quiet", "--lang", "en"]))
+}
+
+/// Every file under `dir` with its bytes, sorted.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn out_naming_the_data_folder_is_refused_and_nothing_is_touched() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let orders = data.join("orders.csv");
+    std::fs::write(&orders, ORDERS).unwrap();
+    std::fs::write(data.join("notes.txt"), "mine").unwrap();
+    let before = contents(d.path());
+    let (code, _, err) = analyze(&[&orders], &data);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--out") && err.contains("holds the input"),
+        "{err}"
+    );
+    // an output inside an input folder would be read as input by the next run
+    let (code, _, err) = analyze(&[&data], &data.join("out"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("inside the input folder"), "{err}");
+    assert_eq!(contents(d.path()), before);
+}
+
+#[test]
+fn out_naming_a_users_folder_or_file_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let orders = d.path().join("orders.csv");
+    std::fs::write(&orders, ORDERS).unwrap();
+    let docs = d.path().join("Documents");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(docs.join("thesis.docx"), "mine").unwrap();
+    let notes = d.path().join("notes.txt");
+    std::fs::write(&notes, "mine").unwrap();
+    let before = contents(d.path());
+    let (code, _, err) = analyze(&[&orders], &docs);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("did not write") && err.contains("thesis.docx"),
+        "{err}"
+    );
+    let (code, _, err) = analyze(&[&orders], &notes);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("existing file"), "{err}");
+    // the sample-shop generator and a comparison follow the same rule
+    let (code, _, err) = run(bin()
+        .args(["generate", "--customers", "10", "--quiet", "--out"])
+        .arg(&docs));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        contents(d.path()),
+        before,
+        "nothing moved, hidden or removed"
+    );
+}
+
+#[test]
+fn an_earlier_output_is_replaced_whole_and_an_empty_folder_is_used() {
+    let d = tempfile::tempdir().unwrap();
+    let orders = d.path().join("orders.csv");
+    std::fs::write(&orders, ORDERS).unwrap();
+    let out = d.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (code, _, err) = analyze(&[&orders], &out);
+    assert_eq!(code, Some(0), "{err}");
+    let manifest = std::fs::read_to_string(out.join("clientele-manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"tool\": \"clientele\"") && manifest.contains("summary.json"),
+        "{manifest}"
+    );
+    // a re-rendered report beside it does not block the next run
+    let (code, _, err) = run(bin().arg("report").arg(&out).args(["--lang", "zh"]));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = analyze(&[&orders], &out);
+    assert_eq!(code, Some(0), "{err}");
+    // only the output folder and the input are left: no hidden temporary folders
+    let mut names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["orders.csv", "out"]);
+    // a user's file added to the output folder is not swept away with it
+    std::fs::write(out.join("my-campaign.xlsx"), "mine").unwrap();
+    let (code, _, err) = analyze(&[&orders], &out);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("my-campaign.xlsx"), "{err}");
+    assert!(out.join("my-campaign.xlsx").exists());
+}
+
+#[test]
+fn single_file_outputs_keep_a_users_file() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("clientele.toml");
+    std::fs::write(&cfg, "# my settings\n").unwrap();
+    let (code, _, err) = run(bin().args(["config", "init"]).arg(&cfg));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "# my settings\n");
+    let orders = d.path().join("orders.csv");
+    std::fs::write(&orders, ORDERS).unwrap();
+    let out = d.path().join("out");
+    let (code, _, err) = analyze(&[&orders], &out);
+    assert_eq!(code, Some(0), "{err}");
+    let page = d.path().join("page.html");
+    std::fs::write(&page, "my page").unwrap();
+    let (code, _, err) = run(bin().arg("report").arg(&out).arg("--out").arg(&page));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), "my page");
+    // a page clientele rendered is replaced
+    let fresh = d.path().join("fresh.html");
+    for _ in 0..2 {
+        let (code, _, err) = run(bin().arg("report").arg(&out).arg("--out").arg(&fresh));
+        assert_eq!(code, Some(0), "{err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let d = tempfile::tempdir().unwrap();
+    let orders = d.path().join("orders.csv");
+    std::fs::write(&orders, ORDERS).unwrap();
+    let out = d.path().join("out");
+    let mut child = bin()
+        .arg("analyze")
+        .arg(&orders)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--lang", "en"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // close the reading end at once, as `| head -0` would
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Kills a run at many moments while it writes over an earlier output, and finds a complete
+/// output every time: the earlier one or the new one, never a mix or nothing; the next run
+/// removes what the killed ones left.
+#[test]
+fn a_run_killed_while_writing_leaves_the_previous_output_complete() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = d.path().join("shop");
+    let (code, _, err) = run(bin()
+        .args(["generate", "--customers", "3000", "--quiet", "--out"])
+        .arg(&shop));
+    assert_eq!(code, Some(0), "{err}");
+    let tx = shop.join("transactions.csv");
+    let out = d.path().join("out");
+    let (code, _, err) = analyze(&[&tx], &out);
+    assert_eq!(code, Some(0), "{err}");
+    let complete = contents(&out);
+    let listed = |c: &[(PathBuf, Vec<u8>)]| {
+        let m = c
+            .iter()
+            .find(|(p, _)| p == Path::new("clientele-manifest.json"))
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .expect("a manifest");
+        let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+        v["files"].as_array().unwrap().len()
+    };
+    let expected_files = listed(&complete);
+    let started = Instant::now();
+    let mut delays = 0;
+    let mut mid_write = 0;
+    for step in 0..12u64 {
+        let mut child = bin()
+            .arg("analyze")
+            .arg(&tx)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--lang", "en"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // wait until it writes (its temporary folder appears), then a little more each time
+        let tmp = d.path().join(format!(".out.tmp-{}", child.id()));
+        let waiting = Instant::now();
+        while !tmp.exists() && waiting.elapsed() < Duration::from_secs(30) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(8 * step));
+        if tmp.exists() && child.try_wait().unwrap().is_none() {
+            mid_write += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = contents(&out);
+        assert_eq!(
+            listed(&now) + 1,
+            now.len(),
+            "every file the manifest lists, and only those"
+        );
+        assert_eq!(listed(&now), expected_files);
+        delays += 1;
+        if started.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+    }
+    assert!(delays > 3);
+    assert!(mid_write > 0, "no run was killed while writing");
+    let (code, _, err) = analyze(&[&tx], &out);
+    assert_eq!(code, Some(0), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["out", "shop"],
+        "leftovers of killed runs are removed"
+    );
+}
