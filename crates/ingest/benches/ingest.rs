@@ -156,7 +156,7 @@ fn money(b: divan::Bencher, kind: &str) {
     b.counter(divan::counter::ItemsCount::new(v.len()))
         .bench(|| {
             v.iter()
-                .filter_map(|s| transactions::parse_scaled(s).ok())
+                .filter_map(|s| transactions::parse_scaled(s, false).ok())
                 .sum::<i64>()
         });
 }

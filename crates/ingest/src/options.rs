@@ -196,6 +196,10 @@ pub struct IngestOptions {
     pub monthly_activity: bool,
     /// End of a holdout period after `as_of`: count each customer's purchase days in it.
     pub holdout_end: Option<Day>,
+    /// `,` is the decimal separator of amounts, profits, costs and quantities (`12,50`,
+    /// `1.234,56`), and `.`, `'` or a space groups thousands. Without it `,` only groups
+    /// thousands (`1,234.56`), and a value that only reads with a decimal comma is rejected.
+    pub decimal_comma: bool,
 }
 
 impl IngestOptions {
@@ -215,6 +219,7 @@ impl IngestOptions {
             leads: None,
             monthly_activity: false,
             holdout_end: None,
+            decimal_comma: false,
         }
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn read_transactions(
     progress: &dyn Progress,
 ) -> Result<(Accumulator, IngestStats, Vec<Reject>), IngestError> {
     let mut sink = Sink::new(opts.strict);
+    sink.decimal_comma = opts.decimal_comma;
     sink.acc = Some(acc);
     for path in files {
         sink.stats.files.push(path.display().to_string());
@@ -117,6 +118,8 @@ struct Sink {
     stats: IngestStats,
     rejects: Vec<Reject>,
     strict: bool,
+    /// `,` is the decimal separator of amounts ([`IngestOptions::decimal_comma`]).
+    decimal_comma: bool,
     min_day: i32,
     max_day: i32,
     /// Rows rejected because their bytes are not in the declared encoding.
@@ -143,6 +146,7 @@ impl Sink {
             stats: IngestStats::default(),
             rejects: Vec::new(),
             strict,
+            decimal_comma: false,
             min_day: i32::MAX,
             max_day: i32::MIN,
             encoding_rejects: 0,
@@ -422,6 +426,7 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
     pos: &Positions,
     fields: &'a F,
     dates: &mut DateParser<'_>,
+    decimal_comma: bool,
 ) -> Result<Row<'a>, (String, String)> {
     if fields.count() != pos.width {
         return Err((String::new(), width_mismatch(pos, fields)));
@@ -446,11 +451,12 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
     if a.is_empty() {
         return Err(bad("amount", "missing amount".into()));
     }
-    let amount = parse_scaled(a).map_err(|why| bad("amount", format!("`{a}` {why}")))?;
+    let amount =
+        parse_scaled(a, decimal_comma).map_err(|why| bad("amount", format!("`{a}` {why}")))?;
     let opt_num = |i: Option<usize>, col: &str| -> Result<Option<i64>, (String, String)> {
         match i.map(get) {
             None | Some("") => Ok(None),
-            Some(v) => parse_scaled(v)
+            Some(v) => parse_scaled(v, decimal_comma)
                 .map(Some)
                 .map_err(|why| bad(col, format!("`{v}` {why}"))),
         }
@@ -731,7 +737,7 @@ fn take_row<F: Fields + ?Sized>(
     dates: &mut DateParser<'_>,
     raw: impl FnOnce() -> String,
 ) -> Result<(), IngestError> {
-    match validate_text_row(&ctx.pos, fields, dates) {
+    match validate_text_row(&ctx.pos, fields, dates, sink.decimal_comma) {
         Ok(row) => {
             sink.accept(row);
             Ok(())
@@ -919,7 +925,7 @@ fn read_delimited_parallel(
     let mut carry = text[data_start..].to_vec();
     drop(head);
 
-    let (strict, spare) = (sink.strict, Arc::clone(&sink.spare));
+    let (strict, decimal_comma, spare) = (sink.strict, sink.decimal_comma, Arc::clone(&sink.spare));
     // Chunks go to the workers in order; the main thread reads ahead, folds finished parts in
     // file order as they arrive (so memory holds a few chunks, not the file) and, from the
     // first chunk with a quote, parses the rest itself.
@@ -944,6 +950,7 @@ fn read_delimited_parallel(
                         break;
                     };
                     let mut part = Sink::sharing(strict, spare);
+                    part.decimal_comma = decimal_comma;
                     part.rows.reserve(lines as usize);
                     let err = parse_unquoted(ctx, &bytes, offset, &mut part).err();
                     bytes.clear();
@@ -988,6 +995,7 @@ fn read_delimited_parallel(
                 let mut rdr = Records::new(delimiter, BufReader::with_capacity(1 << 20, input))
                     .first_line(line_offset + 1);
                 let mut part = Sink::sharing(strict, &spare);
+                part.decimal_comma = decimal_comma;
                 let err = parse_records(&ctx, &mut rdr, 0, &mut part).err();
                 tail = Some((part, err));
                 break;
@@ -1115,7 +1123,7 @@ fn read_whitespace(
                 sink.reject_encoding(path, line_no, line, raw, csv_opts.encoding)?;
                 continue;
             }
-            match validate_text_row(p, fields.as_slice(), &mut dates) {
+            match validate_text_row(p, fields.as_slice(), &mut dates, sink.decimal_comma) {
                 Ok(row) => sink.accept(row),
                 Err((col, why)) => sink.reject(path, line_no, &col, why, fields.join(" "))?,
             }
@@ -1173,7 +1181,8 @@ fn read_parquet(
     } else {
         // One row group at a time per thread; folded in file order as they arrive.
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let (strict, spare) = (sink.strict, Arc::clone(&sink.spare));
+        let (strict, decimal_comma, spare) =
+            (sink.strict, sink.decimal_comma, Arc::clone(&sink.spare));
         std::thread::scope(|s| {
             let (done, done_rx) = mpsc::sync_channel::<(usize, Part)>(threads);
             for _ in 0..threads {
@@ -1186,6 +1195,7 @@ fn read_parquet(
                             break;
                         }
                         let mut part = Sink::sharing(strict, spare);
+                        part.decimal_comma = decimal_comma;
                         part.rows
                             .reserve(meta.metadata().row_group(g).num_rows().max(0) as usize);
                         let err = File::open(ctx.path)
@@ -1290,6 +1300,7 @@ impl ParquetCtx<'_> {
     ) -> Result<(), IngestError> {
         let (path, header, pos, total_rows) = (self.path, self.header, self.pos, self.total_rows);
         let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
+        let decimal_comma = sink.decimal_comma;
         for batch in reader {
             let batch = batch.map_err(|e| pq_err(&e))?;
             let n = batch.num_rows();
@@ -1303,7 +1314,7 @@ impl ParquetCtx<'_> {
                 let c = batch.column(i);
                 Ok(Some(match c.data_type() {
                     DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-                        NumCol::Text(text(i)?)
+                        NumCol::Text(text(i)?, decimal_comma)
                     }
                     DataType::Int64 => {
                         NumCol::Int(c.as_primitive::<arrow::datatypes::Int64Type>().clone())
@@ -1496,7 +1507,8 @@ impl IdCol {
 enum NumCol {
     Int(arrow::array::Int64Array),
     Float(arrow::array::Float64Array),
-    Text(arrow::array::StringArray),
+    /// Text, and whether `,` is its decimal separator.
+    Text(arrow::array::StringArray, bool),
 }
 
 impl NumCol {
@@ -1513,10 +1525,10 @@ impl NumCol {
                 let v = a.value(r);
                 to_scaled(v).map_err(|why| bad_value(&v, why))
             }),
-            NumCol::Text(a) => {
+            NumCol::Text(a, decimal_comma) => {
                 text_at(a, r)?;
                 let v = a.value(r);
-                Some(parse_scaled(v).map_err(|why| bad_value(&v, why)))
+                Some(parse_scaled(v, *decimal_comma).map_err(|why| bad_value(&v, why)))
             }
         }
     }

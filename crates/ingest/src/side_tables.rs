@@ -266,7 +266,7 @@ pub(crate) fn join_all(
             let id = row.get(idp).map(String::as_str).unwrap_or("");
             let score = row
                 .get(sp)
-                .and_then(|s| parse_scaled(s).ok())
+                .and_then(|s| parse_scaled(s, opts.decimal_comma).ok())
                 .map(|v| v as f64 / crate::MONEY_SCALE);
             let Some(score) = score else {
                 bad += 1;

@@ -231,10 +231,19 @@ impl RowBuffer {
     }
 }
 
+/// Why a value that only reads with a decimal comma is rejected without one.
+pub(crate) const DECIMAL_COMMA_HINT: &str =
+    "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])";
+
+const NOT_A_NUMBER: &str = "is not a number";
+
 /// Parses a money or quantity value: optional currency sign, thousands separators, a
-/// trailing `%` is not allowed. Returns micro-units.
-pub(crate) fn parse_scaled(s: &str) -> Result<i64, &'static str> {
-    if let Some(v) = parse_decimal(s.as_bytes()) {
+/// trailing `%` is not allowed. Returns micro-units. With `decimal_comma`, `,` is the decimal
+/// separator and `.`, `'` or a space groups thousands; without it, `,` may only group
+/// thousands (`1,234.5`), and a value such as `12,50`, `0,99` or `1.234,56` is rejected with
+/// [`DECIMAL_COMMA_HINT`] instead of being read as 1250, 99 or 1.23456.
+pub(crate) fn parse_scaled(s: &str, decimal_comma: bool) -> Result<i64, &'static str> {
+    if !decimal_comma && let Some(v) = parse_decimal(s.as_bytes()) {
         return Ok(v);
     }
     let mut t = s.trim();
@@ -244,13 +253,72 @@ pub(crate) fn parse_scaled(s: &str) -> Result<i64, &'static str> {
         }
         if let Some(rest) = t.strip_prefix('-').and_then(|r| r.strip_prefix(sym)) {
             // "-$5" → "-5"
-            return parse_plain(&format!("-{}", rest.trim_start()));
+            return parse_grouped(&format!("-{}", rest.trim_start()), decimal_comma);
         }
     }
-    if t.contains(',') {
-        return parse_plain(&t.replace(',', ""));
+    parse_grouped(t, decimal_comma)
+}
+
+/// Digits in groups of three after a first group of one to three (`1,234,567`), without the
+/// separators; `None` for anything else.
+fn ungroup(int: &str, separators: &[char]) -> Option<String> {
+    let mut groups = int.split(separators);
+    let first = groups.next()?;
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    if !digits(first) || first.len() > 3 {
+        return None;
     }
-    parse_plain(t)
+    let mut out = first.to_string();
+    for g in groups {
+        if g.len() != 3 || !digits(g) {
+            return None;
+        }
+        out.push_str(g);
+    }
+    Some(out)
+}
+
+/// [`parse_scaled`] after the currency sign.
+fn parse_grouped(t: &str, decimal_comma: bool) -> Result<i64, &'static str> {
+    let (sign, body) = match t.strip_prefix(['-', '+']) {
+        Some(rest) => (&t[..1], rest),
+        None => ("", t),
+    };
+    if decimal_comma {
+        let (int, frac) = body.split_once(',').unwrap_or((body, ""));
+        if frac.contains(',') {
+            return Err(NOT_A_NUMBER);
+        }
+        const GROUPS: [char; 5] = ['.', ' ', '\'', '\u{a0}', '\u{202f}'];
+        let int = if int.contains(GROUPS) {
+            ungroup(int, &GROUPS).ok_or(
+                "is not a number (with a decimal comma, `.` and spaces only group thousands)",
+            )?
+        } else {
+            int.to_string()
+        };
+        return parse_plain(&format!("{sign}{int}.{frac}"));
+    }
+    if !body.contains(',') {
+        return parse_plain(t);
+    }
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if !frac.contains(',')
+        && let Some(int) = ungroup(int, &[','])
+        && !(int.starts_with('0') && int.len() > 1)
+    {
+        return parse_plain(&format!("{sign}{int}.{frac}"));
+    }
+    // one comma followed by digits only, after digits or dot-grouped thousands
+    let looks_comma = body.split_once(',').is_some_and(|(int, frac)| {
+        let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+        digits(frac) && (digits(int) || ungroup(int, &['.']).is_some())
+    });
+    Err(if looks_comma {
+        DECIMAL_COMMA_HINT
+    } else {
+        NOT_A_NUMBER
+    })
 }
 
 /// The common case without going through `f64`: `[-]D[.D]` with at most 10 integer digits, at
@@ -295,7 +363,7 @@ fn parse_decimal(b: &[u8]) -> Option<i64> {
 }
 
 fn parse_plain(t: &str) -> Result<i64, &'static str> {
-    let v: f64 = t.parse().map_err(|_| "is not a number")?;
+    let v: f64 = t.parse().map_err(|_| NOT_A_NUMBER)?;
     to_scaled(v)
 }
 
@@ -415,23 +483,55 @@ mod tests {
 
     #[test]
     fn money() {
-        assert_eq!(parse_scaled("12.5"), Ok(12_500_000));
-        assert_eq!(parse_scaled(" -3 "), Ok(-3_000_000));
-        assert_eq!(parse_scaled("¥1,234.5"), Ok(1_234_500_000));
-        assert_eq!(parse_scaled("-$5"), Ok(-5_000_000));
-        assert_eq!(parse_scaled("1e3"), Ok(1_000_000_000));
-        assert!(parse_scaled("abc").is_err());
-        assert!(parse_scaled("NaN").is_err());
-        assert!(parse_scaled("inf").is_err());
-        assert!(parse_scaled("").is_err());
-        assert!(parse_scaled("1e10").is_err());
-        assert_eq!(parse_scaled("5."), Ok(5_000_000));
-        assert_eq!(parse_scaled("-0"), Ok(0));
-        assert_eq!(parse_scaled("1000000000"), Ok(1_000_000_000_000_000));
-        assert!(parse_scaled("1000000000.000001").is_err());
-        assert!(parse_scaled("-").is_err());
-        assert!(parse_scaled("-.").is_err());
-        assert!(parse_scaled("1.2.3").is_err());
+        assert_eq!(parse_scaled("12.5", false), Ok(12_500_000));
+        assert_eq!(parse_scaled(" -3 ", false), Ok(-3_000_000));
+        assert_eq!(parse_scaled("¥1,234.5", false), Ok(1_234_500_000));
+        assert_eq!(parse_scaled("-$5", false), Ok(-5_000_000));
+        assert_eq!(parse_scaled("1e3", false), Ok(1_000_000_000));
+        assert!(parse_scaled("abc", false).is_err());
+        assert!(parse_scaled("NaN", false).is_err());
+        assert!(parse_scaled("inf", false).is_err());
+        assert!(parse_scaled("", false).is_err());
+        assert!(parse_scaled("1e10", false).is_err());
+        assert_eq!(parse_scaled("5.", false), Ok(5_000_000));
+        assert_eq!(parse_scaled("-0", false), Ok(0));
+        assert_eq!(parse_scaled("1000000000", false), Ok(1_000_000_000_000_000));
+        assert!(parse_scaled("1000000000.000001", false).is_err());
+        assert!(parse_scaled("-", false).is_err());
+        assert!(parse_scaled("-.", false).is_err());
+        assert!(parse_scaled("1.2.3", false).is_err());
+    }
+
+    #[test]
+    fn decimal_commas_read_only_when_declared() {
+        let dot = |s: &str| parse_scaled(s, false);
+        let comma = |s: &str| parse_scaled(s, true);
+        // thousands separators, as before
+        assert_eq!(dot("1,234.56"), Ok(1_234_560_000));
+        assert_eq!(dot("1,234"), Ok(1_234_000_000));
+        assert_eq!(dot("-1,234,567"), Ok(-1_234_567_000_000));
+        assert_eq!(dot("$1,000"), Ok(1_000_000_000));
+        // values that only read with a decimal comma: rejected with the hint, not 1250 or 99
+        for s in [
+            "12,50", "0,99", "1.234,56", "-3,5", "0,999", "1,2345", "€12,5",
+        ] {
+            assert_eq!(dot(s), Err(DECIMAL_COMMA_HINT), "{s}");
+        }
+        for s in ["1,2,3", "12,", ",5", "1,234,5", "1.234.567"] {
+            assert_eq!(dot(s), Err(NOT_A_NUMBER), "{s}");
+        }
+        // declared
+        assert_eq!(comma("12,50"), Ok(12_500_000));
+        assert_eq!(comma("0,99"), Ok(990_000));
+        assert_eq!(comma("1.234,56"), Ok(1_234_560_000));
+        assert_eq!(comma("-1 234 567,5"), Ok(-1_234_567_500_000));
+        assert_eq!(comma("1'234,5"), Ok(1_234_500_000));
+        assert_eq!(comma("1234"), Ok(1_234_000_000));
+        assert_eq!(comma("1.234"), Ok(1_234_000_000));
+        assert_eq!(comma("-$5,5"), Ok(-5_500_000));
+        assert!(comma("12.5").is_err());
+        assert!(comma("1,2,3").is_err());
+        assert!(comma("abc").is_err());
     }
 
     /// The integer fast path gives what the float path gives, wherever it applies.
@@ -453,7 +553,7 @@ mod tests {
                 7 => format!("{}{int}.{f}1", if neg { "-" } else { "" }),
                 d => format!("{}{int}.{}", if neg { "-" } else { "" }, &f[..d]),
             };
-            proptest::prop_assert_eq!(parse_scaled(&s), via_float(&s), "{}", s);
+            proptest::prop_assert_eq!(parse_scaled(&s, false), via_float(&s), "{}", s);
         }
 
         #[test]
@@ -465,7 +565,7 @@ mod tests {
         ) {
             let f = format!("{frac:06}");
             let s = format!("{}{int}.{}", if neg { "-" } else { "" }, &f[..decimals]);
-            proptest::prop_assert_eq!(parse_scaled(&s), via_float(&s), "{}", s);
+            proptest::prop_assert_eq!(parse_scaled(&s, false), via_float(&s), "{}", s);
         }
     }
 }

@@ -527,3 +527,45 @@ fn bytes_not_in_the_encoding_are_rejects_or_a_refusal_with_the_fix() {
         )
     );
 }
+
+/// `12,50` was read as 1250 and `1.234,56` as 1.23456: without `decimal_comma` such values
+/// are rejected with the option to pass; with it they read as written.
+#[test]
+fn decimal_commas_are_rejected_with_the_fix_or_read_when_declared() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        b"customer_id;order_date;amount\n1;2024-01-01;12,50\n2;2024-01-01;1.234,56\n3;2024-01-01;7\n",
+    );
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    o.csv.delimiter = clientele_ingest::Delimiter::Byte(b';');
+    let got = load(&o, &NoProgress).unwrap();
+    let hint =
+        "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])";
+    assert_eq!(
+        got.rejects,
+        [
+            reject(
+                &p,
+                2,
+                "amount",
+                &format!("`12,50` {hint}"),
+                "1;2024-01-01;12,50"
+            ),
+            reject(
+                &p,
+                3,
+                "amount",
+                &format!("`1.234,56` {hint}"),
+                "2;2024-01-01;1.234,56"
+            ),
+        ]
+    );
+    o.decimal_comma = true;
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(
+        got.table.floats("monetary").unwrap().to_vec(),
+        [Some(12.5), Some(1234.56), Some(7.0)]
+    );
+}
