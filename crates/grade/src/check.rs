@@ -322,7 +322,7 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                 ));
             }
             if let Some([lo, hi]) = cfg.range
-                && (lo > hi || hi - lo > 99)
+                && !grid_range_ok(lo, hi)
             {
                 out.push(err(
                     format!("the grid `range` [{lo}, {hi}] must be ascending and span at most 100 values"),
@@ -331,6 +331,15 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
             }
         }
         Mode::Points => {
+            for t in cfg.tiers.iter().filter(|t| !t.min_points.is_finite()) {
+                out.push(err(
+                    format!(
+                        "tier `{}` has min_points {}; it needs a finite `min_points`",
+                        t.grade, t.min_points
+                    ),
+                    "set e.g. `min_points = 50`",
+                ));
+            }
             if cfg.tiers.is_empty() {
                 out.push(err(
                     "a points scheme needs `tiers`".to_string(),
@@ -402,6 +411,12 @@ pub(crate) fn parse_error(
 
 /// Longest quote of a condition in a message, in characters.
 const QUOTE: usize = 120;
+
+/// A grid range is ascending and spans at most 100 values (computed without overflow: the
+/// bounds come from the config and may be anything an i64 holds).
+fn grid_range_ok(lo: i64, hi: i64) -> bool {
+    lo <= hi && i128::from(hi) - i128::from(lo) <= 99
+}
 
 /// Parses and type-checks one rule's condition.
 fn rule(
@@ -587,7 +602,7 @@ fn grid_checks(
     let axes: Vec<(String, i64, i64)> = match mode {
         Mode::Grid => {
             let [lo, hi] = cfg.range.unwrap_or([1, 5]);
-            if lo > hi || hi - lo > 99 || !(1..=3).contains(&cfg.axes.len()) {
+            if !grid_range_ok(lo, hi) || !(1..=3).contains(&cfg.axes.len()) {
                 return;
             }
             for (k, a) in cfg.axes.iter().enumerate() {
@@ -640,7 +655,8 @@ fn grid_checks(
         _ => return,
     };
     let size = axes.iter().try_fold(1usize, |acc, (_, lo, hi)| {
-        acc.checked_mul((hi - lo + 1) as usize)
+        let n = usize::try_from(i128::from(*hi) - i128::from(*lo) + 1).ok()?;
+        acc.checked_mul(n)
     });
     if size.is_none_or(|s| s > MAX_CELLS || s == 0) {
         return;

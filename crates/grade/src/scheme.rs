@@ -213,8 +213,9 @@ struct Grid {
     axes: Vec<String>,
     lo: i64,
     hi: i64,
-    /// Per cell: the index (into `rules`) of the rule that owns it.
-    owner: Vec<usize>,
+    /// Per cell: the index (into `rules`) of the rule that owns it; `None` for a cell no rule
+    /// covers (possible only in grids too large for the coverage check), which gets the default.
+    owner: Vec<Option<usize>>,
 }
 
 impl Grid {
@@ -343,7 +344,7 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
         let axes: Vec<(String, i64, i64)> = cfg.axes.iter().map(|a| (a.clone(), lo, hi)).collect();
         let en = enumerate(&axes, &parsed);
         let owner = (0..en.cells.len())
-            .map(|c| (0..rules.len()).find(|&r| en.matches[r][c]).unwrap_or(0))
+            .map(|c| (0..rules.len()).find(|&r| en.matches[r][c]))
             .collect();
         for a in &cfg.axes {
             slots_axis(&mut slots, a);
@@ -607,8 +608,7 @@ impl CompiledScheme {
                 if let Some(g) = grid {
                     let cells = self.cells_from_frame(g, frame);
                     for (c, cell) in codes.iter_mut().zip(&cells) {
-                        if let Some(cell) = cell {
-                            let r = g.owner[*cell];
+                        if let Some(r) = cell.and_then(|cell| g.owner[cell]) {
                             *c = self.rules[r].code;
                             taken[r] += 1;
                         } else {

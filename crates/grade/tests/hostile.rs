@@ -369,3 +369,117 @@ fn check_reports_limits_with_their_own_kind() {
     let d = check(&scheme_with("orders >"), &s);
     assert_eq!(d[0].kind, clientele_grade::Kind::Parse);
 }
+
+/// Odd config values: every one is an error or works, none panics.
+#[test]
+fn odd_config_values_do_not_panic() {
+    let mut t = table();
+    for axis in ["r_score", "f_score", "m_score"] {
+        t.push(
+            axis,
+            ColumnData::Int((0..N).map(|i| Some((i % 5 + 1) as i64)).collect()),
+        )
+        .unwrap();
+    }
+    let schema = TableSchema::of(&t);
+    let grid = |range: &str, axes: &str| {
+        format!(
+            r#"[[scheme]]
+            name = "g"
+            mode = "grid"
+            axes = {axes}
+            range = {range}
+            rules = [{{ grade = "all", when = "r_score >= 1 OR r_score < 1" }}]"#
+        )
+    };
+    let configs = [
+        grid(
+            "[-9223372036854775808, 9223372036854775807]",
+            r#"["r_score"]"#,
+        ),
+        grid(
+            "[9223372036854775807, -9223372036854775808]",
+            r#"["r_score"]"#,
+        ),
+        grid(
+            "[9223372036854775800, 9223372036854775807]",
+            r#"["r_score"]"#,
+        ),
+        grid("[1, 100]", r#"["r_score", "f_score", "m_score"]"#),
+        grid("[1, 5]", "[]"),
+        grid("[1, 5]", r#"["r_score", "r_score"]"#),
+        grid("[1, 5]", r#"["nosuch"]"#),
+        r#"[[scheme]]
+        name = "p"
+        mode = "points"
+        rules = [{ when = "orders > 1", points = nan }]
+        tiers = [{ grade = "a", min_points = nan }, { grade = "b", min_points = inf }]"#
+            .to_string(),
+        r#"[[scheme]]
+        name = "p"
+        mode = "points"
+        rules = [{ when = "orders > 1", points = 1e308 }, { when = "orders > 2", points = 1e308 }]
+        tiers = [{ grade = "a", min_points = -inf }, { grade = "a", min_points = 1 }]
+        default = "a""#
+            .to_string(),
+        r#"[[scheme]]
+        name = "p"
+        mode = "points"
+        tiers = []"#
+            .to_string(),
+        r#"[[scheme]]
+        name = ""
+        rules = []"#
+            .to_string(),
+        r#"[[scheme]]
+        name = "d"
+        rules = [{ grade = "", when = "orders > 1" }, { grade = "x", when = "orders > 1" }]
+        default = """#
+            .to_string(),
+        format!(
+            r#"[[scheme]]
+            name = "t"
+            mode = "tags"
+            separator = ""
+            rules = [{}]"#,
+            (0..100)
+                .map(|i| format!(r#"{{ grade = "t{i}", when = "orders > {i}" }}"#))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        r#"[[scheme]]
+        name = "x"
+        preset = "behaviour"
+        params = { vip_orders = nan, vip_monetary = "1) OR (1 = 1" }"#
+            .to_string(),
+        r#"[[scheme]]
+        name = "x"
+        preset = "behaviour"
+        params = { vip_monetary = "p80(monetary" }"#
+            .to_string(),
+    ];
+    for text in &configs {
+        let cfg = match GradingConfig::from_toml(text) {
+            Ok(c) => c,
+            Err(e) => panic!("{text}: {e}"),
+        };
+        let s = &cfg.scheme[0];
+        let _ = check(s, &schema);
+        if let Ok(c) = compile(s, &t) {
+            let r = c.apply(&t).unwrap();
+            assert_eq!(r.len(), N);
+            let _ = clientele_grade::preview(&c, &t).unwrap();
+        }
+    }
+    // The overflowing grid range is reported, not wrapped.
+    let cfg = GradingConfig::from_toml(&configs[0]).unwrap();
+    let e = compile(&cfg.scheme[0], &t).unwrap_err().to_string();
+    assert!(
+        e.contains("must be ascending and span at most 100 values"),
+        "{e}"
+    );
+    // NaN tier thresholds are an error.
+    let cfg = GradingConfig::from_toml(&configs[7]).unwrap();
+    let e = compile(&cfg.scheme[0], &t).unwrap_err().to_string();
+    assert!(e.contains("finite `min_points`"), "{e}");
+}
