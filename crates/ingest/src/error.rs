@@ -37,12 +37,12 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// A file with no header and no rows.
-    #[error("{}: file is empty (no header line and no rows)", .0.display())]
+    #[error("{}: the file is empty (no header line and no rows)", .0.display())]
     EmptyFile(PathBuf),
     /// A required column is not in the file.
     #[error(
         "{}: required column `{column}` ({field}) not found; columns found: {found}. \
-         Map it with --{flag} NAME or `{field} = \"NAME\"` in the [columns] section of the config",
+         Map it with --{flag} NAME or `{field} = \"NAME\"` in the [columns] section of the config{hint}",
         path.display()
     )]
     MissingColumn {
@@ -56,6 +56,37 @@ pub enum IngestError {
         flag: &'static str,
         /// Columns in the file.
         found: String,
+        /// More advice, e.g. on the delimiter (empty, or starts with `. `).
+        hint: Box<str>,
+    },
+    /// Two columns share the name of a mapped field.
+    #[error(
+        "{}: columns {first} and {second} are both named `{column}` ({field}): rename one in \
+         the header, so that it is clear which one holds the {field}",
+        path.display()
+    )]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The field (customer_id, order_date, amount, …).
+        field: &'static str,
+        /// The name, as in the header's first column with it.
+        column: String,
+        /// Position of the first column with that name (1-based).
+        first: usize,
+        /// Position of the second (1-based).
+        second: usize,
+    },
+    /// A custom date format that cannot be used.
+    #[error(
+        "date format `{format}` {reason}: fix --date-format (or `date_format` in [columns]); \
+         e.g. `%d.%m.%Y` for 31.12.2024, `%m/%d/%Y %H:%M` for 12/31/2024 08:15"
+    )]
+    BadDateFormat {
+        /// The format given.
+        format: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The file is not in the declared encoding.
     #[error(
@@ -106,12 +137,16 @@ pub enum IngestError {
         reason: String,
     },
     /// No valid rows at all.
-    #[error("no valid transaction rows in {files} ({rejected} rows rejected, see rejects.csv)")]
+    #[error("{}", no_rows(files, *rejected, first.as_deref(), rejects.as_deref()))]
     NoRows {
         /// Files read.
         files: String,
         /// Rows rejected.
         rejected: u64,
+        /// The first rejected row: `file:line: column `c`: reason`.
+        first: Option<String>,
+        /// Where the rejected rows were written, if anywhere.
+        rejects: Option<PathBuf>,
     },
     /// As-of date before the first purchase.
     #[error(
@@ -134,6 +169,21 @@ pub enum IngestError {
     /// Arrow or the table builder failed (a bug or resource problem, not bad input).
     #[error("internal: {0}")]
     Engine(String),
+}
+
+/// The message of [`IngestError::NoRows`].
+fn no_rows(files: &str, rejected: u64, first: Option<&str>, rejects: Option<&Path>) -> String {
+    if rejected == 0 {
+        return format!("no transaction rows in {files}: there is a header line but no data rows");
+    }
+    let mut s = format!("no valid transaction rows in {files}: all {rejected} rows were rejected");
+    if let Some(first) = first {
+        s.push_str(&format!("; the first: {first}"));
+    }
+    if let Some(p) = rejects {
+        s.push_str(&format!(" (all of them are in {})", p.display()));
+    }
+    s
 }
 
 impl IngestError {

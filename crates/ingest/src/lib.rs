@@ -123,6 +123,15 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         None => stats.last_date.ok_or_else(|| IngestError::NoRows {
             files: stats.files.join(", "),
             rejected: stats.rejected,
+            first: rejects.first().map(|r| {
+                let column = if r.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(" column `{}`:", r.column)
+                };
+                format!("{}:{}:{column} {}", r.file, r.line, r.reason)
+            }),
+            rejects: opts.rejects_path.clone(),
         })?,
     };
     if let Some(first) = stats.first_date

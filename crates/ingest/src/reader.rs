@@ -290,28 +290,65 @@ fn find(header: &[String], name: &str) -> Option<usize> {
 
 fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Positions, IngestError> {
     let found = || header.join(", ");
-    let req = |name: &str, field: &'static str, flag: &'static str| {
-        find(header, name).ok_or_else(|| IngestError::MissingColumn {
+    // one column whose name holds another delimiter: the file is split by that one
+    let hint = match header {
+        [only] => [';', '\t', '|', ',']
+            .into_iter()
+            .find(|&c| only.contains(c))
+            .map(|c| {
+                let flag = if c == '\t' {
+                    "tab".to_string()
+                } else {
+                    format!("'{c}'")
+                };
+                format!(
+                    ". The header looks `{}`-separated: pass --delimiter {flag} (or \
+                     `delimiter = \"{}\"` in [source])",
+                    c.escape_default(),
+                    c.escape_default()
+                )
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let missing =
+        |column: &str, field: &'static str, flag: &'static str| IngestError::MissingColumn {
             path: path.to_path_buf(),
             field,
-            column: name.to_string(),
+            column: column.to_string(),
             flag,
             found: found(),
-        })
+            hint: hint.as_str().into(),
+        };
+    // a name that two columns have (by `find`'s rules) is ambiguous
+    let unique = |name: &str, field: &'static str, i: usize| {
+        let key = name.trim().to_lowercase();
+        let same = |h: &String| h == name || h.trim().to_lowercase() == key;
+        match header.iter().enumerate().filter(|(_, h)| same(h)).nth(1) {
+            Some((j, _)) => {
+                let first = header.iter().position(same).unwrap_or(i);
+                Err(IngestError::DuplicateColumn {
+                    path: path.to_path_buf(),
+                    field,
+                    column: header[first].clone(),
+                    first: first + 1,
+                    second: j + 1,
+                })
+            }
+            None => Ok(i),
+        }
+    };
+    let req = |name: &str, field: &'static str, flag: &'static str| {
+        let i = find(header, name).ok_or_else(|| missing(name, field, flag))?;
+        unique(name, field, i)
     };
     let opt = |c: &OptionalColumn, field: &'static str, flag: &'static str| {
         if c.name.is_empty() {
             return Ok(None);
         }
         match find(header, &c.name) {
-            Some(i) => Ok(Some(i)),
-            None if c.required => Err(IngestError::MissingColumn {
-                path: path.to_path_buf(),
-                field,
-                column: c.name.clone(),
-                flag,
-                found: found(),
-            }),
+            Some(i) => unique(&c.name, field, i).map(Some),
+            None if c.required => Err(missing(&c.name, field, flag)),
             None => Ok(None),
         }
     };

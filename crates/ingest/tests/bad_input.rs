@@ -213,15 +213,25 @@ fn empty_file_missing_file_and_empty_dir() {
     assert_eq!(
         run(&p).unwrap_err(),
         format!(
-            "{}: file is empty (no header line and no rows)",
+            "{}: the file is empty (no header line and no rows)",
             p.display()
         )
     );
+    for blank in [&b"\n\n  \n"[..], b"\r\n \t\r\n"] {
+        let p = write(d.path(), "blank.csv", blank);
+        assert_eq!(
+            run(&p).unwrap_err(),
+            format!(
+                "{}: the file is empty (no header line and no rows)",
+                p.display()
+            )
+        );
+    }
     let header_only = write(d.path(), "h.csv", b"customer_id,order_date,amount\n");
     assert_eq!(
         run(&header_only).unwrap_err(),
         format!(
-            "no valid transaction rows in {} (0 rows rejected, see rejects.csv)",
+            "no transaction rows in {}: there is a header line but no data rows",
             header_only.display()
         )
     );
@@ -568,4 +578,71 @@ fn decimal_commas_are_rejected_with_the_fix_or_read_when_declared() {
         got.table.floats("monetary").unwrap().to_vec(),
         [Some(12.5), Some(1234.56), Some(7.0)]
     );
+}
+
+#[test]
+fn all_rows_rejected_names_the_first_and_where_the_rest_are() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        b"customer_id,order_date,amount\n1,2024-01-01,x\n2,2024-01-01,y\n",
+    );
+    assert_eq!(
+        run(&p).unwrap_err(),
+        format!(
+            "no valid transaction rows in {0}: all 2 rows were rejected; the first: {0}:2: \
+             column `amount`: `x` is not a number",
+            p.display()
+        )
+    );
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    let rejects = d.path().join("rejects.csv");
+    o.rejects_path = Some(rejects.clone());
+    let e = load(&o, &NoProgress).unwrap_err().to_string();
+    assert!(
+        e.ends_with(&format!("(all of them are in {})", rejects.display())),
+        "{e}"
+    );
+    assert!(rejects.exists());
+}
+
+#[test]
+fn header_problems_name_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        b"customer_id;order_date;amount\n1;2024-01-01;5\n",
+    );
+    assert_eq!(
+        run(&p).unwrap_err(),
+        format!(
+            "{}: required column `customer_id` (customer_id) not found; columns found: \
+             customer_id;order_date;amount. Map it with --customer-id-col NAME or \
+             `customer_id = \"NAME\"` in the [columns] section of the config. The header looks \
+             `;`-separated: pass --delimiter ';' (or `delimiter = \";\"` in [source])",
+            p.display()
+        )
+    );
+    let p = write(
+        d.path(),
+        "b.csv",
+        b"customer_id,order_date,amount,note,Amount \n1,2024-01-01,5,x,6\n",
+    );
+    assert_eq!(
+        run(&p).unwrap_err(),
+        format!(
+            "{}: columns 3 and 5 are both named `amount` (amount): rename one in the header, so \
+             that it is clear which one holds the amount",
+            p.display()
+        )
+    );
+    // a name used twice that no field maps is left alone
+    let p = write(
+        d.path(),
+        "c.csv",
+        b"customer_id,order_date,amount,note,note\n1,2024-01-01,5,x,y\n",
+    );
+    assert_eq!(run(&p).unwrap().stats.accepted, 1);
 }
