@@ -40,6 +40,7 @@ impl BgBb {
     /// discrete rules ([`CalibrationData::check_discrete`]).
     pub fn fit(data: &CalibrationData, opts: &FitOptions) -> Result<Fitted<BgBb>> {
         data.check_discrete()?;
+        fit::check_transaction_data::<BgBb>(data, opts)?;
         let c = data.compress();
         let rows = Rows {
             a: c.frequency(),

@@ -84,6 +84,44 @@ pub enum ClvError {
         /// Repeat customers whose mean spend is <= 0.
         zero_or_negative: usize,
     },
+    /// Nobody bought more than once: the transaction models learn the purchase rate and the
+    /// dropout from repeat purchases, so there is nothing to fit (the information matrix
+    /// would be singular).
+    #[error(
+        "no customer bought more than once ({customers} customers): the purchase models need repeat purchases"
+    )]
+    NoRepeatPurchases {
+        /// Customers in the data (sum of weights).
+        customers: usize,
+    },
+    /// Every customer's observation time T is 0 (all first purchases on the as-of date), so
+    /// no one could have bought again or dropped out yet.
+    #[error(
+        "every customer was observed for zero time (T = 0 for all {customers} customers: first purchase on the as-of date): the purchase models need time after the first purchase"
+    )]
+    ZeroObservationTime {
+        /// Customers in the data (sum of weights).
+        customers: usize,
+    },
+    /// Too few customers (or repeat customers) for the model's parameters to be identified.
+    ///
+    /// The minimums (see `fit::MIN_CUSTOMERS` and `fit::MIN_REPEAT_CUSTOMERS`): 10 customers,
+    /// and at least as many repeat customers as the model has parameters (repeat customers
+    /// carry all the information about the purchase rate and the dropout; below that the
+    /// optimum is a boundary or a flat ridge and the numbers would be arbitrary).
+    #[error(
+        "{model} needs at least {minimum} {what}, the data has {found}: too few to estimate its parameters"
+    )]
+    TooFewCustomers {
+        /// Model name.
+        model: &'static str,
+        /// Which customers are counted (`customers`, `repeat customers`, ...).
+        what: &'static str,
+        /// How many the data has (sum of weights, rounded down).
+        found: usize,
+        /// The minimum.
+        minimum: usize,
+    },
     /// A model parameter is not finite and > 0 (or breaks a model-specific rule).
     #[error("parameter `{name}` = {value} is invalid: {rule}")]
     InvalidParameter {

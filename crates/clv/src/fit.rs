@@ -17,6 +17,11 @@ const CHUNK: usize = 1024;
 /// Below this many rows the sums run on one thread.
 const PAR_MIN: usize = 8 * CHUNK;
 
+/// Fewest customers (sum of weights) a transaction model is fitted on. Four parameters
+/// describe the spread of purchase rates and dropout across customers; below ten customers
+/// the optimum is a boundary or a flat ridge and the parameters would be arbitrary.
+pub const MIN_CUSTOMERS: usize = 10;
+
 /// Options for every `fit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -195,6 +200,71 @@ fn exp_all(theta: &[f64]) -> Vec<f64> {
     theta.iter().map(|t| t.exp()).collect()
 }
 
+/// Checks the options every fit takes.
+pub(crate) fn check_options(opts: &FitOptions) -> Result<()> {
+    if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
+        return Err(ClvError::InvalidArgument {
+            name: "penalizer",
+            value: opts.penalizer,
+            rule: "must be finite and >= 0",
+        });
+    }
+    Ok(())
+}
+
+/// Whole customers in a weighted count (rounded down, for messages).
+fn whole(w: f64) -> usize {
+    w.floor() as usize
+}
+
+/// Up-front checks that a transaction model `M` can be identified from `data`, so degenerate
+/// data gets its real reason instead of an optimiser failure: some time observed (not every
+/// T = 0), some repeat purchases, [`MIN_CUSTOMERS`] customers and at least one repeat customer
+/// per parameter (repeat customers carry all the information on purchase rates and dropout).
+pub(crate) fn check_transaction_data<M: Mle>(
+    data: &crate::data::CalibrationData,
+    opts: &FitOptions,
+) -> Result<()> {
+    check_options(opts)?;
+    let w = data.weights();
+    let customers = data.total_weight();
+    if data.age().iter().all(|&t| t == 0.0) {
+        return Err(ClvError::ZeroObservationTime {
+            customers: whole(customers),
+        });
+    }
+    let repeat: f64 = data
+        .frequency()
+        .iter()
+        .zip(w)
+        .filter(|&(&x, _)| x > 0.0)
+        .map(|(_, &w)| w)
+        .sum();
+    if repeat == 0.0 {
+        return Err(ClvError::NoRepeatPurchases {
+            customers: whole(customers),
+        });
+    }
+    if customers < MIN_CUSTOMERS as f64 {
+        return Err(ClvError::TooFewCustomers {
+            model: M::NAME,
+            what: "customers",
+            found: whole(customers),
+            minimum: MIN_CUSTOMERS,
+        });
+    }
+    let minimum = M::NAMES.len();
+    if repeat < minimum as f64 {
+        return Err(ClvError::TooFewCustomers {
+            model: M::NAME,
+            what: "repeat customers (one per parameter)",
+            found: whole(repeat),
+            minimum,
+        });
+    }
+    Ok(())
+}
+
 /// Fits `M` by maximum likelihood from the given starts (natural parameters).
 pub(crate) fn fit_mle<M: Mle>(
     rows: Rows<'_>,
@@ -214,13 +284,7 @@ pub(crate) fn fit_mle_with<M: Mle>(
     sum: SumFn<'_, M>,
 ) -> Result<Fitted<M>> {
     let np = M::NAMES.len();
-    if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
-        return Err(ClvError::InvalidArgument {
-            name: "penalizer",
-            value: opts.penalizer,
-            rule: "must be finite and >= 0",
-        });
-    }
+    check_options(opts)?;
     let w_total = rows.total_weight();
     let lambda = opts.penalizer;
     let objective = |theta: &[f64]| -> f64 {

@@ -4,6 +4,18 @@
 //! Non-positive spend rule: the model needs m̄ > 0. Customers with x = 0, or x > 0 and
 //! m̄ ≤ 0 (returns, refunds, free orders), are left out of the fit and get the population
 //! mean E[M] = pγ/(q−1) as their expected value. NaN/∞ spend is an input error.
+//!
+//! Extreme spenders. A few customers whose mean spend is far above everyone else's (one
+//! customer with 100 orders of 1,000,000 among thousands of 10–100 spenders) can pull the
+//! maximum-likelihood fit to a ridge where p → ∞ and γ → 0 with pγ fixed (the within-customer
+//! spread vanishes and the heavy tail is carried by q alone), or to q ≤ 1 where the population
+//! mean pγ/(q−1) does not exist; the fit then fails or is unusable for everyone. Only then,
+//! [`GammaGamma::fit`] refits without the customers above a far-out cut on the log of mean
+//! spend (see [`ExtremeSpenders`]) and reports it in [`SpendFitReport::extreme_spenders`];
+//! those customers keep their own mean spend as expected spend
+//! ([`GammaGamma::expected_average_values_with`]), which is what the model's conditional mean
+//! tends to for them anyway (their weight p·x/(p·x+q−1) on m̄ is close to 1). A fit that
+//! succeeds on everyone (CDNOW, the recovery data) is returned unchanged.
 
 use serde::Serialize;
 use statrs::function::gamma::{digamma, ln_gamma};
@@ -30,6 +42,107 @@ pub struct SpendFitReport {
     pub no_repeat: usize,
     /// Repeat customers with m̄ ≤ 0 (not used; they get the population mean).
     pub non_positive_spend: usize,
+    /// Set when the fit on all repeat customers failed or had no finite mean (q ≤ 1) and
+    /// the model was fitted without a few extreme spenders (module doc); `None` for a normal
+    /// fit. Callers must show it ([`SpendFitReport::note`]).
+    pub extreme_spenders: Option<ExtremeSpenders>,
+}
+
+/// Repeat customers left out of the Gamma-Gamma fit as extreme spenders (the fallback of
+/// [`GammaGamma::fit`]).
+///
+/// Cut: the far-out fence on the log of mean spend, exp(Q₃ + k·IQR) of ln m̄ over the repeat
+/// customers with m̄ > 0, trying k = 3, 2, 1.5 in turn (least exclusion first), and leaving
+/// out at most 1 % of them (at least one customer). The first cut whose refit converges
+/// with q > 1 is used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtremeSpenders {
+    /// Repeat customers left out (mean spend above `mean_spend_above`).
+    pub customers: usize,
+    /// The cut on mean spend per transaction.
+    pub mean_spend_above: f64,
+    /// Why the fit on all repeat customers was not used.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ExtremeSpenders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Gamma-Gamma fitted without {} extreme spender{} (mean spend > {:.2}); their expected \
+             spend is their own mean (the fit on all repeat customers {})",
+            self.customers,
+            if self.customers == 1 { "" } else { "s" },
+            self.mean_spend_above,
+            self.reason
+        )
+    }
+}
+
+impl SpendFitReport {
+    /// The customers with m̄ above this keep their own mean spend (None: normal fit).
+    pub fn own_mean_above(&self) -> Option<f64> {
+        self.extreme_spenders.as_ref().map(|e| e.mean_spend_above)
+    }
+
+    /// A sentence for the user when the fallback was used.
+    pub fn note(&self) -> Option<String> {
+        self.extreme_spenders.as_ref().map(ToString::to_string)
+    }
+}
+
+/// Fewest repeat customers with m̄ > 0 the spend model is fitted on: one per parameter.
+pub const MIN_SPEND_CUSTOMERS: usize = 3;
+
+/// Above this p a customer's transactions would vary by less than 0.1 % around their mean
+/// (coefficient of variation 1/√p): the fit has run along the p → ∞, γ → 0 ridge.
+const RIDGE_P: f64 = 1e6;
+
+/// Why a fit should not be used for everyone, if so: it failed or its population mean is
+/// infinite (`true`: no usable fit), or it ran along the ridge (`false`: usable, but a refit
+/// without extreme spenders is preferred).
+fn unusable(fit: &Result<Fitted<GammaGamma>>) -> Option<(String, bool)> {
+    match fit {
+        Err(e) => Some((format!("failed: {e}"), true)),
+        Ok(f) if f.model.q <= 1.0 => Some((
+            format!("gave q = {:.4} <= 1, an infinite mean spend", f.model.q),
+            true,
+        )),
+        Ok(f) if f.model.p > RIDGE_P => Some((
+            format!(
+                "ran to p = {:.3e}, no spread in a customer's own spend",
+                f.model.p
+            ),
+            false,
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Candidate cuts on m̄ (see [`ExtremeSpenders`]), largest first, each with the
+/// number of customers above it; `ms` need not be sorted.
+fn extreme_cuts(ms: &[f64]) -> Vec<(f64, usize)> {
+    let mut logs: Vec<f64> = ms.iter().map(|m| m.ln()).collect();
+    logs.sort_by(f64::total_cmp);
+    let n = logs.len();
+    let quantile = |p: f64| {
+        let h = p * (n - 1) as f64;
+        let (i, f) = (h.floor() as usize, h - h.floor());
+        logs[i] + f * (logs[(i + 1).min(n - 1)] - logs[i])
+    };
+    let (q1, q3) = (quantile(0.25), quantile(0.75));
+    let iqr = q3 - q1;
+    let cap = (n / 100).max(1);
+    let mut cuts: Vec<(f64, usize)> = Vec::new();
+    for k in [3.0, 2.0, 1.5] {
+        let cut = q3 + k * iqr;
+        let above = n - logs.partition_point(|&l| l <= cut);
+        if above == 0 || above > cap || cuts.last().is_some_and(|c| c.1 == above) {
+            continue;
+        }
+        cuts.push((cut.exp(), above));
+    }
+    cuts
 }
 
 fn check_spend_inputs(x: &[f64], m: &[f64]) -> Result<()> {
@@ -95,12 +208,69 @@ impl GammaGamma {
         }
         // Sorted by x (stable: deterministic), so the likelihood sums share lnΓ/ψ per x.
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (xs, ms): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-        if xs.is_empty() {
+        if pairs.is_empty() {
             return Err(ClvError::NoPositiveSpend {
                 zero_or_negative: non_positive,
             });
         }
+        if pairs.len() < MIN_SPEND_CUSTOMERS {
+            return Err(ClvError::TooFewCustomers {
+                model: <GammaGamma as Mle>::NAME,
+                what: "repeat customers with spend > 0",
+                found: pairs.len(),
+                minimum: MIN_SPEND_CUSTOMERS,
+            });
+        }
+        fit::check_options(opts)?;
+        let report = |fitted: &Fitted<GammaGamma>, extreme_spenders| SpendFitReport {
+            fit: fitted.report.clone(),
+            used: fitted.report.n_rows,
+            no_repeat,
+            non_positive_spend: non_positive,
+            extreme_spenders,
+        };
+        let all = Self::fit_pairs(&pairs, opts);
+        let Some((reason, hard)) = unusable(&all) else {
+            let fitted = all?;
+            let r = report(&fitted, None);
+            return Ok((fitted, r));
+        };
+        let ms: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        for (cut, above) in extreme_cuts(&ms) {
+            let kept: Vec<(f64, f64)> = pairs.iter().copied().filter(|p| p.1 <= cut).collect();
+            let refit = Self::fit_pairs(&kept, opts);
+            if unusable(&refit).is_none() {
+                let fitted = refit?;
+                let extreme = ExtremeSpenders {
+                    customers: above,
+                    mean_spend_above: cut,
+                    reason: reason.clone(),
+                };
+                let r = report(&fitted, Some(extreme));
+                return Ok((fitted, r));
+            }
+        }
+        match all {
+            Err(e) => Err(e),
+            Ok(f) if !hard => {
+                let r = report(&f, None);
+                Ok((f, r))
+            }
+            Ok(f) => Err(ClvError::FitFailed {
+                model: <GammaGamma as Mle>::NAME,
+                reason: format!(
+                    "q = {:.4} <= 1: mean spend is so heavy-tailed that its population mean is \
+                     infinite, also without the most extreme spenders",
+                    f.model.q
+                ),
+                hint: "check the monetary column for wrong units or outliers, or use spend = none",
+            }),
+        }
+    }
+
+    /// The likelihood fit on (x, m̄) pairs sorted by x (all x > 0, m̄ > 0).
+    fn fit_pairs(pairs: &[(f64, f64)], opts: &FitOptions) -> Result<Fitted<GammaGamma>> {
+        let (xs, ms): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
         let zeros = vec![0.0; xs.len()];
         let w = vec![1.0; xs.len()];
         let rows = Rows {
@@ -115,14 +285,7 @@ impl GammaGamma {
             vec![5.0, 3.0, 3.0 * mean_m],
             vec![0.5, 5.0, 0.2 * mean_m],
         ];
-        let fitted: Fitted<GammaGamma> = fit::fit_mle(rows, opts, starts)?;
-        let report = SpendFitReport {
-            fit: fitted.report.clone(),
-            used: xs.len(),
-            no_repeat,
-            non_positive_spend: non_positive,
-        };
-        Ok((fitted, report))
+        fit::fit_mle(rows, opts, starts)
     }
 
     /// Log-likelihood of one repeat customer (note 025 eq. 1a).
@@ -173,17 +336,31 @@ impl GammaGamma {
     /// [`Self::expected_average_value`] for every customer (in parallel for many customers;
     /// on failure the error of the first failing customer).
     pub fn expected_average_values(&self, frequency: &[f64], monetary: &[f64]) -> Result<Vec<f64>> {
+        self.expected_average_values_with(frequency, monetary, None)
+    }
+
+    /// [`Self::expected_average_values`], except that repeat customers with m̄ above
+    /// `own_mean_above` keep their own mean spend: the extreme spenders the fit left out
+    /// ([`SpendFitReport::own_mean_above`]).
+    pub fn expected_average_values_with(
+        &self,
+        frequency: &[f64],
+        monetary: &[f64],
+        own_mean_above: Option<f64>,
+    ) -> Result<Vec<f64>> {
         check_spend_inputs(frequency, monetary)?;
-        let vals = crate::model::par_map(frequency.len(), |i| {
-            self.expected_average_value(frequency[i], monetary[i]).ok()
-        });
+        let one = |x: f64, m: f64| match own_mean_above {
+            Some(cut) if x > 0.0 && m > cut => Ok(m),
+            _ => self.expected_average_value(x, m),
+        };
+        let vals = crate::model::par_map(frequency.len(), |i| one(frequency[i], monetary[i]).ok());
         if let Some(vals) = vals.into_iter().collect::<Option<Vec<f64>>>() {
             return Ok(vals);
         }
         frequency
             .iter()
             .zip(monetary)
-            .map(|(&x, &m)| self.expected_average_value(x, m))
+            .map(|(&x, &m)| one(x, m))
             .collect()
     }
 }

@@ -39,6 +39,7 @@ impl MbgNbd {
 
     /// Fits by maximum likelihood (BFGS, analytic gradient) on the compressed rows.
     pub fn fit(data: &CalibrationData, opts: &FitOptions) -> Result<Fitted<MbgNbd>> {
+        fit::check_transaction_data::<MbgNbd>(data, opts)?;
         let c = data.compress();
         let rows = Rows {
             a: c.frequency(),

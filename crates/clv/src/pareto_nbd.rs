@@ -43,6 +43,7 @@ impl ParetoNbd {
 
     /// Fits by maximum likelihood (BFGS with the analytic gradient) on unique rows.
     pub fn fit(data: &CalibrationData, opts: &FitOptions) -> Result<Fitted<ParetoNbd>> {
+        fit::check_transaction_data::<ParetoNbd>(data, opts)?;
         let c = data.compress();
         let rows = Rows {
             a: c.frequency(),

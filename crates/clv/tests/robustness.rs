@@ -114,13 +114,80 @@ fn invalid_parameters_and_arguments_are_rejected() {
     ));
 }
 
+const KINDS: [ModelKind; 4] = [
+    ModelKind::BgNbd,
+    ModelKind::MbgNbd,
+    ModelKind::ParetoNbd,
+    ModelKind::BgBb,
+];
+
 #[test]
-fn unidentified_fit_fails_with_a_reason() {
-    let d = data(&[0.0, 0.0, 0.0], &[0.0, 0.0, 0.0], &[5.0, 6.0, 7.0]).unwrap();
-    match fit(ModelKind::BgNbd, &d, &FitOptions::default()) {
-        Err(ClvError::FitFailed { reason, .. }) => assert!(!reason.is_empty()),
-        other => panic!("expected FitFailed, got {other:?}"),
+fn no_repeat_purchases_is_its_own_error() {
+    // Before: "the information matrix at the optimum is not positive definite".
+    let n = 500;
+    let t: Vec<f64> = (0..n).map(|i| f64::from(5 + i % 40)).collect();
+    let d = data(&vec![0.0; n as usize], &vec![0.0; n as usize], &t).unwrap();
+    for k in KINDS {
+        let e = fit(k, &d, &FitOptions::default()).unwrap_err();
+        assert_eq!(e, ClvError::NoRepeatPurchases { customers: 500 }, "{k:?}");
+        assert!(
+            e.to_string()
+                .starts_with("no customer bought more than once (500 customers)")
+        );
     }
+}
+
+#[test]
+fn zero_observation_time_is_its_own_error() {
+    let d = data(&[0.0; 20], &[0.0; 20], &[0.0; 20]).unwrap();
+    for k in KINDS {
+        assert_eq!(
+            fit(k, &d, &FitOptions::default()).unwrap_err(),
+            ClvError::ZeroObservationTime { customers: 20 },
+            "{k:?}"
+        );
+    }
+}
+
+#[test]
+fn too_few_customers_or_repeat_customers_are_named() {
+    let d = data(&[1.0, 0.0, 2.0], &[3.0, 0.0, 4.0], &[5.0, 5.0, 5.0]).unwrap();
+    assert_eq!(
+        fit(ModelKind::BgNbd, &d, &FitOptions::default()).unwrap_err(),
+        ClvError::TooFewCustomers {
+            model: "bg_nbd",
+            what: "customers",
+            found: 3,
+            minimum: MIN_CUSTOMERS
+        }
+    );
+    // 30 customers but only two of them came back: fewer than the four parameters.
+    let mut x = vec![0.0; 30];
+    let mut tx = vec![0.0; 30];
+    (x[0], tx[0], x[1], tx[1]) = (1.0, 3.0, 2.0, 4.0);
+    let d = data(&x, &tx, &[6.0; 30]).unwrap();
+    let e = fit(ModelKind::ParetoNbd, &d, &FitOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClvError::TooFewCustomers {
+                model: "pareto_nbd",
+                found: 2,
+                minimum: 4,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        GammaGamma::fit(&[1.0, 2.0, 0.0], &[10.0, 20.0, 0.0], &FitOptions::default()).unwrap_err(),
+        ClvError::TooFewCustomers {
+            model: "gamma_gamma",
+            what: "repeat customers with spend > 0",
+            found: 2,
+            minimum: 3
+        }
+    );
 }
 
 fn models() -> Vec<Model> {
