@@ -636,7 +636,7 @@ fn money(v: i64) -> f64 {
 
 /// Monday = 0 (1970-01-01 was a Thursday).
 fn weekday(day: i32) -> usize {
-    (day + 3).rem_euclid(7) as usize
+    (i64::from(day) + 3).rem_euclid(7) as usize
 }
 
 /// Distinct values of a sorted-then-deduplicated scratch vector.
@@ -839,14 +839,16 @@ impl Sweep {
         c.ids.push(id);
         c.first.push(Some(Day(first)));
         c.last.push(Some(Day(last)));
-        c.recency_days.push(Some(i64::from(as_of - last)));
+        c.recency_days
+            .push(Some(i64::from(as_of) - i64::from(last)));
         c.orders.push(Some(orders));
         c.purchase_days.push(Some(days));
         c.monetary.push(Some(m));
         c.aov.push(Some(m / orders as f64));
         c.frequency.push(Some((days - 1) as f64));
-        c.recency.push(Some(f64::from(last - first) / f.unit_days));
-        c.t.push(Some(f64::from(as_of - first) / f.unit_days));
+        c.recency
+            .push(Some((f64::from(last) - f64::from(first)) / f.unit_days));
+        c.t.push(Some((f64::from(as_of) - f64::from(first)) / f.unit_days));
         c.monetary_value.push(Some(if days > 1 {
             money(day_amount_sum - first_amount) / (days - 1) as f64
         } else {
@@ -862,9 +864,10 @@ impl Sweep {
         c.items.push(has_quantity.then(|| money(st.items)));
         c.returns.push(Some(i64::from(st.returns)));
         c.return_amount.push(Some(money(st.return_amount)));
-        c.tenure_days.push(Some(i64::from(as_of - first)));
+        c.tenure_days
+            .push(Some(i64::from(as_of) - i64::from(first)));
         c.interpurchase
-            .push((days > 1).then(|| f64::from(last - first) / (days - 1) as f64));
+            .push((days > 1).then(|| (f64::from(last) - f64::from(first)) / (days - 1) as f64));
         c.longest_gap.push(longest);
         c.last_gap.push(last_gap);
     }

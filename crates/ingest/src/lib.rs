@@ -19,6 +19,7 @@
 
 mod accumulate;
 mod activity;
+mod dates;
 mod delimited;
 mod error;
 mod options;
@@ -115,6 +116,7 @@ pub struct Ingested {
 
 /// Reads the transactions (and side tables) and builds the customer table.
 pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
+    dates::check_format(&opts.columns.date_format)?;
     let files = expand_sources(&opts.transactions)?;
     let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
     let (acc, mut stats, rejects) = reader::read_transactions(&files, opts, acc, progress)?;

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::{
 };
 
 use crate::accumulate::Accumulator;
+use crate::dates::{self, DateError};
 use crate::delimited::{Record, Records};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
@@ -418,7 +419,7 @@ fn trim(s: &str) -> &str {
 struct DateParser<'f> {
     format: &'f DateFormat,
     last: String,
-    day: Option<Day>,
+    day: Result<Day, DateError>,
 }
 
 impl<'f> DateParser<'f> {
@@ -426,14 +427,14 @@ impl<'f> DateParser<'f> {
         DateParser {
             format,
             last: String::new(),
-            day: None,
+            day: Err(DateError::NotADate),
         }
     }
 
-    /// As [`DateFormat::parse`].
-    fn parse(&mut self, s: &str) -> Option<Day> {
+    /// As [`dates::parse`].
+    fn parse(&mut self, s: &str) -> Result<Day, DateError> {
         if s != self.last {
-            self.day = self.format.parse(s);
+            self.day = dates::parse(self.format, s);
             self.last.clear();
             self.last.push_str(s);
         }
@@ -478,12 +479,9 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
     if d.is_empty() {
         return Err(bad("order_date", "missing order date".into()));
     }
-    let day = dates.parse(d).ok_or_else(|| {
-        bad(
-            "order_date",
-            format!("`{d}` is not a date (expected {})", dates.format.describe()),
-        )
-    })?;
+    let day = dates
+        .parse(d)
+        .map_err(|e| bad("order_date", e.reason(d, dates.format)))?;
     let a = get(pos.amount);
     if a.is_empty() {
         return Err(bad("amount", "missing amount".into()));
@@ -1648,8 +1646,11 @@ impl DateCol {
             DateCol::Days(a) => {
                 if a.is_null(r) {
                     Err("missing order date".into())
-                } else {
+                } else if dates::in_range(Day(a.value(r))) {
                     Ok(Day(a.value(r)))
+                } else {
+                    let d = Day(a.value(r));
+                    Err(DateError::OutOfRange.reason(&d.to_string(), fmt))
                 }
             }
             DateCol::Text(a) => {
@@ -1657,8 +1658,7 @@ impl DateCol {
                     return Err("missing order date".into());
                 }
                 let v = a.value(r);
-                fmt.parse(v)
-                    .ok_or_else(|| format!("`{v}` is not a date (expected {})", fmt.describe()))
+                dates::parse(fmt, v).map_err(|e| e.reason(v, fmt))
             }
         }
     }
@@ -1688,7 +1688,7 @@ mod tests {
             "2024-03-01",
             "",
         ] {
-            assert_eq!(d.parse(s), f.parse(s), "{s:?}");
+            assert_eq!(d.parse(s), dates::parse(&f, s), "{s:?}");
         }
     }
 

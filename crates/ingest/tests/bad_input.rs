@@ -646,3 +646,41 @@ fn header_problems_name_the_fix() {
     );
     assert_eq!(run(&p).unwrap().stats.accepted, 1);
 }
+
+#[test]
+fn impossible_times_and_years_are_rejected_and_bad_formats_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        b"customer_id,order_date,amount\n1,2024-01-01T25:00,5\n2,09991231,5\n3,2024-01-01T23:59,5\n",
+    );
+    let got = run(&p).unwrap();
+    assert_eq!(
+        got.rejects,
+        [
+            reject(
+                &p,
+                2,
+                "order_date",
+                "`2024-01-01T25:00` has a time of day that does not exist",
+                "1,2024-01-01T25:00,5"
+            ),
+            reject(
+                &p,
+                3,
+                "order_date",
+                "`09991231` is outside the years 1000 to 9999",
+                "2,09991231,5"
+            ),
+        ]
+    );
+    let mut o = IngestOptions::new(vec![p]);
+    o.columns.date_format = clientele_core::DateFormat::Custom("%d.%m.%Q".into());
+    assert_eq!(
+        load(&o, &NoProgress).unwrap_err().to_string(),
+        "date format `%d.%m.%Q` has an unknown specifier `%Q`: fix --date-format (or \
+         `date_format` in [columns]); e.g. `%d.%m.%Y` for 31.12.2024, `%m/%d/%Y %H:%M` for \
+         12/31/2024 08:15"
+    );
+}
