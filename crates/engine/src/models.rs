@@ -39,6 +39,14 @@ pub struct ClvSection {
     pub p_alive_mean: f64,
     /// Distribution of CLV: customers and Σ CLV per bin (bins at quantile-rounded edges).
     pub clv_distribution: Vec<ClvBin>,
+    /// Why there is no CLV although the purchase model was fitted (the spend model or the
+    /// CLV sum failed, in the clv crate's words);
+    /// `p_alive` and expected purchases are still in the table.
+    pub clv_skipped: Option<String>,
+    /// What the user must know about how CLV was computed, e.g. "Gamma-Gamma fitted without
+    /// 1 extreme spender (mean spend > 357.24); their expected spend is their own mean (…)"
+    /// (the typed detail is `spend.extreme_spenders`).
+    pub notes: Vec<String>,
 }
 
 /// One bin of the CLV distribution.
@@ -55,8 +63,11 @@ pub struct ClvBin {
 }
 
 /// Bins with "nice" edges (1-2-5 steps) over the 0–99th percentile range, plus an open top bin,
-/// so a few huge customers do not squash the chart.
+/// so a few huge customers do not squash the chart. `sorted` is in `total_cmp` order;
+/// non-finite values (which the CLV step rejects before) are left out rather than allowed to
+/// turn the edges into NaN, which left no bins and indexed into the empty list.
 fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
+    let sorted: Vec<f64> = sorted.iter().copied().filter(|v| v.is_finite()).collect();
     let n = sorted.len();
     if n == 0 {
         return Vec::new();
@@ -71,10 +82,20 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let start = (lo / step).floor() * step;
+    if !step.is_finite() || step <= 0.0 {
+        // A range beyond f64 (±1e308 spans): one bin holds everyone.
+        return vec![ClvBin {
+            from: sorted[0],
+            to: sorted[n - 1],
+            customers: n,
+            clv: sorted.iter().sum(),
+        }];
+    }
+    // Never above the lowest value (rounding of lo/step could put it one ulp above).
+    let start = ((lo / step).floor() * step).min(lo);
     let mut bins: Vec<ClvBin> = Vec::new();
     let mut edge = start;
-    while edge <= p99 && bins.len() < 40 {
+    while (bins.is_empty() || edge <= p99) && bins.len() < 40 {
         bins.push(ClvBin {
             from: edge,
             to: edge + step,
@@ -92,7 +113,7 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
             clv: 0.0,
         });
     }
-    for &v in sorted {
+    for &v in &sorted {
         let i = (((v - start) / step).floor().max(0.0) as usize).min(bins.len() - 1);
         bins[i].customers += 1;
         bins[i].clv += v;
@@ -204,7 +225,9 @@ pub(crate) fn run_models(
     if config.clv.enabled {
         match clv_step(table, &config.clv, config.time.unit) {
             Ok(section) => out.clv = Some(section),
-            // A failed fit must not hide the rest of the analysis; the reason is reported.
+            // A failed fit must not hide the rest of the analysis; the reason is reported in
+            // the clv crate's words (the CLI and report say "CLV not computed: …").
+            Err(EngineError::Model { reason, .. }) => out.clv_error = Some(reason),
             Err(e) => out.clv_error = Some(e.to_string()),
         }
     }
@@ -430,16 +453,30 @@ fn clv_step(
         clv_median: None,
         p_alive_mean: p_alive.iter().sum::<f64>() / p_alive.len() as f64,
         clv_distribution: Vec::new(),
+        clv_skipped: None,
+        notes: Vec::new(),
     };
     if cfg.spend == "gamma_gamma" {
-        let (gg, spend) = GammaGamma::fit(&summary.frequency, &summary.monetary_value, &fit_opts)
-            .map_err(|e| err(e.to_string()))?;
-        let value = gg
-            .model
-            .expected_average_values(&summary.frequency, &summary.monetary_value)
-            .map_err(|e| err(e.to_string()))?;
-        let clv = clientele_clv::clv::clv(model, &data, &value, &options)
-            .map_err(|e| err(e.to_string()))?;
+        // The purchase model stands on its own: a spend model that cannot be fitted costs
+        // the CLV column, not p_alive and the expected purchases already in the table.
+        let spent = GammaGamma::fit(&summary.frequency, &summary.monetary_value, &fit_opts)
+            .and_then(|(gg, spend)| {
+                let value = gg.model.expected_average_values_with(
+                    &summary.frequency,
+                    &summary.monetary_value,
+                    spend.own_mean_above(),
+                )?;
+                let clv = clientele_clv::clv::clv(model, &data, &value, &options)?;
+                Ok((spend, value, clv))
+            });
+        let (spend, value, clv) = match spent {
+            Ok(v) => v,
+            Err(e) => {
+                section.clv_skipped = Some(e.to_string());
+                return Ok(section);
+            }
+        };
+        section.notes.extend(spend.note());
         push(table, "expected_value", &value)?;
         push(table, "clv", &clv)?;
         let mut sorted = clv.clone();
@@ -650,4 +687,144 @@ fn file_safe(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns of a CSV fixture of the clv crate (header skipped).
+    fn fixture(name: &str) -> Vec<Vec<f64>> {
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        );
+        let text = std::fs::read_to_string(dir.join("../clv/tests/data").join(name)).unwrap();
+        let mut cols: Vec<Vec<f64>> = Vec::new();
+        for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+            for (i, f) in line.split(',').enumerate() {
+                if cols.len() <= i {
+                    cols.push(Vec::new());
+                }
+                cols[i].push(f.trim().parse().unwrap());
+            }
+        }
+        cols
+    }
+
+    fn table(x: &[f64], tx: &[f64], t: &[f64], m: &[f64]) -> CustomerTable {
+        let mut table = CustomerTable::new((0..x.len()).map(|i| format!("c{i}")).collect());
+        for (name, v) in [
+            ("frequency", x),
+            ("recency", tx),
+            ("T", t),
+            ("monetary_value", m),
+        ] {
+            let col = ColumnData::Float(v.iter().map(|&a| Some(a)).collect());
+            table.push(name, col).unwrap();
+        }
+        table
+    }
+
+    fn clv_outputs(table: &mut CustomerTable) -> ModelOutputs {
+        let mut out = ModelOutputs::default();
+        match clv_step(table, &ClvConfig::default(), TimeUnit::Days) {
+            Ok(s) => out.clv = Some(s),
+            Err(EngineError::Model { reason, .. }) => out.clv_error = Some(reason),
+            Err(e) => out.clv_error = Some(e.to_string()),
+        }
+        out
+    }
+
+    #[test]
+    fn clv_bins_never_panic_on_degenerate_values() {
+        // Regression: a NaN (sorted last) made the 99th percentile NaN, no bin was made and
+        // the first customer indexed `bins[usize::MAX]` ("index out of bounds").
+        for v in [
+            vec![0.0, 1.0, f64::NAN],
+            vec![f64::NAN; 5],
+            vec![f64::NEG_INFINITY, 0.0, f64::INFINITY],
+            vec![0.0; 100],
+            vec![-1e-20; 100],
+            vec![5e-324, 1e-300],
+            vec![-1e308, 1e308],
+            vec![0.1, 0.2, 0.3, 0.3, 0.3],
+            Vec::new(),
+        ] {
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let bins = clv_bins(&sorted);
+            let finite = v.iter().filter(|a| a.is_finite()).count();
+            assert_eq!(
+                bins.iter().map(|b| b.customers).sum::<usize>(),
+                finite,
+                "{v:?}"
+            );
+            assert_eq!(bins.is_empty(), finite == 0, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn no_repeat_purchases_skips_clv_with_the_clv_crates_reason() {
+        let n = 200;
+        let t: Vec<f64> = (0..n).map(|i| f64::from(10 + i % 300)).collect();
+        let zeros = vec![0.0; n as usize];
+        let mut table = table(&zeros, &zeros, &t, &zeros);
+        let out = clv_outputs(&mut table);
+        assert!(out.clv.is_none());
+        assert_eq!(
+            out.clv_error.as_deref(),
+            Some(
+                "no customer bought more than once (200 customers): the purchase models need \
+                 repeat purchases"
+            )
+        );
+    }
+
+    #[test]
+    fn one_heavy_buyer_does_not_drop_clv_for_everyone() {
+        // 200 repeat customers drawn from the Gamma-Gamma model (p 6, q 4, γ 15), 300 who
+        // bought once, and one customer with 100 orders of 1,000,000.
+        let gg = fixture("recovery_100k_gg.csv");
+        let (mut x, mut m) = (gg[0][..200].to_vec(), gg[1][..200].to_vec());
+        let mut tx: Vec<f64> = x.iter().map(|&x| (x * 20.0).min(290.0)).collect();
+        for _ in 0..300 {
+            x.push(0.0);
+            tx.push(0.0);
+            m.push(0.0);
+        }
+        x.push(99.0);
+        tx.push(298.0);
+        m.push(1e6);
+        let t = vec![300.0; x.len()];
+        let mut table = table(&x, &tx, &t, &m);
+        let out = clv_outputs(&mut table);
+        let c = out.clv.expect("CLV computed");
+        assert_eq!(c.clv_skipped, None);
+        assert!(c.clv_total.is_some_and(f64::is_finite));
+        let extreme = c.spend.as_ref().unwrap().extreme_spenders.as_ref().unwrap();
+        assert_eq!(extreme.customers, 1);
+        assert_eq!(c.notes.len(), 1);
+        assert!(c.notes[0].starts_with("Gamma-Gamma fitted without 1 extreme spender"));
+        let value = table.floats("expected_value").unwrap();
+        assert_eq!(value.get(x.len() - 1), Some(1e6));
+        let json = serde_json::to_value(&c).unwrap();
+        assert!(json["spend"]["extreme_spenders"]["mean_spend_above"].is_number());
+    }
+
+    #[test]
+    fn an_as_of_decades_after_the_data_gives_finite_clv_and_bins() {
+        // CDNOW's sample summary (weeks) in days, observed until 30 years after its end.
+        let c = fixture("cdnow_customers_summary_with_transactions.csv");
+        let days = |v: &[f64], add: f64| v.iter().map(|a| a * 7.0 + add).collect::<Vec<f64>>();
+        let m = &c[4];
+        for add in [0.0, 30.0 * 365.0, 100.0 * 365.0] {
+            let mut table = table(&c[1], &days(&c[2], 0.0), &days(&c[3], add), m);
+            let out = clv_outputs(&mut table);
+            let s = out.clv.unwrap_or_else(|| panic!("{:?}", out.clv_error));
+            assert!(s.clv_total.is_some_and(f64::is_finite), "{add}");
+            let binned: usize = s.clv_distribution.iter().map(|b| b.customers).sum();
+            assert_eq!(binned, c[1].len());
+        }
+    }
 }
