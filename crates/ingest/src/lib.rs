@@ -37,7 +37,7 @@ pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions,
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};
 pub use side_tables::SideTableStats;
-pub use source::{SourceFormat, expand_sources};
+pub use source::{SourceFormat, Sources, expand_sources, expand_sources_noting};
 pub use transactions::MONEY_SCALE;
 
 use clientele_core::{CustomerTable, Day};
@@ -52,6 +52,10 @@ pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 pub struct IngestStats {
     /// Files read.
     pub files: Vec<String>,
+    /// Files named more than once (as named again), read once: for a note such as
+    /// "data/orders.csv named twice, read once".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<String>,
     /// Data rows read (header and blank lines not counted).
     pub read: u64,
     /// Rows that passed validation.
@@ -117,9 +121,10 @@ pub struct Ingested {
 /// Reads the transactions (and side tables) and builds the customer table.
 pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     dates::check_format(&opts.columns.date_format)?;
-    let files = expand_sources(&opts.transactions)?;
+    let Sources { files, duplicates } = expand_sources_noting(&opts.transactions)?;
     let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
     let (acc, mut stats, rejects) = reader::read_transactions(&files, opts, acc, progress)?;
+    stats.duplicates = duplicates.iter().map(|p| p.display().to_string()).collect();
     let as_of = match opts.as_of {
         Some(d) => d,
         None => stats.last_date.ok_or_else(|| IngestError::NoRows {

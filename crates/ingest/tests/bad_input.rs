@@ -684,3 +684,21 @@ fn impossible_times_and_years_are_rejected_and_bad_formats_refused() {
          12/31/2024 08:15"
     );
 }
+
+#[test]
+fn a_file_named_twice_is_read_once_and_noted() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "orders.csv",
+        b"customer_id,order_date,amount\n1,2024-01-01,5\n",
+    );
+    let o = IngestOptions::new(vec![d.path().to_path_buf(), p.clone()]);
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 1 = accepted 1 + rejected 0 (+ after as-of 0)"
+    );
+    assert_eq!(got.stats.files, [p.display().to_string()]);
+    assert_eq!(got.stats.duplicates, [p.display().to_string()]);
+}
