@@ -134,7 +134,7 @@ struct AnalyzeArgs {
 
 #[derive(Debug, Args)]
 struct SourceArgs {
-    /// Text encoding of CSV files: utf-8 (BOM detected), gbk, gb18030.
+    /// Text encoding of CSV files: utf-8 (BOM detected), gbk, gb18030, windows-1252 (latin1).
     #[arg(long)]
     encoding: Option<String>,
     /// Field separator: one character, `tab` or `whitespace`.
@@ -167,6 +167,10 @@ struct SourceArgs {
     /// Column with the quantity.
     #[arg(long, value_name = "NAME")]
     quantity_col: Option<String>,
+    /// Amounts use a decimal comma (12,50 or 1.234,56), as exports from German, French,
+    /// Russian or Brazilian Excel do. Without it such amounts are rejected, never rescaled.
+    #[arg(long)]
+    decimal_comma: bool,
     /// Date format (chrono strftime), e.g. %d/%m/%Y.
     #[arg(long, value_name = "FORMAT")]
     date_format: Option<String>,
@@ -341,6 +345,9 @@ fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         c.source.delimiter = v.clone();
     }
     c.source.no_header |= s.no_header;
+    if s.decimal_comma {
+        c.source.decimal = ",".into();
+    }
     for (flag, slot) in [
         (&s.customer_id_col, &mut c.columns.customer_id),
         (&s.date_col, &mut c.columns.order_date),

@@ -97,6 +97,14 @@ pub struct SourceConfig {
     pub satisfaction_score: String,
     /// Leads table.
     pub leads: Option<PathBuf>,
+    /// Decimal separator of amounts, profits, costs and quantities: `.` (default) or `,`
+    /// (`12,50`, `1.234,56`). Left out of the hash at its default, so configs hash as before.
+    #[serde(skip_serializing_if = "is_decimal_point")]
+    pub decimal: String,
+}
+
+fn is_decimal_point(s: &str) -> bool {
+    s == "."
 }
 
 impl Default for SourceConfig {
@@ -110,6 +118,7 @@ impl Default for SourceConfig {
             satisfaction: None,
             satisfaction_score: "score".into(),
             leads: None,
+            decimal: ".".into(),
         }
     }
 }
@@ -269,6 +278,15 @@ impl Config {
                 .clone()
                 .map(DateFormat::Custom)
                 .unwrap_or_default(),
+        };
+        o.decimal_comma = match s.decimal.as_str() {
+            "." => false,
+            "," => true,
+            other => {
+                return Err(EngineError::InvalidConfig(format!(
+                    "[source] decimal `{other}`: use \".\" (12.50) or \",\" (12,50)"
+                )));
+            }
         };
         o.as_of = self.time.as_of;
         o.unit = self.time.unit;

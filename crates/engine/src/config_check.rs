@@ -13,8 +13,9 @@ pub const DEFAULT_CONFIG: &str = r#"# clientele config — every key is optional
 
 [source]
 transactions = ["orders.csv"]      # files, directories or glob patterns (relative to this file)
-encoding = "utf-8"                 # utf-8 (BOM detected) | gbk | gb18030
+encoding = "utf-8"                 # utf-8 (BOM detected) | gbk | gb18030 | windows-1252
 delimiter = ","                    # one character, "tab" or "whitespace"
+decimal = "."                      # "," for amounts like 12,50 or 1.234,56
 # attributes = "customers.csv"     # customer attributes, joined on customer id
 # satisfaction = "scores.csv"      # satisfaction scores (customer id, score)
 # leads = "leads.csv"              # potential customers without a purchase

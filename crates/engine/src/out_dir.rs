@@ -576,14 +576,14 @@ mod tests {
         fs::create_dir(&data).expect("mkdir");
         let orders = data.join("orders.csv");
         fs::write(&orders, "customer_id\n").expect("write");
-        let e = check_destination(&data, &[orders.clone()])
+        let e = check_destination(&data, std::slice::from_ref(&orders))
             .expect_err("refused")
             .to_string();
         assert!(e.contains("holds the input"), "{e}");
         let pattern = data.join("*.csv");
         assert!(check_destination(&data, &[pattern]).is_err());
         // the folder itself as the input, and an input folder above the output
-        assert!(check_destination(&data, &[data.clone()]).is_err());
+        assert!(check_destination(&data, std::slice::from_ref(&data)).is_err());
     }
 
     #[test]

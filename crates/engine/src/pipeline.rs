@@ -78,7 +78,12 @@ pub fn analyze(
         _ => (None, None),
     };
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
-        monthly_history(config, data.stats.first_date, data.as_of, progress)?
+        // month ends after the last order would only show customers ageing without data
+        let last = data
+            .stats
+            .last_date
+            .map_or(data.as_of, |l| l.min(data.as_of));
+        monthly_history(config, data.stats.first_date, last, progress)?
     } else {
         (Vec::new(), Vec::new())
     };
