@@ -458,6 +458,11 @@ fn print_timings(bars: &Bars, analyzed: Duration, writing: Duration, total: Dura
 
 fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {
     let k = &a.kpis;
+    for d in &a.inputs.duplicates {
+        say!(
+            "note: {d} was named more than once (as a file, in a folder or by a pattern); read once"
+        )?;
+    }
     say!("{}", a.reconciliation)?;
     if a.inputs.return_only_customers > 0 {
         say!(
