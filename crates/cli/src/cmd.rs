@@ -510,6 +510,12 @@ fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {
                 .map(|t| format!(", CLV total {t:.2}, mean {:.2}", c.clv_mean.unwrap_or(0.0)))
                 .unwrap_or_default()
         )?;
+        if let Some(why) = &c.clv_skipped {
+            say!("CLV: value not computed (P(alive) and expected purchases are): {why}")?;
+        }
+        for n in &c.notes {
+            say!("CLV note: {n}")?;
+        }
     }
     if let Some(e) = &a.clv_error {
         say!("CLV: not computed: {e}")?;

@@ -220,3 +220,54 @@ fn huge_rules_run_in_the_real_binary() {
         "{stdout}"
     );
 }
+
+/// One customer who spends a million a time among ordinary ones: CLV is still computed for
+/// everyone (the spend model is refitted without the extreme spender, and the run says so
+/// when it had to be).
+#[test]
+fn one_extreme_spender_does_not_drop_clv() {
+    let d = tempfile::tempdir().unwrap();
+    let mut orders = String::from("customer_id,order_date,amount\n");
+    for i in 0..80u32 {
+        let visits = 1 + i % 4;
+        for v in 0..visits {
+            let day = 1 + (i * 7 + v * 53) % 360;
+            let date = chrono_like(day);
+            orders.push_str(&format!(
+                "c{i},{date},{}.{:02}\n",
+                20 + (i * 13 + v * 7) % 80,
+                i % 100
+            ));
+        }
+    }
+    for v in 0..60u32 {
+        orders.push_str(&format!("whale,{},1000000\n", chrono_like(1 + v * 6)));
+    }
+    std::fs::write(d.path().join("orders.csv"), orders).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .arg("analyze")
+        .arg(d.path().join("orders.csv"))
+        .arg("--out")
+        .arg(d.path().join("out"))
+        .args(["--quiet", "--lang", "en"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("CLV total"), "{stdout}");
+    assert!(!stdout.contains("not computed"), "{stdout}");
+}
+
+/// Day `n` (1-based) of 2024 as YYYY-MM-DD.
+fn chrono_like(n: u32) -> String {
+    const MONTHS: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut left = n;
+    for (m, len) in MONTHS.iter().enumerate() {
+        if left <= *len {
+            return format!("2024-{:02}-{left:02}", m + 1);
+        }
+        left -= len;
+    }
+    "2024-12-31".into()
+}
