@@ -205,4 +205,23 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Any text in any accepted format: a day in range or a reason, never a panic.
+        #[test]
+        fn any_text_is_a_day_or_a_reason(
+            s in "[0-9T:. /+-]{0,24}|\\PC{0,16}",
+            f in "(%[-_0#:.]{0,2}[YCyqmbBhdeaAwuUWGgVjDxFvHkIlPpMSfRTXrZzstn%Q]|[ ./:-]){0,6}",
+        ) {
+            if let Ok(day) = parse(&DateFormat::Auto, &s) {
+                proptest::prop_assert!(in_range(day));
+            }
+            let custom = DateFormat::Custom(f);
+            if check_format(&custom).is_ok()
+                && let Ok(day) = parse(&custom, &s)
+            {
+                proptest::prop_assert!(in_range(day));
+            }
+        }
+    }
 }

@@ -537,7 +537,9 @@ pub(crate) mod tests {
         fn random_text_reads_as_the_csv_crate(text in "[a,\"\\r\\n é]{0,60}", cap in 1usize..16) {
             // where no quote is left open (or closed badly) across lines
             let ours = records(text.as_bytes(), b',', cap);
-            proptest::prop_assume!(ours.iter().all(|(_, f)| !f[0].starts_with(b"unclosed quote")));
+            if ours.iter().any(|(_, f)| f[0].starts_with(b"unclosed quote")) {
+                return Ok(());
+            }
             proptest::prop_assert_eq!(ours, csv_crate_records(text.as_bytes(), b','));
         }
 

@@ -1795,4 +1795,42 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+        ))]
+
+        /// Random rows, quotes, line ends and bad bytes: the chunked reader gives what one pass
+        /// gives, for any chunk size.
+        #[test]
+        fn chunked_csv_equals_one_pass_on_random_text(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "1,2024-01-01,5\n", "2,2024-01-02,x\r\n", "3,2024-01-03,7\r", "\"", ",", "\n",
+                "\r", "\r\n", " ", "4,2024-01-04,1,9\n", "\u{fffd}", "5,\"2024-01-05\",\"1,000\"\n",
+            ]), 0..60),
+            bad_byte in proptest::option::of(0usize..60),
+            chunk in 1usize..200,
+        ) {
+            let mut bytes = b"customer_id,order_date,amount\n".to_vec();
+            for (i, p) in pieces.iter().enumerate() {
+                if bad_byte == Some(i) {
+                    bytes.push(0xff);
+                }
+                bytes.extend_from_slice(p.as_bytes());
+            }
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.path().join("r.csv");
+            std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+            let (opts, mapping) = (CsvOptions::default(), ColumnMapping::default());
+            let mut one = Sink::new(false);
+            let r = read_csv_sequential(&path, &opts, &mapping, &mut one, &crate::NoProgress);
+            let want = outcome(r, one);
+            let mut many = Sink::new(false);
+            let r = read_delimited_parallel(
+                &path, b',', &opts, &mapping, &mut many, &crate::NoProgress, chunk, 2,
+            );
+            proptest::prop_assert_eq!(outcome(r, many), want);
+        }
+    }
 }

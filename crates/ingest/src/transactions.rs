@@ -540,6 +540,38 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any text: a value or a reason, never a panic; a value within the limit.
+        #[test]
+        fn any_text_is_a_value_or_a_reason(s in "[-+0-9,.' $€eE\u{a0}a]{0,24}|\\PC{0,12}", comma in proptest::bool::ANY) {
+            if let Ok(v) = parse_scaled(&s, comma) {
+                proptest::prop_assert!(v.unsigned_abs() <= 1_000_000_000_000_000, "{}", s);
+            }
+        }
+
+        /// A number written with a decimal comma and grouped thousands reads as its value.
+        #[test]
+        fn decimal_comma_reads_what_was_written(
+            int in 0u64..1_000_000_000,
+            cents in 0u32..100,
+            sep in proptest::sample::select(vec![".", " ", "'", ""]),
+            neg in proptest::bool::ANY,
+        ) {
+            let digits = int.to_string();
+            let mut grouped = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    grouped.push_str(sep);
+                }
+                grouped.push(c);
+            }
+            let s = format!("{}{grouped},{cents:02}", if neg { "-" } else { "" });
+            let want = (int as i64 * 1_000_000 + i64::from(cents) * 10_000) * if neg { -1 } else { 1 };
+            proptest::prop_assert_eq!(parse_scaled(&s, true), Ok(want), "{}", s);
+            // without the option, never read as another number
+            let plain = parse_scaled(&s, false);
+            proptest::prop_assert!(plain.is_err() || plain == Ok(want), "{} {:?}", s, plain);
+        }
+
         #[test]
         fn decimal_fast_path_matches_float(
             neg in proptest::bool::ANY,
