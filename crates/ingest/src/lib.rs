@@ -27,6 +27,7 @@ mod progress;
 mod reader;
 mod rejects;
 mod side_tables;
+mod sniff;
 mod source;
 mod transactions;
 mod unquoted;

@@ -19,6 +19,7 @@ use crate::dates::{self, DateError};
 use crate::delimited::{Record, Records};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
+use crate::sniff::{Sniff, Utf8Lines};
 use crate::transactions::{
     Category, NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number,
     parse_scaled, to_scaled, to_scaled_all,
@@ -535,9 +536,29 @@ pub(crate) fn open_text<'p>(
     encoding: Encoding,
     progress: &'p dyn Progress,
 ) -> Result<(Box<dyn BufRead + 'p>, u64), IngestError> {
+    open_sniffed(path, encoding, progress).map(|(r, size, _)| (r, size))
+}
+
+/// [`open_text`], and in another encoding than UTF-8 the lines whose bytes are UTF-8, which
+/// decode without an error as mojibake ([`crate::sniff`]).
+#[allow(clippy::type_complexity)]
+fn open_sniffed<'p>(
+    path: &Path,
+    encoding: Encoding,
+    progress: &'p dyn Progress,
+) -> Result<(Box<dyn BufRead + 'p>, u64, Option<Arc<Utf8Lines>>), IngestError> {
     let f = File::open(path).map_err(|e| IngestError::io(path, e))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let counted = Counting { inner: f, progress };
+    let found = (encoding != Encoding::Utf8).then(|| Arc::new(Utf8Lines::default()));
+    let counted: Box<dyn Read + 'p> = match &found {
+        Some(found) => Box::new(Sniff::new(
+            counted,
+            encoding != Encoding::Windows1252,
+            Arc::clone(found),
+        )),
+        None => Box::new(counted),
+    };
     let enc = match encoding {
         Encoding::Utf8 => None,
         Encoding::Gbk => Some(encoding_rs::GBK),
@@ -550,7 +571,11 @@ pub(crate) fn open_text<'p>(
         .strip_bom(true)
         .utf8_passthru(true)
         .build(counted);
-    Ok((Box::new(BufReader::with_capacity(1 << 20, decoded)), size))
+    Ok((
+        Box::new(BufReader::with_capacity(1 << 20, decoded)),
+        size,
+        found,
+    ))
 }
 
 fn encoding_error(path: &Path, line: u64, raw: &[u8], declared: Encoding) -> IngestError {
@@ -654,11 +679,11 @@ fn read_csv_sequential(
     sink: &mut Sink,
     progress: &dyn Progress,
 ) -> Result<(), IngestError> {
-    let (reader, size) = open_text(path, csv_opts.encoding, progress)?;
+    let (reader, size, utf8) = open_sniffed(path, csv_opts.encoding, progress)?;
     progress.start(&format!("reading {}", path.display()), Some(size));
     let r = match csv_opts.delimiter {
-        Delimiter::Whitespace => read_whitespace(path, reader, csv_opts, mapping, sink),
-        Delimiter::Byte(b) => read_delimited(path, reader, b, csv_opts, mapping, sink),
+        Delimiter::Whitespace => read_whitespace(path, reader, csv_opts, mapping, sink, utf8),
+        Delimiter::Byte(b) => read_delimited(path, reader, b, csv_opts, mapping, sink, utf8),
     };
     progress.finish();
     r
@@ -688,6 +713,8 @@ struct TextCtx<'c> {
     encoding: Encoding,
     pos: Positions,
     date_format: &'c DateFormat,
+    /// Lines whose bytes are UTF-8 in a file declared in another encoding.
+    utf8_lines: Option<Arc<Utf8Lines>>,
 }
 
 impl<'c> TextCtx<'c> {
@@ -725,6 +752,7 @@ fn text_ctx<'c>(
         encoding: csv_opts.encoding,
         pos: resolve(path, &header, mapping)?,
         date_format: &mapping.date_format,
+        utf8_lines: None,
     })
 }
 
@@ -748,7 +776,10 @@ fn handle_record(
         let raw = rec.joined_lossy(ctx.delimiter);
         return sink.reject_encoding(ctx.path, line, rec.bytes(), raw, ctx.encoding);
     };
-    if ctx.encoding != Encoding::Utf8 && has_replacement(rec.bytes()) {
+    if ctx.encoding != Encoding::Utf8
+        && (has_replacement(rec.bytes())
+            || ctx.utf8_lines.as_ref().is_some_and(|u| u.has(rec.line)))
+    {
         // bytes the decoder could not read became U+FFFD
         let raw = fields.joined(ctx.delimiter);
         return sink.reject_encoding(ctx.path, line, rec.bytes(), raw, ctx.encoding);
@@ -836,13 +867,15 @@ fn read_delimited(
     csv_opts: &CsvOptions,
     mapping: &ColumnMapping,
     sink: &mut Sink,
+    utf8_lines: Option<Arc<Utf8Lines>>,
 ) -> Result<(), IngestError> {
     let mut rdr = Records::new(delimiter, reader);
     // header (or the first row, which also fixes the width without a header)
     let Some(first) = rdr.next_record().map_err(|e| read_error(path, 0, e))? else {
         return Err(IngestError::EmptyFile(path.to_path_buf()));
     };
-    let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+    let mut ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+    ctx.utf8_lines = utf8_lines;
     if csv_opts.no_header {
         handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
     }
@@ -1107,6 +1140,7 @@ fn read_whitespace(
     csv_opts: &CsvOptions,
     mapping: &ColumnMapping,
     sink: &mut Sink,
+    utf8_lines: Option<Arc<Utf8Lines>>,
 ) -> Result<(), IngestError> {
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -1153,7 +1187,9 @@ fn read_whitespace(
                     p
                 }
             };
-            if csv_opts.encoding != Encoding::Utf8 && has_replacement(line) {
+            if csv_opts.encoding != Encoding::Utf8
+                && (has_replacement(line) || utf8_lines.as_ref().is_some_and(|u| u.has(line_no)))
+            {
                 let raw = fields.join(" ");
                 sink.reject_encoding(path, line_no, line, raw, csv_opts.encoding)?;
                 continue;

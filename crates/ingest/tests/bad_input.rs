@@ -702,3 +702,32 @@ fn a_file_named_twice_is_read_once_and_noted() {
     assert_eq!(got.stats.files, [p.display().to_string()]);
     assert_eq!(got.stats.duplicates, [p.display().to_string()]);
 }
+
+/// UTF-8 decodes as GBK without an error (as mojibake): past the first 64 KiB, which are
+/// checked up front, such rows are rejected by line, not read as other names.
+#[test]
+fn utf8_rows_in_a_gbk_file_after_64_kib_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bytes = gbk(&format!(
+        "customer_id,order_date,amount,category\n{}张三,2024-01-02,10,服装\n",
+        rows(3000, 0)
+    ));
+    bytes.extend_from_slice("李四五,2024-01-02,10,食品\n".as_bytes());
+    bytes.extend_from_slice(&gbk("王五,2024-01-03,10,服装\n"));
+    let p = write(d.path(), "g.csv", &bytes);
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    o.csv.encoding = Encoding::Gbk;
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(
+        got.stats.reconciliation(),
+        "read 3003 = accepted 3002 + rejected 1 (+ after as-of 0)"
+    );
+    assert_eq!(
+        (got.rejects[0].line, got.rejects[0].reason.as_str()),
+        (
+            3003,
+            "bytes that are not valid GBK; the line looks like UTF-8: if the file is, pass \
+             --encoding utf-8"
+        )
+    );
+}
