@@ -124,6 +124,19 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
+    /// A file named `.parquet` that is not a readable Parquet file (cut short, another
+    /// format, damaged).
+    #[error(
+        "{}: not a readable Parquet file ({cause}): check the file is complete, or pass a CSV \
+         with its extension",
+        path.display()
+    )]
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead, in a few words.
+        cause: String,
+    },
     /// `--strict` and a bad row.
     #[error("{}:{line}: column `{column}`: {reason} (stopped because of --strict; without it the row is written to rejects.csv)", path.display())]
     StrictReject {

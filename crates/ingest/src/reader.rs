@@ -1215,8 +1215,8 @@ fn read_parquet(
     let f = File::open(path).map_err(|e| IngestError::io(path, e))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
-    let meta =
-        ArrowReaderMetadata::load(&f, ArrowReaderOptions::default()).map_err(|e| pq_err(&e))?;
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::default())
+        .map_err(|e| not_parquet(path, &f, size, &e))?;
     let header: Vec<String> = meta
         .schema()
         .fields()
@@ -1352,6 +1352,56 @@ fn parquet_error(path: &Path, e: &dyn std::fmt::Display) -> IngestError {
     }
 }
 
+/// The refusal of a file whose Parquet footer cannot be read, saying what the bytes are
+/// instead: the parser's own message ("invalid utf-8 sequence", "EOF") names no cause.
+#[cold]
+fn not_parquet(path: &Path, f: &File, size: u64, e: &dyn std::fmt::Display) -> IngestError {
+    use std::io::{Seek, SeekFrom};
+    const MAGIC: &[u8; 4] = b"PAR1";
+    let mut head = [0u8; 512];
+    let mut tail = [0u8; 4];
+    let mut r = f;
+    let got = r
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| r.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..got];
+    let tail_ok =
+        size >= 4 && r.seek(SeekFrom::Start(size - 4)).is_ok() && r.read_exact(&mut tail).is_ok();
+    let cause = if size < 12 {
+        format!("it is only {size} bytes long")
+    } else if !head.starts_with(MAGIC) {
+        let text = !head.contains(&0)
+            && (std::str::from_utf8(head).is_ok()
+                || std::str::from_utf8(&head[..head.len().saturating_sub(3)]).is_ok());
+        if text {
+            "it holds text, not Parquet data: a CSV file named .parquet?".to_string()
+        } else {
+            "it does not start with the Parquet marker PAR1".to_string()
+        }
+    } else if tail_ok && &tail == b"PARE" {
+        "it is encrypted".to_string()
+    } else if !tail_ok || &tail != MAGIC {
+        "it does not end with the Parquet marker PAR1, so it is cut short".to_string()
+    } else {
+        let e = e.to_string();
+        let e = e.strip_prefix("Parquet error: ").unwrap_or(&e);
+        format!("its footer is damaged: {}", short(e))
+    };
+    IngestError::NotParquet {
+        path: path.to_path_buf(),
+        cause,
+    }
+}
+
+/// `s` cut to at most 120 characters.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
 /// What every row of one Parquet file is checked against.
 struct ParquetCtx<'c> {
     path: &'c Path,
@@ -1373,7 +1423,10 @@ impl ParquetCtx<'_> {
         let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
         let decimal_comma = sink.decimal_comma;
         for batch in reader {
-            let batch = batch.map_err(|e| pq_err(&e))?;
+            let batch = batch.map_err(|e| IngestError::NotParquet {
+                path: path.to_path_buf(),
+                cause: format!("damaged data after row {row_no}: {}", short(&e.to_string())),
+            })?;
             let n = batch.num_rows();
             let text = |i: usize| -> Result<arrow::array::StringArray, IngestError> {
                 let c = cast(batch.column(i), &DataType::Utf8)
@@ -1382,20 +1435,9 @@ impl ParquetCtx<'_> {
             };
             let num = |i: Option<usize>| -> Result<Option<NumCol>, IngestError> {
                 let Some(i) = i else { return Ok(None) };
-                let c = batch.column(i);
-                Ok(Some(match c.data_type() {
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-                        NumCol::Text(text(i)?, decimal_comma)
-                    }
-                    DataType::Int64 => {
-                        NumCol::Int(c.as_primitive::<arrow::datatypes::Int64Type>().clone())
-                    }
-                    _ => {
-                        let f = cast(c, &DataType::Float64)
-                            .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
-                        NumCol::Float(f.as_primitive::<arrow::datatypes::Float64Type>().clone())
-                    }
-                }))
+                NumCol::new(batch.column(i), decimal_comma)
+                    .map(Some)
+                    .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))
             };
             let id_col = |i: usize| -> Result<IdCol, IngestError> {
                 IdCol::new(batch.column(i)).map_or_else(|| text(i).map(IdCol::Text), Ok)
@@ -1574,15 +1616,63 @@ impl IdCol {
     }
 }
 
-/// A numeric Parquet column: whole numbers, floats, or text.
+/// A numeric Parquet column: whole numbers, floats, decimals, or text.
 enum NumCol {
     Int(arrow::array::Int64Array),
     Float(arrow::array::Float64Array),
+    /// Decimals and their scale, converted exactly (a float would round `0.0000005` down).
+    Decimal(arrow::array::Decimal128Array, i8),
     /// Text, and whether `,` is its decimal separator.
     Text(arrow::array::StringArray, bool),
 }
 
 impl NumCol {
+    /// Column `c` as numbers; an error for a type that holds none (a boolean would read as
+    /// 1 and 0, a date as days).
+    fn new(c: &arrow::array::ArrayRef, decimal_comma: bool) -> Result<NumCol, String> {
+        use arrow::datatypes::{Decimal128Type, Float64Type, Int64Type};
+        let cast = |to: &DataType| cast(c, to).map_err(|e| e.to_string());
+        Ok(match c.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => NumCol::Text(
+                cast(&DataType::Utf8)?.as_string::<i32>().clone(),
+                decimal_comma,
+            ),
+            DataType::Dictionary(_, values) => return NumCol::new(&cast(values)?, decimal_comma),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => {
+                NumCol::Int(cast(&DataType::Int64)?.as_primitive::<Int64Type>().clone())
+            }
+            DataType::Decimal128(_, scale) => {
+                NumCol::Decimal(c.as_primitive::<Decimal128Type>().clone(), *scale)
+            }
+            DataType::Decimal32(_, scale) | DataType::Decimal64(_, scale) => {
+                let d = cast(&DataType::Decimal128(38, *scale))?;
+                NumCol::Decimal(d.as_primitive::<Decimal128Type>().clone(), *scale)
+            }
+            // beyond 2^53 (UInt64) and 10^38 (Decimal256) only values over the limit round
+            DataType::UInt64
+            | DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal256(_, _)
+            | DataType::Null => NumCol::Float(
+                cast(&DataType::Float64)?
+                    .as_primitive::<Float64Type>()
+                    .clone(),
+            ),
+            other => {
+                return Err(format!(
+                    "type {other} does not hold amounts; use a number, decimal or text column"
+                ));
+            }
+        })
+    }
+
     /// `None` = null; `Some(Err)` = bad value.
     #[inline]
     fn get(&self, r: usize) -> Option<Result<i64, String>> {
@@ -1595,6 +1685,10 @@ impl NumCol {
             NumCol::Float(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
                 to_scaled(v).map_err(|why| bad_value(&v, why))
+            }),
+            NumCol::Decimal(a, scale) => (!a.is_null(r)).then(|| {
+                decimal_to_scaled(a.value(r), *scale)
+                    .map_err(|why| bad_value(&a.value_as_string(r), why))
             }),
             NumCol::Text(a, decimal_comma) => {
                 text_at(a, r)?;
@@ -1621,6 +1715,11 @@ impl Scaled {
             NumCol::Int(a) if a.null_count() == 0 => {
                 to_scaled_all(a.values().iter().map(|&v| v as f64))
             }
+            NumCol::Decimal(a, scale) if a.null_count() == 0 => a
+                .values()
+                .iter()
+                .map(|&v| decimal_to_scaled(v, *scale).ok())
+                .collect(),
             _ => None,
         };
         Scaled {
@@ -1639,6 +1738,36 @@ impl Scaled {
     }
 }
 
+/// Decimal `v` × 10^-`scale` in micro-units, rounded half away from zero, exactly; too large
+/// beyond the limit of [`to_scaled`] (any scale, negative ones included, without overflow).
+fn decimal_to_scaled(v: i128, scale: i8) -> Result<i64, &'static str> {
+    const LIMIT: u128 = 1_000_000_000 * 1_000_000;
+    const TOO_LARGE: &str = "is too large (limit 1e9 per row)";
+    if v == 0 {
+        return Ok(0);
+    }
+    let shift = 6 - i32::from(scale); // digits to append; negative: to drop
+    let micro = if shift >= 0 {
+        10i128
+            .checked_pow(shift.unsigned_abs())
+            .and_then(|p| v.checked_mul(p))
+            .ok_or(TOO_LARGE)?
+    } else {
+        match 10i128.checked_pow(shift.unsigned_abs()) {
+            None => 0, // |v| < 2^127 < 10^39: under half a micro-unit
+            Some(p) => {
+                let (q, rest) = (v / p, v % p);
+                let up = rest.unsigned_abs() * 2 >= p.unsigned_abs();
+                q + if up { v.signum() } else { 0 }
+            }
+        }
+    };
+    if micro.unsigned_abs() > LIMIT {
+        return Err(TOO_LARGE);
+    }
+    i64::try_from(micro).map_err(|_| TOO_LARGE)
+}
+
 /// Why value `v` is rejected; out of line, so that the per-row path stays small.
 #[cold]
 #[inline(never)]
@@ -1649,17 +1778,117 @@ fn bad_value(v: &dyn std::fmt::Display, why: &str) -> String {
 /// A date Parquet column: native dates/timestamps, `YYYYMMDD` integers or text.
 enum DateCol {
     Days(arrow::array::Date32Array),
+    /// Date64 or a timestamp: `per_sec` ticks a second since 1970-01-01 00:00 UTC (or local
+    /// wall time without a zone), the day taken in `zone`.
+    Ticks {
+        ticks: arrow::array::Int64Array,
+        per_sec: i64,
+        zone: Zone,
+    },
     Text(arrow::array::StringArray),
+    /// A column with no values at all (`null` type: every row is missing its date).
+    Missing,
+}
+
+/// The time zone of a timestamp column.
+#[derive(Clone, Copy)]
+enum Zone {
+    /// None (local wall time), UTC or a fixed offset: seconds to add.
+    Fixed(i64),
+    /// A named zone (`Asia/Shanghai`), whose offset depends on the instant.
+    Named(arrow::array::timezone::Tz),
+}
+
+impl Zone {
+    fn new(tz: Option<&str>) -> Result<Zone, String> {
+        use arrow::array::temporal_conversions::as_datetime_with_timezone;
+        use arrow::datatypes::TimestampSecondType;
+        let Some(name) = tz else {
+            return Ok(Zone::Fixed(0));
+        };
+        let tz: arrow::array::timezone::Tz = name.parse().map_err(|e| {
+            format!(
+                "time zone `{name}` is not known ({e}); write the timestamps in UTC, with an \
+                 offset such as +08:00 or with a zone name such as Asia/Shanghai"
+            )
+        })?;
+        let name = name.trim();
+        if name.starts_with(['+', '-']) || ["UTC", "Z", "Etc/UTC", "GMT"].contains(&name) {
+            // a fixed offset: the same at every instant
+            let at = as_datetime_with_timezone::<TimestampSecondType>(0, tz)
+                .ok_or_else(|| format!("time zone `{name}` has no offset at 1970-01-01"))?;
+            Ok(Zone::Fixed(
+                (at.naive_local() - at.naive_utc()).num_seconds(),
+            ))
+        } else {
+            Ok(Zone::Named(tz))
+        }
+    }
+
+    /// The local day of `secs` since 1970-01-01 UTC, `None` when it cannot be in range.
+    fn day(self, secs: i64) -> Option<i64> {
+        use arrow::array::temporal_conversions::as_datetime_with_timezone;
+        use arrow::datatypes::{Date32Type, TimestampSecondType};
+        match self {
+            Zone::Fixed(offset) => Some(secs.checked_add(offset)?.div_euclid(86_400)),
+            Zone::Named(tz) => {
+                let utc = secs.div_euclid(86_400);
+                // offsets are under a day: outside these days the local day is out of
+                // range anyway, and chrono's own range (which could panic) is never neared
+                let near = |d: i64| i32::try_from(d).is_ok_and(|d| dates::in_range(Day(d)));
+                if !(near(utc - 1) || near(utc) || near(utc + 1)) {
+                    return Some(utc);
+                }
+                let at = as_datetime_with_timezone::<TimestampSecondType>(secs, tz)?;
+                Some(i64::from(Date32Type::from_naive_date(
+                    at.naive_local().date(),
+                )))
+            }
+        }
+    }
+}
+
+/// `day` (days since 1970-01-01) as a date when it has one, else as a count of days: for a
+/// reject reason, without the day arithmetic that overflows far from 1970.
+#[cold]
+fn describe_day(day: i64) -> String {
+    i32::try_from(day)
+        .ok()
+        .and_then(arrow::array::temporal_conversions::date32_to_datetime)
+        .map_or_else(
+            || format!("{day} days from 1970-01-01"),
+            |d| d.date().to_string(),
+        )
 }
 
 impl DateCol {
     fn new(c: &dyn Array) -> Result<DateCol, String> {
+        use arrow::datatypes::{Date32Type, Int64Type, TimeUnit};
+        let ticks = |c: &dyn Array, per_sec: i64, tz: Option<&str>| -> Result<DateCol, String> {
+            let zone = Zone::new(tz)?;
+            let t = cast(c, &DataType::Int64).map_err(|e| e.to_string())?;
+            Ok(DateCol::Ticks {
+                ticks: t.as_primitive::<Int64Type>().clone(),
+                per_sec,
+                zone,
+            })
+        };
         match c.data_type() {
-            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => {
-                let d = cast(c, &DataType::Date32).map_err(|e| e.to_string())?;
-                Ok(DateCol::Days(
-                    d.as_primitive::<arrow::datatypes::Date32Type>().clone(),
-                ))
+            DataType::Date32 => Ok(DateCol::Days(c.as_primitive::<Date32Type>().clone())),
+            DataType::Date64 => ticks(c, 1000, None),
+            DataType::Timestamp(unit, tz) => {
+                let per_sec = match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                };
+                ticks(c, per_sec, tz.as_deref())
+            }
+            DataType::Null => Ok(DateCol::Missing),
+            DataType::Dictionary(_, values) => {
+                let c = cast(c, values).map_err(|e| e.to_string())?;
+                DateCol::new(&c)
             }
             DataType::Int32
             | DataType::Int64
@@ -1678,6 +1907,7 @@ impl DateCol {
     }
 
     fn get(&self, r: usize, fmt: &DateFormat) -> Result<Day, String> {
+        let out_of_range = |day: i64| DateError::OutOfRange.reason(&describe_day(day), fmt);
         match self {
             DateCol::Days(a) => {
                 if a.is_null(r) {
@@ -1685,8 +1915,25 @@ impl DateCol {
                 } else if dates::in_range(Day(a.value(r))) {
                     Ok(Day(a.value(r)))
                 } else {
-                    let d = Day(a.value(r));
-                    Err(DateError::OutOfRange.reason(&d.to_string(), fmt))
+                    Err(out_of_range(a.value(r).into()))
+                }
+            }
+            DateCol::Ticks {
+                ticks,
+                per_sec,
+                zone,
+            } => {
+                if ticks.is_null(r) {
+                    return Err("missing order date".into());
+                }
+                let v = ticks.value(r);
+                match zone.day(v.div_euclid(*per_sec)) {
+                    Some(day) => match i32::try_from(day) {
+                        Ok(d) if dates::in_range(Day(d)) => Ok(Day(d)),
+                        _ => Err(out_of_range(day)),
+                    },
+                    None => Err(DateError::OutOfRange
+                        .reason(&format!("{v} ({per_sec} a second from 1970-01-01)"), fmt)),
                 }
             }
             DateCol::Text(a) => {
@@ -1696,6 +1943,7 @@ impl DateCol {
                 let v = a.value(r);
                 dates::parse(fmt, v).map_err(|e| e.reason(v, fmt))
             }
+            DateCol::Missing => Err("missing order date".into()),
         }
     }
 }
