@@ -263,6 +263,42 @@ pub(crate) struct Accumulator {
 }
 
 impl Accumulator {
+    /// The last plausible order day, when the latest lines lie far beyond the bulk of the
+    /// data (a typo such as 9999-12-31, which would otherwise become the as-of date); `None`
+    /// when nothing does. The bulk ends at the latest day once the latest 0.1 % of lines (at
+    /// least one) are set aside; a line is implausible when it lies more than a year after
+    /// that, or more than the bulk's own span if that is longer. So at most 0.1 % of lines can
+    /// be implausible, and data whose days all lie within a year never are.
+    pub fn implausible_after(&self, first: Day, last: Day) -> Option<Day> {
+        if i64::from(last.0) - i64::from(first.0) <= 366 {
+            return None;
+        }
+        let n: usize = self.shards.iter().map(|s| s.lines.len()).sum();
+        let keep = (n / 1000).max(1) + 1;
+        // the `keep` latest line days of each shard, then of all
+        let mut latest: Vec<i32> = self
+            .shards
+            .par_iter()
+            .flat_map_iter(|s| {
+                let mut days: Vec<i32> = s.lines.iter().map(|l| l.day).collect();
+                if days.len() > keep {
+                    let at = days.len() - keep;
+                    days.select_nth_unstable(at);
+                    days.drain(..at);
+                }
+                days
+            })
+            .collect();
+        if latest.len() < keep {
+            return None;
+        }
+        let at = latest.len() - keep;
+        let bulk_end = i64::from(*latest.select_nth_unstable(at).1);
+        let allowed = bulk_end + (bulk_end - i64::from(first.0)).max(366);
+        // allowed < last, so it fits a day
+        (i64::from(last.0) > allowed).then_some(Day(allowed as i32))
+    }
+
     /// `as_of`: rows after it are counted but not aggregated (when known before reading);
     /// `keep_after`: keep those rows' purchase days for a holdout.
     pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {

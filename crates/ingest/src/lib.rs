@@ -124,7 +124,21 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     dates::check_format(&opts.columns.date_format)?;
     let Sources { files, duplicates } = expand_sources_noting(&opts.transactions)?;
     let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
-    let (acc, mut stats, rejects) = reader::read_transactions(&files, opts, acc, progress)?;
+    let (mut acc, mut stats, mut rejects) = reader::read_transactions(&files, opts, acc, progress)?;
+    // Without an as-of date the last date becomes "now": a few rows far beyond the rest (a
+    // typo) are read again as located rejects instead. Only such data pays for the second read.
+    if opts.as_of.is_none()
+        && opts.latest_plausible.is_none()
+        && let (Some(first), Some(last)) = (stats.first_date, stats.last_date)
+        && let Some(latest) = acc.implausible_after(first, last)
+    {
+        let again = IngestOptions {
+            latest_plausible: Some(latest),
+            ..opts.clone()
+        };
+        let fresh = accumulate::Accumulator::new(None, opts.holdout_end.is_some());
+        (acc, stats, rejects) = reader::read_transactions(&files, &again, fresh, progress)?;
+    }
     stats.duplicates = duplicates.iter().map(|p| p.display().to_string()).collect();
     let as_of = match opts.as_of {
         Some(d) => d,

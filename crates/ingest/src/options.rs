@@ -200,6 +200,10 @@ pub struct IngestOptions {
     /// `1.234,56`), and `.`, `'` or a space groups thousands. Without it `,` only groups
     /// thousands (`1,234.56`), and a value that only reads with a decimal comma is rejected.
     pub decimal_comma: bool,
+    /// Rows dated after this day are rejected as implausible. [`crate::load`] sets it (and
+    /// reads the files again) when, without an as-of date, a few rows lie far beyond the bulk
+    /// of the data, so that a typo such as 9999-12-31 cannot become the as-of date.
+    pub latest_plausible: Option<Day>,
 }
 
 impl IngestOptions {
@@ -220,6 +224,7 @@ impl IngestOptions {
             monthly_activity: false,
             holdout_end: None,
             decimal_comma: false,
+            latest_plausible: None,
         }
     }
 }

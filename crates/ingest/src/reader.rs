@@ -37,6 +37,7 @@ pub(crate) fn read_transactions(
 ) -> Result<(Accumulator, IngestStats, Vec<Reject>), IngestError> {
     let mut sink = Sink::new(opts.strict);
     sink.decimal_comma = opts.decimal_comma;
+    sink.latest_day = opts.latest_plausible.map_or(i32::MAX, |d| d.0);
     sink.acc = Some(acc);
     for path in files {
         sink.stats.files.push(path.display().to_string());
@@ -122,6 +123,9 @@ struct Sink {
     strict: bool,
     /// `,` is the decimal separator of amounts ([`IngestOptions::decimal_comma`]).
     decimal_comma: bool,
+    /// Rows dated after this day are rejected as implausible
+    /// ([`IngestOptions::latest_plausible`]; `i32::MAX` without one).
+    latest_day: i32,
     min_day: i32,
     max_day: i32,
     /// Rows rejected because their bytes are not in the declared encoding.
@@ -149,6 +153,7 @@ impl Sink {
             rejects: Vec::new(),
             strict,
             decimal_comma: false,
+            latest_day: i32::MAX,
             min_day: i32::MAX,
             max_day: i32::MIN,
             encoding_rejects: 0,
@@ -441,6 +446,19 @@ impl<'f> DateParser<'f> {
         }
         self.day
     }
+}
+
+/// Why a row dated after the last plausible day is rejected (both days lie within the years
+/// 1000–9999, so they print as dates).
+#[cold]
+#[inline(never)]
+fn implausible(day: i32, latest: i32) -> String {
+    format!(
+        "order date {} lies far beyond the other order dates (the last plausible day is {}): \
+         a typo? If such dates are real, pass --as-of",
+        Day(day),
+        Day(latest)
+    )
 }
 
 /// Why a row with another number of fields than the header is rejected.
@@ -804,6 +822,10 @@ fn take_row<F: Fields + ?Sized>(
     raw: impl FnOnce() -> String,
 ) -> Result<(), IngestError> {
     match validate_text_row(&ctx.pos, fields, dates, sink.decimal_comma) {
+        Ok(row) if row.day > sink.latest_day => {
+            let why = implausible(row.day, sink.latest_day);
+            sink.reject(ctx.path, line, "order_date", why, raw())
+        }
         Ok(row) => {
             sink.accept(row);
             Ok(())
@@ -994,6 +1016,7 @@ fn read_delimited_parallel(
     drop(head);
 
     let (strict, decimal_comma, spare) = (sink.strict, sink.decimal_comma, Arc::clone(&sink.spare));
+    let latest_day = sink.latest_day;
     // Chunks go to the workers in order; the main thread reads ahead, folds finished parts in
     // file order as they arrive (so memory holds a few chunks, not the file) and, from the
     // first chunk with a quote, parses the rest itself.
@@ -1019,6 +1042,7 @@ fn read_delimited_parallel(
                     };
                     let mut part = Sink::sharing(strict, spare);
                     part.decimal_comma = decimal_comma;
+                    part.latest_day = latest_day;
                     part.rows.reserve(lines as usize);
                     let err = parse_unquoted(ctx, &bytes, offset, &mut part).err();
                     bytes.clear();
@@ -1064,6 +1088,7 @@ fn read_delimited_parallel(
                     .first_line(line_offset + 1);
                 let mut part = Sink::sharing(strict, &spare);
                 part.decimal_comma = decimal_comma;
+                part.latest_day = latest_day;
                 let err = parse_records(&ctx, &mut rdr, 0, &mut part).err();
                 tail = Some((part, err));
                 break;
@@ -1195,6 +1220,10 @@ fn read_whitespace(
                 continue;
             }
             match validate_text_row(p, fields.as_slice(), &mut dates, sink.decimal_comma) {
+                Ok(row) if row.day > sink.latest_day => {
+                    let why = implausible(row.day, sink.latest_day);
+                    sink.reject(path, line_no, "order_date", why, fields.join(" "))?
+                }
                 Ok(row) => sink.accept(row),
                 Err((col, why)) => sink.reject(path, line_no, &col, why, fields.join(" "))?,
             }
@@ -1254,6 +1283,7 @@ fn read_parquet(
         let next = std::sync::atomic::AtomicUsize::new(0);
         let (strict, decimal_comma, spare) =
             (sink.strict, sink.decimal_comma, Arc::clone(&sink.spare));
+        let latest_day = sink.latest_day;
         std::thread::scope(|s| {
             let (done, done_rx) = mpsc::sync_channel::<(usize, Part)>(threads);
             for _ in 0..threads {
@@ -1267,6 +1297,7 @@ fn read_parquet(
                         }
                         let mut part = Sink::sharing(strict, spare);
                         part.decimal_comma = decimal_comma;
+                        part.latest_day = latest_day;
                         part.rows
                             .reserve(meta.metadata().row_group(g).num_rows().max(0) as usize);
                         let err = File::open(ctx.path)
@@ -1422,6 +1453,7 @@ impl ParquetCtx<'_> {
         let (path, header, pos, total_rows) = (self.path, self.header, self.pos, self.total_rows);
         let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
         let decimal_comma = sink.decimal_comma;
+        let latest_day = sink.latest_day;
         for batch in reader {
             let batch = batch.map_err(|e| IngestError::NotParquet {
                 path: path.to_path_buf(),
@@ -1472,6 +1504,9 @@ impl ParquetCtx<'_> {
                     let day = dates
                         .get(r, self.date_format)
                         .map_err(|why| ("order_date".to_string(), why))?;
+                    if day.0 > latest_day {
+                        return Err(("order_date".into(), implausible(day.0, latest_day)));
+                    }
                     let amount = amount
                         .get(r)
                         .ok_or_else(|| ("amount".to_string(), "missing amount".to_string()))?

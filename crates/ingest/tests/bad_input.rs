@@ -731,3 +731,41 @@ fn utf8_rows_in_a_gbk_file_after_64_kib_are_rejected() {
         )
     );
 }
+
+#[test]
+fn a_far_future_typo_date_is_rejected_not_made_the_as_of_date() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("customer_id,order_date,amount\n");
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "c{},2023-{:02}-{:02},10\n",
+            i % 300,
+            1 + i % 12,
+            1 + i % 28
+        ));
+    }
+    text.push_str("c7,9999-12-31,10\nc8,2099-01-01,10\n");
+    let p = write(d.path(), "orders.csv", text.as_bytes());
+    let got = run(&p).unwrap();
+    assert_eq!(got.as_of.to_string(), "2023-12-28");
+    assert_eq!((got.stats.read, got.stats.rejected), (2002, 2));
+    let r = &got.rejects[0];
+    assert_eq!((r.line, r.column.as_str()), (2002, "order_date"));
+    assert_eq!(
+        r.reason,
+        "order date 9999-12-31 lies far beyond the other order dates (the last plausible day \
+         is 2024-12-28): a typo? If such dates are real, pass --as-of"
+    );
+    // dates that are real, with --as-of: kept
+    let mut o = IngestOptions::new(vec![p.clone()]);
+    o.as_of = Some(clientele_core::Day::parse_iso("9999-12-31").unwrap());
+    let got = load(&o, &NoProgress).unwrap();
+    assert_eq!(got.stats.rejected, 0);
+    // a spread within a year is never implausible, however few rows
+    let p = write(
+        d.path(),
+        "short.csv",
+        b"customer_id,order_date,amount\na,2024-01-01,1\nb,2024-12-31,1\n",
+    );
+    assert_eq!(run(&p).unwrap().stats.rejected, 0);
+}

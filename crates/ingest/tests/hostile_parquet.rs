@@ -94,6 +94,14 @@ fn date32_outside_years_1000_to_9999_is_a_reject() {
             want(3, "+10000-01-01"),
             want(4, "2147483647 days from 1970-01-01"),
             want(5, "-2147483648 days from 1970-01-01"),
+            // within the years, but far beyond the rest of the data (no --as-of given)
+            (
+                7,
+                "order_date".to_string(),
+                "order date 9999-12-31 lies far beyond the other order dates (the last \
+                 plausible day is 3048-01-03): a typo? If such dates are real, pass --as-of"
+                    .to_string()
+            ),
         ]
     );
 }
