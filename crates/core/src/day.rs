@@ -28,7 +28,15 @@ impl Day {
 
     /// As a chrono date.
     pub fn to_naive(self) -> NaiveDate {
-        NaiveDate::from_num_days_from_ce_opt(self.0 + EPOCH_CE_DAYS).unwrap_or(NaiveDate::MIN)
+        // days beyond chrono's range (never accepted from input) clamp instead of overflowing
+        self.0
+            .checked_add(EPOCH_CE_DAYS)
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .unwrap_or(if self.0 < 0 {
+                NaiveDate::MIN
+            } else {
+                NaiveDate::MAX
+            })
     }
 
     /// Year and month of this day, e.g. `(1997, 3)`.
@@ -158,6 +166,15 @@ fn parse_auto(s: &str) -> Option<Day> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_days_print_without_overflow() {
+        for d in [i32::MIN, i32::MIN + 1, -1, i32::MAX - 1, i32::MAX] {
+            assert!(!Day(d).to_string().is_empty());
+        }
+        assert_eq!(Day(i32::MAX).to_naive(), NaiveDate::MAX);
+        assert_eq!(Day(i32::MIN).to_naive(), NaiveDate::MIN);
+    }
 
     #[test]
     fn epoch_and_formats() {

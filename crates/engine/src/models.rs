@@ -636,6 +636,7 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
     specs.push(("lifecycle".into(), "lifecycle_stage".into(), None));
     specs.push(("cluster".into(), "cluster_name".into(), None));
     let mut lists = Vec::new();
+    let mut used = std::collections::HashSet::new();
     for (scheme, column, sep) in specs {
         let Ok(values) = table.texts(&column) else {
             continue;
@@ -659,8 +660,17 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
             }
         }
         for (grade, n) in counts {
+            // two names that read the same as files (`a/b`, `a_b`; `VIP`, `vip` on a
+            // case-insensitive disk) get distinct files instead of one overwriting the other
+            let base = format!("segments/{}/{}", file_safe(&scheme), file_safe(&grade));
+            let mut file = format!("{base}.csv");
+            let mut k = 2;
+            while !used.insert(file.to_lowercase()) {
+                file = format!("{base}-{k}.csv");
+                k += 1;
+            }
             lists.push(TargetList {
-                file: format!("segments/{}/{}.csv", file_safe(&scheme), file_safe(&grade)),
+                file,
                 scheme: scheme.clone(),
                 column: column.clone(),
                 grade,
@@ -672,9 +682,13 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
     lists
 }
 
-/// A grade name as a file name: path separators and characters Windows rejects become `_`.
+/// A grade name as a file name: path separators and characters Windows rejects become `_`;
+/// names that would be no file of their own (empty, `.`, `..`, hidden, Windows device names)
+/// get a leading `_`; at most 100 characters.
 fn file_safe(s: &str) -> String {
-    s.chars()
+    let name: String = s
+        .chars()
+        .take(100)
         .map(|c| {
             if matches!(
                 c,
@@ -686,12 +700,34 @@ fn file_safe(s: &str) -> String {
                 c
             }
         })
-        .collect()
+        .collect();
+    let stem = name.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.ends_with(|c: char| c.is_ascii_digit()));
+    if name.is_empty() || name.starts_with('.') || device {
+        format!("_{name}")
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grade_names_stay_inside_their_folder_as_files_of_their_own() {
+        assert_eq!(file_safe(".."), "_..");
+        assert_eq!(file_safe(""), "_");
+        assert_eq!(file_safe("../../etc/passwd"), "_.._.._etc_passwd");
+        assert_eq!(file_safe("a/b"), "a_b");
+        assert_eq!(file_safe("nul"), "_nul");
+        assert_eq!(file_safe("COM1.txt"), "_COM1.txt");
+        assert_eq!(file_safe("重要价值客户"), "重要价值客户");
+        assert_eq!(file_safe(&"x".repeat(300)).len(), 100);
+    }
 
     /// Columns of a CSV fixture of the clv crate (header skipped).
     fn fixture(name: &str) -> Vec<Vec<f64>> {

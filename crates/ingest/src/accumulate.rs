@@ -336,7 +336,7 @@ impl Accumulator {
     pub fn finish(self, f: Finish, stats: &mut IngestStats) -> Result<Aggregates, IngestError> {
         let mut shards = self.shards;
         if self.overflow || shards.iter().any(|s| s.overflow) {
-            return Err(IngestError::Engine(
+            return Err(IngestError::TooLarge(
                 "a customer's sum of amounts, profit or quantity exceeds ±9.2e12, or there are \
                  more than 4.29 billion purchase lines, or a part of the input holds more than \
                  4 GiB of customer ids; check the amount column's unit or analyze the data \

@@ -179,6 +179,10 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
+    /// The data's sums do not fit the exact integer arithmetic: a unit problem of the input
+    /// (amounts in the wrong unit), not a bug.
+    #[error("{0}")]
+    TooLarge(String),
     /// Arrow or the table builder failed (a bug or resource problem, not bad input).
     #[error("internal: {0}")]
     Engine(String),
