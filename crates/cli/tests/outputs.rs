@@ -27,13 +27,19 @@ fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
 const ORDERS: &str = "customer_id,order_date,amount\n\
     a,2024-01-03,10.50\na,2024-02-03,20\nb,2024-01-05,7\nc,2024-03-01,12\nc,2024-03-09,3\n";
 
-fn analyze(inputs: &[&Path], out: &Path) -> (Option<i32>, String, String) {
-    run(bin()
-        .arg("analyze")
+/// `clientele analyze INPUTS --out OUT --quiet --lang en`.
+fn analyze_cmd(inputs: &[&Path], out: &Path) -> Command {
+    let mut c = bin();
+    c.arg("analyze")
         .args(inputs)
         .arg("--out")
         .arg(out)
-        .args(["--quiet", "--lang", "en"]))
+        .args(["--quiet", "--lang", "en"]);
+    c
+}
+
+fn analyze(inputs: &[&Path], out: &Path) -> (Option<i32>, String, String) {
+    run(&mut analyze_cmd(inputs, out))
 }
 
 /// Every file under `dir` with its bytes, sorted.
@@ -178,12 +184,7 @@ fn a_closed_pipe_ends_quietly() {
     let orders = d.path().join("orders.csv");
     std::fs::write(&orders, ORDERS).unwrap();
     let out = d.path().join("out");
-    let mut child = bin()
-        .arg("analyze")
-        .arg(&orders)
-        .arg("--out")
-        .arg(&out)
-        .args(["--quiet", "--lang", "en"])
+    let mut child = analyze_cmd(&[&orders], &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -226,12 +227,7 @@ fn a_run_killed_while_writing_leaves_the_previous_output_complete() {
     let mut delays = 0;
     let mut mid_write = 0;
     for step in 0..12u64 {
-        let mut child = bin()
-            .arg("analyze")
-            .arg(&tx)
-            .arg("--out")
-            .arg(&out)
-            .args(["--quiet", "--lang", "en"])
+        let mut child = analyze_cmd(&[&tx], &out)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1698,49 +1698,38 @@ fn is_lit(e: &Expr) -> bool {
 
 /// AND of several conditions: constants folded, nested ANDs flattened.
 fn and_all(items: Vec<BoolNode>) -> BoolNode {
-    let mut out = Vec::with_capacity(items.len());
-    let mut lit = TRUE;
-    for n in items {
-        match n {
-            BoolNode::Lit(x) => lit = and3(lit, x),
-            BoolNode::And(v) => out.extend(v),
-            n => out.push(n),
-        }
-    }
-    if lit == FALSE || out.is_empty() {
-        return BoolNode::Lit(lit);
-    }
-    if lit == NULL {
-        out.push(BoolNode::Lit(NULL));
-    }
-    if out.len() == 1 {
-        out.pop().unwrap_or(BoolNode::Lit(NULL))
-    } else {
-        BoolNode::And(out)
-    }
+    all_of(items, true)
 }
 
 /// OR of several conditions: constants folded, nested ORs flattened.
 fn or_all(items: Vec<BoolNode>) -> BoolNode {
+    all_of(items, false)
+}
+
+/// AND (`and`) or OR of several conditions, in three-valued logic: constants are folded into
+/// one (the absorbing one decides at once), nested nodes of the same kind are flattened.
+fn all_of(items: Vec<BoolNode>, and: bool) -> BoolNode {
+    let (unit, absorbing) = if and { (TRUE, FALSE) } else { (FALSE, TRUE) };
     let mut out = Vec::with_capacity(items.len());
-    let mut lit = FALSE;
+    let mut lit = unit;
     for n in items {
-        match n {
-            BoolNode::Lit(x) => lit = or3(lit, x),
-            BoolNode::Or(v) => out.extend(v),
-            n => out.push(n),
+        match (n, and) {
+            (BoolNode::Lit(x), true) => lit = and3(lit, x),
+            (BoolNode::Lit(x), false) => lit = or3(lit, x),
+            (BoolNode::And(v), true) | (BoolNode::Or(v), false) => out.extend(v),
+            (n, _) => out.push(n),
         }
     }
-    if lit == TRUE || out.is_empty() {
+    if lit == absorbing || out.is_empty() {
         return BoolNode::Lit(lit);
     }
     if lit == NULL {
         out.push(BoolNode::Lit(NULL));
     }
-    if out.len() == 1 {
-        out.pop().unwrap_or(BoolNode::Lit(NULL))
-    } else {
-        BoolNode::Or(out)
+    match (out.len(), and) {
+        (1, _) => out.pop().unwrap_or(BoolNode::Lit(NULL)),
+        (_, true) => BoolNode::And(out),
+        (_, false) => BoolNode::Or(out),
     }
 }
 
