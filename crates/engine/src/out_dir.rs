@@ -96,6 +96,17 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
             "write the outputs to a folder of their own, outside the input folders, e.g. --out clientele-out",
         ));
     }
+    if let (Some(t), Some(cwd)) = (
+        canonical_target(out),
+        std::env::current_dir().and_then(fs::canonicalize).ok(),
+    ) && cwd.starts_with(&t)
+    {
+        return Err(refused(
+            out,
+            "is the current folder, or holds it",
+            "pass a folder of its own, e.g. --out clientele-out",
+        ));
+    }
     let meta = match fs::symlink_metadata(out) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -252,6 +263,8 @@ fn is_legacy_output(dir: &Path, entries: &[std::ffi::OsString]) -> bool {
 #[derive(Debug)]
 pub struct OutputDir {
     target: PathBuf,
+    /// `target` resolved (absolute, links and `..` resolved): where the swap happens.
+    abs: PathBuf,
     tmp: PathBuf,
     finished: bool,
 }
@@ -261,7 +274,9 @@ impl OutputDir {
     /// and creates the temporary folder to write into.
     pub fn begin(target: &Path, inputs: &[PathBuf]) -> Result<OutputDir, EngineError> {
         check_destination(target, inputs)?;
-        let (parent, name) = parent_and_name(target);
+        // the real place, so that `out/`, `a/../out` or a linked parent name one folder
+        let abs = canonical_target(target).unwrap_or_else(|| target.to_path_buf());
+        let (parent, name) = parent_and_name(&abs);
         fs::create_dir_all(&parent).map_err(|e| EngineError::io(target, e))?;
         remove_stale(&parent, &name);
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -280,6 +295,7 @@ impl OutputDir {
         fs::write(tmp.join(WRITING_MARK), b"").map_err(|e| EngineError::io(target, e))?;
         Ok(OutputDir {
             target: target.to_path_buf(),
+            abs,
             tmp,
             finished: false,
         })
@@ -334,7 +350,7 @@ impl OutputDir {
         fs::remove_file(self.tmp.join(WRITING_MARK)).map_err(io_err)?;
         // Something may have appeared at the destination while this run worked.
         check_destination(&target, &[])?;
-        swap_into_place(&self.tmp, &target).map_err(io_err)?;
+        swap_into_place(&self.tmp, &self.abs).map_err(io_err)?;
         self.finished = true;
         Ok(target)
     }
@@ -567,6 +583,15 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(e.contains("my notes.txt"), "{e}");
+    }
+
+    #[test]
+    fn the_current_folder_is_refused() {
+        let e = check_destination(Path::new("."), &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("current folder"), "{e}");
+        assert!(check_destination(Path::new(".."), &[]).is_err());
     }
 
     #[test]
