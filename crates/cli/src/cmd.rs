@@ -9,7 +9,7 @@ use clientele_core::{Day, Lang, TimeUnit};
 use clientele_engine::synthetic::{ShopSpec, generate};
 use clientele_engine::{
     Analysis, AnalyzeOptions, Config, Manifest, OutputDir, OutputFormat, ParquetCompression,
-    analyze, check_destination, write_file, write_outputs,
+    analyze, check_destination, is_clientele_page, write_file, write_outputs,
 };
 
 use crate::progress::Bars;
@@ -925,15 +925,6 @@ fn locale_lang() -> Lang {
         .find(|v| !v.is_empty())
         .unwrap_or_default();
     Lang::from_locale(&locale)
-}
-
-/// Whether the file is a report page clientele rendered (its generator meta tag).
-fn is_clientele_page(p: &Path) -> bool {
-    let mut head = vec![0u8; 4096];
-    let n = std::fs::File::open(p)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    String::from_utf8_lossy(&head[..n]).contains(r#"<meta name="generator" content="clientele">"#)
 }
 
 fn cmd_report(r: ReportArgs) -> Result<()> {

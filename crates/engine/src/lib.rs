@@ -21,7 +21,9 @@ pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceCon
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::EngineError;
 pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
-pub use out_dir::{MANIFEST_FILE, Manifest, OutputDir, check_destination, write_file};
+pub use out_dir::{
+    MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
+};
 pub use output::{
     OutputFormat, ParquetCompression, WrittenOutputs, render_report, top_customers, write_outputs,
 };

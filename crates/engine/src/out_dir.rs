@@ -23,19 +23,6 @@ pub const MANIFEST_FILE: &str = "clientele-manifest.json";
 /// from a killed run is clientele's and may be removed.
 const WRITING_MARK: &str = ".clientele-writing";
 
-/// Names an output of clientele from before manifests had (checked together with its
-/// `summary.json`), so folders written by an earlier version can still be replaced.
-const LEGACY_NAMES: [&str; 8] = [
-    "customers.parquet",
-    "customers.csv",
-    "summary.json",
-    "rejects.csv",
-    "report.html",
-    "segments",
-    "snapshot",
-    "migration",
-];
-
 /// What a clientele output folder holds, written last, as `clientele-manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -142,7 +129,7 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
             )),
         };
     }
-    if is_legacy_output(out, &entries) {
+    if is_legacy_output(out) {
         return Ok(());
     }
     let shown = entries[0].to_string_lossy().to_string();
@@ -216,10 +203,25 @@ fn foreign_file(dir: &Path, manifest: &Manifest) -> Option<String> {
         return Some("files that cannot be listed".into());
     }
     files.into_iter().find(|f| {
-        f != MANIFEST_FILE
-            && !manifest.files.iter().any(|m| m == f)
-            && !(f.starts_with("report") && f.ends_with(".html") && !f.contains('/'))
+        f != MANIFEST_FILE && !manifest.files.iter().any(|m| m == f) && !rendered_page(dir, f)
     })
+}
+
+/// A page `clientele report` rendered into an output folder: `report.html`,
+/// `report.zh.html` or `report.en.html` that carries clientele's generator tag.
+fn rendered_page(dir: &Path, rel: &str) -> bool {
+    matches!(rel, "report.html" | "report.zh.html" | "report.en.html")
+        && is_clientele_page(&dir.join(rel))
+}
+
+/// Whether the file is a report page clientele rendered (its generator meta tag, in the
+/// first 4 KiB).
+pub fn is_clientele_page(p: &Path) -> bool {
+    let mut head = vec![0u8; 4096];
+    let n = fs::File::open(p)
+        .and_then(|mut f| io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&head[..n]).contains(r#"<meta name="generator" content="clientele">"#)
 }
 
 /// Every file under `dir` (recursively), as `/`-separated paths relative to it.
@@ -243,14 +245,23 @@ fn list_files(dir: &Path, rel: &Path, out: &mut Vec<String>) -> io::Result<()> {
     Ok(())
 }
 
-/// An output of a clientele version before manifests: only names clientele writes, and a
-/// `summary.json` that says which tool wrote it.
-fn is_legacy_output(dir: &Path, entries: &[std::ffi::OsString]) -> bool {
-    let known = entries.iter().all(|e| {
-        let e = e.to_string_lossy();
-        LEGACY_NAMES.contains(&e.as_ref()) || (e.starts_with("report.") && e.ends_with(".html"))
-    });
-    known
+/// An output of a clientele version before manifests: only files such a version wrote
+/// (checked by name and place), and a `summary.json` that says which tool wrote it.
+fn is_legacy_output(dir: &Path) -> bool {
+    let mut files = Vec::new();
+    let written_by_clientele = |f: &String| match f.split_once('/') {
+        None => {
+            matches!(
+                f.as_str(),
+                "customers.parquet" | "customers.csv" | "summary.json" | "rejects.csv"
+            ) || rendered_page(dir, f)
+        }
+        Some(("segments" | "migration", rest)) => rest.ends_with(".csv"),
+        Some(("snapshot", rest)) => rest.ends_with(".json"),
+        Some(_) => false,
+    };
+    list_files(dir, Path::new(""), &mut files).is_ok()
+        && files.iter().all(written_by_clientele)
         && fs::read(dir.join("summary.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -456,7 +467,8 @@ fn is_leftover(path: &Path) -> bool {
     path.is_dir()
         && (path.join(WRITING_MARK).exists()
             || read_manifest(path).is_some()
-            || sorted_entries(path).is_ok_and(|en| en.is_empty() || is_legacy_output(path, &en)))
+            || sorted_entries(path).is_ok_and(|en| en.is_empty())
+            || is_legacy_output(path))
 }
 
 /// Whether a process with this id runs. Where that cannot be told, it is taken as running,
@@ -497,7 +509,13 @@ pub fn write_file(
     }
     let (parent, name) = parent_and_name(path);
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    // a new file only: a file of that name that is not ours is neither overwritten nor removed
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| EngineError::io(&tmp, e))?;
+    let result = io::Write::write_all(&mut file, bytes).and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(EngineError::io(path, e));
@@ -535,8 +553,12 @@ mod tests {
         let d = OutputDir::begin(&out, &[]).expect("begin");
         finish(&d, "old.csv", "old");
         d.finish(Manifest::new("analysis")).expect("finish");
-        // `clientele report` may add a re-rendered page
-        fs::write(out.join("report.en.html"), "x").expect("write");
+        // `clientele report` may add a re-rendered page; a page of the user's blocks
+        let page = r#"<html><head><meta name="generator" content="clientele">"#;
+        fs::write(out.join("report.en.html"), page).expect("write");
+        fs::write(out.join("report-final.html"), page).expect("write");
+        assert!(OutputDir::begin(&out, &[]).is_err());
+        fs::remove_file(out.join("report-final.html")).expect("remove");
         let d = OutputDir::begin(&out, &[]).expect("begin again");
         finish(&d, "new.csv", "new");
         d.finish(Manifest::new("analysis")).expect("finish again");
@@ -583,6 +605,18 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(e.contains("my notes.txt"), "{e}");
+    }
+
+    #[test]
+    fn an_output_of_an_earlier_version_is_recognised_by_its_files() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let old = root.path().join("old");
+        fs::create_dir_all(old.join("segments/rfm")).expect("mkdir");
+        fs::write(old.join("summary.json"), r#"{"tool": "clientele 0.1.0"}"#).expect("write");
+        fs::write(old.join("segments/rfm/VIP.csv"), "id\n").expect("write");
+        assert!(check_destination(&old, &[]).is_ok());
+        fs::write(old.join("segments/notes.docx"), "mine").expect("write");
+        assert!(check_destination(&old, &[]).is_err());
     }
 
     #[test]
