@@ -179,6 +179,10 @@ pub(crate) fn check_params(p: &KMeansParams) -> Result<()> {
     if p.n_init < 1 {
         return bad("n_init", "must be at least 1");
     }
+    // every start's fit is held until the best is chosen; scikit-learn's default is 10
+    if p.n_init > MAX_N_INIT {
+        return bad("n_init", "must be at most 1000 (10 is the usual choice)");
+    }
     if p.max_iter < 1 {
         return bad("max_iter", "must be at least 1");
     }
@@ -187,6 +191,9 @@ pub(crate) fn check_params(p: &KMeansParams) -> Result<()> {
     }
     Ok(())
 }
+
+/// The most initialisations per k: each start's fit is kept until the best is chosen.
+pub const MAX_N_INIT: usize = 1000;
 
 /// Distinct rows, counting stops at `limit` (so this is cheap on real data).
 pub(crate) fn count_distinct(data: &[f64], d: usize, limit: usize) -> usize {
@@ -624,6 +631,16 @@ fn relocate_empty(data: &[f64], d: usize, centers: &[f64], labels: &mut [u32], s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_n_init_is_a_config_error_not_an_allocation_failure() {
+        let mut p = KMeansParams::new(2);
+        p.n_init = usize::MAX;
+        let e = check_params(&p).expect_err("refused").to_string();
+        assert!(e.contains("n_init"), "{e}");
+        p.n_init = MAX_N_INIT;
+        assert!(check_params(&p).is_ok());
+    }
     use crate::synth::Blobs;
 
     #[test]
