@@ -13,6 +13,7 @@ use crate::baskets::Baskets;
 
 /// Statistics of one unordered category pair (`a < b` by index).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PairStats {
     /// First category index.
     pub a: u32,
@@ -32,6 +33,7 @@ pub struct PairStats {
 
 /// A suggested category for one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Suggestion {
     /// The suggested (not yet bought) category.
     pub category: u32,

@@ -4,6 +4,7 @@
 //! Text dimensions keep their `max_values` most common values, the rest become "(other)";
 //! numeric dimensions are cut into quantile bands ("25–34"); missing values are "(unknown)".
 
+use clientele_core::columns as col;
 use clientele_core::{ColumnData, CustomerTable, Texts};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,7 @@ use crate::stats::{check_finite, div};
 
 /// Customers and revenue of one dimension value or one grade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupTotals {
     /// Value or grade label.
     pub label: String,
@@ -30,6 +32,7 @@ pub struct GroupTotals {
 
 /// One dimension × one grade column, as matrices indexed `[value][grade]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Breakdown {
     /// Dimension column.
     pub dimension: String,
@@ -61,14 +64,14 @@ pub(crate) struct Dimension {
 
 /// Columns never picked automatically as dimensions: identity, metrics and model outputs.
 const NOT_DIMENSIONS: &[&str] = &[
-    "customer_id",
-    "top_category",
-    "rfm_segment",
-    "lifecycle_stage",
-    "value_tier",
-    "cluster",
-    "cluster_name",
-    "next_best_category",
+    col::CUSTOMER_ID,
+    col::TOP_CATEGORY,
+    col::RFM_SEGMENT,
+    col::LIFECYCLE_STAGE,
+    col::VALUE_TIER,
+    col::CLUSTER,
+    col::CLUSTER_NAME,
+    col::NEXT_BEST_CATEGORY,
 ];
 
 /// Numeric attributes banded automatically.

@@ -9,6 +9,7 @@ use crate::stats::div;
 
 /// Totals of one category (or of the lumped "(other)" categories).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryShare {
     /// Category name.
     pub category: String,
@@ -28,6 +29,7 @@ pub struct CategoryShare {
 
 /// One category within a grade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryInGrade {
     /// Category name.
     pub category: String,
@@ -43,6 +45,7 @@ pub struct CategoryInGrade {
 
 /// The top categories of one grade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GradeCategories {
     /// Grade value.
     pub grade: String,
@@ -56,6 +59,7 @@ pub struct GradeCategories {
 
 /// Top categories per grade of one grade column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TopCategories {
     /// Grade column name.
     pub grade_column: String,
@@ -65,6 +69,7 @@ pub struct TopCategories {
 
 /// Category shares; `shares` is sorted by revenue (ties by name) and capped, `other` lumps the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryShares {
     /// Customers with any category purchase.
     pub customers_with_categories: u64,

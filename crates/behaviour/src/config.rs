@@ -21,6 +21,7 @@ use crate::error::{BehaviourError, Result};
 
 /// The `[behaviour]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct BehaviourConfig {
     /// Dimension columns; `None` picks them from the table (see the module docs).

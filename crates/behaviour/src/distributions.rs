@@ -12,6 +12,7 @@ use crate::stats::{div, quantile_select};
 
 /// One histogram bin `[lo, hi)`; `None` is unbounded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Bin {
     /// Readable label, e.g. `3`, `11–20`, `50–100`.
     pub label: String,
@@ -27,6 +28,7 @@ pub struct Bin {
 
 /// Summary statistics of the non-missing values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     /// Arithmetic mean.
     pub mean: f64,
@@ -42,6 +44,7 @@ pub struct Stats {
 
 /// A histogram of one customer-table column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Histogram {
     /// Column name.
     pub column: String,
@@ -57,6 +60,7 @@ pub struct Histogram {
 
 /// The three behaviour distributions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Distributions {
     /// Column `orders`.
     pub orders: Histogram,

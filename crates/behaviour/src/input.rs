@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Purchases of one customer in one category.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CustomerCategory {
     /// Row in the customer table.
     pub customer: u32,
@@ -24,6 +25,7 @@ impl CustomerCategory {
 
 /// Totals for one weekday or month.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PeriodTotals {
     /// Net revenue.
     pub revenue: f64,
@@ -35,6 +37,7 @@ pub struct PeriodTotals {
 
 /// Weekday and month totals computed by the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Seasonality {
     /// Monday first.
     pub weekday: [PeriodTotals; 7],

@@ -60,6 +60,7 @@ pub use error::{BehaviourError, Result};
 pub use input::{CustomerCategory, Lang, PeriodTotals, Seasonality};
 pub use seasonality::{PeriodShare, SeasonalityShares, seasonality_shares};
 
+use clientele_core::columns as col;
 use clientele_core::{Column, ColumnData, CustomerTable};
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ use crate::groups::{Groups, categorical};
 use crate::stats::finite_numbers;
 
 /// Name of the suggested-category column added to the customer table.
-pub const NEXT_BEST_CATEGORY: &str = "next_best_category";
+pub const NEXT_BEST_CATEGORY: &str = col::NEXT_BEST_CATEGORY;
 /// Name of its score column (lift × confidence of the rule behind it).
 pub const NEXT_BEST_CATEGORY_SCORE: &str = "next_best_category_score";
 
@@ -92,6 +93,7 @@ pub struct BehaviourInput<'a> {
 
 /// One affinity pair by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AffinityPair {
     /// First category.
     pub a: String,
@@ -111,6 +113,7 @@ pub struct AffinityPair {
 
 /// How many customers get a category suggested.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SuggestionCount {
     /// Suggested category.
     pub category: String,
@@ -120,6 +123,7 @@ pub struct SuggestionCount {
 
 /// Affinity results for summary.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AffinitySummary {
     /// Customers with any category purchase (support denominator).
     pub customers_with_categories: u64,
@@ -139,6 +143,7 @@ pub struct AffinitySummary {
 
 /// The behaviour section of summary.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BehaviourSummary {
     /// Customers in the table.
     pub customers: u64,
@@ -170,13 +175,13 @@ pub fn analyze_behaviour(
     let n = t.len();
     let lang = input.lang;
 
-    let orders = finite_numbers(t, "orders")?;
-    let aov = finite_numbers(t, "avg_order_value")?;
+    let orders = finite_numbers(t, col::ORDERS)?;
+    let aov = finite_numbers(t, col::AVG_ORDER_VALUE)?;
     let days = finite_numbers(t, "avg_interpurchase_days")?;
-    let monetary = finite_numbers(t, "monetary")?;
+    let monetary = finite_numbers(t, col::MONETARY)?;
     let distributions = Distributions {
-        orders: orders_histogram("orders", &orders),
-        avg_order_value: log_histogram("avg_order_value", &aov),
+        orders: orders_histogram(col::ORDERS, &orders),
+        avg_order_value: log_histogram(col::AVG_ORDER_VALUE, &aov),
         avg_interpurchase_days: log_histogram("avg_interpurchase_days", &days),
     };
 

@@ -9,6 +9,7 @@ use crate::stats::div;
 
 /// One weekday or month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PeriodShare {
     /// `Mon`…`Sun` / `Jan`…`Dec` (Chinese: 周一… / 1月…).
     pub label: String,
@@ -26,6 +27,7 @@ pub struct PeriodShare {
 
 /// Weekday and month profiles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SeasonalityShares {
     /// Monday first.
     pub weekday: Vec<PeriodShare>,

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a failed unwrap is a failed test
 
 use clientele_behaviour::{
-    Affinity, Baskets, BehaviourConfig, BehaviourError, BehaviourInput, CustomerCategory, Lang,
-    PeriodTotals, Seasonality, analyze_behaviour,
+    Affinity, Baskets, BehaviourConfig, BehaviourError, BehaviourInput, BehaviourSummary,
+    CustomerCategory, Lang, PeriodTotals, Seasonality, analyze_behaviour,
 };
 use clientele_core::{ColumnData, CustomerTable};
 
@@ -84,6 +84,15 @@ fn category_rows(n: usize, k: u32) -> Vec<CustomerCategory> {
     v
 }
 
+/// `summary.json` is a contract: the summary reads back to the same value and the same text.
+fn assert_round_trips(sum: &BehaviourSummary) -> String {
+    let json = serde_json::to_string(sum).unwrap();
+    let back: BehaviourSummary = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, sum);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    json
+}
+
 fn names(k: u32) -> Vec<String> {
     (0..k).map(|i| format!("cat{i:02}")).collect()
 }
@@ -131,7 +140,7 @@ fn full_run_shapes_and_json() {
         let suggested = v.iter().flatten().count() as u64;
         assert_eq!(suggested, aff.suggested_customers);
     }
-    let json = serde_json::to_string(&sum).unwrap();
+    let json = assert_round_trips(&sum);
     assert!(
         json.len() < 200_000,
         "summary stays small: {} bytes",
@@ -276,7 +285,7 @@ fn empty_table_and_one_customer() {
         assert_eq!(s.customers, n as u64);
         assert_eq!(cols[0].data.len(), n);
         assert_eq!(s.distributions.orders.customers, n as u64);
-        serde_json::to_string(&s).unwrap();
+        assert_round_trips(&s);
     }
 }
 

@@ -19,6 +19,7 @@ use crate::kmeans::{KMeansParams, check_params};
 /// seed = 42
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     /// Run the segmentation at all (the engine skips it when false). Default true.
@@ -138,6 +139,28 @@ impl fmt::Display for KChoice {
             KChoice::Fixed(k) => write!(f, "{k}"),
             KChoice::Range { min, max } => write!(f, "[{min}, {max}]"),
         }
+    }
+}
+
+/// By hand, like the serde impls: `k = 5` or `k = [2, 8]`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for KChoice {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KChoice".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                {
+                    "type": "array",
+                    "items": { "type": "integer", "minimum": 0 },
+                    "minItems": 2,
+                    "maxItems": 2
+                }
+            ]
+        })
     }
 }
 

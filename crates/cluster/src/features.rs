@@ -13,17 +13,19 @@
 //!   it is dropped with a note; if every feature is constant, that is an error.
 
 use clientele_core::CustomerTable;
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClusterError, Result};
 
 /// Required default features.
-pub const DEFAULT_FEATURES: [&str; 3] = ["recency_days", "orders", "monetary"];
+pub const DEFAULT_FEATURES: [&str; 3] = [col::RECENCY_DAYS, col::ORDERS, col::MONETARY];
 /// Default features used when the table has them.
-pub const OPTIONAL_FEATURES: [&str; 2] = ["categories", "avg_order_value"];
+pub const OPTIONAL_FEATURES: [&str; 2] = ["categories", col::AVG_ORDER_VALUE];
 
 /// How a column is transformed before scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Transform {
     /// `sign(x)·ln(1+|x|)`.
@@ -60,6 +62,7 @@ impl Transform {
 
 /// One clustering feature: a numeric column and its transform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Feature {
     /// Customer-table column.
     pub column: String,
@@ -104,6 +107,7 @@ impl Feature {
 
 /// Per-feature mean and standard deviation of the transformed values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Scaler {
     /// Means, one per feature.
     pub means: Vec<f64>,

@@ -56,6 +56,7 @@ pub use select::KScore;
 
 /// The result of [`segment`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Segmentation {
     /// The model, for `summary.json` and for [`FittedKMeans::predict`].
     pub model: FittedKMeans,

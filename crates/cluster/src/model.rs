@@ -10,6 +10,7 @@ use crate::kmeans::sq_dist;
 /// Everything needed to assign a new customer to a cluster: features with their transforms, the
 /// scaler, and the centroids (standardised space) in label order (`centroids[0]` is label 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FittedKMeans {
     /// Features, in the order of centroid coordinates.

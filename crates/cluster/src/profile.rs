@@ -7,6 +7,7 @@
 //! is missing are left out of the name. Repeated names get " #2", " #3" in label order.
 
 use clientele_core::CustomerTable;
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -14,6 +15,7 @@ use crate::features::{FeatureMatrix, Transform, raw_column};
 
 /// Mean and median of one column inside a cluster, in original units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ColumnStats {
     /// Column name.
     pub column: String,
@@ -25,6 +27,7 @@ pub struct ColumnStats {
 
 /// What a marketer reads about one cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClusterProfile {
     /// 1-based label; 1 has the highest mean monetary.
     pub label: u32,
@@ -48,10 +51,10 @@ pub struct ClusterProfile {
 }
 
 const PROFILE_EXTRA: [&str; 5] = [
-    "recency_days",
-    "orders",
-    "monetary",
-    "avg_order_value",
+    col::RECENCY_DAYS,
+    col::ORDERS,
+    col::MONETARY,
+    col::AVG_ORDER_VALUE,
     "categories",
 ];
 
@@ -83,8 +86,8 @@ pub(crate) fn value_order(
     centroids: &[f64],
 ) -> Result<Vec<usize>> {
     let d = fm.features.len();
-    let money = match table.numbers("monetary") {
-        Ok(_) => Some(values(table, fm, "monetary")?),
+    let money = match table.numbers(col::MONETARY) {
+        Ok(_) => Some(values(table, fm, col::MONETARY)?),
         Err(_) => None,
     };
     let mut size = vec![0usize; k];
@@ -168,7 +171,7 @@ pub(crate) fn profiles(
     let mut revenue: Option<(Vec<f64>, f64)> = None;
     for col in &cols {
         let v = values(table, fm, col)?;
-        let axis = ["monetary", "orders", "recency_days"]
+        let axis = [col::MONETARY, col::ORDERS, col::RECENCY_DAYS]
             .iter()
             .position(|a| a == col);
         // Population mean/sd of log1p values, for the name.
@@ -207,7 +210,7 @@ pub(crate) fn profiles(
                 }
             }
         }
-        if col == "monetary" {
+        if col == col::MONETARY {
             let mut per = vec![0.0; k];
             for (i, &l) in labels.iter().enumerate() {
                 if !v[i].is_nan() {
@@ -223,7 +226,7 @@ pub(crate) fn profiles(
     for c in 0..k {
         let median_orders = stats[c]
             .iter()
-            .find(|s| s.column == "orders")
+            .find(|s| s.column == col::ORDERS)
             .and_then(|s| s.median);
         let (mut en, mut zh) = name(zs[c], median_orders, c);
         let dup = seen.iter().filter(|s| **s == en).count();

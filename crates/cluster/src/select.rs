@@ -11,6 +11,7 @@ use crate::kmeans::{CHUNK, sq_dist};
 /// How well one k did. Higher silhouette and Calinski–Harabasz are better, lower Davies–Bouldin
 /// is better; inertia always falls with k (read it as an elbow curve).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct KScore {
     /// Number of clusters.
     pub k: usize,

@@ -13,12 +13,20 @@ use crate::special::ln_beta;
 
 /// BG/BB parameters (α, β: purchase Beta; γ, δ: dropout Beta).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BgBb {
     alpha: f64,
     beta: f64,
     gamma: f64,
     delta: f64,
 }
+
+deserialize_via_new!(BgBb {
+    alpha,
+    beta,
+    gamma,
+    delta
+});
 
 impl BgBb {
     /// Validated parameters (all finite and > 0).

@@ -14,12 +14,15 @@ use crate::special::{ln_beta, log_add_exp, logistic};
 
 /// BG/NBD parameters (r, α: purchase-rate Gamma; a, b: dropout Beta), α in model time units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BgNbd {
     r: f64,
     alpha: f64,
     a: f64,
     b: f64,
 }
+
+deserialize_via_new!(BgNbd { r, alpha, a, b });
 
 impl BgNbd {
     /// Validated parameters (all finite and > 0).

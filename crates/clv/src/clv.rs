@@ -32,6 +32,7 @@ pub fn periods_per_month_30_days(unit: TimeUnit) -> f64 {
 
 /// Horizon, discount and month length for the discrete CLV.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClvOptions {
     /// Number of months summed.
     pub months: u32,

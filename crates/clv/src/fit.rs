@@ -24,6 +24,7 @@ pub const MIN_CUSTOMERS: usize = 10;
 
 /// Options for every `fit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct FitOptions {
     /// L2 penalty λ·Σ θ² on the natural parameters, added to the mean negative log-likelihood
@@ -52,12 +53,13 @@ impl Default for FitOptions {
 }
 
 /// What a fit did: parameters, their standard errors and how the optimiser ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FitReport {
-    /// Model name (`bg_nbd`, ...).
-    pub model: &'static str,
+    /// Model name (`bg_nbd`, ...); owned so that a report read back from JSON is one too.
+    pub model: String,
     /// Parameter names in order.
-    pub param_names: Vec<&'static str>,
+    pub param_names: Vec<String>,
     /// Fitted natural parameters.
     pub params: Vec<f64>,
     /// Standard errors (observed information, delta method); None when not requested.
@@ -415,8 +417,8 @@ pub(crate) fn fit_mle_with<M: Mle>(
     Ok(Fitted {
         model,
         report: FitReport {
-            model: M::NAME,
-            param_names: M::NAMES.to_vec(),
+            model: M::NAME.to_string(),
+            param_names: M::NAMES.iter().map(|n| n.to_string()).collect(),
             params,
             std_errors,
             log_likelihood,

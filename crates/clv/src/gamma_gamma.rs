@@ -17,7 +17,7 @@
 //! tends to for them anyway (their weight p·x/(p·x+q−1) on m̄ is close to 1). A fit that
 //! succeeds on everyone (CDNOW, the recovery data) is returned unchanged.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
 use crate::error::{ClvError, Result, positive};
@@ -25,14 +25,18 @@ use crate::fit::{self, FitOptions, Fitted, MAXP, Mle, Rows};
 
 /// Gamma-Gamma parameters (p, q, γ — γ is called `v` in lifetimes), γ in money units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GammaGamma {
     p: f64,
     q: f64,
     v: f64,
 }
 
+deserialize_via_new!(GammaGamma { p, q, v });
+
 /// Which customers went into the spend fit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SpendFitReport {
     /// The likelihood fit.
     pub fit: fit::FitReport,
@@ -55,7 +59,8 @@ pub struct SpendFitReport {
 /// customers with m̄ > 0, trying k = 3, 2, 1.5 in turn (least exclusion first), and leaving
 /// out at most 1 % of them (at least one customer). The first cut whose refit converges
 /// with q > 1 is used.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExtremeSpenders {
     /// Repeat customers left out (mean spend above `mean_spend_above`).
     pub customers: usize,

@@ -46,6 +46,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+/// `Deserialize` for a parameter struct through its validating `new`: a model read back from
+/// `summary.json` keeps the invariants (finite, > 0) that every formula relies on.
+macro_rules! deserialize_via_new {
+    ($ty:ident { $($field:ident),+ }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                struct Raw {
+                    $($field: f64),+
+                }
+                let Raw { $($field),+ } = Raw::deserialize(d)?;
+                $ty::new($($field),+).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod bgbb;
 pub mod bgnbd;
 pub mod clv;

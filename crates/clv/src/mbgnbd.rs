@@ -14,12 +14,15 @@ use crate::special::{ln_beta, logistic, softplus};
 
 /// MBG/NBD parameters (r, α, a, b), same meaning as BG/NBD.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MbgNbd {
     r: f64,
     alpha: f64,
     a: f64,
     b: f64,
 }
+
+deserialize_via_new!(MbgNbd { r, alpha, a, b });
 
 impl MbgNbd {
     /// Validated parameters (all finite and > 0).

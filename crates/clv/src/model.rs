@@ -13,6 +13,7 @@ use crate::pareto_nbd::ParetoNbd;
 
 /// Which transaction model (config names `bg_nbd | mbg_nbd | pareto_nbd | bg_bb`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// BG/NBD (Fader, Hardie & Lee 2005).
@@ -26,7 +27,8 @@ pub enum ModelKind {
 }
 
 /// A transaction model with validated parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "model", content = "params", rename_all = "snake_case")]
 pub enum Model {
     /// BG/NBD.
@@ -40,7 +42,8 @@ pub enum Model {
 }
 
 /// A fitted transaction model and its fit report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FittedModel {
     /// The model at the maximum-likelihood parameters.
     pub model: Model,

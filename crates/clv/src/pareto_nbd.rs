@@ -18,12 +18,15 @@ use crate::special::{log_add_exp, tricomi_u_ss};
 
 /// Pareto/NBD parameters (r, α: purchase rate; s, β: dropout rate), α and β in time units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ParetoNbd {
     r: f64,
     alpha: f64,
     s: f64,
     beta: f64,
 }
+
+deserialize_via_new!(ParetoNbd { r, alpha, s, beta });
 
 impl ParetoNbd {
     /// Validated parameters (all finite and > 0).

@@ -1,14 +1,15 @@
 //! Calibration/holdout validation as a pure function: model predictions for the holdout
 //! period against actual counts, next to a naive baseline.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{CalibrationData, check_rows};
 use crate::error::{ClvError, Result, non_negative_arg};
 use crate::model::Model;
 
 /// Error summary of one predictor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorSummary {
     /// Customers.
     pub n: usize,
@@ -23,7 +24,8 @@ pub struct ErrorSummary {
 }
 
 /// Customers grouped by calibration frequency (0, 1, …, 6, "7+").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FrequencyGroup {
     /// Group label.
     pub frequency: String,
@@ -42,14 +44,16 @@ pub struct FrequencyGroup {
 }
 
 /// Result of [`holdout_validation`]; per-customer vectors are in input order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HoldoutReport {
     /// Holdout length in model time units.
     pub duration: f64,
-    /// Model prediction per customer.
+    /// Model prediction per customer (not serialized: empty in a report read back).
     #[serde(skip)]
     pub predicted: Vec<f64>,
-    /// Baseline prediction per customer: calibration rate x/T × duration (0 when T = 0).
+    /// Baseline prediction per customer: calibration rate x/T × duration (0 when T = 0); not
+    /// serialized either.
     #[serde(skip)]
     pub baseline_predicted: Vec<f64>,
     /// Model errors over all customers.

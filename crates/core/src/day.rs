@@ -70,8 +70,53 @@ impl Serialize for Day {
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Day, D::Error> {
-        let s = String::deserialize(d)?;
-        Day::parse_iso(&s).map_err(serde::de::Error::custom)
+        d.deserialize_any(DayVisitor)
+    }
+}
+
+/// A `YYYY-MM-DD` string, or a TOML date written without quotes (`as_of = 2024-06-30`), which
+/// a TOML parser hands over as a one-entry map holding the date's text.
+struct DayVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DayVisitor {
+    type Value = Day;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a date as YYYY-MM-DD")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Day, E> {
+        Day::parse_iso(s).map_err(E::custom)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Day, A::Error> {
+        use serde::de::Error;
+        let Some((_, text)) = map.next_entry::<String, String>()? else {
+            return Err(A::Error::custom("a date as YYYY-MM-DD"));
+        };
+        // a TOML date-time is a date: its time of day would be silently dropped
+        if text.len() != 10 {
+            return Err(A::Error::custom(format!(
+                "`{text}` is not a date: write YYYY-MM-DD"
+            )));
+        }
+        Day::parse_iso(&text).map_err(A::Error::custom)
+    }
+}
+
+/// Written by hand because the serde impls above are: a `YYYY-MM-DD` string, not the day number.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Day {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Day".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "date" })
     }
 }
 
@@ -166,6 +211,15 @@ fn parse_auto(s: &str) -> Option<Day> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "schema")]
+    #[test]
+    fn schema_is_the_serialized_date_string() {
+        let schema = serde_json::to_value(schemars::schema_for!(Option<Day>)).unwrap();
+        let text = schema.to_string();
+        assert!(text.contains(r#""format":"date""#), "{text}");
+        assert!(!text.contains("integer"), "{text}");
+    }
 
     #[test]
     fn extreme_days_print_without_overflow() {

@@ -10,6 +10,7 @@ use crate::CoreError;
 /// Language of labels, grade names and texts in outputs: 中文 (the default) or English. One
 /// type for every crate, so that a setting goes from the config to each model unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// 简体中文.

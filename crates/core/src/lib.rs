@@ -6,6 +6,7 @@
 //! summary conventions ([`RfmSummary`], [`ClvSummary`]) are separate types because their
 //! "frequency" and "recency" mean different things.
 
+pub mod columns;
 mod day;
 mod error;
 mod ids;
@@ -17,6 +18,7 @@ mod texts;
 mod values;
 mod window;
 
+pub use columns::Grouping;
 pub use day::{DateFormat, Day};
 pub use error::CoreError;
 pub use ids::Ids;

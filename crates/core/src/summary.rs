@@ -1,5 +1,6 @@
 //! The two per-customer summary conventions, as separate types so they cannot be mixed up.
 
+use crate::columns as col;
 use crate::{CoreError, CustomerTable};
 
 /// RFM convention: every purchase counts, recency in days since the last purchase.
@@ -46,9 +47,9 @@ impl RfmSummary {
     /// Reads `recency_days`, `orders` and `monetary` from the customer table.
     pub fn from_table(table: &CustomerTable) -> Result<RfmSummary, CoreError> {
         Ok(RfmSummary {
-            recency_days: required(table, "recency_days")?,
-            orders: required(table, "orders")?,
-            monetary: required(table, "monetary")?,
+            recency_days: required(table, col::RECENCY_DAYS)?,
+            orders: required(table, col::ORDERS)?,
+            monetary: required(table, col::MONETARY)?,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The per-customer table: one row per customer, named typed columns.
 
+use crate::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::{CoreError, Day, Ids, Texts, Values};
@@ -144,7 +145,7 @@ impl CustomerTable {
 
     /// Column names including `customer_id`.
     pub fn column_names(&self) -> Vec<&str> {
-        std::iter::once("customer_id")
+        std::iter::once(col::CUSTOMER_ID)
             .chain(self.columns.iter().map(|c| c.name.as_str()))
             .collect()
     }
@@ -159,7 +160,7 @@ impl CustomerTable {
                 got: data.len(),
             });
         }
-        if name == "customer_id" || self.get(&name).is_some() {
+        if name == col::CUSTOMER_ID || self.get(&name).is_some() {
             return Err(CoreError::DuplicateColumn(name));
         }
         self.columns.push(Column { name, data });

@@ -6,6 +6,7 @@ use crate::{CoreError, Day};
 
 /// When the analysis looks at the data: everything after `as_of` is excluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ObservationWindow {
     /// The last day that counts ("today" of the analysis).
     pub as_of: Day,
@@ -19,6 +20,7 @@ pub struct ObservationWindow {
 /// convention of the BTYD papers and CLVTools ("fractional weeks"), and equals lifetimes'
 /// `freq='D', freq_multiplier=7` for weeks. A month is 30 days, as in lifetimes' CLV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TimeUnit {
     /// 1 day.

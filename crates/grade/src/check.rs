@@ -13,6 +13,7 @@ use crate::scheme::{self, Mode, SchemeConfig};
 
 /// How bad a finding is: errors stop compilation, warnings are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The scheme cannot be used.
@@ -23,6 +24,7 @@ pub enum Severity {
 
 /// What kind of finding, for programs that filter them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Kind {
@@ -54,6 +56,7 @@ pub enum Kind {
 
 /// Which rule a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleRef {
     /// 1-based position in the scheme's `rules`.
     pub index: usize,
@@ -79,6 +82,7 @@ impl fmt::Display for RuleRef {
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,

@@ -8,6 +8,7 @@
 //! NULL follows SQL three-valued logic: comparisons with NULL are NULL, `NULL AND FALSE` is
 //! false, and a rule whose condition is NULL does not match. Division by zero and NaN are NULL.
 
+use clientele_core::columns as col;
 use std::fmt;
 
 use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Ids, Texts};
@@ -1237,7 +1238,7 @@ impl Slots {
     pub fn load<'a>(&self, table: &'a CustomerTable) -> Result<Frame<'a>, CoreError> {
         let mut data = Vec::with_capacity(self.cols.len());
         for (name, text) in &self.cols {
-            let col = if name == "customer_id" && *text {
+            let col = if name == col::CUSTOMER_ID && *text {
                 SlotData::Ids(table.ids())
             } else {
                 match (table.column(name)?, text) {
@@ -1313,6 +1314,7 @@ impl Frame<'_> {
 /// A statistic resolved against the table at compile time, reported so users see the number
 /// behind `p80(monetary)`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResolvedStat {
     /// As written back, e.g. `p80(monetary)`.
     pub expr: String,

@@ -44,6 +44,7 @@
 pub mod check;
 pub mod error;
 pub mod expr;
+pub mod labels;
 pub mod playbook;
 pub mod presets;
 pub mod schema;
@@ -54,6 +55,7 @@ pub mod value_tier;
 pub use check::{Diagnostic, Kind, RuleRef, Severity, check, check_all};
 pub use error::GradeError;
 pub use expr::ResolvedStat;
+pub use labels::{GradeLabel, builtin_label};
 pub use playbook::{Lang, Playbook, PlaybookConfig, PlaybookEntry};
 pub use schema::{ColumnType, TableSchema};
 pub use scheme::{

@@ -19,6 +19,7 @@ pub type PlaybookConfig = BTreeMap<String, PlaybookEntry>;
 
 /// One override: the same text for both languages, or one per language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum PlaybookEntry {
     /// Used for zh and en.
@@ -329,6 +330,7 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// The built-in playbook with config overrides applied.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Playbook {
     overrides: PlaybookConfig,
 }

@@ -1,11 +1,13 @@
 //! What the static checks know about a customer table without its rows: column names, types
 //! and, for score columns, their integer range (so rule sets can be enumerated cell by cell).
 
+use clientele_core::columns as col;
 use clientele_core::{ColumnData, CustomerTable};
 use serde::{Deserialize, Serialize};
 
 /// A column's type as conditions see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// Whole numbers (counts, scores).
@@ -37,6 +39,7 @@ impl ColumnType {
 
 /// One column of a [`TableSchema`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SchemaColumn {
     /// Column name.
     pub name: String,
@@ -49,6 +52,7 @@ pub struct SchemaColumn {
 
 /// Column names and types, the input of [`crate::check()`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TableSchema {
     columns: Vec<SchemaColumn>,
 }
@@ -64,7 +68,7 @@ impl TableSchema {
     /// correct rule into an "unreachable" error. The engine declares its score ranges with
     /// [`TableSchema::with_range`] (e.g. `r_score` 1–5 from the RFM config).
     pub fn of(table: &CustomerTable) -> TableSchema {
-        let mut s = TableSchema::new().with("customer_id", ColumnType::Text);
+        let mut s = TableSchema::new().with(col::CUSTOMER_ID, ColumnType::Text);
         for c in table.columns() {
             s = s.with(&c.name, ColumnType::of(&c.data));
         }

@@ -27,6 +27,7 @@ use crate::value_tier::ValueTierConfig;
 
 /// How a scheme turns rule matches into grades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Ordered rules; the first match wins; `default` for the rest.
@@ -55,6 +56,7 @@ impl Mode {
 /// The grading part of the config file: `[[scheme]]`, `[playbook]`, `[value_tiers]`. The engine
 /// may embed these fields in its own config instead.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GradingConfig {
     /// The grading schemes, in output order.
@@ -78,6 +80,7 @@ impl GradingConfig {
 
 /// One `[[scheme]]` table.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SchemeConfig {
     /// Scheme name; the output column is `grade_<name>`.
@@ -120,6 +123,7 @@ pub struct SchemeConfig {
 
 /// A preset parameter: a number or an expression text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ParamValue {
     /// A number.
@@ -130,6 +134,7 @@ pub enum ParamValue {
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// The grade (or tag) this rule gives; in `points` mode an optional label for the criterion.
@@ -144,6 +149,7 @@ pub struct RuleConfig {
 
 /// One tier of a `points` scheme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierConfig {
     /// The grade.
@@ -155,7 +161,7 @@ pub struct TierConfig {
 impl SchemeConfig {
     /// The output column name, `grade_<name>`.
     pub fn column(&self) -> String {
-        format!("grade_{}", self.name)
+        clientele_core::Grouping::Grade(self.name.clone()).column()
     }
 
     /// The effective mode.
@@ -386,6 +392,7 @@ fn internal(cfg: &SchemeConfig, i: usize, e: &expr::ParseError) -> GradeError {
 
 /// Per-customer grades of one scheme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SchemeResult {
     /// Scheme name.
     pub scheme: String,
@@ -403,6 +410,7 @@ pub struct SchemeResult {
 
 /// Grade codes per customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Codes {
     /// One grade (or none: a grid customer with a NULL axis and no default) per customer.
@@ -497,6 +505,7 @@ impl SchemeResult {
 
 /// How many customers a rule's condition matches and how many it actually grades.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulePreview {
     /// The grade (tag, tier or default) of this row.
     pub grade: String,
@@ -519,7 +528,7 @@ impl CompiledScheme {
 
     /// Output column, `grade_<name>`.
     pub fn column(&self) -> String {
-        format!("grade_{}", self.name)
+        clientele_core::Grouping::Grade(self.name.clone()).column()
     }
 
     /// The mode.

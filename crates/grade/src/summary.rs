@@ -2,6 +2,7 @@
 //! recency/orders/monetary (and CLV when the table has it), and the playbook action.
 
 use clientele_core::CustomerTable;
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::playbook::{Lang, Playbook};
@@ -9,9 +10,14 @@ use crate::scheme::{Mode, SchemeResult};
 
 /// One grade (or tag) of a scheme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GradeSummary {
-    /// Grade label.
+    /// Grade label, as the customer table holds it.
     pub grade: String,
+    /// Stable key and Chinese/English names, for a built-in grade (`None` for a grade a user
+    /// named: its name is its label in every language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<crate::GradeLabel>,
     /// Customers with it (for tags: customers carrying the tag).
     pub customers: usize,
     /// `customers` / all customers.
@@ -36,6 +42,7 @@ pub struct GradeSummary {
 
 /// All grades of one scheme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SchemeSummary {
     /// Scheme name.
     pub scheme: String,
@@ -82,14 +89,14 @@ pub fn summarize(
 ) -> SchemeSummary {
     let n = result.len();
     let (counts, ungraded) = result.counts();
-    let money = means(result, table, "monetary");
+    let money = means(result, table, col::MONETARY);
     let total_revenue: Option<f64> = table
-        .numbers("monetary")
+        .numbers(col::MONETARY)
         .ok()
         .map(|v| v.iter().flatten().filter(|x| x.is_finite()).sum());
-    let rec = means(result, table, "recency_days");
-    let ord = means(result, table, "orders");
-    let clv = means(result, table, "clv");
+    let rec = means(result, table, col::RECENCY_DAYS);
+    let ord = means(result, table, col::ORDERS);
+    let clv = means(result, table, col::CLV);
     let mean = |m: &Option<(Vec<f64>, Vec<usize>)>, g: usize| {
         m.as_ref()
             .and_then(|(s, c)| (c[g] > 0).then(|| s[g] / c[g] as f64))
@@ -102,6 +109,7 @@ pub fn summarize(
             let revenue = money.as_ref().map(|(s, _)| s[g]);
             GradeSummary {
                 grade: label.clone(),
+                label: crate::builtin_label(label),
                 customers: counts[g],
                 share: if n > 0 {
                     counts[g] as f64 / n as f64

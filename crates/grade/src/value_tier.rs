@@ -19,6 +19,7 @@
 //! - Pareto curve: x = share of all customers (ranked, `D` last), y = cumulative share of positive
 //!   value; starts at (0, 0), at most 201 points.
 
+use clientele_core::columns as col;
 use clientele_core::{ColumnData, CustomerTable, Ids};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ use crate::error::GradeError;
 
 /// `[value_tiers]` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ValueTierConfig {
     /// The value column (default `monetary`; `profit` or `clv` also make sense).
@@ -43,7 +45,7 @@ pub struct ValueTierConfig {
 impl Default for ValueTierConfig {
     fn default() -> Self {
         ValueTierConfig {
-            column: "monetary".to_string(),
+            column: col::MONETARY.to_string(),
             abc_a: 0.8,
             abc_b: 0.95,
             heavy: 0.2,
@@ -84,6 +86,7 @@ impl ValueTierConfig {
 
 /// A value tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Tier {
     /// ABC: within the first `abc_a` of value.
     A,
@@ -127,6 +130,7 @@ pub const NO_CONTRIBUTION_ZH: &str = "无贡献";
 
 /// A point of the Pareto curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ParetoPoint {
     /// Cumulative share of customers (0–1).
     pub customers: f64,
@@ -136,6 +140,7 @@ pub struct ParetoPoint {
 
 /// Per-tier totals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TierSummary {
     /// `A`/`B`/`C`/`D` or `H`/`M`/`L`/`D`.
     pub tier: String,
@@ -151,6 +156,7 @@ pub struct TierSummary {
 
 /// Value tiers of every customer, in table row order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ValueTiers {
     /// The value column used.
     pub column: String,
@@ -162,6 +168,9 @@ pub struct ValueTiers {
     pub abc: Vec<Tier>,
     /// HML tier per customer (`H`, `M`, `L`, `D`).
     pub hml: Vec<Tier>,
+    /// The smallest share of customers, best first, that holds 80 % of the positive value
+    /// (read on the whole curve, not the drawn points); `None` without positive value.
+    pub customers_for_80_percent: Option<f64>,
     /// The Pareto curve, at most 201 points.
     pub pareto: Vec<ParetoPoint>,
     /// Totals per ABC tier (A, B, C, D).
@@ -273,6 +282,10 @@ pub fn value_tiers_of(
             value: if total > 0.0 { 1.0 } else { 0.0 },
         });
     }
+    let customers_for_80_percent = curve
+        .iter()
+        .find(|p| total > 0.0 && p.value >= 0.8 - 1e-12)
+        .map(|p| p.customers);
     let pareto = downsample(&curve, 201);
     let summary = |tiers: &[Tier], labels: [Tier; 4]| {
         labels
@@ -305,6 +318,7 @@ pub fn value_tiers_of(
         hml_summary: summary(&hml, [Tier::H, Tier::M, Tier::L, Tier::D]),
         abc,
         hml,
+        customers_for_80_percent,
         pareto,
     })
     .map(|mut v| {
@@ -359,6 +373,8 @@ mod tests {
         assert_eq!(t.contribution_share[6], Some(-0.03));
         assert_eq!(t.contribution_share[7], None);
         assert_eq!(t.pareto.len(), 9);
+        // 50 + 30 of 100 by the best 2 of 8
+        assert_eq!(t.customers_for_80_percent, Some(0.25));
         assert_eq!(
             t.pareto[2],
             ParetoPoint {

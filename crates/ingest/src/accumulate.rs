@@ -12,6 +12,7 @@
 //! input. Money stays in integer micro-units throughout, so every sum is exact and independent
 //! of row order and of how the reading was split.
 
+use clientele_core::columns as col;
 use clientele_core::{ColumnData, CustomerTable, Day, Ids, Names, Texts, Values};
 use hashbrown::HashTable;
 use rayon::iter::{
@@ -104,13 +105,39 @@ struct Shard {
     used: u64,
     after: u64,
     total: i128,
+    /// More lines than a `u32` addresses.
     overflow: bool,
+    /// The first customer (index into `states`) whose sum passed i64, and which sum.
+    too_large: Option<(u32, Sum)>,
 }
 
-fn add(sum: &mut i64, v: i64, overflow: &mut bool) {
+/// A per-customer sum that is kept exactly in an `i64`.
+#[derive(Debug, Clone, Copy)]
+enum Sum {
+    Amounts,
+    Returns,
+    Profits,
+    Quantities,
+}
+
+impl Sum {
+    /// The sum in words, and the column its values come from.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Sum::Amounts => ("amounts", "amount"),
+            Sum::Returns => ("returns", "amount"),
+            Sum::Profits => ("profits", "profit"),
+            Sum::Quantities => ("quantities", "quantity"),
+        }
+    }
+}
+
+/// Adds `v` to `sum`; on overflow leaves `sum` as it is and names the first sum that
+/// overflowed in `overflow`.
+fn add(sum: &mut i64, v: i64, what: Sum, overflow: &mut Option<Sum>) {
     match sum.checked_add(v) {
         Some(s) => *sum = s,
-        None => *overflow = true,
+        None => *overflow = overflow.or(Some(what)),
     }
 }
 
@@ -150,6 +177,7 @@ impl Shard {
             after: 0,
             total: 0,
             overflow: false,
+            too_large: None,
         }
     }
 
@@ -196,20 +224,20 @@ impl Shard {
             }
             let c = self.intern(p, rows);
             let customer = c as u32;
-            let mut overflow = false;
+            let mut overflow = None;
             let st = &mut self.states[c];
             if !after {
-                add(&mut st.monetary, amount, &mut overflow);
+                add(&mut st.monetary, amount, Sum::Amounts, &mut overflow);
                 if amount < 0 {
                     st.returns += 1;
-                    add(&mut st.return_amount, -amount, &mut overflow);
+                    add(&mut st.return_amount, -amount, Sum::Returns, &mut overflow);
                 }
                 if p.profit != NO_VALUE {
-                    add(&mut st.profit, p.profit, &mut overflow);
+                    add(&mut st.profit, p.profit, Sum::Profits, &mut overflow);
                     st.has |= HAS_PROFIT;
                 }
                 if p.quantity != NO_VALUE {
-                    add(&mut st.items, p.quantity, &mut overflow);
+                    add(&mut st.items, p.quantity, Sum::Quantities, &mut overflow);
                     st.has |= HAS_QUANTITY;
                 }
             }
@@ -225,7 +253,7 @@ impl Shard {
                 && st.last_order == order
                 && let Some(l) = self.lines.get_mut(st.last_line as usize)
             {
-                add(&mut l.amount, amount, &mut overflow);
+                add(&mut l.amount, amount, Sum::Amounts, &mut overflow);
                 l.flags |= flags;
             } else {
                 let n = self.lines.len();
@@ -247,7 +275,9 @@ impl Shard {
                 st.last_category = category;
                 st.last_order = order;
             }
-            self.overflow |= overflow;
+            if let Some(what) = overflow {
+                self.too_large.get_or_insert((customer, what));
+            }
         }
     }
 }
@@ -335,12 +365,23 @@ impl Accumulator {
     /// accounting of `stats`.
     pub fn finish(self, f: Finish, stats: &mut IngestStats) -> Result<Aggregates, IngestError> {
         let mut shards = self.shards;
+        // the smallest id, so the message does not depend on how the reading was split
+        let too_large = shards
+            .iter()
+            .filter_map(|s| s.too_large.map(|(c, sum)| (&s.ids[c as usize], sum)))
+            .min_by_key(|&(id, _)| id);
+        if let Some((id, sum)) = too_large {
+            let (what, column) = sum.words();
+            return Err(IngestError::TooLarge(format!(
+                "customer `{id}`: the sum of its {what} passes ±9.2e12, the limit of exact \
+                 arithmetic (rows are limited to ±1e9 each): check the unit of the {column} \
+                 column, or analyze the data in parts"
+            )));
+        }
         if self.overflow || shards.iter().any(|s| s.overflow) {
             return Err(IngestError::TooLarge(
-                "a customer's sum of amounts, profit or quantity exceeds ±9.2e12, or there are \
-                 more than 4.29 billion purchase lines, or a part of the input holds more than \
-                 4 GiB of customer ids; check the amount column's unit or analyze the data \
-                 in parts"
+                "there are more than 4.29 billion purchase lines, or a part of the input holds \
+                 more than 4 GiB of customer ids: analyze the data in parts"
                     .into(),
             ));
         }
@@ -561,7 +602,8 @@ struct Sweep {
     any_profit: bool,
     any_quantity: bool,
     return_only: u64,
-    return_only_amount: i64,
+    /// Σ of the return-only customers' net amounts: each fits an i64, their sum may not.
+    return_only_amount: i128,
     months: Vec<MonthActivity>,
     category_spend: Vec<CategorySpend>,
     week: [Season; 7],
@@ -670,6 +712,13 @@ fn money(v: i64) -> f64 {
     v as f64 / MONEY_SCALE
 }
 
+/// [`money`] of a sum over part of a customer's lines (a day, a month, a category), kept in
+/// an `i128`: only the customer's total is checked to fit an `i64`, and a part may not (large
+/// purchases on two days with a large return between them).
+fn money_wide(v: i128) -> f64 {
+    i64::try_from(v).map_or(v as f64 / MONEY_SCALE, money)
+}
+
 /// Monday = 0 (1970-01-01 was a Thursday).
 fn weekday(day: i32) -> usize {
     (i64::from(day) + 3).rem_euclid(7) as usize
@@ -714,19 +763,19 @@ impl Sweep {
         let f = self.f;
         // purchase days: days with a non-negative row; their net amounts; gaps between them
         let (mut first, mut last) = (None::<i32>, None::<i32>);
-        let (mut days, mut day_amount_sum, mut first_amount) = (0i64, 0i64, 0i64);
+        let (mut days, mut day_amount_sum, mut first_amount) = (0i64, 0i128, 0i128);
         let (mut longest, mut last_gap) = (None::<i64>, None::<i64>);
         let (mut week_seen, mut month_seen) = (0u8, 0u16);
         let mut i = 0;
         while i < used.len() {
             let d = used[i].day;
             let j = i + used[i..].iter().take_while(|l| l.day == d).count();
-            let amount: i64 = used[i..j].iter().map(|l| l.amount).sum();
+            let amount: i128 = used[i..j].iter().map(|l| i128::from(l.amount)).sum();
             let purchase = used[i..j].iter().any(Line::nonneg);
             if f.detail {
                 let (wd, m) = (weekday(d), Day(d).year_month().1 as usize - 1);
-                self.week[wd].revenue += i128::from(amount);
-                self.year[m].revenue += i128::from(amount);
+                self.week[wd].revenue += amount;
+                self.year[m].revenue += amount;
                 week_seen |= 1 << wd;
                 month_seen |= 1 << m;
                 if purchase {
@@ -759,7 +808,7 @@ impl Sweep {
         }
         let (Some(first), Some(last)) = (first, last) else {
             self.return_only += 1;
-            self.return_only_amount += st.monetary;
+            self.return_only_amount += i128::from(st.monetary);
             return;
         };
         let row = self.c.ids.len() as u32;
@@ -782,13 +831,13 @@ impl Sweep {
                 .map(|l| (l.category, l.order, l.day, l.nonneg(), l.amount)),
         );
         self.cats.sort_unstable();
-        let (mut n_categories, mut top) = (0i64, None::<(i64, u32)>);
+        let (mut n_categories, mut top) = (0i64, None::<(i128, u32)>);
         let mut i = 0;
         while i < self.cats.len() {
             let k = self.cats[i].0;
             let j = i + self.cats[i..].iter().take_while(|x| x.0 == k).count();
             let group = &self.cats[i..j];
-            let revenue: i64 = group.iter().map(|x| x.4).sum();
+            let revenue: i128 = group.iter().map(|x| i128::from(x.4)).sum();
             n_categories += 1;
             if top.is_none_or(|(best, _)| revenue > best) {
                 top = Some((revenue, k));
@@ -812,7 +861,7 @@ impl Sweep {
                 self.category_spend.push(CategorySpend {
                     customer: row,
                     category: k,
-                    revenue: money(revenue),
+                    revenue: money_wide(revenue),
                     orders: o,
                 });
             }
@@ -828,7 +877,7 @@ impl Sweep {
                     .take_while(|l| Day(l.day).year_month() == ym)
                     .count();
                 let month = &used[i..j];
-                let revenue: i64 = month.iter().map(|l| l.amount).sum();
+                let revenue: i128 = month.iter().map(|l| i128::from(l.amount)).sum();
                 self.orders.clear();
                 self.orders.extend(
                     month
@@ -850,7 +899,7 @@ impl Sweep {
                     customer: row,
                     year: ym.0,
                     month: ym.1,
-                    revenue: money(revenue),
+                    revenue: money_wide(revenue),
                     orders: o,
                 });
                 i = j;
@@ -886,7 +935,7 @@ impl Sweep {
             .push(Some((f64::from(last) - f64::from(first)) / f.unit_days));
         c.t.push(Some((f64::from(as_of) - f64::from(first)) / f.unit_days));
         c.monetary_value.push(Some(if days > 1 {
-            money(day_amount_sum - first_amount) / (days - 1) as f64
+            money_wide(day_amount_sum - first_amount) / (days - 1) as f64
         } else {
             0.0
         }));
@@ -970,13 +1019,13 @@ impl Sweep {
                 .push(name, data)
                 .map_err(|e| IngestError::Engine(e.to_string()))
         };
-        push("first_purchase", ColumnData::Date(c.first))?;
-        push("last_purchase", ColumnData::Date(c.last))?;
-        push("recency_days", ColumnData::Int(c.recency_days))?;
-        push("orders", ColumnData::Int(c.orders))?;
-        push("purchase_days", ColumnData::Int(c.purchase_days))?;
-        push("monetary", ColumnData::Float(c.monetary))?;
-        push("avg_order_value", ColumnData::Float(c.aov))?;
+        push(col::FIRST_PURCHASE, ColumnData::Date(c.first))?;
+        push(col::LAST_PURCHASE, ColumnData::Date(c.last))?;
+        push(col::RECENCY_DAYS, ColumnData::Int(c.recency_days))?;
+        push(col::ORDERS, ColumnData::Int(c.orders))?;
+        push(col::PURCHASE_DAYS, ColumnData::Int(c.purchase_days))?;
+        push(col::MONETARY, ColumnData::Float(c.monetary))?;
+        push(col::AVG_ORDER_VALUE, ColumnData::Float(c.aov))?;
         push("frequency", ColumnData::Float(c.frequency))?;
         push("recency", ColumnData::Float(c.recency))?;
         push("T", ColumnData::Float(c.t))?;
@@ -986,7 +1035,7 @@ impl Sweep {
             // codes into the category names: no string per customer
             let top = Texts::from_codes(categories.clone(), c.top_category.iter())
                 .ok_or_else(|| IngestError::Engine("a top category out of range".into()))?;
-            push("top_category", ColumnData::Text(top))?;
+            push(col::TOP_CATEGORY, ColumnData::Text(top))?;
         }
         if any_profit {
             push("profit", ColumnData::Float(c.profit))?;

@@ -15,7 +15,8 @@ pub struct CategorySpend {
 }
 
 /// Totals of one weekday or calendar month.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PeriodTotals {
     /// Net amount.
     pub revenue: f64,

@@ -42,20 +42,21 @@ pub use source::{SourceFormat, Sources, expand_sources, expand_sources_noting};
 pub use transactions::MONEY_SCALE;
 
 use clientele_core::{CustomerTable, Day};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Result alias for this crate.
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 
 /// Row accounting of one load: `read = accepted + rejected`, and `after_as_of` of the
 /// accepted rows lie after the as-of date and are left out of the customer table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngestStats {
     /// Files read.
     pub files: Vec<String>,
     /// Files named more than once (as named again), read once: for a note such as
     /// "data/orders.csv named twice, read once".
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub duplicates: Vec<String>,
     /// Data rows read (header and blank lines not counted).
     pub read: u64,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Text encoding of CSV files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// UTF-8; a byte-order mark is detected and skipped.

@@ -9,7 +9,7 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use clientele_core::{ColumnData, CustomerTable, DateFormat};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::delimited::Records;
 use crate::options::Delimiter;
@@ -18,7 +18,8 @@ use crate::transactions::parse_scaled;
 use crate::{IngestError, IngestOptions, NoProgress, SourceFormat};
 
 /// What happened to one side table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SideTableStats {
     /// `attributes`, `satisfaction` or `leads`.
     pub kind: String,

@@ -769,3 +769,43 @@ fn a_far_future_typo_date_is_rejected_not_made_the_as_of_date() {
     );
     assert_eq!(run(&p).unwrap().stats.rejected, 0);
 }
+
+#[test]
+fn sums_past_i64_name_the_customer_or_are_kept_exact() {
+    let d = tempfile::tempdir().unwrap();
+    let big = |text: &mut String, id: &str, day: &str, amount: &str, n: usize| {
+        for _ in 0..n {
+            text.push_str(&format!("{id},{day},{amount}\n"));
+        }
+    };
+    // one customer whose amounts sum past ±9.2e12: refused, naming the customer
+    let mut text = String::from("customer_id,order_date,amount\nc1,2024-01-02,5\n");
+    big(&mut text, "whale", "2024-01-03", "1000000000", 9300);
+    let p = write(d.path(), "one.csv", text.as_bytes());
+    let e = load(&IngestOptions::new(vec![p]), &NoProgress).unwrap_err();
+    assert!(
+        matches!(e, clientele_ingest::IngestError::TooLarge(_)),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("customer `whale`: the sum of its amounts passes ±9.2e12"),
+        "{e}"
+    );
+    // sums that only a part of the data passes: exact, not an overflow (they panicked)
+    let mut text = String::from("customer_id,order_date,amount\nc1,2024-01-02,5\n");
+    // two return-only customers whose returns together pass i64
+    big(&mut text, "r1", "2024-01-03", "-1000000000", 5000);
+    big(&mut text, "r2", "2024-01-03", "-1000000000", 5000);
+    // purchase days summing past i64, with a return-only day between them
+    big(&mut text, "p1", "2024-01-04", "1000000000", 6000);
+    big(&mut text, "p1", "2024-02-04", "-1000000000", 6000);
+    big(&mut text, "p1", "2024-03-04", "1000000000", 6000);
+    let p = write(d.path(), "parts.csv", text.as_bytes());
+    let got = run(&p).unwrap();
+    assert_eq!(got.stats.return_only_customers, 2);
+    assert_eq!(got.stats.return_only_amount, -1e13);
+    let row = got.table.ids().iter().position(|id| id == "p1").unwrap();
+    let mv = got.table.floats("monetary_value").unwrap().get(row);
+    assert_eq!(mv, Some(6e12));
+}

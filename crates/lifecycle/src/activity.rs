@@ -8,6 +8,7 @@ use crate::month::Month;
 /// One customer's purchases in one calendar month (one row of the engine's monthly series).
 /// Several rows for the same customer and month are added together.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CustomerMonth {
     /// Customer index: position in the first-purchase-month list.
     pub customer: u32,

@@ -20,9 +20,10 @@ pub const GONE: &str = "(gone)";
 pub const PSI_EPSILON: f64 = 1e-4;
 
 /// What one run leaves behind for later comparison. Per-customer columns are aligned with
-/// `customers`.
+/// `customers`. A snapshot file may carry more (the thresholds a run scored with, which only
+/// the engine knows the type of); such keys are ignored here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Snapshot {
     /// The run's as-of day.
     pub as_of: Day,
@@ -42,9 +43,6 @@ pub struct Snapshot {
     /// Lifecycle stage of each customer, if stages were computed.
     #[serde(default)]
     pub lifecycle: Option<Vec<Stage>>,
-    /// The thresholds the run used, as written by the model crates.
-    #[serde(default)]
-    pub thresholds: serde_json::Value,
     /// Monetary value of each customer.
     pub monetary: Vec<f64>,
 }
@@ -94,17 +92,23 @@ impl Snapshot {
 
 /// Customers that went from one grade to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Move {
     /// Old grade, or [`NEW_CUSTOMER`].
     pub from: String,
     /// New grade, or [`GONE`].
     pub to: String,
-    /// Customer ids, sorted.
+    /// How many customers moved.
+    pub count: u64,
+    /// Their ids, sorted; empty in a summary, which keeps counts only
+    /// ([`Comparison::without_customer_lists`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub customers: Vec<String>,
 }
 
 /// Migration matrix of one scheme (or of the lifecycle stages) between two snapshots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Migration {
     /// Scheme name, or `lifecycle`.
     pub name: String,
@@ -123,6 +127,8 @@ pub struct Migration {
     pub stayed: u64,
     /// Customers in both snapshots with a different grade.
     pub moved: u64,
+    /// `moved / (stayed + moved)`; `None` when no customer is in both snapshots.
+    pub moved_share: Option<f64>,
     /// Off-diagonal cells with their customers, row by row (including new and gone customers).
     pub moves: Vec<Move>,
     /// Drift of the grade shares (customers in each snapshot).
@@ -131,6 +137,7 @@ pub struct Migration {
 
 /// How large a PSI is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DriftBand {
     /// PSI < 0.1.
@@ -156,6 +163,7 @@ impl DriftBand {
 
 /// One level of a distribution in both snapshots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DriftBin {
     /// The level (a score or a grade).
     pub level: String,
@@ -173,6 +181,7 @@ pub struct DriftBin {
 
 /// Population stability of one distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Drift {
     /// Score or scheme name.
     pub name: String,
@@ -186,6 +195,7 @@ pub struct Drift {
 
 /// The result of [`compare`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Comparison {
     /// As-of of the old snapshot.
     pub old_as_of: Day,
@@ -207,6 +217,20 @@ pub struct Comparison {
     pub lifecycle: Option<Migration>,
     /// Drift of each score distribution, by score name.
     pub scores: Vec<Drift>,
+}
+
+impl Comparison {
+    /// The comparison with every move's customer list dropped (the counts stay): what a run's
+    /// summary carries, while the lists go to a file of their own.
+    pub fn without_customer_lists(&self) -> Comparison {
+        let mut c = self.clone();
+        for m in c.schemes.iter_mut().chain(c.lifecycle.iter_mut()) {
+            for mv in &mut m.moves {
+                mv.customers = Vec::new();
+            }
+        }
+        c
+    }
 }
 
 /// PSI of two count vectors over the same bins: Σ (q − p) · ln(q / p) with p, q the old and new
@@ -338,6 +362,7 @@ impl Matching<'_> {
                     moves.push(Move {
                         from: rows[r].clone(),
                         to: columns[c].clone(),
+                        count: ids.len() as u64,
                         customers: ids.into_iter().map(str::to_string).collect(),
                     });
                 }
@@ -356,6 +381,7 @@ impl Matching<'_> {
             revenue,
             stayed,
             moved: in_both - stayed,
+            moved_share: (in_both > 0).then(|| (in_both - stayed) as f64 / in_both as f64),
             moves,
         }
     }

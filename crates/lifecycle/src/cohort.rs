@@ -10,6 +10,7 @@ use crate::month::Month;
 
 /// One cohort's row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CohortRow {
     /// First-purchase month shared by the cohort.
     pub cohort: Month,
@@ -25,6 +26,7 @@ pub struct CohortRow {
 
 /// The cohort retention matrix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CohortMatrix {
     /// Last month with cells (the as-of month).
     pub through: Option<Month>,

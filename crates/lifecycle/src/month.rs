@@ -82,6 +82,25 @@ impl<'de> Deserialize<'de> for Month {
     }
 }
 
+/// By hand, like the serde impls: a `YYYY-MM` string, not the month count.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Month {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Month".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@
 //!    `p_alive = "stricter"` the worse of the two stages is kept. "Stricter" exists because BG/NBD
 //!    gives one-time buyers P(alive) = 1, however long ago they bought.
 
+use clientele_core::columns as col;
 use std::collections::BTreeSet;
 
 use clientele_core::{CustomerTable, Day};
@@ -31,6 +32,7 @@ pub use clientele_core::Lang;
 /// A lifecycle stage. Serialized as its id (`potential`, `new`, `active`, `at_risk`, `churned`,
 /// `reactivated`), the ids the playbook uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A lead with no purchase yet.
@@ -101,6 +103,7 @@ impl Stage {
 
 /// How recency is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageMode {
     /// Relative to each customer's own purchase rhythm (overdue ratio).
@@ -112,6 +115,7 @@ pub enum StageMode {
 
 /// How P(alive), when given, enters the active / at-risk / churned decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PAliveRule {
     /// Not used.
@@ -142,6 +146,7 @@ pub enum PAliveRule {
 /// churn_months = 3          # trends: churned = no purchase in the next N months
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct LifecycleConfig {
     /// Cadence-relative or fixed windows.
@@ -260,6 +265,7 @@ impl LifecycleConfig {
 
 /// What the stage rules need to know about one customer (one row of the customer table).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StageInput {
     /// Day of the first purchase.
     pub first_purchase: Day,
@@ -281,26 +287,26 @@ pub struct StageInput {
 /// Column names [`stage_inputs`] reads. The first four are required; `p_alive` and
 /// `last_gap_days` are used when present.
 pub const STAGE_COLUMNS: [&str; 6] = [
-    "first_purchase",
-    "last_purchase",
-    "purchase_days",
+    col::FIRST_PURCHASE,
+    col::LAST_PURCHASE,
+    col::PURCHASE_DAYS,
     "avg_interpurchase_days",
-    "p_alive",
+    col::P_ALIVE,
     "last_gap_days",
 ];
 
 /// The stage inputs of every row of a customer table (DESIGN.md §3 column names; see
 /// [`STAGE_COLUMNS`]). A missing required column is an error naming it.
 pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleError> {
-    let first = table.dates("first_purchase")?;
-    let last = table.dates("last_purchase")?;
-    let days = table.numbers("purchase_days")?;
+    let first = table.dates(col::FIRST_PURCHASE)?;
+    let last = table.dates(col::LAST_PURCHASE)?;
+    let days = table.numbers(col::PURCHASE_DAYS)?;
     let avg = table.numbers("avg_interpurchase_days")?;
     let optional = |name| match table.get(name) {
         Some(_) => table.numbers(name).map(Some),
         None => Ok(None),
     };
-    let p_alive = optional("p_alive")?;
+    let p_alive = optional(col::P_ALIVE)?;
     let gap = optional("last_gap_days")?;
     (0..table.len())
         .map(|row| {
@@ -308,10 +314,10 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
                 row,
                 message: format!("`{}` has no {what}", &table.ids()[row]),
             };
-            let purchase_days = days[row].ok_or_else(|| missing("purchase_days"))?;
+            let purchase_days = days[row].ok_or_else(|| missing(col::PURCHASE_DAYS))?;
             Ok(StageInput {
-                first_purchase: first.get(row).ok_or_else(|| missing("first_purchase"))?,
-                last_purchase: last.get(row).ok_or_else(|| missing("last_purchase"))?,
+                first_purchase: first.get(row).ok_or_else(|| missing(col::FIRST_PURCHASE))?,
+                last_purchase: last.get(row).ok_or_else(|| missing(col::LAST_PURCHASE))?,
                 purchase_days: if purchase_days >= 0.0 && purchase_days <= f64::from(u32::MAX) {
                     purchase_days as u32
                 } else {
@@ -327,6 +333,7 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
 
 /// Count and share of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StageCount {
     /// The stage.
     pub stage: Stage,
@@ -338,10 +345,17 @@ pub struct StageCount {
     pub count: u64,
     /// `count / total` (0 when there is nobody).
     pub share: f64,
+    /// The playbook's action for it, Chinese (set by the engine, which holds the playbook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_zh: Option<String>,
+    /// The same in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_en: Option<String>,
 }
 
 /// Stage counts and what the rules used, for summary.json and the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StageSummary {
     /// The as-of day.
     pub as_of: Day,
@@ -364,6 +378,7 @@ pub struct StageSummary {
 
 /// Stages for one as-of day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stages {
     /// Stage per customer, in input order.
     pub stages: Vec<Stage>,
@@ -456,6 +471,8 @@ impl LifecycleModel {
                     } else {
                         counts[s.index()] as f64 / total as f64
                     },
+                    action_zh: None,
+                    action_en: None,
                 })
                 .collect(),
             fallback_cadence_days: match self.config.mode {

@@ -21,6 +21,7 @@ use crate::month::Month;
 
 /// Options for [`monthly_trends`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct TrendConfig {
     /// No order in this many following months = churned (at least 1).
@@ -41,6 +42,7 @@ impl Default for TrendConfig {
 
 /// One calendar month of activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MonthTrend {
     /// The month.
     pub month: Month,

@@ -34,7 +34,6 @@ fn old() -> Snapshot {
             Stage::AtRisk,
             Stage::Active,
         ]),
-        thresholds: serde_json::json!({"r": [30, 90]}),
         monetary: vec![100.0, 10.0, 20.0, 200.0],
     }
 }
@@ -262,7 +261,6 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
             grade_order: BTreeMap::new(),
             scores: BTreeMap::from([("m".to_string(), Vec::new())]),
             lifecycle: Some(Vec::new()),
-            thresholds: serde_json::Value::Null,
             monetary: Vec::new(),
         };
         for (id, (present, g, st, sc, money)) in cells.into_iter().enumerate() {
@@ -324,7 +322,8 @@ proptest! {
             expect_cols.push(gone);
             prop_assert_eq!(col_sums, expect_cols);
             prop_assert_eq!(mig.counts[g][g], 0);
-            let moved: u64 = mig.moves.iter().map(|m| m.customers.len() as u64).sum();
+            prop_assert!(mig.moves.iter().all(|m| m.count == m.customers.len() as u64));
+            let moved: u64 = mig.moves.iter().map(|m| m.count).sum();
             prop_assert_eq!(moved, mig.moved + appeared + gone);
             prop_assert_eq!(mig.stayed + mig.moved, c.in_both);
             // revenue columns = new monetary per new grade

@@ -25,12 +25,14 @@
 //! ]
 //! ```
 
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::thresholds::Thresholds;
 
 /// The `[rfm]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RfmConfig {
     /// Default number of score levels for every metric.
@@ -75,6 +77,7 @@ impl Default for RfmConfig {
 
 /// Frequency definition: the customer-table column it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FrequencyDef {
     /// Column `orders` (distinct orders, or purchase days without order ids).
@@ -88,14 +91,15 @@ impl FrequencyDef {
     /// The customer-table column.
     pub fn column(self) -> &'static str {
         match self {
-            FrequencyDef::Orders => "orders",
-            FrequencyDef::PurchaseDays => "purchase_days",
+            FrequencyDef::Orders => col::ORDERS,
+            FrequencyDef::PurchaseDays => col::PURCHASE_DAYS,
         }
     }
 }
 
 /// Monetary definition: the customer-table column it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MonetaryDef {
     /// Column `monetary`: total net amount.
@@ -109,14 +113,15 @@ impl MonetaryDef {
     /// The customer-table column.
     pub fn column(self) -> &'static str {
         match self {
-            MonetaryDef::Sum => "monetary",
-            MonetaryDef::Mean => "avg_order_value",
+            MonetaryDef::Sum => col::MONETARY,
+            MonetaryDef::Mean => col::AVG_ORDER_VALUE,
         }
     }
 }
 
 /// How raw values become scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Value cut points at quantiles (type 7, as R and numpy); ties stay together, so a level can
@@ -148,6 +153,7 @@ impl Method {
 
 /// One metric's scorer (`[rfm.r]`, `[rfm.f]`, `[rfm.m]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricConfig {
     /// Scoring method.
@@ -164,6 +170,7 @@ pub struct MetricConfig {
 
 /// What the 8-class scheme compares against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reference {
     /// Population mean (Wyn, Kingdee, Aliyun default).
@@ -177,6 +184,7 @@ pub enum Reference {
 
 /// Whether the 8-class scheme compares raw values or scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompareOn {
     /// Raw `recency_days` / frequency / monetary (Wyn).
@@ -188,6 +196,7 @@ pub enum CompareOn {
 
 /// `[rfm.cn8]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Cn8Config {
     /// Mean, median, or given values.
@@ -213,6 +222,7 @@ impl Default for Cn8Config {
 
 /// Reference values for the 8-class split, in the units compared (days/raw or score).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Cn8Values {
     /// Recency reference (days when on raw values; R is high below it).
@@ -225,6 +235,7 @@ pub struct Cn8Values {
 
 /// `[[rfm.custom]]`: a named grid of rules over (R, F, M) scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomScheme {
     /// Scheme name (used in `rfm.schemes` and as the output key).
@@ -243,6 +254,7 @@ pub struct CustomScheme {
 
 /// Chinese and English names of a segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SegmentNames {
     /// Chinese name.
@@ -253,6 +265,7 @@ pub struct SegmentNames {
 
 /// One rule: inclusive score ranges `[low, high]`; an omitted range is every level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomRule {
     /// Chinese name.

@@ -1,6 +1,7 @@
 //! The scoring input: one row per customer with the three raw metrics, checked once (lengths,
 //! finite values, unique ids) so scoring itself cannot fail on data.
 
+use clientele_core::columns as col;
 use std::collections::HashSet;
 
 use clientele_core::{CustomerTable, RfmSummary};
@@ -35,8 +36,8 @@ impl RfmData {
             frequency,
             monetary,
             revenue,
-            frequency_column: "orders",
-            monetary_column: "monetary",
+            frequency_column: col::ORDERS,
+            monetary_column: col::MONETARY,
         };
         d.check()?;
         Ok(d)
@@ -89,14 +90,14 @@ impl RfmData {
                 .collect()
         };
         let m = read(monetary.column())?;
-        let revenue = if monetary == MonetaryDef::Sum || table.get("monetary").is_none() {
+        let revenue = if monetary == MonetaryDef::Sum || table.get(col::MONETARY).is_none() {
             m.clone()
         } else {
-            read("monetary")?
+            read(col::MONETARY)?
         };
         let d = RfmData {
             ids: ids.to_vec(),
-            recency_days: read("recency_days")?,
+            recency_days: read(col::RECENCY_DAYS)?,
             frequency: read(frequency.column())?,
             monetary: m,
             revenue,
@@ -125,7 +126,7 @@ impl RfmData {
     fn check(&self) -> Result<(), RfmError> {
         let n = self.ids.len();
         let cols: [(&'static str, &[f64]); 4] = [
-            ("recency_days", &self.recency_days),
+            (col::RECENCY_DAYS, &self.recency_days),
             (self.frequency_column, &self.frequency),
             (self.monetary_column, &self.monetary),
             ("revenue", &self.revenue),

@@ -1,6 +1,7 @@
 //! The validated model ([`RfmModel`]) and what scoring returns ([`RfmResult`]).
 
 use clientele_core::CustomerTable;
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Method, MetricConfig, Reference, RfmConfig};
@@ -23,7 +24,7 @@ pub struct RfmModel {
 }
 
 const METRICS: [&str; 3] = ["r", "f", "m"];
-const METRIC_NAMES: [&str; 3] = ["recency", "frequency", "monetary"];
+const METRIC_NAMES: [&str; 3] = ["recency", "frequency", col::MONETARY];
 
 fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<Scorer, RfmError> {
     let bad = |message: String| Err(RfmError::Method { metric, message });
@@ -303,7 +304,11 @@ impl RfmModel {
     /// Scores validated data. Cannot fail: data problems are caught when [`RfmData`] is built.
     pub fn score(&self, data: &RfmData) -> RfmResult {
         let values: [&[f64]; 3] = [&data.recency_days, &data.frequency, &data.monetary];
-        let columns = ["recency_days", data.frequency_column, data.monetary_column];
+        let columns = [
+            col::RECENCY_DAYS,
+            data.frequency_column,
+            data.monetary_column,
+        ];
         let sorted: [Vec<f64>; 3] = values.map(|v| {
             let mut s = v.to_vec();
             s.sort_unstable_by(f64::total_cmp);
@@ -399,6 +404,7 @@ impl RfmModel {
 
 /// Customers per score level (index 0 = score 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LevelCounts {
     /// R levels.
     pub recency: Vec<u64>,
@@ -410,6 +416,7 @@ pub struct LevelCounts {
 
 /// Everything one scoring run produced. Per-customer vectors are in input row order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RfmResult {
     /// Recency score (most recent = highest).
     pub r_score: Vec<u8>,
@@ -433,6 +440,7 @@ pub struct RfmResult {
 
 /// [`RfmResult`] without per-customer rows: the part that goes into `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RfmReport {
     /// Customers scored.
     pub customers: usize,
@@ -450,6 +458,7 @@ pub struct RfmReport {
 
 /// One scheme's summary without per-customer labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SchemeReport {
     /// Scheme name.
     pub name: String,

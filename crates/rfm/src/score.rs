@@ -8,6 +8,7 @@ use crate::thresholds::MetricThresholds;
 
 /// Why a score level of one metric is empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LevelNote {
     /// `recency`, `frequency` or `monetary`.
     pub metric: String,

@@ -7,6 +7,7 @@ use crate::scheme::Segment;
 
 /// Size and value of one segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SegmentSummary {
     /// Segment id.
     pub id: String,
@@ -28,10 +29,17 @@ pub struct SegmentSummary {
     pub mean_frequency: Option<f64>,
     /// Mean monetary (the configured definition).
     pub mean_monetary: Option<f64>,
+    /// The playbook's action for it, Chinese (set by the engine, which holds the playbook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_zh: Option<String>,
+    /// The same in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_en: Option<String>,
 }
 
 /// Customers and mean monetary per (R, F) score cell, for the report heatmap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RfGrid {
     /// R levels (rows).
     pub r_bins: u8,
@@ -79,6 +87,8 @@ pub(crate) fn segment_summaries(
                 mean_recency_days: mean(sums[j][1]),
                 mean_frequency: mean(sums[j][2]),
                 mean_monetary: mean(sums[j][3]),
+                action_zh: None,
+                action_en: None,
             }
         })
         .collect()

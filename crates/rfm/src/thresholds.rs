@@ -16,6 +16,7 @@ use crate::scheme::pymc::PymcQuartiles;
 
 /// The cut points one metric was scored with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MetricThresholds {
     /// Customer-table column that was scored (`recency_days`, `orders`, …).
@@ -41,6 +42,7 @@ pub struct MetricThresholds {
 /// Every threshold a run used. Give it back as [`FrozenThresholds`] to score later runs with the
 /// same cut points instead of recomputing them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Recency (days since the last purchase).

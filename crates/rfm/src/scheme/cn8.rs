@@ -11,6 +11,7 @@ use crate::thresholds::{mean_sorted, quantile_sorted};
 
 /// The reference values the 8-class split used (part of the reported thresholds).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Cn8Reference {
     /// Mean, median or given.

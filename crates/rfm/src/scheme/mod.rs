@@ -17,6 +17,7 @@ pub use clientele_core::Lang;
 
 /// A segment: a stable id (for files and APIs) and display names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Segment {
     /// Stable ASCII id, e.g. `important_value`, `champions`.
     pub id: String,
@@ -132,6 +133,7 @@ impl CompiledScheme {
 
 /// One scheme's labels and per-segment summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SchemeResult {
     /// Scheme name (`cn8`, `rf10`, `rfm11`, `pymc` or a custom name).
     pub name: String,

@@ -7,6 +7,7 @@
 //! monetary columns; PyMC itself uses purchase days and mean spend per purchase day, so set
 //! `frequency = "purchase_days"` and `monetary = "mean"` to reproduce it.
 
+use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use super::{Applied, Ctx, Grid, Segment};
@@ -14,6 +15,7 @@ use crate::thresholds::quantile_sorted;
 
 /// Interior quartile edges per metric after dropping duplicates (the reported thresholds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PymcQuartiles {
     /// Recency (days) edges.
@@ -94,7 +96,7 @@ pub(crate) fn apply(ctx: &Ctx<'_>) -> Applied {
     for (name, e) in [
         ("recency", &q.recency),
         ("frequency", &q.frequency),
-        ("monetary", &q.monetary),
+        (col::MONETARY, &q.monetary),
     ] {
         if n > 0 && e.len() < 3 {
             let bins = e.len() + 1;
