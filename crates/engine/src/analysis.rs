@@ -1,85 +1,33 @@
 //! The result of one analysis: everything surfaces show, computed here and nowhere else.
 
-use clientele_core::{CustomerTable, Day, TimeUnit, Values};
-use clientele_ingest::{IngestStats, Reject, SideTableStats};
-use serde::Serialize;
+use clientele_core::columns as col;
+use clientele_core::{CustomerTable, Day, Values};
+use clientele_ingest::Reject;
+use serde::{Deserialize, Serialize};
 
-/// One analysis run. Serialized (without per-customer rows) as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+use crate::Summary;
+
+/// One analysis run: the [`Summary`] every surface renders, and the per-customer parts
+/// written as files beside it.
+#[derive(Debug, Clone)]
 pub struct Analysis {
-    /// `clientele <version>`.
-    pub tool: String,
-    /// The as-of date used.
-    pub as_of: Day,
-    /// Hash of the result-changing settings.
-    pub config_hash: String,
-    /// Time unit of the CLV-convention columns.
-    pub time_unit: TimeUnit,
-    /// Row accounting of the transactions.
-    pub inputs: IngestStats,
-    /// `read N = accepted A + rejected R (+ after as-of E)`.
-    pub reconciliation: String,
-    /// Side tables joined.
-    pub side_tables: Vec<SideTableStats>,
-    /// Leads that have not bought yet.
-    pub leads_without_purchase: usize,
-    /// Headline numbers.
-    pub kpis: Kpis,
-    /// Columns of the customer table with their types.
-    pub columns: Vec<ColumnInfo>,
-    /// CLV model fit and totals (absent when disabled or failed).
-    pub clv: Option<crate::ClvSection>,
-    /// Why the CLV step failed, when it did (the rest of the analysis still ran).
-    pub clv_error: Option<String>,
-    /// Comparison with a previous run's snapshot (migration matrices, moves, drift).
-    pub migration: Option<serde_json::Value>,
-    /// The full comparison, with customer lists (written as `migration/moves.csv`).
-    #[serde(skip)]
-    pub migration_full: Option<crate::Comparison>,
-    /// Behaviour analysis: distributions, categories, affinity, breakdowns, seasonality.
-    pub behaviour: Option<serde_json::Value>,
-    /// Why the behaviour analysis was not done, when it was not.
-    pub behaviour_error: Option<String>,
-    /// Back-dated month-end points (with `--history monthly`).
-    pub history: Vec<HistoryPoint>,
-    /// Their snapshots (written as `snapshot/history/<as_of>.json`).
-    #[serde(skip)]
-    pub history_snapshots: Vec<crate::Snapshot>,
-    /// Calibration/holdout validation of the CLV model (when `[time] calibration_end` is set).
-    pub validation: Option<crate::Validation>,
-    /// Why the validation failed, when it did.
-    pub validation_error: Option<String>,
-    /// K-means segments (absent when disabled or not possible on this data).
-    pub clusters: Option<crate::ClusterSection>,
-    /// Why K-means was not done, when it was not.
-    pub cluster_error: Option<String>,
-    /// Lifecycle stage counts, monthly trends and cohort retention.
-    pub lifecycle: Option<crate::LifecycleSection>,
-    /// RFM thresholds, level counts, segment summaries and the R×F grid.
-    pub rfm: Option<clientele_rfm::RfmReport>,
-    /// Per grading scheme: grades with customers, revenue, means and the playbook action.
-    pub grades: Vec<clientele_grade::SchemeSummary>,
-    /// Classic presets not applied because the data lacks their columns, with the reason.
-    pub skipped_presets: Vec<String>,
-    /// Value tiers: Pareto curve, ABC and HML totals.
-    pub value_tiers: Option<crate::ValueTierSection>,
-    /// Target lists written under `segments/`.
-    pub target_lists: Vec<crate::TargetList>,
-    /// Language of labels.
-    pub lang: crate::Lang,
-    /// Playbook overrides from the config (for the action texts in target lists).
-    #[serde(skip)]
-    pub playbook_overrides: clientele_grade::PlaybookConfig,
-    /// The customer table (not in `summary.json`; written as customers.parquet/csv).
-    #[serde(skip)]
+    /// The typed contract, serialized as `summary.json`.
+    pub summary: Summary,
+    /// The customer table (written as customers.parquet/csv).
     pub customers: CustomerTable,
     /// Rejected rows (written as rejects.csv).
-    #[serde(skip)]
     pub rejects: Vec<Reject>,
+    /// The comparison with a previous run, with the customers who moved (written as
+    /// `migration/moves.csv`; the summary keeps the counts).
+    pub comparison: Option<crate::Comparison>,
+    /// Snapshots of the back-dated month ends (written as `snapshot/history/<as_of>.json`).
+    pub history_snapshots: Vec<crate::SnapshotFile>,
+    /// Playbook overrides from the config (for the action texts in target lists).
+    pub playbook_overrides: clientele_grade::PlaybookConfig,
 }
 
 /// A customer-table column and its type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ColumnInfo {
     /// Name.
     pub name: String,
@@ -88,7 +36,7 @@ pub struct ColumnInfo {
 }
 
 /// Headline numbers of the customer base at the as-of date.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Kpis {
     /// Customers with at least one purchase up to as-of.
     pub customers: usize,
@@ -121,10 +69,10 @@ impl Kpis {
         };
         let none = Values::default();
         let ints = |c: &str| t.ints(c).unwrap_or(&none).present();
-        let revenue = sum_f("monetary");
-        let orders: i64 = ints("orders").sum();
-        let repeat = ints("purchase_days").filter(|&d| d > 1).count();
-        let active = ints("recency_days").filter(|&d| d <= 90).count();
+        let revenue = sum_f(col::MONETARY);
+        let orders: i64 = ints(col::ORDERS).sum();
+        let repeat = ints(col::PURCHASE_DAYS).filter(|&d| d > 1).count();
+        let active = ints(col::RECENCY_DAYS).filter(|&d| d <= 90).count();
         let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
         let no_days = Values::default();
         let dates = |c: &str| t.dates(c).unwrap_or(&no_days).present();
@@ -144,14 +92,14 @@ impl Kpis {
             } else {
                 orders as f64 / n as f64
             },
-            first_order: dates("first_purchase").min(),
-            last_order: dates("last_purchase").max(),
+            first_order: dates(col::FIRST_PURCHASE).min(),
+            last_order: dates(col::LAST_PURCHASE).max(),
         }
     }
 }
 
 /// One back-dated analysis: KPIs and the size of every grade of every scheme.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryPoint {
     /// The back-dated as-of.
     pub as_of: Day,
@@ -180,8 +128,8 @@ impl HistoryPoint {
             sizes.insert("lifecycle".to_string(), m);
         }
         HistoryPoint {
-            as_of: a.as_of,
-            kpis: a.kpis.clone(),
+            as_of: a.summary.as_of,
+            kpis: a.summary.kpis.clone(),
             sizes,
         }
     }

@@ -15,7 +15,7 @@ pub const DEFAULT_CONFIG: &str = r#"# clientele config — every key is optional
 transactions = ["orders.csv"]      # files, directories or glob patterns (relative to this file)
 encoding = "utf-8"                 # utf-8 (BOM detected) | gbk | gb18030 | windows-1252
 delimiter = ","                    # one character, "tab" or "whitespace"
-decimal = "."                      # "," for amounts like 12,50 or 1.234,56
+decimal = "."                      # "." | "," (for amounts like 12,50 or 1.234,56)
 # attributes = "customers.csv"     # customer attributes, joined on customer id
 # satisfaction = "scores.csv"      # satisfaction scores (customer id, score)
 # leads = "leads.csv"              # potential customers without a purchase
@@ -36,7 +36,8 @@ unit = "weeks"                     # CLV time unit: days | weeks | months
 
 [clv]
 model = "bg_nbd"                   # bg_nbd | mbg_nbd | pareto_nbd | bg_bb
-spend = "gamma_gamma"              # gamma_gamma | none
+spend = "gamma_gamma"              # gamma_gamma | none (no CLV, expected purchases only)
+month = "lifetimes"                # lifetimes (as the lifetimes package) | 30days
 horizon_months = 12
 monthly_discount = 0.01
 

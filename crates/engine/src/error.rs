@@ -47,21 +47,272 @@ pub enum EngineError {
         /// What to do instead.
         fix: &'static str,
     },
-    /// A model step failed.
-    #[error("{step}: {reason}")]
-    Model {
-        /// The step (clv, rfm, cluster, grade…).
-        step: &'static str,
-        /// Why.
+    /// A file given as a run's `summary.json` is not one.
+    #[error("not a clientele summary.json: {reason}")]
+    NotASummary {
+        /// What is wrong with it.
         reason: String,
     },
+    /// A `summary.json` of a schema version this clientele does not read.
+    #[error(
+        "summary.json has schema_version {found}; this clientele reads {} to {}: {fix}",
+        crate::OLDEST_READABLE_VERSION,
+        crate::SCHEMA_VERSION
+    )]
+    SummaryVersion {
+        /// The version found.
+        found: u32,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// The CLV model could not be fitted or used (the CLV step, holdout validation).
+    #[error("clv: {0}")]
+    Clv(#[from] clientele_clv::ClvError),
+    /// RFM scoring: a bad `[rfm]` setting, or scores the customer table cannot give.
+    #[error("rfm: {0}")]
+    Rfm(#[from] clientele_rfm::RfmError),
+    /// A grading scheme or the value tiers.
+    #[error("grade: {0}")]
+    Grade(#[from] clientele_grade::GradeError),
+    /// K-means segmentation.
+    #[error("cluster: {0}")]
+    Cluster(#[from] clientele_cluster::ClusterError),
+    /// Lifecycle stages, monthly trends or cohorts.
+    #[error("lifecycle: {0}")]
+    Lifecycle(#[from] clientele_lifecycle::LifecycleError),
+    /// Two runs that cannot be compared (`compare`, `analyze --previous`).
+    #[error("compare: {0}")]
+    Compare(#[source] clientele_lifecycle::LifecycleError),
+    /// Behaviour analysis (distributions, categories, breakdowns, seasonality).
+    #[error("behaviour: {0}")]
+    Behaviour(#[from] clientele_behaviour::BehaviourError),
+    /// Reading or adding a customer-table column the engine itself manages.
+    #[error("customer table: {0}")]
+    Table(#[from] clientele_core::CoreError),
+    /// A state the engine's own invariants rule out: a bug in clientele, not a problem
+    /// with the input.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Whose fault an error is, and so what the person who ran clientele can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Bad input, config or flags: fix them and run again.
+    User,
+    /// The data does not allow the step (too few customers, no repeat purchases, a model the
+    /// data do not identify…): the rest of the analysis stands; more or other data, or another
+    /// model, may allow it.
+    Data,
+    /// A bug in clientele (an invariant broken): report it.
+    Internal,
 }
 
 impl EngineError {
+    /// Whose fault the error is.
+    ///
+    /// The model crates' errors are classified as the engine calls them: it derives their
+    /// inputs (frequency, recency, T, monetary value, activity, categories) from validated
+    /// transactions, so an input rule broken there is the engine's bug ([`Fault::Internal`]);
+    /// their settings come from the config ([`Fault::User`]); what the data cannot support is
+    /// [`Fault::Data`]. A CLV fit that does not converge, runs a parameter off or has no
+    /// positive-definite information matrix is [`Fault::Data`]: on inputs that passed the
+    /// model's checks it means the data do not identify the model, and the message says what
+    /// to try (a penalizer, a longer period, a simpler model). Variants a model crate adds
+    /// later count as [`Fault::User`] until classified here.
+    pub fn fault(&self) -> Fault {
+        use clientele_behaviour::BehaviourError as B;
+        use clientele_cluster::ClusterError as K;
+        use clientele_clv::ClvError as C;
+        use clientele_grade::GradeError as G;
+        use clientele_ingest::IngestError as I;
+        use clientele_lifecycle::LifecycleError as L;
+        use clientele_rfm::RfmError as R;
+        match self {
+            EngineError::Internal(_) => Fault::Internal,
+            EngineError::Ingest(e) => match e {
+                I::Engine(_) => Fault::Internal,
+                _ => Fault::User,
+            },
+            EngineError::Config { .. }
+            | EngineError::InvalidConfig(_)
+            | EngineError::Io { .. }
+            | EngineError::Output { .. }
+            | EngineError::OutputRefused { .. }
+            | EngineError::NotASummary { .. }
+            | EngineError::SummaryVersion { .. } => Fault::User,
+            EngineError::Clv(e) => match e {
+                C::Empty
+                | C::NoRepeatPurchases { .. }
+                | C::ZeroObservationTime { .. }
+                | C::TooFewCustomers { .. }
+                | C::NoPositiveSpend { .. }
+                | C::FitFailed { .. }
+                // parameters estimated from the data, outside what the model can use (a spend
+                // distribution without a finite mean)
+                | C::InvalidParameter { .. } => Fault::Data,
+                // BG/BB with a unit that makes periods fractional; penalizer, horizon, discount
+                C::DiscreteRule { .. } | C::InvalidArgument { .. } => Fault::User,
+                C::LengthMismatch { .. }
+                | C::NonFinite { .. }
+                | C::NegativeFrequency { .. }
+                | C::NonIntegerFrequency { .. }
+                | C::NegativeRecency { .. }
+                | C::RecencyAboveT { .. }
+                | C::ZeroFrequencyNonZeroRecency { .. }
+                | C::BadWeight { .. } => Fault::Internal,
+                _ => Fault::User,
+            },
+            EngineError::Rfm(e) => match e {
+                // scores of the engine's own columns: recency_days, orders, monetary
+                R::NonFinite { .. }
+                | R::Missing { .. }
+                | R::Length { .. }
+                | R::DuplicateId(_)
+                | R::Core(_) => Fault::Internal,
+                _ => Fault::User,
+            },
+            EngineError::Grade(e) => match e {
+                // a scheme applied to the table it was compiled for
+                G::Table { .. } => Fault::Internal,
+                _ => Fault::User,
+            },
+            EngineError::Cluster(e) => match e {
+                K::TooFewCustomers { .. }
+                | K::AllFeaturesConstant(_)
+                | K::TooFewDistinct { .. }
+                // a feature from a side table holding an infinity
+                | K::NonFinite { .. } => Fault::Data,
+                K::Shape { .. } | K::Width { .. } => Fault::Internal,
+                // settings, and features naming a column the table lacks
+                _ => Fault::User,
+            },
+            EngineError::Lifecycle(e) | EngineError::Compare(e) => match e {
+                // stage inputs, activity and cohorts are built by the engine
+                L::AsOfBeforeLastPurchase { .. }
+                | L::Core(_)
+                | L::BadCustomer { .. }
+                | L::UnknownCustomer { .. }
+                | L::ActivityBeforeFirstPurchase { .. }
+                | L::AfterThrough { .. }
+                | L::NonFinite { .. } => Fault::Internal,
+                // settings, and the snapshots given to compare
+                _ => Fault::User,
+            },
+            EngineError::Behaviour(e) => match e {
+                // a dimension from a side table holding an infinity
+                B::NotFinite { .. } => Fault::Data,
+                // customer categories and seasonality are built by the engine
+                B::CustomerOutOfRange { .. }
+                | B::CategoryOutOfRange { .. }
+                | B::Unsorted { .. }
+                | B::CategoryRevenue { .. }
+                | B::SeasonalityRevenue { .. } => Fault::Internal,
+                // settings, and dimensions naming a column the table lacks or cannot group
+                _ => Fault::User,
+            },
+            EngineError::Table(e) => match e {
+                clientele_core::CoreError::BadDate { .. }
+                | clientele_core::CoreError::UnknownTimeUnit(_)
+                | clientele_core::CoreError::UnknownLang(_) => Fault::User,
+                // the columns the engine reads and adds itself
+                _ => Fault::Internal,
+            },
+        }
+    }
+
+    /// The message without the step prefix: a model step's error in the model crate's own
+    /// words (what a [`crate::Step`] keeps), any other error as displayed.
+    pub fn reason(&self) -> String {
+        match self {
+            EngineError::Clv(e) => e.to_string(),
+            EngineError::Rfm(e) => e.to_string(),
+            EngineError::Grade(e) => e.to_string(),
+            EngineError::Cluster(e) => e.to_string(),
+            EngineError::Lifecycle(e) | EngineError::Compare(e) => e.to_string(),
+            EngineError::Behaviour(e) => e.to_string(),
+            EngineError::Table(e) => e.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
         EngineError::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Step;
+    use clientele_clv::ClvError;
+
+    #[test]
+    fn each_error_says_whose_fault_it_is() {
+        let data = EngineError::from(ClvError::NoRepeatPurchases { customers: 200 });
+        assert_eq!(data.fault(), Fault::Data);
+        let fit = EngineError::from(ClvError::FitFailed {
+            model: "bg_nbd",
+            reason: "no convergence".into(),
+            hint: "add a penalizer",
+        });
+        assert_eq!(fit.fault(), Fault::Data);
+        let config = EngineError::from(ClvError::InvalidArgument {
+            name: "penalizer",
+            value: -1.0,
+            rule: "must be finite and >= 0",
+        });
+        assert_eq!(config.fault(), Fault::User);
+        let bug = EngineError::from(ClvError::RecencyAboveT { count: 3 });
+        assert_eq!(bug.fault(), Fault::Internal);
+        let missing = clientele_core::CoreError::MissingColumn {
+            name: "recency_days".into(),
+            available: String::new(),
+        };
+        assert_eq!(EngineError::from(missing.clone()).fault(), Fault::Internal);
+        // the same missing column named in `[cluster] features` is the user's to fix
+        let feature = EngineError::from(clientele_cluster::ClusterError::Table(missing));
+        assert_eq!(feature.fault(), Fault::User);
+        let ingest = |e| EngineError::from(e).fault();
+        assert_eq!(
+            ingest(clientele_ingest::IngestError::Engine("x".into())),
+            Fault::Internal
+        );
+        assert_eq!(
+            ingest(clientele_ingest::IngestError::TooLarge("x".into())),
+            Fault::User
+        );
+        assert_eq!(EngineError::Internal("x".into()).fault(), Fault::Internal);
+    }
+
+    #[test]
+    fn a_step_keeps_the_model_crates_words_skipped_or_failed_by_fault() {
+        let words = "no customer bought more than once (200 customers): the purchase models need \
+                     repeat purchases";
+        let e = EngineError::from(ClvError::NoRepeatPurchases { customers: 200 });
+        assert_eq!(e.to_string(), format!("clv: {words}"));
+        assert_eq!(
+            Step::<()>::of(Err(e)),
+            Step::Skipped {
+                reason: words.into()
+            }
+        );
+        let e = EngineError::from(clientele_rfm::RfmError::Bins {
+            metric: "r",
+            bins: 12,
+        });
+        assert_eq!(
+            e.to_string(),
+            "rfm: rfm.r: bins must be between 2 and 9, got 12"
+        );
+        assert_eq!(
+            Step::<()>::of(Err(e)),
+            Step::Failed {
+                error: "rfm.r: bins must be between 2 and 9, got 12".into()
+            }
+        );
     }
 }

@@ -5,31 +5,50 @@
 mod analysis;
 mod config;
 mod config_check;
+mod decide;
 mod error;
 mod models;
 mod out_dir;
 mod output;
 mod pipeline;
 mod snapshot;
+mod summary;
 pub mod synthetic;
 mod validate;
 
-pub use analysis::{Analysis, Kpis};
+pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
-pub use config::{ClvConfig, ColumnsConfig, Config, Lang, OutputConfig, SourceConfig, TimeConfig};
+pub use config::{
+    AsWritten, ClvConfig, ColumnsConfig, Config, DecimalSeparator, Lang, MonthLength, OutputConfig,
+    OutputFormat, ParquetCompression, SourceConfig, SpendModel, TimeConfig,
+};
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
-pub use error::EngineError;
-pub use models::{ClusterSection, ClvSection, LifecycleSection, TargetList, ValueTierSection};
+pub use error::{EngineError, Fault};
+pub use models::{
+    ClusterSection, ClvBin, ClvSection, LifecycleSection, TargetList, ValueTierSection,
+};
 pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
 };
-pub use output::{
-    OutputFormat, ParquetCompression, WrittenOutputs, render_report, top_customers, write_outputs,
-};
+pub use output::{ExtraFile, WrittenOutputs, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
-pub use snapshot::{SNAPSHOT_FILE, compare_snapshots, read_snapshot, snapshot_of};
+pub use snapshot::{
+    RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
+    snapshot_of,
+};
+pub use summary::{
+    GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,
+    SCHEMA_VERSION, Step, Summary, TOP_CUSTOMERS, TopCustomer,
+};
 pub use validate::{Validation, validate};
+
+/// The model crates whose result types the [`Summary`] carries, for surfaces that render them.
+pub use {
+    clientele_behaviour as behaviour, clientele_cluster as cluster, clientele_clv as clv,
+    clientele_grade as grade, clientele_ingest as ingest, clientele_lifecycle as lifecycle,
+    clientele_rfm as rfm,
+};
 
 /// Result alias for this crate.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

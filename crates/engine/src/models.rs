@@ -11,11 +11,12 @@ use clientele_grade::{
 use clientele_rfm::{RfmModel, RfmReport};
 use serde::{Deserialize, Serialize};
 
-use crate::EngineError;
-use crate::config::{ClvConfig, Config, Lang};
+use crate::config::{ClvConfig, Config, Lang, MonthLength, SpendModel};
+use crate::{EngineError, Step};
+use clientele_behaviour::BehaviourSummary;
 
 /// The CLV step's result for `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClvSection {
     /// The transaction model's fit (params, SEs, LL in the data's units, convergence).
     pub model: clientele_clv::FitReport,
@@ -46,11 +47,12 @@ pub struct ClvSection {
     /// What the user must know about how CLV was computed, e.g. "Gamma-Gamma fitted without
     /// 1 extreme spender (mean spend > 357.24); their expected spend is their own mean (…)"
     /// (the typed detail is `spend.extreme_spenders`).
+    #[serde(default)]
     pub notes: Vec<String>,
 }
 
 /// One bin of the CLV distribution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClvBin {
     /// Lower edge (inclusive).
     pub from: f64,
@@ -122,12 +124,16 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
 }
 
 /// Value tiers without the per-customer rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ValueTierSection {
     /// Value column used.
     pub column: String,
     /// Σ positive value.
     pub total_positive: f64,
+    /// The smallest share of customers, best first, holding 80 % of the positive value
+    /// (absent from version 1 summaries).
+    #[serde(default)]
+    pub customers_for_80_percent: Option<f64>,
     /// Pareto curve (≤ 201 points).
     pub pareto: Vec<clientele_grade::ParetoPoint>,
     /// Per ABC tier.
@@ -137,7 +143,7 @@ pub struct ValueTierSection {
 }
 
 /// A target list file: customers of one grade of one scheme.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetList {
     /// Scheme name.
     pub scheme: String,
@@ -149,13 +155,13 @@ pub struct TargetList {
     pub file: String,
     /// Customers in the list.
     pub customers: usize,
-    /// Separator when the column holds several tags.
-    #[serde(skip)]
+    /// Separator when the column holds several tags (a customer is in the list of each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_separator: Option<String>,
 }
 
 /// K-means segments without the per-customer labels.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterSection {
     /// The fitted model (features, scaler, centroids): enough to label new customers.
     pub model: clientele_cluster::FittedKMeans,
@@ -168,7 +174,7 @@ pub struct ClusterSection {
 }
 
 /// Lifecycle stages, monthly trends and the cohort matrix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LifecycleSection {
     /// Stage counts (customers + leads).
     pub stages: clientele_lifecycle::StageSummary,
@@ -181,21 +187,29 @@ pub struct LifecycleSection {
 /// Everything the model steps produce besides the new columns.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ModelOutputs {
-    pub clusters: Option<ClusterSection>,
-    pub cluster_error: Option<String>,
+    pub clusters: Step<ClusterSection>,
     pub lifecycle: Option<LifecycleSection>,
-    pub behaviour: Option<serde_json::Value>,
-    pub behaviour_error: Option<String>,
-    pub clv: Option<ClvSection>,
-    pub clv_error: Option<String>,
+    pub behaviour: Step<BehaviourSummary>,
+    pub clv: Step<ClvSection>,
     pub rfm: Option<RfmReport>,
     pub grades: Vec<SchemeSummary>,
     pub skipped_presets: Vec<String>,
     pub value_tiers: Option<ValueTierSection>,
 }
 
-fn model_err(step: &'static str) -> impl Fn(String) -> EngineError {
-    move |reason| EngineError::Model { step, reason }
+/// The playbook's action in each language for a group known by any of `names` (the first
+/// name with an action wins), so every surface shows the same "what to do".
+fn actions(playbook: &Playbook, names: &[&str]) -> (Option<String>, Option<String>) {
+    let find = |lang| {
+        names
+            .iter()
+            .find_map(|n| playbook.action(n, lang))
+            .map(str::to_string)
+    };
+    (
+        find(clientele_grade::Lang::Zh),
+        find(clientele_grade::Lang::En),
+    )
 }
 
 /// What the model steps need besides the table.
@@ -223,29 +237,19 @@ pub(crate) fn run_models(
         return Ok(out);
     }
     if config.clv.enabled {
-        match clv_step(table, &config.clv, config.time.unit) {
-            Ok(section) => out.clv = Some(section),
-            // A failed fit must not hide the rest of the analysis; the reason is reported in
-            // the clv crate's words (the CLI and report say "CLV not computed: …").
-            Err(EngineError::Model { reason, .. }) => out.clv_error = Some(reason),
-            Err(e) => out.clv_error = Some(e.to_string()),
-        }
+        // A failed fit must not hide the rest of the analysis; the reason is reported in
+        // the clv crate's words (the CLI and report say "CLV not computed: …").
+        out.clv = Step::of(clv_step(table, &config.clv, config.time.unit));
     }
     lifecycle_step(table, config, inputs, &mut out)?;
     rfm_step(table, config, &mut out)?;
     tier_step(table, config, &mut out)?;
     if config.cluster.enabled {
-        match cluster_step(table, config) {
-            Ok(c) => out.clusters = Some(c),
-            // Too few or identical customers is a property of the data, not a failed run.
-            Err(e) => out.cluster_error = Some(e.to_string()),
-        }
+        // Too few or identical customers is a property of the data, not a failed run.
+        out.clusters = Step::of(cluster_step(table, config));
     }
     grade_step(table, config, &mut out)?;
-    match behaviour_step(table, config, inputs, &out) {
-        Ok(b) => out.behaviour = Some(b),
-        Err(e) => out.behaviour_error = Some(e.to_string()),
-    }
+    out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
     Ok(out)
 }
 
@@ -254,11 +258,10 @@ fn behaviour_step(
     config: &Config,
     inputs: ModelInputs<'_>,
     out: &ModelOutputs,
-) -> Result<serde_json::Value, EngineError> {
+) -> Result<BehaviourSummary, EngineError> {
     use clientele_behaviour::{
         BehaviourInput, CustomerCategory, PeriodTotals, Seasonality, analyze_behaviour,
     };
-    let err = model_err("behaviour");
     let cats: Vec<CustomerCategory> = inputs
         .category_spend
         .iter()
@@ -298,13 +301,11 @@ fn behaviour_step(
         grade_columns: &refs,
         lang: config.output.lang,
     };
-    let (summary, columns) =
-        analyze_behaviour(&input, &config.behaviour).map_err(|e| err(e.to_string()))?;
-    let value = serde_json::to_value(&summary).map_err(|e| err(e.to_string()))?;
+    let (summary, columns) = analyze_behaviour(&input, &config.behaviour)?;
     for c in columns {
-        table.set(c.name, c.data).map_err(|e| err(e.to_string()))?;
+        table.set(c.name, c.data)?;
     }
-    Ok(value)
+    Ok(summary)
 }
 
 fn lifecycle_step(
@@ -316,12 +317,9 @@ fn lifecycle_step(
     use clientele_lifecycle::{
         CustomerMonth, LifecycleModel, Month, cohort_matrix, monthly_trends, stage_inputs,
     };
-    let err = model_err("lifecycle");
-    let model = LifecycleModel::new(config.lifecycle.clone()).map_err(|e| err(e.to_string()))?;
-    let stage_in = stage_inputs(table).map_err(|e| err(e.to_string()))?;
-    let stages = model
-        .assign(inputs.as_of, &stage_in, inputs.leads)
-        .map_err(|e| err(e.to_string()))?;
+    let model = LifecycleModel::new(config.lifecycle.clone())?;
+    let stage_in = stage_inputs(table)?;
+    let stages = model.assign(inputs.as_of, &stage_in, inputs.leads)?;
     let col = ColumnData::Text(
         stages
             .stages
@@ -329,12 +327,9 @@ fn lifecycle_step(
             .map(|s| Some(s.id().to_string()))
             .collect(),
     );
-    table
-        .set("lifecycle_stage", col)
-        .map_err(|e| err(e.to_string()))?;
+    table.set("lifecycle_stage", col)?;
     let first: Vec<Month> = table
-        .dates("first_purchase")
-        .map_err(|e| err(e.to_string()))?
+        .dates("first_purchase")?
         .iter()
         .map(|d| {
             d.map(Month::from)
@@ -357,10 +352,15 @@ fn lifecycle_step(
     let trends = if activity.is_empty() {
         Vec::new()
     } else {
-        monthly_trends(&activity, &first, &config.lifecycle.trend_config(through))
-            .map_err(|e| err(e.to_string()))?
+        monthly_trends(&activity, &first, &config.lifecycle.trend_config(through))?
     };
-    let cohorts = cohort_matrix(&activity, &first, through).map_err(|e| err(e.to_string()))?;
+    let cohorts = cohort_matrix(&activity, &first, through)?;
+    let playbook = Playbook::with_overrides(&config.playbook);
+    let mut stages = stages;
+    for c in &mut stages.summary.counts {
+        let names = [c.stage.id(), c.name_zh.as_str(), c.name_en.as_str()];
+        (c.action_zh, c.action_en) = actions(&playbook, &names);
+    }
     out.lifecycle = Some(LifecycleSection {
         stages: stages.summary,
         trends,
@@ -370,12 +370,9 @@ fn lifecycle_step(
 }
 
 fn cluster_step(table: &mut CustomerTable, config: &Config) -> Result<ClusterSection, EngineError> {
-    let err = model_err("cluster");
-    let seg = clientele_cluster::segment(table, &config.cluster).map_err(|e| err(e.to_string()))?;
+    let seg = clientele_cluster::segment(table, &config.cluster)?;
     let labels = ColumnData::Int(seg.labels.iter().map(|l| l.map(i64::from)).collect());
-    table
-        .set("cluster", labels)
-        .map_err(|e| err(e.to_string()))?;
+    table.set("cluster", labels)?;
     let names: std::collections::HashMap<u32, String> = seg
         .profiles
         .iter()
@@ -396,9 +393,7 @@ fn cluster_step(table: &mut CustomerTable, config: &Config) -> Result<ClusterSec
             .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
             .collect(),
     );
-    table
-        .set("cluster_name", named)
-        .map_err(|e| err(e.to_string()))?;
+    table.set("cluster_name", named)?;
     Ok(ClusterSection {
         model: seg.model,
         profiles: seg.profiles,
@@ -412,22 +407,19 @@ fn clv_step(
     cfg: &ClvConfig,
     unit: TimeUnit,
 ) -> Result<ClvSection, EngineError> {
-    let err = model_err("clv");
-    let summary = ClvSummary::from_table(table).map_err(|e| err(e.to_string()))?;
-    let data = CalibrationData::from_summary(&summary).map_err(|e| err(e.to_string()))?;
+    let summary = ClvSummary::from_table(table)?;
+    let data = CalibrationData::from_summary(&summary)?;
     let fit_opts = FitOptions {
         penalizer: cfg.penalizer,
         ..FitOptions::default()
     };
-    let fitted = clientele_clv::fit(cfg.model, &data.compress(), &fit_opts)
-        .map_err(|e| err(e.to_string()))?;
+    let fitted = clientele_clv::fit(cfg.model, &data.compress(), &fit_opts)?;
     let model = &fitted.model;
-    let periods = match cfg.month.as_str() {
-        "30days" => clientele_clv::clv::periods_per_month_30_days(unit),
-        _ => clientele_clv::clv::periods_per_month_lifetimes(unit),
+    let periods = match cfg.month {
+        MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
+        MonthLength::Lifetimes => clientele_clv::clv::periods_per_month_lifetimes(unit),
     };
-    let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)
-        .map_err(|e| err(e.to_string()))?;
+    let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?;
     let horizon = f64::from(cfg.horizon_months) * periods;
     let p_alive = model.p_alive_all(&data);
     let expected = model.expected_purchases_all(horizon, &data);
@@ -437,7 +429,6 @@ fn clv_step(
             name,
             ColumnData::Float(v.iter().map(|x| Some(*x)).collect()),
         )
-        .map_err(|e| err(e.to_string()))
     };
     push(table, "p_alive", &p_alive)?;
     push(table, &col, &expected)?;
@@ -456,7 +447,7 @@ fn clv_step(
         clv_skipped: None,
         notes: Vec::new(),
     };
-    if cfg.spend == "gamma_gamma" {
+    if cfg.spend == SpendModel::GammaGamma {
         // The purchase model stands on its own: a spend model that cannot be fitted costs
         // the CLV column, not p_alive and the expected purchases already in the table.
         let spent = GammaGamma::fit(&summary.frequency, &summary.monetary_value, &fit_opts)
@@ -500,9 +491,8 @@ fn rfm_step(
     config: &Config,
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
-    let err = model_err("rfm");
-    let model = RfmModel::new(config.rfm.clone()).map_err(|e| err(e.to_string()))?;
-    let r = model.score_table(table).map_err(|e| err(e.to_string()))?;
+    let model = RfmModel::new(config.rfm.clone())?;
+    let r = model.score_table(table)?;
     let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
     let lang = config.output.lang;
     let mut cols = vec![
@@ -526,9 +516,19 @@ fn rfm_step(
         cols.push((format!("segment_{}", s.name), labels));
     }
     for (name, data) in cols {
-        table.set(name, data).map_err(|e| err(e.to_string()))?;
+        table.set(name, data)?;
     }
-    out.rfm = Some(r.report());
+    let mut report = r.report();
+    let playbook = Playbook::with_overrides(&config.playbook);
+    for seg in report
+        .schemes
+        .iter_mut()
+        .flat_map(|s| s.segments.iter_mut())
+    {
+        let names = [seg.zh.as_str(), seg.en.as_str(), seg.id.as_str()];
+        (seg.action_zh, seg.action_en) = actions(&playbook, &names);
+    }
+    out.rfm = Some(report);
     Ok(())
 }
 
@@ -537,20 +537,14 @@ fn tier_step(
     config: &Config,
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
-    let err = model_err("value tiers");
-    let tiers = value_tiers(table, &config.value_tiers).map_err(|e| err(e.to_string()))?;
-    table
-        .set("contribution_share", tiers.share_column())
-        .map_err(|e| err(e.to_string()))?;
-    table
-        .set("value_tier", tiers.abc_column())
-        .map_err(|e| err(e.to_string()))?;
-    table
-        .set("hml_tier", tiers.hml_column())
-        .map_err(|e| err(e.to_string()))?;
+    let tiers = value_tiers(table, &config.value_tiers)?;
+    table.set("contribution_share", tiers.share_column())?;
+    table.set("value_tier", tiers.abc_column())?;
+    table.set("hml_tier", tiers.hml_column())?;
     out.value_tiers = Some(ValueTierSection {
         column: tiers.column.clone(),
         total_positive: tiers.total_positive,
+        customers_for_80_percent: tiers.customers_for_80_percent,
         pareto: tiers.pareto.clone(),
         abc: tiers.abc_summary.clone(),
         hml: tiers.hml_summary.clone(),
@@ -605,15 +599,12 @@ fn grade_step(
     config: &Config,
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
-    let err = model_err("grade");
     let playbook = Playbook::with_overrides(&config.playbook);
     let schemes = schemes_for(table, config, &mut out.skipped_presets);
     for s in &schemes {
-        let compiled = compile(s, table).map_err(|e| err(e.to_string()))?;
-        let result = compiled.apply(table).map_err(|e| err(e.to_string()))?;
-        table
-            .set(result.column.clone(), result.to_column())
-            .map_err(|e| err(e.to_string()))?;
+        let compiled = compile(s, table)?;
+        let result = compiled.apply(table)?;
+        table.set(result.column.clone(), result.to_column())?;
         out.grades.push(summarize(&result, table, &playbook));
     }
     Ok(())
@@ -763,13 +754,10 @@ mod tests {
     }
 
     fn clv_outputs(table: &mut CustomerTable) -> ModelOutputs {
-        let mut out = ModelOutputs::default();
-        match clv_step(table, &ClvConfig::default(), TimeUnit::Days) {
-            Ok(s) => out.clv = Some(s),
-            Err(EngineError::Model { reason, .. }) => out.clv_error = Some(reason),
-            Err(e) => out.clv_error = Some(e.to_string()),
+        ModelOutputs {
+            clv: Step::of(clv_step(table, &ClvConfig::default(), TimeUnit::Days)),
+            ..ModelOutputs::default()
         }
-        out
     }
 
     #[test]
@@ -807,9 +795,10 @@ mod tests {
         let zeros = vec![0.0; n as usize];
         let mut table = table(&zeros, &zeros, &t, &zeros);
         let out = clv_outputs(&mut table);
-        assert!(out.clv.is_none());
+        // the data does not allow the step: skipped, not failed
+        assert!(matches!(out.clv, Step::Skipped { .. }), "{:?}", out.clv);
         assert_eq!(
-            out.clv_error.as_deref(),
+            out.clv.problem(),
             Some(
                 "no customer bought more than once (200 customers): the purchase models need \
                  repeat purchases"
@@ -835,7 +824,7 @@ mod tests {
         let t = vec![300.0; x.len()];
         let mut table = table(&x, &tx, &t, &m);
         let out = clv_outputs(&mut table);
-        let c = out.clv.expect("CLV computed");
+        let c = out.clv.done().expect("CLV computed");
         assert_eq!(c.clv_skipped, None);
         assert!(c.clv_total.is_some_and(f64::is_finite));
         let extreme = c.spend.as_ref().unwrap().extreme_spenders.as_ref().unwrap();
@@ -844,7 +833,7 @@ mod tests {
         assert!(c.notes[0].starts_with("Gamma-Gamma fitted without 1 extreme spender"));
         let value = table.floats("expected_value").unwrap();
         assert_eq!(value.get(x.len() - 1), Some(1e6));
-        let json = serde_json::to_value(&c).unwrap();
+        let json = serde_json::to_value(c).unwrap();
         assert!(json["spend"]["extreme_spenders"]["mean_spend_above"].is_number());
     }
 
@@ -857,7 +846,7 @@ mod tests {
         for add in [0.0, 30.0 * 365.0, 100.0 * 365.0] {
             let mut table = table(&c[1], &days(&c[2], 0.0), &days(&c[3], add), m);
             let out = clv_outputs(&mut table);
-            let s = out.clv.unwrap_or_else(|| panic!("{:?}", out.clv_error));
+            let s = out.clv.done().unwrap_or_else(|| panic!("{:?}", out.clv));
             assert!(s.clv_total.is_some_and(f64::is_finite), "{add}");
             let binned: usize = s.clv_distribution.iter().map(|b| b.customers).sum();
             assert_eq!(binned, c[1].len());

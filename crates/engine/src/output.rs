@@ -3,6 +3,7 @@
 //! ([`crate::out_dir`]), so a reader never sees a half-written result, a failed run leaves the
 //! previous outputs intact, and nothing clientele did not write is ever replaced.
 
+use clientele_core::columns as col;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -16,63 +17,9 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
-use crate::{Analysis, EngineError, Manifest, OutputDir};
+use crate::{Analysis, EngineError, Manifest, OutputDir, OutputFormat, ParquetCompression};
 
-/// Which customer-table files to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    /// `customers.parquet` only.
-    Parquet,
-    /// `customers.csv` only.
-    Csv,
-    /// Both.
-    #[default]
-    Both,
-}
-
-impl std::str::FromStr for OutputFormat {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self, EngineError> {
-        match s {
-            "parquet" => Ok(OutputFormat::Parquet),
-            "csv" => Ok(OutputFormat::Csv),
-            "both" => Ok(OutputFormat::Both),
-            _ => Err(EngineError::InvalidConfig(format!(
-                "output format `{s}`: use parquet, csv or both"
-            ))),
-        }
-    }
-}
-
-/// Compression of `customers.parquet` (`[output] parquet_compression`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ParquetCompression {
-    /// zstd level 1: the smallest file.
-    #[default]
-    Zstd,
-    /// Snappy, the default of Spark, pyarrow and DuckDB: faster to write, a larger file.
-    Snappy,
-    /// LZ4 (the `LZ4_RAW` codec): as fast as Snappy; older readers may not know it.
-    Lz4,
-    /// No compression.
-    None,
-}
-
-impl std::str::FromStr for ParquetCompression {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self, EngineError> {
-        match s {
-            "zstd" => Ok(ParquetCompression::Zstd),
-            "snappy" => Ok(ParquetCompression::Snappy),
-            "lz4" => Ok(ParquetCompression::Lz4),
-            "none" => Ok(ParquetCompression::None),
-            _ => Err(EngineError::InvalidConfig(format!(
-                "parquet_compression `{s}`: use zstd, snappy, lz4 or none"
-            ))),
-        }
-    }
-}
-
+// Beside the writer, so that the config types do not depend on parquet.
 impl ParquetCompression {
     fn codec(self) -> Compression {
         match self {
@@ -93,21 +40,33 @@ pub struct WrittenOutputs {
     pub files: Vec<String>,
 }
 
-/// Writes `customers.parquet`/`.csv`, `summary.json`, `rejects.csv`, the report, the
-/// snapshot and the target lists into `dir`, as a whole ([`OutputDir`]): `dir` must be new,
-/// empty or an earlier clientele output, and hold none of `inputs`.
+/// A file a surface made from the analysis (the HTML report) to be written with the rest.
+#[derive(Debug, Clone)]
+pub struct ExtraFile {
+    /// Name relative to the output directory, e.g. `report.html`.
+    pub name: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+/// Writes `customers.parquet`/`.csv`, `summary.json`, `rejects.csv`, the snapshot, the target
+/// lists and the `extra` files (the report, rendered by its own crate) into `dir`, as a whole
+/// ([`OutputDir`]): `dir` must be new, empty or an earlier clientele output, and hold none of
+/// `inputs`.
 pub fn write_outputs(
     a: &Analysis,
     dir: &Path,
     format: OutputFormat,
     compression: ParquetCompression,
     inputs: &[PathBuf],
+    extra: &[ExtraFile],
 ) -> Result<WrittenOutputs, EngineError> {
     let out = OutputDir::begin(dir, inputs)?;
-    let files = write_all(a, out.path(), format, compression).map_err(|e| out.rename_error(e))?;
+    let files =
+        write_all(a, out.path(), format, compression, extra).map_err(|e| out.rename_error(e))?;
     let mut manifest = Manifest::new("analysis");
-    manifest.config_hash = Some(a.config_hash.clone());
-    manifest.as_of = Some(a.as_of.to_string());
+    manifest.config_hash = Some(a.summary.config_hash.clone());
+    manifest.as_of = Some(a.summary.as_of.to_string());
     let dir = out.finish(manifest)?;
     Ok(WrittenOutputs { dir, files })
 }
@@ -117,6 +76,7 @@ fn write_all(
     dir: &Path,
     format: OutputFormat,
     compression: ParquetCompression,
+    extra: &[ExtraFile],
 ) -> Result<Vec<String>, EngineError> {
     let mut files = Vec::new();
     if matches!(format, OutputFormat::Parquet | OutputFormat::Both) {
@@ -128,7 +88,7 @@ fn write_all(
         files.push("customers.csv".to_string());
     }
     let p = dir.join("summary.json");
-    let json = serde_json::to_vec_pretty(&summary_json(a)?).map_err(|e| EngineError::Output {
+    let json = serde_json::to_vec_pretty(&a.summary).map_err(|e| EngineError::Output {
         path: p.clone(),
         reason: e.to_string(),
     })?;
@@ -137,25 +97,25 @@ fn write_all(
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
-    if a.rfm.is_some() {
-        let p = dir.join("report.html");
-        let html = render_report(a, a.lang)?;
-        std::fs::write(&p, html).map_err(|e| EngineError::io(&p, e))?;
-        files.push("report.html".to_string());
+    for f in extra {
+        let p = dir.join(&f.name);
+        std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
+        files.push(f.name.clone());
     }
-    if a.rfm.is_some() || !a.grades.is_empty() {
+    if a.summary.rfm.is_some() || !a.summary.grades.is_empty() {
         let p = dir.join(crate::SNAPSHOT_FILE);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
         }
-        let json = serde_json::to_vec(&crate::snapshot_of(a)).map_err(|e| EngineError::Output {
-            path: p.clone(),
-            reason: e.to_string(),
-        })?;
+        let json =
+            serde_json::to_vec(&crate::snapshot_file_of(a)).map_err(|e| EngineError::Output {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
         std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
         files.push(crate::SNAPSHOT_FILE.to_string());
         for s in &a.history_snapshots {
-            let p = dir.join(format!("snapshot/history/{}.json", s.as_of));
+            let p = dir.join(format!("snapshot/history/{}.json", s.snapshot.as_of));
             if let Some(parent) = p.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
             }
@@ -172,7 +132,7 @@ fn write_all(
             ));
         }
     }
-    if let Some(cmp) = &a.migration_full {
+    if let Some(cmp) = &a.comparison {
         let p = dir.join("migration/moves.csv");
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
@@ -186,7 +146,7 @@ fn write_all(
             path: p.clone(),
             reason: e.to_string(),
         };
-        w.write_record(["customer_id", "scheme", "from", "to"])
+        w.write_record([col::CUSTOMER_ID, "scheme", "from", "to"])
             .map_err(err)?;
         for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
             for mv in m.moves.iter().filter(|mv| mv.from != mv.to) {
@@ -199,24 +159,27 @@ fn write_all(
         w.flush().map_err(|e| EngineError::io(&p, e))?;
         files.push("migration/moves.csv".to_string());
     }
-    if !a.target_lists.is_empty() {
+    if !a.summary.target_lists.is_empty() {
         write_target_lists(a, dir)?;
-        files.push(format!("segments/ ({} lists)", a.target_lists.len()));
+        files.push(format!(
+            "segments/ ({} lists)",
+            a.summary.target_lists.len()
+        ));
     }
     Ok(files)
 }
 
 /// The metrics that go into every target list, when the table has them.
 const LIST_METRICS: [&str; 9] = [
-    "recency_days",
-    "orders",
-    "monetary",
-    "avg_order_value",
-    "p_alive",
-    "clv",
-    "r_score",
-    "rfm_code",
-    "next_best_category",
+    col::RECENCY_DAYS,
+    col::ORDERS,
+    col::MONETARY,
+    col::AVG_ORDER_VALUE,
+    col::P_ALIVE,
+    col::CLV,
+    col::R_SCORE,
+    col::RFM_CODE,
+    col::NEXT_BEST_CATEGORY,
 ];
 
 /// `segments/<scheme>/<grade>.csv`: customer id, key metrics, the grade, the playbook
@@ -231,14 +194,14 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         .copied()
         .filter(|m| t.get(m).is_some())
         .collect();
-    let lang = a.lang;
+    let lang = a.summary.lang;
     let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
     // rows per (column, grade), built once per column
     let mut by_column: std::collections::HashMap<
         &str,
         std::collections::HashMap<String, Vec<usize>>,
     > = std::collections::HashMap::new();
-    for l in &a.target_lists {
+    for l in &a.summary.target_lists {
         if by_column.contains_key(l.column.as_str()) {
             continue;
         }
@@ -273,9 +236,9 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
         }
         by_column.insert(l.column.as_str(), groups);
     }
-    let as_of = a.as_of.to_string();
+    let as_of = a.summary.as_of.to_string();
     // The lists are independent files: written in parallel.
-    a.target_lists.par_iter().try_for_each(|l| {
+    a.summary.target_lists.par_iter().try_for_each(|l| {
         let path = dir.join(&l.file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
@@ -289,7 +252,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let mut header = vec!["customer_id"];
+        let mut header = vec![col::CUSTOMER_ID];
         header.extend(&metrics);
         header.extend(["grade", "action", "scheme", "config_hash", "as_of"]);
         w.write_record(&header).map_err(err)?;
@@ -310,7 +273,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
                 list_cell(c, i, decimals, &mut cell);
                 w.write_field(&cell).map_err(err)?;
             }
-            for f in [&l.grade, &action, &l.scheme, &a.config_hash, &as_of] {
+            for f in [&l.grade, &action, &l.scheme, &a.summary.config_hash, &as_of] {
                 w.write_field(f).map_err(err)?;
             }
             w.write_record(None::<&[u8]>).map_err(err)?;
@@ -321,7 +284,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
 
 /// Decimals of a float metric in target lists: 4 for probabilities, 2 (cents) for money.
 fn list_decimals(metric: &str) -> u32 {
-    if metric == "p_alive" { 4 } else { 2 }
+    if metric == col::P_ALIVE { 4 } else { 2 }
 }
 
 /// Cell `i` of a target-list column: floats rounded to `decimals` (half away from zero),
@@ -398,7 +361,7 @@ fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRe
 
 /// The Arrow schema of the customer table (dates → Date32, ints → Int64, floats → Float64).
 fn arrow_schema(t: &CustomerTable) -> Schema {
-    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+    let mut fields = vec![Field::new(col::CUSTOMER_ID, DataType::Utf8, false)];
     for c in t.columns() {
         fields.push(Field::new(&c.name, column_array(&c.data, 0..0).0, true));
     }
@@ -435,7 +398,7 @@ fn write_parquet(
     let mut props = WriterProperties::builder()
         .set_compression(compression.codec())
         .set_dictionary_enabled(false)
-        .set_column_dictionary_enabled("top_category".into(), true);
+        .set_column_dictionary_enabled(col::TOP_CATEGORY.into(), true);
     for f in schema.fields() {
         if matches!(f.data_type(), DataType::Int64 | DataType::Date32) {
             props = props.set_column_encoding(
@@ -590,119 +553,6 @@ fn csv_rows(t: &CustomerTable, rows: std::ops::Range<usize>) -> Result<Vec<u8>, 
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// The best customers by CLV (or monetary without CLV) for the report's top list.
-pub fn top_customers(t: &CustomerTable, n: usize) -> serde_json::Value {
-    let key = if t.get("clv").is_some() {
-        "clv"
-    } else {
-        "monetary"
-    };
-    let Ok(values) = t.numbers(key) else {
-        return serde_json::Value::Null;
-    };
-    let mut idx: Vec<usize> = (0..t.len()).filter(|&i| values[i].is_some()).collect();
-    idx.sort_by(|&a, &b| {
-        values[b]
-            .unwrap_or(0.0)
-            .total_cmp(&values[a].unwrap_or(0.0))
-            .then_with(|| t.ids()[a].cmp(&t.ids()[b]))
-    });
-    let cols = [
-        "monetary",
-        "orders",
-        "recency_days",
-        "clv",
-        "p_alive",
-        "rfm_segment",
-        "value_tier",
-        "lifecycle_stage",
-        "cluster_name",
-    ];
-    let rows: Vec<serde_json::Value> = idx
-        .into_iter()
-        .take(n)
-        .map(|i| {
-            let mut m = serde_json::Map::new();
-            m.insert("customer_id".into(), t.ids()[i].into());
-            for c in cols {
-                if let Some(col) = t.get(c) {
-                    let v = match col {
-                        ColumnData::Text(_) | ColumnData::Date(_) => {
-                            col.text(i).map(serde_json::Value::from)
-                        }
-                        _ => col.number(i).map(serde_json::Value::from),
-                    };
-                    m.insert(c.into(), v.unwrap_or(serde_json::Value::Null));
-                }
-            }
-            serde_json::Value::Object(m)
-        })
-        .collect();
-    serde_json::Value::Array(rows)
-}
-
-/// Renders `report.html` from the analysis (the report reads the serialized summary only).
-pub fn render_report(a: &Analysis, lang: crate::Lang) -> Result<String, EngineError> {
-    let err = |reason: String| EngineError::Output {
-        path: PathBuf::from("report.html"),
-        reason,
-    };
-    let summary = summary_json(a)?;
-    let extras = clientele_report::ReportExtras {
-        top_customers: Some(top_customers(&a.customers, 20)),
-        validation: a
-            .validation
-            .as_ref()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        migration: a.migration.clone(),
-        behaviour: a.behaviour.clone(),
-    };
-    clientele_report::render(&summary, lang, &extras).map_err(|e| err(e.to_string()))
-}
-
-/// The serialized analysis with the playbook action attached to every RFM segment and
-/// lifecycle stage, so API users and the report see the same "what to do".
-pub fn summary_json(a: &Analysis) -> Result<serde_json::Value, EngineError> {
-    let mut v = serde_json::to_value(a).map_err(|e| EngineError::Output {
-        path: PathBuf::from("summary.json"),
-        reason: e.to_string(),
-    })?;
-    let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
-    let attach = |obj: &mut serde_json::Value, keys: &[&str]| {
-        let Some(map) = obj.as_object_mut() else {
-            return;
-        };
-        let names: Vec<String> = keys
-            .iter()
-            .filter_map(|k| map.get(*k).and_then(|x| x.as_str()).map(str::to_string))
-            .collect();
-        for (lang, field) in [
-            (clientele_grade::Lang::Zh, "action_zh"),
-            (clientele_grade::Lang::En, "action_en"),
-        ] {
-            if let Some(text) = names.iter().find_map(|n| playbook.action(n, lang)) {
-                map.insert(field.into(), text.into());
-            }
-        }
-    };
-    if let Some(schemes) = v.pointer_mut("/rfm/schemes").and_then(|s| s.as_array_mut()) {
-        for s in schemes {
-            if let Some(segs) = s.get_mut("segments").and_then(|x| x.as_array_mut()) {
-                segs.iter_mut().for_each(|g| attach(g, &["zh", "en", "id"]));
-            }
-        }
-    }
-    if let Some(counts) = v
-        .pointer_mut("/lifecycle/stages/counts")
-        .and_then(|s| s.as_array_mut())
-    {
-        counts
-            .iter_mut()
-            .for_each(|c| attach(c, &["stage", "name_zh", "name_en"]));
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,7 +609,8 @@ mod tests {
             ("none", Compression::UNCOMPRESSED),
         ] {
             let p = dir.path().join(format!("{name}.parquet"));
-            write_parquet(&t, &p, name.parse().unwrap()).unwrap();
+            let compression = serde_json::from_value(serde_json::json!(name)).unwrap();
+            write_parquet(&t, &p, compression).unwrap();
             let r = ParquetRecordBatchReaderBuilder::try_new(File::open(&p).unwrap()).unwrap();
             let meta = r.metadata().clone();
             for g in meta.row_groups() {
@@ -773,11 +624,6 @@ mod tests {
         }
         assert_eq!(tables[0].num_rows(), n);
         assert!(tables.iter().all(|b| b == &tables[0]));
-        let bad = "gzip"
-            .parse::<ParquetCompression>()
-            .unwrap_err()
-            .to_string();
-        assert!(bad.contains("use zstd, snappy, lz4 or none"), "{bad}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clientele_ingest::{Progress, load};
 
 use crate::analysis::{ColumnInfo, Kpis};
-use crate::{Analysis, Config, EngineError};
+use crate::{Analysis, Config, EngineError, Step, Summary};
 
 /// Per-run settings that are not part of the config file.
 #[derive(Debug, Clone, Default)]
@@ -68,14 +68,16 @@ pub fn analyze(
             },
         })
         .collect();
-    let (validation, validation_error) = match config.time.calibration_end {
+    let validation = match config.time.calibration_end {
         Some(cal) if config.clv.enabled && !opts.customer_table_only => {
-            match crate::validate(config, cal, progress) {
-                Ok(v) => (Some(v), None),
-                Err(e) => (None, Some(e.to_string())),
-            }
+            // the summary keeps the errors; the per-customer predictions are not part of it
+            Step::of(crate::validate(config, cal, progress).map(|mut v| {
+                v.report.predicted = Vec::new();
+                v.report.baseline_predicted = Vec::new();
+                v
+            }))
         }
-        _ => (None, None),
+        _ => Step::Off,
     };
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
         // month ends after the last order would only show customers ageing without data
@@ -87,19 +89,15 @@ pub fn analyze(
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut analysis = Analysis {
-        migration: None,
-        migration_full: None,
-        behaviour: models.behaviour,
-        behaviour_error: models.behaviour_error,
-        history,
-        history_snapshots,
-        validation,
-        validation_error,
+    let next_steps = crate::decide::next_steps(&models, &target_lists);
+    let top_customers = crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS);
+    let summary = Summary {
+        schema_version: crate::SCHEMA_VERSION,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
         as_of: data.as_of,
         config_hash: config.hash(),
         time_unit: config.time.unit,
+        lang: config.output.lang,
         reconciliation: data.stats.reconciliation(),
         inputs: data.stats,
         side_tables: data.side_tables,
@@ -107,43 +105,38 @@ pub fn analyze(
         kpis: Kpis::of(&customers),
         columns,
         clv: models.clv,
+        validation,
         clusters: models.clusters,
-        cluster_error: models.cluster_error,
+        behaviour: models.behaviour,
         lifecycle: models.lifecycle,
-        clv_error: models.clv_error,
         rfm: models.rfm,
         grades: models.grades,
         skipped_presets: models.skipped_presets,
         value_tiers: models.value_tiers,
         target_lists,
-        lang: config.output.lang,
-        playbook_overrides: config.playbook.clone(),
+        next_steps,
+        top_customers,
+        migration: None,
+        history,
+        highlights: Default::default(),
+    };
+    let mut analysis = Analysis {
+        summary,
         customers,
         rejects: data.rejects,
+        comparison: None,
+        history_snapshots,
+        playbook_overrides: config.playbook.clone(),
     };
     if let Some(prev) = &opts.previous {
         let old = crate::read_snapshot(prev)?;
         let new = crate::snapshot_of(&analysis);
         let cmp = crate::compare_snapshots(&old, &new)?;
-        let mut v = serde_json::to_value(&cmp).map_err(|e| EngineError::Model {
-            step: "compare",
-            reason: e.to_string(),
-        })?;
         // summary.json keeps counts; the customer lists go to migration/moves.csv
-        let migrations = v
-            .get_mut("schemes")
-            .and_then(|s| s.as_array_mut())
-            .into_iter()
-            .flatten();
-        for m in migrations {
-            strip_move_lists(m);
-        }
-        if let Some(l) = v.get_mut("lifecycle") {
-            strip_move_lists(l);
-        }
-        analysis.migration = Some(v);
-        analysis.migration_full = Some(cmp);
+        analysis.summary.migration = Some(cmp.without_customer_lists());
+        analysis.comparison = Some(cmp);
     }
+    analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
     Ok(analysis)
 }
 
@@ -179,7 +172,7 @@ fn monthly_history(
     first: Option<clientele_core::Day>,
     as_of: clientele_core::Day,
     progress: &dyn Progress,
-) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::Snapshot>), EngineError> {
+) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::SnapshotFile>), EngineError> {
     let Some(first) = first else {
         return Ok((Vec::new(), Vec::new()));
     };
@@ -190,27 +183,9 @@ fn monthly_history(
         c.time.as_of = Some(end);
         c.time.calibration_end = None;
         let a = analyze(&c, &AnalyzeOptions::default(), progress)?;
-        let snap = crate::snapshot_of(&a);
-        points.push(crate::analysis::HistoryPoint::of(&a, &snap));
+        let snap = crate::snapshot_file_of(&a);
+        points.push(crate::analysis::HistoryPoint::of(&a, &snap.snapshot));
         snaps.push(snap);
     }
     Ok((points, snaps))
-}
-
-/// Replaces each move's customer list by its length.
-fn strip_move_lists(migration: &mut serde_json::Value) {
-    for mv in migration
-        .get_mut("moves")
-        .and_then(|x| x.as_array_mut())
-        .into_iter()
-        .flatten()
-    {
-        if let Some(obj) = mv.as_object_mut() {
-            let n = obj
-                .remove("customers")
-                .and_then(|c| c.as_array().map(Vec::len))
-                .unwrap_or(0);
-            obj.insert("customers".into(), n.into());
-        }
-    }
 }

@@ -1,10 +1,13 @@
 //! Snapshots of an analysis (grades, scores, stage per customer) and the comparison of two,
 //! for migration matrices, moved-customer lists and score drift between runs.
 
+use clientele_core::Grouping;
+use clientele_core::columns as col;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clientele_lifecycle::{Comparison, Snapshot, Stage, compare};
+use serde::{Deserialize, Serialize};
 
 use crate::{Analysis, EngineError};
 
@@ -17,7 +20,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
     let t = &a.customers;
     let mut schemes = BTreeMap::new();
     let mut grade_order = BTreeMap::new();
-    for g in &a.grades {
+    for g in &a.summary.grades {
         if let Ok(v) = t.texts(&g.column) {
             schemes.insert(
                 g.scheme.clone(),
@@ -32,13 +35,10 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         }
     }
     for c in t.columns() {
-        let name = match c.name.as_str() {
-            "value_tier" => "value_tier".to_string(),
-            "cluster_name" => "cluster".to_string(),
-            n => match n.strip_prefix("segment_") {
-                Some(s) => format!("rfm_{s}"),
-                None => continue,
-            },
+        // grading schemes are taken above, with their grade order; lifecycle stages below
+        let name = match Grouping::of_column(&c.name) {
+            Some(g @ (Grouping::ValueTier | Grouping::Cluster | Grouping::Rfm(_))) => g.key(),
+            _ => continue,
         };
         if let Ok(v) = t.texts(&c.name) {
             schemes.insert(
@@ -50,8 +50,12 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         }
     }
     let mut scores = BTreeMap::new();
-    for (key, col) in [("r", "r_score"), ("f", "f_score"), ("m", "m_score")] {
-        if let Ok(v) = t.ints(col) {
+    for (key, column) in [
+        ("r", col::R_SCORE),
+        ("f", col::F_SCORE),
+        ("m", col::M_SCORE),
+    ] {
+        if let Ok(v) = t.ints(column) {
             scores.insert(
                 key.to_string(),
                 v.iter()
@@ -60,27 +64,52 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
             );
         }
     }
-    let lifecycle = t.texts("lifecycle_stage").ok().map(|v| {
+    let lifecycle = t.texts(col::LIFECYCLE_STAGE).ok().map(|v| {
         v.iter()
             .map(|s| s.and_then(Stage::from_id).unwrap_or(Stage::Active))
             .collect()
     });
-    let thresholds = serde_json::json!({
-        "rfm": a.rfm.as_ref().map(|r| serde_json::to_value(&r.thresholds).unwrap_or_default()),
-    });
     Snapshot {
-        as_of: a.as_of,
-        config_hash: a.config_hash.clone(),
+        as_of: a.summary.as_of,
+        config_hash: a.summary.config_hash.clone(),
         customers: t.ids().to_vec(),
         schemes,
         grade_order,
         scores,
         lifecycle,
-        thresholds,
         monetary: t
-            .floats("monetary")
+            .floats(col::MONETARY)
             .map(|v| v.iter().map(|x| x.unwrap_or(0.0)).collect())
             .unwrap_or_default(),
+    }
+}
+
+/// A snapshot as written to `snapshot/snapshot.json`: the per-customer grades a comparison
+/// reads, and the thresholds the run scored with (to score a later run the same way).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    /// Grades, scores and stages per customer.
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
+    /// The thresholds of the run.
+    #[serde(default)]
+    pub thresholds: RunThresholds,
+}
+
+/// The thresholds a run scored with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunThresholds {
+    /// RFM cut points (absent when RFM did not run).
+    pub rfm: Option<clientele_rfm::Thresholds>,
+}
+
+/// The snapshot file of an analysis.
+pub fn snapshot_file_of(a: &Analysis) -> SnapshotFile {
+    SnapshotFile {
+        snapshot: snapshot_of(a),
+        thresholds: RunThresholds {
+            rfm: a.summary.rfm.as_ref().map(|r| r.thresholds.clone()),
+        },
     }
 }
 
@@ -92,16 +121,15 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, EngineError> {
         path.to_path_buf()
     };
     let text = std::fs::read_to_string(&file).map_err(|e| EngineError::io(&file, e))?;
-    serde_json::from_str(&text).map_err(|e| EngineError::Output {
-        path: file.clone(),
-        reason: format!("not a clientele snapshot: {e}"),
-    })
+    serde_json::from_str::<SnapshotFile>(&text)
+        .map(|f| f.snapshot)
+        .map_err(|e| EngineError::Output {
+            path: file.clone(),
+            reason: format!("not a clientele snapshot: {e}"),
+        })
 }
 
 /// Compares two snapshots (old first).
 pub fn compare_snapshots(old: &Snapshot, new: &Snapshot) -> Result<Comparison, EngineError> {
-    compare(old, new).map_err(|e| EngineError::Model {
-        step: "compare",
-        reason: e.to_string(),
-    })
+    compare(old, new).map_err(EngineError::Compare)
 }

@@ -4,12 +4,12 @@
 use clientele_clv::{CalibrationData, FitOptions, HoldoutReport, holdout_validation};
 use clientele_core::{ClvSummary, Day, TimeUnit};
 use clientele_ingest::{Progress, load};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Config, EngineError};
 
 /// The validation result (per-customer vectors are not serialized).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Validation {
     /// Last day of the calibration period.
     pub calibration_end: Day,
@@ -32,10 +32,6 @@ pub fn validate(
     calibration_end: Day,
     progress: &dyn Progress,
 ) -> Result<Validation, EngineError> {
-    let err = |reason: String| EngineError::Model {
-        step: "validate",
-        reason,
-    };
     let mut ingest = config.ingest_options()?;
     let observation_end = ingest.as_of;
     ingest.as_of = Some(calibration_end);
@@ -51,17 +47,15 @@ pub fn validate(
         )));
     }
     let actual = data.holdout.unwrap_or_default();
-    let summary = ClvSummary::from_table(&data.table).map_err(|e| err(e.to_string()))?;
-    let cal = CalibrationData::from_summary(&summary).map_err(|e| err(e.to_string()))?;
+    let summary = ClvSummary::from_table(&data.table)?;
+    let cal = CalibrationData::from_summary(&summary)?;
     let opts = FitOptions {
         penalizer: config.clv.penalizer,
         ..FitOptions::default()
     };
-    let fitted = clientele_clv::fit(config.clv.model, &cal.compress(), &opts)
-        .map_err(|e| err(e.to_string()))?;
+    let fitted = clientele_clv::fit(config.clv.model, &cal.compress(), &opts)?;
     let duration = f64::from(obs_end.0 - calibration_end.0) / config.time.unit.days();
-    let report = holdout_validation(&fitted.model, &cal, duration, &actual)
-        .map_err(|e| err(e.to_string()))?;
+    let report = holdout_validation(&fitted.model, &cal, duration, &actual)?;
     Ok(Validation {
         calibration_end,
         observation_end: obs_end,
