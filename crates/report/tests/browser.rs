@@ -1,6 +1,6 @@
-//! Opens the demo report in headless Chromium with the network disabled: no console errors,
-//! charts drawn, and a screenshot saved under the test output folder
-//! (`$CARGO_TARGET_DIR/report-test-output/report-screenshot.png`).
+//! Opens the reports of the real runs in headless Chromium with the network disabled: no
+//! console errors, charts drawn, and screenshots saved under the test output folder
+//! (`$CARGO_TARGET_DIR/report-test-output/report-screenshot*.png`).
 //!
 //! Skipped unless `CLIENTELE_BROWSER_TESTS` is set and `/usr/bin/chromium` exists (`.ci/run`
 //! installs it with `apt-get install chromium fonts-noto-cjk`).
@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use clientele_report::{CHARTS_EMBEDDED, Lang, ReportExtras, render};
+use clientele_report::{CHARTS_EMBEDDED, Lang, render};
 
 mod common;
 
@@ -63,13 +63,22 @@ fn report_opens_offline_without_console_errors() {
     }
     let out = common::out_dir();
     let tmp = tempfile::tempdir().expect("tempdir");
-    for (name, lang, shot) in [
-        ("demo", Lang::Zh, "report-screenshot.png"),
-        ("cdnow", Lang::En, "report-screenshot-cdnow-en.png"),
-        ("demo_full", Lang::Zh, "report-screenshot-demo-full.png"),
-        ("demo_full", Lang::En, "report-screenshot-demo-full-en.png"),
+    for (name, summary, lang, shot) in [
+        ("demo", common::demo(), Lang::Zh, "report-screenshot.png"),
+        (
+            "demo",
+            common::demo(),
+            Lang::En,
+            "report-screenshot-demo-en.png",
+        ),
+        (
+            "cdnow",
+            common::cdnow(),
+            Lang::En,
+            "report-screenshot-cdnow-en.png",
+        ),
     ] {
-        let html = render(&common::fixture(name), lang, &ReportExtras::default()).expect("render");
+        let html = render(summary, lang).expect("render");
         for bad in ["src=\"http", "href=\"http", "src='http", "href='http"] {
             assert!(!html.contains(bad), "external reference {bad}");
         }
@@ -97,7 +106,7 @@ fn report_opens_offline_without_console_errors() {
             &profile,
             &[
                 &format!("--screenshot={}", shot_path.display()),
-                if name == "demo_full" {
+                if name == "demo" {
                     "--window-size=1400,12000"
                 } else {
                     "--window-size=1400,4000"

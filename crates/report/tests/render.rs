@@ -1,103 +1,379 @@
-//! Renders the demo shop and CDNOW reports and checks sections and key numbers.
+//! The report shows what the engine's summary holds, as the engine chose it: every section of
+//! the contract, the engine's groups, crossings and highlights, and why a step did not run.
+//! The summaries are real runs (`common.rs`); the pages are written to the test output folder.
 
 mod common;
 
-use clientele_report::{CHARTS_EMBEDDED, Lang, ReportExtras, render};
-use common::{fixture, out_dir};
+use clientele_engine::{Step, Summary};
+use clientele_report::{CHARTS_EMBEDDED, Lang, label, missing_labels, payload, render};
+use serde_json::Value;
 
 fn write(name: &str, html: &str) {
-    std::fs::write(out_dir().join(name), html).expect("write report");
+    std::fs::write(common::out_dir().join(name), html).expect("write report");
+}
+
+fn l(lang: Lang, key: &str) -> &'static str {
+    label(lang, key).unwrap_or_else(|| panic!("no label {key}"))
+}
+
+fn section<'p>(p: &'p Value, id: &str) -> Option<&'p Value> {
+    p["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"] == id)
+}
+
+fn cards<'p>(p: &'p Value, id: &str) -> &'p [Value] {
+    section(p, id)
+        .and_then(|s| s["cards"].as_array())
+        .map_or(&[], Vec::as_slice)
+}
+
+fn card<'p>(p: &'p Value, id: &str, title: &str) -> Option<&'p Value> {
+    cards(p, id).iter().find(|c| c["title"] == title)
+}
+
+/// The visible texts of a part of the payload (cells, KPI values, lines), one per line.
+fn texts(v: &Value) -> String {
+    let mut out = String::new();
+    let mut walk = vec![v];
+    while let Some(v) = walk.pop() {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            Value::Array(a) => walk.extend(a.iter().rev()),
+            Value::Object(o) => {
+                walk.extend(o.iter().filter(|(k, _)| *k != "option").map(|(_, v)| v))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where the report shows each field of the summary: its section, and the title (label key) of
+/// a card in it (`None`: KPI tiles or notes only).
+const SHOWN: &[(&str, &str, Option<&str>)] = &[
+    ("as_of", "about", Some("about.run")),
+    ("tool", "about", Some("about.run")),
+    ("config_hash", "about", Some("about.run")),
+    ("time_unit", "about", Some("about.run")),
+    ("columns", "about", Some("about.columns")),
+    ("kpis", "overview", None),
+    ("inputs", "overview", Some("card.quality")),
+    ("reconciliation", "overview", Some("card.quality")),
+    ("side_tables", "overview", Some("card.side_tables")),
+    (
+        "leads_without_purchase",
+        "overview",
+        Some("card.side_tables"),
+    ),
+    ("next_steps", "next", Some("card.next")),
+    ("target_lists", "next", Some("card.next")),
+    ("grades", "grades", Some("scheme.behaviour")),
+    ("skipped_presets", "grades", None),
+    ("rfm", "rfm", Some("rfm.thresholds")),
+    ("clv", "value", Some("fit.title")),
+    ("value_tiers", "value", Some("pareto.title")),
+    ("top_customers", "value", Some("top.title")),
+    ("validation", "validation", Some("val.title")),
+    ("clusters", "clusters", Some("cl.profiles")),
+    ("behaviour", "behaviour", Some("beh.affinity_title")),
+    ("lifecycle", "lifecycle", Some("lc.funnel")),
+    ("lifecycle", "trends", Some("tr.revenue_title")),
+    ("lifecycle", "cohorts", Some("co.title")),
+    ("migration", "migration", Some("mig.summary")),
+    ("history", "history", Some("hist.kpis")),
+];
+
+/// Fields of the summary the report does not show as such, and why.
+const NOT_SHOWN: &[(&str, &str)] = &[
+    ("schema_version", "the version of the shape"),
+    (
+        "lang",
+        "the language of the data's labels; the page has its own",
+    ),
+    (
+        "highlights",
+        "which parts to show: the_engine_chooses_what_is_shown",
+    ),
+];
+
+/// Whether a serialized field holds anything to show.
+fn holds_something(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::Object(o) => o.get("status").is_none_or(|s| s == "done"),
+        _ => true,
+    }
 }
 
 #[test]
-fn demo_zh_has_sections_and_numbers() {
-    let s = fixture("demo");
-    let t = std::time::Instant::now();
-    let html = render(&s, Lang::Zh, &ReportExtras::default()).expect("render");
-    eprintln!("render took {:?}, {} bytes", t.elapsed(), html.len());
-    write("demo-zh.html", &html);
-    for id in [
-        "overview",
-        "next",
-        "grades",
-        "rfm",
-        "value",
+fn every_field_of_the_contract_has_its_section() {
+    let s = common::demo();
+    let fields = serde_json::to_value(s).expect("serialize");
+    let fields = fields.as_object().expect("an object");
+    // a field the report neither shows nor lists fails here: a new or renamed field of the
+    // engine cannot drop out of the report unnoticed
+    for name in fields.keys() {
+        assert!(
+            SHOWN.iter().any(|(f, _, _)| f == name) || NOT_SHOWN.iter().any(|(f, _)| f == name),
+            "summary field {name} is not in the report"
+        );
+    }
+    for (name, _) in NOT_SHOWN {
+        assert!(
+            fields.contains_key(*name),
+            "{name} is no longer a summary field"
+        );
+    }
+    // the demo run has every section, so the check below cannot pass by having nothing
+    for name in [
+        "clv",
+        "validation",
         "clusters",
+        "behaviour",
         "lifecycle",
+        "rfm",
+        "grades",
+        "value_tiers",
+        "next_steps",
+        "top_customers",
+        "migration",
+        "history",
+        "side_tables",
+    ] {
+        assert!(holds_something(&fields[name]), "the demo run has no {name}");
+    }
+    for lang in [Lang::Zh, Lang::En] {
+        let p = payload(s, lang);
+        for (name, id, card_title) in SHOWN {
+            let value = fields
+                .get(*name)
+                .unwrap_or_else(|| panic!("no summary field {name}"));
+            if !holds_something(value) {
+                continue;
+            }
+            assert!(
+                section(&p, id).is_some(),
+                "{lang}: {name} has no section {id}"
+            );
+            if let Some(key) = card_title {
+                assert!(
+                    card(&p, id, l(lang, key)).is_some(),
+                    "{lang}: {name} has no card {key} in {id}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_numbers_and_groups_are_the_engines() {
+    let s = common::demo();
+    let p = payload(s, Lang::En);
+    let overview = texts(section(&p, "overview").expect("overview"));
+    assert!(overview.contains(&thousands(s.kpis.customers)));
+    assert!(overview.contains(&thousands(s.inputs.accepted as usize)));
+    assert!(overview.contains(&s.as_of.to_string()));
+
+    // next steps: the engine's groups, in its order, with its files
+    let next = card(&p, "next", l(Lang::En, "card.next")).expect("next steps");
+    let rows = next["table"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), s.next_steps.len());
+    for (row, step) in rows.iter().zip(&s.next_steps) {
+        assert_eq!(row[0], step.name_en.as_str());
+        assert_eq!(row[2]["v"], step.customers as f64);
+        assert_eq!(row[6], step.file.as_deref().unwrap_or("–"));
+    }
+
+    // the Pareto crossing is the engine's
+    let cross = s
+        .value_tiers
+        .as_ref()
+        .and_then(|v| v.customers_for_80_percent);
+    let cross = cross.expect("a crossing");
+    let pareto = card(&p, "value", l(Lang::En, "pareto.title")).expect("pareto");
+    assert!(
+        pareto["sub"]
+            .as_str()
+            .expect("sub")
+            .starts_with(&format!("{:.1}%", cross * 100.0))
+    );
+
+    // moved shares are the lifecycle crate's
+    let m = s.migration.as_ref().expect("migration");
+    let summary = card(&p, "migration", l(Lang::En, "mig.summary")).expect("migration summary");
+    let rows = summary["table"]["rows"].as_array().expect("rows");
+    for (row, mig) in rows.iter().zip(m.lifecycle.iter().chain(&m.schemes)) {
+        assert_eq!(row[3]["v"].as_f64(), mig.moved_share, "{}", mig.name);
+    }
+
+    // the best customers, best first, as the engine ranked them
+    let top = card(&p, "value", l(Lang::En, "top.title")).expect("top customers");
+    let ids: Vec<&str> = top["table"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[1].as_str().expect("id"))
+        .collect();
+    let expected: Vec<&str> = s
+        .top_customers
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn the_engine_chooses_what_is_shown() {
+    let s = common::demo();
+    let h = &s.highlights;
+    assert!(!h.migrations.is_empty() && !h.history.is_empty() && h.breakdown.is_some());
+    for lang in [Lang::Zh, Lang::En] {
+        let p = payload(s, lang);
+        // one matrix per chosen migration, after the summary card
+        let mig = cards(&p, "migration");
+        let matrices: Vec<&Value> = mig
+            .iter()
+            .filter(|c| {
+                c["chart"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains("-mig-"))
+            })
+            .collect();
+        assert_eq!(matrices.len(), h.migrations.len(), "{lang}");
+        // the lifecycle matrix names stages and new and gone customers in the page's language
+        assert_eq!(h.migrations[0], "lifecycle");
+        let rows = texts(&matrices[0]["table"]);
+        assert!(
+            !rows.contains("at_risk"),
+            "{lang}: stage ids shown as they are"
+        );
+        assert!(rows.contains(l(lang, "mig.new")) && rows.contains(l(lang, "mig.gone")));
+        if lang == Lang::Zh {
+            for raw in [
+                clientele_engine::lifecycle::NEW_CUSTOMER,
+                clientele_engine::lifecycle::GONE,
+            ] {
+                assert!(!rows.contains(raw), "{raw} shown as it is");
+            }
+        }
+        // one size history per chosen grouping
+        let sizes = cards(&p, "history")
+            .iter()
+            .filter(|c| {
+                c["chart"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.ends_with("hist-sizes"))
+            })
+            .count();
+        assert_eq!(sizes, h.history.len(), "{lang}");
+        // the chosen breakdown
+        let b = s.behaviour.done().expect("behaviour");
+        let chosen = &b.breakdowns[h.breakdown.expect("a breakdown")];
+        let dim = label(lang, &format!("col.{}", chosen.dimension)).unwrap_or(&chosen.dimension);
+        let breakdown = cards(&p, "behaviour")
+            .iter()
+            .find(|c| {
+                c["chart"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.ends_with("beh-breakdown"))
+            })
+            .expect("breakdown");
+        assert!(
+            breakdown["title"].as_str().expect("title").starts_with(dim),
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn steps_that_did_not_run_say_why_and_their_sections_are_left_out() {
+    let mut s: Summary = common::demo().clone();
+    s.clv = Step::Failed {
+        error: "too few repeat customers".into(),
+    };
+    s.clusters = Step::Skipped {
+        reason: "only 3 customers".into(),
+    };
+    s.validation = Step::Failed {
+        error: "calibration end after the data".into(),
+    };
+    s.behaviour = Step::Skipped {
+        reason: "no orders column".into(),
+    };
+    s.lifecycle = None;
+    s.rfm = None;
+    s.migration = None;
+    s.history.clear();
+    let html = render(&s, Lang::En).expect("render");
+    write("demo-steps-missing-en.html", &html);
+    for needle in [
+        "CLV not computed: too few repeat customers",
+        "No clustering: only 3 customers",
+        "No holdout validation: calibration end after the data",
+        "no orders column",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    for id in [
         "trends",
         "cohorts",
-        "about",
+        "rfm",
+        "migration",
+        "history",
+        "lifecycle",
     ] {
         assert!(
-            html.contains(&format!("<section id=\"{id}\"")),
+            !html.contains(&format!("<section id=\"{id}\"")),
             "section {id}"
         );
     }
-    // KPIs: customers, revenue, orders, AOV, active share, as-of, accepted/rejected rows.
-    for needle in [
-        "5,000",
-        "510.6万",
-        "21,969",
-        "232.43",
-        "33.5%",
-        "2025-12-30",
-        "29,695 / 0",
-        "81.3%",
-        "重要价值客户",
-        "重要挽留客户",
-        "VIP",
-        "专属客服一对一维护",
-        "segments/behaviour/普通客户.csv",
-        "帕累托曲线",
-        "39.5%",
-        "k = 2",
-        "高价值-高频-近期",
-        "生命周期漏斗",
-        "同期群留存热力图",
-        "2024-01",
-        "BG/NBD",
-        "Gamma-Gamma",
-    ] {
-        assert!(html.contains(needle), "missing {needle}");
+    assert!(!html.contains(l(Lang::En, "fit.title")));
+    for lang in [Lang::Zh, Lang::En] {
+        assert_eq!(missing_labels(&s, lang), Vec::<String>::new(), "{lang}");
     }
-    assert!(!html.contains("<section id=\"migration\""));
-    assert!(!html.contains("{v}"), "unfilled placeholder");
-}
-
-#[test]
-fn cdnow_en_has_sections_and_numbers() {
-    let s = fixture("cdnow");
-    let html = render(&s, Lang::En, &ReportExtras::default()).expect("render");
-    write("cdnow-en.html", &html);
-    for needle in [
-        "23,570",
-        "2.50M",
-        "67,591",
-        "36.99",
-        "14.1%",
-        "1998-06-30",
-        "69,659 / 0",
-        "Important value",
-        "Champions",
-        "Pareto curve",
-        "32.6%",
-        "Cohort retention heatmap",
-        "1997-01",
-        "Preset grading schemes not run",
-        "behaviour, attributes, profit, satisfaction",
-        "segments/rfm_cn8/",
-    ] {
-        assert!(html.contains(needle), "missing {needle}");
-    }
-    // No grading scheme ran: the grades section has only its note.
-    assert!(!html.contains("Behaviour grades"));
-    assert!(!html.contains("{v}"), "unfilled placeholder");
+    // a run without a single step still renders
+    let mut bare = s.clone();
+    bare.grades.clear();
+    bare.value_tiers = None;
+    bare.next_steps.clear();
+    bare.top_customers.clear();
+    bare.side_tables.clear();
+    assert!(
+        render(&bare, Lang::Zh)
+            .expect("render")
+            .contains(l(Lang::Zh, "title"))
+    );
 }
 
 #[test]
 fn offline_and_self_contained() {
-    for (name, lang) in [("demo", Lang::Zh), ("cdnow", Lang::En)] {
-        let html = render(&fixture(name), lang, &ReportExtras::default()).expect("render");
+    for (name, s, lang) in [
+        ("demo", common::demo(), Lang::Zh),
+        ("cdnow", common::cdnow(), Lang::En),
+    ] {
+        let html = render(s, lang).expect("render");
+        write(&format!("{name}-{lang}.html"), &html);
         let lower = html.to_ascii_lowercase();
         for bad in [
             "src=\"http",
@@ -111,10 +387,7 @@ fn offline_and_self_contained() {
         }
         assert!(!lower.contains("<script src"), "{name}: external script");
         assert!(!lower.contains("<link "), "{name}: external stylesheet");
-        assert_eq!(
-            html.contains("echarts"),
-            CHARTS_EMBEDDED || html.contains("ECharts")
-        );
+        assert!(!html.contains("{v}"), "{name}: unfilled placeholder");
         if CHARTS_EMBEDDED {
             assert!(html.contains("class=\"chart\""));
             assert!(!html.contains("class=\"banner\""));
@@ -126,187 +399,16 @@ fn offline_and_self_contained() {
 }
 
 #[test]
-fn missing_sections_are_left_out_with_reasons() {
-    let mut s = fixture("demo");
-    let o = s.as_object_mut().expect("object");
-    o.insert("clv".into(), serde_json::Value::Null);
-    o.insert("clv_error".into(), "too few repeat customers".into());
-    o.insert("clusters".into(), serde_json::Value::Null);
-    o.insert("cluster_error".into(), "only 3 customers".into());
-    o.remove("lifecycle");
-    o.remove("rfm");
-    o.insert(
-        "unknown_future_key".into(),
-        serde_json::json!({"x": [1, 2]}),
-    );
-    let html = render(&s, Lang::En, &ReportExtras::default()).expect("render");
-    assert!(html.contains("CLV not computed: too few repeat customers"));
-    assert!(html.contains("No clustering: only 3 customers"));
-    assert!(!html.contains("<section id=\"trends\""));
-    assert!(!html.contains("<section id=\"cohorts\""));
-    assert!(!html.contains("<section id=\"rfm\""));
-    assert!(!html.contains("Model fit"));
-    // A bare object renders too.
-    let html = render(&serde_json::json!({}), Lang::Zh, &ReportExtras::default()).expect("render");
-    assert!(html.contains("客户分析报告"));
-    assert!(render(&serde_json::json!([1]), Lang::Zh, &ReportExtras::default()).is_err());
-}
-
-#[test]
-fn extras_add_sections() {
-    let s = fixture("demo");
-    let extras = ReportExtras {
-        top_customers: Some(serde_json::json!([
-            {"customer_id": "C0042", "monetary": 18234.5, "orders": 31, "recency_days": 3, "clv": 5120.25, "p_alive": 0.98, "segment_cn8": "重要价值客户"},
-            {"customer_id": "C0007", "monetary": 15000.0, "orders": 20, "recency_days": 12, "clv": 4000.0, "p_alive": 0.91, "segment_cn8": "重要价值客户"}
-        ])),
-        validation: Some(serde_json::json!({
-            "duration": 26.0,
-            "model": {"n": 5000, "mae": 1.1, "rmse": 1.9, "sum_predicted": 4100.0, "sum_actual": 4000.0},
-            "baseline": {"n": 5000, "mae": 1.5, "rmse": 2.4, "sum_predicted": 5200.0, "sum_actual": 4000.0},
-            "by_frequency": [
-                {"frequency": "0", "n": 900, "mean_actual": 0.2, "mean_predicted": 0.25, "mean_baseline": 0.0},
-                {"frequency": "7+", "n": 300, "mean_actual": 4.1, "mean_predicted": 3.9, "mean_baseline": 5.0}
-            ],
-            "tracking": [{"period": "2025-07", "actual": 100.0, "predicted": 98.0}, {"period": "2025-08", "actual": 210.0, "predicted": 201.0}]
-        })),
-        migration: Some(serde_json::json!({
-            "old_as_of": "2025-06-30", "new_as_of": "2025-12-30", "old_customers": 4000, "new_customers": 5000,
-            "in_both": 3900, "appeared": 1100, "gone": 100,
-            "schemes": [{"name": "cn8", "rows": ["A", "B", "(new customer)"], "columns": ["A", "B", "(gone)"],
-                         "counts": [[10, 5, 1], [3, 20, 2], [7, 8, 0]], "revenue": [[0,0,0],[0,0,0],[0,0,0]],
-                         "stayed": 30, "moved": 8, "moves": [], "drift": {"name": "cn8", "bins": [], "psi": 0.042, "band": "stable"}}],
-            "lifecycle": null,
-            "scores": [{"name": "r_score", "bins": [], "psi": 0.12, "band": "moderate"}]
-        })),
-        behaviour: Some(serde_json::json!({
-            "orders_per_customer": [{"label": "1", "customers": 934}, {"label": "2", "customers": 1266}, {"label": "3+", "customers": 2800}]
-        })),
-    };
-    for lang in [Lang::Zh, Lang::En] {
-        let html = render(&s, lang, &extras).expect("render");
-        write(&format!("demo-extras-{lang}.html"), &html);
-        for id in ["migration", "behaviour"] {
-            assert!(
-                html.contains(&format!("<section id=\"{id}\"")),
-                "{lang}: section {id}"
-            );
-        }
-        for needle in [
-            "C0042",
-            "18,234.50",
-            "98.0%",
-            "4.100",
-            "0.042",
-            "3,900",
-            "1,266",
-        ] {
-            assert!(html.contains(needle), "{lang}: missing {needle}");
-        }
-        let missing = clientele_report::missing_labels(&s, lang, &extras).expect("build");
-        assert!(missing.is_empty(), "{lang}: missing labels {missing:?}");
-    }
-}
-
-#[test]
 fn renders_fast() {
-    let s = fixture("cdnow");
-    let t = std::time::Instant::now();
-    for _ in 0..5 {
-        render(&s, Lang::Zh, &ReportExtras::default()).expect("render");
-    }
-    let per = t.elapsed() / 5;
-    assert!(
-        per < std::time::Duration::from_secs(1),
-        "render took {per:?}"
-    );
-}
-
-#[test]
-fn demo_full_has_new_sections_and_numbers() {
-    let s = fixture("demo_full");
-    for lang in [Lang::Zh, Lang::En] {
-        let html = render(&s, lang, &ReportExtras::default()).expect("render");
-        write(&format!("demo-full-{lang}.html"), &html);
-        for id in ["next", "value", "validation", "behaviour", "migration"] {
-            assert!(
-                html.contains(&format!("<section id=\"{id}\"")),
-                "{lang}: section {id}"
-            );
+    for s in [common::demo(), common::cdnow()] {
+        let t = std::time::Instant::now();
+        for _ in 0..5 {
+            render(s, Lang::Zh).expect("render");
         }
-        // No history in this run (`--history monthly` not given).
-        assert!(!html.contains("<section id=\"history\""));
-        for needle in [
-            // CLV distribution: 3,929 customers below 500.
-            "3,929",
-            "≥3,500",
-            // Holdout: window, customers, model vs baseline MAE, predicted / actual purchases.
-            "2025-06-30",
-            "4,188",
-            "1.064",
-            "1.634",
-            "5,150 / 4,950",
-            "3.487",
-            // Behaviour: orders-per-customer bins, affinity pair and lift, breakdown.
-            "1,266",
-            "11–20",
-            "宠物 + 珠宝",
-            "1.079",
-            // Migration: lifecycle moved, previous as-of.
-            "1,869",
-            "2025-09-30",
-        ] {
-            assert!(html.contains(needle), "{lang}: missing {needle}");
-        }
-        let missing =
-            clientele_report::missing_labels(&s, lang, &ReportExtras::default()).expect("build");
-        assert!(missing.is_empty(), "{lang}: missing labels {missing:?}");
-        assert!(!html.contains("{v}"), "unfilled placeholder");
-    }
-    let zh = render(&s, Lang::Zh, &ReportExtras::default()).expect("render");
-    for needle in [
-        "品类关联",
-        "星期分布",
-        "高峰：9月",
-        "城市 × 行为分级",
-        "CLV 分布",
-        "线索培育：首单优惠券",
-        "按频次比较预测与实际",
-    ] {
-        assert!(zh.contains(needle), "zh: missing {needle}");
-    }
-    let en = render(&s, Lang::En, &ReportExtras::default()).expect("render");
-    for needle in [
-        "Category affinity",
-        "peak: Sep",
-        "peak: Tue",
-        "City × Behaviour grades",
-        "CLV distribution",
-        "Lead nurturing: first-order coupon",
-        "Migration by scheme",
-    ] {
-        assert!(en.contains(needle), "en: missing {needle}");
-    }
-}
-
-#[test]
-fn history_adds_lines() {
-    let mut s = fixture("demo_full");
-    s["history"] = serde_json::json!([
-        {"as_of": "2025-10-31", "kpis": {"customers": 4900, "revenue": 4.9e6, "active_90d_share": 0.3},
-         "sizes": {"behaviour": {"VIP": 80, "普通客户": 4700}, "lifecycle": {"active": 1500, "churned": 900}}},
-        {"as_of": "2025-11-30", "kpis": {"customers": 4950, "revenue": 5.0e6, "active_90d_share": 0.32},
-         "sizes": {"behaviour": {"VIP": 85, "普通客户": 4740}, "lifecycle": {"active": 1550, "churned": 950}}}
-    ]);
-    for lang in [Lang::Zh, Lang::En] {
-        let html = render(&s, lang, &ReportExtras::default()).expect("render");
-        assert!(html.contains("<section id=\"history\""), "{lang}");
+        let per = t.elapsed() / 5;
         assert!(
-            html.contains("2025-11-30") && html.contains("4,740"),
-            "{lang}"
+            per < std::time::Duration::from_secs(1),
+            "render took {per:?}"
         );
-        let missing =
-            clientele_report::missing_labels(&s, lang, &ReportExtras::default()).expect("build");
-        assert!(missing.is_empty(), "{lang}: missing labels {missing:?}");
     }
 }

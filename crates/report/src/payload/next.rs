@@ -1,0 +1,61 @@
+//! What to do next: the groups the engine chose, with their actions and target lists.
+
+use clientele_core::columns::Grouping;
+use clientele_engine::{GroupKind, NextStep};
+use serde_json::json;
+
+use super::card::{Card, Table, c_int, c_share, or_dash, text_or_dash};
+use super::{Ctx, Section};
+
+pub(super) fn section(c: &Ctx) -> Section {
+    let mut sec = Section::new(c, "next");
+    let steps = &c.s.next_steps;
+    if steps.is_empty() {
+        return sec;
+    }
+    let mut t = Table::new(vec![
+        (c.t("col.group"), false),
+        (c.t("col.scheme"), false),
+        (c.t("col.customers"), true),
+        (c.t("col.share"), true),
+        (c.t("col.revenue_share"), true),
+        (c.t("col.action"), false),
+        (c.t("col.list_file"), false),
+    ]);
+    for g in steps {
+        let action = c.action(g.action_zh.as_deref(), g.action_en.as_deref());
+        t.row(vec![
+            json!(c.pick(&g.name_zh, &g.name_en)),
+            json!(scheme(c, g)),
+            c_int(g.customers as f64),
+            or_dash(g.share, c_share),
+            or_dash(g.revenue_share, c_share),
+            text_or_dash(action.as_deref()),
+            text_or_dash(g.file.as_deref()),
+        ]);
+    }
+    sec.lead.push(c.t("next.lead"));
+    // the engine falls back to groups with a target list when no group has an action
+    if steps.iter().all(|g| {
+        c.action(g.action_zh.as_deref(), g.action_en.as_deref())
+            .is_none()
+    }) {
+        sec.notes.push(c.t("next.no_actions"));
+    }
+    sec.cards.push(
+        Card::new(c.t("card.next"), 12)
+            .table(t)
+            .text(vec![c.t("next.files")])
+            .json(),
+    );
+    sec
+}
+
+/// The grouping a group belongs to, by name.
+fn scheme(c: &Ctx, g: &NextStep) -> String {
+    c.grouping(&match g.kind {
+        GroupKind::Grade => Grouping::Grade(g.scheme.clone()),
+        GroupKind::Rfm => Grouping::Rfm(g.scheme.clone()),
+        GroupKind::Lifecycle => Grouping::Lifecycle,
+    })
+}
