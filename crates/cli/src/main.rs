@@ -54,18 +54,17 @@ fn report_hint() -> String {
     )
 }
 
-/// Errors that are clientele's fault, not the input's or the environment's.
+/// Errors that are clientele's fault, not the input's or the environment's: the engine's
+/// [`Fault::Internal`](clientele_engine::Fault::Internal), and an ingest failure that is not
+/// about the input.
 fn is_internal(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<clientele_engine::EngineError>(),
-            Some(clientele_engine::EngineError::Ingest(
-                clientele_ingest::IngestError::Engine(_)
-            ))
-        ) || matches!(
-            c.downcast_ref::<clientele_ingest::IngestError>(),
-            Some(clientele_ingest::IngestError::Engine(_))
-        )
+        c.downcast_ref::<clientele_engine::EngineError>()
+            .is_some_and(|e| e.fault() == clientele_engine::Fault::Internal)
+            || matches!(
+                c.downcast_ref::<clientele_ingest::IngestError>(),
+                Some(clientele_ingest::IngestError::Engine(_))
+            )
     })
 }
 

@@ -25,6 +25,9 @@ struct Case {
     /// Files to write, by name: bytes in hex (GBK, Latin-1, broken UTF-8, …).
     #[serde(default)]
     hex_files: BTreeMap<String, String>,
+    /// Lines appended to a file of `files`, each repeated (data too long to write out).
+    #[serde(default)]
+    repeat: BTreeMap<String, Vec<Repeat>>,
     /// The command line after `clientele`; `{dir}` is the case's folder, `{out}` its output.
     /// Default: `analyze {dir}/orders.csv --out {out} --quiet --lang en`.
     #[serde(default)]
@@ -49,6 +52,14 @@ struct Case {
     summary: Vec<String>,
 }
 
+/// A line appended `times` times (a newline is added to each).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Repeat {
+    line: String,
+    times: usize,
+}
+
 fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
@@ -71,6 +82,13 @@ fn run_case(c: &Case, root: &Path) -> Result<(), String> {
         std::fs::write(p, bytes).unwrap();
     };
     for (name, text) in &c.files {
+        let mut text = text.clone();
+        for r in c.repeat.get(name).into_iter().flatten() {
+            for _ in 0..r.times {
+                text.push_str(&r.line);
+                text.push('\n');
+            }
+        }
         write(name, text.as_bytes());
     }
     for (name, h) in &c.hex_files {

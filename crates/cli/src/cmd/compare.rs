@@ -1,0 +1,80 @@
+//! `clientele compare`: migration, moved customers and score drift between two runs.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use clientele_engine::{Manifest, OutputDir};
+
+#[derive(Debug, Args)]
+pub(super) struct CompareArgs {
+    /// The earlier run: an output directory or a snapshot.json.
+    old: PathBuf,
+    /// The later run.
+    new: PathBuf,
+    /// Write comparison.json into this folder (new, empty, or one clientele wrote).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+pub(super) fn run(c: CompareArgs) -> Result<()> {
+    let old = clientele_engine::read_snapshot(&c.old)?;
+    let new = clientele_engine::read_snapshot(&c.new)?;
+    let cmp = clientele_engine::compare_snapshots(&old, &new)?;
+    say!(
+        "{} → {}: {} → {} customers ({} in both, {} new, {} gone)",
+        cmp.old_as_of,
+        cmp.new_as_of,
+        cmp.old_customers,
+        cmp.new_customers,
+        cmp.in_both,
+        cmp.appeared,
+        cmp.gone
+    )?;
+    for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
+        say!("\n{}: {} stayed, {} moved", m.name, m.stayed, m.moved)?;
+        let width = m
+            .rows
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        say_part!("  {:width$}", "")?;
+        for col in &m.columns {
+            say_part!(" {:>12}", col)?;
+        }
+        say!()?;
+        for (i, row) in m.rows.iter().enumerate() {
+            say_part!("  {row:width$}")?;
+            for n in &m.counts[i] {
+                say_part!(" {n:>12}")?;
+            }
+            say!()?;
+        }
+        let mut moves: Vec<_> = m.moves.iter().filter(|mv| mv.from != mv.to).collect();
+        moves.sort_by_key(|mv| std::cmp::Reverse(mv.count));
+        for mv in moves.iter().take(5) {
+            say!("  moved {} → {}: {} customers", mv.from, mv.to, mv.count)?;
+        }
+    }
+    for d in &cmp.scores {
+        say!(
+            "drift {}: PSI {} ({:?})",
+            d.name,
+            d.psi
+                .map(|p| format!("{p:.4}"))
+                .unwrap_or_else(|| "n/a".into()),
+            d.band
+        )?;
+    }
+    if let Some(dir) = &c.out {
+        let out = OutputDir::begin(dir, &[c.old.clone(), c.new.clone()])?;
+        let p = out.path().join("comparison.json");
+        std::fs::write(&p, serde_json::to_vec_pretty(&cmp)?)
+            .with_context(|| format!("writing {}", dir.join("comparison.json").display()))?;
+        let dir = out.finish(Manifest::new("comparison"))?;
+        say!("wrote {}", dir.join("comparison.json").display())?;
+    }
+    Ok(())
+}
