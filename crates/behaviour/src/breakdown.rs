@@ -80,8 +80,7 @@ const AUTO_NUMERIC: &[&str] = &["age", "income"];
 fn auto_excluded(name: &str, grade_columns: &[&str]) -> bool {
     NOT_DIMENSIONS.contains(&name)
         || grade_columns.contains(&name)
-        || name.starts_with("grade_")
-        || name.starts_with("segment_")
+        || clientele_core::Grouping::of_column(name).is_some()
 }
 
 /// Distinct non-missing texts.

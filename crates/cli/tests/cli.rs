@@ -331,3 +331,23 @@ fn customer_table_only_with_timings() {
     assert!(out.join("customers.parquet").exists());
     assert!(!out.join("report.html").exists());
 }
+
+#[test]
+fn report_renders_a_summary_of_clientele_0_1() {
+    // a run of the previous schema version, written by clientele 0.1 (no schema_version key)
+    let v1 = manifest_dir().join("../engine/tests/data/v1/small_full_0.1_summary.json");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&v1, dir.path().join("summary.json")).unwrap();
+    let (ok, out, err) = run(bin().arg("report").arg(dir.path()).args(["--lang", "en"]));
+    assert!(ok, "{out}{err}");
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    // its sections are there: the CLV fit, the RFM segments, the migration from --previous
+    for id in [
+        "id=\"value\"",
+        "id=\"rfm\"",
+        "id=\"migration\"",
+        "id=\"validation\"",
+    ] {
+        assert!(page.contains(id), "{id} missing");
+    }
+}

@@ -3,7 +3,8 @@
 //! the customer table and a serializable section to the [`crate::Analysis`].
 
 use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma};
-use clientele_core::{ClvSummary, ColumnData, CustomerTable, TimeUnit};
+use clientele_core::columns as col;
+use clientele_core::{ClvSummary, ColumnData, CustomerTable, Grouping, TimeUnit};
 use clientele_grade::{
     Playbook, SchemeConfig, SchemeSummary, TableSchema, check, compile, presets, summarize,
     value_tiers,
@@ -282,14 +283,15 @@ fn behaviour_step(
         month: m.map(|p| conv(&p)),
     });
     let mut grade_columns: Vec<String> = out.grades.iter().map(|g| g.column.clone()).collect();
-    for c in [
-        "segment_cn8",
-        "value_tier",
-        "lifecycle_stage",
-        "cluster_name",
+    for g in [
+        Grouping::Rfm(col::CN8_SCHEME.to_string()),
+        Grouping::ValueTier,
+        Grouping::Lifecycle,
+        Grouping::Cluster,
     ] {
-        if table.get(c).is_some() {
-            grade_columns.push(c.to_string());
+        let c = g.column();
+        if table.get(&c).is_some() {
+            grade_columns.push(c);
         }
     }
     let refs: Vec<&str> = grade_columns.iter().map(String::as_str).collect();
@@ -320,16 +322,16 @@ fn lifecycle_step(
     let model = LifecycleModel::new(config.lifecycle.clone())?;
     let stage_in = stage_inputs(table)?;
     let stages = model.assign(inputs.as_of, &stage_in, inputs.leads)?;
-    let col = ColumnData::Text(
+    let stage_ids = ColumnData::Text(
         stages
             .stages
             .iter()
             .map(|s| Some(s.id().to_string()))
             .collect(),
     );
-    table.set("lifecycle_stage", col)?;
+    table.set(col::LIFECYCLE_STAGE, stage_ids)?;
     let first: Vec<Month> = table
-        .dates("first_purchase")?
+        .dates(col::FIRST_PURCHASE)?
         .iter()
         .map(|d| {
             d.map(Month::from)
@@ -372,7 +374,7 @@ fn lifecycle_step(
 fn cluster_step(table: &mut CustomerTable, config: &Config) -> Result<ClusterSection, EngineError> {
     let seg = clientele_cluster::segment(table, &config.cluster)?;
     let labels = ColumnData::Int(seg.labels.iter().map(|l| l.map(i64::from)).collect());
-    table.set("cluster", labels)?;
+    table.set(col::CLUSTER, labels)?;
     let names: std::collections::HashMap<u32, String> = seg
         .profiles
         .iter()
@@ -393,7 +395,7 @@ fn cluster_step(table: &mut CustomerTable, config: &Config) -> Result<ClusterSec
             .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
             .collect(),
     );
-    table.set("cluster_name", named)?;
+    table.set(col::CLUSTER_NAME, named)?;
     Ok(ClusterSection {
         model: seg.model,
         profiles: seg.profiles,
@@ -430,7 +432,7 @@ fn clv_step(
             ColumnData::Float(v.iter().map(|x| Some(*x)).collect()),
         )
     };
-    push(table, "p_alive", &p_alive)?;
+    push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
     let mut section = ClvSection {
         model: fitted.report.clone(),
@@ -468,8 +470,8 @@ fn clv_step(
             }
         };
         section.notes.extend(spend.note());
-        push(table, "expected_value", &value)?;
-        push(table, "clv", &clv)?;
+        push(table, col::EXPECTED_VALUE, &value)?;
+        push(table, col::CLV, &clv)?;
         let mut sorted = clv.clone();
         sorted.sort_by(f64::total_cmp);
         let n = sorted.len();
@@ -496,11 +498,11 @@ fn rfm_step(
     let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
     let lang = config.output.lang;
     let mut cols = vec![
-        ("r_score".to_string(), int(&r.r_score)),
-        ("f_score".to_string(), int(&r.f_score)),
-        ("m_score".to_string(), int(&r.m_score)),
+        (col::R_SCORE.to_string(), int(&r.r_score)),
+        (col::F_SCORE.to_string(), int(&r.f_score)),
+        (col::M_SCORE.to_string(), int(&r.m_score)),
         (
-            "rfm_code".to_string(),
+            col::RFM_CODE.to_string(),
             ColumnData::Text(r.rfm_code.iter().cloned().map(Some).collect()),
         ),
     ];
@@ -510,10 +512,10 @@ fn rfm_step(
                 .map(|i| Some(s.segment_of(i).name(lang).to_string()))
                 .collect(),
         );
-        if s.name == "cn8" {
-            cols.push(("rfm_segment".to_string(), labels.clone()));
+        if s.name == col::CN8_SCHEME {
+            cols.push((col::RFM_SEGMENT.to_string(), labels.clone()));
         }
-        cols.push((format!("segment_{}", s.name), labels));
+        cols.push((Grouping::Rfm(s.name.clone()).column(), labels));
     }
     for (name, data) in cols {
         table.set(name, data)?;
@@ -538,9 +540,9 @@ fn tier_step(
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
     let tiers = value_tiers(table, &config.value_tiers)?;
-    table.set("contribution_share", tiers.share_column())?;
-    table.set("value_tier", tiers.abc_column())?;
-    table.set("hml_tier", tiers.hml_column())?;
+    table.set(col::CONTRIBUTION_SHARE, tiers.share_column())?;
+    table.set(col::VALUE_TIER, tiers.abc_column())?;
+    table.set(col::HML_TIER, tiers.hml_column())?;
     out.value_tiers = Some(ValueTierSection {
         column: tiers.column.clone(),
         total_positive: tiers.total_positive,
@@ -619,13 +621,13 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
         specs.push((g.scheme.clone(), g.column.clone(), sep));
     }
     for c in table.columns() {
-        if let Some(name) = c.name.strip_prefix("segment_") {
-            specs.push((format!("rfm_{name}"), c.name.clone(), None));
+        if let Some(g @ Grouping::Rfm(_)) = Grouping::of_column(&c.name) {
+            specs.push((g.key(), c.name.clone(), None));
         }
     }
-    specs.push(("value_tier".into(), "value_tier".into(), None));
-    specs.push(("lifecycle".into(), "lifecycle_stage".into(), None));
-    specs.push(("cluster".into(), "cluster_name".into(), None));
+    for g in [Grouping::ValueTier, Grouping::Lifecycle, Grouping::Cluster] {
+        specs.push((g.key(), g.column(), None));
+    }
     let mut lists = Vec::new();
     let mut used = std::collections::HashSet::new();
     for (scheme, column, sep) in specs {

@@ -1,7 +1,7 @@
 //! Customer grades: one card per grading scheme, and the presets the data could not support.
 
 use clientele_core::columns::Grouping;
-use clientele_engine::grade::{Mode, SchemeSummary};
+use clientele_engine::grade::{GradeSummary, Mode, SchemeSummary};
 use serde_json::{Value, json};
 
 use super::card::{Card, Table, c_int, c_money, c_num, c_share, or_dash, text_or_dash, truncate};
@@ -36,7 +36,14 @@ pub(super) fn section(c: &Ctx) -> Section {
 
 fn scheme_card(c: &Ctx, g: &SchemeSummary, chart_id: String) -> Value {
     let rows = &g.grades;
-    let cats: Vec<String> = rows.iter().map(|r| r.grade.clone()).collect();
+    // a built-in grade in the page's language; a grade a user named as named
+    let name = |r: &GradeSummary| {
+        r.label
+            .as_ref()
+            .map_or(r.grade.as_str(), |l| c.pick(&l.zh, &l.en))
+            .to_string()
+    };
+    let cats: Vec<String> = rows.iter().map(name).collect();
     let option = share_bars(
         &cats,
         vec![
@@ -68,7 +75,7 @@ fn scheme_card(c: &Ctx, g: &SchemeSummary, chart_id: String) -> Value {
     t.col(c.t("col.action"), false);
     for r in rows {
         let mut cells = vec![
-            json!(r.grade),
+            json!(name(r)),
             c_int(r.customers as f64),
             c_share(r.share),
             or_dash(r.revenue, c_money),
