@@ -49,6 +49,8 @@ fn cdnow_args(cmd: &mut Command) -> &mut Command {
             "--as-of",
             "1998-06-30",
             "--quiet",
+            "--lang",
+            "zh",
         ])
 }
 
@@ -350,4 +352,39 @@ fn report_renders_a_summary_of_clientele_0_1() {
     ] {
         assert!(page.contains(id), "{id} missing");
     }
+}
+
+#[test]
+fn the_language_follows_the_locale_unless_given() {
+    let d = tempfile::tempdir().unwrap();
+    for (locale, lang) in [
+        ("zh_CN.UTF-8", "zh"),
+        ("C.UTF-8", "en"),
+        ("en_GB.UTF-8", "en"),
+    ] {
+        let cfg = d.path().join(format!("{lang}-{locale}.toml"));
+        let mut init = bin();
+        init.args(["config", "init"]).arg(&cfg);
+        init.env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", locale);
+        let (ok, _, err) = run(&mut init);
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        assert!(text.contains(&format!("lang = \"{lang}\"")), "{locale}");
+        // the line is TOML that says so
+        let parsed: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(parsed["output"]["lang"].as_str(), Some(lang), "{locale}");
+    }
+    let out = d.path().join("run");
+    let mut analyze = bin();
+    analyze.arg("analyze").arg(data("CDNOW_sample.txt"));
+    analyze.args(["--delimiter", "whitespace", "--no-header", "--quiet"]);
+    analyze.args(["--customer-id-col", "column_2", "--date-col", "column_3"]);
+    analyze.args(["--amount-col", "column_5", "--out"]);
+    analyze.arg(&out).env("LC_ALL", "zh_CN.UTF-8");
+    let (ok, _, err) = run(&mut analyze);
+    assert!(ok, "{err}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"lang\": \"zh\""));
 }

@@ -37,13 +37,14 @@ impl Lang {
         }
     }
 
-    /// The language of a locale string such as `en_US.UTF-8`, `zh_CN`, `C`: English for `en*`,
-    /// Chinese otherwise (zh when unsure).
+    /// The language of a locale string such as `zh_CN.UTF-8`, `en_US`, `C`: Chinese for `zh*`,
+    /// English otherwise (a `C` locale is no sign of a Chinese reader).
     pub fn from_locale(locale: &str) -> Lang {
-        if locale.trim().to_ascii_lowercase().starts_with("en") {
-            Lang::En
-        } else {
+        // zh_CN, zh_TW, zh_HK…: Chinese; any other locale (C, POSIX, en_*, de_*…): English
+        if locale.trim().to_ascii_lowercase().starts_with("zh") {
             Lang::Zh
+        } else {
+            Lang::En
         }
     }
 }
@@ -75,7 +76,11 @@ mod tests {
         assert_eq!(" EN ".parse::<Lang>(), Ok(Lang::En));
         assert!("fr".parse::<Lang>().is_err());
         assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
-        assert_eq!(Lang::from_locale("C"), Lang::Zh);
+        assert_eq!(Lang::from_locale("C"), Lang::En);
+        assert_eq!(Lang::from_locale("C.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("zh_CN.UTF-8"), Lang::Zh);
+        assert_eq!(Lang::from_locale("zh_TW"), Lang::Zh);
+        assert_eq!(Lang::from_locale("de_DE.UTF-8"), Lang::En);
         assert_eq!(Lang::En.to_string(), "en");
         assert_eq!(Lang::default(), Lang::Zh);
         assert_eq!(Lang::En.pick("未知", "unknown"), "unknown");

@@ -34,7 +34,8 @@ pub(super) struct AnalyzeArgs {
     /// CLV-convention time unit.
     #[arg(long, value_enum, ignore_case = true)]
     pub(super) unit: Option<UnitArg>,
-    /// Language of segment labels and actions in the outputs.
+    /// Language of segment labels and actions in the outputs (default: the config's, or without
+    /// a config the locale's: zh for zh_*, English otherwise).
     #[arg(long, value_enum)]
     pub(super) lang: Option<LangArg>,
     /// Stop after the customer table (no models, grades or lists).

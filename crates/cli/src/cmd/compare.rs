@@ -60,12 +60,13 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
     }
     for d in &cmp.scores {
         say!(
-            "drift {}: PSI {} ({:?})",
+            "drift {}: PSI {}",
             d.name,
-            d.psi
-                .map(|p| format!("{p:.4}"))
-                .unwrap_or_else(|| "n/a".into()),
-            d.band
+            match (d.psi, d.band) {
+                (Some(p), Some(b)) => format!("{p:.4} ({})", band_name(b)),
+                (Some(p), None) => format!("{p:.4}"),
+                _ => "n/a (a run without customers)".into(),
+            }
         )?;
     }
     if let Some(dir) = &c.out {
@@ -77,4 +78,14 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
         say!("wrote {}", dir.join("comparison.json").display())?;
     }
     Ok(())
+}
+
+/// How a PSI band reads in a sentence.
+fn band_name(b: clientele_engine::lifecycle::DriftBand) -> &'static str {
+    use clientele_engine::lifecycle::DriftBand;
+    match b {
+        DriftBand::Stable => "stable",
+        DriftBand::Moderate => "moderate shift",
+        DriftBand::Significant => "significant shift",
+    }
 }

@@ -37,7 +37,14 @@ pub(super) fn run(c: ConfigCommand, bars: &Bars) -> Result<()> {
 }
 
 fn init(path: &Path, force: bool) -> Result<()> {
-    write_file(path, clientele_engine::DEFAULT_CONFIG.as_bytes(), |_| force)?;
+    // the language of the user's locale, so their runs read in it
+    let lang = super::flags::locale_lang();
+    let text = clientele_engine::DEFAULT_CONFIG.replacen(
+        "lang = \"zh\"  ",
+        &format!("lang = \"{}\"  ", lang.code()),
+        1,
+    );
+    write_file(path, text.as_bytes(), |_| force)?;
     say!(
         "wrote {} — edit it, then run: clientele config check --config {}",
         path.display(),

@@ -182,7 +182,7 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     }
     match a.lang {
         Some(l) => c.output.lang = l.into(),
-        // no flag and no config: the user's locale decides (zh when unsure)
+        // no flag and no config: the user's locale decides (zh for zh_*, else en)
         None if a.config.is_none() => c.output.lang = locale_lang(),
         None => {}
     }

@@ -58,18 +58,18 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
             .map(|(n, v)| format!("{n} {v:.4}"))
             .collect();
         say!(
-            "CLV: {:?} ({}) {} · log-likelihood {:.2} · {} in {} months: {:.0} expected purchases{}",
-            m.model,
+            "CLV: {} ({}) {} · log-likelihood {:.2} · {} · {:.0} expected purchases in {} months{}",
+            model_name(&m.model),
             c.unit.name(),
             params.join(", "),
             m.log_likelihood,
             if m.converged {
-                "converged"
+                "fit converged"
             } else {
-                "NOT converged"
+                "fit NOT converged"
             },
-            c.options.months,
             c.expected_purchases_total,
+            c.options.months,
             c.clv_total
                 .map(|t| format!(", CLV total {t:.2}, mean {:.2}", c.clv_mean.unwrap_or(0.0)))
                 .unwrap_or_default()
@@ -195,4 +195,15 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
     }
     say!("outputs in {}: {}", dir.display(), files.join(", "))?;
     Ok(())
+}
+
+/// A transaction model as papers and people name it (`bg_nbd` → `BG/NBD`).
+pub(super) fn model_name(id: &str) -> &str {
+    match id {
+        "bg_nbd" => "BG/NBD",
+        "mbg_nbd" => "MBG/NBD",
+        "pareto_nbd" => "Pareto/NBD",
+        "bg_bb" => "BG/BB",
+        other => other,
+    }
 }

@@ -13,7 +13,7 @@ use super::flags::{LangArg, locale_lang};
 pub(super) struct ReportArgs {
     /// An output directory (or its summary.json).
     run: PathBuf,
-    /// Language (default: from the locale, zh when unsure).
+    /// Language (default: from the locale: zh for zh_*, English otherwise).
     #[arg(long, value_enum)]
     lang: Option<LangArg>,
     /// Where to write the page (default: report.html in the run directory, or report.<lang>.html

@@ -87,8 +87,8 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
     let r = clientele_engine::validate(&config, cal, bars)?;
     let f = &r.fit;
     say!(
-        "{:?} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",
-        f.model,
+        "{} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",
+        super::outputs::model_name(&f.model),
         r.customers,
         r.calibration_end,
         r.unit.name(),
