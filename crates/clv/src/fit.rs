@@ -365,7 +365,8 @@ pub(crate) fn fit_mle_with<M: Mle>(
             best = Some(m);
         }
     }
-    let hint = "add a small penalizer (e.g. 0.001), raise max_iterations, or check the time unit";
+    // only what a user can set: `[clv] penalizer` and the time unit (iterations are not a key)
+    let hint = "add a small penalizer (`[clv] penalizer = 0.001`) or check the time unit (--unit)";
     let Some(best) = best else {
         return Err(ClvError::FitFailed {
             model: M::NAME,

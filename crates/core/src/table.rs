@@ -76,7 +76,7 @@ impl ColumnData {
                 .get(i)
                 .map(|x| buf.push_str(itoa::Buffer::new().format(x)))
                 .is_some(),
-            ColumnData::Float(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
+            ColumnData::Float(v) => v.get(i).map(|x| write_float(x, buf)).is_some(),
             ColumnData::Text(v) => v.get(i).map(|x| buf.push_str(x)).is_some(),
             ColumnData::Date(v) => v.get(i).map(|x| write!(buf, "{x}")).is_some(),
         }
@@ -91,6 +91,20 @@ impl ColumnData {
             ColumnData::Date(v) => ColumnData::Date(v.take(idx)),
         }
     }
+}
+
+/// A float as spreadsheets and dataframes read it: the shortest digits that read back as the
+/// same number, with an exponent when tiny or huge (a P(alive) of 1.5e-101 was a 100-digit
+/// decimal).
+fn write_float(x: f64, buf: &mut String) {
+    use std::fmt::Write;
+    let a = x.abs();
+    // Writing into a String cannot fail.
+    let _ = if a != 0.0 && a.is_finite() && !(1e-5..1e16).contains(&a) {
+        write!(buf, "{x:e}")
+    } else {
+        write!(buf, "{x}")
+    };
 }
 
 /// A named column.
@@ -300,5 +314,41 @@ mod tests {
         assert_eq!(s.ids(), ["a", "b"]);
         assert_eq!(s.ints("orders").unwrap().to_vec(), [Some(3), Some(1)]);
         assert!(t.floats("orders").is_err());
+    }
+
+    #[test]
+    fn floats_are_written_as_they_read_back_with_an_exponent_when_tiny_or_huge() {
+        let xs = [
+            0.1,
+            3.0,
+            -2.5,
+            0.0,
+            1.5e-101,
+            2e20,
+            123456.789,
+            1e-5,
+            9.9e-6,
+            f64::NAN,
+        ];
+        let c = ColumnData::Float(xs.iter().map(|&x| Some(x)).collect());
+        let texts: Vec<String> = (0..xs.len()).map(|i| c.text(i).unwrap()).collect();
+        assert_eq!(
+            texts,
+            [
+                "0.1",
+                "3",
+                "-2.5",
+                "0",
+                "1.5e-101",
+                "2e20",
+                "123456.789",
+                "0.00001",
+                "9.9e-6",
+                "NaN"
+            ]
+        );
+        for (t, x) in texts.iter().zip(xs).filter(|(_, x)| x.is_finite()) {
+            assert_eq!(t.parse::<f64>().unwrap(), x, "{t}");
+        }
     }
 }

@@ -594,4 +594,15 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn the_fixes_the_models_suggest_are_keys_that_parse() {
+        // the RFM note on tied cut points and the CLV hint on a failed fit
+        for fix in [
+            "[rfm.f]\nmethod = \"ntile\"\n",
+            "[clv]\npenalizer = 0.001\n",
+        ] {
+            Config::from_toml(fix, "<fix>").unwrap_or_else(|e| panic!("{fix}: {e}"));
+        }
+    }
 }

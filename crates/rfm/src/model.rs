@@ -24,7 +24,7 @@ pub struct RfmModel {
 }
 
 const METRICS: [&str; 3] = ["r", "f", "m"];
-const METRIC_NAMES: [&str; 3] = ["recency", "frequency", col::MONETARY];
+const METRIC_NAMES: [&str; 3] = ["recency", "frequency", "monetary"];
 
 fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<Scorer, RfmError> {
     let bad = |message: String| Err(RfmError::Method { metric, message });

@@ -50,7 +50,7 @@ pub(crate) fn empty_level_notes(
             continue;
         }
         let score = (i + 1) as u8;
-        let reason = reason(t, score, sorted, n);
+        let reason = reason(metric, t, score, sorted, n);
         notes.push(LevelNote {
             metric: metric.to_string(),
             score,
@@ -72,7 +72,7 @@ pub(crate) fn num(x: f64) -> String {
     }
 }
 
-fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
+fn reason(metric: &str, t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
     let col = &t.column;
     if n == 0 {
         return "no customers to score".to_string();
@@ -110,10 +110,14 @@ fn reason(t: &MetricThresholds, score: u8, sorted: &[f64], n: usize) -> String {
         && lo == hi
     {
         let tied = sorted.iter().filter(|&&x| x == lo).count();
+        // the key a user writes: `[rfm.f] method = "ntile"`
         let hint = if t.method == Method::Quantile {
-            "; method = \"ntile\" splits ties by customer id instead"
+            format!(
+                "; [rfm.{}] method = \"ntile\" splits ties by customer id instead",
+                &metric[..1]
+            )
         } else {
-            ""
+            String::new()
         };
         let v = num(lo);
         return format!(
