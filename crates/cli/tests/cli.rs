@@ -269,6 +269,20 @@ fn demo_shop_compare_two_as_of_dates() {
         assert_eq!(old_total, old_n, "{}", m["name"]);
         assert_eq!(new_total, new_n, "{}", m["name"]);
     }
+    // moves.csv: one row per customer who moved, as many as the matrices count off the diagonal
+    let moves = std::fs::read_to_string(d.path().join("cmp/moves.csv")).unwrap();
+    let mut lines = moves.trim_start_matches('\u{feff}').lines();
+    assert_eq!(lines.next(), Some("customer_id,scheme,from,to"));
+    let off_diagonal: u64 = cmp["schemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(cmp["lifecycle"].as_object().map(|_| &cmp["lifecycle"]))
+        .flat_map(|m| m["moves"].as_array().unwrap())
+        .map(|mv| mv["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(lines.count() as u64, off_diagonal);
+    assert!(off_diagonal > 0);
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub use models::{
 pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
 };
-pub use output::{ExtraFile, WrittenOutputs, write_outputs};
+pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
 pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,

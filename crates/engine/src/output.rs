@@ -137,26 +137,7 @@ fn write_all(
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
         }
-        let f = File::create(&p).map_err(|e| EngineError::io(&p, e))?;
-        let mut buf = BufWriter::new(f);
-        buf.write_all(b"\xEF\xBB\xBF")
-            .map_err(|e| EngineError::io(&p, e))?;
-        let mut w = csv::Writer::from_writer(buf);
-        let err = |e: csv::Error| EngineError::Output {
-            path: p.clone(),
-            reason: e.to_string(),
-        };
-        w.write_record([col::CUSTOMER_ID, "scheme", "from", "to"])
-            .map_err(err)?;
-        for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
-            for mv in m.moves.iter().filter(|mv| mv.from != mv.to) {
-                for c in &mv.customers {
-                    w.write_record([c.as_str(), &m.name, &mv.from, &mv.to])
-                        .map_err(err)?;
-                }
-            }
-        }
-        w.flush().map_err(|e| EngineError::io(&p, e))?;
+        write_moves(cmp, &p)?;
         files.push("migration/moves.csv".to_string());
     }
     if !a.summary.target_lists.is_empty() {
@@ -167,6 +148,31 @@ fn write_all(
         ));
     }
     Ok(files)
+}
+
+/// `moves.csv`: one row per customer who changed grade (or appeared, or left) in a scheme or
+/// in the lifecycle stages, as Excel opens it.
+pub fn write_moves(cmp: &crate::Comparison, path: &Path) -> Result<(), EngineError> {
+    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let mut buf = BufWriter::new(f);
+    buf.write_all(b"\xEF\xBB\xBF")
+        .map_err(|e| EngineError::io(path, e))?;
+    let mut w = csv::Writer::from_writer(buf);
+    let err = |e: csv::Error| EngineError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    w.write_record([col::CUSTOMER_ID, "scheme", "from", "to"])
+        .map_err(err)?;
+    for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
+        for mv in m.moves.iter().filter(|mv| mv.from != mv.to) {
+            for c in &mv.customers {
+                w.write_record([c.as_str(), &m.name, &mv.from, &mv.to])
+                    .map_err(err)?;
+            }
+        }
+    }
+    w.flush().map_err(|e| EngineError::io(path, e))
 }
 
 /// The metrics that go into every target list, when the table has them.

@@ -12,7 +12,8 @@ pub(super) struct CompareArgs {
     old: PathBuf,
     /// The later run.
     new: PathBuf,
-    /// Write comparison.json into this folder (new, empty, or one clientele wrote).
+    /// Write comparison.json (matrices, drift, every move with its customers) and moves.csv
+    /// (one row per customer who moved) into this folder (new, empty, or one clientele wrote).
     #[arg(long, short)]
     out: Option<PathBuf>,
 }
@@ -74,8 +75,13 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
         let p = out.path().join("comparison.json");
         std::fs::write(&p, serde_json::to_vec_pretty(&cmp)?)
             .with_context(|| format!("writing {}", dir.join("comparison.json").display()))?;
+        clientele_engine::write_moves(&cmp, &out.path().join("moves.csv"))?;
         let dir = out.finish(Manifest::new("comparison"))?;
-        say!("wrote {}", dir.join("comparison.json").display())?;
+        say!(
+            "wrote {} and {}",
+            dir.join("comparison.json").display(),
+            dir.join("moves.csv").display()
+        )?;
     }
     Ok(())
 }
