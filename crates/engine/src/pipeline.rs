@@ -178,14 +178,84 @@ fn monthly_history(
     };
     let mut points = Vec::new();
     let mut snaps = Vec::new();
-    for end in month_ends(first, as_of) {
+    let ends = month_ends(first, as_of);
+    for (k, &end) in ends.iter().enumerate() {
         let mut c = config.clone();
         c.time.as_of = Some(end);
         c.time.calibration_end = None;
-        let a = analyze(&c, &AnalyzeOptions::default(), progress)?;
+        // each month end reads the data again: say which, so the bars do not seem to restart
+        let month = MonthEnd {
+            inner: progress,
+            prefix: format!("history: month end {} of {} ({end})", k + 1, ends.len()),
+        };
+        let a = analyze(&c, &AnalyzeOptions::default(), &month)?;
         let snap = crate::snapshot_file_of(&a);
         points.push(crate::analysis::HistoryPoint::of(&a, &snap.snapshot));
         snaps.push(snap);
     }
     Ok((points, snaps))
+}
+
+/// Progress of one back-dated analysis: every phase labelled with the month end it is for.
+struct MonthEnd<'a> {
+    inner: &'a dyn Progress,
+    prefix: String,
+}
+
+impl Progress for MonthEnd<'_> {
+    fn start(&self, label: &str, total_bytes: Option<u64>) {
+        self.inner
+            .start(&format!("{} · {label}", self.prefix), total_bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        self.inner.advance(bytes);
+    }
+    fn finish(&self) {
+        self.inner.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the phase labels.
+    #[derive(Default)]
+    struct Labels(std::sync::Mutex<Vec<String>>);
+
+    impl Progress for Labels {
+        fn start(&self, label: &str, _: Option<u64>) {
+            self.0.lock().unwrap().push(label.to_string());
+        }
+        fn advance(&self, _: u64) {}
+        fn finish(&self) {}
+    }
+
+    #[test]
+    fn history_progress_says_which_month_end_of_how_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::synthetic::ShopSpec::new(200, 5);
+        spec.days = 100;
+        let shop = crate::synthetic::generate(&spec, &dir.path().join("shop"), &|_| {}).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![shop.transactions];
+        config.clv.enabled = false;
+        config.cluster.enabled = false;
+        let labels = Labels::default();
+        let opts = AnalyzeOptions {
+            history_monthly: true,
+            ..AnalyzeOptions::default()
+        };
+        let a = analyze(&config, &opts, &labels).unwrap();
+        let n = a.summary.history.len();
+        assert!(n >= 2, "{n} month ends");
+        let labels = labels.0.into_inner().unwrap();
+        for k in 1..=n {
+            let tag = format!("history: month end {k} of {n} (");
+            assert!(
+                labels.iter().any(|l| l.starts_with(&tag)),
+                "{tag} in {labels:?}"
+            );
+        }
+    }
 }
