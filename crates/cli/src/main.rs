@@ -30,8 +30,13 @@ fn main() -> ExitCode {
         Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Ok(Err(err)) => {
             let mut msg = format!("error: {err}");
+            // a step's error already says its model's words ("clv: <the clv error>"): a cause
+            // is shown only when it adds something
             for cause in err.chain().skip(1) {
-                msg.push_str(&format!("\n  caused by: {cause}"));
+                let cause = cause.to_string();
+                if !msg.contains(&cause) {
+                    msg.push_str(&format!("\n  caused by: {cause}"));
+                }
             }
             eprintln!("{msg}");
             if is_internal(&err) {

@@ -402,3 +402,27 @@ fn the_language_follows_the_locale_unless_given() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"lang\": \"zh\""));
 }
+
+#[test]
+fn an_error_is_said_once() {
+    // a model crate's error inside a step's error: its words appear once, not again as a cause
+    let d = tempfile::tempdir().unwrap();
+    for (name, hash) in [("a.json", "aaaaaaaaaaaa"), ("b.json", "bbbbbbbbbbbb")] {
+        let snap = format!(
+            r#"{{"as_of": "2024-01-01", "config_hash": "{hash}", "customers": [], "schemes": {{}},
+                "grade_order": {{}}, "scores": {{}}, "lifecycle": null, "monetary": []}}"#
+        );
+        std::fs::write(d.path().join(name), snap).unwrap();
+    }
+    let (ok, _, err) = run(bin()
+        .arg("compare")
+        .arg(d.path().join("a.json"))
+        .arg(d.path().join("b.json")));
+    assert!(!ok);
+    assert_eq!(
+        err.matches("snapshots use different configs").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("caused by"), "{err}");
+}

@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use clientele_engine::{Manifest, OutputDir};
 
+use super::pad;
+
 #[derive(Debug, Args)]
 pub(super) struct CompareArgs {
     /// The earlier run: an output directory or a snapshot.json.
@@ -34,22 +36,30 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
     )?;
     for m in cmp.schemes.iter().chain(cmp.lifecycle.iter()) {
         say!("\n{}: {} stayed, {} moved", m.name, m.stayed, m.moved)?;
+        let display = unicode_width::UnicodeWidthStr::width;
         let width = m
             .rows
             .iter()
-            .map(|r| r.chars().count())
+            .map(|r| display(r.as_str()))
             .max()
             .unwrap_or(8)
             .max(8);
-        say_part!("  {:width$}", "")?;
+        let cell = m
+            .columns
+            .iter()
+            .map(|c| display(c.as_str()))
+            .max()
+            .unwrap_or(0)
+            .max(12);
+        say_part!("  {}", pad("", width, true))?;
         for col in &m.columns {
-            say_part!(" {:>12}", col)?;
+            say_part!(" {}", pad(col, cell, false))?;
         }
         say!()?;
         for (i, row) in m.rows.iter().enumerate() {
-            say_part!("  {row:width$}")?;
+            say_part!("  {}", pad(row, width, true))?;
             for n in &m.counts[i] {
-                say_part!(" {n:>12}")?;
+                say_part!(" {}", pad(&n.to_string(), cell, false))?;
             }
             say!()?;
         }

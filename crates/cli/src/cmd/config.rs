@@ -73,8 +73,8 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
         say!("scheme {scheme}:")?;
         for p in rules {
             say!(
-                "  {:<16} matches {:>8}  takes {:>8}  {}",
-                p.grade,
+                "  {} matches {:>8}  takes {:>8}  {}",
+                super::pad(&p.grade, 16, true),
                 p.matched_customers,
                 p.taken_customers,
                 p.when.as_deref().unwrap_or("(default)")

@@ -107,3 +107,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config(c) => config::run(c, &bars),
     }
 }
+
+/// `s` padded with spaces to `width` terminal columns (a Chinese character takes two), on the
+/// right (`left`) or on the left: `format!("{:>12}")` counts characters, which misaligned
+/// Chinese grade names.
+pub(crate) fn pad(s: &str, width: usize, left: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(unicode_width::UnicodeWidthStr::width(s)));
+    if left {
+        format!("{s}{fill}")
+    } else {
+        format!("{fill}{s}")
+    }
+}
