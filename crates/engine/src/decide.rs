@@ -13,11 +13,11 @@ use crate::{
 /// The groups to act on: every grade, RFM segment and lifecycle stage that has customers and
 /// a playbook action (or, when no group has an action, a target list), largest first.
 pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<NextStep> {
-    let file = |schemes: &[&str], names: &[&str]| {
+    // the target list of a group of `scheme` known by any of `names`
+    let list = |scheme: &str, names: &[&str]| {
         lists
             .iter()
-            .find(|t| schemes.contains(&t.scheme.as_str()) && names.contains(&t.grade.as_str()))
-            .map(|t| t.file.clone())
+            .find(|t| t.scheme == scheme && names.contains(&t.grade.as_str()))
     };
     let mut groups = Vec::new();
     for s in &models.grades {
@@ -33,7 +33,7 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 revenue_share: g.revenue_share,
                 action_zh: g.action_zh.clone(),
                 action_en: g.action_en.clone(),
-                file: file(&[s.scheme.as_str()], &[g.grade.as_str()]),
+                file: list(&s.scheme, &[g.grade.as_str()]).map(|t| t.file.clone()),
             });
         }
     }
@@ -41,11 +41,9 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
         let list_scheme = Grouping::Rfm(s.name.clone()).key();
         for seg in &s.segments {
             let names = [seg.zh.as_str(), seg.en.as_str(), seg.id.as_str()];
-            let file = file(&[list_scheme.as_str(), s.name.as_str()], &names);
-            let group = lists
-                .iter()
-                .find(|t| t.scheme == list_scheme && names.contains(&t.grade.as_str()))
-                .map_or_else(|| seg.id.clone(), |t| t.grade.clone());
+            let found = list(&list_scheme, &names);
+            // as the table names it (the run's language), which is also its list's grade
+            let group = found.map_or_else(|| seg.id.clone(), |t| t.grade.clone());
             groups.push(NextStep {
                 kind: GroupKind::Rfm,
                 scheme: s.name.clone(),
@@ -57,7 +55,7 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 revenue_share: seg.revenue_share,
                 action_zh: seg.action_zh.clone(),
                 action_en: seg.action_en.clone(),
-                file,
+                file: found.map(|t| t.file.clone()),
             });
         }
     }
@@ -76,7 +74,7 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 revenue_share: None,
                 action_zh: c.action_zh.clone(),
                 action_en: c.action_en.clone(),
-                file: file(&[LIFECYCLE_KEY], &[id]),
+                file: list(LIFECYCLE_KEY, &[id]).map(|t| t.file.clone()),
             });
         }
     }

@@ -63,6 +63,10 @@ pub struct ClvBin {
     pub customers: usize,
     /// Σ CLV of those customers.
     pub clv: f64,
+    /// `clv` / Σ CLV of all bins; `None` when that total is not positive (absent from version 1
+    /// summaries).
+    #[serde(default)]
+    pub clv_share: Option<f64>,
 }
 
 /// Bins with "nice" edges (1-2-5 steps) over the 0–99th percentile range, plus an open top bin,
@@ -87,11 +91,13 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
         .unwrap_or(10.0 * mag);
     if !step.is_finite() || step <= 0.0 {
         // A range beyond f64 (±1e308 spans): one bin holds everyone.
+        let clv: f64 = sorted.iter().sum();
         return vec![ClvBin {
             from: sorted[0],
             to: sorted[n - 1],
             customers: n,
-            clv: sorted.iter().sum(),
+            clv,
+            clv_share: (clv > 0.0).then_some(1.0),
         }];
     }
     // Never above the lowest value (rounding of lo/step could put it one ulp above).
@@ -104,6 +110,7 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
             to: edge + step,
             customers: 0,
             clv: 0.0,
+            clv_share: None,
         });
         edge += step;
     }
@@ -114,12 +121,19 @@ fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
             to: max,
             customers: 0,
             clv: 0.0,
+            clv_share: None,
         });
     }
     for &v in &sorted {
         let i = (((v - start) / step).floor().max(0.0) as usize).min(bins.len() - 1);
         bins[i].customers += 1;
         bins[i].clv += v;
+    }
+    let total: f64 = bins.iter().map(|b| b.clv).sum();
+    if total > 0.0 {
+        for b in &mut bins {
+            b.clv_share = Some(b.clv / total);
+        }
     }
     bins
 }

@@ -94,17 +94,7 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
                 .segments
                 .iter()
                 .filter(|g| g.customers > 0)
-                .map(|g| {
-                    format!(
-                        "{} {}",
-                        if sm.lang == clientele_engine::Lang::En {
-                            &g.en
-                        } else {
-                            &g.zh
-                        },
-                        g.customers
-                    )
-                })
+                .map(|g| format!("{} {}", sm.lang.pick(&g.zh, &g.en), g.customers))
                 .collect();
             say!("RFM {}: {}", s.name, parts.join(" · "))?;
         }
@@ -115,17 +105,7 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
             .counts
             .iter()
             .filter(|c| c.count > 0)
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    if sm.lang == clientele_engine::Lang::En {
-                        &c.name_en
-                    } else {
-                        &c.name_zh
-                    },
-                    c.count
-                )
-            })
+            .map(|c| format!("{} {}", sm.lang.pick(&c.name_zh, &c.name_en), c.count))
             .collect();
         say!("lifecycle: {}", parts.join(" · "))?;
     }
@@ -137,11 +117,7 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
                 format!(
                     "{}: {} {}",
                     p.label,
-                    if sm.lang == clientele_engine::Lang::En {
-                        &p.name_en
-                    } else {
-                        &p.name_zh
-                    },
+                    sm.lang.pick(&p.name_zh, &p.name_en),
                     p.size
                 )
             })

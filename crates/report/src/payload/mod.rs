@@ -79,10 +79,7 @@ impl Ctx<'_> {
 
     /// The one of a Chinese/English pair in the report's language.
     fn pick<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
-        match self.lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
+        self.lang.pick(zh, en)
     }
 
     /// The playbook's action in the report's language, when there is one.

@@ -22,8 +22,10 @@ pub(super) fn section(c: &Ctx) -> Section {
         (c.t("col.action"), false),
         (c.t("col.list_file"), false),
     ]);
+    let mut any_action = false;
     for g in steps {
         let action = c.action(g.action_zh.as_deref(), g.action_en.as_deref());
+        any_action |= action.is_some();
         t.row(vec![
             json!(c.pick(&g.name_zh, &g.name_en)),
             json!(scheme(c, g)),
@@ -36,10 +38,7 @@ pub(super) fn section(c: &Ctx) -> Section {
     }
     sec.lead.push(c.t("next.lead"));
     // the engine falls back to groups with a target list when no group has an action
-    if steps.iter().all(|g| {
-        c.action(g.action_zh.as_deref(), g.action_en.as_deref())
-            .is_none()
-    }) {
+    if !any_action {
         sec.notes.push(c.t("next.no_actions"));
     }
     sec.cards.push(

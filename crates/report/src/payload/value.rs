@@ -194,7 +194,6 @@ fn distribution_card(c: &Ctx, bins: &[ClvBin]) -> Value {
             {"type": "line", "name": c.t("clv.dist_value"), "yAxisIndex": 1, "data": bins.iter().map(|b| num_val(b.clv, 2)).collect::<Vec<_>>(), "smooth": true},
         ],
     }));
-    let total: f64 = bins.iter().map(|b| b.clv).sum();
     let mut t = Table::new(vec![
         (c.t("clv.range"), false),
         (c.t("col.customers"), true),
@@ -207,7 +206,7 @@ fn distribution_card(c: &Ctx, bins: &[ClvBin]) -> Value {
             json!(l),
             c_int(b.customers as f64),
             c_money(b.clv),
-            or_dash((total > 0.0).then(|| b.clv / total), c_share),
+            or_dash(b.clv_share, c_share),
         ]);
     }
     Card::new(c.t("clv.distribution"), 6)
