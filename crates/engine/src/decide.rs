@@ -8,21 +8,49 @@ use clientele_core::{CustomerTable, Grouping};
 use crate::models::ModelOutputs;
 use crate::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, Summary, TargetList, TopCustomer,
+    ValueBasis,
 };
 
-/// The groups to act on: every grade, RFM segment and lifecycle stage that has customers and
-/// a playbook action (or, when no group has an action, a target list), largest first.
-pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<NextStep> {
+/// A group's share of all customers above which it is no target: a group of most customers
+/// (`普通客户`, 95 % of a shop) is the shop, not a segment to act on.
+const MAX_TARGET_SHARE: f64 = 0.5;
+
+/// Two groups whose customers overlap at least this much (Jaccard: shared / either) are one
+/// group of people, as are two groups of the same name (`冠军客户` of the R×F grid and of the
+/// R×FM grid). The one with more at stake is kept. A small group inside a large one (VIPs
+/// among 重要价值客户) is a group of its own.
+const SAME_PEOPLE: f64 = 0.6;
+
+/// Keys of catch-all groups, which name no one to act on: customers without a rating, and the
+/// PyMC scheme's `其他` (other).
+const CATCH_ALL: &[&str] = &["unrated", "other"];
+
+/// The groups to act on: grades, RFM segments and lifecycle stages that have customers and a
+/// playbook action, are not most of the shop nor a catch-all, ordered by value at stake (Σ
+/// expected CLV of their customers, Σ past revenue without CLV), one entry per group of
+/// people ([`SAME_PEOPLE`]). When no group has an action, groups with a target list stand in.
+pub(crate) fn next_steps(
+    table: &CustomerTable,
+    models: &ModelOutputs,
+    lists: &[TargetList],
+) -> Vec<NextStep> {
     // the target list of a group of `scheme` known by any of `names`
     let list = |scheme: &str, names: &[&str]| {
         lists
             .iter()
             .find(|t| t.scheme == scheme && names.contains(&t.grade.as_str()))
     };
-    let mut groups = Vec::new();
+    // (step, the customer-table column holding the group, tag separator)
+    let mut groups: Vec<(NextStep, String, Option<String>)> = Vec::new();
     for s in &models.grades {
         for g in &s.grades {
-            groups.push(NextStep {
+            if g.label
+                .as_ref()
+                .is_some_and(|l| CATCH_ALL.contains(&l.key.as_str()))
+            {
+                continue;
+            }
+            let step = NextStep {
                 kind: GroupKind::Grade,
                 scheme: s.scheme.clone(),
                 group: g.grade.clone(),
@@ -34,17 +62,24 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 action_zh: g.action_zh.clone(),
                 action_en: g.action_en.clone(),
                 file: list(&s.scheme, &[g.grade.as_str()]).map(|t| t.file.clone()),
-            });
+                value_at_stake: None,
+                value_basis: None,
+            };
+            groups.push((step, s.column.clone(), s.separator.clone()));
         }
     }
     for s in models.rfm.iter().flat_map(|r| &r.schemes) {
-        let list_scheme = Grouping::Rfm(s.name.clone()).key();
+        let grouping = Grouping::Rfm(s.name.clone());
+        let list_scheme = grouping.key();
         for seg in &s.segments {
+            if CATCH_ALL.contains(&seg.id.as_str()) {
+                continue;
+            }
             let names = [seg.zh.as_str(), seg.en.as_str(), seg.id.as_str()];
             let found = list(&list_scheme, &names);
             // as the table names it (the run's language), which is also its list's grade
             let group = found.map_or_else(|| seg.id.clone(), |t| t.grade.clone());
-            groups.push(NextStep {
+            let step = NextStep {
                 kind: GroupKind::Rfm,
                 scheme: s.name.clone(),
                 group,
@@ -56,16 +91,20 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 action_zh: seg.action_zh.clone(),
                 action_en: seg.action_en.clone(),
                 file: found.map(|t| t.file.clone()),
-            });
+                value_at_stake: None,
+                value_basis: None,
+            };
+            groups.push((step, grouping.column(), None));
         }
     }
     if let Some(l) = &models.lifecycle {
         for c in &l.stages.counts {
-            let id = c.stage.id();
-            groups.push(NextStep {
+            let names = [c.name_zh.as_str(), c.name_en.as_str(), c.stage.id()];
+            let found = list(LIFECYCLE_KEY, &names);
+            let step = NextStep {
                 kind: GroupKind::Lifecycle,
                 scheme: LIFECYCLE_KEY.to_string(),
-                group: id.to_string(),
+                group: found.map_or_else(|| c.stage.id().to_string(), |t| t.grade.clone()),
                 name_zh: c.name_zh.clone(),
                 name_en: c.name_en.clone(),
                 customers: c.count,
@@ -74,27 +113,125 @@ pub(crate) fn next_steps(models: &ModelOutputs, lists: &[TargetList]) -> Vec<Nex
                 revenue_share: None,
                 action_zh: c.action_zh.clone(),
                 action_en: c.action_en.clone(),
-                file: list(LIFECYCLE_KEY, &[id]).map(|t| t.file.clone()),
-            });
+                file: found.map(|t| t.file.clone()),
+                value_at_stake: None,
+                value_basis: None,
+            };
+            groups.push((step, Grouping::Lifecycle.column(), None));
         }
     }
     let has_action = |g: &NextStep| g.action_zh.is_some() || g.action_en.is_some();
-    let any_action = groups.iter().any(has_action);
-    let mut chosen: Vec<NextStep> = groups
-        .into_iter()
-        .filter(|g| {
-            g.customers > 0
-                && if any_action {
-                    has_action(g)
-                } else {
-                    g.file.is_some()
-                }
-        })
-        .collect();
-    // stable: equal sizes keep the order above (grades, RFM, stages)
-    chosen.sort_by_key(|g| std::cmp::Reverse(g.customers));
-    chosen.truncate(NEXT_STEPS);
+    let any_action = groups.iter().any(|(g, _, _)| has_action(g));
+    groups.retain(|(g, _, _)| {
+        g.customers > 0
+            && g.share.is_none_or(|s| s <= MAX_TARGET_SHARE)
+            && if any_action {
+                has_action(g)
+            } else {
+                g.file.is_some()
+            }
+    });
+    let (basis, values) = match table.numbers(col::CLV) {
+        Ok(v) => (ValueBasis::Clv, v),
+        Err(_) => match table.numbers(col::MONETARY) {
+            Ok(v) => (ValueBasis::Revenue, v),
+            Err(_) => (ValueBasis::Revenue, vec![None; table.len()]),
+        },
+    };
+    let mut members: Vec<Members> = Vec::with_capacity(groups.len());
+    for (g, column, sep) in &mut groups {
+        let m = Members::of(table, column, &g.group, sep.as_deref());
+        let stake: f64 = m
+            .rows()
+            .filter_map(|i| values[i])
+            .filter(|v| v.is_finite())
+            .sum();
+        g.value_at_stake = Some(stake);
+        g.value_basis = Some(basis);
+        members.push(m);
+    }
+    // more at stake first; ties: more customers, then the order above (grades, RFM, stages)
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ga, gb) = (&groups[a].0, &groups[b].0);
+        gb.value_at_stake
+            .unwrap_or(0.0)
+            .total_cmp(&ga.value_at_stake.unwrap_or(0.0))
+            .then(gb.customers.cmp(&ga.customers))
+            .then(a.cmp(&b))
+    });
+    let mut chosen: Vec<usize> = Vec::new();
+    for i in order {
+        if chosen.len() == NEXT_STEPS {
+            break;
+        }
+        let same_name = |j: usize| {
+            let (a, b) = (&groups[i].0, &groups[j].0);
+            a.name_zh == b.name_zh || a.name_en.eq_ignore_ascii_case(&b.name_en)
+        };
+        if chosen
+            .iter()
+            .all(|&j| !same_name(j) && members[i].jaccard(&members[j]) < SAME_PEOPLE)
+        {
+            chosen.push(i);
+        }
+    }
+    let mut groups: Vec<Option<NextStep>> = groups.into_iter().map(|(g, _, _)| Some(g)).collect();
     chosen
+        .into_iter()
+        .filter_map(|i| groups[i].take())
+        .collect()
+}
+
+/// The rows of a group's customers, as a bit set.
+struct Members {
+    bits: Vec<u64>,
+    count: u64,
+}
+
+impl Members {
+    /// The customers whose `column` is `group` (for tags: carries the tag).
+    fn of(table: &CustomerTable, column: &str, group: &str, sep: Option<&str>) -> Members {
+        let mut bits = vec![0u64; table.len().div_ceil(64)];
+        let mut count = 0;
+        if let Ok(values) = table.texts(column) {
+            for (i, v) in values.iter().enumerate() {
+                let hit = v.is_some_and(|v| match sep {
+                    Some(sep) => v.split(sep).any(|t| t == group),
+                    None => v == group,
+                });
+                if hit {
+                    bits[i / 64] |= 1 << (i % 64);
+                    count += 1;
+                }
+            }
+        }
+        Members { bits, count }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &b)| {
+            (0..64)
+                .filter(move |k| b & (1 << k) != 0)
+                .map(move |k| w * 64 + k)
+        })
+    }
+
+    /// Shared customers / customers in either.
+    fn jaccard(&self, other: &Members) -> f64 {
+        let both: u64 = self
+            .bits
+            .iter()
+            .zip(&other.bits)
+            .map(|(a, b)| u64::from((a & b).count_ones()))
+            .sum();
+        let either = self.count + other.count - both;
+        if either == 0 {
+            0.0
+        } else {
+            both as f64 / either as f64
+        }
+    }
 }
 
 /// The `n` best customers by CLV (by monetary without CLV), ties by id.

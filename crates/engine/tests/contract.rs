@@ -119,14 +119,21 @@ fn a_full_runs_summary_is_valid_against_the_published_schema() {
 #[test]
 fn the_engine_decides_what_surfaces_show() {
     let (s, _) = full_run();
-    // next steps: groups with an action, largest first, each with its list
-    assert!(s.next_steps.len() <= clientele_engine::NEXT_STEPS);
+    // next steps: groups with an action, most value at stake first, each group of people
+    // once, none of most of the shop, each with its list
+    assert!(!s.next_steps.is_empty() && s.next_steps.len() <= clientele_engine::NEXT_STEPS);
+    let stake = |n: &clientele_engine::NextStep| n.value_at_stake.expect("value at stake");
     assert!(
         s.next_steps
             .windows(2)
-            .all(|w| w[0].customers >= w[1].customers)
+            .all(|w| stake(&w[0]) >= stake(&w[1]))
     );
+    let names: std::collections::HashSet<&str> =
+        s.next_steps.iter().map(|n| n.name_en.as_str()).collect();
+    assert_eq!(names.len(), s.next_steps.len(), "a name twice");
     for n in &s.next_steps {
+        assert_eq!(n.value_basis, Some(clientele_engine::ValueBasis::Clv));
+        assert!(n.share.is_none_or(|x| x <= 0.5), "{n:?}");
         assert!(n.action_zh.is_some() && n.action_en.is_some(), "{n:?}");
         let file = n.file.as_deref().expect("a target list");
         let list = s.target_lists.iter().find(|l| l.file == file).unwrap();

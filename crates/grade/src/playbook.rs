@@ -318,6 +318,15 @@ pub fn action(grade: &str, lang: Lang) -> Option<&'static str> {
         .iter()
         .find(|(names, _, _)| names.iter().any(|n| normalise(n) == key))
         .map(pick)
+        .or_else(|| {
+            // a built-in grade in the other language (`Senior customer` is `高级客户`)
+            let l = crate::builtin_label(grade)?;
+            [l.zh.as_str(), l.key.as_str()]
+                .into_iter()
+                .filter(|n| *n != grade)
+                .find_map(|n| BUILTIN.iter().find(|(names, _, _)| names.contains(&n)))
+                .map(pick)
+        })
 }
 
 /// Every grade name with a built-in action (canonical names and aliases).
@@ -350,12 +359,23 @@ impl Playbook {
 
     /// The action for a grade: the override if any (exact or normalised name), else built-in.
     pub fn action(&self, grade: &str, lang: Lang) -> Option<&str> {
-        let key = normalise(grade);
-        let entry = self.overrides.get(grade).or_else(|| {
-            self.overrides
-                .iter()
-                .find(|(k, _)| normalise(k) == key)
-                .map(|(_, v)| v)
+        // an override may name a built-in grade in either language or by its key
+        let label = crate::builtin_label(grade);
+        let names: Vec<&str> = std::iter::once(grade)
+            .chain(
+                label
+                    .iter()
+                    .flat_map(|l| [l.key.as_str(), l.zh.as_str(), l.en.as_str()]),
+            )
+            .collect();
+        let entry = names.iter().find_map(|name| {
+            let key = normalise(name);
+            self.overrides.get(*name).or_else(|| {
+                self.overrides
+                    .iter()
+                    .find(|(k, _)| normalise(k) == key)
+                    .map(|(_, v)| v)
+            })
         });
         let over = match entry {
             Some(PlaybookEntry::Both(s)) => Some(s.as_str()),

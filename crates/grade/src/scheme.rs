@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use clientele_core::{ColumnData, CustomerTable};
+use clientele_core::{ColumnData, CustomerTable, Lang};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, Diagnostic, Severity};
@@ -460,6 +460,16 @@ impl SchemeResult {
         match &self.codes {
             Codes::Exclusive(v) => v[i] == Some(code),
             Codes::Tags(v) => code < 64 && v[i] & (1u64 << code) != 0,
+        }
+    }
+
+    /// Names the built-in grades (those of the presets) in `lang`, so a run's column, lists
+    /// and summary are in one language; a grade a user named keeps its name.
+    pub fn name_builtin_grades(&mut self, lang: Lang) {
+        for g in &mut self.grades {
+            if let Some(l) = crate::builtin_label(g) {
+                *g = l.name(lang).to_string();
+            }
         }
     }
 

@@ -56,6 +56,9 @@ pub struct SchemeSummary {
     pub grades: Vec<GradeSummary>,
     /// Customers without a grade (grid: NULL axis and no default; tags: no tag and no default).
     pub ungraded: usize,
+    /// `tags` mode: the separator between a customer's tags in the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
 }
 
 /// Sums and counts of one column per grade.
@@ -137,6 +140,7 @@ pub fn summarize(
         customers: n,
         grades,
         ungraded,
+        separator: (result.mode == crate::Mode::Tags).then(|| result.separator.clone()),
     }
 }
 

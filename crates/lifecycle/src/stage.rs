@@ -77,6 +77,14 @@ impl Stage {
         Stage::ALL.into_iter().find(|s| s.id() == id)
     }
 
+    /// The stage for its id or its name in either language (a customer table holds names in
+    /// the run's language; older runs held ids).
+    pub fn parse(text: &str) -> Option<Stage> {
+        Stage::ALL
+            .into_iter()
+            .find(|s| [s.id(), s.name(Lang::Zh), s.name(Lang::En)].contains(&text))
+    }
+
     /// Display name.
     pub fn name(self, lang: Lang) -> &'static str {
         match (self, lang) {

@@ -62,7 +62,17 @@ pub fn demo() -> &'static Summary {
 /// attributes, no categories, no grading scheme the data supports.
 pub fn cdnow() -> &'static Summary {
     static RUN: OnceLock<Summary> = OnceLock::new();
-    RUN.get_or_init(|| {
+    RUN.get_or_init(|| cdnow_in(clientele_engine::Lang::En))
+}
+
+/// CDNOW analyzed in Chinese: its tables and lists name every group in Chinese.
+pub fn cdnow_zh() -> &'static Summary {
+    static RUN: OnceLock<Summary> = OnceLock::new();
+    RUN.get_or_init(|| cdnow_in(clientele_engine::Lang::Zh))
+}
+
+fn cdnow_in(lang: clientele_engine::Lang) -> Summary {
+    {
         let mut config = Config::default();
         config.source.transactions =
             vec![manifest_dir().join("../ingest/tests/data/CDNOW_master.txt")];
@@ -70,10 +80,10 @@ pub fn cdnow() -> &'static Summary {
         config.columns.order_date = Some("date".into());
         config.columns.amount = Some("dollar_value".into());
         config.time.as_of = Some(day("1998-06-30"));
-        config.output.lang = clientele_engine::Lang::En;
+        config.output.lang = lang;
         let a = analyze(&config, &AnalyzeOptions::default(), &NoProgress).expect("analyze CDNOW");
         without_paths(a.summary)
-    })
+    }
 }
 
 /// The summary as if the run had been in a folder of its own: input files by name, and the

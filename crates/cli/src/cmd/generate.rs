@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use clientele_core::Day;
+use clientele_core::{Day, Lang};
 use clientele_engine::synthetic::{GeneratedShop, ShopSpec, generate};
 use clientele_engine::{
     AnalyzeOptions, Config, OutputFormat, ParquetCompression, analyze, check_destination,
     write_outputs,
 };
 
-use super::flags::input_paths;
+use super::flags::{LangArg, input_paths, locale_lang};
 use super::outputs::{print_summary, report_files};
 use crate::progress::Bars;
 
@@ -45,9 +45,13 @@ pub(super) struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub(super) seed: u64,
+    /// Language of the report, console, list names and CSV values [default: from LC_ALL /
+    /// LANG: zh for zh_*, English otherwise].
+    #[arg(long, value_enum)]
+    pub(super) lang: Option<LangArg>,
 }
 
-pub(super) fn run(g: GenerateArgs, bars: &Bars) -> Result<GeneratedShop> {
+pub(super) fn run(g: GenerateArgs, lang: Lang, bars: &Bars) -> Result<GeneratedShop> {
     let mut spec = ShopSpec::new(g.customers, g.seed);
     spec.days = g.days;
     spec.start = Day::parse_iso(&g.start).context("--start")?;
@@ -68,7 +72,9 @@ pub(super) fn run(g: GenerateArgs, bars: &Bars) -> Result<GeneratedShop> {
     );
     let shop = generate(&spec, &g.out, &|c| pb.set_position(c))?;
     pb.finish_and_clear();
-    say!(
+    say_in!(
+        lang,
+        "已写入 {} 行交易、{} 位客户（{} .. {}）到 {}",
         "wrote {} transaction rows for {} customers ({} .. {}) to {}",
         shop.rows,
         g.customers,
@@ -76,12 +82,18 @@ pub(super) fn run(g: GenerateArgs, bars: &Bars) -> Result<GeneratedShop> {
         shop.end,
         g.out.display()
     )?;
-    say!("files: transactions.csv, customers.csv, satisfaction.csv, leads.csv, truth.json")?;
+    say_in!(
+        lang,
+        "文件：{}",
+        "files: {}",
+        "transactions.csv, customers.csv, satisfaction.csv, leads.csv, truth.json"
+    )?;
     Ok(shop)
 }
 
 pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     let data = d.dir.join("data");
+    let lang = d.lang.map_or_else(locale_lang, Lang::from);
     let shop = run(
         GenerateArgs {
             customers: d.customers,
@@ -90,6 +102,7 @@ pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
             days: 730,
             start: "2024-01-01".into(),
         },
+        lang,
         bars,
     )?;
     let mut config = Config::default();
@@ -97,6 +110,7 @@ pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     config.source.attributes = Some(shop.attributes.clone());
     config.source.satisfaction = Some(shop.satisfaction.clone());
     config.source.leads = Some(shop.leads.clone());
+    config.output.lang = lang;
     let out = d.dir.join("out");
     let inputs = input_paths(&config, None);
     check_destination(&out, &inputs)?;
@@ -110,7 +124,9 @@ pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
         &report_files(&analysis)?,
     )?;
     print_summary(&analysis, &written.dir, &written.files)?;
-    say!(
+    say_in!(
+        config.output.lang,
+        "下一步：在浏览器中打开 {}/report.html；customers.csv 可用 Excel 打开，customers.parquet 可用 pandas/Polars 读取",
         "next: open {}/report.html in a browser; customers.csv opens in Excel, customers.parquet in pandas/Polars",
         out.display()
     )?;

@@ -16,6 +16,17 @@ macro_rules! say {
     }};
 }
 
+/// [`say!`] in the run's language: `say_in!(lang, "中文 {}", "English {}", args…)`; both
+/// texts take the same arguments.
+macro_rules! say_in {
+    ($lang:expr, $zh:literal, $en:literal $(, $arg:expr)* $(,)?) => {{
+        match $lang {
+            clientele_core::Lang::Zh => say!($zh $(, $arg)*),
+            clientele_core::Lang::En => say!($en $(, $arg)*),
+        }
+    }};
+}
+
 /// `print!` that returns the write error (see [`say!`]).
 macro_rules! say_part {
     ($($arg:tt)*) => {{
@@ -91,7 +102,9 @@ enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Generate a realistic sample shop and analyze it (a first look at clientele).
-    #[command(after_help = "Example:\n  clientele demo --dir clientele-demo --customers 20000")]
+    #[command(
+        after_help = "Examples:\n  clientele demo --dir clientele-demo --customers 20000\n  clientele demo --lang en"
+    )]
     Demo(DemoArgs),
 }
 
@@ -99,7 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let bars = Bars::new(cli.quiet);
     match cli.command {
         Command::Analyze(a) => analyze::run(a, &bars),
-        Command::Generate(g) => generate::run(g, &bars).map(|_| ()),
+        Command::Generate(g) => generate::run(g, flags::locale_lang(), &bars).map(|_| ()),
         Command::Demo(d) => generate::demo(d, &bars),
         Command::Validate(v) => validate::run(v, &bars),
         Command::Compare(c) => compare::run(c),

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use clientele_core::Lang;
 use clientele_engine::{Analysis, ExtraFile};
 
 /// `report.html` in the run's language, rendered from the typed summary (a run that stopped
@@ -22,20 +23,37 @@ pub(super) fn report_files(a: &Analysis) -> Result<Vec<ExtraFile>> {
 pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {
     let sm = &a.summary;
     let k = &sm.kpis;
+    let lang = sm.lang;
     for d in &sm.inputs.duplicates {
-        say!(
-            "note: {d} was named more than once (as a file, in a folder or by a pattern); read once"
+        say_in!(
+            lang,
+            "注意：{} 被多次指定（作为文件、在文件夹中或通过通配符），只读取一次",
+            "note: {} was named more than once (as a file, in a folder or by a pattern); read once",
+            d
         )?;
     }
-    say!("{}", sm.reconciliation)?;
-    if sm.inputs.return_only_customers > 0 {
-        say!(
+    let st = &sm.inputs;
+    say_in!(
+        lang,
+        "读取 {} 行 = 接受 {} + 拒绝 {}（+ 基准日之后 {}）",
+        "read {} = accepted {} + rejected {} (+ after as-of {})",
+        st.read,
+        st.accepted,
+        st.rejected,
+        st.after_as_of
+    )?;
+    if st.return_only_customers > 0 {
+        say_in!(
+            lang,
+            "{} 位客户截至基准日只有退货，未计入客户表（净额 {:.2}）",
             "{} customers with only returns up to the as-of date are not in the table (net {:.2})",
-            sm.inputs.return_only_customers,
-            sm.inputs.return_only_amount
+            st.return_only_customers,
+            st.return_only_amount
         )?;
     }
-    say!(
+    say_in!(
+        lang,
+        "基准日 {} · 客户 {} · 销售额 {:.2} · 订单 {} · 客单价 {:.2}",
         "as of {} · {} customers · revenue {:.2} · {} orders · AOV {:.2}",
         sm.as_of,
         k.customers,
@@ -43,7 +61,9 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
         k.orders,
         k.avg_order_value
     )?;
-    say!(
+    say_in!(
+        lang,
+        "复购客户 {:.1}% · 近 90 天购买 {:.1}% · 人均 {:.2} 单",
         "repeat customers {:.1}% · bought in the last 90 days {:.1}% · {:.2} orders per customer",
         k.repeat_customer_share * 100.0,
         k.active_90d_share * 100.0,
@@ -57,32 +77,57 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
             .zip(&m.params)
             .map(|(n, v)| format!("{n} {v:.4}"))
             .collect();
-        say!(
+        let unit = lang.pick(
+            match c.unit.name() {
+                "days" => "天",
+                "weeks" => "周",
+                _ => "月",
+            },
+            c.unit.name(),
+        );
+        let converged = match (m.converged, lang) {
+            (true, Lang::Zh) => "拟合收敛",
+            (false, Lang::Zh) => "拟合未收敛",
+            (true, Lang::En) => "fit converged",
+            (false, Lang::En) => "fit NOT converged",
+        };
+        let value = c
+            .clv_total
+            .map(|t| {
+                let mean = c.clv_mean.unwrap_or(0.0);
+                match lang {
+                    Lang::Zh => format!("，CLV 合计 {t:.2}，人均 {mean:.2}"),
+                    Lang::En => format!(", CLV total {t:.2}, mean {mean:.2}"),
+                }
+            })
+            .unwrap_or_default();
+        say_in!(
+            lang,
+            "CLV：{0}（{1}）{2} · 对数似然 {3:.2} · {4} · 未来 {6} 个月预计购买 {5:.0} 次{7}",
             "CLV: {} ({}) {} · log-likelihood {:.2} · {} · {:.0} expected purchases in {} months{}",
             model_name(&m.model),
-            c.unit.name(),
+            unit,
             params.join(", "),
             m.log_likelihood,
-            if m.converged {
-                "fit converged"
-            } else {
-                "fit NOT converged"
-            },
+            converged,
             c.expected_purchases_total,
             c.options.months,
-            c.clv_total
-                .map(|t| format!(", CLV total {t:.2}, mean {:.2}", c.clv_mean.unwrap_or(0.0)))
-                .unwrap_or_default()
+            value
         )?;
         if let Some(why) = &c.clv_skipped {
-            say!("CLV: value not computed (P(alive) and expected purchases are): {why}")?;
+            say_in!(
+                lang,
+                "CLV：未计算价值（已计算存活概率和预计购买次数）：{}",
+                "CLV: value not computed (P(alive) and expected purchases are): {}",
+                why
+            )?;
         }
         for n in &c.notes {
-            say!("CLV note: {n}")?;
+            say_in!(lang, "CLV 说明：{}", "CLV note: {}", n)?;
         }
     }
     if let Some(e) = sm.clv.problem() {
-        say!("CLV: not computed: {e}")?;
+        say_in!(lang, "CLV：未计算：{}", "CLV: not computed: {}", e)?;
     }
     if let Some(r) = &sm.rfm {
         for s in r
@@ -94,7 +139,7 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
                 .segments
                 .iter()
                 .filter(|g| g.customers > 0)
-                .map(|g| format!("{} {}", sm.lang.pick(&g.zh, &g.en), g.customers))
+                .map(|g| format!("{} {}", lang.pick(&g.zh, &g.en), g.customers))
                 .collect();
             say!("RFM {}: {}", s.name, parts.join(" · "))?;
         }
@@ -105,9 +150,9 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
             .counts
             .iter()
             .filter(|c| c.count > 0)
-            .map(|c| format!("{} {}", sm.lang.pick(&c.name_zh, &c.name_en), c.count))
+            .map(|c| format!("{} {}", lang.pick(&c.name_zh, &c.name_en), c.count))
             .collect();
-        say!("lifecycle: {}", parts.join(" · "))?;
+        say_in!(lang, "生命周期：{}", "lifecycle: {}", parts.join(" · "))?;
     }
     if let Some(c) = sm.clusters.done() {
         let parts: Vec<String> = c
@@ -117,59 +162,129 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
                 format!(
                     "{}: {} {}",
                     p.label,
-                    sm.lang.pick(&p.name_zh, &p.name_en),
+                    lang.pick(&p.name_zh, &p.name_en),
                     p.size
                 )
             })
             .collect();
-        say!("k-means (k={}): {}", c.model.k, parts.join(" · "))?;
+        say_in!(
+            lang,
+            "K-means 聚类（k={}）：{}",
+            "k-means (k={}): {}",
+            c.model.k,
+            parts.join(" · ")
+        )?;
     }
     if let Some(e) = sm.clusters.problem() {
-        say!("k-means: not computed: {e}")?;
+        say_in!(
+            lang,
+            "K-means 聚类：未计算：{}",
+            "k-means: not computed: {}",
+            e
+        )?;
     }
     if let Some(v) = sm.validation.done() {
-        say!(
+        let r = &v.report;
+        say_in!(
+            lang,
+            "留出期 {} .. {}：预测合计 {:.1}，实际 {:.0}，MAE {:.3}（基准 {:.3}）",
             "holdout {} .. {}: Σ predicted {:.1} vs actual {:.0}, MAE {:.3} (baseline {:.3})",
             v.calibration_end,
             v.observation_end,
-            v.report.model.sum_predicted,
-            v.report.model.sum_actual,
-            v.report.model.mae,
-            v.report.baseline.mae
+            r.model.sum_predicted,
+            r.model.sum_actual,
+            r.model.mae,
+            r.baseline.mae
         )?;
     }
     if let Some(e) = sm.validation.problem() {
-        say!("holdout validation: not computed: {e}")?;
+        say_in!(
+            lang,
+            "留出期验证：未计算：{}",
+            "holdout validation: not computed: {}",
+            e
+        )?;
     }
     for g in &sm.grades {
+        let scheme = match (g.scheme.as_str(), lang) {
+            ("behaviour", Lang::Zh) => "行为",
+            ("attributes", Lang::Zh) => "属性",
+            ("profit", Lang::Zh) => "利润",
+            ("satisfaction", Lang::Zh) => "满意度",
+            (other, _) => other,
+        };
         let parts: Vec<String> = g
             .grades
             .iter()
             .map(|x| format!("{} {}", x.grade, x.customers))
             .collect();
-        say!("grading {}: {}", g.scheme, parts.join(" · "))?;
+        say_in!(
+            lang,
+            "分级 {}：{}",
+            "grading {}: {}",
+            scheme,
+            parts.join(" · ")
+        )?;
     }
     for s in &sm.skipped_presets {
-        say!("classic grading not applied: {s}")?;
+        say_in!(
+            lang,
+            "未应用的经典分级：{}",
+            "classic grading not applied: {}",
+            s.text(lang)
+        )?;
     }
     for s in &sm.side_tables {
         // rows, not customers: satisfaction has several rows per customer
         let columns = if s.columns_added.is_empty() {
             String::new()
         } else {
-            format!(", columns: {}", s.columns_added.join(", "))
+            match lang {
+                Lang::Zh => format!("，新增列：{}", s.columns_added.join(", ")),
+                Lang::En => format!(", columns: {}", s.columns_added.join(", ")),
+            }
         };
-        say!(
-            "{}: {} rows, {} of them for customers in the table{columns}",
-            s.kind,
+        let kind = match (s.kind.as_str(), lang) {
+            ("attributes", Lang::Zh) => "客户属性".to_string(),
+            ("satisfaction", Lang::Zh) => "满意度".to_string(),
+            ("leads", Lang::Zh) => "潜在客户".to_string(),
+            (other, _) => other.to_string(),
+        };
+        say_in!(
+            lang,
+            "{}：{} 行，其中 {} 行属于客户表中的客户{}",
+            "{}: {} rows, {} of them for customers in the table{}",
+            kind,
             s.rows,
-            s.matched
+            s.matched,
+            columns
         )?;
     }
     if sm.leads_without_purchase > 0 {
-        say!("{} leads have not bought yet", sm.leads_without_purchase)?;
+        say_in!(
+            lang,
+            "{} 位潜在客户尚未购买",
+            "{} leads have not bought yet",
+            sm.leads_without_purchase
+        )?;
     }
-    say!("outputs in {}: {}", dir.display(), files.join(", "))?;
+    // the engine names the list folder in English: `segments/ (N lists)`
+    let files: Vec<String> = files
+        .iter()
+        .map(|f| match (f.strip_prefix("segments/ ("), lang) {
+            (Some(rest), Lang::Zh) => {
+                format!("segments/（{} 份名单）", rest.trim_end_matches(" lists)"))
+            }
+            _ => f.clone(),
+        })
+        .collect();
+    say_in!(
+        lang,
+        "输出位于 {}：{}",
+        "outputs in {}: {}",
+        dir.display(),
+        files.join(", ")
+    )?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Purchase behaviour: distributions, category shares, top categories per grade, category
 //! affinity, seasonality and the breakdown the engine chose.
 
+use clientele_core::columns::Grouping;
 use clientele_engine::behaviour::{
     AffinitySummary, BehaviourSummary, Breakdown, CategoryShares, Histogram, PeriodShare,
     SeasonalityShares, TopCategories,
@@ -170,8 +171,12 @@ fn top_categories_card(c: &Ctx, tops: &[TopCategories]) -> Value {
     ]);
     for tc in tops.iter().take(TOP_CATEGORY_COLUMNS) {
         let scheme = c.grouping_column(&tc.grade_column);
+        let grouping = Grouping::of_column(&tc.grade_column);
         for g in &tc.grades {
-            let mut cells = vec![json!(scheme), json!(g.grade), c_int(g.customers as f64)];
+            let grade = grouping
+                .as_ref()
+                .map_or_else(|| g.grade.clone(), |gr| c.group(gr, &g.grade));
+            let mut cells = vec![json!(scheme), json!(grade), c_int(g.customers as f64)];
             for i in 0..TOP_CATEGORIES {
                 cells.push(json!(g.categories.get(i).map_or_else(
                     || "–".to_string(),
@@ -325,6 +330,12 @@ fn period_names(c: &Ctx, key: &str, rows: &[PeriodShare]) -> Vec<String> {
 /// split over the groups.
 fn breakdown_card(c: &Ctx, b: &BehaviourSummary, bd: &Breakdown) -> Value {
     let vnames: Vec<&str> = bd.values.iter().map(|v| v.label.as_str()).collect();
+    let grouping = Grouping::of_column(&bd.grade_column);
+    let gname = |name: &str| {
+        grouping
+            .as_ref()
+            .map_or_else(|| name.to_string(), |gr| c.group(gr, name))
+    };
     let series: Vec<Value> = bd
         .grades
         .iter()
@@ -335,7 +346,7 @@ fn breakdown_card(c: &Ctx, b: &BehaviourSummary, bd: &Breakdown) -> Value {
                 .iter()
                 .map(|row| row.get(gi).map_or(Value::Null, |x| pct_val(*x)))
                 .collect();
-            json!({"type": "bar", "name": g.label, "stack": "s", "data": d, "barMaxWidth": 26})
+            json!({"type": "bar", "name": gname(&g.label), "stack": "s", "data": d, "barMaxWidth": 26})
         })
         .collect();
     let option = opt(json!({
@@ -352,7 +363,7 @@ fn breakdown_card(c: &Ctx, b: &BehaviourSummary, bd: &Breakdown) -> Value {
         (c.t("col.revenue_share"), true),
     ]);
     for g in &bd.grades {
-        t.col(g.label.clone(), true);
+        t.col(gname(&g.label), true);
     }
     for (v, row) in bd.values.iter().zip(&bd.share_in_value) {
         let mut cells = vec![

@@ -19,14 +19,19 @@ pub(super) fn section(c: &Ctx) -> Section {
     }
     let skipped = &c.s.skipped_presets;
     if !skipped.is_empty() {
-        // each is "<preset>: <reason>"
-        let names: Vec<&str> = skipped
+        // each reads "<preset>: <reason>" in English
+        let names: Vec<String> = skipped
             .iter()
-            .map(|s| s.split_once(':').map_or(s.as_str(), |(a, _)| a.trim()))
+            .map(|s| {
+                s.en.split_once(':')
+                    .map_or(s.en.as_str(), |(a, _)| a.trim())
+            })
+            .map(|n| c.grouping(&Grouping::Grade(n.to_string())))
             .collect();
         sec.notes
             .push(c.tf("grades.skipped", &[("v", names.join(", "))]));
-        sec.notes.extend(skipped.iter().map(|s| truncate(s, 180)));
+        sec.notes
+            .extend(skipped.iter().map(|s| truncate(s.text(c.lang), 240)));
     }
     if sec.cards.is_empty() && !sec.notes.is_empty() {
         sec.lead.push(c.t("grades.none"));

@@ -31,7 +31,7 @@ pub(super) fn section(c: &Ctx) -> Section {
             sec.cards.push(matrix_card(c, mg, i));
         }
     }
-    if !m.scores.is_empty() {
+    if !m.scores.is_empty() || !m.metrics.is_empty() {
         sec.cards.push(drift_card(c, m));
     }
     sec
@@ -65,13 +65,12 @@ fn summary_card(c: &Ctx, all: &[&Migration]) -> Value {
 
 /// The from × to matrix of one grouping as a heatmap.
 fn matrix_card(c: &Ctx, mg: &Migration, i: usize) -> Value {
-    let lifecycle = Grouping::of_key(&mg.name) == Grouping::Lifecycle;
+    let grouping = Grouping::of_key(&mg.name);
     let name = |s: &String| -> String {
         match s.as_str() {
             NEW_CUSTOMER => c.t("mig.new"),
             GONE => c.t("mig.gone"),
-            id if lifecycle => c.stage(id),
-            other => other.to_string(),
+            other => c.group(&grouping, other),
         }
     };
     let rows: Vec<String> = mg.rows.iter().map(name).collect();
@@ -121,13 +120,28 @@ fn matrix_card(c: &Ctx, mg: &Migration, i: usize) -> Value {
         .json()
 }
 
-/// Drift (PSI) of the score distributions.
+/// Drift (PSI): the underlying metrics first (binned at the old run's deciles, the headline),
+/// then the score distributions (close to 0 by construction for quantile scores).
 fn drift_card(c: &Ctx, m: &Comparison) -> Value {
     let mut t = Table::new(vec![
         (c.t("mig.distribution"), false),
         ("PSI".to_string(), true),
         (c.t("mig.band"), false),
     ]);
+    // medians as the column reads: whole days and orders, money to the cent
+    let median = |x: f64| num(x, if x.fract() == 0.0 { 0 } else { 2 });
+    for d in &m.metrics {
+        t.row(vec![
+            json!(format!(
+                "{} ({} → {})",
+                c.col(&d.metric),
+                median(d.old_median),
+                median(d.new_median)
+            )),
+            or_dash(d.drift.psi, |v| c_num(v, 3)),
+            json!(band(c, d.drift.band)),
+        ]);
+    }
     for d in &m.scores {
         t.row(vec![
             json!(c.t_or(&format!("mig.score.{}", d.name), &c.col(&d.name))),

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 
 use clientele_core::columns::Grouping;
-use clientele_engine::Summary;
+use clientele_engine::{Summary, Vocabulary};
 use serde_json::{Value, json};
 
 use crate::fmt_num::compact;
@@ -43,6 +43,7 @@ pub(crate) struct Ctx<'a> {
     s: &'a Summary,
     missing: RefCell<BTreeSet<String>>,
     charts: Cell<usize>,
+    vocab: Vocabulary,
 }
 
 impl Ctx<'_> {
@@ -107,17 +108,15 @@ impl Ctx<'_> {
         Grouping::of_column(column).map_or_else(|| self.col(column), |g| self.grouping(&g))
     }
 
-    /// A lifecycle stage's name for its id (the id when the run has no such stage).
+    /// A lifecycle stage's name for its id or its name in either language.
     fn stage(&self, id: &str) -> String {
-        self.s
-            .lifecycle
-            .iter()
-            .flat_map(|l| &l.stages.counts)
-            .find(|c| c.stage.id() == id)
-            .map_or_else(
-                || id.to_string(),
-                |c| self.pick(&c.name_zh, &c.name_en).to_string(),
-            )
+        self.group(&Grouping::Lifecycle, id)
+    }
+
+    /// The name of a group of `g` (a grade, segment, stage or cluster, known by its key or
+    /// its name in either language) in the report's language; a name a user gave stays.
+    fn group(&self, g: &Grouping, name: &str) -> String {
+        self.vocab.name(g, name, self.lang)
     }
 
     /// A unique chart id.
@@ -173,6 +172,7 @@ pub(crate) fn build(s: &Summary, lang: Lang) -> Built {
         s,
         missing: RefCell::new(BTreeSet::new()),
         charts: Cell::new(0),
+        vocab: Vocabulary::of(s),
     };
     let sections: Vec<Value> = [
         overview::section(&c),
@@ -202,8 +202,8 @@ pub(crate) fn build(s: &Summary, lang: Lang) -> Built {
     if let (Some(a), Some(b)) = (s.kpis.first_order, s.kpis.last_order) {
         meta.push(c.tf("meta.range", &[("v", format!("{a} – {b}"))]));
     }
+    // the config hash is for whoever reruns the analysis: it is in the About section
     meta.push(s.tool.clone());
-    meta.push(c.tf("meta.config", &[("v", s.config_hash.clone())]));
     let payload = json!({
         "lang": lang.code(),
         "title": c.t("title"),

@@ -1,10 +1,10 @@
 //! What to do next: the groups the engine chose, with their actions and target lists.
 
 use clientele_core::columns::Grouping;
-use clientele_engine::{GroupKind, NextStep};
+use clientele_engine::{GroupKind, NextStep, ValueBasis};
 use serde_json::json;
 
-use super::card::{Card, Table, c_int, c_share, or_dash, text_or_dash};
+use super::card::{Card, Table, c_int, c_money, c_share, or_dash, text_or_dash};
 use super::{Ctx, Section};
 
 pub(super) fn section(c: &Ctx) -> Section {
@@ -18,7 +18,7 @@ pub(super) fn section(c: &Ctx) -> Section {
         (c.t("col.scheme"), false),
         (c.t("col.customers"), true),
         (c.t("col.share"), true),
-        (c.t("col.revenue_share"), true),
+        (c.t("col.value_at_stake"), true),
         (c.t("col.action"), false),
         (c.t("col.list_file"), false),
     ]);
@@ -31,12 +31,19 @@ pub(super) fn section(c: &Ctx) -> Section {
             json!(scheme(c, g)),
             c_int(g.customers as f64),
             or_dash(g.share, c_share),
-            or_dash(g.revenue_share, c_share),
+            or_dash(g.value_at_stake, c_money),
             text_or_dash(action.as_deref()),
             text_or_dash(g.file.as_deref()),
         ]);
     }
-    sec.lead.push(c.t("next.lead"));
+    let by_revenue = steps
+        .iter()
+        .any(|g| g.value_basis == Some(ValueBasis::Revenue));
+    sec.lead.push(c.t(if by_revenue {
+        "next.lead_revenue"
+    } else {
+        "next.lead"
+    }));
     // the engine falls back to groups with a target list when no group has an action
     if !any_action {
         sec.notes.push(c.t("next.no_actions"));

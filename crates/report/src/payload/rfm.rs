@@ -135,7 +135,12 @@ fn scheme_card(c: &Ctx, sc: &SchemeReport) -> Value {
         .sub(c.t_or(&format!("scheme_sub.{name}"), ""))
         .chart(c.chart_id(&format!("rfm-{name}")), h, option)
         .table(t)
-        .text(sc.notes.clone())
+        .text(
+            sc.notes
+                .iter()
+                .map(|n| n.text(c.lang).to_string())
+                .collect(),
+        )
         .json()
 }
 
@@ -191,6 +196,7 @@ fn threshold_row(c: &Ctx, metric: &str, x: &MetricThresholds, counts: &[u64]) ->
 
 fn method_key(m: Method) -> &'static str {
     match m {
+        Method::Balanced => "method.balanced",
         Method::Quantile => "method.quantile",
         Method::Ntile => "method.ntile",
         Method::Fixed => "method.fixed",

@@ -1,7 +1,7 @@
 //! Customer value: CLV headline numbers, the Pareto curve, ABC/HML tiers, the CLV distribution,
 //! the model fit and the best customers.
 
-use clientele_core::columns as col;
+use clientele_core::columns::{self as col, Grouping};
 use clientele_engine::{ClvBin, ClvSection, TopCustomer, ValueTierSection, grade::TierSummary};
 use serde_json::{Value, json};
 
@@ -255,8 +255,10 @@ const TOP_COLUMNS: [TopColumn; 9] = [
     }),
     (col::CLV, true, |_, t| t.clv.map(|v| c_num(v, 2))),
     (col::P_ALIVE, true, |_, t| t.p_alive.map(c_pct)),
-    (col::RFM_SEGMENT, false, |_, t| {
-        t.rfm_segment.as_deref().map(|s| json!(s))
+    (col::RFM_SEGMENT, false, |c, t| {
+        t.rfm_segment
+            .as_deref()
+            .map(|s| json!(c.group(&Grouping::Rfm(col::CN8_SCHEME.to_string()), s)))
     }),
     (col::LIFECYCLE_STAGE, false, |c, t| {
         t.lifecycle_stage.as_deref().map(|s| json!(c.stage(s)))
@@ -264,8 +266,10 @@ const TOP_COLUMNS: [TopColumn; 9] = [
     (col::VALUE_TIER, false, |_, t| {
         t.value_tier.as_deref().map(|s| json!(s))
     }),
-    (col::CLUSTER_NAME, false, |_, t| {
-        t.cluster_name.as_deref().map(|s| json!(s))
+    (col::CLUSTER_NAME, false, |c, t| {
+        t.cluster_name
+            .as_deref()
+            .map(|s| json!(c.group(&Grouping::Cluster, s)))
     }),
 ];
 

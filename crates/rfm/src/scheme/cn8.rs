@@ -3,6 +3,7 @@
 //! the customer bought more recently than the reference (fewer days, or a higher R score).
 //! Default as Wyn Enterprise documents it: raw values, mean, strict (equal counts as low).
 
+use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 
 use super::{Applied, Ctx, Segment};
@@ -93,7 +94,10 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
     };
     let Some(rf) = refs else {
         return Applied {
-            notes: vec!["no customers: no reference values computed".into()],
+            notes: vec![Note::new(
+                "没有客户：未计算参考值",
+                "no customers: no reference values computed",
+            )],
             ..Applied::default()
         };
     };
@@ -120,23 +124,32 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
         labels.push(u16::from(!mh) * 4 + u16::from(!rh) * 2 + u16::from(!fh));
     }
     let mut notes = Vec::new();
-    let what = match rf.reference {
-        Reference::Mean => "mean",
-        Reference::Median => "median",
-        Reference::Value => "given value",
+    let (what, what_zh) = match rf.reference {
+        Reference::Mean => ("mean", "均值"),
+        Reference::Median => ("median", "中位数"),
+        Reference::Value => ("given value", "给定值"),
     };
     for (k, (name, c)) in [("R", rf.r), ("F", rf.f), ("M", rf.m)].iter().enumerate() {
         if n > 0 && (high[k] == 0 || high[k] == n) {
-            let side = if high[k] == 0 { "low" } else { "high" };
-            let eq = if rf.strict {
-                "equal counts as low"
+            let (side, side_zh) = if high[k] == 0 {
+                ("low", "低")
             } else {
-                "equal counts as high"
+                ("high", "高")
             };
-            notes.push(format!(
-                "every customer is {side} on {name} against the {what} {} ({eq}); half of the \
-                 eight segments are empty",
-                crate::score::num(*c)
+            let (eq, eq_zh) = if rf.strict {
+                ("equal counts as low", "相等算低")
+            } else {
+                ("equal counts as high", "相等算高")
+            };
+            let c = crate::score::num(*c);
+            notes.push(Note::new(
+                format!(
+                    "按{what_zh} {c}（{eq_zh}），所有客户的 {name} 都为{side_zh}；八类客户中有一半为空"
+                ),
+                format!(
+                    "every customer is {side} on {name} against the {what} {c} ({eq}); half of \
+                     the eight segments are empty"
+                ),
             ));
         }
     }

@@ -7,6 +7,7 @@ pub mod custom;
 pub mod grids;
 pub mod pymc;
 
+use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 
 use crate::data::RfmData;
@@ -107,7 +108,7 @@ pub(crate) struct Ctx<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Applied {
     pub labels: Vec<u16>,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     pub cn8: Option<cn8::Cn8Reference>,
     pub pymc: Option<pymc::PymcQuartiles>,
 }
@@ -144,7 +145,7 @@ pub struct SchemeResult {
     /// Per-segment counts and value, in `segments` order (empty segments included).
     pub summary: Vec<SegmentSummary>,
     /// Caveats about this run of the scheme (degenerate data, deviations from the source tool).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 impl SchemeResult {

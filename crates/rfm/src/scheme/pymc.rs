@@ -7,6 +7,7 @@
 //! monetary columns; PyMC itself uses purchase days and mean spend per purchase day, so set
 //! `frequency = "purchase_days"` and `monetary = "mean"` to reproduce it.
 
+use clientele_core::Note;
 use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
@@ -93,22 +94,32 @@ pub(crate) fn apply(ctx: &Ctx<'_>) -> Applied {
     };
     let mut notes = Vec::new();
     let n = ctx.data.len();
-    for (name, e) in [
-        ("recency", &q.recency),
-        ("frequency", &q.frequency),
-        (col::MONETARY, &q.monetary),
+    for (name, name_zh, e) in [
+        ("recency", "最近购买", &q.recency),
+        ("frequency", "购买频次", &q.frequency),
+        (col::MONETARY, "消费金额", &q.monetary),
     ] {
         if n > 0 && e.len() < 3 {
             let bins = e.len() + 1;
             if bins < 2 {
-                notes.push(format!(
-                    "{name}: fewer than 2 distinct quartile bins; PyMC-Marketing raises an error \
-                     here, clientele gives every customer label 1"
+                notes.push(Note::new(
+                    format!(
+                        "{name_zh}：不同的四分位区间少于 2 个；PyMC-Marketing 在此报错，clientele 给所有客户打 1 分"
+                    ),
+                    format!(
+                        "{name}: fewer than 2 distinct quartile bins; PyMC-Marketing raises an \
+                         error here, clientele gives every customer label 1"
+                    ),
                 ));
             } else {
-                notes.push(format!(
-                    "{name}: duplicate quartile edges leave {bins} bins, labelled 1..{bins} as \
-                     PyMC-Marketing does (it warns that scores will not exceed {bins})"
+                notes.push(Note::new(
+                    format!(
+                        "{name_zh}：四分位点重复，只剩 {bins} 个区间，与 PyMC-Marketing 一样记为 1..{bins} 分（它会警告分数不超过 {bins}）"
+                    ),
+                    format!(
+                        "{name}: duplicate quartile edges leave {bins} bins, labelled 1..{bins} \
+                         as PyMC-Marketing does (it warns that scores will not exceed {bins})"
+                    ),
                 ));
             }
         }
