@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::{ClusterError, Result};
 use crate::features::{Feature, Transform};
 use crate::kmeans::{KMeansParams, check_params};
+use crate::model::FittedKMeans;
+use crate::profile::ClusterProfile;
 
 /// `[cluster]` settings. Every key is optional; unknown keys are errors.
 ///
 /// ```toml
 /// [cluster]
 /// features = ["recency_days", "orders", "monetary", "none(satisfaction)"]
-/// k = [2, 8]            # or a fixed k = 5
+/// k = [3, 8]            # or a fixed k = 5
 /// n_init = 10
 /// seed = 42
 /// ```
@@ -30,7 +32,10 @@ pub struct ClusterConfig {
     pub features: Option<Vec<String>>,
     /// Transform for bare feature names. Default `log1p` (customer metrics are right-skewed).
     pub transform: Transform,
-    /// A fixed k, or a range `[min, max]` scored by silhouette. Default `[2, 8]`.
+    /// A fixed k, or a range `[min, max]`: every k in it is fitted and the elbow of the inertia
+    /// curve is chosen ([`crate::select::choose_k`]). Default `[3, 8]`: two segments (what the
+    /// silhouette prefers on customer data) are too coarse to act on, and more than eight are
+    /// more than a team can run campaigns for.
     pub k: KChoice,
     /// Initialisations per k, best inertia kept. Default 10 (see [`KMeansParams::n_init`]).
     pub n_init: usize,
@@ -45,6 +50,37 @@ pub struct ClusterConfig {
     /// Silhouette is computed on a seeded sample of this many customers (it is O(n²)).
     /// Default 10 000.
     pub silhouette_sample: usize,
+    /// Label customers with an earlier segmentation instead of fitting one: its centroids,
+    /// labels and names are kept. The engine sets it for the back-dated analyses of
+    /// `--history monthly`, so that a cluster keeps its label and name from month to month
+    /// (refitting every month gave new clusters each time). Not a config-file key.
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub frozen: Option<FrozenClusters>,
+}
+
+/// A fitted segmentation given back to label other customers the same way: the model and the
+/// names of its clusters, in label order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrozenClusters {
+    /// The fitted model (features, scaler, centroids in label order).
+    pub model: FittedKMeans,
+    /// `(English, Chinese)` name of each label, label 1 first.
+    pub names: Vec<(String, String)>,
+}
+
+impl FrozenClusters {
+    /// The model and names of a segmentation (`profiles` in label order, as
+    /// [`crate::Segmentation::profiles`]).
+    pub fn new(model: FittedKMeans, profiles: &[ClusterProfile]) -> FrozenClusters {
+        FrozenClusters {
+            model,
+            names: profiles
+                .iter()
+                .map(|p| (p.name_en.clone(), p.name_zh.clone()))
+                .collect(),
+        }
+    }
 }
 
 impl Default for ClusterConfig {
@@ -54,13 +90,14 @@ impl Default for ClusterConfig {
             enabled: true,
             features: None,
             transform: Transform::Log1p,
-            k: KChoice::Range { min: 2, max: 8 },
+            k: KChoice::Range { min: 3, max: 8 },
             n_init: p.n_init,
             max_iter: p.max_iter,
             tol: p.tol,
             seed: p.seed,
             sample_size: p.sample_size,
             silhouette_sample: 10_000,
+            frozen: None,
         }
     }
 }
@@ -109,7 +146,7 @@ impl ClusterConfig {
     }
 }
 
-/// How k is chosen: fixed (`k = 5`) or the best silhouette in a range (`k = [2, 8]`).
+/// How k is chosen: fixed (`k = 5`) or the elbow of a range (`k = [3, 8]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KChoice {
     /// Exactly this many clusters.
@@ -142,7 +179,7 @@ impl fmt::Display for KChoice {
     }
 }
 
-/// By hand, like the serde impls: `k = 5` or `k = [2, 8]`.
+/// By hand, like the serde impls: `k = 5` or `k = [3, 8]`.
 #[cfg(feature = "schema")]
 impl schemars::JsonSchema for KChoice {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -179,7 +216,7 @@ impl<'de> Deserialize<'de> for KChoice {
         impl<'de> Visitor<'de> for V {
             type Value = KChoice;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of clusters (k = 5) or a range [min, max] (k = [2, 8])")
+                f.write_str("a number of clusters (k = 5) or a range [min, max] (k = [3, 8])")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<KChoice, E> {
                 Ok(KChoice::Fixed(v as usize))
@@ -224,7 +261,7 @@ mod tests {
         assert_eq!(back, c);
         assert_eq!(
             ClusterConfig::default().k,
-            KChoice::Range { min: 2, max: 8 }
+            KChoice::Range { min: 3, max: 8 }
         );
     }
 

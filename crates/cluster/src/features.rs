@@ -17,6 +17,7 @@ use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClusterError, Result};
+use crate::model::FittedKMeans;
 
 /// Required default features.
 pub const DEFAULT_FEATURES: [&str; 3] = [col::RECENCY_DAYS, col::ORDERS, col::MONETARY];
@@ -175,6 +176,47 @@ pub(crate) fn raw_column(table: &CustomerTable, column: &str) -> Result<Vec<Opti
         });
     }
     Ok(v)
+}
+
+/// The features of a fitted model on another table, standardised with the model's own scaler
+/// (for labelling with a frozen segmentation). Customers missing a value get no cluster (noted).
+pub(crate) fn apply(table: &CustomerTable, model: &FittedKMeans) -> Result<FeatureMatrix> {
+    let cols: Vec<Vec<Option<f64>>> = model
+        .features
+        .iter()
+        .map(|f| raw_column(table, &f.column))
+        .collect::<Result<_>>()?;
+    let rows: Vec<usize> = (0..table.len())
+        .filter(|&i| cols.iter().all(|c| c[i].is_some()))
+        .collect();
+    let mut notes = Vec::new();
+    if rows.len() < table.len() {
+        let names: Vec<&str> = model.features.iter().map(|f| f.column.as_str()).collect();
+        notes.push(format!(
+            "{} of {} customers lack a value in {} and get no cluster",
+            table.len() - rows.len(),
+            table.len(),
+            names.join(", ")
+        ));
+    }
+    let d = model.features.len();
+    let mut data = vec![0.0; rows.len() * d];
+    for (j, (f, col)) in model.features.iter().zip(&cols).enumerate() {
+        for (i, &row) in rows.iter().enumerate() {
+            let x = f.transform.apply(col[row].unwrap_or_default());
+            data[i * d + j] = (x - model.means[j]) / model.sds[j];
+        }
+    }
+    Ok(FeatureMatrix {
+        features: model.features.clone(),
+        scaler: Scaler {
+            means: model.means.clone(),
+            sds: model.sds.clone(),
+        },
+        data,
+        rows,
+        notes,
+    })
 }
 
 /// Extracts, transforms and standardises the features.

@@ -7,11 +7,19 @@
 //!
 //! The pipeline: `log1p` features → z-scores ([`features`]) → greedy k-means++ with a seeded
 //! ChaCha8 stream per initialisation → Lloyd iterations on all cores, bit-identical for any thread
-//! count ([`kmeans()`]) → k chosen by silhouette with inertia, Calinski–Harabasz and
-//! Davies–Bouldin reported ([`select`]) → profiles and names ([`profile`]).
+//! count ([`kmeans()`]) → k chosen at the elbow of the inertia curve over `k = [3, 8]`, with
+//! silhouette, Calinski–Harabasz and Davies–Bouldin reported for every k ([`select::choose_k`]
+//! says why: on customer data the silhouette always prefers 2 segments, too coarse to act on)
+//! → profiles and names ([`profile`]), label 1 the cluster with the highest mean monetary.
+//!
+//! Stable labels over time: [`ClusterConfig::frozen`] labels customers with an earlier
+//! segmentation ([`FrozenClusters`]) instead of refitting, keeping its labels and names. The
+//! engine uses it for `--history monthly`: every month end is labelled with the clusters of the
+//! latest run, so the cluster history shows how today's segments grew and shrank, not a new
+//! clustering each month.
 //!
 //! ```
-//! use clientele_cluster::{ClusterConfig, KChoice, segment};
+//! use clientele_cluster::{ClusterConfig, FrozenClusters, KChoice, segment};
 //! use clientele_core::{ColumnData, CustomerTable};
 //!
 //! // Two kinds of customers: recent big spenders and lapsed one-off buyers.
@@ -23,13 +31,22 @@
 //! t.push("orders", col(&|i| if big(i) { 12.0 + (i % 3) as f64 } else { 1.0 }))?;
 //! t.push("monetary", col(&|i| if big(i) { 2000.0 + i as f64 } else { 30.0 + (i % 7) as f64 }))?;
 //!
-//! let config = ClusterConfig { k: KChoice::Range { min: 2, max: 4 }, ..Default::default() };
+//! let config = ClusterConfig { k: KChoice::Fixed(2), ..Default::default() };
 //! let seg = segment(&t, &config)?;
 //! assert_eq!(seg.model.k, 2);
 //! assert_eq!(seg.labels[0], Some(1)); // the big spender is in cluster 1
 //! assert_eq!(seg.profiles[0].name_en, "high value, frequent, recent");
 //! assert_eq!(seg.profiles[1].name_zh, "低价值-单次-流失");
 //! assert_eq!(seg.model.predict(&t)?, seg.labels);
+//!
+//! // Label other customers (a month earlier, say) with the same clusters and names.
+//! let frozen = ClusterConfig {
+//!     frozen: Some(FrozenClusters::new(seg.model.clone(), &seg.profiles)),
+//!     ..Default::default()
+//! };
+//! let again = segment(&t, &frozen)?;
+//! assert_eq!(again.labels, seg.labels);
+//! assert_eq!(again.profiles[1].name_zh, "低价值-单次-流失");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -46,7 +63,7 @@ pub mod synth;
 use clientele_core::CustomerTable;
 use serde::{Deserialize, Serialize};
 
-pub use config::{ClusterConfig, KChoice};
+pub use config::{ClusterConfig, FrozenClusters, KChoice};
 pub use error::{ClusterError, Result};
 pub use features::{Feature, Transform};
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
@@ -64,7 +81,7 @@ pub struct Segmentation {
     pub labels: Vec<Option<u32>>,
     /// One profile per label, in label order.
     pub profiles: Vec<ClusterProfile>,
-    /// Scores for every k fitted, ascending k.
+    /// Scores for every k fitted, ascending k (none when labelled with a frozen segmentation).
     pub scores: Vec<KScore>,
     /// Dropped features, left-out customers, a capped k range, and similar remarks.
     pub notes: Vec<String>,
@@ -73,6 +90,9 @@ pub struct Segmentation {
 /// Clusters the customers of `table` as `config` says. Same table and config → same result.
 pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmentation> {
     let explicit = config.validate()?;
+    if let Some(frozen) = &config.frozen {
+        return segment_frozen(table, frozen);
+    }
     let fm = features::extract(table, explicit.as_deref(), config.transform)?;
     let d = fm.features.len();
     let n = fm.rows.len();
@@ -191,6 +211,52 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         labels: by_row,
         profiles,
         scores,
+        notes,
+    })
+}
+
+/// Labels the customers of `table` with a frozen segmentation: nearest centroid in the frozen
+/// scaler's space, the frozen label order and names, profiles of the customers as they are now.
+fn segment_frozen(table: &CustomerTable, frozen: &FrozenClusters) -> Result<Segmentation> {
+    let model = &frozen.model;
+    let fm = features::apply(table, model)?;
+    if fm.rows.is_empty() {
+        return Err(ClusterError::TooFewCustomers {
+            found: 0,
+            features: model
+                .features
+                .iter()
+                .map(|f| f.column.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let (k, d) = (model.k, model.features.len());
+    let centroids: Vec<f64> = model.centroids.concat();
+    let (labels, inertia) = kmeans::assign(&fm.data, d, k, &centroids);
+    let mut profiles = profile::profiles(table, &fm, &labels, k, &centroids)?;
+    for (p, (en, zh)) in profiles.iter_mut().zip(&frozen.names) {
+        p.name_en.clone_from(en);
+        p.name_zh.clone_from(zh);
+    }
+    let mut by_row = vec![None; table.len()];
+    for (&row, &l) in fm.rows.iter().zip(&labels) {
+        by_row[row] = Some(l + 1);
+    }
+    let mut notes = fm.notes;
+    notes.push(
+        "clusters of the latest run, applied without refitting so that labels and names stay \
+         the same over time"
+            .to_string(),
+    );
+    Ok(Segmentation {
+        model: FittedKMeans {
+            inertia,
+            ..model.clone()
+        },
+        labels: by_row,
+        profiles,
+        scores: Vec::new(),
         notes,
     })
 }

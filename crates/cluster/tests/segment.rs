@@ -3,7 +3,7 @@
 
 use clientele_cluster::synth::Blobs;
 use clientele_cluster::{
-    ClusterConfig, ClusterError, FittedKMeans, KChoice, Segmentation, segment,
+    ClusterConfig, ClusterError, FittedKMeans, FrozenClusters, KChoice, Segmentation, segment,
 };
 use clientele_core::{ColumnData, CustomerTable};
 
@@ -62,19 +62,17 @@ fn same_seed_gives_identical_labels_and_label_1_is_most_valuable() {
         a.scores.iter().map(|s| s.k).collect::<Vec<_>>(),
         [2, 3, 4, 5, 6]
     );
-    let best = a
-        .scores
+    // k is the elbow: the inertia farthest below the chord from k = 2 to k = 6.
+    let (first, last) = (&a.scores[0], &a.scores[4]);
+    let below = |s: &clientele_cluster::KScore| {
+        first.inertia + (last.inertia - first.inertia) * (s.k - 2) as f64 / 4.0 - s.inertia
+    };
+    let elbow = a.scores[1..4]
         .iter()
-        .map(|s| s.silhouette)
-        .fold(f64::MIN, f64::max);
-    assert_eq!(
-        a.scores
-            .iter()
-            .find(|s| s.k == a.model.k)
-            .unwrap()
-            .silhouette,
-        best
-    );
+        .max_by(|x, y| below(x).total_cmp(&below(y)))
+        .unwrap();
+    assert_eq!(a.model.k, elbow.k);
+    assert!(below(elbow) > 0.0);
     // Mean monetary strictly decreases with the label.
     let means: Vec<f64> = a
         .profiles
@@ -97,6 +95,56 @@ fn same_seed_gives_identical_labels_and_label_1_is_most_valuable() {
             .iter()
             .all(|l| l.is_some_and(|l| (1..=a.model.k as u32).contains(&l)))
     );
+}
+
+#[test]
+fn the_default_range_is_three_to_eight_and_does_not_settle_on_two() {
+    let t = customers(6_000, 3);
+    let s = segment(&t, &ClusterConfig::default()).unwrap();
+    assert_eq!(
+        s.scores.iter().map(|s| s.k).collect::<Vec<_>>(),
+        [3, 4, 5, 6, 7, 8]
+    );
+    assert!((4..=7).contains(&s.model.k), "k = {}", s.model.k);
+    assert_eq!(
+        Some(s.model.k),
+        clientele_cluster::select::choose_k(&s.scores)
+    );
+}
+
+#[test]
+fn a_frozen_segmentation_keeps_labels_and_names_on_other_customers() {
+    let t = customers(4_000, 5);
+    let fit = run(&t, KChoice::Fixed(4), 7);
+    let frozen = ClusterConfig {
+        frozen: Some(FrozenClusters::new(fit.model.clone(), &fit.profiles)),
+        ..Default::default()
+    };
+    // the same customers: the same labels, names and centroids, no k scan
+    let same = segment(&t, &frozen).unwrap();
+    assert_eq!(same.labels, fit.labels);
+    assert_eq!(same.model.centroids, fit.model.centroids);
+    assert!(same.scores.is_empty());
+    for (a, b) in same.profiles.iter().zip(&fit.profiles) {
+        assert_eq!(
+            (&a.name_en, &a.name_zh, a.size),
+            (&b.name_en, &b.name_zh, b.size)
+        );
+    }
+    // "a month earlier": other customers, fewer orders and spend. Refitting would relabel and
+    // rename; the frozen model keeps label → name and places each customer by the same centroids
+    let earlier = customers(2_500, 8);
+    let refit = run(&earlier, KChoice::Fixed(4), 7);
+    let back = segment(&earlier, &frozen).unwrap();
+    assert_eq!(back.model.k, 4);
+    assert_eq!(back.model.predict(&earlier).unwrap(), back.labels);
+    assert_eq!(fit.model.predict(&earlier).unwrap(), back.labels);
+    for (a, b) in back.profiles.iter().zip(&fit.profiles) {
+        assert_eq!(a.label, b.label);
+        assert_eq!((&a.name_en, &a.name_zh), (&b.name_en, &b.name_zh));
+    }
+    assert_eq!(back.profiles.iter().map(|p| p.size).sum::<usize>(), 2_500);
+    assert_ne!(refit.model.centroids, fit.model.centroids);
 }
 
 #[test]

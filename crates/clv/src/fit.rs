@@ -374,7 +374,8 @@ pub(crate) fn fit_mle_with<M: Mle>(
                 "the log-likelihood was not finite at any of {} starts",
                 starts.len()
             ),
-            hint: "check the input data and the initial parameters",
+            hint: "check the amounts and dates of the input, or add a small penalizer \
+                   (`[clv] penalizer = 0.001`)",
         });
     };
     if let Some(i) = best.x.iter().position(|t| t.abs() > 30.0) {
@@ -410,8 +411,9 @@ pub(crate) fn fit_mle_with<M: Mle>(
             reason: "the information matrix at the optimum is not positive definite: the data \
                      do not identify all parameters"
                 .into(),
-            hint: "use more customers or a longer calibration period, add a small penalizer, \
-                   or choose a simpler model",
+            hint: "use more customers or a longer calibration period, add a small penalizer \
+                   (`[clv] penalizer = 0.001`), or choose another model \
+                   (`[clv] model = \"bg_nbd\"` or \"pareto_nbd\")",
         });
     };
     let std_errors = opts.standard_errors.then_some(se);

@@ -268,7 +268,8 @@ impl GammaGamma {
                      infinite, also without the most extreme spenders",
                     f.model.q
                 ),
-                hint: "check the monetary column for wrong units or outliers, or use spend = none",
+                hint: "check the monetary column for wrong units or outliers, or do without CLV \
+                       (`[clv] spend = \"none\"`)",
             }),
         }
     }

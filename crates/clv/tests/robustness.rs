@@ -226,6 +226,41 @@ fn heavy_buyers_and_long_horizons_stay_finite() {
     assert!(p.dert(0.0003, 1000.0, 2990.0, 3000.0).unwrap().is_finite());
 }
 
+/// The default model (MBG/NBD) must fit whatever the data: here CDNOW's 1/10 sample (in days)
+/// observed 1 to 100 years longer without a purchase, where every customer has lapsed and the
+/// Pareto/NBD's fit stalls (its dropout heterogeneity vanishes, s and β grow without bound).
+/// P(alive) falls towards 0 the longer the silence, also for one-time buyers.
+#[test]
+fn mbg_nbd_fits_when_every_customer_lapsed_long_ago() {
+    let text = include_str!("data/cdnow_customers_summary_with_transactions.csv");
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); 4];
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        for (c, f) in cols.iter_mut().zip(line.split(',')) {
+            c.push(f.trim().parse().unwrap());
+        }
+    }
+    let days = |v: &[f64], add: f64| v.iter().map(|w| w * 7.0 + add).collect::<Vec<f64>>();
+    let mut last_mean = 1.0;
+    for years in [0.0, 1.0, 5.0, 30.0, 100.0] {
+        let add = years * 365.0;
+        let d = data(&cols[1], &days(&cols[2], 0.0), &days(&cols[3], add))
+            .unwrap()
+            .compress();
+        let f = fit(ModelKind::MbgNbd, &d, &FitOptions::default()).unwrap();
+        assert!(f.report.converged, "{years} years: {:?}", f.report);
+        assert!(f.report.iterations < 100, "{years} years: {:?}", f.report);
+        let p = f.model.p_alive_all(&d);
+        assert!(p.iter().all(|p| (0.0..=1.0).contains(p)), "{years} years");
+        let mean = p.iter().sum::<f64>() / p.len() as f64;
+        assert!(mean < last_mean, "{years} years: mean P(alive) {mean}");
+        last_mean = mean;
+        // one-time buyers are not certain to be alive, and less likely the longer ago
+        let once = |t: f64| f.model.p_alive(0.0, 0.0, t);
+        assert!(once(30.0 + add) < 1.0 && once(300.0 + add) < once(30.0 + add));
+    }
+    assert!(last_mean < 1e-3, "{last_mean}");
+}
+
 #[test]
 fn dert_equals_the_discounted_integral_of_expected_purchases() {
     // DERT = ∫ e^(−δh) dE(h) = δ ∫ e^(−δh) E(h) dh (integration by parts), numerically.

@@ -2,7 +2,9 @@
 //!
 //! Purchases follow a BG/NBD process (rate λ ~ Gamma(r, α) per day while alive, drop-out
 //! probability p ~ Beta(a, b) after each repeat purchase); spend per order follows the
-//! Gamma-Gamma model (ν ~ Gamma(q, γ), order value ~ Gamma(p_spend, ν)). Every customer has
+//! Gamma-Gamma model (ν ~ Gamma(q, γ), order value ~ Gamma(p_spend, ν)). Customers are acquired
+//! at a steady rate over the whole history, up to its last day (first purchase day uniform on the
+//! history), so new customers and cohorts continue to the end as in a live shop. Every customer has
 //! favourite categories, a margin per category, occasional returns (a negative row with the
 //! order's id), attributes, satisfaction scores, and there are leads that never bought.
 //! Rows are written customer by customer as they are simulated, so memory stays flat at any
@@ -203,7 +205,9 @@ fn write_shop(
             rng.random_range(0..CATEGORIES.len()),
             rng.random_range(0..CATEGORIES.len()),
         ];
-        let birth = rng.random::<f64>() * horizon * 0.9;
+        // acquisition runs to the last day: a shop that stopped acquiring two months before the
+        // as-of date would show no new customers and cohorts that end early
+        let birth = rng.random::<f64>() * horizon;
         let mut t = birth;
         let mut purchases = 0u32;
         loop {
@@ -315,4 +319,44 @@ fn write_shop(
     std::fs::write(&paths.truth, text).map_err(io(&paths.truth))?;
     on_customer(spec.customers);
     Ok(GeneratedShop { rows, ..paths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// First purchase day of every customer in a generated `transactions.csv`.
+    fn first_purchases(path: &Path) -> std::collections::HashMap<String, Day> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut first: std::collections::HashMap<String, Day> = Default::default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let day = Day::parse_iso(f[2]).unwrap();
+            let e = first.entry(f[1].to_string()).or_insert(day);
+            *e = (*e).min(day);
+        }
+        first
+    }
+
+    #[test]
+    fn the_shop_acquires_customers_up_to_its_last_month() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ShopSpec::new(3000, 7);
+        let shop = generate(&spec, &dir.path().join("shop"), &|_| {}).unwrap();
+        let first = first_purchases(&shop.transactions);
+        assert_eq!(first.len(), 3000);
+        // a steady rate: each of the last two 30-day windows holds about 30/730 of the customers
+        let expected = 3000.0 * 30.0 / 730.0;
+        for window in [0, 1] {
+            let hi = shop.end.0 - 30 * window;
+            let lo = hi - 30;
+            let n = first.values().filter(|d| d.0 > lo && d.0 <= hi).count() as f64;
+            assert!(
+                n > 0.6 * expected && n < 1.4 * expected,
+                "{n} first purchases in the window ending {}, expected about {expected:.0}",
+                Day(hi)
+            );
+        }
+        assert!(first.values().all(|d| *d <= shop.end));
+    }
 }

@@ -1,7 +1,13 @@
-//! Change between two runs: [`Snapshot`]s of grades, scores and stages, and [`compare`], which
-//! gives migration matrices (who went from which grade to which), the customers who moved, and
-//! drift of score and grade distributions as PSI (research/segmentation.md §7.3: < 0.1 stable,
+//! Change between two runs: [`Snapshot`]s of grades, scores, stages and the underlying metrics,
+//! and [`compare`], which gives migration matrices (who went from which grade to which), the
+//! customers who moved, and drift as PSI (research/segmentation.md §7.3: < 0.1 stable,
 //! 0.1–0.25 moderate, > 0.25 significant).
+//!
+//! The headline drift is that of the **metrics** ([`MetricDrift`]: recency in days, frequency,
+//! monetary), binned at the old run's deciles: it says whether the customers themselves changed.
+//! Score drift is kept, but quantile scores are re-cut on every run so that each level holds
+//! about a fifth of the customers whatever happened: their PSI is close to 0 by construction
+//! and says little about the customers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -45,6 +51,11 @@ pub struct Snapshot {
     pub lifecycle: Option<Vec<Stage>>,
     /// Monetary value of each customer.
     pub monetary: Vec<f64>,
+    /// Metric column (`recency_days`, `orders`, `monetary`, as the run scored RFM with) → value
+    /// of each customer, for [`MetricDrift`]. Empty in snapshots written before it existed; such
+    /// a comparison has score drift only.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, Vec<f64>>,
 }
 
 impl Snapshot {
@@ -65,6 +76,15 @@ impl Snapshot {
         }
         for (name, s) in &self.scores {
             check(format!("score `{name}`"), s.len())?;
+        }
+        for (name, v) in &self.metrics {
+            check(format!("metric `{name}`"), v.len())?;
+            if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                return bad(format!(
+                    "metric `{name}` of customer `{}` is {x}",
+                    self.customers[i]
+                ));
+            }
         }
         if let Some(l) = &self.lifecycle {
             check("lifecycle".to_string(), l.len())?;
@@ -193,6 +213,25 @@ pub struct Drift {
     pub band: Option<DriftBand>,
 }
 
+/// Drift of one underlying metric: both runs' customers binned at the old run's deciles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MetricDrift {
+    /// Metric column: `recency_days`, `orders` (or `purchase_days`), `monetary` (or
+    /// `avg_order_value`).
+    pub metric: String,
+    /// Bin edges: the distinct deciles of the old run's values (each a value some old customer
+    /// has). The bins are `≤ c₁`, `(c₁, c₂]`, …, `> cₖ`; equal values stay in one bin, so a
+    /// metric with many ties (orders) has fewer than ten bins.
+    pub cuts: Vec<f64>,
+    /// Median in the old run.
+    pub old_median: f64,
+    /// Median in the new run.
+    pub new_median: f64,
+    /// Old and new customers per bin (levels `≤ 12`, `(12, 40]`, `> 400`), PSI and band.
+    pub drift: Drift,
+}
+
 /// The result of [`compare`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -215,8 +254,13 @@ pub struct Comparison {
     pub schemes: Vec<Migration>,
     /// Migration of lifecycle stages, when both snapshots have them.
     pub lifecycle: Option<Migration>,
-    /// Drift of each score distribution, by score name.
+    /// Drift of each score distribution, by score name. Quantile scores are re-cut on every
+    /// run, so this is close to 0 by construction; [`Comparison::metrics`] is the headline.
     pub scores: Vec<Drift>,
+    /// Drift of the underlying metrics (recency, frequency, monetary), binned at the old run's
+    /// deciles: the headline drift. Empty when the old snapshot predates metric values.
+    #[serde(default)]
+    pub metrics: Vec<MetricDrift>,
 }
 
 impl Comparison {
@@ -279,6 +323,114 @@ fn drift(name: &str, levels: &[String], old: &[u64], new: &[u64]) -> Drift {
         psi,
         band: psi.map(DriftBand::of),
     }
+}
+
+/// A cut point or median for a bin label: at most 2 decimals, trailing zeros dropped.
+fn short(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Median of sorted values (mean of the middle two for an even count); 0 when empty.
+fn median_sorted(v: &[f64]) -> f64 {
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Bin edges at the distinct deciles of sorted values: for j = 1..9 the smallest value at or
+/// below which at least j tenths of the customers lie (the inverse of the empirical distribution,
+/// so every edge is a value some customer has and no bin is empty in the old run).
+fn decile_cuts(sorted: &[f64]) -> Vec<f64> {
+    let n = sorted.len();
+    let mut cuts: Vec<f64> = Vec::with_capacity(9);
+    for j in 1..10 {
+        // ⌈n·j/10⌉ − 1 in integers, so 10 · 0.3 cannot round up to the next customer
+        let Some(&c) = (n * j)
+            .div_ceil(10)
+            .checked_sub(1)
+            .and_then(|i| sorted.get(i))
+        else {
+            continue;
+        };
+        if cuts.last() != Some(&c) {
+            cuts.push(c);
+        }
+    }
+    cuts
+}
+
+/// Drift of one metric between the old and new values, at the old values' deciles.
+fn metric_drift(metric: &str, old: &[f64], new: &[f64]) -> MetricDrift {
+    let sort = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_unstable_by(f64::total_cmp);
+        s
+    };
+    let (os, ns) = (sort(old), sort(new));
+    let cuts = decile_cuts(&os);
+    // customers per bin: (c_{i-1}, c_i], values equal to a cut point in the lower bin
+    let counts = |sorted: &[f64]| -> Vec<u64> {
+        let mut below = 0;
+        let mut out: Vec<u64> = cuts
+            .iter()
+            .map(|&c| {
+                let at = sorted.partition_point(|&x| x <= c);
+                let n = (at - below) as u64;
+                below = at;
+                n
+            })
+            .collect();
+        out.push((sorted.len() - below) as u64);
+        out
+    };
+    let mut levels: Vec<String> = Vec::with_capacity(cuts.len() + 1);
+    for (i, c) in cuts.iter().enumerate() {
+        levels.push(match i {
+            0 => format!("≤ {}", short(*c)),
+            _ => format!("({}, {}]", short(cuts[i - 1]), short(*c)),
+        });
+    }
+    levels.push(match cuts.last() {
+        Some(c) => format!("> {}", short(*c)),
+        None => "all".to_string(),
+    });
+    MetricDrift {
+        metric: metric.to_string(),
+        drift: drift(metric, &levels, &counts(&os), &counts(&ns)),
+        old_median: median_sorted(&os),
+        new_median: median_sorted(&ns),
+        cuts,
+    }
+}
+
+/// The metrics both snapshots carry, in RFM order (recency, frequency, monetary), then the rest.
+fn metric_drifts(old: &Snapshot, new: &Snapshot) -> Vec<MetricDrift> {
+    const ORDER: [&str; 5] = [
+        "recency_days",
+        "orders",
+        "purchase_days",
+        "monetary",
+        "avg_order_value",
+    ];
+    let rank = |m: &str| ORDER.iter().position(|o| *o == m).unwrap_or(ORDER.len());
+    let mut names: Vec<&String> = old
+        .metrics
+        .keys()
+        .filter(|m| new.metrics.contains_key(*m))
+        .collect();
+    names.sort_by_key(|m| (rank(m), m.as_str()));
+    names
+        .into_iter()
+        .map(|m| metric_drift(m, &old.metrics[m], &new.metrics[m]))
+        .collect()
 }
 
 /// First name present on one side only, as an error.
@@ -515,6 +667,7 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Result<Comparison, LifecycleEr
         .collect();
 
     Ok(Comparison {
+        metrics: metric_drifts(old, new),
         old_as_of: old.as_of,
         new_as_of: new.as_of,
         old_customers: old.customers.len() as u64,
@@ -526,4 +679,44 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Result<Comparison, LifecycleEr
         lifecycle,
         scores,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciles_of_tied_counts_collapse_to_distinct_bins() {
+        // half the customers bought once: the first five deciles are all 1
+        let mut v = vec![1.0; 50];
+        v.extend((0..50).map(|i| f64::from(2 + i / 10)));
+        assert_eq!(decile_cuts(&v), [1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!(decile_cuts(&[]).is_empty());
+        assert_eq!(decile_cuts(&[7.0, 7.0]), [7.0]);
+    }
+
+    #[test]
+    fn metric_drift_bins_both_runs_at_the_old_deciles() {
+        let old: Vec<f64> = (1..=100).map(f64::from).collect();
+        // the same customers 30 days later, none bought again: recency shifted by 30 days
+        let new: Vec<f64> = old.iter().map(|x| x + 30.0).collect();
+        let d = metric_drift("recency_days", &old, &new);
+        assert_eq!(d.cuts.len(), 9);
+        assert_eq!(d.drift.bins.len(), 10);
+        assert!(d.drift.bins.iter().all(|b| b.old_count == 10));
+        assert_eq!(
+            d.cuts,
+            [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0]
+        );
+        assert_eq!(d.drift.bins[0].level, "≤ 10");
+        assert_eq!(d.drift.bins[1].level, "(10, 20]");
+        assert_eq!(d.drift.bins[9].level, "> 90");
+        assert_eq!(d.drift.bins[9].new_count, 40);
+        assert_eq!((d.old_median, d.new_median), (50.5, 80.5));
+        assert_eq!(d.drift.band, Some(DriftBand::Significant));
+        // no change, no drift
+        let same = metric_drift("recency_days", &old, &old);
+        assert_eq!(same.drift.psi, Some(0.0));
+        assert_eq!(same.drift.band, Some(DriftBand::Stable));
+    }
 }

@@ -62,8 +62,8 @@ mod trends;
 
 pub use activity::CustomerMonth;
 pub use change::{
-    Comparison, Drift, DriftBand, DriftBin, GONE, Migration, Move, NEW_CUSTOMER, PSI_EPSILON,
-    Snapshot, compare, psi,
+    Comparison, Drift, DriftBand, DriftBin, GONE, MetricDrift, Migration, Move, NEW_CUSTOMER,
+    PSI_EPSILON, Snapshot, compare, psi,
 };
 pub use cohort::{CohortMatrix, CohortRow, cohort_matrix};
 pub use error::{LifecycleError, Side};

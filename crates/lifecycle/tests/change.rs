@@ -35,6 +35,11 @@ fn old() -> Snapshot {
             Stage::Active,
         ]),
         monetary: vec![100.0, 10.0, 20.0, 200.0],
+        metrics: BTreeMap::from([
+            ("recency_days".to_string(), vec![3.0, 300.0, 120.0, 10.0]),
+            ("orders".to_string(), vec![8.0, 1.0, 2.0, 9.0]),
+            ("monetary".to_string(), vec![100.0, 10.0, 20.0, 200.0]),
+        ]),
     }
 }
 
@@ -54,6 +59,11 @@ fn new() -> Snapshot {
             Stage::New,
         ]),
         monetary: vec![150.0, 25.0, 210.0, 40.0],
+        metrics: BTreeMap::from([
+            ("recency_days".to_string(), vec![5.0, 200.0, 400.0, 2.0]),
+            ("orders".to_string(), vec![2.0, 3.0, 9.0, 1.0]),
+            ("monetary".to_string(), vec![150.0, 25.0, 210.0, 40.0]),
+        ]),
         ..old()
     }
 }
@@ -144,6 +154,42 @@ fn score_drift_with_empty_bins() {
     let expected = 2.0 * (0.25 - 1e-4) * (0.25f64 / 1e-4).ln();
     assert!((r.psi.unwrap() - expected).abs() < 1e-12);
     assert_eq!(r.band, Some(DriftBand::Significant));
+}
+
+#[test]
+fn metric_drift_is_the_headline_in_rfm_order_at_the_old_deciles() {
+    let c = compare(&old(), &new()).unwrap();
+    let names: Vec<&str> = c.metrics.iter().map(|m| m.metric.as_str()).collect();
+    assert_eq!(names, ["recency_days", "orders", "monetary"]);
+    let r = &c.metrics[0];
+    // old recency 3, 10, 120, 300: deciles 5.1 … 246, every old customer in its own bin
+    assert_eq!(r.drift.bins.iter().map(|b| b.old_count).sum::<u64>(), 4);
+    assert_eq!(r.drift.bins.iter().map(|b| b.new_count).sum::<u64>(), 4);
+    assert_eq!(r.drift.bins.len(), r.cuts.len() + 1);
+    assert!(r.cuts.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!((r.old_median, r.new_median), (65.0, 102.5));
+    // one customer above the old maximum of 300 days: lands in the top bin
+    assert_eq!(r.drift.bins.last().unwrap().new_count, 1);
+    assert!(r.drift.psi.unwrap() > 0.0);
+}
+
+#[test]
+fn a_snapshot_without_metric_values_still_compares() {
+    // snapshots written before metric drift have no `metrics` key
+    let mut v = serde_json::to_value(old()).unwrap();
+    v.as_object_mut().unwrap().remove("metrics");
+    let o: Snapshot = serde_json::from_value(v).unwrap();
+    assert!(o.metrics.is_empty());
+    let c = compare(&o, &new()).unwrap();
+    assert!(c.metrics.is_empty());
+    assert_eq!(c.scores.len(), 1);
+    // a metric with a value per customer is checked like every other column
+    let mut n = new();
+    n.metrics.get_mut("orders").unwrap().pop();
+    assert_eq!(
+        compare(&old(), &n).unwrap_err().to_string(),
+        "new snapshot: metric `orders` has 3 values for 4 customers"
+    );
 }
 
 #[test]
@@ -262,6 +308,7 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
             scores: BTreeMap::from([("m".to_string(), Vec::new())]),
             lifecycle: Some(Vec::new()),
             monetary: Vec::new(),
+            metrics: BTreeMap::new(),
         };
         for (id, (present, g, st, sc, money)) in cells.into_iter().enumerate() {
             if present {
@@ -282,6 +329,8 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
         snap.lifecycle.as_mut().unwrap().reverse();
         snap.scores.get_mut("m").unwrap().reverse();
         snap.monetary.reverse();
+        snap.metrics
+            .insert("monetary".to_string(), snap.monetary.clone());
         snap
     })
 }
@@ -297,6 +346,11 @@ proptest! {
     #[test]
     fn matrix_rows_and_columns_sum_to_the_snapshots(o in arb_snapshot(), n in arb_snapshot()) {
         let c = compare(&o, &n).unwrap();
+        // metric drift: every customer of each snapshot in exactly one bin, no old bin empty
+        let m = &c.metrics[0].drift;
+        prop_assert_eq!(m.bins.iter().map(|b| b.old_count).sum::<u64>(), o.customers.len() as u64);
+        prop_assert_eq!(m.bins.iter().map(|b| b.new_count).sum::<u64>(), n.customers.len() as u64);
+        prop_assert!(m.bins[..m.bins.len() - 1].iter().all(|b| b.old_count > 0));
         let old_ids: BTreeSet<&String> = o.customers.iter().collect();
         let new_ids: BTreeSet<&String> = n.customers.iter().collect();
         let appeared = new_ids.difference(&old_ids).count() as u64;

@@ -9,7 +9,7 @@
 //! schemes = ["cn8", "rf10", "rfm11", "pymc", "my_grid"]
 //!
 //! [rfm.r]                       # also [rfm.f], [rfm.m]; all optional
-//! method = "fixed"              # quantile | ntile | fixed | vs_mean | vs_median
+//! method = "fixed"              # balanced (default) | quantile | ntile | fixed | vs_mean | vs_median
 //! cuts = [30, 90, 180, 365]     # fixed only: increasing raw cut points, bins = cuts + 1
 //!
 //! [rfm.cn8]
@@ -124,9 +124,18 @@ impl MonetaryDef {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// Value cut points at quantiles (type 7, as R and numpy); ties stay together, so a level can
-    /// be empty when many customers share a value.
+    /// The default: the `quantile` cut points when every level gets customers; otherwise (ties
+    /// on discrete counts: half of all customers with 1 order puts the 20 % and 40 % quantiles
+    /// both at 1 and leaves F2 empty) cut points on the distinct values, chosen left to right,
+    /// each as close as possible to an equal share of the customers not yet placed. Ties stay
+    /// together, no level is empty while there are at least as many distinct values as levels,
+    /// and the levels are as even as ties allow (CDNOW orders: 1 | 2 | 3 | 4–5 | 6+ instead of
+    /// 1 | empty | 2 | 3–4 | 5+). Scores are then comparable across customers (equal values,
+    /// equal score) without a level a marketer reads as a bug.
     #[default]
+    Balanced,
+    /// Value cut points at quantiles (type 7, as R and numpy); ties stay together, so a level can
+    /// be empty when many customers share a value (R `rfm`, `pandas.qcut`).
     Quantile,
     /// Equal-count levels (SQL `NTILE`); ties are split by customer id.
     Ntile,
@@ -142,6 +151,7 @@ impl Method {
     /// The config spelling.
     pub fn name(self) -> &'static str {
         match self {
+            Method::Balanced => "balanced",
             Method::Quantile => "quantile",
             Method::Ntile => "ntile",
             Method::Fixed => "fixed",

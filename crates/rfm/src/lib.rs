@@ -1,9 +1,11 @@
 //! RFM scoring and segment schemes on the score grid. A pure model crate: no I/O, no clock.
 //!
 //! Scores are 1..=bins per metric (default 5), recency reversed (most recent = highest). Methods:
-//! `quantile` (value cuts, ties together, so a level can be empty: every empty level comes with a
-//! note saying why), `ntile` (equal count, ties split by customer id), `fixed` cut points, and
-//! `vs_mean` / `vs_median` (2 levels). The cut points used are returned as [`Thresholds`] and can
+//! `balanced` (the default: quantile cut points, moved to distinct values when ties would leave a
+//! level empty, so equal values share a score and every level has customers), `quantile` (value
+//! cuts, ties together, so a level can be empty: every empty level comes with a note saying why),
+//! `ntile` (equal count, ties split by customer id), `fixed` cut points, and `vs_mean` /
+//! `vs_median` (2 levels). The cut points used are returned as [`Thresholds`] and can
 //! be given back as [`FrozenThresholds`] so later runs score the same way.
 //!
 //! Schemes: `cn8` (Chinese 8-class 重要价值客户 …), `rf10` (R×F grid), `rfm11` (R×FM grid, all 11

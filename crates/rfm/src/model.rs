@@ -30,7 +30,7 @@ fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<S
     let bad = |message: String| Err(RfmError::Method { metric, message });
     let m = mc.method.name();
     match mc.method {
-        Method::Quantile | Method::Ntile => {
+        Method::Balanced | Method::Quantile | Method::Ntile => {
             if mc.cuts.is_some() {
                 return bad(format!(
                     "cuts only apply to method = \"fixed\", not \"{m}\"; remove cuts or set \
@@ -464,8 +464,8 @@ pub struct SchemeReport {
     pub name: String,
     /// Segments with their counts and value.
     pub segments: Vec<SegmentSummary>,
-    /// Caveats.
-    pub notes: Vec<String>,
+    /// Caveats, in both languages.
+    pub notes: Vec<clientele_core::Note>,
 }
 
 impl RfmResult {

@@ -90,6 +90,18 @@ fn reason(metric: &str, t: &MetricThresholds, score: u8, sorted: &[f64], n: usiz
             t.bins
         );
     }
+    if t.method == Method::Balanced {
+        // balanced fills every level whenever the data has enough distinct values
+        let mut distinct = sorted.to_vec();
+        distinct.dedup();
+        if distinct.len() < usize::from(t.bins) {
+            return format!(
+                "only {} distinct {col} values for {} levels, and equal values share a level",
+                distinct.len(),
+                t.bins
+            );
+        }
+    }
     let b = usize::from(t.raw_bin_of_score(score));
     let lo = (b >= 2).then(|| t.cuts[b - 2]);
     let hi = (b < usize::from(t.bins)).then(|| t.cuts[b - 1]);

@@ -210,9 +210,8 @@ impl Scorer {
         let mut equal_goes_up = false;
         let mut tie_ids = None;
         let cuts = match self.method {
-            Method::Quantile if n > 0 => (1..bins)
-                .map(|j| quantile_sorted(d.sorted, f64::from(j) / f64::from(bins)))
-                .collect(),
+            Method::Quantile if n > 0 => quantile_cuts(d.sorted, bins),
+            Method::Balanced if n > 0 => balanced_cuts(d.sorted, bins),
             Method::Ntile if n > 0 => {
                 let (cuts, ids) = ntile_cuts(d.values, d.ids, d.id_rank, bins);
                 tie_ids = Some(ids);
@@ -241,6 +240,81 @@ impl Scorer {
             tie_ids,
         }
     }
+}
+
+/// The `bins - 1` type-7 quantile cut points of sorted data.
+fn quantile_cuts(sorted: &[f64], bins: u8) -> Vec<f64> {
+    (1..bins)
+        .map(|j| quantile_sorted(sorted, f64::from(j) / f64::from(bins)))
+        .collect()
+}
+
+/// Customers per raw bin with `(a, b]` bins.
+fn bin_sizes(sorted: &[f64], cuts: &[f64]) -> Vec<usize> {
+    let mut at_or_below: Vec<usize> = cuts
+        .iter()
+        .map(|&c| sorted.partition_point(|&x| x <= c))
+        .collect();
+    at_or_below.push(sorted.len());
+    let mut prev = 0;
+    at_or_below
+        .into_iter()
+        .map(|c| {
+            let size = c.saturating_sub(prev);
+            prev = prev.max(c);
+            size
+        })
+        .collect()
+}
+
+/// `balanced` cut points ([`Method::Balanced`]): the quantile cut points when no level is empty;
+/// otherwise cut points on distinct values, left to right, each the distinct value whose
+/// "at or below" count is closest to an equal share of the customers not yet placed (the lower
+/// one on a tie), leaving at least one distinct value for every level still to fill. With fewer
+/// distinct values than levels no choice fills every level, and the quantile cut points stay
+/// (the empty-level note explains).
+pub(crate) fn balanced_cuts(sorted: &[f64], bins: u8) -> Vec<f64> {
+    let q = quantile_cuts(sorted, bins);
+    if bin_sizes(sorted, &q).iter().all(|&s| s > 0) {
+        return q;
+    }
+    // Distinct values and how many customers are at or below each.
+    let mut values: Vec<f64> = Vec::new();
+    let mut at_or_below: Vec<usize> = Vec::new();
+    for (i, &x) in sorted.iter().enumerate() {
+        if values.last() == Some(&x) {
+            if let Some(c) = at_or_below.last_mut() {
+                *c = i + 1;
+            }
+        } else {
+            values.push(x);
+            at_or_below.push(i + 1);
+        }
+    }
+    let (n, d, b) = (sorted.len(), values.len(), usize::from(bins));
+    if d < b {
+        return q;
+    }
+    let mut cuts = Vec::with_capacity(b - 1);
+    let (mut placed, mut lo) = (0usize, 0usize);
+    for j in 1..b {
+        // levels j..=b share the customers above the previous cut
+        let target = placed as f64 + (n - placed) as f64 / (b - j + 1) as f64;
+        // the top level and every level after this one keep a distinct value each
+        let hi = d - 1 - (b - j);
+        let k = at_or_below[lo..=hi].partition_point(|&c| (c as f64) < target) + lo;
+        let i = if k > hi {
+            hi
+        } else if k > lo && target - at_or_below[k - 1] as f64 <= at_or_below[k] as f64 - target {
+            k - 1
+        } else {
+            k
+        };
+        cuts.push(values[i]);
+        placed = at_or_below[i];
+        lo = i + 1;
+    }
+    cuts
 }
 
 /// A u64 whose unsigned order is `f64::total_cmp` order, so sorting needs no float compares.
@@ -315,6 +389,44 @@ mod tests {
         assert_eq!(quantile_sorted(&s, 0.25), 1.75);
         assert_eq!(quantile_sorted(&s, 1.0), 4.0);
         assert_eq!(quantile_sorted(&[7.0], 0.3), 7.0);
+    }
+
+    /// Sorted data with `counts[v]` customers at value `v + 1`.
+    fn counts_data(counts: &[usize]) -> Vec<f64> {
+        counts
+            .iter()
+            .enumerate()
+            .flat_map(|(v, &c)| std::iter::repeat_n(v as f64 + 1.0, c))
+            .collect()
+    }
+
+    #[test]
+    fn balanced_is_quantile_when_no_level_is_empty() {
+        let s: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(balanced_cuts(&s, 5), quantile_cuts(&s, 5));
+        let s = counts_data(&[30, 25, 20, 15, 10]);
+        assert_eq!(balanced_cuts(&s, 5), quantile_cuts(&s, 5));
+    }
+
+    #[test]
+    fn balanced_fills_every_level_when_ties_make_quantile_cuts_coincide() {
+        // orders as in CDNOW: half the customers bought once
+        let s = counts_data(&[510, 170, 80, 60, 40, 30, 25, 20, 15, 50]);
+        let q = quantile_cuts(&s, 5);
+        assert!(bin_sizes(&s, &q).contains(&0), "{q:?}");
+        let cuts = balanced_cuts(&s, 5);
+        assert_eq!(cuts, [1.0, 2.0, 3.0, 6.0]);
+        assert_eq!(bin_sizes(&s, &cuts), [510, 170, 80, 130, 110]);
+    }
+
+    #[test]
+    fn balanced_keeps_ties_together_and_leaves_a_value_for_each_level() {
+        // five distinct values for five levels: one level per value, however uneven
+        let s = counts_data(&[900, 1, 1, 1, 97]);
+        assert_eq!(balanced_cuts(&s, 5), [1.0, 2.0, 3.0, 4.0]);
+        // fewer distinct values than levels: nothing fills every level, quantiles stay
+        let s = counts_data(&[50, 30, 20]);
+        assert_eq!(balanced_cuts(&s, 5), quantile_cuts(&s, 5));
     }
 
     #[test]

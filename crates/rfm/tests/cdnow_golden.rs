@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use clientele_rfm::{Lang, MetricConfig, MonetaryDef, RfmConfig, RfmData, RfmModel};
+use clientele_rfm::{Lang, Method, MetricConfig, MonetaryDef, RfmConfig, RfmData, RfmModel};
 use serde_json::Value;
 
 /// Days since 1970-01-01 of a `YYYYMMDD` date (civil-from-days inverse, Howard Hinnant).
@@ -86,7 +86,18 @@ fn cdnow_scores_cn8_and_rf_grid_match_pandas() {
     let want = reference();
     assert_eq!(ids.len() as u64, want["customers"].as_u64().unwrap());
     let data = RfmData::new(ids, r, o, m).unwrap();
-    let res = RfmModel::new(RfmConfig::default()).unwrap().score(&data);
+    // The reference computes plain quantile scores (pandas/numpy); the default is `balanced`.
+    let quantile = MetricConfig {
+        method: Method::Quantile,
+        ..MetricConfig::default()
+    };
+    let cfg = RfmConfig {
+        r: quantile.clone(),
+        f: quantile.clone(),
+        m: quantile,
+        ..RfmConfig::default()
+    };
+    let res = RfmModel::new(cfg).unwrap().score(&data);
 
     // Cut points and level counts.
     for (name, t) in [
@@ -183,6 +194,77 @@ fn cdnow_scores_cn8_and_rf_grid_match_pandas() {
     assert_eq!(counts(ids), as_counts(&want["rf10_counts"]));
 }
 
+/// The default `balanced` scoring against `tests/reference/cdnow_balanced_reference.py`, an
+/// independent numpy implementation of the documented rule: every score level has customers
+/// (orders 1 | 2 | 3 | 4–5 | 6+), where plain quantiles leave F2 empty.
+#[test]
+fn cdnow_default_balanced_scores_fill_every_level_and_match_numpy() {
+    let (ids, r, o, m) = cdnow();
+    let want: Value =
+        serde_json::from_str(include_str!("reference/cdnow_balanced_reference.json")).unwrap();
+    assert_eq!(ids.len() as u64, want["customers"].as_u64().unwrap());
+    let data = RfmData::new(ids, r, o, m).unwrap();
+    let res = RfmModel::new(RfmConfig::default()).unwrap().score(&data);
+    let nums = |x: &Value| -> Vec<f64> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    for (name, t) in [
+        ("recency", &res.thresholds.recency),
+        ("frequency", &res.thresholds.frequency),
+        ("monetary", &res.thresholds.monetary),
+    ] {
+        assert_eq!(t.method, Method::Balanced);
+        let cuts = nums(&want["cuts"][name]);
+        assert_eq!(t.cuts.len(), cuts.len());
+        for (a, b) in t.cuts.iter().zip(&cuts) {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+    assert_eq!(res.thresholds.frequency.cuts, [1.0, 2.0, 3.0, 5.0]);
+    let lc = &want["level_counts"];
+    let ints = |x: &Value| -> Vec<u64> { nums(x).into_iter().map(|v| v as u64).collect() };
+    assert_eq!(res.level_counts.recency, ints(&lc["recency"]));
+    assert_eq!(res.level_counts.frequency, ints(&lc["frequency"]));
+    assert_eq!(res.level_counts.monetary, ints(&lc["monetary"]));
+    assert_eq!(res.level_counts.frequency, [12054, 4040, 2205, 2427, 2844]);
+    assert!(res.notes.is_empty(), "{:?}", res.notes);
+    assert_eq!(
+        counts(res.rfm_code.iter().map(String::as_str).collect()),
+        as_counts(&want["rfm_code_counts"])
+    );
+    let grid: Vec<Vec<u64>> = want["rf_grid_customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ints)
+        .collect();
+    assert_eq!(res.rf_grid.customers, grid);
+    for f in 0..5 {
+        assert!(grid.iter().map(|row| row[f]).sum::<u64>() > 0, "F{}", f + 1);
+    }
+    let rf10 = res.scheme("rf10").unwrap();
+    let ids: Vec<&str> = rf10
+        .labels
+        .iter()
+        .map(|&l| rf10.segments[usize::from(l)].id.as_str())
+        .collect();
+    assert_eq!(counts(ids), as_counts(&want["rf10_counts"]));
+    // the 8-class scheme compares raw values with the means: the scoring method does not move it
+    let cn8 = res.scheme("cn8").unwrap();
+    let reference = reference();
+    assert_eq!(
+        counts(cn8.names(Lang::Zh)),
+        as_counts(&reference["cn8_counts"])
+    );
+}
+
 #[test]
 fn cdnow_pymc_default_segments_match_pymc_rules() {
     let (ids, r, o, m) = cdnow();
@@ -202,7 +284,9 @@ fn cdnow_pymc_default_segments_match_pymc_rules() {
     );
     // Frequency has duplicate quartile edges on CDNOW; the run says so.
     assert!(
-        pymc.notes.iter().any(|n| n.starts_with("frequency")),
+        pymc.notes
+            .iter()
+            .any(|n| n.en.starts_with("frequency") && n.zh.starts_with("购买频次")),
         "{:?}",
         pymc.notes
     );

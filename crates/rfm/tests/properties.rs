@@ -10,6 +10,11 @@ use proptest::prelude::*;
 fn metric_config() -> impl Strategy<Value = MetricConfig> {
     prop_oneof![
         (2u8..=9).prop_map(|b| MetricConfig {
+            method: Method::Balanced,
+            bins: Some(b),
+            ..MetricConfig::default()
+        }),
+        (2u8..=9).prop_map(|b| MetricConfig {
             method: Method::Quantile,
             bins: Some(b),
             ..MetricConfig::default()
@@ -130,6 +135,42 @@ proptest! {
             .map(|c| c.iter().filter(|&&x| x == 0).count())
             .sum();
         prop_assert_eq!(res.notes.len(), empty);
+    }
+
+    #[test]
+    fn balanced_leaves_no_level_empty_when_there_are_enough_distinct_values(
+        n in 0usize..80,
+        bins in 2u8..=9,
+        v in proptest::collection::vec(prop_oneof![
+            // mostly ones, a long tail: orders of a shop with many one-time buyers
+            8 => Just(1.0),
+            3 => (2i32..4).prop_map(f64::from),
+            1 => (4i32..40).prop_map(f64::from),
+        ], 80),
+    ) {
+        let v = &v[..n];
+        let cfg = RfmConfig {
+            bins,
+            schemes: Some(vec![]),
+            ..RfmConfig::default()
+        };
+        let res = score(&cfg, ids(n), v, v, v);
+        let mut distinct = v.to_vec();
+        distinct.sort_unstable_by(f64::total_cmp);
+        distinct.dedup();
+        let t = &res.thresholds.frequency;
+        prop_assert_eq!(t.method, Method::Balanced);
+        if distinct.len() >= usize::from(bins) {
+            prop_assert!(res.level_counts.frequency.iter().all(|&c| c > 0), "{:?} {:?}", t.cuts, res.level_counts.frequency);
+        }
+        // Ties stay together: equal values, equal scores.
+        for i in 0..n {
+            for j in 0..n {
+                if v[i] == v[j] {
+                    prop_assert_eq!(res.f_score[i], res.f_score[j]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -46,11 +46,21 @@ fn quantile_gives_ten_customers_two_per_level_and_reverses_recency() {
     assert!(res.notes.is_empty());
 }
 
+/// `method` for all three metrics.
+fn all(m: Method) -> RfmConfig {
+    RfmConfig {
+        r: method(m),
+        f: method(m),
+        m: method(m),
+        ..RfmConfig::default()
+    }
+}
+
 #[test]
 fn quantile_keeps_ties_together_and_explains_the_empty_level() {
     // 6 of 10 customers bought once: cut points 1, 1, 1.4, 3.2 -> levels 2 and 3 empty.
     let f = [1., 1., 1., 1., 1., 1., 2., 3., 4., 5.];
-    let res = run(RfmConfig::default(), &data(&f, &f, &f));
+    let res = run(all(Method::Quantile), &data(&f, &f, &f));
     let cuts = &res.thresholds.frequency.cuts;
     assert!(
         cuts.iter()
@@ -88,6 +98,47 @@ fn quantile_keeps_ties_together_and_explains_the_empty_level() {
     .map(|c| c.iter().filter(|&&x| x == 0).count())
     .sum::<usize>();
     assert_eq!(res.notes.len(), empty);
+}
+
+#[test]
+fn balanced_default_keeps_ties_together_and_fills_every_level() {
+    // the same customers as above: one level per distinct value instead of two empty levels
+    let f = [1., 1., 1., 1., 1., 1., 2., 3., 4., 5.];
+    let res = run(RfmConfig::default(), &data(&f, &f, &f));
+    let t = &res.thresholds.frequency;
+    assert_eq!(t.method, Method::Balanced);
+    assert_eq!(t.cuts, [1., 2., 3., 4.]);
+    assert_eq!(res.level_counts.frequency, [6, 1, 1, 1, 1]);
+    assert_eq!(res.f_score, [1, 1, 1, 1, 1, 1, 2, 3, 4, 5]);
+    assert_eq!(res.r_score, [5, 5, 5, 5, 5, 5, 4, 3, 2, 1]);
+    assert!(res.notes.is_empty(), "{:?}", res.notes);
+    // spread-out values: exactly the quantile cut points
+    let x: Vec<f64> = (1..=10).map(f64::from).collect();
+    let b = run(RfmConfig::default(), &data(&x, &x, &x));
+    let q = run(all(Method::Quantile), &data(&x, &x, &x));
+    assert_eq!(b.thresholds.monetary.cuts, q.thresholds.monetary.cuts);
+    assert_eq!(b.m_score, q.m_score);
+}
+
+#[test]
+fn balanced_with_fewer_distinct_values_than_levels_explains_the_empty_level() {
+    let f = [1., 1., 1., 2., 2., 3., 3., 3., 3., 3.];
+    let res = run(RfmConfig::default(), &data(&f, &f, &f));
+    assert_eq!(
+        res.level_counts
+            .frequency
+            .iter()
+            .filter(|&&c| c == 0)
+            .count(),
+        2
+    );
+    let note = res.notes.iter().find(|n| n.metric == "frequency").unwrap();
+    assert!(
+        note.reason
+            .contains("only 3 distinct orders values for 5 levels"),
+        "{}",
+        note.reason
+    );
 }
 
 #[test]
@@ -468,7 +519,7 @@ fn one_customer_gets_one_level_per_metric_and_notes_for_the_rest() {
     assert!(
         cn8.notes
             .iter()
-            .any(|n| n.contains("every customer is low on R"))
+            .any(|n| n.en.contains("every customer is low on R") && n.zh.contains("R 都为低"))
     );
 }
 
@@ -476,6 +527,7 @@ fn one_customer_gets_one_level_per_metric_and_notes_for_the_rest() {
 fn identical_customers_do_not_panic_and_are_explained() {
     let v = [3.0; 6];
     for m in [
+        Method::Balanced,
         Method::Quantile,
         Method::Ntile,
         Method::VsMean,
