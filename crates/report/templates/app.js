@@ -16,6 +16,41 @@
     });
   }
 
+  // Axis labels and names stay inside the chart: ECharts 6 `outerBounds` instead of the older
+  // `containLabel`, which lets axis names spill out of the chart and over the labels.
+  function fitGrids(o) {
+    var grids = Array.isArray(o.grid) ? o.grid : o.grid ? [o.grid] : [];
+    grids.forEach(function (g) {
+      if (g.containLabel) {
+        delete g.containLabel;
+        g.outerBoundsMode = "same";
+        g.outerBoundsContain = "all";
+      }
+    });
+  }
+
+  // A category axis turned 30° to make room: upright again when its labels fit side by side
+  // in the chart as drawn (the width is only known here).
+  var measure = document.createElement("canvas").getContext("2d");
+  function uprightLabels(o, el) {
+    var axes = Array.isArray(o.xAxis) ? o.xAxis : o.xAxis ? [o.xAxis] : [];
+    axes.forEach(function (ax) {
+      var lab = ax.axisLabel;
+      if (ax.type !== "category" || !Array.isArray(ax.data) || !lab || !lab.rotate) return;
+      measure.font = (lab.fontSize || 12) + "px " + FONT;
+      var widest = 0;
+      ax.data.forEach(function (d) {
+        widest = Math.max(widest, measure.measureText(String(d && d.value != null ? d.value : d)).width);
+      });
+      // the plot is the chart less its axis labels and margins, about 100 px
+      var room = (el.clientWidth - 100) / ax.data.length;
+      if (widest + 10 <= room) {
+        lab.rotate = 0;
+        if (lab.width) lab.width = Math.floor(room - 4);
+      }
+    });
+  }
+
   function showFallback(el) {
     el.style.display = "none";
     var d = el.parentNode.querySelector("details.fallback");
@@ -31,6 +66,8 @@
         try {
           var o = c.chart.option;
           fixFormatters(o);
+          fitGrids(o);
+          uprightLabels(o, el);
           o.textStyle = Object.assign({ fontFamily: FONT }, o.textStyle || {});
           var ch = window.echarts.init(el, null, { renderer: "canvas" });
           ch.setOption(o);
@@ -48,7 +85,8 @@
     });
   }
 
-  // Sortable tables: numeric cells sort by data-v, text cells by locale.
+  // Sortable tables: numeric cells sort by data-v, text cells by locale. A table whose rows
+  // have a line under them (one <tbody> per row) sorts its bodies by their first rows.
   var coll = new Intl.Collator(data.lang === "zh" ? "zh-Hans-CN" : "en", { numeric: true });
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     var ths = table.tHead ? table.tHead.rows[0].cells : [];
@@ -57,10 +95,12 @@
         var asc = !th.classList.contains("asc");
         Array.prototype.forEach.call(ths, function (h) { h.classList.remove("asc", "desc"); });
         th.classList.add(asc ? "asc" : "desc");
+        var grouped = table.tBodies.length > 1;
         var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
+        var rows = Array.prototype.slice.call(grouped ? table.tBodies : body.rows);
+        var first = function (r) { return grouped ? r.rows[0] : r; };
         rows.sort(function (a, b) {
-          var x = a.cells[i], y = b.cells[i];
+          var x = first(a).cells[i], y = first(b).cells[i];
           if (!x || !y) return 0;
           var r;
           if (x.hasAttribute("data-v") || y.hasAttribute("data-v")) {
@@ -73,7 +113,7 @@
           }
           return asc ? r : -r;
         });
-        rows.forEach(function (row) { body.appendChild(row); });
+        rows.forEach(function (row) { (grouped ? table : body).appendChild(row); });
       });
     });
   });

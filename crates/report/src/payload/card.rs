@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::fmt_num::{int, money, num, pct, round};
+use crate::{Lang, i18n};
 
 /// A numeric cell: the text shown and the value it sorts by; "–" when not finite.
 pub(super) fn cell_n(display: String, v: f64) -> Value {
@@ -53,7 +54,26 @@ pub(super) fn c_share(v: f64) -> Value {
     }
 }
 
+/// Whether a column of this label holds the playbook's action: a sentence, too long for a
+/// column beside the numbers, so the page shows it on a line of its own under its row.
+fn is_action(label: &str) -> bool {
+    [Lang::Zh, Lang::En]
+        .into_iter()
+        .any(|l| i18n::lookup(l, "col.action") == Some(label))
+}
+
+/// A column of a table: its label, whether it is numeric (right-aligned, sorted as numbers)
+/// and whether it is shown under its row rather than beside the others.
+fn column(label: String, numeric: bool) -> Value {
+    if !numeric && is_action(&label) {
+        json!({"l": label, "num": false, "under": true})
+    } else {
+        json!({"l": label, "num": numeric})
+    }
+}
+
 /// A table: column labels (numeric columns right-aligned and sorted as numbers) and rows.
+/// The action column is shown on a line under each row (see [`is_action`]).
 pub(super) struct Table {
     cols: Vec<Value>,
     pub rows: Vec<Value>,
@@ -63,17 +83,14 @@ pub(super) struct Table {
 impl Table {
     pub fn new(cols: Vec<(String, bool)>) -> Table {
         Table {
-            cols: cols
-                .into_iter()
-                .map(|(l, n)| json!({"l": l, "num": n}))
-                .collect(),
+            cols: cols.into_iter().map(|(l, n)| column(l, n)).collect(),
             rows: Vec::new(),
             show: true,
         }
     }
 
     pub fn col(&mut self, label: String, numeric: bool) {
-        self.cols.push(json!({"l": label, "num": numeric}));
+        self.cols.push(column(label, numeric));
     }
 
     pub fn row(&mut self, cells: Vec<Value>) {

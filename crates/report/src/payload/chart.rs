@@ -19,8 +19,29 @@ pub(super) fn opt(mut v: Value) -> Value {
     v
 }
 
+/// The plot area of a cartesian chart: axis labels and axis names are kept inside the chart
+/// (ECharts 6 `outerBounds`; the older `containLabel` lets axis names spill out and overlap).
 pub(super) fn grid() -> Value {
-    json!({"left": 12, "right": 20, "top": 44, "bottom": 12, "containLabel": true})
+    grid_within(44, 20, 12, 12)
+}
+
+/// [`grid`] with its own margins in pixels.
+pub(super) fn grid_within(top: u32, right: u32, bottom: u32, left: u32) -> Value {
+    json!({"left": left, "right": right, "top": top, "bottom": bottom,
+           "outerBoundsMode": "same", "outerBoundsContain": "all"})
+}
+
+/// A category axis label `width` that fits the widest of `labels` (within 60 to 170 px; a
+/// longer one is cut with "…", its full text in the axis tooltip, see [`category_axis`]).
+fn label_width(labels: &[String]) -> f64 {
+    (widest_label(labels) + 6.0).clamp(60.0, 170.0).round()
+}
+
+/// A category axis whose labels are at most [`label_width`] wide; a cut label shows its full
+/// text on hover.
+pub(super) fn category_axis(labels: &[String], rotate: u32) -> Value {
+    json!({"type": "category", "data": labels, "triggerEvent": true, "tooltip": {"show": true},
+           "axisLabel": {"interval": 0, "width": label_width(labels), "overflow": "truncate", "rotate": rotate}})
 }
 
 pub(super) fn legend() -> Value {
@@ -65,7 +86,7 @@ pub(super) fn share_bars(
         })
         .collect();
     let rotate = if horizontal || cats.len() <= 6 { 0 } else { 30 };
-    let cat = json!({"type": "category", "data": cats, "axisLabel": {"interval": 0, "width": 110, "overflow": "truncate", "rotate": rotate}});
+    let cat = category_axis(cats, rotate);
     let val = json!({"type": "value", "axisLabel": {"formatter": "{value}%"}});
     let (x, y) = if horizontal {
         let mut y = cat;
@@ -113,13 +134,12 @@ pub(super) fn heatmap(
     if let Some(fm) = label_fmt {
         label["formatter"] = json!(fm);
     }
-    // the y-axis name sits left of the widest label, not on top of it
-    let y_gap = (widest_label(&axes.ys) + 20.0).max(40.0);
+    // the axis names sit beside the labels (nameMoveOverlap), inside the chart (outerBounds)
     opt(json!({
         "tooltip": {"position": "top"},
-        "grid": {"left": 30, "right": 64, "top": 12, "bottom": 30, "containLabel": true},
-        "xAxis": {"type": "category", "data": axes.xs, "name": axes.x_name, "nameLocation": "middle", "nameGap": 26, "splitArea": {"show": true}},
-        "yAxis": {"type": "category", "data": axes.ys, "name": axes.y_name, "nameLocation": "middle", "nameGap": y_gap, "nameRotate": 90, "splitArea": {"show": true}},
+        "grid": grid_within(12, 64, 8, 8),
+        "xAxis": {"type": "category", "data": axes.xs, "name": axes.x_name, "nameLocation": "middle", "nameGap": 8, "nameMoveOverlap": true, "splitArea": {"show": true}},
+        "yAxis": {"type": "category", "data": axes.ys, "name": axes.y_name, "nameLocation": "middle", "nameGap": 8, "nameRotate": 90, "nameMoveOverlap": true, "splitArea": {"show": true}},
         "visualMap": {"min": 0, "max": if max.is_finite() && max > 0.0 { round(max, 2) } else { 1.0 },
                       "calculable": true, "orient": "vertical", "right": 0, "top": "middle",
                       "itemWidth": 12, "itemHeight": 140, "inRange": {"color": HEAT}, "textStyle": {"fontSize": 11}},
@@ -143,16 +163,35 @@ mod tests {
     }
 
     #[test]
-    fn heatmap_axis_name_clears_the_widest_label() {
+    fn heatmap_axis_names_are_moved_clear_of_the_labels_inside_the_chart() {
         let o = heatmap(
             axes(&["重要价值客户", "(new)"], "上期"),
             Vec::new(),
             1.0,
             None,
         );
-        // six CJK characters at about 12 px each, and a margin
-        assert!(o["yAxis"]["nameGap"].as_f64().unwrap_or(0.0) >= 6.0 * 12.0 + 12.0);
-        let short = heatmap(axes(&["R1"], "y"), Vec::new(), 1.0, None);
-        assert_eq!(short["yAxis"]["nameGap"].as_f64(), Some(40.0));
+        for axis in ["xAxis", "yAxis"] {
+            assert_eq!(o[axis]["nameMoveOverlap"], json!(true), "{axis}");
+        }
+        assert_eq!(o["grid"]["outerBoundsContain"], json!("all"));
+        assert!(o["grid"].get("containLabel").is_none());
+    }
+
+    #[test]
+    fn category_labels_are_as_wide_as_the_widest_within_limits() {
+        let w = |l: &[&str]| {
+            let l: Vec<String> = l.iter().map(|s| (*s).to_string()).collect();
+            category_axis(&l, 0)["axisLabel"]["width"]
+                .as_f64()
+                .unwrap_or(0.0)
+        };
+        assert_eq!(w(&["A", "B"]), 60.0);
+        // "Important development": 21 Latin characters at about 7 px
+        assert_eq!(w(&["Important development", "VIP"]), 153.0);
+        assert_eq!(w(&["重要价值客户"]), 78.0);
+        assert_eq!(
+            w(&["a very long grade name that nobody would want to read whole"]),
+            170.0
+        );
     }
 }

@@ -5,7 +5,7 @@ use clientele_engine::cluster::{ClusterProfile, KScore, Transform};
 use serde_json::{Value, json};
 
 use super::card::{Card, Table, c_int, c_num, c_pct, c_share, or_dash, truncate};
-use super::chart::{grid, legend, num_val, opt};
+use super::chart::{grid, legend, num_val, opt, widest_label};
 use super::{Ctx, Section};
 use crate::fmt_num::{int, round};
 
@@ -69,8 +69,9 @@ fn k_card(c: &Ctx, ks: &[KScore], chosen: usize) -> Value {
     let option = opt(json!({
         "tooltip": {"trigger": "axis"}, "legend": legend(), "grid": grid(),
         "xAxis": {"type": "category", "data": xs},
-        "yAxis": [{"type": "value", "name": c.t("cl.inertia"), "scale": true},
-                  {"type": "value", "name": c.t("cl.silhouette"), "scale": true, "splitLine": {"show": false}}],
+        // the axis names stand beside their axes, leaving the top to the legend and the marker
+        "yAxis": [{"type": "value", "name": c.t("cl.inertia"), "scale": true, "nameLocation": "middle", "nameGap": 8, "nameMoveOverlap": true},
+                  {"type": "value", "name": c.t("cl.silhouette"), "scale": true, "splitLine": {"show": false}, "nameLocation": "middle", "nameGap": 8, "nameMoveOverlap": true}],
         "series": [
             {"type": "line", "name": c.t("cl.inertia"), "data": ks.iter().map(|k| num_val(k.inertia, 1)).collect::<Vec<_>>(), "markLine": mark},
             {"type": "line", "name": c.t("cl.silhouette"), "yAxisIndex": 1, "data": ks.iter().map(|k| num_val(k.silhouette, 4)).collect::<Vec<_>>()},
@@ -102,6 +103,9 @@ fn k_card(c: &Ctx, ks: &[KScore], chosen: usize) -> Value {
         .json()
 }
 
+/// Height in pixels of the radar, without its legend.
+const RADAR_H: u32 = 290;
+
 /// The centroids on a radar, one axis per feature scaled to its largest centroid.
 fn radar_card(c: &Ctx, cl: &ClusterSection, names: &[String]) -> Value {
     let feats = &cl.model.features;
@@ -126,9 +130,18 @@ fn radar_card(c: &Ctx, cl: &ClusterSection, names: &[String]) -> Value {
             json!({"name": n, "value": v, "areaStyle": {"opacity": 0.12}})
         })
         .collect();
+    // every cluster's name in the legend, on as many lines as it takes (about 480 px each)
+    let legend_px: f64 = names
+        .iter()
+        .map(|n| widest_label(std::slice::from_ref(n)) + 34.0)
+        .sum();
+    let legend_rows = (legend_px / 480.0).ceil().max(1.0) as u32;
+    let h = RADAR_H + legend_rows * 22 + 6;
     let option = opt(json!({
-        "tooltip": {"trigger": "item"}, "legend": {"bottom": 0, "type": "scroll"},
-        "radar": {"indicator": indicators, "radius": "62%", "center": ["50%", "48%"], "axisName": {"color": "#4b5563"}},
+        "tooltip": {"trigger": "item"},
+        "legend": {"bottom": 0, "left": "center", "itemWidth": 14, "itemHeight": 10, "itemGap": 12},
+        "radar": {"indicator": indicators, "radius": RADAR_H / 2 - 46, "center": ["50%", RADAR_H / 2 + 4],
+                  "axisName": {"color": "#4b5563"}},
         "series": [{"type": "radar", "data": data}],
     }));
     let mut t = Table::new(
@@ -144,7 +157,7 @@ fn radar_card(c: &Ctx, cl: &ClusterSection, names: &[String]) -> Value {
     }
     Card::new(c.t("cl.radar"), 6)
         .sub(c.t("cl.radar_sub"))
-        .chart(c.chart_id("radar"), 300, option)
+        .chart(c.chart_id("radar"), h, option)
         .table(t)
         .json()
 }

@@ -49,11 +49,19 @@ pub(super) fn section(c: &Ctx) -> Section {
             .table(t)
             .json(),
     );
-    for key in &c.s.highlights.history {
-        if let Some(card) = sizes_card(c, pts, &dates, key) {
-            sec.cards.push(card);
+    let mut sizes: Vec<Value> =
+        c.s.highlights
+            .history
+            .iter()
+            .filter_map(|key| sizes_card(c, pts, &dates, key))
+            .collect();
+    // side by side only when every one fits half the page: no half-empty rows
+    if sizes.iter().any(|card| card["span"] == 12) {
+        for card in &mut sizes {
+            card["span"] = json!(12);
         }
     }
+    sec.cards.extend(sizes);
     sec.lead
         .push(c.tf("hist.lead", &[("v", int(pts.len() as f64))]));
     sec
@@ -73,9 +81,9 @@ fn sizes_card(c: &Ctx, pts: &[HistoryPoint], dates: &[String], key: &str) -> Opt
     if groups.is_empty() {
         return None;
     }
-    // lifecycle sizes are by stage id
-    let lifecycle = Grouping::of_key(key) == Grouping::Lifecycle;
-    let label = |g: &str| if lifecycle { c.stage(g) } else { g.to_string() };
+    // sizes are by name (lifecycle: by stage id), shown in the report's language
+    let grouping = Grouping::of_key(key);
+    let label = |g: &str| c.group(&grouping, g);
     // a group missing at a point had no customers then
     let size = |m: &Option<&BTreeMap<String, usize>>, g: &str| -> f64 {
         m.and_then(|m| m.get(g)).map_or(0.0, |n| *n as f64)
@@ -104,8 +112,10 @@ fn sizes_card(c: &Ctx, pts: &[HistoryPoint], dates: &[String], key: &str) -> Opt
         t.row(cells);
     }
     let title = c.tf("hist.sizes", &[("v", c.grouping(&Grouping::of_key(key)))]);
+    // a column per group: more than a few need the page's width
+    let span = if groups.len() > 5 { 12 } else { 6 };
     Some(
-        Card::new(title, 6)
+        Card::new(title, span)
             .chart(c.chart_id("hist-sizes"), 300, option)
             .table(t)
             .json(),

@@ -1,12 +1,12 @@
 //! Lifecycle: the stage funnel and the customers per stage, with the playbook's actions.
 
-use clientele_engine::lifecycle::StageMode;
-use serde_json::json;
+use clientele_engine::lifecycle::{StageCount, StageMode};
+use serde_json::{Value, json};
 
 use super::card::{Card, Table, c_int, c_share, text_or_dash};
-use super::chart::opt;
+use super::chart::{grid_within, opt};
 use super::{Ctx, Section};
-use crate::fmt_num::{int, num};
+use crate::fmt_num::{int, num, pct};
 
 pub(super) fn section(c: &Ctx) -> Section {
     let mut sec = Section::new(c, "lifecycle");
@@ -22,17 +22,7 @@ pub(super) fn section(c: &Ctx) -> Section {
         .iter()
         .map(|x| c.pick(&x.name_zh, &x.name_en))
         .collect();
-    let data: Vec<_> = counts
-        .iter()
-        .zip(&names)
-        .map(|(x, n)| json!({"name": n, "value": x.count}))
-        .collect();
-    let funnel = opt(json!({
-        "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
-        "series": [{"type": "funnel", "sort": "descending", "data": data, "left": "8%", "right": "8%", "top": 16, "bottom": 16,
-                    "minSize": "8%", "gap": 3, "label": {"show": true, "position": "inside", "formatter": "{b}  {c}"},
-                    "itemStyle": {"borderColor": "#fff", "borderWidth": 1}}],
-    }));
+    let funnel = funnel(c, counts, &names);
     let actions: Vec<Option<String>> = counts
         .iter()
         .map(|x| c.action(x.action_zh.as_deref(), x.action_en.as_deref()))
@@ -82,10 +72,10 @@ pub(super) fn section(c: &Ctx) -> Section {
     }
     let bars = opt(json!({
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "grid": {"left": 12, "right": 40, "top": 8, "bottom": 8, "containLabel": true},
+        "grid": grid_within(8, 40, 8, 12),
         "xAxis": {"type": "value"},
         "yAxis": {"type": "category", "data": names, "inverse": true},
-        "series": [{"type": "bar", "name": c.t("col.customers"), "data": counts.iter().map(|x| x.count).collect::<Vec<_>>(),
+        "series": [{"type": "bar", "name": c.t("col.customers"), "data": counts.iter().map(|x| json!({"value": x.count, "label": {"formatter": int(x.count as f64)}})).collect::<Vec<_>>(),
                     "barMaxWidth": 22, "colorBy": "data", "label": {"show": true, "position": "right"}}],
     }));
     sec.cards.push(
@@ -96,4 +86,36 @@ pub(super) fn section(c: &Ctx) -> Section {
             .json(),
     );
     sec
+}
+
+/// The stages as a funnel in lifecycle order (the summary's, potential to reactivated): one
+/// bar per stage centred on a common axis, as wide as its count, so an empty stage is an
+/// empty row; its name and count are written beside it in dark text.
+fn funnel(c: &Ctx, counts: &[StageCount], names: &[&str]) -> Value {
+    let max = counts.iter().map(|x| x.count).max().unwrap_or(0) as f64;
+    // a transparent bar of half the missing width before each stage centres it
+    let pad: Vec<f64> = counts
+        .iter()
+        .map(|x| (max - x.count as f64) / 2.0)
+        .collect();
+    let bars: Vec<Value> = counts
+        .iter()
+        .map(|x| {
+            json!({"value": x.count, "label": {"formatter": format!("{}  {}", int(x.count as f64), pct(x.share))}})
+        })
+        .collect();
+    opt(json!({
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": grid_within(8, 12, 8, 12),
+        "xAxis": {"type": "value", "show": false, "max": max.max(1.0) * 1.3},
+        "yAxis": {"type": "category", "data": names, "inverse": true, "axisLine": {"show": false},
+                  "axisTick": {"show": false}, "axisLabel": {"color": "#374151", "fontSize": 12}},
+        "series": [
+            {"type": "bar", "stack": "funnel", "data": pad, "silent": true,
+             "itemStyle": {"color": "transparent"}, "tooltip": {"show": false}},
+            {"type": "bar", "stack": "funnel", "name": c.t("col.customers"), "data": bars,
+             "barCategoryGap": "18%", "colorBy": "data", "itemStyle": {"borderRadius": 3},
+             "label": {"show": true, "position": "right", "color": "#1f2937"}},
+        ],
+    }))
 }
