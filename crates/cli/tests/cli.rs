@@ -74,19 +74,20 @@ fn analyze_cdnow_prints_and_writes_everything() {
     let (ok, stdout, stderr) = run(cdnow_args(bin().arg("analyze")).arg("--out").arg(&out));
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("read 69659 = accepted 69659 + rejected 0 (+ after as-of 0)"),
+        stdout.contains("读取 69659 行 = 接受 69659 + 拒绝 0（+ 基准日之后 0）"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("23570 customers · revenue 2500315.63"),
+        stdout.contains("客户 23570 · 销售额 2500315.63"),
         "{stdout}"
     );
-    // the 8-class and R×F distributions (checked against pandas in crates/rfm/tests)
+    // the 8-class (checked against pandas) and R×F distributions (the default `balanced`
+    // scores, checked against numpy) in crates/rfm/tests
     let cn8 = "RFM cn8: 重要价值客户 4604 · 重要发展客户 281 · 重要保持客户 435 · 重要挽留客户 593 · \
                一般价值客户 1945 · 一般发展客户 1561 · 一般保持客户 492 · 一般挽留客户 13659";
     assert!(stdout.contains(cn8), "{stdout}");
     assert!(
-        stdout.contains("RFM rf10: 冠军客户 4134 · 忠诚客户 3246"),
+        stdout.contains("RFM rf10: 冠军客户 3431 · 忠诚客户 1813"),
         "{stdout}"
     );
     for f in [
@@ -187,7 +188,9 @@ fn validate_reproduces_the_published_cdnow_holdout() {
             "column_2",
         ])
         .args(["--date-col", "column_3", "--amount-col", "column_5"])
-        .args(["--calibration-end", "1997-09-30", "--as-of", "1998-06-30"]));
+        .args(["--calibration-end", "1997-09-30", "--as-of", "1998-06-30"])
+        // the published numbers are BG/NBD's; the default model is MBG/NBD
+        .args(["--model", "bg_nbd"]));
     assert!(ok, "{err}");
     assert!(
         out.contains("r 0.2426, alpha 4.4136, a 0.7929, b 2.4259"),
@@ -327,7 +330,7 @@ fn customer_table_only_with_timings() {
         .args(["--customer-table-only", "--timings", "--out"])
         .arg(&out));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("23570 customers"), "{stdout}");
+    assert!(stdout.contains("客户 23570"), "{stdout}");
     assert!(stderr.contains("timings (wall clock):"), "{stderr}");
     for step in [
         "reading ",
@@ -419,10 +422,208 @@ fn an_error_is_said_once() {
         .arg(d.path().join("a.json"))
         .arg(d.path().join("b.json")));
     assert!(!ok);
-    assert_eq!(
-        err.matches("snapshots use different configs").count(),
-        1,
+    // runs that did not record their settings: the two hashes, said once
+    assert_eq!(err.matches("different settings").count(), 1, "{err}");
+    assert!(
+        err.contains("aaaaaaaaaaaa") && err.contains("bbbbbbbbbbbb"),
         "{err}"
     );
     assert!(!err.contains("caused by"), "{err}");
+}
+
+/// The flags a message tells to pass: the words after each `pass ` up to the end of the
+/// line or the next `(`.
+fn passed_flags(text: &str) -> Vec<String> {
+    let mut flags = Vec::new();
+    for line in text.lines() {
+        for part in line.replace("Pass ", "pass ").split("pass ").skip(1) {
+            let words = part.split(" (").next().unwrap_or_default();
+            flags.extend(words.split_whitespace().map(str::to_string));
+        }
+    }
+    flags
+}
+
+#[test]
+fn a_chinese_export_is_told_the_flags_to_pass_and_they_work() {
+    let d = tempfile::tempdir().unwrap();
+    let mut csv = "客户编号,下单日期,金额,商品类别,数量\n".to_string();
+    for i in 0..60 {
+        for m in 1..=(1 + i % 4) {
+            let cat = ["食品", "家居", "服饰", "数码", "美妆", "母婴", "图书"][(i + m) % 7];
+            csv.push_str(&format!(
+                "c{i:02},2024-0{m}-1{},{}.5,{cat},{m}\n",
+                i % 9,
+                20 + i
+            ));
+        }
+    }
+    let file = d.path().join("订单.csv");
+    std::fs::write(&file, csv).unwrap();
+    let analyze = |extra: &[String], out: &str| {
+        run(bin()
+            .arg("analyze")
+            .arg(&file)
+            .args(["--quiet", "--lang", "en", "--out"])
+            .arg(d.path().join(out))
+            .args(extra))
+    };
+    // the required columns: the candidates and the flags, in one line
+    let (ok, _, err) = analyze(&[], "o1");
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "Likely `客户编号` for customer_id, `下单日期` for order_date, `金额` for amount"
+        ),
+        "{err}"
+    );
+    let mut flags = passed_flags(&err);
+    assert_eq!(
+        flags,
+        [
+            "--customer-id-col",
+            "客户编号",
+            "--date-col",
+            "下单日期",
+            "--amount-col",
+            "金额"
+        ]
+    );
+    // the optional ones: the category (the behaviour grading needs it) and the quantity
+    let (ok, out, err) = analyze(&flags, "o2");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("classic grading not applied: behaviour")
+            && out.contains("--category-col 商品类别"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: `数量` looks like the quantity column"),
+        "{out}"
+    );
+    let more = passed_flags(&out);
+    let mut pairs: Vec<String> = more.chunks(2).map(|p| p.join(" ")).collect();
+    pairs.sort();
+    assert_eq!(pairs, ["--category-col 商品类别", "--quantity-col 数量"]);
+    flags.extend(more);
+    let (ok, out, err) = analyze(&flags, "o3");
+    assert!(ok, "{err}");
+    assert!(out.contains("grading behaviour:"), "{out}");
+    assert!(!out.contains("pass --"), "{out}");
+    let header = std::fs::read_to_string(d.path().join("o3/customers.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(
+        header.contains(",categories,") && header.contains(",items,"),
+        "{header}"
+    );
+}
+
+#[test]
+fn the_satisfaction_score_flag_a_message_names_reads_the_score() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "300");
+    let survey = d.path().join("survey.csv");
+    let scores = std::fs::read_to_string(shop.join("satisfaction.csv")).unwrap();
+    let (head, rest) = scores.split_once('\n').unwrap();
+    std::fs::write(
+        &survey,
+        format!("{}\n{rest}", head.replace("score", "满意度")),
+    )
+    .unwrap();
+    let analyze = |extra: &[String], out: &str| {
+        run(bin()
+            .arg("analyze")
+            .arg(shop.join("transactions.csv"))
+            .arg("--satisfaction")
+            .arg(&survey)
+            .args(["--quiet", "--lang", "en", "--out"])
+            .arg(d.path().join(out))
+            .args(extra))
+    };
+    let (ok, _, err) = analyze(&[], "a");
+    assert!(!ok);
+    let flags = passed_flags(&err);
+    assert_eq!(flags, ["--satisfaction-score", "满意度"], "{err}");
+    let (ok, out, err) = analyze(&flags, "b");
+    assert!(ok, "{err}");
+    assert!(out.contains("grading satisfaction:"), "{out}");
+}
+
+#[test]
+fn compare_says_which_settings_differ_and_force_compares_a_renamed_column() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "500");
+    let tx = shop.join("transactions.csv");
+    // the same data with the amount column renamed, as another export names it
+    let renamed = d.path().join("renamed.csv");
+    let text = std::fs::read_to_string(&tx).unwrap();
+    let (head, rest) = text.split_once('\n').unwrap();
+    std::fs::write(
+        &renamed,
+        format!("{}\n{rest}", head.replace("amount", "实付金额")),
+    )
+    .unwrap();
+    let bins = d.path().join("bins.toml");
+    std::fs::write(&bins, "[rfm]\nbins = 4\n").unwrap();
+    let analyze = |file: &Path, extra: &[&str], out: &str| {
+        let (ok, _, err) = run(bin()
+            .arg("analyze")
+            .arg(file)
+            .args(["--quiet", "--lang", "en", "--as-of", "2025-12-30", "--out"])
+            .arg(d.path().join(out))
+            .args(extra));
+        assert!(ok, "{err}");
+    };
+    analyze(&tx, &[], "a");
+    analyze(&renamed, &["--amount-col", "实付金额"], "renamed");
+    analyze(&tx, &["--config", bins.to_str().unwrap()], "bins");
+    let compare = |old: &str, new: &str, force: bool| {
+        let mut c = bin();
+        c.arg("compare")
+            .arg(d.path().join(old))
+            .arg(d.path().join(new));
+        if force {
+            c.arg("--force");
+        }
+        run(&mut c)
+    };
+    // a renamed column: the setting, and --force to compare
+    let (ok, _, err) = compare("a", "renamed", false);
+    assert!(!ok);
+    assert!(
+        err.contains("columns.amount: (not set) → 实付金额"),
+        "{err}"
+    );
+    assert!(err.contains("pass --force"), "{err}");
+    let (ok, out, err) = compare("a", "renamed", true);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("columns.amount: (not set) → 实付金额"),
+        "{out}"
+    );
+    // the same customers, graded the same: nobody moved
+    assert!(
+        out.contains("rfm_cn8:") && out.contains(" 0 moved"),
+        "{out}"
+    );
+    // another bin count changes the grades: named, and refused even with --force
+    for force in [false, true] {
+        let (ok, _, err) = compare("a", "bins", force);
+        assert!(!ok);
+        assert!(err.contains("rfm.bins: 5 → 4"), "{err}");
+        assert!(
+            err.contains("not comparable") && !err.contains("--force"),
+            "{err}"
+        );
+    }
+    // analyze --previous says the same
+    let (ok, _, err) = run(bin()
+        .arg("analyze")
+        .arg(&tx)
+        .args(["--quiet", "--lang", "en", "--previous"])
+        .arg(d.path().join("bins"))
+        .arg("--out")
+        .arg(d.path().join("c")));
+    assert!(!ok);
+    assert!(err.contains("rfm.bins: 4 → 5"), "{err}");
 }

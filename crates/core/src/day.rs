@@ -136,7 +136,8 @@ impl DateFormat {
     pub fn describe(&self) -> String {
         match self {
             DateFormat::Auto => {
-                "YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an ISO datetime; set date_format for others"
+                "YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an ISO datetime; for others pass --date-format \
+                 or set date_format in [columns]"
                     .to_string()
             }
             DateFormat::Custom(f) => format!("format `{f}`"),

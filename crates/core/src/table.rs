@@ -3,7 +3,7 @@
 use crate::columns as col;
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, Day, Ids, Texts, Values};
+use crate::{CoreError, Day, Ids, Rounding, Texts, Values};
 
 /// The values of one column. Every variant allows missing values (`None`); numbers and dates
 /// are stored as [`Values`] (plain values plus a mask of the missing ones), text as
@@ -82,6 +82,19 @@ impl ColumnData {
         }
     }
 
+    /// Value `i` as people read it in `customers.csv`: as [`ColumnData::write_text`], but a
+    /// float rounded by `rounding` (money to the cent, measures without float noise; see
+    /// [`Rounding::of_column`]).
+    pub fn write_rounded(&self, i: usize, rounding: Rounding, buf: &mut String) -> bool {
+        match self {
+            ColumnData::Float(v) => {
+                buf.clear();
+                v.get(i).map(|x| rounding.write(x, buf)).is_some()
+            }
+            _ => self.write_text(i, buf),
+        }
+    }
+
     /// Keeps the values at `idx`, in that order.
     pub fn take(&self, idx: &[usize]) -> ColumnData {
         match self {
@@ -94,17 +107,9 @@ impl ColumnData {
 }
 
 /// A float as spreadsheets and dataframes read it: the shortest digits that read back as the
-/// same number, with an exponent when tiny or huge (a P(alive) of 1.5e-101 was a 100-digit
-/// decimal).
+/// same number, with an exponent when tiny or huge.
 fn write_float(x: f64, buf: &mut String) {
-    use std::fmt::Write;
-    let a = x.abs();
-    // Writing into a String cannot fail.
-    let _ = if a != 0.0 && a.is_finite() && !(1e-5..1e16).contains(&a) {
-        write!(buf, "{x:e}")
-    } else {
-        write!(buf, "{x}")
-    };
+    crate::round::write_shortest(x, buf);
 }
 
 /// A named column.

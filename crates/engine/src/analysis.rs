@@ -24,6 +24,12 @@ pub struct Analysis {
     pub history_snapshots: Vec<crate::SnapshotFile>,
     /// Playbook overrides from the config (for the action texts in target lists).
     pub playbook_overrides: clientele_grade::PlaybookConfig,
+    /// The settings of the run ([`crate::Config::settings`]), recorded in the output's
+    /// manifest so that `compare` can say what differs between two runs.
+    pub settings: serde_json::Value,
+    /// Optional input columns the data seems to have under another name (`商品类别` for the
+    /// category), with the flag that maps each: a hint to print, not part of the summary.
+    pub column_hints: Vec<clientele_ingest::ColumnHint>,
 }
 
 /// A customer-table column and its type.
@@ -62,14 +68,22 @@ impl Kpis {
     /// Computes the KPIs from the customer table.
     pub fn of(t: &CustomerTable) -> Kpis {
         let n = t.len();
-        let sum_f = |c: &str| {
-            t.floats(c)
-                .map(|v| v.iter().flatten().sum::<f64>())
-                .unwrap_or(0.0)
-        };
         let none = Values::default();
         let ints = |c: &str| t.ints(c).unwrap_or(&none).present();
-        let revenue = sum_f(col::MONETARY);
+        // summed in the micro-units the amounts were read in: exact to the cent, whatever
+        // the number of customers (a float sum drifted to 2500315.63000009)
+        let revenue = t
+            .floats(col::MONETARY)
+            .map(|v| {
+                let scale = clientele_ingest::MONEY_SCALE;
+                let micros: i128 = v
+                    .iter()
+                    .flatten()
+                    .map(|x| (x * scale).round() as i128)
+                    .sum();
+                micros as f64 / scale
+            })
+            .unwrap_or(0.0);
         let orders: i64 = ints(col::ORDERS).sum();
         let repeat = ints(col::PURCHASE_DAYS).filter(|&d| d > 1).count();
         let active = ints(col::RECENCY_DAYS).filter(|&d| d <= 90).count();

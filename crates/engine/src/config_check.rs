@@ -9,6 +9,7 @@ use crate::{AnalyzeOptions, Config, EngineError, analyze};
 
 /// The commented default config written by `clientele config init`.
 pub const DEFAULT_CONFIG: &str = r#"# clientele config — every key is optional; unknown keys are errors.
+# Every table and key: docs/CONFIG.md in the clientele repository.
 # 所有键均可省略；未知键会报错。
 
 [source]
@@ -35,7 +36,7 @@ unit = "weeks"                     # CLV time unit: days | weeks | months
 # calibration_end = "2025-06-30"   # also validate the CLV model on the period after it
 
 [clv]
-model = "bg_nbd"                   # bg_nbd | mbg_nbd | pareto_nbd | bg_bb
+model = "mbg_nbd"                  # mbg_nbd | bg_nbd | pareto_nbd | bg_bb
 spend = "gamma_gamma"              # gamma_gamma | none (no CLV, expected purchases only)
 month = "lifetimes"                # lifetimes (as the lifetimes package) | 30days
 horizon_months = 12
@@ -47,7 +48,7 @@ frequency = "orders"               # orders | purchase_days
 monetary = "sum"                   # sum | mean
 
 [cluster]
-k = [2, 8]                         # a range scored by silhouette, or a fixed k
+k = [3, 8]                         # a range (the elbow of the inertia is chosen), or a fixed k
 seed = 0
 
 [lifecycle]
@@ -124,6 +125,32 @@ pub fn check_config(config: &Config, progress: &dyn Progress) -> Result<ConfigCh
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `config init` writes the defaults: every value it sets, apart from the examples of what
+    /// to fill in (files, column names, schemes), is the default of the types.
+    #[test]
+    fn the_commented_default_config_holds_the_defaults() {
+        let written: toml::Table = toml::from_str(DEFAULT_CONFIG).unwrap();
+        for (section, table) in &written {
+            let Some(table) = table.as_table() else {
+                continue; // [[scheme]]: examples
+            };
+            if section == "columns" {
+                continue;
+            }
+            for (key, value) in table {
+                if (section.as_str(), key.as_str()) == ("source", "transactions") {
+                    continue;
+                }
+                let one = format!("[{section}]\n{key} = {value}\n");
+                let c = Config::from_toml(&one, "<one key>").unwrap();
+                assert!(
+                    c == Config::default(),
+                    "config init writes {section}.{key} = {value}, which is not the default"
+                );
+            }
+        }
+    }
 
     #[test]
     fn default_config_parses() {

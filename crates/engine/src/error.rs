@@ -83,6 +83,10 @@ pub enum EngineError {
     /// Two runs that cannot be compared (`compare`, `analyze --previous`).
     #[error("compare: {0}")]
     Compare(#[source] clientele_lifecycle::LifecycleError),
+    /// Two runs made with different settings (`compare`, `analyze --previous`): which settings
+    /// differ, key by key, and what to do.
+    #[error("compare: {0}")]
+    RunsDiffer(String),
     /// Behaviour analysis (distributions, categories, breakdowns, seasonality).
     #[error("behaviour: {0}")]
     Behaviour(#[from] clientele_behaviour::BehaviourError),
@@ -140,6 +144,7 @@ impl EngineError {
             | EngineError::Output { .. }
             | EngineError::OutputRefused { .. }
             | EngineError::NotASummary { .. }
+            | EngineError::RunsDiffer(_)
             | EngineError::SummaryVersion { .. } => Fault::User,
             EngineError::Clv(e) => match e {
                 C::Empty

@@ -8,6 +8,7 @@ mod config_check;
 mod decide;
 mod error;
 mod models;
+mod numbers;
 mod out_dir;
 mod output;
 mod pipeline;
@@ -15,13 +16,15 @@ mod snapshot;
 mod summary;
 pub mod synthetic;
 mod validate;
+pub mod vocab;
 
 pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
 pub use config::{
     AsWritten, ClvConfig, ColumnsConfig, Config, DecimalSeparator, Lang, MonthLength, OutputConfig,
-    OutputFormat, ParquetCompression, SourceConfig, SpendModel, TimeConfig,
+    OutputFormat, ParquetCompression, SettingChange, SourceConfig, SpendModel, TimeConfig,
+    run_settings, settings_diff, settings_mismatch,
 };
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};
@@ -39,9 +42,10 @@ pub use snapshot::{
 };
 pub use summary::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,
-    SCHEMA_VERSION, Step, Summary, TOP_CUSTOMERS, TopCustomer,
+    SCHEMA_VERSION, Step, Summary, TOP_CUSTOMERS, TopCustomer, ValueBasis,
 };
 pub use validate::{Validation, validate};
+pub use vocab::{Label, Vocabulary};
 
 /// The model crates whose result types the [`Summary`] carries, for surfaces that render them.
 pub use {

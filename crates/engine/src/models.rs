@@ -4,7 +4,7 @@
 
 use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma};
 use clientele_core::columns as col;
-use clientele_core::{ClvSummary, ColumnData, CustomerTable, Grouping, TimeUnit};
+use clientele_core::{ClvSummary, ColumnData, CustomerTable, Grouping, Note, TimeUnit};
 use clientele_grade::{
     Playbook, SchemeConfig, SchemeSummary, TableSchema, check, compile, presets, summarize,
     value_tiers,
@@ -208,7 +208,7 @@ pub(crate) struct ModelOutputs {
     pub clv: Step<ClvSection>,
     pub rfm: Option<RfmReport>,
     pub grades: Vec<SchemeSummary>,
-    pub skipped_presets: Vec<String>,
+    pub skipped_presets: Vec<Note>,
     pub value_tiers: Option<ValueTierSection>,
 }
 
@@ -336,14 +336,15 @@ fn lifecycle_step(
     let model = LifecycleModel::new(config.lifecycle.clone())?;
     let stage_in = stage_inputs(table)?;
     let stages = model.assign(inputs.as_of, &stage_in, inputs.leads)?;
-    let stage_ids = ColumnData::Text(
+    let lang = config.output.lang;
+    let stage_names = ColumnData::Text(
         stages
             .stages
             .iter()
-            .map(|s| Some(s.id().to_string()))
+            .map(|s| Some(s.name(lang).to_string()))
             .collect(),
     );
-    table.set(col::LIFECYCLE_STAGE, stage_ids)?;
+    table.set(col::LIFECYCLE_STAGE, stage_names)?;
     let first: Vec<Month> = table
         .dates(col::FIRST_PURCHASE)?
         .iter()
@@ -573,7 +574,7 @@ fn tier_step(
 fn schemes_for(
     table: &CustomerTable,
     config: &Config,
-    skipped: &mut Vec<String>,
+    skipped: &mut Vec<Note>,
 ) -> Vec<SchemeConfig> {
     if !config.scheme.is_empty() {
         return config.scheme.clone();
@@ -598,10 +599,25 @@ fn schemes_for(
                     .collect();
                 missing.sort_unstable();
                 missing.dedup();
+                let name_zh = match s.name.as_str() {
+                    "behaviour" => "行为分级",
+                    "attributes" => "属性标签",
+                    "profit" => "利润分级",
+                    "satisfaction" => "满意度分级",
+                    other => other,
+                };
                 skipped.push(if missing.is_empty() {
-                    format!("{}: {}", s.name, errors.join("; "))
+                    let why = errors.join("; ");
+                    Note::new(
+                        format!("{name_zh}（{}）：{why}", s.name),
+                        format!("{}: {why}", s.name),
+                    )
                 } else {
-                    format!("{}: the data has no {} column", s.name, missing.join(", "))
+                    let cols = missing.join(", ");
+                    Note::new(
+                        format!("{name_zh}（{}）：数据中没有 {cols} 列", s.name),
+                        format!("{}: the data has no {cols} column", s.name),
+                    )
                 });
             }
             let problems = errors;
@@ -619,7 +635,12 @@ fn grade_step(
     let schemes = schemes_for(table, config, &mut out.skipped_presets);
     for s in &schemes {
         let compiled = compile(s, table)?;
-        let result = compiled.apply(table)?;
+        let mut result = compiled.apply(table)?;
+        // the classic presets (applied when no scheme is configured) and configured presets
+        // name their grades in the run's language
+        if config.scheme.is_empty() || s.preset.is_some() {
+            result.name_builtin_grades(config.output.lang);
+        }
         table.set(result.column.clone(), result.to_column())?;
         out.grades.push(summarize(&result, table, &playbook));
     }
@@ -631,8 +652,7 @@ fn grade_step(
 pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<TargetList> {
     let mut specs: Vec<(String, String, Option<String>)> = Vec::new();
     for g in &out.grades {
-        let sep = (g.mode == clientele_grade::Mode::Tags).then(|| ";".to_string());
-        specs.push((g.scheme.clone(), g.column.clone(), sep));
+        specs.push((g.scheme.clone(), g.column.clone(), g.separator.clone()));
     }
     for c in table.columns() {
         if let Some(g @ Grouping::Rfm(_)) = Grouping::of_column(&c.name) {

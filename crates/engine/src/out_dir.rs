@@ -38,6 +38,10 @@ pub struct Manifest {
     /// The analysis' as-of date, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// The analysis' settings ([`crate::Config::settings`]), so that `compare` can say what
+    /// differs between two runs whose config hashes differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<serde_json::Value>,
     /// Every file written, relative, `/`-separated, sorted.
     pub files: Vec<String>,
 }
@@ -52,6 +56,7 @@ impl Manifest {
             kind: kind.into(),
             config_hash: None,
             as_of: None,
+            settings: None,
             files: Vec::new(),
         }
     }
@@ -189,7 +194,7 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
     Ok(names)
 }
 
-fn read_manifest(dir: &Path) -> Option<Manifest> {
+pub(crate) fn read_manifest(dir: &Path) -> Option<Manifest> {
     let text = fs::read(dir.join(MANIFEST_FILE)).ok()?;
     let m: Manifest = serde_json::from_slice(&text).ok()?;
     (m.tool == "clientele").then_some(m)

@@ -67,6 +67,7 @@ pub fn write_outputs(
     let mut manifest = Manifest::new("analysis");
     manifest.config_hash = Some(a.summary.config_hash.clone());
     manifest.as_of = Some(a.summary.as_of.to_string());
+    manifest.settings = Some(a.settings.clone());
     let dir = out.finish(manifest)?;
     Ok(WrittenOutputs { dir, files })
 }
@@ -548,10 +549,16 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
 fn csv_rows(t: &CustomerTable, rows: std::ops::Range<usize>) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 256));
     let mut cell = String::new();
+    // money to the cent, measures without float noise (full precision is in the Parquet file)
+    let rounding: Vec<clientele_core::Rounding> = t
+        .columns()
+        .iter()
+        .map(|c| clientele_core::Rounding::of_column(&c.name))
+        .collect();
     for i in rows {
         w.write_field(&t.ids()[i])?;
-        for c in t.columns() {
-            c.data.write_text(i, &mut cell);
+        for (c, &r) in t.columns().iter().zip(&rounding) {
+            c.data.write_rounded(i, r, &mut cell);
             w.write_field(&cell)?;
         }
         w.write_record(None::<&[u8]>)?;
@@ -583,11 +590,12 @@ mod tests {
         w.write_record(t.column_names()).unwrap();
         for i in 0..n {
             let mut row = vec![t.ids()[i].to_string()];
-            row.extend(
-                t.columns()
-                    .iter()
-                    .map(|c| c.data.text(i).unwrap_or_default()),
-            );
+            row.extend(t.columns().iter().map(|c| {
+                let mut s = String::new();
+                let r = clientele_core::Rounding::of_column(&c.name);
+                c.data.write_rounded(i, r, &mut s);
+                s
+            }));
             w.write_record(&row).unwrap();
         }
         assert!(std::fs::read(&p).unwrap() == w.into_inner().unwrap());

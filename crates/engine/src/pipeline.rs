@@ -85,11 +85,16 @@ pub fn analyze(
             .stats
             .last_date
             .map_or(data.as_of, |l| l.min(data.as_of));
-        monthly_history(config, data.stats.first_date, last, progress)?
+        // every month end is labelled with today's clusters, so labels and names stay put
+        let clusters = models
+            .clusters
+            .done()
+            .map(|c| clientele_cluster::FrozenClusters::new(c.model.clone(), &c.profiles));
+        monthly_history(config, clusters, data.stats.first_date, last, progress)?
     } else {
         (Vec::new(), Vec::new())
     };
-    let next_steps = crate::decide::next_steps(&models, &target_lists);
+    let next_steps = crate::decide::next_steps(&customers, &models, &target_lists);
     let top_customers = crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS);
     let summary = Summary {
         schema_version: crate::SCHEMA_VERSION,
@@ -111,7 +116,7 @@ pub fn analyze(
         lifecycle: models.lifecycle,
         rfm: models.rfm,
         grades: models.grades,
-        skipped_presets: models.skipped_presets,
+        skipped_presets: with_column_hints(models.skipped_presets, &data.column_hints),
         value_tiers: models.value_tiers,
         target_lists,
         next_steps,
@@ -127,17 +132,66 @@ pub fn analyze(
         comparison: None,
         history_snapshots,
         playbook_overrides: config.playbook.clone(),
+        settings: config.settings(),
+        column_hints: data.column_hints,
     };
     if let Some(prev) = &opts.previous {
         let old = crate::read_snapshot(prev)?;
         let new = crate::snapshot_of(&analysis);
+        if old.config_hash != new.config_hash {
+            // say which settings differ, not only that the hashes do
+            return Err(EngineError::RunsDiffer(crate::config::settings_mismatch(
+                crate::config::run_settings(prev).as_ref(),
+                Some(&analysis.settings),
+                (&old.config_hash, &new.config_hash),
+            )));
+        }
         let cmp = crate::compare_snapshots(&old, &new)?;
         // summary.json keeps counts; the customer lists go to migration/moves.csv
         analysis.summary.migration = Some(cmp.without_customer_lists());
         analysis.comparison = Some(cmp);
     }
     analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
+    analysis.summary = crate::numbers::rounded(&analysis.summary)?;
     Ok(analysis)
+}
+
+/// The classic gradings skipped for a missing column, each with the column the data seems to
+/// hold it under and the flag that maps it (`--category-col 商品类别`), when there is one.
+fn with_column_hints(
+    skipped: Vec<clientele_core::Note>,
+    hints: &[clientele_ingest::ColumnHint],
+) -> Vec<clientele_core::Note> {
+    // customer-table columns → the input field they are made from
+    const MADE_FROM: [(&str, &str); 5] = [
+        ("categories", "category"),
+        (clientele_core::columns::TOP_CATEGORY, "category"),
+        ("profit", "profit"),
+        ("profit", "cost"),
+        ("items", "quantity"),
+    ];
+    skipped
+        .into_iter()
+        .map(|note| {
+            let words: Vec<&str> = note
+                .en
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .collect();
+            let mut out = note.clone();
+            let mut fields: Vec<&str> = Vec::new();
+            for (column, field) in MADE_FROM {
+                if words.contains(&column) && !fields.contains(&field) {
+                    fields.push(field);
+                }
+            }
+            for h in hints.iter().filter(|h| fields.contains(&h.field.as_str())) {
+                out.en.push_str(&format!("; {h}"));
+                out.zh
+                    .push_str(&format!("；{}", h.text(clientele_core::Lang::Zh)));
+            }
+            out
+        })
+        .collect()
 }
 
 /// The month ends strictly between the first order date and `as_of`.
@@ -169,6 +223,7 @@ fn month_ends(first: clientele_core::Day, as_of: clientele_core::Day) -> Vec<cli
 /// monthly history comes from one file.
 fn monthly_history(
     config: &Config,
+    clusters: Option<clientele_cluster::FrozenClusters>,
     first: Option<clientele_core::Day>,
     as_of: clientele_core::Day,
     progress: &dyn Progress,
@@ -183,6 +238,7 @@ fn monthly_history(
         let mut c = config.clone();
         c.time.as_of = Some(end);
         c.time.calibration_end = None;
+        c.cluster.frozen.clone_from(&clusters);
         // each month end reads the data again: say which, so the bars do not seem to restart
         let month = MonthEnd {
             inner: progress,

@@ -123,8 +123,7 @@ pub struct NextStep {
     pub kind: GroupKind,
     /// Scheme name (`behaviour`, `cn8`…; `lifecycle` for stages).
     pub scheme: String,
-    /// The group as the customer table names it (grade, segment name in the run's language,
-    /// or stage id).
+    /// The group as the customer table names it (in the run's language).
     pub group: String,
     /// Chinese name of the group.
     pub name_zh: String,
@@ -142,6 +141,23 @@ pub struct NextStep {
     pub action_en: Option<String>,
     /// Its target list, relative to the output folder.
     pub file: Option<String>,
+    /// What is at stake with the group: the sum over its customers of `value_basis` (their
+    /// expected CLV, or their past revenue when the run has no CLV). Steps are ordered by it.
+    #[serde(default)]
+    pub value_at_stake: Option<f64>,
+    /// What `value_at_stake` sums.
+    #[serde(default)]
+    pub value_basis: Option<ValueBasis>,
+}
+
+/// What the value at stake of a group sums over its customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueBasis {
+    /// Expected customer lifetime value over the CLV horizon (column `clv`).
+    Clv,
+    /// Past net revenue (column `monetary`), when the run has no CLV.
+    Revenue,
 }
 
 /// Everything a surface shows about one analysis run; serialized as `summary.json`.
@@ -186,7 +202,7 @@ pub struct Summary {
     /// Per grading scheme: grades with customers, revenue, means and the playbook action.
     pub grades: Vec<clientele_grade::SchemeSummary>,
     /// Classic presets not applied because the data lacks their columns, with the reason.
-    pub skipped_presets: Vec<String>,
+    pub skipped_presets: Vec<clientele_core::Note>,
     /// Value tiers: Pareto curve, ABC and HML totals.
     pub value_tiers: Option<ValueTierSection>,
     /// Target lists written under `segments/`.

@@ -22,6 +22,7 @@ mod activity;
 mod dates;
 mod delimited;
 mod error;
+mod hints;
 mod options;
 mod progress;
 mod reader;
@@ -34,6 +35,7 @@ mod unquoted;
 
 pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
+pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};
@@ -118,6 +120,9 @@ pub struct Ingested {
     pub categories: Vec<String>,
     /// Totals per weekday (Monday first) and calendar month (with `monthly_activity`).
     pub seasonality: Option<([PeriodTotals; 7], [PeriodTotals; 12])>,
+    /// Optional fields the files seem to hold under another name (`商品类别` for the
+    /// category), with the flag that maps each: nothing is mapped by guess.
+    pub column_hints: Vec<ColumnHint>,
 }
 
 /// Reads the transactions (and side tables) and builds the customer table.
@@ -125,7 +130,8 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     dates::check_format(&opts.columns.date_format)?;
     let Sources { files, duplicates } = expand_sources_noting(&opts.transactions)?;
     let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
-    let (mut acc, mut stats, mut rejects) = reader::read_transactions(&files, opts, acc, progress)?;
+    let (mut acc, mut stats, mut rejects, column_hints) =
+        reader::read_transactions(&files, opts, acc, progress)?;
     // Without an as-of date the last date becomes "now": a few rows far beyond the rest (a
     // typo) are read again as located rejects instead. Only such data pays for the second read.
     if opts.as_of.is_none()
@@ -138,7 +144,7 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
             ..opts.clone()
         };
         let fresh = accumulate::Accumulator::new(None, opts.holdout_end.is_some());
-        (acc, stats, rejects) = reader::read_transactions(&files, &again, fresh, progress)?;
+        (acc, stats, rejects, _) = reader::read_transactions(&files, &again, fresh, progress)?;
     }
     stats.duplicates = duplicates.iter().map(|p| p.display().to_string()).collect();
     let as_of = match opts.as_of {
@@ -200,5 +206,6 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         category_spend,
         categories,
         seasonality,
+        column_hints,
     })
 }

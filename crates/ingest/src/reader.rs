@@ -17,6 +17,7 @@ use parquet::arrow::arrow_reader::{
 use crate::accumulate::Accumulator;
 use crate::dates::{self, DateError};
 use crate::delimited::{Record, Records};
+use crate::hints::{self, ColumnHint};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
 use crate::rejects::{Reject, write_rejects};
 use crate::sniff::{Sniff, Utf8Lines};
@@ -34,7 +35,7 @@ pub(crate) fn read_transactions(
     opts: &IngestOptions,
     acc: Accumulator,
     progress: &dyn Progress,
-) -> Result<(Accumulator, IngestStats, Vec<Reject>), IngestError> {
+) -> Result<(Accumulator, IngestStats, Vec<Reject>, Vec<ColumnHint>), IngestError> {
     let mut sink = Sink::new(opts.strict);
     sink.decimal_comma = opts.decimal_comma;
     sink.latest_day = opts.latest_plausible.map_or(i32::MAX, |d| d.0);
@@ -71,7 +72,7 @@ pub(crate) fn read_transactions(
         .acc
         .take()
         .ok_or_else(|| IngestError::Engine("the row accumulator went missing".into()))?;
-    Ok((acc, sink.stats, sink.rejects))
+    Ok((acc, sink.stats, sink.rejects, sink.hints))
 }
 
 /// Row buffers kept for reuse (enough for every reading thread and the parts waiting).
@@ -132,6 +133,8 @@ struct Sink {
     encoding_rejects: u64,
     /// The first of them: its line and bytes (for the advice on which encoding to use).
     first_encoding: Option<(u64, Vec<u8>)>,
+    /// Optional fields the files seem to hold under another name.
+    hints: Vec<ColumnHint>,
 }
 
 /// Row buffers shared by a main sink and its parts.
@@ -158,6 +161,24 @@ impl Sink {
             max_day: i32::MIN,
             encoding_rejects: 0,
             first_encoding: None,
+            hints: Vec::new(),
+        }
+    }
+
+    /// Keeps the hints of one file's columns: one per field, with the candidates of every
+    /// file (the first file's first).
+    fn note_hints(&mut self, pos: &Positions) {
+        for h in &pos.hints {
+            match self.hints.iter_mut().find(|k| k.field == h.field) {
+                Some(k) => {
+                    for c in &h.candidates {
+                        if !k.candidates.contains(c) {
+                            k.candidates.push(c.clone());
+                        }
+                    }
+                }
+                None => self.hints.push(h.clone()),
+            }
         }
     }
 
@@ -286,6 +307,8 @@ struct Positions {
     width: usize,
     /// Fields are separated by runs of whitespace.
     whitespace: bool,
+    /// Optional fields the header seems to hold under another name.
+    hints: Vec<ColumnHint>,
 }
 
 fn find(header: &[String], name: &str) -> Option<usize> {
@@ -318,6 +341,39 @@ fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Position
             .unwrap_or_default(),
         _ => String::new(),
     };
+    // the required columns that are not there, and the header names that look like them
+    let required = [
+        (m.customer_id.as_str(), "customer_id", "customer-id-col"),
+        (m.order_date.as_str(), "order_date", "date-col"),
+        (m.amount.as_str(), "amount", "amount-col"),
+    ];
+    let taken: Vec<usize> = required
+        .iter()
+        .filter_map(|(name, _, _)| find(header, name))
+        .collect();
+    let likely: Vec<(&str, &str, Vec<String>)> = required
+        .iter()
+        .filter(|(name, _, _)| find(header, name).is_none())
+        .map(|&(_, field, flag)| (field, flag, hints::candidates(field, header, &taken)))
+        .filter(|(_, _, c)| !c.is_empty())
+        .collect();
+    // a header not split at all names no column; the delimiter hint says why
+    let likely = if likely.is_empty() || !hint.is_empty() {
+        String::new()
+    } else {
+        let named: Vec<String> = likely
+            .iter()
+            .map(|(field, _, c)| {
+                let c: Vec<String> = c.iter().map(|n| format!("`{n}`")).collect();
+                format!("{} for {field}", c.join(" or "))
+            })
+            .collect();
+        let flags: Vec<String> = likely
+            .iter()
+            .map(|(_, flag, c)| hints::flag_fix(flag, &c[0]))
+            .collect();
+        format!(". Likely {}: pass {}", named.join(", "), flags.join(" "))
+    };
     let missing =
         |column: &str, field: &'static str, flag: &'static str| IngestError::MissingColumn {
             path: path.to_path_buf(),
@@ -325,7 +381,7 @@ fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Position
             column: column.to_string(),
             flag,
             found: found(),
-            hint: hint.as_str().into(),
+            hint: format!("{likely}{hint}").into(),
         };
     // a name that two columns have (by `find`'s rules) is ambiguous
     let unique = |name: &str, field: &'static str, i: usize| {
@@ -359,7 +415,7 @@ fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Position
             None => Ok(None),
         }
     };
-    Ok(Positions {
+    let mut p = Positions {
         customer_id: req(&m.customer_id, "customer_id", "customer-id-col")?,
         order_date: req(&m.order_date, "order_date", "date-col")?,
         amount: req(&m.amount, "amount", "amount-col")?,
@@ -370,7 +426,16 @@ fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Position
         quantity: opt(&m.quantity, "quantity", "quantity-col")?,
         width: header.len(),
         whitespace: false,
-    })
+        hints: Vec::new(),
+    };
+    let mut taken = vec![p.customer_id, p.order_date, p.amount];
+    taken.extend(
+        [p.order_id, p.category, p.profit, p.cost, p.quantity]
+            .into_iter()
+            .flatten(),
+    );
+    p.hints = hints::optional_hints(header, m, &taken, |c| find(header, &c.name).is_none());
+    Ok(p)
 }
 
 /// The fields of one text row, without copying them out of the parser's record.
@@ -897,6 +962,7 @@ fn read_delimited(
         return Err(IngestError::EmptyFile(path.to_path_buf()));
     };
     let mut ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+    sink.note_hints(&ctx.pos);
     ctx.utf8_lines = utf8_lines;
     if csv_opts.no_header {
         handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
@@ -989,6 +1055,7 @@ fn read_delimited_parallel(
             };
         };
         let ctx = text_ctx(path, &first, delimiter, csv_opts, mapping)?;
+        sink.note_hints(&ctx.pos);
         if csv_opts.no_header {
             handle_record(&ctx, first, 0, sink, &mut ctx.dates())?;
         }
@@ -1205,6 +1272,7 @@ fn read_whitespace(
                     );
                     let mut p = resolve(path, &header, mapping)?;
                     p.whitespace = true;
+                    sink.note_hints(&p);
                     let p = pos.insert(p);
                     if !csv_opts.no_header {
                         continue;
@@ -1253,6 +1321,7 @@ fn read_parquet(
         .map(|f| f.name().clone())
         .collect();
     let pos = resolve(path, &header, mapping)?;
+    sink.note_hints(&pos);
     let meta = categories_as_dictionary(meta, pos.category).map_err(|e| pq_err(&e))?;
     let total_rows = meta.metadata().file_metadata().num_rows().max(1) as u64;
     // Row groups with the number of rows before each.

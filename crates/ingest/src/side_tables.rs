@@ -251,13 +251,23 @@ pub(crate) fn join_all(
             .header
             .iter()
             .position(|h| *h == opts.satisfaction_score)
-            .ok_or_else(|| IngestError::SideTable {
-                path: path.into(),
-                reason: format!(
-                    "no score column `{}`; columns found: {}. Pass --satisfaction-score NAME",
-                    opts.satisfaction_score,
-                    t.header.join(", ")
-                ),
+            .ok_or_else(|| {
+                let likely = crate::hints::candidates("satisfaction", &t.header, &[idp]);
+                let name = likely.first().map_or("NAME", String::as_str);
+                IngestError::SideTable {
+                    path: path.into(),
+                    reason: format!(
+                        "no score column `{}`; columns found: {}.{} Pass {} (or \
+                         `satisfaction_score = {name:?}` in [source])",
+                        opts.satisfaction_score,
+                        t.header.join(", "),
+                        match likely.first() {
+                            Some(c) => format!(" `{c}` looks like the score."),
+                            None => String::new(),
+                        },
+                        crate::hints::flag_fix("satisfaction-score", name),
+                    ),
+                }
             })?;
         let mut st = stat("satisfaction", path, t.rows.len());
         let mut sum = vec![0.0f64; index.len()];

@@ -137,7 +137,7 @@ fn bad_rows_are_rejected_with_line_and_reason() {
             r(
                 4,
                 "order_date",
-                "`2024-13-01` is not a date (expected YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an ISO datetime; set date_format for others)",
+                "`2024-13-01` is not a date (expected YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an ISO datetime; for others pass --date-format or set date_format in [columns])",
                 "2,2024-13-01,5"
             ),
             r(5, "amount", "`abc` is not a number", "3,2024-01-03,abc"),
@@ -200,7 +200,7 @@ fn strict_stops_at_the_first_bad_row() {
         load(&o, &NoProgress).unwrap_err().to_string(),
         format!(
             "{}:3: column `order_date`: `01/02/2024` is not a date (expected YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an ISO datetime; \
-             set date_format for others) (stopped because of --strict; without it the row is written to rejects.csv)",
+             for others pass --date-format or set date_format in [columns]) (stopped because of --strict; without it the row is written to rejects.csv)",
             p.display()
         )
     );

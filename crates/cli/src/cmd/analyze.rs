@@ -108,6 +108,7 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let written = write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?;
     spin.finish_and_clear();
     let writing = writing.elapsed();
+    print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files)?;
     if a.timings {
         print_timings(bars, analyzed, writing, started.elapsed());
@@ -115,6 +116,28 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     // The process ends here: freeing millions of small allocations one by one would only
     // delay the exit (about a second for 3M customers), so the analysis is left to the OS.
     std::mem::forget(analysis);
+    Ok(())
+}
+
+/// Optional columns the data seems to hold under another name, with the flag that maps each
+/// (`--category-col 商品类别`); a hint a skipped grading already gives is not repeated.
+fn print_column_hints(a: &clientele_engine::Analysis) -> Result<()> {
+    for h in &a.column_hints {
+        let fix = h.flag_fix();
+        if !a
+            .summary
+            .skipped_presets
+            .iter()
+            .any(|s| s.en.contains(&fix))
+        {
+            say_in!(
+                a.summary.lang,
+                "注意：{}",
+                "note: {}",
+                h.text(a.summary.lang)
+            )?;
+        }
+    }
     Ok(())
 }
 

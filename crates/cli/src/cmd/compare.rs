@@ -18,11 +18,20 @@ pub(super) struct CompareArgs {
     /// (one row per customer who moved) into this folder (new, empty, or one clientele wrote).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Compare runs whose settings differ only in how the input is read ([source], [columns]:
+    /// a renamed column, another export's encoding); the differences are printed.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(super) fn run(c: CompareArgs) -> Result<()> {
     let old = clientele_engine::read_snapshot(&c.old)?;
-    let new = clientele_engine::read_snapshot(&c.new)?;
+    let mut new = clientele_engine::read_snapshot(&c.new)?;
+    if old.config_hash != new.config_hash {
+        check_settings(&c, &old.config_hash, &new.config_hash)?;
+        // only the reading differs, and --force says both name the same data
+        new.config_hash = old.config_hash.clone();
+    }
     let cmp = clientele_engine::compare_snapshots(&old, &new)?;
     say!(
         "{} → {}: {} → {} customers ({} in both, {} new, {} gone)",
@@ -69,6 +78,24 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
             say!("  moved {} → {}: {} customers", mv.from, mv.to, mv.count)?;
         }
     }
+    // the metrics first: quantile scores are re-cut every run, so their drift is close to 0
+    let short = |x: f64| {
+        let s = format!("{x:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    for d in &cmp.metrics {
+        say!(
+            "drift {} (median {} → {}): PSI {}",
+            d.metric,
+            short(d.old_median),
+            short(d.new_median),
+            match (d.drift.psi, d.drift.band) {
+                (Some(p), Some(b)) => format!("{p:.4} ({})", band_name(b)),
+                (Some(p), None) => format!("{p:.4}"),
+                _ => "n/a (a run without customers)".into(),
+            }
+        )?;
+    }
     for d in &cmp.scores {
         say!(
             "drift {}: PSI {}",
@@ -92,6 +119,34 @@ pub(super) fn run(c: CompareArgs) -> Result<()> {
             dir.join("comparison.json").display(),
             dir.join("moves.csv").display()
         )?;
+    }
+    Ok(())
+}
+
+/// Runs whose config hashes differ: refused, naming the settings that differ, unless they
+/// differ only in how the input is read and `--force` is given (then they are printed).
+fn check_settings(c: &CompareArgs, old_hash: &str, new_hash: &str) -> Result<()> {
+    use clientele_engine::{run_settings, settings_diff, settings_mismatch};
+    let (old, new) = (run_settings(&c.old), run_settings(&c.new));
+    let why = settings_mismatch(old.as_ref(), new.as_ref(), (old_hash, new_hash));
+    let (Some(old), Some(new)) = (old, new) else {
+        anyhow::bail!(
+            "cannot compare {} and {}: {why}",
+            c.old.display(),
+            c.new.display()
+        );
+    };
+    let changes = settings_diff(&old, &new);
+    if !(c.force && changes.iter().all(|ch| ch.only_reading())) {
+        anyhow::bail!(
+            "cannot compare {} and {}: {why}",
+            c.old.display(),
+            c.new.display()
+        );
+    }
+    say!("note: comparing runs that read their input with different settings (--force):")?;
+    for ch in &changes {
+        say!("  {ch}")?;
     }
     Ok(())
 }

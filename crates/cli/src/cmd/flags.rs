@@ -59,6 +59,9 @@ pub(super) struct SourceArgs {
     /// Satisfaction scores table (customer id, score).
     #[arg(long, value_name = "FILE")]
     pub(super) satisfaction: Option<PathBuf>,
+    /// Column of the score in the satisfaction table (default `score`).
+    #[arg(long, value_name = "NAME")]
+    pub(super) satisfaction_score: Option<String>,
     /// Leads table (potential customers).
     #[arg(long, value_name = "FILE")]
     pub(super) leads: Option<PathBuf>,
@@ -158,6 +161,9 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         if let Some(v) = flag {
             *slot = Some(v.clone());
         }
+    }
+    if let Some(v) = &s.satisfaction_score {
+        c.source.satisfaction_score = v.clone();
     }
     for (flag, slot) in [
         (&s.attributes, &mut c.source.attributes),
