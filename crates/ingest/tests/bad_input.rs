@@ -103,7 +103,8 @@ fn missing_column_names_it_and_lists_the_columns() {
         run(&p).unwrap_err(),
         format!(
             "{}: required column `order_date` (order_date) not found; columns found: customer_id, date, amount. \
-             Map it with --date-col NAME or `order_date = \"NAME\"` in the [columns] section of the config",
+             Map it with --date-col NAME or `order_date = \"NAME\"` in the [columns] section of the config. \
+             Likely `date` for order_date: pass --date-col date",
             p.display()
         )
     );
