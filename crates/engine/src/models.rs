@@ -599,13 +599,7 @@ fn schemes_for(
                     .collect();
                 missing.sort_unstable();
                 missing.dedup();
-                let name_zh = match s.name.as_str() {
-                    "behaviour" => "行为分级",
-                    "attributes" => "属性标签",
-                    "profit" => "利润分级",
-                    "satisfaction" => "满意度分级",
-                    other => other,
-                };
+                let name_zh = presets::classic_title_zh(&s.name).unwrap_or(&s.name);
                 skipped.push(if missing.is_empty() {
                     let why = errors.join("; ");
                     Note::new(

@@ -143,10 +143,7 @@ fn write_all(
     }
     if !a.summary.target_lists.is_empty() {
         write_target_lists(a, dir)?;
-        files.push(format!(
-            "segments/ ({} lists)",
-            a.summary.target_lists.len()
-        ));
+        files.push("segments/".to_string());
     }
     Ok(files)
 }

@@ -256,6 +256,18 @@ pub fn names() -> Vec<&'static str> {
 /// The names of the four classic gradings, one scheme each.
 pub const CLASSIC: [&str; 4] = ["behaviour", "attributes", "profit", "satisfaction"];
 
+/// The Chinese title of a classic grading (`behaviour` → `行为分级`); `None` for any other
+/// scheme, whose name is its title.
+pub fn classic_title_zh(name: &str) -> Option<&'static str> {
+    match name {
+        "behaviour" => Some("行为分级"),
+        "attributes" => Some("属性标签"),
+        "profit" => Some("利润分级"),
+        "satisfaction" => Some("满意度分级"),
+        _ => None,
+    }
+}
+
 /// A preset's parameters and defaults.
 pub fn params(name: &str) -> Option<Vec<PresetParam>> {
     find(name).map(|p| {

@@ -206,25 +206,17 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
         )?;
     }
     for g in &sm.grades {
-        let scheme = match (g.scheme.as_str(), lang) {
-            ("behaviour", Lang::Zh) => "行为",
-            ("attributes", Lang::Zh) => "属性",
-            ("profit", Lang::Zh) => "利润",
-            ("satisfaction", Lang::Zh) => "满意度",
-            (other, _) => other,
-        };
+        let scheme = match lang {
+            Lang::Zh => clientele_engine::grade::presets::classic_title_zh(&g.scheme),
+            Lang::En => None,
+        }
+        .unwrap_or(&g.scheme);
         let parts: Vec<String> = g
             .grades
             .iter()
             .map(|x| format!("{} {}", x.grade, x.customers))
             .collect();
-        say_in!(
-            lang,
-            "分级 {}：{}",
-            "grading {}: {}",
-            scheme,
-            parts.join(" · ")
-        )?;
+        say_in!(lang, "{}：{}", "grading {}: {}", scheme, parts.join(" · "))?;
     }
     for s in &sm.skipped_presets {
         say_in!(
@@ -268,13 +260,13 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
             sm.leads_without_purchase
         )?;
     }
-    // the engine names the list folder in English: `segments/ (N lists)`
+    // the list folder with its count, in the run's language
+    let lists = sm.target_lists.len();
     let files: Vec<String> = files
         .iter()
-        .map(|f| match (f.strip_prefix("segments/ ("), lang) {
-            (Some(rest), Lang::Zh) => {
-                format!("segments/（{} 份名单）", rest.trim_end_matches(" lists)"))
-            }
+        .map(|f| match (f.as_str(), lang) {
+            ("segments/", Lang::Zh) => format!("segments/（{lists} 份名单）"),
+            ("segments/", Lang::En) => format!("segments/ ({lists} lists)"),
             _ => f.clone(),
         })
         .collect();
