@@ -93,6 +93,29 @@ pub enum EngineError {
     /// Reading or adding a customer-table column the engine itself manages.
     #[error("customer table: {0}")]
     Table(#[from] clientele_core::CoreError),
+    /// A folder given as a finished run that is not one (`clientele serve`, `export`).
+    #[error("{}: not a clientele analysis: {reason}", dir.display())]
+    NotARun {
+        /// The folder as given.
+        dir: PathBuf,
+        /// What is wrong, and what to give instead.
+        reason: String,
+    },
+    /// A filter or sort over the customer table that does not parse or names no column.
+    #[error("filter `{filter}`: {message}: {fix}")]
+    Filter {
+        /// The filter as given (clipped).
+        filter: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// Customers given to be scored with a finished run's models and rules
+    /// ([`crate::Scorer`]) that they cannot score: missing or mistyped columns, values out of
+    /// range, settings that are not the run's.
+    #[error("score: {0}")]
+    Score(#[from] crate::ScoreError),
     /// A state the engine's own invariants rule out: a bug in clientele, not a problem
     /// with the input.
     #[error("internal: {0}")]
@@ -140,6 +163,9 @@ impl EngineError {
             },
             EngineError::Config { .. }
             | EngineError::InvalidConfig(_)
+            | EngineError::NotARun { .. }
+            | EngineError::Score(_)
+            | EngineError::Filter { .. }
             | EngineError::Io { .. }
             | EngineError::Output { .. }
             | EngineError::OutputRefused { .. }

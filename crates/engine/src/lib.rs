@@ -2,22 +2,29 @@
 //! written from it. Surfaces (CLI, report, server) call this crate and compute nothing
 //! themselves.
 
+mod alerts;
 mod analysis;
 mod config;
 mod config_check;
 mod decide;
 mod error;
+mod export;
+mod groups;
 mod models;
 mod numbers;
 mod out_dir;
 mod output;
 mod pipeline;
+mod query;
+mod score;
 mod snapshot;
+mod stored;
 mod summary;
 pub mod synthetic;
 mod validate;
 pub mod vocab;
 
+pub use alerts::{Alert, AlertMetric, AlertRule, Direction, alerts};
 pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
@@ -28,6 +35,8 @@ pub use config::{
 };
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};
+pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export};
+pub use groups::{GroupingSummary, group_key, groupings};
 pub use models::{
     ClusterSection, ClvBin, ClvSection, LifecycleSection, TargetList, ValueTierSection,
 };
@@ -36,10 +45,15 @@ pub use out_dir::{
 };
 pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
+pub use query::{Filter, MAX_FILTER_BYTES, Sort};
+pub use score::{
+    ColumnKind, MissingColumn, Omission, RfmScores, ScoreError, ScoreInput, Scored, Scorer,
+};
 pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
     snapshot_of,
 };
+pub use stored::{CUSTOMERS_PARQUET, StoredRun, read_customers};
 pub use summary::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,
     SCHEMA_VERSION, Step, Summary, TOP_CUSTOMERS, TopCustomer, ValueBasis,

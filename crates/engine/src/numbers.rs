@@ -5,7 +5,9 @@
 //!
 //! What a later run reads back or a user compares with another tool at full precision is kept
 //! as computed: the RFM thresholds (given back as `[rfm.frozen]` they must score the same), the
-//! fitted models (`clv.model`, `clv.spend.fit`, `clusters.model`) and the CLV options.
+//! fitted models (`clv.model`, `clv.spend.fit`, `clusters.model`) and the CLV options, and
+//! what scoring customers with the run's rules reads back: the statistics a grading scheme
+//! resolved (`grades[].resolved`) and the lifecycle's fallback cadence.
 
 use clientele_core::Rounding;
 use serde_json::Value;
@@ -32,7 +34,14 @@ const MONEY: &[&str] = &[
 ];
 
 /// Keys whose subtree is kept at full precision.
-const KEPT: &[&str] = &["thresholds", "model", "fit", "options"];
+const KEPT: &[&str] = &[
+    "thresholds",
+    "model",
+    "fit",
+    "options",
+    "resolved",
+    "fallback_cadence_days",
+];
 
 /// The summary with its numbers rounded for people (see the module docs).
 pub(crate) fn rounded(summary: &Summary) -> Result<Summary, EngineError> {

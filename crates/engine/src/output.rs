@@ -100,6 +100,10 @@ fn write_all(
     files.push("rejects.csv".to_string());
     for f in extra {
         let p = dir.join(&f.name);
+        // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        }
         std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
         files.push(f.name.clone());
     }
@@ -330,7 +334,7 @@ fn list_cell(c: &ColumnData, i: usize, decimals: u32, buf: &mut String) {
 
 /// The Arrow type and array of rows `range` of one column. Numbers and dates are copied as
 /// they are stored (values plus validity), with no per-value work.
-fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRef) {
+pub(crate) fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRef) {
     fn nulls<T: Copy + Default>(v: &Values<T>, r: &std::ops::Range<usize>) -> Option<NullBuffer> {
         v.validity().map(|ok| NullBuffer::from(&ok[r.clone()]))
     }
@@ -364,7 +368,7 @@ fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataType, ArrayRe
 }
 
 /// The Arrow schema of the customer table (dates → Date32, ints → Int64, floats → Float64).
-fn arrow_schema(t: &CustomerTable) -> Schema {
+pub(crate) fn arrow_schema(t: &CustomerTable) -> Schema {
     let mut fields = vec![Field::new(col::CUSTOMER_ID, DataType::Utf8, false)];
     for c in t.columns() {
         fields.push(Field::new(&c.name, column_array(&c.data, 0..0).0, true));

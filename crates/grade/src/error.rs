@@ -65,6 +65,18 @@ pub enum GradeError {
         /// What is wrong with the table.
         source: CoreError,
     },
+    /// A scheme compiled with given statistics ([`crate::compile_with_stats`]) uses one they
+    /// do not hold.
+    #[error(
+        "scheme `{scheme}`: the value of `{stat}` is not known (the run that graded with it did \
+         not record it; rerun the analysis with this clientele)"
+    )]
+    UnresolvedStat {
+        /// The scheme's name.
+        scheme: String,
+        /// The statistic as written, e.g. `p80(monetary)`.
+        stat: String,
+    },
     /// Bad value-tier settings (cut-offs out of order or outside (0, 1]).
     #[error("value tiers: {0}")]
     ValueTier(String),

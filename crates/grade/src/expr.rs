@@ -126,7 +126,7 @@ impl fmt::Display for Stat {
 
 impl Expr {
     /// The statistic's call as written back, e.g. `p80(monetary)`.
-    fn stat_text(stat: Stat, col: &str) -> String {
+    pub(crate) fn stat_text(stat: Stat, col: &str) -> String {
         match stat {
             Stat::Percentile(p) => {
                 let pct = p * 100.0;

@@ -60,7 +60,7 @@ pub use playbook::{Lang, Playbook, PlaybookConfig, PlaybookEntry};
 pub use schema::{ColumnType, TableSchema};
 pub use scheme::{
     Codes, CompiledScheme, GradingConfig, Mode, ParamValue, RuleConfig, RulePreview, SchemeConfig,
-    SchemeResult, TierConfig, compile, preview,
+    SchemeResult, TierConfig, compile, compile_with_stats, preview,
 };
 pub use summary::{GradeSummary, SchemeSummary, summarize};
 pub use value_tier::{

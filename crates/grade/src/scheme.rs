@@ -283,6 +283,38 @@ pub(crate) fn enumerate(axes: &[(String, i64, i64)], conds: &[expr::Expr]) -> En
 /// `p80(monetary)` are resolved against `table` (see [`CompiledScheme::resolved`]). Fails with
 /// every error-level [`Diagnostic`]; warnings stay available via [`CompiledScheme::warnings`].
 pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledScheme, GradeError> {
+    let mut stats = expr::StatCache::new(table);
+    compile_inner(config, table, &mut |s, c| Ok(stats.get(s, c)))
+}
+
+/// [`compile`] with the statistics (`p80(monetary)`, `mean(orders)`) taken from `stats`, as
+/// an earlier run resolved them ([`SchemeResult::resolved`]), instead of computed on `table`:
+/// a few customers are then graded exactly as that run graded its whole customer base. A
+/// statistic the scheme uses that `stats` lacks is [`GradeError::UnresolvedStat`].
+pub fn compile_with_stats(
+    config: &SchemeConfig,
+    table: &CustomerTable,
+    stats: &[ResolvedStat],
+) -> Result<CompiledScheme, GradeError> {
+    compile_inner(config, table, &mut |s, c| {
+        let text = expr::Expr::stat_text(s, c);
+        stats
+            .iter()
+            .find(|r| r.expr == text)
+            .map(|r| r.value)
+            .ok_or(text)
+    })
+}
+
+/// A statistic's value (`None`: the column has no values), or the statistic as written when
+/// there is none to give.
+type StatSource<'a> = dyn FnMut(expr::Stat, &str) -> Result<Option<f64>, String> + 'a;
+
+fn compile_inner(
+    config: &SchemeConfig,
+    table: &CustomerTable,
+    stat: &mut StatSource<'_>,
+) -> Result<CompiledScheme, GradeError> {
     let schema = TableSchema::of(table);
     let diags = check::check(config, &schema);
     let (errors, warnings): (Vec<_>, Vec<_>) = diags
@@ -310,7 +342,7 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
     let mut resolved = Vec::new();
     let mut rules = Vec::new();
     let mut parsed = Vec::new();
-    let mut stats = expr::StatCache::new(table);
+    let mut unresolved: Option<String> = None;
     for (i, r) in cfg.rules.iter().enumerate() {
         // check() accepted every condition, so parsing and typing succeed here.
         let e = expr::coerce_dates(
@@ -321,7 +353,12 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
             &e,
             &schema,
             &mut slots,
-            &mut |s, c| stats.get(s, c),
+            &mut |s, c| {
+                stat(s, c).unwrap_or_else(|text| {
+                    unresolved.get_or_insert(text);
+                    None
+                })
+            },
             &mut resolved,
         );
         let code = match (mode, &r.grade) {
@@ -337,6 +374,12 @@ pub fn compile(config: &SchemeConfig, table: &CustomerTable) -> Result<CompiledS
             points: r.points.unwrap_or(0.0),
         });
         parsed.push(e);
+    }
+    if let Some(stat) = unresolved {
+        return Err(GradeError::UnresolvedStat {
+            scheme: cfg.name.clone(),
+            stat,
+        });
     }
     let mut tiers: Vec<(f64, u32)> = cfg
         .tiers
@@ -406,6 +449,10 @@ pub struct SchemeResult {
     pub codes: Codes,
     /// Separator used to join tags.
     pub separator: String,
+    /// The statistics the conditions used, with the values they were resolved to (absent from
+    /// results of clientele versions that did not record them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<ResolvedStat>,
 }
 
 /// Grade codes per customer.
@@ -700,6 +747,7 @@ impl CompiledScheme {
             grades: self.grades.clone(),
             codes,
             separator: self.separator.clone(),
+            resolved: self.resolved.clone(),
         };
         if let Some(out) = preview {
             let (counts, _) = result.counts();
@@ -1052,6 +1100,43 @@ mod tests {
                 s("无评分")
             ]
         );
+    }
+
+    #[test]
+    fn statistics_given_grade_a_few_customers_as_the_whole_table() {
+        let t = behaviour_table();
+        let cfg = scheme(
+            r#"
+            [[scheme]]
+            name = "v"
+            rules = [{ grade = "top", when = "monetary >= p60(monetary) AND orders > mean(orders)" }]
+            default = "rest"
+            "#,
+        );
+        let whole = compile(&cfg, &t).unwrap().apply(&t).unwrap();
+        let stats: Vec<&str> = whole.resolved.iter().map(|r| r.expr.as_str()).collect();
+        assert_eq!(stats, ["p60(monetary)", "mean(orders)"]);
+        for row in 0..t.len() {
+            let one = t.take(&[row]);
+            let graded = compile_with_stats(&cfg, &one, &whole.resolved)
+                .unwrap()
+                .apply(&one)
+                .unwrap();
+            assert_eq!(graded.label(0), whole.label(row), "row {row}");
+            assert_eq!(graded.resolved, whole.resolved);
+        }
+        // computed on one customer, p60 would be that customer's own spend
+        let alone = t.take(&[2]);
+        let own = compile(&cfg, &alone).unwrap().apply(&alone).unwrap();
+        assert_ne!(own.resolved, whole.resolved);
+        // a statistic not given is an error naming it
+        let e = compile_with_stats(&cfg, &alone, &whole.resolved[..1])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`mean(orders)` is not known"), "{e}");
+        // the summary keeps them
+        let summary = crate::summarize(&whole, &t, &crate::Playbook::builtin());
+        assert_eq!(summary.resolved, whole.resolved);
     }
 
     #[test]

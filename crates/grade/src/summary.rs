@@ -59,6 +59,11 @@ pub struct SchemeSummary {
     /// `tags` mode: the separator between a customer's tags in the column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub separator: Option<String>,
+    /// The statistics the rules used (`p80(monetary)`) with the values resolved on this run's
+    /// customers, so that customers scored later are graded with the same thresholds. Empty
+    /// for a scheme without statistics, and in summaries written before they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<crate::ResolvedStat>,
 }
 
 /// Sums and counts of one column per grade.
@@ -141,6 +146,7 @@ pub fn summarize(
         grades,
         ungraded,
         separator: (result.mode == crate::Mode::Tags).then(|| result.separator.clone()),
+        resolved: result.resolved.clone(),
     }
 }
 

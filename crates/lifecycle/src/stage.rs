@@ -428,7 +428,34 @@ impl LifecycleModel {
         for (row, c) in customers.iter().enumerate() {
             check_input(row, c, as_of)?;
         }
-        let fallback = median_cadence(customers);
+        self.assign_checked(as_of, customers, leads, median_cadence(customers))
+    }
+
+    /// [`Self::assign`] with the fallback cadence of customers without one of their own given
+    /// instead of taken from `customers`: a run's [`StageSummary::fallback_cadence_days`], so
+    /// that a few customers get the stages that run gave them among all its customers.
+    /// `None`, or a value that is not finite and >= 0, means no fallback (fixed windows).
+    pub fn assign_with_fallback(
+        &self,
+        as_of: Day,
+        customers: &[StageInput],
+        leads: &[String],
+        fallback_cadence_days: Option<f64>,
+    ) -> Result<Stages, LifecycleError> {
+        for (row, c) in customers.iter().enumerate() {
+            check_input(row, c, as_of)?;
+        }
+        let fallback = fallback_cadence_days.filter(|x| x.is_finite() && *x >= 0.0);
+        self.assign_checked(as_of, customers, leads, fallback)
+    }
+
+    fn assign_checked(
+        &self,
+        as_of: Day,
+        customers: &[StageInput],
+        leads: &[String],
+        fallback: Option<f64>,
+    ) -> Result<Stages, LifecycleError> {
         let mut stages = Vec::with_capacity(customers.len());
         let mut ratios = Vec::with_capacity(customers.len());
         let (mut on_fallback, mut on_fixed) = (0u64, 0u64);
@@ -746,6 +773,35 @@ mod tests {
         assert_eq!(r.summary.fallback_cadence_days, Some(20.0));
         assert_eq!(r.summary.on_fallback_cadence, 1);
         assert_eq!(r.overdue_ratio[3], Some(2.0));
+    }
+
+    #[test]
+    fn a_customer_alone_gets_the_stage_of_the_population_with_its_fallback_cadence() {
+        let pop = [regular(1, 10, 5), regular(1, 20, 5), regular(1, 30, 5)];
+        for days_ago in [31, 45, 50, 51, 200] {
+            let mut v = pop.to_vec();
+            v.push(once(days_ago));
+            let all = model().assign(AS_OF, &v, &[]).unwrap();
+            let fallback = all.summary.fallback_cadence_days;
+            let alone = model()
+                .assign_with_fallback(AS_OF, &[once(days_ago)], &[], fallback)
+                .unwrap();
+            assert_eq!(alone.stages[0], all.stages[3], "{days_ago}");
+            // without it, fixed windows: 45 days ago is still active
+            let bare = model().assign(AS_OF, &[once(days_ago)], &[]).unwrap();
+            assert_eq!(bare.summary.fallback_cadence_days, None);
+        }
+        let r = model()
+            .assign_with_fallback(AS_OF, &[once(45)], &[], Some(f64::NAN))
+            .unwrap();
+        assert_eq!(r.stages[0], Stage::Active);
+        // the inputs are checked as by `assign`
+        let after = once(-1);
+        assert!(
+            model()
+                .assign_with_fallback(AS_OF, &[after], &[], Some(20.0))
+                .is_err()
+        );
     }
 
     #[test]

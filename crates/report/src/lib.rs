@@ -62,6 +62,36 @@ pub fn payload(summary: &Summary, lang: Lang) -> Value {
     payload::build(summary, lang).payload
 }
 
+/// Sections of [`payload`] (items of its `sections`) rendered as the report renders them, for
+/// another surface that shows some of the report's sections (the dashboard of `clientele
+/// serve`): the page must also hold `{"lang": …, "sections": [those sections]}` as
+/// `<script type="application/json" id="data">` (see [`script_json`]) and load
+/// [`assets::CSS`], [`ECHARTS_JS`] (when [`CHARTS_EMBEDDED`]) and then [`assets::APP_JS`],
+/// which draws the charts.
+pub fn render_sections(sections: &[Value], lang: Lang) -> Result<String, ReportError> {
+    page::render_sections(sections, lang)
+}
+
+/// JSON to put inside an inline `<script>` element: nothing in it can end or confuse the
+/// element.
+pub fn script_json(v: &Value) -> String {
+    page::script_json(v)
+}
+
+/// The report's stylesheet and script, shared with the dashboard of `clientele serve`.
+pub mod assets {
+    /// The report's stylesheet.
+    pub const CSS: &str = crate::page::CSS;
+    /// The report's script: draws the charts of the payload in `<script id="data">`, makes
+    /// `table.sortable` sortable.
+    pub const APP_JS: &str = crate::page::APP_JS;
+}
+
+/// Number formatting as the report shows numbers.
+pub mod number {
+    pub use crate::fmt_num::{compact, int, money, num, pct};
+}
+
 /// Label keys the payload asked for that the language table lacks (empty when complete).
 #[doc(hidden)]
 pub fn missing_labels(summary: &Summary, lang: Lang) -> Vec<String> {

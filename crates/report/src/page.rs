@@ -6,11 +6,11 @@ use serde_json::Value;
 use crate::{CHARTS_EMBEDDED, ECHARTS_JS, Lang, ReportError, i18n};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
-const CSS: &str = include_str!("../templates/report.css");
-const APP_JS: &str = include_str!("../templates/app.js");
+pub(crate) const CSS: &str = include_str!("../templates/report.css");
+pub(crate) const APP_JS: &str = include_str!("../templates/app.js");
 
 /// JSON for an inline `<script>`: no `</script>` or `<!--` can end or confuse the element.
-fn script_json(v: &Value) -> String {
+pub(crate) fn script_json(v: &Value) -> String {
     let s = v.to_string();
     s.replace("</", "<\\/")
         .replace("<!--", "<\\!--")
@@ -27,23 +27,11 @@ pub(crate) fn render_with(
     lang: Lang,
     charts: bool,
 ) -> Result<String, ReportError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| ReportError::Template(e.to_string()))?;
-    let tmpl = env
-        .get_template("report.html")
-        .map_err(|e| ReportError::Template(e.to_string()))?;
-    let labels: std::collections::BTreeMap<&str, &str> = match lang {
-        Lang::Zh => i18n::ZH,
-        Lang::En => i18n::EN,
-    }
-    .iter()
-    .copied()
-    .collect();
+    let env = environment()?;
+    let tmpl = env.get_template("report.html").map_err(template_error)?;
     tmpl.render(context! {
         p => payload,
-        L => labels,
+        L => labels(lang),
         lang => lang.code(),
         charts => charts && !ECHARTS_JS.is_empty(),
         css => CSS,
@@ -51,14 +39,67 @@ pub(crate) fn render_with(
         echarts_js => ECHARTS_JS,
         payload_json => script_json(payload),
     })
-    .map_err(|e| {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        ReportError::Template(msg)
-    })
+    .map_err(template_error)
+}
+
+/// Sections of a payload as the report shows them (its `section` macro), for a page of
+/// another surface that carries the same sections as `<script type="application/json"
+/// id="data">`, the report's CSS, `app.js` and ECharts.
+pub(crate) fn render_sections(sections: &[Value], lang: Lang) -> Result<String, ReportError> {
+    let env = environment()?;
+    let tmpl = env.get_template("report.html").map_err(template_error)?;
+    let empty = serde_json::json!({"title": "", "meta": [], "nav": [], "sections": []});
+    let page = tmpl
+        .render_captured(context! {
+            p => empty,
+            L => labels(lang),
+            lang => lang.code(),
+            charts => CHARTS_EMBEDDED && !ECHARTS_JS.is_empty(),
+            css => "",
+            app_js => "",
+            echarts_js => "",
+            payload_json => "{}",
+        })
+        .map_err(template_error)?;
+    let mut html = String::new();
+    for s in sections {
+        let s = minijinja::Value::from_serialize(s);
+        html.push_str(
+            &page
+                .state()
+                .call_macro("section", &[s])
+                .map_err(template_error)?,
+        );
+        html.push('\n');
+    }
+    Ok(html)
+}
+
+fn environment() -> Result<Environment<'static>, ReportError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.add_template("report.html", TEMPLATE)
+        .map_err(template_error)?;
+    Ok(env)
+}
+
+fn labels(lang: Lang) -> std::collections::BTreeMap<&'static str, &'static str> {
+    match lang {
+        Lang::Zh => i18n::ZH,
+        Lang::En => i18n::EN,
+    }
+    .iter()
+    .copied()
+    .collect()
+}
+
+fn template_error(e: minijinja::Error) -> ReportError {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    ReportError::Template(msg)
 }

@@ -130,5 +130,11 @@ pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
         "next: open {}/report.html in a browser; customers.csv opens in Excel, customers.parquet in pandas/Polars",
         out.display()
     )?;
+    say_in!(
+        config.output.lang,
+        "团队日常使用：运行 clientele serve {} 打开仪表盘和 JSON API（http://127.0.0.1:8750）",
+        "for the team: run `clientele serve {}` for a live dashboard and JSON API (http://127.0.0.1:8750)",
+        out.display()
+    )?;
     Ok(())
 }

@@ -42,6 +42,7 @@ mod flags;
 mod generate;
 mod outputs;
 mod report;
+mod serve;
 mod validate;
 
 use analyze::AnalyzeArgs;
@@ -49,6 +50,7 @@ use compare::CompareArgs;
 use config::ConfigCommand;
 use generate::{DemoArgs, GenerateArgs};
 use report::ReportArgs;
+use serve::ServeArgs;
 use validate::ValidateArgs;
 
 const EXAMPLES: &str = "\
@@ -60,6 +62,7 @@ Examples:
       --date-col date --amount-col dollar_value --unit days --out cdnow
   clientele analyze --config clientele.toml --as-of 2024-06-30
   clientele generate --customers 100000 --seed 7 --out shop/
+  clientele serve result                           dashboard and JSON API on http://127.0.0.1:8750
 
 示例：
   clientele demo                                   生成示例店铺数据并分析
@@ -106,6 +109,9 @@ enum Command {
         after_help = "Examples:\n  clientele demo --dir clientele-demo --customers 20000\n  clientele demo --lang en"
     )]
     Demo(DemoArgs),
+    /// Serve runs as a live dashboard and a JSON API (OpenAPI at /openapi.json).
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(ServeArgs),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -118,6 +124,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Compare(c) => compare::run(c),
         Command::Report(r) => report::run(r),
         Command::Config(c) => config::run(c, &bars),
+        Command::Serve(s) => serve::run(s, cli.quiet),
     }
 }
 

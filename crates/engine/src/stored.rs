@@ -1,0 +1,273 @@
+//! A finished analysis read back from its output folder: what `clientele serve`, `export` and
+//! later runs work from without re-reading the transactions.
+//!
+//! The customer table comes back from `customers.parquet` column by column into the same typed
+//! [`CustomerTable`] the run held (ids as written, text as codes, numbers and dates with their
+//! missing values), so everything that reads a live analysis reads a stored one the same way.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int32Type, Int64Type};
+use clientele_core::columns as col;
+use clientele_core::{ColumnData, CustomerTable, Day, Ids, Texts, Values};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::out_dir::read_manifest;
+use crate::{Config, EngineError, Manifest, SNAPSHOT_FILE, SnapshotFile, Summary};
+
+/// The customer table file a stored run is read from.
+pub const CUSTOMERS_PARQUET: &str = "customers.parquet";
+
+/// A finished analysis, as its output folder holds it.
+#[derive(Debug)]
+pub struct StoredRun {
+    /// The output folder.
+    pub dir: PathBuf,
+    /// What the folder holds and the settings of the run.
+    pub manifest: Manifest,
+    /// The typed summary (`summary.json`).
+    pub summary: Summary,
+    /// Every customer with every column the run wrote (`customers.parquet`).
+    pub customers: Arc<CustomerTable>,
+    /// Per-customer grades and the run's thresholds (`snapshot/snapshot.json`), when written.
+    pub snapshot: Option<SnapshotFile>,
+}
+
+impl StoredRun {
+    /// Reads the run in `dir`. Refuses a folder clientele did not write, and a run written
+    /// without `customers.parquet` (`[output] format = "csv"`), naming the fix.
+    pub fn open(dir: &Path) -> Result<StoredRun, EngineError> {
+        let not_a_run = |reason: String| EngineError::NotARun {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(not_a_run("no such folder".into()));
+        }
+        let manifest = read_manifest(dir).ok_or_else(|| {
+            not_a_run(format!(
+                "it holds no {}: give the --out folder of `clientele analyze`",
+                crate::MANIFEST_FILE
+            ))
+        })?;
+        if manifest.kind != "analysis" {
+            return Err(not_a_run(format!(
+                "it holds a clientele {} output, not an analysis{}",
+                manifest.kind,
+                if manifest.kind == "sample shop" {
+                    " (its analysis is in the `out` folder inside it)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let summary_path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&summary_path)
+            .map_err(|e| EngineError::io(&summary_path, e))?;
+        let summary = Summary::from_json(&text)?;
+        let parquet = dir.join(CUSTOMERS_PARQUET);
+        if !parquet.is_file() {
+            return Err(not_a_run(format!(
+                "it has no {CUSTOMERS_PARQUET} (the run wrote CSV only): analyze again with \
+                 `--format parquet` or `both`"
+            )));
+        }
+        let customers = read_customers(&parquet)?;
+        if customers.len() != summary.kpis.customers {
+            return Err(not_a_run(format!(
+                "{CUSTOMERS_PARQUET} holds {} customers but summary.json counts {}: the folder \
+                 was changed after the run; analyze again",
+                customers.len(),
+                summary.kpis.customers
+            )));
+        }
+        let snap_path = dir.join(SNAPSHOT_FILE);
+        let snapshot = match std::fs::read_to_string(&snap_path) {
+            Ok(text) => Some(serde_json::from_str::<SnapshotFile>(&text).map_err(|e| {
+                EngineError::Output {
+                    path: snap_path.clone(),
+                    reason: format!("not a clientele snapshot: {e}"),
+                }
+            })?),
+            Err(_) => None,
+        };
+        Ok(StoredRun {
+            dir: dir.to_path_buf(),
+            manifest,
+            summary,
+            customers: Arc::new(customers),
+            snapshot,
+        })
+    }
+
+    /// The run's config as recorded in its manifest (without the input paths, which are not
+    /// recorded), when the run was written by a clientele that records its settings.
+    pub fn config(&self) -> Option<Config> {
+        self.manifest
+            .settings
+            .as_ref()
+            .and_then(|s| Config::from_settings(s).ok())
+    }
+}
+
+/// Reads a `customers.parquet` written by clientele back into the customer table.
+pub fn read_customers(path: &Path) -> Result<CustomerTable, EngineError> {
+    let bad = |reason: String| EngineError::Output {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(1 << 16)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    let id_at = schema
+        .index_of(col::CUSTOMER_ID)
+        .map_err(|_| bad(format!("no {} column", col::CUSTOMER_ID)))?;
+    let mut ids = Ids::with_capacity(rows, rows * 8);
+    let mut builders: Vec<(String, ColumnBuilder)> = Vec::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if i == id_at {
+            continue;
+        }
+        let b = ColumnBuilder::of(f.data_type(), rows)
+            .ok_or_else(|| bad(format!("column {} has type {}", f.name(), f.data_type())))?;
+        builders.push((f.name().clone(), b));
+    }
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(e.to_string()))?;
+        let id = batch.column(id_at);
+        let id = text_array(id).ok_or_else(|| bad("customer_id is not text".into()))?;
+        for i in 0..id.len() {
+            if id.is_null(i) {
+                return Err(bad("a customer_id is missing".into()));
+            }
+            ids.push(id.value(i));
+        }
+        let mut k = 0;
+        for (i, c) in batch.columns().iter().enumerate() {
+            if i == id_at {
+                continue;
+            }
+            builders[k].1.append(c).map_err(|e| bad(e.to_string()))?;
+            k += 1;
+        }
+    }
+    let mut table = CustomerTable::from_ids(ids);
+    for (name, b) in builders {
+        table.push(name, b.finish())?;
+    }
+    Ok(table)
+}
+
+fn text_array(a: &ArrayRef) -> Option<arrow::array::StringArray> {
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().clone()),
+        DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
+            arrow::compute::cast(a, &DataType::Utf8)
+                .ok()
+                .map(|c| c.as_string::<i32>().clone())
+        }
+        _ => None,
+    }
+}
+
+/// One column being read back.
+enum ColumnBuilder {
+    Int(Values<i64>),
+    Float(Values<f64>),
+    Date(Values<Day>),
+    Text {
+        labels: Vec<String>,
+        index: std::collections::HashMap<String, u32>,
+        codes: Vec<Option<u32>>,
+    },
+}
+
+impl ColumnBuilder {
+    fn of(t: &DataType, rows: usize) -> Option<ColumnBuilder> {
+        Some(match t {
+            DataType::Int64 | DataType::Int32 => ColumnBuilder::Int(Values::with_capacity(rows)),
+            DataType::Float64 => ColumnBuilder::Float(Values::with_capacity(rows)),
+            DataType::Date32 => ColumnBuilder::Date(Values::with_capacity(rows)),
+            DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Dictionary(..) => ColumnBuilder::Text {
+                labels: Vec::new(),
+                index: Default::default(),
+                codes: Vec::with_capacity(rows),
+            },
+            _ => return None,
+        })
+    }
+
+    fn append(&mut self, a: &ArrayRef) -> Result<(), String> {
+        let mismatch = || format!("a row group has type {}", a.data_type());
+        match self {
+            ColumnBuilder::Int(v) => match a.data_type() {
+                DataType::Int64 => {
+                    let a = a.as_primitive::<Int64Type>();
+                    (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i))));
+                }
+                DataType::Int32 => {
+                    let a = a.as_primitive::<Int32Type>();
+                    (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i) as i64)));
+                }
+                _ => return Err(mismatch()),
+            },
+            ColumnBuilder::Float(v) => {
+                let a = a.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?;
+                (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i))));
+            }
+            ColumnBuilder::Date(v) => {
+                let a = a.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?;
+                (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| Day(a.value(i)))));
+            }
+            ColumnBuilder::Text {
+                labels,
+                index,
+                codes,
+            } => {
+                let a = text_array(a).ok_or_else(mismatch)?;
+                for i in 0..a.len() {
+                    if a.is_null(i) {
+                        codes.push(None);
+                        continue;
+                    }
+                    let s = a.value(i);
+                    let code = match index.get(s) {
+                        Some(&c) => c,
+                        None => {
+                            let c = labels.len() as u32;
+                            labels.push(s.to_string());
+                            index.insert(s.to_string(), c);
+                            c
+                        }
+                    };
+                    codes.push(Some(code));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> ColumnData {
+        match self {
+            ColumnBuilder::Int(v) => ColumnData::Int(v),
+            ColumnBuilder::Float(v) => ColumnData::Float(v),
+            ColumnBuilder::Date(v) => ColumnData::Date(v),
+            ColumnBuilder::Text { labels, codes, .. } => ColumnData::Text(
+                Texts::from_codes(labels, codes)
+                    .unwrap_or_else(|| Texts::from_iter([None::<&str>])),
+            ),
+        }
+    }
+}

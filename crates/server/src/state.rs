@@ -1,0 +1,416 @@
+//! The analyses being served, loaded once into memory as typed columns, with the indexes and
+//! caches that make a lookup and a page cheap at millions of customers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use clientele_core::columns::Grouping;
+use clientele_core::{ColumnData, CustomerTable, Lang};
+use clientele_engine::{
+    EngineError, Filter, GroupingSummary, Sort, StoredRun, Vocabulary, groupings,
+};
+use serde_json::Value;
+
+use crate::ApiError;
+
+/// Filtered selections kept per run, most recent first: paging through a list re-uses its
+/// selection instead of filtering millions of customers again.
+const SELECTIONS_KEPT: usize = 16;
+/// Sort orders of the whole table kept per run (4 bytes per customer each).
+const ORDERS_KEPT: usize = 6;
+
+/// Row lists kept by key, most recent first.
+type RowCache = Mutex<VecDeque<(String, Arc<Vec<u32>>)>>;
+
+/// One finished analysis as served.
+pub struct Served {
+    /// Its name in URLs: the folder's name (made unique among the served runs).
+    pub name: String,
+    /// The run as read from its folder.
+    pub run: StoredRun,
+    /// Every grouping with its groups' sizes and value.
+    pub groupings: Vec<GroupingSummary>,
+    /// Group names in both languages.
+    pub vocab: Vocabulary,
+    /// Scores posted customers with this run's models and rules, when the run allows it.
+    pub scorer: Option<clientele_engine::Scorer>,
+    /// Rows ordered by customer id, for lookups by binary search (4 bytes per customer,
+    /// a tenth of a hash map's).
+    by_id: Vec<u32>,
+    selections: RowCache,
+    orders: RowCache,
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Served")
+            .field("name", &self.name)
+            .field("dir", &self.run.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to select: a group of a grouping, a filter, an order and an id search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Grouping key (`behaviour`, `rfm_cn8`, `lifecycle`…).
+    pub scheme: Option<String>,
+    /// A group of that grouping, by its name in either language or its key.
+    pub grade: Option<String>,
+    /// A condition in the rule language.
+    pub filter: Option<String>,
+    /// `column`, `-column` or `column desc`.
+    pub sort: Option<String>,
+    /// Customer ids starting with this text.
+    pub id_prefix: Option<String>,
+}
+
+impl Selection {
+    fn key(&self) -> String {
+        serde_json::json!([
+            self.scheme,
+            self.grade,
+            self.filter,
+            self.sort,
+            self.id_prefix
+        ])
+        .to_string()
+    }
+
+    /// A short fingerprint of the selection for cursors: a cursor of one list is refused by
+    /// another.
+    pub fn fingerprint(&self, run: &Served) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.key());
+        h.update(&run.name);
+        h.update(run.run.summary.config_hash.as_bytes());
+        h.update(run.run.summary.as_of.to_string());
+        h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl Served {
+    /// Reads the run in `dir`.
+    pub fn load(dir: &Path, name: String) -> Result<Served, EngineError> {
+        let run = StoredRun::open(dir)?;
+        let t = &run.customers;
+        let mut by_id: Vec<u32> = (0..t.len() as u32).collect();
+        let ids = t.ids();
+        by_id.sort_unstable_by(|&a, &b| ids.get(a as usize).cmp(ids.get(b as usize)));
+        let groupings = groupings(&run.summary, t);
+        let vocab = Vocabulary::of(&run.summary);
+        let scorer = scorer_of(&run);
+        Ok(Served {
+            name,
+            run,
+            groupings,
+            vocab,
+            scorer,
+            by_id,
+            selections: Mutex::new(VecDeque::new()),
+            orders: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// The customer table.
+    pub fn table(&self) -> &CustomerTable {
+        &self.run.customers
+    }
+
+    /// The language the run wrote its tables in.
+    pub fn lang(&self) -> Lang {
+        self.run.summary.lang
+    }
+
+    /// The row of a customer id.
+    pub fn row_of(&self, id: &str) -> Option<usize> {
+        let ids = self.table().ids();
+        self.by_id
+            .binary_search_by(|&r| ids.get(r as usize).cmp(id))
+            .ok()
+            .map(|i| self.by_id[i] as usize)
+    }
+
+    /// A grouping by key.
+    pub fn grouping(&self, key: &str) -> Option<&GroupingSummary> {
+        self.groupings.iter().find(|g| g.key == key)
+    }
+
+    /// The grouping named by a key, or a 404 listing the keys.
+    pub fn grouping_or_404(&self, key: &str) -> Result<&GroupingSummary, ApiError> {
+        self.grouping(key).ok_or_else(|| {
+            ApiError::not_found(format!("no scheme `{}` in this run", clip(key)))
+                .fix(format!("use one of: {}", self.scheme_keys().join(", ")))
+        })
+    }
+
+    /// The grouping keys.
+    pub fn scheme_keys(&self) -> Vec<&str> {
+        self.groupings.iter().map(|g| g.key.as_str()).collect()
+    }
+
+    /// A group of `g` as the table names it, given its name in either language or its key.
+    pub fn group_name(&self, g: &GroupingSummary, text: &str) -> Option<String> {
+        let names: Vec<&str> = g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
+        if names.contains(&text) {
+            return Some(text.to_string());
+        }
+        let grouping = Grouping::of_key(&g.key);
+        let label = self.vocab.label(&grouping, text)?;
+        [label.zh.as_str(), label.en.as_str(), label.key.as_str()]
+            .into_iter()
+            .find(|n| names.contains(n))
+            .map(str::to_string)
+    }
+
+    /// The rows a selection holds, in its order (table order when unsorted). Cached.
+    pub fn select(&self, s: &Selection) -> Result<Arc<Vec<u32>>, ApiError> {
+        let key = s.key();
+        if let Some(hit) = take_cached(&self.selections, &key) {
+            return Ok(hit);
+        }
+        let t = self.table();
+        let mut keep: Option<Vec<bool>> = None;
+        let mut and = |m: Vec<bool>| {
+            keep = Some(match keep.take() {
+                None => m,
+                Some(k) => k.iter().zip(&m).map(|(a, b)| *a && *b).collect(),
+            })
+        };
+        match (&s.scheme, &s.grade) {
+            (Some(scheme), grade) => {
+                let g = self.grouping_or_404(scheme)?;
+                if let Some(grade) = grade {
+                    let name = self.group_name(g, grade).ok_or_else(|| {
+                        let names: Vec<&str> =
+                            g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
+                        ApiError::not_found(format!(
+                            "no grade `{}` in scheme `{}`",
+                            clip(grade),
+                            g.key
+                        ))
+                        .fix(format!("use one of: {}", names.join(", ")))
+                    })?;
+                    and(g.members(t, &name).map_err(ApiError::engine)?);
+                }
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::bad_request("`grade` needs `scheme`")
+                    .fix("add scheme=<key> (see /api/v1/schemes)"));
+            }
+            (None, None) => {}
+        }
+        if let Some(f) = s.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            let f = Filter::parse(f, t).map_err(ApiError::engine)?;
+            and(f.matches(t).map_err(ApiError::engine)?);
+        }
+        if let Some(p) = s.id_prefix.as_deref().filter(|p| !p.is_empty()) {
+            and(t.ids().iter().map(|id| id.starts_with(p)).collect());
+        }
+        let rows: Vec<u32> = match s.sort.as_deref().filter(|x| !x.trim().is_empty()) {
+            Some(sort) => {
+                let order = self.order(sort)?;
+                match &keep {
+                    Some(k) => order.iter().copied().filter(|&r| k[r as usize]).collect(),
+                    None => order.as_ref().clone(),
+                }
+            }
+            None => match &keep {
+                Some(k) => (0..t.len() as u32).filter(|&r| k[r as usize]).collect(),
+                None => (0..t.len() as u32).collect(),
+            },
+        };
+        let rows = Arc::new(rows);
+        put_cached(&self.selections, key, Arc::clone(&rows), SELECTIONS_KEPT);
+        Ok(rows)
+    }
+
+    /// Every row in the order of `sort`. Cached.
+    fn order(&self, sort: &str) -> Result<Arc<Vec<u32>>, ApiError> {
+        let s = Sort::parse(sort, self.table()).map_err(ApiError::engine)?;
+        let key = format!("{}\u{0}{}", s.column, s.descending);
+        if let Some(hit) = take_cached(&self.orders, &key) {
+            return Ok(hit);
+        }
+        let order = Arc::new(s.order(self.table()));
+        put_cached(&self.orders, key, Arc::clone(&order), ORDERS_KEPT);
+        Ok(order)
+    }
+
+    /// One customer's row as JSON: every column, numbers rounded as in `customers.csv`
+    /// (money to the cent), dates as `YYYY-MM-DD`, missing values as null.
+    pub fn customer_json(&self, row: usize) -> serde_json::Map<String, Value> {
+        let t = self.table();
+        let mut m = serde_json::Map::new();
+        m.insert(
+            clientele_core::columns::CUSTOMER_ID.into(),
+            Value::String(t.ids().get(row).to_string()),
+        );
+        for c in t.columns() {
+            m.insert(c.name.clone(), cell_json(&c.name, &c.data, row));
+        }
+        m
+    }
+}
+
+/// One value as JSON.
+pub fn cell_json(name: &str, data: &ColumnData, row: usize) -> Value {
+    match data {
+        ColumnData::Int(v) => v.get(row).map_or(Value::Null, Value::from),
+        ColumnData::Float(v) => v
+            .get(row)
+            .filter(|x| x.is_finite())
+            .map_or(Value::Null, |x| {
+                Value::from(clientele_core::Rounding::of_column(name).round(x))
+            }),
+        ColumnData::Text(v) => v.get(row).map_or(Value::Null, |s| Value::String(s.into())),
+        ColumnData::Date(v) => v
+            .get(row)
+            .map_or(Value::Null, |d| Value::String(d.to_string())),
+    }
+}
+
+fn take_cached(
+    cache: &RowCache,
+    key: &str,
+) -> Option<Arc<Vec<u32>>> {
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let i = c.iter().position(|(k, _)| k == key)?;
+    let hit = c.remove(i)?;
+    let rows = Arc::clone(&hit.1);
+    c.push_front(hit);
+    Some(rows)
+}
+
+fn put_cached(
+    cache: &RowCache,
+    key: String,
+    rows: Arc<Vec<u32>>,
+    keep: usize,
+) {
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    c.retain(|(k, _)| *k != key);
+    c.push_front((key, rows));
+    c.truncate(keep);
+}
+
+fn scorer_of(run: &StoredRun) -> Option<clientele_engine::Scorer> {
+    let config = run.config()?;
+    clientele_engine::Scorer::new(&run.summary, &config).ok()
+}
+
+/// Text from a request, clipped for a message.
+pub fn clip(s: &str) -> String {
+    clientele_engine::grade::expr::clip(s, 80).into_owned()
+}
+
+/// The runs being served: the first folder given is the primary run (the one the API answers
+/// about unless `?run=` names another); all are listed in as-of order for history.
+#[derive(Debug)]
+pub struct Library {
+    runs: RwLock<Arc<Vec<Arc<Served>>>>,
+    /// The folders, as given.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Library {
+    /// Loads every folder. Names are the folder names, made unique with `-2`, `-3`….
+    pub fn load(dirs: &[PathBuf]) -> Result<Library, EngineError> {
+        let runs = load_all(dirs)?;
+        Ok(Library {
+            runs: RwLock::new(Arc::new(runs)),
+            dirs: dirs.to_vec(),
+        })
+    }
+
+    /// The runs now served, primary first.
+    pub fn runs(&self) -> Arc<Vec<Arc<Served>>> {
+        Arc::clone(&self.runs.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The run named `name`, or the primary run.
+    pub fn run(&self, name: Option<&str>) -> Result<Arc<Served>, ApiError> {
+        let runs = self.runs();
+        match name.filter(|n| !n.is_empty()) {
+            None => runs
+                .first()
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("no run is served")),
+            Some(n) => runs.iter().find(|r| r.name == n).cloned().ok_or_else(|| {
+                ApiError::not_found(format!("no run `{}` is served", clip(n))).fix(format!(
+                    "use one of: {}",
+                    runs.iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }),
+        }
+    }
+
+    /// Reads every folder again (after a refresh wrote a new run) and swaps them in at once.
+    pub fn reload(&self) -> Result<(), EngineError> {
+        let runs = load_all(&self.dirs)?;
+        *self.runs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(runs);
+        Ok(())
+    }
+
+    /// Every served run's grade of one customer, oldest first: the customer's history
+    /// across the snapshots served.
+    pub fn history_of(&self, id: &str) -> Vec<BTreeMap<String, Value>> {
+        let mut runs: Vec<Arc<Served>> = self.runs().iter().cloned().collect();
+        runs.sort_by_key(|r| r.run.summary.as_of);
+        runs.iter()
+            .filter_map(|r| {
+                let row = r.row_of(id)?;
+                let mut m = BTreeMap::new();
+                m.insert("run".into(), Value::String(r.name.clone()));
+                m.insert(
+                    "as_of".into(),
+                    Value::String(r.run.summary.as_of.to_string()),
+                );
+                for g in &r.groupings {
+                    if let Some(c) = r.table().get(&g.column) {
+                        m.insert(g.key.clone(), cell_json(&g.column, c, row));
+                    }
+                }
+                for c in [
+                    clientele_core::columns::MONETARY,
+                    clientele_core::columns::CLV,
+                    clientele_core::columns::P_ALIVE,
+                ] {
+                    if let Some(d) = r.table().get(c) {
+                        m.insert(c.into(), cell_json(c, d, row));
+                    }
+                }
+                Some(m)
+            })
+            .collect()
+    }
+}
+
+fn load_all(dirs: &[PathBuf]) -> Result<Vec<Arc<Served>>, EngineError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut runs = Vec::new();
+    for d in dirs {
+        let base = d
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "run".into());
+        let mut name = base.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{base}-{k}");
+            k += 1;
+        }
+        names.push(name.clone());
+        runs.push(Arc::new(Served::load(d, name)?));
+    }
+    Ok(runs)
+}
