@@ -346,9 +346,9 @@ pub fn page(
     let fp = sel.fingerprint(run);
     let offset = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => 0,
-        Some(c) => parse_cursor(c, &fp)?,
+        Some(c) => cursor_offset(c, &fp, rows.len())?,
     };
-    let end = (offset + limit).min(rows.len());
+    let end = offset.saturating_add(limit).min(rows.len());
     let customers = rows[offset.min(end)..end]
         .iter()
         .map(|&r| run.customer_json(r as usize))
@@ -375,6 +375,18 @@ fn parse_cursor(c: &str, fp: &str) -> Result<usize, ApiError> {
         return Err(bad());
     }
     n.parse().map_err(|_| bad())
+}
+
+/// The offset of a cursor within a selection of `total` rows.
+fn cursor_offset(c: &str, fp: &str, total: usize) -> Result<usize, ApiError> {
+    let offset = parse_cursor(c, fp)?;
+    if offset > total {
+        return Err(
+            ApiError::bad_request("this cursor is past the end of the list")
+                .fix("start again without `cursor`"),
+        );
+    }
+    Ok(offset)
 }
 
 pub(crate) async fn customers(
@@ -493,7 +505,7 @@ pub(crate) async fn score(
     })?;
     if req.customers.len() > s.limits.score_batch {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::BAD_REQUEST,
             format!(
                 "{} customers in one request; at most {}",
                 req.customers.len(),
@@ -531,13 +543,6 @@ pub(crate) async fn score(
         run: run.name.clone(),
         results,
     }))
-}
-
-/// An identifier or name from the path that must not reach the file system: the API never
-/// opens files by request input, but an id with `/` or `..` is still answered as "not found"
-/// rather than looked up.
-pub fn plain(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 256 && !text.contains(['/', '\\', '\0'])
 }
 
 pub(crate) async fn not_found() -> ApiError {

@@ -220,7 +220,6 @@ pub fn openapi() -> Value {
                     "200": ok(scored, "One result per customer posted."),
                     "404": error("No such run."),
                     "409": error("The run cannot score."),
-                    "413": error("Too many customers in one request."),
                     "415": error("The body is not JSON."),
                     "422": error("The body is JSON but not a score request.")}))}},
             "/api/v1/alerts": {"get": {

@@ -275,10 +275,7 @@ pub fn cell_json(name: &str, data: &ColumnData, row: usize) -> Value {
     }
 }
 
-fn take_cached(
-    cache: &RowCache,
-    key: &str,
-) -> Option<Arc<Vec<u32>>> {
+fn take_cached(cache: &RowCache, key: &str) -> Option<Arc<Vec<u32>>> {
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
     let i = c.iter().position(|(k, _)| k == key)?;
     let hit = c.remove(i)?;
@@ -287,12 +284,7 @@ fn take_cached(
     Some(rows)
 }
 
-fn put_cached(
-    cache: &RowCache,
-    key: String,
-    rows: Arc<Vec<u32>>,
-    keep: usize,
-) {
+fn put_cached(cache: &RowCache, key: String, rows: Arc<Vec<u32>>, keep: usize) {
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
     c.retain(|(k, _)| *k != key);
     c.push_front((key, rows));

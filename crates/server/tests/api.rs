@@ -2,6 +2,8 @@
 //! folder and served; selections against the customer table, cursors, the token, the
 //! loopback default, traversal attempts, limits and error bodies.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -2,6 +2,8 @@
 //! `POST /api/v1/runs` (token and `--allow-refresh`), the previous run kept in `history/`,
 //! migration in the new run, and alerts for the groups that moved.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use clientele_engine::synthetic::{ShopSpec, generate};

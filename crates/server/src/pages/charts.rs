@@ -27,7 +27,7 @@ pub(super) async fn migration(State(s): State<AppState>, RawQuery(q): RawQuery) 
 fn sections(s: &AppState, query: Option<&str>, page: &str, ids: &[&str]) -> Response {
     let c = match Ctx::of(s, query, &format!("/{page}")) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let payload = clientele_report::payload(&c.run.run.summary, c.lang);
     let chosen: Vec<Value> = payload["sections"]

@@ -72,12 +72,12 @@ pub(super) async fn page(
     };
     let c = match Ctx::of(&s, q.as_deref(), &path) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(Path(id)) = id else {
         return c.error(&super::bad_text("the customer id"));
     };
-    let row = crate::api::plain(&id).then(|| c.run.row_of(&id)).flatten();
+    let row = c.run.row_of(&id);
     let Some(row) = row else {
         return c.error(
             &ApiError::not_found(format!("no customer `{}` in run {}", clip(&id), c.run.name))
@@ -179,11 +179,17 @@ fn history(c: &Ctx, id: &str, rows: &[std::collections::BTreeMap<String, Value>]
         .map(|r| {
             let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("–").to_string();
             let run = text("run");
+            // a group is named by the vocabulary of the run that put the customer there
+            let served = c
+                .state
+                .library
+                .run(Some(&run))
+                .unwrap_or_else(|_| std::sync::Arc::clone(&c.run));
             let mut cells: Vec<Value> = keys
                 .iter()
                 .map(|k| {
                     json!(match r.get(*k).and_then(Value::as_str) {
-                        Some(g) => c.group_name(k, g),
+                        Some(g) => served.vocab.name(&Grouping::of_key(k), g, c.lang),
                         None => "–".to_string(),
                     })
                 })

@@ -39,7 +39,7 @@ const KEY_COLUMNS: &[&str] = &[
 pub(super) async fn page(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let c = match Ctx::of(&s, q.as_deref(), "/customers") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let query = query_of(&c.params);
     let result = match check_cursor(query.cursor.as_deref(), c.run.table().len()) {
@@ -115,6 +115,11 @@ fn form(c: &Ctx, q: &CustomersQuery) -> Value {
         .filter_map(|k| c.params.get(k).map(|v| json!({"name": k, "value": v})))
         .collect();
     let cols_all = c.params.get("cols") == Some("all");
+    let columns_href = c
+        .params
+        .with("cols", if cols_all { None } else { Some("all") })
+        .with("cursor", None)
+        .href("/customers");
     json!({
         "where": q.filter,
         "q": q.q,
@@ -122,7 +127,7 @@ fn form(c: &Ctx, q: &CustomersQuery) -> Value {
         "sorts": sorts,
         "hidden": hidden,
         "clear": c.href("/customers", &[]),
-        "columns_href": c.params.with("cols", if cols_all { None } else { Some("all") }).with("cursor", None).href("/customers"),
+        "columns_href": columns_href,
         "columns_label": c.l.t(if cols_all { "list.key_columns" } else { "list.all_columns" }),
     })
 }

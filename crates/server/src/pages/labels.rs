@@ -42,6 +42,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "变化提醒针对主运行 {v}。",
         "Alerts are about the primary run, {v}.",
     ),
+    ("alerts.more", "全部 {v} 条提醒", "All {v} alerts"),
     ("groups.title", "分组", "Groupings"),
     (
         "groups.sub",
@@ -195,10 +196,13 @@ impl Labels {
         Value::Object(m)
     }
 
-    /// A customer-table column's name: the report's label, or the column's own name.
+    /// A customer-table column's name: the report's label, the name of the grouping it
+    /// holds, or the column's own name.
     pub(crate) fn column(&self, name: &str) -> String {
         clientele_report::label(self.lang, &format!("col.{name}"))
-            .map_or_else(|| name.to_string(), str::to_string)
+            .map(str::to_string)
+            .or_else(|| Grouping::of_column(name).map(|g| self.grouping(&g.key())))
+            .unwrap_or_else(|| name.to_string())
     }
 
     /// A grouping's name, as the report names it.

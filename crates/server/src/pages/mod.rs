@@ -198,18 +198,18 @@ impl Ctx {
         state: &AppState,
         raw_query: Option<&str>,
         path: &str,
-    ) -> Result<Ctx, Response> {
+    ) -> Result<Ctx, Box<Response>> {
         let params = Params::parse(raw_query);
         let run = state.library.run(params.get("run")).map_err(|e| {
             let lang = state.library.run(None).map_or(Lang::En, |r| r.lang());
-            bare_error(lang, &e)
+            Box::new(bare_error(lang, &e))
         })?;
         let lang = match params.get("lang") {
             None => run.lang(),
             Some(l) => l.parse::<Lang>().map_err(|_| {
                 let e = ApiError::bad_request(format!("unknown language `{}`", clip(l)))
                     .fix("use lang=zh or lang=en");
-                bare_error(run.lang(), &e)
+                Box::new(bare_error(run.lang(), &e))
             })?,
         };
         Ok(Ctx {
@@ -319,8 +319,12 @@ impl Ctx {
             Lang::Zh => Lang::En,
             Lang::En => Lang::Zh,
         };
+        let switch_href = self
+            .params
+            .with("lang", Some(other.code()))
+            .href(&self.path);
         let switch = json!({
-            "href": self.params.with("lang", Some(other.code())).with("cursor", None).href(&self.path),
+            "href": switch_href,
             "label": self.l.t("switch"),
             "lang": if other == Lang::Zh { "zh-CN" } else { "en" },
         });
@@ -330,10 +334,14 @@ impl Ctx {
             .runs()
             .iter()
             .map(|r| {
+                let href = Params::default()
+                    .with("run", Some(&r.name))
+                    .with("lang", self.params.get("lang"))
+                    .href("/");
                 json!({
                     "name": r.name,
                     "as_of": r.run.summary.as_of.to_string(),
-                    "href": Params::default().with("run", Some(&r.name)).with("lang", self.params.get("lang")).href("/"),
+                    "href": href,
                     "current": r.name == self.run.name,
                 })
             })
@@ -345,18 +353,15 @@ impl Ctx {
         m.insert("nav".into(), json!(nav));
         m.insert("switch".into(), switch);
         m.insert("runs".into(), json!(runs));
+        let customers = clientele_report::number::int(self.run.table().len() as f64);
+        let meta = [
+            self.l.tf("meta.as_of", &[("v", s.as_of.to_string())]),
+            self.l.tf("meta.customers", &[("v", customers)]),
+            self.l.tf("meta.run", &[("v", self.run.name.clone())]),
+        ];
         m.insert(
             "run".into(),
-            json!({
-                "name": self.run.name,
-                "as_of": s.as_of.to_string(),
-                "customers": clientele_report::number::int(self.run.table().len() as f64),
-                "meta": [
-                    self.l.tf("meta.as_of", &[("v", s.as_of.to_string())]),
-                    self.l.tf("meta.customers", &[("v", clientele_report::number::int(self.run.table().len() as f64))]),
-                    self.l.tf("meta.run", &[("v", self.run.name.clone())]),
-                ],
-            }),
+            json!({"name": self.run.name, "as_of": s.as_of.to_string(), "meta": meta}),
         );
         m.insert("home".into(), json!(self.href("/", &[])));
         m.insert("assets".into(), assets::urls());
@@ -391,7 +396,8 @@ fn bare_error(lang: Lang, e: &ApiError) -> Response {
         Ok(body) => {
             let page = format!(
                 "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
-                 <link rel=\"stylesheet\" href=\"{}\"><link rel=\"stylesheet\" href=\"{}\"></head>\
+                 <link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"{}\">\
+                 <link rel=\"stylesheet\" href=\"{}\"></head>\
                  <body class=\"dash\"><main>{body}</main></body></html>",
                 if lang == Lang::Zh { "zh-CN" } else { "en" },
                 minijinja_escape(&l.t("err.title")),

@@ -15,7 +15,7 @@ use crate::AppState;
 pub(super) async fn page(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let c = match Ctx::of(&s, q.as_deref(), "/") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let summary = &c.run.run.summary;
     // the report's overview section, its KPI tiles only
@@ -62,10 +62,11 @@ fn alerts(c: &Ctx) -> Value {
         .map(|r| r.name.clone())
         .unwrap_or_default();
     if c.run.name != primary {
-        return json!({"note": c.l.tf("alerts.other_run", &[("v", primary)]), "rows": []});
+        let note = c.l.tf("alerts.other_run", &[("v", primary)]);
+        return json!({"note": note, "rows": [], "more": ""});
     }
     let Some(a) = c.state.refresher.latest() else {
-        return json!({"note": c.l.t("alerts.no_previous"), "rows": []});
+        return json!({"note": c.l.t("alerts.no_previous"), "rows": [], "more": ""});
     };
     let since = a.previous_as_of.clone().unwrap_or_default();
     let share = pct(a.min_share);
@@ -93,7 +94,8 @@ fn alerts(c: &Ctx) -> Value {
             ],
         )
     };
-    json!({"note": note, "rows": rows})
+    let more = c.l.tf("alerts.more", &[("v", int(rows.len() as f64))]);
+    json!({"note": note, "rows": rows, "more": more})
 }
 
 /// The engine's next steps, each linking to its list.

@@ -21,7 +21,7 @@ pub(super) async fn page(
     };
     let c = match Ctx::of(&s, q.as_deref(), &path) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(Path(key)) = key else {
         return c.error(&super::bad_text("the scheme"));

@@ -24,7 +24,7 @@ const chrome = spawn(chromiumPath, [
   "--disable-default-apps", "--disable-extensions", "--no-first-run",
   "--no-default-browser-check", "--hide-scrollbars",
   // no network but the server: host names resolve nowhere (the server is an IP literal)
-  "--host-resolver-rules=MAP * ~NOTFOUND", "--no-proxy-server",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-proxy-server",
   "--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank",
 ], { stdio: ["ignore", "ignore", "pipe"] });
 
@@ -157,7 +157,7 @@ const failures = [];
 async function record(lang, width, step, expectLang) {
   const info = await evaluate(`({
     url: location.pathname + location.search,
-    lang: document.documentElement.lang,
+    pageLang: document.documentElement.lang,
     title: document.title,
     charts: document.querySelectorAll("[_echarts_instance_]").length,
     canvases: document.querySelectorAll(".chart canvas").length,
@@ -168,7 +168,8 @@ async function record(lang, width, step, expectLang) {
     h2: (document.querySelector("main h2") || {}).textContent ?? null,
   })`);
   const overflow = await evaluate(FIT);
-  const height = await evaluate("Math.min(document.documentElement.scrollHeight, 7000)");
+  // the page down to its footer (a short page is not padded to the window)
+  const height = await evaluate("Math.min(Math.ceil(document.body.getBoundingClientRect().bottom + window.scrollY), 7000)");
   const shot = join(outDir, `${lang}-${width}-${step}.png`);
   await s("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
   await evaluate(SETTLE);
@@ -189,10 +190,11 @@ try {
       await record(lang, width, "1-overview", lang);
       await click("#groupings .grouping h3 a");
       await record(lang, width, "2-scheme", lang);
-      await click("#scheme tbody td.name a");
+      // the largest grade (the last of the behaviour grades: regular customers)
+      await click("#scheme tbody:last-of-type td.name a");
       const grade = await record(lang, width, "3-grade-list", lang);
       // a filter typed into the box and applied with the button
-      await evaluate(`document.querySelector("#where").value = "monetary > 100 AND orders >= 2"; true`);
+      await evaluate(`document.querySelector("#where").value = "monetary > 500 AND orders >= 2"; true`);
       await click("#apply");
       const filtered = await record(lang, width, "4-filtered", lang);
       filtered.before = grade.total;
