@@ -111,7 +111,7 @@ impl BgNbd {
         let c = a + b + x - 1.0;
         let ln_1mz = -(h / (alpha + t)).ln_1p();
         let z = h / (alpha + t + h);
-        c * bg_bracket(a, a + b - r - 1.0, c, z, ln_1mz)
+        c * bg_bracket(a, a + b - r - 1.0, c, [r + x, b + x], z, ln_1mz)
     }
 
     /// E[X(t)] for a new customer (eq. 9).
@@ -527,6 +527,20 @@ mod tests {
         let (lo, mid, hi) = (at(1.0 - 1e-9), at(1.0), at(1.0 + 1e-9));
         assert!(mid.is_finite() && mid > 0.0);
         assert!((lo - mid).abs() < 1e-8 * mid && (hi - mid).abs() < 1e-8 * mid);
+    }
+
+    #[test]
+    fn expectation_is_finite_when_a_and_b_run_off_together() {
+        let at = |k: f64, x: f64| {
+            BgNbd::new(0.9958, 8.654, 1.295e6 * k, 1.250e7 * k)
+                .unwrap()
+                .expected_purchases(52.2, x, 3.43 * x.min(1.0), 4.57)
+        };
+        for x in [0.0, 1.0, 30.0] {
+            let (v, w) = (at(1.0, x), at(10.0, x));
+            assert!(v.is_finite() && v > 0.0, "{x}: {v}");
+            assert!((v / w - 1.0).abs() < 1e-5, "{x}: {v} vs {w}");
+        }
     }
 
     #[test]

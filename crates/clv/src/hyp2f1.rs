@@ -34,8 +34,21 @@ pub(crate) fn series(p: f64, q: f64, c: f64, z: f64) -> (f64, f64) {
             scale += BIG.ln();
         }
         let r = ratio.abs().max(z);
-        if nf + 1.0 > past && r < 1.0 && term.abs() * r / (1.0 - r) <= 1e-17 * sum.abs() {
-            break;
+        if r < 1.0 && term.abs() * r / (1.0 - r) <= 1e-17 * sum.abs() {
+            if nf + 1.0 > past {
+                break;
+            }
+            // Before n passes p and q the ratio may still grow, except where it is bounded for
+            // all later terms: with p, q, c > 0, (p+m)/(m+1) and (q+m)/(c+m) are monotone in m
+            // and tend to 1. Without this, q = b ≈ 6e7 (a fit whose a and b ran off) summed
+            // all MAX_TERMS terms, the last ones stuck at the smallest subnormal.
+            if p > 0.0 && q > 0.0 && c > 0.0 {
+                let (m, m1) = (nf + 1.0, nf + 2.0);
+                let later = z * ((p + m) / m1).max(1.0) * ((q + m) / (c + m)).max(1.0);
+                if later < 1.0 && term.abs() * later / (1.0 - later) <= 1e-17 * sum.abs() {
+                    break;
+                }
+            }
         }
     }
     (scale, sum)
@@ -166,13 +179,28 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
     ln_hyp2f1(a, b, c, z).exp()
 }
 
+/// Largest (a−1)·(−ln(1−z)) at which [`bg_bracket`] sums its direct series: (1−z)^(a−1) is then
+/// at least e^−600 and the series at most about e^600, both well inside f64.
+const BRACKET_DIRECT_MAX: f64 = 600.0;
+
 /// The cancellation-free BG/NBD bracket (clv.md §5.3):
 /// [1 − (1−z)^(a−1)·₂F₁(p, a−1; c; z)] / (a−1)
 ///   = −expm1((a−1)L)/(a−1) − e^((a−1)L)·S,  S = Σ_{n≥1} (p)_n (a)_{n−1} zⁿ / ((c)_n n!),
 /// with L = ln(1−z) passed in separately (callers have it without rounding). Finite and
 /// smooth through a = 1, where −expm1((a−1)L)/(a−1) → −L.
-pub(crate) fn bg_bracket(a: f64, p: f64, c: f64, z: f64, ln_1mz: f64) -> f64 {
+///
+/// For large a (a fit whose a and b ran off together, about 1e6 on a few months of data) that
+/// form is 0·∞ = NaN: (1−z)^(a−1) underflows and the series overflows. Past
+/// (a−1)·(−L) = [`BRACKET_DIRECT_MAX`] the bracket is taken from Euler's transformation
+/// (1−z)^(a−1)·₂F₁(p, a−1; c; z) = (1−z)^(c−p)·₂F₁(c−p, c−a+1; c; z) instead, as
+/// −expm1(ln of that)/(a−1), with no cancellation there. `euler` is (c−p, c−a+1), given by the
+/// callers exactly (r+x and b+x or b+x+1), not as differences of large numbers.
+pub(crate) fn bg_bracket(a: f64, p: f64, c: f64, euler: [f64; 2], z: f64, ln_1mz: f64) -> f64 {
     let e = a - 1.0;
+    if e * -ln_1mz > BRACKET_DIRECT_MAX {
+        let [cp, ca] = euler;
+        return -(cp * ln_1mz + ln_hyp2f1(cp, ca, c, z)).exp_m1() / e;
+    }
     let first = if e == 0.0 {
         -ln_1mz
     } else {
@@ -252,6 +280,22 @@ mod tests {
             ln_hyp2f1_grad(2.0, 3.0, 4.0, 0.0),
             (0.0, [0.0, 0.0, 0.0, 1.5])
         );
+    }
+
+    #[test]
+    fn bracket_is_continuous_where_it_switches_to_euler() {
+        // MBG/NBD's bracket with b = 9a, r = 1, x = 2, h/(α+T) = 4, on both sides of the switch
+        let (r, x, q) = (1.0, 2.0, 4.0_f64);
+        let ln_1mz = -q.ln_1p();
+        let z = q / (1.0 + q);
+        let at = |a: f64| {
+            let (b, c) = (9.0 * a, 10.0 * a + x);
+            c * bg_bracket(a, 10.0 * a - r, c, [r + x, b + x + 1.0], z, ln_1mz)
+        };
+        let a0 = 1.0 + BRACKET_DIRECT_MAX / -ln_1mz;
+        let (direct, euler) = (at(a0 * (1.0 - 1e-12)), at(a0 * (1.0 + 1e-12)));
+        assert!(direct.is_finite() && direct > 0.0, "{direct}");
+        assert!((euler / direct - 1.0).abs() < 1e-10, "{direct} vs {euler}");
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl MbgNbd {
         let c = a + b + x;
         let ln_1mz = -(h / (alpha + t)).ln_1p();
         let z = h / (alpha + t + h);
-        c * bg_bracket(a, a + b - r, c, z, ln_1mz)
+        c * bg_bracket(a, a + b - r, c, [r + x, b + x + 1.0], z, ln_1mz)
     }
 
     /// E[X(t)] for a new customer: b/(a−1)·[1 − (α/(α+t))^r ₂F₁(r, b+1; a+b; t/(α+t))].
@@ -184,6 +184,23 @@ mod tests {
                     g[i]
                 );
             }
+        }
+    }
+
+    #[test]
+    fn expectation_is_finite_when_a_and_b_run_off_together() {
+        // A fit on three months of a shop: a and b near 1e6, their ratio (the drop-out
+        // probability) pinned down. The bracket's direct series gave NaN for every customer.
+        let at = |k: f64, x: f64| {
+            MbgNbd::new(0.9958, 8.654, 1.295e6 * k, 1.250e7 * k)
+                .unwrap()
+                .expected_purchases(52.2, x, 3.43 * x.min(1.0), 4.57)
+        };
+        for x in [0.0, 1.0, 30.0] {
+            let (v, w) = (at(1.0, x), at(10.0, x));
+            assert!(v.is_finite() && v > 0.0, "{x}: {v}");
+            // the limit a, b → ∞ with a/(a+b) fixed is a model too: the values converge to it
+            assert!((v / w - 1.0).abs() < 1e-5, "{x}: {v} vs {w}");
         }
     }
 

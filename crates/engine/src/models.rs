@@ -447,6 +447,20 @@ fn clv_step(
             ColumnData::Float(v.iter().map(|x| Some(*x)).collect()),
         )
     };
+    // A NaN here would reach the table and the summary, whose JSON then does not read back
+    // (null for a number), and stop a `--history monthly` run at some early month end.
+    let bad = p_alive
+        .iter()
+        .chain(&expected)
+        .filter(|v| !v.is_finite())
+        .count();
+    if bad > 0 {
+        return Err(EngineError::Internal(format!(
+            "the fitted {} model ({:?}) gives {bad} non-finite values of P(alive) or expected \
+             purchases",
+            fitted.report.model, fitted.report.params
+        )));
+    }
     push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
     let mut section = ClvSection {

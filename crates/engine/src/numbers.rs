@@ -48,7 +48,72 @@ pub(crate) fn rounded(summary: &Summary) -> Result<Summary, EngineError> {
     let bug = |e: serde_json::Error| EngineError::Internal(format!("rounding the summary: {e}"));
     let mut v = serde_json::to_value(summary).map_err(bug)?;
     round_value(&mut v, &mut Vec::new());
-    serde_json::from_value(v).map_err(bug)
+    read_back(&v).map_err(|e| EngineError::Internal(format!("rounding the summary: {e}")))
+}
+
+/// `v` read back as a `T`; the error says where. A NaN or infinite f64 was written as null, so
+/// it is a null where a number must be: the path names it, or, where an internally tagged enum
+/// (a [`crate::Step`]) hides the field from the path, the nulls under that enum are listed.
+fn read_back<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut at = e.path().to_string();
+        if at == "." {
+            at.clear();
+        }
+        let mut nulls = Vec::new();
+        if let Some(under) = value_at(v, e.path()) {
+            nulls_under(under, &mut at.clone(), &mut nulls);
+        }
+        let nulls = match nulls.len() {
+            0 => String::new(),
+            n if n > 8 => format!("; null at {}, … ({n} in all)", nulls[..8].join(", ")),
+            _ => format!("; null at {}", nulls.join(", ")),
+        };
+        let hint = if nulls.is_empty() {
+            ""
+        } else {
+            " (a NaN or infinite number is written as null)"
+        };
+        format!("{} at `{at}`{nulls}{hint}", e.inner())
+    })
+}
+
+/// The value at `path` under `root`.
+fn value_at<'a>(root: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(root, |v, seg| match seg {
+        Segment::Seq { index } => v.get(index),
+        Segment::Map { key } => v.get(key),
+        // externally tagged: `{"variant": …}`; internally tagged: the fields beside the tag
+        Segment::Enum { variant } => Some(v.get(variant).unwrap_or(v)),
+        Segment::Unknown => Some(v),
+    })
+}
+
+/// The paths of the nulls at or under `v`, which is at `path`.
+fn nulls_under(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    let len = path.len();
+    match v {
+        Value::Null => out.push(path.clone()),
+        Value::Object(m) => {
+            for (k, x) in m {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                nulls_under(x, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                nulls_under(x, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Rounds every float under `v`; `path` holds the keys from the root to `v`.
@@ -123,6 +188,42 @@ mod tests {
             rounding(&keys(&["kpis", "repeat_customer_share"])),
             Rounding::Measure
         );
+    }
+
+    #[test]
+    fn a_nan_that_cannot_read_back_is_named_by_its_path() {
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        struct Clv {
+            total: f64,
+            mean: Option<f64>,
+            bins: Vec<f64>,
+        }
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        struct S {
+            plain: Clv,
+            clv: crate::Step<Clv>,
+        }
+        let clv = |total: f64, bins: &[f64]| Clv {
+            total,
+            mean: None,
+            bins: bins.to_vec(),
+        };
+        let error = |s: S| read_back::<S>(&serde_json::to_value(&s).unwrap()).unwrap_err();
+        // a plain field: the path goes down to the number
+        let e = error(S {
+            plain: clv(1.0, &[1.0, f64::INFINITY]),
+            clv: crate::Step::Off,
+        });
+        assert!(
+            e.contains("expected f64 at `plain.bins[1]`; null at plain.bins[1] ("),
+            "{e}"
+        );
+        // under a `Step` the path stops at the step: the nulls there are listed
+        let e = error(S {
+            plain: clv(1.0, &[1.0]),
+            clv: crate::Step::Done(clv(f64::NAN, &[])),
+        });
+        assert!(e.contains("at `clv`; null at clv.mean, clv.total ("), "{e}");
     }
 
     #[test]
