@@ -41,7 +41,9 @@ trap 'kill $server 2>/dev/null || true' EXIT
 until curl -sf "http://127.0.0.1:$PORT/health" > /dev/null; do sleep 0.05; done
 ready=$(echo "$(date +%s.%N) - $start" | bc)
 rss() { awk '/^'"$1"':/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
-echo "ready in ${ready}s, RSS $(rss VmRSS) MiB" >&2
+echo "ready in ${ready}s, RSS $(rss VmRSS) MiB, peak $(rss VmHWM) MiB" >&2
+ready_rss=$(rss VmRSS)
+ready_peak=$(rss VmHWM)
 URL=http://127.0.0.1:$PORT
 
 # ids to look up, drawn from the table (seeded)
@@ -73,20 +75,23 @@ wrk_run page page.lua "/api/v1/customers?$q" "$fp" "$total"
 
 # 4. export of about a million customers, streamed
 before=$(rss VmRSS)
+peak_before=$(rss VmHWM)
 ex=$(curl -s -o /dev/null -w '%{time_total} %{size_download}' "$URL/api/v1/export?where=orders%20%3E%3D%202&format=csv")
 exp_rows=$(curl -s "$URL/api/v1/customers?where=orders%20%3E%3D%202&limit=1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['total'])")
-echo "export: $exp_rows customers, $ex (s, bytes); RSS before $before MiB, peak $(rss VmHWM) MiB" >&2
+peak_after=$(rss VmHWM)
+echo "export: $exp_rows customers, $ex (s, bytes); RSS before $before MiB; peak before $peak_before MiB, after $peak_after MiB" >&2
 p() { awk -v k="$1" '$1 == k { print $2 }' "$LOGS/serve-$2.wrk"; }
 rps() { awk '/Requests\/sec/ { print $2 }' "$LOGS/serve-$1.wrk"; }
 cat <<MD | tee "$DATA/serve-results-$CUSTOMERS.md"
 | $CUSTOMERS customers | value |
 |---|---|
 | ready (start → first /health answer) | ${ready} s |
+| server RSS when ready / peak while loading | $ready_rss / $ready_peak MiB |
 | customer lookup, p50 / p90 / p99 | $(p 50% lookup) / $(p 90% lookup) / $(p 99% lookup) |
 | customer lookup, throughput | $(rps lookup) req/s |
 | 100-row page of a filtered grade ($total customers), first page (cold) | ${cold} s |
 | same, random pages under load, p50 / p90 / p99 | $(p 50% page) / $(p 90% page) / $(p 99% page) |
 | same, throughput | $(rps page) req/s |
 | export of $exp_rows customers as CSV (s, bytes) | $ex |
-| server RSS before export / peak | $before MiB / $(rss VmHWM) MiB |
+| server RSS before the export / peak before it / peak after it | $before / $peak_before / $peak_after MiB |
 MD

@@ -6,6 +6,7 @@
 use clientele_core::CustomerTable;
 use clientele_core::columns::Grouping;
 use clientele_grade::{Codes, Mode, Playbook, SchemeResult, SchemeSummary, summarize};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{EngineError, Summary};
@@ -60,43 +61,52 @@ pub fn groupings(summary: &Summary, table: &CustomerTable) -> Vec<GroupingSummar
         })
         .collect();
     let playbook = Playbook::default();
-    for c in table.columns() {
-        let grouping = match Grouping::of_column(&c.name) {
-            Some(Grouping::Grade(_)) | None => continue,
-            Some(g) => g,
-        };
-        let Ok(texts) = table.texts(&c.name) else {
-            continue;
-        };
-        let order = group_order(summary, &grouping, texts.labels());
-        let codes: Vec<Option<u32>> = (0..texts.len())
-            .map(|i| {
-                texts
-                    .get(i)
-                    .and_then(|t| order.iter().position(|o| o == t).map(|p| p as u32))
+    // each grouping is summarised over every customer: side by side
+    let columns: Vec<(&clientele_core::Column, Grouping)> = table
+        .columns()
+        .iter()
+        .filter_map(|c| match Grouping::of_column(&c.name) {
+            Some(Grouping::Grade(_)) | None => None,
+            Some(g) => Some((c, g)),
+        })
+        .collect();
+    let others: Vec<Option<GroupingSummary>> = columns
+        .into_par_iter()
+        .map(|(c, grouping)| {
+            let Ok(texts) = table.texts(&c.name) else {
+                return None;
+            };
+            let order = group_order(summary, &grouping, texts.labels());
+            let codes: Vec<Option<u32>> = (0..texts.len())
+                .map(|i| {
+                    texts
+                        .get(i)
+                        .and_then(|t| order.iter().position(|o| o == t).map(|p| p as u32))
+                })
+                .collect();
+            let result = SchemeResult {
+                scheme: grouping.key(),
+                column: c.name.clone(),
+                mode: Mode::FirstMatch,
+                grades: order,
+                codes: Codes::Exclusive(codes),
+                separator: String::new(),
+                resolved: Vec::new(),
+            };
+            let mut s = summarize(&result, table, &playbook);
+            // playbook actions are for grades; the other groupings carry their own advice
+            for g in &mut s.grades {
+                g.action_zh = None;
+                g.action_en = None;
+            }
+            Some(GroupingSummary {
+                key: grouping.key(),
+                column: c.name.clone(),
+                summary: s,
             })
-            .collect();
-        let result = SchemeResult {
-            scheme: grouping.key(),
-            column: c.name.clone(),
-            mode: Mode::FirstMatch,
-            grades: order,
-            codes: Codes::Exclusive(codes),
-            separator: String::new(),
-            resolved: Vec::new(),
-        };
-        let mut s = summarize(&result, table, &playbook);
-        // playbook actions are for grades; the other groupings carry their own advice
-        for g in &mut s.grades {
-            g.action_zh = None;
-            g.action_en = None;
-        }
-        out.push(GroupingSummary {
-            key: grouping.key(),
-            column: c.name.clone(),
-            summary: s,
-        });
-    }
+        })
+        .collect();
+    out.extend(others.into_iter().flatten());
     out
 }
 

@@ -16,12 +16,14 @@ use clientele_core::{ColumnData, CustomerTable, Day, Ids, Texts, Values};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::out_dir::read_manifest;
-use crate::{Config, EngineError, Manifest, SNAPSHOT_FILE, SnapshotFile, Summary};
+use crate::{Config, EngineError, Manifest, Summary};
 
 /// The customer table file a stored run is read from.
 pub const CUSTOMERS_PARQUET: &str = "customers.parquet";
 
-/// A finished analysis, as its output folder holds it.
+/// A finished analysis, as its output folder holds it. The per-customer snapshot
+/// (`snapshot/snapshot.json`, for `compare` and `--previous`) is not read: the table holds the
+/// same grades, and at millions of customers the snapshot is hundreds of megabytes of JSON.
 #[derive(Debug)]
 pub struct StoredRun {
     /// The output folder.
@@ -32,8 +34,6 @@ pub struct StoredRun {
     pub summary: Summary,
     /// Every customer with every column the run wrote (`customers.parquet`).
     pub customers: Arc<CustomerTable>,
-    /// Per-customer grades and the run's thresholds (`snapshot/snapshot.json`), when written.
-    pub snapshot: Option<SnapshotFile>,
 }
 
 impl StoredRun {
@@ -84,22 +84,11 @@ impl StoredRun {
                 summary.kpis.customers
             )));
         }
-        let snap_path = dir.join(SNAPSHOT_FILE);
-        let snapshot = match std::fs::read_to_string(&snap_path) {
-            Ok(text) => Some(serde_json::from_str::<SnapshotFile>(&text).map_err(|e| {
-                EngineError::Output {
-                    path: snap_path.clone(),
-                    reason: format!("not a clientele snapshot: {e}"),
-                }
-            })?),
-            Err(_) => None,
-        };
         Ok(StoredRun {
             dir: dir.to_path_buf(),
             manifest,
             summary,
             customers: Arc::new(customers),
-            snapshot,
         })
     }
 
@@ -113,58 +102,89 @@ impl StoredRun {
     }
 }
 
-/// Reads a `customers.parquet` written by clientele back into the customer table.
+/// Reads a `customers.parquet` written by clientele back into the customer table. Columns are
+/// read in parallel, each by its own reader over the file: the table of a few million customers
+/// is tens of columns, and a server is ready when the slowest one is in.
 pub fn read_customers(path: &Path) -> Result<CustomerTable, EngineError> {
+    use rayon::prelude::*;
     let bad = |reason: String| EngineError::Output {
         path: path.to_path_buf(),
         reason,
     };
-    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<File>, EngineError> {
+        let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| bad(format!("not a Parquet file: {e}")))
+    };
+    let builder = open()?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
     let schema = builder.schema().clone();
-    let reader = builder
-        .with_batch_size(1 << 16)
-        .build()
-        .map_err(|e| bad(e.to_string()))?;
+    let flat = schema.fields().iter().all(|f| !f.data_type().is_nested());
+    if !flat {
+        return Err(bad(
+            "a column is nested; clientele writes flat tables".into()
+        ));
+    }
     let id_at = schema
         .index_of(col::CUSTOMER_ID)
         .map_err(|_| bad(format!("no {} column", col::CUSTOMER_ID)))?;
-    let mut ids = Ids::with_capacity(rows, rows * 8);
-    let mut builders: Vec<(String, ColumnBuilder)> = Vec::new();
-    for (i, f) in schema.fields().iter().enumerate() {
-        if i == id_at {
-            continue;
-        }
-        let b = ColumnBuilder::of(f.data_type(), rows)
-            .ok_or_else(|| bad(format!("column {} has type {}", f.name(), f.data_type())))?;
-        builders.push((f.name().clone(), b));
-    }
-    for batch in reader {
-        let batch = batch.map_err(|e| bad(e.to_string()))?;
-        let id = batch.column(id_at);
-        let id = text_array(id).ok_or_else(|| bad("customer_id is not text".into()))?;
-        for i in 0..id.len() {
-            if id.is_null(i) {
-                return Err(bad("a customer_id is missing".into()));
-            }
-            ids.push(id.value(i));
-        }
-        let mut k = 0;
-        for (i, c) in batch.columns().iter().enumerate() {
+    // one reader per column (flat schema: column i is leaf i)
+    let read_column = |i: usize| -> Result<Vec<arrow::array::RecordBatch>, EngineError> {
+        let b = open()?;
+        let mask = parquet::arrow::ProjectionMask::leaves(b.parquet_schema(), [i]);
+        let reader = b
+            .with_projection(mask)
+            .with_batch_size(1 << 16)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        reader.map(|r| r.map_err(|e| bad(e.to_string()))).collect()
+    };
+    let columns: Vec<Result<Column, EngineError>> = (0..schema.fields().len())
+        .into_par_iter()
+        .map(|i| {
+            let f = schema.field(i);
+            let batches = read_column(i)?;
             if i == id_at {
-                continue;
+                let mut ids = Ids::with_capacity(rows, rows * 8);
+                for b in &batches {
+                    let a = text_array(b.column(0))
+                        .ok_or_else(|| bad("customer_id is not text".into()))?;
+                    for k in 0..a.len() {
+                        if a.is_null(k) {
+                            return Err(bad("a customer_id is missing".into()));
+                        }
+                        ids.push(a.value(k));
+                    }
+                }
+                return Ok(Column::Ids(ids));
             }
-            builders[k].1.append(c).map_err(|e| bad(e.to_string()))?;
-            k += 1;
+            let mut c = ColumnBuilder::of(f.data_type(), rows)
+                .ok_or_else(|| bad(format!("column {} has type {}", f.name(), f.data_type())))?;
+            for b in &batches {
+                c.append(b.column(0)).map_err(bad)?;
+            }
+            Ok(Column::Data(f.name().clone(), c.finish().map_err(bad)?))
+        })
+        .collect();
+    let mut ids = None;
+    let mut data = Vec::new();
+    for c in columns {
+        match c? {
+            Column::Ids(i) => ids = Some(i),
+            Column::Data(name, d) => data.push((name, d)),
         }
     }
-    let mut table = CustomerTable::from_ids(ids);
-    for (name, b) in builders {
-        table.push(name, b.finish())?;
+    let mut table = CustomerTable::from_ids(ids.unwrap_or_default());
+    for (name, d) in data {
+        table.push(name, d)?;
     }
     Ok(table)
+}
+
+/// One column read back: the ids, or a named column.
+enum Column {
+    Ids(Ids),
+    Data(String, ColumnData),
 }
 
 fn text_array(a: &ArrayRef) -> Option<arrow::array::StringArray> {
@@ -186,7 +206,7 @@ enum ColumnBuilder {
     Date(Values<Day>),
     Text {
         labels: Vec<String>,
-        index: std::collections::HashMap<String, u32>,
+        index: std::collections::HashMap<String, u32, foldhash::fast::FixedState>,
         codes: Vec<Option<u32>>,
     },
 }
@@ -243,6 +263,14 @@ impl ColumnBuilder {
                         continue;
                     }
                     let s = a.value(i);
+                    // grades, stages and segments have a handful of values: comparing with
+                    // each is faster than hashing
+                    if labels.len() <= 16
+                        && let Some(c) = labels.iter().position(|l| l == s)
+                    {
+                        codes.push(Some(c as u32));
+                        continue;
+                    }
                     let code = match index.get(s) {
                         Some(&c) => c,
                         None => {
@@ -259,15 +287,15 @@ impl ColumnBuilder {
         Ok(())
     }
 
-    fn finish(self) -> ColumnData {
-        match self {
+    fn finish(self) -> Result<ColumnData, String> {
+        Ok(match self {
             ColumnBuilder::Int(v) => ColumnData::Int(v),
             ColumnBuilder::Float(v) => ColumnData::Float(v),
             ColumnBuilder::Date(v) => ColumnData::Date(v),
             ColumnBuilder::Text { labels, codes, .. } => ColumnData::Text(
                 Texts::from_codes(labels, codes)
-                    .unwrap_or_else(|| Texts::from_iter([None::<&str>])),
+                    .ok_or_else(|| "a text column with 4 billion distinct values".to_string())?,
             ),
-        }
+        })
     }
 }

@@ -203,8 +203,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C (or SIGTERM). `ready` is told the address once listening.
-pub async fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+/// Serves until Ctrl-C (or SIGTERM). `ready` is told the address and the runs once listening.
+pub async fn serve(
+    opts: ServeOptions,
+    ready: impl FnOnce(SocketAddr, &Library),
+) -> Result<(), ServeError> {
     let state = AppState::new(&opts)?;
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
@@ -213,7 +216,7 @@ pub async fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result
             source,
         })?;
     let addr = listener.local_addr()?;
-    ready(addr);
+    ready(addr, &state.library);
     if let Some(schedule) = opts.refresh.clone() {
         let r = Arc::clone(&state.refresher);
         tokio::spawn(async move { r.run_on(schedule).await });

@@ -50,7 +50,7 @@ fn serve() -> SocketAddr {
             .enable_all()
             .build()
             .expect("a runtime");
-        let served = rt.block_on(clientele_server::serve(opts, move |addr| {
+        let served = rt.block_on(clientele_server::serve(opts, move |addr, _| {
             let _ = tx.send(addr);
         }));
         if let Err(e) = served {

@@ -77,10 +77,24 @@ pub(super) fn run(a: ServeArgs, quiet: bool) -> Result<()> {
         .build()
         .context("starting the server runtime")?;
     let secured = opts.token.is_some();
-    rt.block_on(clientele_server::serve(opts, |addr| {
+    rt.block_on(clientele_server::serve(opts, |addr, library| {
         // the first line a script or test waits for
         println!("listening on http://{addr}");
         if !quiet {
+            for r in library.runs().iter() {
+                let steps: Vec<String> = r
+                    .load_steps
+                    .iter()
+                    .map(|(what, s)| format!("{what} {s:.2} s"))
+                    .collect();
+                eprintln!(
+                    "run {}: {} customers, as of {} (loaded: {})",
+                    r.name,
+                    r.table().len(),
+                    r.run.summary.as_of,
+                    steps.join(", ")
+                );
+            }
             eprintln!(
                 "dashboard: http://{addr}/   API: http://{addr}/api/v1/   docs: http://{addr}/openapi.json{}",
                 if secured { "   (token required)" } else { "" }
