@@ -269,9 +269,23 @@ mod tests {
             assert!(float_key(w[0]) <= float_key(w[1]), "{w:?}");
         }
         let mut t = CustomerTable::new((0..6).map(|i| format!("c{i}")).collect());
-        let m = vec![Some(2.0), None, Some(1.0), Some(2.0), Some(f64::NAN), Some(-3.0)];
+        let m = vec![
+            Some(2.0),
+            None,
+            Some(1.0),
+            Some(2.0),
+            Some(f64::NAN),
+            Some(-3.0),
+        ];
         t.push("m", ColumnData::Float(m.into())).unwrap();
-        let n = vec![Some(i64::MIN), Some(-1), None, Some(i64::MAX), Some(0), Some(-1)];
+        let n = vec![
+            Some(i64::MIN),
+            Some(-1),
+            None,
+            Some(i64::MAX),
+            Some(0),
+            Some(-1),
+        ];
         t.push("n", ColumnData::Int(n.into())).unwrap();
         assert_eq!(Sort::parse("m", &t).unwrap().order(&t), [5, 2, 0, 3, 1, 4]);
         assert_eq!(Sort::parse("-m", &t).unwrap().order(&t), [0, 3, 2, 5, 1, 4]);
