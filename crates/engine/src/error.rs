@@ -116,6 +116,17 @@ pub enum EngineError {
     /// range, settings that are not the run's.
     #[error("score: {0}")]
     Score(#[from] crate::ScoreError),
+    /// A selection of customers that names no scheme or grade of the run, or a grade without
+    /// its scheme.
+    #[error("{message}: {fix}")]
+    Selection {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+        /// The scheme or grade does not exist (as opposed to a malformed selection).
+        not_found: bool,
+    },
     /// A state the engine's own invariants rule out: a bug in clientele, not a problem
     /// with the input.
     #[error("internal: {0}")]
@@ -166,6 +177,7 @@ impl EngineError {
             | EngineError::NotARun { .. }
             | EngineError::Score(_)
             | EngineError::Filter { .. }
+            | EngineError::Selection { .. }
             | EngineError::Io { .. }
             | EngineError::Output { .. }
             | EngineError::OutputRefused { .. }

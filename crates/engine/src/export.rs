@@ -74,6 +74,26 @@ pub fn export(
     }
 }
 
+/// Writes the customers at `rows` of `table` to the file `path`, atomically (a temporary file
+/// beside it takes the name when complete). An existing file is replaced only when `replace`.
+pub fn export_file(
+    table: &CustomerTable,
+    rows: &[u32],
+    format: ExportFormat,
+    path: &std::path::Path,
+    replace: bool,
+) -> Result<(), EngineError> {
+    crate::write_file_with(
+        path,
+        |_| replace,
+        |f| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            export(table, rows, format, &mut w)?;
+            w.flush().map_err(|e| EngineError::io(path, e))
+        },
+    )
+}
+
 fn io(e: std::io::Error) -> EngineError {
     EngineError::io(std::path::Path::new("<export>"), e)
 }

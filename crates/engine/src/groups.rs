@@ -29,6 +29,24 @@ impl GroupingSummary {
         Grouping::of_key(&self.key)
     }
 
+    /// A group as the customer table names it, given its name in either language or its key.
+    pub fn group(&self, vocab: &crate::Vocabulary, text: &str) -> Option<String> {
+        let names: Vec<&str> = self
+            .summary
+            .grades
+            .iter()
+            .map(|x| x.grade.as_str())
+            .collect();
+        if names.contains(&text) {
+            return Some(text.to_string());
+        }
+        let label = vocab.label(&self.grouping(), text)?;
+        [label.zh.as_str(), label.en.as_str(), label.key.as_str()]
+            .into_iter()
+            .find(|n| names.contains(n))
+            .map(str::to_string)
+    }
+
     /// For every customer of `table`: is it in `group` (as the table names it)? A `tags`
     /// scheme's customer is in every group among its tags.
     pub fn members(&self, table: &CustomerTable, group: &str) -> Result<Vec<bool>, EngineError> {

@@ -35,17 +35,18 @@ pub use config::{
 };
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};
-pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export};
+pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, group_key, groupings};
 pub use models::{
     ClusterSection, ClvBin, ClvSection, LifecycleSection, TargetList, ValueTierSection,
 };
 pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
+    write_file_with,
 };
 pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs};
 pub use pipeline::{AnalyzeOptions, analyze};
-pub use query::{Filter, MAX_FILTER_BYTES, Sort};
+pub use query::{Filter, MAX_FILTER_BYTES, Selection, Sort, select_rows};
 pub use score::{
     ColumnKind, MissingColumn, Omission, RfmScores, ScoreError, ScoreInput, Scored, Scorer,
 };

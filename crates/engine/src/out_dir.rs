@@ -493,6 +493,18 @@ pub fn write_file(
     bytes: &[u8],
     may_replace: impl Fn(&Path) -> bool,
 ) -> Result<(), EngineError> {
+    write_file_with(path, may_replace, |f| {
+        io::Write::write_all(f, bytes).map_err(|e| EngineError::io(path, e))
+    })
+}
+
+/// [`write_file`] with the content written by `write` into the temporary file (streamed, for
+/// a large export); the file takes its name only when `write` succeeded.
+pub fn write_file_with(
+    path: &Path,
+    may_replace: impl Fn(&Path) -> bool,
+    write: impl FnOnce(&mut fs::File) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
             return Err(refused(
@@ -520,10 +532,13 @@ pub fn write_file(
         .create_new(true)
         .open(&tmp)
         .map_err(|e| EngineError::io(&tmp, e))?;
-    let result = io::Write::write_all(&mut file, bytes).and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = result {
+    if let Err(e) = write(&mut file).and_then(|()| {
+        file.sync_all()
+            .and_then(|()| fs::rename(&tmp, path))
+            .map_err(|e| EngineError::io(path, e))
+    }) {
         let _ = fs::remove_file(&tmp);
-        return Err(EngineError::io(path, e));
+        return Err(e);
     }
     Ok(())
 }

@@ -87,6 +87,122 @@ impl Filter {
     }
 }
 
+/// Which customers of a run: a group of a grouping, a condition in the rule language, an id
+/// prefix, and an order. What `clientele export` writes and `clientele serve` pages through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Grouping key (`behaviour`, `rfm_cn8`, `lifecycle`, `value_tier`, `cluster`).
+    pub scheme: Option<String>,
+    /// A group of that grouping, by its name in either language or its key.
+    pub grade: Option<String>,
+    /// A condition in the rule language.
+    pub filter: Option<String>,
+    /// `column`, `-column` or `column desc`.
+    pub sort: Option<String>,
+    /// Customer ids starting with this text.
+    pub id_prefix: Option<String>,
+}
+
+impl Selection {
+    /// For every customer: is it selected? `None` when the selection keeps everyone.
+    pub fn mask(
+        &self,
+        table: &CustomerTable,
+        groupings: &[crate::GroupingSummary],
+        vocab: &crate::Vocabulary,
+    ) -> Result<Option<Vec<bool>>, EngineError> {
+        let mut keep: Option<Vec<bool>> = None;
+        let mut and = |m: Vec<bool>| {
+            keep = Some(match keep.take() {
+                None => m,
+                Some(k) => k.iter().zip(&m).map(|(a, b)| *a && *b).collect(),
+            })
+        };
+        let some = |x: &Option<String>| x.clone().filter(|x| !x.trim().is_empty());
+        match (some(&self.scheme), some(&self.grade)) {
+            (Some(scheme), grade) => {
+                let g = groupings.iter().find(|g| g.key == scheme).ok_or_else(|| {
+                    EngineError::Selection {
+                        message: format!("no scheme `{}` in this run", expr::clip(&scheme, 80)),
+                        fix: format!(
+                            "use one of: {}",
+                            groupings
+                                .iter()
+                                .map(|g| g.key.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        not_found: true,
+                    }
+                })?;
+                if let Some(grade) = grade {
+                    let name = g.group(vocab, &grade).ok_or_else(|| {
+                        let names: Vec<&str> =
+                            g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
+                        EngineError::Selection {
+                            message: format!(
+                                "no grade `{}` in scheme `{}`",
+                                expr::clip(&grade, 80),
+                                g.key
+                            ),
+                            fix: format!("use one of: {}", names.join(", ")),
+                            not_found: true,
+                        }
+                    })?;
+                    and(g.members(table, &name)?);
+                }
+            }
+            (None, Some(_)) => {
+                return Err(EngineError::Selection {
+                    message: "a grade needs its scheme".into(),
+                    fix: "name the scheme too (the grading, `rfm_cn8`, `lifecycle`, …)".into(),
+                    not_found: false,
+                });
+            }
+            (None, None) => {}
+        }
+        if let Some(f) = some(&self.filter) {
+            let f = Filter::parse(&f, table)?;
+            and(f.matches(table)?);
+        }
+        if let Some(p) = self.id_prefix.as_deref().filter(|p| !p.is_empty()) {
+            and(table.ids().iter().map(|id| id.starts_with(p)).collect());
+        }
+        Ok(keep)
+    }
+
+    /// The order asked for, checked against the table's columns.
+    pub fn order_by(&self, table: &CustomerTable) -> Result<Option<Sort>, EngineError> {
+        self.sort
+            .as_deref()
+            .filter(|x| !x.trim().is_empty())
+            .map(|s| Sort::parse(s, table))
+            .transpose()
+    }
+
+    /// The selected rows in order (table order when unsorted).
+    pub fn rows(
+        &self,
+        table: &CustomerTable,
+        groupings: &[crate::GroupingSummary],
+        vocab: &crate::Vocabulary,
+    ) -> Result<Vec<u32>, EngineError> {
+        let mask = self.mask(table, groupings, vocab)?;
+        let order = self.order_by(table)?.map(|s| s.order(table));
+        Ok(select_rows(table.len(), mask.as_deref(), order.as_deref()))
+    }
+}
+
+/// The rows `mask` keeps (all when `None`), in `order` (table order when `None`).
+pub fn select_rows(n: usize, mask: Option<&[bool]>, order: Option<&[u32]>) -> Vec<u32> {
+    match (order, mask) {
+        (Some(o), Some(k)) => o.iter().copied().filter(|&r| k[r as usize]).collect(),
+        (Some(o), None) => o.to_vec(),
+        (None, Some(k)) => (0..n as u32).filter(|&r| k[r as usize]).collect(),
+        (None, None) => (0..n as u32).collect(),
+    }
+}
+
 /// An order of the customers by one column (or the id), missing values last in both
 /// directions, ties in table order.
 #[derive(Debug, Clone, PartialEq, Eq)]

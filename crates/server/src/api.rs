@@ -419,8 +419,8 @@ pub struct CustomerGroup {
     pub grade: Option<String>,
     /// Its name in the language asked for.
     pub name: Option<String>,
-    /// The rule that put the customer there, when the scheme is rule-based and the run
-    /// recorded it.
+    /// The condition of the rule that put the customer there (`default` when no rule matched
+    /// and the scheme's default grade applies), for rule-based schemes.
     pub rule: Option<String>,
 }
 

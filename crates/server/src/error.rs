@@ -95,6 +95,22 @@ impl ApiError {
             (EngineError::Filter { message, fix, .. }, _) => {
                 ApiError::bad_request(format!("filter: {message}")).fix(fix.clone())
             }
+            (
+                EngineError::Selection {
+                    message,
+                    fix,
+                    not_found,
+                },
+                _,
+            ) => ApiError::new(
+                if *not_found {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                message.clone(),
+            )
+            .fix(fix.clone()),
             (_, Fault::User | Fault::Data) => ApiError::bad_request(e.reason()),
             (_, Fault::Internal) => ApiError::internal(&e),
         }

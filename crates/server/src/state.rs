@@ -5,11 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use clientele_core::columns::Grouping;
 use clientele_core::{ColumnData, CustomerTable, Lang};
-use clientele_engine::{
-    EngineError, Filter, GroupingSummary, Sort, StoredRun, Vocabulary, groupings,
-};
+use clientele_engine::{EngineError, GroupingSummary, Sort, StoredRun, Vocabulary, groupings};
 use rayon::slice::ParallelSliceMut;
 use serde_json::Value;
 
@@ -79,6 +76,17 @@ impl Selection {
             self.id_prefix
         ])
         .to_string()
+    }
+
+    /// The engine's selection.
+    pub fn to_engine(&self) -> clientele_engine::Selection {
+        clientele_engine::Selection {
+            scheme: self.scheme.clone(),
+            grade: self.grade.clone(),
+            filter: self.filter.clone(),
+            sort: self.sort.clone(),
+            id_prefix: self.id_prefix.clone(),
+        }
     }
 
     /// A short fingerprint of the selection for cursors: a cursor of one list is refused by
@@ -176,16 +184,7 @@ impl Served {
 
     /// A group of `g` as the table names it, given its name in either language or its key.
     pub fn group_name(&self, g: &GroupingSummary, text: &str) -> Option<String> {
-        let names: Vec<&str> = g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
-        if names.contains(&text) {
-            return Some(text.to_string());
-        }
-        let grouping = Grouping::of_key(&g.key);
-        let label = self.vocab.label(&grouping, text)?;
-        [label.zh.as_str(), label.en.as_str(), label.key.as_str()]
-            .into_iter()
-            .find(|n| names.contains(n))
-            .map(str::to_string)
+        g.group(&self.vocab, text)
     }
 
     /// The rows a selection holds, in its order (table order when unsorted). Cached.
@@ -195,71 +194,32 @@ impl Served {
             return Ok(hit);
         }
         let t = self.table();
-        let mut keep: Option<Vec<bool>> = None;
-        let mut and = |m: Vec<bool>| {
-            keep = Some(match keep.take() {
-                None => m,
-                Some(k) => k.iter().zip(&m).map(|(a, b)| *a && *b).collect(),
-            })
+        let sel = s.to_engine();
+        let mask = sel
+            .mask(t, &self.groupings, &self.vocab)
+            .map_err(ApiError::engine)?;
+        let order = match sel.order_by(t).map_err(ApiError::engine)? {
+            Some(sort) => Some(self.order(&sort)),
+            None => None,
         };
-        match (&s.scheme, &s.grade) {
-            (Some(scheme), grade) => {
-                let g = self.grouping_or_404(scheme)?;
-                if let Some(grade) = grade {
-                    let name = self.group_name(g, grade).ok_or_else(|| {
-                        let names: Vec<&str> =
-                            g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
-                        ApiError::not_found(format!(
-                            "no grade `{}` in scheme `{}`",
-                            clip(grade),
-                            g.key
-                        ))
-                        .fix(format!("use one of: {}", names.join(", ")))
-                    })?;
-                    and(g.members(t, &name).map_err(ApiError::engine)?);
-                }
-            }
-            (None, Some(_)) => {
-                return Err(ApiError::bad_request("`grade` needs `scheme`")
-                    .fix("add scheme=<key> (see /api/v1/schemes)"));
-            }
-            (None, None) => {}
-        }
-        if let Some(f) = s.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            let f = Filter::parse(f, t).map_err(ApiError::engine)?;
-            and(f.matches(t).map_err(ApiError::engine)?);
-        }
-        if let Some(p) = s.id_prefix.as_deref().filter(|p| !p.is_empty()) {
-            and(t.ids().iter().map(|id| id.starts_with(p)).collect());
-        }
-        let rows: Vec<u32> = match s.sort.as_deref().filter(|x| !x.trim().is_empty()) {
-            Some(sort) => {
-                let order = self.order(sort)?;
-                match &keep {
-                    Some(k) => order.iter().copied().filter(|&r| k[r as usize]).collect(),
-                    None => order.as_ref().clone(),
-                }
-            }
-            None => match &keep {
-                Some(k) => (0..t.len() as u32).filter(|&r| k[r as usize]).collect(),
-                None => (0..t.len() as u32).collect(),
-            },
-        };
-        let rows = Arc::new(rows);
+        let rows = Arc::new(clientele_engine::select_rows(
+            t.len(),
+            mask.as_deref(),
+            order.as_deref().map(Vec::as_slice),
+        ));
         put_cached(&self.selections, key, Arc::clone(&rows), SELECTIONS_KEPT);
         Ok(rows)
     }
 
     /// Every row in the order of `sort`. Cached.
-    fn order(&self, sort: &str) -> Result<Arc<Vec<u32>>, ApiError> {
-        let s = Sort::parse(sort, self.table()).map_err(ApiError::engine)?;
+    fn order(&self, s: &Sort) -> Arc<Vec<u32>> {
         let key = format!("{}\u{0}{}", s.column, s.descending);
         if let Some(hit) = take_cached(&self.orders, &key) {
-            return Ok(hit);
+            return hit;
         }
         let order = Arc::new(s.order(self.table()));
         put_cached(&self.orders, key, Arc::clone(&order), ORDERS_KEPT);
-        Ok(order)
+        order
     }
 
     /// One customer's row as JSON: every column, numbers rounded as in `customers.csv`

@@ -38,6 +38,7 @@ macro_rules! say_part {
 mod analyze;
 mod compare;
 mod config;
+mod export;
 mod flags;
 mod generate;
 mod outputs;
@@ -48,6 +49,7 @@ mod validate;
 use analyze::AnalyzeArgs;
 use compare::CompareArgs;
 use config::ConfigCommand;
+use export::ExportArgs;
 use generate::{DemoArgs, GenerateArgs};
 use report::ReportArgs;
 use serve::ServeArgs;
@@ -63,6 +65,7 @@ Examples:
   clientele analyze --config clientele.toml --as-of 2024-06-30
   clientele generate --customers 100000 --seed 7 --out shop/
   clientele serve result                           dashboard and JSON API on http://127.0.0.1:8750
+  clientele export result --scheme lifecycle --grade at_risk   one list, on demand
 
 示例：
   clientele demo                                   生成示例店铺数据并分析
@@ -109,6 +112,9 @@ enum Command {
         after_help = "Examples:\n  clientele demo --dir clientele-demo --customers 20000\n  clientele demo --lang en"
     )]
     Demo(DemoArgs),
+    /// Write a list of customers from a run: a grade, a filter, any order, CSV or Parquet.
+    #[command(after_help = export::EXAMPLES)]
+    Export(ExportArgs),
     /// Serve runs as a live dashboard and a JSON API (OpenAPI at /openapi.json).
     #[command(after_help = serve::EXAMPLES)]
     Serve(ServeArgs),
@@ -125,6 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(r) => report::run(r),
         Command::Config(c) => config::run(c, &bars),
         Command::Serve(s) => serve::run(s, cli.quiet),
+        Command::Export(e) => export::run(e),
     }
 }
 

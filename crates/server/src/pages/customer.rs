@@ -108,7 +108,8 @@ pub(super) async fn page(
                 "scheme_href": c.href(&format!("/schemes/{}", encode(&g.scheme)), &[]),
                 "name": g.name.clone().unwrap_or_else(|| "–".into()),
                 "href": g.grade.as_deref().map(|x| c.list_href(&g.scheme, Some(x))),
-                "rule": g.rule,
+                // the API's `default` (no rule matched), in the page's language
+                "rule": g.rule.as_deref().map(|r| if r == "default" { c.l.t("cust.by_default") } else { r.to_string() }),
             })
         })
         .collect();

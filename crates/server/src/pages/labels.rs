@@ -107,6 +107,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("cust.title", "客户 {v}", "Customer {v}"),
     ("cust.groups", "所属分组", "Groups"),
     ("cust.rule", "命中的规则", "Rule that matched"),
+    (
+        "cust.by_default",
+        "默认（没有规则命中）",
+        "default (no rule matched)",
+    ),
     ("cust.purchases", "购买", "Purchases"),
     ("cust.model", "价值模型（CLV）", "Value model (CLV)"),
     ("cust.other", "评分与属性", "Scores and attributes"),

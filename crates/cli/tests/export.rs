@@ -1,0 +1,132 @@
+//! `clientele export`: lists on demand from a finished run, as a user runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
+use std::path::Path;
+use std::process::Command;
+
+fn clientele(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_clientele"));
+    c.current_dir(dir);
+    c
+}
+
+#[test]
+fn a_grade_is_exported_on_demand_and_no_file_is_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = clientele(d)
+        .args([
+            "demo",
+            "--customers",
+            "800",
+            "--lang",
+            "en",
+            "--quiet",
+            "--dir",
+            "demo",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the oracle: the run's own customers.csv
+    let mut r = csv::Reader::from_path(d.join("demo/out/customers.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let stage = h.iter().position(|c| c == "lifecycle_stage").unwrap();
+    let at_risk: Vec<String> = r
+        .records()
+        .map(Result::unwrap)
+        .filter(|x| &x[stage] == "At risk")
+        .map(|x| x[0].to_string())
+        .collect();
+    assert!(!at_risk.is_empty());
+    // by the stage's key; the file is named after the scheme and grade
+    let o = clientele(d)
+        .args([
+            "export",
+            "demo/out",
+            "--scheme",
+            "lifecycle",
+            "--grade",
+            "at_risk",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("{} customers", at_risk.len())));
+    let bytes = std::fs::read(d.join("lifecycle_at_risk.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let mut r = csv::Reader::from_reader(&bytes[3..]);
+    let ids: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
+    assert_eq!(ids, at_risk);
+    // again: the file is there, and is not replaced without --force
+    let o = clientele(d)
+        .args([
+            "export",
+            "demo/out",
+            "--scheme",
+            "lifecycle",
+            "--grade",
+            "At risk",
+            "--out",
+            "lifecycle_at_risk.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    // a filter and an order, to standard output
+    let o = clientele(d)
+        .args([
+            "export",
+            "demo/out",
+            "--where",
+            "orders >= 3",
+            "--sort",
+            "-monetary",
+            "--out",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::Reader::from_reader(&o.stdout[3..]);
+    let h = r.headers().unwrap().clone();
+    let (oi, mi) = (
+        h.iter().position(|c| c == "orders").unwrap(),
+        h.iter().position(|c| c == "monetary").unwrap(),
+    );
+    let rows: Vec<(i64, f64)> = r
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[oi].parse().unwrap(), x[mi].parse().unwrap())
+        })
+        .collect();
+    assert!(!rows.is_empty() && rows.iter().all(|(o, _)| *o >= 3));
+    assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "largest first");
+    // a grade that is not there names the ones that are
+    let o = clientele(d)
+        .args([
+            "export",
+            "demo/out",
+            "--scheme",
+            "lifecycle",
+            "--grade",
+            "nope",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("At risk"));
+    // --list shows every scheme and grade with its key
+    let o = clientele(d)
+        .args(["export", "demo/out", "--list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        listed.contains("lifecycle") && listed.contains("At risk (at_risk)"),
+        "{listed}"
+    );
+}
