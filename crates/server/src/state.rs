@@ -198,10 +198,10 @@ impl Served {
         let mask = sel
             .mask(t, &self.groupings, &self.vocab)
             .map_err(ApiError::engine)?;
-        let order = match sel.order_by(t).map_err(ApiError::engine)? {
-            Some(sort) => Some(self.order(&sort)),
-            None => None,
-        };
+        let order = sel
+            .order_by(t)
+            .map_err(ApiError::engine)?
+            .map(|sort| self.order(&sort));
         let rows = Arc::new(clientele_engine::select_rows(
             t.len(),
             mask.as_deref(),
