@@ -335,7 +335,6 @@ fn customer_table_only_with_timings() {
     for step in [
         "reading ",
         "building the customer table",
-        "models, grades and lists",
         "writing outputs",
         "total",
     ] {
@@ -349,6 +348,31 @@ fn customer_table_only_with_timings() {
     // the table alone: no model outputs
     assert!(out.join("customers.parquet").exists());
     assert!(!out.join("report.html").exists());
+}
+
+#[test]
+fn timings_name_every_model_step_and_what_explains_it() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "1500");
+    let (ok, _, stderr) = run(bin()
+        .args(["analyze", "--quiet", "--timings", "--lang", "en", "--out"])
+        .arg(d.path().join("out"))
+        .arg(shop.join("transactions.csv")));
+    assert!(ok, "{stderr}");
+    for step in [
+        "CLV fit and scoring",
+        "lifecycle stages, trends, cohorts",
+        "RFM scores and segments",
+        "value tiers",
+        "K-means (choice of k, fit, profiles)",
+        "gradings",
+        "behaviour (distributions, categories)",
+        "target lists, next steps, best customers",
+    ] {
+        let line = stderr.lines().find(|l| l.trim_start().starts_with(step));
+        assert!(line.is_some_and(|l| l.contains(" s")), "{step}: {stderr}");
+    }
+    assert!(stderr.contains("(k = "), "the chosen k: {stderr}");
 }
 
 #[test]

@@ -30,6 +30,20 @@ pub struct Analysis {
     /// Optional input columns the data seems to have under another name (`商品类别` for the
     /// category), with the flag that maps each: a hint to print, not part of the summary.
     pub column_hints: Vec<clientele_ingest::ColumnHint>,
+    /// Wall-clock time of each model step, for `--timings`: not part of the summary, which
+    /// stays the same from run to run.
+    pub timings: Vec<StepTiming>,
+}
+
+/// How long one step of the analysis took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTiming {
+    /// The step (`CLV fit and scoring`, `K-means`…).
+    pub step: &'static str,
+    /// What it did, when that explains the time (`k = 6 chosen from 3..8`).
+    pub detail: Option<String>,
+    /// Seconds.
+    pub seconds: f64,
 }
 
 /// A customer-table column and its type.

@@ -25,7 +25,7 @@ mod validate;
 pub mod vocab;
 
 pub use alerts::{Alert, AlertMetric, AlertRule, Direction, alerts};
-pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis};
+pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis, StepTiming};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
 pub use config::{

@@ -210,6 +210,7 @@ pub(crate) struct ModelOutputs {
     pub grades: Vec<SchemeSummary>,
     pub skipped_presets: Vec<Note>,
     pub value_tiers: Option<ValueTierSection>,
+    pub timings: Vec<crate::StepTiming>,
 }
 
 /// The playbook's action in each language for a group known by any of `names` (the first
@@ -251,20 +252,42 @@ pub(crate) fn run_models(
     if table.is_empty() {
         return Ok(out);
     }
+    let mut clock = std::time::Instant::now();
+    let mut timed = |out: &mut ModelOutputs, step: &'static str, detail: Option<String>| {
+        out.timings.push(crate::StepTiming {
+            step,
+            detail,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = std::time::Instant::now();
+    };
     if config.clv.enabled {
         // A failed fit must not hide the rest of the analysis; the reason is reported in
         // the clv crate's words (the CLI and report say "CLV not computed: …").
         out.clv = Step::of(clv_step(table, &config.clv, config.time.unit));
+        let model = out.clv.done().map(|c| c.model.model.clone());
+        timed(&mut out, "CLV fit and scoring", model);
     }
     lifecycle_step(table, config, inputs, &mut out)?;
+    timed(&mut out, "lifecycle stages, trends, cohorts", None);
     rfm_step(table, config, &mut out)?;
+    timed(&mut out, "RFM scores and segments", None);
     tier_step(table, config, &mut out)?;
+    timed(&mut out, "value tiers", None);
     if config.cluster.enabled {
         // Too few or identical customers is a property of the data, not a failed run.
         out.clusters = Step::of(cluster_step(table, config));
+        let k = out
+            .clusters
+            .done()
+            .map(|c| format!("k = {} chosen", c.model.k));
+        timed(&mut out, "K-means (choice of k, fit, profiles)", k);
     }
     grade_step(table, config, &mut out)?;
+    let n = out.grades.len();
+    timed(&mut out, "gradings", Some(format!("{n} schemes")));
     out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
+    timed(&mut out, "behaviour (distributions, categories)", None);
     Ok(out)
 }
 

@@ -34,7 +34,7 @@ pub fn analyze(
     ingest.rejects_path = opts.rejects_path.clone();
     let data = load(&ingest, progress)?;
     let mut customers = data.table;
-    let models = if opts.customer_table_only {
+    let mut models = if opts.customer_table_only {
         crate::models::ModelOutputs::default()
     } else {
         let inputs = crate::models::ModelInputs {
@@ -46,6 +46,16 @@ pub fn analyze(
             seasonality: data.seasonality.as_ref(),
         };
         crate::models::run_models(&mut customers, config, inputs)?
+    };
+    let mut timings = std::mem::take(&mut models.timings);
+    let mut clock = std::time::Instant::now();
+    let mut timed = |step: &'static str, detail: Option<String>| {
+        timings.push(crate::StepTiming {
+            step,
+            detail,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = std::time::Instant::now();
     };
     let target_lists = if config.output.target_lists && !opts.customer_table_only {
         crate::models::target_lists(&customers, &models)
@@ -79,6 +89,9 @@ pub fn analyze(
         }
         _ => Step::Off,
     };
+    if !matches!(validation, Step::Off) {
+        timed("holdout validation (reads the input again)", None);
+    }
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
         // month ends after the last order would only show customers ageing without data
         let last = data
@@ -90,12 +103,19 @@ pub fn analyze(
             .clusters
             .done()
             .map(|c| clientele_cluster::FrozenClusters::new(c.model.clone(), &c.profiles));
-        monthly_history(config, clusters, data.stats.first_date, last, progress)?
+        let h = monthly_history(config, clusters, data.stats.first_date, last, progress)?;
+        let n = h.1.len();
+        timed(
+            "month-end history (one analysis per month end)",
+            Some(format!("{n} month ends")),
+        );
+        h
     } else {
         (Vec::new(), Vec::new())
     };
     let next_steps = crate::decide::next_steps(&customers, &models, &target_lists);
     let top_customers = crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS);
+    timed("target lists, next steps, best customers", None);
     let summary = Summary {
         schema_version: crate::SCHEMA_VERSION,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
@@ -134,8 +154,10 @@ pub fn analyze(
         playbook_overrides: config.playbook.clone(),
         settings: config.settings(),
         column_hints: data.column_hints,
+        timings,
     };
     if let Some(prev) = &opts.previous {
+        let clock = std::time::Instant::now();
         let old = crate::read_snapshot(prev)?;
         let new = crate::snapshot_of(&analysis);
         if old.config_hash != new.config_hash {
@@ -150,6 +172,11 @@ pub fn analyze(
         // summary.json keeps counts; the customer lists go to migration/moves.csv
         analysis.summary.migration = Some(cmp.without_customer_lists());
         analysis.comparison = Some(cmp);
+        analysis.timings.push(crate::StepTiming {
+            step: "comparison with the previous run",
+            detail: None,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
     }
     analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
     analysis.summary = crate::numbers::rounded(&analysis.summary)?;

@@ -111,7 +111,13 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files)?;
     if a.timings {
-        print_timings(bars, analyzed, writing, started.elapsed());
+        print_timings(
+            bars,
+            &analysis.timings,
+            analyzed,
+            writing,
+            started.elapsed(),
+        );
     }
     // The process ends here: freeing millions of small allocations one by one would only
     // delay the exit (about a second for 3M customers), so the analysis is left to the OS.
@@ -143,19 +149,33 @@ fn print_column_hints(a: &clientele_engine::Analysis) -> Result<()> {
 
 /// `--timings`: the steps the progress bars showed, the models (the rest of the analysis) and
 /// the writing, in wall-clock seconds.
-fn print_timings(bars: &Bars, analyzed: Duration, writing: Duration, total: Duration) {
+fn print_timings(
+    bars: &Bars,
+    models: &[clientele_engine::StepTiming],
+    analyzed: Duration,
+    writing: Duration,
+    total: Duration,
+) {
     let steps = bars.steps();
     let shown: Duration = steps.iter().map(|(_, d)| *d).sum();
     eprintln!("timings (wall clock):");
     for (label, took) in &steps {
         eprintln!("  {label:<48} {:>8.2} s", took.as_secs_f64());
     }
-    let rest = analyzed.saturating_sub(shown);
-    eprintln!(
-        "  {:<48} {:>8.2} s",
-        "models, grades and lists",
-        rest.as_secs_f64()
-    );
+    // every model step, with what explains its time
+    let mut stepped = 0.0;
+    for t in models {
+        stepped += t.seconds;
+        let detail = t
+            .detail
+            .as_deref()
+            .map_or(String::new(), |d| format!("  ({d})"));
+        eprintln!("    {:<46} {:>8.2} s{detail}", t.step, t.seconds);
+    }
+    let rest = analyzed.saturating_sub(shown).as_secs_f64() - stepped;
+    if rest > 0.005 {
+        eprintln!("    {:<46} {:>8.2} s", "the rest of the analysis", rest);
+    }
     eprintln!(
         "  {:<48} {:>8.2} s",
         "writing outputs",
