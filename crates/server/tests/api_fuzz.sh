@@ -10,6 +10,7 @@
 # how to fix them.
 #
 #   usage: api_fuzz.sh CLIENTELE_BINARY SCHEMATHESIS_ST [EXAMPLES]
+#   FUZZ_LANG=zh for a run analyzed in Chinese (default en)
 set -euo pipefail
 bin=$1
 st=$2
@@ -21,7 +22,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-"$bin" demo --dir "$work/demo" --customers 2000 --lang en --quiet > /dev/null
+"$bin" demo --dir "$work/demo" --customers 2000 --lang "${FUZZ_LANG:-en}" --quiet > /dev/null
 token="fuzz-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 CLIENTELE_TOKEN=$token "$bin" serve "$work/demo/out" --bind 127.0.0.1:0 --quiet > "$work/serve.log" 2>&1 &
 server=$!
