@@ -27,7 +27,7 @@ pub use ids::Ids;
 pub use lang::Lang;
 pub use names::Names;
 pub use note::Note;
-pub use round::Rounding;
+pub use round::{Rounding, thousands};
 pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};
 pub use texts::Texts;

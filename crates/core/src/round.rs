@@ -144,6 +144,20 @@ pub(crate) fn write_shortest(x: f64, buf: &mut String) {
     };
 }
 
+/// The digits of a whole number with a comma between thousands (`1234567` → `1,234,567`),
+/// as both languages write them.
+pub fn thousands(digits: &str) -> String {
+    let bytes = digits.as_bytes();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in bytes.iter().enumerate() {
+        if i > 0 && (bytes.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(char::from(*c));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

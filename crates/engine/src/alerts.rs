@@ -240,14 +240,7 @@ fn has_clv(s: &Summary) -> bool {
 /// `1234567` → `1,234,567` (rounded to a whole number).
 fn whole(x: f64) -> String {
     let r = x.round();
-    let digits = format!("{:.0}", r.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
+    let out = clientele_core::thousands(&format!("{:.0}", r.abs()));
     if r < 0.0 { format!("−{out}") } else { out }
 }
 

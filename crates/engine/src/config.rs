@@ -362,6 +362,20 @@ impl Config {
         })
     }
 
+    /// Every file or pattern the run reads: the transactions and the side tables. An output
+    /// folder must hold none of them ([`crate::check_destination`]).
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        let s = &self.source;
+        let mut v = s.transactions.clone();
+        v.extend(
+            [&s.attributes, &s.satisfaction, &s.leads]
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        v
+    }
+
     /// Reads a config file; relative source paths are resolved against its directory.
     pub fn load(path: &Path) -> Result<Config, EngineError> {
         let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;

@@ -41,6 +41,30 @@ impl ExportFormat {
         }
     }
 
+    /// The file name of a list: its scheme and grade (`behaviour_VIP.csv`), any character
+    /// that is not a letter, digit or `-` made `_`, so it is safe in every file system;
+    /// `customers.<ext>` for a list of neither.
+    pub fn file_name(self, scheme: Option<&str>, grade: Option<&str>) -> String {
+        let stem: String = [scheme, grade]
+            .into_iter()
+            .flatten()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join("_")
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(80)
+            .collect();
+        let stem = if stem.is_empty() { "customers" } else { &stem };
+        format!("{stem}.{}", self.extension())
+    }
+
     /// The HTTP content type.
     pub fn content_type(self) -> &'static str {
         match self {

@@ -168,8 +168,3 @@ fn group_order(summary: &Summary, grouping: &Grouping, present: &[String]) -> Ve
     order.extend(rest);
     order
 }
-
-/// The language-independent key of a group of `grouping`, when the run's vocabulary knows it.
-pub fn group_key(v: &crate::Vocabulary, grouping: &Grouping, group: &str) -> Option<String> {
-    v.label(grouping, group).map(|l| l.key)
-}

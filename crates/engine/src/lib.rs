@@ -36,7 +36,7 @@ pub use config::{
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
-pub use groups::{GroupingSummary, group_key, groupings};
+pub use groups::{GroupingSummary, groupings};
 pub use models::{
     ClusterSection, ClvBin, ClvSection, LifecycleSection, TargetList, ValueTierSection,
 };

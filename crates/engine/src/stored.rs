@@ -13,7 +13,7 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int32Type, Int64Type};
 use clientele_core::columns as col;
 use clientele_core::{ColumnData, CustomerTable, Day, Ids, Texts, Values};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use crate::out_dir::read_manifest;
 use crate::{Config, EngineError, Manifest, Summary};
@@ -111,10 +111,16 @@ pub fn read_customers(path: &Path) -> Result<CustomerTable, EngineError> {
         path: path.to_path_buf(),
         reason,
     };
+    // the footer is read once; each column's reader opens the file with it
+    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, Default::default())
+        .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
     let open = || -> Result<ParquetRecordBatchReaderBuilder<File>, EngineError> {
         let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
-        ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| bad(format!("not a Parquet file: {e}")))
+        Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file,
+            meta.clone(),
+        ))
     };
     let builder = open()?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;

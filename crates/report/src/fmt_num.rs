@@ -2,19 +2,6 @@
 
 use crate::Lang;
 
-/// Thousands separators for a non-negative integer string.
-fn group(int: &str) -> String {
-    let bytes = int.as_bytes();
-    let mut out = String::with_capacity(int.len() + int.len() / 3);
-    for (i, c) in bytes.iter().enumerate() {
-        if i > 0 && (bytes.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(char::from(*c));
-    }
-    out
-}
-
 /// `x` with `dec` decimals and thousands separators; "–" for non-finite.
 pub fn num(x: f64, dec: usize) -> String {
     if !x.is_finite() {
@@ -27,7 +14,7 @@ pub fn num(x: f64, dec: usize) -> String {
     if neg {
         out.push('-');
     }
-    out.push_str(&group(int));
+    out.push_str(&clientele_core::thousands(int));
     if !frac.is_empty() {
         out.push('.');
         out.push_str(frac);

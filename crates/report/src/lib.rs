@@ -51,6 +51,18 @@ impl fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
+/// `report.html` in the run's language, to be written with a run's outputs (`analyze`, `demo`,
+/// a refresh of `clientele serve`); none for a run that stopped after the customer table.
+pub fn report_files(summary: &Summary) -> Result<Vec<clientele_engine::ExtraFile>, ReportError> {
+    if summary.rfm.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![clientele_engine::ExtraFile {
+        name: "report.html".into(),
+        bytes: render(summary, summary.lang)?.into_bytes(),
+    }])
+}
+
 /// Renders the whole report as one self-contained HTML document.
 pub fn render(summary: &Summary, lang: Lang) -> Result<String, ReportError> {
     page::render(&payload::build(summary, lang).payload, lang)

@@ -334,16 +334,10 @@ pub fn page(
                 .fix("page through larger lists with `cursor`, or export them"),
         );
     }
-    if q.filter.as_deref().map_or(0, str::len) > limits.filter_bytes {
-        return Err(ApiError::bad_request(format!(
-            "the filter is longer than {} bytes",
-            limits.filter_bytes
-        ))
-        .fix("shorten it; select by a grade or a column"));
-    }
+    limits.check_filter(q.filter.as_deref())?;
     let sel = q.selection();
     let rows = run.select(&sel)?;
-    let fp = sel.fingerprint(run);
+    let fp = crate::state::fingerprint(&sel, run);
     let offset = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => 0,
         Some(c) => cursor_offset(c, &fp, rows.len())?,

@@ -13,7 +13,8 @@ use clientele_engine::ExportFormat;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::api::{CustomersQuery, Q};
+use crate::api::Q;
+use crate::state::Selection;
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/export` parameters: a selection as for `/customers`, and a format.
@@ -66,32 +67,6 @@ impl Write for ChannelWriter {
     }
 }
 
-/// A file name for the list: the grade or scheme, safe in any file system.
-fn file_name(q: &ExportQuery, format: ExportFormat) -> String {
-    let stem: String = [q.scheme.as_deref(), q.grade.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|x| !x.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect();
-    let stem = if stem.is_empty() {
-        "customers".into()
-    } else {
-        stem
-    };
-    format!("{stem}.{}", format.extension())
-}
-
 /// `attachment` with an ASCII name and the UTF-8 one (RFC 6266 / 5987).
 fn disposition(name: &str) -> HeaderValue {
     let ascii: String = name
@@ -125,22 +100,15 @@ pub(crate) async fn export(
     Q(q): Q<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let format = q.format.unwrap_or(ExportFormat::Csv);
-    if q.filter.as_deref().map_or(0, str::len) > s.limits.filter_bytes {
-        return Err(ApiError::bad_request(format!(
-            "the filter is longer than {} bytes",
-            s.limits.filter_bytes
-        )));
-    }
+    s.limits.check_filter(q.filter.as_deref())?;
     let run = s.library.run(q.run.as_deref())?;
-    let sel = CustomersQuery {
+    let sel = Selection {
         scheme: q.scheme.clone(),
         grade: q.grade.clone(),
         filter: q.filter.clone(),
         sort: q.sort.clone(),
-        q: q.q.clone(),
-        ..CustomersQuery::default()
-    }
-    .selection();
+        id_prefix: q.q.clone(),
+    };
     let rows = {
         let run = Arc::clone(&run);
         tokio::task::spawn_blocking(move || run.select(&sel))
@@ -179,7 +147,7 @@ pub(crate) async fn export(
         }
     });
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let name = file_name(&q, format);
+    let name = format.file_name(q.scheme.as_deref(), q.grade.as_deref());
     let mut r = Body::from_stream(stream).into_response();
     let h = r.headers_mut();
     h.insert(

@@ -51,6 +51,20 @@ pub struct Limits {
     pub score_batch: usize,
 }
 
+impl Limits {
+    /// Refuses a filter longer than the limit, before it is parsed.
+    pub fn check_filter(&self, filter: Option<&str>) -> Result<(), ApiError> {
+        if filter.map_or(0, str::len) > self.filter_bytes {
+            return Err(ApiError::bad_request(format!(
+                "the filter is longer than {} bytes",
+                self.filter_bytes
+            ))
+            .fix("shorten it; select by a grade or a column"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {

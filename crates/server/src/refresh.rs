@@ -266,25 +266,11 @@ fn refresh_once(library: &Library, config_path: &Path) -> Result<(Summary, Summa
             });
         }
     }
-    if a.summary.rfm.is_some() {
-        let html = clientele_report::render(&a.summary, a.summary.lang)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        extra.push(ExtraFile {
-            name: "report.html".into(),
-            bytes: html.into_bytes(),
-        });
-    }
-    let mut inputs = config.source.transactions.clone();
-    inputs.extend(
-        [
-            &config.source.attributes,
-            &config.source.satisfaction,
-            &config.source.leads,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned(),
+    extra.extend(
+        clientele_report::report_files(&a.summary)
+            .map_err(|e| EngineError::Internal(e.to_string()))?,
     );
+    let mut inputs = config.input_paths();
     inputs.push(config_path.to_path_buf());
     clientele_engine::write_outputs(
         &a,
@@ -294,7 +280,7 @@ fn refresh_once(library: &Library, config_path: &Path) -> Result<(Summary, Summa
         &inputs,
         &extra,
     )?;
-    library.reload()?;
+    library.reload_primary()?;
     Ok((old, a.summary))
 }
 

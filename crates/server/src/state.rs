@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use clientele_core::{ColumnData, CustomerTable, Lang};
+pub use clientele_engine::Selection;
 use clientele_engine::{EngineError, GroupingSummary, Sort, StoredRun, Vocabulary, groupings};
-use rayon::slice::ParallelSliceMut;
 use serde_json::Value;
 
 use crate::ApiError;
@@ -51,58 +51,24 @@ impl std::fmt::Debug for Served {
     }
 }
 
-/// What to select: a group of a grouping, a filter, an order and an id search.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
-    /// Grouping key (`behaviour`, `rfm_cn8`, `lifecycle`…).
-    pub scheme: Option<String>,
-    /// A group of that grouping, by its name in either language or its key.
-    pub grade: Option<String>,
-    /// A condition in the rule language.
-    pub filter: Option<String>,
-    /// `column`, `-column` or `column desc`.
-    pub sort: Option<String>,
-    /// Customer ids starting with this text.
-    pub id_prefix: Option<String>,
+/// The selection's identity in the caches and cursors.
+fn selection_key(s: &Selection) -> String {
+    serde_json::json!([s.scheme, s.grade, s.filter, s.sort, s.id_prefix]).to_string()
 }
 
-impl Selection {
-    fn key(&self) -> String {
-        serde_json::json!([
-            self.scheme,
-            self.grade,
-            self.filter,
-            self.sort,
-            self.id_prefix
-        ])
-        .to_string()
-    }
-
-    /// The engine's selection.
-    pub fn to_engine(&self) -> clientele_engine::Selection {
-        clientele_engine::Selection {
-            scheme: self.scheme.clone(),
-            grade: self.grade.clone(),
-            filter: self.filter.clone(),
-            sort: self.sort.clone(),
-            id_prefix: self.id_prefix.clone(),
-        }
-    }
-
-    /// A short fingerprint of the selection for cursors: a cursor of one list is refused by
-    /// another.
-    pub fn fingerprint(&self, run: &Served) -> String {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        h.update(self.key());
-        h.update(&run.name);
-        h.update(run.run.summary.config_hash.as_bytes());
-        h.update(run.run.summary.as_of.to_string());
-        h.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
+/// A short fingerprint of a selection of `run` for cursors: a cursor of one list is refused by
+/// another.
+pub fn fingerprint(s: &Selection, run: &Served) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(selection_key(s));
+    h.update(&run.name);
+    h.update(run.run.summary.config_hash.as_bytes());
+    h.update(run.run.summary.as_of.to_string());
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Served {
@@ -121,10 +87,11 @@ impl Served {
         // the id index and the group sizes are independent: built side by side
         let (by_id, groupings) = rayon::join(
             || {
-                let mut by_id: Vec<u32> = (0..t.len() as u32).collect();
-                let ids = t.ids();
-                by_id.par_sort_unstable_by(|&a, &b| ids.get(a as usize).cmp(ids.get(b as usize)));
-                by_id
+                Sort {
+                    column: clientele_core::columns::CUSTOMER_ID.to_string(),
+                    descending: false,
+                }
+                .order(t)
             },
             || groupings(&run.summary, t),
         );
@@ -182,23 +149,17 @@ impl Served {
         self.groupings.iter().map(|g| g.key.as_str()).collect()
     }
 
-    /// A group of `g` as the table names it, given its name in either language or its key.
-    pub fn group_name(&self, g: &GroupingSummary, text: &str) -> Option<String> {
-        g.group(&self.vocab, text)
-    }
-
     /// The rows a selection holds, in its order (table order when unsorted). Cached.
     pub fn select(&self, s: &Selection) -> Result<Arc<Vec<u32>>, ApiError> {
-        let key = s.key();
+        let key = selection_key(s);
         if let Some(hit) = take_cached(&self.selections, &key) {
             return Ok(hit);
         }
         let t = self.table();
-        let sel = s.to_engine();
-        let mask = sel
+        let mask = s
             .mask(t, &self.groupings, &self.vocab)
             .map_err(ApiError::engine)?;
-        let order = sel
+        let order = s
             .order_by(t)
             .map_err(ApiError::engine)?
             .map(|sort| self.order(&sort));
@@ -325,9 +286,14 @@ impl Library {
         }
     }
 
-    /// Reads every folder again (after a refresh wrote a new run) and swaps them in at once.
-    pub fn reload(&self) -> Result<(), EngineError> {
-        let runs = load_all(&self.dirs)?;
+    /// Reads the primary folder again (after a refresh wrote a new run there) and swaps it
+    /// in; the other runs are kept as loaded.
+    pub fn reload_primary(&self) -> Result<(), EngineError> {
+        let mut runs: Vec<Arc<Served>> = self.runs().iter().cloned().collect();
+        let (Some(first), Some(dir)) = (runs.first_mut(), self.dirs.first()) else {
+            return Ok(());
+        };
+        *first = Arc::new(Served::load(dir, first.name.clone())?);
         *self.runs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(runs);
         Ok(())
     }

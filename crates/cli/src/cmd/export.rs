@@ -87,26 +87,7 @@ pub(super) fn run(a: ExportArgs) -> Result<()> {
         FormatArg::Parquet => ExportFormat::Parquet,
     };
     let out = a.out.clone().unwrap_or_else(|| {
-        let stem: String = [a.scheme.as_deref(), a.grade.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("_")
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let stem = if stem.is_empty() {
-            "customers".to_string()
-        } else {
-            stem
-        };
-        PathBuf::from(format!("{stem}.{}", format.extension()))
+        PathBuf::from(format.file_name(a.scheme.as_deref(), a.grade.as_deref()))
     });
     if out.as_os_str() == "-" {
         let mut w = std::io::BufWriter::new(std::io::stdout());

@@ -113,17 +113,7 @@ impl From<LangArg> for Lang {
 /// Every file the analysis reads (transactions, side tables, the config), which no output
 /// may replace.
 pub(super) fn input_paths(c: &Config, config_file: Option<&Path>) -> Vec<PathBuf> {
-    let mut v = c.source.transactions.clone();
-    v.extend(
-        [
-            &c.source.attributes,
-            &c.source.satisfaction,
-            &c.source.leads,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned(),
-    );
+    let mut v = c.input_paths();
     v.extend(config_file.map(Path::to_path_buf));
     v
 }

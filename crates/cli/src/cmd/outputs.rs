@@ -7,17 +7,9 @@ use anyhow::Result;
 use clientele_core::Lang;
 use clientele_engine::{Analysis, ExtraFile};
 
-/// `report.html` in the run's language, rendered from the typed summary (a run that stopped
-/// after the customer table has nothing to report).
+/// `report.html` in the run's language ([`clientele_report::report_files`]).
 pub(super) fn report_files(a: &Analysis) -> Result<Vec<ExtraFile>> {
-    if a.summary.rfm.is_none() {
-        return Ok(Vec::new());
-    }
-    let html = clientele_report::render(&a.summary, a.summary.lang)?;
-    Ok(vec![ExtraFile {
-        name: "report.html".into(),
-        bytes: html.into_bytes(),
-    }])
+    Ok(clientele_report::report_files(&a.summary)?)
 }
 
 pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {

@@ -257,7 +257,7 @@ fn list(c: &Ctx, q: &CustomersQuery, page: &CustomerPage) -> Value {
             })
         })
         .collect();
-    let fp = q.selection().fingerprint(&c.run);
+    let fp = crate::state::fingerprint(&q.selection(), &c.run);
     let prev = (page.offset > 0).then(|| {
         let back = page.offset.saturating_sub(PAGE);
         let cursor = (back > 0).then(|| format!("{back}.{fp}"));
