@@ -71,7 +71,10 @@ fn help_has_examples_in_both_languages() {
 fn analyze_cdnow_prints_and_writes_everything() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("cdnow");
-    let (ok, stdout, stderr) = run(cdnow_args(bin().arg("analyze")).arg("--out").arg(&out));
+    let (ok, stdout, stderr) = run(cdnow_args(bin().arg("analyze"))
+        .arg("--target-lists")
+        .arg("--out")
+        .arg(&out));
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("读取 69659 行 = 接受 69659 + 拒绝 0（+ 基准日之后 0）"),
@@ -134,7 +137,7 @@ fn analyze_cdnow_prints_and_writes_everything() {
         assert_eq!(r["size"], row["size"]);
         assert_eq!(r["active"], row["active"], "cohort {}", row["cohort"]);
     }
-    // target lists: one file per grade, with the action
+    // --target-lists: one file per grade, with the action
     let list = out.join("segments/rfm_cn8/重要挽留客户.csv");
     let text = std::fs::read_to_string(&list).unwrap();
     assert_eq!(text.lines().count(), 1 + 593);
@@ -145,6 +148,24 @@ fn analyze_cdnow_prints_and_writes_everything() {
             .ends_with("grade,action,scheme,config_hash,as_of"),
         "{text}"
     );
+    // and the same list on demand has the same customers in the same order
+    let (ok, exported, stderr) = run(bin().arg("export").arg(&out).args([
+        "--scheme",
+        "rfm_cn8",
+        "--grade",
+        "重要挽留客户",
+        "--out",
+        "-",
+    ]));
+    assert!(ok, "{stderr}");
+    let ids = |t: &str| -> Vec<String> {
+        t.trim_start_matches('\u{feff}')
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&exported), ids(&text));
 }
 
 #[test]

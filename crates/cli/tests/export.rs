@@ -29,6 +29,13 @@ fn a_grade_is_exported_on_demand_and_no_file_is_overwritten() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // a run writes no per-grade files unless asked (--target-lists), and points to none
+    assert!(!d.join("demo/out/segments").exists());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("demo/out/summary.json")).unwrap()).unwrap();
+    assert!(summary["target_lists"].as_array().unwrap().is_empty());
+    let steps = summary["next_steps"].as_array().unwrap();
+    assert!(!steps.is_empty() && steps.iter().all(|s| s["file"].is_null()));
     // the oracle: the run's own customers.csv
     let mut r = csv::Reader::from_path(d.join("demo/out/customers.csv")).unwrap();
     let h = r.headers().unwrap().clone();

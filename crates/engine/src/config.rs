@@ -335,7 +335,9 @@ pub struct OutputConfig {
     pub format: OutputFormat,
     /// Language of segment labels and actions: `zh` or `en`.
     pub lang: Lang,
-    /// Write `segments/<scheme>/<grade>.csv` target lists.
+    /// Also write every grade's list as `segments/<scheme>/<grade>.csv`. Off by default:
+    /// `customers.parquet` holds every grade column and `clientele export` writes any one
+    /// list on demand, so a run does not write every customer once per scheme.
     pub target_lists: bool,
     /// Compression of `customers.parquet`: `zstd` (smallest), `snappy` or `lz4` (faster to
     /// write, about 40 % larger), `none`.
@@ -347,7 +349,7 @@ impl Default for OutputConfig {
         OutputConfig {
             format: OutputFormat::Both,
             lang: Lang::Zh,
-            target_lists: true,
+            target_lists: false,
             parquet_compression: ParquetCompression::Zstd,
         }
     }

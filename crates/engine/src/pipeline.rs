@@ -57,10 +57,11 @@ pub fn analyze(
         });
         clock = std::time::Instant::now();
     };
-    let target_lists = if config.output.target_lists && !opts.customer_table_only {
-        crate::models::target_lists(&customers, &models)
-    } else {
+    // every group with customers; their files are written only when asked for
+    let groups = if opts.customer_table_only {
         Vec::new()
+    } else {
+        crate::models::target_lists(&customers, &models)
     };
     let columns = customers
         .column_names()
@@ -113,7 +114,16 @@ pub fn analyze(
     } else {
         (Vec::new(), Vec::new())
     };
-    let next_steps = crate::decide::next_steps(&customers, &models, &target_lists);
+    let mut next_steps = crate::decide::next_steps(&customers, &models, &groups);
+    let target_lists = if config.output.target_lists {
+        groups
+    } else {
+        // no file to point to: `clientele export` writes the list on demand
+        for s in &mut next_steps {
+            s.file = None;
+        }
+        Vec::new()
+    };
     let top_customers = crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS);
     timed("target lists, next steps, best customers", None);
     let summary = Summary {

@@ -26,6 +26,7 @@ fn full_run() -> &'static (Summary, PathBuf) {
         config.source.satisfaction = Some(shop.satisfaction.clone());
         config.source.leads = Some(shop.leads.clone());
         config.time.calibration_end = Some(clientele_core::Day::parse_iso("2025-06-30").unwrap());
+        config.output.target_lists = true;
         let mut earlier = config.clone();
         earlier.time.as_of = Some(clientele_core::Day::parse_iso("2025-09-30").unwrap());
         let prev = analyze(&earlier, &AnalyzeOptions::default(), &NoProgress).unwrap();

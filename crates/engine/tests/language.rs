@@ -21,6 +21,7 @@ fn run(lang: Lang) -> Analysis {
     config.source.satisfaction = Some(shop.satisfaction.clone());
     config.source.leads = Some(shop.leads.clone());
     config.output.lang = lang;
+    config.output.target_lists = true;
     analyze(&config, &AnalyzeOptions::default(), &NoProgress).expect("analyze")
 }
 

@@ -96,7 +96,7 @@ pub const ZH: &[(&str, &str)] = &[
     ),
     (
         "next.files",
-        "名单文件位于输出目录中（CSV，可直接导入短信/邮件/CRM 系统）。",
+        "导出名单：clientele export <输出目录> --scheme … --grade …（名单列给出参数；Excel 可直接打开的 CSV，或 --format parquet），可加 --where 条件；也可在 clientele serve 的看板中导出。analyze --target-lists 会把每个等级的名单都写入 segments/ 目录。",
     ),
     // columns
     ("col.group", "客户群"),
@@ -106,7 +106,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("col.revenue", "销售额"),
     ("col.revenue_share", "销售额占比"),
     ("col.action", "营销建议"),
-    ("col.list_file", "名单文件"),
+    ("col.list_file", "名单"),
     ("col.grade", "等级"),
     ("col.mean_recency_days", "平均最近购买（天）"),
     ("col.mean_orders", "平均订单数"),
@@ -581,7 +581,7 @@ pub const EN: &[(&str, &str)] = &[
     ),
     (
         "next.files",
-        "List files are in the output folder (CSV, ready for SMS, e-mail or CRM import).",
+        "Export a list with clientele export <output folder> --scheme … --grade … (the List column gives the arguments; CSV that opens in Excel, or --format parquet), narrowed with --where if needed, or from the dashboard of clientele serve. analyze --target-lists writes every grade's list under segments/.",
     ),
     ("col.group", "Group"),
     ("col.scheme", "Scheme"),
@@ -590,7 +590,7 @@ pub const EN: &[(&str, &str)] = &[
     ("col.revenue", "Revenue"),
     ("col.revenue_share", "Revenue share"),
     ("col.action", "Action"),
-    ("col.list_file", "List file"),
+    ("col.list_file", "List"),
     ("col.grade", "Grade"),
     ("col.mean_recency_days", "Mean recency (days)"),
     ("col.mean_orders", "Mean orders"),

@@ -41,6 +41,10 @@ pub(super) struct AnalyzeArgs {
     /// Stop after the customer table (no models, grades or lists).
     #[arg(long)]
     pub(super) customer_table_only: bool,
+    /// Also write every grade's list as segments/<scheme>/<grade>.csv (otherwise export one
+    /// on demand with `clientele export`).
+    #[arg(long)]
+    pub(super) target_lists: bool,
     /// Print the wall time of each step (reading, customer table, models, writing) to stderr.
     #[arg(long)]
     pub(super) timings: bool,

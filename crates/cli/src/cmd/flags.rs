@@ -176,6 +176,7 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     if let Some(f) = a.format {
         c.output.format = f.into();
     }
+    c.output.target_lists |= a.target_lists;
     match a.lang {
         Some(l) => c.output.lang = l.into(),
         // no flag and no config: the user's locale decides (zh for zh_*, else en)

@@ -73,6 +73,7 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
         unit: v.unit,
         lang: None,
         customer_table_only: false,
+        target_lists: false,
         timings: false,
         history: None,
         previous: None,

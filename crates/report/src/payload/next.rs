@@ -33,7 +33,7 @@ pub(super) fn section(c: &Ctx) -> Section {
             or_dash(g.share, c_share),
             or_dash(g.value_at_stake, c_money),
             text_or_dash(action.as_deref()),
-            text_or_dash(g.file.as_deref()),
+            json!(list(g, c.pick(&g.name_zh, &g.name_en))),
         ]);
     }
     let by_revenue = steps
@@ -57,11 +57,38 @@ pub(super) fn section(c: &Ctx) -> Section {
     sec
 }
 
+/// Where the group's list is: its file when the run wrote lists, else the `clientele export`
+/// arguments that write it (export knows a group by its name in either language).
+fn list(g: &NextStep, name: &str) -> String {
+    if let Some(f) = &g.file {
+        return f.clone();
+    }
+    let key = grouping(g).key();
+    format!("--scheme {key} --grade {}", shell_word(name))
+}
+
+/// A word as a shell reads it back: quoted when it holds anything but letters, digits and
+/// `_-.`.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The grouping a group belongs to, by name.
 fn scheme(c: &Ctx, g: &NextStep) -> String {
-    c.grouping(&match g.kind {
+    c.grouping(&grouping(g))
+}
+
+fn grouping(g: &NextStep) -> Grouping {
+    match g.kind {
         GroupKind::Grade => Grouping::Grade(g.scheme.clone()),
         GroupKind::Rfm => Grouping::Rfm(g.scheme.clone()),
         GroupKind::Lifecycle => Grouping::Lifecycle,
-    })
+    }
 }
