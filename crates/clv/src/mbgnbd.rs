@@ -158,6 +158,52 @@ impl Mle for MbgNbd {
         let db = dab + digamma(b + x + 1.0) - digamma(b) - dabx - sig / (b + x);
         (self.row_ll(x, tx, t), [dr, dalpha, da, db])
     }
+
+    /// Same sums as `row_ll`/`row_grad`, with the lnΓ/ψ terms (functions of the parameters or
+    /// of x only) computed once per evaluation or per run of equal x (compressed rows are
+    /// sorted by x), leaving the row loop two logs, one exp and one log1p: at 3.36M customers
+    /// (936k distinct rows) the fit took most of the CLV step with them in the loop.
+    fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
+        let MbgNbd { r, alpha, a, b } = *self;
+        let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
+        let base = -ln_gamma(r) + r * ln_alpha + ln_gamma(a + b) - ln_gamma(b);
+        let (psi_r, psi_ab, psi_b) = if grad {
+            (digamma(r), digamma(a + b), digamma(b))
+        } else {
+            (0.0, 0.0, 0.0)
+        };
+        let mut acc = [0.0; 5];
+        let mut cur_x = f64::NAN;
+        // per x: LL part, ln(b+x), ψ(r+x)−ψ(r), ψ(a+b+x+1), ψ(b+x+1)
+        let mut xt = [0.0; 5];
+        for i in range {
+            let (x, tx, t, w) = (rows.a[i], rows.b[i], rows.c[i], rows.w[i]);
+            if x != cur_x {
+                cur_x = x;
+                xt[0] = ln_gamma(r + x) + ln_gamma(b + x + 1.0) - ln_gamma(a + b + x + 1.0);
+                xt[1] = (b + x).ln();
+                if grad {
+                    xt[2] = digamma(r + x) - psi_r;
+                    xt[3] = digamma(a + b + x + 1.0);
+                    xt[4] = digamma(b + x + 1.0);
+                }
+            }
+            let (lt, ltx) = ((alpha + t).ln(), (alpha + tx).ln());
+            let l_ratio = lt - ltx;
+            let logit = ln_a - xt[1] + (r + x) * l_ratio;
+            acc[0] += w * (base + xt[0] - (r + x) * lt + softplus(logit));
+            if grad {
+                let sig = logistic(logit);
+                acc[1] += w * (xt[2] + ln_alpha - lt + sig * l_ratio);
+                acc[2] += w
+                    * (r / alpha - (r + x) / (alpha + t)
+                        + sig * (r + x) * (1.0 / (alpha + t) - 1.0 / (alpha + tx)));
+                acc[3] += w * (psi_ab - xt[3] + sig / a);
+                acc[4] += w * (psi_ab + xt[4] - psi_b - xt[3] - sig / (b + x));
+            }
+        }
+        acc
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +228,43 @@ mod tests {
                     (fd - g[i]).abs() < 1e-6 * (1.0 + g[i].abs()),
                     "{i}: {fd} vs {}",
                     g[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hoisted_sums_equal_the_row_sums() {
+        let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap();
+        let (x, tx, t, w) = (
+            [0.0, 0.0, 1.0, 1.0, 2.0, 7.0, 40.0],
+            [0.0, 0.0, 3.5, 20.0, 30.43, 31.0, 35.0],
+            [38.0, 20.0, 38.0, 39.0, 38.86, 39.0, 39.0],
+            [3.0, 1.0, 2.0, 1.0, 1.0, 4.0, 1.0],
+        );
+        let rows = Rows {
+            a: &x,
+            b: &tx,
+            c: &t,
+            w: &w,
+        };
+        for grad in [false, true] {
+            let got = m.sum_rows(rows, 0..x.len(), grad);
+            let mut want = [0.0; 5];
+            for i in 0..x.len() {
+                let (l, g) = m.row_grad(x[i], tx[i], t[i]);
+                want[0] += w[i] * l;
+                for k in 0..4 {
+                    want[k + 1] += w[i] * g[k];
+                }
+            }
+            let n = if grad { 5 } else { 1 };
+            for k in 0..n {
+                assert!(
+                    (got[k] - want[k]).abs() < 1e-10 * (1.0 + want[k].abs()),
+                    "{grad} {k}: {} vs {}",
+                    got[k],
+                    want[k]
                 );
             }
         }

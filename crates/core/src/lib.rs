@@ -13,6 +13,7 @@ mod ids;
 mod lang;
 mod names;
 mod note;
+pub mod rank;
 mod round;
 mod summary;
 mod table;

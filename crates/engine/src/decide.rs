@@ -244,13 +244,10 @@ pub(crate) fn top_customers(t: &CustomerTable, n: usize) -> Vec<TopCustomer> {
     let Ok(values) = t.numbers(key) else {
         return Vec::new();
     };
-    let mut idx: Vec<usize> = (0..t.len()).filter(|&i| values[i].is_some()).collect();
-    idx.sort_by(|&a, &b| {
-        values[b]
-            .unwrap_or(0.0)
-            .total_cmp(&values[a].unwrap_or(0.0))
-            .then_with(|| t.ids()[a].cmp(&t.ids()[b]))
-    });
+    let present: Vec<(usize, f64)> = (0..t.len())
+        .filter_map(|i| values[i].map(|v| (i, v)))
+        .collect();
+    let idx = clientele_core::rank::largest_first(t.ids(), &present, Some(n));
     let num = |c: &str, i: usize| t.get(c).and_then(|col| col.number(i));
     let int = |c: &str, i: usize| t.ints(c).ok().and_then(|v| v.get(i));
     let text = |c: &str, i: usize| t.get(c).and_then(|col| col.text(i));

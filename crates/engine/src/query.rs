@@ -303,8 +303,7 @@ impl Sort {
 
 /// An `f64` as a `u64` in the same order (IEEE 754 total order for non-NaN values).
 fn float_key(x: f64) -> u64 {
-    let b = (if x == 0.0 { 0.0 } else { x }).to_bits();
-    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    clientele_core::rank::float_key(if x == 0.0 { 0.0 } else { x })
 }
 
 #[cfg(test)]

@@ -230,11 +230,10 @@ pub fn value_tiers_of(
     }
     let n = ids.len();
     let positive = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0);
-    let mut ranked: Vec<usize> = (0..n).filter(|&i| positive(values[i]).is_some()).collect();
-    ranked.sort_by(|&a, &b| {
-        let (x, y) = (values[a].unwrap_or(0.0), values[b].unwrap_or(0.0));
-        y.total_cmp(&x).then_with(|| ids[a].cmp(&ids[b]))
-    });
+    let positives: Vec<(usize, f64)> = (0..n)
+        .filter_map(|i| positive(values[i]).map(|v| (i, v)))
+        .collect();
+    let ranked = clientele_core::rank::largest_first(ids, &positives, None);
     let total: f64 = ranked.iter().map(|&i| values[i].unwrap_or(0.0)).sum();
     let contribution_share = values
         .iter()
