@@ -394,6 +394,18 @@ fn timings_name_every_model_step_and_what_explains_it() {
         assert!(line.is_some_and(|l| l.contains(" s")), "{step}: {stderr}");
     }
     assert!(stderr.contains("(k = "), "the chosen k: {stderr}");
+    // and the writing, file by file
+    for file in [
+        "customers.parquet",
+        "customers.csv",
+        "summary.json",
+        "report.html",
+        "snapshot/snapshot.json",
+        "manifest and the swap into place",
+    ] {
+        let line = stderr.lines().find(|l| l.trim_start().starts_with(file));
+        assert!(line.is_some_and(|l| l.ends_with(" s")), "{file}: {stderr}");
+    }
 }
 
 #[test]

@@ -141,13 +141,35 @@ impl DecimalSeparator {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// Both while the table fits an Excel sheet, else `customers.parquet` only: Excel opens
+    /// 1,048,576 rows, and past that the CSV (1 GB at 3.4M customers) only cost writing time.
+    #[default]
+    Auto,
     /// `customers.parquet` only.
     Parquet,
     /// `customers.csv` only.
     Csv,
     /// Both.
-    #[default]
     Both,
+}
+
+/// Rows of an Excel sheet, its header row included.
+pub const EXCEL_ROWS: usize = 1_048_576;
+
+impl OutputFormat {
+    /// Whether `customers.parquet` is written.
+    pub fn writes_parquet(self) -> bool {
+        !matches!(self, OutputFormat::Csv)
+    }
+
+    /// Whether `customers.csv` is written for a table of `customers` rows.
+    pub fn writes_csv(self, customers: usize) -> bool {
+        match self {
+            OutputFormat::Auto => customers < EXCEL_ROWS,
+            OutputFormat::Csv | OutputFormat::Both => true,
+            OutputFormat::Parquet => false,
+        }
+    }
 }
 
 /// `[output] parquet_compression`: compression of `customers.parquet`.
@@ -347,7 +369,7 @@ pub struct OutputConfig {
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
-            format: OutputFormat::Both,
+            format: OutputFormat::Auto,
             lang: Lang::Zh,
             target_lists: false,
             parquet_compression: ParquetCompression::Zstd,
@@ -686,6 +708,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn auto_writes_the_csv_while_it_fits_an_excel_sheet() {
+        let f = OutputFormat::default();
+        assert_eq!(f, OutputFormat::Auto);
+        assert!(f.writes_parquet() && f.writes_csv(EXCEL_ROWS - 1));
+        assert!(!f.writes_csv(EXCEL_ROWS));
+        assert!(OutputFormat::Both.writes_csv(10 * EXCEL_ROWS));
+        assert!(!OutputFormat::Csv.writes_parquet() && !OutputFormat::Parquet.writes_csv(1));
+        let c = Config::from_toml("[output]\nformat = \"auto\"\n", "c").unwrap();
+        assert_eq!(c.output.format, OutputFormat::Auto);
+    }
+
+    #[test]
     fn settings_that_differ_are_listed_key_by_key() {
         let a = Config::from_toml("[columns]\namount = \"金额\"\n", "a").unwrap();
         let b = Config::from_toml(
@@ -757,7 +791,7 @@ mod tests {
             ),
             (
                 "[output]\nformat = \"xlsx\"",
-                "expected one of `parquet`, `csv`, `both`",
+                "expected one of `auto`, `parquet`, `csv`, `both`",
             ),
             (
                 "[output]\nparquet_compression = \"gzip\"",

@@ -56,7 +56,7 @@ mode = "cadence"                   # cadence | fixed
 new_days = 30
 
 [output]
-format = "both"                    # parquet | csv | both
+format = "auto"                    # auto (CSV too while it fits an Excel sheet) | parquet | csv | both
 parquet_compression = "zstd"       # zstd | snappy | lz4 | none
 lang = "zh"                        # zh | en
 

@@ -38,6 +38,8 @@ pub struct WrittenOutputs {
     pub dir: PathBuf,
     /// Files in it, relative names.
     pub files: Vec<String>,
+    /// Seconds each file (or group of files) took to write, for `--timings`.
+    pub timings: Vec<crate::StepTiming>,
 }
 
 /// A file a surface made from the analysis (the HTML report) to be written with the rest.
@@ -62,14 +64,25 @@ pub fn write_outputs(
     extra: &[ExtraFile],
 ) -> Result<WrittenOutputs, EngineError> {
     let out = OutputDir::begin(dir, inputs)?;
-    let files =
-        write_all(a, out.path(), format, compression, extra).map_err(|e| out.rename_error(e))?;
+    let mut timings = Vec::new();
+    let files = write_all(a, out.path(), format, compression, extra, &mut timings)
+        .map_err(|e| out.rename_error(e))?;
     let mut manifest = Manifest::new("analysis");
     manifest.config_hash = Some(a.summary.config_hash.clone());
     manifest.as_of = Some(a.summary.as_of.to_string());
     manifest.settings = Some(a.settings.clone());
+    let clock = std::time::Instant::now();
     let dir = out.finish(manifest)?;
-    Ok(WrittenOutputs { dir, files })
+    timings.push(crate::StepTiming {
+        step: "manifest and the swap into place",
+        detail: None,
+        seconds: clock.elapsed().as_secs_f64(),
+    });
+    Ok(WrittenOutputs {
+        dir,
+        files,
+        timings,
+    })
 }
 
 fn write_all(
@@ -78,15 +91,30 @@ fn write_all(
     format: OutputFormat,
     compression: ParquetCompression,
     extra: &[ExtraFile],
+    timings: &mut Vec<crate::StepTiming>,
 ) -> Result<Vec<String>, EngineError> {
     let mut files = Vec::new();
-    if matches!(format, OutputFormat::Parquet | OutputFormat::Both) {
+    let mut clock = std::time::Instant::now();
+    // the time since the last file, under the name of the file (or files) just written
+    let mut timed = |files: &[String]| {
+        if let Some(f) = files.last() {
+            timings.push(crate::StepTiming {
+                step: "file",
+                detail: Some(f.clone()),
+                seconds: clock.elapsed().as_secs_f64(),
+            });
+        }
+        clock = std::time::Instant::now();
+    };
+    if format.writes_parquet() {
         write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
         files.push("customers.parquet".to_string());
+        timed(&files);
     }
-    if matches!(format, OutputFormat::Csv | OutputFormat::Both) {
+    if format.writes_csv(a.customers.len()) {
         write_csv(&a.customers, &dir.join("customers.csv"))?;
         files.push("customers.csv".to_string());
+        timed(&files);
     }
     let p = dir.join("summary.json");
     let json = serde_json::to_vec_pretty(&a.summary).map_err(|e| EngineError::Output {
@@ -95,9 +123,11 @@ fn write_all(
     })?;
     std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
     files.push("summary.json".to_string());
+        timed(&files);
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
+        timed(&files);
     for f in extra {
         let p = dir.join(&f.name);
         // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)
@@ -106,6 +136,9 @@ fn write_all(
         }
         std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
         files.push(f.name.clone());
+    }
+    if !extra.is_empty() {
+        timed(&files);
     }
     if a.summary.rfm.is_some() || !a.summary.grades.is_empty() {
         let p = dir.join(crate::SNAPSHOT_FILE);
@@ -119,6 +152,7 @@ fn write_all(
             })?;
         std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
         files.push(crate::SNAPSHOT_FILE.to_string());
+        timed(&files);
         for s in &a.history_snapshots {
             let p = dir.join(format!("snapshot/history/{}.json", s.snapshot.as_of));
             if let Some(parent) = p.parent() {
@@ -135,6 +169,7 @@ fn write_all(
                 "snapshot/history/ ({} month ends)",
                 a.history_snapshots.len()
             ));
+            timed(&files);
         }
     }
     if let Some(cmp) = &a.comparison {
@@ -144,10 +179,12 @@ fn write_all(
         }
         write_moves(cmp, &p)?;
         files.push("migration/moves.csv".to_string());
+        timed(&files);
     }
     if !a.summary.target_lists.is_empty() {
         write_target_lists(a, dir)?;
         files.push("segments/".to_string());
+        timed(&files);
     }
     Ok(files)
 }

@@ -37,8 +37,9 @@ pub struct Snapshot {
     pub config_hash: String,
     /// Customer ids, distinct.
     pub customers: Vec<String>,
-    /// Scheme name → grade of each customer.
-    #[serde(default)]
+    /// Scheme name → grade of each customer (written coded: see `coded.rs`).
+    #[serde(default, with = "crate::coded")]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, Vec<String>>"))]
     pub schemes: BTreeMap<String, Vec<String>>,
     /// Scheme name → display order of its grades (optional; other grades follow, sorted).
     #[serde(default)]

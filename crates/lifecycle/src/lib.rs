@@ -54,6 +54,7 @@
 
 mod activity;
 mod change;
+mod coded;
 mod cohort;
 mod error;
 mod month;

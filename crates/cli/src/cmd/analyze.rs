@@ -25,7 +25,7 @@ pub(super) struct AnalyzeArgs {
     /// step). Any other existing file or folder is refused, never overwritten.
     #[arg(long, short, default_value = "clientele-out")]
     pub(super) out: PathBuf,
-    /// Customer-table file format.
+    /// Customer-table files (default auto: Parquet, and CSV too while it fits an Excel sheet).
     #[arg(long, value_enum)]
     pub(super) format: Option<FormatArg>,
     /// Stop at the first bad row instead of writing it to rejects.csv.
@@ -65,14 +65,20 @@ pub(super) struct AnalyzeArgs {
 /// `--format`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum FormatArg {
+    /// Both while the customers fit an Excel sheet (1,048,575), else Parquet only.
+    Auto,
+    /// customers.parquet only.
     Parquet,
+    /// customers.csv only (UTF-8 with a BOM, for Excel).
     Csv,
+    /// Both, whatever the size.
     Both,
 }
 
 impl From<FormatArg> for OutputFormat {
     fn from(f: FormatArg) -> Self {
         match f {
+            FormatArg::Auto => OutputFormat::Auto,
             FormatArg::Parquet => OutputFormat::Parquet,
             FormatArg::Csv => OutputFormat::Csv,
             FormatArg::Both => OutputFormat::Both,
@@ -113,13 +119,13 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     spin.finish_and_clear();
     let writing = writing.elapsed();
     print_column_hints(&analysis)?;
-    print_summary(&analysis, &written.dir, &written.files)?;
+    print_summary(&analysis, &written.dir, &written.files, format)?;
     if a.timings {
         print_timings(
             bars,
             &analysis.timings,
             analyzed,
-            writing,
+            (writing, &written.timings),
             started.elapsed(),
         );
     }
@@ -157,7 +163,7 @@ fn print_timings(
     bars: &Bars,
     models: &[clientele_engine::StepTiming],
     analyzed: Duration,
-    writing: Duration,
+    (writing, files): (Duration, &[clientele_engine::StepTiming]),
     total: Duration,
 ) {
     let steps = bars.steps();
@@ -185,5 +191,9 @@ fn print_timings(
         "writing outputs",
         writing.as_secs_f64()
     );
+    for t in files {
+        let name = t.detail.as_deref().unwrap_or(t.step);
+        eprintln!("    {name:<46} {:>8.2} s", t.seconds);
+    }
     eprintln!("  {:<48} {:>8.2} s", "total", total.as_secs_f64());
 }

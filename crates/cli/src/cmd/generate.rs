@@ -123,7 +123,7 @@ pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
         &inputs,
         &report_files(&analysis)?,
     )?;
-    print_summary(&analysis, &written.dir, &written.files)?;
+    print_summary(&analysis, &written.dir, &written.files, OutputFormat::Both)?;
     say_in!(
         config.output.lang,
         "下一步：在浏览器中打开 {}/report.html；customers.csv 可用 Excel 打开，customers.parquet 可用 pandas/Polars 读取",

@@ -5,14 +5,19 @@ use std::path::Path;
 
 use anyhow::Result;
 use clientele_core::Lang;
-use clientele_engine::{Analysis, ExtraFile};
+use clientele_engine::{Analysis, ExtraFile, OutputFormat};
 
 /// `report.html` in the run's language ([`clientele_report::report_files`]).
 pub(super) fn report_files(a: &Analysis) -> Result<Vec<ExtraFile>> {
     Ok(clientele_report::report_files(&a.summary)?)
 }
 
-pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Result<()> {
+pub(super) fn print_summary(
+    a: &Analysis,
+    dir: &Path,
+    files: &[String],
+    format: OutputFormat,
+) -> Result<()> {
     let sm = &a.summary;
     let k = &sm.kpis;
     let lang = sm.lang;
@@ -269,6 +274,15 @@ pub(super) fn print_summary(a: &Analysis, dir: &Path, files: &[String]) -> Resul
         dir.display(),
         files.join(", ")
     )?;
+    // `--format auto` left the CSV out: say why and how to have it
+    if format == OutputFormat::Auto && !format.writes_csv(a.customers.len()) {
+        say_in!(
+            lang,
+            "未写 customers.csv：{} 位客户超出 Excel 一张工作表的 1048576 行（--format both 仍会写出）；名单可用 clientele export 导出",
+            "customers.csv not written: {} customers exceed the 1,048,576 rows of an Excel sheet (--format both writes it anyway); export lists with clientele export",
+            a.customers.len()
+        )?;
+    }
     Ok(())
 }
 
