@@ -214,7 +214,11 @@ fn rising(z: f64, n: f64, grad: bool) -> (f64, f64) {
         }
         (l, p)
     } else {
-        let p = if grad { digamma(z + n) - digamma(z) } else { 0.0 };
+        let p = if grad {
+            digamma(z + n) - digamma(z)
+        } else {
+            0.0
+        };
         (ln_gamma(z + n) - ln_gamma(z), p)
     }
 }

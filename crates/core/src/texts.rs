@@ -97,6 +97,28 @@ impl Texts {
         }
     }
 
+    /// The same values with every missing one read as `filler`: a column with no gaps, as a
+    /// snapshot keeps its grades.
+    pub fn filled(&self, filler: &str) -> Texts {
+        if self.missing() == 0 {
+            return self.clone();
+        }
+        let mut labels = self.labels.clone();
+        let at = match labels.iter().position(|l| l == filler) {
+            Some(i) => i as u32,
+            None => {
+                labels.push(filler.to_string());
+                (labels.len() - 1) as u32
+            }
+        };
+        let codes = self
+            .codes
+            .iter()
+            .map(|&c| if c == MISSING { at } else { c })
+            .collect();
+        Texts { labels, codes }
+    }
+
     /// The values as owned strings.
     pub fn to_vec(&self) -> Vec<Option<String>> {
         self.iter().map(|s| s.map(str::to_string)).collect()
@@ -181,6 +203,13 @@ mod tests {
             [Some("VIP"), None, Some("普通"), Some("VIP")]
         );
         assert_eq!(t.take(&[3, 1]).to_vec(), [Some("VIP".to_string()), None]);
+        let f = t.filled("");
+        assert_eq!(f.missing(), 0);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [Some("VIP"), Some(""), Some("普通"), Some("VIP")]
+        );
+        assert_eq!(t.take(&[0, 2]).filled("VIP").labels(), ["VIP", "普通"]);
     }
 
     #[test]

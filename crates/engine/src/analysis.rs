@@ -143,8 +143,10 @@ impl HistoryPoint {
         let mut sizes = std::collections::BTreeMap::new();
         for (scheme, grades) in &snap.schemes {
             let mut m = std::collections::BTreeMap::new();
-            for g in grades {
-                *m.entry(g.clone()).or_insert(0) += 1;
+            for (g, n) in grades.labels().iter().zip(grades.counts()) {
+                if n > 0 {
+                    *m.entry(g.clone()).or_insert(0) += n;
+                }
             }
             sizes.insert(scheme.clone(), m);
         }

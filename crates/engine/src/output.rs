@@ -123,11 +123,11 @@ fn write_all(
     })?;
     std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
     files.push("summary.json".to_string());
-        timed(&files);
+    timed(&files);
     let p = dir.join("rejects.csv");
     clientele_ingest::write_rejects(&p, &a.rejects)?;
     files.push("rejects.csv".to_string());
-        timed(&files);
+    timed(&files);
     for f in extra {
         let p = dir.join(&f.name);
         // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)

@@ -371,7 +371,11 @@ mod tests {
         };
         let a = analyze(&config, &opts, &clientele_ingest::NoProgress).unwrap();
         assert!(!a.summary.history.is_empty());
-        let clv = a.summary.clv.done().unwrap_or_else(|| panic!("the CLV step ran: {:?}", a.summary.clv.problem()));
+        let clv = a
+            .summary
+            .clv
+            .done()
+            .unwrap_or_else(|| panic!("the CLV step ran: {:?}", a.summary.clv.problem()));
         let report = &clv.model;
         let at = |name: &str| report.param_names.iter().position(|p| p == name).unwrap();
         // the fit this test is about (if the generator changes, find another seed)

@@ -23,12 +23,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
     let mut grade_order = BTreeMap::new();
     for g in &a.summary.grades {
         if let Ok(v) = t.texts(&g.column) {
-            schemes.insert(
-                g.scheme.clone(),
-                v.iter()
-                    .map(|s| s.unwrap_or_default().to_string())
-                    .collect(),
-            );
+            schemes.insert(g.scheme.clone(), v.filled(""));
             grade_order.insert(
                 g.scheme.clone(),
                 g.grades.iter().map(|x| x.grade.clone()).collect(),
@@ -42,12 +37,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
             _ => continue,
         };
         if let Ok(v) = t.texts(&c.name) {
-            schemes.insert(
-                name,
-                v.iter()
-                    .map(|s| s.unwrap_or_default().to_string())
-                    .collect(),
-            );
+            schemes.insert(name, v.filled(""));
         }
     }
     let mut scores = BTreeMap::new();
@@ -199,13 +189,17 @@ mod tests {
         assert_eq!(
             snapshot_of(&a).schemes[&key]
                 .iter()
+                .flatten()
                 .collect::<std::collections::BTreeSet<_>>()
                 .len(),
             latest.model.k
         );
         assert!(a.history_snapshots.len() >= 3);
         for h in &a.history_snapshots {
-            let labels = &h.snapshot.schemes[&key];
+            let labels: Vec<String> = h.snapshot.schemes[&key]
+                .iter()
+                .map(|l| l.unwrap_or_default().to_string())
+                .collect();
             assert!(
                 labels.iter().all(|l| named.contains(l)),
                 "{}: {:?} not among {named:?}",

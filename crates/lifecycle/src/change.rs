@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use clientele_core::Day;
+use clientele_core::{Day, Texts};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LifecycleError, Side};
@@ -40,7 +40,7 @@ pub struct Snapshot {
     /// Scheme name → grade of each customer (written coded: see `coded.rs`).
     #[serde(default, with = "crate::coded")]
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, Vec<String>>"))]
-    pub schemes: BTreeMap<String, Vec<String>>,
+    pub schemes: BTreeMap<String, Texts>,
     /// Scheme name → display order of its grades (optional; other grades follow, sorted).
     #[serde(default)]
     pub grade_order: BTreeMap<String, Vec<String>>,
@@ -541,7 +541,7 @@ impl Matching<'_> {
 }
 
 /// Labels in display order: `order` first, then every other grade seen, sorted.
-fn labels_for(order: &[&Vec<String>], old: &[String], new: &[String]) -> Vec<String> {
+fn labels_for(order: &[&Vec<String>], old: &Texts, new: &Texts) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for o in order {
@@ -551,25 +551,40 @@ fn labels_for(order: &[&Vec<String>], old: &[String], new: &[String]) -> Vec<Str
             }
         }
     }
-    let rest: BTreeSet<&String> = old
+    // the grades some customer holds, by label: not every row's text
+    let used = |t: &'_ Texts| -> Vec<String> {
+        t.labels()
+            .iter()
+            .zip(t.counts())
+            .filter(|(_, n)| *n > 0)
+            .map(|(l, _)| l.clone())
+            .collect()
+    };
+    let (o, n) = (used(old), used(new));
+    let rest: BTreeSet<&String> = o
         .iter()
-        .chain(new)
+        .chain(&n)
         .filter(|l| !seen.contains(l.as_str()))
         .collect();
     labels.extend(rest.into_iter().cloned());
     labels
 }
 
-fn label_indices(labels: &[String], values: &[String]) -> Vec<usize> {
+fn label_indices(labels: &[String], values: &Texts) -> Vec<usize> {
     let ix: HashMap<&str, usize> = labels
         .iter()
         .enumerate()
         .map(|(i, l)| (l.as_str(), i))
         .collect();
-    // Every value is among the labels by construction of `labels_for`.
-    values
+    // one lookup per label, not per customer; every used label is among `labels` by
+    // construction of `labels_for`, and a snapshot has no missing grade
+    let of_label: Vec<usize> = values
+        .labels()
         .iter()
-        .map(|v| ix.get(v.as_str()).copied().unwrap_or(0))
+        .map(|l| ix.get(l.as_str()).copied().unwrap_or(0))
+        .collect();
+    (0..values.len())
+        .map(|i| values.code(i).map_or(0, |c| of_label[c as usize]))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use clientele_core::Day;
+use clientele_core::{Day, Texts};
 use clientele_lifecycle::{
     DriftBand, GONE, LifecycleError, NEW_CUSTOMER, Side, Snapshot, Stage, compare, psi,
 };
@@ -14,6 +14,16 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+fn texts(v: &[&str]) -> Texts {
+    v.iter().map(|x| Some(*x)).collect()
+}
+
+fn names(t: &Texts) -> Vec<String> {
+    t.iter()
+        .map(|x| x.unwrap_or_default().to_string())
+        .collect()
+}
+
 fn old() -> Snapshot {
     Snapshot {
         as_of: Day::from_ymd(1998, 3, 31).unwrap(),
@@ -21,7 +31,7 @@ fn old() -> Snapshot {
         customers: s(&["a", "b", "c", "d"]),
         schemes: BTreeMap::from([(
             "behaviour".to_string(),
-            s(&["VIP", "普通客户", "普通客户", "VIP"]),
+            texts(&["VIP", "普通客户", "普通客户", "VIP"]),
         )]),
         grade_order: BTreeMap::from([(
             "behaviour".to_string(),
@@ -49,7 +59,7 @@ fn new() -> Snapshot {
         customers: s(&["b", "c", "d", "e"]),
         schemes: BTreeMap::from([(
             "behaviour".to_string(),
-            s(&["VIP", "普通客户", "普通客户", "高级客户"]),
+            texts(&["VIP", "普通客户", "普通客户", "高级客户"]),
         )]),
         scores: BTreeMap::from([("r".to_string(), vec![5, 2, 1, 3])]),
         lifecycle: Some(vec![
@@ -228,7 +238,7 @@ fn scheme_in_one_snapshot_only_is_refused() {
     );
     let mut n = new();
     n.schemes
-        .insert("value".into(), s(&["高", "中", "低", "低"]));
+        .insert("value".into(), texts(&["高", "中", "低", "低"]));
     assert_eq!(
         compare(&old(), &n).unwrap_err().to_string(),
         "scheme `value` is only in the new snapshot"
@@ -303,29 +313,26 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
             as_of: Day(10_000),
             config_hash: "h".into(),
             customers: Vec::new(),
-            schemes: BTreeMap::from([("g".to_string(), Vec::new())]),
+            schemes: BTreeMap::new(),
             grade_order: BTreeMap::new(),
             scores: BTreeMap::from([("m".to_string(), Vec::new())]),
             lifecycle: Some(Vec::new()),
             monetary: Vec::new(),
             metrics: BTreeMap::new(),
         };
+        let mut grades = Vec::new();
         for (id, (present, g, st, sc, money)) in cells.into_iter().enumerate() {
             if present {
                 snap.customers.push(format!("c{id}"));
-                snap.schemes
-                    .get_mut("g")
-                    .unwrap()
-                    .push(GRADES[g].to_string());
+                grades.push(Some(GRADES[g]));
                 snap.lifecycle.as_mut().unwrap().push(Stage::ALL[st]);
                 snap.scores.get_mut("m").unwrap().push(sc);
                 snap.monetary.push(f64::from(money));
             }
         }
         snap.customers.reverse(); // ids need not be sorted
-        for v in snap.schemes.values_mut() {
-            v.reverse();
-        }
+        grades.reverse();
+        snap.schemes.insert("g".to_string(), Texts::from(grades));
         snap.lifecycle.as_mut().unwrap().reverse();
         snap.scores.get_mut("m").unwrap().reverse();
         snap.monetary.reverse();
@@ -360,7 +367,7 @@ proptest! {
             v.lifecycle.as_ref().unwrap().iter().map(|s| s.id().to_string()).collect()
         };
         let checks = [
-            (&c.schemes[0], o.schemes["g"].clone(), n.schemes["g"].clone()),
+            (&c.schemes[0], names(&o.schemes["g"]), names(&n.schemes["g"])),
             (c.lifecycle.as_ref().unwrap(), stage_ids(&o), stage_ids(&n)),
         ];
         for (mig, og, ng) in checks {
