@@ -78,16 +78,18 @@ impl ClvOptions {
 /// Discrete discounted CLV of one customer with expected value per transaction `value`.
 pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &ClvOptions) -> f64 {
     let m = opts.periods_per_month;
-    if let Model::BgNbd(bg) = model {
-        // P(alive) is the same factor in every month: evaluate it once.
+    if model.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+        // BG/NBD, MBG/NBD: P(alive) is the same factor in every month: evaluate it once.
         let mut prev = 0.0;
         let mut total = 0.0;
         for i in 1..=opts.months {
-            let cum = bg.expected_purchases_if_alive(f64::from(i) * m, x, t);
+            let cum = model
+                .expected_if_alive(f64::from(i) * m, x, t)
+                .unwrap_or(f64::NAN);
             total += (cum - prev) / (1.0 + opts.monthly_discount).powi(i as i32);
             prev = cum;
         }
-        return value * total * bg.p_alive(x, tx, t);
+        return value * total * model.p_alive(x, tx, t);
     }
     let mut prev = 0.0;
     let mut total = 0.0;
@@ -121,15 +123,19 @@ pub fn clv(
     check_values(data, expected_value)?;
     let disc = discounts(opts);
     let m = opts.periods_per_month;
-    if let Model::BgNbd(bg) = model {
-        // Σ discounted increments if alive depends on (x, T) only; P(alive) per customer.
+    if model.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+        // BG/NBD, MBG/NBD: Σ discounted increments if alive depends on (x, T) only (a few
+        // hundred thousand pairs at millions of customers, where distinct (x, tₓ, T) rows are
+        // about a million); P(alive) per customer.
         let v = data.unique_x_age();
         let totals = par_map(v.len(), |j| {
             let (x, t) = (v.x[j], v.t[j]);
             let mut prev = 0.0;
             let mut total = 0.0;
             for (i, d) in (1..=opts.months).zip(&disc) {
-                let cum = bg.expected_purchases_if_alive(f64::from(i) * m, x, t);
+                let cum = model
+                    .expected_if_alive(f64::from(i) * m, x, t)
+                    .unwrap_or(f64::NAN);
                 total += (cum - prev) / d;
                 prev = cum;
             }
@@ -137,7 +143,7 @@ pub fn clv(
         });
         let (x, tx, t) = (data.frequency(), data.recency(), data.age());
         return Ok(par_map(data.len(), |i| {
-            expected_value[i] * totals[v.inverse[i] as usize] * bg.p_alive(x[i], tx[i], t[i])
+            expected_value[i] * totals[v.inverse[i] as usize] * model.p_alive(x[i], tx[i], t[i])
         }));
     }
     let u = data.unique_rows();

@@ -142,7 +142,7 @@ impl Model {
 
     /// E[X(T, T+h] | alive at T, x, T] for the models where the expectation factors as that
     /// times P(alive) (BG/NBD, MBG/NBD; h > 0), so it can be shared by all tₓ.
-    fn expected_if_alive(&self, h: f64, x: f64, t: f64) -> Option<f64> {
+    pub(crate) fn expected_if_alive(&self, h: f64, x: f64, t: f64) -> Option<f64> {
         match self {
             Model::BgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
             Model::MbgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
