@@ -203,7 +203,7 @@ impl Mle for MbgNbd {
 /// Σ ln(z+k) and Σ 1/(z+k), k < n, which do not lose the difference between two lnΓ of 1e8
 /// when z is large; else by the functions themselves.
 fn rising(z: f64, n: f64, grad: bool) -> (f64, f64) {
-    if n >= 0.0 && n <= 10_000.0 && n.fract() == 0.0 {
+    if (0.0..=10_000.0).contains(&n) && n.fract() == 0.0 {
         let (mut l, mut p) = (0.0, 0.0);
         for k in 0..n as u32 {
             let v = z + f64::from(k);
