@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clientele_ingest::{Progress, load};
+use clientele_ingest::{KeptRows, Progress, load, refold};
 
 use crate::analysis::{ColumnInfo, Kpis};
 use crate::{Analysis, Config, EngineError, Step, Summary};
@@ -28,11 +28,31 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
+    analyze_with(config, opts, None, progress)
+}
+
+/// [`analyze`] from rows read before (a month end of `--history monthly`), or reading the
+/// input when there are none. With month ends or a holdout to compute, the input is read
+/// once and its rows kept for them (64 bytes a row).
+fn analyze_with(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    rows: Option<&KeptRows>,
+    progress: &dyn Progress,
+) -> Result<Analysis, EngineError> {
     let mut ingest = config.ingest_options()?;
     ingest.strict = opts.strict;
     ingest.monthly_activity = !opts.customer_table_only;
     ingest.rejects_path = opts.rejects_path.clone();
-    let data = load(&ingest, progress)?;
+    let validating = config.time.calibration_end.is_some() && config.clv.enabled;
+    ingest.keep_rows =
+        rows.is_none() && !opts.customer_table_only && (opts.history_monthly || validating);
+    let mut data = match rows {
+        Some(rows) => refold(rows, &ingest, progress)?,
+        None => load(&ingest, progress)?,
+    };
+    let kept = data.rows.take();
+    let rows = rows.or(kept.as_ref());
     let mut customers = data.table;
     let mut models = if opts.customer_table_only {
         crate::models::ModelOutputs::default()
@@ -82,16 +102,18 @@ pub fn analyze(
     let validation = match config.time.calibration_end {
         Some(cal) if config.clv.enabled && !opts.customer_table_only => {
             // the summary keeps the errors; the per-customer predictions are not part of it
-            Step::of(crate::validate(config, cal, progress).map(|mut v| {
-                v.report.predicted = Vec::new();
-                v.report.baseline_predicted = Vec::new();
-                v
-            }))
+            Step::of(
+                crate::validate::validate_with(config, cal, rows, progress).map(|mut v| {
+                    v.report.predicted = Vec::new();
+                    v.report.baseline_predicted = Vec::new();
+                    v
+                }),
+            )
         }
         _ => Step::Off,
     };
     if !matches!(validation, Step::Off) {
-        timed("holdout validation (reads the input again)", None);
+        timed("holdout validation (from the rows read once)", None);
     }
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
         // month ends after the last order would only show customers ageing without data
@@ -104,10 +126,17 @@ pub fn analyze(
             .clusters
             .done()
             .map(|c| clientele_cluster::FrozenClusters::new(c.model.clone(), &c.profiles));
-        let h = monthly_history(config, clusters, data.stats.first_date, last, progress)?;
+        let h = monthly_history(
+            config,
+            clusters,
+            data.stats.first_date,
+            last,
+            rows,
+            progress,
+        )?;
         let n = h.1.len();
         timed(
-            "month-end history (one analysis per month end)",
+            "month-end history (one analysis per month end, from the rows read once)",
             Some(format!("{n} month ends")),
         );
         h
@@ -263,6 +292,7 @@ fn monthly_history(
     clusters: Option<clientele_cluster::FrozenClusters>,
     first: Option<clientele_core::Day>,
     as_of: clientele_core::Day,
+    rows: Option<&KeptRows>,
     progress: &dyn Progress,
 ) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::SnapshotFile>), EngineError> {
     let Some(first) = first else {
@@ -276,12 +306,12 @@ fn monthly_history(
         c.time.as_of = Some(end);
         c.time.calibration_end = None;
         c.cluster.frozen.clone_from(&clusters);
-        // each month end reads the data again: say which, so the bars do not seem to restart
+        // each month end folds the rows again: say which, so the bars do not seem to restart
         let month = MonthEnd {
             inner: progress,
             prefix: format!("history: month end {} of {} ({end})", k + 1, ends.len()),
         };
-        let a = analyze(&c, &AnalyzeOptions::default(), &month)?;
+        let a = analyze_with(&c, &AnalyzeOptions::default(), rows, &month)?;
         let snap = crate::snapshot_file_of(&a);
         points.push(crate::analysis::HistoryPoint::of(&a, &snap.snapshot));
         snaps.push(snap);
@@ -350,6 +380,56 @@ mod tests {
                 "{tag} in {labels:?}"
             );
         }
+    }
+
+    /// `--history monthly` and the holdout fold the rows read once: each month end and the
+    /// calibration split equal an analysis (or a validation) that reads the input again at
+    /// that date, side tables included.
+    #[test]
+    fn month_ends_and_the_holdout_from_the_rows_read_once_equal_reading_again() {
+        use clientele_ingest::NoProgress;
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::synthetic::ShopSpec::new(400, 3);
+        spec.days = 200;
+        let shop = crate::synthetic::generate(&spec, &dir.path().join("shop"), &|_| {}).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![shop.transactions];
+        config.source.attributes = Some(shop.attributes);
+        config.source.satisfaction = Some(shop.satisfaction);
+        let mut ingest = config.ingest_options().unwrap();
+        ingest.keep_rows = true;
+        ingest.monthly_activity = true;
+        let data = load(&ingest, &NoProgress).unwrap();
+        let rows = data.rows.as_ref().expect("the rows kept");
+        assert_eq!(rows.len() as u64, data.stats.accepted);
+        let (first, last) = (
+            data.stats.first_date.unwrap(),
+            data.stats.last_date.unwrap(),
+        );
+        let ends = month_ends(first, last);
+        assert!(ends.len() >= 5, "{ends:?}");
+        for &end in &ends {
+            let mut c = config.clone();
+            c.time.as_of = Some(end);
+            let read = analyze(&c, &AnalyzeOptions::default(), &NoProgress).unwrap();
+            let folded =
+                analyze_with(&c, &AnalyzeOptions::default(), Some(rows), &NoProgress).unwrap();
+            assert_eq!(folded.customers, read.customers, "{end}");
+            assert_eq!(folded.summary, read.summary, "{end}");
+            assert_eq!(
+                crate::snapshot_file_of(&folded),
+                crate::snapshot_file_of(&read),
+                "{end}"
+            );
+        }
+        let cal = ends[ends.len() / 2];
+        let read = crate::validate(&config, cal, &NoProgress).unwrap();
+        let folded = crate::validate::validate_with(&config, cal, Some(rows), &NoProgress).unwrap();
+        assert_eq!(folded, read);
+        assert!(
+            read.report.model.sum_actual > 0.0,
+            "a holdout with purchases"
+        );
     }
 
     /// `--history monthly` on a young shop (as on `clientele demo --customers 1500 --seed 7` at

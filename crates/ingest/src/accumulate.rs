@@ -290,6 +290,8 @@ pub(crate) struct Accumulator {
     categories: Names,
     /// A buffer could not address its long ids.
     overflow: bool,
+    /// Copies of the buffers folded in, when asked to keep them ([`Accumulator::keep_rows`]).
+    kept: Option<Vec<RowBuffer>>,
 }
 
 impl Accumulator {
@@ -336,7 +338,20 @@ impl Accumulator {
             shards: (0..SHARDS).map(|_| Shard::new(as_of, keep_after)).collect(),
             categories: Names::default(),
             overflow: false,
+            kept: None,
         }
+    }
+
+    /// Also keeps a copy of every buffer folded in, to fold them again at another date: the
+    /// fold depends neither on the order of the rows nor on how they were split.
+    pub fn keep_rows(mut self) -> Accumulator {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    /// The buffers kept since [`Accumulator::keep_rows`].
+    pub fn take_kept(&mut self) -> Option<Vec<RowBuffer>> {
+        self.kept.take()
     }
 
     /// Makes room for about `rows` more rows, so that each shard's lines are not copied over
@@ -352,6 +367,11 @@ impl Accumulator {
 
     /// Folds in a buffer of rows.
     pub fn absorb(&mut self, rows: &RowBuffer) {
+        if let Some(kept) = &mut self.kept
+            && rows.len() > 0
+        {
+            kept.push(rows.clone());
+        }
         let cats = self.categories.numbers_of(&rows.categories);
         self.overflow |= rows.overflow;
         self.shards

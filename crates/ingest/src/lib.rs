@@ -123,15 +123,42 @@ pub struct Ingested {
     /// Optional fields the files seem to hold under another name (`商品类别` for the
     /// category), with the flag that maps each: nothing is mapped by guess.
     pub column_hints: Vec<ColumnHint>,
+    /// The validated rows, with [`IngestOptions::keep_rows`].
+    pub rows: Option<KeptRows>,
+}
+
+/// The validated rows of a [`load`] with [`IngestOptions::keep_rows`], with what reading them
+/// found, for [`refold`].
+#[derive(Debug, Clone)]
+pub struct KeptRows {
+    buffers: Vec<transactions::RowBuffer>,
+    /// The reading's accounting (rows read, accepted, rejected; first and last date).
+    stats: IngestStats,
+    column_hints: Vec<ColumnHint>,
+}
+
+impl KeptRows {
+    /// Rows kept.
+    pub fn len(&self) -> usize {
+        self.buffers.iter().map(|b| b.len()).sum()
+    }
+
+    /// True when no row was kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Reads the transactions (and side tables) and builds the customer table.
 pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     dates::check_format(&opts.columns.date_format)?;
     let Sources { files, duplicates } = expand_sources_noting(&opts.transactions)?;
-    let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
+    let fresh = || {
+        let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
+        if opts.keep_rows { acc.keep_rows() } else { acc }
+    };
     let (mut acc, mut stats, mut rejects, column_hints) =
-        reader::read_transactions(&files, opts, acc, progress)?;
+        reader::read_transactions(&files, opts, fresh(), progress)?;
     // Without an as-of date the last date becomes "now": a few rows far beyond the rest (a
     // typo) are read again as located rejects instead. Only such data pays for the second read.
     if opts.as_of.is_none()
@@ -143,10 +170,48 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
             latest_plausible: Some(latest),
             ..opts.clone()
         };
-        let fresh = accumulate::Accumulator::new(None, opts.holdout_end.is_some());
-        (acc, stats, rejects, _) = reader::read_transactions(&files, &again, fresh, progress)?;
+        (acc, stats, rejects, _) = reader::read_transactions(&files, &again, fresh(), progress)?;
     }
     stats.duplicates = duplicates.iter().map(|p| p.display().to_string()).collect();
+    let rows = acc.take_kept().map(|buffers| KeptRows {
+        buffers,
+        stats: stats.clone(),
+        column_hints: column_hints.clone(),
+    });
+    let mut ingested = fold(acc, stats, rejects, column_hints, opts, progress)?;
+    ingested.rows = rows;
+    Ok(ingested)
+}
+
+/// The customer table (and the rest of [`Ingested`]) at the dates of `opts` (`as_of`,
+/// `holdout_end`) from rows kept by an earlier [`load`], without reading the input again:
+/// equal to a [`load`] of the same input with these dates. Side tables are read again (they
+/// are joined to the customers of this date); rejects were reported by the first reading.
+pub fn refold(rows: &KeptRows, opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
+    dates::check_format(&opts.columns.date_format)?;
+    let mut acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
+    for b in &rows.buffers {
+        acc.absorb(b);
+    }
+    fold(
+        acc,
+        rows.stats.clone(),
+        Vec::new(),
+        rows.column_hints.clone(),
+        opts,
+        progress,
+    )
+}
+
+/// The customer table from the rows folded into `acc`, at the dates of `opts`.
+fn fold(
+    acc: accumulate::Accumulator,
+    mut stats: IngestStats,
+    rejects: Vec<Reject>,
+    column_hints: Vec<ColumnHint>,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<Ingested> {
     let as_of = match opts.as_of {
         Some(d) => d,
         None => stats.last_date.ok_or_else(|| IngestError::NoRows {
@@ -207,5 +272,6 @@ pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
         categories,
         seasonality,
         column_hints,
+        rows: None,
     })
 }

@@ -205,6 +205,10 @@ pub struct IngestOptions {
     /// reads the files again) when, without an as-of date, a few rows lie far beyond the bulk
     /// of the data, so that a typo such as 9999-12-31 cannot become the as-of date.
     pub latest_plausible: Option<Day>,
+    /// Keep the validated rows in memory ([`crate::Ingested::rows`], 64 bytes a row) so that
+    /// the customer table at other dates (month ends, a calibration end) is folded from them
+    /// ([`crate::refold`]) instead of reading and parsing the input again.
+    pub keep_rows: bool,
 }
 
 impl IngestOptions {
@@ -226,6 +230,7 @@ impl IngestOptions {
             holdout_end: None,
             decimal_comma: false,
             latest_plausible: None,
+            keep_rows: false,
         }
     }
 }

@@ -83,11 +83,11 @@ pub const ZH: &[(&str, &str)] = &[
     ("card.next", "最值得行动的客户群"),
     (
         "next.lead",
-        "可行动的客户群，按涉及价值（客户未来价值之和）从高到低排列，同一批客户只列一次；附营销建议与名单文件。",
+        "可行动的客户群，按涉及价值（客户未来价值之和）从高到低排列，同一批客户只列一次；附营销建议与导出名单的参数。",
     ),
     (
         "next.lead_revenue",
-        "可行动的客户群，按涉及价值（客户历史消费之和，本次未计算 CLV）从高到低排列，同一批客户只列一次；附营销建议与名单文件。",
+        "可行动的客户群，按涉及价值（客户历史消费之和，本次未计算 CLV）从高到低排列，同一批客户只列一次；附营销建议与导出名单的参数。",
     ),
     ("col.value_at_stake", "涉及价值"),
     (
@@ -568,11 +568,11 @@ pub const EN: &[(&str, &str)] = &[
     ("card.next", "The groups most worth acting on"),
     (
         "next.lead",
-        "Actionable customer groups by value at stake (the sum of their customers' expected CLV), each group of people once, with the playbook action and the list file.",
+        "Actionable customer groups by value at stake (the sum of their customers' expected CLV), each group of people once, with the playbook action and how to export its list.",
     ),
     (
         "next.lead_revenue",
-        "Actionable customer groups by value at stake (the sum of their customers' past revenue; this run has no CLV), each group of people once, with the playbook action and the list file.",
+        "Actionable customer groups by value at stake (the sum of their customers' past revenue; this run has no CLV), each group of people once, with the playbook action and how to export its list.",
     ),
     ("col.value_at_stake", "Value at stake"),
     (
