@@ -39,6 +39,11 @@ pub struct ClusterConfig {
     pub k: KChoice,
     /// Initialisations per k, best inertia kept. Default 10 (see [`KMeansParams::n_init`]).
     pub n_init: usize,
+    /// Initialisations per k while k is chosen from a range; the chosen k is then fitted with
+    /// `n_init`, so its clusters are those of a fixed k. Default 3: the elbow of the inertia
+    /// curve does not need the best of ten for every k, and ten for each of six values of k
+    /// was half the analysis of a shop of 300k customers.
+    pub scan_n_init: usize,
     /// Lloyd iterations per run. Default 300.
     pub max_iter: usize,
     /// Relative tolerance on the centre shift (scikit-learn semantics). Default 1e-4.
@@ -83,6 +88,9 @@ impl FrozenClusters {
     }
 }
 
+/// [`ClusterConfig::scan_n_init`] by default.
+pub const DEFAULT_SCAN_N_INIT: usize = 3;
+
 impl Default for ClusterConfig {
     fn default() -> Self {
         let p = KMeansParams::new(2);
@@ -92,6 +100,7 @@ impl Default for ClusterConfig {
             transform: Transform::Log1p,
             k: KChoice::Range { min: 3, max: 8 },
             n_init: p.n_init,
+            scan_n_init: DEFAULT_SCAN_N_INIT,
             max_iter: p.max_iter,
             tol: p.tol,
             seed: p.seed,
@@ -113,6 +122,12 @@ impl ClusterConfig {
             });
         }
         check_params(&self.params(lo))?;
+        if self.scan_n_init < 1 {
+            return Err(ClusterError::Config {
+                field: "scan_n_init",
+                message: "must be at least 1".into(),
+            });
+        }
         if self.silhouette_sample < 2 {
             return Err(ClusterError::Config {
                 field: "silhouette_sample",
@@ -130,6 +145,14 @@ impl ClusterConfig {
                 .map(|s| Feature::parse(s, self.transform))
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
+        }
+    }
+
+    /// Low-level parameters for `k` clusters while k is chosen from a range.
+    pub fn scan_params(&self, k: usize) -> KMeansParams {
+        KMeansParams {
+            n_init: self.scan_n_init.min(self.n_init),
+            ..self.params(k)
         }
     }
 

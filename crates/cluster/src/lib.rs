@@ -122,17 +122,25 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     } else {
         Vec::new()
     };
+    // A sample can miss rare distinct points that the full table has; fit on all then.
+    let fit_k = |params: &kmeans::KMeansParams| -> Result<KMeansFit> {
+        match sampled.then(|| kmeans(&scan_data, d, params)) {
+            Some(Ok(mut f)) => {
+                (f.labels, f.inertia) = kmeans::assign(&fm.data, d, params.k, &f.centroids);
+                Ok(f)
+            }
+            _ => kmeans(&fm.data, d, params),
+        }
+    };
+    // a range is scanned with fewer initialisations per k; the chosen k gets all of them
+    let scanning = ks.len() > 1 && config.scan_n_init < config.n_init;
     let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
     for &k in &ks {
-        // A sample can miss rare distinct points that the full table has; fit on all then.
-        let fit = match sampled.then(|| kmeans(&scan_data, d, &config.params(k))) {
-            Some(Ok(mut f)) => {
-                (f.labels, f.inertia) = kmeans::assign(&fm.data, d, k, &f.centroids);
-                f
-            }
-            _ => kmeans(&fm.data, d, &config.params(k))?,
-        };
-        fits.push(fit);
+        fits.push(fit_k(&if scanning {
+            config.scan_params(k)
+        } else {
+            config.params(k)
+        })?);
     }
 
     let mut sidx = kmeans::sample_index(
@@ -146,31 +154,36 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         .iter()
         .flat_map(|&i| fm.data[i * d..(i + 1) * d].iter().copied())
         .collect();
-    let labelings: Vec<Vec<u32>> = fits
-        .iter()
-        .map(|f| sidx.iter().map(|&i| f.labels[i]).collect())
-        .collect();
+    let on_sample = |f: &KMeansFit| -> Vec<u32> { sidx.iter().map(|&i| f.labels[i]).collect() };
+    let labelings: Vec<Vec<u32>> = fits.iter().map(on_sample).collect();
     let sil = select::silhouettes(&points, d, &labelings, &ks);
-    let scores: Vec<KScore> = fits
-        .iter()
-        .zip(&sil)
-        .map(|(f, &silhouette)| {
-            let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
-            KScore {
-                k: f.k,
-                inertia: f.inertia,
-                silhouette,
-                calinski_harabasz,
-                davies_bouldin,
-                smallest_share: f.sizes().into_iter().min().unwrap_or(0) as f64 / n as f64,
-                n_iter: f.n_iter,
-                converged: f.converged,
-            }
-        })
-        .collect();
+    let score = |f: &KMeansFit, silhouette: f64| {
+        let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
+        KScore {
+            k: f.k,
+            inertia: f.inertia,
+            silhouette,
+            calinski_harabasz,
+            davies_bouldin,
+            smallest_share: f.sizes().into_iter().min().unwrap_or(0) as f64 / n as f64,
+            n_iter: f.n_iter,
+            converged: f.converged,
+        }
+    };
+    let mut scores: Vec<KScore> = fits.iter().zip(&sil).map(|(f, &s)| score(f, s)).collect();
     let k = select::choose_k(&scores).unwrap_or(lo);
     let at = scores.iter().position(|s| s.k == k).unwrap_or(0);
     let mut fit = fits.swap_remove(at);
+    if scanning {
+        // the chosen k as a fixed k would have it, and its scores from that fit
+        fit = fit_k(&config.params(k))?;
+        let s = select::silhouettes(&points, d, &[on_sample(&fit)], &[k]);
+        scores[at] = score(&fit, s.first().copied().unwrap_or(0.0));
+        notes.push(format!(
+            "k chosen with {} initialisations per k; k = {k} fitted with {}",
+            config.scan_n_init, config.n_init
+        ));
+    }
     if sampled {
         fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
     }

@@ -518,7 +518,22 @@ impl Config {
             behaviour,
         };
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
-        serde_json::to_string(&hashed).unwrap_or_default()
+        let text = serde_json::to_string(&hashed).unwrap_or_default();
+        // `[cluster] scan_n_init` came later: at its default it is hashed as absent, so runs
+        // made before it keep their hash (a key cannot hold this text inside a JSON string,
+        // where quotes are escaped)
+        if cluster.scan_n_init == clientele_cluster::config::DEFAULT_SCAN_N_INIT {
+            text.replacen(
+                &format!(
+                    ",\"scan_n_init\":{}",
+                    clientele_cluster::config::DEFAULT_SCAN_N_INIT
+                ),
+                "",
+                1,
+            )
+        } else {
+            text
+        }
     }
 
     /// The ingest options this config describes.
