@@ -93,100 +93,127 @@ fn write_all(
     extra: &[ExtraFile],
     timings: &mut Vec<crate::StepTiming>,
 ) -> Result<Vec<String>, EngineError> {
-    let mut files = Vec::new();
-    let mut clock = std::time::Instant::now();
-    // the time since the last file, under the name of the file (or files) just written
-    let mut timed = |files: &[String]| {
-        if let Some(f) = files.last() {
-            timings.push(crate::StepTiming {
-                step: "file",
-                detail: Some(f.clone()),
-                seconds: clock.elapsed().as_secs_f64(),
-            });
+    // The snapshots are serialized on a thread of their own while the customer table is
+    // encoded: one JSON writer keeps one core busy, the Parquet encoder the rest.
+    std::thread::scope(|scope| {
+        let snapshots = scope.spawn(|| {
+            let clock = std::time::Instant::now();
+            write_snapshots(a, dir).map(|files| (files, clock.elapsed().as_secs_f64()))
+        });
+        let mut files = Vec::new();
+        let mut clock = std::time::Instant::now();
+        // the time since the last file, under the name of the file (or files) just written
+        let mut timed = |timings: &mut Vec<crate::StepTiming>, files: &[String]| {
+            if let Some(f) = files.last() {
+                timings.push(crate::StepTiming {
+                    step: "file",
+                    detail: Some(f.clone()),
+                    seconds: clock.elapsed().as_secs_f64(),
+                });
+            }
+            clock = std::time::Instant::now();
+        };
+        if format.writes_parquet() {
+            write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
+            files.push("customers.parquet".to_string());
+            timed(timings, &files);
         }
-        clock = std::time::Instant::now();
-    };
-    if format.writes_parquet() {
-        write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
-        files.push("customers.parquet".to_string());
-        timed(&files);
-    }
-    if format.writes_csv(a.customers.len()) {
-        write_csv(&a.customers, &dir.join("customers.csv"))?;
-        files.push("customers.csv".to_string());
-        timed(&files);
-    }
-    let p = dir.join("summary.json");
-    let json = serde_json::to_vec_pretty(&a.summary).map_err(|e| EngineError::Output {
-        path: p.clone(),
-        reason: e.to_string(),
-    })?;
-    std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
-    files.push("summary.json".to_string());
-    timed(&files);
-    let p = dir.join("rejects.csv");
-    clientele_ingest::write_rejects(&p, &a.rejects)?;
-    files.push("rejects.csv".to_string());
-    timed(&files);
-    for f in extra {
-        let p = dir.join(&f.name);
-        // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        if format.writes_csv(a.customers.len()) {
+            write_csv(&a.customers, &dir.join("customers.csv"))?;
+            files.push("customers.csv".to_string());
+            timed(timings, &files);
         }
-        std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
-        files.push(f.name.clone());
-    }
-    if !extra.is_empty() {
-        timed(&files);
-    }
-    if a.summary.rfm.is_some() || !a.summary.grades.is_empty() {
-        let p = dir.join(crate::SNAPSHOT_FILE);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
-        }
-        let json =
-            serde_json::to_vec(&crate::snapshot_file_of(a)).map_err(|e| EngineError::Output {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
+        let p = dir.join("summary.json");
+        let json = serde_json::to_vec_pretty(&a.summary).map_err(|e| EngineError::Output {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?;
         std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
-        files.push(crate::SNAPSHOT_FILE.to_string());
-        timed(&files);
-        for s in &a.history_snapshots {
-            let p = dir.join(format!("snapshot/history/{}.json", s.snapshot.as_of));
+        files.push("summary.json".to_string());
+        timed(timings, &files);
+        let p = dir.join("rejects.csv");
+        clientele_ingest::write_rejects(&p, &a.rejects)?;
+        files.push("rejects.csv".to_string());
+        timed(timings, &files);
+        for f in extra {
+            let p = dir.join(&f.name);
+            // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)
             if let Some(parent) = p.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
             }
-            let json = serde_json::to_vec(s).map_err(|e| EngineError::Output {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
-            std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
+            std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
+            files.push(f.name.clone());
         }
-        if !a.history_snapshots.is_empty() {
-            files.push(format!(
-                "snapshot/history/ ({} month ends)",
-                a.history_snapshots.len()
-            ));
-            timed(&files);
+        if !extra.is_empty() {
+            timed(timings, &files);
         }
+        let (written, seconds) = snapshots
+            .join()
+            .map_err(|_| EngineError::Internal("the snapshot writer stopped".into()))??;
+        for f in written {
+            // its own time, which overlapped the files above
+            timings.push(crate::StepTiming {
+                step: "file",
+                detail: Some(format!("{f} (alongside)")),
+                seconds,
+            });
+            files.push(f);
+        }
+        timed(timings, &[]); // the files after it from here
+        if let Some(cmp) = &a.comparison {
+            let p = dir.join("migration/moves.csv");
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+            }
+            write_moves(cmp, &p)?;
+            files.push("migration/moves.csv".to_string());
+            timed(timings, &files);
+        }
+        if !a.summary.target_lists.is_empty() {
+            write_target_lists(a, dir)?;
+            files.push("segments/".to_string());
+            timed(timings, &files);
+        }
+        Ok(files)
+    })
+}
+
+/// `snapshot/snapshot.json` and the month-end snapshots, when the run graded anyone; the names
+/// to list.
+fn write_snapshots(a: &Analysis, dir: &Path) -> Result<Vec<String>, EngineError> {
+    let mut files = Vec::new();
+    if a.summary.rfm.is_none() && a.summary.grades.is_empty() {
+        return Ok(files);
     }
-    if let Some(cmp) = &a.comparison {
-        let p = dir.join("migration/moves.csv");
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
-        }
-        write_moves(cmp, &p)?;
-        files.push("migration/moves.csv".to_string());
-        timed(&files);
+    write_json(dir, crate::SNAPSHOT_FILE, &crate::snapshot_file_of(a))?;
+    files.push(crate::SNAPSHOT_FILE.to_string());
+    for s in &a.history_snapshots {
+        write_json(
+            dir,
+            &format!("snapshot/history/{}.json", s.snapshot.as_of),
+            s,
+        )?;
     }
-    if !a.summary.target_lists.is_empty() {
-        write_target_lists(a, dir)?;
-        files.push("segments/".to_string());
-        timed(&files);
+    if !a.history_snapshots.is_empty() {
+        files.push(format!(
+            "snapshot/history/ ({} month ends)",
+            a.history_snapshots.len()
+        ));
     }
     Ok(files)
+}
+
+/// `value` as compact JSON in `dir/name`, its folder made when missing.
+fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), EngineError> {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+    }
+    let json = serde_json::to_vec(value).map_err(|e| EngineError::Output {
+        path: p.clone(),
+        reason: e.to_string(),
+    })?;
+    std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))
 }
 
 /// `moves.csv`: one row per customer who changed grade (or appeared, or left) in a scheme or
