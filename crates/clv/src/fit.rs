@@ -139,6 +139,21 @@ pub(crate) trait Mle: Sized + Sync {
     }
 }
 
+/// The weighted row-by-row sums `[LL, ∂LL/∂θ₁, …]` of `m` over `rows`, from `row_grad`: the
+/// reference a model's own `sum_rows` (or row index) must equal.
+#[cfg(test)]
+pub(crate) fn row_sums<M: Mle>(m: &M, rows: Rows<'_>) -> [f64; 5] {
+    let mut want = [0.0; 5];
+    for i in 0..rows.a.len() {
+        let (l, g) = m.row_grad(rows.a[i], rows.b[i], rows.c[i]);
+        want[0] += rows.w[i] * l;
+        for k in 0..MAXP {
+            want[k + 1] += rows.w[i] * g[k];
+        }
+    }
+    want
+}
+
 /// Deterministic sum of `f` over fixed chunks of `0..n` (in parallel for large `n`): the
 /// partition and the order the chunk results are added in never depend on the number of
 /// threads, so neither does the result.
