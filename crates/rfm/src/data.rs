@@ -4,7 +4,7 @@
 use clientele_core::columns as col;
 use std::collections::HashSet;
 
-use clientele_core::{CustomerTable, RfmSummary};
+use clientele_core::{CustomerTable, Ids, RfmSummary};
 
 use crate::config::{FrequencyDef, MonetaryDef};
 use crate::error::RfmError;
@@ -12,7 +12,7 @@ use crate::error::RfmError;
 /// Raw R, F, M values per customer, plus revenue (Σ net amount) for segment summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RfmData {
-    pub(crate) ids: Vec<String>,
+    pub(crate) ids: Ids,
     pub(crate) recency_days: Vec<f64>,
     pub(crate) frequency: Vec<f64>,
     pub(crate) monetary: Vec<f64>,
@@ -31,7 +31,7 @@ impl RfmData {
     ) -> Result<RfmData, RfmError> {
         let revenue = monetary.clone();
         let d = RfmData {
-            ids,
+            ids: Ids::from(ids),
             recency_days,
             frequency,
             monetary,
@@ -96,7 +96,7 @@ impl RfmData {
             read(col::MONETARY)?
         };
         let d = RfmData {
-            ids: ids.to_vec(),
+            ids: ids.clone(),
             recency_days: read(col::RECENCY_DAYS)?,
             frequency: read(frequency.column())?,
             monetary: m,
@@ -119,7 +119,7 @@ impl RfmData {
     }
 
     /// Customer ids in input order.
-    pub fn ids(&self) -> &[String] {
+    pub fn ids(&self) -> &Ids {
         &self.ids
     }
 
@@ -142,16 +142,16 @@ impl RfmData {
             if let Some(row) = v.iter().position(|x| !x.is_finite()) {
                 return Err(RfmError::NonFinite {
                     column,
-                    customer_id: self.ids[row].clone(),
+                    customer_id: self.ids[row].to_string(),
                     row,
                     value: v[row],
                 });
             }
         }
         let mut seen = HashSet::with_capacity(n);
-        for id in &self.ids {
-            if !seen.insert(id.as_str()) {
-                return Err(RfmError::DuplicateId(id.clone()));
+        for id in self.ids.iter() {
+            if !seen.insert(id) {
+                return Err(RfmError::DuplicateId(id.to_string()));
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Scores from thresholds, and an explanation for every score level no customer got (users
 //! otherwise read an empty level as a bug: rfm issue #17).
 
+use clientele_core::Ids;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Method;
@@ -19,10 +20,10 @@ pub struct LevelNote {
 }
 
 /// Scores every customer; `values` and `ids` are in row order.
-pub(crate) fn score_all(t: &MetricThresholds, values: &[f64], ids: &[String]) -> Vec<u8> {
+pub(crate) fn score_all(t: &MetricThresholds, values: &[f64], ids: &Ids) -> Vec<u8> {
     values
         .iter()
-        .zip(ids)
+        .zip(ids.iter())
         .map(|(&x, id)| t.score(x, id))
         .collect()
 }

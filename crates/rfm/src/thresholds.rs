@@ -7,6 +7,8 @@
 
 use std::cmp::Ordering;
 
+use clientele_core::Ids;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::Method;
@@ -187,7 +189,7 @@ pub(crate) struct MetricData<'a> {
     pub column: &'a str,
     pub values: &'a [f64],
     pub sorted: &'a [f64],
-    pub ids: &'a [String],
+    pub ids: &'a Ids,
     /// Rank of each customer's id among all ids (only needed by `ntile`).
     pub id_rank: Option<&'a [u32]>,
     pub higher_is_better: bool,
@@ -319,13 +321,12 @@ pub(crate) fn balanced_cuts(sorted: &[f64], bins: u8) -> Vec<f64> {
 
 /// A u64 whose unsigned order is `f64::total_cmp` order, so sorting needs no float compares.
 fn order_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    clientele_core::rank::float_key(x)
 }
 
 /// Ranks of ids in string order (0-based); sorting (value, rank) pairs is then much cheaper
 /// than comparing strings for every tie.
-pub(crate) fn id_ranks(ids: &[String]) -> Vec<u32> {
+pub(crate) fn id_ranks(ids: &Ids) -> Vec<u32> {
     let mut order: Vec<u32> = (0..ids.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
     let mut rank = vec![0u32; ids.len()];
@@ -339,7 +340,7 @@ pub(crate) fn id_ranks(ids: &[String]) -> Vec<u32> {
 /// over customers ordered by (value, id).
 fn ntile_cuts(
     values: &[f64],
-    ids: &[String],
+    ids: &Ids,
     id_rank: Option<&[u32]>,
     bins: u8,
 ) -> (Vec<f64>, Vec<String>) {
@@ -373,7 +374,7 @@ fn ntile_cuts(
         // n > 0 here; an empty level (n < bins) repeats the last customer's key.
         let last = row_of[keyed[end.max(1) - 1].1 as usize] as usize;
         cuts.push(values[last]);
-        tids.push(ids[last].clone());
+        tids.push(ids[last].to_string());
     }
     (cuts, tids)
 }
