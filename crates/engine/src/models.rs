@@ -240,6 +240,9 @@ pub(crate) struct ModelInputs<'a> {
         [clientele_ingest::PeriodTotals; 7],
         [clientele_ingest::PeriodTotals; 12],
     )>,
+    /// Run the behaviour step (distributions, categories): not for a month end of
+    /// `--history monthly`, whose snapshot and sizes do not use it.
+    pub behaviour: bool,
 }
 
 /// Runs all model steps on `table` (adding columns) and returns their summaries.
@@ -286,8 +289,10 @@ pub(crate) fn run_models(
     grade_step(table, config, &mut out)?;
     let n = out.grades.len();
     timed(&mut out, "gradings", Some(format!("{n} schemes")));
-    out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
-    timed(&mut out, "behaviour (distributions, categories)", None);
+    if inputs.behaviour {
+        out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
+        timed(&mut out, "behaviour (distributions, categories)", None);
+    }
     Ok(out)
 }
 

@@ -28,16 +28,19 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
-    analyze_with(config, opts, None, progress)
+    analyze_with(config, opts, None, false, progress)
 }
 
 /// [`analyze`] from rows read before (a month end of `--history monthly`), or reading the
 /// input when there are none. With month ends or a holdout to compute, the input is read
-/// once and its rows kept for them (64 bytes a row).
+/// once and its rows kept for them (64 bytes a row). A `month_end` analysis leaves out what
+/// a month end's snapshot and sizes do not use: behaviour, target lists, next steps and the
+/// best customers.
 fn analyze_with(
     config: &Config,
     opts: &AnalyzeOptions,
     rows: Option<&KeptRows>,
+    month_end: bool,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
     let mut ingest = config.ingest_options()?;
@@ -64,6 +67,7 @@ fn analyze_with(
             category_spend: &data.category_spend,
             categories: &data.categories,
             seasonality: data.seasonality.as_ref(),
+            behaviour: !month_end,
         };
         crate::models::run_models(&mut customers, config, inputs)?
     };
@@ -78,7 +82,7 @@ fn analyze_with(
         clock = std::time::Instant::now();
     };
     // every group with customers; their files are written only when asked for
-    let groups = if opts.customer_table_only {
+    let groups = if opts.customer_table_only || month_end {
         Vec::new()
     } else {
         crate::models::target_lists(&customers, &models)
@@ -143,7 +147,11 @@ fn analyze_with(
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut next_steps = crate::decide::next_steps(&customers, &models, &groups);
+    let mut next_steps = if month_end {
+        Vec::new()
+    } else {
+        crate::decide::next_steps(&customers, &models, &groups)
+    };
     let target_lists = if config.output.target_lists {
         groups
     } else {
@@ -153,7 +161,11 @@ fn analyze_with(
         }
         Vec::new()
     };
-    let top_customers = crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS);
+    let top_customers = if month_end {
+        Vec::new()
+    } else {
+        crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS)
+    };
     timed("target lists, next steps, best customers", None);
     let summary = Summary {
         schema_version: crate::SCHEMA_VERSION,
@@ -311,7 +323,7 @@ fn monthly_history(
             inner: progress,
             prefix: format!("history: month end {} of {} ({end})", k + 1, ends.len()),
         };
-        let a = analyze_with(&c, &AnalyzeOptions::default(), rows, &month)?;
+        let a = analyze_with(&c, &AnalyzeOptions::default(), rows, true, &month)?;
         let snap = crate::snapshot_file_of(&a);
         points.push(crate::analysis::HistoryPoint::of(&a, &snap.snapshot));
         snaps.push(snap);
@@ -411,9 +423,12 @@ mod tests {
         for &end in &ends {
             let mut c = config.clone();
             c.time.as_of = Some(end);
-            let read = analyze(&c, &AnalyzeOptions::default(), &NoProgress).unwrap();
-            let folded =
-                analyze_with(&c, &AnalyzeOptions::default(), Some(rows), &NoProgress).unwrap();
+            // as the month ends run, and the last one also whole
+            let whole = end == *ends.last().unwrap();
+            let opts = AnalyzeOptions::default();
+            let read = analyze_with(&c, &opts, None, !whole, &NoProgress).unwrap();
+            let folded = analyze_with(&c, &opts, Some(rows), !whole, &NoProgress).unwrap();
+            assert_eq!(whole, !read.summary.next_steps.is_empty(), "{end}");
             assert_eq!(folded.customers, read.customers, "{end}");
             assert_eq!(folded.summary, read.summary, "{end}");
             assert_eq!(
