@@ -78,7 +78,7 @@ impl ClvOptions {
 /// Discrete discounted CLV of one customer with expected value per transaction `value`.
 pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &ClvOptions) -> f64 {
     let m = opts.periods_per_month;
-    if model.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+    if model.splits_off_p_alive() {
         // BG/NBD, MBG/NBD: P(alive) is the same factor in every month: evaluate it once.
         let mut prev = 0.0;
         let mut total = 0.0;
@@ -123,7 +123,7 @@ pub fn clv(
     check_values(data, expected_value)?;
     let disc = discounts(opts);
     let m = opts.periods_per_month;
-    if model.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+    if model.splits_off_p_alive() {
         // BG/NBD, MBG/NBD: Σ discounted increments if alive depends on (x, T) only (a few
         // hundred thousand pairs at millions of customers, where distinct (x, tₓ, T) rows are
         // about a million); P(alive) per customer.

@@ -150,6 +150,12 @@ impl Model {
         }
     }
 
+    /// Whether E[X] splits into an expectation if alive, a function of (x, T) only, times
+    /// P(alive) (BG/NBD, MBG/NBD): then the costly part is computed once per distinct (x, T).
+    pub(crate) fn splits_off_p_alive(&self) -> bool {
+        matches!(self, Model::BgNbd(_) | Model::MbgNbd(_))
+    }
+
     /// Whether P(alive) costs a few logs (BG/NBD, MBG/NBD): then it is computed per customer,
     /// which is cheaper than finding the distinct rows.
     fn cheap_p_alive(&self) -> bool {
@@ -171,7 +177,7 @@ impl Model {
     /// each row. The costly part is evaluated once per distinct (x, T) (BG/NBD, MBG/NBD: the
     /// expectation if alive, times each customer's P(alive)) or (x, tₓ, T) row (others).
     pub fn expected_purchases_all(&self, horizon: f64, data: &CalibrationData) -> Vec<f64> {
-        if self.expected_if_alive(1.0, 0.0, 0.0).is_some() {
+        if self.splits_off_p_alive() {
             if horizon <= 0.0 {
                 return vec![0.0; data.len()];
             }

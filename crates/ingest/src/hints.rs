@@ -74,15 +74,7 @@ impl std::fmt::Display for ColumnHint {
 /// `--flag value`, the value quoted for a shell when it holds anything but letters, digits
 /// and `_-.`.
 pub(crate) fn flag_fix(flag: &str, value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if plain {
-        format!("--{flag} {value}")
-    } else {
-        format!("--{flag} '{}'", value.replace('\'', r"'\''"))
-    }
+    format!("--{flag} {}", clientele_core::shell_word(value))
 }
 
 /// Usual names (exact, normalized) and telling words (contained) of each field, separated by

@@ -319,11 +319,6 @@ pub(crate) fn balanced_cuts(sorted: &[f64], bins: u8) -> Vec<f64> {
     cuts
 }
 
-/// A u64 whose unsigned order is `f64::total_cmp` order, so sorting needs no float compares.
-fn order_key(x: f64) -> u64 {
-    clientele_core::rank::float_key(x)
-}
-
 /// Ranks of ids in string order (0-based); sorting (value, rank) pairs is then much cheaper
 /// than comparing strings for every tie.
 pub(crate) fn id_ranks(ids: &Ids) -> Vec<u32> {
@@ -356,7 +351,8 @@ fn ntile_cuts(
     let mut keyed: Vec<(u64, u32)> = values
         .iter()
         .zip(rank)
-        .map(|(&v, &r)| (order_key(v), r))
+        // keys in `total_cmp` order: sorting needs no float compares
+        .map(|(&v, &r)| (clientele_core::rank::float_key(v), r))
         .collect();
     keyed.sort_unstable();
     // Rank -> row, to find the customer at each boundary.

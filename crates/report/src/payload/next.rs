@@ -64,20 +64,10 @@ fn list(g: &NextStep, name: &str) -> String {
         return f.clone();
     }
     let key = grouping(g).key();
-    format!("--scheme {key} --grade {}", shell_word(name))
-}
-
-/// A word as a shell reads it back: quoted when it holds anything but letters, digits and
-/// `_-.`.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    format!(
+        "--scheme {key} --grade {}",
+        clientele_core::shell_word(name)
+    )
 }
 
 /// The grouping a group belongs to, by name.
