@@ -16,12 +16,16 @@ use crate::error::{ClvError, Result, positive};
 use crate::model::{Model, par_map};
 use crate::pareto_nbd::ParetoNbd;
 
-/// lifetimes' month length in model units: D → 30, W → 4.345, M → 1.
+/// lifetimes' month length in model units: D → 30, W → 4.345, M → 1. lifetimes has no
+/// other units: a quarter is 3 months and a year 12, N days make 30 / N to the month.
 pub fn periods_per_month_lifetimes(unit: TimeUnit) -> f64 {
     match unit {
         TimeUnit::Days => 30.0,
         TimeUnit::Weeks => 4.345,
         TimeUnit::Months => 1.0,
+        TimeUnit::Quarters => 1.0 / 3.0,
+        TimeUnit::Years => 1.0 / 12.0,
+        TimeUnit::NDays(n) => 30.0 / f64::from(n),
     }
 }
 

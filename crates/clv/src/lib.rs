@@ -67,10 +67,12 @@ macro_rules! deserialize_via_new {
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod choice;
 pub mod clv;
 pub mod data;
 pub mod error;
 pub mod fit;
+pub mod forecast;
 pub mod gamma_gamma;
 pub mod hyp2f1;
 pub mod mbgnbd;
@@ -82,6 +84,7 @@ pub mod validation;
 
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
+pub use choice::{Candidate, Criterion, ModelComparison, compare_by_bic, compare_on_holdout};
 pub use clv::{ClvOptions, clv as customer_lifetime_values};
 pub use data::CalibrationData;
 pub use error::{ClvError, Result};

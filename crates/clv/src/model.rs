@@ -26,6 +26,18 @@ pub enum ModelKind {
     BgBb,
 }
 
+impl ModelKind {
+    /// The config name (`bg_nbd`, `mbg_nbd`, `pareto_nbd`, `bg_bb`), as in fit reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::BgNbd => "bg_nbd",
+            ModelKind::MbgNbd => "mbg_nbd",
+            ModelKind::ParetoNbd => "pareto_nbd",
+            ModelKind::BgBb => "bg_bb",
+        }
+    }
+}
+
 /// A transaction model with validated parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

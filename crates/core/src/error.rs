@@ -41,8 +41,10 @@ pub enum CoreError {
         /// What was expected.
         expected: String,
     },
-    /// A time unit name that is not days, weeks or months.
-    #[error("unknown time unit `{0}`: use days, weeks or months")]
+    /// A time unit that is not days, weeks, months, quarters, years or "N days".
+    #[error(
+        "unknown time unit `{0}`: use days, weeks, months, quarters, years or \"N days\" (e.g. \"14 days\")"
+    )]
     UnknownTimeUnit(String),
     /// A language name that is not zh or en.
     #[error("unknown language `{0}` (use zh or en)")]

@@ -18,10 +18,11 @@ pub struct ObservationWindow {
 ///
 /// Purchases are always merged per calendar day first; the unit only scales time. This is the
 /// convention of the BTYD papers and CLVTools ("fractional weeks"), and equals lifetimes'
-/// `freq='D', freq_multiplier=7` for weeks. A month is 30 days, as in lifetimes' CLV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
+/// `freq='D', freq_multiplier=7` for weeks. A month is 30 days, as in lifetimes' CLV; a
+/// quarter and a year are calendar averages (365.25 / 4 and 365.25 days), so a year of data
+/// is one year. `N days` is any other whole number of days. Written as the names `days`,
+/// `weeks`, `months`, `quarters`, `years` or `"14 days"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeUnit {
     /// 1 day.
     Days,
@@ -30,6 +31,12 @@ pub enum TimeUnit {
     Weeks,
     /// 30 days.
     Months,
+    /// 91.3125 days (a quarter of a 365.25-day year).
+    Quarters,
+    /// 365.25 days.
+    Years,
+    /// Any other whole number of days (2 or more; 1, 7 and 30 read as days, weeks, months).
+    NDays(u16),
 }
 
 impl TimeUnit {
@@ -39,27 +46,142 @@ impl TimeUnit {
             TimeUnit::Days => 1.0,
             TimeUnit::Weeks => 7.0,
             TimeUnit::Months => 30.0,
+            TimeUnit::Quarters => 365.25 / 4.0,
+            TimeUnit::Years => 365.25,
+            TimeUnit::NDays(n) => f64::from(n),
         }
     }
 
-    /// Lower-case name as used in config and column names.
-    pub fn name(self) -> &'static str {
+    /// Lower-case name as used in config and column names: `weeks`, `14 days`.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
-            TimeUnit::Days => "days",
-            TimeUnit::Weeks => "weeks",
-            TimeUnit::Months => "months",
+            TimeUnit::Days => "days".into(),
+            TimeUnit::Weeks => "weeks".into(),
+            TimeUnit::Months => "months".into(),
+            TimeUnit::Quarters => "quarters".into(),
+            TimeUnit::Years => "years".into(),
+            TimeUnit::NDays(n) => format!("{n} days").into(),
         }
+    }
+
+    /// The unit as a reader of `lang` says it: `周`, `14 天`, `weeks`.
+    pub fn label(self, lang: crate::Lang) -> String {
+        match lang {
+            crate::Lang::En => self.name().into_owned(),
+            crate::Lang::Zh => match self {
+                TimeUnit::Days => "天".into(),
+                TimeUnit::Weeks => "周".into(),
+                TimeUnit::Months => "月".into(),
+                TimeUnit::Quarters => "季度".into(),
+                TimeUnit::Years => "年".into(),
+                TimeUnit::NDays(n) => format!("{n} 天"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for TimeUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
 impl std::str::FromStr for TimeUnit {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, CoreError> {
-        match s.to_ascii_lowercase().as_str() {
-            "days" | "day" | "d" => Ok(TimeUnit::Days),
-            "weeks" | "week" | "w" => Ok(TimeUnit::Weeks),
-            "months" | "month" | "m" => Ok(TimeUnit::Months),
-            _ => Err(CoreError::UnknownTimeUnit(s.to_string())),
+        let lower = s.trim().to_ascii_lowercase();
+        let unknown = || CoreError::UnknownTimeUnit(s.to_string());
+        Ok(match lower.as_str() {
+            "days" | "day" | "d" => TimeUnit::Days,
+            "weeks" | "week" | "w" => TimeUnit::Weeks,
+            "months" | "month" | "m" => TimeUnit::Months,
+            "quarters" | "quarter" | "q" => TimeUnit::Quarters,
+            "years" | "year" | "y" => TimeUnit::Years,
+            other => {
+                // "14 days", "14days", "14 d", "14d"
+                let digits = other.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                let suffix = other[digits.len()..].trim();
+                if !matches!(suffix, "days" | "day" | "d") {
+                    return Err(unknown());
+                }
+                match digits.trim().parse::<u16>().map_err(|_| unknown())? {
+                    0 => return Err(unknown()),
+                    1 => TimeUnit::Days,
+                    7 => TimeUnit::Weeks,
+                    30 => TimeUnit::Months,
+                    n => TimeUnit::NDays(n),
+                }
+            }
+        })
+    }
+}
+
+impl Serialize for TimeUnit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeUnit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Written by hand because the serde impls above are: one of the names or `"N days"`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for TimeUnit {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeUnit".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(days|weeks|months|quarters|years|[0-9]+ days)$",
+            "description": "days, weeks, months (30 days), quarters (91.3125 days), years (365.25 days) or \"N days\""
+        })
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn units_read_by_name_and_as_n_days_and_write_back_the_same() {
+        for (text, unit) in [
+            ("weeks", TimeUnit::Weeks),
+            ("Q", TimeUnit::Quarters),
+            ("years", TimeUnit::Years),
+            ("14 days", TimeUnit::NDays(14)),
+            ("14d", TimeUnit::NDays(14)),
+            ("7 days", TimeUnit::Weeks),
+            ("1 day", TimeUnit::Days),
+        ] {
+            let u: TimeUnit = text.parse().unwrap();
+            assert_eq!(u, unit, "{text}");
+            assert_eq!(u.name().parse::<TimeUnit>().unwrap(), u);
+            let json = serde_json::to_string(&u).unwrap();
+            assert_eq!(serde_json::from_str::<TimeUnit>(&json).unwrap(), u);
         }
+        for bad in [
+            "0 days",
+            "fortnight",
+            "14 weeks",
+            "-3 days",
+            "70000 days",
+            "",
+        ] {
+            assert!(bad.parse::<TimeUnit>().is_err(), "{bad}");
+        }
+        assert_eq!(TimeUnit::NDays(14).days(), 14.0);
+        assert_eq!(TimeUnit::Years.days(), 365.25);
+        assert_eq!(TimeUnit::Quarters.label(crate::Lang::Zh), "季度");
     }
 }

@@ -48,7 +48,9 @@ pub struct Config {
 pub struct ClvConfig {
     /// Fit the CLV models at all.
     pub enabled: bool,
-    /// Transaction model: mbg_nbd (default), bg_nbd, pareto_nbd or bg_bb.
+    /// Transaction model: mbg_nbd (default), bg_nbd, pareto_nbd, bg_bb, or auto (fit
+    /// MBG/NBD, Pareto/NBD and BG/NBD, compare them by holdout error when a calibration end
+    /// is given, else by BIC, and keep the best; the rule is in docs/MODEL_CHOICE.md).
     ///
     /// MBG/NBD is the default because a customer may lapse right after any purchase, also
     /// the first: a one-time buyer's P(alive) falls with the time since the purchase. Under
@@ -61,7 +63,7 @@ pub struct ClvConfig {
     /// fit can run for many minutes when dropout shows no heterogeneity (s, β → ∞; CDNOW's
     /// sample observed one year longer), while MBG/NBD has closed forms and fits in
     /// milliseconds on any data.
-    pub model: clientele_clv::ModelKind,
+    pub model: ModelChoice,
     /// Spend model: `gamma_gamma` or `none`.
     pub spend: SpendModel,
     /// CLV and expected-purchases horizon in months.
@@ -78,12 +80,57 @@ impl Default for ClvConfig {
     fn default() -> Self {
         ClvConfig {
             enabled: true,
-            model: clientele_clv::ModelKind::MbgNbd,
+            model: ModelChoice::MbgNbd,
             spend: SpendModel::GammaGamma,
             horizon_months: 12,
             monthly_discount: 0.01,
             month: MonthLength::Lifetimes,
             penalizer: 0.0,
+        }
+    }
+}
+
+/// `[clv] model`: one transaction model, or `auto` to compare them and keep the best.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// Fit MBG/NBD, Pareto/NBD and BG/NBD and keep the best (`clientele_clv::choice`).
+    Auto,
+    /// BG/NBD.
+    BgNbd,
+    /// MBG/NBD.
+    #[default]
+    MbgNbd,
+    /// Pareto/NBD.
+    ParetoNbd,
+    /// BG/BB.
+    BgBb,
+}
+
+impl ModelChoice {
+    /// The one model chosen; None for `auto`.
+    pub fn kind(self) -> Option<clientele_clv::ModelKind> {
+        use clientele_clv::ModelKind as K;
+        match self {
+            ModelChoice::Auto => None,
+            ModelChoice::BgNbd => Some(K::BgNbd),
+            ModelChoice::MbgNbd => Some(K::MbgNbd),
+            ModelChoice::ParetoNbd => Some(K::ParetoNbd),
+            ModelChoice::BgBb => Some(K::BgBb),
+        }
+    }
+}
+
+impl From<clientele_clv::ModelKind> for ModelChoice {
+    fn from(k: clientele_clv::ModelKind) -> Self {
+        use clientele_clv::ModelKind as K;
+        match k {
+            K::BgNbd => ModelChoice::BgNbd,
+            K::MbgNbd => ModelChoice::MbgNbd,
+            K::ParetoNbd => ModelChoice::ParetoNbd,
+            K::BgBb => ModelChoice::BgBb,
         }
     }
 }

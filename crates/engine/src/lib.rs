@@ -29,9 +29,9 @@ pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis, StepTiming};
 pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
 pub use config::{
-    AsWritten, ClvConfig, ColumnsConfig, Config, DecimalSeparator, EXCEL_ROWS, Lang, MonthLength,
-    OutputConfig, OutputFormat, ParquetCompression, SettingChange, SourceConfig, SpendModel,
-    TimeConfig, run_settings, settings_diff, settings_mismatch,
+    AsWritten, ClvConfig, ColumnsConfig, Config, DecimalSeparator, EXCEL_ROWS, Lang, ModelChoice,
+    MonthLength, OutputConfig, OutputFormat, ParquetCompression, SettingChange, SourceConfig,
+    SpendModel, TimeConfig, run_settings, settings_diff, settings_mismatch,
 };
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};

@@ -50,6 +50,51 @@ pub struct ClvSection {
     /// (the typed detail is `spend.extreme_spenders`).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// With `[clv] model = "auto"`: the candidates, the criterion and the choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<clientele_clv::ModelComparison>,
+    /// Expected purchases (and value, with a spend model) in each month of the horizon,
+    /// summed over customers; undiscounted, so they add up to the horizon's totals.
+    #[serde(default)]
+    pub forecast: Vec<ForecastMonth>,
+}
+
+/// One month of [`ClvSection::forecast`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ForecastMonth {
+    /// 1 for the first month after the as-of date.
+    pub month: u32,
+    /// First day of the month (the day after the as-of date for month 1).
+    pub from: clientele_core::Day,
+    /// Last day of the month (months are the model's month length: 30 days, or lifetimes'
+    /// 4.345 weeks).
+    pub to: clientele_core::Day,
+    /// Σ expected purchases in the month.
+    pub expected_purchases: f64,
+    /// Σ expected value of those purchases (expected spend per purchase × purchases);
+    /// None without a spend model.
+    pub expected_value: Option<f64>,
+}
+
+/// The forecast months from per-month totals: month k ends k model months after `as_of`.
+fn forecast_months(
+    as_of: clientele_core::Day,
+    days_per_month: f64,
+    purchases: &[f64],
+    value: Option<&[f64]>,
+) -> Vec<ForecastMonth> {
+    let end = |k: usize| clientele_core::Day(as_of.0 + (k as f64 * days_per_month).round() as i32);
+    purchases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ForecastMonth {
+            month: (i + 1) as u32,
+            from: clientele_core::Day(end(i).0 + 1),
+            to: end(i + 1),
+            expected_purchases: *p,
+            expected_value: value.map(|v| v[i]),
+        })
+        .collect()
 }
 
 /// One bin of the CLV distribution.
@@ -243,6 +288,9 @@ pub(crate) struct ModelInputs<'a> {
     /// Run the behaviour step (distributions, categories): not for a month end of
     /// `--history monthly`, whose snapshot and sizes do not use it.
     pub behaviour: bool,
+    /// With `[clv] model = "auto"` and a calibration end: the holdout comparison that chose
+    /// the model (without it, auto compares by BIC on the whole data).
+    pub holdout_choice: Option<&'a clientele_clv::ModelComparison>,
 }
 
 /// Runs all model steps on `table` (adding columns) and returns their summaries.
@@ -267,7 +315,13 @@ pub(crate) fn run_models(
     if config.clv.enabled {
         // A failed fit must not hide the rest of the analysis; the reason is reported in
         // the clv crate's words (the CLI and report say "CLV not computed: …").
-        out.clv = Step::of(clv_step(table, &config.clv, config.time.unit));
+        out.clv = Step::of(clv_step(
+            table,
+            &config.clv,
+            config.time.unit,
+            inputs.as_of,
+            inputs.holdout_choice,
+        ));
         let model = out.clv.done().map(|c| c.model.model.clone());
         timed(&mut out, "CLV fit and scoring", model);
     }
@@ -451,6 +505,8 @@ fn clv_step(
     table: &mut CustomerTable,
     cfg: &ClvConfig,
     unit: TimeUnit,
+    as_of: clientele_core::Day,
+    holdout_choice: Option<&clientele_clv::ModelComparison>,
 ) -> Result<ClvSection, EngineError> {
     let summary = ClvSummary::from_table(table)?;
     let data = CalibrationData::from_summary(&summary)?;
@@ -458,7 +514,17 @@ fn clv_step(
         penalizer: cfg.penalizer,
         ..FitOptions::default()
     };
-    let fitted = clientele_clv::fit(cfg.model, &data.compress(), &fit_opts)?;
+    let (fitted, comparison) = match (cfg.model.kind(), holdout_choice) {
+        (Some(kind), _) => (clientele_clv::fit(kind, &data.compress(), &fit_opts)?, None),
+        (None, Some(c)) => (
+            clientele_clv::fit(c.chosen, &data.compress(), &fit_opts)?,
+            Some(c.clone()),
+        ),
+        (None, None) => {
+            let (c, f) = clientele_clv::compare_by_bic(&data.compress(), &fit_opts)?;
+            (f, Some(c))
+        }
+    };
     let model = &fitted.model;
     let periods = match cfg.month {
         MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
@@ -505,6 +571,16 @@ fn clv_step(
         clv_distribution: Vec::new(),
         clv_skipped: None,
         notes: Vec::new(),
+        comparison,
+        forecast: Vec::new(),
+    };
+    let months = cfg.horizon_months as usize;
+    let days_per_month = periods * unit.days();
+    let purchases_only = |section: &mut ClvSection| -> Result<(), EngineError> {
+        let (purchases, _) =
+            clientele_clv::forecast::period_totals(model, &data, periods, months, None)?;
+        section.forecast = forecast_months(as_of, days_per_month, &purchases, None);
+        Ok(())
     };
     if cfg.spend == SpendModel::GammaGamma {
         // The purchase model stands on its own: a spend model that cannot be fitted costs
@@ -523,10 +599,14 @@ fn clv_step(
             Ok(v) => v,
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
+                purchases_only(&mut section)?;
                 return Ok(section);
             }
         };
         section.notes.extend(spend.note());
+        let (purchases, money) =
+            clientele_clv::forecast::period_totals(model, &data, periods, months, Some(&value))?;
+        section.forecast = forecast_months(as_of, days_per_month, &purchases, money.as_deref());
         push(table, col::EXPECTED_VALUE, &value)?;
         push(table, col::CLV, &clv)?;
         let mut sorted = clv.clone();
@@ -541,6 +621,8 @@ fn clv_step(
         });
         section.spend = Some(spend);
         section.clv_distribution = clv_bins(&sorted);
+    } else {
+        purchases_only(&mut section)?;
     }
     Ok(section)
 }
@@ -827,7 +909,13 @@ mod tests {
 
     fn clv_outputs(table: &mut CustomerTable) -> ModelOutputs {
         ModelOutputs {
-            clv: Step::of(clv_step(table, &ClvConfig::default(), TimeUnit::Days)),
+            clv: Step::of(clv_step(
+                table,
+                &ClvConfig::default(),
+                TimeUnit::Days,
+                clientele_core::Day(0),
+                None,
+            )),
             ..ModelOutputs::default()
         }
     }

@@ -57,6 +57,22 @@ fn analyze_with(
     let kept = data.rows.take();
     let rows = rows.or(kept.as_ref());
     let mut customers = data.table;
+    let clock = std::time::Instant::now();
+    let validation = match config.time.calibration_end {
+        Some(cal) if config.clv.enabled && !opts.customer_table_only => {
+            // the summary keeps the errors; the per-customer predictions are not part of it.
+            // It runs first: with `[clv] model = "auto"` its comparison chooses the model.
+            Step::of(
+                crate::validate::validate_with(config, cal, rows, progress).map(|mut v| {
+                    v.report.predicted = Vec::new();
+                    v.report.baseline_predicted = Vec::new();
+                    v
+                }),
+            )
+        }
+        _ => Step::Off,
+    };
+    let validation_seconds = clock.elapsed().as_secs_f64();
     let mut models = if opts.customer_table_only {
         crate::models::ModelOutputs::default()
     } else {
@@ -68,10 +84,19 @@ fn analyze_with(
             categories: &data.categories,
             seasonality: data.seasonality.as_ref(),
             behaviour: !month_end,
+            holdout_choice: validation.done().and_then(|v| v.comparison.as_ref()),
         };
         crate::models::run_models(&mut customers, config, inputs)?
     };
     let mut timings = std::mem::take(&mut models.timings);
+    if !matches!(validation, Step::Off) {
+        let step = crate::StepTiming {
+            step: "holdout validation (from the rows read once)",
+            detail: None,
+            seconds: validation_seconds,
+        };
+        timings.insert(0, step);
+    }
     let mut clock = std::time::Instant::now();
     let mut timed = |step: &'static str, detail: Option<String>| {
         timings.push(crate::StepTiming {
@@ -103,22 +128,6 @@ fn analyze_with(
             },
         })
         .collect();
-    let validation = match config.time.calibration_end {
-        Some(cal) if config.clv.enabled && !opts.customer_table_only => {
-            // the summary keeps the errors; the per-customer predictions are not part of it
-            Step::of(
-                crate::validate::validate_with(config, cal, rows, progress).map(|mut v| {
-                    v.report.predicted = Vec::new();
-                    v.report.baseline_predicted = Vec::new();
-                    v
-                }),
-            )
-        }
-        _ => Step::Off,
-    };
-    if !matches!(validation, Step::Off) {
-        timed("holdout validation (from the rows read once)", None);
-    }
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
         // month ends after the last order would only show customers ageing without data
         let last = data
@@ -130,8 +139,13 @@ fn analyze_with(
             .clusters
             .done()
             .map(|c| clientele_cluster::FrozenClusters::new(c.model.clone(), &c.profiles));
+        // `model = "auto"` compares once, at the as-of date; the month ends use its choice
+        let mut month_config = config.clone();
+        if let Some(c) = models.clv.done().and_then(|c| c.comparison.as_ref()) {
+            month_config.clv.model = c.chosen.into();
+        }
         let h = monthly_history(
-            config,
+            &month_config,
             clusters,
             data.stats.first_date,
             last,

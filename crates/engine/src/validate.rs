@@ -23,6 +23,9 @@ pub struct Validation {
     pub fit: clientele_clv::FitReport,
     /// Errors of the model and of the naive baseline, overall and by calibration frequency.
     pub report: HoldoutReport,
+    /// With `[clv] model = "auto"`: every candidate's holdout error and the choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<clientele_clv::ModelComparison>,
 }
 
 /// Fits the configured CLV model up to `calibration_end` and validates it on the purchases
@@ -67,8 +70,15 @@ pub(crate) fn validate_with(
         penalizer: config.clv.penalizer,
         ..FitOptions::default()
     };
-    let fitted = clientele_clv::fit(config.clv.model, &cal.compress(), &opts)?;
     let duration = f64::from(obs_end.0 - calibration_end.0) / config.time.unit.days();
+    let (kind, comparison) = match config.clv.model.kind() {
+        Some(kind) => (kind, None),
+        None => {
+            let c = clientele_clv::compare_on_holdout(&cal, duration, &actual, &opts)?;
+            (c.chosen, Some(c))
+        }
+    };
+    let fitted = clientele_clv::fit(kind, &cal.compress(), &opts)?;
     let report = holdout_validation(&fitted.model, &cal, duration, &actual)?;
     Ok(Validation {
         calibration_end,
@@ -77,5 +87,6 @@ pub(crate) fn validate_with(
         customers: data.table.len(),
         fit: fitted.report,
         report,
+        comparison,
     })
 }

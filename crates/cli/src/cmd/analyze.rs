@@ -7,9 +7,10 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use clientele_engine::{AnalyzeOptions, OutputFormat, analyze, check_destination, write_outputs};
 
-use super::flags::{LangArg, SourceArgs, UnitArg, config_from, input_paths};
+use super::flags::{LangArg, SourceArgs, config_from, input_paths};
 use super::outputs::{print_summary, report_files};
 use crate::progress::Bars;
+use clientele_core::TimeUnit;
 
 #[derive(Debug, Args)]
 pub(super) struct AnalyzeArgs {
@@ -31,9 +32,9 @@ pub(super) struct AnalyzeArgs {
     /// Stop at the first bad row instead of writing it to rejects.csv.
     #[arg(long)]
     pub(super) strict: bool,
-    /// CLV-convention time unit.
-    #[arg(long, value_enum, ignore_case = true)]
-    pub(super) unit: Option<UnitArg>,
+    /// CLV-convention time unit: days, weeks, months, quarters, years or "N days".
+    #[arg(long, value_name = "UNIT")]
+    pub(super) unit: Option<TimeUnit>,
     /// Language of segment labels and actions in the outputs (default: the config's, or without
     /// a config the locale's: zh for zh_*, English otherwise).
     #[arg(long, value_enum)]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use clientele_core::{Day, Lang, TimeUnit};
+use clientele_core::{Day, Lang};
 use clientele_engine::{AsWritten, Config, DecimalSeparator};
 use clientele_ingest::{Delimiter, Encoding};
 
@@ -69,30 +69,6 @@ pub(super) struct SourceArgs {
 
 // Flags with a fixed set of values: clap lists them in the help and refuses others. The
 // engine does not depend on clap, so each maps onto its engine type.
-
-/// `--unit`, with the short forms `TimeUnit` reads (`d`, `week`, …) kept as aliases.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum UnitArg {
-    /// 1 day.
-    #[value(aliases = ["day", "d"])]
-    Days,
-    /// 7 days (the default).
-    #[value(aliases = ["week", "w"])]
-    Weeks,
-    /// 30 days.
-    #[value(aliases = ["month", "m"])]
-    Months,
-}
-
-impl From<UnitArg> for TimeUnit {
-    fn from(u: UnitArg) -> Self {
-        match u {
-            UnitArg::Days => TimeUnit::Days,
-            UnitArg::Weeks => TimeUnit::Weeks,
-            UnitArg::Months => TimeUnit::Months,
-        }
-    }
-}
 
 /// `--lang`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -171,7 +147,7 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         c.time.calibration_end = Some(Day::parse_iso(d).context("--calibration-end")?);
     }
     if let Some(u) = a.unit {
-        c.time.unit = u.into();
+        c.time.unit = u;
     }
     if let Some(f) = a.format {
         c.output.format = f.into();

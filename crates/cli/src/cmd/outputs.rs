@@ -74,14 +74,7 @@ pub(super) fn print_summary(
             .zip(&m.params)
             .map(|(n, v)| format!("{n} {v:.4}"))
             .collect();
-        let unit = lang.pick(
-            match c.unit.name() {
-                "days" => "天",
-                "weeks" => "周",
-                _ => "月",
-            },
-            c.unit.name(),
-        );
+        let unit = c.unit.label(lang);
         let converged = match (m.converged, lang) {
             (true, Lang::Zh) => "拟合收敛",
             (false, Lang::Zh) => "拟合未收敛",
@@ -111,6 +104,9 @@ pub(super) fn print_summary(
             c.options.months,
             value
         )?;
+        if let Some(cmp) = &c.comparison {
+            print_comparison(lang, cmp)?;
+        }
         if let Some(why) = &c.clv_skipped {
             say_in!(
                 lang,
@@ -281,6 +277,71 @@ pub(super) fn print_summary(
             "未写 customers.csv：{} 位客户超出 Excel 一张工作表的 1048576 行（--format both 仍会写出）；名单可用 clientele export 导出",
             "customers.csv not written: {} customers exceed the 1,048,576 rows of an Excel sheet (--format both writes it anyway); export lists with clientele export",
             a.customers.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// `model = "auto"`: each candidate's score and which one was kept, and why.
+pub(super) fn print_comparison(
+    lang: Lang,
+    cmp: &clientele_engine::clv::ModelComparison,
+) -> Result<()> {
+    use clientele_engine::clv::Criterion;
+    let holdout = cmp.criterion == Criterion::HoldoutMae;
+    say_in!(
+        lang,
+        "模型比较（{}）：",
+        "model comparison ({}):",
+        match (holdout, lang) {
+            (true, Lang::Zh) => "留出期每位客户购买次数的平均绝对误差，越小越好",
+            (true, Lang::En) =>
+                "holdout mean absolute error of each customer's purchases, lower is better",
+            (false, Lang::Zh) => "BIC，越小越好",
+            (false, Lang::En) => "BIC, lower is better",
+        }
+    )?;
+    for c in &cmp.candidates {
+        let score = if holdout { c.holdout_mae } else { c.bic };
+        let mark = if c.model == cmp.chosen { "→" } else { " " };
+        let line = match (score, &c.error) {
+            (Some(v), _) => {
+                let ll = c.log_likelihood.unwrap_or(f64::NAN);
+                match lang {
+                    Lang::Zh => format!("{v:.4} · 对数似然 {ll:.2}"),
+                    Lang::En => format!("{v:.4} · log-likelihood {ll:.2}"),
+                }
+            }
+            (None, Some(e)) => lang.pick("未能拟合：", "not fitted: ").to_string() + e,
+            (None, None) => "—".to_string(),
+        };
+        say!("  {mark} {:<11} {line}", model_name(c.model.name()))?;
+    }
+    let (chosen, best) = (model_name(cmp.chosen.name()), model_name(cmp.best.name()));
+    if cmp.chosen == cmp.best {
+        say_in!(
+            lang,
+            "  选用 {}：得分最好。",
+            "  kept {}: the best score.",
+            chosen
+        )?;
+    } else if holdout {
+        say_in!(
+            lang,
+            "  选用 {}：与最好的 {} 相差不到 {:.0}%，按默认顺序优先（docs/MODEL_CHOICE.md）。",
+            "  kept {}: within {2:.0} % of the best, {1}, and preferred in the default order (docs/MODEL_CHOICE.md).",
+            chosen,
+            best,
+            cmp.tie_margin * 100.0
+        )?;
+    } else {
+        say_in!(
+            lang,
+            "  选用 {}：BIC 与最好的 {} 相差不超过 {}，按默认顺序优先（docs/MODEL_CHOICE.md）。",
+            "  kept {}: BIC within {2} of the best, {1}, and preferred in the default order (docs/MODEL_CHOICE.md).",
+            chosen,
+            best,
+            cmp.tie_margin
         )?;
     }
     Ok(())

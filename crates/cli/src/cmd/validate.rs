@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use clientele_core::Day;
-use clientele_engine::clv::ModelKind;
+use clientele_engine::ModelChoice;
 use clientele_engine::write_file;
 
 use super::analyze::AnalyzeArgs;
-use super::flags::{SourceArgs, UnitArg, config_from};
+use super::flags::{SourceArgs, config_from};
 use crate::progress::Bars;
+use clientele_core::TimeUnit;
 
 #[derive(Debug, Args)]
 pub(super) struct ValidateArgs {
@@ -25,9 +26,9 @@ pub(super) struct ValidateArgs {
     /// Last day of the holdout period. Default: last date in the data.
     #[arg(long)]
     as_of: Option<String>,
-    /// Time unit.
-    #[arg(long, value_enum, ignore_case = true)]
-    unit: Option<UnitArg>,
+    /// Time unit: days, weeks, months, quarters, years or "N days".
+    #[arg(long, value_name = "UNIT")]
+    unit: Option<TimeUnit>,
     /// Transaction model.
     #[arg(long, value_enum)]
     model: Option<ModelArg>,
@@ -45,19 +46,22 @@ pub(super) struct ValidateArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub(super) enum ModelArg {
+    /// Compare MBG/NBD, Pareto/NBD and BG/NBD on the holdout and keep the best.
+    Auto,
     BgNbd,
     MbgNbd,
     ParetoNbd,
     BgBb,
 }
 
-impl From<ModelArg> for ModelKind {
+impl From<ModelArg> for ModelChoice {
     fn from(m: ModelArg) -> Self {
         match m {
-            ModelArg::BgNbd => ModelKind::BgNbd,
-            ModelArg::MbgNbd => ModelKind::MbgNbd,
-            ModelArg::ParetoNbd => ModelKind::ParetoNbd,
-            ModelArg::BgBb => ModelKind::BgBb,
+            ModelArg::Auto => ModelChoice::Auto,
+            ModelArg::BgNbd => ModelChoice::BgNbd,
+            ModelArg::MbgNbd => ModelChoice::MbgNbd,
+            ModelArg::ParetoNbd => ModelChoice::ParetoNbd,
+            ModelArg::BgBb => ModelChoice::BgBb,
         }
     }
 }
@@ -86,6 +90,9 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
     }
     let cal = Day::parse_iso(&v.calibration_end).context("--calibration-end")?;
     let r = clientele_engine::validate(&config, cal, bars)?;
+    if let Some(cmp) = &r.comparison {
+        super::outputs::print_comparison(config.output.lang, cmp)?;
+    }
     let f = &r.fit;
     say!(
         "{} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",

@@ -67,8 +67,7 @@ fn run_rows(c: &Ctx, s: &Summary) -> Vec<(String, String)> {
     if let (Some(a), Some(b)) = (s.kpis.first_order, s.kpis.last_order) {
         rows.push((c.t("about.range"), format!("{a} – {b}")));
     }
-    let unit = s.time_unit.name();
-    rows.push((c.t("about.time_unit"), c.t(&format!("unit.{unit}"))));
+    rows.push((c.t("about.time_unit"), c.unit(s.time_unit)));
     rows.extend(models(c, s));
     rows.push((c.t("about.lang"), c.t(&format!("lang.{}", c.lang.code()))));
     rows.push((

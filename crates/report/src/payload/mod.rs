@@ -47,6 +47,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A time unit in the report's language (`周`, `14 days`).
+    fn unit(&self, unit: clientele_core::TimeUnit) -> String {
+        unit.label(self.lang)
+    }
+
     /// The label of `key`; a missing one is noted (a test fails on it) and shown as the key.
     fn t(&self, key: &str) -> String {
         match i18n::lookup(self.lang, key) {

@@ -120,10 +120,9 @@ fn by_frequency_card(c: &Ctx, r: &HoldoutReport) -> Value {
 
 /// The calibration fit.
 fn fit_card(c: &Ctx, v: &Validation) -> Value {
-    let unit = v.unit.name();
     let lines = vec![
         fit_line(c, &v.fit),
-        c.tf("val.unit", &[("v", c.t(&format!("unit.{unit}")))]),
+        c.tf("val.unit", &[("v", c.unit(v.unit))]),
     ];
     Card::new(c.t("val.fit_title"), 6)
         .table(param_table(c, &v.fit))

@@ -231,13 +231,12 @@ fn fit_card(c: &Ctx, clv: &ClvSection) -> Value {
             ],
         ));
     }
-    let unit = clv.unit.name();
     lines.push(c.tf(
         "fit.options",
         &[
             ("months", int(f64::from(clv.options.months))),
             ("disc", pct(clv.options.monthly_discount)),
-            ("unit", c.t(&format!("unit.{unit}"))),
+            ("unit", c.unit(clv.unit)),
         ],
     ));
     Card::new(c.t("fit.title"), 6).table(t).text(lines).json()
