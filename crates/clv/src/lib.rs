@@ -13,6 +13,10 @@
 //! - [`Model`] methods `p_alive`, `expected_purchases(horizon, x, tx, T)`,
 //!   `expected_purchases_new(t)`, `prob_purchases`, `*_all` (parallel; costly terms once per distinct row),
 //!   `expected_cumulative_transactions`;
+//! - [`Model`] purchase timing ([`purchase`]): `p_purchase(τ, x, tx, T)` / `p_no_purchase`
+//!   (at least one / no purchase in (T, T+τ]), `p_alive_at(τ, …)` (alive at T+τ),
+//!   `next_purchase_time(x, tx, T, max)` (median wait, `None` past `max`), each with a
+//!   `*_all(…, &CalibrationData)` version; arguments checked (`ClvError::InvalidArgument`);
 //! - [`GammaGamma::fit`]`(&frequency, &monetary, &FitOptions)` and
 //!   [`GammaGamma::expected_average_values`];
 //! - [`clv()`](clv::clv) with [`ClvOptions`], [`clv::dert_clv`] for the Pareto/NBD;
@@ -79,6 +83,7 @@ pub mod mbgnbd;
 pub mod model;
 mod optimize;
 pub mod pareto_nbd;
+pub mod purchase;
 pub mod special;
 pub mod validation;
 
