@@ -1,0 +1,231 @@
+//! Static covariates on CLVTools' apparel data against the published CLVTools results
+//! (Meierer et al., "Estimating Individual Customer Lifetime Values with R: The CLVTools
+//! Package"; values in `/work/shared/data/apparel/README.md`), a BG/NBD recovery on simulated
+//! data with known coefficients, and the design's input errors.
+//!
+//! Summary in CLVTools' convention: weeks, transactions on the same day merged, time from each
+//! customer's first purchase, estimation period 104 weeks from the first purchase
+//! (`estimation.split = 104`: 2005-01-02 + 728 days = 2006-12-31, transactions on that day
+//! included), so T = 104 for all 600 customers.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use clientele_clv::*;
+use common::data_path;
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+fn days(date: &str) -> i64 {
+    let mut it = date.split('-').map(|p| p.parse::<i64>().unwrap());
+    let (y, m, d) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Rows of a CLVTools CSV export (`"",Id,...`), without the header, quotes stripped.
+fn rows(name: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(data_path(name)).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|f| f.trim_matches('"').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Customer ids in order, the (x, tₓ, T) summary and the Gender/Channel covariates.
+fn apparel() -> (CalibrationData, Covariates) {
+    let split = days("2005-01-02") + 104 * 7;
+    assert_eq!(split, days("2006-12-31"));
+    let mut by_id: std::collections::BTreeMap<u32, Vec<i64>> = Default::default();
+    for r in rows("apparel/apparel_trans.csv") {
+        by_id
+            .entry(r[1].parse().unwrap())
+            .or_default()
+            .push(days(&r[2]));
+    }
+    let (mut x, mut tx, mut t) = (vec![], vec![], vec![]);
+    for d in by_id.values_mut() {
+        d.sort_unstable();
+        d.dedup();
+        let first = d[0];
+        assert_eq!(first, days("2005-01-02"));
+        let cal: Vec<i64> = d.iter().copied().filter(|&v| v <= split).collect();
+        x.push((cal.len() - 1) as f64);
+        tx.push((cal[cal.len() - 1] - first) as f64 / 7.0);
+        t.push((split - first) as f64 / 7.0);
+    }
+    assert_eq!(x.len(), 600);
+    let cov_rows = rows("apparel/apparel_static_cov.csv");
+    let ids: Vec<u32> = by_id.keys().copied().collect();
+    let mut gender = vec![f64::NAN; 600];
+    let mut channel = vec![f64::NAN; 600];
+    for r in &cov_rows {
+        let i = ids.binary_search(&r[1].parse().unwrap()).unwrap();
+        gender[i] = r[2].parse().unwrap();
+        channel[i] = r[3].parse().unwrap();
+    }
+    let cov =
+        Covariates::from_columns(vec![("Gender".into(), gender), ("Channel".into(), channel)])
+            .unwrap();
+    (CalibrationData::new(x, tx, t).unwrap(), cov)
+}
+
+/// |got − want| within half a unit of the last printed digit.
+#[track_caller]
+fn printed(got: f64, want: f64, decimals: i32) {
+    let half = 0.5 * 10f64.powi(-decimals);
+    assert!(
+        (got - want).abs() <= half,
+        "got {got}, published {want} ({decimals} decimals)"
+    );
+}
+
+/// CLVTools' published Pareto/NBD estimates (r, α, s, β) without covariates.
+const PLAIN: [f64; 4] = [1.4490, 48.636, 0.5613, 46.884];
+/// ... and with Gender and Channel on both processes (r, α, s, β, trans.Gender,
+/// trans.Channel, life.Gender, life.Channel).
+const WITH_COVARIATES: [f64; 8] = [
+    1.8378, 92.9123, 0.5920, 49.6227, 0.2859, 0.6241, -0.6430, 0.7907,
+];
+
+/// The estimates agree with the published ones to 1 % of a standard error.
+///
+/// Not to the printed digits: the likelihood is flat along a ridge and CLVTools' L-BFGS-B
+/// (numeric gradients, optimx defaults) stops short of its top. Measured: without covariates
+/// our point and the published one have the same LL to 1e-6 and differ by at most 4e-5
+/// relative (r 1.44894, α 48.6349, β 46.8821); with covariates the published point's LL is
+/// 2.3e-5 below ours (both print as −5821.0627) and the estimates differ by at most 0.004
+/// standard errors (r 1.83897, α 92.963, s 0.59130, β 49.513; γ 0.28614, 0.62393, −0.64187,
+/// 0.78976), at a gradient norm below 1e-9 here.
+#[track_caller]
+fn on_the_published_ridge(got: &[f64], se: &[f64], published: &[f64]) {
+    assert_eq!(got.len(), published.len());
+    for i in 0..got.len() {
+        assert!(
+            (got[i] - published[i]).abs() <= 0.01 * se[i],
+            "estimate {i}: {} vs published {} (se {})",
+            got[i],
+            published[i],
+            se[i]
+        );
+    }
+}
+
+#[test]
+fn pareto_nbd_with_gender_and_channel_matches_clvtools() {
+    let (data, cov) = apparel();
+    let opts = FitOptions::default();
+    let fit = fit_with_covariates(
+        CovariateModel::ParetoNbd,
+        &data,
+        &cov,
+        &CovariateOptions::default(),
+        &opts,
+    )
+    .unwrap();
+
+    // Without covariates: r 1.4490, α 48.636, s 0.5613, β 46.884, LL −5848.0978.
+    let plain = &fit.without_covariates;
+    printed(plain.log_likelihood, -5848.0978, 4);
+    let se = plain.std_errors.as_ref().unwrap();
+    for (got, want) in se
+        .iter()
+        .zip([(0.243, 3), (7.489, 3), (0.271, 3), (35.61, 2)])
+    {
+        printed(*got, want.0, want.1);
+    }
+    on_the_published_ridge(&plain.params, se, &PLAIN);
+
+    assert!(fit.converged, "{fit:?}");
+    assert_eq!(
+        fit.coefficient_names,
+        [
+            "trans.Gender",
+            "trans.Channel",
+            "life.Gender",
+            "life.Channel"
+        ]
+    );
+    printed(fit.log_likelihood, -5821.0627, 4);
+    let est: Vec<f64> = fit
+        .params
+        .iter()
+        .chain(&fit.coefficients)
+        .copied()
+        .collect();
+    let se: Vec<f64> = [&fit.param_std_errors, &fit.coefficient_std_errors]
+        .iter()
+        .flat_map(|v| v.as_ref().unwrap().clone())
+        .collect();
+    on_the_published_ridge(&est, &se, &WITH_COVARIATES);
+    // The published point is on the same ridge, a little below its top: its LL prints the
+    // same but is lower than ours.
+    let at_published = {
+        let mut f = fit.clone();
+        f.params = WITH_COVARIATES[..4].to_vec();
+        f.trans_effects = WITH_COVARIATES[4..6].to_vec();
+        f.life_effects = WITH_COVARIATES[6..].to_vec();
+        (0..data.len())
+            .map(|i| {
+                f.customer_model(cov.row(i)).unwrap().row_log_likelihood(
+                    data.frequency()[i],
+                    data.recency()[i],
+                    data.age()[i],
+                )
+            })
+            .sum::<f64>()
+    };
+    printed(at_published, -5821.0627, 4);
+    assert!(
+        fit.log_likelihood > at_published,
+        "{} vs {at_published}",
+        fit.log_likelihood
+    );
+    assert_eq!(fit.lr_test.df, 4);
+    printed(fit.lr_test.statistic, 2.0 * (5848.0978 - 5821.0627), 3);
+
+    // Gender constrained to one coefficient on both processes: LL −5826.5342, LR χ² 10.943.
+    let constrained = fit_with_covariates(
+        CovariateModel::ParetoNbd,
+        &data,
+        &cov,
+        &CovariateOptions {
+            on: CovariatesOn::Both,
+            constrained: vec!["Gender".into()],
+        },
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(
+        constrained.coefficient_names,
+        ["trans.Channel", "life.Channel", "constr.Gender"]
+    );
+    printed(constrained.log_likelihood, -5826.5342, 4);
+    let lr = fit.lr_test_against(&constrained).unwrap();
+    assert_eq!(lr.df, 1);
+    printed(lr.statistic, 10.943, 3);
+    assert!((lr.p_value - 0.00094).abs() < 5e-6, "{lr:?}");
+
+    // Per-customer predictions are the customer's own Pareto/NBD.
+    let p = fit.p_alive_all(&data, &cov).unwrap();
+    let e = fit.expected_purchases_all(52.0, &data, &cov).unwrap();
+    for i in [0, 1, 17, 599] {
+        let m = fit.customer_model(cov.row(i)).unwrap();
+        let (x, tx, t) = (data.frequency()[i], data.recency()[i], data.age()[i]);
+        assert_eq!(p[i], m.p_alive(x, tx, t));
+        assert_eq!(e[i], m.expected_purchases(52.0, x, tx, t));
+    }
+    let json = serde_json::to_string(&fit).unwrap();
+    let back: CovariateFit = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, fit);
+}
