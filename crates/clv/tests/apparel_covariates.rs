@@ -229,3 +229,196 @@ fn pareto_nbd_with_gender_and_channel_matches_clvtools() {
     let back: CovariateFit = serde_json::from_str(&json).unwrap();
     assert_eq!(back, fit);
 }
+
+/// BG/NBD customers with covariates (z₁ ~ Bernoulli(½), z₂ ~ N(0, 1)) in CLVTools'
+/// parameterisation, first purchase at 0 and observed to T ∈ [26, 52] weeks.
+fn simulate_bg_nbd(n: usize, seed: u64, truth: &[f64; 8]) -> (CalibrationData, Covariates) {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Beta, Distribution, Exp, Gamma, Normal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let [r, alpha, a, b, gt1, gt2, gl1, gl2] = *truth;
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let (mut x, mut tx, mut t, mut z1, mut z2) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        let (c1, c2): (f64, f64) = (f64::from(rng.random_bool(0.5)), normal.sample(&mut rng));
+        let alpha_i = alpha * (-(gt1 * c1 + gt2 * c2)).exp();
+        let life = (gl1 * c1 + gl2 * c2).exp();
+        let lambda = Gamma::new(r, 1.0 / alpha_i).unwrap().sample(&mut rng);
+        let p = Beta::new(a * life, b * life).unwrap().sample(&mut rng);
+        let age = rng.random_range(26.0..52.0);
+        let wait = Exp::new(lambda).unwrap();
+        let (mut now, mut count, mut last) = (0.0, 0.0, 0.0);
+        loop {
+            now += wait.sample(&mut rng);
+            if now > age {
+                break;
+            }
+            count += 1.0;
+            last = now;
+            if rng.random::<f64>() < p {
+                break;
+            }
+        }
+        x.push(count);
+        tx.push(last);
+        t.push(age);
+        z1.push(c1);
+        z2.push(c2);
+    }
+    let cov = Covariates::from_columns(vec![("z1".into(), z1), ("z2".into(), z2)]).unwrap();
+    (CalibrationData::new(x, tx, t).unwrap(), cov)
+}
+
+#[test]
+fn bg_nbd_with_covariates_recovers_known_coefficients() {
+    // r, α, a, b, trans.z1, trans.z2, life.z1, life.z2
+    let truth = [0.8, 6.0, 0.7, 2.5, 0.5, -0.3, 0.6, 0.3];
+    let (data, cov) = simulate_bg_nbd(20_000, 21, &truth);
+    let fit = fit_with_covariates(
+        CovariateModel::BgNbd,
+        &data,
+        &cov,
+        &CovariateOptions::default(),
+        &FitOptions::default(),
+    )
+    .unwrap();
+    assert!(fit.converged, "{fit:?}");
+    assert_eq!(fit.param_names, ["r", "alpha", "a", "b"]);
+    assert_eq!(
+        fit.coefficient_names,
+        ["trans.z1", "trans.z2", "life.z1", "life.z2"]
+    );
+    let est: Vec<f64> = fit
+        .params
+        .iter()
+        .chain(&fit.coefficients)
+        .copied()
+        .collect();
+    let se: Vec<f64> = [&fit.param_std_errors, &fit.coefficient_std_errors]
+        .iter()
+        .flat_map(|v| v.as_ref().unwrap().clone())
+        .collect();
+    for i in 0..8 {
+        assert!(
+            (est[i] - truth[i]).abs() <= 4.0 * se[i],
+            "estimate {i}: {} vs truth {} (se {})",
+            est[i],
+            truth[i],
+            se[i]
+        );
+    }
+    // The covariates matter: the model without them is rejected.
+    assert_eq!(fit.lr_test.df, 4);
+    assert!(fit.lr_test.p_value < 1e-10, "{:?}", fit.lr_test);
+
+    // Purchase-only and dropout-only designs nest in the full one.
+    for on in [CovariatesOn::Purchase, CovariatesOn::Dropout] {
+        let part = fit_with_covariates(
+            CovariateModel::BgNbd,
+            &data,
+            &cov,
+            &CovariateOptions {
+                on,
+                constrained: vec![],
+            },
+            &FitOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(part.coefficients.len(), 2);
+        assert!(part.log_likelihood < fit.log_likelihood);
+        assert_eq!(fit.lr_test_against(&part).unwrap().df, 2);
+    }
+
+    // A customer's BG/NBD has the covariate-shifted α, a and b.
+    let m = fit.customer_model(&[1.0, 0.5]).unwrap();
+    let p = m.params();
+    let eta_t = fit.coefficients[0] + 0.5 * fit.coefficients[1];
+    let eta_l = fit.coefficients[2] + 0.5 * fit.coefficients[3];
+    assert_eq!(p[0], fit.params[0]);
+    assert!((p[1] / (fit.params[1] * (-eta_t).exp()) - 1.0).abs() < 1e-14);
+    assert!((p[2] / (fit.params[2] * eta_l.exp()) - 1.0).abs() < 1e-14);
+    assert!((p[3] / (fit.params[3] * eta_l.exp()) - 1.0).abs() < 1e-14);
+}
+
+fn two_columns(a: Vec<f64>, b: Vec<f64>) -> Result<Covariates> {
+    Covariates::from_columns(vec![("Gender".into(), a), ("Channel".into(), b)])
+}
+
+#[test]
+fn a_constant_covariate_is_an_error_naming_it() {
+    let e = two_columns(vec![0.0, 1.0, 0.0], vec![1.0; 3]).unwrap_err();
+    assert!(
+        matches!(&e, ClvError::BadCovariate { column, problem: CovariateProblem::Constant { .. } } if column == "Channel"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("single level"), "{e}");
+}
+
+#[test]
+fn collinear_covariates_are_an_error_naming_the_columns() {
+    // Channel = 1 − Gender.
+    let e = two_columns(vec![0.0, 1.0, 1.0, 0.0], vec![1.0, 0.0, 0.0, 1.0]).unwrap_err();
+    assert_eq!(
+        e,
+        ClvError::BadCovariate {
+            column: "Channel".into(),
+            problem: CovariateProblem::Collinear {
+                with: vec!["Gender".into()]
+            }
+        }
+    );
+}
+
+#[test]
+fn a_nan_covariate_is_an_error_naming_it() {
+    let e = two_columns(vec![0.0, f64::NAN, 1.0], vec![0.0, 1.0, 1.0]).unwrap_err();
+    assert_eq!(
+        e,
+        ClvError::BadCovariate {
+            column: "Gender".into(),
+            problem: CovariateProblem::NonFinite { count: 1 }
+        }
+    );
+}
+
+#[test]
+fn a_design_that_does_not_fit_the_data_or_options_is_an_error() {
+    let (data, cov) = apparel();
+    let short = two_columns(vec![0.0, 1.0, 1.0], vec![1.0, 0.0, 1.0]).unwrap();
+    let fit = |cov: &Covariates, opts: CovariateOptions| {
+        fit_with_covariates(
+            CovariateModel::ParetoNbd,
+            &data,
+            cov,
+            &opts,
+            &FitOptions::default(),
+        )
+    };
+    assert!(matches!(
+        fit(&short, CovariateOptions::default()),
+        Err(ClvError::LengthMismatch {
+            expected: 600,
+            actual: 3,
+            ..
+        })
+    ));
+    let unknown = CovariateOptions {
+        on: CovariatesOn::Both,
+        constrained: vec!["Age".into()],
+    };
+    assert!(matches!(
+        fit(&cov, unknown),
+        Err(ClvError::BadCovariate { column, problem: CovariateProblem::Unknown }) if column == "Age"
+    ));
+    let one_process = CovariateOptions {
+        on: CovariatesOn::Purchase,
+        constrained: vec!["Gender".into()],
+    };
+    assert!(matches!(
+        fit(&cov, one_process),
+        Err(ClvError::BadCovariate {
+            problem: CovariateProblem::ConstraintNeedsBoth,
+            ..
+        })
+    ));
+}
