@@ -749,12 +749,18 @@ impl CovariateFit {
     /// The model of a customer with covariates `z` (one per column of the fit): the base
     /// parameters moved by the customer's covariates. All [`Model`] methods then apply.
     pub fn customer_model(&self, z: &[f64]) -> Result<Model> {
-        if z.len() != self.covariates.len() {
-            return Err(ClvError::LengthMismatch {
-                column: "covariate row",
-                expected: self.covariates.len(),
-                actual: z.len(),
-            });
+        for (column, v) in [
+            ("covariate row", z.len()),
+            ("trans_effects", self.trans_effects.len()),
+            ("life_effects", self.life_effects.len()),
+        ] {
+            if v != self.covariates.len() {
+                return Err(ClvError::LengthMismatch {
+                    column,
+                    expected: self.covariates.len(),
+                    actual: v,
+                });
+            }
         }
         let p: [f64; 4] = match self.params[..] {
             [a, b, c, d] => [a, b, c, d],
@@ -775,21 +781,22 @@ impl CovariateFit {
         self.customer_model(&vec![0.0; self.covariates.len()])
     }
 
-    /// Each customer's model (rows of `cov`, which must have the fit's columns).
+    /// Each customer's model, one per row of `cov`. Columns are matched by name, so `cov`
+    /// may order them differently or have more; a column of the fit that `cov` lacks is an
+    /// error.
     pub fn customer_models(&self, cov: &Covariates) -> Result<Vec<Model>> {
-        if cov.names() != self.covariates.as_slice() {
-            let missing = self
-                .covariates
-                .iter()
-                .find(|c| !cov.names().contains(c))
-                .or_else(|| cov.names().iter().find(|c| !self.covariates.contains(c)))
-                .cloned()
-                .unwrap_or_default();
-            return Err(bad(&missing, CovariateProblem::Unknown));
-        }
-        par_map(cov.len(), |i| self.customer_model(cov.row(i)))
-            .into_iter()
-            .collect()
+        let idx = self
+            .covariates
+            .iter()
+            .map(|c| cov.index_of(c))
+            .collect::<Result<Vec<usize>>>()?;
+        par_map(cov.len(), |i| {
+            let row = cov.row(i);
+            let z: Vec<f64> = idx.iter().map(|&j| row[j]).collect();
+            self.customer_model(&z)
+        })
+        .into_iter()
+        .collect()
     }
 
     fn per_customer(

@@ -422,3 +422,38 @@ fn a_design_that_does_not_fit_the_data_or_options_is_an_error() {
         })
     ));
 }
+
+#[test]
+fn customer_models_match_covariate_columns_by_name() {
+    let (data, cov) = apparel();
+    let fit = fit_with_covariates(
+        CovariateModel::ParetoNbd,
+        &data,
+        &cov,
+        &CovariateOptions {
+            on: CovariatesOn::Purchase,
+            constrained: vec![],
+        },
+        &FitOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fit.coefficient_names, ["trans.Gender", "trans.Channel"]);
+    assert_eq!(fit.life_effects, [0.0, 0.0]);
+    let rows: Vec<Vec<f64>> = (0..cov.len())
+        .map(|i| vec![cov.row(i)[1], cov.row(i)[0]])
+        .collect();
+    let swapped = Covariates::from_rows(vec!["Channel".into(), "Gender".into()], &rows).unwrap();
+    assert_eq!(
+        fit.customer_models(&swapped).unwrap(),
+        fit.customer_models(&cov).unwrap()
+    );
+    let only_gender = Covariates::from_columns(vec![(
+        "Gender".into(),
+        (0..cov.len()).map(|i| cov.row(i)[0]).collect(),
+    )])
+    .unwrap();
+    assert!(matches!(
+        fit.customer_models(&only_gender),
+        Err(ClvError::BadCovariate { column, problem: CovariateProblem::Unknown }) if column == "Channel"
+    ));
+}
