@@ -23,10 +23,10 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 use crate::bgnbd::BgNbd;
 use crate::data::CalibrationData;
 use crate::error::{ClvError, CovariateProblem, Result};
-use crate::fit::{FitOptions, FitReport};
+use crate::fit::{FitOptions, FitReport, Rows as FitRows};
 use crate::model::{Model, par_map};
 use crate::optimize::{self, Tolerances};
-use crate::pareto_nbd::ParetoNbd;
+use crate::pareto_nbd::{ParetoNbd, RowIndex};
 
 /// Rows per chunk of the likelihood sums (fixed, so the sum never depends on the thread count).
 const CHUNK: usize = 1024;
@@ -522,9 +522,125 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Adds `w·ll` and the chain rule of `d` = ∂LL/∂ln(r, αᵢ, ·, ·) (the customer's own
+/// parameters, log scale) to `acc` = `[LL, ∂LL/∂θ…]` for covariates `z`.
+fn add_chained(layout: &Layout, acc: &mut [f64], w: f64, ll: f64, d: [f64; 4], z: &[f64]) {
+    // ∂LL/∂η: αᵢ = α e^(−η_trans); Pareto/NBD βᵢ = β e^(−η_life); BG/NBD (aᵢ, bᵢ) =
+    // (a, b) e^(η_life).
+    let d_trans = -d[1];
+    let d_life = match layout.kind {
+        CovariateModel::ParetoNbd => -d[3],
+        CovariateModel::BgNbd => d[2] + d[3],
+    };
+    acc[0] += w * ll;
+    for j in 0..4 {
+        acc[1 + j] += w * d[j];
+    }
+    let mut at = 5;
+    for &c in &layout.trans {
+        acc[at] += w * z[c] * d_trans;
+        at += 1;
+    }
+    for &c in &layout.life {
+        acc[at] += w * z[c] * d_life;
+        at += 1;
+    }
+    for &c in &layout.constr {
+        acc[at] += w * z[c] * (d_trans + d_life);
+        at += 1;
+    }
+}
+
+/// Pareto/NBD rows grouped by covariate pattern, each group with the model's row index, so
+/// an evaluation computes each distinct ₂F₁ term of a group once (the plain fit's
+/// `RowIndex`). Worth it when patterns are few (binary or categorical covariates) and
+/// (x, tₓ, T) repeat (daily or weekly data).
+struct Groups {
+    /// Per group: its covariates, its rows (x, tₓ, T, w) and their index.
+    z: Vec<Vec<f64>>,
+    rows: Vec<[Vec<f64>; 4]>,
+    index: Vec<RowIndex>,
+}
+
+impl Groups {
+    /// Groups for a Pareto/NBD when there are at most 1 pattern per 16 rows; None otherwise.
+    fn new(kind: CovariateModel, rows: &Rows) -> Option<Self> {
+        if kind != CovariateModel::ParetoNbd {
+            return None;
+        }
+        let mut ids: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut g = Groups {
+            z: Vec::new(),
+            rows: Vec::new(),
+            index: Vec::new(),
+        };
+        for i in 0..rows.len() {
+            let z = rows.z(i);
+            let key: Vec<u64> = z.iter().map(|v| v.to_bits()).collect();
+            // Ids follow the row order, so the result does not depend on the hasher.
+            let id = *ids.entry(key).or_insert_with(|| {
+                g.z.push(z.to_vec());
+                g.rows.push(Default::default());
+                g.z.len() - 1
+            });
+            if 16 * g.z.len() > rows.len() {
+                return None;
+            }
+            for (col, v) in g.rows[id]
+                .iter_mut()
+                .zip([rows.x[i], rows.tx[i], rows.t[i], rows.w[i]])
+            {
+                col.push(v);
+            }
+        }
+        g.index = g.rows.iter().map(|r| RowIndex::new(fit_rows(r))).collect();
+        Some(g)
+    }
+}
+
+fn fit_rows(r: &[Vec<f64>; 4]) -> FitRows<'_> {
+    FitRows {
+        a: &r[0],
+        b: &r[1],
+        c: &r[2],
+        w: &r[3],
+    }
+}
+
+/// [`sums`] over [`Groups`]: the same values up to the order of the additions.
+fn grouped_sums(layout: &Layout, groups: &Groups, theta: &[f64], grad: bool) -> Vec<f64> {
+    let p: [f64; 4] = std::array::from_fn(|j| theta[j].exp());
+    let (gt, gl) = layout.effects(theta);
+    let mut acc = vec![0.0; if grad { 1 + layout.np() } else { 1 }];
+    for (g, z) in groups.z.iter().enumerate() {
+        let (alpha, beta) = (p[1] * (-dot(&gt, z)).exp(), p[3] * (-dot(&gl, z)).exp());
+        let Ok(m) = ParetoNbd::new(p[0], alpha, p[2], beta) else {
+            acc[0] = f64::NAN;
+            return acc;
+        };
+        let s = groups.index[g].sum(&m, fit_rows(&groups.rows[g]), grad);
+        if grad {
+            let d = [p[0] * s[1], alpha * s[2], p[2] * s[3], beta * s[4]];
+            add_chained(layout, &mut acc, 1.0, s[0], d, z);
+        } else {
+            acc[0] += s[0];
+        }
+    }
+    acc
+}
+
 /// `[LL, ∂LL/∂θ…]` summed over the rows (the gradient only with `grad`), NaN when some
 /// customer's parameters are not finite and > 0. Deterministic: fixed chunks, added in order.
-fn sums(layout: &Layout, rows: &Rows, theta: &[f64], grad: bool) -> Vec<f64> {
+fn sums(
+    layout: &Layout,
+    rows: &Rows,
+    groups: Option<&Groups>,
+    theta: &[f64],
+    grad: bool,
+) -> Vec<f64> {
+    if let Some(g) = groups {
+        return grouped_sums(layout, g, theta, grad);
+    }
     let np = layout.np();
     let p = [
         theta[0].exp(),
@@ -564,29 +680,7 @@ fn sums(layout: &Layout, rows: &Rows, theta: &[f64], grad: bool) -> Vec<f64> {
                 }
             };
             let d: [f64; 4] = std::array::from_fn(|j| g[j] * q[j]);
-            // ∂LL/∂η: αᵢ = α e^(−η_trans); Pareto/NBD βᵢ = β e^(−η_life); BG/NBD (aᵢ, bᵢ) = (a, b) e^(η_life).
-            let d_trans = -d[1];
-            let d_life = match layout.kind {
-                CovariateModel::ParetoNbd => -d[3],
-                CovariateModel::BgNbd => d[2] + d[3],
-            };
-            acc[0] += w * ll;
-            for j in 0..4 {
-                acc[1 + j] += w * d[j];
-            }
-            let mut at = 5;
-            for &c in &layout.trans {
-                acc[at] += w * z[c] * d_trans;
-                at += 1;
-            }
-            for &c in &layout.life {
-                acc[at] += w * z[c] * d_life;
-                at += 1;
-            }
-            for &c in &layout.constr {
-                acc[at] += w * z[c] * (d_trans + d_life);
-                at += 1;
-            }
+            add_chained(layout, &mut acc, w, ll, d, z);
         }
         acc
     };
@@ -629,12 +723,13 @@ pub fn fit_with_covariates(
     let layout = Layout::new(kind, cov, cov_opts)?;
     let plain = kind.fit_plain(data, opts)?;
     let rows = Rows::new(data, cov);
+    let groups = Groups::new(kind, &rows);
     let np = layout.np();
     let w_total = data.total_weight();
     let lambda = opts.penalizer;
     let penalty = |theta: &[f64]| lambda * theta[..4].iter().map(|t| (2.0 * t).exp()).sum::<f64>();
     let value_grad = |theta: &[f64]| -> (f64, Vec<f64>) {
-        let s = sums(&layout, &rows, theta, true);
+        let s = sums(&layout, &rows, groups.as_ref(), theta, true);
         if !s[0].is_finite() {
             return (f64::INFINITY, vec![0.0; np]);
         }
@@ -689,9 +784,9 @@ pub fn fit_with_covariates(
         });
     }
     let theta = best.x;
-    let log_likelihood = sums(&layout, &rows, &theta, false)[0];
-    let ll = |t: &[f64]| sums(&layout, &rows, t, false)[0];
-    let grad = |t: &[f64]| sums(&layout, &rows, t, true)[1..].to_vec();
+    let log_likelihood = sums(&layout, &rows, groups.as_ref(), &theta, false)[0];
+    let ll = |t: &[f64]| sums(&layout, &rows, groups.as_ref(), t, false)[0];
+    let grad = |t: &[f64]| sums(&layout, &rows, groups.as_ref(), t, true)[1..].to_vec();
     let h = optimize::numeric_hessian(&ll, Some(&grad), &theta);
     let neg: Vec<Vec<f64>> = h.iter().map(|r| r.iter().map(|v| -v).collect()).collect();
     let Some(cov_theta) = optimize::spd_inverse(&neg) else {
@@ -932,12 +1027,12 @@ mod tests {
                     .into_iter()
                     .chain([0.3, -0.4, 0.2, 0.7].into_iter().take(np - 4))
                     .collect();
-                let g = sums(&layout, &rows, &theta, true);
+                let g = sums(&layout, &rows, None, &theta, true);
                 for j in 0..np {
                     let at = |d: f64| {
                         let mut q = theta.clone();
                         q[j] += d;
-                        sums(&layout, &rows, &q, false)[0]
+                        sums(&layout, &rows, None, &q, false)[0]
                     };
                     let h = 1e-5;
                     let fd = (at(h) - at(-h)) / (2.0 * h);
@@ -949,5 +1044,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With few covariate patterns the Pareto/NBD sums run per pattern through the row index;
+    /// they equal the row-by-row sums up to the order of the additions.
+    #[test]
+    fn grouped_sums_equal_row_sums() {
+        let n = 200;
+        let x: Vec<f64> = (0..n).map(|i| f64::from(i % 7)).collect();
+        let tx: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 7 == 0 {
+                    0.0
+                } else {
+                    f64::from(i % 13) * 3.0
+                }
+            })
+            .collect();
+        let t: Vec<f64> = (0..n).map(|i| 40.0 + f64::from(i % 3)).collect();
+        let data = CalibrationData::new(x, tx, t).unwrap();
+        let z = cov(&[
+            ("g", &(0..n).map(|i| f64::from(i % 2)).collect::<Vec<_>>()),
+            (
+                "c",
+                &(0..n).map(|i| f64::from(i % 5 / 2)).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap();
+        let rows = Rows::new(&data, &z);
+        let groups = Groups::new(CovariateModel::ParetoNbd, &rows).unwrap();
+        assert_eq!(groups.z.len(), 6);
+        let opts = CovariateOptions {
+            on: CovariatesOn::Both,
+            constrained: vec!["c".into()],
+        };
+        let layout = Layout::new(CovariateModel::ParetoNbd, &z, &opts).unwrap();
+        let theta = [
+            0.5f64.ln(),
+            8.0f64.ln(),
+            0.9f64.ln(),
+            12.0f64.ln(),
+            0.3,
+            -0.4,
+            0.2,
+        ];
+        let want = sums(&layout, &rows, None, &theta, true);
+        let got = sums(&layout, &rows, Some(&groups), &theta, true);
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{got:?} vs {want:?}"
+            );
+        }
+        let value = sums(&layout, &rows, Some(&groups), &theta, false)[0];
+        assert!((value - want[0]).abs() <= 1e-12 * want[0].abs());
     }
 }
