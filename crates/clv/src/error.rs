@@ -152,6 +152,56 @@ pub enum ClvError {
         /// What the user can try.
         hint: &'static str,
     },
+    /// No covariate columns were given.
+    #[error("no covariate columns: at least one is needed")]
+    NoCovariates,
+    /// A covariate column cannot be used (see [`CovariateProblem`]).
+    #[error("covariate `{column}` {problem}")]
+    BadCovariate {
+        /// The column's name.
+        column: String,
+        /// What is wrong with it.
+        problem: CovariateProblem,
+    },
+}
+
+/// Why a covariate column cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CovariateProblem {
+    /// NaN or infinite values.
+    #[error("has {count} non-finite values")]
+    NonFinite {
+        /// Number of offending rows.
+        count: usize,
+    },
+    /// One value for every customer: its effect is the base parameter's.
+    #[error(
+        "has a single level ({value}) for every customer: its effect cannot be told apart from the base parameters"
+    )]
+    Constant {
+        /// The one value.
+        value: f64,
+    },
+    /// A linear combination of other columns and a constant: its coefficient is not identified.
+    #[error(
+        "is perfectly collinear with {with:?} (a linear combination of them and a constant): its coefficient is not identified"
+    )]
+    Collinear {
+        /// The earlier columns it is a combination of.
+        with: Vec<String>,
+    },
+    /// Two columns have this name.
+    #[error("is named twice: coefficient names must be unique")]
+    Duplicate,
+    /// The options name a column the covariates do not have.
+    #[error("is not one of the covariate columns")]
+    Unknown,
+    /// A coefficient shared by both processes needs the covariates on both processes.
+    #[error(
+        "is constrained to one coefficient for both processes, which needs the covariates on both"
+    )]
+    ConstraintNeedsBoth,
 }
 
 /// Result alias for this crate.

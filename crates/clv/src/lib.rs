@@ -20,7 +20,11 @@
 //! - [`GammaGamma::fit`]`(&frequency, &monetary, &FitOptions)` and
 //!   [`GammaGamma::expected_average_values`];
 //! - [`clv()`](clv::clv) with [`ClvOptions`], [`clv::dert_clv`] for the Pareto/NBD;
-//! - [`holdout_validation`] → serialisable [`HoldoutReport`].
+//! - [`holdout_validation`] → serialisable [`HoldoutReport`];
+//! - [`fit_with_covariates`]`(CovariateModel, &CalibrationData, &Covariates, &CovariateOptions,
+//!   &FitOptions) -> Result<CovariateFit>` — Pareto/NBD or BG/NBD with static covariates in
+//!   CLVTools' parameterisation (matches its published apparel results), with a
+//!   likelihood-ratio test and per-customer `p_alive_all` / `expected_purchases_all`.
 //!
 //! ```
 //! use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma, ModelKind};
@@ -73,6 +77,7 @@ pub mod bgbb;
 pub mod bgnbd;
 pub mod choice;
 pub mod clv;
+pub mod covariates;
 pub mod data;
 pub mod error;
 pub mod fit;
@@ -91,8 +96,12 @@ pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
 pub use choice::{Candidate, Criterion, ModelComparison, compare_by_bic, compare_on_holdout};
 pub use clv::{ClvOptions, clv as customer_lifetime_values};
+pub use covariates::{
+    CovariateFit, CovariateModel, CovariateOptions, Covariates, CovariatesOn, LikelihoodRatioTest,
+    fit_with_covariates,
+};
 pub use data::CalibrationData;
-pub use error::{ClvError, Result};
+pub use error::{ClvError, CovariateProblem, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
 pub use mbgnbd::MbgNbd;

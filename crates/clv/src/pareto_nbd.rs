@@ -326,7 +326,7 @@ struct XTerms {
 /// once, in parallel, then sums the rows in `fit::chunked_sum`'s fixed chunks. At 1M customers
 /// (388,752 distinct rows) that is 40.5k series instead of the 194k that caches per
 /// 1,024-row chunk needed. Results do not depend on the number of threads.
-struct RowIndex {
+pub(crate) struct RowIndex {
     xs: Vec<f64>,
     ts: Vec<f64>,
     /// (index into `xs`, τ).
@@ -338,7 +338,7 @@ struct RowIndex {
 const NONE: u32 = u32::MAX;
 
 impl RowIndex {
-    fn new(rows: Rows<'_>) -> Self {
+    pub(crate) fn new(rows: Rows<'_>) -> Self {
         fn id(map: &mut KeyMap<u32>, list: &mut Vec<f64>, v: f64) -> u32 {
             *map.entry(v.to_bits()).or_insert_with(|| {
                 list.push(v);
@@ -378,7 +378,7 @@ impl RowIndex {
     /// `[LL, ∂LL/∂(r, α, s, β)]` (gradient only with `grad`) of `m` over `rows`, the rows this
     /// index was built from. Row by row the values equal `row_log_likelihood` and
     /// `row_log_likelihood_gradient` exactly.
-    fn sum(&self, m: &ParetoNbd, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+    pub(crate) fn sum(&self, m: &ParetoNbd, rows: Rows<'_>, grad: bool) -> [f64; 5] {
         let xt = fit::table(&self.xs, |&x| m.x_terms(x, grad));
         let logs = fit::table(&self.ts, |&t| ((m.alpha + t).ln(), (m.beta + t).ln()));
         if grad {
