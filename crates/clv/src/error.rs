@@ -152,6 +152,15 @@ pub enum ClvError {
         /// What the user can try.
         hint: &'static str,
     },
+    /// Every parameter draw for the intervals was rejected by the model.
+    #[error(
+        "all {draws} parameter draws were rejected by the model (outside its parameters' domain \
+         or non-finite predictions): the parameter uncertainty is too large for intervals"
+    )]
+    NoUsableDraws {
+        /// Draws requested.
+        draws: usize,
+    },
 }
 
 /// Result alias for this crate.

@@ -16,7 +16,10 @@
 //! - [`GammaGamma::fit`]`(&frequency, &monetary, &FitOptions)` and
 //!   [`GammaGamma::expected_average_values`];
 //! - [`clv()`](clv::clv) with [`ClvOptions`], [`clv::dert_clv`] for the Pareto/NBD;
-//! - [`holdout_validation`] → serialisable [`HoldoutReport`].
+//! - [`holdout_validation`] → serialisable [`HoldoutReport`];
+//! - [`customer_intervals`] with [`IntervalOptions`]: per-customer intervals of expected
+//!   purchases and CLV from the uncertainty of the fitted parameters
+//!   ([`FitReport::log_covariance`]), not the customer's own randomness.
 //!
 //! ```
 //! use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma, ModelKind};
@@ -73,6 +76,7 @@ pub mod error;
 pub mod fit;
 pub mod gamma_gamma;
 pub mod hyp2f1;
+pub mod intervals;
 pub mod mbgnbd;
 pub mod model;
 mod optimize;
@@ -87,6 +91,9 @@ pub use data::CalibrationData;
 pub use error::{ClvError, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
+pub use intervals::{
+    Band, Bands, CustomerIntervals, IntervalOptions, IntervalReport, SpendInput, customer_intervals,
+};
 pub use mbgnbd::MbgNbd;
 pub use model::{FittedModel, Model, ModelKind, fit};
 pub use pareto_nbd::ParetoNbd;
