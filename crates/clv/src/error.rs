@@ -163,6 +163,15 @@ pub enum ClvError {
         /// What is wrong with it.
         problem: CovariateProblem,
     },
+    /// Every parameter draw for the intervals was rejected by the model.
+    #[error(
+        "all {draws} parameter draws were rejected by the model (outside its parameters' domain \
+         or non-finite predictions): the parameter uncertainty is too large for intervals"
+    )]
+    NoUsableDraws {
+        /// Draws requested.
+        draws: usize,
+    },
 }
 
 /// Why a covariate column cannot be used.

@@ -64,6 +64,12 @@ pub struct FitReport {
     pub params: Vec<f64>,
     /// Standard errors (observed information, delta method); None when not requested.
     pub std_errors: Option<Vec<f64>>,
+    /// Covariance of the log-parameters (ln θ, in the order of `param_names`): the inverse
+    /// observed information the standard errors come from. For parameter uncertainty
+    /// (`crate::intervals`); None when standard errors were not requested, and in summaries
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_covariance: Option<Vec<Vec<f64>>>,
     /// Log-likelihood summed over customers in the data's own time units (without penalty).
     pub log_likelihood: f64,
     /// Optimiser iterations of the winning start.
@@ -420,7 +426,7 @@ pub(crate) fn fit_mle_with<M: Mle>(
     let log_likelihood = sum(&model, false)[0];
     // A flat or saddle optimum (information not positive definite) means some parameter is
     // not identified: the numbers would be arbitrary, so it is an error, not a result.
-    let Some(se) = standard_errors::<M>(sum, &best.x) else {
+    let Some((se, cov)) = standard_errors::<M>(sum, &best.x) else {
         return Err(ClvError::FitFailed {
             model: M::NAME,
             reason: "the information matrix at the optimum is not positive definite: the data \
@@ -432,6 +438,7 @@ pub(crate) fn fit_mle_with<M: Mle>(
         });
     };
     let std_errors = opts.standard_errors.then_some(se);
+    let log_covariance = opts.standard_errors.then_some(cov);
     Ok(Fitted {
         model,
         report: FitReport {
@@ -439,6 +446,7 @@ pub(crate) fn fit_mle_with<M: Mle>(
             param_names: M::NAMES.iter().map(|n| n.to_string()).collect(),
             params,
             std_errors,
+            log_covariance,
             log_likelihood,
             iterations: best.iterations,
             converged: best.converged,
@@ -452,8 +460,8 @@ pub(crate) fn fit_mle_with<M: Mle>(
 }
 
 /// SEs from the observed information in log-parameters, mapped by the delta method:
-/// se(θ) = θ·se(ln θ).
-fn standard_errors<M: Mle>(sum: SumFn<'_, M>, theta: &[f64]) -> Option<Vec<f64>> {
+/// se(θ) = θ·se(ln θ); and the covariance of the log-parameters they come from.
+fn standard_errors<M: Mle>(sum: SumFn<'_, M>, theta: &[f64]) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
     let np = theta.len();
     let ll = |t: &[f64]| match M::from_slice(&exp_all(t)) {
         Ok(m) => sum(&m, false)[0],
@@ -476,5 +484,11 @@ fn standard_errors<M: Mle>(sum: SumFn<'_, M>, theta: &[f64]) -> Option<Vec<f64>>
     };
     let neg: Vec<Vec<f64>> = h.iter().map(|r| r.iter().map(|v| -v).collect()).collect();
     let cov = optimize::spd_inverse(&neg)?;
-    Some((0..np).map(|i| theta[i].exp() * cov[i][i].sqrt()).collect())
+    let se = (0..np).map(|i| theta[i].exp() * cov[i][i].sqrt()).collect();
+    // The solve leaves the off-diagonal pairs equal only up to rounding; their mean is
+    // exactly symmetric (the diagonal, and so the SEs, are unchanged).
+    let sym = (0..np)
+        .map(|i| (0..np).map(|j| 0.5 * (cov[i][j] + cov[j][i])).collect())
+        .collect();
+    Some((se, sym))
 }

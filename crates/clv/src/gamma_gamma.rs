@@ -90,6 +90,12 @@ impl SpendFitReport {
         self.extreme_spenders.as_ref().map(|e| e.mean_spend_above)
     }
 
+    /// Covariance of the log-parameters (ln p, ln q, ln γ) of the spend fit
+    /// ([`fit::FitReport::log_covariance`]); None when standard errors were not requested.
+    pub fn log_covariance(&self) -> Option<&[Vec<f64>]> {
+        self.fit.log_covariance.as_deref()
+    }
+
     /// A sentence for the user when the fallback was used.
     pub fn note(&self) -> Option<String> {
         self.extreme_spenders.as_ref().map(ToString::to_string)

@@ -25,6 +25,9 @@
 //!   &FitOptions) -> Result<CovariateFit>` — Pareto/NBD or BG/NBD with static covariates in
 //!   CLVTools' parameterisation (matches its published apparel results), with a
 //!   likelihood-ratio test and per-customer `p_alive_all` / `expected_purchases_all`.
+//! - [`customer_intervals`] with [`IntervalOptions`]: per-customer intervals of expected
+//!   purchases and CLV from the uncertainty of the fitted parameters
+//!   ([`FitReport::log_covariance`]), not the customer's own randomness.
 //!
 //! ```
 //! use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma, ModelKind};
@@ -84,6 +87,7 @@ pub mod fit;
 pub mod forecast;
 pub mod gamma_gamma;
 pub mod hyp2f1;
+pub mod intervals;
 pub mod mbgnbd;
 pub mod model;
 mod optimize;
@@ -104,6 +108,9 @@ pub use data::CalibrationData;
 pub use error::{ClvError, CovariateProblem, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
+pub use intervals::{
+    Band, Bands, CustomerIntervals, IntervalOptions, IntervalReport, SpendInput, customer_intervals,
+};
 pub use mbgnbd::MbgNbd;
 pub use model::{FittedModel, Model, ModelKind, fit};
 pub use pareto_nbd::ParetoNbd;

@@ -73,3 +73,47 @@ fn parameters_read_back_are_validated() {
     assert!(err.contains("must be finite and > 0"), "{err}");
     assert!(serde_json::from_str::<GammaGamma>(r#"{"p":1.0,"q":0.0,"v":1.0}"#).is_err());
 }
+
+#[test]
+fn log_covariance_is_recorded_and_gives_the_standard_errors() {
+    let (x, tx, t) = cdnow();
+    let data = CalibrationData::new(x, tx, t).unwrap();
+    let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
+    let r = &fitted.report;
+    let cov = r.log_covariance.as_ref().unwrap();
+    let se = r.std_errors.as_ref().unwrap();
+    assert_eq!(cov.len(), 4);
+    for i in 0..4 {
+        assert_eq!(cov[i].len(), 4);
+        // Bit for bit the delta-method SEs: se(θ) = θ·sqrt(var(ln θ)).
+        assert_eq!(r.params[i] * cov[i][i].sqrt(), se[i]);
+        for (j, row) in cov.iter().enumerate() {
+            assert_eq!(cov[i][j], row[i]);
+        }
+    }
+
+    let opts = FitOptions {
+        standard_errors: false,
+        ..FitOptions::default()
+    };
+    let without = fit(ModelKind::BgNbd, &data, &opts).unwrap();
+    assert_eq!(without.report.log_covariance, None);
+    let text = serde_json::to_string(&without.report).unwrap();
+    assert!(!text.contains("log_covariance"), "{text}");
+
+    let (_, c) = read_csv("cdnow_customers_summary_with_transactions.csv");
+    let (_, spend) = GammaGamma::fit(&c[1], &c[4], &FitOptions::default()).unwrap();
+    assert_eq!(spend.log_covariance().unwrap().len(), 3);
+}
+
+#[test]
+fn fit_reports_written_before_the_covariance_still_read() {
+    let (x, tx, t) = cdnow();
+    let data = CalibrationData::new(x, tx, t).unwrap();
+    let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
+    let mut value = serde_json::to_value(&fitted.report).unwrap();
+    value.as_object_mut().unwrap().remove("log_covariance");
+    let old: FitReport = serde_json::from_value(value).unwrap();
+    assert_eq!(old.log_covariance, None);
+    assert_eq!(old.std_errors, fitted.report.std_errors);
+}
