@@ -6,6 +6,7 @@ mod alerts;
 mod analysis;
 mod config;
 mod config_check;
+mod customer_value;
 mod decide;
 mod error;
 mod export;
@@ -37,9 +38,8 @@ pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
 pub use error::{EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};
-pub use models::{
-    ClusterSection, ClvBin, ClvSection, LifecycleSection, TargetList, ValueTierSection,
-};
+pub use customer_value::{ClvBin, ClvSection, ForecastMonth};
+pub use models::{ClusterSection, LifecycleSection, TargetList, ValueTierSection};
 pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
     write_file_with,
