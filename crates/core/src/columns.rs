@@ -26,6 +26,15 @@ pub const P_ALIVE: &str = "p_alive";
 pub const CLV: &str = "clv";
 /// Expected spend per purchase (Gamma-Gamma).
 pub const EXPECTED_VALUE: &str = "expected_value";
+/// The day by which the chance of having bought again reaches 50 % (empty: not within
+/// `[clv] next_purchase_max`).
+pub const NEXT_PURCHASE_DATE: &str = "next_purchase_date";
+/// P(still a customer on `[clv] alive_on`).
+pub const P_ALIVE_ON: &str = "p_alive_on";
+/// CLV's 5 % quantile over draws of the fitted parameters.
+pub const CLV_P05: &str = "clv_p05";
+/// CLV's 95 % quantile over draws of the fitted parameters.
+pub const CLV_P95: &str = "clv_p95";
 /// RFM recency score.
 pub const R_SCORE: &str = "r_score";
 /// RFM frequency score.

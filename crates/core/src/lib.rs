@@ -35,7 +35,7 @@ pub use summary::{ClvSummary, RfmSummary};
 pub use table::{Column, ColumnData, CustomerTable};
 pub use texts::Texts;
 pub use values::{Iter as ValuesIter, Values};
-pub use window::{ObservationWindow, TimeUnit};
+pub use window::{ObservationWindow, Span, TimeUnit};
 
 /// Result alias for this crate.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -40,7 +40,14 @@ impl Rounding {
             | "profit"
             | "return_amount"
             | col::EXPECTED_VALUE
-            | col::CLV => Rounding::Money,
+            | col::CLV
+            | col::CLV_P05
+            | col::CLV_P95 => Rounding::Money,
+            // expected purchases over any horizon and their intervals, purchase chances
+            n if n.starts_with("expected_purchases_") || n.starts_with("p_purchase_") => {
+                Rounding::Measure
+            }
+            n if n.starts_with("expected_value_month_") => Rounding::Money,
             "frequency"
             | "recency"
             | "T"
@@ -48,7 +55,7 @@ impl Rounding {
             | "avg_interpurchase_days"
             | "satisfaction"
             | col::P_ALIVE
-            | "expected_purchases_12m"
+            | col::P_ALIVE_ON
             | col::CONTRIBUTION_SHARE
             | "next_best_category_score" => Rounding::Measure,
             _ => Rounding::Exact,

@@ -149,6 +149,101 @@ impl schemars::JsonSchema for TimeUnit {
     }
 }
 
+/// A length of time a user writes as a count and a unit: `"2 years"`, `"95 weeks"`,
+/// `"30 days"`, `"1.5 quarters"`. Months are the model's 30 days, quarters and years calendar
+/// averages ([`TimeUnit::days`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    count: f64,
+    unit: TimeUnit,
+}
+
+impl Span {
+    /// A span of `count` (finite, > 0) units.
+    pub fn new(count: f64, unit: TimeUnit) -> Result<Self, CoreError> {
+        if count.is_finite() && count > 0.0 {
+            Ok(Span { count, unit })
+        } else {
+            Err(CoreError::BadSpan(format!("{count} {unit}")))
+        }
+    }
+
+    /// The count of units.
+    pub fn count(self) -> f64 {
+        self.count
+    }
+
+    /// The unit.
+    pub fn unit(self) -> TimeUnit {
+        self.unit
+    }
+
+    /// Length in days.
+    pub fn days(self) -> f64 {
+        self.count * self.unit.days()
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.unit {
+            // "2 14 days" would not read back
+            TimeUnit::NDays(n) => write!(f, "{} days", self.count * f64::from(n)),
+            u => write!(f, "{} {u}", self.count),
+        }
+    }
+}
+
+impl std::str::FromStr for Span {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        let text = s.trim();
+        let bad = || CoreError::BadSpan(s.to_string());
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let count: f64 = text[..split].parse().map_err(|_| bad())?;
+        let unit: TimeUnit = text[split..].trim().parse().map_err(|_| bad())?;
+        if matches!(unit, TimeUnit::NDays(_)) {
+            return Err(bad());
+        }
+        Span::new(count, unit).map_err(|_| bad())
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Written by hand because the serde impls above are: `"<count> <unit>"`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Span {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Span".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9.]+ ?(days?|weeks?|months?|quarters?|years?|[dwmqy])$",
+            "description": "a count and a unit: \"2 years\", \"95 weeks\", \"30 days\""
+        })
+    }
+}
+
 #[cfg(test)]
 mod unit_tests {
     use super::*;
@@ -183,5 +278,21 @@ mod unit_tests {
         assert_eq!(TimeUnit::NDays(14).days(), 14.0);
         assert_eq!(TimeUnit::Years.days(), 365.25);
         assert_eq!(TimeUnit::Quarters.label(crate::Lang::Zh), "季度");
+    }
+
+    #[test]
+    fn spans_read_a_count_and_a_unit() {
+        let s: Span = "2 years".parse().unwrap();
+        assert_eq!((s.count(), s.unit()), (2.0, TimeUnit::Years));
+        assert_eq!(s.days(), 730.5);
+        assert_eq!("95 weeks".parse::<Span>().unwrap().days(), 665.0);
+        assert_eq!("30d".parse::<Span>().unwrap().days(), 30.0);
+        assert_eq!("1.5 quarters".parse::<Span>().unwrap().unit(), TimeUnit::Quarters);
+        for bad in ["", "years", "0 days", "-1 days", "2", "2 fortnights", "1e3 days", "2 14 days"] {
+            assert!(bad.parse::<Span>().is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, "\"2 years\"");
+        assert_eq!(serde_json::from_str::<Span>(&json).unwrap(), s);
     }
 }

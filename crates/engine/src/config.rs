@@ -74,6 +74,48 @@ pub struct ClvConfig {
     pub month: MonthLength,
     /// L2 penalty on the log-parameters (0 = plain maximum likelihood).
     pub penalizer: f64,
+    /// Windows in days of the purchase chances `p_purchase_<N>d`: the probability of at
+    /// least one purchase in the next N days.
+    pub purchase_windows: Vec<u32>,
+    /// How far ahead `next_purchase_date` looks: past it (or when the chance of buying
+    /// again never reaches 50 %) the date is empty.
+    pub next_purchase_max: clientele_core::Span,
+    /// A future date for `p_alive_on`: each customer's chance of still being a customer then
+    /// (YYYY-MM-DD, after the as-of date).
+    pub alive_on: Option<Day>,
+    /// Per-customer 90 % intervals of CLV and expected purchases (`clv_p05`, `clv_p95`, …)
+    /// from the uncertainty of the fitted parameters.
+    pub intervals: bool,
+    /// Parameter draws behind the intervals.
+    pub interval_draws: usize,
+    /// Seed of those draws (same seed, same intervals).
+    pub interval_seed: u64,
+    /// Attribute columns used as covariates of the purchase model (Pareto/NBD or BG/NBD):
+    /// numbers as they are, text one-hot against its most common value.
+    pub covariates: Vec<String>,
+    /// Which process the covariates act on: both, purchase or dropout.
+    pub covariates_on: clientele_clv::CovariatesOn,
+    /// Also write `forecast.parquet`: each customer's expected purchases (and value) per
+    /// month of the horizon.
+    pub forecast_per_customer: bool,
+}
+
+/// The `[clv]` keys added after hashes were first published, with their defaults as JSON:
+/// at the default they are hashed as absent, so earlier runs keep their hash.
+fn later_clv_defaults() -> Vec<(&'static str, String)> {
+    let d = ClvConfig::default();
+    let json = |v: serde_json::Result<String>| v.unwrap_or_default();
+    vec![
+        ("purchase_windows", json(serde_json::to_string(&d.purchase_windows))),
+        ("next_purchase_max", json(serde_json::to_string(&d.next_purchase_max))),
+        ("alive_on", json(serde_json::to_string(&d.alive_on))),
+        ("intervals", json(serde_json::to_string(&d.intervals))),
+        ("interval_draws", json(serde_json::to_string(&d.interval_draws))),
+        ("interval_seed", json(serde_json::to_string(&d.interval_seed))),
+        ("covariates", json(serde_json::to_string(&d.covariates))),
+        ("covariates_on", json(serde_json::to_string(&d.covariates_on))),
+        ("forecast_per_customer", json(serde_json::to_string(&d.forecast_per_customer))),
+    ]
 }
 
 impl Default for ClvConfig {
@@ -86,6 +128,16 @@ impl Default for ClvConfig {
             monthly_discount: 0.01,
             month: MonthLength::Lifetimes,
             penalizer: 0.0,
+            purchase_windows: vec![30, 90],
+            next_purchase_max: clientele_core::Span::new(2.0, TimeUnit::Years)
+                .unwrap_or_else(|_| unreachable!("2 years is a span")),
+            alive_on: None,
+            intervals: true,
+            interval_draws: clientele_clv::IntervalOptions::DEFAULT_DRAWS,
+            interval_seed: 0,
+            covariates: Vec::new(),
+            covariates_on: clientele_clv::CovariatesOn::Both,
+            forecast_per_customer: false,
         }
     }
 }
@@ -565,7 +617,10 @@ impl Config {
             behaviour,
         };
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
-        let text = serde_json::to_string(&hashed).unwrap_or_default();
+        let mut text = serde_json::to_string(&hashed).unwrap_or_default();
+        for (key, default) in later_clv_defaults() {
+            text = text.replacen(&format!(",\"{key}\":{default}"), "", 1);
+        }
         // `[cluster] scan_n_init` came later: at its default it is hashed as absent, so runs
         // made before it keep their hash (a key cannot hold this text inside a JSON string,
         // where quotes are escaped)

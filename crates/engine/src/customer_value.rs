@@ -51,6 +51,33 @@ pub struct ClvSection {
     /// summed over customers; undiscounted, so they add up to the horizon's totals.
     #[serde(default)]
     pub forecast: Vec<ForecastMonth>,
+    /// The purchase chances per window (`[clv] purchase_windows`).
+    #[serde(default)]
+    pub purchase_windows: Vec<PurchaseWindow>,
+    /// The next-purchase dates.
+    #[serde(default)]
+    pub next_purchase: Option<NextPurchase>,
+    /// The date of the `p_alive_on` column (`[clv] alive_on`).
+    #[serde(default)]
+    pub alive_on: Option<clientele_core::Day>,
+    /// How the CLV and expected-purchase intervals were drawn, and the totals' intervals.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub intervals: Option<clientele_clv::IntervalReport>,
+    /// Why there are no intervals although they were asked for.
+    #[serde(default)]
+    pub intervals_skipped: Option<String>,
+    /// The covariates of the purchase model, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariates: Option<CovariateSection>,
+    /// Who buys next: per group of the main RFM scheme (else the lifecycle stages), the
+    /// customers likely to buy in the first purchase window.
+    #[serde(default)]
+    pub buy_next: Vec<BuyNextGroup>,
+    /// Per-customer forecast for `forecast.parquet` (`[clv] forecast_per_customer`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub forecast_file: Option<ForecastFile>,
 }
 
 /// One month of [`ClvSection::forecast`].
@@ -89,6 +116,133 @@ fn forecast_months(
             expected_value: value.map(|v| v[i]),
         })
         .collect()
+}
+
+/// One purchase window of [`ClvSection::purchase_windows`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PurchaseWindow {
+    /// The window in days after the as-of date.
+    pub days: u32,
+    /// Its column: `p_purchase_<days>d`.
+    pub column: String,
+    /// Σ of the chances: the customers expected to buy at least once in the window.
+    pub expected_buyers: f64,
+    /// Mean chance per customer.
+    pub mean: f64,
+    /// Customers whose chance is at least 50 %.
+    pub likely_buyers: usize,
+}
+
+/// The next-purchase dates: how many customers have one, and why the others do not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NextPurchase {
+    /// The column: `next_purchase_date`, the day by which the chance of having bought again
+    /// reaches 50 %.
+    pub column: String,
+    /// How far ahead it looks (`[clv] next_purchase_max`).
+    pub max: clientele_core::Span,
+    /// Customers with a date.
+    pub dated: usize,
+    /// Customers without one: their chance of buying again within `max` stays below 50 %
+    /// (mostly customers the model thinks have lapsed).
+    pub empty: usize,
+}
+
+/// The covariates of the purchase model (`[clv] covariates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CovariateSection {
+    /// The fit: coefficients, standard errors, likelihood-ratio test against no covariates.
+    #[schemars(with = "serde_json::Value")]
+    pub fit: clientele_clv::CovariateFit,
+    /// Text columns: the level the others are compared with (the most common one).
+    pub baselines: Vec<CovariateBaseline>,
+}
+
+/// A text covariate's baseline level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CovariateBaseline {
+    /// The attribute column.
+    pub column: String,
+    /// Its level without a coefficient.
+    pub baseline: String,
+}
+
+/// Each customer's expected purchases per month, for `forecast.parquet` (not serialized).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForecastFile {
+    /// Months per customer.
+    pub months: usize,
+    /// Expected purchases, customer-major (`months` values per customer, table order).
+    pub by_customer: Vec<f64>,
+    /// Expected value per purchase per customer, with a spend model.
+    pub value: Option<Vec<f64>>,
+}
+
+/// One group of [`ClvSection::buy_next`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BuyNextGroup {
+    /// The grouping's key (`rfm_cn8`, `lifecycle`).
+    pub grouping: String,
+    /// The group, as in the table.
+    pub group: String,
+    /// The purchase window, in days.
+    pub days: u32,
+    /// Customers in the group.
+    pub customers: usize,
+    /// Of them, those with a chance of at least 50 % to buy in the window.
+    pub likely_buyers: usize,
+    /// Σ chances: the group's customers expected to buy in the window.
+    pub expected_buyers: f64,
+}
+
+/// [`ClvSection::buy_next`] from the table's first purchase-chance column, grouped by the
+/// main RFM segments or, without them, the lifecycle stages; groups with most expected
+/// buyers first.
+pub(crate) fn buy_next(table: &CustomerTable, clv: &ClvSection) -> Vec<BuyNextGroup> {
+    let Some(window) = clv.purchase_windows.first() else {
+        return Vec::new();
+    };
+    let Some(ColumnData::Float(p)) = table.get(&window.column) else {
+        return Vec::new();
+    };
+    let grouping = [
+        clientele_core::Grouping::Rfm(col::CN8_SCHEME.to_string()),
+        clientele_core::Grouping::Lifecycle,
+    ]
+    .into_iter()
+    .find(|g| matches!(table.get(&g.column()), Some(ColumnData::Text(_))));
+    let Some(grouping) = grouping else {
+        return Vec::new();
+    };
+    let Some(ColumnData::Text(groups)) = table.get(&grouping.column()) else {
+        return Vec::new();
+    };
+    let mut by: std::collections::BTreeMap<&str, (usize, usize, f64)> = Default::default();
+    for (g, p) in groups.iter().zip(p.iter()) {
+        let (Some(g), Some(p)) = (g, p) else { continue };
+        let e = by.entry(g).or_default();
+        e.0 += 1;
+        e.1 += usize::from(p >= 0.5);
+        e.2 += p;
+    }
+    let key = grouping.key();
+    let mut out: Vec<BuyNextGroup> = by
+        .into_iter()
+        .map(|(g, (customers, likely, expected))| BuyNextGroup {
+            grouping: key.clone(),
+            group: g.to_string(),
+            days: window.days,
+            customers,
+            likely_buyers: likely,
+            expected_buyers: expected,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.expected_buyers
+            .total_cmp(&a.expected_buyers)
+            .then_with(|| a.group.cmp(&b.group))
+    });
+    out
 }
 
 /// One bin of the CLV distribution.
@@ -177,12 +331,283 @@ pub(crate) fn clv_bins(sorted: &[f64]) -> Vec<ClvBin> {
     bins
 }
 
+/// The fitted purchase model as each customer sees it: one model for everyone, or (with
+/// covariates) each customer's own parameters.
+enum Predictor {
+    Shared(clientele_clv::Model),
+    PerCustomer(Vec<clientele_clv::Model>),
+}
+
+impl Predictor {
+    /// `f(model, i)` for every customer, in parallel.
+    fn each<T: Send>(
+        models: &[clientele_clv::Model],
+        f: impl Fn(&clientele_clv::Model, usize) -> T + Sync + Send,
+    ) -> Vec<T> {
+        use rayon::prelude::*;
+        (0..models.len()).into_par_iter().map(|i| f(&models[i], i)).collect()
+    }
+
+    fn p_alive(&self, d: &CalibrationData) -> Vec<f64> {
+        match self {
+            Predictor::Shared(m) => m.p_alive_all(d),
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Self::each(ms, |m, i| m.p_alive(x[i], tx[i], t[i]))
+            }
+        }
+    }
+
+    fn expected(&self, h: f64, d: &CalibrationData) -> Vec<f64> {
+        match self {
+            Predictor::Shared(m) => m.expected_purchases_all(h, d),
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Self::each(ms, |m, i| m.expected_purchases(h, x[i], tx[i], t[i]))
+            }
+        }
+    }
+
+    fn p_purchase(&self, tau: f64, d: &CalibrationData) -> Result<Vec<f64>, EngineError> {
+        Ok(match self {
+            Predictor::Shared(m) => m.p_purchase_all(tau, d)?,
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Self::each(ms, |m, i| m.p_purchase(tau, x[i], tx[i], t[i]))
+                    .into_iter()
+                    .collect::<Result<_, _>>()?
+            }
+        })
+    }
+
+    fn next_purchase(
+        &self,
+        max: f64,
+        d: &CalibrationData,
+    ) -> Result<Vec<Option<f64>>, EngineError> {
+        Ok(match self {
+            Predictor::Shared(m) => m.next_purchase_time_all(max, d)?,
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Self::each(ms, |m, i| m.next_purchase_time(x[i], tx[i], t[i], max))
+                    .into_iter()
+                    .collect::<Result<_, _>>()?
+            }
+        })
+    }
+
+    fn p_alive_at(&self, tau: f64, d: &CalibrationData) -> Result<Vec<f64>, EngineError> {
+        Ok(match self {
+            Predictor::Shared(m) => m.p_alive_at_all(tau, d)?,
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Self::each(ms, |m, i| m.p_alive_at(tau, x[i], tx[i], t[i]))
+                    .into_iter()
+                    .collect::<Result<_, _>>()?
+            }
+        })
+    }
+
+    fn clv(
+        &self,
+        d: &CalibrationData,
+        value: &[f64],
+        opts: &ClvOptions,
+    ) -> Result<Vec<f64>, clientele_clv::ClvError> {
+        match self {
+            Predictor::Shared(m) => clientele_clv::clv::clv(m, d, value, opts),
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                Ok(Self::each(ms, |m, i| {
+                    clientele_clv::clv::customer_clv(m, x[i], tx[i], t[i], value[i], opts)
+                }))
+            }
+        }
+    }
+
+    /// Σ expected purchases (and value) per period of `length`.
+    fn forecast(
+        &self,
+        d: &CalibrationData,
+        length: f64,
+        periods: usize,
+        value: Option<&[f64]>,
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>), EngineError> {
+        match self {
+            Predictor::Shared(m) => Ok(clientele_clv::forecast::period_totals(
+                m, d, length, periods, value,
+            )?),
+            Predictor::PerCustomer(_) => {
+                let by = self.by_period(d, length, periods)?;
+                let mut purchases = vec![0.0; periods];
+                let mut money = value.map(|_| vec![0.0; periods]);
+                for (i, row) in by.chunks_exact(periods.max(1)).enumerate() {
+                    for (k, v) in row.iter().enumerate() {
+                        purchases[k] += v;
+                        if let (Some(m), Some(val)) = (money.as_mut(), value) {
+                            m[k] += v * val[i];
+                        }
+                    }
+                }
+                Ok((purchases, money))
+            }
+        }
+    }
+
+    /// Each customer's expected purchases per period, customer-major.
+    fn by_period(
+        &self,
+        d: &CalibrationData,
+        length: f64,
+        periods: usize,
+    ) -> Result<Vec<f64>, EngineError> {
+        match self {
+            Predictor::Shared(m) => Ok(clientele_clv::forecast::expected_purchases_by_period(
+                m, d, length, periods,
+            )?),
+            Predictor::PerCustomer(ms) => {
+                let (x, tx, t) = (d.frequency(), d.recency(), d.age());
+                let rows = Self::each(ms, |m, i| {
+                    let mut prev = 0.0;
+                    (1..=periods)
+                        .map(|k| {
+                            let c = m.expected_purchases(k as f64 * length, x[i], tx[i], t[i]);
+                            let inc = c - prev;
+                            prev = c;
+                            inc
+                        })
+                        .collect::<Vec<f64>>()
+                });
+                Ok(rows.into_iter().flatten().collect())
+            }
+        }
+    }
+}
+
+/// The covariate matrix of `names` from the table: numbers as they are, text one-hot against
+/// its most common value (the baseline, reported). A missing value or a date is an error
+/// naming the column.
+fn covariate_design(
+    table: &CustomerTable,
+    names: &[String],
+) -> Result<(clientele_clv::Covariates, Vec<CovariateBaseline>), EngineError> {
+    let mut columns = Vec::new();
+    let mut baselines = Vec::new();
+    for name in names {
+        let bad = |why: String| {
+            EngineError::InvalidConfig(format!("[clv] covariates: column `{name}` {why}"))
+        };
+        let data = table.get(name).ok_or_else(|| {
+            bad("is not in the customer table: name an attribute column (see `columns` in \
+                 summary.json)"
+                .to_string())
+        })?;
+        let missing = |n: usize| {
+            bad(format!(
+                "is empty for {n} customers: fill it in the attributes file, or leave the \
+                 column out of the covariates"
+            ))
+        };
+        match data {
+            ColumnData::Float(v) => {
+                let vals: Vec<f64> = v.iter().flatten().collect();
+                if vals.len() < v.len() {
+                    return Err(missing(v.len() - vals.len()));
+                }
+                columns.push((name.clone(), vals));
+            }
+            ColumnData::Int(v) => {
+                let vals: Vec<f64> = v.iter().flatten().map(|i| i as f64).collect();
+                if vals.len() < v.len() {
+                    return Err(missing(v.len() - vals.len()));
+                }
+                columns.push((name.clone(), vals));
+            }
+            ColumnData::Text(v) => {
+                let vals: Vec<&str> = (0..v.len()).filter_map(|i| v.get(i)).collect();
+                if vals.len() < v.len() {
+                    return Err(missing(v.len() - vals.len()));
+                }
+                let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+                for l in &vals {
+                    *counts.entry(l).or_default() += 1;
+                }
+                // the most common level is the baseline; ties go to the first in order
+                let base = counts
+                    .iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_default();
+                if counts.len() > 50 {
+                    return Err(bad(format!(
+                        "has {} distinct values: a covariate with that many levels would add a \
+                         coefficient each; group them first",
+                        counts.len()
+                    )));
+                }
+                for level in counts.keys().filter(|l| **l != base) {
+                    columns.push((
+                        format!("{name}={level}"),
+                        vals.iter().map(|v| f64::from(u8::from(v == level))).collect(),
+                    ));
+                }
+                if counts.len() == 1 {
+                    // one level: let the clv crate say it cannot be used
+                    columns.push((name.clone(), vec![1.0; vals.len()]));
+                }
+                baselines.push(CovariateBaseline {
+                    column: name.clone(),
+                    baseline: base,
+                });
+            }
+            ColumnData::Date(_) => {
+                return Err(bad(
+                    "holds dates: use a number derived from it (e.g. an age in years)".to_string(),
+                ));
+            }
+        }
+    }
+    Ok((clientele_clv::Covariates::from_columns(columns)?, baselines))
+}
+
+/// The covariate fit as the section's fit report: base parameters, then the coefficients.
+fn covariate_report(f: &clientele_clv::CovariateFit) -> clientele_clv::FitReport {
+    let mut report = f.without_covariates.clone();
+    report.param_names = f
+        .param_names
+        .iter()
+        .chain(&f.coefficient_names)
+        .cloned()
+        .collect();
+    report.params = f.params.iter().chain(&f.coefficients).copied().collect();
+    report.std_errors = match (&f.param_std_errors, &f.coefficient_std_errors) {
+        (Some(a), Some(b)) => Some(a.iter().chain(b).copied().collect()),
+        _ => None,
+    };
+    report.log_likelihood = f.log_likelihood;
+    report.iterations = f.iterations;
+    report.converged = f.converged;
+    report.gradient_norm = f.gradient_norm;
+    report.n_rows = f.n_rows;
+    report.log_covariance = None;
+    report
+}
+
+/// What the predictions beyond P(alive) and expected purchases cost is worth only in a run
+/// people read: a month end of `--history monthly` leaves them out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Predictions {
+    /// Purchase chances, next purchase, intervals, forecasts.
+    pub full: bool,
+}
+
 pub(crate) fn clv_step(
     table: &mut CustomerTable,
     cfg: &ClvConfig,
     unit: TimeUnit,
     as_of: clientele_core::Day,
     holdout_choice: Option<&clientele_clv::ModelComparison>,
+    predictions: Predictions,
 ) -> Result<ClvSection, EngineError> {
     let summary = ClvSummary::from_table(table)?;
     let data = CalibrationData::from_summary(&summary)?;
@@ -190,26 +615,55 @@ pub(crate) fn clv_step(
         penalizer: cfg.penalizer,
         ..FitOptions::default()
     };
-    let (fitted, comparison) = match (cfg.model.kind(), holdout_choice) {
-        (Some(kind), _) => (clientele_clv::fit(kind, &data.compress(), &fit_opts)?, None),
-        (None, Some(c)) => (
-            clientele_clv::fit(c.chosen, &data.compress(), &fit_opts)?,
-            Some(c.clone()),
-        ),
-        (None, None) => {
-            let (c, f) = clientele_clv::compare_by_bic(&data.compress(), &fit_opts)?;
-            (f, Some(c))
-        }
+    let mut covariates = None;
+    let (report, predictor, comparison) = if cfg.covariates.is_empty() {
+        let (fitted, comparison) = match (cfg.model.kind(), holdout_choice) {
+            (Some(kind), _) => (clientele_clv::fit(kind, &data.compress(), &fit_opts)?, None),
+            (None, Some(c)) => (
+                clientele_clv::fit(c.chosen, &data.compress(), &fit_opts)?,
+                Some(c.clone()),
+            ),
+            (None, None) => {
+                let (c, f) = clientele_clv::compare_by_bic(&data.compress(), &fit_opts)?;
+                (f, Some(c))
+            }
+        };
+        (fitted.report, Predictor::Shared(fitted.model), comparison)
+    } else {
+        use clientele_clv::{CovariateModel, ModelKind};
+        let kind = match cfg.model.kind() {
+            Some(ModelKind::ParetoNbd) => CovariateModel::ParetoNbd,
+            Some(ModelKind::BgNbd) => CovariateModel::BgNbd,
+            _ => {
+                return Err(EngineError::InvalidConfig(format!(
+                    "[clv] covariates work with model = \"pareto_nbd\" or \"bg_nbd\" (as in \
+                     CLVTools), not \"{}\": set one of them, or remove the covariates",
+                    serde_json::to_value(cfg.model)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )));
+            }
+        };
+        let (design, baselines) = covariate_design(table, &cfg.covariates)?;
+        let cov_opts = clientele_clv::CovariateOptions {
+            on: cfg.covariates_on,
+            ..Default::default()
+        };
+        let fit = clientele_clv::fit_with_covariates(kind, &data, &design, &cov_opts, &fit_opts)?;
+        let models = fit.customer_models(&design)?;
+        let report = covariate_report(&fit);
+        covariates = Some(CovariateSection { fit, baselines });
+        (report, Predictor::PerCustomer(models), None)
     };
-    let model = &fitted.model;
     let periods = match cfg.month {
         MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
         MonthLength::Lifetimes => clientele_clv::clv::periods_per_month_lifetimes(unit),
     };
     let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?;
     let horizon = f64::from(cfg.horizon_months) * periods;
-    let p_alive = model.p_alive_all(&data);
-    let expected = model.expected_purchases_all(horizon, &data);
+    let p_alive = predictor.p_alive(&data);
+    let expected = predictor.expected(horizon, &data);
     let col = format!("expected_purchases_{}m", cfg.horizon_months);
     let push = |t: &mut CustomerTable, name: &str, v: &[f64]| {
         t.set(
@@ -228,18 +682,18 @@ pub(crate) fn clv_step(
         return Err(EngineError::Internal(format!(
             "the fitted {} model ({:?}) gives {bad} non-finite values of P(alive) or expected \
              purchases",
-            fitted.report.model, fitted.report.params
+            report.model, report.params
         )));
     }
     push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
     let mut section = ClvSection {
-        model: fitted.report.clone(),
+        model: report,
         spend: None,
         options,
         unit,
         expected_purchases_total: expected.iter().sum(),
-        expected_purchases_column: col,
+        expected_purchases_column: col.clone(),
         clv_total: None,
         clv_mean: None,
         clv_median: None,
@@ -249,15 +703,29 @@ pub(crate) fn clv_step(
         notes: Vec::new(),
         comparison,
         forecast: Vec::new(),
+        purchase_windows: Vec::new(),
+        next_purchase: None,
+        alive_on: None,
+        intervals: None,
+        intervals_skipped: None,
+        covariates,
+        forecast_file: None,
+        buy_next: Vec::new(),
     };
+    if predictions.full {
+        purchase_chances(table, cfg, unit, as_of, &predictor, &data, &mut section)?;
+    }
     let months = cfg.horizon_months as usize;
     let days_per_month = periods * unit.days();
-    let purchases_only = |section: &mut ClvSection| -> Result<(), EngineError> {
-        let (purchases, _) =
-            clientele_clv::forecast::period_totals(model, &data, periods, months, None)?;
-        section.forecast = forecast_months(as_of, days_per_month, &purchases, None);
+    let forecast = |section: &mut ClvSection, value: Option<&[f64]>| -> Result<(), EngineError> {
+        if !predictions.full {
+            return Ok(());
+        }
+        let (purchases, money) = predictor.forecast(&data, periods, months, value)?;
+        section.forecast = forecast_months(as_of, days_per_month, &purchases, money.as_deref());
         Ok(())
     };
+    let mut value_per_purchase = None;
     if cfg.spend == SpendModel::GammaGamma {
         // The purchase model stands on its own: a spend model that cannot be fitted costs
         // the CLV column, not p_alive and the expected purchases already in the table.
@@ -268,38 +736,168 @@ pub(crate) fn clv_step(
                     &summary.monetary_value,
                     spend.own_mean_above(),
                 )?;
-                let clv = clientele_clv::clv::clv(model, &data, &value, &options)?;
-                Ok((spend, value, clv))
+                let clv = predictor.clv(&data, &value, &options)?;
+                Ok((gg.model, spend, value, clv))
             });
-        let (spend, value, clv) = match spent {
-            Ok(v) => v,
+        match spent {
+            Ok((gg, spend, value, clv)) => {
+                section.notes.extend(spend.note());
+                forecast(&mut section, Some(&value))?;
+                push(table, col::EXPECTED_VALUE, &value)?;
+                push(table, col::CLV, &clv)?;
+                let mut sorted = clv.clone();
+                sorted.sort_by(f64::total_cmp);
+                let n = sorted.len();
+                section.clv_total = Some(clv.iter().sum());
+                section.clv_mean = Some(clv.iter().sum::<f64>() / n as f64);
+                section.clv_median = Some(if n % 2 == 1 {
+                    sorted[n / 2]
+                } else {
+                    (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+                });
+                section.clv_distribution = clv_bins(&sorted);
+                if predictions.full && cfg.intervals {
+                    let input = clientele_clv::SpendInput {
+                        model: &gg,
+                        log_covariance: spend.log_covariance(),
+                        frequency: &summary.frequency,
+                        monetary: &summary.monetary_value,
+                        own_mean_above: spend.own_mean_above(),
+                    };
+                    intervals(table, cfg, &predictor, Some(&input), &data, horizon, &mut section)?;
+                }
+                section.spend = Some(spend);
+                value_per_purchase = Some(value);
+            }
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
-                purchases_only(&mut section)?;
-                return Ok(section);
+                forecast(&mut section, None)?;
+                if predictions.full && cfg.intervals {
+                    intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
+                }
             }
-        };
-        section.notes.extend(spend.note());
-        let (purchases, money) =
-            clientele_clv::forecast::period_totals(model, &data, periods, months, Some(&value))?;
-        section.forecast = forecast_months(as_of, days_per_month, &purchases, money.as_deref());
-        push(table, col::EXPECTED_VALUE, &value)?;
-        push(table, col::CLV, &clv)?;
-        let mut sorted = clv.clone();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        section.clv_total = Some(clv.iter().sum());
-        section.clv_mean = Some(clv.iter().sum::<f64>() / n as f64);
-        section.clv_median = Some(if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        });
-        section.spend = Some(spend);
-        section.clv_distribution = clv_bins(&sorted);
+        }
     } else {
-        purchases_only(&mut section)?;
+        forecast(&mut section, None)?;
+        if predictions.full && cfg.intervals {
+            intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
+        }
+    }
+    if predictions.full && cfg.forecast_per_customer {
+        let by = predictor.by_period(&data, periods, months)?;
+        section.forecast_file = Some(ForecastFile {
+            months,
+            by_customer: by,
+            value: value_per_purchase,
+        });
     }
     Ok(section)
 }
 
+/// `p_purchase_<N>d` per window, `next_purchase_date`, and the summary of both.
+fn purchase_chances(
+    table: &mut CustomerTable,
+    cfg: &ClvConfig,
+    unit: TimeUnit,
+    as_of: clientele_core::Day,
+    predictor: &Predictor,
+    data: &CalibrationData,
+    section: &mut ClvSection,
+) -> Result<(), EngineError> {
+    let mut windows: Vec<u32> = cfg.purchase_windows.clone();
+    windows.sort_unstable();
+    windows.dedup();
+    for days in windows {
+        let p = predictor.p_purchase(f64::from(days) / unit.days(), data)?;
+        let column = format!("p_purchase_{days}d");
+        let n = p.len().max(1) as f64;
+        section.purchase_windows.push(PurchaseWindow {
+            days,
+            column: column.clone(),
+            expected_buyers: p.iter().sum(),
+            mean: p.iter().sum::<f64>() / n,
+            likely_buyers: p.iter().filter(|v| **v >= 0.5).count(),
+        });
+        table.set(&column, ColumnData::Float(p.into_iter().map(Some).collect()))?;
+    }
+    if let Some(day) = cfg.alive_on {
+        if day <= as_of {
+            return Err(EngineError::InvalidConfig(format!(
+                "[clv] alive_on = {day} is not after the as-of date {as_of}: choose a later date"
+            )));
+        }
+        let tau = f64::from(day.0 - as_of.0) / unit.days();
+        let p = predictor.p_alive_at(tau, data)?;
+        section.alive_on = Some(day);
+        table.set(col::P_ALIVE_ON, ColumnData::Float(p.into_iter().map(Some).collect()))?;
+    }
+    let max_days = cfg.next_purchase_max.days();
+    let next = predictor.next_purchase(max_days / unit.days(), data)?;
+    let dates: Vec<Option<clientele_core::Day>> = next
+        .iter()
+        .map(|t| {
+            t.map(|t| {
+                // a purchase expected within the day after the as-of date is due tomorrow
+                let days = (t * unit.days()).ceil().max(1.0);
+                clientele_core::Day(as_of.0.saturating_add(days as i32))
+            })
+        })
+        .collect();
+    let dated = dates.iter().filter(|d| d.is_some()).count();
+    section.next_purchase = Some(NextPurchase {
+        column: col::NEXT_PURCHASE_DATE.to_string(),
+        max: cfg.next_purchase_max,
+        dated,
+        empty: dates.len() - dated,
+    });
+    table.set(col::NEXT_PURCHASE_DATE, ColumnData::Date(dates.into_iter().collect()))?;
+    Ok(())
+}
+
+/// `clv_p05`/`clv_p95` and the expected purchases' interval columns, from draws of the
+/// fitted parameters; a model without its covariance (covariates) says why there are none.
+fn intervals(
+    table: &mut CustomerTable,
+    cfg: &ClvConfig,
+    predictor: &Predictor,
+    spend: Option<&clientele_clv::SpendInput<'_>>,
+    data: &CalibrationData,
+    horizon: f64,
+    section: &mut ClvSection,
+) -> Result<(), EngineError> {
+    let (Predictor::Shared(model), Some(cov)) = (predictor, section.model.log_covariance.clone())
+    else {
+        section.intervals_skipped = Some(
+            "intervals are drawn from the covariance of a model without covariates; this run \
+             fits covariates"
+                .to_string(),
+        );
+        return Ok(());
+    };
+    let opts = clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?;
+    let r = match clientele_clv::customer_intervals(
+        model,
+        &cov,
+        spend,
+        data,
+        &section.options,
+        horizon,
+        &opts,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            section.intervals_skipped = Some(e.to_string());
+            return Ok(());
+        }
+    };
+    let float = |v: Vec<f64>| ColumnData::Float(v.into_iter().map(Some).collect());
+    let base = &section.expected_purchases_column;
+    table.set(&format!("{base}_p05"), float(r.purchases.lower))?;
+    table.set(&format!("{base}_p95"), float(r.purchases.upper))?;
+    if let Some(clv) = r.clv {
+        table.set(col::CLV_P05, float(clv.lower))?;
+        table.set(col::CLV_P95, float(clv.upper))?;
+    }
+    section.intervals = Some(r.report);
+    Ok(())
+}

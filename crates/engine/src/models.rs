@@ -156,6 +156,9 @@ pub(crate) fn run_models(
             config.time.unit,
             inputs.as_of,
             inputs.holdout_choice,
+            crate::customer_value::Predictions {
+                full: inputs.behaviour,
+            },
         ));
         let model = out.clv.done().map(|c| c.model.model.clone());
         timed(&mut out, "CLV fit and scoring", model);
@@ -178,6 +181,9 @@ pub(crate) fn run_models(
     grade_step(table, config, &mut out)?;
     let n = out.grades.len();
     timed(&mut out, "gradings", Some(format!("{n} schemes")));
+    if let Step::Done(clv) = &mut out.clv {
+        clv.buy_next = crate::customer_value::buy_next(table, clv);
+    }
     if inputs.behaviour {
         out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
         timed(&mut out, "behaviour (distributions, categories)", None);
@@ -627,6 +633,7 @@ mod tests {
                 TimeUnit::Days,
                 clientele_core::Day(0),
                 None,
+                crate::customer_value::Predictions { full: true },
             )),
             ..ModelOutputs::default()
         }

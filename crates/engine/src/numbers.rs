@@ -153,7 +153,9 @@ fn rounding(path: &[String]) -> Rounding {
         // value tiers: the value of each ABC / HML class (the Pareto curve's are shares)
         || (key == "value" && matches!(parent, "abc" | "hml"))
         // CLV bins: their bounds
-        || (matches!(key, "from" | "to") && parent == "clv_distribution");
+        || (matches!(key, "from" | "to") && parent == "clv_distribution")
+        // the interval of the total CLV
+        || (matches!(key, "point" | "lower" | "upper") && parent == "total_clv");
     if money {
         Rounding::Money
     } else {

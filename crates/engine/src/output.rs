@@ -118,6 +118,12 @@ fn write_all(
             files.push("customers.parquet".to_string());
             timed(timings, &files);
         }
+        if let Some(f) = a.summary.clv.done().and_then(|c| c.forecast_file.as_ref()) {
+            let table = forecast_table(&a.customers, f)?;
+            write_parquet(&table, &dir.join("forecast.parquet"), compression)?;
+            files.push("forecast.parquet".to_string());
+            timed(timings, &files);
+        }
         if format.writes_csv(a.customers.len()) {
             write_csv(&a.customers, &dir.join("customers.csv"))?;
             files.push("customers.csv".to_string());
@@ -446,6 +452,43 @@ const ROW_GROUP_ROWS: usize = 1 << 20;
 /// Writes the table as Parquet (zstd by default), encoding the columns of every row group
 /// in parallel (each column is converted to Arrow only while its own encoder runs) while
 /// this thread appends the finished ones in order.
+/// `forecast.parquet`: one row per customer (the order of `customers.parquet`), with the
+/// expected purchases and, with a spend model, the expected value in each month of the
+/// horizon (`expected_purchases_month_01`, …, `expected_value_month_01`, …).
+fn forecast_table(
+    customers: &CustomerTable,
+    f: &crate::customer_value::ForecastFile,
+) -> Result<CustomerTable, EngineError> {
+    let mut t = CustomerTable::from_ids(customers.ids().clone());
+    let n = customers.len();
+    if f.by_customer.len() != n * f.months {
+        return Err(EngineError::Internal(format!(
+            "the forecast has {} values for {n} customers and {} months",
+            f.by_customer.len(),
+            f.months
+        )));
+    }
+    for k in 0..f.months {
+        let month: Vec<Option<f64>> = (0..n).map(|i| Some(f.by_customer[i * f.months + k])).collect();
+        t.push(
+            format!("expected_purchases_month_{:02}", k + 1),
+            ColumnData::Float(month.into_iter().collect()),
+        )?;
+    }
+    if let Some(value) = &f.value {
+        for k in 0..f.months {
+            let month: Vec<Option<f64>> = (0..n)
+                .map(|i| Some(f.by_customer[i * f.months + k] * value[i]))
+                .collect();
+            t.push(
+                format!("expected_value_month_{:02}", k + 1),
+                ColumnData::Float(month.into_iter().collect()),
+            )?;
+        }
+    }
+    Ok(t)
+}
+
 fn write_parquet(
     t: &CustomerTable,
     path: &Path,
