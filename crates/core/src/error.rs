@@ -47,7 +47,9 @@ pub enum CoreError {
     )]
     UnknownTimeUnit(String),
     /// A length of time that is not a positive count and a unit.
-    #[error("`{0}` is not a length of time: write a count and a unit, e.g. \"2 years\", \"95 weeks\" or \"30 days\"")]
+    #[error(
+        "`{0}` is not a length of time: write a count and a unit, e.g. \"2 years\", \"95 weeks\" or \"30 days\""
+    )]
     BadSpan(String),
     /// A language name that is not zh or en.
     #[error("unknown language `{0}` (use zh or en)")]

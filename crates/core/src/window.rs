@@ -287,8 +287,20 @@ mod unit_tests {
         assert_eq!(s.days(), 730.5);
         assert_eq!("95 weeks".parse::<Span>().unwrap().days(), 665.0);
         assert_eq!("30d".parse::<Span>().unwrap().days(), 30.0);
-        assert_eq!("1.5 quarters".parse::<Span>().unwrap().unit(), TimeUnit::Quarters);
-        for bad in ["", "years", "0 days", "-1 days", "2", "2 fortnights", "1e3 days", "2 14 days"] {
+        assert_eq!(
+            "1.5 quarters".parse::<Span>().unwrap().unit(),
+            TimeUnit::Quarters
+        );
+        for bad in [
+            "",
+            "years",
+            "0 days",
+            "-1 days",
+            "2",
+            "2 fortnights",
+            "1e3 days",
+            "2 14 days",
+        ] {
             assert!(bad.parse::<Span>().is_err(), "{bad}");
         }
         let json = serde_json::to_string(&s).unwrap();

@@ -106,15 +106,33 @@ fn later_clv_defaults() -> Vec<(&'static str, String)> {
     let d = ClvConfig::default();
     let json = |v: serde_json::Result<String>| v.unwrap_or_default();
     vec![
-        ("purchase_windows", json(serde_json::to_string(&d.purchase_windows))),
-        ("next_purchase_max", json(serde_json::to_string(&d.next_purchase_max))),
+        (
+            "purchase_windows",
+            json(serde_json::to_string(&d.purchase_windows)),
+        ),
+        (
+            "next_purchase_max",
+            json(serde_json::to_string(&d.next_purchase_max)),
+        ),
         ("alive_on", json(serde_json::to_string(&d.alive_on))),
         ("intervals", json(serde_json::to_string(&d.intervals))),
-        ("interval_draws", json(serde_json::to_string(&d.interval_draws))),
-        ("interval_seed", json(serde_json::to_string(&d.interval_seed))),
+        (
+            "interval_draws",
+            json(serde_json::to_string(&d.interval_draws)),
+        ),
+        (
+            "interval_seed",
+            json(serde_json::to_string(&d.interval_seed)),
+        ),
         ("covariates", json(serde_json::to_string(&d.covariates))),
-        ("covariates_on", json(serde_json::to_string(&d.covariates_on))),
-        ("forecast_per_customer", json(serde_json::to_string(&d.forecast_per_customer))),
+        (
+            "covariates_on",
+            json(serde_json::to_string(&d.covariates_on)),
+        ),
+        (
+            "forecast_per_customer",
+            json(serde_json::to_string(&d.forecast_per_customer)),
+        ),
     ]
 }
 

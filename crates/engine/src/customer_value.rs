@@ -345,7 +345,10 @@ impl Predictor {
         f: impl Fn(&clientele_clv::Model, usize) -> T + Sync + Send,
     ) -> Vec<T> {
         use rayon::prelude::*;
-        (0..models.len()).into_par_iter().map(|i| f(&models[i], i)).collect()
+        (0..models.len())
+            .into_par_iter()
+            .map(|i| f(&models[i], i))
+            .collect()
     }
 
     fn p_alive(&self, d: &CalibrationData) -> Vec<f64> {
@@ -498,9 +501,11 @@ fn covariate_design(
             EngineError::InvalidConfig(format!("[clv] covariates: column `{name}` {why}"))
         };
         let data = table.get(name).ok_or_else(|| {
-            bad("is not in the customer table: name an attribute column (see `columns` in \
+            bad(
+                "is not in the customer table: name an attribute column (see `columns` in \
                  summary.json)"
-                .to_string())
+                    .to_string(),
+            )
         })?;
         let missing = |n: usize| {
             bad(format!(
@@ -548,7 +553,9 @@ fn covariate_design(
                 for level in counts.keys().filter(|l| **l != base) {
                     columns.push((
                         format!("{name}={level}"),
-                        vals.iter().map(|v| f64::from(u8::from(v == level))).collect(),
+                        vals.iter()
+                            .map(|v| f64::from(u8::from(v == level)))
+                            .collect(),
                     ));
                 }
                 if counts.len() == 1 {
@@ -764,7 +771,15 @@ pub(crate) fn clv_step(
                         monetary: &summary.monetary_value,
                         own_mean_above: spend.own_mean_above(),
                     };
-                    intervals(table, cfg, &predictor, Some(&input), &data, horizon, &mut section)?;
+                    intervals(
+                        table,
+                        cfg,
+                        &predictor,
+                        Some(&input),
+                        &data,
+                        horizon,
+                        &mut section,
+                    )?;
                 }
                 section.spend = Some(spend);
                 value_per_purchase = Some(value);
@@ -818,7 +833,10 @@ fn purchase_chances(
             mean: p.iter().sum::<f64>() / n,
             likely_buyers: p.iter().filter(|v| **v >= 0.5).count(),
         });
-        table.set(&column, ColumnData::Float(p.into_iter().map(Some).collect()))?;
+        table.set(
+            &column,
+            ColumnData::Float(p.into_iter().map(Some).collect()),
+        )?;
     }
     if let Some(day) = cfg.alive_on {
         if day <= as_of {
@@ -829,7 +847,10 @@ fn purchase_chances(
         let tau = f64::from(day.0 - as_of.0) / unit.days();
         let p = predictor.p_alive_at(tau, data)?;
         section.alive_on = Some(day);
-        table.set(col::P_ALIVE_ON, ColumnData::Float(p.into_iter().map(Some).collect()))?;
+        table.set(
+            col::P_ALIVE_ON,
+            ColumnData::Float(p.into_iter().map(Some).collect()),
+        )?;
     }
     let max_days = cfg.next_purchase_max.days();
     let next = predictor.next_purchase(max_days / unit.days(), data)?;
@@ -850,7 +871,10 @@ fn purchase_chances(
         dated,
         empty: dates.len() - dated,
     });
-    table.set(col::NEXT_PURCHASE_DATE, ColumnData::Date(dates.into_iter().collect()))?;
+    table.set(
+        col::NEXT_PURCHASE_DATE,
+        ColumnData::Date(dates.into_iter().collect()),
+    )?;
     Ok(())
 }
 
@@ -874,7 +898,8 @@ fn intervals(
         );
         return Ok(());
     };
-    let opts = clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?;
+    let opts =
+        clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?;
     let r = match clientele_clv::customer_intervals(
         model,
         &cov,

@@ -35,10 +35,13 @@ pub use config::{
     SpendModel, TimeConfig, run_settings, settings_diff, settings_mismatch,
 };
 pub use config_check::{ConfigCheck, DEFAULT_CONFIG, check_config};
+pub use customer_value::{
+    BuyNextGroup, ClvBin, ClvSection, CovariateBaseline, CovariateSection, ForecastMonth,
+    NextPurchase, PurchaseWindow,
+};
 pub use error::{EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};
-pub use customer_value::{ClvBin, ClvSection, ForecastMonth};
 pub use models::{ClusterSection, LifecycleSection, TargetList, ValueTierSection};
 pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,

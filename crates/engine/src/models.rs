@@ -17,7 +17,6 @@ use crate::customer_value::clv_step;
 use crate::{EngineError, Step};
 use clientele_behaviour::BehaviourSummary;
 
-
 /// Value tiers without the per-customer rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ValueTierSection {

@@ -469,7 +469,9 @@ fn forecast_table(
         )));
     }
     for k in 0..f.months {
-        let month: Vec<Option<f64>> = (0..n).map(|i| Some(f.by_customer[i * f.months + k])).collect();
+        let month: Vec<Option<f64>> = (0..n)
+            .map(|i| Some(f.by_customer[i * f.months + k]))
+            .collect();
         t.push(
             format!("expected_purchases_month_{:02}", k + 1),
             ColumnData::Float(month.into_iter().collect()),

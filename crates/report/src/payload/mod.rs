@@ -26,6 +26,7 @@ mod lifecycle;
 mod migration;
 mod next;
 mod overview;
+mod predict;
 mod rfm;
 mod trends;
 mod validation;
@@ -47,6 +48,15 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A length of time in the report's language (`2 年`, `95 weeks`).
+    fn span(&self, span: clientele_core::Span) -> String {
+        let count = crate::fmt_num::num(
+            span.count(),
+            if span.count().fract() == 0.0 { 0 } else { 1 },
+        );
+        format!("{count} {}", span.unit().label(self.lang))
+    }
+
     /// A time unit in the report's language (`周`, `14 days`).
     fn unit(&self, unit: clientele_core::TimeUnit) -> String {
         unit.label(self.lang)
@@ -185,6 +195,7 @@ pub(crate) fn build(s: &Summary, lang: Lang) -> Built {
         grades::section(&c),
         rfm::section(&c),
         value::section(&c),
+        predict::section(&c),
         validation::section(&c),
         clusters::section(&c),
         lifecycle::section(&c),
