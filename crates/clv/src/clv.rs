@@ -83,7 +83,8 @@ impl ClvOptions {
 pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &ClvOptions) -> f64 {
     let m = opts.periods_per_month;
     if model.splits_off_p_alive() {
-        // BG/NBD, MBG/NBD: P(alive) is the same factor in every month: evaluate it once.
+        // BG/NBD, MBG/NBD, Pareto/NBD: P(alive) is the same factor in every month: evaluate
+        // it once.
         let mut prev = 0.0;
         let mut total = 0.0;
         for i in 1..=opts.months {
@@ -128,7 +129,7 @@ pub fn clv(
     let disc = discounts(opts);
     let m = opts.periods_per_month;
     if model.splits_off_p_alive() {
-        // BG/NBD, MBG/NBD: Σ discounted increments if alive depends on (x, T) only (a few
+        // BG/NBD, MBG/NBD, Pareto/NBD: Σ discounted increments if alive depends on (x, T) only (a few
         // hundred thousand pairs at millions of customers, where distinct (x, tₓ, T) rows are
         // about a million); P(alive) per customer.
         let v = data.unique_x_age();
@@ -145,9 +146,9 @@ pub fn clv(
             }
             total
         });
-        let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+        let p_alive = model.p_alive_all(data);
         return Ok(par_map(data.len(), |i| {
-            expected_value[i] * totals[v.inverse[i] as usize] * model.p_alive(x[i], tx[i], t[i])
+            expected_value[i] * totals[v.inverse[i] as usize] * p_alive[i]
         }));
     }
     let u = data.unique_rows();

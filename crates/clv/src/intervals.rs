@@ -1069,6 +1069,8 @@ mod tests {
             Model::BgNbd(BgNbd::new(0.25, 0.5, 0.8, 2.5).unwrap()),
             Model::BgNbd(BgNbd::new(2.0, 60.0, 1.7, 0.4).unwrap()),
             Model::MbgNbd(MbgNbd::new(0.5, 3.0, 0.9, 1.6).unwrap()),
+            Model::ParetoNbd(ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap()),
+            Model::ParetoNbd(ParetoNbd::new(1.45, 0.5, 0.56, 0.8).unwrap()),
         ];
         let draws: Vec<Draw> = models
             .iter()

@@ -153,19 +153,24 @@ impl Model {
     }
 
     /// E[X(T, T+h] | alive at T, x, T] for the models where the expectation factors as that
-    /// times P(alive) (BG/NBD, MBG/NBD; h > 0), so it can be shared by all tₓ.
+    /// times P(alive) (BG/NBD, MBG/NBD, Pareto/NBD; h > 0), so it can be shared by all tₓ.
     pub(crate) fn expected_if_alive(&self, h: f64, x: f64, t: f64) -> Option<f64> {
         match self {
             Model::BgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
             Model::MbgNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
-            Model::ParetoNbd(_) | Model::BgBb(_) => None,
+            Model::ParetoNbd(m) => Some(m.expected_purchases_if_alive(h, x, t)),
+            Model::BgBb(_) => None,
         }
     }
 
     /// Whether E[X] splits into an expectation if alive, a function of (x, T) only, times
-    /// P(alive) (BG/NBD, MBG/NBD): then the costly part is computed once per distinct (x, T).
+    /// P(alive) (BG/NBD, MBG/NBD, Pareto/NBD): then the costly part is computed once per
+    /// distinct (x, T), and P(alive) once per customer whatever the number of horizons.
     pub(crate) fn splits_off_p_alive(&self) -> bool {
-        matches!(self, Model::BgNbd(_) | Model::MbgNbd(_))
+        matches!(
+            self,
+            Model::BgNbd(_) | Model::MbgNbd(_) | Model::ParetoNbd(_)
+        )
     }
 
     /// Whether P(alive) costs a few logs (BG/NBD, MBG/NBD): then it is computed per customer,
@@ -198,10 +203,8 @@ impl Model {
                 self.expected_if_alive(horizon, v.x[j], v.t[j])
                     .unwrap_or(f64::NAN)
             });
-            let (x, tx, t) = (data.frequency(), data.recency(), data.age());
-            return par_map(data.len(), |i| {
-                ea[v.inverse[i] as usize] * self.p_alive(x[i], tx[i], t[i])
-            });
+            let p_alive = self.p_alive_all(data);
+            return par_map(data.len(), |i| ea[v.inverse[i] as usize] * p_alive[i]);
         }
         data.unique_rows()
             .map(|x, tx, t| self.expected_purchases(horizon, x, tx, t))

@@ -256,8 +256,17 @@ impl ParetoNbd {
         if h <= 0.0 {
             return 0.0;
         }
+        self.expected_purchases_if_alive(h, x, t) * self.p_alive(x, tx, t)
+    }
+
+    /// E[X(T, T+h] | alive at T, x, T]: a closed form of (x, T) only, so the costly P(alive)
+    /// is evaluated once per customer, not once per horizon (CLV months, forecasts, draws).
+    pub fn expected_purchases_if_alive(&self, h: f64, x: f64, t: f64) -> f64 {
+        if h <= 0.0 {
+            return 0.0;
+        }
         let ParetoNbd { r, alpha, beta, .. } = *self;
-        self.p_alive(x, tx, t) * (r + x) * (beta + t) / (alpha + t) * self.bracket(h, t)
+        (r + x) * (beta + t) / (alpha + t) * self.bracket(h, t)
     }
 
     /// E[X(t)] for a new customer (eq. 27).

@@ -62,7 +62,6 @@ pub struct ClvSection {
     pub alive_on: Option<clientele_core::Day>,
     /// How the CLV and expected-purchase intervals were drawn, and the totals' intervals.
     #[serde(default)]
-    #[schemars(with = "Option<serde_json::Value>")]
     pub intervals: Option<clientele_clv::IntervalReport>,
     /// Why there are no intervals although they were asked for.
     #[serde(default)]
@@ -152,7 +151,6 @@ pub struct NextPurchase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CovariateSection {
     /// The fit: coefficients, standard errors, likelihood-ratio test against no covariates.
-    #[schemars(with = "serde_json::Value")]
     pub fit: clientele_clv::CovariateFit,
     /// Text columns: the level the others are compared with (the most common one).
     pub baselines: Vec<CovariateBaseline>,
