@@ -64,6 +64,29 @@ impl TimeUnit {
         }
     }
 
+    /// The calendar period `day` falls in, as a running index: days, ISO weeks (Monday to
+    /// Sunday), calendar months, quarters and years, or blocks of N days since 1970-01-01.
+    /// Consecutive periods have consecutive indexes, so counting opportunities is a
+    /// subtraction.
+    pub fn period_of(self, day: crate::Day) -> i64 {
+        let d = i64::from(day.0);
+        match self {
+            TimeUnit::Days => d,
+            // 1970-01-01 was a Thursday: shift so that weeks start on Monday
+            TimeUnit::Weeks => (d + 3).div_euclid(7),
+            TimeUnit::Months | TimeUnit::Quarters | TimeUnit::Years => {
+                let (y, m) = day.year_month();
+                let (y, m) = (i64::from(y), i64::from(m) - 1);
+                match self {
+                    TimeUnit::Months => y * 12 + m,
+                    TimeUnit::Quarters => y * 4 + m / 3,
+                    _ => y,
+                }
+            }
+            TimeUnit::NDays(n) => d.div_euclid(i64::from(n)),
+        }
+    }
+
     /// The unit as a reader of `lang` says it: `周`, `14 天`, `weeks`.
     pub fn label(self, lang: crate::Lang) -> String {
         match lang {
@@ -278,6 +301,46 @@ mod unit_tests {
         assert_eq!(TimeUnit::NDays(14).days(), 14.0);
         assert_eq!(TimeUnit::Years.days(), 365.25);
         assert_eq!(TimeUnit::Quarters.label(crate::Lang::Zh), "季度");
+    }
+
+    #[test]
+    fn calendar_periods_are_consecutive_indexes() {
+        let day = |s: &str| crate::Day::parse_iso(s).unwrap();
+        let p = |u: TimeUnit, a: &str| u.period_of(day(a));
+        assert_eq!(
+            p(TimeUnit::Years, "2006-01-01") - p(TimeUnit::Years, "2005-12-31"),
+            1
+        );
+        assert_eq!(
+            p(TimeUnit::Years, "2008-12-31"),
+            p(TimeUnit::Years, "2008-01-01")
+        );
+        assert_eq!(
+            p(TimeUnit::Quarters, "2024-04-01") - p(TimeUnit::Quarters, "2024-03-31"),
+            1
+        );
+        assert_eq!(
+            p(TimeUnit::Months, "2024-01-01") - p(TimeUnit::Months, "2023-12-31"),
+            1
+        );
+        // 2024-01-01 is a Monday, 2023-12-31 a Sunday
+        assert_eq!(
+            p(TimeUnit::Weeks, "2024-01-01") - p(TimeUnit::Weeks, "2023-12-31"),
+            1
+        );
+        assert_eq!(
+            p(TimeUnit::Weeks, "2024-01-07"),
+            p(TimeUnit::Weeks, "2024-01-01")
+        );
+        assert_eq!(
+            p(TimeUnit::Weeks, "1969-12-29"),
+            p(TimeUnit::Weeks, "1970-01-04")
+        );
+        assert_eq!(
+            p(TimeUnit::NDays(10), "1970-01-11") - p(TimeUnit::NDays(10), "1970-01-10"),
+            1
+        );
+        assert_eq!(p(TimeUnit::NDays(10), "1969-12-31"), -1);
     }
 
     #[test]

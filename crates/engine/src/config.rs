@@ -460,10 +460,30 @@ pub struct ColumnsConfig {
 pub struct TimeConfig {
     /// The analysis date; default = the last order date in the data.
     pub as_of: Option<Day>,
-    /// CLV-convention time unit: days, weeks (default) or months (30 days).
+    /// CLV-convention time unit: days, weeks (default), months (30 days), quarters, years
+    /// or "N days".
     pub unit: TimeUnit,
     /// End of the calibration period for `validate`.
     pub calibration_end: Option<Day>,
+    /// How the CLV columns count time: `elapsed` (fractional units since the first
+    /// purchase) or `calendar` (whole calendar periods of the unit with a purchase: one
+    /// opportunity per period, e.g. yearly donations with BG/BB and `unit = "years"`).
+    pub periods: PeriodCounting,
+}
+
+/// `[time] periods`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodCounting {
+    /// Time since the first purchase in (fractional) units; purchases merged per day.
+    #[default]
+    Elapsed,
+    /// Calendar periods of the unit (days, ISO weeks, months, quarters, years, N-day
+    /// blocks): `frequency` counts the later periods with a purchase, `recency` and `T` are
+    /// whole periods, `monetary_value` the mean net amount per repeat period.
+    Calendar,
 }
 
 /// `[output]`.
@@ -636,6 +656,8 @@ impl Config {
         };
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
         let mut text = serde_json::to_string(&hashed).unwrap_or_default();
+        // `[time] periods` came later too
+        text = text.replacen(",\"periods\":\"elapsed\"", "", 1);
         for (key, default) in later_clv_defaults() {
             text = text.replacen(&format!(",\"{key}\":{default}"), "", 1);
         }
@@ -688,6 +710,7 @@ impl Config {
         o.decimal_comma = s.decimal == DecimalSeparator::Comma;
         o.as_of = self.time.as_of;
         o.unit = self.time.unit;
+        o.calendar_periods = self.time.periods == PeriodCounting::Calendar;
         o.attributes = s.attributes.clone();
         o.satisfaction = s.satisfaction.clone();
         o.satisfaction_score = s.satisfaction_score.clone();

@@ -70,7 +70,16 @@ pub(crate) fn validate_with(
         penalizer: config.clv.penalizer,
         ..FitOptions::default()
     };
-    let duration = f64::from(obs_end.0 - calibration_end.0) / config.time.unit.days();
+    let unit = config.time.unit;
+    let duration = match config.time.periods {
+        crate::config::PeriodCounting::Elapsed => {
+            f64::from(obs_end.0 - calibration_end.0) / unit.days()
+        }
+        // the holdout counts the periods after the calibration end's
+        crate::config::PeriodCounting::Calendar => {
+            (unit.period_of(obs_end) - unit.period_of(calibration_end)) as f64
+        }
+    };
     let (kind, comparison) = match config.clv.model.kind() {
         Some(kind) => (kind, None),
         None => {

@@ -160,6 +160,9 @@ pub(crate) struct Finish {
     pub holdout_end: Option<Day>,
     /// Days per unit of the CLV-convention columns.
     pub unit_days: f64,
+    /// Count the CLV-convention columns in calendar periods of this unit instead (one
+    /// opportunity per period: BG/BB on years, quarters, …).
+    pub calendar: Option<clientele_core::TimeUnit>,
     /// Months, category spend and seasonality as well.
     pub detail: bool,
 }
@@ -786,6 +789,9 @@ impl Sweep {
         let (mut days, mut day_amount_sum, mut first_amount) = (0i64, 0i128, 0i128);
         let (mut longest, mut last_gap) = (None::<i64>, None::<i64>);
         let (mut week_seen, mut month_seen) = (0u8, 0u16);
+        // calendar periods with a purchase: count, last index, net amounts (first, sum)
+        let (mut periods, mut last_period) = (0i64, None::<i64>);
+        let (mut period_amount_sum, mut first_period_amount) = (0i128, 0i128);
         let mut i = 0;
         while i < used.len() {
             let d = used[i].day;
@@ -815,6 +821,17 @@ impl Sweep {
                 last = Some(d);
                 days += 1;
                 day_amount_sum += amount;
+                if let Some(unit) = f.calendar {
+                    let p = unit.period_of(Day(d));
+                    if last_period != Some(p) {
+                        periods += 1;
+                        last_period = Some(p);
+                    }
+                    if periods == 1 {
+                        first_period_amount += amount;
+                    }
+                    period_amount_sum += amount;
+                }
             }
             i = j;
         }
@@ -929,10 +946,14 @@ impl Sweep {
         if let Some(end) = f.holdout_end {
             let mut n = 0u32;
             let mut prev = None;
+            // calendar periods: the periods after the as-of date's (which calibration counted)
+            let key = |d: i32| f.calendar.map_or(i64::from(d), |u| u.period_of(Day(d)));
+            let after = f.calendar.map(|u| u.period_of(f.as_of));
             for l in later.iter().filter(|l| l.day <= end.0 && l.nonneg()) {
-                if prev != Some(l.day) {
+                let k = key(l.day);
+                if prev != Some(k) && after.is_none_or(|a| k > a) {
                     n += 1;
-                    prev = Some(l.day);
+                    prev = Some(k);
                 }
             }
             self.holdout.push(f64::from(n));
@@ -950,15 +971,31 @@ impl Sweep {
         c.purchase_days.push(Some(days));
         c.monetary.push(Some(m));
         c.aov.push(Some(m / orders as f64));
-        c.frequency.push(Some((days - 1) as f64));
-        c.recency
-            .push(Some((f64::from(last) - f64::from(first)) / f.unit_days));
-        c.t.push(Some((f64::from(as_of) - f64::from(first)) / f.unit_days));
-        c.monetary_value.push(Some(if days > 1 {
-            money_wide(day_amount_sum - first_amount) / (days - 1) as f64
+        if let Some(unit) = f.calendar {
+            let (p0, p1, pn) = (
+                unit.period_of(Day(first)),
+                unit.period_of(Day(last)),
+                unit.period_of(Day(as_of)),
+            );
+            c.frequency.push(Some((periods - 1) as f64));
+            c.recency.push(Some((p1 - p0) as f64));
+            c.t.push(Some((pn - p0) as f64));
+            c.monetary_value.push(Some(if periods > 1 {
+                money_wide(period_amount_sum - first_period_amount) / (periods - 1) as f64
+            } else {
+                0.0
+            }));
         } else {
-            0.0
-        }));
+            c.frequency.push(Some((days - 1) as f64));
+            c.recency
+                .push(Some((f64::from(last) - f64::from(first)) / f.unit_days));
+            c.t.push(Some((f64::from(as_of) - f64::from(first)) / f.unit_days));
+            c.monetary_value.push(Some(if days > 1 {
+                money_wide(day_amount_sum - first_amount) / (days - 1) as f64
+            } else {
+                0.0
+            }));
+        }
         self.any_category |= n_categories > 0;
         c.categories.push(Some(n_categories));
         c.top_category.push(top.map(|t| t.1));

@@ -243,6 +243,7 @@ fn fold(
             as_of,
             holdout_end,
             unit_days: opts.unit.days(),
+            calendar: opts.calendar_periods.then_some(opts.unit),
             detail: opts.monthly_activity,
         },
         &mut stats,

@@ -183,6 +183,9 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Time unit of the CLV-convention columns (`recency`, `T`).
     pub unit: TimeUnit,
+    /// Count `frequency`, `recency` and `T` in calendar periods of `unit` (one purchase
+    /// opportunity per period, for BG/BB) instead of elapsed time.
+    pub calendar_periods: bool,
     /// Where to write rejected rows as CSV (written even when empty).
     pub rejects_path: Option<PathBuf>,
     /// Customer attributes (any columns), joined on customer id.
@@ -221,6 +224,7 @@ impl IngestOptions {
             as_of: None,
             strict: false,
             unit: TimeUnit::default(),
+            calendar_periods: false,
             rejects_path: None,
             attributes: None,
             satisfaction: None,
