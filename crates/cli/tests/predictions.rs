@@ -201,7 +201,7 @@ fn yearly_donations_on_calendar_years_give_the_papers_bg_bb_fit() {
                 )
             };
             csv.push_str(&format!("d{id},{},25\n", day(1995, 0)));
-            if id % 5 == 0 {
+            if id.is_multiple_of(5) {
                 // a second gift in the same year is the same opportunity
                 csv.push_str(&format!("d{id},1995-12-31,10\n"));
             }

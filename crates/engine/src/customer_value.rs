@@ -915,8 +915,8 @@ fn intervals(
     };
     let float = |v: Vec<f64>| ColumnData::Float(v.into_iter().map(Some).collect());
     let base = &section.expected_purchases_column;
-    table.set(&format!("{base}_p05"), float(r.purchases.lower))?;
-    table.set(&format!("{base}_p95"), float(r.purchases.upper))?;
+    table.set(format!("{base}_p05"), float(r.purchases.lower))?;
+    table.set(format!("{base}_p95"), float(r.purchases.upper))?;
     if let Some(clv) = r.clv {
         table.set(col::CLV_P05, float(clv.lower))?;
         table.set(col::CLV_P95, float(clv.upper))?;
