@@ -237,3 +237,39 @@ fn yearly_donations_on_calendar_years_give_the_papers_bg_bb_fit() {
     // one opportunity per year: purchase chances and next-purchase years are whole periods
     assert!(s["clv"]["next_purchase"]["dated"].as_u64().is_some());
 }
+
+/// A horizon in any unit: 95 weeks is 21 whole lifetimes months (4.345 weeks) and 0.86 of one;
+/// the expected purchases are over exactly 95 weeks and named after them.
+#[test]
+fn a_horizon_in_weeks_names_its_column_and_sums_a_partial_month() {
+    let data = manifest_dir().join("../ingest/tests/data/CDNOW_master.txt");
+    let args = [
+        data.to_string_lossy().into_owned(),
+        "--delimiter".into(),
+        "whitespace".into(),
+        "--date-col".into(),
+        "date".into(),
+        "--amount-col".into(),
+        "dollar_value".into(),
+        "--as-of".into(),
+        "1998-06-30".into(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_d, s) = analyze(&args, "[clv]\nhorizon = \"95 weeks\"\nintervals = false\n");
+    let clv = &s["clv"];
+    assert_eq!(clv["expected_purchases_column"], "expected_purchases_95w");
+    assert_eq!(clv["options"]["months"], 21);
+    let partial = clv["options"]["partial_month"].as_f64().unwrap();
+    assert!((partial - (95.0 / 4.345 - 21.0)).abs() < 1e-9, "{partial}");
+    // 21 whole months in the forecast
+    assert_eq!(clv["forecast"].as_array().unwrap().len(), 21);
+    let (_d, both) = analyze(&args, "[clv]\nhorizon = \"2 years\"\nhorizon_months = 24\n");
+    let why = both["clv"]["error"]
+        .as_str()
+        .or(both["clv"]["reason"].as_str());
+    assert!(
+        why.is_some_and(|r| r.contains("keep one")),
+        "{}",
+        both["clv"]
+    );
+}

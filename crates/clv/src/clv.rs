@@ -44,6 +44,14 @@ pub struct ClvOptions {
     pub monthly_discount: f64,
     /// Model time units per month.
     pub periods_per_month: f64,
+    /// A last, partial month after the whole ones (0 ≤ f < 1): a horizon of 95 weeks is 21
+    /// whole months and 0.86 of one, summed as one more step discounted at (1+d)^21.86.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partial_month: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl ClvOptions {
@@ -58,6 +66,7 @@ impl ClvOptions {
         }
         Ok(ClvOptions {
             months,
+            partial_month: 0.0,
             monthly_discount,
             periods_per_month: positive("periods_per_month", periods_per_month).map_err(|_| {
                 ClvError::InvalidArgument {
@@ -69,10 +78,47 @@ impl ClvOptions {
         })
     }
 
+    /// The same options over a horizon of `months` months, whole or not (`21.86`).
+    pub fn with_horizon(self, months: f64) -> Result<Self> {
+        if !(months.is_finite() && months >= 0.0 && months < f64::from(u32::MAX)) {
+            return Err(ClvError::InvalidArgument {
+                name: "months",
+                value: months,
+                rule: "the horizon must be finite and >= 0 months",
+            });
+        }
+        let whole = months.floor();
+        Ok(ClvOptions {
+            months: whole as u32,
+            partial_month: months - whole,
+            ..self
+        })
+    }
+
+    /// The horizon in months, the partial one included.
+    pub fn horizon_months(&self) -> f64 {
+        f64::from(self.months) + self.partial_month
+    }
+
+    /// The steps of the discounted sum: (months since the as-of date, discount factor) for
+    /// each whole month, then the partial one; for whole months these are i and (1+d)^i.
+    pub fn steps(&self) -> Vec<(f64, f64)> {
+        let base = 1.0 + self.monthly_discount;
+        let mut steps: Vec<(f64, f64)> = (1..=self.months)
+            .map(|i| (f64::from(i), base.powi(i as i32)))
+            .collect();
+        if self.partial_month > 0.0 {
+            let t = self.horizon_months();
+            steps.push((t, base.powf(t)));
+        }
+        steps
+    }
+
     /// lifetimes' defaults for a time unit: 12 months, 1 % a month, its month length.
     pub fn lifetimes(unit: TimeUnit) -> Self {
         ClvOptions {
             months: 12,
+            partial_month: 0.0,
             monthly_discount: 0.01,
             periods_per_month: periods_per_month_lifetimes(unit),
         }
@@ -87,30 +133,21 @@ pub fn customer_clv(model: &Model, x: f64, tx: f64, t: f64, value: f64, opts: &C
         // it once.
         let mut prev = 0.0;
         let mut total = 0.0;
-        for i in 1..=opts.months {
-            let cum = model
-                .expected_if_alive(f64::from(i) * m, x, t)
-                .unwrap_or(f64::NAN);
-            total += (cum - prev) / (1.0 + opts.monthly_discount).powi(i as i32);
+        for (i, d) in opts.steps() {
+            let cum = model.expected_if_alive(i * m, x, t).unwrap_or(f64::NAN);
+            total += (cum - prev) / d;
             prev = cum;
         }
         return value * total * model.p_alive(x, tx, t);
     }
     let mut prev = 0.0;
     let mut total = 0.0;
-    for i in 1..=opts.months {
-        let cum = model.expected_purchases(f64::from(i) * m, x, tx, t);
-        total += value * (cum - prev) / (1.0 + opts.monthly_discount).powi(i as i32);
+    for (i, d) in opts.steps() {
+        let cum = model.expected_purchases(i * m, x, tx, t);
+        total += value * (cum - prev) / d;
         prev = cum;
     }
     total
-}
-
-/// (1 + d)^i for i = 1..=months, as [`customer_clv`] computes them.
-fn discounts(opts: &ClvOptions) -> Vec<f64> {
-    (1..=opts.months)
-        .map(|i| (1.0 + opts.monthly_discount).powi(i as i32))
-        .collect()
 }
 
 /// [`customer_clv`] for every customer; `expected_value[i]` is E[M] of customer i (e.g.
@@ -126,7 +163,7 @@ pub fn clv(
     opts: &ClvOptions,
 ) -> Result<Vec<f64>> {
     check_values(data, expected_value)?;
-    let disc = discounts(opts);
+    let steps = opts.steps();
     let m = opts.periods_per_month;
     if model.splits_off_p_alive() {
         // BG/NBD, MBG/NBD, Pareto/NBD: Σ discounted increments if alive depends on (x, T) only (a few
@@ -137,10 +174,8 @@ pub fn clv(
             let (x, t) = (v.x[j], v.t[j]);
             let mut prev = 0.0;
             let mut total = 0.0;
-            for (i, d) in (1..=opts.months).zip(&disc) {
-                let cum = model
-                    .expected_if_alive(f64::from(i) * m, x, t)
-                    .unwrap_or(f64::NAN);
+            for &(i, d) in &steps {
+                let cum = model.expected_if_alive(i * m, x, t).unwrap_or(f64::NAN);
                 total += (cum - prev) / d;
                 prev = cum;
             }
@@ -152,15 +187,16 @@ pub fn clv(
         }));
     }
     let u = data.unique_rows();
-    let months = disc.len();
+    let months = steps.len();
     // Other models: the value multiplies each month's increment, so keep the increments of
     // each distinct row and sum per customer.
     let incs = par_map(u.len(), |j| {
         let (x, tx, t) = (u.x[j], u.tx[j], u.t[j]);
         let mut prev = 0.0;
-        (1..=opts.months)
-            .map(|i| {
-                let cum = model.expected_purchases(f64::from(i) * m, x, tx, t);
+        steps
+            .iter()
+            .map(|&(i, _)| {
+                let cum = model.expected_purchases(i * m, x, tx, t);
                 let inc = cum - prev;
                 prev = cum;
                 inc
@@ -171,7 +207,7 @@ pub fn clv(
     Ok(par_map(data.len(), |i| {
         let value = expected_value[i];
         let mut total = 0.0;
-        for (inc, d) in incs[u.inverse[i] as usize].iter().zip(&disc) {
+        for (inc, (_, d)) in incs[u.inverse[i] as usize].iter().zip(&steps) {
             total += value * inc / d;
         }
         total
@@ -216,4 +252,53 @@ fn check_values(data: &CalibrationData, v: &[f64]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BgNbd, ParetoNbd};
+
+    #[test]
+    fn a_partial_last_month_lies_between_the_whole_months_around_it() {
+        let data = CalibrationData::new(
+            vec![0.0, 2.0, 7.0],
+            vec![0.0, 20.0, 35.0],
+            vec![39.0, 39.0, 38.0],
+        )
+        .unwrap();
+        let value = [10.0, 20.0, 30.0];
+        let base = ClvOptions::new(12, 0.01, 4.345).unwrap();
+        for model in [
+            Model::BgNbd(BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap()),
+            Model::ParetoNbd(ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap()),
+        ] {
+            let at = |months: f64| {
+                clv(&model, &data, &value, &base.with_horizon(months).unwrap()).unwrap()
+            };
+            // a whole horizon is the old sum, bit for bit
+            assert_eq!(at(12.0), clv(&model, &data, &value, &base).unwrap());
+            let (lo, mid, hi) = (at(21.0), at(21.86), at(22.0));
+            for i in 0..3 {
+                assert!(
+                    lo[i] < mid[i] && mid[i] < hi[i],
+                    "{model:?} {i}: {lo:?} {mid:?} {hi:?}"
+                );
+                let one = customer_clv(
+                    &model,
+                    data.frequency()[i],
+                    data.recency()[i],
+                    data.age()[i],
+                    value[i],
+                    &base.with_horizon(21.86).unwrap(),
+                );
+                assert_eq!(one, mid[i]);
+            }
+        }
+        let o = base.with_horizon(21.86).unwrap();
+        assert_eq!((o.months, o.steps().len()), (21, 22));
+        assert!((o.horizon_months() - 21.86).abs() < 1e-12);
+        assert!(base.with_horizon(-1.0).is_err());
+        assert!(base.with_horizon(f64::NAN).is_err());
+    }
 }

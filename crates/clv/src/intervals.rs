@@ -664,16 +664,16 @@ fn horizon_and_clv_unit(
     horizon: f64,
     with_clv: bool,
     opts: &ClvOptions,
-    disc: &[f64],
+    disc: &[(f64, f64)],
     cum: impl Fn(f64) -> f64,
 ) -> (f64, f64) {
     let m = opts.periods_per_month;
     let mut prev = 0.0;
     let mut unit = 0.0;
     let mut at_horizon = None;
-    let months = if with_clv { opts.months } else { 0 };
-    for (i, d) in (1..=months).zip(disc) {
-        let h = f64::from(i) * m;
+    let steps = if with_clv { disc } else { &[] };
+    for &(i, d) in steps {
+        let h = i * m;
         let c = cum(h);
         if h == horizon {
             at_horizon = Some(c);
@@ -694,9 +694,7 @@ impl Pass<'_> {
     fn run(&self) -> std::result::Result<PassOut, Vec<usize>> {
         let nd = self.draws.len();
         let with_clv = self.spend.is_some();
-        let disc: Vec<f64> = (1..=self.clv.months)
-            .map(|i| (1.0 + self.clv.monthly_discount).powi(i as i32))
-            .collect();
+        let disc = self.clv.steps();
         // BG/NBD, MBG/NBD: [E if alive in the horizon, CLV unit if alive] per (x, T) and draw.
         let table = self
             .layout
@@ -752,7 +750,7 @@ impl Pass<'_> {
     /// only at Im u = ±π). So where an x has many distinct T, they are interpolated from
     /// [`CHEB_NODES`] exact values per piece of u at most [`CHEB_PIECE`] wide (Chebyshev, error
     /// below 1e-12 relative; tested against the exact values), instead of evaluating every T.
-    fn pair_table(&self, px: &[f64], pt: &[f64], disc: &[f64]) -> Vec<[f64; 2]> {
+    fn pair_table(&self, px: &[f64], pt: &[f64], disc: &[(f64, f64)]) -> Vec<[f64; 2]> {
         let nd = self.draws.len();
         let with_clv = self.spend.is_some();
         let exact = |d: &Draw, x: f64, t: f64| {
@@ -817,7 +815,7 @@ impl Pass<'_> {
         &self,
         range: std::ops::Range<usize>,
         table: Option<&[[f64; 2]]>,
-        disc: &[f64],
+        disc: &[(f64, f64)],
     ) -> ChunkOut {
         let nd = self.draws.len();
         let lay = self.layout;
@@ -1100,7 +1098,7 @@ mod tests {
             horizon: 364.0,
             level: (0.05, 0.95),
         };
-        let disc: Vec<f64> = (1..=12).map(|i| 1.01f64.powi(i)).collect();
+        let disc: Vec<(f64, f64)> = (1..=12).map(|i| (f64::from(i), 1.01f64.powi(i))).collect();
         let (px, pt, _) = layout.pairs.as_ref().unwrap();
         assert_eq!(px.len(), 3 * 730);
         let table = pass.pair_table(px, pt, &disc);

@@ -68,6 +68,9 @@ pub struct ClvConfig {
     pub spend: SpendModel,
     /// CLV and expected-purchases horizon in months.
     pub horizon_months: u32,
+    /// The horizon in any unit instead (`"95 weeks"`, `"2 years"`, `"90 days"`); the CLV
+    /// sums whole months and a partial last one. Set this or `horizon_months`, not both.
+    pub horizon: Option<clientele_core::Span>,
     /// Discount rate per month.
     pub monthly_discount: f64,
     /// Month length: `lifetimes` (30 days / 4.345 weeks, for parity) or `30days`.
@@ -143,6 +146,7 @@ impl Default for ClvConfig {
             model: ModelChoice::MbgNbd,
             spend: SpendModel::GammaGamma,
             horizon_months: 12,
+            horizon: None,
             monthly_discount: 0.01,
             month: MonthLength::Lifetimes,
             penalizer: 0.0,

@@ -47,8 +47,9 @@ pub struct ClvSection {
     /// With `[clv] model = "auto"`: the candidates, the criterion and the choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<clientele_clv::ModelComparison>,
-    /// Expected purchases (and value, with a spend model) in each month of the horizon,
-    /// summed over customers; undiscounted, so they add up to the horizon's totals.
+    /// Expected purchases (and value, with a spend model) in each whole month of the horizon,
+    /// summed over customers; undiscounted, so over a horizon of whole months they add up to
+    /// its totals.
     #[serde(default)]
     pub forecast: Vec<ForecastMonth>,
     /// The purchase chances per window (`[clv] purchase_windows`).
@@ -598,6 +599,44 @@ fn covariate_report(f: &clientele_clv::CovariateFit) -> clientele_clv::FitReport
     report
 }
 
+/// The horizon in months (whole or not) and its label in the expected-purchases column
+/// (`12m`, `95w`, `2y`): `[clv] horizon` when set, else `horizon_months`. `days_per_month` is
+/// the model's month (30 days, or lifetimes' 4.345 weeks).
+fn horizon_of(cfg: &ClvConfig, days_per_month: f64) -> Result<(f64, String), EngineError> {
+    use clientele_core::TimeUnit as U;
+    let Some(span) = cfg.horizon else {
+        return Ok((
+            f64::from(cfg.horizon_months),
+            format!("{}m", cfg.horizon_months),
+        ));
+    };
+    if cfg.horizon_months != ClvConfig::default().horizon_months {
+        return Err(EngineError::InvalidConfig(format!(
+            "[clv] sets both horizon = \"{span}\" and horizon_months = {}: keep one",
+            cfg.horizon_months
+        )));
+    }
+    let months = match span.unit() {
+        U::Months => span.count(),
+        _ => span.days() / days_per_month,
+    };
+    let letter = match span.unit() {
+        U::Days | U::NDays(_) => "d",
+        U::Weeks => "w",
+        U::Months => "m",
+        U::Quarters => "q",
+        U::Years => "y",
+    };
+    let count = if span.count().fract() == 0.0 {
+        format!("{}", span.count())
+    } else {
+        format!("{:.2}", span.count())
+            .trim_end_matches('0')
+            .replace('.', "_")
+    };
+    Ok((months, format!("{count}{letter}")))
+}
+
 /// What the predictions beyond P(alive) and expected purchases cost is worth only in a run
 /// people read: a month end of `--history monthly` leaves them out.
 #[derive(Debug, Clone, Copy)]
@@ -665,11 +704,13 @@ pub(crate) fn clv_step(
         MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
         MonthLength::Lifetimes => clientele_clv::clv::periods_per_month_lifetimes(unit),
     };
-    let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?;
-    let horizon = f64::from(cfg.horizon_months) * periods;
+    let (months_f, label) = horizon_of(cfg, periods * unit.days())?;
+    let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?
+        .with_horizon(months_f)?;
+    let horizon = options.horizon_months() * periods;
     let p_alive = predictor.p_alive(&data);
     let expected = predictor.expected(horizon, &data);
-    let col = format!("expected_purchases_{}m", cfg.horizon_months);
+    let col = format!("expected_purchases_{label}");
     let push = |t: &mut CustomerTable, name: &str, v: &[f64]| {
         t.set(
             name,
@@ -720,7 +761,8 @@ pub(crate) fn clv_step(
     if predictions.full {
         purchase_chances(table, cfg, unit, as_of, &predictor, &data, &mut section)?;
     }
-    let months = cfg.horizon_months as usize;
+    // the forecast covers the whole months of the horizon
+    let months = options.months as usize;
     let days_per_month = periods * unit.days();
     let forecast = |section: &mut ClvSection, value: Option<&[f64]>| -> Result<(), EngineError> {
         if !predictions.full {

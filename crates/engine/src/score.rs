@@ -429,7 +429,7 @@ impl Scorer {
                                 .map(|gg| (gg, s.own_mean_above()))
                         });
                         let horizon =
-                            f64::from(section.options.months) * section.options.periods_per_month;
+                            section.options.horizon_months() * section.options.periods_per_month;
                         let direct: Vec<String> = BTYD.iter().map(|s| s.to_string()).collect();
                         parts.push((Part::Clv, direct.clone()));
                         match (&spend, &section.clv_skipped) {
@@ -661,9 +661,10 @@ impl Scorer {
         &self.omitted
     }
 
-    /// The horizon of `expected_purchases` and `clv`, in months (when the run has CLV).
-    pub fn horizon_months(&self) -> Option<u32> {
-        self.clv.as_ref().map(|c| c.options.months)
+    /// The horizon of `expected_purchases` and `clv`, in months (when the run has CLV):
+    /// whole, or with a partial last month (`[clv] horizon = "95 weeks"`).
+    pub fn horizon_months(&self) -> Option<f64> {
+        self.clv.as_ref().map(|c| c.options.horizon_months())
     }
 
     /// The run's as-of date: customers are scored as of it.

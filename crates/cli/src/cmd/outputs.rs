@@ -101,7 +101,14 @@ pub(super) fn print_summary(
             m.log_likelihood,
             converged,
             c.expected_purchases_total,
-            c.options.months,
+            {
+                let m = c.options.horizon_months();
+                if m.fract() == 0.0 {
+                    format!("{m:.0}")
+                } else {
+                    format!("{m:.1}")
+                }
+            },
             value
         )?;
         if let Some(cmp) = &c.comparison {

@@ -182,10 +182,7 @@ fn intervals_card(c: &Ctx, clv: &ClvSection) -> Value {
     if let Some(iv) = &clv.intervals {
         let p = iv.total_purchases;
         t.row(vec![
-            json!(c.tf(
-                "pr.iv_purchases",
-                &[("v", int(f64::from(clv.options.months)))]
-            )),
+            json!(c.tf("pr.iv_purchases", &[("v", super::value::months(clv))])),
             c_num(p.point, 0),
             c_num(p.lower, 0),
             c_num(p.upper, 0),

@@ -54,8 +54,14 @@ pub(super) fn section(c: &Ctx) -> Section {
     sec
 }
 
+/// The CLV horizon in months: `12`, or `21.9` for a horizon of 95 weeks.
+pub(super) fn months(clv: &ClvSection) -> String {
+    let m = clv.options.horizon_months();
+    if m.fract() == 0.0 { int(m) } else { num(m, 1) }
+}
+
 fn clv_kpis(c: &Ctx, clv: &ClvSection) -> Vec<Value> {
-    let horizon = c.tf("clv.horizon", &[("v", int(f64::from(clv.options.months)))]);
+    let horizon = c.tf("clv.horizon", &[("v", months(clv))]);
     // CLV is absent when only the spend model failed (the reason is a note)
     let shown = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".into(), f);
     vec![
@@ -234,7 +240,7 @@ fn fit_card(c: &Ctx, clv: &ClvSection) -> Value {
     lines.push(c.tf(
         "fit.options",
         &[
-            ("months", int(f64::from(clv.options.months))),
+            ("months", months(clv)),
             ("disc", pct(clv.options.monthly_discount)),
             ("unit", c.unit(clv.unit)),
         ],
