@@ -109,6 +109,7 @@ fn later_clv_defaults() -> Vec<(&'static str, String)> {
     let d = ClvConfig::default();
     let json = |v: serde_json::Result<String>| v.unwrap_or_default();
     vec![
+        ("horizon", json(serde_json::to_string(&d.horizon))),
         (
             "purchase_windows",
             json(serde_json::to_string(&d.purchase_windows)),
