@@ -699,6 +699,44 @@ fn sums(
     out
 }
 
+/// A two-valued covariate on the purchase process one of whose values no repeat buyer has:
+/// its purchase rate would go to zero, its coefficient to infinity. Found before fitting,
+/// since a fit only finds it at the coefficient bound, after many slow steps.
+fn separated_levels(layout: &Layout, data: &CalibrationData, cov: &Covariates) -> Result<()> {
+    let x = data.frequency();
+    for &j in layout.trans.iter().chain(&layout.constr) {
+        let mut levels: Vec<(f64, bool)> = Vec::new();
+        for (i, &xi) in x.iter().enumerate() {
+            let z = cov.row(i)[j];
+            if let Some(l) = levels.iter_mut().find(|(v, _)| *v == z) {
+                l.1 |= xi > 0.0;
+            } else if levels.len() < 3 {
+                levels.push((z, xi > 0.0));
+            }
+        }
+        if levels.len() == 2 && levels.iter().any(|(_, repeat)| !repeat) {
+            let prefix = if layout.constr.contains(&j) {
+                "constr"
+            } else {
+                "trans"
+            };
+            return Err(bad(
+                &cov.names()[j],
+                CovariateProblem::Separation {
+                    coefficient: format!("{prefix}.{}", cov.names()[j]),
+                    bound: MAX_COEFFICIENT,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Largest |coefficient| a fit may reach: e^10 ≈ 22,000 times the purchase or dropout rate
+/// for one unit of the covariate. A coefficient that runs there means separation (the error
+/// names it); scale a covariate measured in tiny units before using it.
+pub const MAX_COEFFICIENT: f64 = 10.0;
+
 /// Fits `kind` with the covariates `cov` (rows in the order of `data`) by maximum likelihood.
 ///
 /// The model without covariates is fitted first (its report and a likelihood-ratio test
@@ -721,6 +759,7 @@ pub fn fit_with_covariates(
         });
     }
     let layout = Layout::new(kind, cov, cov_opts)?;
+    separated_levels(&layout, data, cov)?;
     let plain = kind.fit_plain(data, opts)?;
     let rows = Rows::new(data, cov);
     let groups = Groups::new(kind, &rows);
@@ -729,6 +768,11 @@ pub fn fit_with_covariates(
     let lambda = opts.penalizer;
     let penalty = |theta: &[f64]| lambda * theta[..4].iter().map(|t| (2.0 * t).exp()).sum::<f64>();
     let value_grad = |theta: &[f64]| -> (f64, Vec<f64>) {
+        // a coefficient past the bound is a separated covariate, not a better fit (and the
+        // 2F1 terms of such rates cost ever more): a wall the line search backs off from
+        if theta[4..].iter().any(|g| g.abs() > MAX_COEFFICIENT) {
+            return (f64::INFINITY, vec![0.0; np]);
+        }
         let s = sums(&layout, &rows, groups.as_ref(), theta, true);
         if !s[0].is_finite() {
             return (f64::INFINITY, vec![0.0; np]);
@@ -784,6 +828,21 @@ pub fn fit_with_covariates(
         });
     }
     let theta = best.x;
+    let names = layout.coefficient_names(cov);
+    if let Some(j) = (4..np).find(|&j| theta[j].abs() > MAX_COEFFICIENT - 0.5) {
+        let coefficient = names[j - 4].clone();
+        let column = coefficient
+            .split_once('.')
+            .map_or(coefficient.as_str(), |(_, c)| c)
+            .to_string();
+        return Err(bad(
+            &column,
+            CovariateProblem::Separation {
+                coefficient,
+                bound: MAX_COEFFICIENT,
+            },
+        ));
+    }
     let log_likelihood = sums(&layout, &rows, groups.as_ref(), &theta, false)[0];
     let ll = |t: &[f64]| sums(&layout, &rows, groups.as_ref(), t, false)[0];
     let grad = |t: &[f64]| sums(&layout, &rows, groups.as_ref(), t, true)[1..].to_vec();

@@ -211,6 +211,17 @@ pub enum CovariateProblem {
         "is constrained to one coefficient for both processes, which needs the covariates on both"
     )]
     ConstraintNeedsBoth,
+    /// Its coefficient runs to the bound: the covariate separates the customers (one level
+    /// never buys again, or only it does), so the likelihood has no finite maximum.
+    #[error(
+        "separates the customers: its coefficient `{coefficient}` runs to ±{bound} (for example one level never buys again); drop it or merge its levels"
+    )]
+    Separation {
+        /// The coefficient (`trans.<col>`, `life.<col>`).
+        coefficient: String,
+        /// The bound on |coefficient|.
+        bound: f64,
+    },
 }
 
 /// Result alias for this crate.

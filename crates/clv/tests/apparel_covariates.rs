@@ -457,3 +457,35 @@ fn customer_models_match_covariate_columns_by_name() {
         Err(ClvError::BadCovariate { column, problem: CovariateProblem::Unknown }) if column == "Channel"
     ));
 }
+
+/// A covariate that separates the customers (1 exactly for those who bought again) has no
+/// finite maximum: the fit stops at the bound and names it, quickly, instead of running on.
+#[test]
+fn a_separating_covariate_is_an_error_naming_it() {
+    let (data, _) = apparel();
+    let repeat: Vec<f64> = data
+        .frequency()
+        .iter()
+        .map(|x| f64::from(u8::from(*x > 0.0)))
+        .collect();
+    let cov = Covariates::from_columns(vec![("Repeat".to_string(), repeat)]).unwrap();
+    let t0 = std::time::Instant::now();
+    let e = fit_with_covariates(
+        CovariateModel::ParetoNbd,
+        &data,
+        &cov,
+        &CovariateOptions::default(),
+        &FitOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            ClvError::BadCovariate { column, problem: CovariateProblem::Separation { .. } }
+                if column == "Repeat"
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Repeat"), "{e}");
+    eprintln!("separation detected in {:.1} s", t0.elapsed().as_secs_f64());
+}
