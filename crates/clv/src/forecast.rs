@@ -6,7 +6,7 @@
 //! per-period increments are differences of the model's cumulative expectation, so they sum
 //! to the expectation over the whole span (the CLV horizon's expected purchases).
 
-use crate::data::CalibrationData;
+use crate::data::{CalibrationData, UniqueRows};
 use crate::error::{ClvError, Result, positive};
 use crate::model::{Model, par_map};
 
@@ -21,6 +21,55 @@ fn increments(periods: usize, length: f64, cum: impl Fn(f64) -> f64) -> impl Ite
     })
 }
 
+/// The per-period increments once per distinct history, which history each customer has,
+/// and each customer's factor: P(alive) where it factors out of the expectation (BG/NBD,
+/// MBG/NBD, Pareto/NBD: the increments are then those if alive, a function of (x, T) only),
+/// none where it does not.
+struct Increments {
+    histories: UniqueRows,
+    incs: Vec<Vec<f64>>,
+    factor: Option<Vec<f64>>,
+}
+
+impl Increments {
+    fn of(model: &Model, data: &CalibrationData, length: f64, periods: usize) -> Self {
+        if model.splits_off_p_alive() {
+            let v = data.unique_x_age();
+            let incs = par_map(v.len(), |j| {
+                increments(periods, length, |h| {
+                    model
+                        .expected_if_alive(h, v.x[j], v.t[j])
+                        .unwrap_or(f64::NAN)
+                })
+                .collect()
+            });
+            Increments {
+                histories: v,
+                incs,
+                factor: Some(model.p_alive_all(data)),
+            }
+        } else {
+            let v = data.unique_rows();
+            let incs = par_map(v.len(), |j| {
+                increments(periods, length, |h| {
+                    model.expected_purchases(h, v.x[j], v.tx[j], v.t[j])
+                })
+                .collect()
+            });
+            Increments {
+                histories: v,
+                incs,
+                factor: None,
+            }
+        }
+    }
+
+    /// Customer `i`'s factor.
+    fn factor(&self, i: usize) -> f64 {
+        self.factor.as_ref().map_or(1.0, |p| p[i])
+    }
+}
+
 /// Expected purchases of every customer in each period, `[customer][period]` flattened
 /// customer-major (`periods` values per customer).
 pub fn expected_purchases_by_period(
@@ -30,32 +79,16 @@ pub fn expected_purchases_by_period(
     periods: usize,
 ) -> Result<Vec<f64>> {
     check_length(length)?;
-    let (x, tx, t) = (data.frequency(), data.recency(), data.age());
-    let per_customer: Vec<Vec<f64>> = if model.splits_off_p_alive() {
-        // BG/NBD, MBG/NBD: the increments if alive depend on (x, T) only; × P(alive).
-        let v = data.unique_x_age();
-        let incs = par_map(v.len(), |j| {
-            increments(periods, length, |h| {
-                model
-                    .expected_if_alive(h, v.x[j], v.t[j])
-                    .unwrap_or(f64::NAN)
-            })
-            .collect::<Vec<f64>>()
-        });
-        par_map(data.len(), |i| {
-            let p = model.p_alive(x[i], tx[i], t[i]);
-            incs[v.inverse[i] as usize].iter().map(|v| v * p).collect()
-        })
-    } else {
-        let u = data.unique_rows();
-        let incs = par_map(u.len(), |j| {
-            increments(periods, length, |h| {
-                model.expected_purchases(h, u.x[j], u.tx[j], u.t[j])
-            })
-            .collect::<Vec<f64>>()
-        });
-        par_map(data.len(), |i| incs[u.inverse[i] as usize].clone())
-    };
+    let t = Increments::of(model, data, length, periods);
+    let per_customer: Vec<Vec<f64>> = par_map(data.len(), |i| {
+        let f = t.factor(i);
+        let inc = &t.incs[t.histories.inverse[i] as usize];
+        if t.factor.is_some() {
+            inc.iter().map(|v| v * f).collect()
+        } else {
+            inc.clone()
+        }
+    });
     Ok(per_customer.into_iter().flatten().collect())
 }
 
@@ -80,32 +113,12 @@ pub fn period_totals(
             actual: v.len(),
         });
     }
-    // weights per distinct history: customers (× P(alive) where it factors out) and value
-    let (u, incs, factor): (_, Vec<Vec<f64>>, Option<Vec<f64>>) = if model.splits_off_p_alive() {
-        let v = data.unique_x_age();
-        let incs = par_map(v.len(), |j| {
-            increments(periods, length, |h| {
-                model
-                    .expected_if_alive(h, v.x[j], v.t[j])
-                    .unwrap_or(f64::NAN)
-            })
-            .collect()
-        });
-        (v, incs, Some(model.p_alive_all(data)))
-    } else {
-        let v = data.unique_rows();
-        let incs = par_map(v.len(), |j| {
-            increments(periods, length, |h| {
-                model.expected_purchases(h, v.x[j], v.tx[j], v.t[j])
-            })
-            .collect()
-        });
-        (v, incs, None)
-    };
+    let t = Increments::of(model, data, length, periods);
+    let (u, incs) = (&t.histories, &t.incs);
     let mut w = vec![0.0; u.len()];
     let mut wv = vec![0.0; u.len()];
     for (i, &g) in u.inverse.iter().enumerate() {
-        let f = factor.as_ref().map_or(1.0, |p| p[i]);
+        let f = t.factor(i);
         w[g as usize] += f;
         if let Some(v) = value {
             wv[g as usize] += f * v[i];
