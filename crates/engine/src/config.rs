@@ -103,41 +103,44 @@ pub struct ClvConfig {
     pub forecast_per_customer: bool,
 }
 
-/// The `[clv]` keys added after hashes were first published, with their defaults as JSON:
-/// at the default they are hashed as absent, so earlier runs keep their hash.
-fn later_clv_defaults() -> Vec<(&'static str, String)> {
-    let d = ClvConfig::default();
-    let json = |v: serde_json::Result<String>| v.unwrap_or_default();
+/// The keys added after hashes were first published, with their defaults as JSON: at the
+/// default they are hashed as absent, so earlier runs keep their hash.
+fn later_defaults() -> Vec<(&'static str, String)> {
+    fn json<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+    let (c, t) = (ClvConfig::default(), TimeConfig::default());
     vec![
-        ("horizon", json(serde_json::to_string(&d.horizon))),
+        ("periods", json(&t.periods)),
         (
-            "purchase_windows",
-            json(serde_json::to_string(&d.purchase_windows)),
+            "scan_n_init",
+            json(&clientele_cluster::config::DEFAULT_SCAN_N_INIT),
         ),
-        (
-            "next_purchase_max",
-            json(serde_json::to_string(&d.next_purchase_max)),
-        ),
-        ("alive_on", json(serde_json::to_string(&d.alive_on))),
-        ("intervals", json(serde_json::to_string(&d.intervals))),
-        (
-            "interval_draws",
-            json(serde_json::to_string(&d.interval_draws)),
-        ),
-        (
-            "interval_seed",
-            json(serde_json::to_string(&d.interval_seed)),
-        ),
-        ("covariates", json(serde_json::to_string(&d.covariates))),
-        (
-            "covariates_on",
-            json(serde_json::to_string(&d.covariates_on)),
-        ),
-        (
-            "forecast_per_customer",
-            json(serde_json::to_string(&d.forecast_per_customer)),
-        ),
+        ("horizon", json(&c.horizon)),
+        ("purchase_windows", json(&c.purchase_windows)),
+        ("next_purchase_max", json(&c.next_purchase_max)),
+        ("alive_on", json(&c.alive_on)),
+        ("intervals", json(&c.intervals)),
+        ("interval_draws", json(&c.interval_draws)),
+        ("interval_seed", json(&c.interval_seed)),
+        ("covariates", json(&c.covariates)),
+        ("covariates_on", json(&c.covariates_on)),
+        ("forecast_per_customer", json(&c.forecast_per_customer)),
     ]
+}
+
+/// `text` without the field `,"key":default` — only where the value is the whole value
+/// (followed by `,` or `}`), so that 2000 is not read as a default of 200.
+fn without_default(text: String, key: &str, default: &str) -> String {
+    let field = format!(",\"{key}\":{default}");
+    let at = text
+        .match_indices(&field)
+        .map(|(i, _)| i)
+        .find(|&i| matches!(text.as_bytes().get(i + field.len()), Some(b',' | b'}')));
+    match at {
+        Some(i) => format!("{}{}", &text[..i], &text[i + field.len()..]),
+        None => text,
+    }
 }
 
 impl Default for ClvConfig {
@@ -661,26 +664,10 @@ impl Config {
         };
         // JSON, not TOML: TOML cannot serialize every shape (e.g. nested arrays of tables).
         let mut text = serde_json::to_string(&hashed).unwrap_or_default();
-        // `[time] periods` came later too
-        text = text.replacen(",\"periods\":\"elapsed\"", "", 1);
-        for (key, default) in later_clv_defaults() {
-            text = text.replacen(&format!(",\"{key}\":{default}"), "", 1);
+        for (key, default) in later_defaults() {
+            text = without_default(text, key, &default);
         }
-        // `[cluster] scan_n_init` came later: at its default it is hashed as absent, so runs
-        // made before it keep their hash (a key cannot hold this text inside a JSON string,
-        // where quotes are escaped)
-        if cluster.scan_n_init == clientele_cluster::config::DEFAULT_SCAN_N_INIT {
-            text.replacen(
-                &format!(
-                    ",\"scan_n_init\":{}",
-                    clientele_cluster::config::DEFAULT_SCAN_N_INIT
-                ),
-                "",
-                1,
-            )
-        } else {
-            text
-        }
+        text
     }
 
     /// The ingest options this config describes.
@@ -994,6 +981,21 @@ mod tests {
     /// stamped on every output and compared between runs, so typing them must not move it.
     /// (Repinned when the defaults changed: `[clv] model = "mbg_nbd"`, `[rfm.*] method =
     /// "balanced"`, `[cluster] k = [3, 8]`; runs with the old defaults are not comparable.)
+    #[test]
+    fn a_later_key_is_hashed_as_absent_only_at_its_default() {
+        let default = Config::default().hash();
+        let at = |text: &str| Config::from_toml(text, "c.toml").unwrap().hash();
+        assert_eq!(at("[clv]\ninterval_draws = 200\n"), default);
+        assert_eq!(at("[time]\nperiods = \"elapsed\"\n"), default);
+        // 2000 begins with the default's digits but is another setting
+        assert_ne!(at("[clv]\ninterval_draws = 2000\n"), default);
+        assert_ne!(
+            at("[clv]\ninterval_draws = 2000\n"),
+            at("[clv]\ninterval_draws = 20000\n")
+        );
+        assert_ne!(at("[cluster]\nscan_n_init = 30\n"), default);
+    }
+
     #[test]
     fn hashes_are_those_of_the_string_settings() {
         assert_eq!(Config::default().hash(), "d50af0d7accf");
