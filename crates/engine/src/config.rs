@@ -419,6 +419,17 @@ pub struct SourceConfig {
     /// (`12,50`, `1.234,56`). Left out of the hash at its default, so configs hash as before.
     #[serde(skip_serializing_if = "DecimalSeparator::is_point")]
     pub decimal: DecimalSeparator,
+    /// A PostgreSQL server to read the transactions from instead of files: a libpq URL
+    /// (`postgresql://user@host:5432/db`) without the password, which comes from PGPASSWORD,
+    /// CLIENTELE_PG_PASSWORD or ~/.pgpass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+    /// The table or view to read from `postgres` (`orders`, `sales.orders`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// A query to read from `postgres` instead of a table: one row per transaction line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 impl Default for SourceConfig {
@@ -433,6 +444,9 @@ impl Default for SourceConfig {
             satisfaction_score: "score".into(),
             leads: None,
             decimal: DecimalSeparator::Point,
+            postgres: None,
+            table: None,
+            query: None,
         }
     }
 }
@@ -509,6 +523,15 @@ pub struct OutputConfig {
     /// Compression of `customers.parquet`: `zstd` (smallest), `snappy` or `lz4` (faster to
     /// write, about 40 % larger), `none`.
     pub parquet_compression: ParquetCompression,
+    /// Also write the customer table (every grade, CLV and stage column) to this PostgreSQL
+    /// server: a libpq URL without the password, as for `[source] postgres`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+    /// The table written with `postgres` (default `clientele_customers`; `schema.name` for
+    /// another schema). Replaced whole in one transaction on each run; a table clientele did
+    /// not write is never replaced. Runs are logged in `clientele_runs` beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
 }
 
 impl Default for OutputConfig {
@@ -518,9 +541,31 @@ impl Default for OutputConfig {
             lang: Lang::Zh,
             target_lists: false,
             parquet_compression: ParquetCompression::Zstd,
+            postgres: None,
+            table: None,
         }
     }
 }
+
+impl OutputConfig {
+    /// The PostgreSQL sink, when `postgres` is set (checked: URL and table name).
+    pub fn postgres_sink(&self) -> Result<Option<crate::PgSink>, EngineError> {
+        match (&self.postgres, &self.table) {
+            (Some(url), table) => {
+                crate::PgSink::new(url, table.as_deref().unwrap_or(DEFAULT_PG_TABLE)).map(Some)
+            }
+            (None, Some(_)) => Err(EngineError::InvalidConfig(
+                "[output] table names the PostgreSQL table to write: set [output] postgres = \
+                 \"postgresql://user@host:5432/db\" too (or pass --write-postgres URL)"
+                    .into(),
+            )),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// The table `[output] postgres` writes when no `table` is given.
+pub const DEFAULT_PG_TABLE: &str = "clientele_customers";
 
 impl Config {
     /// Parses a config from TOML text; `origin` names it in messages.
@@ -635,11 +680,16 @@ impl Config {
             lang,
             target_lists: _,
             parquet_compression: _,
+            postgres: _,
+            table: _,
         } = output;
         let hashed = Hashed {
             // what is read and when do not change how it is graded
             source: SourceConfig {
                 transactions: Vec::new(),
+                postgres: None,
+                table: None,
+                query: None,
                 ..source.clone()
             },
             columns,
@@ -668,6 +718,48 @@ impl Config {
             text = without_default(text, key, &default);
         }
         text
+    }
+
+    /// The PostgreSQL source, when `[source] postgres` is set: with a table or a query, not
+    /// both, and no files beside it.
+    pub fn postgres_source(&self) -> Result<Option<clientele_ingest::PgSource>, EngineError> {
+        use clientele_ingest::{PgRelation, PgSource, PgUrl};
+        let s = &self.source;
+        let bad = |m: &str| Err(EngineError::InvalidConfig(m.to_string()));
+        let Some(url) = &s.postgres else {
+            if s.table.is_some() || s.query.is_some() {
+                return bad(
+                    "[source] table and query read from a PostgreSQL server: set [source] \
+                     postgres = \"postgresql://user@host:5432/db\" (or pass --postgres URL)",
+                );
+            }
+            return Ok(None);
+        };
+        let relation = match (&s.table, &s.query) {
+            (Some(t), None) if !t.trim().is_empty() => PgRelation::Table(t.trim().to_string()),
+            (None, Some(q)) if !q.trim().is_empty() => PgRelation::Query(q.clone()),
+            (Some(_), Some(_)) => {
+                return bad(
+                    "[source] has both table and query: read a table, or a query, not both",
+                );
+            }
+            _ => {
+                return bad(
+                    "[source] postgres needs the rows to read: table = \"orders\" or query = \
+                     \"SELECT …\" (or pass --table / --query)",
+                );
+            }
+        };
+        if !s.transactions.is_empty() {
+            return bad(
+                "[source] names both transaction files and a PostgreSQL server: read one or \
+                 the other",
+            );
+        }
+        Ok(Some(PgSource {
+            url: PgUrl::parse(url)?,
+            relation,
+        }))
     }
 
     /// The ingest options this config describes.
@@ -707,6 +799,7 @@ impl Config {
         o.satisfaction = s.satisfaction.clone();
         o.satisfaction_score = s.satisfaction_score.clone();
         o.leads = s.leads.clone();
+        o.postgres = self.postgres_source()?;
         Ok(o)
     }
 }

@@ -7,6 +7,7 @@ mod analysis;
 mod config;
 mod config_check;
 mod customer_value;
+mod database;
 mod decide;
 mod error;
 mod export;
@@ -39,6 +40,7 @@ pub use customer_value::{
     BuyNextGroup, ClvBin, ClvSection, CovariateBaseline, CovariateSection, ForecastMonth,
     NextPurchase, PurchaseWindow,
 };
+pub use database::{PgSink, PgWritten, write_to_postgres};
 pub use error::{EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};

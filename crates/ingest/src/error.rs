@@ -179,6 +179,15 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
+    /// A PostgreSQL source or sink: connection, authentication, permission, unknown table or
+    /// column, SQL error. `at` names the server, database and table, never the password.
+    #[error("{at}: {reason}")]
+    Postgres {
+        /// `postgresql://user@host:5432/db table orders (reading rows)`.
+        at: String,
+        /// What went wrong and the fix.
+        reason: String,
+    },
     /// The data's sums do not fit the exact integer arithmetic: a unit problem of the input
     /// (amounts in the wrong unit), not a bug.
     #[error("{0}")]

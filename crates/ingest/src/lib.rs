@@ -24,6 +24,7 @@ mod delimited;
 mod error;
 mod hints;
 mod options;
+pub mod postgres;
 mod progress;
 mod reader;
 mod rejects;
@@ -37,6 +38,7 @@ pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
 pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
+pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};
 pub use side_tables::SideTableStats;
@@ -152,7 +154,10 @@ impl KeptRows {
 /// Reads the transactions (and side tables) and builds the customer table.
 pub fn load(opts: &IngestOptions, progress: &dyn Progress) -> Result<Ingested> {
     dates::check_format(&opts.columns.date_format)?;
-    let Sources { files, duplicates } = expand_sources_noting(&opts.transactions)?;
+    let Sources { files, duplicates } = match opts.postgres {
+        Some(_) => Sources::default(),
+        None => expand_sources_noting(&opts.transactions)?,
+    };
     let fresh = || {
         let acc = accumulate::Accumulator::new(opts.as_of, opts.holdout_end.is_some());
         if opts.keep_rows { acc.keep_rows() } else { acc }

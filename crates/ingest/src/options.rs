@@ -212,6 +212,8 @@ pub struct IngestOptions {
     /// the customer table at other dates (month ends, a calibration end) is folded from them
     /// ([`crate::refold`]) instead of reading and parsing the input again.
     pub keep_rows: bool,
+    /// Read the transactions from this PostgreSQL table or query instead of `transactions`.
+    pub postgres: Option<crate::PgSource>,
 }
 
 impl IngestOptions {
@@ -235,6 +237,7 @@ impl IngestOptions {
             decimal_comma: false,
             latest_plausible: None,
             keep_rows: false,
+            postgres: None,
         }
     }
 }

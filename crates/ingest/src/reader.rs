@@ -40,6 +40,10 @@ pub(crate) fn read_transactions(
     sink.decimal_comma = opts.decimal_comma;
     sink.latest_day = opts.latest_plausible.map_or(i32::MAX, |d| d.0);
     sink.acc = Some(acc);
+    if let Some(pg) = &opts.postgres {
+        sink.stats.files.push(pg.describe());
+        crate::postgres::read(pg, &opts.columns, &mut sink, progress)?;
+    }
     for path in files {
         sink.stats.files.push(path.display().to_string());
         match SourceFormat::of(path) {
@@ -113,7 +117,7 @@ const FLUSH_ROWS: usize = 64 * 1024;
 
 /// Where validated rows and rejects go. The main sink folds rows into its accumulator as they
 /// come; a part read on another thread buffers them until the main sink absorbs it, in order.
-struct Sink {
+pub(crate) struct Sink {
     rows: RowBuffer,
     /// Emptied row buffers, handed back by the main sink for the parts read next: reusing
     /// them spares allocating, growing and page-faulting tens of megabytes per part.
@@ -123,7 +127,7 @@ struct Sink {
     rejects: Vec<Reject>,
     strict: bool,
     /// `,` is the decimal separator of amounts ([`IngestOptions::decimal_comma`]).
-    decimal_comma: bool,
+    pub(crate) decimal_comma: bool,
     /// Rows dated after this day are rejected as implausible
     /// ([`IngestOptions::latest_plausible`]; `i32::MAX` without one).
     latest_day: i32,
@@ -167,7 +171,7 @@ impl Sink {
 
     /// Keeps the hints of one file's columns: one per field, with the candidates of every
     /// file (the first file's first).
-    fn note_hints(&mut self, pos: &Positions) {
+    pub(crate) fn note_hints(&mut self, pos: &Positions) {
         for h in &pos.hints {
             match self.hints.iter_mut().find(|k| k.field == h.field) {
                 Some(k) => {
@@ -295,20 +299,20 @@ impl Sink {
 }
 
 /// Column positions of the mapped fields in one file.
-struct Positions {
-    customer_id: usize,
-    order_date: usize,
-    amount: usize,
-    order_id: Option<usize>,
-    category: Option<usize>,
-    profit: Option<usize>,
-    cost: Option<usize>,
-    quantity: Option<usize>,
-    width: usize,
+pub(crate) struct Positions {
+    pub(crate) customer_id: usize,
+    pub(crate) order_date: usize,
+    pub(crate) amount: usize,
+    pub(crate) order_id: Option<usize>,
+    pub(crate) category: Option<usize>,
+    pub(crate) profit: Option<usize>,
+    pub(crate) cost: Option<usize>,
+    pub(crate) quantity: Option<usize>,
+    pub(crate) width: usize,
     /// Fields are separated by runs of whitespace.
-    whitespace: bool,
+    pub(crate) whitespace: bool,
     /// Optional fields the header seems to hold under another name.
-    hints: Vec<ColumnHint>,
+    pub(crate) hints: Vec<ColumnHint>,
 }
 
 fn find(header: &[String], name: &str) -> Option<usize> {
@@ -318,7 +322,11 @@ fn find(header: &[String], name: &str) -> Option<usize> {
     })
 }
 
-fn resolve(path: &Path, header: &[String], m: &ColumnMapping) -> Result<Positions, IngestError> {
+pub(crate) fn resolve(
+    path: &Path,
+    header: &[String],
+    m: &ColumnMapping,
+) -> Result<Positions, IngestError> {
     let found = || header.join(", ");
     // one column whose name holds another delimiter: the file is split by that one
     let hint = match header {
@@ -1336,7 +1344,8 @@ fn read_parquet(
         header: &header,
         pos: &pos,
         date_format: &mapping.date_format,
-        total_rows,
+        total_rows: Some(total_rows),
+        key: None,
     };
     progress.start(&format!("reading {}", path.display()), Some(size));
     sink.expect_rows(total_rows as usize);
@@ -1503,12 +1512,16 @@ fn short(s: &str) -> String {
 }
 
 /// What every row of one Parquet file is checked against.
-struct ParquetCtx<'c> {
-    path: &'c Path,
-    header: &'c [String],
-    pos: &'c Positions,
-    date_format: &'c DateFormat,
-    total_rows: u64,
+pub(crate) struct ParquetCtx<'c> {
+    pub(crate) path: &'c Path,
+    pub(crate) header: &'c [String],
+    pub(crate) pos: &'c Positions,
+    pub(crate) date_format: &'c DateFormat,
+    /// Rows in the whole source, when known (`row 12 of 500` in a reject).
+    pub(crate) total_rows: Option<u64>,
+    /// A text column that names each row for a reject instead of its position (a database
+    /// table's primary key, `order_id=1042`).
+    pub(crate) key: Option<usize>,
 }
 
 impl ParquetCtx<'_> {
@@ -1516,6 +1529,29 @@ impl ParquetCtx<'_> {
     fn read(
         &self,
         reader: ParquetRecordBatchReader,
+        row_no: u64,
+        sink: &mut Sink,
+    ) -> Result<(), IngestError> {
+        let path = self.path;
+        let mut at = row_no;
+        let batches = reader.map(|batch| {
+            let batch = batch.map_err(|e| IngestError::NotParquet {
+                path: path.to_path_buf(),
+                cause: format!("damaged data after row {at}: {}", short(&e.to_string())),
+            });
+            if let Ok(b) = &batch {
+                at += b.num_rows() as u64;
+            }
+            batch
+        });
+        self.read_batches(batches, row_no, sink)
+    }
+
+    /// Validates every row of `batches` (columns as in `header`) into `sink`; `row_no` rows
+    /// come before them in the source.
+    pub(crate) fn read_batches(
+        &self,
+        batches: impl Iterator<Item = Result<arrow::array::RecordBatch, IngestError>>,
         mut row_no: u64,
         sink: &mut Sink,
     ) -> Result<(), IngestError> {
@@ -1523,12 +1559,18 @@ impl ParquetCtx<'_> {
         let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
         let decimal_comma = sink.decimal_comma;
         let latest_day = sink.latest_day;
-        for batch in reader {
-            let batch = batch.map_err(|e| IngestError::NotParquet {
-                path: path.to_path_buf(),
-                cause: format!("damaged data after row {row_no}: {}", short(&e.to_string())),
-            })?;
+        for batch in batches {
+            let batch = batch?;
             let n = batch.num_rows();
+            let key = match self.key {
+                Some(k) => Some(
+                    cast(batch.column(k), &DataType::Utf8)
+                        .map_err(|e| pq_err(&e))?
+                        .as_string::<i32>()
+                        .clone(),
+                ),
+                None => None,
+            };
             let text = |i: usize| -> Result<arrow::array::StringArray, IngestError> {
                 let c = cast(batch.column(i), &DataType::Utf8)
                     .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
@@ -1612,7 +1654,11 @@ impl ParquetCtx<'_> {
                         sink.hold(row);
                     }
                     Err((col, why)) => {
-                        let raw = format!("row {row_no} of {total_rows}");
+                        let raw = match (&key, total_rows) {
+                            (Some(k), _) => text_at(k, r).unwrap_or_default().to_string(),
+                            (None, Some(total)) => format!("row {row_no} of {total}"),
+                            (None, None) => format!("row {row_no}"),
+                        };
                         sink.reject(path, row_no, &col, why, raw)?;
                     }
                 }

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use clientele_engine::{AnalyzeOptions, OutputFormat, analyze, check_destination, write_outputs};
+use clientele_engine::{
+    AnalyzeOptions, OutputFormat, analyze, check_destination, write_outputs, write_to_postgres,
+};
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
 use super::outputs::{print_summary, report_files};
@@ -59,6 +61,14 @@ pub(super) struct AnalyzeArgs {
     /// A previous run (output directory or snapshot.json): add the migration since then.
     #[arg(long, value_name = "DIR")]
     pub(super) previous: Option<PathBuf>,
+    /// Also write the customer table to PostgreSQL (a libpq URL; the password from
+    /// PGPASSWORD, CLIENTELE_PG_PASSWORD or ~/.pgpass), replacing clientele's previous table
+    /// in one transaction and logging the run in clientele_runs.
+    #[arg(long, value_name = "URL")]
+    pub(super) write_postgres: Option<String>,
+    /// The table --write-postgres writes (default clientele_customers; schema.name).
+    #[arg(long, value_name = "NAME")]
+    pub(super) write_table: Option<String>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }
@@ -100,6 +110,7 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     // Refused before the analysis, not after minutes of work; checked again when writing.
     let inputs = input_paths(&config, a.config.as_deref());
     check_destination(&a.out, &inputs)?;
+    let sink = config.output.postgres_sink()?;
     let started = Instant::now();
     let analysis = analyze(
         &config,
@@ -118,9 +129,29 @@ pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
     let report = report_files(&analysis)?;
     let written = write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?;
     spin.finish_and_clear();
+    let stored = match &sink {
+        Some(sink) => {
+            let spin = bars.spinner("writing the customer table to PostgreSQL");
+            let w = write_to_postgres(&analysis, sink)?;
+            spin.finish_and_clear();
+            Some(w)
+        }
+        None => None,
+    };
     let writing = writing.elapsed();
     print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files, format)?;
+    if let Some(w) = stored {
+        say_in!(
+            analysis.summary.lang,
+            "已写入 PostgreSQL：{} 位顾客 → {}（{}，clientele_runs 第 {} 次运行）",
+            "written to PostgreSQL: {} customers → {} ({}, run {} in clientele_runs)",
+            w.rows,
+            w.table,
+            w.url,
+            w.run_id
+        )?;
+    }
     if a.timings {
         print_timings(
             bars,

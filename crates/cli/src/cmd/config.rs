@@ -58,9 +58,9 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
     if !inputs.is_empty() {
         config.source.transactions = inputs;
     }
-    if config.source.transactions.is_empty() {
+    if config.source.transactions.is_empty() && config.source.postgres.is_none() {
         anyhow::bail!(
-            "{}: no transaction files: set [source] transactions or pass files",
+            "{}: no transaction files: set [source] transactions (or postgres) or pass files",
             path.display()
         );
     }

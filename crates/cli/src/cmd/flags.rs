@@ -65,6 +65,17 @@ pub(super) struct SourceArgs {
     /// Leads table (potential customers).
     #[arg(long, value_name = "FILE")]
     pub(super) leads: Option<PathBuf>,
+    /// Read the transactions from PostgreSQL instead of files: a libpq URL such as
+    /// postgresql://user@host:5432/shop (the password from PGPASSWORD, CLIENTELE_PG_PASSWORD
+    /// or ~/.pgpass; PGHOST, PGPORT, PGUSER, PGDATABASE fill what the URL leaves out).
+    #[arg(long, value_name = "URL")]
+    pub(super) postgres: Option<String>,
+    /// The table or view to read with --postgres (orders, sales.orders).
+    #[arg(long, value_name = "NAME", conflicts_with = "query")]
+    pub(super) table: Option<String>,
+    /// A query to read with --postgres instead of a table (one row per transaction line).
+    #[arg(long, value_name = "SQL")]
+    pub(super) query: Option<String>,
 }
 
 // Flags with a fixed set of values: clap lists them in the help and refuses others. The
@@ -128,6 +139,21 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
             *slot = Some(v.clone());
         }
     }
+    if let Some(url) = &s.postgres {
+        c.source.postgres = Some(url.clone());
+        // a server given here reads instead of the config's files, table or query
+        c.source.transactions.clear();
+        c.source.table = None;
+        c.source.query = None;
+    }
+    if let Some(t) = &s.table {
+        c.source.table = Some(t.clone());
+        c.source.query = None;
+    }
+    if let Some(q) = &s.query {
+        c.source.query = Some(q.clone());
+        c.source.table = None;
+    }
     if let Some(v) = &s.satisfaction_score {
         c.source.satisfaction_score = v.clone();
     }
@@ -153,15 +179,21 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         c.output.format = f.into();
     }
     c.output.target_lists |= a.target_lists;
+    if let Some(url) = &a.write_postgres {
+        c.output.postgres = Some(url.clone());
+    }
+    if let Some(t) = &a.write_table {
+        c.output.table = Some(t.clone());
+    }
     match a.lang {
         Some(l) => c.output.lang = l.into(),
         // no flag and no config: the user's locale decides (zh for zh_*, else en)
         None if a.config.is_none() => c.output.lang = locale_lang(),
         None => {}
     }
-    if c.source.transactions.is_empty() {
+    if c.source.transactions.is_empty() && c.source.postgres.is_none() {
         anyhow::bail!(
-            "no transaction files given: pass files or directories, or set [source] transactions in --config (see clientele analyze --help)"
+            "no transaction files given: pass files or directories, --postgres URL --table NAME, or set [source] transactions in --config (see clientele analyze --help)"
         );
     }
     Ok(c)

@@ -82,6 +82,8 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
         history: None,
         previous: None,
         calibration_end: None,
+        write_postgres: None,
+        write_table: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;

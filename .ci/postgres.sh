@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL server for the database tests: a fresh cluster in a temp
+# folder, listening on loopback only, with a password-protected role `clientele` (scram) and
+# a database `shop`. Prints the environment the tests read; stop it with `$0 stop DIR`.
+#
+#   eval "$(bash .ci/postgres.sh start)"    # sets CLIENTELE_PG_TESTS, CLIENTELE_PG_URL, …
+#   bash .ci/postgres.sh stop "$CLIENTELE_PG_DIR"
+set -euo pipefail
+
+if [ "${1:-}" = "stop" ]; then
+    dir="$2"
+    bin="$(cat "$dir/bin")"
+    as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+    as_pg "'$bin/pg_ctl' -D '$dir/data' -m fast -w stop" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    exit 0
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
+fi
+bin="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+port="${CLIENTELE_PG_PORT:-54329}"
+dir="$(mktemp -d /tmp/clientele-pg.XXXXXX)"
+echo "$bin" > "$dir/bin"
+password="ci-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$password" > "$dir/pw"
+# initdb refuses to run as root: the cluster belongs to the postgres user when we are root
+if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir"
+    chmod 700 "$dir"
+    as_pg() { su postgres -s /bin/bash -c "$*"; }
+else
+    as_pg() { bash -c "$*"; }
+fi
+as_pg "'$bin/initdb' -D '$dir/data' -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 --pwfile='$dir/pw'" >/dev/null
+as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC\" start" >/dev/null
+as_pg "'$bin/psql' -h '$dir' -p $port -U postgres -d postgres -v ON_ERROR_STOP=1 -q" <<SQL
+CREATE ROLE clientele LOGIN PASSWORD '$password';
+CREATE DATABASE shop OWNER clientele;
+SQL
+cat <<ENV
+export CLIENTELE_PG_TESTS=1
+export CLIENTELE_PG_DIR='$dir'
+export CLIENTELE_PG_URL='postgresql://clientele@127.0.0.1:$port/shop'
+export CLIENTELE_PG_ADMIN_URL='postgresql://postgres@127.0.0.1:$port/shop'
+export CLIENTELE_PG_TEST_PASSWORD='$password'
+ENV

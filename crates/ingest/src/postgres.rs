@@ -1,0 +1,919 @@
+//! Transactions from a PostgreSQL table or query, and connecting the way libpq does.
+//!
+//! Rows are streamed with binary `COPY (SELECT …) TO STDOUT`: only the mapped columns, in
+//! batches turned into Arrow arrays and validated by the same code as a Parquet file, so a
+//! table gives the customer table its export would. Memory follows customers, not rows.
+//!
+//! Connection settings follow libpq: a URL (`postgresql://user@host:5432/db`) or key=value
+//! string, with `PGHOST`, `PGPORT`, `PGUSER` and `PGDATABASE` filling what it leaves out. The
+//! password never comes from the URL (it would be written into the run's config): it comes
+//! from `CLIENTELE_PG_PASSWORD`, `PGPASSWORD` or the password file (`PGPASSFILE`, else
+//! `~/.pgpass`), and is never printed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use fallible_iterator::FallibleIterator;
+use postgres::binary_copy::{BinaryCopyOutIter, BinaryCopyOutRow};
+use postgres::config::{Host, SslMode};
+use postgres::error::SqlState;
+use postgres::types::{FromSql, Type};
+use postgres::{Client, NoTls};
+
+use crate::reader::{ParquetCtx, Sink, resolve};
+use crate::{ColumnMapping, IngestError, Progress};
+
+/// Days from 1970-01-01 (Arrow's epoch) to 2000-01-01 (PostgreSQL's).
+const PG_EPOCH_DAYS: i32 = 10_957;
+/// The same in microseconds.
+const PG_EPOCH_MICROS: i64 = PG_EPOCH_DAYS as i64 * 86_400_000_000;
+/// Rows per Arrow batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// Where a PostgreSQL server is and who connects: parsed and completed from the environment
+/// at construction, so a bad URL is refused before any work. Shown (and `Debug`-printed)
+/// without the password.
+#[derive(Clone)]
+pub struct PgUrl {
+    config: postgres::Config,
+    shown: String,
+    /// Where the password came from, for the advice when it is refused.
+    password_from: PasswordFrom,
+}
+
+/// The source of the password that was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PasswordFrom {
+    None,
+    Env(&'static str),
+    File(PathBuf),
+    /// A password file exists but others can read it, so libpq (and this) ignore it.
+    FileIgnored(PathBuf),
+}
+
+impl fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PgUrl").field(&self.shown).finish()
+    }
+}
+
+impl fmt::Display for PgUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl PgUrl {
+    /// A URL or key=value connection string, completed from the process environment.
+    pub fn parse(url: &str) -> Result<PgUrl, IngestError> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        PgUrl::parse_with(url, &|k| std::env::var(k).ok(), home.as_deref())
+    }
+
+    /// [`PgUrl::parse`] with the environment given (for tests).
+    fn parse_with(
+        url: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        home: Option<&Path>,
+    ) -> Result<PgUrl, IngestError> {
+        let refuse = |reason: String| IngestError::Postgres {
+            at: redact(url),
+            reason,
+        };
+        let mut config = postgres::Config::from_str(url.trim()).map_err(|e| {
+            refuse(format!(
+                "not a PostgreSQL connection string ({e}): write it as \
+                 postgresql://user@host:5432/database"
+            ))
+        })?;
+        if config.get_password().is_some() {
+            return Err(refuse(
+                "the URL holds a password, which would be written into the run's config and \
+                 logs: remove it and set PGPASSWORD or CLIENTELE_PG_PASSWORD, or add a line to \
+                 ~/.pgpass"
+                    .into(),
+            ));
+        }
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(refuse(
+                "sslmode=require asks for TLS, which this build of clientele does not have: \
+                 connect over a Unix socket, loopback or an SSH tunnel (sslmode=disable)"
+                    .into(),
+            ));
+        }
+        if config.get_hosts().is_empty() {
+            match env("PGHOST").filter(|h| !h.is_empty()) {
+                Some(h) if h.starts_with('/') => {
+                    config.host_path(h);
+                }
+                Some(h) => {
+                    config.host(&h);
+                }
+                // libpq's default on Debian: the local server's socket folder when there is one
+                None if Path::new("/var/run/postgresql").is_dir() => {
+                    config.host_path("/var/run/postgresql");
+                }
+                None => {
+                    config.host("localhost");
+                }
+            }
+        }
+        if config.get_ports().is_empty()
+            && let Some(p) = env("PGPORT").filter(|p| !p.is_empty())
+        {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| refuse(format!("PGPORT `{p}` is not a port number")))?;
+            config.port(port);
+        }
+        if config.get_user().is_none() {
+            let user = env("PGUSER")
+                .or_else(|| env("USER"))
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| {
+                    refuse("no user: write postgresql://USER@host/database or set PGUSER".into())
+                })?;
+            config.user(&user);
+        }
+        if config.get_dbname().is_none()
+            && let Some(db) = env("PGDATABASE").filter(|d| !d.is_empty())
+        {
+            config.dbname(&db);
+        }
+        if config.get_connect_timeout().is_none() {
+            let secs = env("PGCONNECT_TIMEOUT")
+                .and_then(|s| s.parse::<u64>().ok())
+                .filter(|&s| s > 0)
+                .unwrap_or(10);
+            config.connect_timeout(Duration::from_secs(secs));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("clientele");
+        }
+        let user = config.get_user().unwrap_or_default().to_string();
+        let db = config.get_dbname().unwrap_or(&user).to_string();
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let shown = if host.starts_with('/') {
+            format!("postgresql://{user}@/{db}?host={host}&port={port}")
+        } else {
+            format!("postgresql://{user}@{host}:{port}/{db}")
+        };
+        let mut password_from = PasswordFrom::None;
+        for var in ["CLIENTELE_PG_PASSWORD", "PGPASSWORD"] {
+            if let Some(p) = env(var).filter(|p| !p.is_empty()) {
+                config.password(p);
+                password_from = PasswordFrom::Env(var);
+                break;
+            }
+        }
+        if password_from == PasswordFrom::None {
+            let file = env("PGPASSFILE")
+                .map(PathBuf::from)
+                .or_else(|| home.map(|h| h.join(".pgpass")));
+            if let Some(file) = file.filter(|f| f.is_file()) {
+                // a Unix socket matches the `localhost` lines, as in libpq
+                let match_host = if host.starts_with('/') {
+                    "localhost"
+                } else {
+                    &host
+                };
+                if readable_by_others(&file) {
+                    password_from = PasswordFrom::FileIgnored(file);
+                } else if let Ok(text) = std::fs::read_to_string(&file)
+                    && let Some(p) = pgpass_lookup(&text, match_host, port, &db, &user)
+                {
+                    config.password(p);
+                    password_from = PasswordFrom::File(file);
+                }
+            }
+        }
+        Ok(PgUrl {
+            config,
+            shown,
+            password_from,
+        })
+    }
+
+    /// The URL without the password, for messages and the run's record.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The user it connects as.
+    pub fn user(&self) -> &str {
+        self.config.get_user().unwrap_or_default()
+    }
+
+    /// Opens a connection; any failure is one line naming the server, database and fix.
+    pub fn connect(&self) -> Result<Client, IngestError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| self.error(&e, "connecting"))
+    }
+
+    /// One clear line for a client or server error met while `doing` something.
+    pub fn error(&self, e: &postgres::Error, doing: &str) -> IngestError {
+        let user = self.user();
+        let reason = match e.as_db_error() {
+            Some(db) => {
+                let msg = db.message();
+                let code = db.code();
+                if *code == SqlState::INVALID_PASSWORD {
+                    let from = match &self.password_from {
+                        PasswordFrom::None => "no password was found".to_string(),
+                        PasswordFrom::Env(v) => format!("the password came from {v}"),
+                        PasswordFrom::File(f) => format!("the password came from {}", f.display()),
+                        PasswordFrom::FileIgnored(f) => format!(
+                            "{} was ignored because others can read it (chmod 600 it)",
+                            f.display()
+                        ),
+                    };
+                    format!(
+                        "password authentication failed for user `{user}` ({from}): set the \
+                         right one in PGPASSWORD, CLIENTELE_PG_PASSWORD or ~/.pgpass"
+                    )
+                } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                    format!("the server refuses user `{user}`: {msg} (see its pg_hba.conf)")
+                } else if *code == SqlState::INVALID_CATALOG_NAME {
+                    format!("{msg}: check the database name at the end of the URL")
+                } else if *code == SqlState::UNDEFINED_TABLE {
+                    format!("{msg}: check the table name (schema.table) or the query")
+                } else if *code == SqlState::UNDEFINED_COLUMN {
+                    format!("{msg}: check the column names in the query")
+                } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+                    format!("{msg}: user `{user}` needs to be granted access to it")
+                } else if *code == SqlState::SYNTAX_ERROR {
+                    let at = db
+                        .position()
+                        .map(|p| match p {
+                            postgres::error::ErrorPosition::Original(n) => {
+                                format!(" at character {n}")
+                            }
+                            postgres::error::ErrorPosition::Internal { position, .. } => {
+                                format!(" at character {position}")
+                            }
+                        })
+                        .unwrap_or_default();
+                    format!("SQL syntax error{at}: {msg}")
+                } else {
+                    format!("{msg} (SQLSTATE {})", code.code())
+                }
+            }
+            None => {
+                let text = e.to_string();
+                let cause = std::error::Error::source(e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                if text.contains("password missing") {
+                    format!(
+                        "the server asks for a password for user `{user}` and none was found: \
+                         set PGPASSWORD or CLIENTELE_PG_PASSWORD, or add a line to ~/.pgpass{}",
+                        match &self.password_from {
+                            PasswordFrom::FileIgnored(f) => format!(
+                                " ({} was ignored because others can read it: chmod 600 it)",
+                                f.display()
+                            ),
+                            _ => String::new(),
+                        }
+                    )
+                } else if text.contains("error connecting")
+                    || text.contains("timeout")
+                    || cause.contains("refused")
+                {
+                    let why = if cause.is_empty() { text } else { cause };
+                    format!(
+                        "cannot connect ({why}): is the server running there and accepting \
+                         connections (listen_addresses, port, pg_hba.conf)?"
+                    )
+                } else if cause.is_empty() {
+                    text
+                } else {
+                    format!("{text}: {cause}")
+                }
+            }
+        };
+        IngestError::Postgres {
+            at: format!("{} ({doing})", self.shown),
+            reason,
+        }
+    }
+}
+
+/// True when group or others may read `file`: such a password file is ignored.
+#[cfg(unix)]
+fn readable_by_others(file: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
+}
+
+/// The password of the first `host:port:database:user:password` line that matches (`*`
+/// matches anything; `\:` and `\\` escape), as libpq reads `~/.pgpass`.
+fn pgpass_lookup(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
+    let port = port.to_string();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::with_capacity(5);
+        let mut cur = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                    }
+                }
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        fields.push(cur);
+        if fields.len() != 5 {
+            continue;
+        }
+        let ok = |pat: &str, v: &str| pat == "*" || pat == v;
+        if ok(&fields[0], host)
+            && ok(&fields[1], &port)
+            && ok(&fields[2], db)
+            && ok(&fields[3], user)
+        {
+            return Some(fields.swap_remove(4));
+        }
+    }
+    None
+}
+
+/// A connection string with any password replaced, for a message about the string itself.
+fn redact(url: &str) -> String {
+    let url = url.trim();
+    // URL form: scheme://user:password@host
+    if let Some(rest) = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))
+        && let Some(at) = rest.find('@')
+        && let Some(colon) = rest[..at].find(':')
+    {
+        let scheme = &url[..url.len() - rest.len()];
+        return format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]);
+    }
+    // key=value form
+    url.split_whitespace()
+        .map(|kv| {
+            if kv.to_ascii_lowercase().starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What rows to read: a table (or view) by name, or any `SELECT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgRelation {
+    /// A table or view, as SQL writes it: `orders`, `sales.orders`, `"Orders"`.
+    Table(String),
+    /// A query returning one row per transaction line.
+    Query(String),
+}
+
+/// A PostgreSQL source of transactions.
+#[derive(Debug, Clone)]
+pub struct PgSource {
+    /// The server.
+    pub url: PgUrl,
+    /// The table or query.
+    pub relation: PgRelation,
+}
+
+impl PgSource {
+    /// How rejects and messages name the source: `postgresql://u@h:5432/db table orders`.
+    pub fn describe(&self) -> String {
+        match &self.relation {
+            PgRelation::Table(t) => format!("{} table {t}", self.url.shown()),
+            PgRelation::Query(_) => format!("{} query", self.url.shown()),
+        }
+    }
+}
+
+/// How one selected column travels: its SQL cast and the Arrow array it fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Int,
+    Float,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl Wire {
+    /// Whole numbers, floats, dates and timestamps travel as themselves; everything else
+    /// (numeric, money, uuid, text) as its exact text, which validation reads as a file's.
+    fn of(t: &Type) -> Wire {
+        match *t {
+            Type::INT2 | Type::INT4 | Type::INT8 => Wire::Int,
+            Type::FLOAT4 | Type::FLOAT8 => Wire::Float,
+            Type::DATE => Wire::Date,
+            // a timestamptz is read in the session's time zone (the server's `timezone`)
+            Type::TIMESTAMP | Type::TIMESTAMPTZ => Wire::Timestamp,
+            _ => Wire::Text,
+        }
+    }
+
+    fn cast(self) -> &'static str {
+        match self {
+            Wire::Int => "int8",
+            Wire::Float => "float8",
+            Wire::Date => "date",
+            Wire::Timestamp => "timestamp",
+            Wire::Text => "text",
+        }
+    }
+
+    fn pg_type(self) -> Type {
+        match self {
+            Wire::Int => Type::INT8,
+            Wire::Float => Type::FLOAT8,
+            Wire::Date => Type::DATE,
+            Wire::Timestamp => Type::TIMESTAMP,
+            Wire::Text => Type::TEXT,
+        }
+    }
+}
+
+/// A `date` as PostgreSQL sends it: days since 2000-01-01 (`i32::MAX` is `infinity`).
+struct PgDate(i32);
+
+impl<'a> FromSql<'a> for PgDate {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let b: [u8; 4] = raw.try_into()?;
+        Ok(PgDate(i32::from_be_bytes(b)))
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::DATE
+    }
+}
+
+/// A `timestamp` as PostgreSQL sends it: microseconds since 2000-01-01.
+struct PgTimestamp(i64);
+
+impl<'a> FromSql<'a> for PgTimestamp {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let b: [u8; 8] = raw.try_into()?;
+        Ok(PgTimestamp(i64::from_be_bytes(b)))
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TIMESTAMP
+    }
+}
+
+/// An SQL identifier, quoted.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Reads the source's rows into `sink`, as [`crate::load`] reads a file.
+pub(crate) fn read(
+    src: &PgSource,
+    mapping: &ColumnMapping,
+    sink: &mut Sink,
+    progress: &dyn Progress,
+) -> Result<(), IngestError> {
+    let desc = src.describe();
+    let at = PathBuf::from(&desc);
+    let url = &src.url;
+    let mut client = url.connect()?;
+    let err = |e: postgres::Error, doing: &str| url.error(&e, doing);
+    // the same row order on every read of an unchanged table (reject positions included)
+    client
+        .batch_execute("SET synchronize_seqscans = off")
+        .map_err(|e| err(e, "setting up"))?;
+    let (base, key_cols) = match &src.relation {
+        PgRelation::Table(name) => {
+            let oid: Option<u32> = client
+                .query_one("SELECT to_regclass($1)::oid", &[name])
+                .map_err(|e| err(e, &format!("looking up table {name}")))?
+                .get(0);
+            let Some(oid) = oid else {
+                return Err(IngestError::Postgres {
+                    at: desc,
+                    reason: format!(
+                        "table `{name}` does not exist (or is not on the search_path): check \
+                         `table` in [source], as schema.table if it is in another schema"
+                    ),
+                });
+            };
+            let quoted: String = client
+                .query_one("SELECT $1::oid::regclass::text", &[&oid])
+                .map_err(|e| err(e, "naming the table"))?
+                .get(0);
+            let keys: Vec<String> = client
+                .query(
+                    "SELECT a.attname::text FROM pg_index i \
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                     WHERE i.indrelid = $1 AND i.indisprimary \
+                     ORDER BY array_position(i.indkey, a.attnum)",
+                    &[&oid],
+                )
+                .map_err(|e| err(e, "reading the primary key"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            (format!("SELECT * FROM {quoted}"), keys)
+        }
+        PgRelation::Query(q) => {
+            let q = q.trim().trim_end_matches(';').trim_end();
+            if q.is_empty() {
+                return Err(IngestError::Postgres {
+                    at: desc,
+                    reason: "the query is empty: write a SELECT returning one row per \
+                             transaction line"
+                        .into(),
+                });
+            }
+            (q.to_string(), Vec::new())
+        }
+    };
+    let stmt = client
+        .prepare(&base)
+        .map_err(|e| err(e, "preparing the read"))?;
+    if !stmt.params().is_empty() {
+        return Err(IngestError::Postgres {
+            at: desc,
+            reason: "the query has parameters ($1 …): write the values into it".into(),
+        });
+    }
+    let header: Vec<String> = stmt
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    let pos = resolve(&at, &header, mapping)?;
+    sink.note_hints(&pos);
+    // only the mapped columns travel, each once, in the order of the source
+    let mut used: Vec<usize> = [pos.customer_id, pos.order_date, pos.amount]
+        .into_iter()
+        .chain(
+            [
+                pos.order_id,
+                pos.category,
+                pos.profit,
+                pos.cost,
+                pos.quantity,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut names: Vec<String> = used.iter().map(|&i| header[i].clone()).collect();
+    let mut wires: Vec<Wire> = used.iter().map(|&i| Wire::of(&types[i])).collect();
+    let mut exprs: Vec<String> = used
+        .iter()
+        .zip(&wires)
+        .map(|(&i, w)| format!("q.{}::{}", ident(&header[i]), w.cast()))
+        .collect();
+    // the primary key names a rejected row: `order_id=1042`
+    let key = (!key_cols.is_empty()).then(|| {
+        let parts: Vec<String> = key_cols
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} || '=' || coalesce(q.{}::text, 'NULL')",
+                    quote_literal(k),
+                    ident(k)
+                )
+            })
+            .collect();
+        exprs.push(parts.join(" || ', ' || "));
+        names.push(" clientele row key".into());
+        wires.push(Wire::Text);
+        names.len() - 1
+    });
+    let pos = resolve(&at, &names, mapping)?;
+    let copy = format!(
+        "COPY (SELECT {} FROM ({base}) AS q) TO STDOUT (FORMAT binary)",
+        exprs.join(", ")
+    );
+    progress.start(&format!("reading {desc}"), None);
+    let reader = client
+        .copy_out(copy.as_str())
+        .map_err(|e| err(e, "starting the read"))?;
+    let pg_types: Vec<Type> = wires.iter().map(|w| w.pg_type()).collect();
+    let mut rows = BinaryCopyOutIter::new(reader, &pg_types);
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .zip(&wires)
+            .map(|(n, w)| Field::new(n, arrow_type(*w), true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut failed: Option<IngestError> = None;
+    // the stream must not be asked again once it has ended (it would say "closed")
+    let mut ended = false;
+    let batches = std::iter::from_fn(|| {
+        if failed.is_some() || ended {
+            return None;
+        }
+        let mut cols: Vec<Builder> = wires.iter().map(|w| Builder::new(*w)).collect();
+        let mut n = 0;
+        let mut bytes = 0u64;
+        while n < BATCH_ROWS {
+            match rows.next() {
+                Ok(Some(row)) => {
+                    for (k, c) in cols.iter_mut().enumerate() {
+                        match c.push(&row, k) {
+                            Ok(b) => bytes += b,
+                            Err(e) => {
+                                failed = Some(err(e, "reading rows"));
+                                return None;
+                            }
+                        }
+                    }
+                    n += 1;
+                }
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => {
+                    failed = Some(err(e, "reading rows"));
+                    return None;
+                }
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        progress.advance(bytes);
+        let arrays: Vec<ArrayRef> = cols.into_iter().map(Builder::finish).collect();
+        Some(RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(IngestError::from))
+    });
+    let ctx = ParquetCtx {
+        path: &at,
+        header: &names,
+        pos: &pos,
+        date_format: &mapping.date_format,
+        total_rows: None,
+        key,
+    };
+    // numbers arrive as numbers or as PostgreSQL's own text (`1234.50`), never with a comma
+    let decimal_comma = std::mem::replace(&mut sink.decimal_comma, false);
+    let r = ctx.read_batches(batches, 0, sink);
+    sink.decimal_comma = decimal_comma;
+    progress.finish();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    r
+}
+
+/// A string as an SQL literal.
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn arrow_type(w: Wire) -> DataType {
+    match w {
+        Wire::Int => DataType::Int64,
+        Wire::Float => DataType::Float64,
+        Wire::Date => DataType::Date32,
+        Wire::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Wire::Text => DataType::Utf8,
+    }
+}
+
+/// One column of a batch being filled. A date or timestamp column that meets `±infinity`
+/// turns into text (`infinity`), so that the row is rejected as a file's would be.
+enum Builder {
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Text(StringBuilder),
+}
+
+impl Builder {
+    fn new(w: Wire) -> Builder {
+        match w {
+            Wire::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
+            Wire::Float => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
+            Wire::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
+            Wire::Timestamp => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS))
+            }
+            Wire::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, 16 * BATCH_ROWS)),
+        }
+    }
+
+    /// Appends field `k` of `row`; the bytes it took, for progress.
+    fn push(&mut self, row: &BinaryCopyOutRow, k: usize) -> Result<u64, postgres::Error> {
+        Ok(match self {
+            Builder::Int(b) => {
+                b.append_option(row.try_get::<Option<i64>>(k)?);
+                8
+            }
+            Builder::Float(b) => {
+                b.append_option(row.try_get::<Option<f64>>(k)?);
+                8
+            }
+            Builder::Date(b) => match row.try_get::<Option<PgDate>>(k)? {
+                None => {
+                    b.append_null();
+                    4
+                }
+                Some(PgDate(d)) => match d.checked_add(PG_EPOCH_DAYS) {
+                    Some(day) if d != i32::MAX && d != i32::MIN => {
+                        b.append_value(day);
+                        4
+                    }
+                    _ => {
+                        self.to_text();
+                        return self.push_infinity(d == i32::MAX);
+                    }
+                },
+            },
+            Builder::Timestamp(b) => match row.try_get::<Option<PgTimestamp>>(k)? {
+                None => {
+                    b.append_null();
+                    8
+                }
+                Some(PgTimestamp(t)) => match t.checked_add(PG_EPOCH_MICROS) {
+                    Some(us) if t != i64::MAX && t != i64::MIN => {
+                        b.append_value(us);
+                        8
+                    }
+                    _ => {
+                        self.to_text();
+                        return self.push_infinity(t == i64::MAX);
+                    }
+                },
+            },
+            Builder::Text(b) => {
+                let v = row.try_get::<Option<&str>>(k)?;
+                let n = v.map_or(0, str::len) as u64;
+                b.append_option(v);
+                n
+            }
+        })
+    }
+
+    fn push_infinity(&mut self, positive: bool) -> Result<u64, postgres::Error> {
+        if let Builder::Text(b) = self {
+            b.append_value(if positive { "infinity" } else { "-infinity" });
+        }
+        Ok(8)
+    }
+
+    /// Turns a date or timestamp column into its ISO text so far.
+    fn to_text(&mut self) {
+        let done = std::mem::replace(self, Builder::Text(StringBuilder::new())).finish();
+        let text = arrow::compute::cast(&done, &DataType::Utf8).ok().map(|a| {
+            use arrow::array::AsArray;
+            a.as_string::<i32>().clone()
+        });
+        if let (Builder::Text(b), Some(text)) = (self, text) {
+            for v in text.iter() {
+                b.append_option(v);
+            }
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Int(mut b) => Arc::new(b.finish()),
+            Builder::Float(mut b) => Arc::new(b.finish()),
+            Builder::Date(mut b) => Arc::new(b.finish()),
+            Builder::Timestamp(mut b) => Arc::new(b.finish()),
+            Builder::Text(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_and_not_repeated() {
+        let e = PgUrl::parse_with("postgresql://ann:s3cret@db:5432/shop", &env(&[]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PGPASSWORD"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = PgUrl::parse_with("host=db user=ann password=s3cret", &env(&[]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn libpq_variables_fill_what_the_url_leaves_out() {
+        let u = PgUrl::parse_with(
+            "postgresql:///shop",
+            &env(&[
+                ("PGHOST", "db.example"),
+                ("PGPORT", "6543"),
+                ("PGUSER", "ann"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(u.shown(), "postgresql://ann@db.example:6543/shop");
+        let u =
+            PgUrl::parse_with("postgresql://bob@h/x", &env(&[("PGUSER", "ann")]), None).unwrap();
+        assert_eq!(u.shown(), "postgresql://bob@h:5432/x");
+        assert!(format!("{u:?}").contains("bob@h"));
+    }
+
+    #[test]
+    fn the_password_comes_from_the_environment_first_then_the_password_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(".pgpass");
+        std::fs::write(
+            &f,
+            "# comment\nother:*:*:*:no\nh:5432:shop:ann:from\\:file\n",
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let u = PgUrl::parse_with("postgresql://ann@h/shop", &env(&[]), Some(dir.path())).unwrap();
+        assert_eq!(u.config.get_password(), Some(&b"from:file"[..]));
+        assert_eq!(u.password_from, PasswordFrom::File(f.clone()));
+        let u = PgUrl::parse_with(
+            "postgresql://ann@h/shop",
+            &env(&[("PGPASSWORD", "pw"), ("CLIENTELE_PG_PASSWORD", "cl")]),
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(u.config.get_password(), Some(&b"cl"[..]));
+        assert!(!format!("{u:?} {u}").contains("cl\""));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let u =
+                PgUrl::parse_with("postgresql://ann@h/shop", &env(&[]), Some(dir.path())).unwrap();
+            assert_eq!(u.config.get_password(), None);
+            assert_eq!(u.password_from, PasswordFrom::FileIgnored(f));
+        }
+    }
+
+    #[test]
+    fn pgpass_wildcards_and_escapes() {
+        let t = "*:*:*:ann:a\\\\b\n";
+        assert_eq!(
+            pgpass_lookup(t, "x", 1, "d", "ann").as_deref(),
+            Some("a\\b")
+        );
+        assert_eq!(pgpass_lookup(t, "x", 1, "d", "bob"), None);
+        assert_eq!(pgpass_lookup("h:5433:*:*:p\n", "h", 5432, "d", "u"), None);
+    }
+
+    #[test]
+    fn tls_only_urls_are_refused_with_the_reason() {
+        let e = PgUrl::parse_with("postgresql://ann@h/shop?sslmode=require", &env(&[]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TLS"), "{e}");
+    }
+
+    #[test]
+    fn identifiers_and_literals_are_quoted() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("o'k"), "'o''k'");
+    }
+}
