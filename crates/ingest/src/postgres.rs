@@ -20,7 +20,7 @@ use arrow::array::{
     ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use fallible_iterator::FallibleIterator;
 use postgres::binary_copy::{BinaryCopyOutIter, BinaryCopyOutRow};
 use postgres::config::{Host, SslMode};
@@ -277,7 +277,7 @@ impl PgUrl {
                 let cause = std::error::Error::source(e)
                     .map(|s| s.to_string())
                     .unwrap_or_default();
-                if text.contains("password missing") {
+                if text.contains("password missing") || cause.contains("password missing") {
                     format!(
                         "the server asks for a password for user `{user}` and none was found: \
                          set PGPASSWORD or CLIENTELE_PG_PASSWORD, or add a line to ~/.pgpass{}",
@@ -623,13 +623,6 @@ pub(crate) fn read(
         .map_err(|e| err(e, "starting the read"))?;
     let pg_types: Vec<Type> = wires.iter().map(|w| w.pg_type()).collect();
     let mut rows = BinaryCopyOutIter::new(reader, &pg_types);
-    let schema = Arc::new(Schema::new(
-        names
-            .iter()
-            .zip(&wires)
-            .map(|(n, w)| Field::new(n, arrow_type(*w), true))
-            .collect::<Vec<_>>(),
-    ));
     let mut failed: Option<IngestError> = None;
     // the stream must not be asked again once it has ended (it would say "closed")
     let mut ended = false;
@@ -669,7 +662,15 @@ pub(crate) fn read(
         }
         progress.advance(bytes);
         let arrays: Vec<ArrayRef> = cols.into_iter().map(Builder::finish).collect();
-        Some(RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(IngestError::from))
+        // a date column that met `infinity` is text in this batch
+        let schema = Arc::new(Schema::new(
+            names
+                .iter()
+                .zip(&arrays)
+                .map(|(n, a)| Field::new(n, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        Some(RecordBatch::try_new(schema, arrays).map_err(IngestError::from))
     });
     let ctx = ParquetCtx {
         path: &at,
@@ -695,24 +696,16 @@ fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn arrow_type(w: Wire) -> DataType {
-    match w {
-        Wire::Int => DataType::Int64,
-        Wire::Float => DataType::Float64,
-        Wire::Date => DataType::Date32,
-        Wire::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-        Wire::Text => DataType::Utf8,
-    }
-}
-
 /// One column of a batch being filled. A date or timestamp column that meets `±infinity`
-/// turns into text (`infinity`), so that the row is rejected as a file's would be.
+/// turns into text for the rest of its batch (ISO dates, and `infinity`), so that the row is
+/// rejected as a file's would be.
 enum Builder {
     Int(Int64Builder),
     Float(Float64Builder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
-    Text(StringBuilder),
+    /// Text, and the type it arrives as (text, or a date or timestamp written out).
+    Text(StringBuilder, Wire),
 }
 
 impl Builder {
@@ -724,77 +717,80 @@ impl Builder {
             Wire::Timestamp => {
                 Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS))
             }
-            Wire::Text => Builder::Text(StringBuilder::with_capacity(BATCH_ROWS, 16 * BATCH_ROWS)),
+            Wire::Text => Builder::Text(
+                StringBuilder::with_capacity(BATCH_ROWS, 16 * BATCH_ROWS),
+                Wire::Text,
+            ),
         }
     }
 
     /// Appends field `k` of `row`; the bytes it took, for progress.
     fn push(&mut self, row: &BinaryCopyOutRow, k: usize) -> Result<u64, postgres::Error> {
-        Ok(match self {
-            Builder::Int(b) => {
-                b.append_option(row.try_get::<Option<i64>>(k)?);
-                8
-            }
-            Builder::Float(b) => {
-                b.append_option(row.try_get::<Option<f64>>(k)?);
-                8
-            }
+        match self {
+            Builder::Int(b) => b.append_option(row.try_get::<Option<i64>>(k)?),
+            Builder::Float(b) => b.append_option(row.try_get::<Option<f64>>(k)?),
             Builder::Date(b) => match row.try_get::<Option<PgDate>>(k)? {
-                None => {
-                    b.append_null();
-                    4
-                }
-                Some(PgDate(d)) => match d.checked_add(PG_EPOCH_DAYS) {
-                    Some(day) if d != i32::MAX && d != i32::MIN => {
-                        b.append_value(day);
-                        4
-                    }
-                    _ => {
-                        self.to_text();
-                        return self.push_infinity(d == i32::MAX);
+                None => b.append_null(),
+                Some(PgDate(d)) => match unix_day(d) {
+                    Some(day) => b.append_value(day),
+                    None => {
+                        self.to_text(Wire::Date);
+                        return self.push(row, k);
                     }
                 },
             },
             Builder::Timestamp(b) => match row.try_get::<Option<PgTimestamp>>(k)? {
-                None => {
-                    b.append_null();
-                    8
-                }
-                Some(PgTimestamp(t)) => match t.checked_add(PG_EPOCH_MICROS) {
-                    Some(us) if t != i64::MAX && t != i64::MIN => {
-                        b.append_value(us);
-                        8
-                    }
-                    _ => {
-                        self.to_text();
-                        return self.push_infinity(t == i64::MAX);
+                None => b.append_null(),
+                Some(PgTimestamp(t)) => match unix_micros(t) {
+                    Some(us) => b.append_value(us),
+                    None => {
+                        self.to_text(Wire::Timestamp);
+                        return self.push(row, k);
                     }
                 },
             },
-            Builder::Text(b) => {
+            Builder::Text(b, Wire::Date) => match row.try_get::<Option<PgDate>>(k)? {
+                None => b.append_null(),
+                Some(PgDate(d)) => match unix_day(d) {
+                    Some(day) => b.append_value(clientele_core::Day(day).to_string()),
+                    None => b.append_value(infinity(d > 0)),
+                },
+            },
+            Builder::Text(b, Wire::Timestamp) => match row.try_get::<Option<PgTimestamp>>(k)? {
+                None => b.append_null(),
+                Some(PgTimestamp(t)) => match unix_micros(t) {
+                    Some(us) => {
+                        let (day, us) =
+                            (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
+                        let s = us / 1_000_000;
+                        let day = clientele_core::Day(day as i32);
+                        b.append_value(format!(
+                            "{day} {:02}:{:02}:{:02}",
+                            s / 3600,
+                            s / 60 % 60,
+                            s % 60
+                        ));
+                    }
+                    None => b.append_value(infinity(t > 0)),
+                },
+            },
+            Builder::Text(b, _) => {
                 let v = row.try_get::<Option<&str>>(k)?;
-                let n = v.map_or(0, str::len) as u64;
                 b.append_option(v);
-                n
+                return Ok(v.map_or(0, str::len) as u64);
             }
-        })
-    }
-
-    fn push_infinity(&mut self, positive: bool) -> Result<u64, postgres::Error> {
-        if let Builder::Text(b) = self {
-            b.append_value(if positive { "infinity" } else { "-infinity" });
         }
         Ok(8)
     }
 
-    /// Turns a date or timestamp column into its ISO text so far.
-    fn to_text(&mut self) {
-        let done = std::mem::replace(self, Builder::Text(StringBuilder::new())).finish();
+    /// Turns a date or timestamp column into its ISO text so far; `wire` is how it arrives.
+    fn to_text(&mut self, wire: Wire) {
+        let done = std::mem::replace(self, Builder::Text(StringBuilder::new(), wire)).finish();
         let text = arrow::compute::cast(&done, &DataType::Utf8).ok().map(|a| {
             use arrow::array::AsArray;
             a.as_string::<i32>().clone()
         });
-        if let (Builder::Text(b), Some(text)) = (self, text) {
+        if let (Builder::Text(b, _), Some(text)) = (self, text) {
             for v in text.iter() {
                 b.append_option(v);
             }
@@ -807,9 +803,27 @@ impl Builder {
             Builder::Float(mut b) => Arc::new(b.finish()),
             Builder::Date(mut b) => Arc::new(b.finish()),
             Builder::Timestamp(mut b) => Arc::new(b.finish()),
-            Builder::Text(mut b) => Arc::new(b.finish()),
+            Builder::Text(mut b, _) => Arc::new(b.finish()),
         }
     }
+}
+
+/// A PostgreSQL day as days since 1970-01-01; `None` for `±infinity`.
+fn unix_day(d: i32) -> Option<i32> {
+    (d != i32::MAX && d != i32::MIN)
+        .then(|| d.checked_add(PG_EPOCH_DAYS))
+        .flatten()
+}
+
+/// A PostgreSQL timestamp as microseconds since 1970; `None` for `±infinity`.
+fn unix_micros(t: i64) -> Option<i64> {
+    (t != i64::MAX && t != i64::MIN)
+        .then(|| t.checked_add(PG_EPOCH_MICROS))
+        .flatten()
+}
+
+fn infinity(positive: bool) -> &'static str {
+    if positive { "infinity" } else { "-infinity" }
 }
 
 #[cfg(test)]

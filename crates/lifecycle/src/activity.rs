@@ -17,14 +17,15 @@ pub struct CustomerMonth {
     /// Net revenue (may be negative for a month of returns).
     pub revenue: f64,
     /// Orders. A customer is *active* in a month with at least one order; a row with 0 orders
-    /// (returns only) adds revenue but no activity.
+    /// (returns only) adds revenue but no activity, and may come before the first purchase
+    /// month (returns of purchases made before the data begins).
     pub orders: u32,
 }
 
 /// Activity merged per (customer, month) and sorted, with the month range to report.
 #[derive(Debug)]
 pub(crate) struct Indexed {
-    /// First month of the range (the earliest first purchase).
+    /// First month of the range (the earliest first purchase, or an earlier month of returns).
     pub start: Month,
     /// Last month of the range (`through`, or the latest month in the data).
     pub end: Month,
@@ -63,7 +64,8 @@ pub(crate) fn index(
                 customers: first_month.len(),
             });
         };
-        if a.month < first {
+        // Returns of purchases made before the data begins can come first; an order cannot.
+        if a.month < first && a.orders > 0 {
             return Err(LifecycleError::ActivityBeforeFirstPurchase {
                 customer: a.customer,
                 month: a.month,
@@ -118,8 +120,10 @@ pub(crate) fn index(
             _ => merged.push(r),
         }
     }
+    // a month of returns before any first purchase starts the range, so its revenue counts
+    let min_active = merged.iter().map(|a| a.month).min();
     Ok(Some(Indexed {
-        start: min_first,
+        start: min_active.map_or(min_first, |m| m.min(min_first)),
         end,
         rows: merged,
     }))

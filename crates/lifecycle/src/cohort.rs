@@ -65,7 +65,11 @@ pub fn cohort_matrix(
         let first = first_month[rows[0].customer as usize];
         let c = ix.pos(first);
         for r in rows {
-            let k = r.month.months_since(first) as usize;
+            // returns before the first purchase belong to no month of the cohort's life; the
+            // trends count their revenue in their own month
+            let Ok(k) = usize::try_from(r.month.months_since(first)) else {
+                continue;
+            };
             revenue[c][k] += r.revenue;
             if r.orders > 0 {
                 active[c][k] += 1;

@@ -74,7 +74,8 @@ pub enum LifecycleError {
         /// Length of the first-month list.
         customers: usize,
     },
-    /// Activity before the customer's first purchase month: the inputs disagree.
+    /// An order before the customer's first purchase month: the inputs disagree. (A month of
+    /// returns only may come before it.)
     #[error("customer {customer} has activity in {month}, before its first purchase month {first}")]
     ActivityBeforeFirstPurchase {
         /// The customer index.

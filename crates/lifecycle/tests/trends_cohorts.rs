@@ -152,6 +152,27 @@ fn inconsistent_inputs_are_errors() {
     ));
 }
 
+/// Returns of purchases made before the data begins: a month of returns before the first
+/// purchase counts in the trends' revenue of its own month, and in no cohort cell.
+#[test]
+fn returns_before_the_first_purchase_count_in_their_month() {
+    let first = [m("1998-03"), m("1998-02")];
+    let activity = [
+        row(0, "1998-01", -4.0, 0),
+        row(0, "1998-03", 10.0, 1),
+        row(1, "1998-02", 6.0, 1),
+    ];
+    let t = monthly_trends(&activity, &first, &TrendConfig::default()).unwrap();
+    let months: Vec<String> = t.iter().map(|x| x.month.to_string()).collect();
+    assert_eq!(months, ["1998-01", "1998-02", "1998-03"]);
+    assert_eq!(t[0].revenue, -4.0);
+    assert_eq!((t[0].active, t[0].new, t[0].orders), (0, 0, 0));
+    assert_eq!(t.iter().map(|x| x.new).sum::<u64>(), 2);
+    let c = cohort_matrix(&activity, &first, None).unwrap();
+    let cells: f64 = c.rows.iter().flat_map(|r| r.revenue.iter()).sum();
+    assert_eq!(cells, 16.0);
+}
+
 #[test]
 fn no_customers_no_months() {
     assert!(
