@@ -21,7 +21,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 fi
 bin="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
-port="${CLIENTELE_PG_PORT:-54329}"
+# the first free port from 54329 (another run's server may hold one)
+port="${CLIENTELE_PG_PORT:-}"
+if [ -z "$port" ]; then
+    for p in $(seq 54329 54399); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+    done
+fi
 dir="$(mktemp -d /tmp/clientele-pg.XXXXXX)"
 echo "$bin" > "$dir/bin"
 password="ci-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
