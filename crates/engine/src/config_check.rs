@@ -20,6 +20,9 @@ decimal = "."                      # "." | "," (for amounts like 12,50 or 1.234,
 # attributes = "customers.csv"     # customer attributes, joined on customer id
 # satisfaction = "scores.csv"      # satisfaction scores (customer id, score)
 # leads = "leads.csv"              # potential customers without a purchase
+# postgres = "postgresql://analyst@db:5432/shop"   # read from PostgreSQL instead of files
+# table = "sales.orders"           # … this table, or: query = "SELECT …"
+                                   # password: PGPASSWORD, CLIENTELE_PG_PASSWORD or ~/.pgpass
 
 [columns]                          # input column names
 customer_id = "customer_id"
@@ -59,6 +62,8 @@ new_days = 30
 format = "auto"                    # auto (CSV too while it fits an Excel sheet) | parquet | csv | both
 parquet_compression = "zstd"       # zstd | snappy | lz4 | none
 lang = "zh"                        # zh | en
+# postgres = "postgresql://crm@db:5432/crm"  # also write the customer table to PostgreSQL
+# table = "clientele_customers"    # replaced whole in one transaction; runs in clientele_runs
 
 # Grading schemes: conditions are SQL over customer-table columns.
 # 分级方案：条件为基于客户表列的 SQL 表达式。

@@ -734,7 +734,7 @@ impl Builder {
                 Some(PgDate(d)) => match unix_day(d) {
                     Some(day) => b.append_value(day),
                     None => {
-                        self.to_text(Wire::Date);
+                        self.become_text(Wire::Date);
                         return self.push(row, k);
                     }
                 },
@@ -744,7 +744,7 @@ impl Builder {
                 Some(PgTimestamp(t)) => match unix_micros(t) {
                     Some(us) => b.append_value(us),
                     None => {
-                        self.to_text(Wire::Timestamp);
+                        self.become_text(Wire::Timestamp);
                         return self.push(row, k);
                     }
                 },
@@ -784,7 +784,7 @@ impl Builder {
     }
 
     /// Turns a date or timestamp column into its ISO text so far; `wire` is how it arrives.
-    fn to_text(&mut self, wire: Wire) {
+    fn become_text(&mut self, wire: Wire) {
         let done = std::mem::replace(self, Builder::Text(StringBuilder::new(), wire)).finish();
         let text = arrow::compute::cast(&done, &DataType::Utf8).ok().map(|a| {
             use arrow::array::AsArray;
