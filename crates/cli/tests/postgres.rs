@@ -391,6 +391,9 @@ fn every_failure_is_one_line_naming_server_database_and_fix_never_the_password()
         )
         .unwrap();
     load_cdnow(&mut s.client(), "cdnow_errors");
+    s.client()
+        .batch_execute("DROP SEQUENCE IF EXISTS errors_seq; CREATE SEQUENCE errors_seq")
+        .unwrap();
     let port = s.url.rsplit(':').next().unwrap().split('/').next().unwrap();
     let host_url = |db: &str| format!("postgresql://clientele@127.0.0.1:{port}/{db}");
     let cases: Vec<(Vec<String>, Option<&str>, &str)> = vec![
@@ -478,6 +481,18 @@ fn every_failure_is_one_line_naming_server_database_and_fix_never_the_password()
             ],
             None,
             "required column `buyer`",
+        ),
+        // a source only reads
+        (
+            vec![
+                "--postgres".into(),
+                s.url.clone(),
+                "--query".into(),
+                "SELECT customer_id, date, dollar_value, nextval('errors_seq') FROM cdnow_errors"
+                    .into(),
+            ],
+            None,
+            "may only read",
         ),
         (
             vec![
@@ -660,6 +675,14 @@ fn the_sink_replaces_its_table_whole_and_logs_each_run() {
         seen.iter().all(|n| *n == small || *n == big),
         "a reader saw {seen:?}, not only {small} or {big}"
     );
+    // a view on the table would be dropped with it: the run stops and says what to do
+    c.batch_execute("CREATE VIEW crm.champions AS SELECT customer_id FROM crm.customers")
+        .unwrap();
+    let before = count(&mut c, "crm.customers");
+    let e = failed(&run("1997-02-15", "crm.customers"));
+    assert!(e.contains("views on it"), "{e}");
+    assert_eq!(count(&mut c, "crm.customers"), before);
+    c.batch_execute("DROP VIEW crm.champions").unwrap();
     // nothing left behind by the loads
     let left: i64 = c
         .query_one(

@@ -255,6 +255,16 @@ impl PgUrl {
                     format!("{msg}: check the column names in the query")
                 } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
                     format!("{msg}: user `{user}` needs to be granted access to it")
+                } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+                    format!("{msg}: the query of a source may only read")
+                } else if *code == SqlState::DEPENDENT_OBJECTS_STILL_EXIST {
+                    let detail = db.detail().map(|d| format!(" ({})", d.replace('\n', "; ")));
+                    format!(
+                        "{msg}{}: clientele replaces its table whole on each run, so views on it \
+                         must be dropped before and created again after (or read a table of your \
+                         own filled from it)",
+                        detail.unwrap_or_default()
+                    )
                 } else if *code == SqlState::SYNTAX_ERROR {
                     let at = db
                         .position()
@@ -504,9 +514,10 @@ pub(crate) fn read(
     let url = &src.url;
     let mut client = url.connect()?;
     let err = |e: postgres::Error, doing: &str| url.error(&e, doing);
-    // the same row order on every read of an unchanged table (reject positions included)
+    // the same row order on every read of an unchanged table (reject positions included), and
+    // a read that cannot change anything, whatever the query
     client
-        .batch_execute("SET synchronize_seqscans = off")
+        .batch_execute("SET synchronize_seqscans = off; SET default_transaction_read_only = on")
         .map_err(|e| err(e, "setting up"))?;
     let (base, key_cols) = match &src.relation {
         PgRelation::Table(name) => {
