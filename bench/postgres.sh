@@ -50,9 +50,10 @@ ROWS=$(($(wc -l < "$TX") - 1))
 echo "loading $ROWS rows into bench_tx" >&2
 psql "$URL" -q -v ON_ERROR_STOP=1 <<SQL >&2
 DROP TABLE IF EXISTS bench_tx;
-CREATE TABLE bench_tx (order_id text PRIMARY KEY, customer_id text, order_date date,
-    amount numeric(12,2), profit numeric(12,2), category text, quantity integer);
-\copy bench_tx FROM '$TX' (FORMAT csv, HEADER true)
+CREATE TABLE bench_tx (line_no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id text, customer_id text, order_date date, amount numeric(12,2),
+    profit numeric(12,2), category text, quantity integer);
+\copy bench_tx (order_id, customer_id, order_date, amount, profit, category, quantity) FROM '$TX' (FORMAT csv, HEADER true)
 VACUUM ANALYZE bench_tx;
 SQL
 

@@ -482,6 +482,19 @@ fn every_failure_is_one_line_naming_server_database_and_fix_never_the_password()
             None,
             "required column `buyer`",
         ),
+        // a query that fails on a row far into the stream
+        (
+            vec![
+                "--postgres".into(),
+                s.url.clone(),
+                "--query".into(),
+                "SELECT customer_id, date, dollar_value / (line_no - 60000) AS dollar_value \
+                 FROM cdnow_errors"
+                    .into(),
+            ],
+            None,
+            "division by zero",
+        ),
         // a source only reads
         (
             vec![

@@ -21,11 +21,9 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema};
-use fallible_iterator::FallibleIterator;
-use postgres::binary_copy::{BinaryCopyOutIter, BinaryCopyOutRow};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
-use postgres::types::{FromSql, Type};
+use postgres::types::Type;
 use postgres::{Client, NoTls};
 
 use crate::reader::{ParquetCtx, Sink, resolve};
@@ -459,42 +457,6 @@ impl Wire {
             Wire::Text => "text",
         }
     }
-
-    fn pg_type(self) -> Type {
-        match self {
-            Wire::Int => Type::INT8,
-            Wire::Float => Type::FLOAT8,
-            Wire::Date => Type::DATE,
-            Wire::Timestamp => Type::TIMESTAMP,
-            Wire::Text => Type::TEXT,
-        }
-    }
-}
-
-/// A `date` as PostgreSQL sends it: days since 2000-01-01 (`i32::MAX` is `infinity`).
-struct PgDate(i32);
-
-impl<'a> FromSql<'a> for PgDate {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let b: [u8; 4] = raw.try_into()?;
-        Ok(PgDate(i32::from_be_bytes(b)))
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::DATE
-    }
-}
-
-/// A `timestamp` as PostgreSQL sends it: microseconds since 2000-01-01.
-struct PgTimestamp(i64);
-
-impl<'a> FromSql<'a> for PgTimestamp {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let b: [u8; 8] = raw.try_into()?;
-        Ok(PgTimestamp(i64::from_be_bytes(b)))
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::TIMESTAMP
-    }
 }
 
 /// An SQL identifier, quoted.
@@ -606,23 +568,19 @@ pub(crate) fn read(
         .zip(&wires)
         .map(|(&i, w)| format!("q.{}::{}", ident(&header[i]), w.cast()))
         .collect();
-    // the primary key names a rejected row: `order_id=1042`
-    let key = (!key_cols.is_empty()).then(|| {
-        let parts: Vec<String> = key_cols
-            .iter()
-            .map(|k| {
-                format!(
-                    "{} || '=' || coalesce(q.{}::text, 'NULL')",
-                    quote_literal(k),
-                    ident(k)
-                )
-            })
-            .collect();
-        exprs.push(parts.join(" || ', ' || "));
-        names.push(" clientele row key".into());
-        wires.push(Wire::Text);
-        names.len() - 1
-    });
+    // the primary key names a rejected row (`order_id=1042`): its columns travel as they are
+    // and are written out only for a reject
+    let mut keys: Vec<(String, usize)> = Vec::new();
+    for k in &key_cols {
+        let Some(i) = header.iter().position(|h| h == k) else {
+            continue;
+        };
+        let wire = Wire::of(&types[i]);
+        exprs.push(format!("q.{}::{}", ident(k), wire.cast()));
+        names.push(format!(" clientele key {k}"));
+        wires.push(wire);
+        keys.push((k.clone(), names.len() - 1));
+    }
     let pos = resolve(&at, &names, mapping)?;
     let copy = format!(
         "COPY (SELECT {} FROM ({base}) AS q) TO STDOUT (FORMAT binary)",
@@ -632,10 +590,8 @@ pub(crate) fn read(
     let reader = client
         .copy_out(copy.as_str())
         .map_err(|e| err(e, "starting the read"))?;
-    let pg_types: Vec<Type> = wires.iter().map(|w| w.pg_type()).collect();
-    let mut rows = BinaryCopyOutIter::new(reader, &pg_types);
+    let mut rows = CopyRows::new(reader);
     let mut failed: Option<IngestError> = None;
-    // the stream must not be asked again once it has ended (it would say "closed")
     let mut ended = false;
     let batches = std::iter::from_fn(|| {
         if failed.is_some() || ended {
@@ -644,26 +600,30 @@ pub(crate) fn read(
         let mut cols: Vec<Builder> = wires.iter().map(|w| Builder::new(*w)).collect();
         let mut n = 0;
         let mut bytes = 0u64;
+        let mut row = |cols: &mut [Builder]| -> Result<bool, CopyError> {
+            let Some(fields) = rows.next_row()? else {
+                return Ok(false);
+            };
+            if fields != cols.len() {
+                return Err(CopyError::Format(format!(
+                    "a row of {fields} fields, {} expected",
+                    cols.len()
+                )));
+            }
+            for c in cols.iter_mut() {
+                bytes += c.push(rows.field()?).map_err(CopyError::Format)?;
+            }
+            Ok(true)
+        };
         while n < BATCH_ROWS {
-            match rows.next() {
-                Ok(Some(row)) => {
-                    for (k, c) in cols.iter_mut().enumerate() {
-                        match c.push(&row, k) {
-                            Ok(b) => bytes += b,
-                            Err(e) => {
-                                failed = Some(err(e, "reading rows"));
-                                return None;
-                            }
-                        }
-                    }
-                    n += 1;
-                }
-                Ok(None) => {
+            match row(&mut cols) {
+                Ok(true) => n += 1,
+                Ok(false) => {
                     ended = true;
                     break;
                 }
                 Err(e) => {
-                    failed = Some(err(e, "reading rows"));
+                    failed = Some(e.into_ingest(url, "reading rows"));
                     return None;
                 }
             }
@@ -689,7 +649,7 @@ pub(crate) fn read(
         pos: &pos,
         date_format: &mapping.date_format,
         total_rows: None,
-        key,
+        keys: &keys,
     };
     // numbers arrive as numbers or as PostgreSQL's own text (`1234.50`), never with a comma
     let decimal_comma = std::mem::replace(&mut sink.decimal_comma, false);
@@ -700,11 +660,6 @@ pub(crate) fn read(
         return Err(e);
     }
     r
-}
-
-/// A string as an SQL literal.
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// One column of a batch being filled. A date or timestamp column that meets `±infinity`
@@ -735,41 +690,53 @@ impl Builder {
         }
     }
 
-    /// Appends field `k` of `row`; the bytes it took, for progress.
-    fn push(&mut self, row: &BinaryCopyOutRow, k: usize) -> Result<u64, postgres::Error> {
+    /// Appends one field as COPY's binary format sends it (`None` for NULL); the bytes it
+    /// took, for progress.
+    fn push(&mut self, field: Option<&[u8]>) -> Result<u64, String> {
+        let Some(v) = field else {
+            match self {
+                Builder::Int(b) => b.append_null(),
+                Builder::Float(b) => b.append_null(),
+                Builder::Date(b) => b.append_null(),
+                Builder::Timestamp(b) => b.append_null(),
+                Builder::Text(b, _) => b.append_null(),
+            }
+            return Ok(0);
+        };
+        let bad = |what: &str| format!("a {what} of {} bytes", v.len());
+        let i32_of = |v: &[u8]| -> Result<i32, String> {
+            Ok(i32::from_be_bytes(v.try_into().map_err(|_| bad("date"))?))
+        };
+        let i64_of = |v: &[u8], what: &str| -> Result<i64, String> {
+            Ok(i64::from_be_bytes(v.try_into().map_err(|_| bad(what))?))
+        };
         match self {
-            Builder::Int(b) => b.append_option(row.try_get::<Option<i64>>(k)?),
-            Builder::Float(b) => b.append_option(row.try_get::<Option<f64>>(k)?),
-            Builder::Date(b) => match row.try_get::<Option<PgDate>>(k)? {
-                None => b.append_null(),
-                Some(PgDate(d)) => match unix_day(d) {
-                    Some(day) => b.append_value(day),
-                    None => {
-                        self.become_text(Wire::Date);
-                        return self.push(row, k);
-                    }
-                },
+            Builder::Int(b) => b.append_value(i64_of(v, "bigint")?),
+            Builder::Float(b) => b.append_value(f64::from_bits(i64_of(v, "double")? as u64)),
+            Builder::Date(b) => match unix_day(i32_of(v)?) {
+                Some(day) => b.append_value(day),
+                None => {
+                    self.become_text(Wire::Date);
+                    return self.push(field);
+                }
             },
-            Builder::Timestamp(b) => match row.try_get::<Option<PgTimestamp>>(k)? {
-                None => b.append_null(),
-                Some(PgTimestamp(t)) => match unix_micros(t) {
-                    Some(us) => b.append_value(us),
-                    None => {
-                        self.become_text(Wire::Timestamp);
-                        return self.push(row, k);
-                    }
-                },
+            Builder::Timestamp(b) => match unix_micros(i64_of(v, "timestamp")?) {
+                Some(us) => b.append_value(us),
+                None => {
+                    self.become_text(Wire::Timestamp);
+                    return self.push(field);
+                }
             },
-            Builder::Text(b, Wire::Date) => match row.try_get::<Option<PgDate>>(k)? {
-                None => b.append_null(),
-                Some(PgDate(d)) => match unix_day(d) {
+            Builder::Text(b, Wire::Date) => {
+                let d = i32_of(v)?;
+                match unix_day(d) {
                     Some(day) => b.append_value(clientele_core::Day(day).to_string()),
                     None => b.append_value(infinity(d > 0)),
-                },
-            },
-            Builder::Text(b, Wire::Timestamp) => match row.try_get::<Option<PgTimestamp>>(k)? {
-                None => b.append_null(),
-                Some(PgTimestamp(t)) => match unix_micros(t) {
+                }
+            }
+            Builder::Text(b, Wire::Timestamp) => {
+                let t = i64_of(v, "timestamp")?;
+                match unix_micros(t) {
                     Some(us) => {
                         let (day, us) =
                             (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
@@ -783,15 +750,16 @@ impl Builder {
                         ));
                     }
                     None => b.append_value(infinity(t > 0)),
-                },
-            },
+                }
+            }
             Builder::Text(b, _) => {
-                let v = row.try_get::<Option<&str>>(k)?;
-                b.append_option(v);
-                return Ok(v.map_or(0, str::len) as u64);
+                // the session's client_encoding is UTF-8, so this holds for any server
+                let text =
+                    std::str::from_utf8(v).map_err(|_| "text that is not UTF-8".to_string())?;
+                b.append_value(text);
             }
         }
-        Ok(8)
+        Ok(v.len() as u64)
     }
 
     /// Turns a date or timestamp column into its ISO text so far; `wire` is how it arrives.
@@ -816,6 +784,107 @@ impl Builder {
             Builder::Timestamp(mut b) => Arc::new(b.finish()),
             Builder::Text(mut b, _) => Arc::new(b.finish()),
         }
+    }
+}
+
+/// The rows of a binary `COPY … TO STDOUT`, read straight from the stream into the column
+/// builders (the format: a signature and header, then per row a field count and per field a
+/// length, -1 for NULL, and the value's bytes; a count of -1 ends it).
+struct CopyRows<R> {
+    r: std::io::BufReader<R>,
+    header_read: bool,
+    field: Vec<u8>,
+}
+
+/// What stopped a COPY stream.
+enum CopyError {
+    /// The connection or the server (a query that fails on a row) stopped it.
+    Io(std::io::Error),
+    /// Bytes that are not the binary COPY format.
+    Format(String),
+}
+
+impl From<std::io::Error> for CopyError {
+    fn from(e: std::io::Error) -> Self {
+        CopyError::Io(e)
+    }
+}
+
+impl CopyError {
+    fn into_ingest(self, url: &PgUrl, doing: &str) -> IngestError {
+        match self {
+            CopyError::Io(e) => {
+                let inner = e
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<postgres::Error>());
+                match inner {
+                    Some(pe) => url.error(pe, doing),
+                    None => IngestError::Postgres {
+                        at: format!("{} ({doing})", url.shown()),
+                        reason: format!("the connection broke off: {e}"),
+                    },
+                }
+            }
+            CopyError::Format(why) => IngestError::Postgres {
+                at: format!("{} ({doing})", url.shown()),
+                reason: format!(
+                    "the server sent {why} in binary COPY (a bug or a proxy in between)"
+                ),
+            },
+        }
+    }
+}
+
+/// The 11 bytes binary COPY data starts with.
+const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+impl<R: std::io::Read> CopyRows<R> {
+    fn new(r: R) -> CopyRows<R> {
+        CopyRows {
+            r: std::io::BufReader::with_capacity(1 << 20, r),
+            header_read: false,
+            field: Vec::new(),
+        }
+    }
+
+    fn read_i32(&mut self) -> Result<i32, CopyError> {
+        let mut b = [0u8; 4];
+        std::io::Read::read_exact(&mut self.r, &mut b)?;
+        Ok(i32::from_be_bytes(b))
+    }
+
+    /// Starts the next row: its number of fields, or `None` at the end.
+    fn next_row(&mut self) -> Result<Option<usize>, CopyError> {
+        if !self.header_read {
+            let mut sig = [0u8; 11];
+            std::io::Read::read_exact(&mut self.r, &mut sig)?;
+            if &sig != COPY_SIGNATURE {
+                return Err(CopyError::Format("no binary COPY signature".into()));
+            }
+            let _flags = self.read_i32()?;
+            let ext = self.read_i32()?;
+            let mut skip = vec![0u8; usize::try_from(ext).unwrap_or(0)];
+            std::io::Read::read_exact(&mut self.r, &mut skip)?;
+            self.header_read = true;
+        }
+        let mut b = [0u8; 2];
+        std::io::Read::read_exact(&mut self.r, &mut b)?;
+        match i16::from_be_bytes(b) {
+            -1 => Ok(None),
+            n if n >= 0 => Ok(Some(n as usize)),
+            n => Err(CopyError::Format(format!("a field count of {n}"))),
+        }
+    }
+
+    /// The next field's bytes (`None` for NULL), valid until the next call.
+    fn field(&mut self) -> Result<Option<&[u8]>, CopyError> {
+        let len = self.read_i32()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        self.field.resize(len as usize, 0);
+        std::io::Read::read_exact(&mut self.r, &mut self.field)?;
+        Ok(Some(&self.field))
     }
 }
 
@@ -937,8 +1006,39 @@ mod tests {
     }
 
     #[test]
-    fn identifiers_and_literals_are_quoted() {
+    fn binary_copy_rows_are_read_field_by_field() {
+        let mut bytes = COPY_SIGNATURE.to_vec();
+        bytes.extend(0i32.to_be_bytes()); // flags
+        bytes.extend(0i32.to_be_bytes()); // no header extension
+        bytes.extend(2i16.to_be_bytes());
+        bytes.extend(8i32.to_be_bytes());
+        bytes.extend(42i64.to_be_bytes());
+        bytes.extend((-1i32).to_be_bytes()); // NULL
+        bytes.extend((-1i16).to_be_bytes()); // the end
+        let mut rows = CopyRows::new(&bytes[..]);
+        assert!(matches!(rows.next_row(), Ok(Some(2))));
+        assert!(matches!(rows.field(), Ok(Some(v)) if v == 42i64.to_be_bytes()));
+        assert!(matches!(rows.field(), Ok(None)));
+        assert!(matches!(rows.next_row(), Ok(None)));
+        let mut bad = CopyRows::new(&b"PGCOPY\nnot binary"[..]);
+        assert!(matches!(bad.next_row(), Err(CopyError::Format(_))));
+        let mut b = Builder::new(Wire::Int);
+        assert!(b.push(Some(&[1, 2, 3])).is_err());
+        // a date of infinity turns the column into text, and keeps the dates before it
+        let mut d = Builder::new(Wire::Date);
+        d.push(Some(&0i32.to_be_bytes())).unwrap();
+        d.push(Some(&i32::MAX.to_be_bytes())).unwrap();
+        d.push(None).unwrap();
+        let a = d.finish();
+        use arrow::array::{Array, AsArray};
+        let t = a.as_string::<i32>();
+        assert_eq!(t.value(0), "2000-01-01");
+        assert_eq!(t.value(1), "infinity");
+        assert!(t.is_null(2));
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_literal("o'k"), "'o''k'");
     }
 }

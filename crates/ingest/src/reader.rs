@@ -1345,7 +1345,7 @@ fn read_parquet(
         pos: &pos,
         date_format: &mapping.date_format,
         total_rows: Some(total_rows),
-        key: None,
+        keys: &[],
     };
     progress.start(&format!("reading {}", path.display()), Some(size));
     sink.expect_rows(total_rows as usize);
@@ -1519,9 +1519,9 @@ pub(crate) struct ParquetCtx<'c> {
     pub(crate) date_format: &'c DateFormat,
     /// Rows in the whole source, when known (`row 12 of 500` in a reject).
     pub(crate) total_rows: Option<u64>,
-    /// A text column that names each row for a reject instead of its position (a database
-    /// table's primary key, `order_id=1042`).
-    pub(crate) key: Option<usize>,
+    /// Columns that name a rejected row instead of its position, with their names (a database
+    /// table's primary key: `order_id=1042`).
+    pub(crate) keys: &'c [(String, usize)],
 }
 
 impl ParquetCtx<'_> {
@@ -1562,15 +1562,8 @@ impl ParquetCtx<'_> {
         for batch in batches {
             let batch = batch?;
             let n = batch.num_rows();
-            let key = match self.key {
-                Some(k) => Some(
-                    cast(batch.column(k), &DataType::Utf8)
-                        .map_err(|e| pq_err(&e))?
-                        .as_string::<i32>()
-                        .clone(),
-                ),
-                None => None,
-            };
+            // the key columns as text, made when a row of the batch is rejected
+            let mut key_text: Option<Vec<arrow::array::StringArray>> = None;
             let text = |i: usize| -> Result<arrow::array::StringArray, IngestError> {
                 let c = cast(batch.column(i), &DataType::Utf8)
                     .map_err(|e| pq_err(&format!("column `{}`: {e}", header[i])))?;
@@ -1654,10 +1647,29 @@ impl ParquetCtx<'_> {
                         sink.hold(row);
                     }
                     Err((col, why)) => {
-                        let raw = match (&key, total_rows) {
-                            (Some(k), _) => text_at(k, r).unwrap_or_default().to_string(),
-                            (None, Some(total)) => format!("row {row_no} of {total}"),
-                            (None, None) => format!("row {row_no}"),
+                        let raw = match (self.keys, total_rows) {
+                            ([], Some(total)) => format!("row {row_no} of {total}"),
+                            ([], None) => format!("row {row_no}"),
+                            (keys, _) => {
+                                if key_text.is_none() {
+                                    let mut cols = Vec::with_capacity(keys.len());
+                                    for (_, k) in keys {
+                                        let c = cast(batch.column(*k), &DataType::Utf8)
+                                            .map_err(|e| pq_err(&e))?;
+                                        cols.push(c.as_string::<i32>().clone());
+                                    }
+                                    key_text = Some(cols);
+                                }
+                                let cols = key_text.as_deref().unwrap_or_default();
+                                keys.iter()
+                                    .zip(cols)
+                                    .map(|((name, _), c)| {
+                                        let v = if c.is_null(r) { "NULL" } else { c.value(r) };
+                                        format!("{name}={v}")
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
                         };
                         sink.reject(path, row_no, &col, why, raw)?;
                     }
