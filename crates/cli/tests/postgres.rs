@@ -706,3 +706,63 @@ fn the_sink_replaces_its_table_whole_and_logs_each_run() {
         .get(0);
     assert_eq!(left, 0);
 }
+
+/// Settings that cannot work are refused before anything is read or connected to; these need
+/// no server.
+#[test]
+fn impossible_postgres_settings_are_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = "postgresql://ann@127.0.0.1:1/shop";
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["analyze", "x.csv", "--postgres", url, "--table", "t"],
+            "not both",
+        ),
+        (&["analyze", "--table", "t"], "no transaction files"),
+        (&["analyze", "--postgres", url], "needs the rows to read"),
+        (
+            &[
+                "analyze",
+                "--postgres",
+                "postgresql://ann:pw123@h/shop",
+                "--table",
+                "t",
+            ],
+            "holds a password",
+        ),
+        (
+            &[
+                "analyze",
+                "--postgres",
+                "postgresql://ann@h/shop?sslmode=require",
+                "--table",
+                "t",
+            ],
+            "TLS",
+        ),
+        (
+            &[
+                "analyze",
+                "x.csv",
+                "--write-postgres",
+                url,
+                "--write-table",
+                "a b",
+            ],
+            "not a table name",
+        ),
+    ];
+    for (args, expect) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_clientele"))
+            .current_dir(d)
+            .args(args)
+            .args(["--out", "never"])
+            .output()
+            .unwrap();
+        let e = failed(&o);
+        assert!(e.contains(expect), "{args:?}: {e}");
+        assert!(!e.contains("pw123"), "{args:?}: {e}");
+        assert!(!d.join("never").exists());
+    }
+}

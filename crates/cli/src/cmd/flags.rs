@@ -140,6 +140,11 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         }
     }
     if let Some(url) = &s.postgres {
+        if !a.inputs.is_empty() {
+            anyhow::bail!(
+                "both transaction files and --postgres given: read the files, or the server, not both"
+            );
+        }
         c.source.postgres = Some(url.clone());
         // a server given here reads instead of the config's files, table or query
         c.source.transactions.clear();
