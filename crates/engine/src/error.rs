@@ -9,6 +9,10 @@ pub enum EngineError {
     /// Reading or aggregating the input failed.
     #[error(transparent)]
     Ingest(#[from] clientele_ingest::IngestError),
+    /// The aggregation on the cluster (`[engine] cluster`) failed, or this build has no
+    /// cluster engine.
+    #[error(transparent)]
+    Distributed(#[from] clientele_distributed::DistributedError),
     /// The config file is not valid TOML or has unknown/mistyped keys.
     #[error("{path}: {message}")]
     Config {
@@ -170,6 +174,11 @@ impl EngineError {
             EngineError::Internal(_) => Fault::Internal,
             EngineError::Ingest(e) => match e {
                 I::Engine(_) => Fault::Internal,
+                _ => Fault::User,
+            },
+            EngineError::Distributed(e) => match e {
+                clientele_distributed::DistributedError::Internal { .. }
+                | clientele_distributed::DistributedError::Ingest(I::Engine(_)) => Fault::Internal,
                 _ => Fault::User,
             },
             EngineError::Config { .. }

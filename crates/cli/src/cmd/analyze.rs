@@ -59,6 +59,14 @@ pub(super) struct AnalyzeArgs {
     /// A previous run (output directory or snapshot.json): add the migration since then.
     #[arg(long, value_name = "DIR")]
     pub(super) previous: Option<PathBuf>,
+    /// Run the per-customer aggregation on a Ballista cluster (df://host:50050) instead of in
+    /// this process; needs a build with `--features cluster` (docs/CLUSTER.md).
+    #[arg(long, value_name = "URL")]
+    pub(super) cluster: Option<clientele_distributed::ClusterUrl>,
+    /// With --cluster: the folder the validated rows are staged in, which every executor
+    /// reads at the same path (default: the system's temporary folder, one machine only).
+    #[arg(long, value_name = "DIR")]
+    pub(super) cluster_staging: Option<PathBuf>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }

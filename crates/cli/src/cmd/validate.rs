@@ -82,6 +82,9 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
         history: None,
         previous: None,
         calibration_end: None,
+        // a validation reads the rows twice (calibration, holdout): embedded only
+        cluster: None,
+        cluster_staging: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;
