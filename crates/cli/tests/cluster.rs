@@ -174,9 +174,10 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     if !enabled() {
         return;
     }
-    let cluster = LoopbackCluster::start();
+    let mut cluster = LoopbackCluster::start();
     let dir = tempfile::tempdir().unwrap();
-    let on_cluster = ["--cluster", cluster.url.as_str()];
+    let url = cluster.url.clone();
+    let on_cluster = ["--cluster", url.as_str()];
 
     // CDNOW: 69,659 rows, 23,570 customers, no as-of (the last date is found on the cluster
     // path's client, as in an embedded run)
@@ -196,7 +197,7 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     // a synthetic shop of about 1M rows, with categories, order ids, profit and returns
     let shop = dir.path().join("shop");
     let o = bin()
-        .args(["generate", "--customers", "336000", "--seed", "11", "--out"])
+        .args(["generate", "--customers", "180000", "--seed", "11", "--out"])
         .arg(&shop)
         .args(["--quiet"])
         .output()
@@ -224,7 +225,6 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
 
     // an executor killed while the job runs: the job completes with the same results, or
     // fails saying the cluster failed; never a wrong result
-    let mut cluster = cluster;
     let lost = dir.path().join("shop-lost");
     let mut job = bin()
         .arg("analyze")
@@ -236,11 +236,13 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // kill it once it has written shuffle files (its part of the job has begun)
+    // kill it once it has shuffle files of this run's second job (one job per query: the
+    // customer-table query has begun; the work folder may still hold earlier runs' jobs)
     let (victim, work) = cluster.executors.pop().unwrap();
+    let before = jobs(&work);
     let start = Instant::now();
-    while !has_files(&work) && start.elapsed() < Duration::from_secs(300) {
-        std::thread::sleep(Duration::from_millis(50));
+    while jobs(&work) < before + 2 && start.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(20));
     }
     let killed_after = start.elapsed();
     drop(victim);
@@ -265,16 +267,15 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     drop(cluster.scheduler);
 }
 
-fn has_files(dir: &Path) -> bool {
-    fn walk(d: &Path) -> bool {
-        std::fs::read_dir(d).is_ok_and(|it| {
-            it.flatten().any(|e| {
-                let p = e.path();
-                if p.is_dir() { walk(&p) } else { true }
+/// Job folders in an executor's work folder (one per job it ran tasks of).
+fn jobs(work: &Path) -> usize {
+    std::fs::read_dir(work).map_or(0, |it| {
+        it.flatten()
+            .filter(|e| {
+                e.path().is_dir() && !e.file_name().to_string_lossy().starts_with("datafusion")
             })
-        })
-    }
-    walk(dir)
+            .count()
+    })
 }
 
 /// Waits for `child` at most `limit`; true when it succeeded. Kills it past the limit (the
@@ -291,4 +292,34 @@ fn wait_for(child: &mut Child, limit: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A build without the cluster engine refuses `--cluster`, naming the rebuild; a malformed
+/// URL is refused in any build.
+#[test]
+fn a_cluster_needs_the_feature_and_a_df_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdnow = manifest_dir().join("../ingest/tests/data/CDNOW_master.txt");
+    let (ok, err) = analyze(
+        &[&CDNOW[..], &["--cluster", "http://127.0.0.1:50050"]].concat(),
+        &[&cdnow],
+        &dir.path().join("bad"),
+    );
+    assert!(!ok && err.contains("df://"), "{err}");
+    if cfg!(feature = "cluster") {
+        eprintln!("skipped the half without the feature: this build has the cluster engine");
+        return;
+    }
+    let o = bin()
+        .arg("analyze")
+        .arg(&cdnow)
+        .args(CDNOW)
+        .args(["--cluster", "df://127.0.0.1:50050", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--features cluster"), "{err}");
+    assert!(!dir.path().join("out").exists());
 }

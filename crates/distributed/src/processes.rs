@@ -84,7 +84,8 @@ pub fn run_scheduler(opts: &SchedulerOptions) -> Result<(), DistributedError> {
         external_host: opts.bind.ip().to_string(),
         executor_timeout_seconds: opts.executor_timeout_seconds,
         no_executors_grace_period_seconds: opts.executor_timeout_seconds,
-        expire_dead_executor_interval_seconds: opts.executor_timeout_seconds.clamp(1, 15),
+        // checked at least twice per timeout, so a lost executor is noticed within it
+        expire_dead_executor_interval_seconds: (opts.executor_timeout_seconds / 2).clamp(1, 15),
         ..SchedulerConfig::default()
     };
     init_log();

@@ -877,6 +877,19 @@ pub fn settings_mismatch(
 mod tests {
     use super::*;
 
+    /// `[engine]` is read and checked, and where a run is computed does not change its hash.
+    #[test]
+    fn engine_cluster_is_checked_and_not_hashed() {
+        let c = Config::from_toml("[engine]\ncluster = \"df://10.0.0.5:50050\"\n", "c").unwrap();
+        let url = c.engine.cluster.as_ref().unwrap();
+        assert_eq!((url.host(), url.port()), ("10.0.0.5", 50050));
+        assert_eq!(c.hash(), Config::default().hash());
+        let e = Config::from_toml("[engine]\ncluster = \"http://h:1\"\n", "c")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("df://"), "{e}");
+    }
+
     #[test]
     fn auto_writes_the_csv_while_it_fits_an_excel_sheet() {
         let f = OutputFormat::default();
