@@ -40,6 +40,23 @@ pub struct Config {
     pub lifecycle: clientele_lifecycle::LifecycleConfig,
     /// Behaviour analysis: dimensions, affinity support, top-N.
     pub behaviour: clientele_behaviour::BehaviourConfig,
+    /// Where the per-customer aggregation runs (embedded, or on a cluster).
+    pub engine: EngineConfig,
+}
+
+/// `[engine]`: where the per-customer aggregation runs. Not hashed: an embedded run and a
+/// cluster run of the same data give the same results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// A Ballista scheduler (`df://host:50050`): the aggregation runs on its executors
+    /// (needs a build with the `cluster` feature; docs/CLUSTER.md). Unset: in this process.
+    #[schemars(with = "Option<String>")]
+    pub cluster: Option<clientele_distributed::ClusterUrl>,
+    /// Where the validated rows are staged for the executors: a folder they all read at the
+    /// same path (shared storage on a real cluster). Unset: the system's temporary folder,
+    /// right only when the executors run on this machine.
+    pub staging: Option<PathBuf>,
 }
 
 /// `[clv]`.
@@ -602,6 +619,7 @@ impl Config {
         };
         cfg.source.transactions.iter_mut().for_each(fix);
         for p in [
+            &mut cfg.engine.staging,
             &mut cfg.source.attributes,
             &mut cfg.source.satisfaction,
             &mut cfg.source.leads,
@@ -674,6 +692,8 @@ impl Config {
             cluster,
             lifecycle,
             behaviour,
+            // where it runs does not change results
+            engine: _,
         } = self;
         let OutputConfig {
             format: _,
@@ -949,6 +969,19 @@ pub fn settings_mismatch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `[engine]` is read and checked, and where a run is computed does not change its hash.
+    #[test]
+    fn engine_cluster_is_checked_and_not_hashed() {
+        let c = Config::from_toml("[engine]\ncluster = \"df://10.0.0.5:50050\"\n", "c").unwrap();
+        let url = c.engine.cluster.as_ref().unwrap();
+        assert_eq!((url.host(), url.port()), ("10.0.0.5", 50050));
+        assert_eq!(c.hash(), Config::default().hash());
+        let e = Config::from_toml("[engine]\ncluster = \"http://h:1\"\n", "c")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("df://"), "{e}");
+    }
 
     #[test]
     fn auto_writes_the_csv_while_it_fits_an_excel_sheet() {

@@ -9,6 +9,12 @@ pub enum EngineError {
     /// Reading or aggregating the input failed.
     #[error(transparent)]
     Ingest(#[from] clientele_ingest::IngestError),
+    /// The aggregation on the cluster (`[engine] cluster`) failed, or this build has no
+    /// cluster engine.
+    /// (Boxed: its messages carry the scheduler, the step and the staging folder, which
+    /// would make every engine result larger.)
+    #[error(transparent)]
+    Distributed(Box<clientele_distributed::DistributedError>),
     /// The config file is not valid TOML or has unknown/mistyped keys.
     #[error("{path}: {message}")]
     Config {
@@ -172,6 +178,11 @@ impl EngineError {
                 I::Engine(_) => Fault::Internal,
                 _ => Fault::User,
             },
+            EngineError::Distributed(e) => match e.as_ref() {
+                clientele_distributed::DistributedError::Internal { .. }
+                | clientele_distributed::DistributedError::Ingest(I::Engine(_)) => Fault::Internal,
+                _ => Fault::User,
+            },
             EngineError::Config { .. }
             | EngineError::InvalidConfig(_)
             | EngineError::NotARun { .. }
@@ -284,6 +295,12 @@ impl EngineError {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl From<clientele_distributed::DistributedError> for EngineError {
+    fn from(e: clientele_distributed::DistributedError) -> Self {
+        EngineError::Distributed(Box::new(e))
     }
 }
 

@@ -50,9 +50,13 @@ fn analyze_with(
     let validating = config.time.calibration_end.is_some() && config.clv.enabled;
     ingest.keep_rows =
         rows.is_none() && !opts.customer_table_only && (opts.history_monthly || validating);
-    let mut data = match rows {
-        Some(rows) => refold(rows, &ingest, progress)?,
-        None => load(&ingest, progress)?,
+    let mut data = match (rows, &config.engine.cluster) {
+        (Some(rows), _) => refold(rows, &ingest, progress)?,
+        // the same `Ingested`, aggregated by the cluster's executors
+        (None, Some(url)) => {
+            clientele_distributed::load(url, &ingest, config.engine.staging.as_deref(), progress)?
+        }
+        (None, None) => load(&ingest, progress)?,
     };
     let kept = data.rows.take();
     let rows = rows.or(kept.as_ref());

@@ -295,6 +295,11 @@ pub(crate) struct Accumulator {
     overflow: bool,
     /// Copies of the buffers folded in, when asked to keep them ([`Accumulator::keep_rows`]).
     kept: Option<Vec<RowBuffer>>,
+    /// Where every buffer also goes, for an engine that aggregates elsewhere
+    /// ([`crate::read_validated`]).
+    pub(crate) tap: Option<crate::validated::Tap>,
+    /// Fold the buffers (off when only the tap needs them).
+    pub(crate) fold: bool,
 }
 
 impl Accumulator {
@@ -342,6 +347,8 @@ impl Accumulator {
             categories: Names::default(),
             overflow: false,
             kept: None,
+            tap: None,
+            fold: true,
         }
     }
 
@@ -370,6 +377,12 @@ impl Accumulator {
 
     /// Folds in a buffer of rows.
     pub fn absorb(&mut self, rows: &RowBuffer) {
+        if let Some(tap) = &mut self.tap {
+            tap.write(rows);
+        }
+        if !self.fold {
+            return;
+        }
         if let Some(kept) = &mut self.kept
             && rows.len() > 0
         {

@@ -195,6 +195,11 @@ pub enum IngestError {
     /// Arrow or the table builder failed (a bug or resource problem, not bad input).
     #[error("internal: {0}")]
     Engine(String),
+    /// The validated rows could not be handed to the engine that aggregates them elsewhere
+    /// (the cluster engine's staging files): the environment's fault (disk full, a path
+    /// not writable), said in the message.
+    #[error("handing the validated rows on: {0}")]
+    Sink(String),
 }
 
 /// The message of [`IngestError::NoRows`].

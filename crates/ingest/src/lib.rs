@@ -33,6 +33,7 @@ mod sniff;
 mod source;
 mod transactions;
 mod unquoted;
+mod validated;
 
 pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
@@ -44,6 +45,7 @@ pub use rejects::{Reject, write_rejects};
 pub use side_tables::SideTableStats;
 pub use source::{SourceFormat, Sources, expand_sources, expand_sources_noting};
 pub use transactions::MONEY_SCALE;
+pub use validated::{RowSink, Validated, read_validated, validated_schema};
 
 use clientele_core::{CustomerTable, Day};
 use serde::{Deserialize, Serialize};
@@ -208,15 +210,9 @@ pub fn refold(rows: &KeptRows, opts: &IngestOptions, progress: &dyn Progress) ->
     )
 }
 
-/// The customer table from the rows folded into `acc`, at the dates of `opts`.
-fn fold(
-    acc: accumulate::Accumulator,
-    mut stats: IngestStats,
-    rejects: Vec<Reject>,
-    column_hints: Vec<ColumnHint>,
-    opts: &IngestOptions,
-    progress: &dyn Progress,
-) -> Result<Ingested> {
+/// The as-of date of a reading: the given one, else the last order date; an error when no
+/// row is valid or the date lies before the data.
+fn as_of_of(stats: &IngestStats, rejects: &[Reject], opts: &IngestOptions) -> Result<Day> {
     let as_of = match opts.as_of {
         Some(d) => d,
         None => stats.last_date.ok_or_else(|| IngestError::NoRows {
@@ -238,6 +234,30 @@ fn fold(
     {
         return Err(IngestError::AsOfBeforeData { as_of, first });
     }
+    Ok(as_of)
+}
+
+/// Joins the side tables of `opts` (attributes, satisfaction, leads) onto a customer table
+/// built elsewhere, as [`load`] does: their accounting, and the lead ids without a purchase.
+pub fn join_side_tables(
+    table: &mut CustomerTable,
+    opts: &IngestOptions,
+) -> Result<(Vec<SideTableStats>, Vec<String>)> {
+    let (mut side, mut leads) = (Vec::new(), Vec::new());
+    side_tables::join_all(table, opts, &mut side, &mut leads)?;
+    Ok((side, leads))
+}
+
+/// The customer table from the rows folded into `acc`, at the dates of `opts`.
+fn fold(
+    acc: accumulate::Accumulator,
+    mut stats: IngestStats,
+    rejects: Vec<Reject>,
+    column_hints: Vec<ColumnHint>,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<Ingested> {
+    let as_of = as_of_of(&stats, &rejects, opts)?;
     // an open holdout end (Day(i32::MAX)) means "to the last date in the data"
     let holdout_end = opts
         .holdout_end

@@ -69,6 +69,14 @@ pub(super) struct AnalyzeArgs {
     /// The table --write-postgres writes (default clientele_customers; schema.name).
     #[arg(long, value_name = "NAME")]
     pub(super) write_table: Option<String>,
+    /// Run the per-customer aggregation on a Ballista cluster (df://host:50050) instead of in
+    /// this process; needs a build with `--features cluster` (docs/CLUSTER.md).
+    #[arg(long, value_name = "URL")]
+    pub(super) cluster: Option<clientele_distributed::ClusterUrl>,
+    /// With --cluster: the folder the validated rows are staged in, which every executor
+    /// reads at the same path (default: the system's temporary folder, one machine only).
+    #[arg(long, value_name = "DIR")]
+    pub(super) cluster_staging: Option<PathBuf>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }

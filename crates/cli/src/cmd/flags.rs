@@ -180,6 +180,12 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     if let Some(u) = a.unit {
         c.time.unit = u;
     }
+    if let Some(u) = &a.cluster {
+        c.engine.cluster = Some(u.clone());
+    }
+    if let Some(d) = &a.cluster_staging {
+        c.engine.staging = Some(d.clone());
+    }
     if let Some(f) = a.format {
         c.output.format = f.into();
     }

@@ -36,6 +36,8 @@ macro_rules! say_part {
 }
 
 mod analyze;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod compare;
 mod config;
 mod export;
@@ -118,6 +120,10 @@ enum Command {
     /// Serve runs as a live dashboard and a JSON API (OpenAPI at /openapi.json).
     #[command(after_help = serve::EXAMPLES)]
     Serve(ServeArgs),
+    /// Run a process of the cluster engine: a Ballista scheduler or executor (docs/CLUSTER.md).
+    #[cfg(feature = "cluster")]
+    #[command(subcommand, after_help = cluster::EXAMPLES)]
+    Cluster(cluster::ClusterCommand),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -132,6 +138,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config(c) => config::run(c, &bars),
         Command::Serve(s) => serve::run(s, cli.quiet),
         Command::Export(e) => export::run(e),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(c) => cluster::run(c),
     }
 }
 

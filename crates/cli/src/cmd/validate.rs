@@ -84,6 +84,9 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
         calibration_end: None,
         write_postgres: None,
         write_table: None,
+        // a validation reads the rows twice (calibration, holdout): embedded only
+        cluster: None,
+        cluster_staging: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;

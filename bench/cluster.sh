@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Cluster engine benchmark (issue 22): the same `clientele analyze` embedded and on a loopback
+# Ballista cluster (a scheduler and two executors on this machine), on a synthetic shop of
+# about 10M rows. Wall time and the client's peak RSS from /usr/bin/time -v; the executors'
+# peak RSS from /proc (VmHWM) before they are stopped. Every run's customers.parquet is
+# compared with the embedded one's.
+#
+#   bench/cluster.sh                       # 1.8M customers ≈ 10M rows
+#   CUSTOMERS=180000 bench/cluster.sh      # ≈ 1M rows, a quick check
+#
+# Environment:
+#   CUSTOMERS         customers to generate (default 1800000 → ~10.0M rows; ~5.56 each)
+#   CARGO_TARGET_DIR  release build folder (default /work/target-cluster-release)
+#   SKIP_BUILD=1      use the existing release binary
+#   MODES             "table" (--customer-table-only), "full" (the whole analysis) or both
+#                     (default "table full")
+# Data: bench/data/shop-<CUSTOMERS>/ (made once). Output: a Markdown table on stdout and in
+# bench/data/cluster-<CUSTOMERS>.md; logs in bench/data/logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CUSTOMERS=${CUSTOMERS:-1800000}
+MODES=${MODES:-table full}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-cluster-release}
+DATA=$ROOT/bench/data
+LOGS=$DATA/logs
+SHOP=$DATA/shop-$CUSTOMERS
+mkdir -p "$LOGS"
+
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  cargo build --release -p clientele --features cluster >&2
+fi
+BIN=$CARGO_TARGET_DIR/release/clientele
+
+if [[ ! -s $SHOP/transactions.csv ]]; then
+  "$BIN" generate --customers "$CUSTOMERS" --seed 7 --out "$SHOP" --quiet >&2
+fi
+TX=$SHOP/transactions.csv
+ROWS=$(($(wc -l < "$TX") - 1))
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT=50650
+"$BIN" cluster scheduler --bind 127.0.0.1:$PORT 2> "$LOGS/scheduler.log" &
+PIDS+=($!)
+sleep 1
+for k in 1 2; do
+  "$BIN" cluster executor --scheduler 127.0.0.1:$PORT --port $((PORT + 10 * k)) \
+    --grpc-port $((PORT + 10 * k + 1)) --work-dir "$WORK/executor-$k" 2> "$LOGS/executor-$k.log" &
+  PIDS+=($!)
+done
+sleep 2
+
+# one run: wall seconds and the client's peak RSS in MB
+measure() {
+  local name=$1; shift
+  /usr/bin/time -v "$@" > "$LOGS/$name.out" 2> "$LOGS/$name.time"
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$LOGS/$name.time")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$LOGS/$name.time")
+  echo "$wall $rss"
+}
+
+OUT=$DATA/cluster-$CUSTOMERS.md
+{
+  echo "| step | embedded | cluster (2 executors, loopback) | client peak RSS embedded / cluster |"
+  echo "|---|---|---|---|"
+} > "$OUT"
+for mode in $MODES; do
+  flag=()
+  [[ $mode == table ]] && flag=(--customer-table-only)
+  read -r ew er < <(measure "emb-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet --out "$WORK/emb-$mode")
+  read -r cw cr < <(measure "clu-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
+    --cluster df://127.0.0.1:$PORT --out "$WORK/clu-$mode")
+  cmp "$WORK/emb-$mode/customers.parquet" "$WORK/clu-$mode/customers.parquet"
+  label="customer table only"
+  [[ $mode == full ]] && label="whole analysis"
+  echo "| $label | ${ew} s | ${cw} s | ${er} / ${cr} MB |" >> "$OUT"
+done
+hwm=""
+for p in "${PIDS[@]:1}"; do
+  hwm+="$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/"$p"/status) MB "
+done
+{
+  echo
+  echo "$ROWS rows, $CUSTOMERS customers, $(nproc) cores; executors' peak RSS: $hwm;"
+  echo "customers.parquet equal in every mode."
+} >> "$OUT"
+cat "$OUT"

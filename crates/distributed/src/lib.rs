@@ -1,0 +1,59 @@
+//! The per-customer fold as a DataFusion plan on an Apache DataFusion Ballista cluster.
+//!
+//! The client reads and validates the input exactly as an embedded run does (so rejects,
+//! their lines and the reconciliation are the same), and writes the valid rows as Parquet
+//! files split by customer-id hash into a staging folder that every executor can read. The
+//! cluster then runs the aggregation written as SQL (the plan `crates/ingest/tests/
+//! sql_reference.rs` states, without its ordered aggregates), and the client turns the
+//! per-customer rows it returns into the same [`clientele_ingest::Ingested`] as
+//! [`clientele_ingest::load`]: models, scores and grades then run on the client, unchanged.
+//!
+//! Everything that needs Ballista is behind the `ballista` feature; without it [`load`]
+//! says how to rebuild, so everyday builds stay lean. The scheduler and executor processes
+//! ([`run_scheduler`], [`run_executor`]) are the same Ballista libraries, so one DataFusion
+//! build serves the client and the cluster. Deployment: `docs/CLUSTER.md`.
+
+mod error;
+mod url;
+
+#[cfg(feature = "ballista")]
+mod plan;
+#[cfg(feature = "ballista")]
+mod processes;
+#[cfg(feature = "ballista")]
+mod stage;
+
+pub use error::DistributedError;
+#[cfg(feature = "ballista")]
+pub use processes::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
+pub use url::ClusterUrl;
+
+use std::path::Path;
+
+use clientele_ingest::{IngestOptions, Ingested, Progress};
+
+/// True when this build carries the cluster engine.
+pub const BUILT: bool = cfg!(feature = "ballista");
+
+/// [`clientele_ingest::load`], with the aggregation run on the Ballista cluster at `url`.
+/// The validated rows are staged under `staging` (a folder every executor can read at the
+/// same path; the system's temporary folder when `None`, which is right only on one
+/// machine) and removed afterwards.
+pub fn load(
+    url: &ClusterUrl,
+    opts: &IngestOptions,
+    staging: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Ingested, DistributedError> {
+    #[cfg(feature = "ballista")]
+    {
+        plan::load(url, opts, staging, progress)
+    }
+    #[cfg(not(feature = "ballista"))]
+    {
+        let _ = (opts, staging, progress);
+        Err(DistributedError::NotBuilt {
+            url: url.to_string(),
+        })
+    }
+}
