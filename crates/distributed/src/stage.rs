@@ -24,10 +24,14 @@ impl Staging {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let dir = base.join(format!("clientele-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| DistributedError::Staging {
+        let err = |e: std::io::Error| DistributedError::Staging {
             path: dir.clone(),
             reason: e.to_string(),
-        })?;
+        };
+        std::fs::create_dir_all(base).map_err(err)?;
+        // `create_dir`, not `create_dir_all`: a folder that already exists is not ours, and
+        // this one is removed whole when the run ends
+        std::fs::create_dir(&dir).map_err(err)?;
         // executors read it by absolute path
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         Ok(Staging { dir })

@@ -134,7 +134,7 @@ impl ToSql for PgDate {
         _: &Type,
         out: &mut postgres::types::private::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(&(self.0 - 10_957).to_be_bytes());
+        out.extend_from_slice(&(self.0 - clientele_ingest::postgres::PG_EPOCH_DAYS).to_be_bytes());
         Ok(IsNull::No)
     }
     fn accepts(ty: &Type) -> bool {

@@ -29,8 +29,9 @@ use postgres::{Client, NoTls};
 use crate::reader::{ParquetCtx, Sink, resolve};
 use crate::{ColumnMapping, IngestError, Progress};
 
-/// Days from 1970-01-01 (Arrow's epoch) to 2000-01-01 (PostgreSQL's).
-const PG_EPOCH_DAYS: i32 = 10_957;
+/// Days from 1970-01-01 (Arrow's and [`clientele_core::Day`]'s epoch) to 2000-01-01
+/// (PostgreSQL's), for dates in binary COPY both ways.
+pub const PG_EPOCH_DAYS: i32 = 10_957;
 /// The same in microseconds.
 const PG_EPOCH_MICROS: i64 = PG_EPOCH_DAYS as i64 * 86_400_000_000;
 /// Rows per Arrow batch.
