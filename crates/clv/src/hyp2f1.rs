@@ -54,6 +54,22 @@ pub(crate) fn series(p: f64, q: f64, c: f64, z: f64) -> (f64, f64) {
     (scale, sum)
 }
 
+/// Whether ₂F₁(a, b; c; z) is summed after Euler's transformation: the series whose "growth"
+/// |pq|/c is smaller, except that a series with a negative parameter (terms alternating in sign)
+/// that grows is never taken over one with positive terms, since its sum cancels: ₂F₁(5.95e8,
+/// 2.3e6; 3.4e6; 3.5e-6) from MBG/NBD parameters that ran off gave e^620 instead of e^1400
+/// through (c−a) = −5.9e8.
+fn takes_euler(a: f64, b: f64, c: f64) -> bool {
+    let direct = (a * b).abs() / c;
+    let euler = ((c - a) * (c - b)).abs() / c;
+    let cancels = |p: f64, q: f64, growth: f64| p.min(q) < 0.0 && growth > 1.0;
+    match (cancels(a, b, direct), cancels(c - a, c - b, euler)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => euler < direct,
+    }
+}
+
 /// ln ₂F₁(a, b; c; z) for c > 0, 0 ≤ z < 1, where the function is positive (always the case
 /// when a, b > 0). Returns NaN outside that domain.
 pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
@@ -63,9 +79,7 @@ pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
     if z == 0.0 {
         return 0.0;
     }
-    let direct = (a * b).abs() / c;
-    let euler = ((c - a) * (c - b)).abs() / c;
-    let (prefactor, (scale, sum)) = if euler < direct {
+    let (prefactor, (scale, sum)) = if takes_euler(a, b, c) {
         ((c - a - b) * (-z).ln_1p(), series(c - a, c - b, c, z))
     } else {
         (0.0, series(a, b, c, z))
@@ -148,9 +162,7 @@ pub(crate) fn ln_hyp2f1_grad(a: f64, b: f64, c: f64, z: f64) -> (f64, [f64; 4]) 
     if z == 0.0 {
         return (0.0, [0.0, 0.0, 0.0, a * b / c]);
     }
-    let direct = (a * b).abs() / c;
-    let euler = ((c - a) * (c - b)).abs() / c;
-    let (value, grad) = if euler < direct {
+    let (value, grad) = if takes_euler(a, b, c) {
         let l1z = (-z).ln_1p();
         let (scale, sum, g) = series_grad(c - a, c - b, c, z);
         let (gp, gq, gc, gz) = (g[0] / sum, g[1] / sum, g[2] / sum, g[3] / sum);
@@ -197,9 +209,8 @@ const BRACKET_DIRECT_MAX: f64 = 600.0;
 /// callers exactly (r+x and b+x or b+x+1), not as differences of large numbers.
 pub(crate) fn bg_bracket(a: f64, p: f64, c: f64, euler: [f64; 2], z: f64, ln_1mz: f64) -> f64 {
     let e = a - 1.0;
-    if e * -ln_1mz > BRACKET_DIRECT_MAX {
-        let [cp, ca] = euler;
-        return -(cp * ln_1mz + ln_hyp2f1(cp, ca, c, z)).exp_m1() / e;
+    if e * -ln_1mz > BRACKET_DIRECT_MAX || alternates_with_growth(e, p, c, z) {
+        return bracket_euler(e, c, euler, z, ln_1mz);
     }
     let first = if e == 0.0 {
         -ln_1mz
@@ -225,6 +236,21 @@ pub(crate) fn bg_bracket(a: f64, p: f64, c: f64, euler: [f64; 2], z: f64, ln_1mz
         }
     }
     first - (e * ln_1mz).exp() * sum
+}
+
+/// Whether the direct series of [`bg_bracket`] would cancel: with p < 0 its terms alternate in
+/// sign, and when the second term is already larger than the first they grow (to e^600 for
+/// r ≈ 6e8, a ≈ 1e6, a fit that ran off on 16 identical customers) before they shrink, so their
+/// sum loses every digit. Euler's form has only positive terms there. Its division by a − 1 is
+/// exact only away from a = 1, hence e > 1.
+fn alternates_with_growth(e: f64, p: f64, c: f64, z: f64) -> bool {
+    e > 1.0 && p < 0.0 && -p * (e + 1.0) * z / c > 1.0
+}
+
+/// [`bg_bracket`] from Euler's transformation: −expm1(ln((1−z)^(c−p)·₂F₁(c−p, c−a+1; c; z)))/(a−1).
+fn bracket_euler(e: f64, c: f64, euler: [f64; 2], z: f64, ln_1mz: f64) -> f64 {
+    let [cp, ca] = euler;
+    -(cp * ln_1mz + ln_hyp2f1(cp, ca, c, z)).exp_m1() / e
 }
 
 #[cfg(test)]
@@ -296,6 +322,25 @@ mod tests {
         let (direct, euler) = (at(a0 * (1.0 - 1e-12)), at(a0 * (1.0 + 1e-12)));
         assert!(direct.is_finite() && direct > 0.0, "{direct}");
         assert!((euler / direct - 1.0).abs() < 1e-10, "{direct} vs {euler}");
+    }
+
+    #[test]
+    fn bracket_with_growing_alternating_terms_takes_euler_and_agrees_near_the_switch() {
+        // MBG/NBD's bracket (p = a + b − r) with r past a + b: on both sides of the switch
+        // −p·a·z/c = 1 the two forms agree; far past it the direct sum would be ±1e257.
+        let (a, b, x, z) = (50.0_f64, 5.0, 0.0, 0.01_f64);
+        let c = a + b + x;
+        let ln_1mz = (-z).ln_1p();
+        let at = |r: f64| c * bg_bracket(a, a + b - r, c, [r + x, b + x + 1.0], z, ln_1mz);
+        let r0 = a + b + c / (z * a);
+        let (direct, euler) = (at(r0 * (1.0 - 1e-9)), at(r0 * (1.0 + 1e-9)));
+        assert!(direct.is_finite() && direct > 0.0, "{direct}");
+        assert!((euler / direct - 1.0).abs() < 1e-9, "{direct} vs {euler}");
+        let (r, alpha, a, b) = (5.95e8, 1.04e8, 1.08e6, 2.30e6);
+        let m = crate::MbgNbd::new(r, alpha, a, b).unwrap();
+        let e = m.expected_purchases(365.0, 2.0, 0.32, 1.0);
+        // ≈ λ·dropout: r/α ≈ 5.7 purchases per day, each the last with chance a/(a+b) ≈ 0.32
+        assert!(e.is_finite() && (0.0..10.0).contains(&e), "{e}");
     }
 
     #[test]
