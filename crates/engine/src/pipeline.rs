@@ -317,6 +317,12 @@ fn month_ends(first: clientele_core::Day, as_of: clientele_core::Day) -> Vec<cli
 
 /// Back-dated analyses at every month end: their snapshots and segment sizes, so a year of
 /// monthly history comes from one file.
+///
+/// The month ends are independent (each folds the kept rows up to its date, with the frozen
+/// clusters and the chosen model), so they run side by side on rayon's threads: much of a
+/// month end is serial (the fold of the kept rows, the sweep of the lifecycle, the snapshot),
+/// and two at once keep both cores busy. Results are gathered in date order, so the output
+/// does not depend on which finished first.
 fn monthly_history(
     config: &Config,
     clusters: Option<clientele_cluster::FrozenClusters>,
@@ -325,47 +331,40 @@ fn monthly_history(
     rows: Option<&KeptRows>,
     progress: &dyn Progress,
 ) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::SnapshotFile>), EngineError> {
+    use rayon::prelude::*;
     let Some(first) = first else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let mut points = Vec::new();
-    let mut snaps = Vec::new();
     let ends = month_ends(first, as_of);
-    for (k, &end) in ends.iter().enumerate() {
+    let one = |k: usize, end: clientele_core::Day| {
         let mut c = config.clone();
         c.time.as_of = Some(end);
         c.time.calibration_end = None;
         c.cluster.frozen.clone_from(&clusters);
-        // each month end folds the rows again: say which, so the bars do not seem to restart
-        let month = MonthEnd {
-            inner: progress,
-            prefix: format!("history: month end {} of {} ({end})", k + 1, ends.len()),
-        };
-        let a = analyze_with(&c, &AnalyzeOptions::default(), rows, true, &month)?;
+        // each month end folds the rows again: say which, so the bars do not seem to restart;
+        // its own phases are not shown (two month ends run at once)
+        progress.start(
+            &format!("history: month end {} of {} ({end})", k + 1, ends.len()),
+            None,
+        );
+        let a = analyze_with(
+            &c,
+            &AnalyzeOptions::default(),
+            rows,
+            true,
+            &clientele_ingest::NoProgress,
+        )?;
         let snap = crate::snapshot_file_of(&a);
-        points.push(crate::analysis::HistoryPoint::of(&a, &snap.snapshot));
-        snaps.push(snap);
-    }
-    Ok((points, snaps))
-}
-
-/// Progress of one back-dated analysis: every phase labelled with the month end it is for.
-struct MonthEnd<'a> {
-    inner: &'a dyn Progress,
-    prefix: String,
-}
-
-impl Progress for MonthEnd<'_> {
-    fn start(&self, label: &str, total_bytes: Option<u64>) {
-        self.inner
-            .start(&format!("{} · {label}", self.prefix), total_bytes);
-    }
-    fn advance(&self, bytes: u64) {
-        self.inner.advance(bytes);
-    }
-    fn finish(&self) {
-        self.inner.finish();
-    }
+        let point = crate::analysis::HistoryPoint::of(&a, &snap.snapshot);
+        Ok::<_, EngineError>((point, snap))
+    };
+    let done: Vec<_> = ends
+        .par_iter()
+        .enumerate()
+        .map(|(k, &end)| one(k, end))
+        .collect::<Result<_, _>>()?;
+    progress.finish();
+    Ok(done.into_iter().unzip())
 }
 
 #[cfg(test)]
