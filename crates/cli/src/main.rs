@@ -1,6 +1,7 @@
 //! `clientele`: customer grading and customer analysis from sales data.
 
 mod cmd;
+mod memory;
 mod progress;
 
 use std::process::ExitCode;

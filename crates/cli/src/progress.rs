@@ -44,6 +44,24 @@ impl Bars {
         }
     }
 
+    /// The label of the step shown now.
+    pub fn current_step(&self) -> Option<String> {
+        self.open
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|(label, _)| label.clone())
+    }
+
+    /// Takes the bar off the terminal (before a message that ends the run).
+    pub fn clear(&self) {
+        if let Ok(b) = self.bar.lock()
+            && let Some(pb) = b.as_ref()
+        {
+            pb.finish_and_clear();
+        }
+    }
+
     /// True with `--quiet`.
     pub fn is_quiet(&self) -> bool {
         self.quiet

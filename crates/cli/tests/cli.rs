@@ -684,3 +684,64 @@ fn compare_says_which_settings_differ_and_force_compares_a_renamed_column() {
     assert!(!ok);
     assert!(err.contains("rfm.bins: 4 → 5"), "{err}");
 }
+
+/// A run past `--memory-limit` stops with one message in the run's language, status 2, and
+/// leaves the previous output as it was; within the limit the same run is unchanged.
+#[test]
+#[cfg(target_os = "linux")]
+fn memory_limit_stops_the_run_with_a_clear_message_and_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let analyze = |extra: &[&str]| {
+        let mut c = bin();
+        c.arg("analyze").arg(data("CDNOW_master.txt"));
+        c.args(["--delimiter", "whitespace", "--date-col", "date"]);
+        c.args([
+            "--amount-col",
+            "dollar_value",
+            "--as-of",
+            "1998-06-30",
+            "--quiet",
+        ]);
+        c.args(extra).arg("--out").arg(&out);
+        c
+    };
+    let (ok, _, err) = run(&mut analyze(&[]));
+    assert!(ok, "{err}");
+    let before: Vec<(PathBuf, Vec<u8>)> = walk(&out);
+    for (lang, start) in [("zh", "错误：内存用量达到"), ("en", "error: stopped at")] {
+        let o = bin_output(&mut analyze(&["--lang", lang, "--memory-limit", "30MiB"]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with(start), "{err}");
+        assert!(err.contains("30.0 MiB"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(walk(&out), before, "the previous output changed");
+    }
+    let (ok, _, err) = run(&mut analyze(&["--memory-limit", "50%"]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&mut analyze(&["--memory-limit", "0"]));
+    assert!(!ok && err.contains("leaves the run no memory"), "{err}");
+}
+
+fn bin_output(cmd: &mut Command) -> Output {
+    cmd.output().expect("run clientele")
+}
+
+/// Every file under `dir` with its bytes, sorted.
+fn walk(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -77,6 +77,11 @@ pub(super) struct AnalyzeArgs {
     /// reads at the same path (default: the system's temporary folder, one machine only).
     #[arg(long, value_name = "DIR")]
     pub(super) cluster_staging: Option<PathBuf>,
+    /// Stop with a clear message when the run's memory passes SIZE (4GiB, 512MiB, 8G or 50%
+    /// of this machine's), rather than be killed by the system when it runs out. Default: 90 %
+    /// of this machine's memory (Linux).
+    #[arg(long, value_name = "SIZE")]
+    pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }
@@ -111,8 +116,21 @@ pub(super) enum HistoryArg {
     Monthly,
 }
 
-pub(super) fn run(a: AnalyzeArgs, bars: &Bars) -> Result<()> {
+pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let config = config_from(&a)?;
+    let limit = a
+        .memory_limit
+        .or_else(crate::memory::MemoryLimit::default_for_machine);
+    if let Some(limit) = limit
+        && !limit.watch(bars, config.output.lang, a.customer_table_only)
+        && a.memory_limit.is_some()
+    {
+        say_in!(
+            config.output.lang,
+            "注意：本系统无法读取进程内存，--memory-limit 未生效",
+            "note: this system does not show a process's memory here: --memory-limit is not enforced"
+        )?;
+    }
     let format = config.output.format;
     let compression = config.output.parquet_compression;
     // Refused before the analysis, not after minutes of work; checked again when writing.

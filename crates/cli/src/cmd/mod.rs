@@ -129,15 +129,16 @@ enum Command {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let bars = Bars::new(cli.quiet);
+    // for the whole process: the memory watcher of `analyze` reads the step shown
+    let bars: &'static Bars = Box::leak(Box::new(Bars::new(cli.quiet)));
     match cli.command {
-        Command::Analyze(a) => analyze::run(a, &bars),
-        Command::Generate(g) => generate::run(g, flags::locale_lang(), &bars).map(|_| ()),
-        Command::Demo(d) => generate::demo(d, &bars),
-        Command::Validate(v) => validate::run(v, &bars),
+        Command::Analyze(a) => analyze::run(a, bars),
+        Command::Generate(g) => generate::run(g, flags::locale_lang(), bars).map(|_| ()),
+        Command::Demo(d) => generate::demo(d, bars),
+        Command::Validate(v) => validate::run(v, bars),
         Command::Compare(c) => compare::run(c),
         Command::Report(r) => report::run(r),
-        Command::Config(c) => config::run(c, &bars),
+        Command::Config(c) => config::run(c, bars),
         Command::Serve(s) => serve::run(s, cli.quiet),
         Command::Export(e) => export::run(e),
         #[cfg(feature = "cluster")]

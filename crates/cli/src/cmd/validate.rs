@@ -66,7 +66,7 @@ impl From<ModelArg> for ModelChoice {
     }
 }
 
-pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
+pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
     let a = AnalyzeArgs {
         inputs: v.inputs,
         config: v.config,
@@ -87,9 +87,14 @@ pub(super) fn run(v: ValidateArgs, bars: &Bars) -> Result<()> {
         // a validation reads the rows twice (calibration, holdout): embedded only
         cluster: None,
         cluster_staging: None,
+        memory_limit: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;
+    // the default limit only: a validation holds what an analysis holds
+    if let Some(limit) = crate::memory::MemoryLimit::default_for_machine() {
+        limit.watch(bars, config.output.lang, false);
+    }
     if let Some(m) = v.model {
         config.clv.model = m.into();
     }
