@@ -274,3 +274,45 @@ fn a_run_killed_while_writing_leaves_the_previous_output_complete() {
         "leftovers of killed runs are removed"
     );
 }
+
+/// A run past `--memory-limit` stops with one message in the run's language, status 2, and
+/// leaves the previous output as it was; within the limit the same run is unchanged.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_run_past_its_memory_limit_stops_with_one_message_and_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cdnow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/data/CDNOW_master.txt");
+    let cdnow_cmd = |extra: &[&str]| {
+        let mut c = bin();
+        c.arg("analyze").arg(&cdnow);
+        c.args(["--delimiter", "whitespace", "--date-col", "date"]);
+        c.args([
+            "--amount-col",
+            "dollar_value",
+            "--as-of",
+            "1998-06-30",
+            "--quiet",
+        ]);
+        c.args(extra).arg("--out").arg(&out);
+        c
+    };
+    let (code, _, err) = run(&mut cdnow_cmd(&[]));
+    assert_eq!(code, Some(0), "{err}");
+    let before = contents(&out);
+    for (lang, start) in [("zh", "错误：内存用量达到"), ("en", "error: stopped at")] {
+        let (code, _, err) = run(&mut cdnow_cmd(&["--lang", lang, "--memory-limit", "30MiB"]));
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.starts_with(start), "{err}");
+        assert!(err.contains("30.0 MiB"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(contents(&out) == before, "the previous output changed");
+    }
+    let (code, _, err) = run(&mut cdnow_cmd(&["--memory-limit", "50%"]));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&mut cdnow_cmd(&["--memory-limit", "0"]));
+    assert!(
+        code == Some(2) && err.contains("leaves the run no memory"),
+        "{err}"
+    );
+}
