@@ -193,6 +193,39 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     );
     assert_same_outputs(&emb, &clu);
 
+    // `--history monthly`: the rows are staged once and aggregated on the cluster at the
+    // as-of date and at each month end (three here); every snapshot equals the embedded one
+    let as_of = ["--as-of", "1997-04-30", "--history", "monthly"];
+    let (emb, clu) = (
+        dir.path().join("history-emb"),
+        dir.path().join("history-clu"),
+    );
+    let (ok, err) = analyze(&[&CDNOW[..], &as_of[..]].concat(), &[&cdnow], &emb);
+    assert!(ok, "{err}");
+    let (ok, err) = analyze(
+        &[&CDNOW[..], &as_of[..], &on_cluster[..]].concat(),
+        &[&cdnow],
+        &clu,
+    );
+    assert!(ok, "{err}");
+    assert_same_outputs(&emb, &clu);
+    let history = |out: &Path| -> Vec<(std::ffi::OsString, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(out.join("snapshot/history"))
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                (
+                    p.file_name().unwrap().to_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(history(&emb).len(), 3);
+    assert!(history(&emb) == history(&clu), "the month ends differ");
+
     // a synthetic shop of about 1M rows, with categories, order ids, profit and returns
     let shop = dir.path().join("shop");
     let o = bin()

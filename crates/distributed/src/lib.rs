@@ -45,9 +45,21 @@ pub fn load(
     staging: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<Ingested, DistributedError> {
+    stage(url, opts, staging, progress)?.load(opts, progress)
+}
+
+/// Reads and validates the input once and stages its valid rows for the cluster, so that the
+/// customer table can be aggregated at several as-of dates (the month ends of `--history
+/// monthly`) without reading the input again. The staged rows are removed when it is dropped.
+pub fn stage(
+    url: &ClusterUrl,
+    opts: &IngestOptions,
+    staging: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Staged, DistributedError> {
     #[cfg(feature = "ballista")]
     {
-        plan::load(url, opts, staging, progress)
+        plan::stage(url, opts, staging, progress).map(|rows| Staged { rows })
     }
     #[cfg(not(feature = "ballista"))]
     {
@@ -55,5 +67,39 @@ pub fn load(
         Err(DistributedError::NotBuilt {
             url: url.to_string(),
         })
+    }
+}
+
+/// Rows validated once and staged on the cluster's storage ([`stage`]).
+pub struct Staged {
+    #[cfg(feature = "ballista")]
+    rows: plan::StagedRows,
+    #[cfg(not(feature = "ballista"))]
+    never: std::convert::Infallible,
+}
+
+impl Staged {
+    /// The [`Ingested`] of an embedded load at `opts.as_of` (the reading's as-of when `None`),
+    /// aggregated on the cluster. The rejects come with the first call only.
+    pub fn load(
+        &self,
+        opts: &IngestOptions,
+        progress: &dyn Progress,
+    ) -> Result<Ingested, DistributedError> {
+        #[cfg(feature = "ballista")]
+        {
+            self.rows.load(opts, progress)
+        }
+        #[cfg(not(feature = "ballista"))]
+        {
+            let _ = (opts, progress);
+            match self.never {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Staged")
     }
 }

@@ -151,50 +151,87 @@ SELECT p, SUM(revenue) AS revenue, SUM(occasions) AS occasions, COUNT(*) AS cust
 FROM x GROUP BY p
 ";
 
-/// [`crate::load`] with the feature.
-pub(crate) fn load(
+/// [`crate::stage`] with the feature.
+pub(crate) fn stage(
     url: &ClusterUrl,
     opts: &IngestOptions,
     staging: Option<&Path>,
     progress: &dyn Progress,
-) -> Result<Ingested, DistributedError> {
+) -> Result<StagedRows, DistributedError> {
     refuse_unsupported(opts)?;
     let base = staging.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let stage = Staging::new(&base)?;
     let parts = Box::new(ParquetParts::new(&stage.dir, PARTS));
     let validated = clientele_ingest::read_validated(opts, parts, progress)?;
-    let as_of = validated.as_of;
-    let mut stats = validated.stats;
-    progress.start("building the customer table on the cluster", None);
-    let cluster = Cluster {
-        url,
-        staging: &stage.dir,
-    };
-    let aggregated = cluster.run(|ctx, rt| aggregate(ctx, rt, as_of, opts, &mut stats));
-    progress.finish();
-    let Aggregated {
-        mut table,
-        months,
-        category_spend,
-        categories,
-        seasonality,
-    } = aggregated?;
-    let (side_tables, leads) = clientele_ingest::join_side_tables(&mut table, opts)?;
-    Ok(Ingested {
-        table,
-        as_of,
-        stats,
-        rejects: validated.rejects,
-        side_tables,
-        leads_without_purchase: leads,
-        months,
-        holdout: None,
-        category_spend,
-        categories,
-        seasonality,
+    Ok(StagedRows {
+        url: url.clone(),
+        stage,
+        as_of: validated.as_of,
+        stats: validated.stats,
+        rejects: std::sync::Mutex::new(Some(validated.rejects)),
         column_hints: validated.column_hints,
-        rows: None,
     })
+}
+
+/// Rows validated once and staged for the executors (removed when dropped).
+pub(crate) struct StagedRows {
+    url: ClusterUrl,
+    stage: Staging,
+    /// The as-of date of the reading (given, or the last order date).
+    as_of: Day,
+    stats: IngestStats,
+    /// Handed to the first aggregation only: the month ends of a history have none of their own.
+    rejects: std::sync::Mutex<Option<Vec<clientele_ingest::Reject>>>,
+    column_hints: Vec<clientele_ingest::ColumnHint>,
+}
+
+impl StagedRows {
+    /// The customer table and the rest of [`Ingested`] at `opts.as_of` (else the reading's).
+    pub(crate) fn load(
+        &self,
+        opts: &IngestOptions,
+        progress: &dyn Progress,
+    ) -> Result<Ingested, DistributedError> {
+        refuse_unsupported(opts)?;
+        let as_of = opts.as_of.unwrap_or(self.as_of);
+        let mut stats = self.stats.clone();
+        progress.start("building the customer table on the cluster", None);
+        let cluster = Cluster {
+            url: &self.url,
+            staging: &self.stage.dir,
+        };
+        let aggregated = cluster.run(|ctx, rt| aggregate(ctx, rt, as_of, opts, &mut stats));
+        progress.finish();
+        let Aggregated {
+            mut table,
+            months,
+            category_spend,
+            categories,
+            seasonality,
+        } = aggregated?;
+        let (side_tables, leads) = clientele_ingest::join_side_tables(&mut table, opts)?;
+        let rejects = self
+            .rejects
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+            .unwrap_or_default();
+        Ok(Ingested {
+            table,
+            as_of,
+            stats,
+            rejects,
+            side_tables,
+            leads_without_purchase: leads,
+            months,
+            holdout: None,
+            category_spend,
+            categories,
+            seasonality,
+            column_hints: self.column_hints.clone(),
+            rows: None,
+        })
+    }
 }
 
 /// Options the cluster path does not compute; each named, with the way around.
@@ -204,7 +241,8 @@ fn refuse_unsupported(opts: &IngestOptions) -> Result<(), DistributedError> {
     } else if opts.holdout_end.is_some() {
         Some("a calibration/holdout validation ([time] calibration_end)")
     } else if opts.keep_rows {
-        Some("--history monthly and a calibration/holdout validation")
+        // `--history monthly` stages once instead (`crate::stage`); a validation keeps rows
+        Some("a calibration/holdout validation ([time] calibration_end)")
     } else {
         None
     };

@@ -28,7 +28,18 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
-    analyze_with(config, opts, None, false, progress)
+    analyze_with(config, opts, Kept::None, false, progress)
+}
+
+/// What a month end (or the holdout) aggregates from instead of reading the input again.
+#[derive(Debug, Clone, Copy)]
+enum Kept<'a> {
+    /// Nothing yet: read the input.
+    None,
+    /// The rows read once, kept in memory (embedded).
+    Rows(&'a KeptRows),
+    /// The rows staged once for the cluster (`--cluster` with `--history monthly`).
+    Staged(&'a clientele_distributed::Staged),
 }
 
 /// [`analyze`] from rows read before (a month end of `--history monthly`), or reading the
@@ -39,7 +50,7 @@ pub fn analyze(
 fn analyze_with(
     config: &Config,
     opts: &AnalyzeOptions,
-    rows: Option<&KeptRows>,
+    kept: Kept<'_>,
     month_end: bool,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
@@ -48,18 +59,41 @@ fn analyze_with(
     ingest.monthly_activity = !opts.customer_table_only;
     ingest.rejects_path = opts.rejects_path.clone();
     let validating = config.time.calibration_end.is_some() && config.clv.enabled;
-    ingest.keep_rows =
-        rows.is_none() && !opts.customer_table_only && (opts.history_monthly || validating);
-    let mut data = match (rows, &config.engine.cluster) {
-        (Some(rows), _) => refold(rows, &ingest, progress)?,
+    let history = opts.history_monthly && !opts.customer_table_only;
+    let cluster = config.engine.cluster.as_ref();
+    // the month ends refold rows kept in memory, or on a cluster aggregate the rows staged once
+    ingest.keep_rows = matches!(kept, Kept::None)
+        && !opts.customer_table_only
+        && ((history && cluster.is_none()) || validating);
+    let mut staged = None;
+    let mut data = match (kept, cluster) {
+        (Kept::Rows(rows), _) => refold(rows, &ingest, progress)?,
+        (Kept::Staged(s), _) => s.load(&ingest, progress)?,
         // the same `Ingested`, aggregated by the cluster's executors
-        (None, Some(url)) => {
+        (Kept::None, Some(url)) if history => {
+            let s = staged.insert(clientele_distributed::stage(
+                url,
+                &ingest,
+                config.engine.staging.as_deref(),
+                progress,
+            )?);
+            s.load(&ingest, progress)?
+        }
+        (Kept::None, Some(url)) => {
             clientele_distributed::load(url, &ingest, config.engine.staging.as_deref(), progress)?
         }
-        (None, None) => load(&ingest, progress)?,
+        (Kept::None, None) => load(&ingest, progress)?,
     };
-    let kept = data.rows.take();
-    let rows = rows.or(kept.as_ref());
+    let kept_here = data.rows.take();
+    let kept = match (kept, &kept_here, &staged) {
+        (Kept::None, Some(rows), _) => Kept::Rows(rows),
+        (Kept::None, None, Some(s)) => Kept::Staged(s),
+        (k, _, _) => k,
+    };
+    let rows = match kept {
+        Kept::Rows(rows) => Some(rows),
+        _ => None,
+    };
     let mut customers = data.table;
     let clock = std::time::Instant::now();
     let validation = match config.time.calibration_end {
@@ -153,7 +187,7 @@ fn analyze_with(
             clusters,
             data.stats.first_date,
             last,
-            rows,
+            kept,
             progress,
         )?;
         let n = h.1.len();
@@ -328,7 +362,7 @@ fn monthly_history(
     clusters: Option<clientele_cluster::FrozenClusters>,
     first: Option<clientele_core::Day>,
     as_of: clientele_core::Day,
-    rows: Option<&KeptRows>,
+    kept: Kept<'_>,
     progress: &dyn Progress,
 ) -> Result<(Vec<crate::analysis::HistoryPoint>, Vec<crate::SnapshotFile>), EngineError> {
     use rayon::prelude::*;
@@ -350,7 +384,7 @@ fn monthly_history(
         let a = analyze_with(
             &c,
             &AnalyzeOptions::default(),
-            rows,
+            kept,
             true,
             &clientele_ingest::NoProgress,
         )?;
@@ -443,8 +477,8 @@ mod tests {
             // as the month ends run, and the last one also whole
             let whole = end == *ends.last().unwrap();
             let opts = AnalyzeOptions::default();
-            let read = analyze_with(&c, &opts, None, !whole, &NoProgress).unwrap();
-            let folded = analyze_with(&c, &opts, Some(rows), !whole, &NoProgress).unwrap();
+            let read = analyze_with(&c, &opts, Kept::None, !whole, &NoProgress).unwrap();
+            let folded = analyze_with(&c, &opts, Kept::Rows(rows), !whole, &NoProgress).unwrap();
             assert_eq!(whole, !read.summary.next_steps.is_empty(), "{end}");
             assert_eq!(folded.customers, read.customers, "{end}");
             assert_eq!(folded.summary, read.summary, "{end}");
