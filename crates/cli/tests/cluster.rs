@@ -226,6 +226,22 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     assert_eq!(history(&emb).len(), 3);
     assert!(history(&emb) == history(&clu), "the month ends differ");
 
+    // a calibration/holdout validation: calibration table and holdout purchase days from the
+    // staged rows; summary.json (with the validation's errors) equal
+    let holdout = ["--as-of", "1998-06-30", "--calibration-end", "1997-09-30"];
+    let (emb, clu) = (
+        dir.path().join("holdout-emb"),
+        dir.path().join("holdout-clu"),
+    );
+    let (ok, err) = analyze(&[&CDNOW[..], &holdout[..]].concat(), &[&cdnow], &emb);
+    assert!(ok, "{err}");
+    let args = [&CDNOW[..], &holdout[..], &on_cluster[..]].concat();
+    let (ok, err) = analyze(&args, &[&cdnow], &clu);
+    assert!(ok, "{err}");
+    assert_same_outputs(&emb, &clu);
+    let summary = std::fs::read_to_string(clu.join("summary.json")).unwrap();
+    assert!(summary.contains("\"calibration_end\": \"1997-09-30\""));
+
     // a synthetic shop of about 1M rows, with categories, order ids, profit and returns
     let shop = dir.path().join("shop");
     let o = bin()

@@ -107,6 +107,18 @@ FROM c LEFT JOIN p ON c.customer_id = p.customer_id
        LEFT JOIN k ON c.customer_id = k.customer_id
 ";
 
+/// Purchase days after the as-of date up to the holdout's end, per customer: customer-days
+/// with at least one non-negative row, as the embedded fold counts them (elapsed time only;
+/// calendar periods are refused on a cluster).
+const HOLDOUT_SQL: &str = "
+SELECT customer_id, COUNT(*) AS days FROM (
+  SELECT customer_id, order_date FROM tx
+  WHERE order_date > {as_of} {upper}
+  GROUP BY customer_id, order_date
+  HAVING MAX(amount) >= 0
+) GROUP BY customer_id
+";
+
 /// Per customer and `{key}` (calendar month, or category): net revenue, distinct order ids
 /// of non-negative rows and purchase days (customer-days with a non-negative row).
 const DETAIL_SQL: &str = "
@@ -204,6 +216,7 @@ impl StagedRows {
         progress.finish();
         let Aggregated {
             mut table,
+            holdout,
             months,
             category_spend,
             categories,
@@ -224,7 +237,7 @@ impl StagedRows {
             side_tables,
             leads_without_purchase: leads,
             months,
-            holdout: None,
+            holdout,
             category_spend,
             categories,
             seasonality,
@@ -238,11 +251,9 @@ impl StagedRows {
 fn refuse_unsupported(opts: &IngestOptions) -> Result<(), DistributedError> {
     let what = if opts.calendar_periods {
         Some("[time] periods = \"calendar\"")
-    } else if opts.holdout_end.is_some() {
-        Some("a calibration/holdout validation ([time] calibration_end)")
     } else if opts.keep_rows {
-        // `--history monthly` stages once instead (`crate::stage`); a validation keeps rows
-        Some("a calibration/holdout validation ([time] calibration_end)")
+        // the month ends and the holdout aggregate the rows staged once (`crate::stage`)
+        Some("rows kept in memory (an internal option)")
     } else {
         None
     };
@@ -324,6 +335,8 @@ impl Cluster<'_> {
 /// What the queries give, before the side tables are joined.
 struct Aggregated {
     table: CustomerTable,
+    /// Purchase days in `(as_of, holdout_end]` per customer of `table`, when asked for.
+    holdout: Option<Vec<f64>>,
     months: Vec<MonthActivity>,
     category_spend: Vec<CategorySpend>,
     categories: Vec<String>,
@@ -343,8 +356,24 @@ fn aggregate(
     fill_counts(&counts, stats)?;
     let rows = q("the customer table", CUSTOMER_SQL.replace("{as_of}", &lit))?;
     let table = customer_table(&rows, as_of, opts.unit.days(), stats)?;
+    let holdout = match opts.holdout_end {
+        Some(end) => {
+            // no end given: every later row (`Day(i32::MAX)` is no date to write)
+            let upper = if end.0 == i32::MAX {
+                String::new()
+            } else {
+                format!("AND order_date <= DATE '{end}'")
+            };
+            let sql = HOLDOUT_SQL
+                .replace("{as_of}", &lit)
+                .replace("{upper}", &upper);
+            Some(holdout_days(&q("the holdout purchase days", sql)?, &table)?)
+        }
+        None => None,
+    };
     if !opts.monthly_activity {
         return Ok(Aggregated {
+            holdout,
             table,
             months: Vec::new(),
             category_spend: Vec::new(),
@@ -383,6 +412,7 @@ fn aggregate(
     let week = q("the weekday totals", season("dow"))?;
     let month = q("the calendar-month totals", season("month"))?;
     Ok(Aggregated {
+        holdout,
         table,
         months,
         category_spend,
@@ -684,6 +714,34 @@ fn customer_table(
 /// Orders of a customer-month or customer-category: distinct order ids, else purchase days.
 fn orders_of(order_ids: i64, days: i64) -> u32 {
     (if order_ids > 0 { order_ids } else { days }) as u32
+}
+
+/// The holdout's purchase days, one per row of `table` (0 for a customer without any).
+fn holdout_days(
+    batches: &[RecordBatch],
+    table: &CustomerTable,
+) -> Result<Vec<f64>, DistributedError> {
+    let index: HashMap<&str, usize> = table
+        .ids()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, i))
+        .collect();
+    let mut days = vec![0.0; table.len()];
+    for b in batches {
+        let c = Cols {
+            batch: b,
+            step: "the holdout purchase days",
+        };
+        let (ids, n) = (c.text(0)?, c.int(1)?);
+        for r in 0..b.num_rows() {
+            // a customer whose first purchase is in the holdout is not in the calibration
+            if let Some(&i) = index.get(ids.value(r)) {
+                days[i] = n.value(r) as f64;
+            }
+        }
+    }
+    Ok(days)
 }
 
 fn monthly_activity(

@@ -33,7 +33,7 @@ pub fn analyze(
 
 /// What a month end (or the holdout) aggregates from instead of reading the input again.
 #[derive(Debug, Clone, Copy)]
-enum Kept<'a> {
+pub(crate) enum Kept<'a> {
     /// Nothing yet: read the input.
     None,
     /// The rows read once, kept in memory (embedded).
@@ -59,18 +59,17 @@ fn analyze_with(
     ingest.monthly_activity = !opts.customer_table_only;
     ingest.rejects_path = opts.rejects_path.clone();
     let validating = config.time.calibration_end.is_some() && config.clv.enabled;
-    let history = opts.history_monthly && !opts.customer_table_only;
     let cluster = config.engine.cluster.as_ref();
-    // the month ends refold rows kept in memory, or on a cluster aggregate the rows staged once
-    ingest.keep_rows = matches!(kept, Kept::None)
-        && !opts.customer_table_only
-        && ((history && cluster.is_none()) || validating);
+    // the month ends and the holdout refold rows kept in memory, or on a cluster aggregate
+    // the rows staged once
+    let again = !opts.customer_table_only && (opts.history_monthly || validating);
+    ingest.keep_rows = matches!(kept, Kept::None) && again && cluster.is_none();
     let mut staged = None;
     let mut data = match (kept, cluster) {
         (Kept::Rows(rows), _) => refold(rows, &ingest, progress)?,
         (Kept::Staged(s), _) => s.load(&ingest, progress)?,
         // the same `Ingested`, aggregated by the cluster's executors
-        (Kept::None, Some(url)) if history => {
+        (Kept::None, Some(url)) if again => {
             let s = staged.insert(clientele_distributed::stage(
                 url,
                 &ingest,
@@ -90,10 +89,6 @@ fn analyze_with(
         (Kept::None, None, Some(s)) => Kept::Staged(s),
         (k, _, _) => k,
     };
-    let rows = match kept {
-        Kept::Rows(rows) => Some(rows),
-        _ => None,
-    };
     let mut customers = data.table;
     let clock = std::time::Instant::now();
     let validation = match config.time.calibration_end {
@@ -101,7 +96,7 @@ fn analyze_with(
             // the summary keeps the errors; the per-customer predictions are not part of it.
             // It runs first: with `[clv] model = "auto"` its comparison chooses the model.
             Step::of(
-                crate::validate::validate_with(config, cal, rows, progress).map(|mut v| {
+                crate::validate::validate_with(config, cal, kept, progress).map(|mut v| {
                     v.report.predicted = Vec::new();
                     v.report.baseline_predicted = Vec::new();
                     v
@@ -490,7 +485,8 @@ mod tests {
         }
         let cal = ends[ends.len() / 2];
         let read = crate::validate(&config, cal, &NoProgress).unwrap();
-        let folded = crate::validate::validate_with(&config, cal, Some(rows), &NoProgress).unwrap();
+        let folded =
+            crate::validate::validate_with(&config, cal, Kept::Rows(rows), &NoProgress).unwrap();
         assert_eq!(folded, read);
         assert!(
             read.report.model.sum_actual > 0.0,

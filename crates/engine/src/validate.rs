@@ -3,7 +3,9 @@
 
 use clientele_clv::{CalibrationData, FitOptions, HoldoutReport, holdout_validation};
 use clientele_core::{ClvSummary, Day, TimeUnit};
-use clientele_ingest::{KeptRows, Progress, load, refold};
+use clientele_ingest::{Progress, load, refold};
+
+use crate::pipeline::Kept;
 use serde::{Deserialize, Serialize};
 
 use crate::{Config, EngineError};
@@ -35,24 +37,28 @@ pub fn validate(
     calibration_end: Day,
     progress: &dyn Progress,
 ) -> Result<Validation, EngineError> {
-    validate_with(config, calibration_end, None, progress)
+    validate_with(config, calibration_end, Kept::None, progress)
 }
 
-/// [`validate`] from rows an analysis already read (`analyze` with a calibration end), or
-/// reading the input when there are none.
+/// [`validate`] from rows an analysis already read or staged on its cluster (`analyze` with a
+/// calibration end), or reading the input when there are none.
 pub(crate) fn validate_with(
     config: &Config,
     calibration_end: Day,
-    rows: Option<&KeptRows>,
+    kept: Kept<'_>,
     progress: &dyn Progress,
 ) -> Result<Validation, EngineError> {
     let mut ingest = config.ingest_options()?;
     let observation_end = ingest.as_of;
     ingest.as_of = Some(calibration_end);
     ingest.holdout_end = Some(observation_end.unwrap_or(Day(i32::MAX)));
-    let data = match rows {
-        Some(rows) => refold(rows, &ingest, progress)?,
-        None => load(&ingest, progress)?,
+    let data = match (kept, &config.engine.cluster) {
+        (Kept::Rows(rows), _) => refold(rows, &ingest, progress)?,
+        (Kept::Staged(s), _) => s.load(&ingest, progress)?,
+        (Kept::None, Some(url)) => {
+            clientele_distributed::load(url, &ingest, config.engine.staging.as_deref(), progress)?
+        }
+        (Kept::None, None) => load(&ingest, progress)?,
     };
     let obs_end = match observation_end {
         Some(d) => d,

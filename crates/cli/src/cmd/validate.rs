@@ -84,7 +84,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         calibration_end: None,
         write_postgres: None,
         write_table: None,
-        // a validation reads the rows twice (calibration, holdout): embedded only
+        // no flag: a config's `[engine] cluster` applies
         cluster: None,
         cluster_staging: None,
         memory_limit: None,
