@@ -242,6 +242,27 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     let summary = std::fs::read_to_string(clu.join("summary.json")).unwrap();
     assert!(summary.contains("\"calibration_end\": \"1997-09-30\""));
 
+    // calendar periods (`[time] periods = "calendar"`, weeks from Monday): frequency, recency
+    // and T in whole weeks, and the holdout's weeks, from the cluster's period query
+    let config = dir.path().join("calendar.toml");
+    std::fs::write(
+        &config,
+        "[time]\nunit = \"weeks\"\nperiods = \"calendar\"\n",
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let calendar = [&holdout[..], &["--config", config.as_str()][..]].concat();
+    let (emb, clu) = (
+        dir.path().join("calendar-emb"),
+        dir.path().join("calendar-clu"),
+    );
+    let (ok, err) = analyze(&[&CDNOW[..], &calendar[..]].concat(), &[&cdnow], &emb);
+    assert!(ok, "{err}");
+    let args = [&CDNOW[..], &calendar[..], &on_cluster[..]].concat();
+    let (ok, err) = analyze(&args, &[&cdnow], &clu);
+    assert!(ok, "{err}");
+    assert_same_outputs(&emb, &clu);
+
     // a synthetic shop of about 1M rows, with categories, order ids, profit and returns
     let shop = dir.path().join("shop");
     let o = bin()

@@ -25,10 +25,6 @@ pub enum DistributedError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The run asks for something the cluster engine does not do yet (the user's choice of
-    /// options; the message names them and the way around).
-    #[error("{0}")]
-    Unsupported(String),
     /// Reading and validating the input on the client failed (the input's fault, as in an
     /// embedded run).
     #[error(transparent)]

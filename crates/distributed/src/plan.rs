@@ -13,7 +13,7 @@ use std::path::Path;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
-use clientele_core::{ColumnData, CustomerTable, Day};
+use clientele_core::{ColumnData, CustomerTable, Day, TimeUnit};
 use clientele_ingest::{
     CategorySpend, IngestOptions, IngestStats, Ingested, MONEY_SCALE, MonthActivity, PeriodTotals,
     Progress,
@@ -85,7 +85,7 @@ k AS (
       COUNT(*) OVER (PARTITION BY customer_id) AS categories
     FROM cs
   ) WHERE rn = 1
-),
+){periods_cte},
 c AS (
   SELECT customer_id,
     SUM(CAST(amount AS DECIMAL(38, 0))) AS monetary,
@@ -101,22 +101,71 @@ SELECT c.customer_id, c.monetary, COALESCE(o.order_ids, 0) AS order_ids,
   COALESCE(k.categories, 0) AS categories, c.profit, c.profit_rows,
   c.items, c.quantity_rows, c.returns, c.return_amount,
   p.first_purchase, p.last_purchase, p.purchase_days, p.purchase_day_amount, p.first_day_amount,
-  k.top_category, p.longest_gap, p.last_gap
+  k.top_category, p.longest_gap, p.last_gap{periods_cols}
 FROM c LEFT JOIN p ON c.customer_id = p.customer_id
        LEFT JOIN o ON c.customer_id = o.customer_id
-       LEFT JOIN k ON c.customer_id = k.customer_id
+       LEFT JOIN k ON c.customer_id = k.customer_id{periods_join}
 ";
 
+/// With `[time] periods = "calendar"`: per customer, the calendar periods with a purchase day
+/// and the net amount of the first one's purchase days (`{period}` is the period index of
+/// `order_date`, as `TimeUnit::period_of` numbers it).
+const PERIODS_CTE: &str = ",
+q AS (
+  SELECT customer_id, pk, SUM(amt) AS amt
+  FROM (SELECT customer_id, {period} AS pk, amt FROM d) GROUP BY customer_id, pk
+),
+pp AS (
+  SELECT customer_id, COUNT(*) AS periods, SUM(CASE WHEN rn = 1 THEN amt END) AS first_period_amount
+  FROM (SELECT customer_id, amt, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY pk) AS rn FROM q)
+  GROUP BY customer_id
+)";
+
+/// The customer query for `opts`: with calendar periods, two more columns (18, 19).
+fn customer_sql(lit: &str, calendar: Option<TimeUnit>) -> String {
+    let (cte, cols, join) = match calendar {
+        Some(unit) => (
+            PERIODS_CTE.replace("{period}", &period_sql(unit)),
+            ", pp.periods, pp.first_period_amount",
+            "\n       LEFT JOIN pp ON c.customer_id = pp.customer_id",
+        ),
+        None => (String::new(), "", ""),
+    };
+    CUSTOMER_SQL
+        .replace("{periods_cte}", &cte)
+        .replace("{periods_cols}", cols)
+        .replace("{periods_join}", join)
+        .replace("{as_of}", lit)
+}
+
+/// `TimeUnit::period_of(order_date)` in SQL: weeks from Monday, calendar months, quarters and
+/// years, blocks of N days from 1970-01-01 (floors of exact small quotients).
+fn period_sql(unit: TimeUnit) -> String {
+    let day = "CAST(order_date AS INT)";
+    let year = "CAST(date_part('year', order_date) AS BIGINT)";
+    let month0 = "(CAST(date_part('month', order_date) AS BIGINT) - 1)";
+    match unit {
+        TimeUnit::Days => format!("CAST({day} AS BIGINT)"),
+        TimeUnit::Weeks => format!("CAST(FLOOR(({day} + 3) / 7.0) AS BIGINT)"),
+        TimeUnit::Months => format!("{year} * 12 + {month0}"),
+        TimeUnit::Quarters => format!("{year} * 4 + {month0} / 3"),
+        TimeUnit::Years => year.to_string(),
+        TimeUnit::NDays(n) => format!("CAST(FLOOR({day} / {n}.0) AS BIGINT)"),
+    }
+}
+
 /// Purchase days after the as-of date up to the holdout's end, per customer: customer-days
-/// with at least one non-negative row, as the embedded fold counts them (elapsed time only;
-/// calendar periods are refused on a cluster).
+/// with at least one non-negative row, as the embedded fold counts them; with calendar
+/// periods, the periods after the as-of date's with such a day.
 const HOLDOUT_SQL: &str = "
-SELECT customer_id, COUNT(*) AS days FROM (
-  SELECT customer_id, order_date FROM tx
-  WHERE order_date > {as_of} {upper}
-  GROUP BY customer_id, order_date
-  HAVING MAX(amount) >= 0
-) GROUP BY customer_id
+SELECT customer_id, COUNT(DISTINCT pk) AS days FROM (
+  SELECT customer_id, {period} AS pk FROM (
+    SELECT customer_id, order_date FROM tx
+    WHERE order_date > {as_of} {upper}
+    GROUP BY customer_id, order_date
+    HAVING MAX(amount) >= 0
+  )
+) WHERE pk > {as_of_period} GROUP BY customer_id
 ";
 
 /// Per customer and `{key}` (calendar month, or category): net revenue, distinct order ids
@@ -170,7 +219,7 @@ pub(crate) fn stage(
     staging: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<StagedRows, DistributedError> {
-    refuse_unsupported(opts)?;
+    refuse_kept_rows(opts)?;
     let base = staging.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let stage = Staging::new(&base)?;
     let parts = Box::new(ParquetParts::new(&stage.dir, PARTS));
@@ -204,7 +253,7 @@ impl StagedRows {
         opts: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<Ingested, DistributedError> {
-        refuse_unsupported(opts)?;
+        refuse_kept_rows(opts)?;
         let as_of = opts.as_of.unwrap_or(self.as_of);
         let mut stats = self.stats.clone();
         progress.start("building the customer table on the cluster", None);
@@ -247,23 +296,16 @@ impl StagedRows {
     }
 }
 
-/// Options the cluster path does not compute; each named, with the way around.
-fn refuse_unsupported(opts: &IngestOptions) -> Result<(), DistributedError> {
-    let what = if opts.calendar_periods {
-        Some("[time] periods = \"calendar\"")
-    } else if opts.keep_rows {
-        // the month ends and the holdout aggregate the rows staged once (`crate::stage`)
-        Some("rows kept in memory (an internal option)")
-    } else {
-        None
-    };
-    match what {
-        Some(w) => Err(DistributedError::Unsupported(format!(
-            "{w} is not computed on a cluster yet: run without --cluster (embedded), or leave \
-             it out"
-        ))),
-        None => Ok(()),
+/// Rows kept in memory are the embedded path's way to fold again (month ends, holdout); on a
+/// cluster they are staged instead, so asking for both is a bug of the caller.
+fn refuse_kept_rows(opts: &IngestOptions) -> Result<(), DistributedError> {
+    if opts.keep_rows {
+        return Err(DistributedError::Internal {
+            step: "the options",
+            reason: "rows kept in memory were asked for; a cluster run stages them".into(),
+        });
     }
+    Ok(())
 }
 
 /// The scheduler to submit to and where its executors read the rows.
@@ -354,8 +396,9 @@ fn aggregate(
     let q = |step: &'static str, sql: String| query(ctx, rt, step, &sql);
     let counts = q("the row counts", COUNTS_SQL.replace("{as_of}", &lit))?;
     fill_counts(&counts, stats)?;
-    let rows = q("the customer table", CUSTOMER_SQL.replace("{as_of}", &lit))?;
-    let table = customer_table(&rows, as_of, opts.unit.days(), stats)?;
+    let calendar = opts.calendar_periods.then_some(opts.unit);
+    let rows = q("the customer table", customer_sql(&lit, calendar))?;
+    let table = customer_table(&rows, as_of, opts.unit, calendar.is_some(), stats)?;
     let holdout = match opts.holdout_end {
         Some(end) => {
             // no end given: every later row (`Day(i32::MAX)` is no date to write)
@@ -364,7 +407,13 @@ fn aggregate(
             } else {
                 format!("AND order_date <= DATE '{end}'")
             };
+            let (period, as_of_period) = match calendar {
+                Some(unit) => (period_sql(unit), unit.period_of(as_of)),
+                None => (period_sql(TimeUnit::Days), i64::from(as_of.0)),
+            };
             let sql = HOLDOUT_SQL
+                .replace("{period}", &period)
+                .replace("{as_of_period}", &as_of_period.to_string())
                 .replace("{as_of}", &lit)
                 .replace("{upper}", &upper);
             Some(holdout_days(&q("the holdout purchase days", sql)?, &table)?)
@@ -568,9 +617,11 @@ impl TooLarge {
 fn customer_table(
     batches: &[RecordBatch],
     as_of: Day,
-    unit: f64,
+    time_unit: TimeUnit,
+    calendar: bool,
     stats: &mut IngestStats,
 ) -> Result<CustomerTable, DistributedError> {
+    let unit = time_unit.days();
     let mut c = TableCols::default();
     let (mut any_category, mut any_profit, mut any_quantity) = (false, false, false);
     let mut too_large = TooLarge::default();
@@ -589,6 +640,11 @@ fn customer_table(
         let (pamount, first_amt) = (cols.dec(13)?, cols.dec(14)?);
         let top = cols.text(15)?;
         let (longest, last_gap) = (cols.int(16)?, cols.int(17)?);
+        let periods = if calendar {
+            Some((cols.int(18)?, cols.dec(19)?))
+        } else {
+            None
+        };
         for r in 0..b.num_rows() {
             let key = id.value(r);
             let m = too_large.fit(monetary.value(r), key, "amounts", "amount");
@@ -612,17 +668,24 @@ fn customer_table(
             c.purchase_days.push(Some(n));
             c.monetary.push(Some(m));
             c.aov.push(Some(m / orders as f64));
-            c.frequency.push(Some((n - 1) as f64));
-            c.recency.push(Some(f64::from(l - f) / unit));
-            c.t.push(Some(f64::from(as_of.0 - f) / unit));
-            let repeat = too_large.fit(
-                pamount.value(r) - first_amt.value(r),
-                key,
-                "amounts",
-                "amount",
-            );
-            c.monetary_value.push(Some(if n > 1 {
-                money(i128::from(repeat)) / (n - 1) as f64
+            // the BTYD columns: in purchase days and time units, or in calendar periods
+            let (opportunities, first_amount) = match &periods {
+                Some((count, first_period)) => (count.value(r), first_period.value(r)),
+                None => (n, first_amt.value(r)),
+            };
+            let repeat = too_large.fit(pamount.value(r) - first_amount, key, "amounts", "amount");
+            c.frequency.push(Some((opportunities - 1) as f64));
+            if calendar {
+                let p0 = time_unit.period_of(Day(f));
+                c.recency
+                    .push(Some((time_unit.period_of(Day(l)) - p0) as f64));
+                c.t.push(Some((time_unit.period_of(as_of) - p0) as f64));
+            } else {
+                c.recency.push(Some(f64::from(l - f) / unit));
+                c.t.push(Some(f64::from(as_of.0 - f) / unit));
+            }
+            c.monetary_value.push(Some(if opportunities > 1 {
+                money(i128::from(repeat)) / (opportunities - 1) as f64
             } else {
                 0.0
             }));
