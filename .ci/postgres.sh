@@ -20,6 +20,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 fi
+if ! command -v openssl >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >&2
+fi
 bin="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
 # the first free port from 54329 (another run's server may hold one)
 port="${CLIENTELE_PG_PORT:-}"
@@ -42,10 +45,30 @@ else
 fi
 as_pg "'$bin/initdb' -D '$dir/data' -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     --encoding=UTF8 --locale=C.UTF-8 --pwfile='$dir/pw'" >/dev/null
-as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC\" start" >/dev/null
+# TLS: a CA of our own and a server certificate for the name `localhost` only (so that
+# verify-full by IP address fails, as it should), plus a second CA that signed nothing
+tls="$dir/tls"
+mkdir -p "$tls"
+(
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=clientele-test-ca \
+        -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
+        -keyout other.key -out other-ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\n' > san.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile san.ext -out server.crt 2>/dev/null
+    chmod 600 server.key
+)
+if [ "$(id -u)" = 0 ]; then chown -R postgres "$tls"; chmod 755 "$tls"; chmod 644 "$tls"/*.pem; fi
+# a role that may only connect over TLS: a session of it proves the connection is encrypted
+sed -i '1i hostnossl all clientele_tls all reject' "$dir/data/pg_hba.conf"
+as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start" >/dev/null
 as_pg "'$bin/psql' -h '$dir' -p $port -U postgres -d postgres -v ON_ERROR_STOP=1 -q" <<SQL
 CREATE ROLE clientele LOGIN PASSWORD '$password';
 CREATE DATABASE shop OWNER clientele;
+CREATE ROLE clientele_tls LOGIN PASSWORD '$password' IN ROLE clientele;
 SQL
 cat <<ENV
 export CLIENTELE_PG_TESTS=1
@@ -53,4 +76,7 @@ export CLIENTELE_PG_DIR='$dir'
 export CLIENTELE_PG_URL='postgresql://clientele@127.0.0.1:$port/shop'
 export CLIENTELE_PG_ADMIN_URL='postgresql://postgres@127.0.0.1:$port/shop'
 export CLIENTELE_PG_TEST_PASSWORD='$password'
+export CLIENTELE_PG_TLS_URL='postgresql://clientele_tls@localhost:$port/shop?hostaddr=127.0.0.1'
+export CLIENTELE_PG_CA='$tls/ca.pem'
+export CLIENTELE_PG_OTHER_CA='$tls/other-ca.pem'
 ENV

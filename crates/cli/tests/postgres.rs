@@ -51,7 +51,9 @@ impl Server {
             .env_remove("PGPASSFILE")
             .env_remove("PGHOST")
             .env_remove("PGUSER")
-            .env_remove("PGDATABASE");
+            .env_remove("PGDATABASE")
+            .env_remove("PGSSLMODE")
+            .env_remove("PGSSLROOTCERT");
         c
     }
 }
@@ -735,11 +737,11 @@ fn impossible_postgres_settings_are_refused_before_connecting() {
             &[
                 "analyze",
                 "--postgres",
-                "postgresql://ann@h/shop?sslmode=require",
+                "postgresql://ann@h/shop?sslmode=verify-full",
                 "--table",
                 "t",
             ],
-            "TLS",
+            "sslrootcert",
         ),
         (
             &[
@@ -763,6 +765,90 @@ fn impossible_postgres_settings_are_refused_before_connecting() {
         let e = failed(&o);
         assert!(e.contains(expect), "{args:?}: {e}");
         assert!(!e.contains("pw123"), "{args:?}: {e}");
+        assert!(!d.join("never").exists());
+    }
+}
+
+/// TLS as libpq: a role the server accepts only over TLS reads and writes with the default
+/// `prefer`, `require`, `verify-ca` and `verify-full` (by the certificate's name); a foreign CA,
+/// verify-full by an IP address the certificate does not name, and `disable` are each one line
+/// that says why and what to do.
+#[test]
+fn tls_connections_follow_libpqs_sslmode_and_sslrootcert() {
+    let Some(s) = server("tls_connections_follow_libpqs_sslmode_and_sslrootcert") else {
+        return;
+    };
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"));
+    let (tls_url, ca, other) = (
+        var("CLIENTELE_PG_TLS_URL"),
+        var("CLIENTELE_PG_CA"),
+        var("CLIENTELE_PG_OTHER_CA"),
+    );
+    let by_ip = tls_url
+        .replace("@localhost:", "@127.0.0.1:")
+        .replace("?hostaddr=127.0.0.1", "?x=");
+    let by_ip = by_ip.trim_end_matches("?x=").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let query = "SELECT * FROM (VALUES ('a', DATE '2024-01-01', 10.5), ('a', DATE '2024-02-01', 5), \
+                 ('b', DATE '2024-01-05', 7)) t(customer_id, order_date, amount)";
+    let run = |url: &str, out: &str| {
+        s.clientele(d)
+            .args(["analyze", "--postgres", url, "--query", query, "--out", out])
+            .args(["--quiet", "--lang", "en"])
+            .output()
+            .unwrap()
+    };
+    let good = [
+        tls_url.clone(),
+        format!("{tls_url}&sslmode=require"),
+        format!("{by_ip}?sslmode=verify-ca&sslrootcert={ca}"),
+        format!("{tls_url}&sslmode=verify-full&sslrootcert={ca}"),
+    ];
+    for (k, url) in good.iter().enumerate() {
+        let out = ok(&run(url, &format!("ok{k}")));
+        assert!(out.contains("read 3 = accepted 3"), "{url}: {out}");
+    }
+    // the grades written back over verify-full
+    let url = &good[3];
+    let o = s
+        .clientele(d)
+        .args([
+            "analyze",
+            "--postgres",
+            url,
+            "--query",
+            query,
+            "--out",
+            "sink",
+        ])
+        .args([
+            "--write-postgres",
+            url,
+            "--write-table",
+            "tls_customers",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(count(&mut s.admin(), "tls_customers"), 2);
+    let bad = [
+        (
+            format!("{tls_url}&sslmode=verify-full&sslrootcert={other}"),
+            "UnknownIssuer",
+        ),
+        (
+            format!("{by_ip}?sslmode=verify-full&sslrootcert={ca}"),
+            "not valid for name",
+        ),
+        (format!("{tls_url}&sslmode=disable"), "no encryption"),
+    ];
+    for (url, why) in bad {
+        let err = failed(&run(&url, "never"));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(why), "{url}: {err}");
+        assert!(!err.contains(&s.password), "{err}");
         assert!(!d.join("never").exists());
     }
 }

@@ -8,7 +8,7 @@
 //! string, with `PGHOST`, `PGPORT`, `PGUSER` and `PGDATABASE` filling what it leaves out. The
 //! password never comes from the URL (it would be written into the run's config): it comes
 //! from `CLIENTELE_PG_PASSWORD`, `PGPASSWORD` or the password file (`PGPASSFILE`, else
-//! `~/.pgpass`), and is never printed.
+//! `~/.pgpass`), and is never printed. TLS as libpq: `sslmode` and `sslrootcert` ([`tls`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,10 +21,12 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema};
-use postgres::config::{Host, SslMode};
+use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::types::Type;
 use postgres::{Client, NoTls};
+
+mod tls;
 
 use crate::reader::{ParquetCtx, Sink, resolve};
 use crate::{ColumnMapping, IngestError, Progress};
@@ -46,6 +48,9 @@ pub struct PgUrl {
     shown: String,
     /// Where the password came from, for the advice when it is refused.
     password_from: PasswordFrom,
+    /// libpq's sslmode, and the TLS client for it (none with `disable`).
+    ssl_mode: tls::SslMode,
+    tls: Option<rustls::ClientConfig>,
 }
 
 /// The source of the password that was sent.
@@ -87,7 +92,9 @@ impl PgUrl {
             at: redact(url),
             reason,
         };
-        let mut config = postgres::Config::from_str(url.trim()).map_err(|e| {
+        // the driver knows neither verify-ca/verify-full nor a root file: those are ours
+        let params = tls::take_params(url.trim());
+        let mut config = postgres::Config::from_str(&params.rest).map_err(|e| {
             refuse(format!(
                 "not a PostgreSQL connection string ({e}): write it as \
                  postgresql://user@host:5432/database"
@@ -101,13 +108,8 @@ impl PgUrl {
                     .into(),
             ));
         }
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(refuse(
-                "sslmode=require asks for TLS, which this build of clientele does not have: \
-                 connect over a Unix socket, loopback or an SSH tunnel (sslmode=disable)"
-                    .into(),
-            ));
-        }
+        let tls = tls::settings(params.mode, params.root, env, home).map_err(&refuse)?;
+        config.ssl_mode(tls.mode.driver());
         if config.get_hosts().is_empty() {
             match env("PGHOST").filter(|h| !h.is_empty()) {
                 Some(h) if h.starts_with('/') => {
@@ -203,6 +205,8 @@ impl PgUrl {
             config,
             shown,
             password_from,
+            ssl_mode: tls.mode,
+            tls: tls.client,
         })
     }
 
@@ -218,9 +222,15 @@ impl PgUrl {
 
     /// Opens a connection; any failure is one line naming the server, database and fix.
     pub fn connect(&self) -> Result<Client, IngestError> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| self.error(&e, "connecting"))
+        let connected = match &self.tls {
+            Some(client) => self
+                .config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                    client.clone(),
+                )),
+            None => self.config.connect(NoTls),
+        };
+        connected.map_err(|e| self.error(&e, "connecting"))
     }
 
     /// One clear line for a client or server error met while `doing` something.
@@ -298,6 +308,8 @@ impl PgUrl {
                             _ => String::new(),
                         }
                     )
+                } else if let Some(tls) = tls_failure(&text, &cause, self.ssl_mode) {
+                    tls
                 } else if text.contains("error connecting")
                     || text.contains("timeout")
                     || cause.contains("refused")
@@ -319,6 +331,33 @@ impl PgUrl {
             reason,
         }
     }
+}
+
+/// One line for a TLS failure: the server offers none, or its certificate is not accepted.
+fn tls_failure(text: &str, cause: &str, mode: tls::SslMode) -> Option<String> {
+    let both = format!("{text} {cause}");
+    if both.contains("server does not support TLS") {
+        return Some(format!(
+            "the server does not offer TLS and sslmode={} asks for it: turn on ssl in its \
+             postgresql.conf, or connect with sslmode=prefer or disable over a trusted network",
+            mode.name()
+        ));
+    }
+    let certificate = [
+        "certificate",
+        "UnknownIssuer",
+        "NotValidForName",
+        "BadSignature",
+    ];
+    certificate.iter().any(|w| both.contains(w)).then(|| {
+        format!(
+            "the server's TLS certificate was not accepted under sslmode={} ({}): give the CA \
+             that signed it with sslrootcert=/path/to/ca.pem (or PGSSLROOTCERT), and with \
+             verify-full connect by a host name the certificate holds",
+            mode.name(),
+            if cause.is_empty() { text } else { cause }
+        )
+    })
 }
 
 /// True when group or others may read `file`: such a password file is ignored.
@@ -999,11 +1038,29 @@ mod tests {
     }
 
     #[test]
-    fn tls_only_urls_are_refused_with_the_reason() {
-        let e = PgUrl::parse_with("postgresql://ann@h/shop?sslmode=require", &env(&[]), None)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("TLS"), "{e}");
+    fn tls_settings_come_from_the_url_or_the_environment_as_in_libpq() {
+        let u =
+            PgUrl::parse_with("postgresql://ann@h/shop?sslmode=require", &env(&[]), None).unwrap();
+        assert_eq!(u.ssl_mode, tls::SslMode::Require);
+        assert!(u.tls.is_some());
+        let u = PgUrl::parse_with(
+            "postgresql://ann@h/shop",
+            &env(&[("PGSSLMODE", "disable")]),
+            None,
+        )
+        .unwrap();
+        assert!(u.tls.is_none());
+        let e = PgUrl::parse_with(
+            "postgresql://ann@h/shop?sslmode=verify-full",
+            &env(&[]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("sslrootcert") && e.contains("postgresql://ann@h/shop"),
+            "{e}"
+        );
     }
 
     #[test]
