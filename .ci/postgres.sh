@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL server for the database tests: a fresh cluster in a temp
 # folder, listening on loopback only, with a password-protected role `clientele` (scram) and
-# a database `shop`. Prints the environment the tests read; stop it with `$0 stop DIR`.
+# a database `shop`, and TLS with a CA of its own (a role `clientele_tls` may connect only over
+# TLS). Prints the environment the tests read; stop it with `$0 stop DIR`.
 #
 #   eval "$(bash .ci/postgres.sh start)"    # sets CLIENTELE_PG_TESTS, CLIENTELE_PG_URL, …
 #   bash .ci/postgres.sh stop "$CLIENTELE_PG_DIR"
