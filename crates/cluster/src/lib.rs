@@ -155,8 +155,6 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         .flat_map(|&i| fm.data[i * d..(i + 1) * d].iter().copied())
         .collect();
     let on_sample = |f: &KMeansFit| -> Vec<u32> { sidx.iter().map(|&i| f.labels[i]).collect() };
-    let labelings: Vec<Vec<u32>> = fits.iter().map(on_sample).collect();
-    let sil = select::silhouettes(&points, d, &labelings, &ks);
     let score = |f: &KMeansFit, silhouette: f64| {
         let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
         KScore {
@@ -170,20 +168,56 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             converged: f.converged,
         }
     };
-    let mut scores: Vec<KScore> = fits.iter().zip(&sil).map(|(f, &s)| score(f, s)).collect();
-    let k = select::choose_k(&scores).unwrap_or(lo);
-    let at = scores.iter().position(|s| s.k == k).unwrap_or(0);
-    let mut fit = fits.swap_remove(at);
+    // The elbow reads the inertia alone, so the other scores (a pass over every customer for
+    // Calinski–Harabasz and Davies–Bouldin, an O(sample²) one for the silhouettes) are taken
+    // once, after the chosen k is fitted; only without an elbow do the scan's silhouettes
+    // decide first. Same values as scoring every scan fit and then the chosen k's fit.
+    let inertia_only: Vec<KScore> = fits
+        .iter()
+        .map(|f| KScore {
+            k: f.k,
+            inertia: f.inertia,
+            silhouette: f64::NAN,
+            calinski_harabasz: f64::NAN,
+            davies_bouldin: f64::NAN,
+            smallest_share: f64::NAN,
+            n_iter: f.n_iter,
+            converged: f.converged,
+        })
+        .collect();
+    let mut labelings: Vec<Vec<u32>> = fits.iter().map(on_sample).collect();
+    let (k, mut sil) = match select::elbow(&inertia_only) {
+        Some(k) => (k, None),
+        None => {
+            let sil = select::silhouettes(&points, d, &labelings, &ks);
+            let with_sil: Vec<KScore> = inertia_only
+                .iter()
+                .zip(&sil)
+                .map(|(s, &v)| KScore {
+                    silhouette: v,
+                    ..s.clone()
+                })
+                .collect();
+            (select::best_silhouette(&with_sil).unwrap_or(lo), Some(sil))
+        }
+    };
+    let at = ks.iter().position(|&c| c == k).unwrap_or(0);
     if scanning {
         // the chosen k as a fixed k would have it, and its scores from that fit
-        fit = fit_k(&config.params(k))?;
-        let s = select::silhouettes(&points, d, &[on_sample(&fit)], &[k]);
-        scores[at] = score(&fit, s.first().copied().unwrap_or(0.0));
+        fits[at] = fit_k(&config.params(k))?;
+        labelings[at] = on_sample(&fits[at]);
+        if let Some(sil) = &mut sil {
+            let s = select::silhouettes(&points, d, &labelings[at..=at], &[k]);
+            sil[at] = s.first().copied().unwrap_or(0.0);
+        }
         notes.push(format!(
             "k chosen with {} initialisations per k; k = {k} fitted with {}",
             config.scan_n_init, config.n_init
         ));
     }
+    let sil = sil.unwrap_or_else(|| select::silhouettes(&points, d, &labelings, &ks));
+    let scores: Vec<KScore> = fits.iter().zip(&sil).map(|(f, &s)| score(f, s)).collect();
+    let mut fit = fits.swap_remove(at);
     if sampled {
         fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
     }

@@ -8,6 +8,7 @@
 
 use clientele_core::CustomerTable;
 use clientele_core::columns as col;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -166,10 +167,15 @@ pub(crate) fn profiles(
     for (i, &l) in labels.iter().enumerate() {
         members[l as usize].push(i);
     }
-    let mut stats: Vec<Vec<ColumnStats>> = vec![Vec::new(); k];
-    let mut zs: Vec<[Option<f64>; 3]> = vec![[None; 3]; k];
-    let mut revenue: Option<(Vec<f64>, f64)> = None;
-    for col in &cols {
+    // Per column (independent, so on all cores; put together in column order): each
+    // cluster's mean and median, the cluster's mean log1p z-score on a naming axis, and the
+    // revenue per cluster.
+    struct ColumnOut {
+        stats: Vec<ColumnStats>,
+        z: Option<(usize, Vec<Option<f64>>)>,
+        revenue: Option<(Vec<f64>, f64)>,
+    }
+    let per_column = |col: &String| -> Result<ColumnOut> {
         let v = values(table, fm, col)?;
         let axis = [col::MONETARY, col::ORDERS, col::RECENCY_DAYS]
             .iter()
@@ -183,6 +189,8 @@ pub(crate) fn profiles(
         let pm = t.iter().sum::<f64>() / t.len().max(1) as f64;
         let psd =
             (t.iter().map(|x| (x - pm) * (x - pm)).sum::<f64>() / t.len().max(1) as f64).sqrt();
+        let mut stats = Vec::with_capacity(k);
+        let mut zs = vec![None; k];
         for c in 0..k {
             let mut xs: Vec<f64> = members[c]
                 .iter()
@@ -190,27 +198,22 @@ pub(crate) fn profiles(
                 .filter(|x| !x.is_nan())
                 .collect();
             let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-            stats[c].push(ColumnStats {
+            if axis.is_some() {
+                let ct: Vec<f64> = xs.iter().map(|&x| Transform::Log1p.apply(x)).collect();
+                if !ct.is_empty() && psd > 0.0 {
+                    let cm = ct.iter().sum::<f64>() / ct.len() as f64;
+                    zs[c] = Some((cm - pm) / psd);
+                } else if !ct.is_empty() {
+                    zs[c] = Some(0.0);
+                }
+            }
+            stats.push(ColumnStats {
                 column: col.clone(),
                 mean: (!xs.is_empty()).then_some(mean),
                 median: median(&mut xs),
             });
-            if let Some(a) = axis {
-                let ct: Vec<f64> = members[c]
-                    .iter()
-                    .map(|&i| v[i])
-                    .filter(|x| !x.is_nan())
-                    .map(|x| Transform::Log1p.apply(x))
-                    .collect();
-                if !ct.is_empty() && psd > 0.0 {
-                    let cm = ct.iter().sum::<f64>() / ct.len() as f64;
-                    zs[c][a] = Some((cm - pm) / psd);
-                } else if !ct.is_empty() {
-                    zs[c][a] = Some(0.0);
-                }
-            }
         }
-        if col == col::MONETARY {
+        let revenue = (col == col::MONETARY).then(|| {
             let mut per = vec![0.0; k];
             for (i, &l) in labels.iter().enumerate() {
                 if !v[i].is_nan() {
@@ -218,7 +221,31 @@ pub(crate) fn profiles(
                 }
             }
             let total: f64 = per.iter().sum();
-            revenue = Some((per, total));
+            (per, total)
+        });
+        Ok(ColumnOut {
+            stats,
+            z: axis.map(|a| (a, zs)),
+            revenue,
+        })
+    };
+    let per_column: Vec<ColumnOut> = cols.par_iter().map(per_column).collect::<Result<_>>()?;
+    let mut stats: Vec<Vec<ColumnStats>> = vec![Vec::new(); k];
+    let mut zs: Vec<[Option<f64>; 3]> = vec![[None; 3]; k];
+    let mut revenue: Option<(Vec<f64>, f64)> = None;
+    for out in per_column {
+        for (c, s) in out.stats.into_iter().enumerate() {
+            stats[c].push(s);
+        }
+        if let Some((a, z)) = out.z {
+            for (c, z) in z.into_iter().enumerate() {
+                if z.is_some() {
+                    zs[c][a] = z;
+                }
+            }
+        }
+        if out.revenue.is_some() {
+            revenue = out.revenue;
         }
     }
     let mut out = Vec::with_capacity(k);
@@ -263,12 +290,15 @@ fn median(xs: &mut [f64]) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
-    xs.sort_unstable_by(f64::total_cmp);
-    let m = xs.len() / 2;
-    Some(if xs.len() % 2 == 1 {
-        xs[m]
+    // the middle order statistics by selection (linear, not a sort): the same values
+    let (n, m) = (xs.len(), xs.len() / 2);
+    let (left, mid, _) = xs.select_nth_unstable_by(m, f64::total_cmp);
+    let mid = *mid;
+    Some(if n % 2 == 1 {
+        mid
     } else {
-        (xs[m - 1] + xs[m]) / 2.0
+        let below = left.iter().copied().max_by(f64::total_cmp).unwrap_or(mid);
+        (below + mid) / 2.0
     })
 }
 

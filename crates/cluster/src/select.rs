@@ -157,41 +157,60 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
             counts[offsets[m] + l as usize] += 1;
         }
     }
+    // Features by column, so that one point's distances to all others vectorise; each sum
+    // still adds the same distances in the same order (point j ascending) as pair by pair.
+    let mut by_col = vec![0.0; s * d];
+    for (j, row) in points.chunks_exact(d).enumerate() {
+        for (f, &v) in row.iter().enumerate() {
+            by_col[f * s + j] = v;
+        }
+    }
     let per_point: Vec<Vec<f64>> = (0..s)
         .into_par_iter()
-        .map(|i| {
-            let xi = &points[i * d..(i + 1) * d];
-            let mut sums = vec![0.0; total];
-            for (j, xj) in points.chunks_exact(d).enumerate() {
-                let dist = sq_dist(xi, xj).sqrt();
-                for (m, lab) in labelings.iter().enumerate() {
-                    sums[offsets[m] + lab[j] as usize] += dist;
+        .map_init(
+            || vec![0.0; s],
+            |dist, i| {
+                let xi = &points[i * d..(i + 1) * d];
+                dist.fill(0.0);
+                for (f, &v) in xi.iter().enumerate() {
+                    for (acc, &c) in dist.iter_mut().zip(&by_col[f * s..(f + 1) * s]) {
+                        let t = v - c;
+                        *acc += t * t;
+                    }
                 }
-            }
-            labelings
-                .iter()
-                .enumerate()
-                .map(|(m, lab)| {
-                    let (o, k) = (offsets[m], ks[m]);
-                    let own = lab[i] as usize;
-                    let n_own = counts[o + own];
-                    if n_own <= 1 {
-                        return 0.0;
+                dist.iter_mut().for_each(|q| *q = q.sqrt());
+                let mut sums = vec![0.0; total];
+                for (m, lab) in labelings.iter().enumerate() {
+                    let sums = &mut sums[offsets[m]..];
+                    for (&l, &dj) in lab.iter().zip(dist.iter()) {
+                        sums[l as usize] += dj;
                     }
-                    let a = sums[o + own] / (n_own - 1) as f64;
-                    let b = (0..k)
-                        .filter(|&c| c != own && counts[o + c] > 0)
-                        .map(|c| sums[o + c] / counts[o + c] as f64)
-                        .fold(f64::INFINITY, f64::min);
-                    let den = a.max(b);
-                    if !b.is_finite() || den == 0.0 {
-                        0.0
-                    } else {
-                        (b - a) / den
-                    }
-                })
-                .collect()
-        })
+                }
+                labelings
+                    .iter()
+                    .enumerate()
+                    .map(|(m, lab)| {
+                        let (o, k) = (offsets[m], ks[m]);
+                        let own = lab[i] as usize;
+                        let n_own = counts[o + own];
+                        if n_own <= 1 {
+                            return 0.0;
+                        }
+                        let a = sums[o + own] / (n_own - 1) as f64;
+                        let b = (0..k)
+                            .filter(|&c| c != own && counts[o + c] > 0)
+                            .map(|c| sums[o + c] / counts[o + c] as f64)
+                            .fold(f64::INFINITY, f64::min);
+                        let den = a.max(b);
+                        if !b.is_finite() || den == 0.0 {
+                            0.0
+                        } else {
+                            (b - a) / den
+                        }
+                    })
+                    .collect()
+            },
+        )
         .collect();
     let mut mean = vec![0.0; ks.len()];
     for p in per_point {
@@ -219,6 +238,13 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
 /// (`docs/MODEL_CHOICE.md`), the number of segments marketers usually work with, and every
 /// k's silhouette, Calinski–Harabasz and Davies–Bouldin stay in the report for a second opinion.
 pub fn choose_k(scores: &[KScore]) -> Option<usize> {
+    elbow(scores).or_else(|| best_silhouette(scores))
+}
+
+/// The elbow of [`choose_k`] alone: None with fewer than three k or no point below the chord
+/// (then the silhouette decides). It reads only the inertia, so the silhouettes can wait until
+/// the chosen k is fitted.
+pub fn elbow(scores: &[KScore]) -> Option<usize> {
     if let [first, .., last] = scores
         && scores.len() >= 3
         && last.k > first.k
@@ -233,11 +259,9 @@ pub fn choose_k(scores: &[KScore]) -> Option<usize> {
                 best = Some((s.k, below));
             }
         }
-        if let Some((k, _)) = best {
-            return Some(k);
-        }
+        return best.map(|(k, _)| k);
     }
-    best_silhouette(scores)
+    None
 }
 
 /// The k with the highest silhouette; ties go to the smaller k (simpler to act on).
