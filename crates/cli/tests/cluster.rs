@@ -178,37 +178,34 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     let url = cluster.url.clone();
     let on_cluster = ["--cluster", url.as_str()];
 
+    // `name`: the same analysis embedded and on the cluster, outputs compared; both folders
+    let both = |name: &str, args: &[&str], input: &Path| -> (PathBuf, PathBuf) {
+        let (emb, clu) = (
+            dir.path().join(format!("{name}-emb")),
+            dir.path().join(format!("{name}-clu")),
+        );
+        let (ok, err) = analyze(args, &[input], &emb);
+        assert!(ok, "{err}");
+        let clock = Instant::now();
+        let (ok, err) = analyze(&[args, &on_cluster[..]].concat(), &[input], &clu);
+        assert!(ok, "{err}");
+        eprintln!(
+            "{name} on the cluster: {:.1} s",
+            clock.elapsed().as_secs_f64()
+        );
+        assert_same_outputs(&emb, &clu);
+        (emb, clu)
+    };
+
     // CDNOW: 69,659 rows, 23,570 customers, no as-of (the last date is found on the cluster
     // path's client, as in an embedded run)
     let cdnow = manifest_dir().join("../ingest/tests/data/CDNOW_master.txt");
-    let (emb, clu) = (dir.path().join("cdnow-emb"), dir.path().join("cdnow-clu"));
-    let (ok, err) = analyze(&CDNOW, &[&cdnow], &emb);
-    assert!(ok, "{err}");
-    let clock = Instant::now();
-    let (ok, err) = analyze(&[&CDNOW[..], &on_cluster[..]].concat(), &[&cdnow], &clu);
-    assert!(ok, "{err}");
-    eprintln!(
-        "CDNOW on the cluster: {:.1} s",
-        clock.elapsed().as_secs_f64()
-    );
-    assert_same_outputs(&emb, &clu);
+    both("CDNOW", &CDNOW, &cdnow);
 
     // `--history monthly`: the rows are staged once and aggregated on the cluster at the
     // as-of date and at each month end (three here); every snapshot equals the embedded one
     let as_of = ["--as-of", "1997-04-30", "--history", "monthly"];
-    let (emb, clu) = (
-        dir.path().join("history-emb"),
-        dir.path().join("history-clu"),
-    );
-    let (ok, err) = analyze(&[&CDNOW[..], &as_of[..]].concat(), &[&cdnow], &emb);
-    assert!(ok, "{err}");
-    let (ok, err) = analyze(
-        &[&CDNOW[..], &as_of[..], &on_cluster[..]].concat(),
-        &[&cdnow],
-        &clu,
-    );
-    assert!(ok, "{err}");
-    assert_same_outputs(&emb, &clu);
+    let (emb, clu) = both("history", &[&CDNOW[..], &as_of[..]].concat(), &cdnow);
     let history = |out: &Path| -> Vec<(std::ffi::OsString, Vec<u8>)> {
         let mut v: Vec<_> = std::fs::read_dir(out.join("snapshot/history"))
             .unwrap()
@@ -229,16 +226,7 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     // a calibration/holdout validation: calibration table and holdout purchase days from the
     // staged rows; summary.json (with the validation's errors) equal
     let holdout = ["--as-of", "1998-06-30", "--calibration-end", "1997-09-30"];
-    let (emb, clu) = (
-        dir.path().join("holdout-emb"),
-        dir.path().join("holdout-clu"),
-    );
-    let (ok, err) = analyze(&[&CDNOW[..], &holdout[..]].concat(), &[&cdnow], &emb);
-    assert!(ok, "{err}");
-    let args = [&CDNOW[..], &holdout[..], &on_cluster[..]].concat();
-    let (ok, err) = analyze(&args, &[&cdnow], &clu);
-    assert!(ok, "{err}");
-    assert_same_outputs(&emb, &clu);
+    let (_, clu) = both("holdout", &[&CDNOW[..], &holdout[..]].concat(), &cdnow);
     let summary = std::fs::read_to_string(clu.join("summary.json")).unwrap();
     assert!(summary.contains("\"calibration_end\": \"1997-09-30\""));
 
@@ -251,17 +239,8 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     )
     .unwrap();
     let config = config.to_string_lossy().into_owned();
-    let calendar = [&holdout[..], &["--config", config.as_str()][..]].concat();
-    let (emb, clu) = (
-        dir.path().join("calendar-emb"),
-        dir.path().join("calendar-clu"),
-    );
-    let (ok, err) = analyze(&[&CDNOW[..], &calendar[..]].concat(), &[&cdnow], &emb);
-    assert!(ok, "{err}");
-    let args = [&CDNOW[..], &calendar[..], &on_cluster[..]].concat();
-    let (ok, err) = analyze(&args, &[&cdnow], &clu);
-    assert!(ok, "{err}");
-    assert_same_outputs(&emb, &clu);
+    let calendar = [&CDNOW[..], &holdout[..], &["--config", config.as_str()][..]].concat();
+    both("calendar", &calendar, &cdnow);
 
     // a synthetic shop of about 1M rows, with categories, order ids, profit and returns
     let shop = dir.path().join("shop");
@@ -280,17 +259,7 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
                 .is_some_and(|n| n.to_string_lossy().starts_with("transactions"))
         })
         .expect("the generated transactions");
-    let (emb, clu) = (dir.path().join("shop-emb"), dir.path().join("shop-clu"));
-    let (ok, err) = analyze(&[], &[&tx], &emb);
-    assert!(ok, "{err}");
-    let clock = Instant::now();
-    let (ok, err) = analyze(&on_cluster, &[&tx], &clu);
-    assert!(ok, "{err}");
-    eprintln!(
-        "1M rows on the cluster: {:.1} s",
-        clock.elapsed().as_secs_f64()
-    );
-    assert_same_outputs(&emb, &clu);
+    let (emb, _) = both("the 1M-row shop", &[], &tx);
 
     // an executor killed while the job runs: the job completes with the same results, or
     // fails saying the cluster failed; never a wrong result
