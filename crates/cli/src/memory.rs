@@ -4,8 +4,9 @@
 //!
 //! A watcher thread reads the process's resident memory every 50 ms and ends the run when it
 //! passes the limit. The analysis writes nothing before its end (outputs go to a hidden folder
-//! swapped into place), so a stopped run leaves the output folder as it was. Spilling to disk
-//! under the limit, so that the run goes on, is not built yet (docs/BENCHMARKS.md, issue 20).
+//! swapped into place), so a stopped run leaves the output folder as it was. A
+//! `--customer-table-only` run whose input would not fold within the limit spills to disk
+//! instead (the engine's `analyze_spilled`); the models do not spill yet (docs/SCALE.md).
 //! Linux only: elsewhere there is no default limit and a given one is said to be unenforced.
 
 use std::str::FromStr;
@@ -73,6 +74,11 @@ impl FromStr for MemoryLimit {
 }
 
 impl MemoryLimit {
+    /// The limit in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// The limit without the flag: 90 % of the machine's memory, where that can be read.
     pub fn default_for_machine() -> Option<MemoryLimit> {
         machine().map(|m| MemoryLimit {
@@ -140,33 +146,32 @@ impl MemoryLimit {
             Lang::En => {
                 let during = step.map(|s| format!(" during \"{s}\"")).unwrap_or_default();
                 let advice = if customer_table_only {
-                    "run it on a machine with more memory or on a cluster (--cluster, \
-                     docs/CLUSTER.md)"
+                    "the customer table was already built part by part on disk, and one part \
+                     with the reading's buffers passed the limit: raise --memory-limit"
                 } else {
-                    "--customer-table-only needs about half the memory; or run it on a \
+                    "--customer-table-only builds the customer table part by part on disk \
+                     and stays under the limit (the models do not spill yet); or run it on a \
                      machine with more memory or on a cluster (--cluster, docs/CLUSTER.md)"
                 };
                 format!(
                     "error: stopped at {used} of memory{during}, past the limit ({limit}), \
-                     before the system runs out. The output folder is as it was. Memory grows with the number of customers (about 750 bytes a \
-                     customer for the whole analysis, 450 for the customer table alone); {advice}; \
-                     --memory-limit SIZE sets another limit. Spilling to disk to stay under it \
-                     is not built yet."
+                     before the system runs out. The output folder is as it was. Memory grows \
+                     with the number of customers (about 750 bytes a customer for the whole \
+                     analysis); {advice}; --memory-limit SIZE sets another limit."
                 )
             }
             Lang::Zh => {
                 let during = step.map(|s| format!("（正在“{s}”）")).unwrap_or_default();
                 let advice = if customer_table_only {
-                    "请在内存更大的机器上或集群上运行（--cluster，见 docs/CLUSTER.md）"
+                    "顾客表已在磁盘上分块构建，单个分块加上读取缓冲仍超过上限：请调高 --memory-limit"
                 } else {
-                    "--customer-table-only 约需一半内存；或在内存更大的机器上、集群上运行\
-                     （--cluster，见 docs/CLUSTER.md）"
+                    "--customer-table-only 会在磁盘上分块构建顾客表，不超过上限（模型部分尚不能写入磁盘）；\
+                     或在内存更大的机器上、集群上运行（--cluster，见 docs/CLUSTER.md）"
                 };
                 format!(
                     "错误：内存用量达到 {used}{during}，超过上限（{limit}），已在系统内存耗尽前停止，\
                      输出文件夹保持原样。内存随顾客数增长（完整分析每位顾客约 750 \
-                     字节，仅顾客表约 450 字节）；{advice}；--memory-limit 可设定其他上限。\
-                     超出上限时写入磁盘继续运行的功能尚未实现。"
+                     字节）；{advice}；--memory-limit 可设定其他上限。"
                 )
             }
         }

@@ -81,29 +81,61 @@ pub struct Kpis {
 impl Kpis {
     /// Computes the KPIs from the customer table.
     pub fn of(t: &CustomerTable) -> Kpis {
-        let n = t.len();
+        let mut sums = KpiSums::default();
+        sums.add(t);
+        sums.kpis()
+    }
+}
+
+/// What the [`Kpis`] are made of, added up table by table: a spilled run's parts give the
+/// KPIs of the whole table, exactly.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KpiSums {
+    customers: usize,
+    /// Σ monetary in micro-units: exact to the cent whatever the number of customers (a
+    /// float sum drifted to 2500315.63000009).
+    revenue_micros: i128,
+    orders: i64,
+    repeat: usize,
+    active: usize,
+    first: Option<Day>,
+    last: Option<Day>,
+}
+
+impl KpiSums {
+    /// Adds the customers of `t`.
+    pub(crate) fn add(&mut self, t: &CustomerTable) {
         let none = Values::default();
         let ints = |c: &str| t.ints(c).unwrap_or(&none).present();
-        // summed in the micro-units the amounts were read in: exact to the cent, whatever
-        // the number of customers (a float sum drifted to 2500315.63000009)
-        let revenue = t
-            .floats(col::MONETARY)
-            .map(|v| {
-                let scale = clientele_ingest::MONEY_SCALE;
-                let micros: i128 = v
-                    .iter()
-                    .flatten()
-                    .map(|x| (x * scale).round() as i128)
-                    .sum();
-                micros as f64 / scale
-            })
-            .unwrap_or(0.0);
-        let orders: i64 = ints(col::ORDERS).sum();
-        let repeat = ints(col::PURCHASE_DAYS).filter(|&d| d > 1).count();
-        let active = ints(col::RECENCY_DAYS).filter(|&d| d <= 90).count();
-        let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let scale = clientele_ingest::MONEY_SCALE;
+        if let Ok(v) = t.floats(col::MONETARY) {
+            self.revenue_micros += v
+                .iter()
+                .flatten()
+                .map(|x| (x * scale).round() as i128)
+                .sum::<i128>();
+        }
+        self.customers += t.len();
+        self.orders += ints(col::ORDERS).sum::<i64>();
+        self.repeat += ints(col::PURCHASE_DAYS).filter(|&d| d > 1).count();
+        self.active += ints(col::RECENCY_DAYS).filter(|&d| d <= 90).count();
         let no_days = Values::default();
         let dates = |c: &str| t.dates(c).unwrap_or(&no_days).present();
+        let first = dates(col::FIRST_PURCHASE).min();
+        let last = dates(col::LAST_PURCHASE).max();
+        self.first = match (self.first, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(last);
+    }
+
+    /// The KPIs of every customer added.
+    pub(crate) fn kpis(&self) -> Kpis {
+        let n = self.customers;
+        let revenue = self.revenue_micros as f64 / clientele_ingest::MONEY_SCALE;
+        let orders = self.orders;
+        let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
         Kpis {
             customers: n,
             revenue,
@@ -113,15 +145,15 @@ impl Kpis {
             } else {
                 0.0
             },
-            repeat_customer_share: share(repeat),
-            active_90d_share: share(active),
+            repeat_customer_share: share(self.repeat),
+            active_90d_share: share(self.active),
             orders_per_customer: if n == 0 {
                 0.0
             } else {
                 orders as f64 / n as f64
             },
-            first_order: dates(col::FIRST_PURCHASE).min(),
-            last_order: dates(col::LAST_PURCHASE).max(),
+            first_order: self.first,
+            last_order: self.last,
         }
     }
 }

@@ -20,6 +20,7 @@ mod pipeline;
 mod query;
 mod score;
 mod snapshot;
+mod spill;
 mod stored;
 mod summary;
 pub mod synthetic;
@@ -49,12 +50,13 @@ pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
     write_file_with,
 };
-pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs};
+pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs, write_outputs_spilled};
 pub use pipeline::{AnalyzeOptions, analyze};
 pub use query::{Filter, MAX_FILTER_BYTES, Selection, Sort, select_rows};
 pub use score::{
     ColumnKind, MissingColumn, Omission, RfmScores, ScoreError, ScoreInput, Scored, Scorer,
 };
+pub use spill::{FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_spilled, estimate_rows};
 pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
     snapshot_of,

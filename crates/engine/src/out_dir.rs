@@ -380,7 +380,13 @@ impl Drop for OutputDir {
     }
 }
 
-fn parent_and_name(target: &Path) -> (PathBuf, String) {
+/// Marks `dir` as clientele's while it is written, so that a later run may remove it when
+/// the process that made it is gone.
+pub(crate) fn mark_writing(dir: &Path) -> io::Result<()> {
+    fs::write(dir.join(WRITING_MARK), b"")
+}
+
+pub(crate) fn parent_and_name(target: &Path) -> (PathBuf, String) {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -423,7 +429,7 @@ fn swap_into_place(tmp: &Path, target: &Path) -> io::Result<()> {
 
 /// Removes a folder of clientele's with its manifest and writing mark last, so that a run
 /// killed halfway leaves a folder the next run still knows as clientele's.
-fn remove_ours(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove_ours(dir: &Path) -> io::Result<()> {
     for e in fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name();
@@ -439,17 +445,17 @@ fn remove_ours(dir: &Path) -> io::Result<()> {
     fs::remove_dir_all(dir)
 }
 
-/// Removes `.NAME.tmp-PID` and `.NAME.old-PID` folders beside the destination that a killed
+/// Removes `.NAME.tmp-PID`, `.NAME.old-PID` and `.NAME.spill-PID` folders beside the destination that a killed
 /// run left: only when that process is gone and the folder is clientele's (it holds the
 /// writing mark or a manifest).
-fn remove_stale(parent: &Path, name: &str) {
+pub(crate) fn remove_stale(parent: &Path, name: &str) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
     for e in entries.flatten() {
         let file_name = e.file_name();
         let file_name = file_name.to_string_lossy();
-        let Some(pid) = [".tmp-", ".old-"].iter().find_map(|kind| {
+        let Some(pid) = [".tmp-", ".old-", ".spill-"].iter().find_map(|kind| {
             file_name
                 .strip_prefix('.')?
                 .strip_prefix(name)?

@@ -63,9 +63,35 @@ pub fn write_outputs(
     inputs: &[PathBuf],
     extra: &[ExtraFile],
 ) -> Result<WrittenOutputs, EngineError> {
+    write_outputs_with(a, None, dir, format, compression, inputs, extra)
+}
+
+/// [`write_outputs`] for a spilled run ([`crate::analyze_spilled`]): the customer table comes
+/// from its parts, merged in id order while it is written.
+pub fn write_outputs_spilled(
+    a: &Analysis,
+    spilled: &crate::SpilledTable,
+    dir: &Path,
+    format: OutputFormat,
+    compression: ParquetCompression,
+    inputs: &[PathBuf],
+    extra: &[ExtraFile],
+) -> Result<WrittenOutputs, EngineError> {
+    write_outputs_with(a, Some(spilled), dir, format, compression, inputs, extra)
+}
+
+fn write_outputs_with(
+    a: &Analysis,
+    spilled: Option<&crate::SpilledTable>,
+    dir: &Path,
+    format: OutputFormat,
+    compression: ParquetCompression,
+    inputs: &[PathBuf],
+    extra: &[ExtraFile],
+) -> Result<WrittenOutputs, EngineError> {
     let out = OutputDir::begin(dir, inputs)?;
     let mut timings = Vec::new();
-    let files = write_all(a, out.path(), format, compression, extra, &mut timings)
+    let files = write_all(a, spilled, out.path(), format, compression, extra, &mut timings)
         .map_err(|e| out.rename_error(e))?;
     let mut manifest = Manifest::new("analysis");
     manifest.config_hash = Some(a.summary.config_hash.clone());
@@ -87,6 +113,7 @@ pub fn write_outputs(
 
 fn write_all(
     a: &Analysis,
+    spilled: Option<&crate::SpilledTable>,
     dir: &Path,
     format: OutputFormat,
     compression: ParquetCompression,
@@ -113,7 +140,11 @@ fn write_all(
             }
             clock = std::time::Instant::now();
         };
-        if format.writes_parquet() {
+        if let Some(t) = spilled {
+            let csv = format.writes_csv(t.customers());
+            files.extend(write_spilled(t, dir, format.writes_parquet(), csv, compression)?);
+            timed(timings, &files);
+        } else if format.writes_parquet() {
             write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
             files.push("customers.parquet".to_string());
             timed(timings, &files);
@@ -124,7 +155,7 @@ fn write_all(
             files.push("forecast.parquet".to_string());
             timed(timings, &files);
         }
-        if format.writes_csv(a.customers.len()) {
+        if spilled.is_none() && format.writes_csv(a.customers.len()) {
             write_csv(&a.customers, &dir.join("customers.csv"))?;
             files.push("customers.csv".to_string());
             timed(timings, &files);
@@ -446,6 +477,115 @@ pub(crate) fn arrow_schema(t: &CustomerTable) -> Schema {
     Schema::new(fields)
 }
 
+/// How the customer table is encoded in Parquet.
+fn writer_properties(schema: &Schema, compression: ParquetCompression) -> WriterProperties {
+    // Dictionary encoding only where values repeat (top category); ids and measures are
+    // nearly all distinct, so a dictionary there costs time and is then dropped anyway.
+    // Whole numbers and dates are delta-encoded: counts and days are small and close
+    // together, which leaves zstd a fifth less to do than their plain 8 bytes.
+    let mut props = WriterProperties::builder()
+        .set_compression(compression.codec())
+        .set_dictionary_enabled(false)
+        .set_column_dictionary_enabled(col::TOP_CATEGORY.into(), true)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for f in schema.fields() {
+        if matches!(f.data_type(), DataType::Int64 | DataType::Date32) {
+            props = props.set_column_encoding(
+                f.name().as_str().into(),
+                parquet::basic::Encoding::DELTA_BINARY_PACKED,
+            );
+        }
+    }
+    props.build()
+}
+
+/// `customers.parquet` and `customers.csv` of a spilled run, from one merge of its parts.
+fn write_spilled(
+    t: &crate::SpilledTable,
+    dir: &Path,
+    parquet_too: bool,
+    csv_too: bool,
+    compression: ParquetCompression,
+) -> Result<Vec<String>, EngineError> {
+    let pq_path = dir.join("customers.parquet");
+    let csv_path = dir.join("customers.csv");
+    let err = |p: &Path, e: &dyn std::fmt::Display| EngineError::Output {
+        path: p.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut pq = None;
+    let mut csv = None;
+    let mut schema = None;
+    t.merged(|b| {
+        if schema.is_none() {
+            schema = Some(b.schema());
+            if parquet_too {
+                let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
+                let props = writer_properties(&b.schema(), compression);
+                pq = Some(
+                    parquet::arrow::ArrowWriter::try_new(BufWriter::new(f), b.schema(), Some(props))
+                        .map_err(|e| err(&pq_path, &e))?,
+                );
+            }
+        }
+        if let Some(w) = &mut pq {
+            w.write(b).map_err(|e| err(&pq_path, &e))?;
+        }
+        if csv_too {
+            let chunk = crate::stored::table_of_batch(b).map_err(|e| err(&csv_path, &e))?;
+            if csv.is_none() {
+                let f = File::create(&csv_path).map_err(|e| EngineError::io(&csv_path, e))?;
+                let mut out = BufWriter::new(f);
+                out.write_all(&csv_header(&chunk).map_err(|e| err(&csv_path, &e))?)
+                    .map_err(|e| EngineError::io(&csv_path, e))?;
+                csv = Some(out);
+            }
+            let text = csv_rows(&chunk, 0..chunk.len()).map_err(|e| err(&csv_path, &e))?;
+            if let Some(out) = &mut csv {
+                out.write_all(&text).map_err(|e| EngineError::io(&csv_path, e))?;
+            }
+        }
+        Ok(())
+    })?;
+    let mut files = Vec::new();
+    if parquet_too {
+        match pq {
+            Some(w) => {
+                w.close().map_err(|e| err(&pq_path, &e))?;
+            }
+            // no customers: the schema alone
+            None => {
+                let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
+                let schema = Arc::clone(&t.schema);
+                let props = writer_properties(&schema, compression);
+                parquet::arrow::ArrowWriter::try_new(BufWriter::new(f), schema, Some(props))
+                    .and_then(|w| w.close())
+                    .map_err(|e| err(&pq_path, &e))?;
+            }
+        }
+        files.push("customers.parquet".to_string());
+    }
+    if csv_too {
+        let mut out = match csv {
+            Some(out) => out,
+            None => {
+                let f = File::create(&csv_path).map_err(|e| EngineError::io(&csv_path, e))?;
+                let mut out = BufWriter::new(f);
+                let empty = crate::stored::table_of_batch(&arrow::array::RecordBatch::new_empty(
+                    Arc::clone(&t.schema),
+                ))
+                .map_err(|e| err(&csv_path, &e))?;
+                out.write_all(&csv_header(&empty).map_err(|e| err(&csv_path, &e))?)
+                    .map_err(|e| EngineError::io(&csv_path, e))?;
+                out
+            }
+        };
+        out.flush().map_err(|e| EngineError::io(&csv_path, e))?;
+        files.push("customers.csv".to_string());
+    }
+    Ok(files)
+}
+
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
@@ -508,23 +648,7 @@ fn write_parquet(
         reason: e.to_string(),
     };
     let schema = Arc::new(arrow_schema(t));
-    // Dictionary encoding only where values repeat (top category); ids and measures are
-    // nearly all distinct, so a dictionary there costs time and is then dropped anyway.
-    // Whole numbers and dates are delta-encoded: counts and days are small and close
-    // together, which leaves zstd a fifth less to do than their plain 8 bytes.
-    let mut props = WriterProperties::builder()
-        .set_compression(compression.codec())
-        .set_dictionary_enabled(false)
-        .set_column_dictionary_enabled(col::TOP_CATEGORY.into(), true);
-    for f in schema.fields() {
-        if matches!(f.data_type(), DataType::Int64 | DataType::Date32) {
-            props = props.set_column_encoding(
-                f.name().as_str().into(),
-                parquet::basic::Encoding::DELTA_BINARY_PACKED,
-            );
-        }
-    }
-    let mut props = props.build();
+    let mut props = writer_properties(&schema, compression);
     add_encoded_arrow_schema_to_metadata(&schema, &mut props);
     let props = Arc::new(props);
     let parquet_schema = ArrowSchemaConverter::new()
@@ -627,14 +751,7 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     };
     let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
     let mut out = BufWriter::new(f);
-    out.write_all(b"\xEF\xBB\xBF")
-        .map_err(|e| EngineError::io(path, e))?;
-    let mut header = csv::Writer::from_writer(Vec::new());
-    header.write_record(t.column_names()).map_err(err)?;
-    let header = header
-        .into_inner()
-        .map_err(|e| err(e.into_error().into()))?;
-    out.write_all(&header)
+    out.write_all(&csv_header(t).map_err(err)?)
         .map_err(|e| EngineError::io(path, e))?;
     let chunks: Vec<std::ops::Range<usize>> = (0..t.len())
         .step_by(CSV_CHUNK_ROWS)
@@ -653,6 +770,13 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     }
     out.flush().map_err(|e| EngineError::io(path, e))?;
     Ok(())
+}
+
+/// The byte-order mark (so Excel shows Chinese text correctly) and the header line.
+fn csv_header(t: &CustomerTable) -> Result<Vec<u8>, csv::Error> {
+    let mut header = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    header.write_record(t.column_names())?;
+    header.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// Rows `rows` of the table as CSV text.

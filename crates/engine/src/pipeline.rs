@@ -283,7 +283,7 @@ fn analyze_with(
 
 /// The classic gradings skipped for a missing column, each with the column the data seems to
 /// hold it under and the flag that maps it (`--category-col 商品类别`), when there is one.
-fn with_column_hints(
+pub(crate) fn with_column_hints(
     skipped: Vec<clientele_core::Note>,
     hints: &[clientele_ingest::ColumnHint],
 ) -> Vec<clientele_core::Note> {

@@ -187,6 +187,32 @@ pub fn read_customers(path: &Path) -> Result<CustomerTable, EngineError> {
     Ok(table)
 }
 
+/// A batch of customer-table rows (as [`crate::output`] writes them) back as a table: the
+/// spilled run's merged rows, for `customers.csv`.
+pub(crate) fn table_of_batch(b: &arrow::array::RecordBatch) -> Result<CustomerTable, String> {
+    let schema = b.schema();
+    let mut ids = Ids::with_capacity(b.num_rows(), b.num_rows() * 8);
+    let mut data = Vec::new();
+    for (f, a) in schema.fields().iter().zip(b.columns()) {
+        if f.name() == col::CUSTOMER_ID {
+            let a = text_array(a).ok_or("customer_id is not text")?;
+            for k in 0..a.len() {
+                ids.push(a.value(k));
+            }
+            continue;
+        }
+        let mut c = ColumnBuilder::of(f.data_type(), b.num_rows())
+            .ok_or_else(|| format!("column {} has type {}", f.name(), f.data_type()))?;
+        c.append(a)?;
+        data.push((f.name().clone(), c.finish()?));
+    }
+    let mut table = CustomerTable::from_ids(ids);
+    for (name, d) in data {
+        table.push(name, d).map_err(|e| e.to_string())?;
+    }
+    Ok(table)
+}
+
 /// One column read back: the ids, or a named column.
 enum Column {
     Ids(Ids),

@@ -150,6 +150,10 @@ pub(crate) struct Aggregates {
     pub categories: Vec<String>,
     pub seasonality: Option<([PeriodTotals; 7], [PeriodTotals; 12])>,
     pub holdout: Option<Vec<f64>>,
+    /// Σ amounts of the used rows, and of the return-only customers' rows, in micro-units:
+    /// exact, for adding up the parts of a spilled run.
+    pub total_micros: i128,
+    pub return_only_micros: i128,
 }
 
 /// What `finish` is asked for.
@@ -339,6 +343,18 @@ impl Accumulator {
         (i64::from(last.0) > allowed).then_some(Day(allowed as i32))
     }
 
+    /// How many lines fall on each day: what [`Accumulator::implausible_after`] reads, in a
+    /// form that adds up over parts folded apart ([`crate::plausible_end`]).
+    pub fn line_days(&self) -> std::collections::BTreeMap<i32, u64> {
+        let mut days = std::collections::BTreeMap::new();
+        for s in &self.shards {
+            for l in &s.lines {
+                *days.entry(l.day).or_insert(0) += 1;
+            }
+        }
+        days
+    }
+
     /// `as_of`: rows after it are counted but not aggregated (when known before reading);
     /// `keep_after`: keep those rows' purchase days for a holdout.
     pub fn new(as_of: Option<Day>, keep_after: bool) -> Accumulator {
@@ -427,7 +443,8 @@ impl Accumulator {
         let as_of = f.as_of.0;
         stats.used = shards.iter().map(|s| s.used).sum();
         stats.after_as_of = shards.iter().map(|s| s.after).sum();
-        stats.total_amount = shards.iter().map(|s| s.total).sum::<i128>() as f64 / MONEY_SCALE;
+        let total_micros = shards.iter().map(|s| s.total).sum::<i128>();
+        stats.total_amount = total_micros as f64 / MONEY_SCALE;
 
         // categories and customers in name order, so nothing depends on input order or shards
         let names = self.categories.into_list();
@@ -499,7 +516,11 @@ impl Accumulator {
         }
         stats.return_only_customers = sweep.return_only;
         stats.return_only_amount = sweep.return_only_amount as f64 / MONEY_SCALE;
-        sweep.into_aggregates(categories)
+        let return_only_micros = sweep.return_only_amount;
+        let mut agg = sweep.into_aggregates(categories)?;
+        agg.total_micros = total_micros;
+        agg.return_only_micros = return_only_micros;
+        Ok(agg)
     }
 }
 
@@ -1155,6 +1176,8 @@ impl Sweep {
             categories,
             seasonality,
             holdout: f.holdout_end.map(|_| holdout),
+            total_micros: 0,
+            return_only_micros: 0,
         })
     }
 }

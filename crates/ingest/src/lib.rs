@@ -24,6 +24,7 @@ mod delimited;
 mod error;
 mod hints;
 mod options;
+mod parts;
 pub mod postgres;
 mod progress;
 mod reader;
@@ -38,6 +39,7 @@ mod validated;
 pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
 pub use hints::ColumnHint;
+pub use parts::{AsOfCounts, PartTable, fold_part, plausible_end};
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};
@@ -45,7 +47,9 @@ pub use rejects::{Reject, write_rejects};
 pub use side_tables::SideTableStats;
 pub use source::{SourceFormat, Sources, expand_sources, expand_sources_noting};
 pub use transactions::MONEY_SCALE;
-pub use validated::{RowSink, Validated, read_validated, validated_schema};
+pub use validated::{
+    RowSink, Validated, read_validated, read_validated_unfolded, validated_schema,
+};
 
 use clientele_core::{CustomerTable, Day};
 use serde::{Deserialize, Serialize};
@@ -281,6 +285,7 @@ fn fold(
         categories,
         seasonality,
         holdout,
+        ..
     } = agg?;
     let mut side = Vec::new();
     let mut leads = Vec::new();

@@ -152,9 +152,30 @@ pub fn read_validated(
     sink: Box<dyn RowSink>,
     progress: &dyn Progress,
 ) -> Result<Validated> {
+    read_validated_with(opts, sink, true, progress)
+}
+
+/// [`read_validated`] without folding a single row: without an as-of date the caller makes the
+/// implausible-date check itself, from the line days of its parts ([`crate::plausible_end`]),
+/// and reads again with [`IngestOptions::latest_plausible`] when it finds one. Memory then
+/// stays that of the reading alone, whatever the number of customers.
+pub fn read_validated_unfolded(
+    opts: &IngestOptions,
+    sink: Box<dyn RowSink>,
+    progress: &dyn Progress,
+) -> Result<Validated> {
+    read_validated_with(opts, sink, false, progress)
+}
+
+fn read_validated_with(
+    opts: &IngestOptions,
+    sink: Box<dyn RowSink>,
+    check: bool,
+    progress: &dyn Progress,
+) -> Result<Validated> {
     crate::dates::check_format(&opts.columns.date_format)?;
     let crate::Sources { files, duplicates } = crate::expand_sources_noting(&opts.transactions)?;
-    let check_dates = opts.as_of.is_none() && opts.latest_plausible.is_none();
+    let check_dates = check && opts.as_of.is_none() && opts.latest_plausible.is_none();
     let acc = Accumulator::new(opts.as_of, false).tapped(sink, check_dates);
     let (mut acc, mut stats, mut rejects, column_hints) =
         crate::reader::read_transactions(&files, opts, acc, progress)?;

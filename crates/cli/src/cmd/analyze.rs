@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use clientele_engine::{
-    AnalyzeOptions, OutputFormat, analyze, check_destination, write_outputs, write_to_postgres,
+    AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_spilled,
+    check_destination, estimate_rows, write_outputs, write_outputs_spilled, write_to_postgres,
 };
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
@@ -82,6 +83,11 @@ pub(super) struct AnalyzeArgs {
     /// of this machine's memory (Linux).
     #[arg(long, value_name = "SIZE")]
     pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
+    /// With --customer-table-only: build the table part by part on disk in this folder (a
+    /// hidden folder inside it, removed at the end). Without it, a run whose input would not
+    /// fold within --memory-limit spills beside the output folder.
+    #[arg(long, value_name = "DIR")]
+    pub(super) spill_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }
@@ -138,22 +144,31 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     check_destination(&a.out, &inputs)?;
     let sink = config.output.postgres_sink()?;
     let started = Instant::now();
-    let analysis = analyze(
-        &config,
-        &AnalyzeOptions {
-            strict: a.strict,
-            rejects_path: None,
-            customer_table_only: a.customer_table_only,
-            history_monthly: a.history.is_some(),
-            previous: a.previous.clone(),
-        },
-        bars,
-    )?;
+    let opts = AnalyzeOptions {
+        strict: a.strict,
+        rejects_path: None,
+        customer_table_only: a.customer_table_only,
+        history_monthly: a.history.is_some(),
+        previous: a.previous.clone(),
+    };
+    let (analysis, spilled) = match spill_plan(&a, &config, limit)? {
+        Some(spill) => {
+            let (analysis, table) = analyze_spilled(&config, &opts, &spill, &a.out, bars)?;
+            (analysis, Some(table))
+        }
+        None => (analyze(&config, &opts, bars)?, None),
+    };
     let analyzed = started.elapsed();
     let spin = bars.spinner("writing outputs");
     let writing = Instant::now();
     let report = report_files(&analysis)?;
-    let written = write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?;
+    let written = match &spilled {
+        Some(t) => write_outputs_spilled(
+            &analysis, t, &a.out, format, compression, &inputs, &report,
+        )?,
+        None => write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?,
+    };
+    drop(spilled);
     spin.finish_and_clear();
     let stored = match &sink {
         Some(sink) => {
@@ -191,6 +206,35 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     // delay the exit (about a second for 3M customers), so the analysis is left to the OS.
     std::mem::forget(analysis);
     Ok(())
+}
+
+/// Whether (and in how many parts) a `--customer-table-only` run spills to disk: when
+/// `--spill-dir` is given, or when its input, by the files' sizes, would not fold within half
+/// the memory limit. Other runs never spill (the models need every customer in memory).
+fn spill_plan(
+    a: &AnalyzeArgs,
+    config: &clientele_engine::Config,
+    limit: Option<crate::memory::MemoryLimit>,
+) -> Result<Option<SpillOptions>> {
+    if a.spill_dir.is_some() && !a.customer_table_only {
+        anyhow::bail!(
+            "--spill-dir works with --customer-table-only so far (the models still need every \
+             customer in memory): add --customer-table-only, or leave --spill-dir out"
+        );
+    }
+    if !a.customer_table_only || config.engine.cluster.is_some() {
+        return Ok(None);
+    }
+    let Some(rows) = estimate_rows(config) else {
+        return Ok(None);
+    };
+    // without a readable limit, parts of about a gigabyte of folding each
+    let budget = limit.map_or(3 << 30, |l| l.bytes());
+    let needs = rows.saturating_mul(FOLD_BYTES_PER_ROW) > budget / 2;
+    Ok((a.spill_dir.is_some() || needs).then(|| SpillOptions {
+        dir: a.spill_dir.clone(),
+        parts: SpillOptions::parts_for(rows, budget),
+    }))
 }
 
 /// Optional columns the data seems to hold under another name, with the flag that maps each

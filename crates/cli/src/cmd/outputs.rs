@@ -278,12 +278,12 @@ pub(super) fn print_summary(
         files.join(", ")
     )?;
     // `--format auto` left the CSV out: say why and how to have it
-    if format == OutputFormat::Auto && !format.writes_csv(a.customers.len()) {
+    if format == OutputFormat::Auto && !format.writes_csv(a.summary.kpis.customers) {
         say_in!(
             lang,
             "未写 customers.csv：{} 位客户超出 Excel 一张工作表的 1048576 行（--format both 仍会写出）；名单可用 clientele export 导出",
             "customers.csv not written: {} customers exceed the 1,048,576 rows of an Excel sheet (--format both writes it anyway); export lists with clientele export",
-            a.customers.len()
+            a.summary.kpis.customers
         )?;
     }
     Ok(())

@@ -88,6 +88,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         cluster: None,
         cluster_staging: None,
         memory_limit: None,
+        spill_dir: None,
         source: v.source,
     };
     let mut config = config_from(&a)?;

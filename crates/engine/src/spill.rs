@@ -1,0 +1,538 @@
+//! A customer table larger than memory: the rows split by customer to disk, each part folded
+//! on its own, the parts' tables merged into `customers.parquet` in id order.
+//!
+//! Three passes, each holding one part (or one batch of each part) at a time:
+//! 1. the input is read and validated as always ([`clientele_ingest::read_validated_unfolded`]:
+//!    same rejects, same accounting) and every valid row is appended, as Arrow IPC, to the
+//!    part of its customer-id hash;
+//! 2. each part is folded into its customers' rows ([`clientele_ingest::fold_part`]), written
+//!    as Arrow IPC in id order, and its rows file removed; the accounting and the KPIs are
+//!    added up exactly (money in micro-units);
+//! 3. the parts' tables are merged by customer id into `customers.parquet` (and
+//!    `customers.csv`) while the outputs are written.
+//!
+//! A customer's row depends on that customer's rows alone, so the table equals the one a run in
+//! memory makes, row for row; `tests` check it, with the summary. The spill folder is removed
+//! when the run ends, whether it succeeds or fails; one a killed run left is removed by the next
+//! run that spills there (it holds the writing mark and names a process that is gone).
+//!
+//! Only the customer table is spilled so far (`--customer-table-only`): the models still need
+//! every customer in memory (docs/SCALE.md has the plan for them).
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::SchemaRef;
+use arrow::ipc::reader::FileReader;
+use arrow::ipc::writer::FileWriter;
+use clientele_core::rank::float_key;
+use clientele_core::{CustomerTable, columns as col};
+use clientele_ingest::{AsOfCounts, Progress, RowSink};
+
+use crate::analysis::{ColumnInfo, KpiSums};
+use crate::{AnalyzeOptions, Analysis, Config, EngineError, Summary};
+
+/// Rows per batch of a part's table, and so per part held while merging.
+const MERGE_BATCH_ROWS: usize = 8192;
+
+/// Bytes a row of the input costs folded in memory (the fold's state at its peak, about 450
+/// bytes a customer at three rows a customer, and the reading's buffers): what the number of
+/// parts is sized by.
+pub const FOLD_BYTES_PER_ROW: u64 = 160;
+
+/// Where and in how many parts a run spills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpillOptions {
+    /// The folder the spill folder is made in; `None`: beside the output folder.
+    pub dir: Option<PathBuf>,
+    /// Parts the customers are split into (at least 1).
+    pub parts: usize,
+}
+
+impl SpillOptions {
+    /// Parts enough for `rows` input rows to fold within `budget` bytes, each part taking at
+    /// most a third of it (the merge, the writer and the reading take the rest).
+    pub fn parts_for(rows: u64, budget: u64) -> usize {
+        let need = rows.saturating_mul(FOLD_BYTES_PER_ROW);
+        let per_part = (budget / 3).max(1);
+        need.div_ceil(per_part).clamp(2, 4096) as usize
+    }
+}
+
+/// Input rows of the transactions, as their files say without reading them: Parquet footers'
+/// row counts; delimited text at 20 bytes a row (an upper estimate: real order lines are
+/// longer). `None` for a database source.
+pub fn estimate_rows(config: &Config) -> Option<u64> {
+    if config.source.postgres.is_some() {
+        return None;
+    }
+    let sources = clientele_ingest::expand_sources(&config.source.transactions).ok()?;
+    let mut rows = 0u64;
+    for f in &sources {
+        if clientele_ingest::SourceFormat::of(f) == clientele_ingest::SourceFormat::Parquet {
+            let file = File::open(f).ok()?;
+            let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+                .parse_and_finish(&file)
+                .ok()?;
+            rows += meta.file_metadata().num_rows().max(0) as u64;
+        } else {
+            rows += std::fs::metadata(f).ok()?.len() / 20;
+        }
+    }
+    Some(rows)
+}
+
+/// The customer table written by parts, for [`crate::write_outputs_spilled`]; its folder is
+/// removed when it is dropped.
+#[derive(Debug)]
+pub struct SpilledTable {
+    folder: SpillFolder,
+    /// The parts' tables, each in id order (parts without customers have none).
+    parts: Vec<PathBuf>,
+    pub(crate) schema: SchemaRef,
+    customers: usize,
+}
+
+impl SpilledTable {
+    /// Customers in the table.
+    pub fn customers(&self) -> usize {
+        self.customers
+    }
+
+    /// The folder the parts are in (removed on drop).
+    pub fn folder(&self) -> &Path {
+        &self.folder.path
+    }
+
+    /// Hands the rows to `each` in batches, in customer-id order: a k-way merge of the parts.
+    pub(crate) fn merged(
+        &self,
+        mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let mut readers = Vec::new();
+        for p in &self.parts {
+            let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
+            let r = FileReader::try_new(std::io::BufReader::new(f), None)
+                .map_err(|e| spill_error(p, &e))?;
+            readers.push((p.clone(), r));
+        }
+        // each part's current batch and the next row in it
+        let mut current: Vec<Option<(RecordBatch, usize)>> = Vec::new();
+        let next_batch = |k: usize,
+                              readers: &mut Vec<(PathBuf, FileReader<_>)>|
+         -> Result<Option<(RecordBatch, usize)>, EngineError> {
+            let (path, r) = &mut readers[k];
+            match r.next() {
+                Some(Ok(b)) => Ok(Some((b, 0))),
+                Some(Err(e)) => Err(spill_error(path, &e)),
+                None => Ok(None),
+            }
+        };
+        for k in 0..readers.len() {
+            let b = next_batch(k, &mut readers)?;
+            current.push(b);
+        }
+        let id_of = |b: &RecordBatch, i: usize| -> String {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .map(|a| a.value(i).to_string())
+                .unwrap_or_default()
+        };
+        // min-heap on (id, part): ids are unique across parts (a customer is in one part)
+        let mut heap = std::collections::BinaryHeap::new();
+        for (k, c) in current.iter().enumerate() {
+            if let Some((b, i)) = c {
+                heap.push(std::cmp::Reverse((id_of(b, *i), k)));
+            }
+        }
+        let mut pool: Vec<RecordBatch> = Vec::new();
+        let mut pool_of: Vec<Option<usize>> = vec![None; current.len()];
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(MERGE_BATCH_ROWS);
+        let flush = |pool: &mut Vec<RecordBatch>,
+                     pool_of: &mut Vec<Option<usize>>,
+                     picks: &mut Vec<(usize, usize)>,
+                     each: &mut dyn FnMut(&RecordBatch) -> Result<(), EngineError>|
+         -> Result<(), EngineError> {
+            if picks.is_empty() {
+                return Ok(());
+            }
+            let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+            for c in 0..self.schema.fields().len() {
+                let arrays: Vec<&dyn arrow::array::Array> =
+                    pool.iter().map(|b| b.column(c).as_ref()).collect();
+                cols.push(
+                    arrow::compute::interleave(&arrays, picks)
+                        .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?,
+                );
+            }
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), cols)
+                .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?;
+            each(&batch)?;
+            pool.clear();
+            pool_of.iter_mut().for_each(|p| *p = None);
+            picks.clear();
+            Ok(())
+        };
+        while let Some(std::cmp::Reverse((_, k))) = heap.pop() {
+            let Some((b, i)) = current[k].take() else {
+                continue;
+            };
+            let at = match pool_of[k] {
+                Some(at) => at,
+                None => {
+                    pool.push(b.clone());
+                    pool_of[k] = Some(pool.len() - 1);
+                    pool.len() - 1
+                }
+            };
+            picks.push((at, i));
+            if i + 1 < b.num_rows() {
+                heap.push(std::cmp::Reverse((id_of(&b, i + 1), k)));
+                current[k] = Some((b, i + 1));
+            } else {
+                // this batch is in the pool until the next flush
+                pool_of[k] = None;
+                if let Some((nb, ni)) = next_batch(k, &mut readers)? {
+                    heap.push(std::cmp::Reverse((id_of(&nb, ni), k)));
+                    current[k] = Some((nb, ni));
+                }
+            }
+            if picks.len() == MERGE_BATCH_ROWS {
+                flush(&mut pool, &mut pool_of, &mut picks, &mut each)?;
+            }
+        }
+        flush(&mut pool, &mut pool_of, &mut picks, &mut each)
+    }
+}
+
+fn spill_error(path: &Path, e: &dyn std::fmt::Display) -> EngineError {
+    EngineError::Output {
+        path: path.to_path_buf(),
+        reason: format!("spill file: {e}"),
+    }
+}
+
+/// The customer table of a `--customer-table-only` run folded part by part on disk: the
+/// summary and rejects as [`crate::analyze`] makes them (the analysis' `customers` is empty),
+/// and the table, written by parts, for [`crate::write_outputs_spilled`].
+pub fn analyze_spilled(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    spill: &SpillOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(Analysis, SpilledTable), EngineError> {
+    refuse_unsupported(config, opts)?;
+    let mut ingest = config.ingest_options()?;
+    ingest.strict = opts.strict;
+    ingest.monthly_activity = false;
+    ingest.rejects_path = opts.rejects_path.clone();
+    let (parent, name) = crate::out_dir::parent_and_name(out);
+    let home = spill.dir.clone().unwrap_or(parent);
+    let folder = SpillFolder::create(&home, &name)?;
+    let parts = spill.parts.max(1);
+    loop {
+        let sink = IpcParts::new(&folder.path, parts);
+        let validated = clientele_ingest::read_validated_unfolded(&ingest, Box::new(sink), progress)?;
+        let mut counts = AsOfCounts::default();
+        let mut kpis = KpiSums::default();
+        let mut line_days = std::collections::BTreeMap::new();
+        let mut tables = Vec::new();
+        let mut schema = None;
+        let mut columns = None;
+        let mut top = Vec::new();
+        progress.start("building the customer table by parts", Some(parts as u64));
+        for k in 0..parts {
+            let rows = IpcParts::path(&folder.path, k);
+            let batches = read_ipc(&rows)?;
+            let part = clientele_ingest::fold_part(&batches, validated.as_of, &ingest)?;
+            drop(batches);
+            std::fs::remove_file(&rows)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                .map_err(|e| EngineError::io(&rows, e))?;
+            counts.add(&part.counts);
+            kpis.add(&part.table);
+            top.extend(crate::decide::top_customers(&part.table, crate::TOP_CUSTOMERS));
+            for (d, n) in part.line_days {
+                *line_days.entry(d).or_insert(0u64) += n;
+            }
+            if columns.is_none() {
+                columns = Some(column_infos(&part.table));
+                schema = Some(Arc::new(crate::output::arrow_schema(&part.table)));
+            }
+            if !part.table.is_empty() {
+                let path = folder.path.join(format!("table-{k:04}.arrow"));
+                write_table_part(&part.table, &path)?;
+                tables.push(path);
+            }
+            progress.advance(1);
+        }
+        progress.finish();
+        // a far-future typo would have become the as-of date: read again without it, as a
+        // run in memory does (only such data pays for the second reading)
+        if ingest.as_of.is_none()
+            && ingest.latest_plausible.is_none()
+            && let (Some(first), Some(last)) =
+                (validated.stats.first_date, validated.stats.last_date)
+            && let Some(latest) = clientele_ingest::plausible_end(first, last, &line_days)
+        {
+            for t in &tables {
+                let _ = std::fs::remove_file(t);
+            }
+            ingest.latest_plausible = Some(latest);
+            continue;
+        }
+        let mut stats = validated.stats;
+        counts.fill(&mut stats);
+        let customers = kpis.kpis().customers;
+        // the best customers of all: each part's best hold them, ranked as one table would
+        top.sort_by(|a, b| {
+            let key = |t: &crate::TopCustomer| float_key(t.monetary.unwrap_or(f64::NAN));
+            key(b)
+                .cmp(&key(a))
+                .then_with(|| a.customer_id.cmp(&b.customer_id))
+        });
+        top.truncate(crate::TOP_CUSTOMERS);
+        // as a run in memory makes it with no models
+        let models = crate::models::ModelOutputs::default();
+        let summary = Summary {
+            schema_version: crate::SCHEMA_VERSION,
+            tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
+            as_of: validated.as_of,
+            config_hash: config.hash(),
+            time_unit: config.time.unit,
+            lang: config.output.lang,
+            reconciliation: stats.reconciliation(),
+            inputs: stats,
+            side_tables: Vec::new(),
+            leads_without_purchase: 0,
+            kpis: kpis.kpis(),
+            columns: columns.unwrap_or_default(),
+            clv: models.clv,
+            validation: crate::Step::Off,
+            clusters: models.clusters,
+            behaviour: models.behaviour,
+            lifecycle: models.lifecycle,
+            rfm: models.rfm,
+            grades: models.grades,
+            skipped_presets: crate::pipeline::with_column_hints(
+                models.skipped_presets,
+                &validated.column_hints,
+            ),
+            value_tiers: models.value_tiers,
+            target_lists: Vec::new(),
+            next_steps: Vec::new(),
+            top_customers: top,
+            migration: None,
+            history: Vec::new(),
+            highlights: Default::default(),
+        };
+        let mut analysis = Analysis {
+            summary,
+            customers: CustomerTable::new(Vec::new()),
+            rejects: validated.rejects,
+            comparison: None,
+            history_snapshots: Vec::new(),
+            playbook_overrides: config.playbook.clone(),
+            settings: config.settings(),
+            column_hints: validated.column_hints,
+            timings: Vec::new(),
+        };
+        analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
+        analysis.summary = crate::numbers::rounded(&analysis.summary)?;
+        let schema = schema.ok_or_else(|| EngineError::Internal("no part was folded".into()))?;
+        return Ok((
+            analysis,
+            SpilledTable {
+                folder,
+                parts: tables,
+                schema,
+                customers,
+            },
+        ));
+    }
+}
+
+/// What a spilled run cannot do yet, refused before any work with the way out.
+fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), EngineError> {
+    let why = if !opts.customer_table_only {
+        Some("the models, grades and lists still need every customer in memory")
+    } else if config.source.postgres.is_some() {
+        Some("a PostgreSQL source is not spilled yet")
+    } else if config.engine.cluster.is_some() {
+        Some("a cluster run aggregates on its executors")
+    } else if config.source.attributes.is_some()
+        || config.source.satisfaction.is_some()
+        || config.source.leads.is_some()
+    {
+        Some("side tables (attributes, satisfaction, leads) are not joined part by part yet")
+    } else if config.output.postgres.is_some() {
+        Some("the PostgreSQL sink needs the table in memory")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(EngineError::InvalidConfig(format!(
+            "spilling to disk works for --customer-table-only runs on files without side \
+             tables so far: {why}; raise --memory-limit, or run --customer-table-only"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn column_infos(t: &CustomerTable) -> Vec<ColumnInfo> {
+    t.column_names()
+        .into_iter()
+        .map(|name| ColumnInfo {
+            name: name.to_string(),
+            r#type: if name == col::CUSTOMER_ID {
+                "text".to_string()
+            } else {
+                t.get(name)
+                    .map(|c| c.type_name())
+                    .unwrap_or("text")
+                    .to_string()
+            },
+        })
+        .collect()
+}
+
+fn read_ipc(path: &Path) -> Result<Vec<RecordBatch>, EngineError> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        // a part no row went to
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(EngineError::io(path, e)),
+    };
+    FileReader::try_new(std::io::BufReader::new(f), None)
+        .map_err(|e| spill_error(path, &e))?
+        .map(|b| b.map_err(|e| spill_error(path, &e)))
+        .collect()
+}
+
+fn write_table_part(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
+    let schema = Arc::new(crate::output::arrow_schema(t));
+    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let mut w = FileWriter::try_new(BufWriter::new(f), &schema).map_err(|e| spill_error(path, &e))?;
+    for start in (0..t.len()).step_by(MERGE_BATCH_ROWS) {
+        let rows = start..(start + MERGE_BATCH_ROWS).min(t.len());
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+            rows.clone().map(|i| &t.ids()[i]),
+        ))];
+        cols.extend(
+            t.columns()
+                .iter()
+                .map(|c| crate::output::column_array(&c.data, rows.clone()).1),
+        );
+        let b = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| spill_error(path, &e))?;
+        w.write(&b).map_err(|e| spill_error(path, &e))?;
+    }
+    w.finish().map_err(|e| spill_error(path, &e))
+}
+
+/// The spill folder: `.NAME.spill-PID` with the writing mark, removed on drop.
+#[derive(Debug)]
+struct SpillFolder {
+    path: PathBuf,
+}
+
+impl SpillFolder {
+    fn create(home: &Path, name: &str) -> Result<SpillFolder, EngineError> {
+        let unwritable = |e: std::io::Error| {
+            EngineError::InvalidConfig(format!(
+                "the spill folder cannot be made in {}: {e}; give --spill-dir a folder you can \
+                 write to, on a disk with room for about the input's size",
+                home.display()
+            ))
+        };
+        std::fs::create_dir_all(home).map_err(unwritable)?;
+        crate::out_dir::remove_stale(home, name);
+        let path = home.join(format!(".{name}.spill-{}", std::process::id()));
+        if path.exists() {
+            return Err(EngineError::InvalidConfig(format!(
+                "the spill folder {} already exists: move it away",
+                path.display()
+            )));
+        }
+        std::fs::create_dir(&path).map_err(unwritable)?;
+        crate::out_dir::mark_writing(&path).map_err(unwritable)?;
+        Ok(SpillFolder { path })
+    }
+}
+
+impl Drop for SpillFolder {
+    fn drop(&mut self) {
+        let _ = crate::out_dir::remove_ours(&self.path);
+    }
+}
+
+/// Validated rows appended to one Arrow IPC file per part.
+struct IpcParts {
+    dir: PathBuf,
+    writers: Vec<Option<FileWriter<BufWriter<File>>>>,
+}
+
+impl IpcParts {
+    fn new(dir: &Path, parts: usize) -> IpcParts {
+        IpcParts {
+            dir: dir.to_path_buf(),
+            writers: (0..parts).map(|_| None).collect(),
+        }
+    }
+
+    fn path(dir: &Path, k: usize) -> PathBuf {
+        dir.join(format!("rows-{k:04}.arrow"))
+    }
+
+    /// What a failed write says: the file, the reason and the way out.
+    fn failed(&self, k: usize, e: &dyn std::fmt::Display) -> String {
+        format!(
+            "writing the spill file {}: {e} (free space there, or give --spill-dir a folder \
+             on a disk with room for about the input's size)",
+            Self::path(&self.dir, k).display()
+        )
+    }
+}
+
+impl RowSink for IpcParts {
+    fn partitions(&self) -> usize {
+        self.writers.len()
+    }
+
+    fn write(&mut self, k: usize, rows: RecordBatch) -> Result<(), String> {
+        if self.writers[k].is_none() {
+            let path = Self::path(&self.dir, k);
+            let f = File::create(&path).map_err(|e| self.failed(k, &e))?;
+            let w = FileWriter::try_new(BufWriter::new(f), &clientele_ingest::validated_schema())
+                .map_err(|e| self.failed(k, &e))?;
+            self.writers[k] = Some(w);
+        }
+        let written = match &mut self.writers[k] {
+            Some(w) => w.write(&rows),
+            None => Ok(()),
+        };
+        written.map_err(|e| self.failed(k, &e))
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        for k in 0..self.writers.len() {
+            if self.writers[k].take().is_some() {
+                std::fs::remove_file(Self::path(&self.dir, k)).map_err(|e| self.failed(k, &e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        for k in 0..self.writers.len() {
+            if let Some(mut w) = self.writers[k].take() {
+                w.finish().map_err(|e| self.failed(k, &e))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! One part of the customers folded on its own: the spilled run's second pass.
+//!
+//! [`read_validated`](crate::read_validated) splits the valid rows by customer-id hash, so
+//! every customer's rows are in one part. A customer's row of the table depends on that
+//! customer's rows alone, so folding each part by itself gives exactly the rows the whole fold
+//! gives; only the accounting of the as-of date is summed over the parts ([`AsOfCounts`],
+//! in micro-units, so the sums stay exact).
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Date32Type, Int64Type};
+use clientele_core::{CustomerTable, Day};
+
+use crate::accumulate::{Accumulator, Finish};
+use crate::transactions::{Category, NO_ORDER, Row, RowBuffer};
+use crate::{IngestError, IngestOptions, IngestStats, MONEY_SCALE, Result};
+
+/// The as-of accounting of [`IngestStats`] for some of the customers, to be added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AsOfCounts {
+    /// Rows on or before the as-of date.
+    pub used: u64,
+    /// Rows after it.
+    pub after_as_of: u64,
+    /// Customers whose used rows are all returns.
+    pub return_only_customers: u64,
+    /// Σ used amounts, micro-units.
+    pub total_micros: i128,
+    /// Σ the return-only customers' amounts, micro-units.
+    pub return_only_micros: i128,
+}
+
+impl AsOfCounts {
+    /// Adds another part's counts.
+    pub fn add(&mut self, o: &AsOfCounts) {
+        self.used += o.used;
+        self.after_as_of += o.after_as_of;
+        self.return_only_customers += o.return_only_customers;
+        self.total_micros += o.total_micros;
+        self.return_only_micros += o.return_only_micros;
+    }
+
+    /// Writes the counts into `stats`, as a whole fold fills them.
+    pub fn fill(&self, stats: &mut IngestStats) {
+        stats.used = self.used;
+        stats.after_as_of = self.after_as_of;
+        stats.return_only_customers = self.return_only_customers;
+        stats.total_amount = self.total_micros as f64 / MONEY_SCALE;
+        stats.return_only_amount = self.return_only_micros as f64 / MONEY_SCALE;
+    }
+}
+
+/// The customer table of one part, sorted by id, and its as-of accounting.
+#[derive(Debug, Clone)]
+pub struct PartTable {
+    /// One row per customer of the part with a purchase up to as-of.
+    pub table: CustomerTable,
+    /// The part's share of the as-of accounting.
+    pub counts: AsOfCounts,
+    /// Lines per day, for [`plausible_end`].
+    pub line_days: BTreeMap<i32, u64>,
+}
+
+/// [`Accumulator::implausible_after`] from the line days of all parts added up: the same
+/// last plausible day, or `None` when no line lies far beyond the bulk of the data.
+pub fn plausible_end(first: Day, last: Day, line_days: &BTreeMap<i32, u64>) -> Option<Day> {
+    if i64::from(last.0) - i64::from(first.0) <= 366 {
+        return None;
+    }
+    let n: u64 = line_days.values().sum();
+    let keep = (n / 1000).max(1) + 1;
+    // the keep-th latest line day
+    let mut seen = 0;
+    let bulk_end = line_days.iter().rev().find_map(|(&day, &k)| {
+        seen += k;
+        (seen >= keep).then_some(i64::from(day))
+    })?;
+    let allowed = bulk_end + (bulk_end - i64::from(first.0)).max(366);
+    (i64::from(last.0) > allowed).then_some(Day(allowed as i32))
+}
+
+/// Folds rows of [`crate::validated_schema`] holding every row of their customers into their
+/// customer table at `as_of`, with the column conventions of `opts` (unit, calendar periods).
+/// Side tables are not joined and months, categories and seasonality are not made: the
+/// caller joins and sums those over the parts.
+pub fn fold_part<'a>(
+    batches: impl IntoIterator<Item = &'a RecordBatch>,
+    as_of: Day,
+    opts: &IngestOptions,
+) -> Result<PartTable> {
+    let mut acc = Accumulator::new(Some(as_of), false);
+    let mut buf = RowBuffer::default();
+    for b in batches {
+        fill(&mut buf, b)?;
+        acc.absorb(&buf);
+        buf.clear();
+    }
+    let line_days = acc.line_days();
+    let mut stats = IngestStats::default();
+    let agg = acc.finish(
+        Finish {
+            as_of,
+            holdout_end: None,
+            unit_days: opts.unit.days(),
+            calendar: opts.calendar_periods.then_some(opts.unit),
+            detail: false,
+        },
+        &mut stats,
+    )?;
+    Ok(PartTable {
+        counts: AsOfCounts {
+            used: stats.used,
+            after_as_of: stats.after_as_of,
+            return_only_customers: stats.return_only_customers,
+            total_micros: agg.total_micros,
+            return_only_micros: agg.return_only_micros,
+        },
+        table: agg.table,
+        line_days,
+    })
+}
+
+/// The rows of `b` into `buf`.
+fn fill(buf: &mut RowBuffer, b: &RecordBatch) -> Result<()> {
+    let bad = |what: &str| IngestError::Engine(format!("a spilled part's {what} column is unreadable"));
+    let col = |i: usize| b.columns().get(i).ok_or_else(|| bad("missing"));
+    let ids = col(0)?.as_string_opt::<i32>().ok_or_else(|| bad("customer_id"))?;
+    let days = col(1)?.as_primitive_opt::<Date32Type>().ok_or_else(|| bad("order_date"))?;
+    let amounts = col(2)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("amount"))?;
+    let orders = col(3)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("order_fp"))?;
+    let cats = col(4)?.as_string_opt::<i32>().ok_or_else(|| bad("category"))?;
+    let profits = col(5)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("profit"))?;
+    let quantities = col(6)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("quantity"))?;
+    let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| {
+        (!a.is_null(i)).then(|| a.value(i))
+    };
+    buf.reserve(b.num_rows());
+    for i in 0..b.num_rows() {
+        buf.push(Row {
+            customer_id: ids.value(i),
+            day: days.value(i),
+            amount: amounts.value(i),
+            order: opt(orders, i).map_or(NO_ORDER, |v| v as u64),
+            category: if cats.is_null(i) {
+                Category::None
+            } else {
+                Category::Name(cats.value(i))
+            },
+            profit: opt(profits, i),
+            quantity: opt(quantities, i),
+        });
+    }
+    Ok(())
+}
