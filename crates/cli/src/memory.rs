@@ -87,14 +87,8 @@ impl MemoryLimit {
         })
     }
 
-    /// The limit in bytes.
-    #[cfg(test)]
-    fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     /// What the limit is, in `lang`: "4.0 GiB, set by --memory-limit".
-    fn describe(&self, lang: Lang) -> String {
+    pub fn describe(&self, lang: Lang) -> String {
         let size = human(self.bytes);
         match (self.origin, lang) {
             (Origin::Given, Lang::En) => format!("{size}, set by --memory-limit"),
@@ -125,6 +119,7 @@ impl MemoryLimit {
                         let step = bars.current_step();
                         bars.clear();
                         eprintln!("{}", self.message(rss, step, lang, customer_table_only));
+                        clientele_engine::remove_unfinished();
                         std::process::exit(2);
                     }
                 }

@@ -316,3 +316,91 @@ fn a_run_past_its_memory_limit_stops_with_one_message_and_keeps_the_previous_out
         "{err}"
     );
 }
+
+/// A `--customer-table-only` run whose input would not fold within half of `--memory-limit`
+/// builds the table part by part on disk, says so, and writes the files of the run in
+/// memory; nothing is left beside the output. Ctrl-C during a spilled run removes the spill
+/// files, and `--spill-dir` without `--customer-table-only` is refused.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = d.path().join("shop");
+    // 70,000 customers, about 390,000 rows: 20 MB of CSV, an estimated million rows
+    let (code, _, err) = run(bin()
+        .args(["generate", "--customers", "70000", "--quiet", "--out"])
+        .arg(&shop));
+    assert_eq!(code, Some(0), "{err}");
+    let tx = shop.join("transactions.csv");
+    let table_only = |out: &Path, extra: &[&str]| {
+        let mut c = analyze_cmd(&[&tx], out);
+        c.args(["--customer-table-only", "--format", "both"])
+            .args(extra);
+        c
+    };
+    let memory = d.path().join("memory");
+    let (code, out, err) = run(&mut table_only(&memory, &[]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("parts on disk"), "{out}");
+    let spilled = d.path().join("spilled");
+    let (code, out, err) = run(&mut table_only(&spilled, &["--memory-limit", "300MiB"]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("the customer table was built in 3 parts on disk"),
+        "{out}"
+    );
+    let files = |dir: &Path| {
+        contents(dir)
+            .into_iter()
+            .filter(|(p, _)| p != Path::new("clientele-manifest.json"))
+            .filter(|(p, _)| p != Path::new("customers.parquet"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(files(&spilled), files(&memory));
+    let rows =
+        |dir: &Path| clientele_engine::read_customers(&dir.join("customers.parquet")).unwrap();
+    assert_eq!(rows(&spilled), rows(&memory));
+    let mut names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["memory", "shop", "spilled"], "nothing left beside");
+
+    // Ctrl-C while it spills: the spill folder goes, the output is not made
+    let spill_home = d.path().join("spill");
+    let stopped = d.path().join("stopped");
+    let mut child = table_only(&stopped, &["--spill-dir"])
+        .arg(&spill_home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let folder = spill_home.join(format!(".stopped.spill-{}", child.id()));
+    let waiting = Instant::now();
+    while !folder.join("rows-0000.arrow").exists() && waiting.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(folder.exists(), "the run spilled");
+    let (code, _, _) = run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    assert_eq!(code, Some(0));
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: the spill files are removed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+    assert!(!stopped.exists());
+
+    let (code, _, err) = run(analyze_cmd(&[&tx], &stopped)
+        .arg("--spill-dir")
+        .arg(&spill_home));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--spill-dir works with --customer-table-only"),
+        "{err}"
+    );
+}

@@ -47,8 +47,8 @@ pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};
 pub use models::{ClusterSection, LifecycleSection, TargetList, ValueTierSection};
 pub use out_dir::{
-    MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, write_file,
-    write_file_with,
+    MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, remove_unfinished,
+    write_file, write_file_with,
 };
 pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs, write_outputs_spilled};
 pub use pipeline::{AnalyzeOptions, analyze};
@@ -56,11 +56,11 @@ pub use query::{Filter, MAX_FILTER_BYTES, Selection, Sort, select_rows};
 pub use score::{
     ColumnKind, MissingColumn, Omission, RfmScores, ScoreError, ScoreInput, Scored, Scorer,
 };
-pub use spill::{FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_spilled, estimate_rows};
 pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
     snapshot_of,
 };
+pub use spill::{FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_spilled, estimate_rows};
 pub use stored::{CUSTOMERS_PARQUET, StoredRun, read_customers};
 pub use summary::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,

@@ -380,6 +380,37 @@ impl Drop for OutputDir {
     }
 }
 
+/// Spill folders this process is writing, for [`remove_unfinished`].
+static UNFINISHED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a folder to remove if the process is stopped before it ends ([`remove_unfinished`]).
+pub(crate) fn register_unfinished(dir: &Path) {
+    if let Ok(mut v) = UNFINISHED.lock() {
+        v.push(dir.to_path_buf());
+    }
+}
+
+/// Forgets a folder noted by [`register_unfinished`] (it was removed the usual way).
+pub(crate) fn unregister_unfinished(dir: &Path) {
+    if let Ok(mut v) = UNFINISHED.lock() {
+        v.retain(|p| p != dir);
+    }
+}
+
+/// Removes the spill folders of this process's runs: for a binary stopped by a signal (Ctrl-C,
+/// a kill) or by its memory limit, which ends the process without running destructors. Spill
+/// files are as large as the input, and a later run would remove them only if it spilled to
+/// the same place. The unfinished output folder is small and the next run removes it.
+pub fn remove_unfinished() {
+    let dirs = match UNFINISHED.lock() {
+        Ok(mut v) => std::mem::take(&mut *v),
+        Err(_) => return,
+    };
+    for d in dirs {
+        let _ = remove_ours(&d);
+    }
+}
+
 /// Marks `dir` as clientele's while it is written, so that a later run may remove it when
 /// the process that made it is gone.
 pub(crate) fn mark_writing(dir: &Path) -> io::Result<()> {

@@ -91,8 +91,16 @@ fn write_outputs_with(
 ) -> Result<WrittenOutputs, EngineError> {
     let out = OutputDir::begin(dir, inputs)?;
     let mut timings = Vec::new();
-    let files = write_all(a, spilled, out.path(), format, compression, extra, &mut timings)
-        .map_err(|e| out.rename_error(e))?;
+    let files = write_all(
+        a,
+        spilled,
+        out.path(),
+        format,
+        compression,
+        extra,
+        &mut timings,
+    )
+    .map_err(|e| out.rename_error(e))?;
     let mut manifest = Manifest::new("analysis");
     manifest.config_hash = Some(a.summary.config_hash.clone());
     manifest.as_of = Some(a.summary.as_of.to_string());
@@ -142,7 +150,13 @@ fn write_all(
         };
         if let Some(t) = spilled {
             let csv = format.writes_csv(t.customers());
-            files.extend(write_spilled(t, dir, format.writes_parquet(), csv, compression)?);
+            files.extend(write_spilled(
+                t,
+                dir,
+                format.writes_parquet(),
+                csv,
+                compression,
+            )?);
             timed(timings, &files);
         } else if format.writes_parquet() {
             write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
@@ -523,8 +537,12 @@ fn write_spilled(
                 let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
                 let props = writer_properties(&b.schema(), compression);
                 pq = Some(
-                    parquet::arrow::ArrowWriter::try_new(BufWriter::new(f), b.schema(), Some(props))
-                        .map_err(|e| err(&pq_path, &e))?,
+                    parquet::arrow::ArrowWriter::try_new(
+                        BufWriter::new(f),
+                        b.schema(),
+                        Some(props),
+                    )
+                    .map_err(|e| err(&pq_path, &e))?,
                 );
             }
         }
@@ -542,7 +560,8 @@ fn write_spilled(
             }
             let text = csv_rows(&chunk, 0..chunk.len()).map_err(|e| err(&csv_path, &e))?;
             if let Some(out) = &mut csv {
-                out.write_all(&text).map_err(|e| EngineError::io(&csv_path, e))?;
+                out.write_all(&text)
+                    .map_err(|e| EngineError::io(&csv_path, e))?;
             }
         }
         Ok(())

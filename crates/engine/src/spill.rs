@@ -33,7 +33,7 @@ use clientele_core::{CustomerTable, columns as col};
 use clientele_ingest::{AsOfCounts, Progress, RowSink};
 
 use crate::analysis::{ColumnInfo, KpiSums};
-use crate::{AnalyzeOptions, Analysis, Config, EngineError, Summary};
+use crate::{Analysis, AnalyzeOptions, Config, EngineError, Summary};
 
 /// Rows per batch of a part's table, and so per part held while merging.
 const MERGE_BATCH_ROWS: usize = 8192;
@@ -54,10 +54,11 @@ pub struct SpillOptions {
 
 impl SpillOptions {
     /// Parts enough for `rows` input rows to fold within `budget` bytes, each part taking at
-    /// most a third of it (the merge, the writer and the reading take the rest).
+    /// most a quarter of it: the reading's buffers (about half a gigabyte for Parquet row
+    /// groups of a million rows), the part's rows read back and the writer take the rest.
     pub fn parts_for(rows: u64, budget: u64) -> usize {
         let need = rows.saturating_mul(FOLD_BYTES_PER_ROW);
-        let per_part = (budget / 3).max(1);
+        let per_part = (budget / 4).max(1);
         need.div_ceil(per_part).clamp(2, 4096) as usize
     }
 }
@@ -122,7 +123,7 @@ impl SpilledTable {
         // each part's current batch and the next row in it
         let mut current: Vec<Option<(RecordBatch, usize)>> = Vec::new();
         let next_batch = |k: usize,
-                              readers: &mut Vec<(PathBuf, FileReader<_>)>|
+                          readers: &mut Vec<(PathBuf, FileReader<_>)>|
          -> Result<Option<(RecordBatch, usize)>, EngineError> {
             let (path, r) = &mut readers[k];
             match r.next() {
@@ -237,7 +238,8 @@ pub fn analyze_spilled(
     let parts = spill.parts.max(1);
     loop {
         let sink = IpcParts::new(&folder.path, parts);
-        let validated = clientele_ingest::read_validated_unfolded(&ingest, Box::new(sink), progress)?;
+        let validated =
+            clientele_ingest::read_validated_unfolded(&ingest, Box::new(sink), progress)?;
         let mut counts = AsOfCounts::default();
         let mut kpis = KpiSums::default();
         let mut line_days = std::collections::BTreeMap::new();
@@ -252,11 +254,20 @@ pub fn analyze_spilled(
             let part = clientele_ingest::fold_part(&batches, validated.as_of, &ingest)?;
             drop(batches);
             std::fs::remove_file(&rows)
-                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
                 .map_err(|e| EngineError::io(&rows, e))?;
             counts.add(&part.counts);
             kpis.add(&part.table);
-            top.extend(crate::decide::top_customers(&part.table, crate::TOP_CUSTOMERS));
+            top.extend(crate::decide::top_customers(
+                &part.table,
+                crate::TOP_CUSTOMERS,
+            ));
             for (d, n) in part.line_days {
                 *line_days.entry(d).or_insert(0u64) += n;
             }
@@ -417,7 +428,8 @@ fn read_ipc(path: &Path) -> Result<Vec<RecordBatch>, EngineError> {
 fn write_table_part(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let schema = Arc::new(crate::output::arrow_schema(t));
     let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
-    let mut w = FileWriter::try_new(BufWriter::new(f), &schema).map_err(|e| spill_error(path, &e))?;
+    let mut w =
+        FileWriter::try_new(BufWriter::new(f), &schema).map_err(|e| spill_error(path, &e))?;
     for start in (0..t.len()).step_by(MERGE_BATCH_ROWS) {
         let rows = start..(start + MERGE_BATCH_ROWS).min(t.len());
         let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
@@ -428,7 +440,8 @@ fn write_table_part(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
                 .iter()
                 .map(|c| crate::output::column_array(&c.data, rows.clone()).1),
         );
-        let b = RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| spill_error(path, &e))?;
+        let b =
+            RecordBatch::try_new(Arc::clone(&schema), cols).map_err(|e| spill_error(path, &e))?;
         w.write(&b).map_err(|e| spill_error(path, &e))?;
     }
     w.finish().map_err(|e| spill_error(path, &e))
@@ -459,6 +472,7 @@ impl SpillFolder {
             )));
         }
         std::fs::create_dir(&path).map_err(unwritable)?;
+        crate::out_dir::register_unfinished(&path);
         crate::out_dir::mark_writing(&path).map_err(unwritable)?;
         Ok(SpillFolder { path })
     }
@@ -467,6 +481,7 @@ impl SpillFolder {
 impl Drop for SpillFolder {
     fn drop(&mut self) {
         let _ = crate::out_dir::remove_ours(&self.path);
+        crate::out_dir::unregister_unfinished(&self.path);
     }
 }
 
@@ -534,5 +549,161 @@ impl RowSink for IpcParts {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_ingest::NoProgress;
+
+    /// A sample shop's transactions with a rejected row and a far-future typo appended (the
+    /// typo makes both runs read the input again without it).
+    fn shop(dir: &Path) -> Config {
+        let mut spec = crate::synthetic::ShopSpec::new(3000, 11);
+        spec.days = 800;
+        let shop = crate::synthetic::generate(&spec, &dir.join("shop"), &|_| {}).unwrap();
+        let text = std::fs::read_to_string(&shop.transactions).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let date_at = header.split(',').position(|h| h == "order_date").unwrap();
+        let mut typo = row.clone();
+        typo[date_at] = "2099-12-31";
+        let mut bad = row.clone();
+        bad[date_at] = "not a date";
+        let extra = format!("{}\n{}\n", typo.join(","), bad.join(","));
+        let path = dir.join("orders.csv");
+        std::fs::write(&path, format!("{text}{extra}")).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![path];
+        config
+    }
+
+    fn table_only() -> AnalyzeOptions {
+        AnalyzeOptions {
+            customer_table_only: true,
+            ..AnalyzeOptions::default()
+        }
+    }
+
+    /// The spilled table, summary and rejects equal those of the run in memory, file for file
+    /// (`customers.parquet` row for row), for one part and for many; the spill folder is gone
+    /// afterwards.
+    #[test]
+    fn a_spilled_table_equals_the_one_made_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = shop(dir.path());
+        let memory = crate::analyze(&config, &table_only(), &NoProgress);
+        let memory = memory.unwrap();
+        assert!(memory.summary.inputs.rejected >= 1);
+        assert!(
+            memory.summary.inputs.last_date < clientele_core::Day::parse_iso("2099-01-01").ok()
+        );
+        let format = crate::OutputFormat::Both;
+        let compression = crate::ParquetCompression::default();
+        let a = dir.path().join("memory");
+        crate::write_outputs(&memory, &a, format, compression, &[], &[]).unwrap();
+        for parts in [1, 7] {
+            let spill_home = dir.path().join(format!("spill-{parts}"));
+            let b = dir.path().join(format!("spilled-{parts}"));
+            let spill = SpillOptions {
+                dir: Some(spill_home.clone()),
+                parts,
+            };
+            let (spilled, table) =
+                analyze_spilled(&config, &table_only(), &spill, &b, &NoProgress).unwrap();
+            assert!(table.folder().exists());
+            crate::write_outputs_spilled(&spilled, &table, &b, format, compression, &[], &[])
+                .unwrap();
+            let folder = table.folder().to_path_buf();
+            drop(table);
+            assert!(!folder.exists(), "{folder:?} removed");
+            assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+            assert_eq!(spilled.summary, memory.summary, "{parts} parts");
+            for f in ["customers.csv", "summary.json", "rejects.csv"] {
+                assert_eq!(
+                    std::fs::read(a.join(f)).unwrap(),
+                    std::fs::read(b.join(f)).unwrap(),
+                    "{f}, {parts} parts"
+                );
+            }
+            let read = |p: &Path| crate::read_customers(&p.join("customers.parquet")).unwrap();
+            assert_eq!(read(&b), memory.customers, "{parts} parts");
+        }
+    }
+
+    /// What a spilled run cannot do yet is refused before any work, naming the way out.
+    #[test]
+    fn runs_that_cannot_spill_yet_are_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = shop(dir.path());
+        let spill = SpillOptions {
+            dir: Some(dir.path().join("spill")),
+            parts: 3,
+        };
+        let out = dir.path().join("out");
+        let whole = analyze_spilled(
+            &config,
+            &AnalyzeOptions::default(),
+            &spill,
+            &out,
+            &NoProgress,
+        );
+        let msg = whole.err().unwrap().to_string();
+        assert!(msg.contains("--customer-table-only"), "{msg}");
+        let mut with_attributes = config.clone();
+        with_attributes.source.attributes = Some(dir.path().join("attributes.csv"));
+        let msg = analyze_spilled(&with_attributes, &table_only(), &spill, &out, &NoProgress)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("side tables"), "{msg}");
+        assert!(!dir.path().join("spill").exists());
+    }
+
+    /// A spill folder that cannot be made, and a failed run, leave nothing behind; one a
+    /// killed run left (its process gone) is removed by the next run that spills there.
+    #[test]
+    fn spill_folders_are_removed_on_failure_and_after_a_killed_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = shop(dir.path());
+        let out = dir.path().join("out");
+        // a file where the spill folder's home should be
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, b"mine").unwrap();
+        let spill = SpillOptions {
+            dir: Some(blocked.clone()),
+            parts: 2,
+        };
+        let msg = analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("--spill-dir"), "{msg}");
+        assert_eq!(std::fs::read(&blocked).unwrap(), b"mine");
+        // a leftover of a process that is gone (pid 0x7ffffffe does not run here)
+        let home = dir.path().join("spill");
+        let left = home.join(".out.spill-2147483646");
+        std::fs::create_dir_all(&left).unwrap();
+        crate::out_dir::mark_writing(&left).unwrap();
+        std::fs::write(left.join("rows-0000.arrow"), b"old").unwrap();
+        // someone's folder of the same shape without the mark is never touched
+        let theirs = home.join(".out.spill-2147483645");
+        std::fs::create_dir_all(&theirs).unwrap();
+        std::fs::write(theirs.join("notes.txt"), b"mine").unwrap();
+        // a run that fails after spilling: a date format that reads no row
+        config.columns.date_format = Some("%d/%m/%Y".into());
+        let spill = SpillOptions {
+            dir: Some(home.clone()),
+            parts: 2,
+        };
+        assert!(analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress).is_err());
+        let mut left_now: Vec<String> = std::fs::read_dir(&home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left_now.sort();
+        assert_eq!(left_now, vec![".out.spill-2147483645".to_string()]);
     }
 }

@@ -123,18 +123,32 @@ pub fn fold_part<'a>(
 
 /// The rows of `b` into `buf`.
 fn fill(buf: &mut RowBuffer, b: &RecordBatch) -> Result<()> {
-    let bad = |what: &str| IngestError::Engine(format!("a spilled part's {what} column is unreadable"));
+    let bad =
+        |what: &str| IngestError::Engine(format!("a spilled part's {what} column is unreadable"));
     let col = |i: usize| b.columns().get(i).ok_or_else(|| bad("missing"));
-    let ids = col(0)?.as_string_opt::<i32>().ok_or_else(|| bad("customer_id"))?;
-    let days = col(1)?.as_primitive_opt::<Date32Type>().ok_or_else(|| bad("order_date"))?;
-    let amounts = col(2)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("amount"))?;
-    let orders = col(3)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("order_fp"))?;
-    let cats = col(4)?.as_string_opt::<i32>().ok_or_else(|| bad("category"))?;
-    let profits = col(5)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("profit"))?;
-    let quantities = col(6)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad("quantity"))?;
-    let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| {
-        (!a.is_null(i)).then(|| a.value(i))
-    };
+    let ids = col(0)?
+        .as_string_opt::<i32>()
+        .ok_or_else(|| bad("customer_id"))?;
+    let days = col(1)?
+        .as_primitive_opt::<Date32Type>()
+        .ok_or_else(|| bad("order_date"))?;
+    let amounts = col(2)?
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| bad("amount"))?;
+    let orders = col(3)?
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| bad("order_fp"))?;
+    let cats = col(4)?
+        .as_string_opt::<i32>()
+        .ok_or_else(|| bad("category"))?;
+    let profits = col(5)?
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| bad("profit"))?;
+    let quantities = col(6)?
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| bad("quantity"))?;
+    let opt =
+        |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| (!a.is_null(i)).then(|| a.value(i));
     buf.reserve(b.num_rows());
     for i in 0..b.num_rows() {
         buf.push(Row {

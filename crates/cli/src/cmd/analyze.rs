@@ -151,9 +151,11 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         history_monthly: a.history.is_some(),
         previous: a.previous.clone(),
     };
-    let (analysis, spilled) = match spill_plan(&a, &config, limit)? {
+    let plan = spill_plan(&a, &config, limit)?;
+    let (analysis, spilled) = match &plan {
         Some(spill) => {
-            let (analysis, table) = analyze_spilled(&config, &opts, &spill, &a.out, bars)?;
+            remove_spill_when_stopped(bars, config.output.lang);
+            let (analysis, table) = analyze_spilled(&config, &opts, spill, &a.out, bars)?;
             (analysis, Some(table))
         }
         None => (analyze(&config, &opts, bars)?, None),
@@ -163,9 +165,9 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let writing = Instant::now();
     let report = report_files(&analysis)?;
     let written = match &spilled {
-        Some(t) => write_outputs_spilled(
-            &analysis, t, &a.out, format, compression, &inputs, &report,
-        )?,
+        Some(t) => {
+            write_outputs_spilled(&analysis, t, &a.out, format, compression, &inputs, &report)?
+        }
         None => write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?,
     };
     drop(spilled);
@@ -182,6 +184,16 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let writing = writing.elapsed();
     print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files, format)?;
+    if let Some(spill) = &plan {
+        let limit = limit.map(|l| l.describe(analysis.summary.lang));
+        say_in!(
+            analysis.summary.lang,
+            "顾客表在磁盘上分 {} 块构建（内存上限 {}），临时文件已删除",
+            "the customer table was built in {} parts on disk (memory limit {}); the spill files are removed",
+            spill.parts,
+            limit.unwrap_or_else(|| "-".into())
+        )?;
+    }
     if let Some(w) = stored {
         say_in!(
             analysis.summary.lang,
@@ -206,6 +218,24 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     // delay the exit (about a second for 3M customers), so the analysis is left to the OS.
     std::mem::forget(analysis);
     Ok(())
+}
+
+/// Ctrl-C or a kill (SIGINT, SIGTERM) ends the run without running destructors: the spill
+/// files, as large as the input, are removed first. (Installed for spilled runs only: the
+/// server handles its own signals.)
+fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
+    let _ = ctrlc::set_handler(move || {
+        clientele_engine::remove_unfinished();
+        bars.clear();
+        eprintln!(
+            "{}",
+            lang.pick(
+                "已中断：临时分块文件已删除，输出文件夹保持原样",
+                "interrupted: the spill files are removed, the output folder is as it was"
+            )
+        );
+        std::process::exit(130);
+    });
 }
 
 /// Whether (and in how many parts) a `--customer-table-only` run spills to disk: when
