@@ -332,19 +332,8 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
         .arg(&shop));
     assert_eq!(code, Some(0), "{err}");
     let tx = shop.join("transactions.csv");
-    // The reading's buffers grow with the threads reading: two, as on the machine the limit
-    // below was measured on (a spilled run peaks at about 220 MiB there)
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    let taskset = Command::new("taskset").arg("-V").output().is_ok();
     let table_only = |out: &Path, extra: &[&str]| {
-        let mut c = if taskset {
-            let mut c = Command::new("taskset");
-            c.arg("-c").arg(format!("0-{}", cores - 1));
-            c.arg(env!("CARGO_BIN_EXE_clientele"));
-            c
-        } else {
-            bin()
-        };
+        let mut c = bin();
         c.arg("analyze").arg(&tx).arg("--out").arg(out);
         c.args([
             "--quiet",

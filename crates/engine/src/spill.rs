@@ -43,37 +43,61 @@ const MERGE_BATCH_ROWS: usize = 8192;
 /// parts is sized by.
 pub const FOLD_BYTES_PER_ROW: u64 = 160;
 
-/// Where and in how many parts a run spills.
+/// Where and in how many parts a run spills, and with how many reading threads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpillOptions {
     /// The folder the spill folder is made in; `None`: beside the output folder.
     pub dir: Option<PathBuf>,
     /// Parts the customers are split into (at least 1).
     pub parts: usize,
+    /// Threads reading the input at once; `None`: every core.
+    pub reading_threads: Option<usize>,
 }
 
 impl SpillOptions {
-    /// Parts enough for `rows` input rows to fold within `budget` bytes, each part taking at
-    /// most a quarter of it: the reading's buffers (about half a gigabyte for Parquet row
-    /// groups of a million rows), the part's rows read back and the writer take the rest.
-    pub fn parts_for(rows: u64, budget: u64) -> usize {
-        let need = rows.saturating_mul(FOLD_BYTES_PER_ROW);
-        let per_part = (budget / 4).max(1);
-        need.div_ceil(per_part).clamp(2, 4096) as usize
+    /// Parts enough for the input to fold within `budget` bytes, each part taking at most a
+    /// quarter of it, and as many reading threads (up to `cores`) as a quarter of it holds:
+    /// the part's rows read back and the writer take the rest.
+    pub fn for_input(input: &InputSize, budget: u64, cores: usize) -> SpillOptions {
+        let quarter = (budget / 4).max(1);
+        let need = input.rows.saturating_mul(FOLD_BYTES_PER_ROW);
+        let threads =
+            (quarter / input.bytes_per_reading_thread.max(1)).clamp(1, cores.max(1) as u64);
+        SpillOptions {
+            dir: None,
+            parts: need.div_ceil(quarter).clamp(2, 4096) as usize,
+            reading_threads: Some(threads as usize),
+        }
     }
 }
 
-/// Input rows of the transactions, as their files say without reading them: Parquet footers'
-/// row counts; for delimited text the file's size over the bytes a line takes in its first
-/// mebibyte, plus a quarter (rows vary in length; more parts cost little, too few cost the
-/// limit). `None` for a database source.
-pub fn estimate_rows(config: &Config) -> Option<u64> {
+/// What the input's files say of its size without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSize {
+    /// Rows ([`estimate_rows`]).
+    pub rows: u64,
+    /// Memory one reading thread holds ([`clientele_ingest::reading_bytes_per_thread`]).
+    pub bytes_per_reading_thread: u64,
+}
+
+/// [`InputSize`] of the transactions; `None` for a database source or an unreadable file.
+pub fn estimate_input(config: &Config) -> Option<InputSize> {
     if config.source.postgres.is_some() {
         return None;
     }
     let sources = clientele_ingest::expand_sources(&config.source.transactions).ok()?;
+    Some(InputSize {
+        rows: estimate_rows(&sources)?,
+        bytes_per_reading_thread: clientele_ingest::reading_bytes_per_thread(&sources)?,
+    })
+}
+
+/// Input rows of these files, as they say without reading them: Parquet footers' row counts;
+/// for delimited text the file's size over the bytes a line takes in its first mebibyte, plus
+/// a quarter (rows vary in length; more parts cost little, too few cost the limit).
+fn estimate_rows(sources: &[PathBuf]) -> Option<u64> {
     let mut rows = 0u64;
-    for f in &sources {
+    for f in sources {
         if clientele_ingest::SourceFormat::of(f) == clientele_ingest::SourceFormat::Parquet {
             let file = File::open(f).ok()?;
             let meta = parquet::file::metadata::ParquetMetaDataReader::new()
@@ -251,6 +275,7 @@ pub fn analyze_spilled(
     let mut ingest = config.ingest_options()?;
     ingest.strict = opts.strict;
     ingest.monthly_activity = false;
+    ingest.reading_threads = spill.reading_threads;
     ingest.rejects_path = opts.rejects_path.clone();
     let (parent, name) = crate::out_dir::parent_and_name(out);
     let home = spill.dir.clone().unwrap_or(parent);
@@ -630,6 +655,7 @@ mod tests {
             let spill = SpillOptions {
                 dir: Some(spill_home.clone()),
                 parts,
+                reading_threads: None,
             };
             let (spilled, table) =
                 analyze_spilled(&config, &table_only(), &spill, &b, &NoProgress).unwrap();
@@ -653,6 +679,38 @@ mod tests {
         }
     }
 
+    /// Each part folds in a quarter of the limit, and the readers hold at most another
+    /// quarter (at least one reader, at most one a core).
+    #[test]
+    fn parts_and_reading_threads_follow_the_limit() {
+        let gib = 1u64 << 30;
+        let csv = InputSize {
+            rows: 100_000_000,
+            bytes_per_reading_thread: 64 << 20,
+        };
+        let s = SpillOptions::for_input(&csv, 4 * gib, 2);
+        assert_eq!((s.parts, s.reading_threads), (15, Some(2)));
+        assert_eq!(
+            SpillOptions::for_input(&csv, 4 * gib, 64).reading_threads,
+            Some(16)
+        );
+        let parquet = InputSize {
+            rows: 10_000_000,
+            bytes_per_reading_thread: 300_000_000,
+        };
+        let s = SpillOptions::for_input(&parquet, gib / 2, 16);
+        assert_eq!((s.parts, s.reading_threads), (12, Some(1)));
+        assert_eq!(
+            SpillOptions::for_input(&parquet, 4 * gib, 16).reading_threads,
+            Some(3)
+        );
+        let tiny = InputSize {
+            rows: 10,
+            bytes_per_reading_thread: 64 << 20,
+        };
+        assert_eq!(SpillOptions::for_input(&tiny, 4 * gib, 2).parts, 2);
+    }
+
     /// What a spilled run cannot do yet is refused before any work, naming the way out.
     #[test]
     fn runs_that_cannot_spill_yet_are_refused_with_the_way_out() {
@@ -661,6 +719,7 @@ mod tests {
         let spill = SpillOptions {
             dir: Some(dir.path().join("spill")),
             parts: 3,
+            reading_threads: None,
         };
         let out = dir.path().join("out");
         let whole = analyze_spilled(
@@ -695,6 +754,7 @@ mod tests {
         let spill = SpillOptions {
             dir: Some(blocked.clone()),
             parts: 2,
+            reading_threads: None,
         };
         let msg = analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress)
             .err()
@@ -717,6 +777,7 @@ mod tests {
         let spill = SpillOptions {
             dir: Some(home.clone()),
             parts: 2,
+            reading_threads: Some(1),
         };
         assert!(analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress).is_err());
         let mut left_now: Vec<String> = std::fs::read_dir(&home)

@@ -214,6 +214,10 @@ pub struct IngestOptions {
     pub keep_rows: bool,
     /// Read the transactions from this PostgreSQL table or query instead of `transactions`.
     pub postgres: Option<crate::PgSource>,
+    /// Threads that parse CSV chunks and Parquet row groups at once; `None`: every core. Each
+    /// holds its chunk's rows ([`reading_bytes_per_thread`](crate::reading_bytes_per_thread)),
+    /// so a run under a memory limit may read with fewer.
+    pub reading_threads: Option<usize>,
 }
 
 impl IngestOptions {
@@ -238,6 +242,7 @@ impl IngestOptions {
             latest_plausible: None,
             keep_rows: false,
             postgres: None,
+            reading_threads: None,
         }
     }
 }

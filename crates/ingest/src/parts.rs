@@ -167,3 +167,27 @@ fn fill(buf: &mut RowBuffer, b: &RecordBatch) -> Result<()> {
     }
     Ok(())
 }
+
+/// Memory one reading thread holds at once: its chunk's rows as parsed, buffered and handed
+/// on. Measured: about 300 bytes a row of a Parquet row group (two threads on row groups of a
+/// million rows peak near 0.6 GB), and about eight times the 8 MiB chunk of delimited text.
+/// `None` when a Parquet footer cannot be read.
+pub fn reading_bytes_per_thread(files: &[std::path::PathBuf]) -> Option<u64> {
+    let mut most = (crate::reader::CHUNK_BYTES as u64) * 8;
+    for f in files {
+        if crate::SourceFormat::of(f) == crate::SourceFormat::Parquet {
+            let file = std::fs::File::open(f).ok()?;
+            let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+                .parse_and_finish(&file)
+                .ok()?;
+            let rows = meta
+                .row_groups()
+                .iter()
+                .map(|g| g.num_rows().max(0) as u64)
+                .max()
+                .unwrap_or(0);
+            most = most.max(rows.saturating_mul(300));
+        }
+    }
+    Some(most)
+}

@@ -39,6 +39,7 @@ pub(crate) fn read_transactions(
     let mut sink = Sink::new(opts.strict);
     sink.decimal_comma = opts.decimal_comma;
     sink.latest_day = opts.latest_plausible.map_or(i32::MAX, |d| d.0);
+    sink.threads = opts.reading_threads.unwrap_or_else(parse_threads).max(1);
     sink.acc = Some(acc);
     if let Some(pg) = &opts.postgres {
         sink.stats.files.push(pg.describe());
@@ -139,6 +140,9 @@ pub(crate) struct Sink {
     first_encoding: Option<(u64, Vec<u8>)>,
     /// Optional fields the files seem to hold under another name.
     hints: Vec<ColumnHint>,
+    /// Threads that parse CSV chunks and Parquet row groups at once
+    /// ([`IngestOptions::reading_threads`]).
+    threads: usize,
 }
 
 /// Row buffers shared by a main sink and its parts.
@@ -166,6 +170,7 @@ impl Sink {
             encoding_rejects: 0,
             first_encoding: None,
             hints: Vec::new(),
+            threads: 1,
         }
     }
 
@@ -735,7 +740,7 @@ fn read_csv(
     if csv_opts.encoding == Encoding::Utf8
         && let Delimiter::Byte(b) = csv_opts.delimiter
     {
-        let threads = parse_threads();
+        let threads = sink.threads;
         if threads > 1 {
             return read_delimited_parallel(
                 path,
@@ -752,7 +757,7 @@ fn read_csv(
     read_csv_sequential(path, csv_opts, mapping, sink, progress)
 }
 
-/// Threads that parse CSV chunks and Parquet row groups.
+/// Threads that parse CSV chunks and Parquet row groups by default: every core.
 fn parse_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -760,7 +765,7 @@ fn parse_threads() -> usize {
 }
 
 /// Bytes of CSV text one thread parses at a time.
-const CHUNK_BYTES: usize = 8 << 20;
+pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 
 /// The whole file in one pass through one CSV parser (any encoding, quoted line breaks).
 fn read_csv_sequential(
@@ -1349,7 +1354,7 @@ fn read_parquet(
     };
     progress.start(&format!("reading {}", path.display()), Some(size));
     sink.expect_rows(total_rows as usize);
-    let threads = parse_threads().min(groups.len());
+    let threads = sink.threads.min(groups.len());
     let r = if threads <= 1 {
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_batch_size(64 * 1024)

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use clientele_engine::{
     AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_spilled,
-    check_destination, estimate_rows, write_outputs, write_outputs_spilled, write_to_postgres,
+    check_destination, estimate_input, write_outputs, write_outputs_spilled, write_to_postgres,
 };
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
@@ -255,15 +255,16 @@ fn spill_plan(
     if !a.customer_table_only || config.engine.cluster.is_some() {
         return Ok(None);
     }
-    let Some(rows) = estimate_rows(config) else {
+    let Some(input) = estimate_input(config) else {
         return Ok(None);
     };
     // without a readable limit, parts of about a gigabyte of folding each
-    let budget = limit.map_or(3 << 30, |l| l.bytes());
-    let needs = rows.saturating_mul(FOLD_BYTES_PER_ROW) > budget / 2;
+    let budget = limit.map_or(4 << 30, |l| l.bytes());
+    let needs = input.rows.saturating_mul(FOLD_BYTES_PER_ROW) > budget / 2;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok((a.spill_dir.is_some() || needs).then(|| SpillOptions {
         dir: a.spill_dir.clone(),
-        parts: SpillOptions::parts_for(rows, budget),
+        ..SpillOptions::for_input(&input, budget, cores)
     }))
 }
 
