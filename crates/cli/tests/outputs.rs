@@ -403,6 +403,17 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
     assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
     assert!(!stopped.exists());
 
+    // stopped by the memory limit while it spills: the spill folder goes too
+    let home = spill_home.to_string_lossy().into_owned();
+    let (code, _, err) = run(&mut table_only(
+        &stopped,
+        &["--memory-limit", "60MiB", "--spill-dir", &home],
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("past the limit"), "{err}");
+    assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+    assert!(!stopped.exists());
+
     let (code, _, err) = run(analyze_cmd(&[&tx], &stopped)
         .arg("--spill-dir")
         .arg(&spill_home));

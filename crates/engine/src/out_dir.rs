@@ -406,8 +406,14 @@ pub fn remove_unfinished() {
         Ok(mut v) => std::mem::take(&mut *v),
         Err(_) => return,
     };
+    // the run's other threads may still be writing into them: a few tries
     for d in dirs {
-        let _ = remove_ours(&d);
+        for _ in 0..50 {
+            if remove_ours(&d).is_ok() && !d.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
@@ -461,6 +467,11 @@ fn swap_into_place(tmp: &Path, target: &Path) -> io::Result<()> {
 /// Removes a folder of clientele's with its manifest and writing mark last, so that a run
 /// killed halfway leaves a folder the next run still knows as clientele's.
 pub(crate) fn remove_ours(dir: &Path) -> io::Result<()> {
+    // an entry gone meanwhile (the run removing its own files as it goes) is fine
+    let gone_ok = |r: io::Result<()>| match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    };
     for e in fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name();
@@ -468,12 +479,12 @@ pub(crate) fn remove_ours(dir: &Path) -> io::Result<()> {
             continue;
         }
         if e.file_type()?.is_dir() {
-            fs::remove_dir_all(e.path())?;
+            gone_ok(fs::remove_dir_all(e.path()))?;
         } else {
-            fs::remove_file(e.path())?;
+            gone_ok(fs::remove_file(e.path()))?;
         }
     }
-    fs::remove_dir_all(dir)
+    gone_ok(fs::remove_dir_all(dir))
 }
 
 /// Removes `.NAME.tmp-PID`, `.NAME.old-PID` and `.NAME.spill-PID` folders beside the destination that a killed
