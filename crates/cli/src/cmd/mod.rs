@@ -67,6 +67,8 @@ Examples:
   clientele analyze --config clientele.toml --as-of 2024-06-30
   clientele analyze --postgres postgresql://analyst@db/shop --table sales.orders \\
       --write-postgres postgresql://crm@db/crm     orders from PostgreSQL, grades back to it
+  clientele analyze orders-2025/*.csv --customer-table-only --memory-limit 4GiB \\
+      --out table                                  a table larger than memory, built on disk
   clientele generate --customers 100000 --seed 7 --out shop/
   clientele serve result                           dashboard and JSON API on http://127.0.0.1:8750
   clientele export result --scheme lifecycle --grade at_risk   one list, on demand
