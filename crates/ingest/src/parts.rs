@@ -191,3 +191,66 @@ pub fn reading_bytes_per_thread(files: &[std::path::PathBuf]) -> Option<u64> {
     }
     Some(most)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One far-future typo among a hundred days is set aside at a year after the bulk.
+    #[test]
+    fn a_typo_far_beyond_the_bulk_is_implausible() {
+        let mut days: BTreeMap<i32, u64> = (0..=100).map(|d| (d, 1)).collect();
+        days.insert(30_000, 1);
+        assert_eq!(plausible_end(Day(0), Day(30_000), &days), Some(Day(466)));
+        days.remove(&30_000);
+        assert_eq!(plausible_end(Day(0), Day(100), &days), None);
+    }
+
+    proptest! {
+        /// The last plausible day from the line days added up over parts is the one the whole
+        /// fold finds, whatever the days and however the customers are split.
+        #[test]
+        fn plausible_end_of_parts_equals_the_whole_folds(
+            days in proptest::collection::vec(
+                prop_oneof![8 => 0i32..800, 1 => 800i32..40_000],
+                1..400,
+            ),
+            parts in 1usize..5,
+        ) {
+            let mut whole = Accumulator::new(None, false);
+            let mut split: Vec<Accumulator> =
+                (0..parts).map(|_| Accumulator::new(None, false)).collect();
+            for (i, &day) in days.iter().enumerate() {
+                let id = format!("c{}", i % 37);
+                let row = Row {
+                    customer_id: &id,
+                    day,
+                    amount: 1_000_000,
+                    order: i as u64,
+                    category: Category::None,
+                    profit: None,
+                    quantity: None,
+                };
+                let mut b = RowBuffer::default();
+                b.push(row);
+                whole.absorb(&b);
+                split[(i % 37) % parts].absorb(&b);
+            }
+            let (first, last) = (
+                Day(*days.iter().min().unwrap()),
+                Day(*days.iter().max().unwrap()),
+            );
+            let mut added = BTreeMap::new();
+            for acc in &split {
+                for (d, n) in acc.line_days() {
+                    *added.entry(d).or_insert(0) += n;
+                }
+            }
+            prop_assert_eq!(
+                plausible_end(first, last, &added),
+                whole.implausible_after(first, last)
+            );
+        }
+    }
+}
