@@ -180,6 +180,46 @@ fn a_table_and_a_query_give_the_customer_table_of_the_file() {
         .output()
         .unwrap();
     ok(&o);
+    // the customer table alone, spilled to disk part by part, equals the file's
+    let o = s
+        .clientele(d)
+        .args(["analyze", "--postgres", &s.url, "--table", "cdnow_read"])
+        .args([
+            "--customer-table-only",
+            "--spill-dir",
+            "spill",
+            "--quiet",
+            "--out",
+            "spilled",
+        ])
+        .args(CDNOW_FLAGS)
+        .output()
+        .unwrap();
+    assert!(ok(&o).contains("built in 16 parts on disk"));
+    let o = s
+        .clientele(d)
+        .arg("analyze")
+        .arg(cdnow())
+        .args([
+            "--delimiter",
+            "whitespace",
+            "--customer-table-only",
+            "--quiet",
+        ])
+        .args(["--out", "file-table"])
+        .args(CDNOW_FLAGS)
+        .output()
+        .unwrap();
+    ok(&o);
+    for f in ["customers.csv", "rejects.csv"] {
+        let (a, b) = (d.join("spilled").join(f), d.join("file-table").join(f));
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(kpis(&d.join("spilled")), kpis(&d.join("file-table")));
+    assert_eq!(std::fs::read_dir(d.join("spill")).unwrap().count(), 0);
     let file = std::fs::read(d.join("file/customers.csv")).unwrap();
     for run in ["table", "query"] {
         let got = std::fs::read(d.join(run).join("customers.csv")).unwrap();

@@ -417,8 +417,6 @@ pub fn analyze_spilled(
 fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), EngineError> {
     let why = if !opts.customer_table_only {
         Some("the models, grades and lists still need every customer in memory")
-    } else if config.source.postgres.is_some() {
-        Some("a PostgreSQL source is not spilled yet")
     } else if config.engine.cluster.is_some() {
         Some("a cluster run aggregates on its executors")
     } else if config.source.attributes.is_some()
@@ -433,8 +431,8 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
     };
     match why {
         Some(why) => Err(EngineError::InvalidConfig(format!(
-            "spilling to disk works for --customer-table-only runs on files without side \
-             tables so far: {why}; raise --memory-limit, or run --customer-table-only"
+            "spilling to disk works for --customer-table-only runs without side tables so \
+             far: {why}; raise --memory-limit, or run --customer-table-only"
         ))),
         None => Ok(()),
     }

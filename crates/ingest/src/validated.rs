@@ -174,7 +174,10 @@ fn read_validated_with(
     progress: &dyn Progress,
 ) -> Result<Validated> {
     crate::dates::check_format(&opts.columns.date_format)?;
-    let crate::Sources { files, duplicates } = crate::expand_sources_noting(&opts.transactions)?;
+    let crate::Sources { files, duplicates } = match opts.postgres {
+        Some(_) => crate::Sources::default(),
+        None => crate::expand_sources_noting(&opts.transactions)?,
+    };
     let check_dates = check && opts.as_of.is_none() && opts.latest_plausible.is_none();
     let acc = Accumulator::new(opts.as_of, false).tapped(sink, check_dates);
     let (mut acc, mut stats, mut rejects, column_hints) =

@@ -240,7 +240,8 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
 
 /// Whether (and in how many parts) a `--customer-table-only` run spills to disk: when
 /// `--spill-dir` is given, or when its input, by the files' sizes, would not fold within half
-/// the memory limit. Other runs never spill (the models need every customer in memory).
+/// the memory limit (a PostgreSQL source only with `--spill-dir`). Other runs never spill (the
+/// models need every customer in memory).
 fn spill_plan(
     a: &AnalyzeArgs,
     config: &clientele_engine::Config,
@@ -256,7 +257,12 @@ fn spill_plan(
         return Ok(None);
     }
     let Some(input) = estimate_input(config) else {
-        return Ok(None);
+        // a database source tells no size beforehand: spilled only when asked, in 16 parts
+        return Ok(a.spill_dir.as_ref().map(|dir| SpillOptions {
+            dir: Some(dir.clone()),
+            parts: 16,
+            reading_threads: None,
+        }));
     };
     // without a readable limit, parts of about a gigabyte of folding each
     let budget = limit.map_or(4 << 30, |l| l.bytes());
