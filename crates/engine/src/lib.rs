@@ -29,7 +29,7 @@ pub mod vocab;
 
 pub use alerts::{Alert, AlertMetric, AlertRule, Direction, alerts};
 pub use analysis::{Analysis, ColumnInfo, HistoryPoint, Kpis, StepTiming};
-pub use clientele_ingest::{IngestStats, NoProgress, Progress, Reject};
+pub use clientele_ingest::{IngestStats, InputSize, NoProgress, Progress, Reject};
 pub use clientele_lifecycle::{Comparison, Snapshot};
 pub use config::{
     AsWritten, ClvConfig, ColumnsConfig, Config, DecimalSeparator, EXCEL_ROWS, Lang, ModelChoice,
@@ -60,9 +60,7 @@ pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
     snapshot_of,
 };
-pub use spill::{
-    FOLD_BYTES_PER_ROW, InputSize, SpillOptions, SpilledTable, analyze_spilled, estimate_input,
-};
+pub use spill::{FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_spilled, estimate_input};
 pub use stored::{CUSTOMERS_PARQUET, StoredRun, read_customers};
 pub use summary::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,

@@ -531,78 +531,49 @@ fn write_spilled(
         path: p.to_path_buf(),
         reason: e.to_string(),
     };
-    let mut pq = None;
-    let mut csv = None;
-    let mut schema = None;
+    // both files open before the merge, so a table without customers is a schema and a header
+    let mut pq = if parquet_too {
+        let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
+        let props = writer_properties(&t.schema, compression);
+        let w = parquet::arrow::ArrowWriter::try_new(
+            BufWriter::new(f),
+            Arc::clone(&t.schema),
+            Some(props),
+        )
+        .map_err(|e| err(&pq_path, &e))?;
+        Some(w)
+    } else {
+        None
+    };
+    let mut csv = if csv_too {
+        let f = File::create(&csv_path).map_err(|e| EngineError::io(&csv_path, e))?;
+        let mut out = BufWriter::new(f);
+        let empty = arrow::array::RecordBatch::new_empty(Arc::clone(&t.schema));
+        let empty = crate::stored::table_of_batch(&empty).map_err(|e| err(&csv_path, &e))?;
+        out.write_all(&csv_header(&empty).map_err(|e| err(&csv_path, &e))?)
+            .map_err(|e| EngineError::io(&csv_path, e))?;
+        Some(out)
+    } else {
+        None
+    };
     t.merged(|b| {
-        if schema.is_none() {
-            schema = Some(b.schema());
-            if parquet_too {
-                let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
-                let props = writer_properties(&b.schema(), compression);
-                pq = Some(
-                    parquet::arrow::ArrowWriter::try_new(
-                        BufWriter::new(f),
-                        b.schema(),
-                        Some(props),
-                    )
-                    .map_err(|e| err(&pq_path, &e))?,
-                );
-            }
-        }
         if let Some(w) = &mut pq {
             w.write(b).map_err(|e| err(&pq_path, &e))?;
         }
-        if csv_too {
+        if let Some(out) = &mut csv {
             let chunk = crate::stored::table_of_batch(b).map_err(|e| err(&csv_path, &e))?;
-            if csv.is_none() {
-                let f = File::create(&csv_path).map_err(|e| EngineError::io(&csv_path, e))?;
-                let mut out = BufWriter::new(f);
-                out.write_all(&csv_header(&chunk).map_err(|e| err(&csv_path, &e))?)
-                    .map_err(|e| EngineError::io(&csv_path, e))?;
-                csv = Some(out);
-            }
             let text = csv_rows(&chunk, 0..chunk.len()).map_err(|e| err(&csv_path, &e))?;
-            if let Some(out) = &mut csv {
-                out.write_all(&text)
-                    .map_err(|e| EngineError::io(&csv_path, e))?;
-            }
+            out.write_all(&text)
+                .map_err(|e| EngineError::io(&csv_path, e))?;
         }
         Ok(())
     })?;
     let mut files = Vec::new();
-    if parquet_too {
-        match pq {
-            Some(w) => {
-                w.close().map_err(|e| err(&pq_path, &e))?;
-            }
-            // no customers: the schema alone
-            None => {
-                let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
-                let schema = Arc::clone(&t.schema);
-                let props = writer_properties(&schema, compression);
-                parquet::arrow::ArrowWriter::try_new(BufWriter::new(f), schema, Some(props))
-                    .and_then(|w| w.close())
-                    .map_err(|e| err(&pq_path, &e))?;
-            }
-        }
+    if let Some(w) = pq {
+        w.close().map_err(|e| err(&pq_path, &e))?;
         files.push("customers.parquet".to_string());
     }
-    if csv_too {
-        let mut out = match csv {
-            Some(out) => out,
-            None => {
-                let f = File::create(&csv_path).map_err(|e| EngineError::io(&csv_path, e))?;
-                let mut out = BufWriter::new(f);
-                let empty = crate::stored::table_of_batch(&arrow::array::RecordBatch::new_empty(
-                    Arc::clone(&t.schema),
-                ))
-                .map_err(|e| err(&csv_path, &e))?;
-                out.write_all(&csv_header(&empty).map_err(|e| err(&csv_path, &e))?)
-                    .map_err(|e| EngineError::io(&csv_path, e))?;
-                out
-            }
-        };
+    if let Some(mut out) = csv {
         out.flush().map_err(|e| EngineError::io(&csv_path, e))?;
         files.push("customers.csv".to_string());
     }

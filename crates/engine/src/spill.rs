@@ -30,7 +30,7 @@ use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 use clientele_core::rank::float_key;
 use clientele_core::{CustomerTable, columns as col};
-use clientele_ingest::{AsOfCounts, Progress, RowSink};
+use clientele_ingest::{AsOfCounts, InputSize, Progress, RowSink};
 
 use crate::analysis::{ColumnInfo, KpiSums};
 use crate::{Analysis, AnalyzeOptions, Config, EngineError, Summary};
@@ -71,63 +71,13 @@ impl SpillOptions {
     }
 }
 
-/// What the input's files say of its size without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputSize {
-    /// Rows ([`estimate_rows`]).
-    pub rows: u64,
-    /// Memory one reading thread holds ([`clientele_ingest::reading_bytes_per_thread`]).
-    pub bytes_per_reading_thread: u64,
-}
-
-/// [`InputSize`] of the transactions; `None` for a database source or an unreadable file.
+/// The transactions' [`InputSize`]; `None` for a database source or an unreadable file.
 pub fn estimate_input(config: &Config) -> Option<InputSize> {
     if config.source.postgres.is_some() {
         return None;
     }
     let sources = clientele_ingest::expand_sources(&config.source.transactions).ok()?;
-    Some(InputSize {
-        rows: estimate_rows(&sources)?,
-        bytes_per_reading_thread: clientele_ingest::reading_bytes_per_thread(&sources)?,
-    })
-}
-
-/// Input rows of these files, as they say without reading them: Parquet footers' row counts;
-/// for delimited text the file's size over the bytes a line takes in its first mebibyte, plus
-/// a quarter (rows vary in length; more parts cost little, too few cost the limit).
-fn estimate_rows(sources: &[PathBuf]) -> Option<u64> {
-    let mut rows = 0u64;
-    for f in sources {
-        if clientele_ingest::SourceFormat::of(f) == clientele_ingest::SourceFormat::Parquet {
-            let file = File::open(f).ok()?;
-            let meta = parquet::file::metadata::ParquetMetaDataReader::new()
-                .parse_and_finish(&file)
-                .ok()?;
-            rows += meta.file_metadata().num_rows().max(0) as u64;
-        } else {
-            rows += text_rows(f)?;
-        }
-    }
-    Some(rows)
-}
-
-/// [`estimate_rows`] of one delimited text file.
-fn text_rows(path: &Path) -> Option<u64> {
-    use std::io::Read;
-    let size = std::fs::metadata(path).ok()?.len();
-    let mut head = Vec::with_capacity(1 << 20);
-    File::open(path)
-        .ok()?
-        .take(1 << 20)
-        .read_to_end(&mut head)
-        .ok()?;
-    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
-    if lines < 100 {
-        // a short file, or lines too long to tell: 20 bytes a row, more than any real line
-        return Some(size / 20);
-    }
-    let per_line = head.len() as u64 / lines;
-    Some((size / per_line.max(1)).saturating_mul(5) / 4)
+    clientele_ingest::input_size(&sources)
 }
 
 /// The customer table written by parts, for [`crate::write_outputs_spilled`]; its folder is
@@ -157,100 +107,114 @@ impl SpilledTable {
         &self,
         mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let mut readers = Vec::new();
+        let mut cursors = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
-            let r = FileReader::try_new(std::io::BufReader::new(f), None)
+            let reader = FileReader::try_new(std::io::BufReader::new(f), None)
                 .map_err(|e| spill_error(p, &e))?;
-            readers.push((p.clone(), r));
-        }
-        // each part's current batch and the next row in it
-        let mut current: Vec<Option<(RecordBatch, usize)>> = Vec::new();
-        let next_batch = |k: usize,
-                          readers: &mut Vec<(PathBuf, FileReader<_>)>|
-         -> Result<Option<(RecordBatch, usize)>, EngineError> {
-            let (path, r) = &mut readers[k];
-            match r.next() {
-                Some(Ok(b)) => Ok(Some((b, 0))),
-                Some(Err(e)) => Err(spill_error(path, &e)),
-                None => Ok(None),
+            let mut c = Cursor::new(p, reader);
+            if c.next_batch()? {
+                cursors.push(c);
             }
-        };
-        for k in 0..readers.len() {
-            let b = next_batch(k, &mut readers)?;
-            current.push(b);
         }
-        let id_of = |b: &RecordBatch, i: usize| -> String {
-            b.column(0)
+        // min-heap on (id, part): ids are unique across parts (a customer is in one part)
+        let mut heap: std::collections::BinaryHeap<_> = cursors
+            .iter()
+            .enumerate()
+            .map(|(k, c)| std::cmp::Reverse((c.id().to_string(), k)))
+            .collect();
+        // the batches the picked rows come from, until they are interleaved into one
+        let mut pool: Vec<RecordBatch> = Vec::new();
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(MERGE_BATCH_ROWS);
+        while let Some(std::cmp::Reverse((_, k))) = heap.pop() {
+            let c = &mut cursors[k];
+            let at = *c.pooled.get_or_insert_with(|| {
+                pool.push(c.batch.clone());
+                pool.len() - 1
+            });
+            picks.push((at, c.row));
+            if c.advance()? {
+                heap.push(std::cmp::Reverse((c.id().to_string(), k)));
+            }
+            if picks.len() == MERGE_BATCH_ROWS || heap.is_empty() {
+                let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+                for i in 0..self.schema.fields().len() {
+                    let arrays: Vec<&dyn arrow::array::Array> =
+                        pool.iter().map(|b| b.column(i).as_ref()).collect();
+                    cols.push(
+                        arrow::compute::interleave(&arrays, &picks).map_err(|e| {
+                            EngineError::Internal(format!("merging the parts: {e}"))
+                        })?,
+                    );
+                }
+                let batch = RecordBatch::try_new(Arc::clone(&self.schema), cols)
+                    .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?;
+                each(&batch)?;
+                pool.clear();
+                picks.clear();
+                cursors.iter_mut().for_each(|c| c.pooled = None);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One part's table being merged: its current batch and row.
+struct Cursor<'a> {
+    path: &'a Path,
+    reader: FileReader<std::io::BufReader<File>>,
+    batch: RecordBatch,
+    ids: StringArray,
+    row: usize,
+    /// Where the current batch sits in the merge's pool, once a row of it was picked.
+    pooled: Option<usize>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(path: &'a Path, reader: FileReader<std::io::BufReader<File>>) -> Cursor<'a> {
+        let empty = RecordBatch::new_empty(reader.schema());
+        Cursor {
+            path,
+            reader,
+            batch: empty,
+            ids: StringArray::from(Vec::<&str>::new()),
+            row: 0,
+            pooled: None,
+        }
+    }
+
+    fn id(&self) -> &str {
+        self.ids.value(self.row)
+    }
+
+    /// Loads the next non-empty batch; false when the part is done.
+    fn next_batch(&mut self) -> Result<bool, EngineError> {
+        for b in self.reader.by_ref() {
+            let b = b.map_err(|e| spill_error(self.path, &e))?;
+            if b.num_rows() == 0 {
+                continue;
+            }
+            self.ids = b
+                .column(0)
                 .as_any()
                 .downcast_ref::<StringArray>()
-                .map(|a| a.value(i).to_string())
-                .unwrap_or_default()
-        };
-        // min-heap on (id, part): ids are unique across parts (a customer is in one part)
-        let mut heap = std::collections::BinaryHeap::new();
-        for (k, c) in current.iter().enumerate() {
-            if let Some((b, i)) = c {
-                heap.push(std::cmp::Reverse((id_of(b, *i), k)));
-            }
+                .cloned()
+                .ok_or_else(|| spill_error(self.path, &"customer_id is not text"))?;
+            self.batch = b;
+            self.row = 0;
+            self.pooled = None;
+            return Ok(true);
         }
-        let mut pool: Vec<RecordBatch> = Vec::new();
-        let mut pool_of: Vec<Option<usize>> = vec![None; current.len()];
-        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(MERGE_BATCH_ROWS);
-        let flush = |pool: &mut Vec<RecordBatch>,
-                     pool_of: &mut Vec<Option<usize>>,
-                     picks: &mut Vec<(usize, usize)>,
-                     each: &mut dyn FnMut(&RecordBatch) -> Result<(), EngineError>|
-         -> Result<(), EngineError> {
-            if picks.is_empty() {
-                return Ok(());
-            }
-            let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-            for c in 0..self.schema.fields().len() {
-                let arrays: Vec<&dyn arrow::array::Array> =
-                    pool.iter().map(|b| b.column(c).as_ref()).collect();
-                cols.push(
-                    arrow::compute::interleave(&arrays, picks)
-                        .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?,
-                );
-            }
-            let batch = RecordBatch::try_new(Arc::clone(&self.schema), cols)
-                .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?;
-            each(&batch)?;
-            pool.clear();
-            pool_of.iter_mut().for_each(|p| *p = None);
-            picks.clear();
-            Ok(())
-        };
-        while let Some(std::cmp::Reverse((_, k))) = heap.pop() {
-            let Some((b, i)) = current[k].take() else {
-                continue;
-            };
-            let at = match pool_of[k] {
-                Some(at) => at,
-                None => {
-                    pool.push(b.clone());
-                    pool_of[k] = Some(pool.len() - 1);
-                    pool.len() - 1
-                }
-            };
-            picks.push((at, i));
-            if i + 1 < b.num_rows() {
-                heap.push(std::cmp::Reverse((id_of(&b, i + 1), k)));
-                current[k] = Some((b, i + 1));
-            } else {
-                // this batch is in the pool until the next flush
-                pool_of[k] = None;
-                if let Some((nb, ni)) = next_batch(k, &mut readers)? {
-                    heap.push(std::cmp::Reverse((id_of(&nb, ni), k)));
-                    current[k] = Some((nb, ni));
-                }
-            }
-            if picks.len() == MERGE_BATCH_ROWS {
-                flush(&mut pool, &mut pool_of, &mut picks, &mut each)?;
-            }
+        Ok(false)
+    }
+
+    /// Moves to the next row; false when the part is done.
+    fn advance(&mut self) -> Result<bool, EngineError> {
+        self.row += 1;
+        if self.row < self.batch.num_rows() {
+            return Ok(true);
         }
-        flush(&mut pool, &mut pool_of, &mut picks, &mut each)
+        self.next_batch()
     }
 }
 

@@ -40,7 +40,7 @@ pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
 pub use error::IngestError;
 pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
-pub use parts::{AsOfCounts, PartTable, fold_part, plausible_end, reading_bytes_per_thread};
+pub use parts::{AsOfCounts, InputSize, PartTable, fold_part, input_size, plausible_end};
 pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};

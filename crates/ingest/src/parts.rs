@@ -168,28 +168,66 @@ fn fill(buf: &mut RowBuffer, b: &RecordBatch) -> Result<()> {
     Ok(())
 }
 
-/// Memory one reading thread holds at once: its chunk's rows as parsed, buffered and handed
-/// on. Measured: about 300 bytes a row of a Parquet row group (two threads on row groups of a
-/// million rows peak near 0.6 GB), and about eight times the 8 MiB chunk of delimited text.
-/// `None` when a Parquet footer cannot be read.
-pub fn reading_bytes_per_thread(files: &[std::path::PathBuf]) -> Option<u64> {
-    let mut most = (crate::reader::CHUNK_BYTES as u64) * 8;
+/// What the input's files say of its size without reading them, to size a spilled run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSize {
+    /// Rows: Parquet footers' row counts; for delimited text the file's size over the bytes a
+    /// line takes in its first mebibyte, plus a quarter (rows vary in length; more parts cost
+    /// little, too few cost the limit).
+    pub rows: u64,
+    /// Memory one reading thread holds at once: its chunk's rows as parsed, buffered and
+    /// handed on. Measured: about 300 bytes a row of a Parquet row group (two threads on row
+    /// groups of a million rows peak near 0.6 GB), and about eight times the 8 MiB chunk of
+    /// delimited text.
+    pub bytes_per_reading_thread: u64,
+}
+
+/// [`InputSize`] of these files (each Parquet footer read once); `None` when one cannot be
+/// read.
+pub fn input_size(files: &[std::path::PathBuf]) -> Option<InputSize> {
+    let mut size = InputSize {
+        rows: 0,
+        bytes_per_reading_thread: (crate::reader::CHUNK_BYTES as u64) * 8,
+    };
     for f in files {
         if crate::SourceFormat::of(f) == crate::SourceFormat::Parquet {
             let file = std::fs::File::open(f).ok()?;
             let meta = parquet::file::metadata::ParquetMetaDataReader::new()
                 .parse_and_finish(&file)
                 .ok()?;
-            let rows = meta
+            size.rows += meta.file_metadata().num_rows().max(0) as u64;
+            let group = meta
                 .row_groups()
                 .iter()
                 .map(|g| g.num_rows().max(0) as u64)
-                .max()
-                .unwrap_or(0);
-            most = most.max(rows.saturating_mul(300));
+                .max();
+            size.bytes_per_reading_thread = size
+                .bytes_per_reading_thread
+                .max(group.unwrap_or(0).saturating_mul(300));
+        } else {
+            size.rows += text_rows(f)?;
         }
     }
-    Some(most)
+    Some(size)
+}
+
+/// [`InputSize::rows`] of one delimited text file.
+fn text_rows(path: &std::path::Path) -> Option<u64> {
+    use std::io::Read;
+    let size = std::fs::metadata(path).ok()?.len();
+    let mut head = Vec::with_capacity(1 << 20);
+    std::fs::File::open(path)
+        .ok()?
+        .take(1 << 20)
+        .read_to_end(&mut head)
+        .ok()?;
+    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+    if lines < 100 {
+        // a short file, or lines too long to tell: 20 bytes a row, more than any real line
+        return Some(size / 20);
+    }
+    let per_line = head.len() as u64 / lines;
+    Some((size / per_line.max(1)).saturating_mul(5) / 4)
 }
 
 #[cfg(test)]
