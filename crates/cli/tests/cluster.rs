@@ -1,7 +1,8 @@
 //! The cluster engine against a real Ballista cluster on loopback: a scheduler and two
 //! executors started from the `clientele` binary itself, and `analyze --cluster` compared
 //! with the embedded run, file for file, on CDNOW and on a 1M-row synthetic shop; then an
-//! executor killed in the middle of a job.
+//! executor killed in the middle of a job. With the PostgreSQL server `.ci/run` starts, a
+//! database source on the cluster too.
 //!
 //! Skipped unless `CLIENTELE_CLUSTER_TESTS` is set (`.ci/run` sets it and builds with
 //! `--features cluster`), so `cargo test` needs nothing but Rust.
@@ -12,6 +13,8 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod pg;
 
 fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
@@ -201,6 +204,48 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     // path's client, as in an embedded run)
     let cdnow = manifest_dir().join("../ingest/tests/data/CDNOW_master.txt");
     both("CDNOW", &CDNOW, &cdnow);
+
+    // a PostgreSQL source, when `.ci/run` started a server: the rows are read and validated on
+    // the client and staged as a file's are; CDNOW with a row missing its date gives the same
+    // outputs, and the same reject named by its primary key, as the embedded run
+    if std::env::var("CLIENTELE_PG_TESTS").ok().as_deref() == Some("1") {
+        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"));
+        let (url, password) = (var("CLIENTELE_PG_URL"), var("CLIENTELE_PG_TEST_PASSWORD"));
+        let mut c = pg::connect(&url, &password);
+        pg::load_cdnow(&mut c, "cdnow_cluster");
+        c.batch_execute(
+            "INSERT INTO cdnow_cluster (customer_id, date, number_of_cds, dollar_value)
+             VALUES ('00007', NULL, 1, 9.99)",
+        )
+        .unwrap();
+        let run = |out: &Path, extra: &[&str]| {
+            let o = bin()
+                .arg("analyze")
+                .args(["--postgres", url.as_str(), "--table", "cdnow_cluster"])
+                .args(["--date-col", "date", "--amount-col", "dollar_value"])
+                .args(["--quantity-col", "number_of_cds", "--as-of", "1998-06-30"])
+                .args(extra)
+                .arg("--out")
+                .arg(out)
+                .args(["--quiet", "--lang", "en"])
+                .env("PGPASSWORD", &password)
+                .env_remove("CLIENTELE_PG_PASSWORD")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        let (emb, clu) = (dir.path().join("pg-emb"), dir.path().join("pg-clu"));
+        run(&emb, &[]);
+        run(&clu, &on_cluster);
+        assert_same_outputs(&emb, &clu);
+        let rejects = std::fs::read_to_string(clu.join("rejects.csv")).unwrap();
+        assert!(
+            rejects.lines().count() == 2 && rejects.contains("line_no"),
+            "one reject, named by its primary key: {rejects}"
+        );
+    } else {
+        eprintln!("PostgreSQL source on the cluster skipped: no server (CLIENTELE_PG_TESTS=1)");
+    }
 
     // `--history monthly`: the rows are staged once and aggregated on the cluster at the
     // as-of date and at each month end (three here); every snapshot equals the embedded one

@@ -8,9 +8,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::str::FromStr;
 
-const CDNOW: &str = "../ingest/tests/data/CDNOW_master.txt";
+mod pg;
+use pg::{CDNOW, connect, load_cdnow};
 
 /// The test server, or `None` (and a note) when none was started.
 struct Server {
@@ -58,14 +58,6 @@ impl Server {
     }
 }
 
-fn connect(url: &str, password: &str) -> postgres::Client {
-    postgres::Config::from_str(url)
-        .unwrap()
-        .password(password)
-        .connect(postgres::NoTls)
-        .unwrap()
-}
-
 fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
@@ -87,39 +79,6 @@ fn failed(o: &Output) -> String {
 
 fn cdnow() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(CDNOW)
-}
-
-/// CDNOW's lines as a table `name` (text ids keep their leading zeros, numeric amounts), with
-/// a primary key of its own.
-fn load_cdnow(c: &mut postgres::Client, name: &str) {
-    c.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {name};
-         CREATE TABLE {name} (line_no bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-             customer_id text, date date, number_of_cds integer, dollar_value numeric(10,2))"
-    ))
-    .unwrap();
-    let text = std::fs::read_to_string(cdnow()).unwrap();
-    let mut w = c
-        .copy_in(&format!(
-            "COPY {name} (customer_id, date, number_of_cds, dollar_value) FROM STDIN (FORMAT csv)"
-        ))
-        .unwrap();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let d = f[1];
-        writeln!(
-            w,
-            "{},{}-{}-{},{},{}",
-            f[0],
-            &d[..4],
-            &d[4..6],
-            &d[6..],
-            f[2],
-            f[3]
-        )
-        .unwrap();
-    }
-    w.finish().unwrap();
 }
 
 const CDNOW_FLAGS: [&str; 8] = [
