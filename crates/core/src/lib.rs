@@ -32,7 +32,7 @@ pub use note::Note;
 pub use round::{Rounding, thousands};
 pub use shell::shell_word;
 pub use summary::{ClvSummary, RfmSummary};
-pub use table::{Column, ColumnData, CustomerTable};
+pub use table::{Column, ColumnData, CustomerTable, Numbers};
 pub use texts::Texts;
 pub use values::{Iter as ValuesIter, Values};
 pub use window::{ObservationWindow, Span, TimeUnit};

@@ -253,7 +253,7 @@ fn lifecycle_step(
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
     use clientele_lifecycle::{
-        CustomerMonth, LifecycleModel, Month, cohort_matrix, monthly_trends, stage_inputs,
+        CustomerMonth, LifecycleModel, Month, stage_inputs, trends_and_cohorts,
     };
     let model = LifecycleModel::new(config.lifecycle.clone())?;
     let stage_in = stage_inputs(table)?;
@@ -263,7 +263,7 @@ fn lifecycle_step(
         stages
             .stages
             .iter()
-            .map(|s| Some(s.name(lang).to_string()))
+            .map(|s| Some(s.name(lang)))
             .collect(),
     );
     table.set(col::LIFECYCLE_STAGE, stage_names)?;
@@ -288,12 +288,8 @@ fn lifecycle_step(
         })
         .collect();
     let through = Some(Month::from(inputs.as_of));
-    let trends = if activity.is_empty() {
-        Vec::new()
-    } else {
-        monthly_trends(&activity, &first, &config.lifecycle.trend_config(through))?
-    };
-    let cohorts = cohort_matrix(&activity, &first, through)?;
+    let (trends, cohorts) =
+        trends_and_cohorts(activity, &first, &config.lifecycle.trend_config(through))?;
     let playbook = Playbook::with_overrides(&config.playbook);
     let mut stages = stages;
     for c in &mut stages.summary.counts {
@@ -362,7 +358,7 @@ fn rfm_step(
     for s in &r.schemes {
         let labels = ColumnData::Text(
             (0..table.len())
-                .map(|i| Some(s.segment_of(i).name(lang).to_string()))
+                .map(|i| Some(s.segment_of(i).name(lang)))
                 .collect(),
         );
         if s.name == col::CN8_SCHEME {

@@ -50,9 +50,10 @@ impl Indexed {
     }
 }
 
-/// Checks the inputs and builds the sorted, merged rows. `None` when there are no customers.
+/// Checks the inputs and sorts and merges the rows in place (no copy: at 100M rows they are
+/// gigabytes). `None` when there are no customers.
 pub(crate) fn index(
-    activity: &[CustomerMonth],
+    mut activity: Vec<CustomerMonth>,
     first_month: &[Month],
     through: Option<Month>,
 ) -> Result<Option<Indexed>, LifecycleError> {
@@ -108,18 +109,20 @@ pub(crate) fn index(
         }
         None => max_active.map_or(max_first, |m| m.max(max_first)),
     };
-    let mut rows = activity.to_vec();
-    rows.sort_by_key(|a| (a.customer, a.month));
-    let mut merged: Vec<CustomerMonth> = Vec::with_capacity(rows.len());
-    for r in rows {
-        match merged.last_mut() {
-            Some(last) if last.customer == r.customer && last.month == r.month => {
-                last.revenue += r.revenue;
-                last.orders = last.orders.saturating_add(r.orders);
-            }
-            _ => merged.push(r),
-        }
+    // stable, so the revenue of a repeated (customer, month) adds up in the order given; the
+    // fold already gives them in this order, and a sorted slice is not sorted again
+    if !activity.is_sorted_by_key(|a| (a.customer, a.month)) {
+        activity.sort_by_key(|a| (a.customer, a.month));
     }
+    activity.dedup_by(|r, last| {
+        let same = last.customer == r.customer && last.month == r.month;
+        if same {
+            last.revenue += r.revenue;
+            last.orders = last.orders.saturating_add(r.orders);
+        }
+        same
+    });
+    let merged = activity;
     // a month of returns before any first purchase starts the range, so its revenue counts
     let min_active = merged.iter().map(|a| a.month).min();
     Ok(Some(Indexed {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::activity::{CustomerMonth, index};
+use crate::activity::{CustomerMonth, Indexed, index};
 use crate::error::LifecycleError;
 use crate::month::Month;
 
@@ -42,11 +42,21 @@ pub fn cohort_matrix(
     first_month: &[Month],
     through: Option<Month>,
 ) -> Result<CohortMatrix, LifecycleError> {
-    let Some(ix) = index(activity, first_month, through)? else {
-        return Ok(CohortMatrix {
+    let ix = index(activity.to_vec(), first_month, through)?;
+    Ok(cohorts_of(ix.as_ref(), first_month, through))
+}
+
+/// The cohort matrix of checked, merged activity (`None`: no customers).
+pub(crate) fn cohorts_of(
+    ix: Option<&Indexed>,
+    first_month: &[Month],
+    through: Option<Month>,
+) -> CohortMatrix {
+    let Some(ix) = ix else {
+        return CohortMatrix {
             through,
             rows: Vec::new(),
-        });
+        };
     };
     let n = ix.len();
     // One slot per month of the range; only months that start a cohort are kept.
@@ -89,8 +99,8 @@ pub fn cohort_matrix(
             revenue: std::mem::take(&mut revenue[p]),
         })
         .collect();
-    Ok(CohortMatrix {
+    CohortMatrix {
         through: Some(ix.end),
         rows,
-    })
+    }
 }

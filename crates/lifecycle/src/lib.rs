@@ -73,7 +73,7 @@ pub use stage::{
     Lang, LifecycleConfig, LifecycleModel, PAliveRule, STAGE_COLUMNS, Stage, StageCount,
     StageInput, StageMode, StageSummary, Stages, stage_inputs,
 };
-pub use trends::{MonthTrend, TrendConfig, monthly_trends};
+pub use trends::{MonthTrend, TrendConfig, monthly_trends, trends_and_cohorts};
 
 /// Result alias for this crate.
 pub type Result<T, E = LifecycleError> = std::result::Result<T, E>;

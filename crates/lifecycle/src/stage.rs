@@ -308,10 +308,10 @@ pub const STAGE_COLUMNS: [&str; 6] = [
 pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleError> {
     let first = table.dates(col::FIRST_PURCHASE)?;
     let last = table.dates(col::LAST_PURCHASE)?;
-    let days = table.numbers(col::PURCHASE_DAYS)?;
-    let avg = table.numbers("avg_interpurchase_days")?;
+    let days = table.number_view(col::PURCHASE_DAYS)?;
+    let avg = table.number_view("avg_interpurchase_days")?;
     let optional = |name| match table.get(name) {
-        Some(_) => table.numbers(name).map(Some),
+        Some(_) => table.number_view(name).map(Some),
         None => Ok(None),
     };
     let p_alive = optional(col::P_ALIVE)?;
@@ -322,7 +322,7 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
                 row,
                 message: format!("`{}` has no {what}", &table.ids()[row]),
             };
-            let purchase_days = days[row].ok_or_else(|| missing(col::PURCHASE_DAYS))?;
+            let purchase_days = days.get(row).ok_or_else(|| missing(col::PURCHASE_DAYS))?;
             Ok(StageInput {
                 first_purchase: first.get(row).ok_or_else(|| missing(col::FIRST_PURCHASE))?,
                 last_purchase: last.get(row).ok_or_else(|| missing(col::LAST_PURCHASE))?,
@@ -331,9 +331,9 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
                 } else {
                     0 // rejected with the row number by `assign`
                 },
-                avg_interpurchase_days: avg[row],
-                p_alive: p_alive.as_ref().and_then(|v| v[row]),
-                last_gap_days: gap.as_ref().and_then(|v| v[row]).map(|g| g as i32),
+                avg_interpurchase_days: avg.get(row),
+                p_alive: p_alive.as_ref().and_then(|v| v.get(row)),
+                last_gap_days: gap.as_ref().and_then(|v| v.get(row)).map(|g| g as i32),
             })
         })
         .collect()

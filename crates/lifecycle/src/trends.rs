@@ -15,7 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::activity::{CustomerMonth, index};
+use crate::activity::{CustomerMonth, Indexed, index};
+use crate::cohort::{CohortMatrix, cohorts_of};
 use crate::error::LifecycleError;
 use crate::month::Month;
 
@@ -77,15 +78,45 @@ pub fn monthly_trends(
     first_month: &[Month],
     config: &TrendConfig,
 ) -> Result<Vec<MonthTrend>, LifecycleError> {
+    check(config)?;
+    let Some(ix) = index(activity.to_vec(), first_month, config.through)? else {
+        return Ok(Vec::new());
+    };
+    Ok(trends_of(&ix, first_month, config))
+}
+
+/// [`monthly_trends`] and [`cohort_matrix`] (through `config.through`) from one sort of the
+/// activity, taken by value and merged in place: what a run at scale needs, where the
+/// activity is the largest thing besides the customer table. Same results as the two calls.
+pub fn trends_and_cohorts(
+    activity: Vec<CustomerMonth>,
+    first_month: &[Month],
+    config: &TrendConfig,
+) -> Result<(Vec<MonthTrend>, CohortMatrix), LifecycleError> {
+    check(config)?;
+    let Some(ix) = index(activity, first_month, config.through)? else {
+        return Ok((Vec::new(), cohorts_of(None, first_month, config.through)));
+    };
+    let trends = if ix.rows.is_empty() {
+        Vec::new()
+    } else {
+        trends_of(&ix, first_month, config)
+    };
+    Ok((trends, cohorts_of(Some(&ix), first_month, config.through)))
+}
+
+fn check(config: &TrendConfig) -> Result<(), LifecycleError> {
     if config.churn_months == 0 {
         return Err(LifecycleError::Config {
             key: "churn_months",
             message: "must be at least 1, got 0".to_string(),
         });
     }
-    let Some(ix) = index(activity, first_month, config.through)? else {
-        return Ok(Vec::new());
-    };
+    Ok(())
+}
+
+/// The trends of checked, merged activity.
+fn trends_of(ix: &Indexed, first_month: &[Month], config: &TrendConfig) -> Vec<MonthTrend> {
     let n = ix.len();
     let horizon = config.churn_months as i32;
     let mut revenue = vec![0.0; n];
@@ -133,7 +164,7 @@ pub fn monthly_trends(
             }
         }
     }
-    Ok((0..n)
+    (0..n)
         .map(|p| {
             let month = ix.start.plus_months(p as i32);
             let known = ix.end.months_since(month) >= horizon;
@@ -154,5 +185,5 @@ pub fn monthly_trends(
                 avg_order_value: (orders[p] > 0).then(|| revenue[p] / orders[p] as f64),
             }
         })
-        .collect())
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 use clientele_lifecycle::{
     CustomerMonth, LifecycleError, Month, TrendConfig, cohort_matrix, monthly_trends,
+    trends_and_cohorts,
 };
 use proptest::prelude::*;
 
@@ -226,6 +227,10 @@ proptest! {
         let cfg = TrendConfig { churn_months, through };
         let t = monthly_trends(&activity, &first, &cfg).unwrap();
         let c = cohort_matrix(&activity, &first, through).unwrap();
+        // from one in-place sort, what a run uses: the same trends and cohorts
+        let (t1, c1) = trends_and_cohorts(activity.clone(), &first, &cfg).unwrap();
+        prop_assert_eq!(&t1, if activity.is_empty() { &[][..] } else { &t[..] });
+        prop_assert_eq!(&c1, &c);
         if first.is_empty() {
             prop_assert!(t.is_empty() && c.rows.is_empty());
             return Ok(());
