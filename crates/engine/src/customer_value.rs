@@ -875,7 +875,7 @@ fn purchase_chances(
         });
         table.set(
             &column,
-            ColumnData::Float(p.into_iter().map(Some).collect()),
+            ColumnData::Float(p.into()),
         )?;
     }
     if let Some(day) = cfg.alive_on {
@@ -889,7 +889,7 @@ fn purchase_chances(
         section.alive_on = Some(day);
         table.set(
             col::P_ALIVE_ON,
-            ColumnData::Float(p.into_iter().map(Some).collect()),
+            ColumnData::Float(p.into()),
         )?;
     }
     let max_days = cfg.next_purchase_max.days();
@@ -955,7 +955,7 @@ fn intervals(
             return Ok(());
         }
     };
-    let float = |v: Vec<f64>| ColumnData::Float(v.into_iter().map(Some).collect());
+    let float = |v: Vec<f64>| ColumnData::Float(v.into());
     let base = &section.expected_purchases_column;
     table.set(format!("{base}_p05"), float(r.purchases.lower))?;
     table.set(format!("{base}_p95"), float(r.purchases.upper))?;
