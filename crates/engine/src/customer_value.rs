@@ -873,10 +873,7 @@ fn purchase_chances(
             mean: p.iter().sum::<f64>() / n,
             likely_buyers: p.iter().filter(|v| **v >= 0.5).count(),
         });
-        table.set(
-            &column,
-            ColumnData::Float(p.into()),
-        )?;
+        table.set(&column, ColumnData::Float(p.into()))?;
     }
     if let Some(day) = cfg.alive_on {
         if day <= as_of {
@@ -887,10 +884,7 @@ fn purchase_chances(
         let tau = f64::from(day.0 - as_of.0) / unit.days();
         let p = predictor.p_alive_at(tau, data)?;
         section.alive_on = Some(day);
-        table.set(
-            col::P_ALIVE_ON,
-            ColumnData::Float(p.into()),
-        )?;
+        table.set(col::P_ALIVE_ON, ColumnData::Float(p.into()))?;
     }
     let max_days = cfg.next_purchase_max.days();
     let next = predictor.next_purchase(max_days / unit.days(), data)?;

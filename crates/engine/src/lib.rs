@@ -19,6 +19,7 @@ mod output;
 mod pipeline;
 mod query;
 mod score;
+mod side_parts;
 mod snapshot;
 mod spill;
 mod stored;

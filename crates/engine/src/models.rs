@@ -259,13 +259,7 @@ fn lifecycle_step(
     let stage_in = stage_inputs(table)?;
     let stages = model.assign(inputs.as_of, &stage_in, inputs.leads)?;
     let lang = config.output.lang;
-    let stage_names = ColumnData::Text(
-        stages
-            .stages
-            .iter()
-            .map(|s| Some(s.name(lang)))
-            .collect(),
-    );
+    let stage_names = ColumnData::Text(stages.stages.iter().map(|s| Some(s.name(lang))).collect());
     table.set(col::LIFECYCLE_STAGE, stage_names)?;
     let first: Vec<Month> = table
         .dates(col::FIRST_PURCHASE)?

@@ -16,6 +16,7 @@
 //! when the run ends, whether it succeeds or fails; one a killed run left is removed by the next
 //! run that spills there (it holds the writing mark and names a process that is gone).
 //!
+//! Side tables are split into the same parts and joined part by part ([`crate::side_parts`]).
 //! Only the customer table is spilled so far (`--customer-table-only`): the models still need
 //! every customer in memory (docs/SCALE.md has the plan for them).
 
@@ -88,6 +89,10 @@ pub struct SpilledTable {
     /// The parts' tables, each in id order (parts without customers have none).
     parts: Vec<PathBuf>,
     pub(crate) schema: SchemaRef,
+    /// The parts' schema: attribute columns still text (`schema` has their decided types).
+    part_schema: SchemaRef,
+    /// Attribute columns to type while merging: position and type.
+    retype: Vec<(usize, clientele_ingest::AttributeType)>,
     customers: usize,
 }
 
@@ -108,6 +113,7 @@ impl SpilledTable {
         mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
         let mut cursors = Vec::with_capacity(self.parts.len());
+        let fields = self.part_schema.fields().len();
         for p in &self.parts {
             let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
             let reader = FileReader::try_new(std::io::BufReader::new(f), None)
@@ -137,8 +143,8 @@ impl SpilledTable {
                 heap.push(std::cmp::Reverse((c.id().to_string(), k)));
             }
             if picks.len() == MERGE_BATCH_ROWS || heap.is_empty() {
-                let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-                for i in 0..self.schema.fields().len() {
+                let mut cols: Vec<ArrayRef> = Vec::with_capacity(fields);
+                for i in 0..fields {
                     let arrays: Vec<&dyn arrow::array::Array> =
                         pool.iter().map(|b| b.column(i).as_ref()).collect();
                     cols.push(
@@ -147,9 +153,13 @@ impl SpilledTable {
                         })?,
                     );
                 }
-                let batch = RecordBatch::try_new(Arc::clone(&self.schema), cols)
+                let batch = RecordBatch::try_new(Arc::clone(&self.part_schema), cols)
                     .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?;
-                each(&batch)?;
+                each(&crate::side_parts::retyped(
+                    batch,
+                    &self.schema,
+                    &self.retype,
+                )?)?;
                 pool.clear();
                 picks.clear();
                 cursors.iter_mut().for_each(|c| c.pooled = None);
@@ -245,6 +255,7 @@ pub fn analyze_spilled(
     let home = spill.dir.clone().unwrap_or(parent);
     let folder = SpillFolder::create(&home, &name)?;
     let parts = spill.parts.max(1);
+    let side = crate::side_parts::SideParts::split(&ingest, &folder.path, parts)?;
     loop {
         let sink = IpcParts::new(&folder.path, parts);
         let validated =
@@ -256,12 +267,18 @@ pub fn analyze_spilled(
         let mut schema = None;
         let mut columns = None;
         let mut top = Vec::new();
+        let mut joined = clientele_ingest::SideJoin::default();
         progress.start("building the customer table by parts", Some(parts as u64));
         for k in 0..parts {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
-            let part = clientele_ingest::fold_part(&batches, validated.as_of, &ingest)?;
+            let mut part = clientele_ingest::fold_part(&batches, validated.as_of, &ingest)?;
             drop(batches);
+            joined.add(clientele_ingest::join_side_part(
+                &mut part.table,
+                &ingest,
+                &side.part(k)?,
+            )?);
             std::fs::remove_file(&rows)
                 .or_else(|e| {
                     if e.kind() == std::io::ErrorKind::NotFound {
@@ -308,6 +325,13 @@ pub fn analyze_spilled(
         }
         let mut stats = validated.stats;
         counts.fill(&mut stats);
+        let (side_tables, leads, types) = joined.finish(&ingest);
+        let mut columns = columns.unwrap_or_default();
+        for c in &mut columns {
+            if let Some((_, ty)) = types.iter().find(|(n, _)| *n == c.name) {
+                c.r#type = type_name(*ty).to_string();
+            }
+        }
         let customers = kpis.kpis().customers;
         // the best customers of all: each part's best hold them, ranked as one table would
         top.sort_by(|a, b| {
@@ -328,10 +352,10 @@ pub fn analyze_spilled(
             lang: config.output.lang,
             reconciliation: stats.reconciliation(),
             inputs: stats,
-            side_tables: Vec::new(),
-            leads_without_purchase: 0,
+            side_tables,
+            leads_without_purchase: leads.len(),
             kpis: kpis.kpis(),
-            columns: columns.unwrap_or_default(),
+            columns,
             clv: models.clv,
             validation: crate::Step::Off,
             clusters: models.clusters,
@@ -364,13 +388,31 @@ pub fn analyze_spilled(
         };
         analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
         analysis.summary = crate::numbers::rounded(&analysis.summary)?;
-        let schema = schema.ok_or_else(|| EngineError::Internal("no part was folded".into()))?;
+        let part_schema: SchemaRef =
+            schema.ok_or_else(|| EngineError::Internal("no part was folded".into()))?;
+        let mut retype = Vec::new();
+        let fields: Vec<arrow::datatypes::Field> = part_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match types.iter().find(|(n, _)| n == f.name()) {
+                Some((_, ty)) if *ty != clientele_ingest::AttributeType::Text => {
+                    retype.push((i, *ty));
+                    let empty = clientele_ingest::typed_as(std::iter::empty(), *ty);
+                    let (dt, _) = crate::output::column_array(&empty, 0..0);
+                    f.as_ref().clone().with_data_type(dt)
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
         return Ok((
             analysis,
             SpilledTable {
                 folder,
                 parts: tables,
-                schema,
+                schema: Arc::new(arrow::datatypes::Schema::new(fields)),
+                part_schema,
+                retype,
                 customers,
             },
         ));
@@ -383,11 +425,6 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
         Some("the models, grades and lists still need every customer in memory")
     } else if config.engine.cluster.is_some() {
         Some("a cluster run aggregates on its executors")
-    } else if config.source.attributes.is_some()
-        || config.source.satisfaction.is_some()
-        || config.source.leads.is_some()
-    {
-        Some("side tables (attributes, satisfaction, leads) are not joined part by part yet")
     } else if config.output.postgres.is_some() {
         Some("the PostgreSQL sink needs the table in memory")
     } else {
@@ -395,10 +432,21 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
     };
     match why {
         Some(why) => Err(EngineError::InvalidConfig(format!(
-            "spilling to disk works for --customer-table-only runs without side tables so \
-             far: {why}; raise --memory-limit, or run --customer-table-only"
+            "spilling to disk works for --customer-table-only runs so far: {why}; raise \
+             --memory-limit, or run --customer-table-only"
         ))),
         None => Ok(()),
+    }
+}
+
+/// An attribute type as the summary's column list names it (as [`ColumnData::type_name`]).
+fn type_name(ty: clientele_ingest::AttributeType) -> &'static str {
+    use clientele_ingest::AttributeType as T;
+    match ty {
+        T::Int => "int",
+        T::Float => "float",
+        T::Date => "date",
+        T::Text => "text",
     }
 }
 
@@ -601,26 +649,84 @@ mod tests {
     fn a_spilled_table_equals_the_one_made_in_memory() {
         let dir = tempfile::tempdir().unwrap();
         let config = shop(dir.path());
-        let memory = crate::analyze(&config, &table_only(), &NoProgress);
-        let memory = memory.unwrap();
+        let memory = spilled_equals_memory(&config, dir.path());
         assert!(memory.summary.inputs.rejected >= 1);
         assert!(
             memory.summary.inputs.last_date < clientele_core::Day::parse_iso("2099-01-01").ok()
         );
+    }
+
+    /// Side tables joined part by part equal the join in memory: duplicates, unknown ids,
+    /// bad scores and rows without an id counted alike, an attribute column typed on the whole
+    /// column (an age of `47.5` in one part makes every age a float), leads without a purchase.
+    #[test]
+    fn side_tables_joined_by_part_equal_the_join_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = shop(dir.path());
+        let shop = dir.path().join("shop");
+        let edit = |name: &str, f: &dyn Fn(String) -> String| {
+            let p = shop.join(name);
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, f(text)).unwrap();
+            p
+        };
+        let attributes = edit("customers.csv", &|t| {
+            let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
+            let mut f: Vec<String> = lines[7].split(',').map(str::to_string).collect();
+            f[2] = "47.5".into(); // age
+            lines[7] = f.join(",");
+            let dup = lines[1].replace("上海", "北京");
+            lines.push(dup); // a second row for the first customer: skipped
+            lines.push("NOBODY,男,30,上海,门店,5000,2024-01-01".into());
+            lines.push(",女,31,广州,门店,4000,2024-01-02".into()); // no id
+            lines.push("C0000003,女".into()); // a short row after its first
+            lines.join("\n") + "\n"
+        });
+        let satisfaction = edit("satisfaction.csv", &|t| {
+            t + "C0000001,2025-01-01,abc\n,2025-01-01,3\nC0000002,2025-01-02,5\nNOBODY,2025-01-01,4\n"
+        });
+        let leads = edit("leads.csv", &|t| {
+            let first = t.lines().nth(1).unwrap().to_string();
+            t + &first + "\nC0000001,门店,2025-01-01\nNEW-LEAD,门店,2025-01-01\n"
+        });
+        config.source.attributes = Some(attributes);
+        config.source.satisfaction = Some(satisfaction);
+        config.source.leads = Some(leads);
+        let memory = spilled_equals_memory(&config, dir.path());
+        let s = &memory.summary;
+        assert_eq!(s.side_tables.len(), 3);
+        assert!(s.leads_without_purchase > 0);
+        let kinds: Vec<_> = s
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.r#type.as_str()))
+            .collect();
+        assert!(kinds.contains(&("age", "float")), "{kinds:?}");
+        assert!(kinds.contains(&("signup_date", "date")), "{kinds:?}");
+        assert!(kinds.contains(&("income", "int")), "{kinds:?}");
+        assert!(kinds.contains(&("satisfaction", "float")), "{kinds:?}");
+        let attr = &s.side_tables[0];
+        assert!(attr.skipped.len() == 2 && attr.matched > 0, "{attr:?}");
+    }
+
+    /// Runs `config` in memory and spilled in 1 and 7 parts; asserts the outputs equal and
+    /// the spill folders are gone; the run in memory.
+    fn spilled_equals_memory(config: &Config, dir: &Path) -> Analysis {
+        let memory = crate::analyze(config, &table_only(), &NoProgress).unwrap();
         let format = crate::OutputFormat::Both;
         let compression = crate::ParquetCompression::default();
-        let a = dir.path().join("memory");
+        let a = dir.join("memory");
         crate::write_outputs(&memory, &a, format, compression, &[], &[]).unwrap();
         for parts in [1, 7] {
-            let spill_home = dir.path().join(format!("spill-{parts}"));
-            let b = dir.path().join(format!("spilled-{parts}"));
+            let spill_home = dir.join(format!("spill-{parts}"));
+            let b = dir.join(format!("spilled-{parts}"));
             let spill = SpillOptions {
                 dir: Some(spill_home.clone()),
                 parts,
                 reading_threads: None,
             };
             let (spilled, table) =
-                analyze_spilled(&config, &table_only(), &spill, &b, &NoProgress).unwrap();
+                analyze_spilled(config, &table_only(), &spill, &b, &NoProgress).unwrap();
             assert!(table.folder().exists());
             crate::write_outputs_spilled(&spilled, &table, &b, format, compression, &[], &[])
                 .unwrap();
@@ -639,6 +745,7 @@ mod tests {
             let read = |p: &Path| crate::read_customers(&p.join("customers.parquet")).unwrap();
             assert_eq!(read(&b), memory.customers, "{parts} parts");
         }
+        memory
     }
 
     /// Each part folds in a quarter of the limit, and the readers hold at most another
@@ -693,13 +800,13 @@ mod tests {
         );
         let msg = whole.err().unwrap().to_string();
         assert!(msg.contains("--customer-table-only"), "{msg}");
-        let mut with_attributes = config.clone();
-        with_attributes.source.attributes = Some(dir.path().join("attributes.csv"));
-        let msg = analyze_spilled(&with_attributes, &table_only(), &spill, &out, &NoProgress)
+        let mut with_sink = config.clone();
+        with_sink.output.postgres = Some("postgresql://u@localhost/db".to_string());
+        let msg = analyze_spilled(&with_sink, &table_only(), &spill, &out, &NoProgress)
             .err()
             .unwrap()
             .to_string();
-        assert!(msg.contains("side tables"), "{msg}");
+        assert!(msg.contains("PostgreSQL sink"), "{msg}");
         assert!(!dir.path().join("spill").exists());
     }
 

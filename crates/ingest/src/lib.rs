@@ -44,11 +44,14 @@ pub use parts::{AsOfCounts, InputSize, PartTable, fold_part, input_size, plausib
 pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};
-pub use side_tables::SideTableStats;
+pub use side_tables::{
+    AttributeType, SideJoin, SideKind, SidePart, SideTableStats, TextTable, join_side_part,
+    read_side_table, side_id_position, side_tables_of, typed_as,
+};
 pub use source::{SourceFormat, Sources, expand_sources, expand_sources_noting};
 pub use transactions::MONEY_SCALE;
 pub use validated::{
-    RowSink, Validated, read_validated, read_validated_unfolded, validated_schema,
+    RowSink, Validated, part_of, read_validated, read_validated_unfolded, validated_schema,
 };
 
 use clientele_core::{CustomerTable, Day};

@@ -28,6 +28,16 @@ pub trait RowSink: Send {
     fn finish(&mut self) -> std::result::Result<(), String>;
 }
 
+/// The part of `parts` that customer `id` is in: where [`RowSink`] gets its rows, and where a
+/// side table's rows for that id belong ([`crate::join_side_part`]).
+pub fn part_of(id: &str, parts: usize) -> usize {
+    part_of_hash(crate::transactions::id_hash(id), parts)
+}
+
+fn part_of_hash(hash: u64, parts: usize) -> usize {
+    ((hash >> 32) % parts.max(1) as u64) as usize
+}
+
 /// The columns of the validated rows: money in integer micro-units
 /// ([`crate::MONEY_SCALE`]), the order id as the 64-bit fingerprint the fold counts (null
 /// without one), profit and quantity null where the row had none.
@@ -83,7 +93,7 @@ impl Tap {
         let names = rows.categories.list();
         for shard in &rows.shards {
             for p in shard {
-                let b = &mut builders[((p.hash >> 32) % parts as u64) as usize];
+                let b = &mut builders[part_of_hash(p.hash, parts)];
                 if p.len > 8 {
                     b.id.append_value(rows.long_id(p));
                 } else {
