@@ -317,9 +317,9 @@ fn a_run_past_its_memory_limit_stops_with_one_message_and_keeps_the_previous_out
     );
 }
 
-/// A `--customer-table-only` run whose input would not fold within half of `--memory-limit`
-/// builds the table part by part on disk, says so, and writes the files of the run in
-/// memory; nothing is left beside the output. Ctrl-C during a spilled run removes the spill
+/// A `--customer-table-only` run (with its side tables) whose input would not fold within
+/// half of `--memory-limit` builds the table part by part on disk, says so, and writes the
+/// files of the run in memory; nothing is left beside the output. Ctrl-C during a spilled run removes the spill
 /// files, and `--spill-dir` without `--customer-table-only` is refused.
 #[test]
 #[cfg(target_os = "linux")]
@@ -343,6 +343,14 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
             "--format",
             "both",
         ]);
+        // the side tables are split by customer and joined part by part too
+        for (flag, file) in [
+            ("--attributes", "customers.csv"),
+            ("--satisfaction", "satisfaction.csv"),
+            ("--leads", "leads.csv"),
+        ] {
+            c.arg(flag).arg(shop.join(file));
+        }
         c.args(extra);
         c
     };
