@@ -851,3 +851,77 @@ fn tls_connections_follow_libpqs_sslmode_and_sslrootcert() {
         assert!(!d.join("never").exists());
     }
 }
+
+/// A customer table built part by part on disk (`--spill-dir`) goes to the sink merged straight
+/// into the COPY: the same rows, columns and types as the table of a run in memory.
+#[test]
+fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
+    let Some(s) = server("a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut c = s.client();
+    c.batch_execute("DROP SCHEMA IF EXISTS on_disk CASCADE; CREATE SCHEMA on_disk;")
+        .unwrap();
+    let run = |table: &str, extra: &[&str]| {
+        let o = s
+            .clientele(d)
+            .arg("analyze")
+            .arg(cdnow())
+            .args([
+                "--delimiter",
+                "whitespace",
+                "--quiet",
+                "--customer-table-only",
+            ])
+            .args(["--out", table])
+            .args(CDNOW_FLAGS)
+            .args(["--write-postgres", &s.url, "--write-table"])
+            .arg(format!("on_disk.{table}"))
+            .args(extra)
+            .output()
+            .unwrap();
+        ok(&o)
+    };
+    run("sink_memory", &[]);
+    let spill = d.join("spill");
+    let out = run("sink_spilled", &["--spill-dir", spill.to_str().unwrap()]);
+    assert!(out.contains("parts on disk"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&spill).unwrap().count(),
+        0,
+        "spill files removed"
+    );
+    let shape = |c: &mut postgres::Client, t: &str| -> Vec<(String, String)> {
+        c.query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'on_disk' AND table_name = $1 ORDER BY ordinal_position",
+            &[&t],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let (a, b) = (shape(&mut c, "sink_memory"), shape(&mut c, "sink_spilled"));
+    assert!(a.len() > 10 && a == b, "{a:?}\n{b:?}");
+    let digest = |c: &mut postgres::Client, t: &str| -> (i64, String) {
+        let r = c
+            .query_one(
+                &format!(
+                    "SELECT count(*), md5(string_agg(x::text, '|' ORDER BY customer_id)) \
+                     FROM on_disk.{t} x"
+                ),
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let (a, b) = (
+        digest(&mut c, "sink_memory"),
+        digest(&mut c, "sink_spilled"),
+    );
+    assert_eq!(a.0, 23_570);
+    assert_eq!(a, b);
+}

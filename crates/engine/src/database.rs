@@ -6,6 +6,7 @@
 //! interruption rolls everything back and leaves nothing behind. A table clientele did not
 //! write (it marks its own with a comment) is never replaced.
 
+use arrow::datatypes::DataType;
 use clientele_core::{ColumnData, CustomerTable, Day};
 use clientele_ingest::PgUrl;
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -156,6 +157,73 @@ fn sql_type(c: &ColumnData) -> (&'static str, Type) {
 /// Writes the analysis's customer table (every grade, CLV and stage column) to the sink's
 /// table, replacing clientele's previous one in one transaction, and records the run.
 pub fn write_to_postgres(a: &Analysis, sink: &PgSink) -> Result<PgWritten, EngineError> {
+    write_rows(a, sink, SinkRows::Table(&a.customers))
+}
+
+/// [`write_to_postgres`] for a table built part by part on disk: the parts are merged by
+/// customer id straight into the binary COPY, so the table is never held in memory.
+pub fn write_to_postgres_spilled(
+    a: &Analysis,
+    table: &crate::SpilledTable,
+    sink: &PgSink,
+) -> Result<PgWritten, EngineError> {
+    write_rows(a, sink, SinkRows::Spilled(table))
+}
+
+/// The rows the sink copies.
+#[derive(Clone, Copy)]
+enum SinkRows<'a> {
+    /// The analysis's table, in memory.
+    Table(&'a CustomerTable),
+    /// A table built part by part on disk.
+    Spilled(&'a crate::SpilledTable),
+}
+
+impl SinkRows<'_> {
+    /// The columns after `customer_id`: name, SQL type, binary COPY type.
+    fn columns(&self) -> Result<Vec<(String, &'static str, Type)>, EngineError> {
+        match self {
+            SinkRows::Table(t) => Ok(t
+                .columns()
+                .iter()
+                .map(|c| {
+                    let (sql, ty) = sql_type(&c.data);
+                    (c.name.clone(), sql, ty)
+                })
+                .collect()),
+            SinkRows::Spilled(t) => t
+                .schema
+                .fields()
+                .iter()
+                .skip(1)
+                .map(|f| {
+                    let (sql, ty) = match f.data_type() {
+                        DataType::Int64 => ("bigint", Type::INT8),
+                        DataType::Float64 => ("double precision", Type::FLOAT8),
+                        DataType::Utf8 => ("text", Type::TEXT),
+                        DataType::Date32 => ("date", Type::DATE),
+                        other => {
+                            return Err(EngineError::Internal(format!(
+                                "column {} of a spilled table is {other}",
+                                f.name()
+                            )));
+                        }
+                    };
+                    Ok((f.name().clone(), sql, ty))
+                })
+                .collect(),
+        }
+    }
+
+    fn customers(&self) -> usize {
+        match self {
+            SinkRows::Table(t) => t.len(),
+            SinkRows::Spilled(t) => t.customers(),
+        }
+    }
+}
+
+fn write_rows(a: &Analysis, sink: &PgSink, t: SinkRows<'_>) -> Result<PgWritten, EngineError> {
     let url = &sink.url;
     let target = sink.qualified(&sink.table);
     let err = |e: postgres::Error, doing: &str| -> EngineError {
@@ -189,7 +257,6 @@ pub fn write_to_postgres(a: &Analysis, sink: &PgSink) -> Result<PgWritten, Engin
             )));
         }
     }
-    let t = &a.customers;
     let staging_name = format!("clientele_load_{}", std::process::id());
     let staging = sink.qualified(&staging_name);
     let mut cols = vec![format!(
@@ -197,19 +264,23 @@ pub fn write_to_postgres(a: &Analysis, sink: &PgSink) -> Result<PgWritten, Engin
         ident(clientele_core::columns::CUSTOMER_ID)
     )];
     let mut types = vec![Type::TEXT];
-    for c in t.columns() {
-        let (sql, ty) = sql_type(&c.data);
-        cols.push(format!("{} {sql}", ident(&c.name)));
+    for (name, sql, ty) in t.columns()? {
+        cols.push(format!("{} {sql}", ident(&name)));
         types.push(ty);
     }
     tx.batch_execute(&format!("CREATE TABLE {staging} ({})", cols.join(", ")))
         .map_err(|e| err(e, "creating the new"))?;
-    let rows = copy_rows(&mut tx, &staging, t, &types).map_err(|e| err(e, "loading"))?;
+    let rows = match t {
+        SinkRows::Table(t) => {
+            copy_rows(&mut tx, &staging, t, &types).map_err(|e| err(e, "loading"))?
+        }
+        SinkRows::Spilled(t) => copy_spilled(&mut tx, &staging, t, &types, &|e| err(e, "loading"))?,
+    };
     let as_of = a.summary.as_of;
     let comment = format!(
         "{MARK}: as of {as_of}, config {}, {} customers",
         a.summary.config_hash,
-        t.len()
+        t.customers()
     );
     let runs = sink.qualified("clientele_runs");
     let pkey = format!("{}_pkey", sink.table);
@@ -341,6 +412,66 @@ fn copy_rows(
         w.write_raw(row.iter())?;
     }
     w.finish()
+}
+
+/// Every row of a spilled table, merged by customer id, into `table` with binary COPY.
+fn copy_spilled(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    t: &crate::SpilledTable,
+    types: &[Type],
+    err: &dyn Fn(postgres::Error) -> EngineError,
+) -> Result<u64, EngineError> {
+    let writer = tx
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+        .map_err(err)?;
+    let mut w = BinaryCopyInWriter::new(writer, types);
+    t.merged(|b| {
+        let mut row: Vec<Cell<'_>> = Vec::with_capacity(types.len());
+        let cols: Vec<ArrowColumn<'_>> = b.columns().iter().map(ArrowColumn::of).collect();
+        for i in 0..b.num_rows() {
+            row.clear();
+            row.extend(cols.iter().map(|c| c.cell(i)));
+            w.write_raw(row.iter()).map_err(err)?;
+        }
+        Ok(())
+    })?;
+    w.finish().map_err(err)
+}
+
+/// A column of a spilled table's batch, by its type.
+enum ArrowColumn<'a> {
+    Text(&'a arrow::array::StringArray),
+    Int(&'a arrow::array::Int64Array),
+    Float(&'a arrow::array::Float64Array),
+    Date(&'a arrow::array::Date32Array),
+    /// A type the sink does not write (refused by [`SinkRows::columns`] first).
+    Other,
+}
+
+impl<'a> ArrowColumn<'a> {
+    fn of(c: &'a arrow::array::ArrayRef) -> ArrowColumn<'a> {
+        use arrow::array::AsArray;
+        use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+        match c.data_type() {
+            DataType::Utf8 => ArrowColumn::Text(c.as_string::<i32>()),
+            DataType::Int64 => ArrowColumn::Int(c.as_primitive::<Int64Type>()),
+            DataType::Float64 => ArrowColumn::Float(c.as_primitive::<Float64Type>()),
+            DataType::Date32 => ArrowColumn::Date(c.as_primitive::<Date32Type>()),
+            _ => ArrowColumn::Other,
+        }
+    }
+
+    fn cell(&self, i: usize) -> Cell<'a> {
+        use arrow::array::Array;
+        match self {
+            ArrowColumn::Text(a) => Cell::Text(a.is_valid(i).then(|| a.value(i))),
+            ArrowColumn::Int(a) => Cell::Int(a.is_valid(i).then(|| a.value(i))),
+            ArrowColumn::Float(a) => Cell::Float(a.is_valid(i).then(|| a.value(i))),
+            ArrowColumn::Date(a) => Cell::Date(a.is_valid(i).then(|| Day(a.value(i)))),
+            ArrowColumn::Other => Cell::Text(None),
+        }
+    }
 }
 
 #[cfg(test)]

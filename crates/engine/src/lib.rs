@@ -42,7 +42,7 @@ pub use customer_value::{
     BuyNextGroup, ClvBin, ClvSection, CovariateBaseline, CovariateSection, ForecastMonth,
     NextPurchase, PurchaseWindow,
 };
-pub use database::{PgSink, PgWritten, write_to_postgres};
+pub use database::{PgSink, PgWritten, write_to_postgres, write_to_postgres_spilled};
 pub use error::{EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};

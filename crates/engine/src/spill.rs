@@ -425,8 +425,6 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
         Some("the models, grades and lists still need every customer in memory")
     } else if config.engine.cluster.is_some() {
         Some("a cluster run aggregates on its executors")
-    } else if config.output.postgres.is_some() {
-        Some("the PostgreSQL sink needs the table in memory")
     } else {
         None
     };
@@ -800,13 +798,13 @@ mod tests {
         );
         let msg = whole.err().unwrap().to_string();
         assert!(msg.contains("--customer-table-only"), "{msg}");
-        let mut with_sink = config.clone();
-        with_sink.output.postgres = Some("postgresql://u@localhost/db".to_string());
-        let msg = analyze_spilled(&with_sink, &table_only(), &spill, &out, &NoProgress)
+        let mut on_cluster = config.clone();
+        on_cluster.engine.cluster = Some("df://localhost:50050".parse().unwrap());
+        let msg = analyze_spilled(&on_cluster, &table_only(), &spill, &out, &NoProgress)
             .err()
             .unwrap()
             .to_string();
-        assert!(msg.contains("PostgreSQL sink"), "{msg}");
+        assert!(msg.contains("cluster"), "{msg}");
         assert!(!dir.path().join("spill").exists());
     }
 

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use clientele_engine::{
     AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_spilled,
     check_destination, estimate_input, write_outputs, write_outputs_spilled, write_to_postgres,
+    write_to_postgres_spilled,
 };
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
@@ -170,17 +171,20 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         }
         None => write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?,
     };
-    drop(spilled);
     spin.finish_and_clear();
     let stored = match &sink {
         Some(sink) => {
             let spin = bars.spinner("writing the customer table to PostgreSQL");
-            let w = write_to_postgres(&analysis, sink)?;
+            let w = match &spilled {
+                Some(t) => write_to_postgres_spilled(&analysis, t, sink)?,
+                None => write_to_postgres(&analysis, sink)?,
+            };
             spin.finish_and_clear();
             Some(w)
         }
         None => None,
     };
+    drop(spilled);
     let writing = writing.elapsed();
     print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files, format)?;
