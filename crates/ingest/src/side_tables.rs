@@ -472,21 +472,13 @@ impl SideJoin {
                 "duplicate customer id (first row kept)",
                 c.first_skip,
             );
-            push_skip(
-                &mut s,
-                "customer id not among customers with purchases",
-                c.unknown,
-            );
+            push_skip(&mut s, UNKNOWN_ID, c.unknown);
             stats.push(s);
         }
         if let Some(c) = &self.satisfaction {
             let mut s = st("satisfaction", c);
             push_skip(&mut s, "missing or non-numeric score", c.first_skip);
-            push_skip(
-                &mut s,
-                "customer id not among customers with purchases",
-                c.unknown,
-            );
+            push_skip(&mut s, UNKNOWN_ID, c.unknown);
             stats.push(s);
         }
         if let Some(c) = &self.leads {
@@ -670,6 +662,9 @@ fn join_tables(
     }
     Ok(out)
 }
+
+/// Why a row whose customer id has no purchase is skipped.
+const UNKNOWN_ID: &str = "customer id not among customers with purchases";
 
 fn push_skip(st: &mut SideTableStats, why: &str, n: u64) {
     if n > 0 {
