@@ -131,19 +131,16 @@ pub(crate) fn next_steps(
                 g.file.is_some()
             }
     });
-    let (basis, values) = match table.numbers(col::CLV) {
-        Ok(v) => (ValueBasis::Clv, v),
-        Err(_) => match table.numbers(col::MONETARY) {
-            Ok(v) => (ValueBasis::Revenue, v),
-            Err(_) => (ValueBasis::Revenue, vec![None; table.len()]),
-        },
+    let (basis, values) = match table.number_view(col::CLV) {
+        Ok(v) => (ValueBasis::Clv, Some(v)),
+        Err(_) => (ValueBasis::Revenue, table.number_view(col::MONETARY).ok()),
     };
     let mut members: Vec<Members> = Vec::with_capacity(groups.len());
     for (g, column, sep) in &mut groups {
         let m = Members::of(table, column, &g.group, sep.as_deref());
         let stake: f64 = m
             .rows()
-            .filter_map(|i| values[i])
+            .filter_map(|i| values.and_then(|v| v.get(i)))
             .filter(|v| v.is_finite())
             .sum();
         g.value_at_stake = Some(stake);
@@ -195,12 +192,17 @@ impl Members {
         let mut bits = vec![0u64; table.len().div_ceil(64)];
         let mut count = 0;
         if let Ok(values) = table.texts(column) {
-            for (i, v) in values.iter().enumerate() {
-                let hit = v.is_some_and(|v| match sep {
+            // which distinct values are the group: a handful of labels, then a code per row
+            let hits: Vec<bool> = values
+                .labels()
+                .iter()
+                .map(|v| match sep {
                     Some(sep) => v.split(sep).any(|t| t == group),
                     None => v == group,
-                });
-                if hit {
+                })
+                .collect();
+            for i in 0..values.len() {
+                if values.code(i).is_some_and(|c| hits[c as usize]) {
                     bits[i / 64] |= 1 << (i % 64);
                     count += 1;
                 }
@@ -209,11 +211,14 @@ impl Members {
         Members { bits, count }
     }
 
+    /// The rows, in order (set bits only: most groups are a small share of the customers).
     fn rows(&self) -> impl Iterator<Item = usize> + '_ {
         self.bits.iter().enumerate().flat_map(|(w, &b)| {
-            (0..64)
-                .filter(move |k| b & (1 << k) != 0)
-                .map(move |k| w * 64 + k)
+            std::iter::successors((b != 0).then_some(b), |&rest| {
+                let rest = rest & (rest - 1);
+                (rest != 0).then_some(rest)
+            })
+            .map(move |bits| w * 64 + bits.trailing_zeros() as usize)
         })
     }
 
@@ -317,4 +322,41 @@ fn grouping_rank(key: &str) -> usize {
     ];
     let g = Grouping::of_key(key);
     first.iter().position(|x| *x == g).unwrap_or(first.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_core::ColumnData;
+
+    /// A group's members are the rows whose value is the group (or carries it as a tag), in
+    /// row order, across word boundaries of the bit set.
+    #[test]
+    fn members_are_the_rows_of_the_group_in_order() {
+        let n = 200;
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i:03}")).collect();
+        let mut t = CustomerTable::new(ids);
+        let grade = |i: usize| match i % 7 {
+            0 => Some("VIP"),
+            3 => Some("VIP|new"),
+            5 => None,
+            _ => Some("other"),
+        };
+        t.push("g", ColumnData::Text((0..n).map(grade).collect()))
+            .unwrap();
+        let whole = Members::of(&t, "g", "VIP", None);
+        let want: Vec<usize> = (0..n).filter(|&i| grade(i) == Some("VIP")).collect();
+        assert_eq!(whole.rows().collect::<Vec<_>>(), want);
+        assert_eq!(whole.count, want.len() as u64);
+        let tagged = Members::of(&t, "g", "VIP", Some("|"));
+        let want: Vec<usize> = (0..n).filter(|&i| i % 7 == 0 || i % 7 == 3).collect();
+        assert_eq!(tagged.rows().collect::<Vec<_>>(), want);
+        assert!(Members::of(&t, "g", "nobody", None).rows().next().is_none());
+        assert!(
+            Members::of(&t, "missing", "VIP", None)
+                .rows()
+                .next()
+                .is_none()
+        );
+    }
 }
