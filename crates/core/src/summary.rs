@@ -31,8 +31,8 @@ pub struct ClvSummary {
 
 fn required(table: &CustomerTable, name: &str) -> Result<Vec<f64>, CoreError> {
     table
-        .numbers(name)?
-        .into_iter()
+        .number_view(name)?
+        .iter()
         .map(|v| {
             v.ok_or_else(|| CoreError::ColumnType {
                 name: name.into(),

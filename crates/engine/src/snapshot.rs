@@ -94,9 +94,9 @@ fn metrics_of(a: &Analysis) -> BTreeMap<String, Vec<f64>> {
     let mut out = BTreeMap::new();
     for column in [col::RECENCY_DAYS, f, m] {
         let values: Option<Vec<f64>> = t
-            .numbers(column)
+            .number_view(column)
             .ok()
-            .and_then(|v| v.into_iter().map(|x| x.filter(|x| x.is_finite())).collect());
+            .and_then(|v| v.iter().map(|x| x.filter(|x| x.is_finite())).collect());
         if let Some(v) = values {
             out.insert(column.to_string(), v);
         }

@@ -72,7 +72,7 @@ fn means(
     table: &CustomerTable,
     column: &str,
 ) -> Option<(Vec<f64>, Vec<usize>)> {
-    let values = table.numbers(column).ok()?;
+    let values = table.number_view(column).ok()?;
     let k = result.grades.len();
     let (mut sum, mut cnt) = (vec![0.0; k], vec![0usize; k]);
     for (i, v) in values.iter().enumerate() {
@@ -99,7 +99,7 @@ pub fn summarize(
     let (counts, ungraded) = result.counts();
     let money = means(result, table, col::MONETARY);
     let total_revenue: Option<f64> = table
-        .numbers(col::MONETARY)
+        .number_view(col::MONETARY)
         .ok()
         .map(|v| v.iter().flatten().filter(|x| x.is_finite()).sum());
     let rec = means(result, table, col::RECENCY_DAYS);

@@ -77,8 +77,8 @@ impl RfmData {
         let ids = table.ids();
         let read = |column: &'static str| -> Result<Vec<f64>, RfmError> {
             table
-                .numbers(column)?
-                .into_iter()
+                .number_view(column)?
+                .iter()
                 .enumerate()
                 .map(|(row, v)| {
                     v.ok_or_else(|| RfmError::Missing {
