@@ -144,13 +144,15 @@ impl ToSql for PgDate {
     to_sql_checked!();
 }
 
-/// The PostgreSQL type of a customer-table column.
-fn sql_type(c: &ColumnData) -> (&'static str, Type) {
-    match c {
-        ColumnData::Int(_) => ("bigint", Type::INT8),
-        ColumnData::Float(_) => ("double precision", Type::FLOAT8),
-        ColumnData::Text(_) => ("text", Type::TEXT),
-        ColumnData::Date(_) => ("date", Type::DATE),
+/// The PostgreSQL type of a customer-table column, by its Arrow type (as
+/// `customers.parquet` stores it); `None` for a type the table never has.
+fn sql_type(t: &DataType) -> Option<(&'static str, Type)> {
+    match t {
+        DataType::Int64 => Some(("bigint", Type::INT8)),
+        DataType::Float64 => Some(("double precision", Type::FLOAT8)),
+        DataType::Utf8 => Some(("text", Type::TEXT)),
+        DataType::Date32 => Some(("date", Type::DATE)),
+        _ => None,
     }
 }
 
@@ -182,37 +184,29 @@ enum SinkRows<'a> {
 impl SinkRows<'_> {
     /// The columns after `customer_id`: name, SQL type, binary COPY type.
     fn columns(&self) -> Result<Vec<(String, &'static str, Type)>, EngineError> {
-        match self {
-            SinkRows::Table(t) => Ok(t
+        let fields: Vec<(String, DataType)> = match self {
+            SinkRows::Table(t) => t
                 .columns()
                 .iter()
-                .map(|c| {
-                    let (sql, ty) = sql_type(&c.data);
-                    (c.name.clone(), sql, ty)
-                })
-                .collect()),
+                .map(|c| (c.name.clone(), crate::output::column_array(&c.data, 0..0).0))
+                .collect(),
             SinkRows::Spilled(t) => t
                 .schema
                 .fields()
                 .iter()
                 .skip(1)
-                .map(|f| {
-                    let (sql, ty) = match f.data_type() {
-                        DataType::Int64 => ("bigint", Type::INT8),
-                        DataType::Float64 => ("double precision", Type::FLOAT8),
-                        DataType::Utf8 => ("text", Type::TEXT),
-                        DataType::Date32 => ("date", Type::DATE),
-                        other => {
-                            return Err(EngineError::Internal(format!(
-                                "column {} of a spilled table is {other}",
-                                f.name()
-                            )));
-                        }
-                    };
-                    Ok((f.name().clone(), sql, ty))
-                })
+                .map(|f| (f.name().clone(), f.data_type().clone()))
                 .collect(),
-        }
+        };
+        fields
+            .into_iter()
+            .map(|(name, dt)| {
+                let (sql, ty) = sql_type(&dt).ok_or_else(|| {
+                    EngineError::Internal(format!("column {name} of the customer table is {dt}"))
+                })?;
+                Ok((name, sql, ty))
+            })
+            .collect()
     }
 
     fn customers(&self) -> usize {

@@ -63,8 +63,10 @@ impl SideParts {
                 }
                 Ok(())
             })?;
-            // a table with a header only: the join still names its missing id column
-            clientele_ingest::side_id_position(&header, path, opts)?;
+            if id_at.is_none() {
+                // a table with a header only: the join still names its missing id column
+                clientele_ingest::side_id_position(&header, path, opts)?;
+            }
             if let Some(e) = failed {
                 return Err(e);
             }

@@ -325,11 +325,13 @@ pub fn analyze_spilled(
         }
         let mut stats = validated.stats;
         counts.fill(&mut stats);
-        let (side_tables, leads, types) = joined.finish(&ingest);
+        let (side_tables, leads, types) = joined.finish();
         let mut columns = columns.unwrap_or_default();
         for c in &mut columns {
             if let Some((_, ty)) = types.iter().find(|(n, _)| *n == c.name) {
-                c.r#type = type_name(*ty).to_string();
+                c.r#type = clientele_ingest::typed_as(std::iter::empty(), *ty)
+                    .type_name()
+                    .to_string();
             }
         }
         let customers = kpis.kpis().customers;
@@ -434,17 +436,6 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
              --memory-limit, or run --customer-table-only"
         ))),
         None => Ok(()),
-    }
-}
-
-/// An attribute type as the summary's column list names it (as [`ColumnData::type_name`]).
-fn type_name(ty: clientele_ingest::AttributeType) -> &'static str {
-    use clientele_ingest::AttributeType as T;
-    match ty {
-        T::Int => "int",
-        T::Float => "float",
-        T::Date => "date",
-        T::Text => "text",
     }
 }
 

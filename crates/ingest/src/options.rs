@@ -215,7 +215,7 @@ pub struct IngestOptions {
     /// Read the transactions from this PostgreSQL table or query instead of `transactions`.
     pub postgres: Option<crate::PgSource>,
     /// Threads that parse CSV chunks and Parquet row groups at once; `None`: every core. Each
-    /// holds its chunk's rows ([`reading_bytes_per_thread`](crate::reading_bytes_per_thread)),
+    /// holds its chunk's rows ([`InputSize::bytes_per_reading_thread`](crate::InputSize)),
     /// so a run under a memory limit may read with fewer.
     pub reading_threads: Option<usize>,
 }

@@ -181,61 +181,25 @@ pub fn side_id_position(
     path: &Path,
     opts: &IngestOptions,
 ) -> Result<usize, IngestError> {
-    id_position(
-        &TextTable {
-            header: header.to_vec(),
-            rows: Vec::new(),
-        },
-        path,
-        opts.columns.customer_id.as_str(),
-    )
-}
-
-fn id_position(t: &TextTable, path: &Path, id_col: &str) -> Result<usize, IngestError> {
-    t.header
+    let id_col = opts.columns.customer_id.as_str();
+    header
         .iter()
         .position(|h| h == id_col)
-        .or_else(|| t.header.iter().position(|h| h.eq_ignore_ascii_case("customer_id")))
+        .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case("customer_id")))
         .ok_or_else(|| IngestError::SideTable {
             path: path.into(),
             reason: format!(
                 "no customer id column `{id_col}`; columns found: {}. Name the id column `{id_col}` or `customer_id`",
-                t.header.join(", ")
+                header.join(", ")
             ),
         })
 }
 
-/// Infers the narrowest type that every non-empty value fits: int, float, date, else text.
+/// Infers the narrowest type that every non-empty value fits: int, float, date, else text
+/// (the decision [`SideJoin::finish`] makes over parts).
 fn typed_column(values: Vec<Option<String>>) -> ColumnData {
-    let present = || values.iter().flatten();
-    if present().next().is_none() {
-        return ColumnData::Text(values.into());
-    }
-    if present().all(|v| v.parse::<i64>().is_ok()) {
-        return ColumnData::Int(
-            values
-                .iter()
-                .map(|v| v.as_ref().and_then(|s| s.parse().ok()))
-                .collect(),
-        );
-    }
-    if present().all(|v| v.parse::<f64>().is_ok_and(f64::is_finite)) {
-        return ColumnData::Float(
-            values
-                .iter()
-                .map(|v| v.as_ref().and_then(|s| s.parse().ok()))
-                .collect(),
-        );
-    }
-    if present().all(|v| DateFormat::Auto.parse(v).is_some()) {
-        return ColumnData::Date(
-            values
-                .iter()
-                .map(|v| v.as_ref().and_then(|s| DateFormat::Auto.parse(s)))
-                .collect(),
-        );
-    }
-    ColumnData::Text(values.into())
+    let ty = TypeFlags::of(&values).decide();
+    typed_as(values.iter().map(Option::as_deref), ty)
 }
 
 /// Joins all configured side tables onto `table`.
@@ -245,15 +209,16 @@ pub(crate) fn join_all(
     stats: &mut Vec<SideTableStats>,
     leads_out: &mut Vec<String>,
 ) -> Result<(), IngestError> {
-    if opts.attributes.is_none() && opts.satisfaction.is_none() && opts.leads.is_none() {
+    let kinds = side_tables_of(opts);
+    if kinds.is_empty() {
         return Ok(()); // nothing to join: skip indexing millions of ids
     }
     let mut tables = SidePart::default();
-    for (kind, path) in side_tables_of(opts) {
+    for (kind, path) in kinds {
         *tables.slot(kind) = Some(read_text_table(path, opts)?);
     }
     let joined = join_tables(table, opts, &tables, Typing::Infer)?;
-    let (side, leads, _) = joined.finish(opts);
+    let (side, leads, _) = joined.finish();
     stats.extend(side);
     leads_out.extend(leads);
     Ok(())
@@ -450,7 +415,6 @@ impl SideJoin {
     /// purchase (sorted), and each attribute column with its type.
     pub fn finish(
         mut self,
-        _opts: &IngestOptions,
     ) -> (
         Vec<SideTableStats>,
         Vec<String>,
@@ -512,18 +476,13 @@ fn join_tables(
         .enumerate()
         .map(|(i, s)| (s, i))
         .collect();
-    let id_col = opts.columns.customer_id.as_str();
-    let file = |p: &Option<std::path::PathBuf>| {
-        p.as_deref()
-            .map_or(String::new(), |p| p.display().to_string())
-    };
     let path_of = |p: &Option<std::path::PathBuf>| p.clone().unwrap_or_default();
     let mut new_cols: Vec<(String, ColumnData)> = Vec::new();
     if let Some(t) = &tables.attributes {
         let path = path_of(&opts.attributes);
-        let idp = id_position(t, &path, id_col)?;
+        let idp = side_id_position(&t.header, &path, opts)?;
         let mut c = Counted {
-            file: file(&opts.attributes),
+            file: path.display().to_string(),
             rows: t.rows.len() as u64,
             ..Counted::default()
         };
@@ -571,7 +530,7 @@ fn join_tables(
     }
     if let Some(t) = &tables.satisfaction {
         let path = path_of(&opts.satisfaction);
-        let idp = id_position(t, &path, id_col)?;
+        let idp = side_id_position(&t.header, &path, opts)?;
         let sp = t
             .header
             .iter()
@@ -595,7 +554,7 @@ fn join_tables(
                 }
             })?;
         let mut c = Counted {
-            file: file(&opts.satisfaction),
+            file: path.display().to_string(),
             rows: t.rows.len() as u64,
             columns: vec!["satisfaction".into(), "satisfaction_count".into()],
             ..Counted::default()
@@ -631,9 +590,9 @@ fn join_tables(
     }
     if let Some(t) = &tables.leads {
         let path = path_of(&opts.leads);
-        let idp = id_position(t, &path, id_col)?;
+        let idp = side_id_position(&t.header, &path, opts)?;
         let mut c = Counted {
-            file: file(&opts.leads),
+            file: path.display().to_string(),
             rows: t.rows.len() as u64,
             ..Counted::default()
         };
