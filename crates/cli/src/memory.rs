@@ -5,8 +5,9 @@
 //! A watcher thread reads the process's resident memory every 50 ms and ends the run when it
 //! passes the limit. The analysis writes nothing before its end (outputs go to a hidden folder
 //! swapped into place), so a stopped run leaves the output folder as it was. A
-//! `--customer-table-only` run whose input would not fold within the limit spills to disk
-//! instead (the engine's `analyze_spilled`); the models do not spill yet (docs/SCALE.md).
+//! run whose input would not fold within the limit folds its customer table by parts on disk
+//! instead (the engine's `analyze_spilled`, `analyze_by_parts`); the models do not work by
+//! parts yet, so a whole analysis still holds every customer (docs/SCALE.md).
 //! Linux only: elsewhere there is no default limit and a given one is said to be unenforced.
 
 use std::str::FromStr;
@@ -144,9 +145,9 @@ impl MemoryLimit {
                     "the customer table was already built part by part on disk, and one part \
                      with the reading's buffers passed the limit: raise --memory-limit"
                 } else {
-                    "--customer-table-only builds the customer table part by part on disk \
-                     and stays under the limit (the models do not spill yet); or run it on a \
-                     machine with more memory or on a cluster (--cluster, docs/CLUSTER.md)"
+                    "the models hold every customer in memory (they do not work by parts \
+                     yet); --customer-table-only builds the customer table part by part on \
+                     disk and stays under the limit; or run it on a machine with more memory"
                 };
                 format!(
                     "error: stopped at {used} of memory{during}, past the limit ({limit}), \
@@ -160,8 +161,8 @@ impl MemoryLimit {
                 let advice = if customer_table_only {
                     "顾客表已在磁盘上分块构建，单个分块加上读取缓冲仍超过上限：请调高 --memory-limit"
                 } else {
-                    "--customer-table-only 会在磁盘上分块构建顾客表，不超过上限（模型部分尚不能写入磁盘）；\
-                     或在内存更大的机器上、集群上运行（--cluster，见 docs/CLUSTER.md）"
+                    "模型仍在内存中处理全部顾客（尚不能分块）；--customer-table-only 会在磁盘上分块构建顾客表，\
+                     不超过上限；或在内存更大的机器上运行"
                 };
                 format!(
                     "错误：内存用量达到 {used}{during}，超过上限（{limit}），已在系统内存耗尽前停止，\

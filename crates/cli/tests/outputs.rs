@@ -423,11 +423,59 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
     assert!(!stopped.exists());
 
     let (code, _, err) = run(analyze_cmd(&[&tx], &stopped)
-        .arg("--spill-dir")
+        .args(["--history", "monthly", "--spill-dir"])
         .arg(&spill_home));
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("--spill-dir works with --customer-table-only"),
+        err.contains("cannot fold by parts on disk: --history monthly"),
         "{err}"
     );
+    assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+}
+
+/// The whole analysis with its customer table folded by parts on disk (`--spill-dir`) writes
+/// the files of the run in memory, report included, and says how it was made.
+#[test]
+fn a_whole_analysis_folded_by_parts_on_disk_equals_the_run_in_memory() {
+    let d = tempfile::tempdir().unwrap();
+    let cdnow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/data/CDNOW_master.txt");
+    let cdnow_cmd = |out: &Path, extra: &[&str]| {
+        let mut c = bin();
+        c.arg("analyze").arg(&cdnow);
+        c.args(["--delimiter", "whitespace", "--date-col", "date"]);
+        c.args(["--amount-col", "dollar_value", "--as-of", "1998-06-30"]);
+        c.args(["--quiet", "--lang", "en"]);
+        c.args(extra).arg("--out").arg(out);
+        c
+    };
+    let memory = d.path().join("memory");
+    let (code, out, err) = run(&mut cdnow_cmd(&memory, &[]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("parts on disk"), "{out}");
+    let spill = d.path().join("spill");
+    let by_parts = d.path().join("by-parts");
+    let home = spill.to_string_lossy().into_owned();
+    let (code, out, err) = run(&mut cdnow_cmd(&by_parts, &["--spill-dir", &home]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("the customer table was folded in 2 parts on disk"),
+        "{out}"
+    );
+    let files = |dir: &Path| {
+        contents(dir)
+            .into_iter()
+            .filter(|(p, _)| p != Path::new("clientele-manifest.json"))
+            .filter(|(p, _)| p != Path::new("customers.parquet"))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (files(&memory), files(&by_parts));
+    assert!(a.len() >= 5 && a.iter().any(|(p, _)| p == Path::new("report.html")));
+    for ((pa, fa), (pb, fb)) in a.iter().zip(&b) {
+        assert!(pa == pb && fa == fb, "{pa:?} / {pb:?} differ");
+    }
+    assert_eq!(a.len(), b.len());
+    let rows =
+        |dir: &Path| clientele_engine::read_customers(&dir.join("customers.parquet")).unwrap();
+    assert_eq!(rows(&by_parts), rows(&memory));
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
 }

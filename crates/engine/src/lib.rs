@@ -61,7 +61,10 @@ pub use snapshot::{
     RunThresholds, SNAPSHOT_FILE, SnapshotFile, compare_snapshots, read_snapshot, snapshot_file_of,
     snapshot_of,
 };
-pub use spill::{FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_spilled, estimate_input};
+pub use spill::{
+    FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_by_parts, analyze_spilled,
+    estimate_input,
+};
 pub use stored::{CUSTOMERS_PARQUET, StoredRun, read_customers};
 pub use summary::{
     GroupKind, HIGHLIGHTS, Highlights, NEXT_STEPS, NextStep, OLDEST_READABLE_VERSION,

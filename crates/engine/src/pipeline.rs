@@ -89,6 +89,20 @@ fn analyze_with(
         (Kept::None, None, Some(s)) => Kept::Staged(s),
         (k, _, _) => k,
     };
+    analyze_ingested(config, opts, data, kept, month_end, progress)
+}
+
+/// The analysis of the customer table and detail in `data` (read in memory, on a cluster or
+/// by parts on disk): validation, models, lists, summary. `kept` is what the holdout and the
+/// month ends refold from.
+pub(crate) fn analyze_ingested(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    data: clientele_ingest::Ingested,
+    kept: Kept<'_>,
+    month_end: bool,
+    progress: &dyn Progress,
+) -> Result<Analysis, EngineError> {
     let mut customers = data.table;
     let clock = std::time::Instant::now();
     let validation = match config.time.calibration_end {

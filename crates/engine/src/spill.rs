@@ -97,6 +97,40 @@ pub struct SpilledTable {
 }
 
 impl SpilledTable {
+    /// The table of `parts` (each in id order, of `part_schema`), with the attribute columns
+    /// typed as `types` decides while merging.
+    fn of(
+        folder: SpillFolder,
+        parts: Vec<PathBuf>,
+        part_schema: SchemaRef,
+        types: &[(String, clientele_ingest::AttributeType)],
+        customers: usize,
+    ) -> SpilledTable {
+        let mut retype = Vec::new();
+        let fields: Vec<arrow::datatypes::Field> = part_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match types.iter().find(|(n, _)| n == f.name()) {
+                Some((_, ty)) if *ty != clientele_ingest::AttributeType::Text => {
+                    retype.push((i, *ty));
+                    let empty = clientele_ingest::typed_as(std::iter::empty(), *ty);
+                    let (dt, _) = crate::output::column_array(&empty, 0..0);
+                    f.as_ref().clone().with_data_type(dt)
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        SpilledTable {
+            folder,
+            parts,
+            schema: Arc::new(arrow::datatypes::Schema::new(fields)),
+            part_schema,
+            retype,
+            customers,
+        }
+    }
+
     /// Customers in the table.
     pub fn customers(&self) -> usize {
         self.customers
@@ -112,13 +146,21 @@ impl SpilledTable {
         &self,
         mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
+        self.merged_with_origins(|b, _| each(b))
+    }
+
+    /// [`SpilledTable::merged`], with where each row comes from: (part, row of the part).
+    fn merged_with_origins(
+        &self,
+        mut each: impl FnMut(&RecordBatch, &[(usize, usize)]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
         let mut cursors = Vec::with_capacity(self.parts.len());
         let fields = self.part_schema.fields().len();
-        for p in &self.parts {
+        for (k, p) in self.parts.iter().enumerate() {
             let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
             let reader = FileReader::try_new(std::io::BufReader::new(f), None)
                 .map_err(|e| spill_error(p, &e))?;
-            let mut c = Cursor::new(p, reader);
+            let mut c = Cursor::new(p, k, reader);
             if c.next_batch()? {
                 cursors.push(c);
             }
@@ -132,6 +174,7 @@ impl SpilledTable {
         // the batches the picked rows come from, until they are interleaved into one
         let mut pool: Vec<RecordBatch> = Vec::new();
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(MERGE_BATCH_ROWS);
+        let mut origins: Vec<(usize, usize)> = Vec::with_capacity(MERGE_BATCH_ROWS);
         while let Some(std::cmp::Reverse((_, k))) = heap.pop() {
             let c = &mut cursors[k];
             let at = *c.pooled.get_or_insert_with(|| {
@@ -139,6 +182,7 @@ impl SpilledTable {
                 pool.len() - 1
             });
             picks.push((at, c.row));
+            origins.push((c.part, c.seen + c.row));
             if c.advance()? {
                 heap.push(std::cmp::Reverse((c.id().to_string(), k)));
             }
@@ -155,13 +199,13 @@ impl SpilledTable {
                 }
                 let batch = RecordBatch::try_new(Arc::clone(&self.part_schema), cols)
                     .map_err(|e| EngineError::Internal(format!("merging the parts: {e}")))?;
-                each(&crate::side_parts::retyped(
-                    batch,
-                    &self.schema,
-                    &self.retype,
-                )?)?;
+                each(
+                    &crate::side_parts::retyped(batch, &self.schema, &self.retype)?,
+                    &origins,
+                )?;
                 pool.clear();
                 picks.clear();
+                origins.clear();
                 cursors.iter_mut().for_each(|c| c.pooled = None);
             }
         }
@@ -172,6 +216,10 @@ impl SpilledTable {
 /// One part's table being merged: its current batch and row.
 struct Cursor<'a> {
     path: &'a Path,
+    /// Which part.
+    part: usize,
+    /// Rows of the part before the current batch.
+    seen: usize,
     reader: FileReader<std::io::BufReader<File>>,
     batch: RecordBatch,
     ids: StringArray,
@@ -181,10 +229,16 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn new(path: &'a Path, reader: FileReader<std::io::BufReader<File>>) -> Cursor<'a> {
+    fn new(
+        path: &'a Path,
+        part: usize,
+        reader: FileReader<std::io::BufReader<File>>,
+    ) -> Cursor<'a> {
         let empty = RecordBatch::new_empty(reader.schema());
         Cursor {
             path,
+            part,
+            seen: 0,
             reader,
             batch: empty,
             ids: StringArray::from(Vec::<&str>::new()),
@@ -210,6 +264,7 @@ impl<'a> Cursor<'a> {
                 .downcast_ref::<StringArray>()
                 .cloned()
                 .ok_or_else(|| spill_error(self.path, &"customer_id is not text"))?;
+            self.seen += self.batch.num_rows();
             self.batch = b;
             self.row = 0;
             self.pooled = None;
@@ -235,35 +290,48 @@ fn spill_error(path: &Path, e: &dyn std::fmt::Display) -> EngineError {
     }
 }
 
-/// The customer table of a `--customer-table-only` run folded part by part on disk: the
-/// summary and rejects as [`crate::analyze`] makes them (the analysis' `customers` is empty),
-/// and the table, written by parts, for [`crate::write_outputs_spilled`].
-pub fn analyze_spilled(
-    config: &Config,
-    opts: &AnalyzeOptions,
+/// What folding the parts gave: everything but the table itself, which is on disk.
+struct Folded {
+    folder: SpillFolder,
+    validated: clientele_ingest::Validated,
+    stats: clientele_ingest::IngestStats,
+    kpis: KpiSums,
+    top: Vec<crate::TopCustomer>,
+    side_tables: Vec<clientele_ingest::SideTableStats>,
+    leads: Vec<String>,
+    types: Vec<(String, clientele_ingest::AttributeType)>,
+    columns: Vec<ColumnInfo>,
+    /// The parts' tables (parts without customers have none), in part order.
+    tables: Vec<PathBuf>,
+    /// Every part's detail (months, categories, seasonality) with the table it indexes, for a
+    /// whole analysis.
+    details: Vec<(Option<usize>, clientele_ingest::PartDetail)>,
+    part_schema: SchemaRef,
+}
+
+/// Passes 1 and 2: the input read and split into parts, each part folded, joined with its
+/// side tables and written as IPC in id order. With `ingest.monthly_activity` each part's
+/// months, category spend and seasonality are kept (in memory) for the models.
+fn fold_parts(
+    ingest: &mut clientele_ingest::IngestOptions,
     spill: &SpillOptions,
     out: &Path,
     progress: &dyn Progress,
-) -> Result<(Analysis, SpilledTable), EngineError> {
-    refuse_unsupported(config, opts)?;
-    let mut ingest = config.ingest_options()?;
-    ingest.strict = opts.strict;
-    ingest.monthly_activity = false;
-    ingest.reading_threads = spill.reading_threads;
-    ingest.rejects_path = opts.rejects_path.clone();
+) -> Result<Folded, EngineError> {
     let (parent, name) = crate::out_dir::parent_and_name(out);
     let home = spill.dir.clone().unwrap_or(parent);
     let folder = SpillFolder::create(&home, &name)?;
     let parts = spill.parts.max(1);
-    let side = crate::side_parts::SideParts::split(&ingest, &folder.path, parts)?;
+    let side = crate::side_parts::SideParts::split(ingest, &folder.path, parts)?;
     loop {
         let sink = IpcParts::new(&folder.path, parts);
         let validated =
-            clientele_ingest::read_validated_unfolded(&ingest, Box::new(sink), progress)?;
+            clientele_ingest::read_validated_unfolded(ingest, Box::new(sink), progress)?;
         let mut counts = AsOfCounts::default();
         let mut kpis = KpiSums::default();
         let mut line_days = std::collections::BTreeMap::new();
         let mut tables = Vec::new();
+        let mut details = Vec::new();
         let mut schema = None;
         let mut columns = None;
         let mut top = Vec::new();
@@ -272,11 +340,11 @@ pub fn analyze_spilled(
         for k in 0..parts {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
-            let mut part = clientele_ingest::fold_part(&batches, validated.as_of, &ingest)?;
+            let mut part = clientele_ingest::fold_part(&batches, validated.as_of, ingest)?;
             drop(batches);
             joined.add(clientele_ingest::join_side_part(
                 &mut part.table,
-                &ingest,
+                ingest,
                 &side.part(k)?,
             )?);
             std::fs::remove_file(&rows)
@@ -301,10 +369,14 @@ pub fn analyze_spilled(
                 columns = Some(column_infos(&part.table));
                 schema = Some(Arc::new(crate::output::arrow_schema(&part.table)));
             }
-            if !part.table.is_empty() {
+            let table = (!part.table.is_empty()).then_some(tables.len());
+            if table.is_some() {
                 let path = folder.path.join(format!("table-{k:04}.arrow"));
                 write_table_part(&part.table, &path)?;
                 tables.push(path);
+            }
+            if let Some(d) = part.detail {
+                details.push((table, d));
             }
             progress.advance(1);
         }
@@ -323,7 +395,7 @@ pub fn analyze_spilled(
             ingest.latest_plausible = Some(latest);
             continue;
         }
-        let mut stats = validated.stats;
+        let mut stats = validated.stats.clone();
         counts.fill(&mut stats);
         let (side_tables, leads, types) = joined.finish();
         let mut columns = columns.unwrap_or_default();
@@ -334,106 +406,214 @@ pub fn analyze_spilled(
                     .to_string();
             }
         }
-        let customers = kpis.kpis().customers;
-        // the best customers of all: each part's best hold them, ranked as one table would
-        top.sort_by(|a, b| {
-            let key = |t: &crate::TopCustomer| float_key(t.monetary.unwrap_or(f64::NAN));
-            key(b)
-                .cmp(&key(a))
-                .then_with(|| a.customer_id.cmp(&b.customer_id))
-        });
-        top.truncate(crate::TOP_CUSTOMERS);
-        // as a run in memory makes it with no models
-        let models = crate::models::ModelOutputs::default();
-        let summary = Summary {
-            schema_version: crate::SCHEMA_VERSION,
-            tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
-            as_of: validated.as_of,
-            config_hash: config.hash(),
-            time_unit: config.time.unit,
-            lang: config.output.lang,
-            reconciliation: stats.reconciliation(),
-            inputs: stats,
+        return Ok(Folded {
+            folder,
+            validated,
+            stats,
+            kpis,
+            top,
             side_tables,
-            leads_without_purchase: leads.len(),
-            kpis: kpis.kpis(),
+            leads,
+            types,
             columns,
-            clv: models.clv,
-            validation: crate::Step::Off,
-            clusters: models.clusters,
-            behaviour: models.behaviour,
-            lifecycle: models.lifecycle,
-            rfm: models.rfm,
-            grades: models.grades,
-            skipped_presets: crate::pipeline::with_column_hints(
-                models.skipped_presets,
-                &validated.column_hints,
-            ),
-            value_tiers: models.value_tiers,
-            target_lists: Vec::new(),
-            next_steps: Vec::new(),
-            top_customers: top,
-            migration: None,
-            history: Vec::new(),
-            highlights: Default::default(),
-        };
-        let mut analysis = Analysis {
-            summary,
-            customers: CustomerTable::new(Vec::new()),
-            rejects: validated.rejects,
-            comparison: None,
-            history_snapshots: Vec::new(),
-            playbook_overrides: config.playbook.clone(),
-            settings: config.settings(),
-            column_hints: validated.column_hints,
-            timings: Vec::new(),
-        };
-        analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
-        analysis.summary = crate::numbers::rounded(&analysis.summary)?;
-        let part_schema: SchemaRef =
-            schema.ok_or_else(|| EngineError::Internal("no part was folded".into()))?;
-        let mut retype = Vec::new();
-        let fields: Vec<arrow::datatypes::Field> = part_schema
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match types.iter().find(|(n, _)| n == f.name()) {
-                Some((_, ty)) if *ty != clientele_ingest::AttributeType::Text => {
-                    retype.push((i, *ty));
-                    let empty = clientele_ingest::typed_as(std::iter::empty(), *ty);
-                    let (dt, _) = crate::output::column_array(&empty, 0..0);
-                    f.as_ref().clone().with_data_type(dt)
-                }
-                _ => f.as_ref().clone(),
-            })
-            .collect();
-        return Ok((
-            analysis,
-            SpilledTable {
-                folder,
-                parts: tables,
-                schema: Arc::new(arrow::datatypes::Schema::new(fields)),
-                part_schema,
-                retype,
-                customers,
-            },
+            tables,
+            details,
+            part_schema: schema
+                .ok_or_else(|| EngineError::Internal("no part was folded".into()))?,
+        });
+    }
+}
+
+/// The customer table of a `--customer-table-only` run folded part by part on disk: the
+/// summary and rejects as [`crate::analyze`] makes them (the analysis' `customers` is empty),
+/// and the table, written by parts, for [`crate::write_outputs_spilled`].
+pub fn analyze_spilled(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    spill: &SpillOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(Analysis, SpilledTable), EngineError> {
+    if !opts.customer_table_only {
+        return Err(EngineError::Internal(
+            "analyze_spilled makes the customer table only; a whole analysis folds by parts \
+             with analyze_by_parts"
+                .into(),
         ));
     }
+    refuse_unsupported(config, opts)?;
+    let mut ingest = config.ingest_options()?;
+    ingest.strict = opts.strict;
+    ingest.monthly_activity = false;
+    ingest.reading_threads = spill.reading_threads;
+    ingest.rejects_path = opts.rejects_path.clone();
+    let Folded {
+        folder,
+        validated,
+        stats,
+        kpis,
+        mut top,
+        side_tables,
+        leads,
+        types,
+        columns,
+        tables,
+        details: _,
+        part_schema,
+    } = fold_parts(&mut ingest, spill, out, progress)?;
+    let customers = kpis.kpis().customers;
+    // the best customers of all: each part's best hold them, ranked as one table would
+    top.sort_by(|a, b| {
+        let key = |t: &crate::TopCustomer| float_key(t.monetary.unwrap_or(f64::NAN));
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.customer_id.cmp(&b.customer_id))
+    });
+    top.truncate(crate::TOP_CUSTOMERS);
+    // as a run in memory makes it with no models
+    let models = crate::models::ModelOutputs::default();
+    let summary = Summary {
+        schema_version: crate::SCHEMA_VERSION,
+        tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
+        as_of: validated.as_of,
+        config_hash: config.hash(),
+        time_unit: config.time.unit,
+        lang: config.output.lang,
+        reconciliation: stats.reconciliation(),
+        inputs: stats,
+        side_tables,
+        leads_without_purchase: leads.len(),
+        kpis: kpis.kpis(),
+        columns,
+        clv: models.clv,
+        validation: crate::Step::Off,
+        clusters: models.clusters,
+        behaviour: models.behaviour,
+        lifecycle: models.lifecycle,
+        rfm: models.rfm,
+        grades: models.grades,
+        skipped_presets: crate::pipeline::with_column_hints(
+            models.skipped_presets,
+            &validated.column_hints,
+        ),
+        value_tiers: models.value_tiers,
+        target_lists: Vec::new(),
+        next_steps: Vec::new(),
+        top_customers: top,
+        migration: None,
+        history: Vec::new(),
+        highlights: Default::default(),
+    };
+    let mut analysis = Analysis {
+        summary,
+        customers: CustomerTable::new(Vec::new()),
+        rejects: validated.rejects,
+        comparison: None,
+        history_snapshots: Vec::new(),
+        playbook_overrides: config.playbook.clone(),
+        settings: config.settings(),
+        column_hints: validated.column_hints,
+        timings: Vec::new(),
+    };
+    analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
+    analysis.summary = crate::numbers::rounded(&analysis.summary)?;
+    let table = SpilledTable::of(folder, tables, part_schema, &types, customers);
+    Ok((analysis, table))
+}
+
+/// The whole analysis with the customer table folded part by part on disk: the fold holds one
+/// part at a time, the parts are merged by customer id into the table the models need, and
+/// the run goes on as [`crate::analyze`] does, with equal results. The models still hold
+/// every customer in memory (docs/SCALE.md, step 3).
+pub fn analyze_by_parts(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    spill: &SpillOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<Analysis, EngineError> {
+    refuse_unsupported(config, opts)?;
+    let mut ingest = config.ingest_options()?;
+    ingest.strict = opts.strict;
+    ingest.monthly_activity = true;
+    ingest.reading_threads = spill.reading_threads;
+    ingest.rejects_path = opts.rejects_path.clone();
+    let f = fold_parts(&mut ingest, spill, out, progress)?;
+    let customers = f.kpis.kpis().customers;
+    let table = SpilledTable::of(f.folder, f.tables, f.part_schema, &f.types, customers);
+    // the parts merged into one table, and where each part's customers landed in it
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); table.parts.len()];
+    let mut built = crate::stored::TableBuilder::new(&table.schema, customers)
+        .map_err(EngineError::Internal)?;
+    let mut next = 0u32;
+    progress.start("merging the parts", Some(customers as u64));
+    table.merged_with_origins(|batch, origins| {
+        built.append(batch).map_err(EngineError::Internal)?;
+        for &(k, local) in origins {
+            let r = &mut rows[k];
+            if r.len() <= local {
+                r.resize(local + 1, u32::MAX);
+            }
+            r[local] = next;
+            next += 1;
+        }
+        progress.advance(batch.num_rows() as u64);
+        Ok(())
+    })?;
+    progress.finish();
+    let data_table = built.finish().map_err(EngineError::Internal)?;
+    drop(table);
+    let mut part_rows = Vec::with_capacity(f.details.len());
+    let mut details = Vec::with_capacity(f.details.len());
+    for (t, d) in f.details {
+        part_rows.push(t.map(|t| std::mem::take(&mut rows[t])).unwrap_or_default());
+        details.push(d);
+    }
+    let merged = clientele_ingest::merge_details(details, &part_rows)?;
+    drop(part_rows);
+    let data = clientele_ingest::Ingested {
+        table: data_table,
+        as_of: f.validated.as_of,
+        stats: f.stats,
+        rejects: f.validated.rejects,
+        side_tables: f.side_tables,
+        leads_without_purchase: f.leads,
+        months: merged.months,
+        holdout: None,
+        category_spend: merged.category_spend,
+        categories: merged.categories,
+        seasonality: Some(merged.seasonality),
+        column_hints: f.validated.column_hints,
+        rows: None,
+    };
+    crate::pipeline::analyze_ingested(
+        config,
+        opts,
+        data,
+        crate::pipeline::Kept::None,
+        false,
+        progress,
+    )
 }
 
 /// What a spilled run cannot do yet, refused before any work with the way out.
 fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), EngineError> {
-    let why = if !opts.customer_table_only {
-        Some("the models, grades and lists still need every customer in memory")
-    } else if config.engine.cluster.is_some() {
+    let validating = config.time.calibration_end.is_some() && config.clv.enabled;
+    let why = if config.engine.cluster.is_some() {
         Some("a cluster run aggregates on its executors")
+    } else if opts.customer_table_only {
+        None
+    } else if opts.history_monthly {
+        Some("--history monthly folds the rows again at every month end, from memory")
+    } else if validating {
+        Some("the holdout validation folds the rows again, from memory")
     } else {
         None
     };
     match why {
         Some(why) => Err(EngineError::InvalidConfig(format!(
-            "spilling to disk works for --customer-table-only runs so far: {why}; raise \
-             --memory-limit, or run --customer-table-only"
+            "this run cannot fold by parts on disk: {why}; raise --memory-limit, or leave \
+             --spill-dir out"
         ))),
         None => Ok(()),
     }
@@ -698,6 +878,51 @@ mod tests {
         assert!(attr.skipped.len() == 2 && attr.matched > 0, "{attr:?}");
     }
 
+    /// The whole analysis with the table folded by parts equals the run in memory (side
+    /// tables, a rejected row and a far-future typo included): the summary, every model
+    /// column, and the files, for one part and for many; the spill folder is gone afterwards.
+    #[test]
+    fn a_whole_analysis_folded_by_parts_equals_the_run_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = shop(dir.path());
+        let shop = dir.path().join("shop");
+        config.source.attributes = Some(shop.join("customers.csv"));
+        config.source.satisfaction = Some(shop.join("satisfaction.csv"));
+        config.source.leads = Some(shop.join("leads.csv"));
+        let whole = AnalyzeOptions::default();
+        let memory = crate::analyze(&config, &whole, &NoProgress).unwrap();
+        assert!(memory.summary.lifecycle.is_some() && memory.summary.clv.done().is_some());
+        let format = crate::OutputFormat::Both;
+        let compression = crate::ParquetCompression::default();
+        let a = dir.path().join("memory");
+        crate::write_outputs(&memory, &a, format, compression, &[], &[]).unwrap();
+        for parts in [1, 7] {
+            let spill_home = dir.path().join(format!("spill-whole-{parts}"));
+            let b = dir.path().join(format!("by-parts-{parts}"));
+            let spill = SpillOptions {
+                dir: Some(spill_home.clone()),
+                parts,
+                reading_threads: None,
+            };
+            let by_parts = analyze_by_parts(&config, &whole, &spill, &b, &NoProgress).unwrap();
+            assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+            assert_eq!(by_parts.summary, memory.summary, "{parts} parts");
+            assert_eq!(by_parts.customers, memory.customers, "{parts} parts");
+            crate::write_outputs(&by_parts, &b, format, compression, &[], &[]).unwrap();
+            for f in [
+                "customers.csv",
+                "summary.json",
+                "rejects.csv",
+                "snapshot/snapshot.json",
+            ] {
+                assert!(
+                    std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+                    "{f}, {parts} parts"
+                );
+            }
+        }
+    }
+
     /// Runs `config` in memory and spilled in 1 and 7 parts; asserts the outputs equal and
     /// the spill folders are gone; the run in memory.
     fn spilled_equals_memory(config: &Config, dir: &Path) -> Analysis {
@@ -780,15 +1005,28 @@ mod tests {
             reading_threads: None,
         };
         let out = dir.path().join("out");
-        let whole = analyze_spilled(
-            &config,
+        let history = AnalyzeOptions {
+            history_monthly: true,
+            ..AnalyzeOptions::default()
+        };
+        let msg = analyze_by_parts(&config, &history, &spill, &out, &NoProgress)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("--history monthly"), "{msg}");
+        let mut validating = config.clone();
+        validating.time.calibration_end = clientele_core::Day::parse_iso("2024-06-30").ok();
+        let msg = analyze_by_parts(
+            &validating,
             &AnalyzeOptions::default(),
             &spill,
             &out,
             &NoProgress,
-        );
-        let msg = whole.err().unwrap().to_string();
-        assert!(msg.contains("--customer-table-only"), "{msg}");
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(msg.contains("holdout"), "{msg}");
         let mut on_cluster = config.clone();
         on_cluster.engine.cluster = Some("df://localhost:50050".parse().unwrap());
         let msg = analyze_spilled(&on_cluster, &table_only(), &spill, &out, &NoProgress)

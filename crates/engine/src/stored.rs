@@ -190,27 +190,79 @@ pub fn read_customers(path: &Path) -> Result<CustomerTable, EngineError> {
 /// A batch of customer-table rows (as [`crate::output`] writes them) back as a table: the
 /// spilled run's merged rows, for `customers.csv`.
 pub(crate) fn table_of_batch(b: &arrow::array::RecordBatch) -> Result<CustomerTable, String> {
-    let schema = b.schema();
-    let mut ids = Ids::with_capacity(b.num_rows(), b.num_rows() * 8);
-    let mut data = Vec::new();
-    for (f, a) in schema.fields().iter().zip(b.columns()) {
-        if f.name() == col::CUSTOMER_ID {
-            let a = text_array(a).ok_or("customer_id is not text")?;
-            for k in 0..a.len() {
-                ids.push(a.value(k));
+    let mut t = TableBuilder::new(&b.schema(), b.num_rows())?;
+    t.append(b)?;
+    t.finish()
+}
+
+/// Customer-table rows (as [`crate::output`] writes them) gathered batch by batch into one
+/// table: a spilled run's parts merged for the models.
+pub(crate) struct TableBuilder {
+    ids: Ids,
+    /// Position of `customer_id` in the batches.
+    id_at: usize,
+    columns: Vec<(String, ColumnBuilder)>,
+}
+
+impl TableBuilder {
+    /// A table of batches of `schema`, with room for `rows`.
+    pub(crate) fn new(
+        schema: &arrow::datatypes::Schema,
+        rows: usize,
+    ) -> Result<TableBuilder, String> {
+        let id_at = schema
+            .index_of(col::CUSTOMER_ID)
+            .map_err(|_| format!("no {} column", col::CUSTOMER_ID))?;
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != id_at)
+            .map(|(_, f)| {
+                ColumnBuilder::of(f.data_type(), rows)
+                    .map(|c| (f.name().clone(), c))
+                    .ok_or_else(|| format!("column {} has type {}", f.name(), f.data_type()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TableBuilder {
+            ids: Ids::with_capacity(rows, rows * 8),
+            id_at,
+            columns,
+        })
+    }
+
+    /// Appends the rows of `b`.
+    pub(crate) fn append(&mut self, b: &arrow::array::RecordBatch) -> Result<(), String> {
+        let a = b
+            .columns()
+            .get(self.id_at)
+            .and_then(text_array)
+            .ok_or("customer_id is not text")?;
+        for k in 0..a.len() {
+            if a.is_null(k) {
+                return Err("a customer_id is missing".into());
             }
-            continue;
+            self.ids.push(a.value(k));
         }
-        let mut c = ColumnBuilder::of(f.data_type(), b.num_rows())
-            .ok_or_else(|| format!("column {} has type {}", f.name(), f.data_type()))?;
-        c.append(a)?;
-        data.push((f.name().clone(), c.finish()?));
+        let others = b
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != self.id_at);
+        for ((_, c), (_, a)) in self.columns.iter_mut().zip(others) {
+            c.append(a)?;
+        }
+        Ok(())
     }
-    let mut table = CustomerTable::from_ids(ids);
-    for (name, d) in data {
-        table.push(name, d).map_err(|e| e.to_string())?;
+
+    /// The table.
+    pub(crate) fn finish(self) -> Result<CustomerTable, String> {
+        let mut table = CustomerTable::from_ids(self.ids);
+        for (name, c) in self.columns {
+            table.push(name, c.finish()?).map_err(|e| e.to_string())?;
+        }
+        Ok(table)
     }
-    Ok(table)
 }
 
 /// One column read back: the ids, or a named column.

@@ -24,7 +24,7 @@ use rayon::slice::{ParallelSlice, ParallelSliceMut};
 use crate::transactions::{
     MONEY_SCALE, NO_CATEGORY, NO_ORDER, NO_VALUE, Packed, RowBuffer, SHARDS, id_hash, id_prefix,
 };
-use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodTotals};
+use crate::{CategorySpend, IngestError, IngestStats, MonthActivity, PeriodSums, Seasonality};
 
 /// `Line::flags`: at least one row of the line has a non-negative amount (a purchase, not
 /// only a return).
@@ -148,7 +148,8 @@ pub(crate) struct Aggregates {
     pub months: Vec<MonthActivity>,
     pub category_spend: Vec<CategorySpend>,
     pub categories: Vec<String>,
-    pub seasonality: Option<([PeriodTotals; 7], [PeriodTotals; 12])>,
+    /// Per weekday and calendar month, money in micro-units (exact, to add up over parts).
+    pub seasonality: Option<Seasonality>,
     pub holdout: Option<Vec<f64>>,
     /// Σ amounts of the used rows, and of the return-only customers' rows, in micro-units:
     /// exact, for adding up the parts of a spilled run.
@@ -663,18 +664,11 @@ struct Sweep {
     return_only_amount: i128,
     months: Vec<MonthActivity>,
     category_spend: Vec<CategorySpend>,
-    week: [Season; 7],
-    year: [Season; 12],
+    week: [PeriodSums; 7],
+    year: [PeriodSums; 12],
     holdout: Vec<f64>,
     orders: Vec<u64>,
     cats: Vec<(u32, u64, i32, bool, i64)>,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Season {
-    revenue: i128,
-    occasions: u64,
-    customers: u64,
 }
 
 #[derive(Default)]
@@ -800,8 +794,8 @@ impl Sweep {
             return_only_amount: 0,
             months: Vec::new(),
             category_spend: Vec::new(),
-            week: [Season::default(); 7],
-            year: [Season::default(); 12],
+            week: [PeriodSums::default(); 7],
+            year: [PeriodSums::default(); 12],
             holdout: if f.holdout_end.is_some() {
                 Vec::with_capacity(customers)
             } else {
@@ -834,8 +828,8 @@ impl Sweep {
             let purchase = used[i..j].iter().any(Line::nonneg);
             if f.detail {
                 let (wd, m) = (weekday(d), Day(d).year_month().1 as usize - 1);
-                self.week[wd].revenue += amount;
-                self.year[m].revenue += amount;
+                self.week[wd].revenue_micros += amount;
+                self.year[m].revenue_micros += amount;
                 week_seen |= 1 << wd;
                 month_seen |= 1 << m;
                 if purchase {
@@ -1083,9 +1077,7 @@ impl Sweep {
             .chain(&mut self.year)
             .zip(o.week.iter().chain(&o.year))
         {
-            a.revenue += b.revenue;
-            a.occasions += b.occasions;
-            a.customers += b.customers;
+            a.add(b);
         }
         self.holdout.extend(o.holdout);
     }
@@ -1140,11 +1132,6 @@ impl Sweep {
         push("avg_interpurchase_days", ColumnData::Float(c.interpurchase))?;
         push("longest_gap_days", ColumnData::Int(c.longest_gap))?;
         push("last_gap_days", ColumnData::Int(c.last_gap))?;
-        let period = |s: &Season| PeriodTotals {
-            revenue: s.revenue as f64 / MONEY_SCALE,
-            orders: s.occasions,
-            customers: s.customers,
-        };
         let (categories, seasonality) = if f.detail {
             // only categories that some customer's spend refers to, still in name order
             let mut referenced = vec![false; categories.len()];
@@ -1162,10 +1149,7 @@ impl Sweep {
             for s in &mut category_spend {
                 s.category = remap[s.category as usize];
             }
-            (
-                names,
-                Some((week.each_ref().map(period), year.each_ref().map(period))),
-            )
+            (names, Some((week, year)))
         } else {
             (Vec::new(), None)
         };

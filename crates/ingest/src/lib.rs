@@ -36,11 +36,16 @@ mod transactions;
 mod unquoted;
 mod validated;
 
-pub use activity::{CategorySpend, MonthActivity, PeriodTotals};
+pub use activity::{
+    CategorySpend, MonthActivity, PeriodSums, PeriodTotals, Seasonality, totals_of,
+};
 pub use error::IngestError;
 pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
-pub use parts::{AsOfCounts, InputSize, PartTable, fold_part, input_size, plausible_end};
+pub use parts::{
+    AsOfCounts, InputSize, MergedDetail, PartDetail, PartTable, fold_part, input_size,
+    merge_details, plausible_end,
+};
 pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};
 pub use rejects::{Reject, write_rejects};
@@ -304,7 +309,7 @@ fn fold(
         holdout,
         category_spend,
         categories,
-        seasonality,
+        seasonality: seasonality.as_ref().map(totals_of),
         column_hints,
         rows: None,
     })

@@ -14,7 +14,10 @@ use clientele_core::{CustomerTable, Day};
 
 use crate::accumulate::{Accumulator, Finish};
 use crate::transactions::{Category, NO_ORDER, Row, RowBuffer};
-use crate::{IngestError, IngestOptions, IngestStats, MONEY_SCALE, Result};
+use crate::{
+    CategorySpend, IngestError, IngestOptions, IngestStats, MONEY_SCALE, MonthActivity, PeriodSums,
+    PeriodTotals, Result, Seasonality, totals_of,
+};
 
 /// The as-of accounting of [`IngestStats`] for some of the customers, to be added up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,6 +63,92 @@ pub struct PartTable {
     pub counts: AsOfCounts,
     /// Lines per day, for [`plausible_end`].
     pub line_days: BTreeMap<i32, u64>,
+    /// Months, category spend and seasonality, with [`IngestOptions::monthly_activity`].
+    pub detail: Option<PartDetail>,
+}
+
+/// The fold's detail beyond the table for one part: `customer` indexes the part's table,
+/// `category` the part's own category names.
+#[derive(Debug, Clone, Default)]
+pub struct PartDetail {
+    /// Per customer-month activity, by customer.
+    pub months: Vec<MonthActivity>,
+    /// Spend per customer and category, by customer then category.
+    pub category_spend: Vec<CategorySpend>,
+    /// The categories the part's spend refers to, in name order.
+    pub categories: Vec<String>,
+    /// Per weekday and calendar month, exact.
+    pub seasonality: Seasonality,
+}
+
+/// The detail of all parts, as one fold of all the rows makes it.
+#[derive(Debug, Clone, Default)]
+pub struct MergedDetail {
+    /// As [`crate::Ingested::months`].
+    pub months: Vec<MonthActivity>,
+    /// As [`crate::Ingested::category_spend`].
+    pub category_spend: Vec<CategorySpend>,
+    /// As [`crate::Ingested::categories`].
+    pub categories: Vec<String>,
+    /// As [`crate::Ingested::seasonality`].
+    pub seasonality: ([PeriodTotals; 7], [PeriodTotals; 12]),
+}
+
+/// The parts' detail merged: `rows[k][c]` is the row of part `k`'s customer `c` in the merged
+/// table (the parts' tables merged by customer id, which keeps each part's order). Categories
+/// become the union of the parts' names in name order; everything stays ordered by customer
+/// as a whole fold orders it, so the sums made from it later are the same to the bit.
+pub fn merge_details(parts: Vec<PartDetail>, rows: &[Vec<u32>]) -> Result<MergedDetail> {
+    let bad = || IngestError::Engine("a part's detail names a customer it does not hold".into());
+    let mut categories: Vec<String> = parts
+        .iter()
+        .flat_map(|p| p.categories.iter().cloned())
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let mut week = [PeriodSums::default(); 7];
+    let mut year = [PeriodSums::default(); 12];
+    let mut months = Vec::new();
+    let mut category_spend = Vec::new();
+    for (k, p) in parts.into_iter().enumerate() {
+        for (a, b) in week
+            .iter_mut()
+            .chain(&mut year)
+            .zip(p.seasonality.0.iter().chain(&p.seasonality.1))
+        {
+            a.add(b);
+        }
+        let global = |c: u32| -> Result<u32> {
+            rows.get(k)
+                .and_then(|r| r.get(c as usize))
+                .copied()
+                .ok_or_else(bad)
+        };
+        for mut m in p.months {
+            m.customer = global(m.customer)?;
+            months.push(m);
+        }
+        let names: Vec<u32> = p
+            .categories
+            .iter()
+            .map(|n| categories.binary_search(n).map(|i| i as u32))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad())?;
+        for mut s in p.category_spend {
+            s.customer = global(s.customer)?;
+            s.category = *names.get(s.category as usize).ok_or_else(bad)?;
+            category_spend.push(s);
+        }
+    }
+    // by customer, each customer's entries in their part's order (a stable sort)
+    months.sort_by_key(|m| m.customer);
+    category_spend.sort_by_key(|s| s.customer);
+    Ok(MergedDetail {
+        months,
+        category_spend,
+        categories,
+        seasonality: totals_of(&(week, year)),
+    })
 }
 
 /// [`Accumulator::implausible_after`] from the line days of all parts added up: the same
@@ -82,8 +171,9 @@ pub fn plausible_end(first: Day, last: Day, line_days: &BTreeMap<i32, u64>) -> O
 
 /// Folds rows of [`crate::validated_schema`] holding every row of their customers into their
 /// customer table at `as_of`, with the column conventions of `opts` (unit, calendar periods).
-/// Side tables are not joined and months, categories and seasonality are not made: the
-/// caller joins and sums those over the parts.
+/// Side tables are not joined: the caller joins them part by part. With
+/// [`IngestOptions::monthly_activity`] the part's months, category spend and seasonality come
+/// too ([`PartDetail`], merged over the parts by [`merge_details`]).
 pub fn fold_part<'a>(
     batches: impl IntoIterator<Item = &'a RecordBatch>,
     as_of: Day,
@@ -98,13 +188,14 @@ pub fn fold_part<'a>(
     }
     let line_days = acc.line_days();
     let mut stats = IngestStats::default();
+    let detail = opts.monthly_activity;
     let agg = acc.finish(
         Finish {
             as_of,
             holdout_end: None,
             unit_days: opts.unit.days(),
             calendar: opts.calendar_periods.then_some(opts.unit),
-            detail: false,
+            detail,
         },
         &mut stats,
     )?;
@@ -118,6 +209,12 @@ pub fn fold_part<'a>(
         },
         table: agg.table,
         line_days,
+        detail: detail.then(|| PartDetail {
+            months: agg.months,
+            category_spend: agg.category_spend,
+            categories: agg.categories,
+            seasonality: agg.seasonality.unwrap_or_default(),
+        }),
     })
 }
 
@@ -289,6 +386,69 @@ mod tests {
                 plausible_end(first, last, &added),
                 whole.implausible_after(first, last)
             );
+        }
+
+        /// Months, category spend, categories and seasonality folded part by part and merged
+        /// equal the whole fold's, entry for entry and in the same order, whatever the rows
+        /// (returns, rows without a category, days across months and weekdays) and however
+        /// the customers are split.
+        #[test]
+        fn details_of_parts_merged_equal_the_whole_folds(
+            rows in proptest::collection::vec(
+                (0u8..40, 0i32..900, -3_000_000i64..9_000_000, 0u8..6),
+                1..300,
+            ),
+            parts in 1usize..6,
+        ) {
+            const CATEGORIES: [&str; 5] = ["书", "toys", "Books", "z", "a b"];
+            let finish = |acc: Accumulator| {
+                let f = Finish {
+                    as_of: Day(850),
+                    holdout_end: None,
+                    unit_days: 7.0,
+                    calendar: None,
+                    detail: true,
+                };
+                acc.finish(f, &mut IngestStats::default()).unwrap()
+            };
+            let mut whole = Accumulator::new(Some(Day(850)), false);
+            let mut split: Vec<Accumulator> =
+                (0..parts).map(|_| Accumulator::new(Some(Day(850)), false)).collect();
+            for (i, &(c, day, amount, cat)) in rows.iter().enumerate() {
+                let id = format!("c{c}");
+                let mut b = RowBuffer::default();
+                b.push(Row {
+                    customer_id: &id,
+                    day,
+                    amount,
+                    order: i as u64 / 2,
+                    category: CATEGORIES.get(cat as usize).map_or(Category::None, |n| Category::Name(n)),
+                    profit: None,
+                    quantity: None,
+                });
+                whole.absorb(&b);
+                split[crate::part_of(&id, parts)].absorb(&b);
+            }
+            let whole = finish(whole);
+            let row_of: std::collections::HashMap<&str, u32> =
+                (0..whole.table.len()).map(|r| (&whole.table.ids()[r], r as u32)).collect();
+            let mut details = Vec::new();
+            let mut rows_of = Vec::new();
+            for acc in split {
+                let a = finish(acc);
+                rows_of.push((0..a.table.len()).map(|r| row_of[&a.table.ids()[r]]).collect::<Vec<u32>>());
+                details.push(PartDetail {
+                    months: a.months,
+                    category_spend: a.category_spend,
+                    categories: a.categories,
+                    seasonality: a.seasonality.unwrap(),
+                });
+            }
+            let merged = merge_details(details, &rows_of).unwrap();
+            prop_assert_eq!(merged.months, whole.months);
+            prop_assert_eq!(merged.category_spend, whole.category_spend);
+            prop_assert_eq!(merged.categories, whole.categories);
+            prop_assert_eq!(merged.seasonality, totals_of(&whole.seasonality.unwrap()));
         }
     }
 }

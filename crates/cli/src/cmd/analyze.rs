@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use clientele_engine::{
-    AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_spilled,
-    check_destination, estimate_input, write_outputs, write_outputs_spilled, write_to_postgres,
-    write_to_postgres_spilled,
+    AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_by_parts,
+    analyze_spilled, check_destination, estimate_input, write_outputs, write_outputs_spilled,
+    write_to_postgres, write_to_postgres_spilled,
 };
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
@@ -84,9 +84,10 @@ pub(super) struct AnalyzeArgs {
     /// of this machine's memory (Linux).
     #[arg(long, value_name = "SIZE")]
     pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
-    /// With --customer-table-only: build the table part by part on disk in this folder (a
-    /// hidden folder inside it, removed at the end). Without it, a run whose input would not
-    /// fold within --memory-limit spills beside the output folder.
+    /// Build the customer table part by part on disk in this folder (a hidden folder inside
+    /// it, removed at the end); the models of a whole analysis still hold every customer.
+    /// Without it, a run whose input would not fold within --memory-limit spills beside the
+    /// output folder.
     #[arg(long, value_name = "DIR")]
     pub(super) spill_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -154,10 +155,14 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     };
     let plan = spill_plan(&a, &config, limit)?;
     let (analysis, spilled) = match &plan {
-        Some(spill) => {
+        Some(spill) if a.customer_table_only => {
             remove_spill_when_stopped(bars, config.output.lang);
             let (analysis, table) = analyze_spilled(&config, &opts, spill, &a.out, bars)?;
             (analysis, Some(table))
+        }
+        Some(spill) => {
+            remove_spill_when_stopped(bars, config.output.lang);
+            (analyze_by_parts(&config, &opts, spill, &a.out, bars)?, None)
         }
         None => (analyze(&config, &opts, bars)?, None),
     };
@@ -190,13 +195,24 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     print_summary(&analysis, &written.dir, &written.files, format)?;
     if let Some(spill) = &plan {
         let limit = limit.map(|l| l.describe(analysis.summary.lang));
-        say_in!(
-            analysis.summary.lang,
-            "顾客表在磁盘上分 {} 块构建（内存上限 {}），临时文件已删除",
-            "the customer table was built in {} parts on disk (memory limit {}); the spill files are removed",
-            spill.parts,
-            limit.unwrap_or_else(|| "-".into())
-        )?;
+        let limit = limit.unwrap_or_else(|| "-".into());
+        if a.customer_table_only {
+            say_in!(
+                analysis.summary.lang,
+                "顾客表在磁盘上分 {} 块构建（内存上限 {}），临时文件已删除",
+                "the customer table was built in {} parts on disk (memory limit {}); the spill files are removed",
+                spill.parts,
+                limit
+            )?;
+        } else {
+            say_in!(
+                analysis.summary.lang,
+                "顾客表在磁盘上分 {} 块汇总（内存上限 {}），临时文件已删除；模型仍在内存中处理全部顾客",
+                "the customer table was folded in {} parts on disk (memory limit {}); the spill files are removed; the models still hold every customer in memory",
+                spill.parts,
+                limit
+            )?;
+        }
     }
     if let Some(w) = stored {
         say_in!(
@@ -242,22 +258,20 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
     });
 }
 
-/// Whether (and in how many parts) a `--customer-table-only` run spills to disk: when
+/// Whether (and in how many parts) a run folds its customer table by parts on disk: when
 /// `--spill-dir` is given, or when its input, by the files' sizes, would not fold within half
-/// the memory limit (a PostgreSQL source only with `--spill-dir`). Other runs never spill (the
-/// models need every customer in memory).
+/// the memory limit (a PostgreSQL source only with `--spill-dir`). A whole analysis then still
+/// holds every customer for the models; one that must fold the rows again from memory (month
+/// ends, the holdout) or runs on a cluster folds in memory, or is refused with `--spill-dir`.
 fn spill_plan(
     a: &AnalyzeArgs,
     config: &clientele_engine::Config,
     limit: Option<crate::memory::MemoryLimit>,
 ) -> Result<Option<SpillOptions>> {
-    if a.spill_dir.is_some() && !a.customer_table_only {
-        anyhow::bail!(
-            "--spill-dir works with --customer-table-only so far (the models still need every \
-             customer in memory): add --customer-table-only, or leave --spill-dir out"
-        );
-    }
-    if !a.customer_table_only || config.engine.cluster.is_some() {
+    let refolds =
+        a.history.is_some() || (config.time.calibration_end.is_some() && config.clv.enabled);
+    let supported = a.customer_table_only || !refolds;
+    if a.spill_dir.is_none() && (!supported || config.engine.cluster.is_some()) {
         return Ok(None);
     }
     let Some(input) = estimate_input(config) else {
