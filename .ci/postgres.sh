@@ -61,15 +61,26 @@ mkdir -p "$tls"
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile san.ext -out server.crt 2>/dev/null
     chmod 600 server.key
+    # a client certificate for the role that logs in by certificate (its CN is the role)
+    openssl req -newkey rsa:2048 -nodes -subj /CN=clientele_cert -keyout client.key \
+        -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile client.ext -out client.crt 2>/dev/null
+    chmod 600 client.key
 )
 if [ "$(id -u)" = 0 ]; then chown -R postgres "$tls"; chmod 755 "$tls"; chmod 644 "$tls"/*.pem; fi
 # a role that may only connect over TLS: a session of it proves the connection is encrypted
 sed -i '1i hostnossl all clientele_tls all reject' "$dir/data/pg_hba.conf"
-as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start" >/dev/null
+# a role that logs in by client certificate only (no password), over TLS only
+sed -i '1i hostssl all clientele_cert all cert' "$dir/data/pg_hba.conf"
+sed -i '1i hostnossl all clientele_cert all reject' "$dir/data/pg_hba.conf"
+as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key' -c ssl_ca_file='$tls/ca.pem'\" start" >/dev/null
 as_pg "'$bin/psql' -h '$dir' -p $port -U postgres -d postgres -v ON_ERROR_STOP=1 -q" <<SQL
 CREATE ROLE clientele LOGIN PASSWORD '$password';
 CREATE DATABASE shop OWNER clientele;
 CREATE ROLE clientele_tls LOGIN PASSWORD '$password' IN ROLE clientele;
+CREATE ROLE clientele_cert LOGIN IN ROLE clientele;
 SQL
 cat <<ENV
 export CLIENTELE_PG_TESTS=1
@@ -80,4 +91,7 @@ export CLIENTELE_PG_TEST_PASSWORD='$password'
 export CLIENTELE_PG_TLS_URL='postgresql://clientele_tls@localhost:$port/shop?hostaddr=127.0.0.1'
 export CLIENTELE_PG_CA='$tls/ca.pem'
 export CLIENTELE_PG_OTHER_CA='$tls/other-ca.pem'
+export CLIENTELE_PG_CERT_URL='postgresql://clientele_cert@localhost:$port/shop?hostaddr=127.0.0.1'
+export CLIENTELE_PG_CLIENT_CERT='$tls/client.crt'
+export CLIENTELE_PG_CLIENT_KEY='$tls/client.key'
 ENV

@@ -53,7 +53,11 @@ impl Server {
             .env_remove("PGUSER")
             .env_remove("PGDATABASE")
             .env_remove("PGSSLMODE")
-            .env_remove("PGSSLROOTCERT");
+            .env_remove("PGSSLROOTCERT")
+            .env_remove("PGSSLCERT")
+            .env_remove("PGSSLKEY")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
         c
     }
 }
@@ -850,6 +854,92 @@ fn tls_connections_follow_libpqs_sslmode_and_sslrootcert() {
         assert!(!err.contains(&s.password), "{err}");
         assert!(!d.join("never").exists());
     }
+}
+
+/// A server that authenticates by client certificate: `sslcert`/`sslkey` log in without a
+/// password; without them the server's refusal is one line. `sslrootcert=system` checks the
+/// server by the system's certificates (here `SSL_CERT_FILE` names the test CA, as OpenSSL
+/// heeds it) and refuses a weaker sslmode.
+#[test]
+fn client_certificates_and_the_systems_roots_as_in_libpq() {
+    let Some(s) = server("client_certificates_and_the_systems_roots_as_in_libpq") else {
+        return;
+    };
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"));
+    let (url, ca, cert, key) = (
+        var("CLIENTELE_PG_CERT_URL"),
+        var("CLIENTELE_PG_CA"),
+        var("CLIENTELE_PG_CLIENT_CERT"),
+        var("CLIENTELE_PG_CLIENT_KEY"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let query = "SELECT * FROM (VALUES ('a', DATE '2024-01-01', 10.5), ('b', DATE '2024-01-05', 7)) \
+                 t(customer_id, order_date, amount)";
+    let run = |url: &str, out: &str, env: &[(&str, &str)]| {
+        let mut c = s.clientele(d);
+        c.args(["analyze", "--postgres", url, "--query", query, "--out", out])
+            .args(["--quiet", "--lang", "en"])
+            .env_remove("PGPASSWORD");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let with_cert =
+        format!("{url}&sslmode=verify-full&sslrootcert={ca}&sslcert={cert}&sslkey={key}");
+    let out = ok(&run(&with_cert, "by_cert", &[]));
+    assert!(out.contains("read 2 = accepted 2"), "{out}");
+    // the same files from the environment, as libpq reads them
+    let out = ok(&run(
+        &format!("{url}&sslmode=verify-full"),
+        "by_env",
+        &[
+            ("PGSSLROOTCERT", ca.as_str()),
+            ("PGSSLCERT", cert.as_str()),
+            ("PGSSLKEY", key.as_str()),
+        ],
+    ));
+    assert!(out.contains("read 2 = accepted 2"), "{out}");
+    // no certificate: the server says no, in one line
+    let err = failed(&run(
+        &format!("{url}&sslmode=verify-full&sslrootcert={ca}"),
+        "never",
+        &[],
+    ));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("asks user `clientele_cert` for a client certificate")
+            && err.contains("sslcert="),
+        "{err}"
+    );
+    assert!(!d.join("never").exists());
+    // a certificate of another name (the server's own): not accepted for this user
+    let tls = Path::new(&ca).parent().unwrap();
+    let (other, other_key) = (tls.join("server.crt"), tls.join("server.key"));
+    let err = failed(&run(
+        &format!(
+            "{url}&sslmode=verify-full&sslrootcert={ca}&sslcert={}&sslkey={}",
+            other.display(),
+            other_key.display()
+        ),
+        "never",
+        &[],
+    ));
+    assert!(
+        err.contains("common name (CN) must be the user's name"),
+        "{err}"
+    );
+    // the system's roots: verify-full by default
+    let system = format!("{url}&sslrootcert=system&sslcert={cert}&sslkey={key}");
+    let out = ok(&run(
+        &system,
+        "by_system",
+        &[("SSL_CERT_FILE", ca.as_str())],
+    ));
+    assert!(out.contains("read 2 = accepted 2"), "{out}");
+    let err = failed(&run(&format!("{system}&sslmode=require"), "never", &[]));
+    assert!(err.contains("only with sslmode=verify-full"), "{err}");
 }
 
 /// A customer table built part by part on disk (`--spill-dir`) goes to the sink merged straight

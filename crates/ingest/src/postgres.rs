@@ -108,7 +108,7 @@ impl PgUrl {
                     .into(),
             ));
         }
-        let tls = tls::settings(params.mode, params.root, env, home).map_err(&refuse)?;
+        let tls = tls::settings(&params, env, home).map_err(&refuse)?;
         config.ssl_mode(tls.mode.driver());
         if config.get_hosts().is_empty() {
             match env("PGHOST").filter(|h| !h.is_empty()) {
@@ -254,6 +254,22 @@ impl PgUrl {
                         "password authentication failed for user `{user}` ({from}): set the \
                          right one in PGPASSWORD, CLIENTELE_PG_PASSWORD or ~/.pgpass"
                     )
+                } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                    && msg.contains("certificate authentication failed")
+                {
+                    format!(
+                        "the server did not accept the client certificate for user `{user}` \
+                         ({msg}): its common name (CN) must be the user's name, or be mapped to \
+                         it in the server's pg_ident.conf"
+                    )
+                } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                    && msg.contains("certificate")
+                {
+                    format!(
+                        "the server asks user `{user}` for a client certificate ({msg}): give it \
+                         with sslcert=/path/to/client.crt and sslkey=/path/to/client.key (or \
+                         PGSSLCERT and PGSSLKEY, or ~/.postgresql/postgresql.crt and .key)"
+                    )
                 } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
                     format!("the server refuses user `{user}`: {msg} (see its pg_hba.conf)")
                 } else if *code == SqlState::INVALID_CATALOG_NAME {
@@ -341,6 +357,13 @@ fn tls_failure(text: &str, cause: &str, mode: tls::SslMode) -> Option<String> {
             "the server does not offer TLS and sslmode={} asks for it: turn on ssl in its \
              postgresql.conf, or connect with sslmode=prefer or disable over a trusted network",
             mode.name()
+        ));
+    }
+    if both.contains("received fatal alert") {
+        return Some(format!(
+            "the server ended the TLS handshake ({}): a client certificate (sslcert, sslkey) \
+             must be signed by a CA in the server's ssl_ca_file, and not expired",
+            if cause.is_empty() { text } else { cause }
         ));
     }
     let certificate = [

@@ -1,9 +1,12 @@
 //! TLS to PostgreSQL as libpq does it: `sslmode` (disable, allow, prefer — the default —,
 //! require, verify-ca, verify-full) and `sslrootcert` in the connection string, or `PGSSLMODE`
-//! and `PGSSLROOTCERT`, with `~/.postgresql/root.crt` as the default root file.
+//! and `PGSSLROOTCERT`, with `~/.postgresql/root.crt` as the default root file;
+//! `sslrootcert=system` for the operating system's certificates (then `verify-full`, as libpq
+//! 16); a client certificate from `sslcert`/`sslkey`, `PGSSLCERT`/`PGSSLKEY` or
+//! `~/.postgresql/postgresql.crt` and `.key`, for servers that authenticate by certificate.
 //!
-//! The driver knows three modes and no root file, so both keys are taken out of the string
-//! before it parses the rest. As in libpq, `require` (and `prefer`) check the server's
+//! The driver knows three modes and no certificate files, so these keys are taken out of the
+//! string before it parses the rest. As in libpq, `require` (and `prefer`) check the server's
 //! certificate only when a root file exists (then as `verify-ca`); `verify-ca` checks the chain
 //! and `verify-full` the chain and the host name. rustls on ring: no system OpenSSL needed.
 
@@ -13,7 +16,7 @@ use std::sync::Arc;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
@@ -66,26 +69,34 @@ impl SslMode {
     }
 }
 
-/// The connection string without `sslmode` and `sslrootcert`, and their values.
+/// The connection string without the TLS keys, and their values.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TlsParams {
     pub rest: String,
+    /// `sslmode`.
     pub mode: Option<String>,
+    /// `sslrootcert`.
     pub root: Option<String>,
+    /// `sslcert`.
+    pub cert: Option<String>,
+    /// `sslkey`.
+    pub key: Option<String>,
 }
 
-/// Takes `sslmode` and `sslrootcert` out of a URL's query or a key=value string.
+/// Takes `sslmode`, `sslrootcert`, `sslcert` and `sslkey` out of a URL's query or a
+/// key=value string.
 pub(crate) fn take_params(url: &str) -> TlsParams {
-    let (mut mode, mut root) = (None, None);
-    let mut take = |key: &str, value: String| match key {
-        "sslmode" => {
-            mode = Some(value);
-            true
-        }
-        "sslrootcert" => {
-            root = Some(value);
-            true
-        }
-        _ => false,
+    let (mut mode, mut root, mut cert, mut key_file) = (None, None, None, None);
+    let mut take = |key: &str, value: String| {
+        let slot = match key {
+            "sslmode" => &mut mode,
+            "sslrootcert" => &mut root,
+            "sslcert" => &mut cert,
+            "sslkey" => &mut key_file,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
     };
     let rest = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         match url.split_once('?') {
@@ -153,7 +164,13 @@ pub(crate) fn take_params(url: &str) -> TlsParams {
         }
         kept.join(" ")
     };
-    TlsParams { rest, mode, root }
+    TlsParams {
+        rest,
+        mode,
+        root,
+        cert,
+        key: key_file,
+    }
 }
 
 /// What a connection uses: the libpq mode and the TLS client for it (none with `disable`).
@@ -164,37 +181,43 @@ pub(crate) struct Tls {
 
 /// The TLS settings from the string's values, else the environment's, else libpq's defaults.
 pub(crate) fn settings(
-    mode: Option<String>,
-    root: Option<String>,
+    p: &TlsParams,
     env: &dyn Fn(&str) -> Option<String>,
     home: Option<&Path>,
 ) -> Result<Tls, String> {
-    let text = mode
+    let given_mode = p
+        .mode
+        .clone()
         .or_else(|| env("PGSSLMODE"))
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| "prefer".into());
+        .filter(|m| !m.is_empty());
+    let given = p
+        .root
+        .clone()
+        .or_else(|| env("PGSSLROOTCERT"))
+        .filter(|r| !r.is_empty());
+    let system = given.as_deref() == Some("system");
+    // libpq 16: the system's roots make verify-full the default, and allow nothing weaker
+    let text = given_mode.unwrap_or_else(|| if system { "verify-full" } else { "prefer" }.into());
     let mode = SslMode::parse(&text).ok_or_else(|| {
         format!(
             "sslmode `{text}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
         )
     })?;
+    if system && mode != SslMode::VerifyFull {
+        return Err(format!(
+            "sslrootcert=system checks the server by the operating system's certificates, which \
+             trust many authorities, so libpq allows it only with sslmode=verify-full: leave \
+             sslmode={text} out, or give the server's CA file instead of `system`"
+        ));
+    }
     if mode == SslMode::Disable {
         return Ok(Tls { mode, client: None });
     }
-    let given = root
-        .or_else(|| env("PGSSLROOTCERT"))
-        .filter(|r| !r.is_empty());
-    if given.as_deref() == Some("system") {
-        return Err(
-            "sslrootcert=system (the operating system's certificates) is not supported: give the \
-             server's CA certificate file, e.g. sslrootcert=/path/to/ca.pem"
-                .into(),
-        );
-    }
     let default = home.map(|h| h.join(".postgresql/root.crt"));
-    let root_file = match (&given, default) {
-        (Some(g), _) => Some(PathBuf::from(g)),
-        (None, Some(d)) if d.is_file() => Some(d),
+    let roots = match (&given, default) {
+        _ if system => Some(system_roots()?),
+        (Some(g), _) => Some((read_roots(Path::new(g))?, PathBuf::from(g))),
+        (None, Some(d)) if d.is_file() => Some((read_roots(&d)?, d)),
         _ => None,
     };
     let verify = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
@@ -202,39 +225,159 @@ pub(crate) fn settings(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
-    let client = match root_file {
-        Some(file) => {
-            let roots = read_roots(&file)?;
+    let builder = match roots {
+        Some((roots, file)) => {
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .map_err(|e| format!("TLS setup with {}: {e}", file.display()))?;
             if mode == SslMode::VerifyFull {
-                builder.with_webpki_verifier(webpki).with_no_client_auth()
+                builder.with_webpki_verifier(webpki)
             } else {
                 // verify-ca, and require/prefer with a root file: the chain, not the name
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
-                    .with_no_client_auth()
             }
         }
         None if verify => {
             return Err(format!(
                 "sslmode={text} checks the server's certificate, and there is no root certificate \
                  to check it with: give the CA file with sslrootcert=/path/to/ca.pem (or \
-                 PGSSLROOTCERT), or put it at ~/.postgresql/root.crt"
+                 PGSSLROOTCERT), put it at ~/.postgresql/root.crt, or use sslrootcert=system for \
+                 a server with a certificate from a public authority"
             ));
         }
         // libpq's require and prefer without a root file: encrypted, the server not checked
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(Unchecked(provider))),
+    };
+    let client = match client_identity(p, env, home)? {
+        Some((chain, key, file)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("the client certificate {}: {e}", file.display()))?,
+        None => builder.with_no_client_auth(),
     };
     Ok(Tls {
         mode,
         client: Some(client),
     })
+}
+
+/// The operating system's root certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` are heeded,
+/// as OpenSSL does), with a name for messages.
+fn system_roots() -> Result<(RootCertStore, PathBuf), String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = found
+            .errors
+            .first()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "sslrootcert=system: no certificate of the operating system could be read{why}: \
+             install the ca-certificates package, or give the server's CA file with \
+             sslrootcert=/path/to/ca.pem"
+        ));
+    }
+    Ok((roots, PathBuf::from("the system's certificates")))
+}
+
+/// The client certificate chain and its key, from `sslcert`/`sslkey`, else `PGSSLCERT`/
+/// `PGSSLKEY`, else `~/.postgresql/postgresql.crt` and `.key` when that certificate exists.
+/// A file named but missing is refused (libpq would go on without it and leave the server's
+/// refusal to explain), and so is a key that others may read, as libpq refuses it.
+fn client_identity(
+    p: &TlsParams,
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> Result<
+    Option<(
+        Vec<CertificateDer<'static>>,
+        PrivateKeyDer<'static>,
+        PathBuf,
+    )>,
+    String,
+> {
+    let named = |v: &Option<String>, var: &str| {
+        v.clone()
+            .or_else(|| env(var))
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+    };
+    let dir = home.map(|h| h.join(".postgresql"));
+    let cert = match named(&p.cert, "PGSSLCERT") {
+        Some(c) if !c.is_file() => {
+            return Err(format!(
+                "the client certificate file {} does not exist: give the right path with \
+                 sslcert= (or PGSSLCERT)",
+                c.display()
+            ));
+        }
+        Some(c) => c,
+        None => match dir.as_ref().map(|d| d.join("postgresql.crt")) {
+            Some(d) if d.is_file() => d,
+            _ => return Ok(None),
+        },
+    };
+    let key = named(&p.key, "PGSSLKEY")
+        .or_else(|| dir.map(|d| d.join("postgresql.key")))
+        .ok_or_else(|| {
+            format!(
+                "the client certificate {} needs its private key: give it with sslkey= (or \
+                 PGSSLKEY)",
+                cert.display()
+            )
+        })?;
+    if !key.is_file() {
+        return Err(format!(
+            "the private key file {} of the client certificate does not exist: give it with \
+             sslkey= (or PGSSLKEY)",
+            key.display()
+        ));
+    }
+    if key_readable_by_others(&key) {
+        return Err(format!(
+            "the private key file {} may be read by other users: make it yours alone with \
+             chmod 600 {} (libpq refuses such a key too)",
+            key.display(),
+            key.display()
+        ));
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| format!("cannot read the client certificate {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "the client certificate file {} holds no PEM certificate",
+            cert.display()
+        ));
+    }
+    let private = PrivateKeyDer::from_pem_file(&key)
+        .map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
+    Ok(Some((chain, private, cert)))
+}
+
+/// True when group or others may read `file`: libpq refuses such a key (a root-owned key
+/// readable by its group is allowed, for keys managed by the system).
+#[cfg(unix)]
+fn key_readable_by_others(file: &Path) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::metadata(file).is_ok_and(|m| {
+        let mode = m.permissions().mode();
+        if m.uid() == 0 {
+            mode & 0o037 != 0
+        } else {
+            mode & 0o077 != 0
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn key_readable_by_others(_: &Path) -> bool {
+    false
 }
 
 fn read_roots(file: &Path) -> Result<RootCertStore, String> {
@@ -383,37 +526,120 @@ mod tests {
             (p.rest.as_str(), p.mode, p.root),
             ("postgresql://ann@h/shop", None, None)
         );
+        let p = take_params("postgresql://ann@h/shop?sslcert=%2Fk%2Fc.crt&sslkey=%2Fk%2Fc.key&x=1");
+        assert_eq!(p.rest, "postgresql://ann@h/shop?x=1");
+        assert_eq!(
+            (p.cert.as_deref(), p.key.as_deref()),
+            (Some("/k/c.crt"), Some("/k/c.key"))
+        );
+        let p = take_params("host=h sslcert='/my certs/c.crt' sslkey=/k/c.key dbname=shop");
+        assert_eq!(p.rest, "host=h dbname=shop");
+        assert_eq!(p.cert.as_deref(), Some("/my certs/c.crt"));
+    }
+
+    /// The keys of a connection string as [`take_params`] gives them.
+    fn keys(mode: Option<&str>, root: Option<&str>) -> TlsParams {
+        TlsParams {
+            mode: mode.map(str::to_string),
+            root: root.map(str::to_string),
+            ..TlsParams::default()
+        }
     }
 
     #[test]
     fn modes_follow_libpq() {
         let none = |_: &str| None;
-        let t = settings(None, None, &none, None).unwrap();
+        let t = settings(&keys(None, None), &none, None).unwrap();
         assert_eq!(t.mode, SslMode::Prefer);
         assert!(t.client.is_some());
-        let t = settings(Some("disable".into()), None, &none, None).unwrap();
+        let t = settings(&keys(Some("disable"), None), &none, None).unwrap();
         assert!(t.client.is_none());
         let env = |k: &str| (k == "PGSSLMODE").then(|| "require".to_string());
         assert_eq!(
-            settings(None, None, &env, None).unwrap().mode,
+            settings(&keys(None, None), &env, None).unwrap().mode,
             SslMode::Require
         );
-        let e = settings(Some("verify-full".into()), None, &none, None)
+        let e = settings(&keys(Some("verify-full"), None), &none, None)
             .err()
             .unwrap();
         assert!(e.contains("sslrootcert"), "{e}");
-        let e = settings(Some("always".into()), None, &none, None)
+        let e = settings(&keys(Some("always"), None), &none, None)
             .err()
             .unwrap();
         assert!(e.contains("not one of"), "{e}");
         let e = settings(
-            Some("require".into()),
-            Some("/nonexistent/ca.pem".into()),
+            &keys(Some("require"), Some("/nonexistent/ca.pem")),
             &none,
             None,
         )
         .err()
         .unwrap();
         assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    /// `sslrootcert=system` makes verify-full the mode and refuses a weaker one, as libpq 16.
+    #[test]
+    fn system_roots_ask_for_verify_full() {
+        let none = |_: &str| None;
+        let e = settings(&keys(Some("require"), Some("system")), &none, None)
+            .err()
+            .unwrap();
+        assert!(e.contains("only with sslmode=verify-full"), "{e}");
+        let env = |k: &str| (k == "PGSSLROOTCERT").then(|| "system".to_string());
+        let e = settings(&keys(Some("verify-ca"), None), &env, None)
+            .err()
+            .unwrap();
+        assert!(e.contains("sslrootcert=system"), "{e}");
+        // no mode given: verify-full (when the system has certificates to read)
+        if let Ok(t) = settings(&keys(None, Some("system")), &none, None) {
+            assert_eq!(t.mode, SslMode::VerifyFull);
+        }
+    }
+
+    /// A client certificate named but missing, a key missing or readable by others, and a file
+    /// without a certificate are each refused, naming the file and the fix; without any, the
+    /// default files are used only when they exist.
+    #[test]
+    fn client_certificates_are_checked_before_connecting() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let none = |_: &str| None;
+        let with = |cert: &str, key: Option<&str>| TlsParams {
+            mode: Some("require".into()),
+            cert: Some(d.join(cert).to_string_lossy().into_owned()),
+            key: key.map(|k| d.join(k).to_string_lossy().into_owned()),
+            ..TlsParams::default()
+        };
+        let e = settings(&with("nope.crt", None), &none, Some(d))
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("nope.crt") && e.contains("does not exist"),
+            "{e}"
+        );
+        std::fs::write(d.join("c.crt"), "not a certificate").unwrap();
+        let e = settings(&with("c.crt", Some("c.key")), &none, Some(d))
+            .err()
+            .unwrap();
+        assert!(e.contains("c.key") && e.contains("does not exist"), "{e}");
+        std::fs::write(d.join("c.key"), "not a key").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = d.join("c.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = settings(&with("c.crt", Some("c.key")), &none, Some(d))
+                .err()
+                .unwrap();
+            assert!(e.contains("chmod 600"), "{e}");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let e = settings(&with("c.crt", Some("c.key")), &none, Some(d))
+            .err()
+            .unwrap();
+        assert!(e.contains("holds no PEM certificate"), "{e}");
+        // nothing named and no ~/.postgresql/postgresql.crt: no client certificate
+        let t = settings(&keys(Some("require"), None), &none, Some(d)).unwrap();
+        assert!(t.client.is_some());
     }
 }
