@@ -5,9 +5,10 @@
 //! A watcher thread reads the process's resident memory every 50 ms and ends the run when it
 //! passes the limit. The analysis writes nothing before its end (outputs go to a hidden folder
 //! swapped into place), so a stopped run leaves the output folder as it was. A
-//! run whose input would not fold within the limit folds its customer table by parts on disk
-//! instead (the engine's `analyze_spilled`, `analyze_by_parts`); the models do not work by
-//! parts yet, so a whole analysis still holds every customer (docs/SCALE.md).
+//! `--customer-table-only` run whose input would not fold within the limit folds its customer
+//! table by parts on disk instead (the engine's `analyze_spilled`; a whole analysis does so
+//! with `--spill-dir`, `analyze_by_parts`); the models do not work by parts yet, so a whole
+//! analysis still holds every customer (docs/SCALE.md).
 //! Linux only: elsewhere there is no default limit and a given one is said to be unenforced.
 
 use std::str::FromStr;

@@ -86,8 +86,8 @@ pub(super) struct AnalyzeArgs {
     pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
     /// Build the customer table part by part on disk in this folder (a hidden folder inside
     /// it, removed at the end); the models of a whole analysis still hold every customer.
-    /// Without it, a run whose input would not fold within --memory-limit spills beside the
-    /// output folder.
+    /// Without it, a --customer-table-only run whose input would not fold within half of
+    /// --memory-limit spills beside the output folder.
     #[arg(long, value_name = "DIR")]
     pub(super) spill_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -259,19 +259,18 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
 }
 
 /// Whether (and in how many parts) a run folds its customer table by parts on disk: when
-/// `--spill-dir` is given, or when its input, by the files' sizes, would not fold within half
-/// the memory limit (a PostgreSQL source only with `--spill-dir`). A whole analysis then still
-/// holds every customer for the models; one that must fold the rows again from memory (month
-/// ends, the holdout) or runs on a cluster folds in memory, or is refused with `--spill-dir`.
+/// `--spill-dir` is given, or when a `--customer-table-only` run's input, by the files' sizes,
+/// would not fold within half the memory limit (a PostgreSQL source only with `--spill-dir`).
+/// A whole analysis folds by parts only when asked: its models still hold every customer, so
+/// the parts lower nothing of its peak and cost a pass over the disk (docs/SCALE.md, step 3b).
+/// One that must fold the rows again from memory (month ends, the holdout) is refused with
+/// `--spill-dir`; a cluster run never spills.
 fn spill_plan(
     a: &AnalyzeArgs,
     config: &clientele_engine::Config,
     limit: Option<crate::memory::MemoryLimit>,
 ) -> Result<Option<SpillOptions>> {
-    let refolds =
-        a.history.is_some() || (config.time.calibration_end.is_some() && config.clv.enabled);
-    let supported = a.customer_table_only || !refolds;
-    if a.spill_dir.is_none() && (!supported || config.engine.cluster.is_some()) {
+    if a.spill_dir.is_none() && (!a.customer_table_only || config.engine.cluster.is_some()) {
         return Ok(None);
     }
     let Some(input) = estimate_input(config) else {
