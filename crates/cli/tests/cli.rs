@@ -381,7 +381,11 @@ fn timings_name_every_model_step_and_what_explains_it() {
         .arg(shop.join("transactions.csv")));
     assert!(ok, "{stderr}");
     for step in [
-        "CLV fit and scoring",
+        "CLV fit",
+        "CLV P(alive) and expected purchases",
+        "CLV purchase chances and next purchase",
+        "CLV spend model, values and forecast",
+        "CLV intervals",
         "lifecycle stages, trends, cohorts",
         "RFM scores and segments",
         "value tiers",

@@ -38,7 +38,7 @@ pub struct Analysis {
 /// How long one step of the analysis took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTiming {
-    /// The step (`CLV fit and scoring`, `K-means`…).
+    /// The step (`CLV fit`, `K-means`…).
     pub step: &'static str,
     /// What it did, when that explains the time (`k = 6 chosen from 3..8`).
     pub detail: Option<String>,

@@ -652,6 +652,7 @@ pub(crate) fn clv_step(
     as_of: clientele_core::Day,
     holdout_choice: Option<&clientele_clv::ModelComparison>,
     predictions: Predictions,
+    laps: &mut crate::models::Laps,
 ) -> Result<ClvSection, EngineError> {
     let summary = ClvSummary::from_table(table)?;
     let data = CalibrationData::from_summary(&summary)?;
@@ -704,6 +705,20 @@ pub(crate) fn clv_step(
         MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
         MonthLength::Lifetimes => clientele_clv::clv::periods_per_month_lifetimes(unit),
     };
+    laps.lap(
+        "CLV fit",
+        Some(format!(
+            "{}, {} iterations on {} distinct histories{}",
+            report.model,
+            report.iterations,
+            report.n_rows,
+            if comparison.is_some() {
+                ", chosen among the models compared"
+            } else {
+                ""
+            }
+        )),
+    );
     let (months_f, label) = horizon_of(cfg, periods * unit.days())?;
     let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?
         .with_horizon(months_f)?;
@@ -733,6 +748,7 @@ pub(crate) fn clv_step(
     }
     push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
+    laps.lap("CLV P(alive) and expected purchases", None);
     let mut section = ClvSection {
         model: report,
         spend: None,
@@ -760,7 +776,9 @@ pub(crate) fn clv_step(
     };
     if predictions.full {
         purchase_chances(table, cfg, unit, as_of, &predictor, &data, &mut section)?;
+        laps.lap("CLV purchase chances and next purchase", None);
     }
+    let draws = Some(format!("{} parameter draws", cfg.interval_draws));
     // the forecast covers the whole months of the horizon
     let months = options.months as usize;
     let days_per_month = periods * unit.days();
@@ -803,6 +821,7 @@ pub(crate) fn clv_step(
                     (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
                 });
                 section.clv_distribution = clv_bins(&sorted);
+                laps.lap("CLV spend model, values and forecast", None);
                 if predictions.full && cfg.intervals {
                     let input = clientele_clv::SpendInput {
                         model: &gg,
@@ -820,6 +839,7 @@ pub(crate) fn clv_step(
                         horizon,
                         &mut section,
                     )?;
+                    laps.lap("CLV intervals", draws);
                 }
                 section.spend = Some(spend);
                 value_per_purchase = Some(value);
@@ -827,15 +847,19 @@ pub(crate) fn clv_step(
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
                 forecast(&mut section, None)?;
+                laps.lap("CLV spend model (not fitted) and forecast", None);
                 if predictions.full && cfg.intervals {
                     intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
+                    laps.lap("CLV intervals", draws);
                 }
             }
         }
     } else {
         forecast(&mut section, None)?;
+        laps.lap("CLV forecast", None);
         if predictions.full && cfg.intervals {
             intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
+            laps.lap("CLV intervals", draws);
         }
     }
     if predictions.full && cfg.forecast_per_customer {
@@ -845,6 +869,7 @@ pub(crate) fn clv_step(
             by_customer: by,
             value: value_per_purchase,
         });
+        laps.lap("CLV forecast per customer", None);
     }
     Ok(section)
 }

@@ -137,15 +137,7 @@ pub(crate) fn run_models(
     if table.is_empty() {
         return Ok(out);
     }
-    let mut clock = std::time::Instant::now();
-    let mut timed = |out: &mut ModelOutputs, step: &'static str, detail: Option<String>| {
-        out.timings.push(crate::StepTiming {
-            step,
-            detail,
-            seconds: clock.elapsed().as_secs_f64(),
-        });
-        clock = std::time::Instant::now();
-    };
+    let mut laps = Laps::new();
     if config.clv.enabled {
         // A failed fit must not hide the rest of the analysis; the reason is reported in
         // the clv crate's words (the CLI and report say "CLV not computed: …").
@@ -158,16 +150,18 @@ pub(crate) fn run_models(
             crate::customer_value::Predictions {
                 full: inputs.behaviour,
             },
+            &mut laps,
         ));
-        let model = out.clv.done().map(|c| c.model.model.clone());
-        timed(&mut out, "CLV fit and scoring", model);
+        if let Step::Failed { .. } = &out.clv {
+            laps.lap("CLV (not computed)", None);
+        }
     }
     lifecycle_step(table, config, inputs, &mut out)?;
-    timed(&mut out, "lifecycle stages, trends, cohorts", None);
+    laps.lap("lifecycle stages, trends, cohorts", None);
     rfm_step(table, config, &mut out)?;
-    timed(&mut out, "RFM scores and segments", None);
+    laps.lap("RFM scores and segments", None);
     tier_step(table, config, &mut out)?;
-    timed(&mut out, "value tiers", None);
+    laps.lap("value tiers", None);
     if config.cluster.enabled {
         // Too few or identical customers is a property of the data, not a failed run.
         out.clusters = Step::of(cluster_step(table, config));
@@ -175,19 +169,45 @@ pub(crate) fn run_models(
             .clusters
             .done()
             .map(|c| format!("k = {} chosen", c.model.k));
-        timed(&mut out, "K-means (choice of k, fit, profiles)", k);
+        laps.lap("K-means (choice of k, fit, profiles)", k);
     }
     grade_step(table, config, &mut out)?;
     let n = out.grades.len();
-    timed(&mut out, "gradings", Some(format!("{n} schemes")));
+    laps.lap("gradings", Some(format!("{n} schemes")));
     if let Step::Done(clv) = &mut out.clv {
         clv.buy_next = crate::customer_value::buy_next(table, clv);
     }
     if inputs.behaviour {
         out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
-        timed(&mut out, "behaviour (distributions, categories)", None);
+        laps.lap("behaviour (distributions, categories)", None);
     }
+    out.timings = laps.timings;
     Ok(out)
+}
+
+/// The wall-clock time of each step as it ends, for `--timings`.
+pub(crate) struct Laps {
+    clock: std::time::Instant,
+    timings: Vec<crate::StepTiming>,
+}
+
+impl Laps {
+    pub(crate) fn new() -> Laps {
+        Laps {
+            clock: std::time::Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// The time since the previous lap (or the start), under `step`.
+    pub(crate) fn lap(&mut self, step: &'static str, detail: Option<String>) {
+        self.timings.push(crate::StepTiming {
+            step,
+            detail,
+            seconds: self.clock.elapsed().as_secs_f64(),
+        });
+        self.clock = std::time::Instant::now();
+    }
 }
 
 fn behaviour_step(
@@ -623,6 +643,7 @@ mod tests {
                 clientele_core::Day(0),
                 None,
                 crate::customer_value::Predictions { full: true },
+                &mut Laps::new(),
             )),
             ..ModelOutputs::default()
         }
