@@ -320,7 +320,8 @@ fn a_run_past_its_memory_limit_stops_with_one_message_and_keeps_the_previous_out
 /// A `--customer-table-only` run (with its side tables) whose input would not fold within
 /// half of `--memory-limit` builds the table part by part on disk, says so, and writes the
 /// files of the run in memory; nothing is left beside the output. Ctrl-C during a spilled run removes the spill
-/// files, and `--spill-dir` without `--customer-table-only` is refused.
+/// files; `--history monthly` with `--spill-dir`, and a `--spill-dir` that is not an
+/// existing folder, are refused.
 #[test]
 #[cfg(target_os = "linux")]
 fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() {
@@ -385,6 +386,7 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
 
     // Ctrl-C while it spills: the spill folder goes, the output is not made
     let spill_home = d.path().join("spill");
+    std::fs::create_dir(&spill_home).unwrap();
     let stopped = d.path().join("stopped");
     let mut child = table_only(&stopped, &["--spill-dir"])
         .arg(&spill_home)
@@ -431,6 +433,19 @@ fn a_customer_table_past_its_memory_limit_spills_and_equals_the_run_in_memory() 
         "{err}"
     );
     assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+
+    // a mistyped --spill-dir is refused before any work, and not made
+    for missing in [d.path().join("no-such/folder"), tx.clone()] {
+        let (code, _, err) = run(table_only(&stopped, &["--spill-dir"]).arg(&missing));
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("does not exist: name an existing folder")
+                || err.contains("is not a folder: name an existing folder"),
+            "{err}"
+        );
+        assert!(!stopped.exists());
+    }
+    assert!(!d.path().join("no-such").exists(), "nothing made");
 }
 
 /// The whole analysis with its customer table folded by parts on disk (`--spill-dir`) writes
@@ -453,6 +468,7 @@ fn a_whole_analysis_folded_by_parts_on_disk_equals_the_run_in_memory() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!out.contains("parts on disk"), "{out}");
     let spill = d.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
     let by_parts = d.path().join("by-parts");
     let home = spill.to_string_lossy().into_owned();
     let (code, out, err) = run(&mut cdnow_cmd(&by_parts, &["--spill-dir", &home]));

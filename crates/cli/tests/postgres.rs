@@ -144,6 +144,7 @@ fn a_table_and_a_query_give_the_customer_table_of_the_file() {
         .unwrap();
     ok(&o);
     // the customer table alone, spilled to disk part by part, equals the file's
+    std::fs::create_dir(d.join("spill")).unwrap();
     let o = s
         .clientele(d)
         .args(["analyze", "--postgres", &s.url, "--table", "cdnow_read"])
@@ -976,6 +977,7 @@ fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
     };
     run("sink_memory", &[]);
     let spill = d.join("spill");
+    std::fs::create_dir(&spill).unwrap();
     let out = run("sink_spilled", &["--spill-dir", spill.to_str().unwrap()]);
     assert!(out.contains("parts on disk"), "{out}");
     assert_eq!(

@@ -84,8 +84,8 @@ pub(super) struct AnalyzeArgs {
     /// of this machine's memory (Linux).
     #[arg(long, value_name = "SIZE")]
     pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
-    /// Build the customer table part by part on disk in this folder (a hidden folder inside
-    /// it, removed at the end); the models of a whole analysis still hold every customer.
+    /// Build the customer table part by part on disk in this existing folder (a hidden folder
+    /// inside it, removed at the end); the models of a whole analysis still hold every customer.
     /// Without it, a --customer-table-only run whose input would not fold within half of
     /// --memory-limit spills beside the output folder.
     #[arg(long, value_name = "DIR")]
@@ -272,6 +272,22 @@ fn spill_plan(
 ) -> Result<Option<SpillOptions>> {
     if a.spill_dir.is_none() && (!a.customer_table_only || config.engine.cluster.is_some()) {
         return Ok(None);
+    }
+    if let Some(dir) = &a.spill_dir
+        && !dir.is_dir()
+    {
+        // a mistyped folder would be made and left behind: the user names one that exists
+        let what = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
+        anyhow::bail!(
+            "--spill-dir {} {what}: name an existing folder on a disk with room for about the \
+             input's size (or make it first: mkdir -p {})",
+            dir.display(),
+            clientele_core::shell_word(&dir.display().to_string())
+        );
     }
     let Some(input) = estimate_input(config) else {
         // a database source tells no size beforehand: spilled only when asked, in 16 parts
