@@ -28,7 +28,22 @@ impl Staging {
             path: dir.clone(),
             reason: e.to_string(),
         };
-        std::fs::create_dir_all(base).map_err(err)?;
+        // a mistyped folder would be made and left behind: the user names one that exists
+        if !base.is_dir() {
+            let what = if base.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            };
+            return Err(DistributedError::Staging {
+                path: base.to_path_buf(),
+                reason: format!(
+                    "{what}: name an existing folder that every executor reads at the same path \
+                     (--cluster-staging, [engine] staging), or make it first: mkdir -p {}",
+                    clientele_core::shell_word(&base.display().to_string())
+                ),
+            });
+        }
         // `create_dir`, not `create_dir_all`: a folder that already exists is not ours, and
         // this one is removed whole when the run ends
         std::fs::create_dir(&dir).map_err(err)?;
@@ -108,5 +123,30 @@ impl RowSink for ParquetParts {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staging_base_that_is_not_an_existing_folder_is_refused_and_not_made() {
+        let d = tempfile::tempdir().unwrap();
+        let missing = d.path().join("no-such/base");
+        let e = Staging::new(&missing).unwrap_err().to_string();
+        assert!(e.contains("does not exist: name an existing folder"), "{e}");
+        assert!(e.contains("mkdir -p"), "{e}");
+        assert!(!d.path().join("no-such").exists());
+        let file = d.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let e = Staging::new(&file).unwrap_err().to_string();
+        assert!(e.contains("is not a folder"), "{e}");
+        // an existing folder gets a folder of its own, removed with the staging
+        let s = Staging::new(d.path()).unwrap();
+        assert!(s.dir.is_dir());
+        let made = s.dir.clone();
+        drop(s);
+        assert!(!made.exists());
     }
 }
