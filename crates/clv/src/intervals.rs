@@ -519,32 +519,34 @@ fn quantiles(v: &mut [f64], lo: f64, hi: f64) -> (f64, f64) {
     if m_lo > TAIL || m_hi > TAIL {
         return (quantile(v, lo), quantile(v, hi));
     }
-    // the m_lo smallest ascending, the m_hi largest descending (`total_cmp` order)
-    let (mut small, mut large) = ([0.0; TAIL], [0.0; TAIL]);
+    // the m_lo smallest ascending, the m_hi largest descending, as `total_cmp` keys (an
+    // integer compare each, where `total_cmp` maps both sides at every compare)
+    let (mut small, mut large) = ([0i64; TAIL], [0i64; TAIL]);
     let (mut ns, mut nl) = (0, 0);
     for &x in v.iter() {
-        if ns < m_lo || x.total_cmp(&small[ns - 1]).is_lt() {
+        let key = order_key(x);
+        if ns < m_lo || key < small[ns - 1] {
             let mut i = ns.min(m_lo - 1);
-            while i > 0 && x.total_cmp(&small[i - 1]).is_lt() {
+            while i > 0 && key < small[i - 1] {
                 small[i] = small[i - 1];
                 i -= 1;
             }
-            small[i] = x;
+            small[i] = key;
             ns = (ns + 1).min(m_lo);
         }
-        if nl < m_hi || x.total_cmp(&large[nl - 1]).is_gt() {
+        if nl < m_hi || key > large[nl - 1] {
             let mut i = nl.min(m_hi - 1);
-            while i > 0 && x.total_cmp(&large[i - 1]).is_gt() {
+            while i > 0 && key > large[i - 1] {
                 large[i] = large[i - 1];
                 i -= 1;
             }
-            large[i] = x;
+            large[i] = key;
             nl = (nl + 1).min(m_hi);
         }
     }
     // order statistic j (ascending) of v from the tails
-    let at_lo = |j: usize| small[j];
-    let at_hi = |j: usize| large[n - 1 - j];
+    let at_lo = |j: usize| from_key(small[j]);
+    let at_hi = |j: usize| from_key(large[n - 1 - j]);
     let interpolate = |k: usize, frac: f64, at: &dyn Fn(usize) -> f64| {
         let kth = at(k);
         if frac == 0.0 || k + 1 >= n {
@@ -561,6 +563,24 @@ fn quantiles(v: &mut [f64], lo: f64, hi: f64) -> (f64, f64) {
 
 /// Longest tail [`quantiles`] keeps in a buffer instead of selecting.
 const TAIL: usize = 16;
+
+/// `x` as an integer whose order is `f64::total_cmp`'s: the sign bit kept, the other bits
+/// flipped for negative values ([`from_key`] undoes it).
+#[inline]
+fn order_key(x: f64) -> i64 {
+    flip_negative(x.to_bits() as i64)
+}
+
+#[inline]
+fn from_key(k: i64) -> f64 {
+    f64::from_bits(flip_negative(k) as u64)
+}
+
+/// The bits after the sign flipped when the sign is set: its own inverse.
+#[inline]
+fn flip_negative(b: i64) -> i64 {
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
 
 /// The order statistic below the type-7 quantile `p` of `n` values and the fraction towards
 /// the next one.
@@ -1163,10 +1183,22 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for n in [1, 2, 3, 7, 19, 20, 21, 40, 199, 200, 201, 500] {
             for rep in 0..20 {
+                // the ends of the order too: infinities, the largest and the subnormal values
+                let ends = [
+                    f64::NEG_INFINITY,
+                    -f64::MAX,
+                    -5e-324,
+                    -0.0,
+                    0.0,
+                    5e-324,
+                    f64::MAX,
+                    f64::INFINITY,
+                ];
                 let v: Vec<f64> = (0..n)
-                    .map(|i| match rep % 3 {
+                    .map(|i| match rep % 4 {
                         0 => rng.sample::<f64, _>(StandardNormal),
                         1 => (i % 4) as f64 - if i % 5 == 0 { 0.0 } else { -0.0 },
+                        2 => ends[rng.random_range(0..ends.len())],
                         _ => rng.sample::<f64, _>(StandardNormal).round(),
                     })
                     .collect();
