@@ -17,11 +17,17 @@ mod error;
 mod url;
 
 #[cfg(feature = "ballista")]
+mod buckets;
+#[cfg(feature = "ballista")]
+mod fold;
+#[cfg(feature = "ballista")]
 mod plan;
 #[cfg(feature = "ballista")]
 mod processes;
 #[cfg(feature = "ballista")]
 mod stage;
+#[cfg(feature = "ballista")]
+mod wire;
 
 pub use error::DistributedError;
 #[cfg(feature = "ballista")]
@@ -35,17 +41,59 @@ use clientele_ingest::{IngestOptions, Ingested, Progress};
 /// True when this build carries the cluster engine.
 pub const BUILT: bool = cfg!(feature = "ballista");
 
+/// How the cluster computes the customer table. Both give the embedded run's table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterPlan {
+    /// The embedded fold itself, as a user-defined aggregate on the executors: one job, one
+    /// shuffle. Needs `clientele cluster executor` processes (they carry the function).
+    #[default]
+    Fold,
+    /// The fold written as SQL (six jobs, each shuffling): runs on stock Ballista 55
+    /// executors too.
+    Sql,
+}
+
+impl std::str::FromStr for ClusterPlan {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fold" => Ok(ClusterPlan::Fold),
+            "sql" => Ok(ClusterPlan::Sql),
+            _ => Err(format!("`{s}`: the cluster plan is fold or sql")),
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClusterPlan::Fold => "fold",
+            ClusterPlan::Sql => "sql",
+        })
+    }
+}
+
+/// Where and how the cluster works: the staging folder and the plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClusterOptions<'a> {
+    /// A folder every executor can read at the same path; the system's temporary folder
+    /// when `None`, which is right only on one machine.
+    pub staging: Option<&'a Path>,
+    /// [`ClusterPlan`].
+    pub plan: ClusterPlan,
+}
+
 /// [`clientele_ingest::load`], with the aggregation run on the Ballista cluster at `url`.
-/// The validated rows are staged under `staging` (a folder every executor can read at the
-/// same path; the system's temporary folder when `None`, which is right only on one
-/// machine) and removed afterwards.
+/// The validated rows are staged under `cluster.staging` and removed afterwards.
 pub fn load(
     url: &ClusterUrl,
     opts: &IngestOptions,
-    staging: Option<&Path>,
+    cluster: ClusterOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<Ingested, DistributedError> {
-    stage(url, opts, staging, progress)?.load(opts, progress)
+    stage(url, opts, cluster, progress)?.load(opts, progress)
 }
 
 /// Reads and validates the input once and stages its valid rows for the cluster, so that the
@@ -54,16 +102,16 @@ pub fn load(
 pub fn stage(
     url: &ClusterUrl,
     opts: &IngestOptions,
-    staging: Option<&Path>,
+    cluster: ClusterOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<Staged, DistributedError> {
     #[cfg(feature = "ballista")]
     {
-        plan::stage(url, opts, staging, progress).map(|rows| Staged { rows })
+        plan::stage(url, opts, cluster, progress).map(|rows| Staged { rows })
     }
     #[cfg(not(feature = "ballista"))]
     {
-        let _ = (opts, staging, progress);
+        let _ = (opts, cluster, progress);
         Err(DistributedError::NotBuilt {
             url: url.to_string(),
         })

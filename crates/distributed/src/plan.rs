@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
@@ -24,12 +25,18 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Decimal128Type, Int64Ty
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
+use crate::fold::{FoldLogicalCodec, FoldParams, FoldPhysicalCodec, FoldUdaf};
 use crate::stage::{ParquetParts, Staging};
-use crate::{ClusterUrl, DistributedError};
+use crate::{ClusterOptions, ClusterPlan, ClusterUrl, DistributedError};
 
 /// Parts the validated rows are split into (files in the staging folder, and the cluster's
 /// target partitions): enough for a few executors' slots.
 const PARTS: usize = 8;
+
+/// Buckets of the customer hash the fold plan groups by, each inside one part: small
+/// enough that a bucket's rows and its customers' table travel as one value each well
+/// under the gRPC message limit (about 100k rows a bucket at 100M rows).
+const BUCKETS: usize = PARTS * 128;
 
 /// Row counts and the net total on either side of the as-of date.
 const COUNTS_SQL: &str = "
@@ -216,16 +223,19 @@ FROM x GROUP BY p
 pub(crate) fn stage(
     url: &ClusterUrl,
     opts: &IngestOptions,
-    staging: Option<&Path>,
+    cluster: ClusterOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<StagedRows, DistributedError> {
     refuse_kept_rows(opts)?;
-    let base = staging.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let base = cluster
+        .staging
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
     let stage = Staging::new(&base)?;
-    let parts = Box::new(ParquetParts::new(&stage.dir, PARTS));
+    let parts = Box::new(ParquetParts::new(&stage.dir, PARTS, BUCKETS));
     let validated = clientele_ingest::read_validated(opts, parts, progress)?;
     Ok(StagedRows {
         url: url.clone(),
+        plan: cluster.plan,
         stage,
         as_of: validated.as_of,
         stats: validated.stats,
@@ -237,6 +247,7 @@ pub(crate) fn stage(
 /// Rows validated once and staged for the executors (removed when dropped).
 pub(crate) struct StagedRows {
     url: ClusterUrl,
+    plan: ClusterPlan,
     stage: Staging,
     /// The as-of date of the reading (given, or the last order date).
     as_of: Day,
@@ -261,7 +272,12 @@ impl StagedRows {
             url: &self.url,
             staging: &self.stage.dir,
         };
-        let aggregated = cluster.run(|ctx, rt| aggregate(ctx, rt, as_of, opts, &mut stats));
+        let aggregated = match self.plan {
+            ClusterPlan::Fold => cluster
+                .run(|ctx, rt| fetch_folds(ctx, rt, as_of, opts))
+                .and_then(|fetched| merge_folds(fetched, opts, &mut stats)),
+            ClusterPlan::Sql => cluster.run(|ctx, rt| aggregate(ctx, rt, as_of, opts, &mut stats)),
+        };
         progress.finish();
         let Aggregated {
             mut table,
@@ -316,7 +332,8 @@ struct Cluster<'a> {
 
 impl Cluster<'_> {
     /// Runs `work` against a session on the cluster, on a runtime of its own in a thread of
-    /// its own (the caller may already be inside one, as `clientele serve` is).
+    /// its own (the caller may already be inside one, as `clientele serve` is). `work` must not
+    /// wait on rayon: the caller may be one of rayon's threads, waiting here.
     fn run<T: Send>(
         &self,
         work: impl FnOnce(&SessionContext, &tokio::runtime::Runtime) -> Result<T, DistributedError>
@@ -334,7 +351,9 @@ impl Cluster<'_> {
                 // the customer query (it kept replanning stages, thousands of them, on CDNOW).
                 let config = SessionConfig::new_with_ballista()
                     .with_target_partitions(PARTS)
-                    .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+                    .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+                    .with_ballista_logical_extension_codec(Arc::new(FoldLogicalCodec::default()))
+                    .with_ballista_physical_extension_codec(Arc::new(FoldPhysicalCodec::default()));
                 let state = SessionStateBuilder::new()
                     .with_config(config)
                     .with_default_features()
@@ -400,24 +419,10 @@ fn aggregate(
     let rows = q("the customer table", customer_sql(&lit, calendar))?;
     let table = customer_table(&rows, as_of, opts.unit, calendar.is_some(), stats)?;
     let holdout = match opts.holdout_end {
-        Some(end) => {
-            // no end given: every later row (`Day(i32::MAX)` is no date to write)
-            let upper = if end.0 == i32::MAX {
-                String::new()
-            } else {
-                format!("AND order_date <= DATE '{end}'")
-            };
-            let (period, as_of_period) = match calendar {
-                Some(unit) => (period_sql(unit), unit.period_of(as_of)),
-                None => (period_sql(TimeUnit::Days), i64::from(as_of.0)),
-            };
-            let sql = HOLDOUT_SQL
-                .replace("{period}", &period)
-                .replace("{as_of_period}", &as_of_period.to_string())
-                .replace("{as_of}", &lit)
-                .replace("{upper}", &upper);
-            Some(holdout_days(&q("the holdout purchase days", sql)?, &table)?)
-        }
+        Some(end) => Some(holdout_days(
+            &holdout_rows(ctx, rt, as_of, end, opts)?,
+            &table,
+        )?),
         None => None,
     };
     if !opts.monthly_activity {
@@ -468,6 +473,130 @@ fn aggregate(
         categories,
         seasonality: Some((seasonality(&week, true)?, seasonality(&month, false)?)),
     })
+}
+
+/// What the fold plan's jobs give: each bucket's fold, encoded, and the holdout's rows.
+struct Fetched {
+    folds: Vec<RecordBatch>,
+    holdout: Option<Vec<RecordBatch>>,
+}
+
+/// The fold plan's jobs: `clientele_fold` of each bucket's rows on the executors and, when
+/// asked for, the holdout's purchase days (the SQL plan's query).
+fn fetch_folds(
+    ctx: &SessionContext,
+    rt: &tokio::runtime::Runtime,
+    as_of: Day,
+    opts: &IngestOptions,
+) -> Result<Fetched, DistributedError> {
+    use datafusion::prelude::col;
+    let udaf = FoldUdaf::udaf(FoldParams::of(as_of, opts));
+    let args = clientele_ingest::validated_schema()
+        .fields()
+        .iter()
+        .map(|f| col(f.name().as_str()))
+        .collect();
+    let folds = rt
+        .block_on(async {
+            ctx.table("tx")
+                .await?
+                .aggregate(vec![col("bucket")], vec![udaf.call(args).alias("fold")])?
+                .collect()
+                .await
+        })
+        .map_err(|e| DistributedError::Cluster {
+            url: String::new(),
+            step: FOLD_STEP,
+            reason: e.to_string(),
+            staging: String::new(),
+        })?;
+    let holdout = match opts.holdout_end {
+        Some(end) => Some(holdout_rows(ctx, rt, as_of, end, opts)?),
+        None => None,
+    };
+    Ok(Fetched { folds, holdout })
+}
+
+const FOLD_STEP: &str = "the customer table (the fold on the executors)";
+
+/// The buckets' folds decoded and merged, here on the caller's thread: the merge folds on
+/// rayon's threads, and a caller that is itself one of them (two month ends at once) must
+/// not wait on a thread of [`Cluster::run`] that waits on rayon.
+fn merge_folds(
+    fetched: Fetched,
+    opts: &IngestOptions,
+    stats: &mut IngestStats,
+) -> Result<Aggregated, DistributedError> {
+    let mut parts = Vec::new();
+    for b in &fetched.folds {
+        let blobs = b
+            .column_by_name("fold")
+            .and_then(|c| c.as_binary_opt::<i64>())
+            .ok_or_else(|| DistributedError::Internal {
+                step: FOLD_STEP,
+                reason: "no fold column".into(),
+            })?;
+        for i in 0..blobs.len() {
+            parts.push(crate::wire::decode(blobs.value(i)).map_err(|reason| {
+                DistributedError::Internal {
+                    step: FOLD_STEP,
+                    reason,
+                }
+            })?);
+        }
+    }
+    // the merge orders customers by id, whatever order the buckets came in
+    let merged = crate::buckets::merge(parts, opts)?;
+    merged.counts.fill(stats);
+    let table = merged.table;
+    let holdout = match &fetched.holdout {
+        Some(rows) => Some(holdout_days(rows, &table)?),
+        None => None,
+    };
+    Ok(match merged.detail {
+        Some(d) => Aggregated {
+            table,
+            holdout,
+            months: d.months,
+            category_spend: d.category_spend,
+            categories: d.categories,
+            seasonality: Some(d.seasonality),
+        },
+        None => Aggregated {
+            table,
+            holdout,
+            months: Vec::new(),
+            category_spend: Vec::new(),
+            categories: Vec::new(),
+            seasonality: None,
+        },
+    })
+}
+
+/// The query of purchase days (or calendar periods) in `(as_of, end]` per customer.
+fn holdout_rows(
+    ctx: &SessionContext,
+    rt: &tokio::runtime::Runtime,
+    as_of: Day,
+    end: Day,
+    opts: &IngestOptions,
+) -> Result<Vec<RecordBatch>, DistributedError> {
+    // no end given: every later row (`Day(i32::MAX)` is no date to write)
+    let upper = if end.0 == i32::MAX {
+        String::new()
+    } else {
+        format!("AND order_date <= DATE '{end}'")
+    };
+    let (period, as_of_period) = match opts.calendar_periods.then_some(opts.unit) {
+        Some(unit) => (period_sql(unit), unit.period_of(as_of)),
+        None => (period_sql(TimeUnit::Days), i64::from(as_of.0)),
+    };
+    let sql = HOLDOUT_SQL
+        .replace("{period}", &period)
+        .replace("{as_of_period}", &as_of_period.to_string())
+        .replace("{as_of}", &format!("DATE '{as_of}'"))
+        .replace("{upper}", &upper);
+    query(ctx, rt, "the holdout purchase days", &sql)
 }
 
 /// Runs one query on the cluster and collects its result on the client.

@@ -86,6 +86,9 @@ pub fn run_scheduler(opts: &SchedulerOptions) -> Result<(), DistributedError> {
         no_executors_grace_period_seconds: opts.executor_timeout_seconds,
         // checked at least twice per timeout, so a lost executor is noticed within it
         expire_dead_executor_interval_seconds: (opts.executor_timeout_seconds / 2).clamp(1, 15),
+        // the fold plan's function, with its parameters, to the executors
+        override_logical_codec: Some(Arc::new(crate::fold::FoldLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(crate::fold::FoldPhysicalCodec::default())),
         ..SchedulerConfig::default()
     };
     init_log();
@@ -119,6 +122,9 @@ pub fn run_executor(opts: &ExecutorOptions) -> Result<(), DistributedError> {
         work_dir: opts.work_dir.as_ref().map(|p| p.display().to_string()),
         // a heartbeat well inside the scheduler's timeout
         executor_heartbeat_interval_seconds: 5,
+        // the fold plan's function: these executors run it
+        override_logical_codec: Some(Arc::new(crate::fold::FoldLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(crate::fold::FoldPhysicalCodec::default())),
         ..defaults
     };
     if let Some(dir) = &opts.work_dir {

@@ -2,9 +2,11 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clientele_ingest::RowSink;
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, Int32Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -59,18 +61,45 @@ impl Drop for Staging {
     }
 }
 
-/// Writes each part's rows to `part-<k>.parquet` in the staging folder.
+/// Writes each part's rows to `part-<k>.parquet` in the staging folder, with the bucket of
+/// each row's customer (`bucket`: the customer hash's finer split, inside the part).
 pub(crate) struct ParquetParts {
     dir: PathBuf,
+    buckets: usize,
     writers: Vec<Option<ArrowWriter<File>>>,
 }
 
 impl ParquetParts {
-    pub fn new(dir: &Path, parts: usize) -> ParquetParts {
+    /// `buckets` must be a multiple of `parts`, so that each bucket lies in one part.
+    pub fn new(dir: &Path, parts: usize, buckets: usize) -> ParquetParts {
+        let parts = parts.max(1);
         ParquetParts {
             dir: dir.to_path_buf(),
-            writers: (0..parts.max(1)).map(|_| None).collect(),
+            buckets: buckets.max(parts).div_ceil(parts) * parts,
+            writers: (0..parts).map(|_| None).collect(),
         }
+    }
+
+    /// `rows` with their customers' buckets.
+    fn with_buckets(&self, rows: RecordBatch) -> Result<RecordBatch, String> {
+        let ids = rows
+            .column_by_name("customer_id")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or("the rows have no text customer_id")?;
+        let buckets: Int32Array = ids
+            .iter()
+            .map(|id| id.map(|id| clientele_ingest::part_of(id, self.buckets) as i32))
+            .collect();
+        let mut fields: Vec<Field> = rows
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new("bucket", DataType::Int32, false));
+        let mut cols = rows.columns().to_vec();
+        cols.push(Arc::new(buckets));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
     }
 
     fn path(&self, k: usize) -> PathBuf {
@@ -84,6 +113,7 @@ impl RowSink for ParquetParts {
     }
 
     fn write(&mut self, partition: usize, rows: RecordBatch) -> Result<(), String> {
+        let rows = self.with_buckets(rows)?;
         let path = self.path(partition);
         let slot = self
             .writers

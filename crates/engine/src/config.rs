@@ -57,6 +57,21 @@ pub struct EngineConfig {
     /// same path (shared storage on a real cluster). Unset: the system's temporary folder,
     /// right only when the executors run on this machine.
     pub staging: Option<PathBuf>,
+    /// How the cluster computes the customer table: `fold` (default: the embedded fold as
+    /// a function on `clientele cluster executor` processes, one job) or `sql` (the fold
+    /// as SQL, six jobs; runs on stock Ballista 55 executors too). Same results either way.
+    #[schemars(with = "String")]
+    pub plan: clientele_distributed::ClusterPlan,
+}
+
+impl EngineConfig {
+    /// What the cluster path needs besides the scheduler's address.
+    pub fn cluster_options(&self) -> clientele_distributed::ClusterOptions<'_> {
+        clientele_distributed::ClusterOptions {
+            staging: self.staging.as_deref(),
+            plan: self.plan,
+        }
+    }
 }
 
 /// `[clv]`.

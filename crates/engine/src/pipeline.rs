@@ -73,13 +73,13 @@ fn analyze_with(
             let s = staged.insert(clientele_distributed::stage(
                 url,
                 &ingest,
-                config.engine.staging.as_deref(),
+                config.engine.cluster_options(),
                 progress,
             )?);
             s.load(&ingest, progress)?
         }
         (Kept::None, Some(url)) => {
-            clientele_distributed::load(url, &ingest, config.engine.staging.as_deref(), progress)?
+            clientele_distributed::load(url, &ingest, config.engine.cluster_options(), progress)?
         }
         (Kept::None, None) => load(&ingest, progress)?,
     };

@@ -56,7 +56,7 @@ pub(crate) fn validate_with(
         (Kept::Rows(rows), _) => refold(rows, &ingest, progress)?,
         (Kept::Staged(s), _) => s.load(&ingest, progress)?,
         (Kept::None, Some(url)) => {
-            clientele_distributed::load(url, &ingest, config.engine.staging.as_deref(), progress)?
+            clientele_distributed::load(url, &ingest, config.engine.cluster_options(), progress)?
         }
         (Kept::None, None) => load(&ingest, progress)?,
     };

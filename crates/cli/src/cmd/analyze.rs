@@ -79,6 +79,11 @@ pub(super) struct AnalyzeArgs {
     /// reads at the same path (default: the system's temporary folder, one machine only).
     #[arg(long, value_name = "DIR")]
     pub(super) cluster_staging: Option<PathBuf>,
+    /// With --cluster: `fold` (default) runs clientele's own fold on the executors, which
+    /// must be `clientele cluster executor` processes; `sql` runs it as SQL, which stock
+    /// Ballista 55 executors run too. Same results either way.
+    #[arg(long, value_name = "PLAN")]
+    pub(super) cluster_plan: Option<clientele_distributed::ClusterPlan>,
     /// Stop with a clear message when the run's memory passes SIZE (4GiB, 512MiB, 8G or 50%
     /// of this machine's), rather than be killed by the system when it runs out. Default: 90 %
     /// of this machine's memory (Linux).

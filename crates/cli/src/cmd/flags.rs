@@ -186,6 +186,9 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
     if let Some(d) = &a.cluster_staging {
         c.engine.staging = Some(d.clone());
     }
+    if let Some(p) = a.cluster_plan {
+        c.engine.plan = p;
+    }
     if let Some(f) = a.format {
         c.output.format = f.into();
     }

@@ -87,6 +87,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         // no flag: a config's `[engine] cluster` applies
         cluster: None,
         cluster_staging: None,
+        cluster_plan: None,
         memory_limit: None,
         spill_dir: None,
         source: v.source,
