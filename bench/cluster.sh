@@ -2,8 +2,9 @@
 # Cluster engine benchmark (issue 22): the same `clientele analyze` embedded and on a loopback
 # Ballista cluster (a scheduler and two executors on this machine), on a synthetic shop of
 # about 10M rows. Wall time and the client's peak RSS from /usr/bin/time -v; the executors'
-# peak RSS from /proc (VmHWM) before they are stopped. Every run's customers.parquet is
-# compared with the embedded one's.
+# peak RSS from /proc (VmHWM) before they are stopped. Both cluster plans: `fold` (clientele's
+# fold as a UDAF on the executors, the default) and `sql` (the fold written as SQL). Every
+# run's customers.parquet is compared with the embedded one's.
 #
 #   bench/cluster.sh                       # 1.8M customers ≈ 10M rows
 #   CUSTOMERS=180000 bench/cluster.sh      # ≈ 1M rows, a quick check
@@ -69,19 +70,23 @@ measure() {
 
 OUT=$DATA/cluster-$CUSTOMERS.md
 {
-  echo "| step | embedded | cluster (2 executors, loopback) | client peak RSS embedded / cluster |"
-  echo "|---|---|---|---|"
+  echo "| step | embedded | cluster, fold plan | cluster, SQL plan | client peak RSS embedded / fold / SQL |"
+  echo "|---|---:|---:|---:|---|"
 } > "$OUT"
 for mode in $MODES; do
   flag=()
   [[ $mode == table ]] && flag=(--customer-table-only)
   read -r ew er < <(measure "emb-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet --out "$WORK/emb-$mode")
-  read -r cw cr < <(measure "clu-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
-    --cluster df://127.0.0.1:$PORT --out "$WORK/clu-$mode")
-  cmp "$WORK/emb-$mode/customers.parquet" "$WORK/clu-$mode/customers.parquet"
+  read -r fw fr < <(measure "fold-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
+    --cluster df://127.0.0.1:$PORT --cluster-plan fold --out "$WORK/fold-$mode")
+  cmp "$WORK/emb-$mode/customers.parquet" "$WORK/fold-$mode/customers.parquet"
+  read -r sw sr < <(measure "sql-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
+    --cluster df://127.0.0.1:$PORT --cluster-plan sql --out "$WORK/sql-$mode")
+  cmp "$WORK/emb-$mode/customers.parquet" "$WORK/sql-$mode/customers.parquet"
   label="customer table only"
   [[ $mode == full ]] && label="whole analysis"
-  echo "| $label | ${ew} s | ${cw} s | ${er} / ${cr} MB |" >> "$OUT"
+  echo "| $label | ${ew} s | ${fw} s | ${sw} s | ${er} / ${fr} / ${sr} MB |" >> "$OUT"
+  rm -rf "$WORK/emb-$mode" "$WORK/fold-$mode" "$WORK/sql-$mode"
 done
 hwm=""
 for p in "${PIDS[@]:1}"; do

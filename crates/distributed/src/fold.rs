@@ -9,7 +9,7 @@
 //! ([`crate::wire`]). So the cluster's result is the embedded fold's by construction, in one
 //! job with one shuffle; the SQL plan ([`crate::plan`]) needs six jobs and only stock
 //! executors. The executors must be `clientele cluster executor` processes (they register
-//! the codec); stock Ballista executors refuse the plan, naming the function.
+//! the codec); stock Ballista executors cannot decode the plan.
 
 use std::sync::Arc;
 

@@ -1,12 +1,14 @@
-//! The per-customer fold as a DataFusion plan on an Apache DataFusion Ballista cluster.
+//! The per-customer fold on an Apache DataFusion Ballista cluster.
 //!
 //! The client reads and validates the input exactly as an embedded run does (so rejects,
 //! their lines and the reconciliation are the same), and writes the valid rows as Parquet
 //! files split by customer-id hash into a staging folder that every executor can read. The
-//! cluster then runs the aggregation written as SQL (the plan `crates/ingest/tests/
-//! sql_reference.rs` states, without its ordered aggregates), and the client turns the
-//! per-customer rows it returns into the same [`clientele_ingest::Ingested`] as
-//! [`clientele_ingest::load`]: models, scores and grades then run on the client, unchanged.
+//! cluster then folds them by one of two plans ([`ClusterPlan`]): the embedded fold itself as
+//! a user-defined aggregate per customer bucket (the default, `fold.rs`: one job), or the
+//! aggregation written as SQL (the plan `crates/ingest/tests/sql_reference.rs` states,
+//! without its ordered aggregates: six jobs, stock executors). The client turns what comes
+//! back into the same [`clientele_ingest::Ingested`] as [`clientele_ingest::load`]: models,
+//! scores and grades then run on the client, unchanged.
 //!
 //! Everything that needs Ballista is behind the `ballista` feature; without it [`load`]
 //! says how to rebuild, so everyday builds stay lean. The scheduler and executor processes
@@ -50,7 +52,7 @@ pub enum ClusterPlan {
     #[default]
     Fold,
     /// The fold written as SQL (six jobs, each shuffling): runs on stock Ballista 55
-    /// executors too.
+    /// executors too, at about twice the fold plan's time.
     Sql,
 }
 
