@@ -2,11 +2,8 @@
 //! the table in customer-id order, the as-of accounting added up, the detail placed by
 //! [`clientele_ingest::merge_details`].
 
-use std::sync::Arc;
-
-use clientele_core::{ColumnData, CustomerTable, Day, Values};
+use clientele_core::{ColumnData, CustomerTable};
 use clientele_ingest::{AsOfCounts, IngestOptions, MergedDetail, PartTable};
-use datafusion::arrow::array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
 
 use crate::DistributedError;
 
@@ -25,44 +22,12 @@ fn internal(reason: String) -> DistributedError {
     }
 }
 
-/// The optional columns a fold adds only when some of its customers have the field; a
-/// bucket without one gives its customers what a whole fold gives customers without it.
-fn absent(name: &str, template: &ColumnData, n: usize) -> ColumnData {
-    match template {
-        // the number of categories is 0, never missing
-        ColumnData::Int(_) if name == "categories" => ColumnData::Int(vec![Some(0); n].into()),
-        ColumnData::Int(_) => ColumnData::Int(Values::from(vec![None; n])),
-        ColumnData::Float(_) => ColumnData::Float(Values::from(vec![None; n])),
-        ColumnData::Date(_) => ColumnData::Date(Values::from(vec![None; n])),
-        ColumnData::Text(_) => ColumnData::Text(vec![None::<String>; n].into()),
-    }
-}
-
-/// The columns of all buckets in the fold's order: the order of a fold of one row that has
-/// every optional field (the fold adds its columns in one fixed order).
+/// The columns of all buckets in the fold's order ([`clientele_ingest::fold_columns`]).
 fn column_order(
     parts: &[PartTable],
     opts: &IngestOptions,
 ) -> Result<Vec<String>, DistributedError> {
-    let schema = clientele_ingest::validated_schema();
-    let one = |a: ArrayRef| a;
-    let row = RecordBatch::try_new(
-        schema,
-        vec![
-            one(Arc::new(StringArray::from(vec!["c"]))),
-            one(Arc::new(Date32Array::from(vec![0]))),
-            one(Arc::new(Int64Array::from(vec![1]))),
-            one(Arc::new(Int64Array::from(vec![1]))),
-            one(Arc::new(StringArray::from(vec!["k"]))),
-            one(Arc::new(Int64Array::from(vec![1]))),
-            one(Arc::new(Int64Array::from(vec![1]))),
-        ],
-    )
-    .map_err(|e| internal(e.to_string()))?;
-    let mut opts = opts.clone();
-    opts.monthly_activity = false;
-    let full = clientele_ingest::fold_part([&row], Day(1), &opts)?;
-    let canonical = full.table.column_names();
+    let canonical = clientele_ingest::fold_columns(opts)?;
     let mut order: Vec<String> = Vec::new();
     for p in parts {
         for c in p.table.columns() {
@@ -124,7 +89,11 @@ pub(crate) fn merge(
                     c.type_name(),
                     template.type_name()
                 ))),
-                None => Ok(absent(&name, template, p.table.len())),
+                None => Ok(clientele_ingest::absent_column(
+                    &name,
+                    template,
+                    p.table.len(),
+                )),
             })
             .collect::<Result<_, _>>()?;
         let data = gather(template, &cols, &at);
@@ -186,6 +155,11 @@ fn gather(template: &ColumnData, cols: &[ColumnData], at: &[(usize, usize)]) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use clientele_core::Day;
+    use datafusion::arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
+
     use super::*;
 
     /// Rows of `ids` (one category, profit and quantity only for some), folded whole and by

@@ -91,21 +91,24 @@ pub struct SpilledTable {
     pub(crate) schema: SchemaRef,
     /// The parts' schema: attribute columns still text (`schema` has their decided types).
     part_schema: SchemaRef,
+    /// Every part's columns, none of them with rows: what a part lacks is filled from here.
+    like: CustomerTable,
     /// Attribute columns to type while merging: position and type.
     retype: Vec<(usize, clientele_ingest::AttributeType)>,
     customers: usize,
 }
 
 impl SpilledTable {
-    /// The table of `parts` (each in id order, of `part_schema`), with the attribute columns
-    /// typed as `types` decides while merging.
+    /// The table of `parts` (each in id order, with the columns of `like` or some of them),
+    /// with the attribute columns typed as `types` decides while merging.
     fn of(
         folder: SpillFolder,
         parts: Vec<PathBuf>,
-        part_schema: SchemaRef,
+        like: CustomerTable,
         types: &[(String, clientele_ingest::AttributeType)],
         customers: usize,
     ) -> SpilledTable {
+        let part_schema = Arc::new(crate::output::arrow_schema(&like));
         let mut retype = Vec::new();
         let fields: Vec<arrow::datatypes::Field> = part_schema
             .fields()
@@ -126,9 +129,31 @@ impl SpilledTable {
             parts,
             schema: Arc::new(arrow::datatypes::Schema::new(fields)),
             part_schema,
+            like,
             retype,
             customers,
         }
+    }
+
+    /// `b`, a batch of a part, with every column of the table: a column the part lacks (an
+    /// optional one none of its customers has) as a fold of all the rows gives it to them.
+    fn conformed(&self, b: RecordBatch, path: &Path) -> Result<RecordBatch, EngineError> {
+        if b.schema().fields() == self.part_schema.fields() {
+            return Ok(b);
+        }
+        let n = b.num_rows();
+        let mut cols = Vec::with_capacity(self.part_schema.fields().len());
+        for f in self.part_schema.fields() {
+            match (b.column_by_name(f.name()), self.like.get(f.name())) {
+                (Some(c), _) => cols.push(Arc::clone(c)),
+                (None, Some(template)) => {
+                    let absent = clientele_ingest::absent_column(f.name(), template, n);
+                    cols.push(crate::output::column_array(&absent, 0..n).1);
+                }
+                (None, None) => return Err(spill_error(path, &format!("no {} column", f.name()))),
+            }
+        }
+        RecordBatch::try_new(Arc::clone(&self.part_schema), cols).map_err(|e| spill_error(path, &e))
     }
 
     /// Customers in the table.
@@ -160,7 +185,7 @@ impl SpilledTable {
             let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
             let reader = FileReader::try_new(std::io::BufReader::new(f), None)
                 .map_err(|e| spill_error(p, &e))?;
-            let mut c = Cursor::new(p, k, reader);
+            let mut c = Cursor::new(p, k, reader, self);
             if c.next_batch()? {
                 cursors.push(c);
             }
@@ -216,6 +241,8 @@ impl SpilledTable {
 /// One part's table being merged: its current batch and row.
 struct Cursor<'a> {
     path: &'a Path,
+    /// The table the part belongs to: its batches are given its columns.
+    table: &'a SpilledTable,
     /// Which part.
     part: usize,
     /// Rows of the part before the current batch.
@@ -233,10 +260,12 @@ impl<'a> Cursor<'a> {
         path: &'a Path,
         part: usize,
         reader: FileReader<std::io::BufReader<File>>,
+        table: &'a SpilledTable,
     ) -> Cursor<'a> {
-        let empty = RecordBatch::new_empty(reader.schema());
+        let empty = RecordBatch::new_empty(Arc::clone(&table.part_schema));
         Cursor {
             path,
+            table,
             part,
             seen: 0,
             reader,
@@ -258,6 +287,7 @@ impl<'a> Cursor<'a> {
             if b.num_rows() == 0 {
                 continue;
             }
+            let b = self.table.conformed(b, self.path)?;
             self.ids = b
                 .column(0)
                 .as_any()
@@ -306,7 +336,8 @@ struct Folded {
     /// Every part's detail (months, categories, seasonality) with the table it indexes, for a
     /// whole analysis.
     details: Vec<(Option<usize>, clientele_ingest::PartDetail)>,
-    part_schema: SchemaRef,
+    /// Every part's columns in the fold's order, without rows.
+    like: CustomerTable,
 }
 
 /// Passes 1 and 2: the input read and split into parts, each part folded, joined with its
@@ -332,8 +363,8 @@ fn fold_parts(
         let mut line_days = std::collections::BTreeMap::new();
         let mut tables = Vec::new();
         let mut details = Vec::new();
-        let mut schema = None;
-        let mut columns = None;
+        // each column with an empty one of its type, in the order parts first have them
+        let mut seen: Vec<(String, clientele_core::ColumnData)> = Vec::new();
         let mut top = Vec::new();
         let mut joined = clientele_ingest::SideJoin::default();
         progress.start("building the customer table by parts", Some(parts as u64));
@@ -365,9 +396,11 @@ fn fold_parts(
             for (d, n) in part.line_days {
                 *line_days.entry(d).or_insert(0u64) += n;
             }
-            if columns.is_none() {
-                columns = Some(column_infos(&part.table));
-                schema = Some(Arc::new(crate::output::arrow_schema(&part.table)));
+            for c in part.table.columns() {
+                if !seen.iter().any(|(n, _)| *n == c.name) {
+                    let empty = clientele_ingest::absent_column(&c.name, &c.data, 0);
+                    seen.push((c.name.clone(), empty));
+                }
             }
             let table = (!part.table.is_empty()).then_some(tables.len());
             if table.is_some() {
@@ -398,7 +431,8 @@ fn fold_parts(
         let mut stats = validated.stats.clone();
         counts.fill(&mut stats);
         let (side_tables, leads, types) = joined.finish();
-        let mut columns = columns.unwrap_or_default();
+        let like = columns_of_all(seen, ingest)?;
+        let mut columns = column_infos(&like);
         for c in &mut columns {
             if let Some((_, ty)) = types.iter().find(|(n, _)| *n == c.name) {
                 c.r#type = clientele_ingest::typed_as(std::iter::empty(), *ty)
@@ -418,8 +452,7 @@ fn fold_parts(
             columns,
             tables,
             details,
-            part_schema: schema
-                .ok_or_else(|| EngineError::Internal("no part was folded".into()))?,
+            like,
         });
     }
 }
@@ -459,7 +492,7 @@ pub fn analyze_spilled(
         columns,
         tables,
         details: _,
-        part_schema,
+        like,
     } = fold_parts(&mut ingest, spill, out, progress)?;
     let customers = kpis.kpis().customers;
     // the best customers of all: each part's best hold them, ranked as one table would
@@ -517,7 +550,7 @@ pub fn analyze_spilled(
     };
     analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
     analysis.summary = crate::numbers::rounded(&analysis.summary)?;
-    let table = SpilledTable::of(folder, tables, part_schema, &types, customers);
+    let table = SpilledTable::of(folder, tables, like, &types, customers);
     Ok((analysis, table))
 }
 
@@ -540,7 +573,7 @@ pub fn analyze_by_parts(
     ingest.rejects_path = opts.rejects_path.clone();
     let f = fold_parts(&mut ingest, spill, out, progress)?;
     let customers = f.kpis.kpis().customers;
-    let table = SpilledTable::of(f.folder, f.tables, f.part_schema, &f.types, customers);
+    let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
     // the parts merged into one table, and where each part's customers landed in it
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); table.parts.len()];
     let mut built = crate::stored::TableBuilder::new(&table.schema, customers)
@@ -617,6 +650,24 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
         ))),
         None => Ok(()),
     }
+}
+
+/// The columns `seen` in the parts, in the order one fold of all the rows has them: the
+/// fold's own in [`clientele_ingest::fold_columns`] order (a part may lack an optional one),
+/// then the side tables' as the parts have them.
+fn columns_of_all(
+    mut seen: Vec<(String, clientele_core::ColumnData)>,
+    ingest: &clientele_ingest::IngestOptions,
+) -> Result<CustomerTable, EngineError> {
+    let fold = clientele_ingest::fold_columns(ingest)?;
+    // stable: the side tables' columns keep their order, after the fold's
+    seen.sort_by_key(|(n, _)| fold.iter().position(|f| f == n).unwrap_or(usize::MAX));
+    let mut like = CustomerTable::new(Vec::new());
+    for (name, data) in seen {
+        like.push(name, data)
+            .map_err(|e| EngineError::Internal(format!("the parts' columns: {e}")))?;
+    }
+    Ok(like)
 }
 
 fn column_infos(t: &CustomerTable) -> Vec<ColumnInfo> {
@@ -823,6 +874,37 @@ mod tests {
         assert!(
             memory.summary.inputs.last_date < clientele_core::Day::parse_iso("2099-01-01").ok()
         );
+    }
+
+    /// A fold adds the category, profit and quantity columns only when some customer has the
+    /// field, so with one customer each having them most parts lack them: merged, the table
+    /// still equals the run in memory (no categories is 0, no profit or items is missing),
+    /// never a part's columns taken for another's.
+    #[test]
+    fn columns_only_some_parts_have_are_merged_as_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("customer_id,order_date,amount,category,profit,quantity\n");
+        for i in 0..200 {
+            let (category, profit, quantity) = match i {
+                3 => ("书", "", ""),
+                77 => ("", "2.50", ""),
+                150 => ("", "", "3"),
+                _ => ("", "", ""),
+            };
+            let date = format!("2024-0{}-1{}", 1 + i % 9, i % 10);
+            csv += &format!(
+                "C{i:04},{date},{}.25,{category},{profit},{quantity}\n",
+                10 + i
+            );
+        }
+        let path = dir.path().join("orders.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![path];
+        let memory = spilled_equals_memory(&config, dir.path());
+        for c in ["categories", "top_category", "profit", "items"] {
+            assert!(memory.customers.get(c).is_some(), "{c}");
+        }
     }
 
     /// Side tables joined part by part equal the join in memory: duplicates, unknown ids,

@@ -4,13 +4,15 @@
 //! every customer's rows are in one part. A customer's row of the table depends on that
 //! customer's rows alone, so folding each part by itself gives exactly the rows the whole fold
 //! gives; only the accounting of the as-of date is summed over the parts ([`AsOfCounts`],
-//! in micro-units, so the sums stay exact).
+//! in micro-units, so the sums stay exact), and the optional columns a part lacks are put
+//! back ([`fold_columns`], [`absent_column`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Date32Type, Int64Type};
-use clientele_core::{CustomerTable, Day};
+use clientele_core::{ColumnData, CustomerTable, Day, Values};
 
 use crate::accumulate::{Accumulator, Finish};
 use crate::transactions::{Category, NO_ORDER, Row, RowBuffer};
@@ -245,6 +247,50 @@ pub fn fold_part<'a>(
             seasonality: agg.seasonality.unwrap_or_default(),
         }),
     })
+}
+
+/// The columns [`fold_part`] makes, in its order, when its customers have every optional
+/// field. A fold adds the category, profit and quantity columns only when some customer of
+/// its rows has the field, so parts folded apart can lack some that the whole has: a merge
+/// of parts orders their columns by this list and fills the missing ones with
+/// [`absent_column`], which gives the table one fold of all the rows gives.
+pub fn fold_columns(opts: &IngestOptions) -> Result<Vec<String>> {
+    let one = |a: arrow::array::ArrayRef| a;
+    let row = RecordBatch::try_new(
+        crate::validated_schema(),
+        vec![
+            one(Arc::new(StringArray::from(vec!["c"]))),
+            one(Arc::new(Date32Array::from(vec![0]))),
+            one(Arc::new(Int64Array::from(vec![1]))),
+            one(Arc::new(Int64Array::from(vec![1]))),
+            one(Arc::new(StringArray::from(vec!["k"]))),
+            one(Arc::new(Int64Array::from(vec![1]))),
+            one(Arc::new(Int64Array::from(vec![1]))),
+        ],
+    )
+    .map_err(|e| IngestError::Engine(e.to_string()))?;
+    let mut opts = opts.clone();
+    opts.monthly_activity = false;
+    let full = fold_part([&row], Day(1), &opts)?;
+    Ok(full
+        .table
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The column `name` (of `template`'s type) for `n` customers of a part that lacks it: what
+/// a fold gives a customer without the field (no category is 0 categories; no profit or
+/// quantity is missing).
+pub fn absent_column(name: &str, template: &ColumnData, n: usize) -> ColumnData {
+    match template {
+        ColumnData::Int(_) if name == "categories" => ColumnData::Int(vec![Some(0); n].into()),
+        ColumnData::Int(_) => ColumnData::Int(Values::from(vec![None; n])),
+        ColumnData::Float(_) => ColumnData::Float(Values::from(vec![None; n])),
+        ColumnData::Date(_) => ColumnData::Date(Values::from(vec![None; n])),
+        ColumnData::Text(_) => ColumnData::Text(vec![None::<String>; n].into()),
+    }
 }
 
 /// The rows of `b` into `buf`.
