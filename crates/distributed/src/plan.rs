@@ -13,7 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
+use ballista_core::config::{
+    BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE,
+};
 use clientele_core::{ColumnData, CustomerTable, Day, TimeUnit};
 use clientele_ingest::{
     CategorySpend, IngestOptions, IngestStats, Ingested, MONEY_SCALE, MonthActivity, PeriodTotals,
@@ -324,6 +326,9 @@ fn refuse_kept_rows(opts: &IngestOptions) -> Result<(), DistributedError> {
     Ok(())
 }
 
+/// The largest message the client and the executors' shuffle readers take (256 MiB).
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
 /// The scheduler to submit to and where its executors read the rows.
 struct Cluster<'a> {
     url: &'a ClusterUrl,
@@ -352,6 +357,10 @@ impl Cluster<'_> {
                 let config = SessionConfig::new_with_ballista()
                     .with_target_partitions(PARTS)
                     .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+                    // a bucket's fold (and its rows, between the stages) travels as one value
+                    // of one message: about 6 MB a bucket at 100M rows, past Ballista's 16 MiB
+                    // default at a few hundred million
+                    .set_usize(BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE, MAX_MESSAGE_BYTES)
                     .with_ballista_logical_extension_codec(Arc::new(FoldLogicalCodec::default()))
                     .with_ballista_physical_extension_codec(Arc::new(FoldPhysicalCodec::default()));
                 let state = SessionStateBuilder::new()
