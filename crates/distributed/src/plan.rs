@@ -537,7 +537,9 @@ fn merge_folds(
     stats: &mut IngestStats,
 ) -> Result<Aggregated, DistributedError> {
     let mut parts = Vec::new();
-    for b in &fetched.folds {
+    // each batch of encoded folds dropped once decoded: the bytes and the tables are not
+    // held at once
+    for b in fetched.folds {
         let blobs = b
             .column_by_name("fold")
             .and_then(|c| c.as_binary_opt::<i64>())
