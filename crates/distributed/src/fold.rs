@@ -216,18 +216,27 @@ impl Accumulator for FoldAccumulator {
     }
 }
 
-/// The fold's parameters as the codecs write them.
-fn encode_params(node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<bool> {
+/// `node` encoded (the codecs' shared part): `clientele_fold` as its parameters, any other function by `other`.
+fn encode_udaf(
+    node: &AggregateUDF,
+    buf: &mut Vec<u8>,
+    other: impl FnOnce(&AggregateUDF, &mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
     match node.inner().as_ref().downcast_ref::<FoldUdaf>() {
-        Some(f) => {
-            serde_json::to_writer(buf, &f.params).map_err(|e| external("encoding", e))?;
-            Ok(true)
-        }
-        None => Ok(false),
+        Some(f) => serde_json::to_writer(buf, &f.params).map_err(|e| external("encoding", e)),
+        None => other(node, buf),
     }
 }
 
-fn decode_params(buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+/// The function `name`: `clientele_fold` from its parameters, any other by `other`.
+fn decode_udaf(
+    name: &str,
+    buf: &[u8],
+    other: impl FnOnce(&str, &[u8]) -> Result<Arc<AggregateUDF>>,
+) -> Result<Arc<AggregateUDF>> {
+    if name != FOLD {
+        return other(name, buf);
+    }
     let params: FoldParams = serde_json::from_slice(buf).map_err(|e| external("decoding", e))?;
     Ok(Arc::new(FoldUdaf::udaf(params)))
 }
@@ -289,19 +298,11 @@ impl LogicalExtensionCodec for FoldLogicalCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        if name == FOLD {
-            decode_params(buf)
-        } else {
-            self.inner.try_decode_udaf(name, buf)
-        }
+        decode_udaf(name, buf, |n, b| self.inner.try_decode_udaf(n, b))
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_params(node, buf)? {
-            Ok(())
-        } else {
-            self.inner.try_encode_udaf(node, buf)
-        }
+        encode_udaf(node, buf, |n, b| self.inner.try_encode_udaf(n, b))
     }
 }
 
@@ -332,18 +333,10 @@ impl PhysicalExtensionCodec for FoldPhysicalCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        if name == FOLD {
-            decode_params(buf)
-        } else {
-            self.inner.try_decode_udaf(name, buf)
-        }
+        decode_udaf(name, buf, |n, b| self.inner.try_decode_udaf(n, b))
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_params(node, buf)? {
-            Ok(())
-        } else {
-            self.inner.try_encode_udaf(node, buf)
-        }
+        encode_udaf(node, buf, |n, b| self.inner.try_encode_udaf(n, b))
     }
 }
