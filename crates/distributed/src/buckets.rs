@@ -2,6 +2,8 @@
 //! the table in customer-id order, the as-of accounting added up, the detail placed by
 //! [`clientele_ingest::merge_details`].
 
+use std::borrow::Cow;
+
 use clientele_core::{ColumnData, CustomerTable};
 use clientele_ingest::{AsOfCounts, IngestOptions, MergedDetail, PartTable};
 
@@ -22,12 +24,11 @@ fn internal(reason: String) -> DistributedError {
     }
 }
 
-/// The columns of all buckets in the fold's order ([`clientele_ingest::fold_columns`]).
+/// The columns of all buckets in the fold's order ([`clientele_ingest::order_as_fold`]).
 fn column_order(
     parts: &[PartTable],
     opts: &IngestOptions,
 ) -> Result<Vec<String>, DistributedError> {
-    let canonical = clientele_ingest::fold_columns(opts)?;
     let mut order: Vec<String> = Vec::new();
     for p in parts {
         for c in p.table.columns() {
@@ -36,13 +37,12 @@ fn column_order(
             }
         }
     }
-    let rank = |n: &str| canonical.iter().position(|c| *c == n);
-    if let Some(n) = order.iter().find(|n| rank(n).is_none()) {
+    let own = clientele_ingest::order_as_fold(&mut order, String::as_str, opts)?;
+    if let Some(n) = order.get(own) {
         return Err(internal(format!(
             "a bucket has a column {n} the fold does not make"
         )));
     }
-    order.sort_by_key(|n| rank(n));
     Ok(order)
 }
 
@@ -80,20 +80,20 @@ pub(crate) fn merge(
             .find_map(|p| p.table.get(&name))
             .ok_or_else(|| internal(format!("no bucket has {name}")))?;
         // each bucket's column, or what its customers would have without it
-        let cols: Vec<ColumnData> = parts
+        let cols: Vec<Cow<'_, ColumnData>> = parts
             .iter()
             .map(|p| match p.table.get(&name) {
-                Some(c) if c.type_name() == template.type_name() => Ok(c.clone()),
+                Some(c) if c.type_name() == template.type_name() => Ok(Cow::Borrowed(c)),
                 Some(c) => Err(internal(format!(
                     "{name} is {} in one bucket and {} in another",
                     c.type_name(),
                     template.type_name()
                 ))),
-                None => Ok(clientele_ingest::absent_column(
+                None => Ok(Cow::Owned(clientele_ingest::absent_column(
                     &name,
                     template,
                     p.table.len(),
-                )),
+                ))),
             })
             .collect::<Result<_, _>>()?;
         let data = gather(template, &cols, &at);
@@ -123,12 +123,16 @@ pub(crate) fn merge(
 }
 
 /// The values of `cols` (one per bucket) in the order `at` lists (bucket, row).
-fn gather(template: &ColumnData, cols: &[ColumnData], at: &[(usize, usize)]) -> ColumnData {
+fn gather(
+    template: &ColumnData,
+    cols: &[Cow<'_, ColumnData>],
+    at: &[(usize, usize)],
+) -> ColumnData {
     macro_rules! pick {
         ($variant:ident) => {
             ColumnData::$variant(
                 at.iter()
-                    .map(|&(k, r)| match &cols[k] {
+                    .map(|&(k, r)| match cols[k].as_ref() {
                         ColumnData::$variant(v) => v.get(r),
                         _ => None,
                     })
@@ -143,7 +147,7 @@ fn gather(template: &ColumnData, cols: &[ColumnData], at: &[(usize, usize)]) -> 
         ColumnData::Date(_) => pick!(Date),
         ColumnData::Text(_) => ColumnData::Text(
             at.iter()
-                .map(|&(k, r)| match &cols[k] {
+                .map(|&(k, r)| match cols[k].as_ref() {
                     ColumnData::Text(v) => v.get(r).map(str::to_string),
                     _ => None,
                 })

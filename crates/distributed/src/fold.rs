@@ -147,6 +147,12 @@ impl FoldAccumulator {
         self.bytes += b.get_array_memory_size();
         self.rows.push(b);
     }
+
+    /// The rows kept so far, handed on.
+    fn take(&mut self) -> Vec<RecordBatch> {
+        self.bytes = 0;
+        std::mem::take(&mut self.rows)
+    }
 }
 
 impl Accumulator for FoldAccumulator {
@@ -172,9 +178,8 @@ impl Accumulator for FoldAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let opts = self.params.options()?;
-        let part = clientele_ingest::fold_part(&self.rows, Day(self.params.as_of), &opts)
+        let part = clientele_ingest::fold_part(&self.take(), Day(self.params.as_of), &opts)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        self.rows.clear();
         let bytes = crate::wire::encode(&part).map_err(|e| external("the result", e))?;
         Ok(ScalarValue::LargeBinary(Some(bytes)))
     }
@@ -188,13 +193,11 @@ impl Accumulator for FoldAccumulator {
         {
             let mut w = StreamWriter::try_new(&mut out, &self.schema)
                 .map_err(|e| external("the partial rows", e))?;
-            for b in &self.rows {
-                w.write(b).map_err(|e| external("the partial rows", e))?;
+            for b in self.take() {
+                w.write(&b).map_err(|e| external("the partial rows", e))?;
             }
             w.finish().map_err(|e| external("the partial rows", e))?;
         }
-        self.rows.clear();
-        self.bytes = 0;
         Ok(vec![ScalarValue::LargeBinary(Some(out))])
     }
 
@@ -216,7 +219,8 @@ impl Accumulator for FoldAccumulator {
     }
 }
 
-/// `node` encoded (the codecs' shared part): `clientele_fold` as its parameters, any other function by `other`.
+/// `node` encoded (the codecs' shared part): `clientele_fold` as its parameters, any other
+/// function by `other`.
 fn encode_udaf(
     node: &AggregateUDF,
     buf: &mut Vec<u8>,

@@ -505,20 +505,13 @@ fn fetch_folds(
         .iter()
         .map(|f| col(f.name().as_str()))
         .collect();
-    let folds = rt
-        .block_on(async {
-            ctx.table("tx")
-                .await?
-                .aggregate(vec![col("bucket")], vec![udaf.call(args).alias("fold")])?
-                .collect()
-                .await
-        })
-        .map_err(|e| DistributedError::Cluster {
-            url: String::new(),
-            step: FOLD_STEP,
-            reason: e.to_string(),
-            staging: String::new(),
-        })?;
+    let folds = collect(rt, FOLD_STEP, async {
+        ctx.table("tx")
+            .await?
+            .aggregate(vec![col("bucket")], vec![udaf.call(args).alias("fold")])?
+            .collect()
+            .await
+    })?;
     let holdout = match opts.holdout_end {
         Some(end) => Some(holdout_rows(ctx, rt, as_of, end, opts)?),
         None => None,
@@ -564,23 +557,22 @@ fn merge_folds(
         Some(rows) => Some(holdout_days(rows, &table)?),
         None => None,
     };
-    Ok(match merged.detail {
-        Some(d) => Aggregated {
-            table,
-            holdout,
-            months: d.months,
-            category_spend: d.category_spend,
-            categories: d.categories,
-            seasonality: Some(d.seasonality),
-        },
-        None => Aggregated {
-            table,
-            holdout,
-            months: Vec::new(),
-            category_spend: Vec::new(),
-            categories: Vec::new(),
-            seasonality: None,
-        },
+    let (months, category_spend, categories, seasonality) = match merged.detail {
+        Some(d) => (
+            d.months,
+            d.category_spend,
+            d.categories,
+            Some(d.seasonality),
+        ),
+        None => Default::default(),
+    };
+    Ok(Aggregated {
+        table,
+        holdout,
+        months,
+        category_spend,
+        categories,
+        seasonality,
     })
 }
 
@@ -617,11 +609,17 @@ fn query(
     step: &'static str,
     sql: &str,
 ) -> Result<Vec<RecordBatch>, DistributedError> {
-    rt.block_on(async {
-        let df = ctx.sql(sql).await?;
-        df.collect().await
-    })
-    .map_err(|e| DistributedError::Cluster {
+    collect(rt, step, async { ctx.sql(sql).await?.collect().await })
+}
+
+/// The batches `job` collects on the cluster; a failure names `step` (the scheduler and the
+/// folder are added by [`Cluster::run`]).
+fn collect(
+    rt: &tokio::runtime::Runtime,
+    step: &'static str,
+    job: impl std::future::Future<Output = datafusion::error::Result<Vec<RecordBatch>>>,
+) -> Result<Vec<RecordBatch>, DistributedError> {
+    rt.block_on(job).map_err(|e| DistributedError::Cluster {
         url: String::new(),
         step,
         reason: e.to_string(),

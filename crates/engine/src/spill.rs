@@ -652,16 +652,13 @@ fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), Engi
     }
 }
 
-/// The columns `seen` in the parts, in the order one fold of all the rows has them: the
-/// fold's own in [`clientele_ingest::fold_columns`] order (a part may lack an optional one),
-/// then the side tables' as the parts have them.
+/// The columns `seen` in the parts, in the order one fold of all the rows has them
+/// ([`clientele_ingest::order_as_fold`]: the fold's own, then the side tables').
 fn columns_of_all(
     mut seen: Vec<(String, clientele_core::ColumnData)>,
     ingest: &clientele_ingest::IngestOptions,
 ) -> Result<CustomerTable, EngineError> {
-    let fold = clientele_ingest::fold_columns(ingest)?;
-    // stable: the side tables' columns keep their order, after the fold's
-    seen.sort_by_key(|(n, _)| fold.iter().position(|f| f == n).unwrap_or(usize::MAX));
+    clientele_ingest::order_as_fold(&mut seen, |(n, _)| n.as_str(), ingest)?;
     let mut like = CustomerTable::new(Vec::new());
     for (name, data) in seen {
         like.push(name, data)

@@ -280,6 +280,20 @@ pub fn fold_columns(opts: &IngestOptions) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Sorts `items` (the columns of folded parts, each once) into the order one fold of all the
+/// rows has them: the fold's own in [`fold_columns`] order, then any others (the side
+/// tables') in the order given. How many of them are the fold's own.
+pub fn order_as_fold<T>(
+    items: &mut [T],
+    name: impl Fn(&T) -> &str,
+    opts: &IngestOptions,
+) -> Result<usize> {
+    let fold = fold_columns(opts)?;
+    let rank = |t: &T| fold.iter().position(|f| f == name(t));
+    items.sort_by_key(|t| rank(t).unwrap_or(usize::MAX));
+    Ok(items.iter().filter(|t| rank(t).is_some()).count())
+}
+
 /// The column `name` (of `template`'s type) for `n` customers of a part that lacks it: what
 /// a fold gives a customer without the field (no category is 0 categories; no profit or
 /// quantity is missing).
