@@ -61,9 +61,9 @@ largest() { printf '%s\n' "$@" | sort -n | tail -1; }
 tw=() tr=() aw=() ar=()
 for ((rep = 1; rep <= REPEAT; rep++)); do
   rm -rf "$OUT/table" "$OUT/whole"
-  timed table "$BIN" analyze "$FILE" --out "$OUT/table" --quiet --customer-table-only --format parquet --timings
+  timed table "$BIN" analyze "$FILE" --out "$OUT/table" --quiet --lang en --customer-table-only --format parquet --timings
   tw+=("$WALL") tr+=("$RSS")
-  timed whole "$BIN" analyze "$FILE" --out "$OUT/whole" --quiet --timings
+  timed whole "$BIN" analyze "$FILE" --out "$OUT/whole" --quiet --lang en --timings
   aw+=("$WALL") ar+=("$RSS")
 done
 t_med=$(median "${tw[@]}" | cut -d' ' -f1)
@@ -73,13 +73,13 @@ rows+=("customer table only (\`--customer-table-only --format parquet\`)|$(media
 rows+=("whole analyze (defaults)|$(median "${aw[@]}")|$(largest "${ar[@]}")")
 if [[ -n "${BOTH:-}" ]]; then
   rm -rf "$OUT/both"
-  timed both "$BIN" analyze "$FILE" --out "$OUT/both" --quiet --timings --format both
+  timed both "$BIN" analyze "$FILE" --out "$OUT/both" --quiet --lang en --timings --format both
   rows+=("whole analyze, \`--format both\` (customers.csv too)|$WALL|$RSS")
   rm -rf "$OUT/both"
 fi
 if [[ -n "${HISTORY:-}" ]]; then
   rm -rf "$OUT/history"
-  timed history "$BIN" analyze "$FILE" --out "$OUT/history" --quiet --timings --history monthly
+  timed history "$BIN" analyze "$FILE" --out "$OUT/history" --quiet --lang en --timings --history monthly
   ends=$(find "$OUT/history/snapshot/history" -name '*.json' | wc -l)
   rows+=("whole analyze \`--history monthly\` ($ends month ends)|$WALL|$RSS")
   h_wall=$WALL

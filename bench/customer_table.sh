@@ -102,7 +102,7 @@ for fmt in $FORMATS; do
   reads=() builds=() writes=()
   for ((rep = 1; rep <= REPEAT; rep++)); do
     timed "clientele-table-$fmt" \
-      "$BIN" analyze "$f" --out "$out" --quiet --customer-table-only --format parquet --timings
+      "$BIN" analyze "$f" --out "$out" --quiet --lang en --customer-table-only --format parquet --timings
     walls[clientele]+=" $WALL" rsss[clientele]+=" $RSS"
     read -r r b w < <(steps_of "$LOGS/clientele-table-$fmt.time")
     reads+=("$r") builds+=("$b") writes+=("$w")
@@ -119,7 +119,7 @@ for fmt in $FORMATS; do
     # shellcheck disable=SC2086
     RESULTS+=("$e · customer table · $fmt|$(median ${walls[$e]})|$(largest ${rsss[$e]})|in-process ${inner} s (last run); $(sed -E 's/^[a-z]+ +[0-9.]+ s +//' "$LOGS/$e-$fmt.out")")
   done
-  timed "clientele-analyze-$fmt" "$BIN" analyze "$f" --out "$out-full" --quiet --timings
+  timed "clientele-analyze-$fmt" "$BIN" analyze "$f" --out "$out-full" --quiet --lang en --timings
   RESULTS+=("clientele · whole analyze · $fmt|$WALL|$RSS|$(awk '/^  reading / { r += $(NF-1) }
     /^  building the customer table/ { b = $(NF-1) } /^  models, grades and lists/ { m = $(NF-1) }
     /^  writing outputs/ { w = $(NF-1) }

@@ -1,9 +1,10 @@
 //! indicatif progress bars behind the ingest `Progress` hook; hidden when stderr is not a
-//! terminal or with `--quiet`.
+//! terminal or with `--quiet`. Steps are labelled in the run's language.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use clientele_core::{Lang, Note};
 use clientele_engine::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -13,16 +14,19 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Bars {
     bar: Mutex<Option<ProgressBar>>,
     quiet: bool,
+    /// The language of the labels: the locale's until a command knows its run's.
+    lang: Mutex<Lang>,
     /// The step shown now, and the steps done with their wall time.
     open: Mutex<Option<(String, Instant)>>,
     done: Mutex<Vec<(String, Duration)>>,
 }
 
 impl Bars {
-    pub fn new(quiet: bool) -> Bars {
+    pub fn new(quiet: bool, lang: Lang) -> Bars {
         Bars {
             bar: Mutex::new(None),
             quiet,
+            lang: Mutex::new(lang),
             open: Mutex::new(None),
             done: Mutex::new(Vec::new()),
         }
@@ -62,6 +66,18 @@ impl Bars {
         }
     }
 
+    /// Labels the steps from now on in `lang` (the run's, once its config is read).
+    pub fn set_lang(&self, lang: Lang) {
+        if let Ok(mut l) = self.lang.lock() {
+            *l = lang;
+        }
+    }
+
+    /// The language the steps are labelled in.
+    pub fn lang(&self) -> Lang {
+        self.lang.lock().map_or(Lang::default(), |l| *l)
+    }
+
     /// True with `--quiet`.
     pub fn is_quiet(&self) -> bool {
         self.quiet
@@ -89,7 +105,8 @@ impl Bars {
 }
 
 impl Progress for Bars {
-    fn start(&self, label: &str, total_bytes: Option<u64>) {
+    fn start(&self, label: &Note, total_bytes: Option<u64>) {
+        let label = label.text(self.lang());
         self.close();
         if let Ok(mut o) = self.open.lock() {
             *o = Some((label.to_string(), Instant::now()));

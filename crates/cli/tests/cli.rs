@@ -352,13 +352,9 @@ fn customer_table_only_with_timings() {
         .arg(&out));
     assert!(ok, "{stderr}");
     assert!(stdout.contains("客户 23570"), "{stdout}");
-    assert!(stderr.contains("timings (wall clock):"), "{stderr}");
-    for step in [
-        "reading ",
-        "building the customer table",
-        "writing outputs",
-        "total",
-    ] {
+    // a Chinese run's timings are in Chinese, as its bars were
+    assert!(stderr.contains("耗时（墙钟时间）："), "{stderr}");
+    for step in ["读取 ", "构建顾客表", "写出结果", "合计"] {
         assert!(
             stderr
                 .lines()
@@ -398,6 +394,12 @@ fn timings_name_every_model_step_and_what_explains_it() {
         assert!(line.is_some_and(|l| l.contains(" s")), "{step}: {stderr}");
     }
     assert!(stderr.contains("(k = "), "the chosen k: {stderr}");
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{stderr}"
+    );
     // and the writing, file by file
     for file in [
         "customers.parquet",
@@ -408,7 +410,46 @@ fn timings_name_every_model_step_and_what_explains_it() {
         "manifest and the swap into place",
     ] {
         let line = stderr.lines().find(|l| l.trim_start().starts_with(file));
-        assert!(line.is_some_and(|l| l.ends_with(" s")), "{file}: {stderr}");
+        assert!(line.is_some_and(|l| l.contains(" s")), "{file}: {stderr}");
+    }
+}
+
+/// One language per run: a Chinese run names its steps (and what explains their time) in
+/// Chinese, with no English step left over.
+#[test]
+fn a_chinese_runs_timings_are_in_chinese() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "1500");
+    let (ok, _, stderr) = run(bin()
+        .args(["analyze", "--quiet", "--timings", "--lang", "zh", "--out"])
+        .arg(d.path().join("out"))
+        .arg(shop.join("transactions.csv")));
+    assert!(ok, "{stderr}");
+    for step in [
+        "耗时（墙钟时间）：",
+        "读取 ",
+        "构建顾客表",
+        "CLV 拟合",
+        "CLV 区间",
+        "生命周期阶段、趋势、同期群",
+        "RFM 评分与分群",
+        "价值分层",
+        "K-means（选 k、拟合、画像）",
+        "分级",
+        "目标名单、下一步行动、最佳顾客",
+        "写出结果",
+        "清单与替换到位",
+        "合计",
+    ] {
+        let line = stderr.lines().find(|l| l.trim_start().starts_with(step));
+        assert!(line.is_some(), "{step}: {stderr}");
+    }
+    assert!(stderr.contains("（选定 k = "), "the chosen k: {stderr}");
+    assert!(stderr.contains("次参数抽样）"), "the draws: {stderr}");
+    for english in [
+        "reading", "building", "CLV fit", "writing", "total", "draws", "chosen",
+    ] {
+        assert!(!stderr.contains(english), "{english}: {stderr}");
     }
 }
 

@@ -269,7 +269,13 @@ impl StagedRows {
         refuse_kept_rows(opts)?;
         let as_of = opts.as_of.unwrap_or(self.as_of);
         let mut stats = self.stats.clone();
-        progress.start("building the customer table on the cluster", None);
+        progress.start(
+            &clientele_core::Note::new(
+                "在集群上构建顾客表",
+                "building the customer table on the cluster",
+            ),
+            None,
+        );
         let cluster = Cluster {
             url: &self.url,
             staging: &self.stage.dir,

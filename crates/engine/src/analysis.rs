@@ -38,10 +38,10 @@ pub struct Analysis {
 /// How long one step of the analysis took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTiming {
-    /// The step (`CLV fit`, `K-means`…).
-    pub step: &'static str,
+    /// The step (`CLV fit`, `K-means`…), in both languages: `--timings` prints the run's.
+    pub step: clientele_core::Note,
     /// What it did, when that explains the time (`k = 6 chosen from 3..8`).
-    pub detail: Option<String>,
+    pub detail: Option<clientele_core::Note>,
     /// Seconds.
     pub seconds: f64,
 }

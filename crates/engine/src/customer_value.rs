@@ -4,7 +4,7 @@
 
 use clientele_clv::{CalibrationData, ClvOptions, FitOptions, GammaGamma};
 use clientele_core::columns as col;
-use clientele_core::{ClvSummary, ColumnData, CustomerTable, TimeUnit};
+use clientele_core::{ClvSummary, ColumnData, CustomerTable, Note, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -705,18 +705,17 @@ pub(crate) fn clv_step(
         MonthLength::ThirtyDays => clientele_clv::clv::periods_per_month_30_days(unit),
         MonthLength::Lifetimes => clientele_clv::clv::periods_per_month_lifetimes(unit),
     };
+    let (model, iterations, rows) = (&report.model, report.iterations, report.n_rows);
+    let (chosen_zh, chosen_en) = if comparison.is_some() {
+        ("，在比较的模型中选定", ", chosen among the models compared")
+    } else {
+        ("", "")
+    };
     laps.lap(
-        "CLV fit",
-        Some(format!(
-            "{}, {} iterations on {} distinct histories{}",
-            report.model,
-            report.iterations,
-            report.n_rows,
-            if comparison.is_some() {
-                ", chosen among the models compared"
-            } else {
-                ""
-            }
+        Note::new("CLV 拟合", "CLV fit"),
+        Some(Note::new(
+            format!("{model}，在 {rows} 种不同历史上迭代 {iterations} 次{chosen_zh}"),
+            format!("{model}, {iterations} iterations on {rows} distinct histories{chosen_en}"),
         )),
     );
     let (months_f, label) = horizon_of(cfg, periods * unit.days())?;
@@ -748,7 +747,13 @@ pub(crate) fn clv_step(
     }
     push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
-    laps.lap("CLV P(alive) and expected purchases", None);
+    laps.lap(
+        Note::new(
+            "CLV 存活概率与预期购买",
+            "CLV P(alive) and expected purchases",
+        ),
+        None,
+    );
     let mut section = ClvSection {
         model: report,
         spend: None,
@@ -776,9 +781,20 @@ pub(crate) fn clv_step(
     };
     if predictions.full {
         purchase_chances(table, cfg, unit, as_of, &predictor, &data, &mut section)?;
-        laps.lap("CLV purchase chances and next purchase", None);
+        laps.lap(
+            Note::new(
+                "CLV 购买概率与下次购买",
+                "CLV purchase chances and next purchase",
+            ),
+            None,
+        );
     }
-    let draws = Some(format!("{} parameter draws", cfg.interval_draws));
+    let n = cfg.interval_draws;
+    let draws = Some(Note::new(
+        format!("{n} 次参数抽样"),
+        format!("{n} parameter draws"),
+    ));
+    let intervals_step = || Note::new("CLV 区间", "CLV intervals");
     // the forecast covers the whole months of the horizon
     let months = options.months as usize;
     let days_per_month = periods * unit.days();
@@ -821,7 +837,13 @@ pub(crate) fn clv_step(
                     (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
                 });
                 section.clv_distribution = clv_bins(&sorted);
-                laps.lap("CLV spend model, values and forecast", None);
+                laps.lap(
+                    Note::new(
+                        "CLV 消费模型、价值与预测",
+                        "CLV spend model, values and forecast",
+                    ),
+                    None,
+                );
                 if predictions.full && cfg.intervals {
                     let input = clientele_clv::SpendInput {
                         model: &gg,
@@ -839,7 +861,7 @@ pub(crate) fn clv_step(
                         horizon,
                         &mut section,
                     )?;
-                    laps.lap("CLV intervals", draws);
+                    laps.lap(intervals_step(), draws);
                 }
                 section.spend = Some(spend);
                 value_per_purchase = Some(value);
@@ -847,19 +869,25 @@ pub(crate) fn clv_step(
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
                 forecast(&mut section, None)?;
-                laps.lap("CLV spend model (not fitted) and forecast", None);
+                laps.lap(
+                    Note::new(
+                        "CLV 消费模型（未拟合）与预测",
+                        "CLV spend model (not fitted) and forecast",
+                    ),
+                    None,
+                );
                 if predictions.full && cfg.intervals {
                     intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
-                    laps.lap("CLV intervals", draws);
+                    laps.lap(intervals_step(), draws);
                 }
             }
         }
     } else {
         forecast(&mut section, None)?;
-        laps.lap("CLV forecast", None);
+        laps.lap(Note::new("CLV 预测", "CLV forecast"), None);
         if predictions.full && cfg.intervals {
             intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
-            laps.lap("CLV intervals", draws);
+            laps.lap(intervals_step(), draws);
         }
     }
     if predictions.full && cfg.forecast_per_customer {
@@ -869,7 +897,10 @@ pub(crate) fn clv_step(
             by_customer: by,
             value: value_per_purchase,
         });
-        laps.lap("CLV forecast per customer", None);
+        laps.lap(
+            Note::new("CLV 逐顾客预测", "CLV forecast per customer"),
+            None,
+        );
     }
     Ok(section)
 }

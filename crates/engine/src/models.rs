@@ -153,33 +153,54 @@ pub(crate) fn run_models(
             &mut laps,
         ));
         if let Step::Failed { .. } = &out.clv {
-            laps.lap("CLV (not computed)", None);
+            laps.lap(Note::new("CLV（未计算）", "CLV (not computed)"), None);
         }
     }
     lifecycle_step(table, config, inputs, &mut out)?;
-    laps.lap("lifecycle stages, trends, cohorts", None);
+    laps.lap(
+        Note::new(
+            "生命周期阶段、趋势、同期群",
+            "lifecycle stages, trends, cohorts",
+        ),
+        None,
+    );
     rfm_step(table, config, &mut out)?;
-    laps.lap("RFM scores and segments", None);
+    laps.lap(Note::new("RFM 评分与分群", "RFM scores and segments"), None);
     tier_step(table, config, &mut out)?;
-    laps.lap("value tiers", None);
+    laps.lap(Note::new("价值分层", "value tiers"), None);
     if config.cluster.enabled {
         // Too few or identical customers is a property of the data, not a failed run.
         out.clusters = Step::of(cluster_step(table, config));
-        let k = out
-            .clusters
-            .done()
-            .map(|c| format!("k = {} chosen", c.model.k));
-        laps.lap("K-means (choice of k, fit, profiles)", k);
+        let k = out.clusters.done().map(|c| {
+            let k = c.model.k;
+            Note::new(format!("选定 k = {k}"), format!("k = {k} chosen"))
+        });
+        laps.lap(
+            Note::new(
+                "K-means（选 k、拟合、画像）",
+                "K-means (choice of k, fit, profiles)",
+            ),
+            k,
+        );
     }
     grade_step(table, config, &mut out)?;
     let n = out.grades.len();
-    laps.lap("gradings", Some(format!("{n} schemes")));
+    laps.lap(
+        Note::new("分级", "gradings"),
+        Some(Note::new(format!("{n} 个方案"), format!("{n} schemes"))),
+    );
     if let Step::Done(clv) = &mut out.clv {
         clv.buy_next = crate::customer_value::buy_next(table, clv);
     }
     if inputs.behaviour {
         out.behaviour = Step::of(behaviour_step(table, config, inputs, &out));
-        laps.lap("behaviour (distributions, categories)", None);
+        laps.lap(
+            Note::new(
+                "购买行为（分布、品类）",
+                "behaviour (distributions, categories)",
+            ),
+            None,
+        );
     }
     out.timings = laps.timings;
     Ok(out)
@@ -200,7 +221,7 @@ impl Laps {
     }
 
     /// The time since the previous lap (or the start), under `step`.
-    pub(crate) fn lap(&mut self, step: &'static str, detail: Option<String>) {
+    pub(crate) fn lap(&mut self, step: Note, detail: Option<Note>) {
         self.timings.push(crate::StepTiming {
             step,
             detail,

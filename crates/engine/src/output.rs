@@ -108,7 +108,7 @@ fn write_outputs_with(
     let clock = std::time::Instant::now();
     let dir = out.finish(manifest)?;
     timings.push(crate::StepTiming {
-        step: "manifest and the swap into place",
+        step: clientele_core::Note::new("清单与替换到位", "manifest and the swap into place"),
         detail: None,
         seconds: clock.elapsed().as_secs_f64(),
     });
@@ -141,8 +141,8 @@ fn write_all(
         let mut timed = |timings: &mut Vec<crate::StepTiming>, files: &[String]| {
             if let Some(f) = files.last() {
                 timings.push(crate::StepTiming {
-                    step: "file",
-                    detail: Some(f.clone()),
+                    step: clientele_core::Note::new(f.clone(), f.clone()),
+                    detail: None,
                     seconds: clock.elapsed().as_secs_f64(),
                 });
             }
@@ -204,8 +204,8 @@ fn write_all(
         for f in written {
             // its own time, which overlapped the files above
             timings.push(crate::StepTiming {
-                step: "file",
-                detail: Some(format!("{f} (alongside)")),
+                step: clientele_core::Note::new(f.clone(), f.clone()),
+                detail: Some(clientele_core::Note::new("同时写入", "alongside")),
                 seconds,
             });
             files.push(f);

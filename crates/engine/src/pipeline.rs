@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clientele_core::Note;
 use clientele_ingest::{KeptRows, Progress, load, refold};
 
 use crate::analysis::{ColumnInfo, Kpis};
@@ -138,14 +139,17 @@ pub(crate) fn analyze_ingested(
     let mut timings = std::mem::take(&mut models.timings);
     if !matches!(validation, Step::Off) {
         let step = crate::StepTiming {
-            step: "holdout validation (from the rows read once)",
+            step: Note::new(
+                "留出期验证（用一次读入的行）",
+                "holdout validation (from the rows read once)",
+            ),
             detail: None,
             seconds: validation_seconds,
         };
         timings.insert(0, step);
     }
     let mut clock = std::time::Instant::now();
-    let mut timed = |step: &'static str, detail: Option<String>| {
+    let mut timed = |step: Note, detail: Option<Note>| {
         timings.push(crate::StepTiming {
             step,
             detail,
@@ -201,8 +205,11 @@ pub(crate) fn analyze_ingested(
         )?;
         let n = h.1.len();
         timed(
-            "month-end history (one analysis per month end, from the rows read once)",
-            Some(format!("{n} month ends")),
+            Note::new(
+                "月末历史（每个月末一次分析，用一次读入的行）",
+                "month-end history (one analysis per month end, from the rows read once)",
+            ),
+            Some(Note::new(format!("{n} 个月末"), format!("{n} month ends"))),
         );
         h
     } else {
@@ -227,7 +234,13 @@ pub(crate) fn analyze_ingested(
     } else {
         crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS)
     };
-    timed("target lists, next steps, best customers", None);
+    timed(
+        Note::new(
+            "目标名单、下一步行动、最佳顾客",
+            "target lists, next steps, best customers",
+        ),
+        None,
+    );
     let summary = Summary {
         schema_version: crate::SCHEMA_VERSION,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
@@ -285,7 +298,7 @@ pub(crate) fn analyze_ingested(
         analysis.summary.migration = Some(cmp.without_customer_lists());
         analysis.comparison = Some(cmp);
         analysis.timings.push(crate::StepTiming {
-            step: "comparison with the previous run",
+            step: Note::new("与上次运行比较", "comparison with the previous run"),
             detail: None,
             seconds: clock.elapsed().as_secs_f64(),
         });
@@ -386,8 +399,12 @@ fn monthly_history(
         c.cluster.frozen.clone_from(&clusters);
         // each month end folds the rows again: say which, so the bars do not seem to restart;
         // its own phases are not shown (two month ends run at once)
+        let (k, n) = (k + 1, ends.len());
         progress.start(
-            &format!("history: month end {} of {} ({end})", k + 1, ends.len()),
+            &clientele_core::Note::new(
+                format!("历史：第 {k} 个月末，共 {n} 个（{end}）"),
+                format!("history: month end {k} of {n} ({end})"),
+            ),
             None,
         );
         let a = analyze_with(
@@ -419,8 +436,8 @@ mod tests {
     struct Labels(std::sync::Mutex<Vec<String>>);
 
     impl Progress for Labels {
-        fn start(&self, label: &str, _: Option<u64>) {
-            self.0.lock().unwrap().push(label.to_string());
+        fn start(&self, label: &clientele_core::Note, _: Option<u64>) {
+            self.0.lock().unwrap().push(label.en.clone());
         }
         fn advance(&self, _: u64) {}
         fn finish(&self) {}

@@ -30,7 +30,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 use clientele_core::rank::float_key;
-use clientele_core::{CustomerTable, columns as col};
+use clientele_core::{CustomerTable, Note, columns as col};
 use clientele_ingest::{AsOfCounts, InputSize, Progress, RowSink};
 
 use crate::analysis::{ColumnInfo, KpiSums};
@@ -367,7 +367,10 @@ fn fold_parts(
         let mut seen: Vec<(String, clientele_core::ColumnData)> = Vec::new();
         let mut top = Vec::new();
         let mut joined = clientele_ingest::SideJoin::default();
-        progress.start("building the customer table by parts", Some(parts as u64));
+        progress.start(
+            &Note::new("分块构建顾客表", "building the customer table by parts"),
+            Some(parts as u64),
+        );
         for k in 0..parts {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
@@ -579,7 +582,10 @@ pub fn analyze_by_parts(
     let mut built = crate::stored::TableBuilder::new(&table.schema, customers)
         .map_err(EngineError::Internal)?;
     let mut next = 0u32;
-    progress.start("merging the parts", Some(customers as u64));
+    progress.start(
+        &Note::new("合并各块", "merging the parts"),
+        Some(customers as u64),
+    );
     table.merged_with_origins(|batch, origins| {
         built.append(batch).map_err(EngineError::Internal)?;
         for &(k, local) in origins {

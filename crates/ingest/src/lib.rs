@@ -274,7 +274,10 @@ fn fold(
     let holdout_end = opts
         .holdout_end
         .map(|end| stats.last_date.map_or(end, |last| end.min(last)));
-    progress.start("building the customer table", None);
+    progress.start(
+        &clientele_core::Note::new("构建顾客表", "building the customer table"),
+        None,
+    );
     let agg = acc.finish(
         accumulate::Finish {
             as_of,

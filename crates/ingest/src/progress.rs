@@ -1,11 +1,14 @@
 //! Progress reporting hook, so the CLI can draw bars without this crate knowing about
 //! terminals.
 
+use clientele_core::Note;
+
 /// Receives progress of long reads. Implementations must be cheap: `advance` is called per
 /// batch of rows.
 pub trait Progress: Sync {
-    /// A new phase starts; `total_bytes` when the size is known.
-    fn start(&self, label: &str, total_bytes: Option<u64>);
+    /// A new phase starts; `total_bytes` when the size is known. The label comes in both
+    /// languages: the surface shows it in the run's.
+    fn start(&self, label: &Note, total_bytes: Option<u64>);
     /// `bytes` more were processed.
     fn advance(&self, bytes: u64);
     /// The phase is over.
@@ -17,7 +20,7 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn start(&self, _: &str, _: Option<u64>) {}
+    fn start(&self, _: &Note, _: Option<u64>) {}
     fn advance(&self, _: u64) {}
     fn finish(&self) {}
 }

@@ -14,7 +14,7 @@ use clientele_engine::{
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
 use super::outputs::{print_summary, report_files};
 use crate::progress::Bars;
-use clientele_core::TimeUnit;
+use clientele_core::{Lang, TimeUnit};
 
 #[derive(Debug, Args)]
 pub(super) struct AnalyzeArgs {
@@ -131,6 +131,7 @@ pub(super) enum HistoryArg {
 
 pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let config = config_from(&a)?;
+    bars.set_lang(config.output.lang);
     let limit = a
         .memory_limit
         .or_else(crate::memory::MemoryLimit::default_for_machine);
@@ -172,7 +173,8 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         None => (analyze(&config, &opts, bars)?, None),
     };
     let analyzed = started.elapsed();
-    let spin = bars.spinner("writing outputs");
+    let lang = config.output.lang;
+    let spin = bars.spinner(lang.pick("写出结果", "writing outputs"));
     let writing = Instant::now();
     let report = report_files(&analysis)?;
     let written = match &spilled {
@@ -184,7 +186,10 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     spin.finish_and_clear();
     let stored = match &sink {
         Some(sink) => {
-            let spin = bars.spinner("writing the customer table to PostgreSQL");
+            let spin = bars.spinner(lang.pick(
+                "把顾客表写入 PostgreSQL",
+                "writing the customer table to PostgreSQL",
+            ));
             let w = match &spilled {
                 Some(t) => write_to_postgres_spilled(&analysis, t, sink)?,
                 None => write_to_postgres(&analysis, sink)?,
@@ -343,34 +348,50 @@ fn print_timings(
     (writing, files): (Duration, &[clientele_engine::StepTiming]),
     total: Duration,
 ) {
+    let lang = bars.lang();
     let steps = bars.steps();
     let shown: Duration = steps.iter().map(|(_, d)| *d).sum();
-    eprintln!("timings (wall clock):");
+    eprintln!(
+        "{}",
+        lang.pick("耗时（墙钟时间）：", "timings (wall clock):")
+    );
+    let line = |indent: &str, label: &str, width: usize, seconds: f64, detail: &str| {
+        eprintln!(
+            "{indent}{} {seconds:>8.2} s{detail}",
+            super::pad(label, width, true)
+        );
+    };
     for (label, took) in &steps {
-        eprintln!("  {label:<48} {:>8.2} s", took.as_secs_f64());
+        line("  ", label, 48, took.as_secs_f64(), "");
     }
     // every model step, with what explains its time
     let mut stepped = 0.0;
+    let print = |t: &clientele_engine::StepTiming| {
+        let detail = t.detail.as_ref().map_or(String::new(), |d| match lang {
+            Lang::Zh => format!("（{}）", d.zh),
+            Lang::En => format!("  ({})", d.en),
+        });
+        line("    ", t.step.text(lang), 46, t.seconds, &detail);
+    };
     for t in models {
         stepped += t.seconds;
-        let detail = t
-            .detail
-            .as_deref()
-            .map_or(String::new(), |d| format!("  ({d})"));
-        eprintln!("    {:<46} {:>8.2} s{detail}", t.step, t.seconds);
+        print(t);
     }
     let rest = analyzed.saturating_sub(shown).as_secs_f64() - stepped;
     if rest > 0.005 {
-        eprintln!("    {:<46} {:>8.2} s", "the rest of the analysis", rest);
+        let label = lang.pick("分析的其余部分", "the rest of the analysis");
+        line("    ", label, 46, rest, "");
     }
-    eprintln!(
-        "  {:<48} {:>8.2} s",
-        "writing outputs",
-        writing.as_secs_f64()
-    );
+    let label = lang.pick("写出结果", "writing outputs");
+    line("  ", label, 48, writing.as_secs_f64(), "");
     for t in files {
-        let name = t.detail.as_deref().unwrap_or(t.step);
-        eprintln!("    {name:<46} {:>8.2} s", t.seconds);
+        print(t);
     }
-    eprintln!("  {:<48} {:>8.2} s", "total", total.as_secs_f64());
+    line(
+        "  ",
+        lang.pick("合计", "total"),
+        48,
+        total.as_secs_f64(),
+        "",
+    );
 }

@@ -64,6 +64,7 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
             path.display()
         );
     }
+    bars.set_lang(config.output.lang);
     let r = clientele_engine::check_config(&config, bars)?;
     say!("{}: {} customers", path.display(), r.customers)?;
     for d in &r.diagnostics {

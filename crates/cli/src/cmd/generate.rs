@@ -64,9 +64,10 @@ pub(super) fn run(g: GenerateArgs, lang: Lang, bars: &Bars) -> Result<GeneratedS
         },
     );
     pb.set_style(
-        indicatif::ProgressStyle::with_template(
+        indicatif::ProgressStyle::with_template(lang.pick(
+            "生成中 [{bar:30}] {pos}/{len} 位客户 剩余 {eta}",
             "generating [{bar:30}] {pos}/{len} customers eta {eta}",
-        )
+        ))
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
@@ -94,6 +95,7 @@ pub(super) fn run(g: GenerateArgs, lang: Lang, bars: &Bars) -> Result<GeneratedS
 pub(super) fn demo(d: DemoArgs, bars: &Bars) -> Result<()> {
     let data = d.dir.join("data");
     let lang = d.lang.map_or_else(locale_lang, Lang::from);
+    bars.set_lang(lang);
     let shop = run(
         GenerateArgs {
             customers: d.customers,

@@ -132,7 +132,7 @@ enum Command {
 
 pub fn run(cli: Cli) -> Result<()> {
     // for the whole process: the memory watcher of `analyze` reads the step shown
-    let bars: &'static Bars = Box::leak(Box::new(Bars::new(cli.quiet)));
+    let bars: &'static Bars = Box::leak(Box::new(Bars::new(cli.quiet, flags::locale_lang())));
     match cli.command {
         Command::Analyze(a) => analyze::run(a, bars),
         Command::Generate(g) => generate::run(g, flags::locale_lang(), bars).map(|_| ()),

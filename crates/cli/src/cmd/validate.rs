@@ -93,6 +93,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         source: v.source,
     };
     let mut config = config_from(&a)?;
+    bars.set_lang(config.output.lang);
     // the default limit only: a validation holds what an analysis holds
     if let Some(limit) = crate::memory::MemoryLimit::default_for_machine() {
         limit.watch(bars, config.output.lang, false);
