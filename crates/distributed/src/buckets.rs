@@ -15,6 +15,8 @@ pub(crate) struct Merged {
     pub counts: AsOfCounts,
     /// With [`clientele_ingest::IngestOptions::monthly_activity`].
     pub detail: Option<MergedDetail>,
+    /// With [`clientele_ingest::IngestOptions::holdout_end`]: one per row of the table.
+    pub holdout: Option<Vec<f64>>,
 }
 
 fn internal(reason: String) -> DistributedError {
@@ -102,6 +104,16 @@ pub(crate) fn merge(
             .map_err(|e| internal(e.to_string()))?;
     }
     debug_assert_eq!(table.len(), n);
+    let holdout = match opts.holdout_end {
+        Some(_) => {
+            let days: Vec<&Vec<f64>> = parts.iter().filter_map(|p| p.holdout.as_ref()).collect();
+            if days.len() != parts.len() {
+                return Err(internal("some buckets came without the holdout".into()));
+            }
+            Some(at.iter().map(|&(k, r)| days[k][r]).collect())
+        }
+        None => None,
+    };
     let mut counts = AsOfCounts::default();
     let mut details = Vec::with_capacity(parts.len());
     for p in parts {
@@ -119,6 +131,7 @@ pub(crate) fn merge(
         table,
         counts,
         detail,
+        holdout,
     })
 }
 
@@ -198,6 +211,7 @@ mod tests {
         .unwrap();
         let mut opts = clientele_ingest::IngestOptions::new(Vec::new());
         opts.monthly_activity = true;
+        opts.holdout_end = Some(Day(19095));
         let as_of = Day(19090);
         let whole = clientele_ingest::fold_part([&rows], as_of, &opts).unwrap();
         let bucket: Vec<usize> = ids
@@ -241,6 +255,9 @@ mod tests {
             assert_eq!(d.category_spend, m.category_spend);
             assert_eq!(d.categories, m.categories);
             assert_eq!(clientele_ingest::totals_of(&d.seasonality), m.seasonality);
+            let days = whole.holdout.as_ref().expect("the holdout asked for");
+            assert!(days.iter().sum::<f64>() > 0.0, "purchases in the holdout");
+            assert_eq!(Some(days), merged.holdout.as_ref(), "{parts} buckets");
         }
     }
 }

@@ -49,6 +49,9 @@ pub(crate) struct FoldParams {
     pub calendar: bool,
     /// Months, category spend and seasonality too.
     pub detail: bool,
+    /// Purchase days after `as_of` up to this day too (days since 1970-01-01).
+    #[serde(default)]
+    pub holdout_end: Option<i32>,
 }
 
 impl FoldParams {
@@ -58,6 +61,7 @@ impl FoldParams {
             unit: opts.unit.name().into_owned(),
             calendar: opts.calendar_periods,
             detail: opts.monthly_activity,
+            holdout_end: opts.holdout_end.map(|d| d.0),
         }
     }
 
@@ -70,6 +74,7 @@ impl FoldParams {
             .map_err(|e| DataFusionError::Plan(format!("{FOLD}: time unit: {e}")))?;
         opts.calendar_periods = self.calendar;
         opts.monthly_activity = self.detail;
+        opts.holdout_end = self.holdout_end.map(Day);
         Ok(opts)
     }
 }

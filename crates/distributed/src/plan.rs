@@ -490,20 +490,14 @@ fn aggregate(
     })
 }
 
-/// What the fold plan's jobs give: each bucket's fold, encoded, and the holdout's rows.
-struct Fetched {
-    folds: Vec<RecordBatch>,
-    holdout: Option<Vec<RecordBatch>>,
-}
-
-/// The fold plan's jobs: `clientele_fold` of each bucket's rows on the executors and, when
-/// asked for, the holdout's purchase days (the SQL plan's query).
+/// The fold plan's one job: `clientele_fold` of each bucket's rows on the executors, each
+/// bucket's fold encoded (with the holdout's purchase days when asked for).
 fn fetch_folds(
     ctx: &SessionContext,
     rt: &tokio::runtime::Runtime,
     as_of: Day,
     opts: &IngestOptions,
-) -> Result<Fetched, DistributedError> {
+) -> Result<Vec<RecordBatch>, DistributedError> {
     use datafusion::prelude::col;
     let udaf = FoldUdaf::udaf(FoldParams::of(as_of, opts));
     let args = clientele_ingest::validated_schema()
@@ -511,18 +505,13 @@ fn fetch_folds(
         .iter()
         .map(|f| col(f.name().as_str()))
         .collect();
-    let folds = collect(rt, FOLD_STEP, async {
+    collect(rt, FOLD_STEP, async {
         ctx.table("tx")
             .await?
             .aggregate(vec![col("bucket")], vec![udaf.call(args).alias("fold")])?
             .collect()
             .await
-    })?;
-    let holdout = match opts.holdout_end {
-        Some(end) => Some(holdout_rows(ctx, rt, as_of, end, opts)?),
-        None => None,
-    };
-    Ok(Fetched { folds, holdout })
+    })
 }
 
 const FOLD_STEP: &str = "the customer table (the fold on the executors)";
@@ -531,14 +520,14 @@ const FOLD_STEP: &str = "the customer table (the fold on the executors)";
 /// rayon's threads, and a caller that is itself one of them (two month ends at once) must
 /// not wait on a thread of [`Cluster::run`] that waits on rayon.
 fn merge_folds(
-    fetched: Fetched,
+    folds: Vec<RecordBatch>,
     opts: &IngestOptions,
     stats: &mut IngestStats,
 ) -> Result<Aggregated, DistributedError> {
     let mut parts = Vec::new();
     // each batch of encoded folds dropped once decoded: the bytes and the tables are not
     // held at once
-    for b in fetched.folds {
+    for b in folds {
         let blobs = b
             .column_by_name("fold")
             .and_then(|c| c.as_binary_opt::<i64>())
@@ -558,11 +547,7 @@ fn merge_folds(
     // the merge orders customers by id, whatever order the buckets came in
     let merged = crate::buckets::merge(parts, opts)?;
     merged.counts.fill(stats);
-    let table = merged.table;
-    let holdout = match &fetched.holdout {
-        Some(rows) => Some(holdout_days(rows, &table)?),
-        None => None,
-    };
+    let (table, holdout) = (merged.table, merged.holdout);
     let (months, category_spend, categories, seasonality) = match merged.detail {
         Some(d) => (
             d.months,

@@ -1,6 +1,6 @@
-//! A bucket's fold ([`PartTable`]) as bytes, from an executor to the client: five Arrow IPC
-//! streams (the table, months, category spend, category names, and the sums), each after
-//! its length. Every number travels as the fold made it (floats bit for bit, money sums in
+//! A bucket's fold ([`PartTable`]) as bytes, from an executor to the client: six Arrow IPC
+//! streams (the table, months, category spend, category names, the sums, and the holdout's
+//! purchase days), each after its length. Every number travels as the fold made it (floats bit for bit, money sums in
 //! micro-units), so the client's merge is the embedded run's.
 
 use std::collections::BTreeMap;
@@ -135,6 +135,7 @@ pub(crate) fn encode(part: &PartTable) -> Res<Vec<u8>> {
             Field::new("y", DataType::UInt64, false),
             Field::new("z", DataType::UInt64, false),
             Field::new("detail", DataType::Boolean, false),
+            Field::new("holdout", DataType::Boolean, false),
         ],
         vec![
             decimals(a)?,
@@ -143,10 +144,17 @@ pub(crate) fn encode(part: &PartTable) -> Res<Vec<u8>> {
             Arc::new(UInt64Array::from(y)),
             Arc::new(UInt64Array::from(z)),
             Arc::new(BooleanArray::from(vec![part.detail.is_some(); rows])),
+            Arc::new(BooleanArray::from(vec![part.holdout.is_some(); rows])),
         ],
     )?;
+    let holdout = batch(
+        vec![Field::new("days", DataType::Float64, false)],
+        vec![Arc::new(Float64Array::from(
+            part.holdout.clone().unwrap_or_default(),
+        ))],
+    )?;
     let mut out = Vec::new();
-    for b in [table, months, spend, names, sums] {
+    for b in [table, months, spend, names, sums, holdout] {
         let mut bytes = Vec::new();
         let mut w = StreamWriter::try_new(&mut bytes, &b.schema()).map_err(|e| e.to_string())?;
         w.write(&b).map_err(|e| e.to_string())?;
@@ -160,8 +168,8 @@ pub(crate) fn encode(part: &PartTable) -> Res<Vec<u8>> {
 
 /// The [`PartTable`] `bytes` were made from.
 pub(crate) fn decode(mut bytes: &[u8]) -> Res<PartTable> {
-    let mut batches = Vec::with_capacity(5);
-    for _ in 0..5 {
+    let mut batches = Vec::with_capacity(6);
+    for _ in 0..6 {
         let (len, rest) = bytes.split_at_checked(8).ok_or("cut short")?;
         let len = u64::from_le_bytes(len.try_into().map_err(|_| "cut short")?) as usize;
         let (stream, rest) = rest.split_at_checked(len).ok_or("cut short")?;
@@ -176,8 +184,8 @@ pub(crate) fn decode(mut bytes: &[u8]) -> Res<PartTable> {
         }
         batches.push(parts.remove(0));
     }
-    let [table, months, spend, names, sums] =
-        <[RecordBatch; 5]>::try_from(batches).map_err(|_| "not five streams".to_string())?;
+    let [table, months, spend, names, sums, holdout] =
+        <[RecordBatch; 6]>::try_from(batches).map_err(|_| "not six streams".to_string())?;
     let table = table_of(&table)?;
     let col = |b: &RecordBatch, i: usize| -> Res<ArrayRef> {
         (i < b.num_columns())
@@ -237,6 +245,8 @@ pub(crate) fn decode(mut bytes: &[u8]) -> Res<PartTable> {
     );
     let detail_flag = col(&sums, 5)?;
     let detail_flag = detail_flag.as_boolean_opt().ok_or("no detail flag")?;
+    let holdout_flag = col(&sums, 6)?;
+    let holdout_flag = holdout_flag.as_boolean_opt().ok_or("no holdout flag")?;
     if sums.num_rows() < 20 {
         return Err("the sums are cut short".into());
     }
@@ -257,7 +267,16 @@ pub(crate) fn decode(mut bytes: &[u8]) -> Res<PartTable> {
     let line_days: BTreeMap<i32, u64> = (20..sums.num_rows())
         .map(|i| (a.value(i) as i32, x.value(i)))
         .collect();
+    let holdout = if holdout_flag.value(0) {
+        Some(prim!(&holdout, 0, Float64Type).values().to_vec())
+    } else {
+        None
+    };
+    if holdout.as_ref().is_some_and(|h| h.len() != table.len()) {
+        return Err("the holdout's days are not one per customer".into());
+    }
     Ok(PartTable {
+        holdout,
         table,
         counts,
         line_days,
@@ -357,6 +376,14 @@ mod tests {
         assert_eq!(d.category_spend, e.category_spend);
         assert_eq!(d.categories, e.categories);
         assert_eq!(d.seasonality, e.seasonality);
+        assert_eq!(back.holdout, None);
+        // with a holdout its purchase days travel too (a's row on day 19040 is a return: no
+        // purchase day)
+        opts.holdout_end = Some(Day(19060));
+        let part = clientele_ingest::fold_part([&rows], Day(19030), &opts).unwrap();
+        let back = decode(&encode(&part).unwrap()).unwrap();
+        assert_eq!(back.holdout, part.holdout);
+        assert_eq!(part.holdout.as_deref(), Some(&[0.0, 0.0, 0.0][..]));
         assert!(decode(&[1, 2, 3]).is_err());
     }
 }

@@ -67,6 +67,9 @@ pub struct PartTable {
     pub line_days: BTreeMap<i32, u64>,
     /// Months, category spend and seasonality, with [`IngestOptions::monthly_activity`].
     pub detail: Option<PartDetail>,
+    /// Purchase days in `(as_of, holdout_end]` per customer of the table, with
+    /// [`IngestOptions::holdout_end`] (as [`crate::Ingested::holdout`]).
+    pub holdout: Option<Vec<f64>>,
 }
 
 /// The fold's detail beyond the table for one part: `customer` indexes the part's table,
@@ -204,13 +207,14 @@ pub fn plausible_end(first: Day, last: Day, line_days: &BTreeMap<i32, u64>) -> O
 /// customer table at `as_of`, with the column conventions of `opts` (unit, calendar periods).
 /// Side tables are not joined: the caller joins them part by part. With
 /// [`IngestOptions::monthly_activity`] the part's months, category spend and seasonality come
-/// too ([`PartDetail`], merged over the parts by [`merge_details`]).
+/// too ([`PartDetail`], merged over the parts by [`merge_details`]); with
+/// [`IngestOptions::holdout_end`] each customer's purchase days in the holdout.
 pub fn fold_part<'a>(
     batches: impl IntoIterator<Item = &'a RecordBatch>,
     as_of: Day,
     opts: &IngestOptions,
 ) -> Result<PartTable> {
-    let mut acc = Accumulator::new(Some(as_of), false);
+    let mut acc = Accumulator::new(Some(as_of), opts.holdout_end.is_some());
     let mut buf = RowBuffer::default();
     for b in batches {
         fill(&mut buf, b)?;
@@ -223,7 +227,9 @@ pub fn fold_part<'a>(
     let agg = acc.finish(
         Finish {
             as_of,
-            holdout_end: None,
+            // an open end (`Day(i32::MAX)`) counts every later day, as the whole fold's
+            // end at the data's last date does
+            holdout_end: opts.holdout_end,
             unit_days: opts.unit.days(),
             calendar: opts.calendar_periods.then_some(opts.unit),
             detail,
@@ -246,6 +252,7 @@ pub fn fold_part<'a>(
             categories: agg.categories,
             seasonality: agg.seasonality.unwrap_or_default(),
         }),
+        holdout: agg.holdout,
     })
 }
 
