@@ -262,7 +262,7 @@ fn demo_shop_compare_two_as_of_dates() {
         assert!(stdout.contains("grading behaviour: VIP"), "{stdout}");
     }
     let (ok, stdout, err) = run(bin()
-        .arg("compare")
+        .args(["compare", "--lang", "en"])
         .arg(d.path().join("a"))
         .arg(d.path().join("b"))
         .arg("--out")
@@ -307,6 +307,91 @@ fn demo_shop_compare_two_as_of_dates() {
         .sum();
     assert_eq!(lines.count() as u64, off_diagonal);
     assert!(off_diagonal > 0);
+}
+
+/// One language per run beyond `analyze`: `compare`, `validate` and `config check` of a
+/// Chinese run print Chinese (grade names, numbers and flags aside), and English when asked.
+#[test]
+fn compare_validate_and_config_check_speak_the_runs_language() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "800");
+    let tx = shop.join("transactions.csv");
+    for (out, as_of) in [("a", "2025-06-30"), ("b", "2025-12-30")] {
+        let (ok, _, err) = run(bin()
+            .args([
+                "analyze", "--quiet", "--lang", "zh", "--as-of", as_of, "--out",
+            ])
+            .arg(d.path().join(out))
+            .arg(&tx));
+        assert!(ok, "{err}");
+    }
+    let han = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let english = [
+        "customers",
+        "stayed",
+        "moved",
+        "drift",
+        "fitted",
+        "holdout",
+        "actual",
+    ];
+    let compare = |lang: &str| {
+        let (ok, out, err) = run(bin()
+            .args(["compare", "--lang", lang])
+            .arg(d.path().join("a"))
+            .arg(d.path().join("b")));
+        assert!(ok, "{err}");
+        out
+    };
+    let zh = compare("zh");
+    for phrase in [
+        "客户 ",
+        "两期都有",
+        "未变",
+        "迁移",
+        "（新客户）",
+        "分布漂移",
+        "中位数",
+    ] {
+        assert!(zh.contains(phrase), "{phrase}: {zh}");
+    }
+    for word in english {
+        assert!(!zh.contains(word), "{word}: {zh}");
+    }
+    let en = compare("en");
+    assert!(
+        en.contains("stayed") && en.contains("(new customer)"),
+        "{en}"
+    );
+    let (ok, out, err) = run(bin()
+        .args([
+            "validate",
+            "--quiet",
+            "--lang",
+            "zh",
+            "--calibration-end",
+            "2025-06-30",
+        ])
+        .arg(&tx));
+    assert!(ok, "{err}");
+    for phrase in ["拟合", "对数似然", "留出期", "模型", "基线", "实际"] {
+        assert!(out.contains(phrase), "{phrase}: {out}");
+    }
+    for word in english {
+        assert!(!out.contains(word), "{word}: {out}");
+    }
+    let cfg = d.path().join("zh.toml");
+    std::fs::write(&cfg, "[output]\nlang = \"zh\"\n").unwrap();
+    let (ok, out, err) = run(bin()
+        .args(["config", "check", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg(&tx));
+    assert!(ok, "{out}{err}");
+    assert!(han(&out) && out.contains("配置无误"), "{out}");
+    assert!(
+        !out.contains("config OK") && !out.contains("customers"),
+        "{out}"
+    );
 }
 
 #[test]

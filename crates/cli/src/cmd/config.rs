@@ -45,7 +45,9 @@ fn init(path: &Path, force: bool) -> Result<()> {
         1,
     );
     write_file(path, text.as_bytes(), |_| force)?;
-    say!(
+    say_in!(
+        lang,
+        "已写入 {}，修改后运行：clientele config check --config {}",
         "wrote {} — edit it, then run: clientele config check --config {}",
         path.display(),
         path.display()
@@ -64,21 +66,36 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
             path.display()
         );
     }
-    bars.set_lang(config.output.lang);
+    let lang = config.output.lang;
+    bars.set_lang(lang);
     let r = clientele_engine::check_config(&config, bars)?;
-    say!("{}: {} customers", path.display(), r.customers)?;
+    say_in!(
+        lang,
+        "{}：客户 {}",
+        "{}: {} customers",
+        path.display(),
+        r.customers
+    )?;
     for d in &r.diagnostics {
         say!("{d}")?;
     }
     for (scheme, rules) in &r.previews {
-        say!("scheme {scheme}:")?;
+        say_in!(lang, "方案 {}：", "scheme {}:", scheme)?;
         for p in rules {
-            say!(
+            let grade = super::pad(&p.grade, 16, true);
+            let (matched, taken) = (p.matched_customers, p.taken_customers);
+            let when = p
+                .when
+                .as_deref()
+                .unwrap_or(lang.pick("（默认）", "(default)"));
+            say_in!(
+                lang,
+                "  {} 符合 {:>8}  归入 {:>8}  {}",
                 "  {} matches {:>8}  takes {:>8}  {}",
-                super::pad(&p.grade, 16, true),
-                p.matched_customers,
-                p.taken_customers,
-                p.when.as_deref().unwrap_or("(default)")
+                grade,
+                matched,
+                taken,
+                when
             )?;
         }
     }
@@ -90,6 +107,6 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
     if errors > 0 {
         anyhow::bail!("{errors} problem(s) in {}", path.display());
     }
-    say!("config OK")?;
+    say_in!(lang, "配置无误", "config OK")?;
     Ok(())
 }

@@ -54,6 +54,6 @@ pub(super) fn run(r: ReportArgs) -> Result<()> {
     // A page clientele rendered (in the run folder or elsewhere) may be replaced; any other
     // existing file only with --force.
     write_file(&out, html.as_bytes(), |p| r.force || is_clientele_page(p))?;
-    say!("wrote {}", out.display())?;
+    say_in!(report_lang, "已写入 {}", "wrote {}", out.display())?;
     Ok(())
 }

@@ -9,7 +9,8 @@ use clientele_engine::ModelChoice;
 use clientele_engine::write_file;
 
 use super::analyze::AnalyzeArgs;
-use super::flags::{SourceArgs, config_from};
+use super::flags::{LangArg, SourceArgs, config_from};
+use super::pad;
 use crate::progress::Bars;
 use clientele_core::TimeUnit;
 
@@ -38,6 +39,9 @@ pub(super) struct ValidateArgs {
     /// Replace an existing --json file.
     #[arg(long)]
     force: bool,
+    /// Language of what is printed (default: the config's, else the locale's).
+    #[arg(long, value_enum)]
+    lang: Option<LangArg>,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -75,7 +79,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         format: None,
         strict: false,
         unit: v.unit,
-        lang: None,
+        lang: v.lang,
         customer_table_only: false,
         target_lists: false,
         timings: false,
@@ -106,67 +110,88 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
     if let Some(cmp) = &r.comparison {
         super::outputs::print_comparison(config.output.lang, cmp)?;
     }
+    let lang = config.output.lang;
     let f = &r.fit;
-    say!(
+    let params = f
+        .param_names
+        .iter()
+        .zip(&f.params)
+        .map(|(n, p)| format!("{n} {p:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (model, unit) = (super::outputs::model_name(&f.model), r.unit.label(lang));
+    say_in!(
+        lang,
+        "{} 用截至 {} 的 {} 位客户拟合（{}）：{} · 对数似然 {:.2}",
         "{} fitted on {} customers up to {} ({}): {} · log-likelihood {:.2}",
-        super::outputs::model_name(&f.model),
-        r.customers,
+        model,
         r.calibration_end,
-        r.unit.name(),
-        f.param_names
-            .iter()
-            .zip(&f.params)
-            .map(|(n, p)| format!("{n} {p:.4}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        r.customers,
+        unit,
+        params,
         f.log_likelihood
     )?;
     let (m, b) = (&r.report.model, &r.report.baseline);
-    say!(
+    say_in!(
+        lang,
+        "留出期 {} .. {}（{:.2} {}）：",
         "holdout {} .. {} ({:.2} {}):",
         r.calibration_end,
         r.observation_end,
         r.report.duration,
-        r.unit.name()
+        unit
     )?;
-    say!(
-        "  {:<22} {:>10} {:>10} {:>14} {:>12}",
-        "",
-        "MAE",
-        "RMSE",
-        "Σ predicted",
-        "Σ actual"
-    )?;
-    say!(
-        "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
-        "model",
-        m.mae,
-        m.rmse,
-        m.sum_predicted,
-        m.sum_actual
-    )?;
-    say!(
-        "  {:<22} {:>10.4} {:>10.4} {:>14.1} {:>12.0}",
-        "baseline (x/T rate)",
-        b.mae,
-        b.rmse,
-        b.sum_predicted,
-        b.sum_actual
-    )?;
-    say!("  by calibration frequency: mean actual vs predicted (baseline)")?;
-    for g in &r.report.by_frequency {
+    let row = |label: &str, cells: [String; 4]| {
+        let [a, b, c, d] = cells;
         say!(
+            "  {} {a:>10} {b:>10} {} {}",
+            pad(label, 22, true),
+            pad(&c, 14, false),
+            pad(&d, 12, false)
+        )
+    };
+    let (predicted, actual) = (
+        lang.pick("预测合计", "Σ predicted"),
+        lang.pick("实际合计", "Σ actual"),
+    );
+    row(
+        "",
+        ["MAE".into(), "RMSE".into(), predicted.into(), actual.into()],
+    )?;
+    for (label, e) in [
+        (lang.pick("模型", "model"), m),
+        (lang.pick("基线（x/T 速率）", "baseline (x/T rate)"), b),
+    ] {
+        let cells = [
+            format!("{:.4}", e.mae),
+            format!("{:.4}", e.rmse),
+            format!("{:.1}", e.sum_predicted),
+            format!("{:.0}", e.sum_actual),
+        ];
+        row(label, cells)?;
+    }
+    say_in!(
+        lang,
+        "  按校准期购买次数：实际均值与预测均值（基线）",
+        "  by calibration frequency: mean actual vs predicted (baseline)"
+    )?;
+    for g in &r.report.by_frequency {
+        let (x, n) = (&g.frequency, g.n);
+        let (a, p, b) = (g.mean_actual, g.mean_predicted, g.mean_baseline);
+        say_in!(
+            lang,
+            "    x={:<3} n={:<7} 实际 {:>7.3}  模型 {:>7.3}  基线 {:>7.3}",
             "    x={:<3} n={:<7} actual {:>7.3}  model {:>7.3}  baseline {:>7.3}",
-            g.frequency,
-            g.n,
-            g.mean_actual,
-            g.mean_predicted,
-            g.mean_baseline
+            x,
+            n,
+            a,
+            p,
+            b
         )?;
     }
     if let Some(p) = &v.json {
         write_file(p, &serde_json::to_vec_pretty(&r)?, |_| v.force)?;
-        say!("wrote {}", p.display())?;
+        say_in!(lang, "已写入 {}", "wrote {}", p.display())?;
     }
     Ok(())
 }
