@@ -136,18 +136,7 @@ fn write_all(
             write_snapshots(a, dir).map(|files| (files, clock.elapsed().as_secs_f64()))
         });
         let mut files = Vec::new();
-        let mut clock = std::time::Instant::now();
-        // the time since the last file, under the name of the file (or files) just written
-        let mut timed = |timings: &mut Vec<crate::StepTiming>, files: &[String]| {
-            if let Some(f) = files.last() {
-                timings.push(crate::StepTiming {
-                    step: clientele_core::Note::new(f.clone(), f.clone()),
-                    detail: None,
-                    seconds: clock.elapsed().as_secs_f64(),
-                });
-            }
-            clock = std::time::Instant::now();
-        };
+        let mut lap = FileLaps::new();
         if let Some(t) = spilled {
             let csv = format.writes_csv(t.customers());
             files.extend(write_spilled(
@@ -157,22 +146,22 @@ fn write_all(
                 csv,
                 compression,
             )?);
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         } else if format.writes_parquet() {
             write_parquet(&a.customers, &dir.join("customers.parquet"), compression)?;
             files.push("customers.parquet".to_string());
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         }
         if let Some(f) = a.summary.clv.done().and_then(|c| c.forecast_file.as_ref()) {
             let table = forecast_table(&a.customers, f)?;
             write_parquet(&table, &dir.join("forecast.parquet"), compression)?;
             files.push("forecast.parquet".to_string());
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         }
         if spilled.is_none() && format.writes_csv(a.customers.len()) {
             write_csv(&a.customers, &dir.join("customers.csv"))?;
             files.push("customers.csv".to_string());
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         }
         let p = dir.join("summary.json");
         let json = serde_json::to_vec_pretty(&a.summary).map_err(|e| EngineError::Output {
@@ -181,11 +170,11 @@ fn write_all(
         })?;
         std::fs::write(&p, json).map_err(|e| EngineError::io(&p, e))?;
         files.push("summary.json".to_string());
-        timed(timings, &files);
+        timings.extend(lap.step(&files));
         let p = dir.join("rejects.csv");
         clientele_ingest::write_rejects(&p, &a.rejects)?;
         files.push("rejects.csv".to_string());
-        timed(timings, &files);
+        timings.extend(lap.step(&files));
         for f in extra {
             let p = dir.join(&f.name);
             // a surface's extra files may sit in folders (`history/0001-1998-06-30/summary.json`)
@@ -195,22 +184,18 @@ fn write_all(
             std::fs::write(&p, &f.bytes).map_err(|e| EngineError::io(&p, e))?;
             files.push(f.name.clone());
         }
-        if !extra.is_empty() {
-            timed(timings, &files);
-        }
+        timings.extend(lap.step(&files));
         let (written, seconds) = snapshots
             .join()
             .map_err(|_| EngineError::Internal("the snapshot writer stopped".into()))??;
-        for f in written {
-            // its own time, which overlapped the files above
-            timings.push(crate::StepTiming {
-                step: clientele_core::Note::new(f.clone(), f.clone()),
-                detail: Some(clientele_core::Note::new("同时写入", "alongside")),
-                seconds,
-            });
-            files.push(f);
+        // its own time, which overlapped the files above
+        if let Some(mut t) = FileLaps::new().step(&written) {
+            t.detail = Some(clientele_core::Note::new("同时写入", "alongside"));
+            t.seconds = seconds;
+            timings.push(t);
         }
-        timed(timings, &[]); // the files after it from here
+        files.extend(written);
+        lap.skip(&files);
         if let Some(cmp) = &a.comparison {
             let p = dir.join("migration/moves.csv");
             if let Some(parent) = p.parent() {
@@ -218,15 +203,62 @@ fn write_all(
             }
             write_moves(cmp, &p)?;
             files.push("migration/moves.csv".to_string());
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         }
         if !a.summary.target_lists.is_empty() {
             write_target_lists(a, dir)?;
             files.push("segments/".to_string());
-            timed(timings, &files);
+            timings.extend(lap.step(&files));
         }
         Ok(files)
     })
+}
+
+/// The wall time of each step of the writing, named after the files written in it.
+struct FileLaps {
+    clock: std::time::Instant,
+    /// Files named by a step already.
+    done: usize,
+}
+
+impl FileLaps {
+    fn new() -> FileLaps {
+        FileLaps {
+            clock: std::time::Instant::now(),
+            done: 0,
+        }
+    }
+
+    /// The time since the last step, under the files `files` gained since (a spilled table's
+    /// Parquet and CSV are written in one pass; many month-end files are one step).
+    fn step(&mut self, files: &[String]) -> Option<crate::StepTiming> {
+        let new = files.get(self.done..).unwrap_or_default();
+        let step = match new {
+            [] => None,
+            [one] => Some(clientele_core::Note::new(one.clone(), one.clone())),
+            [a, b] => Some(clientele_core::Note::new(
+                format!("{a} + {b}"),
+                format!("{a} + {b}"),
+            )),
+            [first, rest @ ..] => Some(clientele_core::Note::new(
+                format!("{first} 等 {} 个文件", rest.len() + 1),
+                format!("{first} and {} more", rest.len()),
+            )),
+        };
+        let seconds = self.clock.elapsed().as_secs_f64();
+        self.skip(files);
+        step.map(|step| crate::StepTiming {
+            step,
+            detail: None,
+            seconds,
+        })
+    }
+
+    /// Counts `files` as named and starts the next step's clock.
+    fn skip(&mut self, files: &[String]) {
+        self.done = files.len();
+        self.clock = std::time::Instant::now();
+    }
 }
 
 /// `snapshot/snapshot.json` and the month-end snapshots, when the run graded anyone; the names
@@ -248,11 +280,12 @@ fn write_snapshots(a: &Analysis, dir: &Path) -> Result<Vec<String>, EngineError>
             s,
         )
     })?;
-    if !a.history_snapshots.is_empty() {
-        files.push(format!(
-            "snapshot/history/ ({} month ends)",
-            a.history_snapshots.len()
-        ));
+    let n = a.history_snapshots.len();
+    if n > 0 {
+        files.push(match a.summary.lang {
+            clientele_core::Lang::Zh => format!("snapshot/history/（{n} 个月末）"),
+            clientele_core::Lang::En => format!("snapshot/history/ ({n} month ends)"),
+        });
     }
     Ok(files)
 }
@@ -800,6 +833,29 @@ fn csv_rows(t: &CustomerTable, rows: std::ops::Range<usize>) -> Result<Vec<u8>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--timings` names each writing step after the files written in it: one, two written in
+    /// one pass, or the first of many; files counted elsewhere (`skip`) are named by no step.
+    #[test]
+    fn writing_steps_are_named_after_their_files() {
+        use clientele_core::Lang;
+        let mut lap = FileLaps::new();
+        let mut files: Vec<String> = Vec::new();
+        assert!(lap.step(&files).is_none());
+        let name = |t: Option<crate::StepTiming>, lang| t.unwrap().step.text(lang).to_string();
+        files.extend(["customers.parquet".into(), "customers.csv".into()]);
+        let both = "customers.parquet + customers.csv";
+        assert_eq!(name(lap.step(&files), Lang::En), both);
+        files.push("summary.json".into());
+        assert_eq!(name(lap.step(&files), Lang::Zh), "summary.json");
+        files.extend((1..=3).map(|k| format!("history/{k}.json")));
+        lap.skip(&files);
+        assert!(lap.step(&files).is_none());
+        files.extend((1..=24).map(|k| format!("x/{k}.json")));
+        let many = lap.step(&files);
+        assert_eq!(name(many.clone(), Lang::En), "x/1.json and 23 more");
+        assert_eq!(name(many, Lang::Zh), "x/1.json 等 24 个文件");
+    }
 
     #[test]
     fn customers_csv_in_parallel_chunks_equals_one_pass() {
