@@ -78,6 +78,24 @@ impl Bars {
         self.lang.lock().map_or(Lang::default(), |l| *l)
     }
 
+    /// Ends the step shown, and shows `label` with a bar drawn by `template` (indicatif's).
+    fn open_bar(&self, label: &Note, total: Option<u64>, template: &str) {
+        let label = label.text(self.lang());
+        self.close();
+        if let Ok(mut o) = self.open.lock() {
+            *o = Some((label.to_string(), Instant::now()));
+        }
+        let pb = ProgressBar::with_draw_target(total, self.target());
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        pb.set_style(style);
+        pb.set_message(label.to_string());
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(pb);
+        }
+    }
+
     /// True with `--quiet`.
     pub fn is_quiet(&self) -> bool {
         self.quiet
@@ -106,22 +124,18 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, label: &Note, total_bytes: Option<u64>) {
-        let label = label.text(self.lang());
-        self.close();
-        if let Ok(mut o) = self.open.lock() {
-            *o = Some((label.to_string(), Instant::now()));
-        }
-        let pb = ProgressBar::with_draw_target(total_bytes, self.target());
-        let style = ProgressStyle::with_template(
-            "{msg:40!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        pb.set_style(style);
-        pb.set_message(label.to_string());
-        if let Ok(mut b) = self.bar.lock() {
-            *b = Some(pb);
-        }
+        let eta = self.lang().pick("剩余", "eta");
+        let template = format!(
+            "{{msg:40!}} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{bytes_per_sec}} {eta} {{eta}}"
+        );
+        self.open_bar(label, total_bytes, &template);
+    }
+
+    fn start_count(&self, label: &Note, total: u64, unit: &Note) {
+        let lang = self.lang();
+        let (unit, eta) = (unit.text(lang), lang.pick("剩余", "eta"));
+        let template = format!("{{msg:40!}} [{{bar:30}}] {{pos}}/{{len}} {unit} {eta} {{eta}}");
+        self.open_bar(label, Some(total), &template);
     }
 
     fn advance(&self, bytes: u64) {
@@ -139,5 +153,26 @@ impl Progress for Bars {
         {
             pb.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Steps are kept (for `--timings` and the memory message) in the language set last,
+    /// counted phases included.
+    #[test]
+    fn steps_are_named_in_the_runs_language() {
+        let bars = Bars::new(true, Lang::En);
+        bars.start(&Note::new("读取 a.csv", "reading a.csv"), Some(10));
+        bars.set_lang(Lang::Zh);
+        let parts = Note::new("分块构建顾客表", "building the customer table by parts");
+        bars.start_count(&parts, 16, &Note::new("块", "parts"));
+        assert_eq!(bars.current_step().as_deref(), Some("分块构建顾客表"));
+        bars.advance(3);
+        bars.finish();
+        let steps: Vec<String> = bars.steps().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(steps, ["reading a.csv", "分块构建顾客表"]);
     }
 }

@@ -367,9 +367,10 @@ fn fold_parts(
         let mut seen: Vec<(String, clientele_core::ColumnData)> = Vec::new();
         let mut top = Vec::new();
         let mut joined = clientele_ingest::SideJoin::default();
-        progress.start(
+        progress.start_count(
             &Note::new("分块构建顾客表", "building the customer table by parts"),
-            Some(parts as u64),
+            parts as u64,
+            &Note::new("块", "parts"),
         );
         for k in 0..parts {
             let rows = IpcParts::path(&folder.path, k);
@@ -582,9 +583,10 @@ pub fn analyze_by_parts(
     let mut built = crate::stored::TableBuilder::new(&table.schema, customers)
         .map_err(EngineError::Internal)?;
     let mut next = 0u32;
-    progress.start(
+    progress.start_count(
         &Note::new("合并各块", "merging the parts"),
-        Some(customers as u64),
+        customers as u64,
+        &Note::new("位客户", "customers"),
     );
     table.merged_with_origins(|batch, origins| {
         built.append(batch).map_err(EngineError::Internal)?;

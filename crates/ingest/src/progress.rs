@@ -9,6 +9,12 @@ pub trait Progress: Sync {
     /// A new phase starts; `total_bytes` when the size is known. The label comes in both
     /// languages: the surface shows it in the run's.
     fn start(&self, label: &Note, total_bytes: Option<u64>);
+    /// A new phase of `total` counted things (parts, customers: `unit` names them), advanced
+    /// by count, not bytes. Reports like [`Progress::start`] unless a surface shows counts.
+    fn start_count(&self, label: &Note, total: u64, unit: &Note) {
+        let _ = (total, unit);
+        self.start(label, None);
+    }
     /// `bytes` more were processed.
     fn advance(&self, bytes: u64);
     /// The phase is over.
