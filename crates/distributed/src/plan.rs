@@ -281,9 +281,21 @@ impl StagedRows {
             staging: &self.stage.dir,
         };
         let aggregated = match self.plan {
-            ClusterPlan::Fold => cluster
-                .run(|ctx, rt| fetch_folds(ctx, rt, as_of, opts))
-                .and_then(|fetched| merge_folds(fetched, opts, &mut stats)),
+            ClusterPlan::Fold => {
+                cluster
+                    .run(|ctx, rt| fetch_folds(ctx, rt, as_of, opts))
+                    .and_then(|folds| {
+                        // its own step: how the cluster's time splits (`--timings`)
+                        progress.start(
+                            &clientele_core::Note::new(
+                                "合并各桶的汇总（客户端）",
+                                "merging the buckets' folds (client)",
+                            ),
+                            None,
+                        );
+                        merge_folds(folds, opts, &mut stats)
+                    })
+            }
             ClusterPlan::Sql => cluster.run(|ctx, rt| aggregate(ctx, rt, as_of, opts, &mut stats)),
         };
         progress.finish();
