@@ -99,7 +99,7 @@ fn analyze_with(
 pub(crate) fn analyze_ingested(
     config: &Config,
     opts: &AnalyzeOptions,
-    data: clientele_ingest::Ingested,
+    mut data: clientele_ingest::Ingested,
     kept: Kept<'_>,
     month_end: bool,
     progress: &dyn Progress,
@@ -127,8 +127,8 @@ pub(crate) fn analyze_ingested(
         let inputs = crate::models::ModelInputs {
             as_of: data.as_of,
             leads: &data.leads_without_purchase,
-            months: &data.months,
-            category_spend: &data.category_spend,
+            months: std::mem::take(&mut data.months),
+            category_spend: std::mem::take(&mut data.category_spend),
             categories: &data.categories,
             seasonality: data.seasonality.as_ref(),
             behaviour: !month_end,
