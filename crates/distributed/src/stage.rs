@@ -9,7 +9,7 @@ use datafusion::arrow::array::{AsArray, Int32Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::DistributedError;
 
@@ -121,9 +121,12 @@ impl RowSink for ParquetParts {
             .ok_or_else(|| format!("no part {partition}"))?;
         if slot.is_none() {
             let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            // LZ4: the files are read once, right away; speed over size
+            // the files are read once, right away: speed over size (LZ4, no dictionaries, no
+            // statistics: nothing prunes by them)
             let props = WriterProperties::builder()
                 .set_compression(Compression::LZ4_RAW)
+                .set_dictionary_enabled(false)
+                .set_statistics_enabled(EnabledStatistics::None)
                 .build();
             let w = ArrowWriter::try_new(file, rows.schema(), Some(props))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
