@@ -15,7 +15,7 @@ pub trait Progress: Sync {
         let _ = (total, unit);
         self.start(label, None);
     }
-    /// `bytes` more were processed.
+    /// `bytes` more were processed (counted things, after [`Progress::start_count`]).
     fn advance(&self, bytes: u64);
     /// The phase is over.
     fn finish(&self);
