@@ -1,7 +1,7 @@
 //! A bucket's fold ([`PartTable`]) as bytes, from an executor to the client: six Arrow IPC
 //! streams (the table, months, category spend, category names, the sums, and the holdout's
-//! purchase days), each after its length. Every number travels as the fold made it (floats bit for bit, money sums in
-//! micro-units), so the client's merge is the embedded run's.
+//! purchase days), each after its length. Every number travels as the fold made it (floats
+//! bit for bit, money sums in micro-units), so the client's merge is the embedded run's.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -149,8 +149,8 @@ pub(crate) fn encode(part: &PartTable) -> Res<Vec<u8>> {
     )?;
     let holdout = batch(
         vec![Field::new("days", DataType::Float64, false)],
-        vec![Arc::new(Float64Array::from(
-            part.holdout.clone().unwrap_or_default(),
+        vec![Arc::new(Float64Array::from_iter_values(
+            part.holdout.iter().flatten().copied(),
         ))],
     )?;
     let mut out = Vec::new();

@@ -649,10 +649,7 @@ pub(crate) fn read(
         "COPY (SELECT {} FROM ({base}) AS q) TO STDOUT (FORMAT binary)",
         exprs.join(", ")
     );
-    progress.start(
-        &clientele_core::Note::new(format!("读取 {desc}"), format!("reading {desc}")),
-        None,
-    );
+    progress.start(&crate::progress::reading(&desc), None);
     let reader = client
         .copy_out(copy.as_str())
         .map_err(|e| err(e, "starting the read"))?;

@@ -30,3 +30,8 @@ impl Progress for NoProgress {
     fn advance(&self, _: u64) {}
     fn finish(&self) {}
 }
+
+/// The label of reading `what` (a file, a table).
+pub(crate) fn reading(what: impl std::fmt::Display) -> Note {
+    Note::new(format!("读取 {what}"), format!("reading {what}"))
+}

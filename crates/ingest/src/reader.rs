@@ -776,7 +776,7 @@ fn read_csv_sequential(
     progress: &dyn Progress,
 ) -> Result<(), IngestError> {
     let (reader, size, utf8) = open_sniffed(path, csv_opts.encoding, progress)?;
-    progress.start(&reading(path), Some(size));
+    progress.start(&crate::progress::reading(path.display()), Some(size));
     let r = match csv_opts.delimiter {
         Delimiter::Whitespace => read_whitespace(path, reader, csv_opts, mapping, sink, utf8),
         Delimiter::Byte(b) => read_delimited(path, reader, b, csv_opts, mapping, sink, utf8),
@@ -1055,7 +1055,7 @@ fn read_delimited_parallel(
         drop(file);
         return read_csv_sequential(path, csv_opts, mapping, sink, progress);
     }
-    progress.start(&reading(path), Some(size));
+    progress.start(&crate::progress::reading(path.display()), Some(size));
     progress.advance(head.len() as u64);
     let r = (|| {
         let mut rdr = Records::new(delimiter, &text[..cut]);
@@ -1352,7 +1352,7 @@ fn read_parquet(
         total_rows: Some(total_rows),
         keys: &[],
     };
-    progress.start(&reading(path), Some(size));
+    progress.start(&crate::progress::reading(path.display()), Some(size));
     sink.expect_rows(total_rows as usize);
     let threads = sink.threads.min(groups.len());
     let r = if threads <= 1 {
@@ -2121,12 +2121,6 @@ fn text_at(a: &arrow::array::StringArray, r: usize) -> Option<&str> {
         return None;
     }
     Some(trim(a.value(r))).filter(|s| !s.is_empty())
-}
-
-/// The progress label of reading `path`.
-fn reading(path: &Path) -> clientele_core::Note {
-    let p = path.display();
-    clientele_core::Note::new(format!("读取 {p}"), format!("reading {p}"))
 }
 
 #[cfg(test)]

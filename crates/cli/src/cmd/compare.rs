@@ -201,14 +201,15 @@ fn check_settings(c: &CompareArgs, lang: Lang, old_hash: &str, new_hash: &str) -
 /// A scheme as a Chinese reader knows it, with the key `clientele export --scheme` takes:
 /// `行为分级（behaviour）`; in English the key.
 fn scheme_title(key: &str, lang: Lang) -> String {
-    let title = match key {
-        "lifecycle" => Some("生命周期".to_string()),
-        "cluster" => Some("K-means 聚类".to_string()),
-        "value_tier" => Some("价值分层".to_string()),
-        _ => match key.strip_prefix("rfm_") {
-            Some(rfm) => Some(format!("RFM {rfm}")),
-            None => clientele_engine::grade::presets::classic_title_zh(key).map(str::to_string),
-        },
+    use clientele_core::columns::Grouping;
+    let title = match Grouping::of_key(key) {
+        Grouping::Lifecycle => Some("生命周期".to_string()),
+        Grouping::Cluster => Some("K-means 聚类".to_string()),
+        Grouping::ValueTier => Some("价值分层".to_string()),
+        Grouping::Rfm(rfm) => Some(format!("RFM {rfm}")),
+        Grouping::Grade(name) => {
+            clientele_engine::grade::presets::classic_title_zh(&name).map(str::to_string)
+        }
     };
     match (lang, title) {
         (Lang::Zh, Some(t)) => format!("{t}（{key}）"),
