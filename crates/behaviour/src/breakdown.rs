@@ -132,19 +132,22 @@ pub(crate) fn dimensions(
             .collect(),
         None => {
             let mut out = Vec::new();
-            for c in table.columns() {
-                if auto_excluded(&c.name, grade_columns) {
+            // by name, so a stored table reads only the text columns and `age`/`income`
+            for (name, type_name) in table.column_types() {
+                if auto_excluded(name, grade_columns)
+                    || type_name == "date"
+                    || (type_name != "text" && !AUTO_NUMERIC.contains(&name))
+                {
                     continue;
                 }
-                let pick = match &c.data {
+                let data = table.column(name)?;
+                let pick = match data {
                     ColumnData::Text(v) => (2..=config.max_distinct).contains(&distinct(v)),
-                    ColumnData::Int(_) | ColumnData::Float(_) => {
-                        AUTO_NUMERIC.contains(&c.name.as_str())
-                    }
+                    ColumnData::Int(_) | ColumnData::Float(_) => AUTO_NUMERIC.contains(&name),
                     ColumnData::Date(_) => false,
                 };
                 if pick {
-                    out.push(dimension(table, &c.name, &c.data, config, lang)?);
+                    out.push(dimension(table, name, data, config, lang)?);
                 }
             }
             Ok(out)

@@ -51,6 +51,15 @@ pub enum CoreError {
         "`{0}` is not a length of time: write a count and a unit, e.g. \"2 years\", \"95 weeks\" or \"30 days\""
     )]
     BadSpan(String),
+    /// A column of a table kept on disk could not be read or written (the disk's or the
+    /// folder's fault, not the data's).
+    #[error("the customer table kept on disk: column `{name}`: {reason}")]
+    Store {
+        /// Column name.
+        name: String,
+        /// What the store said.
+        reason: String,
+    },
     /// A language name that is not zh or en.
     #[error("unknown language `{0}` (use zh or en)")]
     UnknownLang(String),

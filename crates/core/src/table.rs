@@ -3,7 +3,9 @@
 use crate::columns as col;
 use serde::{Deserialize, Serialize};
 
+use crate::stored::{ColumnStore, Stored, StoredColumn};
 use crate::{CoreError, Day, Ids, Rounding, Texts, Values};
+use std::sync::{Arc, OnceLock};
 
 /// The values of one column. Every variant allows missing values (`None`); numbers and dates
 /// are stored as [`Values`] (plain values plus a mask of the missing ones), text as
@@ -150,10 +152,18 @@ pub struct Column {
 }
 
 /// One row per customer. `customer_id` is always the first column and is unique.
+///
+/// A table is in memory, or stored ([`CustomerTable::stored`]): then its columns live in a
+/// [`ColumnStore`], each read when first asked for and each new one written there at once
+/// (module `stored`). [`CustomerTable::columns`] lists the columns in memory only: a stored
+/// table is read by name, or brought into memory with [`CustomerTable::into_memory`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CustomerTable {
     ids: Ids,
     columns: Vec<Column>,
+    /// Not serialized: a stored table is brought into memory before it leaves the engine.
+    #[serde(skip)]
+    stored: Option<Stored>,
 }
 
 impl CustomerTable {
@@ -167,6 +177,94 @@ impl CustomerTable {
         CustomerTable {
             ids,
             columns: Vec::new(),
+            stored: None,
+        }
+    }
+
+    /// A table of these customers whose `columns` (name, [`ColumnData::type_name`]) are kept
+    /// in `store`, in this order.
+    pub fn stored(
+        ids: Ids,
+        store: Arc<dyn ColumnStore>,
+        columns: Vec<(String, &'static str)>,
+    ) -> CustomerTable {
+        let columns = columns
+            .into_iter()
+            .map(|(name, type_name)| StoredColumn {
+                name,
+                type_name,
+                cell: OnceLock::new(),
+            })
+            .collect();
+        CustomerTable {
+            ids,
+            columns: Vec::new(),
+            stored: Some(Stored {
+                store,
+                columns,
+                failure: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// True when the columns live in a [`ColumnStore`].
+    pub fn is_stored(&self) -> bool {
+        self.stored.is_some()
+    }
+
+    /// Forgets the columns a stored table has read, so the next step holds only what it
+    /// reads; nothing for a table in memory.
+    pub fn release(&mut self) {
+        if let Some(s) = &mut self.stored {
+            for c in &mut s.columns {
+                c.cell = OnceLock::new();
+            }
+        }
+    }
+
+    /// The first column of a stored table that could not be read since it was made: a step
+    /// that ran meanwhile saw it as absent, so its results must not be used.
+    pub fn store_failure(&self) -> Option<CoreError> {
+        let s = self.stored.as_ref()?;
+        s.failure.get().map(|(name, reason)| CoreError::Store {
+            name: name.clone(),
+            reason: reason.clone(),
+        })
+    }
+
+    /// The same table with every column in memory (a stored table's are read, in order).
+    pub fn into_memory(self) -> Result<CustomerTable, CoreError> {
+        let Some(s) = &self.stored else {
+            return Ok(self);
+        };
+        let mut out = CustomerTable::from_ids(self.ids.clone());
+        for c in &s.columns {
+            let data = match c.cell.get() {
+                Some(d) => d.clone(),
+                None => s.store.load(&c.name).map_err(|reason| CoreError::Store {
+                    name: c.name.clone(),
+                    reason,
+                })?,
+            };
+            out.push(c.name.clone(), data)?;
+        }
+        Ok(out)
+    }
+
+    /// Every column's name and [`ColumnData::type_name`], except `customer_id`, in order,
+    /// without reading a stored table's values.
+    pub fn column_types(&self) -> Vec<(&str, &'static str)> {
+        match &self.stored {
+            Some(s) => s
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.type_name))
+                .collect(),
+            None => self
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.data.type_name()))
+                .collect(),
         }
     }
 
@@ -185,7 +283,8 @@ impl CustomerTable {
         &self.ids
     }
 
-    /// All columns except `customer_id`, in order.
+    /// All columns except `customer_id`, in order; none for a stored table, whose columns
+    /// are read by name ([`CustomerTable::column_types`] lists them).
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
@@ -193,7 +292,7 @@ impl CustomerTable {
     /// Column names including `customer_id`.
     pub fn column_names(&self) -> Vec<&str> {
         std::iter::once(col::CUSTOMER_ID)
-            .chain(self.columns.iter().map(|c| c.name.as_str()))
+            .chain(self.column_types().into_iter().map(|(n, _)| n))
             .collect()
     }
 
@@ -207,11 +306,14 @@ impl CustomerTable {
                 got: data.len(),
             });
         }
-        if name == col::CUSTOMER_ID || self.get(&name).is_some() {
+        let taken = match &self.stored {
+            Some(s) => s.columns.iter().any(|c| c.name == name),
+            None => self.get(&name).is_some(),
+        };
+        if name == col::CUSTOMER_ID || taken {
             return Err(CoreError::DuplicateColumn(name));
         }
-        self.columns.push(Column { name, data });
-        Ok(())
+        self.set(name, data)
     }
 
     /// Adds or replaces a column.
@@ -224,6 +326,28 @@ impl CustomerTable {
                 got: data.len(),
             });
         }
+        if let Some(s) = &mut self.stored {
+            // written at once and not kept: read back when a step asks for it
+            s.store
+                .save(&name, &data)
+                .map_err(|reason| CoreError::Store {
+                    name: name.clone(),
+                    reason,
+                })?;
+            let type_name = data.type_name();
+            match s.columns.iter_mut().find(|c| c.name == name) {
+                Some(c) => {
+                    c.type_name = type_name;
+                    c.cell = OnceLock::new();
+                }
+                None => s.columns.push(StoredColumn {
+                    name,
+                    type_name,
+                    cell: OnceLock::new(),
+                }),
+            }
+            return Ok(());
+        }
         match self.columns.iter_mut().find(|c| c.name == name) {
             Some(c) => c.data = data,
             None => self.columns.push(Column { name, data }),
@@ -231,8 +355,11 @@ impl CustomerTable {
         Ok(())
     }
 
-    /// The column with this name, if any.
+    /// The column with this name, if any (a stored table's is read on first use).
     pub fn get(&self, name: &str) -> Option<&ColumnData> {
+        if let Some(s) = &self.stored {
+            return s.get(name, self.len());
+        }
         self.columns
             .iter()
             .find(|c| c.name == name)
@@ -299,17 +426,23 @@ impl CustomerTable {
     }
 
     /// Rows reordered (or filtered) to `idx`.
+    /// The rows come into memory; a stored column that cannot be read is left out and kept
+    /// in [`CustomerTable::store_failure`].
     pub fn take(&self, idx: &[usize]) -> CustomerTable {
+        let columns = self
+            .column_types()
+            .into_iter()
+            .filter_map(|(name, _)| {
+                self.get(name).map(|data| Column {
+                    name: name.to_string(),
+                    data: data.take(idx),
+                })
+            })
+            .collect();
         CustomerTable {
             ids: self.ids.take(idx),
-            columns: self
-                .columns
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    data: c.data.take(idx),
-                })
-                .collect(),
+            columns,
+            stored: None,
         }
     }
 
@@ -353,6 +486,79 @@ mod tests {
         assert_eq!(s.ids(), ["a", "b"]);
         assert_eq!(s.ints("orders").unwrap().to_vec(), [Some(3), Some(1)]);
         assert!(t.floats("orders").is_err());
+    }
+
+    /// A store in a map that counts reads and can be made to fail.
+    #[derive(Debug, Default)]
+    struct MapStore {
+        columns: std::sync::Mutex<std::collections::HashMap<String, ColumnData>>,
+        reads: std::sync::atomic::AtomicUsize,
+        broken: std::sync::atomic::AtomicBool,
+    }
+
+    impl ColumnStore for MapStore {
+        fn load(&self, name: &str) -> Result<ColumnData, String> {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self.broken.load(SeqCst) {
+                return Err("disk gone".into());
+            }
+            self.reads.fetch_add(1, SeqCst);
+            let m = self.columns.lock().map_err(|e| e.to_string())?;
+            m.get(name)
+                .cloned()
+                .ok_or_else(|| format!("no file for {name}"))
+        }
+        fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
+            let mut m = self.columns.lock().map_err(|e| e.to_string())?;
+            m.insert(name.to_string(), data.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stored_table_reads_what_is_asked_once_and_writes_what_is_set() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let store = Arc::new(MapStore::default());
+        let orders = ColumnData::Int(vec![Some(1), Some(3)].into());
+        store.save("orders", &orders).unwrap();
+        let mut t = CustomerTable::stored(
+            Ids::from(vec!["a".to_string(), "b".to_string()]),
+            store.clone(),
+            vec![("orders".into(), "int")],
+        );
+        assert!(t.columns().is_empty());
+        assert_eq!(t.column_names(), ["customer_id", "orders"]);
+        assert_eq!(
+            store.reads.load(SeqCst),
+            0,
+            "nothing read before it is asked for"
+        );
+        assert_eq!(t.get("orders"), Some(&orders));
+        assert_eq!(t.numbers("orders").unwrap(), vec![Some(1.0), Some(3.0)]);
+        assert_eq!(store.reads.load(SeqCst), 1, "read once, then kept");
+        let score = ColumnData::Float(vec![Some(0.5), None].into());
+        t.set("score", score.clone()).unwrap();
+        assert_eq!(t.column_types(), [("orders", "int"), ("score", "float")]);
+        assert!(t.push("score", score.clone()).is_err());
+        t.release();
+        assert_eq!(t.get("score"), Some(&score));
+        assert_eq!(store.reads.load(SeqCst), 2);
+        let sub = t.take(&[1]);
+        assert!(!sub.is_stored());
+        assert_eq!(sub.ints("orders").unwrap().to_vec(), [Some(3)]);
+        let whole = t.clone().into_memory().unwrap();
+        let mut want = CustomerTable::new(vec!["a".into(), "b".into()]);
+        want.push("orders", orders).unwrap();
+        want.push("score", score).unwrap();
+        assert_eq!(whole, want);
+        assert!(t.store_failure().is_none());
+        // a read that fails shows as an absent column to the step, and as an error after it
+        t.release();
+        store.broken.store(true, SeqCst);
+        assert!(t.get("orders").is_none());
+        let e = t.store_failure().unwrap().to_string();
+        assert!(e.contains("`orders`") && e.contains("disk gone"), "{e}");
+        assert!(t.into_memory().is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod analysis;
+mod column_store;
 mod config;
 mod config_check;
 mod customer_value;

@@ -155,11 +155,13 @@ pub(crate) fn run_models(
             },
             &mut laps,
         ));
+        settle(table)?;
         if let Step::Failed { .. } = &out.clv {
             laps.lap(Note::new("CLV（未计算）", "CLV (not computed)"), None);
         }
     }
     lifecycle_step(table, config, &mut inputs, &mut out)?;
+    settle(table)?;
     laps.lap(
         Note::new(
             "生命周期阶段、趋势、同期群",
@@ -168,12 +170,15 @@ pub(crate) fn run_models(
         None,
     );
     rfm_step(table, config, &mut out)?;
+    settle(table)?;
     laps.lap(Note::new("RFM 评分与分群", "RFM scores and segments"), None);
     tier_step(table, config, &mut out)?;
+    settle(table)?;
     laps.lap(Note::new("价值分层", "value tiers"), None);
     if config.cluster.enabled {
         // Too few or identical customers is a property of the data, not a failed run.
         out.clusters = Step::of(cluster_step(table, config));
+        settle(table)?;
         let k = out.clusters.done().map(|c| {
             let k = c.model.k;
             Note::new(format!("选定 k = {k}"), format!("k = {k} chosen"))
@@ -187,6 +192,7 @@ pub(crate) fn run_models(
         );
     }
     grade_step(table, config, &mut out)?;
+    settle(table)?;
     let n = out.grades.len();
     laps.lap(
         Note::new("分级", "gradings"),
@@ -195,8 +201,10 @@ pub(crate) fn run_models(
     if let Step::Done(clv) = &mut out.clv {
         clv.buy_next = crate::customer_value::buy_next(table, clv);
     }
+    settle(table)?;
     if inputs.behaviour {
         out.behaviour = Step::of(behaviour_step(table, config, &mut inputs, &out));
+        settle(table)?;
         laps.lap(
             Note::new(
                 "购买行为（分布、品类）",
@@ -207,6 +215,17 @@ pub(crate) fn run_models(
     }
     out.timings = laps.timings;
     Ok(out)
+}
+
+/// After a step on a stored table (a run by parts): the columns it read are let go, so the
+/// next step holds only its own; and a column that could not be read fails the run, since
+/// the step saw it as absent. Nothing for a table in memory.
+fn settle(table: &mut CustomerTable) -> Result<(), EngineError> {
+    table.release();
+    match table.store_failure() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// The wall-clock time of each step as it ends, for `--timings`.

@@ -136,6 +136,8 @@ pub(crate) fn analyze_ingested(
         };
         crate::models::run_models(&mut customers, config, inputs)?
     };
+    // a run by parts kept the table on disk through the models; what follows reads it whole
+    let customers = customers.into_memory()?;
     let mut timings = std::mem::take(&mut models.timings);
     if !matches!(validation, Step::Off) {
         let step = crate::StepTiming {

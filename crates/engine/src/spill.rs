@@ -578,10 +578,14 @@ pub fn analyze_by_parts(
     let f = fold_parts(&mut ingest, spill, out, progress)?;
     let customers = f.kpis.kpis().customers;
     let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
-    // the parts merged into one table, and where each part's customers landed in it
+    // the parts merged into one table kept on disk column by column, and where each part's
+    // customers landed in it
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); table.parts.len()];
-    let mut built = crate::stored::TableBuilder::new(&table.schema, customers)
-        .map_err(EngineError::Internal)?;
+    let store = Arc::new(
+        crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
+            .map_err(|e| spill_error(&table.folder.path, &e))?,
+    );
+    let mut built = StoredBuilder::new(&table.schema, &store, customers)?;
     let mut next = 0u32;
     progress.start_count(
         &Note::new("合并各块", "merging the parts"),
@@ -589,7 +593,7 @@ pub fn analyze_by_parts(
         &Note::new("位客户", "customers"),
     );
     table.merged_with_origins(|batch, origins| {
-        built.append(batch).map_err(EngineError::Internal)?;
+        built.append(batch)?;
         for &(k, local) in origins {
             let r = &mut rows[k];
             if r.len() <= local {
@@ -602,8 +606,8 @@ pub fn analyze_by_parts(
         Ok(())
     })?;
     progress.finish();
-    let data_table = built.finish().map_err(EngineError::Internal)?;
-    drop(table);
+    let SpilledTable { folder, .. } = table;
+    let data_table = built.finish(store, folder)?;
     let mut part_rows = Vec::with_capacity(f.details.len());
     let mut details = Vec::with_capacity(f.details.len());
     for (t, d) in f.details {
@@ -635,6 +639,105 @@ pub fn analyze_by_parts(
         false,
         progress,
     )
+}
+
+/// The parts' merged rows written to a [`crate::column_store::DiskColumns`] as they come:
+/// numbers and dates batch by batch, text columns gathered as codes (4 bytes a customer)
+/// and written at the end; the ids kept for the stored table.
+struct StoredBuilder {
+    ids: clientele_core::Ids,
+    columns: Vec<Gathered>,
+}
+
+enum Gathered {
+    Pieces(String, Box<crate::column_store::PieceWriter>, &'static str),
+    Text(String, crate::stored::ColumnBuilder),
+}
+
+impl StoredBuilder {
+    fn new(
+        schema: &arrow::datatypes::Schema,
+        store: &crate::column_store::DiskColumns,
+        rows: usize,
+    ) -> Result<StoredBuilder, EngineError> {
+        use arrow::datatypes::DataType as T;
+        let mut columns = Vec::new();
+        for f in schema.fields().iter().skip(1) {
+            let name = f.name().clone();
+            let bad = |e: String| EngineError::Internal(format!("the parts' column {name}: {e}"));
+            let (ty, type_name) = match f.data_type() {
+                T::Int64 | T::Int32 => (T::Int64, "int"),
+                T::Float64 => (T::Float64, "float"),
+                T::Date32 => (T::Date32, "date"),
+                other => {
+                    let b = crate::stored::ColumnBuilder::of(other, rows)
+                        .ok_or_else(|| bad(format!("type {other}")))?;
+                    columns.push(Gathered::Text(name, b));
+                    continue;
+                }
+            };
+            let w = store.piecewise(&name, &ty).map_err(bad)?;
+            columns.push(Gathered::Pieces(name, Box::new(w), type_name));
+        }
+        Ok(StoredBuilder {
+            ids: clientele_core::Ids::with_capacity(rows, rows * 8),
+            columns,
+        })
+    }
+
+    fn append(&mut self, b: &RecordBatch) -> Result<(), EngineError> {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| EngineError::Internal("merging the parts: ids are not text".into()))?;
+        for i in 0..arrow::array::Array::len(ids) {
+            self.ids.push(ids.value(i));
+        }
+        for (c, a) in self.columns.iter_mut().zip(b.columns().iter().skip(1)) {
+            let (name, done) = match c {
+                Gathered::Text(name, t) => (name, t.append(a)),
+                Gathered::Pieces(name, w, _) => {
+                    // through the table's own conversion, so the values are the in-memory ones
+                    let piece = crate::stored::ColumnBuilder::of(a.data_type(), a.len())
+                        .ok_or_else(|| format!("type {}", a.data_type()))
+                        .and_then(|mut p| p.append(a).and_then(|()| p.finish()))
+                        .map(|p| crate::output::column_array(&p, 0..p.len()).1);
+                    (name, piece.and_then(|p| w.append(p)))
+                }
+            };
+            done.map_err(|e| EngineError::Internal(format!("the parts' column {name}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The stored table; `folder` (holding the store's files) is removed when the table's
+    /// last copy is dropped.
+    fn finish(
+        self,
+        store: Arc<crate::column_store::DiskColumns>,
+        folder: SpillFolder,
+    ) -> Result<CustomerTable, EngineError> {
+        let mut names = Vec::with_capacity(self.columns.len());
+        for c in self.columns {
+            let (name, done, type_name) = match c {
+                Gathered::Pieces(name, w, type_name) => {
+                    let done = (*w).finish(&store);
+                    (name, done, type_name)
+                }
+                Gathered::Text(name, t) => {
+                    let done = t
+                        .finish()
+                        .and_then(|d| clientele_core::ColumnStore::save(store.as_ref(), &name, &d));
+                    (name, done, "text")
+                }
+            };
+            done.map_err(|e| EngineError::Internal(format!("the parts' column {name}: {e}")))?;
+            names.push((name, type_name));
+        }
+        store.keep(Box::new(folder));
+        Ok(CustomerTable::stored(self.ids, store, names))
+    }
 }
 
 /// What a spilled run cannot do yet, refused before any work with the way out.

@@ -284,7 +284,7 @@ fn text_array(a: &ArrayRef) -> Option<arrow::array::StringArray> {
 }
 
 /// One column being read back.
-enum ColumnBuilder {
+pub(crate) enum ColumnBuilder {
     Int(Values<i64>),
     Float(Values<f64>),
     Date(Values<Day>),
@@ -296,7 +296,7 @@ enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn of(t: &DataType, rows: usize) -> Option<ColumnBuilder> {
+    pub(crate) fn of(t: &DataType, rows: usize) -> Option<ColumnBuilder> {
         Some(match t {
             DataType::Int64 | DataType::Int32 => ColumnBuilder::Int(Values::with_capacity(rows)),
             DataType::Float64 => ColumnBuilder::Float(Values::with_capacity(rows)),
@@ -313,7 +313,7 @@ impl ColumnBuilder {
         })
     }
 
-    fn append(&mut self, a: &ArrayRef) -> Result<(), String> {
+    pub(crate) fn append(&mut self, a: &ArrayRef) -> Result<(), String> {
         let mismatch = || format!("a row group has type {}", a.data_type());
         match self {
             ColumnBuilder::Int(v) => match a.data_type() {
@@ -371,7 +371,7 @@ impl ColumnBuilder {
         Ok(())
     }
 
-    fn finish(self) -> Result<ColumnData, String> {
+    pub(crate) fn finish(self) -> Result<ColumnData, String> {
         Ok(match self {
             ColumnBuilder::Int(v) => ColumnData::Int(v),
             ColumnBuilder::Float(v) => ColumnData::Float(v),

@@ -69,8 +69,15 @@ impl TableSchema {
     /// [`TableSchema::with_range`] (e.g. `r_score` 1–5 from the RFM config).
     pub fn of(table: &CustomerTable) -> TableSchema {
         let mut s = TableSchema::new().with(col::CUSTOMER_ID, ColumnType::Text);
-        for c in table.columns() {
-            s = s.with(&c.name, ColumnType::of(&c.data));
+        // by type name: a stored table's values are not read for its schema
+        for (name, type_name) in table.column_types() {
+            let ty = match type_name {
+                "int" => ColumnType::Int,
+                "float" => ColumnType::Float,
+                "date" => ColumnType::Date,
+                _ => ColumnType::Text,
+            };
+            s = s.with(name, ty);
         }
         s
     }

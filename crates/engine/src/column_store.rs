@@ -1,0 +1,304 @@
+//! The customer table of a run by parts, kept on disk column by column
+//! ([`clientele_core::ColumnStore`]): each model step reads the columns it asks for and writes
+//! the ones it makes, so the run holds the ids and one step's columns, not the whole table
+//! (docs/SCALE.md, step 3b).
+//!
+//! One Arrow IPC file per column, in customer-id order, in the run's spill folder. Numbers and
+//! dates are written as they are (NaN and missing values kept apart); a text column as its
+//! codes, with its labels in a second file, so it reads back as the same [`Texts`] (labels in
+//! the same order), not only the same strings.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
+use arrow::ipc::reader::FileReader;
+use arrow::ipc::writer::FileWriter;
+use clientele_core::{ColumnData, ColumnStore, Texts};
+
+use crate::stored::ColumnBuilder;
+
+/// Rows per batch in a column's file: bounds the copy made while writing or reading one.
+const BATCH_ROWS: usize = 1 << 20;
+
+/// Columns as files in `dir`; which file holds which column is kept here (names can be any
+/// text, files are numbered).
+#[derive(Debug)]
+pub(crate) struct DiskColumns {
+    dir: PathBuf,
+    files: Mutex<Files>,
+    /// What must live as long as the files (the spill folder, removed when dropped).
+    keeper: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
+}
+
+#[derive(Debug, Default)]
+struct Files {
+    of: HashMap<String, PathBuf>,
+    next: usize,
+}
+
+impl DiskColumns {
+    /// A store in `dir` (made if needed; the caller removes it).
+    pub(crate) fn new(dir: &Path) -> Result<DiskColumns, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(DiskColumns {
+            dir: dir.to_path_buf(),
+            files: Mutex::new(Files::default()),
+            keeper: Mutex::new(None),
+        })
+    }
+
+    /// Keeps `owner` until the store is dropped.
+    pub(crate) fn keep(&self, owner: Box<dyn std::fmt::Debug + Send>) {
+        if let Ok(mut k) = self.keeper.lock() {
+            *k = Some(owner);
+        }
+    }
+
+    /// A new numbered file name, and the one it replaces for `name`.
+    fn fresh(&self) -> Result<PathBuf, String> {
+        let mut f = self
+            .files
+            .lock()
+            .map_err(|_| "a writer failed".to_string())?;
+        f.next += 1;
+        Ok(self.dir.join(format!("column-{:05}.arrow", f.next)))
+    }
+
+    /// Makes `path` the file of `name`, removing the one it replaces.
+    fn publish(&self, name: &str, path: PathBuf) -> Result<(), String> {
+        let mut f = self
+            .files
+            .lock()
+            .map_err(|_| "a writer failed".to_string())?;
+        if let Some(old) = f.of.insert(name.to_string(), path) {
+            let _ = std::fs::remove_file(&old);
+            let _ = std::fs::remove_file(labels_path(&old));
+        }
+        Ok(())
+    }
+
+    /// A writer for a column that arrives in pieces of `ty` (numbers or dates), in row order.
+    pub(crate) fn piecewise(&self, name: &str, ty: &DataType) -> Result<PieceWriter, String> {
+        let path = self.fresh()?;
+        Ok(PieceWriter {
+            name: name.to_string(),
+            writer: Some(ipc_writer(&path, ty.clone())?),
+            path,
+        })
+    }
+}
+
+/// The labels' file of a text column's codes file.
+fn labels_path(codes: &Path) -> PathBuf {
+    codes.with_extension("labels.arrow")
+}
+
+fn ipc_writer(path: &Path, ty: DataType) -> Result<FileWriter<BufWriter<File>>, String> {
+    let schema = Schema::new(vec![Field::new("v", ty, true)]);
+    let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    FileWriter::try_new(BufWriter::new(f), &schema).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_all(
+    path: &Path,
+    ty: DataType,
+    arrays: impl Iterator<Item = ArrayRef>,
+) -> Result<(), String> {
+    let mut w = ipc_writer(path, ty)?;
+    let at = |e: arrow::error::ArrowError| format!("{}: {e}", path.display());
+    for a in arrays {
+        let b = RecordBatch::try_new(w.schema().clone(), vec![a]).map_err(at)?;
+        w.write(&b).map_err(at)?;
+    }
+    w.finish().map_err(at)
+}
+
+fn read_all(path: &Path) -> Result<Vec<ArrayRef>, String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let f = File::open(path).map_err(|e| at(&e))?;
+    FileReader::try_new(std::io::BufReader::new(f), None)
+        .map_err(|e| at(&e))?
+        .map(|b| b.map(|b| Arc::clone(b.column(0))).map_err(|e| at(&e)))
+        .collect()
+}
+
+/// The pieces of `n` rows, `BATCH_ROWS` at a time; one empty piece for no rows, so the file
+/// still says its type.
+fn pieces(n: usize) -> Vec<std::ops::Range<usize>> {
+    if n == 0 {
+        return std::iter::once(0..0).collect();
+    }
+    (0..n)
+        .step_by(BATCH_ROWS)
+        .map(|s| s..(s + BATCH_ROWS).min(n))
+        .collect()
+}
+
+impl ColumnStore for DiskColumns {
+    fn load(&self, name: &str) -> Result<ColumnData, String> {
+        let path = {
+            let f = self
+                .files
+                .lock()
+                .map_err(|_| "a writer failed".to_string())?;
+            f.of.get(name)
+                .cloned()
+                .ok_or_else(|| "not in the spill folder".to_string())?
+        };
+        let arrays = read_all(&path)?;
+        let rows = arrays.iter().map(|a| a.len()).sum();
+        match arrays.first().map(|a| a.data_type().clone()) {
+            Some(DataType::UInt32) => {
+                let labels = read_all(&labels_path(&path))?;
+                let labels: Vec<String> = labels
+                    .iter()
+                    .flat_map(|a| {
+                        let a = a.as_string::<i32>();
+                        (0..a.len())
+                            .map(|i| a.value(i).to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let mut codes = Vec::with_capacity(rows);
+                for a in &arrays {
+                    let a = a.as_primitive::<UInt32Type>();
+                    codes.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+                }
+                Texts::from_codes(labels, codes)
+                    .map(ColumnData::Text)
+                    .ok_or_else(|| format!("{}: a code without its label", path.display()))
+            }
+            Some(ty) => {
+                let mut b = ColumnBuilder::of(&ty, rows)
+                    .ok_or_else(|| format!("{}: type {ty}", path.display()))?;
+                for a in &arrays {
+                    b.append(a)?;
+                }
+                b.finish()
+            }
+            None => Err(format!("{}: empty", path.display())),
+        }
+    }
+
+    fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
+        let path = self.fresh()?;
+        let n = data.len();
+        match data {
+            ColumnData::Text(t) => {
+                let codes = pieces(n)
+                    .into_iter()
+                    .map(|r| Arc::new(r.map(|i| t.code(i)).collect::<UInt32Array>()) as ArrayRef);
+                write_all(&path, DataType::UInt32, codes)?;
+                let labels = std::iter::once(Arc::new(StringArray::from_iter_values(
+                    t.labels().iter(),
+                )) as ArrayRef);
+                write_all(&labels_path(&path), DataType::Utf8, labels)?;
+            }
+            other => {
+                let ty = crate::output::column_array(other, 0..0).0;
+                let arrays = pieces(n)
+                    .into_iter()
+                    .map(|r| crate::output::column_array(other, r).1);
+                write_all(&path, ty, arrays)?;
+            }
+        }
+        self.publish(name, path)
+    }
+}
+
+/// A number or date column written as it arrives, batch by batch (a run by parts merging its
+/// parts' tables).
+pub(crate) struct PieceWriter {
+    name: String,
+    path: PathBuf,
+    writer: Option<FileWriter<BufWriter<File>>>,
+}
+
+impl PieceWriter {
+    /// Appends `a` (the rows after those already written).
+    pub(crate) fn append(&mut self, a: ArrayRef) -> Result<(), String> {
+        let at = |e: arrow::error::ArrowError| format!("{}: {e}", self.path.display());
+        let w = self.writer.as_mut().ok_or("already finished")?;
+        let b = RecordBatch::try_new(w.schema().clone(), vec![a]).map_err(at)?;
+        w.write(&b).map_err(at)
+    }
+
+    /// Closes the file and makes it the column's in `store`.
+    pub(crate) fn finish(mut self, store: &DiskColumns) -> Result<(), String> {
+        let mut w = self.writer.take().ok_or("already finished")?;
+        w.finish()
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        store.publish(&self.name, self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_core::{Day, Values};
+
+    #[test]
+    fn columns_read_back_as_they_were_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskColumns::new(&dir.path().join("cols")).unwrap();
+        let n = BATCH_ROWS + 3;
+        let ints: Values<i64> = (0..n).map(|i| (i % 7 != 0).then_some(i as i64)).collect();
+        let floats: Values<f64> = (0..n)
+            .map(|i| match i % 5 {
+                0 => None,
+                1 => Some(f64::NAN),
+                2 => Some(-0.0),
+                _ => Some(i as f64 / 3.0),
+            })
+            .collect();
+        let dates: Values<Day> = (0..n).map(|i| Some(Day(i as i32 - 5))).collect();
+        // labels in an order their first rows do not follow, one label no row uses
+        let texts = Texts::from_codes(
+            vec!["普通客户".into(), "VIP".into(), "unused".into()],
+            (0..n).map(|i| [Some(1), None, Some(0)][i % 3]),
+        )
+        .unwrap();
+        let columns = [
+            ("orders", ColumnData::Int(ints)),
+            ("p_alive", ColumnData::Float(floats)),
+            ("first", ColumnData::Date(dates)),
+            ("等级", ColumnData::Text(texts)),
+            ("empty", ColumnData::Int(Values::with_capacity(0))),
+        ];
+        for (name, c) in &columns {
+            store.save(name, c).unwrap();
+        }
+        for (name, c) in &columns {
+            let back = store.load(name).unwrap();
+            match (c, &back) {
+                (ColumnData::Float(a), ColumnData::Float(b)) => {
+                    let bits = |v: &Values<f64>| -> Vec<Option<u64>> {
+                        v.iter().map(|x| x.map(f64::to_bits)).collect()
+                    };
+                    assert_eq!(bits(a), bits(b));
+                }
+                (ColumnData::Text(a), ColumnData::Text(b)) => {
+                    assert_eq!(a.labels(), b.labels());
+                    assert_eq!(a.to_vec(), b.to_vec());
+                }
+                _ => assert_eq!(c, &back, "{name}"),
+            }
+        }
+        // saved again: the new values, and the old file gone
+        store.save("orders", &columns[2].1).unwrap();
+        assert_eq!(store.load("orders").unwrap(), columns[2].1);
+        let files = std::fs::read_dir(dir.path().join("cols")).unwrap().count();
+        assert_eq!(files, 6, "one file a column, two for the text column");
+        assert!(
+            store
+                .load("nope")
+                .unwrap_err()
+                .contains("not in the spill folder")
+        );
+    }
+}
