@@ -944,7 +944,9 @@ fn client_certificates_and_the_systems_roots_as_in_libpq() {
 }
 
 /// A customer table built part by part on disk (`--spill-dir`) goes to the sink merged straight
-/// into the COPY: the same rows, columns and types as the table of a run in memory.
+/// into the COPY: the same rows, columns and types as the table of a run in memory. So does
+/// the table of a whole analysis by parts, kept on disk through its models and copied a slice
+/// at a time.
 #[test]
 fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
     let Some(s) = server("a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory") else {
@@ -960,12 +962,7 @@ fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
             .clientele(d)
             .arg("analyze")
             .arg(cdnow())
-            .args([
-                "--delimiter",
-                "whitespace",
-                "--quiet",
-                "--customer-table-only",
-            ])
+            .args(["--delimiter", "whitespace", "--quiet"])
             .args(["--out", table])
             .args(CDNOW_FLAGS)
             .args(["--write-postgres", &s.url, "--write-table"])
@@ -975,11 +972,16 @@ fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
             .unwrap();
         ok(&o)
     };
-    run("sink_memory", &[]);
+    let table_only = "--customer-table-only";
+    run("sink_memory", &[table_only]);
     let spill = d.join("spill");
     std::fs::create_dir(&spill).unwrap();
-    let out = run("sink_spilled", &["--spill-dir", spill.to_str().unwrap()]);
+    let spill_dir = spill.to_str().unwrap();
+    let out = run("sink_spilled", &[table_only, "--spill-dir", spill_dir]);
     assert!(out.contains("parts on disk"), "{out}");
+    run("whole_memory", &[]);
+    let out = run("whole_spilled", &["--spill-dir", spill_dir]);
+    assert!(out.contains("kept there through the models"), "{out}");
     assert_eq!(
         std::fs::read_dir(&spill).unwrap().count(),
         0,
@@ -998,6 +1000,11 @@ fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
     };
     let (a, b) = (shape(&mut c, "sink_memory"), shape(&mut c, "sink_spilled"));
     assert!(a.len() > 10 && a == b, "{a:?}\n{b:?}");
+    let (w, v) = (
+        shape(&mut c, "whole_memory"),
+        shape(&mut c, "whole_spilled"),
+    );
+    assert!(w.len() > a.len() + 10 && w == v, "{w:?}\n{v:?}");
     let digest = |c: &mut postgres::Client, t: &str| -> (i64, String) {
         let r = c
             .query_one(
@@ -1016,4 +1023,10 @@ fn a_table_built_on_disk_reaches_the_sink_as_the_one_in_memory() {
     );
     assert_eq!(a.0, 23_570);
     assert_eq!(a, b);
+    let (w, v) = (
+        digest(&mut c, "whole_memory"),
+        digest(&mut c, "whole_spilled"),
+    );
+    assert_eq!(w.0, 23_570);
+    assert_eq!(w, v);
 }

@@ -17,6 +17,12 @@ pub trait ColumnStore: Send + Sync + std::fmt::Debug {
     fn load(&self, name: &str) -> Result<ColumnData, String>;
     /// Keeps `data` as the column `name`, replacing an earlier one.
     fn save(&self, name: &str, data: &ColumnData) -> Result<(), String>;
+    /// Rows `rows` of the column `name` (a writer takes a stored table a slice at a time);
+    /// by default the whole column read and the rows taken.
+    fn load_rows(&self, name: &str, rows: std::ops::Range<usize>) -> Result<ColumnData, String> {
+        let idx: Vec<usize> = rows.collect();
+        self.load(name).map(|d| d.take(&idx))
+    }
 }
 
 /// One column of a stored table: its name, type and, once read, its values.

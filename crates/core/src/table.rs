@@ -251,6 +251,30 @@ impl CustomerTable {
         Ok(out)
     }
 
+    /// Rows `rows` in memory, every column: how a writer takes a stored table, a slice at a
+    /// time (a copy of the rows for a table in memory).
+    pub fn slice_rows(&self, rows: std::ops::Range<usize>) -> Result<CustomerTable, CoreError> {
+        let idx: Vec<usize> = rows.clone().collect();
+        let Some(s) = &self.stored else {
+            return Ok(self.take(&idx));
+        };
+        let mut out = CustomerTable::from_ids(self.ids.take(&idx));
+        for c in &s.columns {
+            let data =
+                match c.cell.get() {
+                    Some(d) => d.take(&idx),
+                    None => s.store.load_rows(&c.name, rows.clone()).map_err(|reason| {
+                        CoreError::Store {
+                            name: c.name.clone(),
+                            reason,
+                        }
+                    })?,
+                };
+            out.push(c.name.clone(), data)?;
+        }
+        Ok(out)
+    }
+
     /// Every column's name and [`ColumnData::type_name`], except `customer_id`, in order,
     /// without reading a stored table's values.
     pub fn column_types(&self) -> Vec<(&str, &'static str)> {
@@ -426,6 +450,7 @@ impl CustomerTable {
     }
 
     /// Rows reordered (or filtered) to `idx`.
+    ///
     /// The rows come into memory; a stored column that cannot be read is left out and kept
     /// in [`CustomerTable::store_failure`].
     pub fn take(&self, idx: &[usize]) -> CustomerTable {
@@ -543,6 +568,10 @@ mod tests {
         t.release();
         assert_eq!(t.get("score"), Some(&score));
         assert_eq!(store.reads.load(SeqCst), 2);
+        let slice = t.slice_rows(1..2).unwrap();
+        assert!(!slice.is_stored());
+        assert_eq!(slice.ints("orders").unwrap().to_vec(), [Some(3)]);
+        assert_eq!(slice.column_names(), ["customer_id", "orders", "score"]);
         let sub = t.take(&[1]);
         assert!(!sub.is_stored());
         assert_eq!(sub.ints("orders").unwrap().to_vec(), [Some(3)]);

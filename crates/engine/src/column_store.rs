@@ -139,22 +139,23 @@ fn pieces(n: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
-impl ColumnStore for DiskColumns {
-    fn load(&self, name: &str) -> Result<ColumnData, String> {
-        let path = {
-            let f = self
-                .files
-                .lock()
-                .map_err(|_| "a writer failed".to_string())?;
-            f.of.get(name)
-                .cloned()
-                .ok_or_else(|| "not in the spill folder".to_string())?
-        };
-        let arrays = read_all(&path)?;
+impl DiskColumns {
+    fn path_of(&self, name: &str) -> Result<PathBuf, String> {
+        let f = self
+            .files
+            .lock()
+            .map_err(|_| "a writer failed".to_string())?;
+        f.of.get(name)
+            .cloned()
+            .ok_or_else(|| "not in the spill folder".to_string())
+    }
+
+    /// The column from the arrays of its file (all of them, or those of a slice).
+    fn column_of(path: &Path, arrays: Vec<ArrayRef>) -> Result<ColumnData, String> {
         let rows = arrays.iter().map(|a| a.len()).sum();
         match arrays.first().map(|a| a.data_type().clone()) {
             Some(DataType::UInt32) => {
-                let labels = read_all(&labels_path(&path))?;
+                let labels = read_all(&labels_path(path))?;
                 let labels: Vec<String> = labels
                     .iter()
                     .flat_map(|a| {
@@ -183,6 +184,48 @@ impl ColumnStore for DiskColumns {
             }
             None => Err(format!("{}: empty", path.display())),
         }
+    }
+}
+
+impl ColumnStore for DiskColumns {
+    fn load(&self, name: &str) -> Result<ColumnData, String> {
+        let path = self.path_of(name)?;
+        DiskColumns::column_of(&path, read_all(&path)?)
+    }
+
+    /// Only the batches holding `rows` are read (a file's batches are [`BATCH_ROWS`] long).
+    fn load_rows(&self, name: &str, rows: std::ops::Range<usize>) -> Result<ColumnData, String> {
+        let path = self.path_of(name)?;
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let f = File::open(&path).map_err(|e| at(&e))?;
+        let mut reader =
+            FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))?;
+        let first = rows.start / BATCH_ROWS;
+        let mut arrays = Vec::new();
+        let mut start = first * BATCH_ROWS;
+        if first < reader.num_batches() {
+            reader.set_index(first).map_err(|e| at(&e))?;
+        }
+        for b in reader.by_ref() {
+            if start >= rows.end && !arrays.is_empty() {
+                break;
+            }
+            let a = Arc::clone(b.map_err(|e| at(&e))?.column(0));
+            let len = a.len();
+            let from = rows.start.clamp(start, start + len) - start;
+            let to = rows.end.clamp(start, start + len) - start;
+            arrays.push(a.slice(from, to.max(from) - from));
+            start += len;
+        }
+        let c = DiskColumns::column_of(&path, arrays)?;
+        if c.len() != rows.len() {
+            return Err(at(&format!(
+                "{} rows where {} were asked for",
+                c.len(),
+                rows.len()
+            )));
+        }
+        Ok(c)
     }
 
     fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
@@ -287,6 +330,14 @@ mod tests {
                     assert_eq!(a.to_vec(), b.to_vec());
                 }
                 _ => assert_eq!(c, &back, "{name}"),
+            }
+        }
+        // slices, across a batch boundary and inside one, equal the rows taken
+        for (name, c) in &columns[..4] {
+            for r in [0..5, BATCH_ROWS - 2..BATCH_ROWS + 3, 7..7, n - 1..n] {
+                let want = c.take(&r.clone().collect::<Vec<_>>());
+                let got = store.load_rows(name, r.clone()).unwrap();
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name} {r:?}");
             }
         }
         // saved again: the new values, and the old file gone

@@ -185,10 +185,11 @@ impl SinkRows<'_> {
     /// The columns after `customer_id`: name, SQL type, binary COPY type.
     fn columns(&self) -> Result<Vec<(String, &'static str, Type)>, EngineError> {
         let fields: Vec<(String, DataType)> = match self {
-            SinkRows::Table(t) => t
-                .columns()
+            SinkRows::Table(t) => crate::output::arrow_schema(t)
+                .fields()
                 .iter()
-                .map(|c| (c.name.clone(), crate::output::column_array(&c.data, 0..0).0))
+                .skip(1)
+                .map(|f| (f.name().clone(), f.data_type().clone()))
                 .collect(),
             SinkRows::Spilled(t) => t
                 .schema
@@ -265,9 +266,7 @@ fn write_rows(a: &Analysis, sink: &PgSink, t: SinkRows<'_>) -> Result<PgWritten,
     tx.batch_execute(&format!("CREATE TABLE {staging} ({})", cols.join(", ")))
         .map_err(|e| err(e, "creating the new"))?;
     let rows = match t {
-        SinkRows::Table(t) => {
-            copy_rows(&mut tx, &staging, t, &types).map_err(|e| err(e, "loading"))?
-        }
+        SinkRows::Table(t) => copy_rows(&mut tx, &staging, t, &types, &|e| err(e, "loading"))?,
         SinkRows::Spilled(t) => copy_spilled(&mut tx, &staging, t, &types, &|e| err(e, "loading"))?,
     };
     let as_of = a.summary.as_of;
@@ -383,6 +382,26 @@ impl ToSql for Cell<'_> {
 
 /// Every customer row into `table` with binary COPY; the rows written.
 fn copy_rows(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    t: &CustomerTable,
+    types: &[Type],
+    pg: &dyn Fn(postgres::Error) -> EngineError,
+) -> Result<u64, EngineError> {
+    if !t.is_stored() {
+        return copy_slice(tx, table, t, types).map_err(pg);
+    }
+    // a table kept on disk is copied a million rows at a time, each in a COPY of its own
+    let mut rows = 0;
+    for start in (0..t.len()).step_by(1 << 20) {
+        let slice = t.slice_rows(start..(start + (1 << 20)).min(t.len()))?;
+        rows += copy_slice(tx, table, &slice, types).map_err(pg)?;
+    }
+    Ok(rows)
+}
+
+/// Every row of `t` (in memory) into `table` with one binary COPY.
+fn copy_slice(
     tx: &mut postgres::Transaction<'_>,
     table: &str,
     t: &CustomerTable,

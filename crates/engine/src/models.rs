@@ -539,9 +539,9 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
     for g in &out.grades {
         specs.push((g.scheme.clone(), g.column.clone(), g.separator.clone()));
     }
-    for c in table.columns() {
-        if let Some(g @ Grouping::Rfm(_)) = Grouping::of_column(&c.name) {
-            specs.push((g.key(), c.name.clone(), None));
+    for (name, _) in table.column_types() {
+        if let Some(g @ Grouping::Rfm(_)) = Grouping::of_column(name) {
+            specs.push((g.key(), name.to_string(), None));
         }
     }
     for g in [Grouping::ValueTier, Grouping::Lifecycle, Grouping::Cluster] {

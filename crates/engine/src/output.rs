@@ -525,8 +525,15 @@ pub(crate) fn column_array(c: &ColumnData, r: std::ops::Range<usize>) -> (DataTy
 /// The Arrow schema of the customer table (dates → Date32, ints → Int64, floats → Float64).
 pub(crate) fn arrow_schema(t: &CustomerTable) -> Schema {
     let mut fields = vec![Field::new(col::CUSTOMER_ID, DataType::Utf8, false)];
-    for c in t.columns() {
-        fields.push(Field::new(&c.name, column_array(&c.data, 0..0).0, true));
+    // by type name: a table kept on disk reads no column for its schema
+    for (name, ty) in t.column_types() {
+        let ty = match ty {
+            "int" => DataType::Int64,
+            "float" => DataType::Float64,
+            "date" => DataType::Date32,
+            _ => DataType::Utf8,
+        };
+        fields.push(Field::new(name, ty, true));
     }
     Schema::new(fields)
 }
@@ -666,12 +673,9 @@ fn write_parquet(
     path: &Path,
     compression: ParquetCompression,
 ) -> Result<(), EngineError> {
-    use parquet::arrow::arrow_writer::{
-        ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
-    };
+    use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
     use parquet::file::writer::SerializedFileWriter;
-    use std::sync::{Mutex, mpsc};
 
     let err = |e: &dyn std::fmt::Display| EngineError::Output {
         path: path.to_path_buf(),
@@ -690,16 +694,48 @@ fn write_parquet(
         SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
             .map_err(|e| err(&e))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
-    // Every column of every row group is an encoding job. Workers take them in file order,
-    // and this thread appends each finished chunk as soon as the ones before it are in, so
-    // copying the encoded pages into the file overlaps the encoding instead of following it.
     let groups: Vec<std::ops::Range<usize>> = (0..t.len())
         .step_by(ROW_GROUP_ROWS)
         .map(|start| start..(start + ROW_GROUP_ROWS).min(t.len()))
         .collect();
+    if t.is_stored() {
+        // a table kept on disk: one row group's rows in memory at a time
+        for (g, rows) in groups.into_iter().enumerate() {
+            let slice = t.slice_rows(rows)?;
+            let whole = vec![(g, 0..slice.len())];
+            encode_groups(&mut writer, &factory, &schema, &slice, whole, &err)?;
+        }
+    } else {
+        encode_groups(
+            &mut writer,
+            &factory,
+            &schema,
+            t,
+            groups.into_iter().enumerate().collect(),
+            &err,
+        )?;
+    }
+    writer.close().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// Encodes rows `groups` (row group number, rows of `t`) of `t` and appends them to `writer`.
+/// Every column of every row group is an encoding job. Workers take them in file order, and
+/// this thread appends each finished chunk as soon as the ones before it are in, so copying
+/// the encoded pages into the file overlaps the encoding instead of following it.
+fn encode_groups(
+    writer: &mut parquet::file::writer::SerializedFileWriter<BufWriter<File>>,
+    factory: &parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    schema: &Schema,
+    t: &CustomerTable,
+    groups: Vec<(usize, std::ops::Range<usize>)>,
+    err: &dyn Fn(&dyn std::fmt::Display) -> EngineError,
+) -> Result<(), EngineError> {
+    use parquet::arrow::arrow_writer::{ArrowColumnWriter, compute_leaves};
+    use std::sync::{Mutex, mpsc};
     let mut jobs = Vec::new();
-    for (g, rows) in groups.iter().enumerate() {
-        let writers = factory.create_column_writers(g).map_err(|e| err(&e))?;
+    for (g, rows) in &groups {
+        let writers = factory.create_column_writers(*g).map_err(|e| err(&e))?;
         jobs.extend(
             writers
                 .into_iter()
@@ -763,9 +799,7 @@ fn write_parquet(
             rg.close().map_err(|e| err(&e))?;
         }
         Ok(())
-    })?;
-    writer.close().map_err(|e| err(&e))?;
-    Ok(())
+    })
 }
 
 /// Rows of `customers.csv` formatted by one task.
@@ -783,6 +817,30 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
     let mut out = BufWriter::new(f);
     out.write_all(&csv_header(t).map_err(err)?)
         .map_err(|e| EngineError::io(path, e))?;
+    if t.is_stored() {
+        // a table kept on disk is taken a row group's rows at a time
+        for start in (0..t.len()).step_by(ROW_GROUP_ROWS) {
+            let slice = t.slice_rows(start..(start + ROW_GROUP_ROWS).min(t.len()))?;
+            write_csv_rows(&mut out, &slice, path)?;
+        }
+    } else {
+        write_csv_rows(&mut out, t, path)?;
+    }
+    out.flush().map_err(|e| EngineError::io(path, e))?;
+    Ok(())
+}
+
+/// Every row of `t` as CSV lines into `out`: chunks formatted in parallel, a few per thread
+/// at a time, written in order.
+fn write_csv_rows(
+    out: &mut BufWriter<File>,
+    t: &CustomerTable,
+    path: &Path,
+) -> Result<(), EngineError> {
+    let err = |e: csv::Error| EngineError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let chunks: Vec<std::ops::Range<usize>> = (0..t.len())
         .step_by(CSV_CHUNK_ROWS)
         .map(|start| start..(start + CSV_CHUNK_ROWS).min(t.len()))
@@ -798,7 +856,6 @@ fn write_csv(t: &CustomerTable, path: &Path) -> Result<(), EngineError> {
             out.write_all(&text).map_err(|e| EngineError::io(path, e))?;
         }
     }
-    out.flush().map_err(|e| EngineError::io(path, e))?;
     Ok(())
 }
 

@@ -136,8 +136,6 @@ pub(crate) fn analyze_ingested(
         };
         crate::models::run_models(&mut customers, config, inputs)?
     };
-    // a run by parts kept the table on disk through the models; what follows reads it whole
-    let customers = customers.into_memory()?;
     let mut timings = std::mem::take(&mut models.timings);
     if !matches!(validation, Step::Off) {
         let step = crate::StepTiming {
@@ -165,20 +163,12 @@ pub(crate) fn analyze_ingested(
     } else {
         crate::models::target_lists(&customers, &models)
     };
-    let columns = customers
-        .column_names()
-        .into_iter()
-        .map(|name| ColumnInfo {
+    // by type name: a run by parts keeps the table on disk, and reads no column for this
+    let columns = std::iter::once((clientele_core::columns::CUSTOMER_ID, "text"))
+        .chain(customers.column_types())
+        .map(|(name, ty)| ColumnInfo {
             name: name.to_string(),
-            r#type: if name == "customer_id" {
-                "text".to_string()
-            } else {
-                customers
-                    .get(name)
-                    .map(|c| c.type_name())
-                    .unwrap_or("text")
-                    .to_string()
-            },
+            r#type: ty.to_string(),
         })
         .collect();
     let (history, history_snapshots) = if opts.history_monthly && !opts.customer_table_only {
@@ -243,6 +233,12 @@ pub(crate) fn analyze_ingested(
         ),
         None,
     );
+    let kpis = Kpis::of(&customers);
+    // a table kept on disk lets go of what these steps read before it is written
+    customers.release();
+    if let Some(e) = customers.store_failure() {
+        return Err(e.into());
+    }
     let summary = Summary {
         schema_version: crate::SCHEMA_VERSION,
         tool: format!("clientele {}", env!("CARGO_PKG_VERSION")),
@@ -254,7 +250,7 @@ pub(crate) fn analyze_ingested(
         inputs: data.stats,
         side_tables: data.side_tables,
         leads_without_purchase: data.leads_without_purchase.len(),
-        kpis: Kpis::of(&customers),
+        kpis,
         columns,
         clv: models.clv,
         validation,

@@ -30,13 +30,13 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
             );
         }
     }
-    for c in t.columns() {
+    for (column, _) in t.column_types() {
         // grading schemes are taken above, with their grade order; lifecycle stages below
-        let name = match Grouping::of_column(&c.name) {
+        let name = match Grouping::of_column(column) {
             Some(g @ (Grouping::ValueTier | Grouping::Cluster | Grouping::Rfm(_))) => g.key(),
             _ => continue,
         };
-        if let Ok(v) = t.texts(&c.name) {
+        if let Ok(v) = t.texts(column) {
             schemes.insert(name, v.filled(""));
         }
     }

@@ -1095,11 +1095,16 @@ mod tests {
                 reading_threads: None,
             };
             let by_parts = analyze_by_parts(&config, &whole, &spill, &b, &NoProgress).unwrap();
-            assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
+            // kept on disk through the models and the writing
+            assert!(by_parts.customers.is_stored());
             assert_eq!(by_parts.summary, memory.summary, "{parts} parts");
-            assert_eq!(by_parts.customers, memory.customers, "{parts} parts");
+            let in_memory = by_parts.customers.clone().into_memory().unwrap();
+            assert_eq!(in_memory, memory.customers, "{parts} parts");
             crate::write_outputs(&by_parts, &b, format, compression, &[], &[]).unwrap();
+            drop(by_parts);
+            assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
             for f in [
+                "customers.parquet",
                 "customers.csv",
                 "summary.json",
                 "rejects.csv",

@@ -200,6 +200,9 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         None => None,
     };
     drop(spilled);
+    // a run by parts kept its table on disk until now: its spill folder goes with it
+    let mut analysis = analysis;
+    drop(std::mem::take(&mut analysis.customers));
     let writing = writing.elapsed();
     print_column_hints(&analysis)?;
     print_summary(&analysis, &written.dir, &written.files, format)?;
@@ -217,8 +220,8 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         } else {
             say_in!(
                 analysis.summary.lang,
-                "顾客表在磁盘上分 {} 块汇总（内存上限 {}），临时文件已删除；模型仍在内存中处理全部顾客",
-                "the customer table was folded in {} parts on disk (memory limit {}); the spill files are removed; the models still hold every customer in memory",
+                "顾客表在磁盘上分 {} 块汇总，模型与写出期间也留在磁盘上，每步只读入所需的列（内存上限 {}）；临时文件已删除",
+                "the customer table was folded in {} parts on disk and kept there through the models and the writing, each step reading only the columns it needs (memory limit {}); the spill files are removed",
                 spill.parts,
                 limit
             )?;
