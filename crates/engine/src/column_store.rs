@@ -23,7 +23,8 @@ use clientele_core::{ColumnData, ColumnStore, Texts};
 use crate::stored::ColumnBuilder;
 
 /// Rows per batch in a column's file: bounds the copy made while writing or reading one.
-const BATCH_ROWS: usize = 1 << 20;
+/// Small in tests, so the test shops' columns span many batches.
+const BATCH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
 /// Columns as files in `dir`; which file holds which column is kept here (names can be any
 /// text, files are numbered).
@@ -89,6 +90,9 @@ impl DiskColumns {
             name: name.to_string(),
             writer: Some(ipc_writer(&path, ty.clone())?),
             path,
+            pending: Vec::new(),
+            pending_rows: 0,
+            batches: 0,
         })
     }
 }
@@ -212,6 +216,9 @@ impl ColumnStore for DiskColumns {
             }
             let a = Arc::clone(b.map_err(|e| at(&e))?.column(0));
             let len = a.len();
+            if len != BATCH_ROWS && start + len < rows.end {
+                return Err(at(&format!("a batch of {len} rows, not {BATCH_ROWS}")));
+            }
             let from = rows.start.clamp(start, start + len) - start;
             let to = rows.end.clamp(start, start + len) - start;
             arrays.push(a.slice(from, to.max(from) - from));
@@ -260,19 +267,64 @@ pub(crate) struct PieceWriter {
     name: String,
     path: PathBuf,
     writer: Option<FileWriter<BufWriter<File>>>,
+    /// Pieces not written yet: the file's batches are [`BATCH_ROWS`] long, as
+    /// [`ColumnStore::load_rows`] expects.
+    pending: Vec<ArrayRef>,
+    pending_rows: usize,
+    /// Batches written.
+    batches: usize,
 }
 
 impl PieceWriter {
     /// Appends `a` (the rows after those already written).
     pub(crate) fn append(&mut self, a: ArrayRef) -> Result<(), String> {
+        let mut a = a;
+        while self.pending_rows + a.len() >= BATCH_ROWS {
+            let take = BATCH_ROWS - self.pending_rows;
+            self.pending.push(a.slice(0, take));
+            a = a.slice(take, a.len() - take);
+            self.pending_rows = BATCH_ROWS;
+            self.flush()?;
+        }
+        if !a.is_empty() {
+            self.pending_rows += a.len();
+            self.pending.push(a);
+        }
+        Ok(())
+    }
+
+    /// Writes the pending pieces as one batch.
+    fn flush(&mut self) -> Result<(), String> {
         let at = |e: arrow::error::ArrowError| format!("{}: {e}", self.path.display());
         let w = self.writer.as_mut().ok_or("already finished")?;
-        let b = RecordBatch::try_new(w.schema().clone(), vec![a]).map_err(at)?;
-        w.write(&b).map_err(at)
+        let parts: Vec<&dyn Array> = self.pending.iter().map(|a| a.as_ref()).collect();
+        let one = if parts.len() == 1 {
+            Arc::clone(&self.pending[0])
+        } else {
+            arrow::compute::concat(&parts).map_err(at)?
+        };
+        let b = RecordBatch::try_new(w.schema().clone(), vec![one]).map_err(at)?;
+        w.write(&b).map_err(at)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.batches += 1;
+        Ok(())
     }
 
     /// Closes the file and makes it the column's in `store`.
     pub(crate) fn finish(mut self, store: &DiskColumns) -> Result<(), String> {
+        // the last batch, or the one empty batch of an empty column (the file says its type)
+        if !self.pending.is_empty() || self.batches == 0 {
+            if self.pending.is_empty() {
+                let ty = self
+                    .writer
+                    .as_ref()
+                    .map(|w| w.schema().field(0).data_type().clone());
+                self.pending
+                    .push(arrow::array::new_empty_array(&ty.unwrap_or(DataType::Null)));
+            }
+            self.flush()?;
+        }
         let mut w = self.writer.take().ok_or("already finished")?;
         w.finish()
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
@@ -340,11 +392,37 @@ mod tests {
                 assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name} {r:?}");
             }
         }
+        // a column written in pieces of any length reads back, whole and by slices
+        let ints = &columns[0].1;
+        let ty = crate::output::column_array(ints, 0..0).0;
+        let mut w = store.piecewise("pieces", &ty).unwrap();
+        let mut at = 0;
+        for len in [1, 191, BATCH_ROWS - 192, 5, BATCH_ROWS, 2]
+            .into_iter()
+            .cycle()
+        {
+            let end = (at + len).min(n);
+            w.append(crate::output::column_array(ints, at..end).1)
+                .unwrap();
+            at = end;
+            if at == n {
+                break;
+            }
+        }
+        w.finish(&store).unwrap();
+        assert_eq!(&store.load("pieces").unwrap(), ints);
+        for r in [BATCH_ROWS - 2..BATCH_ROWS + 3, n - 1..n] {
+            let want = ints.take(&r.clone().collect::<Vec<_>>());
+            assert_eq!(store.load_rows("pieces", r).unwrap(), want);
+        }
+        let w = store.piecewise("none", &ty).unwrap();
+        w.finish(&store).unwrap();
+        assert_eq!(store.load("none").unwrap().len(), 0);
         // saved again: the new values, and the old file gone
         store.save("orders", &columns[2].1).unwrap();
         assert_eq!(store.load("orders").unwrap(), columns[2].1);
         let files = std::fs::read_dir(dir.path().join("cols")).unwrap().count();
-        assert_eq!(files, 6, "one file a column, two for the text column");
+        assert_eq!(files, 8, "one file a column, two for the text column");
         assert!(
             store
                 .load("nope")

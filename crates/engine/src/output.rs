@@ -623,8 +623,9 @@ fn write_spilled(
     Ok(files)
 }
 
-/// Rows per Parquet row group.
-const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows per Parquet row group (and per slice of a table kept on disk). Small in tests, so
+/// the test shops' tables have several.
+const ROW_GROUP_ROWS: usize = if cfg!(test) { 1 << 11 } else { 1 << 20 };
 
 /// Writes the table as Parquet (zstd by default), encoding the columns of every row group
 /// in parallel (each column is converted to Arrow only while its own encoder runs) while
