@@ -53,6 +53,11 @@ impl DiskColumns {
         })
     }
 
+    /// A file `name` beside the columns, removed with them.
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// Keeps `owner` until the store is dropped.
     pub(crate) fn keep(&self, owner: Box<dyn std::fmt::Debug + Send>) {
         if let Ok(mut k) = self.keeper.lock() {

@@ -10,6 +10,7 @@ mod config_check;
 mod customer_value;
 mod database;
 mod decide;
+mod deferred;
 mod error;
 mod export;
 mod groups;

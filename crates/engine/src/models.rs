@@ -113,10 +113,11 @@ pub(crate) struct ModelInputs<'a> {
     pub as_of: clientele_core::Day,
     pub leads: &'a [String],
     /// Owned: the lifecycle step converts them in place and drops them, so they are not held
-    /// through K-means and behaviour (1.3 GB at 100M rows).
-    pub months: Vec<clientele_ingest::MonthActivity>,
-    /// Owned: the behaviour step converts them in place.
-    pub category_spend: Vec<clientele_ingest::CategorySpend>,
+    /// through K-means and behaviour (1.3 GB at 100M rows); a run by parts keeps them on disk
+    /// until then.
+    pub months: crate::deferred::Deferred<clientele_ingest::MonthActivity>,
+    /// Owned: the behaviour step converts them in place; on disk until then in a run by parts.
+    pub category_spend: crate::deferred::Deferred<clientele_ingest::CategorySpend>,
     pub categories: &'a [String],
     pub seasonality: Option<&'a (
         [clientele_ingest::PeriodTotals; 7],
@@ -263,7 +264,9 @@ fn behaviour_step(
         BehaviourInput, CustomerCategory, PeriodTotals, Seasonality, analyze_behaviour,
     };
     // in place: the two row types have the same layout, so no second copy is made
-    let cats: Vec<CustomerCategory> = std::mem::take(&mut inputs.category_spend)
+    let cats: Vec<CustomerCategory> = inputs
+        .category_spend
+        .take()?
         .into_iter()
         .map(|c| CustomerCategory {
             customer: c.customer,
@@ -333,7 +336,9 @@ fn lifecycle_step(
         })
         .collect();
     // consumed: converted in place where the layouts allow, and gone after this step
-    let activity: Vec<CustomerMonth> = std::mem::take(&mut inputs.months)
+    let activity: Vec<CustomerMonth> = inputs
+        .months
+        .take()?
         .into_iter()
         .filter_map(|m| {
             Some(CustomerMonth {

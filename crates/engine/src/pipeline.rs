@@ -90,7 +90,7 @@ fn analyze_with(
         (Kept::None, None, Some(s)) => Kept::Staged(s),
         (k, _, _) => k,
     };
-    analyze_ingested(config, opts, data, kept, month_end, progress)
+    analyze_ingested(config, opts, data, None, kept, month_end, progress)
 }
 
 /// The analysis of the customer table and detail in `data` (read in memory, on a cluster or
@@ -100,6 +100,7 @@ pub(crate) fn analyze_ingested(
     config: &Config,
     opts: &AnalyzeOptions,
     mut data: clientele_ingest::Ingested,
+    mut deferred: Option<crate::deferred::DeferredDetail>,
     kept: Kept<'_>,
     month_end: bool,
     progress: &dyn Progress,
@@ -127,8 +128,14 @@ pub(crate) fn analyze_ingested(
         let inputs = crate::models::ModelInputs {
             as_of: data.as_of,
             leads: &data.leads_without_purchase,
-            months: std::mem::take(&mut data.months),
-            category_spend: std::mem::take(&mut data.category_spend),
+            months: match &mut deferred {
+                Some(d) => std::mem::take(&mut d.months),
+                None => crate::deferred::Deferred::Held(std::mem::take(&mut data.months)),
+            },
+            category_spend: match &mut deferred {
+                Some(d) => std::mem::take(&mut d.category_spend),
+                None => crate::deferred::Deferred::Held(std::mem::take(&mut data.category_spend)),
+            },
             categories: &data.categories,
             seasonality: data.seasonality.as_ref(),
             behaviour: !month_end,

@@ -607,6 +607,8 @@ pub fn analyze_by_parts(
     })?;
     progress.finish();
     let SpilledTable { folder, .. } = table;
+    let beside = |name: &str| store.file(name);
+    let (months_file, spend_file) = (beside("months.bin"), beside("category-spend.bin"));
     let data_table = built.finish(store, folder)?;
     let mut part_rows = Vec::with_capacity(f.details.len());
     let mut details = Vec::with_capacity(f.details.len());
@@ -616,6 +618,11 @@ pub fn analyze_by_parts(
     }
     let merged = clientele_ingest::merge_details(details, &part_rows)?;
     drop(part_rows);
+    // on disk with the table until their steps: not held through the CLV step
+    let deferred = crate::deferred::DeferredDetail {
+        months: crate::deferred::Deferred::to_disk(merged.months, &months_file)?,
+        category_spend: crate::deferred::Deferred::to_disk(merged.category_spend, &spend_file)?,
+    };
     let data = clientele_ingest::Ingested {
         table: data_table,
         as_of: f.validated.as_of,
@@ -623,9 +630,9 @@ pub fn analyze_by_parts(
         rejects: f.validated.rejects,
         side_tables: f.side_tables,
         leads_without_purchase: f.leads,
-        months: merged.months,
+        months: Vec::new(),
         holdout: None,
-        category_spend: merged.category_spend,
+        category_spend: Vec::new(),
         categories: merged.categories,
         seasonality: Some(merged.seasonality),
         column_hints: f.validated.column_hints,
@@ -635,6 +642,7 @@ pub fn analyze_by_parts(
         config,
         opts,
         data,
+        Some(deferred),
         crate::pipeline::Kept::None,
         false,
         progress,
