@@ -7,8 +7,8 @@
 //! swapped into place), so a stopped run leaves the output folder as it was. A
 //! `--customer-table-only` run whose input would not fold within the limit folds its customer
 //! table by parts on disk instead (the engine's `analyze_spilled`; a whole analysis does so
-//! with `--spill-dir`, `analyze_by_parts`); the models do not work by parts yet, so a whole
-//! analysis still holds every customer (docs/SCALE.md).
+//! with `--spill-dir`, `analyze_by_parts`, and keeps its table on disk through the models,
+//! each step holding the columns it reads: docs/SCALE.md).
 //! Linux only: elsewhere there is no default limit and a given one is said to be unenforced.
 
 use std::str::FromStr;
@@ -146,9 +146,10 @@ impl MemoryLimit {
                     "the customer table was already built part by part on disk, and one part \
                      with the reading's buffers passed the limit: raise --memory-limit"
                 } else {
-                    "the models hold every customer in memory (they do not work by parts \
-                     yet); --customer-table-only builds the customer table part by part on \
-                     disk and stays under the limit; or run it on a machine with more memory"
+                    "in memory a whole analysis holds every customer's row; with --spill-dir \
+                     DIR it keeps the customer table on disk and each step holds only the \
+                     columns it reads (docs/SCALE.md); --customer-table-only builds the table \
+                     alone, part by part; or run it on a machine with more memory"
                 };
                 format!(
                     "error: stopped at {used} of memory{during}, past the limit ({limit}), \
@@ -162,8 +163,9 @@ impl MemoryLimit {
                 let advice = if customer_table_only {
                     "顾客表已在磁盘上分块构建，单个分块加上读取缓冲仍超过上限：请调高 --memory-limit"
                 } else {
-                    "模型仍在内存中处理全部顾客（尚不能分块）；--customer-table-only 会在磁盘上分块构建顾客表，\
-                     不超过上限；或在内存更大的机器上运行"
+                    "在内存中运行时完整分析持有每位顾客的整行；加 --spill-dir 目录 则顾客表留在磁盘上，\
+                     每一步只读入所需的列（见 docs/SCALE.md）；--customer-table-only 只分块构建顾客表；\
+                     或在内存更大的机器上运行"
                 };
                 format!(
                     "错误：内存用量达到 {used}{during}，超过上限（{limit}），已在系统内存耗尽前停止，\

@@ -98,7 +98,7 @@ pub(crate) struct DeferredDetail {
 /// Records per write or read.
 const CHUNK: usize = 64 * 1024;
 
-impl<T: Flat> Deferred<T> {
+impl<T: Flat + Clone> Deferred<T> {
     /// `records` written to `path` and let go.
     pub(crate) fn to_disk(records: Vec<T>, path: &Path) -> Result<Deferred<T>, EngineError> {
         let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
@@ -120,21 +120,43 @@ impl<T: Flat> Deferred<T> {
     pub(crate) fn take(&mut self) -> Result<Vec<T>, EngineError> {
         match std::mem::take(self) {
             Deferred::Held(v) => Ok(v),
-            Deferred::OnDisk { path, len } => {
-                let f = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
-                let mut r = BufReader::new(f);
-                let mut out = Vec::with_capacity(len);
-                let mut buf = vec![0u8; CHUNK * T::WIDTH];
-                while out.len() < len {
-                    let n = (len - out.len()).min(CHUNK);
-                    let bytes = &mut buf[..n * T::WIDTH];
-                    r.read_exact(bytes).map_err(|e| EngineError::io(&path, e))?;
-                    out.extend(bytes.chunks_exact(T::WIDTH).map(T::get));
+            on_disk => {
+                let out = on_disk.read()?;
+                if let Deferred::OnDisk { path, .. } = on_disk {
+                    let _ = std::fs::remove_file(&path);
                 }
-                let _ = std::fs::remove_file(&path);
                 Ok(out)
             }
         }
+    }
+
+    /// Lets go of the records (removing their file).
+    pub(crate) fn discard(self) {
+        if let Deferred::OnDisk { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// A copy of the records, kept where they are (read from the file when on disk).
+    pub(crate) fn read(&self) -> Result<Vec<T>, EngineError>
+    where
+        T: Clone,
+    {
+        let (path, len) = match self {
+            Deferred::Held(v) => return Ok(v.clone()),
+            Deferred::OnDisk { path, len } => (path, *len),
+        };
+        let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
+        let mut r = BufReader::new(f);
+        let mut out = Vec::with_capacity(len);
+        let mut buf = vec![0u8; CHUNK * T::WIDTH];
+        while out.len() < len {
+            let n = (len - out.len()).min(CHUNK);
+            let bytes = &mut buf[..n * T::WIDTH];
+            r.read_exact(bytes).map_err(|e| EngineError::io(path, e))?;
+            out.extend(bytes.chunks_exact(T::WIDTH).map(T::get));
+        }
+        Ok(out)
     }
 }
 

@@ -333,9 +333,11 @@ struct Folded {
     columns: Vec<ColumnInfo>,
     /// The parts' tables (parts without customers have none), in part order.
     tables: Vec<PathBuf>,
-    /// Every part's detail (months, categories, seasonality) with the table it indexes, for a
-    /// whole analysis.
+    /// Every part's detail (categories, seasonality) with the table it indexes, for a whole
+    /// analysis; its months and category spend are in `detail_files`.
     details: Vec<(Option<usize>, clientele_ingest::PartDetail)>,
+    /// Each detail's months and category spend, on disk (at 100M rows they are 2.8 GB).
+    detail_files: Vec<PartDetailFiles>,
     /// Every part's columns in the fold's order, without rows.
     like: CustomerTable,
 }
@@ -363,6 +365,7 @@ fn fold_parts(
         let mut line_days = std::collections::BTreeMap::new();
         let mut tables = Vec::new();
         let mut details = Vec::new();
+        let mut detail_files = Vec::new();
         // each column with an empty one of its type, in the order parts first have them
         let mut seen: Vec<(String, clientele_core::ColumnData)> = Vec::new();
         let mut top = Vec::new();
@@ -412,7 +415,14 @@ fn fold_parts(
                 write_table_part(&part.table, &path)?;
                 tables.push(path);
             }
-            if let Some(d) = part.detail {
+            if let Some(mut d) = part.detail {
+                let file = |what: &str| folder.path.join(format!("{what}-{k:04}.bin"));
+                let months = std::mem::take(&mut d.months);
+                let spend = std::mem::take(&mut d.category_spend);
+                detail_files.push(PartDetailFiles {
+                    months: crate::deferred::Deferred::to_disk(months, &file("months"))?,
+                    category_spend: crate::deferred::Deferred::to_disk(spend, &file("spend"))?,
+                });
                 details.push((table, d));
             }
             progress.advance(1);
@@ -456,6 +466,7 @@ fn fold_parts(
             columns,
             tables,
             details,
+            detail_files,
             like,
         });
     }
@@ -496,6 +507,7 @@ pub fn analyze_spilled(
         columns,
         tables,
         details: _,
+        detail_files: _,
         like,
     } = fold_parts(&mut ingest, spill, out, progress)?;
     let customers = kpis.kpis().customers;
@@ -616,12 +628,57 @@ pub fn analyze_by_parts(
         part_rows.push(t.map(|t| std::mem::take(&mut rows[t])).unwrap_or_default());
         details.push(d);
     }
+    // categories and seasonality merged here; months and spend (on disk) one kind at a time
+    let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
     let merged = clientele_ingest::merge_details(details, &part_rows)?;
-    drop(part_rows);
+    let (months, spend): (Vec<_>, Vec<_>) = f
+        .detail_files
+        .into_iter()
+        .map(|d| (d.months, d.category_spend))
+        .unzip();
+    let global = |k: usize, c: u32| -> Result<u32, EngineError> {
+        part_rows
+            .get(k)
+            .and_then(|r| r.get(c as usize))
+            .copied()
+            .filter(|&g| (g as usize) < customers)
+            .ok_or_else(|| {
+                EngineError::Internal("a part's detail names a customer it does not hold".into())
+            })
+    };
+    let merged_months = merge_by_customer(&months, customers, |k, m| {
+        m.customer = global(k, m.customer)?;
+        Ok(m.customer)
+    })?;
+    months
+        .into_iter()
+        .for_each(crate::deferred::Deferred::discard);
     // on disk with the table until their steps: not held through the CLV step
+    let months = crate::deferred::Deferred::to_disk(merged_months, &months_file)?;
+    let codes: Vec<Vec<u32>> = names
+        .iter()
+        .map(|n| {
+            n.iter()
+                .map(|n| merged.categories.binary_search(n).map(|i| i as u32))
+                .collect::<Result<_, _>>()
+                .map_err(|_| EngineError::Internal("a part's category is not merged".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let merged_spend = merge_by_customer(&spend, customers, |k, s| {
+        s.customer = global(k, s.customer)?;
+        s.category = *codes
+            .get(k)
+            .and_then(|c| c.get(s.category as usize))
+            .ok_or_else(|| EngineError::Internal("a part's spend names no category".into()))?;
+        Ok(s.customer)
+    })?;
+    spend
+        .into_iter()
+        .for_each(crate::deferred::Deferred::discard);
+    drop(part_rows);
     let deferred = crate::deferred::DeferredDetail {
-        months: crate::deferred::Deferred::to_disk(merged.months, &months_file)?,
-        category_spend: crate::deferred::Deferred::to_disk(merged.category_spend, &spend_file)?,
+        months,
+        category_spend: crate::deferred::Deferred::to_disk(merged_spend, &spend_file)?,
     };
     let data = clientele_ingest::Ingested {
         table: data_table,
@@ -647,6 +704,47 @@ pub fn analyze_by_parts(
         false,
         progress,
     )
+}
+
+/// A part's months and category spend, on disk until they are merged.
+struct PartDetailFiles {
+    months: crate::deferred::Deferred<clientele_ingest::MonthActivity>,
+    category_spend: crate::deferred::Deferred<clientele_ingest::CategorySpend>,
+}
+
+/// The parts' entries of one kind ordered by customer, each customer's in its part's order,
+/// as [`clientele_ingest::merge_details`] orders them (so sums made from them are the same to
+/// the bit): each part's list is read twice, to count every customer's entries and then to
+/// place them, so memory holds the merged list and one part's. `global` turns an entry of
+/// part k into the merged table's terms and says its customer.
+fn merge_by_customer<T: crate::deferred::Flat + Copy>(
+    parts: &[crate::deferred::Deferred<T>],
+    customers: usize,
+    mut global: impl FnMut(usize, &mut T) -> Result<u32, EngineError>,
+) -> Result<Vec<T>, EngineError> {
+    let mut next = vec![0usize; customers + 1];
+    let mut first = None;
+    for (k, p) in parts.iter().enumerate() {
+        for mut e in p.read()? {
+            next[global(k, &mut e)? as usize + 1] += 1;
+            first.get_or_insert(e);
+        }
+    }
+    let Some(first) = first else {
+        return Ok(Vec::new());
+    };
+    for c in 1..next.len() {
+        next[c] += next[c - 1];
+    }
+    let mut out = vec![first; next[customers]];
+    for (k, p) in parts.iter().enumerate() {
+        for mut e in p.read()? {
+            let at = &mut next[global(k, &mut e)? as usize];
+            out[*at] = e;
+            *at += 1;
+        }
+    }
+    Ok(out)
 }
 
 /// The parts' merged rows written to a [`crate::column_store::DiskColumns`] as they come:
