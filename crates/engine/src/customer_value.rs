@@ -654,10 +654,13 @@ pub(crate) fn clv_step(
     predictions: Predictions,
     laps: &mut crate::models::Laps,
 ) -> Result<ClvSection, EngineError> {
-    let summary = ClvSummary::from_table(table)?;
+    let mut summary = ClvSummary::from_table(table)?;
     // a table kept on disk lets go of the columns just copied (600 MB at 18M customers)
     table.release();
     let data = CalibrationData::from_summary(&summary)?;
+    // recency and age live on in `data`; the spend model reads frequency and spend only
+    summary.recency = Vec::new();
+    summary.t = Vec::new();
     let fit_opts = FitOptions {
         penalizer: cfg.penalizer,
         ..FitOptions::default()
@@ -749,6 +752,10 @@ pub(crate) fn clv_step(
     }
     push(table, col::P_ALIVE, &p_alive)?;
     push(table, &col, &expected)?;
+    // their sums now, and the values let go: the table has them (on disk, in a run by parts)
+    let expected_purchases_total: f64 = expected.iter().sum();
+    let p_alive_mean = p_alive.iter().sum::<f64>() / p_alive.len() as f64;
+    drop((p_alive, expected));
     laps.lap(
         Note::new(
             "CLV 存活概率与预期购买",
@@ -761,12 +768,12 @@ pub(crate) fn clv_step(
         spend: None,
         options,
         unit,
-        expected_purchases_total: expected.iter().sum(),
+        expected_purchases_total,
         expected_purchases_column: col.clone(),
         clv_total: None,
         clv_mean: None,
         clv_median: None,
-        p_alive_mean: p_alive.iter().sum::<f64>() / p_alive.len() as f64,
+        p_alive_mean,
         clv_distribution: Vec::new(),
         clv_skipped: None,
         notes: Vec::new(),
@@ -828,17 +835,21 @@ pub(crate) fn clv_step(
                 forecast(&mut section, Some(&value))?;
                 push(table, col::EXPECTED_VALUE, &value)?;
                 push(table, col::CLV, &clv)?;
-                let mut sorted = clv.clone();
-                sorted.sort_by(f64::total_cmp);
-                let n = sorted.len();
+                // kept only for `forecast.parquet`
+                let value = (predictions.full && cfg.forecast_per_customer).then_some(value);
+                let n = clv.len();
                 section.clv_total = Some(clv.iter().sum());
                 section.clv_mean = Some(clv.iter().sum::<f64>() / n as f64);
+                // sorted in place: the column is in the table already
+                let mut sorted = clv;
+                sorted.sort_by(f64::total_cmp);
                 section.clv_median = Some(if n % 2 == 1 {
                     sorted[n / 2]
                 } else {
                     (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
                 });
                 section.clv_distribution = clv_bins(&sorted);
+                drop(sorted);
                 laps.lap(
                     Note::new(
                         "CLV 消费模型、价值与预测",
@@ -866,7 +877,7 @@ pub(crate) fn clv_step(
                     laps.lap(intervals_step(), draws);
                 }
                 section.spend = Some(spend);
-                value_per_purchase = Some(value);
+                value_per_purchase = value;
             }
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
