@@ -11,6 +11,7 @@
 //! each step holding the columns it reads: docs/SCALE.md).
 //! Linux only: elsewhere there is no default limit and a given one is said to be unenforced.
 
+use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -120,7 +121,14 @@ impl MemoryLimit {
                     if rss > self.bytes {
                         let step = bars.current_step();
                         bars.clear();
-                        eprintln!("{}", self.message(rss, step, lang, customer_table_only));
+                        // held to the end: the run, whose files are being removed, may fail
+                        // meanwhile, and its error must not follow this message
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(
+                            err,
+                            "{}",
+                            self.message(rss, step, lang, customer_table_only)
+                        );
                         clientele_engine::remove_unfinished();
                         std::process::exit(2);
                     }

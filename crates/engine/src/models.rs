@@ -131,8 +131,22 @@ pub(crate) struct ModelInputs<'a> {
     pub holdout_choice: Option<&'a clientele_clv::ModelComparison>,
 }
 
-/// Runs all model steps on `table` (adding columns) and returns their summaries.
+/// Runs all model steps on `table` (adding columns) and returns their summaries. A step's
+/// error on a table kept on disk whose column could not be read is that read's error: the
+/// step saw the column as absent.
 pub(crate) fn run_models(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: ModelInputs<'_>,
+) -> Result<ModelOutputs, EngineError> {
+    let out = run_steps(table, config, inputs);
+    match (out, table.store_failure()) {
+        (Err(_), Some(e)) => Err(e.into()),
+        (out, _) => out,
+    }
+}
+
+fn run_steps(
     table: &mut CustomerTable,
     config: &Config,
     mut inputs: ModelInputs<'_>,
