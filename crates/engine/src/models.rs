@@ -336,10 +336,11 @@ fn lifecycle_step(
         CustomerMonth, LifecycleModel, Month, stage_inputs, trends_and_cohorts,
     };
     let model = LifecycleModel::new(config.lifecycle.clone())?;
-    let stage_in = stage_inputs(table)?;
-    let stages = model.assign(inputs.as_of, &stage_in, inputs.leads)?;
+    // the stage inputs (48 bytes a customer) go before the months come
+    let mut stages = model.assign(inputs.as_of, &stage_inputs(table)?, inputs.leads)?;
     let lang = config.output.lang;
     let stage_names = ColumnData::Text(stages.stages.iter().map(|s| Some(s.name(lang))).collect());
+    stages.stages = Vec::new();
     table.set(col::LIFECYCLE_STAGE, stage_names)?;
     let first: Vec<Month> = table
         .dates(col::FIRST_PURCHASE)?
@@ -349,6 +350,8 @@ fn lifecycle_step(
                 .unwrap_or_else(|| Month::from(inputs.as_of))
         })
         .collect();
+    // a table kept on disk lets go of the columns read so far (a gigabyte at 18M customers)
+    table.release();
     // consumed: converted in place where the layouts allow, and gone after this step
     let activity: Vec<CustomerMonth> = inputs
         .months
@@ -367,7 +370,6 @@ fn lifecycle_step(
     let (trends, cohorts) =
         trends_and_cohorts(activity, &first, &config.lifecycle.trend_config(through))?;
     let playbook = Playbook::with_overrides(&config.playbook);
-    let mut stages = stages;
     for c in &mut stages.summary.counts {
         let names = [c.stage.id(), c.name_zh.as_str(), c.name_en.as_str()];
         (c.action_zh, c.action_en) = actions(&playbook, &names);
