@@ -390,6 +390,32 @@ impl CustomerTable {
             .map(|c| &c.data)
     }
 
+    /// The column with this name, not kept: a stored table's is read for the caller alone
+    /// (a writer reading every customer's labels once), one in memory is borrowed. A read that
+    /// fails is `None` here and kept in [`CustomerTable::store_failure`].
+    pub fn read_once(&self, name: &str) -> Option<std::borrow::Cow<'_, ColumnData>> {
+        use std::borrow::Cow;
+        let Some(s) = &self.stored else {
+            return self.get(name).map(Cow::Borrowed);
+        };
+        let c = s.columns.iter().find(|c| c.name == name)?;
+        if let Some(d) = c.cell.get() {
+            return Some(Cow::Borrowed(d));
+        }
+        match s.store.load(name) {
+            Ok(d) if d.len() == self.len() => Some(Cow::Owned(d)),
+            Ok(d) => {
+                let why = format!("{} values read back for {} customers", d.len(), self.len());
+                let _ = s.failure.set((name.to_string(), why));
+                None
+            }
+            Err(reason) => {
+                let _ = s.failure.set((name.to_string(), reason));
+                None
+            }
+        }
+    }
+
     /// The column with this name, or an error that lists the available columns.
     pub fn column(&self, name: &str) -> Result<&ColumnData, CoreError> {
         self.get(name).ok_or_else(|| CoreError::MissingColumn {
@@ -568,6 +594,16 @@ mod tests {
         t.release();
         assert_eq!(t.get("score"), Some(&score));
         assert_eq!(store.reads.load(SeqCst), 2);
+        t.release();
+        let once = t.read_once("orders").unwrap().into_owned();
+        assert_eq!(once, orders);
+        assert_eq!(store.reads.load(SeqCst), 3, "read for the caller");
+        assert_eq!(t.get("score"), Some(&score));
+        assert_eq!(
+            store.reads.load(SeqCst),
+            4,
+            "and not kept: orders was not cached"
+        );
         let slice = t.slice_rows(1..2).unwrap();
         assert!(!slice.is_stored());
         assert_eq!(slice.ints("orders").unwrap().to_vec(), [Some(3)]);

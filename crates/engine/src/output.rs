@@ -275,7 +275,13 @@ fn write_snapshots(a: &Analysis, dir: &Path) -> Result<Vec<String>, EngineError>
     if a.summary.rfm.is_none() && a.summary.grades.is_empty() {
         return Ok(files);
     }
-    write_json(dir, crate::SNAPSHOT_FILE, &crate::snapshot_file_of(a))?;
+    let snapshot = crate::snapshot_file_of(a);
+    // a column of a table kept on disk that could not be read shows as absent: not written so
+    if let Some(e) = a.customers.store_failure() {
+        return Err(e.into());
+    }
+    write_json(dir, crate::SNAPSHOT_FILE, &snapshot)?;
+    drop(snapshot);
     files.push(crate::SNAPSHOT_FILE.to_string());
     // month ends side by side: each is one JSON writer's core, and 24 of them took longer
     // than the customer table written alongside

@@ -170,6 +170,8 @@ pub(crate) fn analyze_ingested(
     } else {
         crate::models::target_lists(&customers, &models)
     };
+    // a table kept on disk lets go of what that read (nothing for one in memory)
+    customers.release();
     // by type name: a run by parts keeps the table on disk, and reads no column for this
     let columns = std::iter::once((clientele_core::columns::CUSTOMER_ID, "text"))
         .chain(customers.column_types())
@@ -219,6 +221,8 @@ pub(crate) fn analyze_ingested(
     } else {
         crate::decide::next_steps(&customers, &models, &groups)
     };
+    // a table kept on disk lets go of what that read (nothing for one in memory)
+    customers.release();
     let target_lists = if config.output.target_lists {
         groups
     } else {
@@ -233,6 +237,8 @@ pub(crate) fn analyze_ingested(
     } else {
         crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS)
     };
+    // a table kept on disk lets go of what that read (nothing for one in memory)
+    customers.release();
     timed(
         Note::new(
             "目标名单、下一步行动、最佳顾客",

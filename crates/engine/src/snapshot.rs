@@ -1,8 +1,8 @@
 //! Snapshots of an analysis (grades, scores, stage per customer) and the comparison of two,
 //! for migration matrices, moved-customer lists and score drift between runs.
 
-use clientele_core::Grouping;
 use clientele_core::columns as col;
+use clientele_core::{ColumnData, Grouping};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -19,11 +19,16 @@ pub const SNAPSHOT_FILE: &str = "snapshot/snapshot.json";
 /// underlying R/F/M metric values (for metric drift).
 pub fn snapshot_of(a: &Analysis) -> Snapshot {
     let t = &a.customers;
+    // each column read once and let go: a table kept on disk does not keep them
+    let texts = |name: &str| match t.read_once(name).as_deref() {
+        Some(ColumnData::Text(v)) => Some(v.filled("")),
+        _ => None,
+    };
     let mut schemes = BTreeMap::new();
     let mut grade_order = BTreeMap::new();
     for g in &a.summary.grades {
-        if let Ok(v) = t.texts(&g.column) {
-            schemes.insert(g.scheme.clone(), v.filled(""));
+        if let Some(v) = texts(&g.column) {
+            schemes.insert(g.scheme.clone(), v);
             grade_order.insert(
                 g.scheme.clone(),
                 g.grades.iter().map(|x| x.grade.clone()).collect(),
@@ -36,8 +41,8 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
             Some(g @ (Grouping::ValueTier | Grouping::Cluster | Grouping::Rfm(_))) => g.key(),
             _ => continue,
         };
-        if let Ok(v) = t.texts(column) {
-            schemes.insert(name, v.filled(""));
+        if let Some(v) = texts(column) {
+            schemes.insert(name, v);
         }
     }
     let mut scores = BTreeMap::new();
@@ -46,7 +51,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         ("f", col::F_SCORE),
         ("m", col::M_SCORE),
     ] {
-        if let Ok(v) = t.ints(column) {
+        if let Some(ColumnData::Int(v)) = t.read_once(column).as_deref() {
             scores.insert(
                 key.to_string(),
                 v.iter()
@@ -55,11 +60,18 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
             );
         }
     }
-    let lifecycle = t.texts(col::LIFECYCLE_STAGE).ok().map(|v| {
-        v.iter()
-            .map(|s| s.and_then(Stage::parse).unwrap_or(Stage::Active))
-            .collect()
-    });
+    let lifecycle = match t.read_once(col::LIFECYCLE_STAGE).as_deref() {
+        Some(ColumnData::Text(v)) => Some(
+            v.iter()
+                .map(|s| s.and_then(Stage::parse).unwrap_or(Stage::Active))
+                .collect(),
+        ),
+        _ => None,
+    };
+    let monetary = match t.read_once(col::MONETARY).as_deref() {
+        Some(ColumnData::Float(v)) => v.iter().map(|x| x.unwrap_or(0.0)).collect(),
+        _ => Vec::new(),
+    };
     Snapshot {
         metrics: metrics_of(a),
         as_of: a.summary.as_of,
@@ -69,10 +81,7 @@ pub fn snapshot_of(a: &Analysis) -> Snapshot {
         grade_order,
         scores,
         lifecycle,
-        monetary: t
-            .floats(col::MONETARY)
-            .map(|v| v.iter().map(|x| x.unwrap_or(0.0)).collect())
-            .unwrap_or_default(),
+        monetary,
     }
 }
 
@@ -93,10 +102,13 @@ fn metrics_of(a: &Analysis) -> BTreeMap<String, Vec<f64>> {
         });
     let mut out = BTreeMap::new();
     for column in [col::RECENCY_DAYS, f, m] {
-        let values: Option<Vec<f64>> = t
-            .number_view(column)
-            .ok()
-            .and_then(|v| v.iter().map(|x| x.filter(|x| x.is_finite())).collect());
+        let values: Option<Vec<f64>> = match t.read_once(column).as_deref() {
+            Some(c @ (ColumnData::Int(_) | ColumnData::Float(_) | ColumnData::Date(_))) => (0..c
+                .len())
+                .map(|i| c.number(i).filter(|x| x.is_finite()))
+                .collect(),
+            _ => None,
+        };
         if let Some(v) = values {
             out.insert(column.to_string(), v);
         }

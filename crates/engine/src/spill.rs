@@ -17,8 +17,8 @@
 //! run that spills there (it holds the writing mark and names a process that is gone).
 //!
 //! Side tables are split into the same parts and joined part by part ([`crate::side_parts`]).
-//! Only the customer table is spilled so far (`--customer-table-only`): the models still need
-//! every customer in memory (docs/SCALE.md has the plan for them).
+//! A whole analysis (`analyze_by_parts`) keeps the merged table on disk column by column
+//! through the models and the writing (docs/SCALE.md, step 3b).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -571,9 +571,10 @@ pub fn analyze_spilled(
 }
 
 /// The whole analysis with the customer table folded part by part on disk: the fold holds one
-/// part at a time, the parts are merged by customer id into the table the models need, and
-/// the run goes on as [`crate::analyze`] does, with equal results. The models still hold
-/// every customer in memory (docs/SCALE.md, step 3).
+/// part at a time, the parts are merged by customer id into a table kept on disk column by
+/// column (`column_store`), and the run goes on as [`crate::analyze`] does, each step
+/// reading the columns it asks for, with equal results (docs/SCALE.md, step 3b). The analysis'
+/// `customers` is that stored table; its spill folder goes when it is dropped.
 pub fn analyze_by_parts(
     config: &Config,
     opts: &AnalyzeOptions,

@@ -274,8 +274,9 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
 /// Whether (and in how many parts) a run folds its customer table by parts on disk: when
 /// `--spill-dir` is given, or when a `--customer-table-only` run's input, by the files' sizes,
 /// would not fold within half the memory limit (a PostgreSQL source only with `--spill-dir`).
-/// A whole analysis folds by parts only when asked: its models still hold every customer, so
-/// the parts lower nothing of its peak and cost a pass over the disk (docs/SCALE.md, step 3b).
+/// A whole analysis folds by parts only when asked: it then keeps its table on disk through
+/// the models (docs/SCALE.md, step 3b), which lowers its peak but costs passes over the disk;
+/// a run that fits is faster in memory.
 /// One that must fold the rows again from memory (month ends, the holdout) is refused with
 /// `--spill-dir`; a cluster run never spills.
 fn spill_plan(
