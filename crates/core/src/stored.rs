@@ -63,13 +63,21 @@ impl PartialEq for Stored {
 }
 
 impl Stored {
-    /// The column's values, read on first use; `None` for an unknown name or a failed read
-    /// (kept in `failure`).
+    /// The column's values, read on first use and kept; `None` for an unknown name or a failed
+    /// read (kept in `failure`).
     pub fn get(&self, name: &str, rows: usize) -> Option<&ColumnData> {
         let c = self.columns.iter().find(|c| c.name == name)?;
         if let Some(d) = c.cell.get() {
             return Some(d);
         }
+        // another thread may have read it first: either copy is the same values
+        let _ = c.cell.set(self.read(name, rows)?);
+        c.cell.get()
+    }
+
+    /// The column's values as stored, read for the caller alone (what is kept is not
+    /// consulted); `None` for a failed read, kept in `failure`.
+    pub fn read(&self, name: &str, rows: usize) -> Option<ColumnData> {
         let loaded = self.store.load(name).and_then(|d| {
             if d.len() == rows {
                 Ok(d)
@@ -78,11 +86,7 @@ impl Stored {
             }
         });
         match loaded {
-            Ok(d) => {
-                // another thread may have read it first: either copy is the same values
-                let _ = c.cell.set(d);
-                c.cell.get()
-            }
+            Ok(d) => Some(d),
             Err(reason) => {
                 let _ = self.failure.set((name.to_string(), reason));
                 None

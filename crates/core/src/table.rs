@@ -226,29 +226,17 @@ impl CustomerTable {
     /// that ran meanwhile saw it as absent, so its results must not be used.
     pub fn store_failure(&self) -> Option<CoreError> {
         let s = self.stored.as_ref()?;
-        s.failure.get().map(|(name, reason)| CoreError::Store {
-            name: name.clone(),
-            reason: reason.clone(),
-        })
+        s.failure
+            .get()
+            .map(|(name, reason)| store_error(name, reason.clone()))
     }
 
     /// The same table with every column in memory (a stored table's are read, in order).
     pub fn into_memory(self) -> Result<CustomerTable, CoreError> {
-        let Some(s) = &self.stored else {
+        if self.stored.is_none() {
             return Ok(self);
-        };
-        let mut out = CustomerTable::from_ids(self.ids.clone());
-        for c in &s.columns {
-            let data = match c.cell.get() {
-                Some(d) => d.clone(),
-                None => s.store.load(&c.name).map_err(|reason| CoreError::Store {
-                    name: c.name.clone(),
-                    reason,
-                })?,
-            };
-            out.push(c.name.clone(), data)?;
         }
-        Ok(out)
+        self.slice_rows(0..self.len())
     }
 
     /// Rows `rows` in memory, every column: how a writer takes a stored table, a slice at a
@@ -260,16 +248,13 @@ impl CustomerTable {
         };
         let mut out = CustomerTable::from_ids(self.ids.take(&idx));
         for c in &s.columns {
-            let data =
-                match c.cell.get() {
-                    Some(d) => d.take(&idx),
-                    None => s.store.load_rows(&c.name, rows.clone()).map_err(|reason| {
-                        CoreError::Store {
-                            name: c.name.clone(),
-                            reason,
-                        }
-                    })?,
-                };
+            let data = match c.cell.get() {
+                Some(d) => d.take(&idx),
+                None => s
+                    .store
+                    .load_rows(&c.name, rows.clone())
+                    .map_err(|reason| store_error(&c.name, reason))?,
+            };
             out.push(c.name.clone(), data)?;
         }
         Ok(out)
@@ -330,10 +315,8 @@ impl CustomerTable {
                 got: data.len(),
             });
         }
-        let taken = match &self.stored {
-            Some(s) => s.columns.iter().any(|c| c.name == name),
-            None => self.get(&name).is_some(),
-        };
+        // by name: a stored table's values are not read for this
+        let taken = self.column_types().iter().any(|(n, _)| *n == name);
         if name == col::CUSTOMER_ID || taken {
             return Err(CoreError::DuplicateColumn(name));
         }
@@ -354,10 +337,7 @@ impl CustomerTable {
             // written at once and not kept: read back when a step asks for it
             s.store
                 .save(&name, &data)
-                .map_err(|reason| CoreError::Store {
-                    name: name.clone(),
-                    reason,
-                })?;
+                .map_err(|reason| store_error(&name, reason))?;
             let type_name = data.type_name();
             match s.columns.iter_mut().find(|c| c.name == name) {
                 Some(c) => {
@@ -399,20 +379,9 @@ impl CustomerTable {
             return self.get(name).map(Cow::Borrowed);
         };
         let c = s.columns.iter().find(|c| c.name == name)?;
-        if let Some(d) = c.cell.get() {
-            return Some(Cow::Borrowed(d));
-        }
-        match s.store.load(name) {
-            Ok(d) if d.len() == self.len() => Some(Cow::Owned(d)),
-            Ok(d) => {
-                let why = format!("{} values read back for {} customers", d.len(), self.len());
-                let _ = s.failure.set((name.to_string(), why));
-                None
-            }
-            Err(reason) => {
-                let _ = s.failure.set((name.to_string(), reason));
-                None
-            }
+        match c.cell.get() {
+            Some(d) => Some(Cow::Borrowed(d)),
+            None => s.read(name, self.len()).map(Cow::Owned),
         }
     }
 
@@ -502,6 +471,14 @@ impl CustomerTable {
         let mut idx: Vec<usize> = (0..self.len()).collect();
         idx.sort_by(|&a, &b| self.ids[a].cmp(&self.ids[b]));
         self.take(&idx)
+    }
+}
+
+/// What a store said about column `name`.
+fn store_error(name: &str, reason: String) -> CoreError {
+    CoreError::Store {
+        name: name.to_string(),
+        reason,
     }
 }
 

@@ -65,22 +65,21 @@ impl DiskColumns {
         }
     }
 
-    /// A new numbered file name, and the one it replaces for `name`.
+    /// Which file holds which column (a writer that panicked leaves it unusable).
+    fn files(&self) -> Result<std::sync::MutexGuard<'_, Files>, String> {
+        self.files.lock().map_err(|_| "a writer failed".to_string())
+    }
+
+    /// A new numbered file name.
     fn fresh(&self) -> Result<PathBuf, String> {
-        let mut f = self
-            .files
-            .lock()
-            .map_err(|_| "a writer failed".to_string())?;
+        let mut f = self.files()?;
         f.next += 1;
         Ok(self.dir.join(format!("column-{:05}.arrow", f.next)))
     }
 
     /// Makes `path` the file of `name`, removing the one it replaces.
     fn publish(&self, name: &str, path: PathBuf) -> Result<(), String> {
-        let mut f = self
-            .files
-            .lock()
-            .map_err(|_| "a writer failed".to_string())?;
+        let mut f = self.files()?;
         if let Some(old) = f.of.insert(name.to_string(), path) {
             let _ = std::fs::remove_file(&old);
             let _ = std::fs::remove_file(labels_path(&old));
@@ -88,11 +87,56 @@ impl DiskColumns {
         Ok(())
     }
 
-    /// A writer for a column that arrives in pieces of `ty` (numbers or dates), in row order.
+    /// The file of column `name`.
+    fn path_of(&self, name: &str) -> Result<PathBuf, String> {
+        let f = self.files()?;
+        f.of.get(name)
+            .cloned()
+            .ok_or_else(|| "not in the spill folder".to_string())
+    }
+
+    /// The column from the arrays of its file (all of them, or those of a slice).
+    fn column_of(path: &Path, arrays: Vec<ArrayRef>) -> Result<ColumnData, String> {
+        let rows = arrays.iter().map(|a| a.len()).sum();
+        match arrays.first().map(|a| a.data_type().clone()) {
+            Some(DataType::UInt32) => {
+                let labels = read_all(&labels_path(path))?;
+                let labels: Vec<String> = labels
+                    .iter()
+                    .flat_map(|a| {
+                        let a = a.as_string::<i32>();
+                        (0..a.len())
+                            .map(|i| a.value(i).to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let mut codes = Vec::with_capacity(rows);
+                for a in &arrays {
+                    let a = a.as_primitive::<UInt32Type>();
+                    codes.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+                }
+                Texts::from_codes(labels, codes)
+                    .map(ColumnData::Text)
+                    .ok_or_else(|| format!("{}: a code without its label", path.display()))
+            }
+            Some(ty) => {
+                let mut b = ColumnBuilder::of(&ty, rows)
+                    .ok_or_else(|| format!("{}: type {ty}", path.display()))?;
+                for a in &arrays {
+                    b.append(a)?;
+                }
+                b.finish()
+            }
+            None => Err(format!("{}: empty", path.display())),
+        }
+    }
+
+    /// A writer for a column that arrives in pieces of `ty`, in row order.
     pub(crate) fn piecewise(&self, name: &str, ty: &DataType) -> Result<PieceWriter, String> {
         let path = self.fresh()?;
         Ok(PieceWriter {
             name: name.to_string(),
+            ty: ty.clone(),
             writer: Some(ipc_writer(&path, ty.clone())?),
             path,
             pending: Vec::new(),
@@ -134,66 +178,6 @@ fn read_all(path: &Path) -> Result<Vec<ArrayRef>, String> {
         .map_err(|e| at(&e))?
         .map(|b| b.map(|b| Arc::clone(b.column(0))).map_err(|e| at(&e)))
         .collect()
-}
-
-/// The pieces of `n` rows, `BATCH_ROWS` at a time; one empty piece for no rows, so the file
-/// still says its type.
-fn pieces(n: usize) -> Vec<std::ops::Range<usize>> {
-    if n == 0 {
-        return std::iter::once(0..0).collect();
-    }
-    (0..n)
-        .step_by(BATCH_ROWS)
-        .map(|s| s..(s + BATCH_ROWS).min(n))
-        .collect()
-}
-
-impl DiskColumns {
-    fn path_of(&self, name: &str) -> Result<PathBuf, String> {
-        let f = self
-            .files
-            .lock()
-            .map_err(|_| "a writer failed".to_string())?;
-        f.of.get(name)
-            .cloned()
-            .ok_or_else(|| "not in the spill folder".to_string())
-    }
-
-    /// The column from the arrays of its file (all of them, or those of a slice).
-    fn column_of(path: &Path, arrays: Vec<ArrayRef>) -> Result<ColumnData, String> {
-        let rows = arrays.iter().map(|a| a.len()).sum();
-        match arrays.first().map(|a| a.data_type().clone()) {
-            Some(DataType::UInt32) => {
-                let labels = read_all(&labels_path(path))?;
-                let labels: Vec<String> = labels
-                    .iter()
-                    .flat_map(|a| {
-                        let a = a.as_string::<i32>();
-                        (0..a.len())
-                            .map(|i| a.value(i).to_string())
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                let mut codes = Vec::with_capacity(rows);
-                for a in &arrays {
-                    let a = a.as_primitive::<UInt32Type>();
-                    codes.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
-                }
-                Texts::from_codes(labels, codes)
-                    .map(ColumnData::Text)
-                    .ok_or_else(|| format!("{}: a code without its label", path.display()))
-            }
-            Some(ty) => {
-                let mut b = ColumnBuilder::of(&ty, rows)
-                    .ok_or_else(|| format!("{}: type {ty}", path.display()))?;
-                for a in &arrays {
-                    b.append(a)?;
-                }
-                b.finish()
-            }
-            None => Err(format!("{}: empty", path.display())),
-        }
-    }
 }
 
 impl ColumnStore for DiskColumns {
@@ -241,36 +225,37 @@ impl ColumnStore for DiskColumns {
     }
 
     fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
-        let path = self.fresh()?;
         let n = data.len();
-        match data {
-            ColumnData::Text(t) => {
-                let codes = pieces(n)
-                    .into_iter()
-                    .map(|r| Arc::new(r.map(|i| t.code(i)).collect::<UInt32Array>()) as ArrayRef);
-                write_all(&path, DataType::UInt32, codes)?;
-                let labels = std::iter::once(Arc::new(StringArray::from_iter_values(
-                    t.labels().iter(),
-                )) as ArrayRef);
-                write_all(&labels_path(&path), DataType::Utf8, labels)?;
-            }
-            other => {
-                let ty = crate::output::column_array(other, 0..0).0;
-                let arrays = pieces(n)
-                    .into_iter()
-                    .map(|r| crate::output::column_array(other, r).1);
-                write_all(&path, ty, arrays)?;
-            }
+        let ty = match data {
+            ColumnData::Text(_) => DataType::UInt32,
+            other => crate::output::column_array(other, 0..0).0,
+        };
+        let mut w = self.piecewise(name, &ty)?;
+        for start in (0..n).step_by(BATCH_ROWS) {
+            let r = start..(start + BATCH_ROWS).min(n);
+            w.append(match data {
+                ColumnData::Text(t) => Arc::new(r.map(|i| t.code(i)).collect::<UInt32Array>()),
+                other => crate::output::column_array(other, r).1,
+            })?;
         }
-        self.publish(name, path)
+        if let ColumnData::Text(t) = data {
+            let labels = Arc::new(StringArray::from_iter_values(t.labels().iter()));
+            write_all(
+                &labels_path(&w.path),
+                DataType::Utf8,
+                std::iter::once(labels as _),
+            )?;
+        }
+        w.finish(self)
     }
 }
 
-/// A number or date column written as it arrives, batch by batch (a run by parts merging its
-/// parts' tables).
+/// A column written as it arrives, in batches of [`BATCH_ROWS`] (a run by parts merging its
+/// parts' tables, or a whole column saved); a text column as its codes.
 pub(crate) struct PieceWriter {
     name: String,
     path: PathBuf,
+    ty: DataType,
     writer: Option<FileWriter<BufWriter<File>>>,
     /// Pieces not written yet: the file's batches are [`BATCH_ROWS`] long, as
     /// [`ColumnStore::load_rows`] expects.
@@ -281,6 +266,11 @@ pub(crate) struct PieceWriter {
 }
 
 impl PieceWriter {
+    /// The type of the column's values in the file.
+    pub(crate) fn data_type(&self) -> &DataType {
+        &self.ty
+    }
+
     /// Appends `a` (the rows after those already written).
     pub(crate) fn append(&mut self, a: ArrayRef) -> Result<(), String> {
         let mut a = a;
@@ -321,12 +311,7 @@ impl PieceWriter {
         // the last batch, or the one empty batch of an empty column (the file says its type)
         if !self.pending.is_empty() || self.batches == 0 {
             if self.pending.is_empty() {
-                let ty = self
-                    .writer
-                    .as_ref()
-                    .map(|w| w.schema().field(0).data_type().clone());
-                self.pending
-                    .push(arrow::array::new_empty_array(&ty.unwrap_or(DataType::Null)));
+                self.pending.push(arrow::array::new_empty_array(&self.ty));
             }
             self.flush()?;
         }

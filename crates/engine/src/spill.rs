@@ -805,11 +805,9 @@ impl StoredBuilder {
             let (name, done) = match c {
                 Gathered::Text(name, t) => (name, t.append(a)),
                 Gathered::Pieces(name, w, _) => {
-                    // through the table's own conversion, so the values are the in-memory ones
-                    let piece = crate::stored::ColumnBuilder::of(a.data_type(), a.len())
-                        .ok_or_else(|| format!("type {}", a.data_type()))
-                        .and_then(|mut p| p.append(a).and_then(|()| p.finish()))
-                        .map(|p| crate::output::column_array(&p, 0..p.len()).1);
+                    // as the store keeps the column's type (a narrower int widened, as a table
+                    // in memory holds it); the values pass as they are
+                    let piece = arrow::compute::cast(a, w.data_type()).map_err(|e| e.to_string());
                     (name, piece.and_then(|p| w.append(p)))
                 }
             };
