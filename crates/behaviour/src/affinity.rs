@@ -74,7 +74,7 @@ const DENSE_MAX: usize = 2048;
 impl Affinity {
     /// Counts pairs over all customers; keeps pairs bought together by at least
     /// `ceil(min_support × customers with categories)` customers (and at least one).
-    pub fn compute(b: &Baskets<'_>, min_support: f64) -> Affinity {
+    pub fn compute(b: &Baskets, min_support: f64) -> Affinity {
         let k = b.categories();
         let n = b.customers_with_categories() as u64;
         let min_customers = ((min_support * n as f64 - 1e-9).ceil() as u64).max(1);

@@ -1,83 +1,99 @@
-//! Validated customer × category rows and each customer's set of bought categories, stored as
-//! one flat sorted vector with offsets (no per-customer allocation: 1M customers stay cheap).
+//! Each customer's set of bought categories from validated customer × category rows, stored
+//! as one flat sorted vector with offsets (no per-customer allocation: 1M customers stay
+//! cheap), and the rows' per-category sums.
 
 use crate::error::{BehaviourError, Result};
-use crate::input::CustomerCategory;
+use crate::input::CategoryRows;
 
-/// Customer-category rows checked once, plus per-customer bought-category sets.
+/// Per-customer bought-category sets and per-category sums, from rows checked once. The
+/// rows are not kept: they are read in chunks ([`CategoryRows`]).
 #[derive(Debug, Clone)]
-pub struct Baskets<'a> {
-    rows: &'a [CustomerCategory],
+pub struct Baskets {
     n_categories: usize,
     offsets: Vec<usize>,
     cats: Vec<u32>,
     with_categories: usize,
+    /// Net revenue per category, summed in row order.
+    revenue: Vec<f64>,
+    /// Orders per category.
+    orders: Vec<u64>,
 }
 
-impl<'a> Baskets<'a> {
-    /// Checks every row (indices in range, finite revenue, sorted by customer) and builds the sets.
+impl Baskets {
+    /// Checks every row (indices in range, finite revenue, sorted by customer) and builds the
+    /// sets and sums in one pass.
     pub fn new(
-        rows: &'a [CustomerCategory],
+        rows: &dyn CategoryRows,
         n_customers: usize,
         n_categories: usize,
-    ) -> Result<Baskets<'a>> {
+    ) -> Result<Baskets> {
         let mut offsets = Vec::with_capacity(n_customers + 1);
         offsets.push(0);
-        let mut cats: Vec<u32> = Vec::with_capacity(rows.len());
+        let mut cats: Vec<u32> = Vec::new();
         let mut with_categories = 0;
         let mut start = 0; // start of the current customer's run in `cats`
-        for (index, r) in rows.iter().enumerate() {
-            if r.customer as usize >= n_customers {
-                return Err(BehaviourError::CustomerOutOfRange {
-                    index,
-                    customer: r.customer,
-                    customers: n_customers,
-                });
+        let mut revenue = vec![0.0; n_categories];
+        let mut orders = vec![0u64; n_categories];
+        let mut index = 0; // of the row, over all chunks
+        let mut previous: Option<u32> = None;
+        rows.for_each_chunk(&mut |chunk| {
+            for r in chunk {
+                if r.customer as usize >= n_customers {
+                    return Err(BehaviourError::CustomerOutOfRange {
+                        index,
+                        customer: r.customer,
+                        customers: n_customers,
+                    });
+                }
+                if r.category as usize >= n_categories {
+                    return Err(BehaviourError::CategoryOutOfRange {
+                        index,
+                        category: r.category,
+                        categories: n_categories,
+                    });
+                }
+                if !r.revenue.is_finite() {
+                    return Err(BehaviourError::CategoryRevenue { index });
+                }
+                if let Some(p) = previous
+                    && r.customer < p
+                {
+                    return Err(BehaviourError::Unsorted {
+                        index,
+                        customer: r.customer,
+                        previous: p,
+                    });
+                }
+                // Close every customer before this one.
+                while offsets.len() <= r.customer as usize {
+                    close(&mut cats, start, &mut with_categories);
+                    start = cats.len();
+                    offsets.push(start);
+                }
+                if r.bought() {
+                    cats.push(r.category);
+                }
+                revenue[r.category as usize] += r.revenue;
+                orders[r.category as usize] += u64::from(r.orders);
+                previous = Some(r.customer);
+                index += 1;
             }
-            if r.category as usize >= n_categories {
-                return Err(BehaviourError::CategoryOutOfRange {
-                    index,
-                    category: r.category,
-                    categories: n_categories,
-                });
-            }
-            if !r.revenue.is_finite() {
-                return Err(BehaviourError::CategoryRevenue { index });
-            }
-            if index > 0 && r.customer < rows[index - 1].customer {
-                return Err(BehaviourError::Unsorted {
-                    index,
-                    customer: r.customer,
-                    previous: rows[index - 1].customer,
-                });
-            }
-            // Close every customer before this one.
-            while offsets.len() <= r.customer as usize {
-                close(&mut cats, start, &mut with_categories);
-                start = cats.len();
-                offsets.push(start);
-            }
-            if r.bought() {
-                cats.push(r.category);
-            }
-        }
+            Ok(())
+        })?;
         while offsets.len() <= n_customers {
             close(&mut cats, start, &mut with_categories);
             start = cats.len();
             offsets.push(start);
         }
+        cats.shrink_to_fit();
         Ok(Baskets {
-            rows,
             n_categories,
             offsets,
             cats,
             with_categories,
+            revenue,
+            orders,
         })
-    }
-
-    /// The validated rows.
-    pub fn rows(&self) -> &'a [CustomerCategory] {
-        self.rows
     }
 
     /// Number of customers (table rows).
@@ -98,6 +114,16 @@ impl<'a> Baskets<'a> {
     /// Categories bought by `customer`, sorted and distinct.
     pub fn bought(&self, customer: usize) -> &[u32] {
         &self.cats[self.offsets[customer]..self.offsets[customer + 1]]
+    }
+
+    /// Net revenue of each category over all rows.
+    pub fn revenue(&self) -> &[f64] {
+        &self.revenue
+    }
+
+    /// Orders of each category over all rows.
+    pub fn orders(&self) -> &[u64] {
+        &self.orders
     }
 }
 
@@ -122,6 +148,7 @@ fn close(cats: &mut Vec<u32>, start: usize, with: &mut usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::CustomerCategory;
 
     fn cc(customer: u32, category: u32, revenue: f64, orders: u32) -> CustomerCategory {
         CustomerCategory {

@@ -128,7 +128,7 @@ pub(crate) fn dimensions(
     match &config.dimensions {
         Some(names) => names
             .iter()
-            .map(|n| dimension(table, n, table.column(n)?, config, lang))
+            .map(|n| dimension(table, n, &*table.column_once(n)?, config, lang))
             .collect(),
         None => {
             let mut out = Vec::new();
@@ -140,14 +140,15 @@ pub(crate) fn dimensions(
                 {
                     continue;
                 }
-                let data = table.column(name)?;
-                let pick = match data {
+                // read once: a table on disk keeps none of these columns afterwards
+                let data = table.column_once(name)?;
+                let pick = match &*data {
                     ColumnData::Text(v) => (2..=config.max_distinct).contains(&distinct(v)),
                     ColumnData::Int(_) | ColumnData::Float(_) => AUTO_NUMERIC.contains(&name),
                     ColumnData::Date(_) => false,
                 };
                 if pick {
-                    out.push(dimension(table, name, data, config, lang)?);
+                    out.push(dimension(table, name, &data, config, lang)?);
                 }
             }
             Ok(out)

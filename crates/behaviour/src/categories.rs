@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::baskets::Baskets;
+use crate::error::Result;
 use crate::groups::Groups;
+use crate::input::CategoryRows;
 use crate::input::Lang;
 use crate::stats::div;
 
@@ -90,15 +92,11 @@ pub(crate) struct CategoryTotals {
     pub order: Vec<u32>,
 }
 
-pub(crate) fn totals(b: &Baskets<'_>, names: &[String]) -> CategoryTotals {
+pub(crate) fn totals(b: &Baskets, names: &[String]) -> CategoryTotals {
     let k = b.categories();
-    let mut revenue = vec![0.0; k];
-    let mut orders = vec![0u64; k];
+    let revenue = b.revenue().to_vec();
+    let orders = b.orders().to_vec();
     let mut customers = vec![0u64; k];
-    for r in b.rows() {
-        revenue[r.category as usize] += r.revenue;
-        orders[r.category as usize] += u64::from(r.orders);
-    }
     for c in 0..b.customers() {
         for &cat in b.bought(c) {
             customers[cat as usize] += 1;
@@ -120,7 +118,7 @@ pub(crate) fn totals(b: &Baskets<'_>, names: &[String]) -> CategoryTotals {
 
 /// Category shares, the `max` largest by revenue listed.
 pub(crate) fn shares(
-    b: &Baskets<'_>,
+    b: &Baskets,
     names: &[String],
     t: &CategoryTotals,
     max: usize,
@@ -172,35 +170,67 @@ pub(crate) fn shares(
     }
 }
 
-/// Top-N categories per grade. Only the categories listed in the shares (the `max_categories`
-/// largest) are candidates, which bounds the grade × category table; grade revenue still
-/// counts every category.
-pub(crate) fn top_by_grade(
-    b: &Baskets<'_>,
+/// Top-N categories per grade, for each grade column, from one pass over the rows. Only the
+/// categories listed in the shares (the `max_categories` largest) are candidates, which
+/// bounds the grade × category table; grade revenue still counts every category.
+pub(crate) fn top_by_grades(
+    rows: &dyn CategoryRows,
+    b: &Baskets,
     names: &[String],
     t: &CategoryTotals,
     max_categories: usize,
-    grade_column: &str,
-    grades: &Groups,
+    columns: &[(&str, Groups)],
     top_n: usize,
-) -> TopCategories {
+) -> Result<Vec<TopCategories>> {
     let kept = t.order.len().min(max_categories);
-    // slot of each category in the dense table, `kept` = not listed
+    // slot of each category in the dense tables, `kept` = not listed
     let mut slot = vec![kept as u32; t.revenue.len()];
     for (i, &c) in t.order[..kept].iter().enumerate() {
         slot[c as usize] = i as u32;
     }
+    let width = kept + 1;
+    // one grade × slot revenue table per column, each cell summed in row order
+    let mut rev: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|(_, g)| vec![0.0; g.labels.len() * width])
+        .collect();
+    rows.for_each_chunk(&mut |chunk| {
+        for ((_, grades), rev) in columns.iter().zip(rev.iter_mut()) {
+            for r in chunk {
+                let gi = grades.codes[r.customer as usize] as usize;
+                rev[gi * width + slot[r.category as usize] as usize] += r.revenue;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(columns
+        .iter()
+        .zip(&rev)
+        .map(|((name, grades), rev)| {
+            top_of_column(b, names, t, &slot, kept, name, grades, rev, top_n)
+        })
+        .collect())
+}
+
+/// One grade column's top categories, from its grade × slot revenue.
+#[allow(clippy::too_many_arguments)]
+fn top_of_column(
+    b: &Baskets,
+    names: &[String],
+    t: &CategoryTotals,
+    slot: &[u32],
+    kept: usize,
+    grade_column: &str,
+    grades: &Groups,
+    rev: &[f64],
+    top_n: usize,
+) -> TopCategories {
     let g = grades.labels.len();
     let width = kept + 1;
-    let mut rev = vec![0.0; g * width];
     let mut cust = vec![0u64; g * width];
     let mut grade_customers = vec![0u64; g];
     for &code in &grades.codes {
         grade_customers[code as usize] += 1;
-    }
-    for r in b.rows() {
-        let gi = grades.codes[r.customer as usize] as usize;
-        rev[gi * width + slot[r.category as usize] as usize] += r.revenue;
     }
     for c in 0..b.customers() {
         let gi = grades.codes[c] as usize;
@@ -306,7 +336,10 @@ mod tests {
             labels: vec!["VIP".into(), "普通".into()],
             codes: vec![0, 0, 1],
         };
-        let top = top_by_grade(&b, &n, &t, 100, "grade_behaviour", &grades, 1);
+        let columns = [("grade_behaviour", grades)];
+        let top = top_by_grades(&rows, &b, &n, &t, 100, &columns, 1).unwrap();
+        let top = &top[0];
+        assert_eq!(top.grade_column, "grade_behaviour");
         assert_eq!(top.grades.len(), 2);
         let vip = &top.grades[0];
         assert_eq!((vip.customers, vip.revenue), (2, 25.0));
@@ -327,6 +360,7 @@ mod tests {
             labels: vec![],
             codes: vec![],
         };
-        assert!(top_by_grade(&b, &[], &t, 5, "g", &g, 3).grades.is_empty());
+        let top = top_by_grades(&[], &b, &[], &t, 5, &[("g", g)], 3).unwrap();
+        assert!(top[0].grades.is_empty());
     }
 }

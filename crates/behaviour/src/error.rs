@@ -76,6 +76,12 @@ pub enum BehaviourError {
         /// Position in the customer-category slice.
         index: usize,
     },
+    /// The customer-category rows could not be read (the engine's files on disk).
+    #[error("the customer category rows could not be read: {reason}")]
+    CategoryRowsUnreadable {
+        /// What the source says.
+        reason: String,
+    },
     /// NaN or infinite revenue in the seasonality totals.
     #[error("seasonality {period}: revenue is not a finite number")]
     SeasonalityRevenue {

@@ -23,6 +23,47 @@ impl CustomerCategory {
     }
 }
 
+/// The customer × category rows, sorted by customer, handed over a chunk at a time and read
+/// more than once: a run by parts keeps them on disk (at 100M rows about 70M rows, 1.7 GB
+/// in memory), so the step never holds them all.
+pub trait CategoryRows: std::fmt::Debug {
+    /// Calls `f` with consecutive chunks of the rows, first to last; stops at `f`'s first
+    /// error and returns it. A source that cannot be read says so with
+    /// [`BehaviourError::CategoryRowsUnreadable`](crate::BehaviourError::CategoryRowsUnreadable).
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(&[CustomerCategory]) -> crate::Result<()>,
+    ) -> crate::Result<()>;
+}
+
+/// Rows in memory: one chunk.
+impl CategoryRows for [CustomerCategory] {
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(&[CustomerCategory]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        f(self)
+    }
+}
+
+impl CategoryRows for Vec<CustomerCategory> {
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(&[CustomerCategory]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        f(self)
+    }
+}
+
+impl<const N: usize> CategoryRows for [CustomerCategory; N] {
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(&[CustomerCategory]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        f(self)
+    }
+}
+
 /// Totals for one weekday or month.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -57,11 +57,11 @@ pub use categories::{
 pub use config::BehaviourConfig;
 pub use distributions::{Bin, Distributions, Histogram, Stats, log_histogram, orders_histogram};
 pub use error::{BehaviourError, Result};
-pub use input::{CustomerCategory, Lang, PeriodTotals, Seasonality};
+pub use input::{CategoryRows, CustomerCategory, Lang, PeriodTotals, Seasonality};
 pub use seasonality::{PeriodShare, SeasonalityShares, seasonality_shares};
 
 use clientele_core::columns as col;
-use clientele_core::{Column, ColumnData, CustomerTable};
+use clientele_core::{Column, ColumnData, CustomerTable, Texts, Values};
 use serde::{Deserialize, Serialize};
 
 use crate::groups::{Groups, categorical};
@@ -78,8 +78,9 @@ pub struct BehaviourInput<'a> {
     /// The customer table (needs `orders`, `monetary`, `avg_order_value`,
     /// `avg_interpurchase_days`, the grade columns and the dimension columns).
     pub table: &'a CustomerTable,
-    /// Per customer × category purchases, sorted by customer.
-    pub customer_categories: &'a [CustomerCategory],
+    /// Per customer × category purchases, sorted by customer (a slice, or chunks read from
+    /// disk).
+    pub customer_categories: &'a dyn CategoryRows,
     /// Category names; empty when the data has no category column.
     pub categories: &'a [String],
     /// Weekday/month totals, when the engine computed them.
@@ -194,7 +195,7 @@ pub fn analyze_behaviour(
     let grades: Vec<(&str, Groups)> = input
         .grade_columns
         .iter()
-        .map(|&g| Ok((g, categorical(t.column(g)?, config.max_values, lang))))
+        .map(|&g| Ok((g, categorical(&*t.column_once(g)?, config.max_values, lang))))
         .collect::<Result<_>>()?;
 
     let dims = breakdown::dimensions(t, config, input.grade_columns, lang)?;
@@ -217,6 +218,10 @@ pub fn analyze_behaviour(
             breakdowns.push(breakdown::breakdown(d, name, g, &monetary));
         }
     }
+    // what the categories need is the grades' groups: the rest goes before the baskets come
+    // (at 18M customers monetary is 290 MB, each dimension's codes 73 MB)
+    drop(monetary);
+    let dimensions: Vec<String> = dims.into_iter().map(|d| d.name).collect();
 
     let mut columns = Vec::new();
     let (mut cat_summary, mut top_categories, mut affinity) = (None, Vec::new(), None);
@@ -231,20 +236,16 @@ pub fn analyze_behaviour(
             config.max_categories,
             lang,
         ));
-        top_categories = grades
-            .iter()
-            .map(|(name, g)| {
-                categories::top_by_grade(
-                    &b,
-                    names,
-                    &totals,
-                    config.max_categories,
-                    name,
-                    g,
-                    config.top_n,
-                )
-            })
-            .collect();
+        top_categories = categories::top_by_grades(
+            input.customer_categories,
+            &b,
+            names,
+            &totals,
+            config.max_categories,
+            &grades,
+            config.top_n,
+        )?;
+        drop(grades);
         let a = Affinity::compute(&b, config.min_support);
         let ranked = a.ranked_pairs();
         let pairs = ranked
@@ -263,29 +264,46 @@ pub fn analyze_behaviour(
         let mut per_category = vec![0u64; names.len()];
         let mut suggested_customers = 0;
         if config.suggest {
-            let mut cat_col: Vec<Option<&str>> = Vec::with_capacity(n);
-            let mut score_col: Vec<Option<f64>> = Vec::with_capacity(n);
+            // codes into the category names in first-seen order (the labels' order a column
+            // of strings would get), 13 bytes a customer where strings took 32
+            let mut code_of = vec![u32::MAX; names.len()];
+            let mut labels: Vec<String> = Vec::new();
+            let mut codes: Vec<u32> = Vec::with_capacity(n);
+            let mut scores: Values<f64> = Values::with_capacity(n);
             for c in 0..n {
                 match a.next_best(b.bought(c)) {
                     Some(s) => {
-                        per_category[s.category as usize] += 1;
+                        let k = s.category as usize;
+                        per_category[k] += 1;
                         suggested_customers += 1;
-                        cat_col.push(Some(names[s.category as usize].as_str()));
-                        score_col.push(Some(s.score));
+                        if code_of[k] == u32::MAX {
+                            code_of[k] = labels.len() as u32;
+                            labels.push(names[k].clone());
+                        }
+                        codes.push(code_of[k]);
+                        scores.push(Some(s.score));
                     }
                     None => {
-                        cat_col.push(None);
-                        score_col.push(None);
+                        codes.push(u32::MAX);
+                        scores.push(None);
                     }
                 }
             }
+            let codes = codes.into_iter().map(|c| (c != u32::MAX).then_some(c));
+            // refused only past u32::MAX labels, which category indices (u32) cannot reach
+            let texts =
+                Texts::from_codes(labels, codes).ok_or(BehaviourError::CategoryOutOfRange {
+                    index: 0,
+                    category: u32::MAX,
+                    categories: names.len(),
+                })?;
             columns.push(Column {
                 name: NEXT_BEST_CATEGORY.to_string(),
-                data: ColumnData::Text(cat_col.into()),
+                data: ColumnData::Text(texts),
             });
             columns.push(Column {
                 name: NEXT_BEST_CATEGORY_SCORE.to_string(),
-                data: ColumnData::Float(score_col.into()),
+                data: ColumnData::Float(scores),
             });
         }
         let mut suggestions: Vec<SuggestionCount> = per_category
@@ -312,12 +330,18 @@ pub fn analyze_behaviour(
             suggested_customers,
             suggestions,
         });
-    } else if let Some(i) = input.customer_categories.first() {
-        return Err(BehaviourError::CategoryOutOfRange {
-            index: 0,
-            category: i.category,
-            categories: 0,
-        });
+    } else {
+        // rows without category names: the first one is out of range
+        input
+            .customer_categories
+            .for_each_chunk(&mut |chunk| match chunk.first() {
+                Some(i) => Err(BehaviourError::CategoryOutOfRange {
+                    index: 0,
+                    category: i.category,
+                    categories: 0,
+                }),
+                None => Ok(()),
+            })?;
     }
 
     let seasonality = input
@@ -328,7 +352,7 @@ pub fn analyze_behaviour(
     Ok((
         BehaviourSummary {
             customers: n as u64,
-            dimensions: dims.iter().map(|d| d.name.clone()).collect(),
+            dimensions,
             distributions,
             categories: cat_summary,
             top_categories,

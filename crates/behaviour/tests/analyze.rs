@@ -3,7 +3,7 @@
 
 use clientele_behaviour::{
     Affinity, Baskets, BehaviourConfig, BehaviourError, BehaviourInput, BehaviourSummary,
-    CustomerCategory, Lang, PeriodTotals, Seasonality, analyze_behaviour,
+    CategoryRows, CustomerCategory, Lang, PeriodTotals, Seasonality, analyze_behaviour,
 };
 use clientele_core::{ColumnData, CustomerTable};
 
@@ -147,6 +147,104 @@ fn full_run_shapes_and_json() {
         json.len()
     );
     assert!(json.contains("\"(未知)\""));
+}
+
+/// Rows handed over `size` at a time, as a run by parts reads them from disk.
+#[derive(Debug)]
+struct Chunked {
+    rows: Vec<CustomerCategory>,
+    size: usize,
+    /// Fails the read after this many chunks.
+    fail_after: Option<usize>,
+}
+
+impl CategoryRows for Chunked {
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(&[CustomerCategory]) -> clientele_behaviour::Result<()>,
+    ) -> clientele_behaviour::Result<()> {
+        for (i, c) in self.rows.chunks(self.size).enumerate() {
+            if self.fail_after == Some(i) {
+                return Err(BehaviourError::CategoryRowsUnreadable {
+                    reason: "disk gone".into(),
+                });
+            }
+            f(c)?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn rows_in_chunks_give_the_result_of_rows_at_once() {
+    let t = table(1000);
+    // amounts whose sums depend on their order
+    let rows: Vec<CustomerCategory> = category_rows(1000, 10)
+        .into_iter()
+        .map(|mut r| {
+            r.revenue = r.revenue / 3.0 + f64::from(r.customer) * 0.013;
+            r
+        })
+        .collect();
+    let cats = names(10);
+    let at_once = BehaviourInput {
+        table: &t,
+        customer_categories: &rows,
+        categories: &cats,
+        seasonality: None,
+        grade_columns: &["grade_behaviour", "lifecycle_stage"],
+        lang: Lang::En,
+    };
+    let cfg = BehaviourConfig::default();
+    let (sum, cols) = analyze_behaviour(&at_once, &cfg).unwrap();
+    for size in [1, 7, 64, rows.len()] {
+        let chunked = Chunked {
+            rows: rows.clone(),
+            size,
+            fail_after: None,
+        };
+        let input = BehaviourInput {
+            customer_categories: &chunked,
+            ..at_once
+        };
+        let (s2, c2) = analyze_behaviour(&input, &cfg).unwrap();
+        // bit for bit: every sum adds the same rows in the same order
+        assert_eq!(
+            serde_json::to_string(&s2).unwrap(),
+            serde_json::to_string(&sum).unwrap(),
+            "chunks of {size}"
+        );
+        assert_eq!(c2, cols);
+    }
+    // a row out of order across a chunk boundary is still seen, at its position overall
+    let mut swapped = rows.clone();
+    let at = rows.iter().position(|r| r.customer == 500).unwrap();
+    swapped.swap(at - 1, at);
+    let mut unsorted = Chunked {
+        rows: swapped,
+        size: at,
+        fail_after: None,
+    };
+    let input = BehaviourInput {
+        customer_categories: &unsorted,
+        ..at_once
+    };
+    assert!(matches!(
+        analyze_behaviour(&input, &cfg),
+        Err(BehaviourError::Unsorted { index, .. }) if index == at
+    ));
+    // a source that fails says so
+    unsorted.rows = rows.clone();
+    unsorted.fail_after = Some(3);
+    unsorted.size = 10;
+    let input = BehaviourInput {
+        customer_categories: &unsorted,
+        ..at_once
+    };
+    assert!(matches!(
+        analyze_behaviour(&input, &cfg),
+        Err(BehaviourError::CategoryRowsUnreadable { .. })
+    ));
 }
 
 #[test]

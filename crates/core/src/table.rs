@@ -385,6 +385,21 @@ impl CustomerTable {
         }
     }
 
+    /// Whether the table has this column (a table on disk reads nothing to say so).
+    pub fn has_column(&self, name: &str) -> bool {
+        self.column_types().iter().any(|(n, _)| *n == name)
+    }
+
+    /// [`CustomerTable::read_once`], or the error of [`CustomerTable::column`]: for a step
+    /// that reads a column once and lets it go (a table on disk does not keep it).
+    pub fn column_once(&self, name: &str) -> Result<std::borrow::Cow<'_, ColumnData>, CoreError> {
+        self.read_once(name)
+            .ok_or_else(|| CoreError::MissingColumn {
+                name: name.to_string(),
+                available: self.column_names().join(", "),
+            })
+    }
+
     /// The column with this name, or an error that lists the available columns.
     pub fn column(&self, name: &str) -> Result<&ColumnData, CoreError> {
         self.get(name).ok_or_else(|| CoreError::MissingColumn {

@@ -241,7 +241,7 @@ impl Members {
 
 /// The `n` best customers by CLV (by monetary without CLV), ties by id.
 pub(crate) fn top_customers(t: &CustomerTable, n: usize) -> Vec<TopCustomer> {
-    let key = if t.get(col::CLV).is_some() {
+    let key = if t.has_column(col::CLV) {
         col::CLV
     } else {
         col::MONETARY

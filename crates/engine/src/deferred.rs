@@ -137,6 +137,33 @@ impl<T: Flat + Clone> Deferred<T> {
         }
     }
 
+    /// Calls `f` with the records in order, [`CHUNK`] at a time, kept where they are (read
+    /// from the file when on disk): a step that passes over them holds one chunk, not all.
+    pub(crate) fn for_each_chunk<E: From<EngineError>>(
+        &self,
+        mut f: impl FnMut(&[T]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (path, len) = match self {
+            Deferred::Held(v) => return v.chunks(CHUNK).try_for_each(f),
+            Deferred::OnDisk { path, len } => (path, *len),
+        };
+        let f_err = |e| E::from(EngineError::io(path, e));
+        let mut r = BufReader::new(File::open(path).map_err(f_err)?);
+        let mut buf = vec![0u8; CHUNK * T::WIDTH];
+        let mut records = Vec::with_capacity(CHUNK);
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(CHUNK);
+            let bytes = &mut buf[..n * T::WIDTH];
+            r.read_exact(bytes).map_err(f_err)?;
+            records.clear();
+            records.extend(bytes.chunks_exact(T::WIDTH).map(T::get));
+            f(&records)?;
+            done += n;
+        }
+        Ok(())
+    }
+
     /// A copy of the records, kept where they are (read from the file when on disk).
     pub(crate) fn read(&self) -> Result<Vec<T>, EngineError>
     where

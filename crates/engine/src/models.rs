@@ -116,7 +116,8 @@ pub(crate) struct ModelInputs<'a> {
     /// through K-means and behaviour (1.3 GB at 100M rows); a run by parts keeps them on disk
     /// until then.
     pub months: crate::deferred::Deferred<clientele_ingest::MonthActivity>,
-    /// Owned: the behaviour step converts them in place; on disk until then in a run by parts.
+    /// Owned: the behaviour step reads them a chunk at a time (on disk in a run by parts) and
+    /// lets them go.
     pub category_spend: crate::deferred::Deferred<clientele_ingest::CategorySpend>,
     pub categories: &'a [String],
     pub seasonality: Option<&'a (
@@ -274,21 +275,13 @@ fn behaviour_step(
     inputs: &mut ModelInputs<'_>,
     out: &ModelOutputs,
 ) -> Result<BehaviourSummary, EngineError> {
-    use clientele_behaviour::{
-        BehaviourInput, CustomerCategory, PeriodTotals, Seasonality, analyze_behaviour,
+    use clientele_behaviour::{BehaviourInput, PeriodTotals, Seasonality, analyze_behaviour};
+    // read a chunk at a time where they are (on disk in a run by parts), never all at once
+    let spend = std::mem::take(&mut inputs.category_spend);
+    let rows = SpendRows {
+        spend: &spend,
+        failure: std::cell::RefCell::new(None),
     };
-    // in place: the two row types have the same layout, so no second copy is made
-    let cats: Vec<CustomerCategory> = inputs
-        .category_spend
-        .take()?
-        .into_iter()
-        .map(|c| CustomerCategory {
-            customer: c.customer,
-            category: c.category,
-            revenue: c.revenue,
-            orders: c.orders,
-        })
-        .collect();
     let conv = |p: &clientele_ingest::PeriodTotals| PeriodTotals {
         revenue: p.revenue,
         orders: p.orders,
@@ -306,24 +299,79 @@ fn behaviour_step(
         Grouping::Cluster,
     ] {
         let c = g.column();
-        if table.get(&c).is_some() {
+        if table.has_column(&c) {
             grade_columns.push(c);
         }
     }
     let refs: Vec<&str> = grade_columns.iter().map(String::as_str).collect();
     let input = BehaviourInput {
         table,
-        customer_categories: &cats,
+        customer_categories: &rows,
         categories: inputs.categories,
         seasonality: season.as_ref(),
         grade_columns: &refs,
         lang: config.output.lang,
     };
-    let (summary, columns) = analyze_behaviour(&input, &config.behaviour)?;
+    let result = analyze_behaviour(&input, &config.behaviour);
+    let failure = rows.failure.take();
+    spend.discard();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let (summary, columns) = result?;
     for c in columns {
         table.set(c.name, c.data)?;
     }
     Ok(summary)
+}
+
+/// The fold's category spend as the behaviour step's rows, a chunk at a time; a failed read
+/// is kept, to be reported as what it is (a file of the run's spill folder).
+#[derive(Debug)]
+struct SpendRows<'a> {
+    spend: &'a crate::deferred::Deferred<clientele_ingest::CategorySpend>,
+    failure: std::cell::RefCell<Option<EngineError>>,
+}
+
+/// Why a pass over [`SpendRows`] stopped.
+enum SpendStop {
+    Read(EngineError),
+    Step(clientele_behaviour::BehaviourError),
+}
+
+impl From<EngineError> for SpendStop {
+    fn from(e: EngineError) -> SpendStop {
+        SpendStop::Read(e)
+    }
+}
+
+impl clientele_behaviour::CategoryRows for SpendRows<'_> {
+    fn for_each_chunk(
+        &self,
+        f: &mut dyn FnMut(
+            &[clientele_behaviour::CustomerCategory],
+        ) -> clientele_behaviour::Result<()>,
+    ) -> clientele_behaviour::Result<()> {
+        let mut rows = Vec::new();
+        let pass = self.spend.for_each_chunk(|chunk| {
+            rows.clear();
+            rows.extend(chunk.iter().map(|c| clientele_behaviour::CustomerCategory {
+                customer: c.customer,
+                category: c.category,
+                revenue: c.revenue,
+                orders: c.orders,
+            }));
+            f(&rows).map_err(SpendStop::Step)
+        });
+        pass.map_err(|stop| match stop {
+            SpendStop::Step(e) => e,
+            SpendStop::Read(e) => {
+                let reason = e.to_string();
+                *self.failure.borrow_mut() = Some(e);
+                clientele_behaviour::BehaviourError::CategoryRowsUnreadable { reason }
+            }
+        })
+    }
 }
 
 fn lifecycle_step(
@@ -653,19 +701,16 @@ mod tests {
     use crate::customer_value::clv_bins;
     use clientele_core::TimeUnit;
 
-    /// The lifecycle and behaviour steps convert the fold's detail rows without a second copy
-    /// (a `Vec` collected from its own `into_iter` keeps its allocation when the row types have
-    /// the same size and alignment): 1.3 GB of months at 100M rows.
+    /// The lifecycle step converts the fold's months without a second copy (a `Vec` collected
+    /// from its own `into_iter` keeps its allocation when the row types have the same size and
+    /// alignment): 1.3 GB of months at 100M rows. (Behaviour reads its rows a chunk at a time.)
     #[test]
     fn detail_rows_convert_in_place() {
-        use clientele_behaviour::CustomerCategory;
-        use clientele_ingest::{CategorySpend, MonthActivity};
+        use clientele_ingest::MonthActivity;
         use clientele_lifecycle::CustomerMonth;
         use std::mem::{align_of, size_of};
         assert_eq!(size_of::<MonthActivity>(), size_of::<CustomerMonth>());
         assert_eq!(align_of::<MonthActivity>(), align_of::<CustomerMonth>());
-        assert_eq!(size_of::<CategorySpend>(), size_of::<CustomerCategory>());
-        assert_eq!(align_of::<CategorySpend>(), align_of::<CustomerCategory>());
     }
 
     #[test]

@@ -368,7 +368,7 @@ fn write_target_lists(a: &Analysis, dir: &Path) -> Result<(), EngineError> {
     let metrics: Vec<&str> = LIST_METRICS
         .iter()
         .copied()
-        .filter(|m| t.get(m).is_some())
+        .filter(|m| t.has_column(m))
         .collect();
     let lang = a.summary.lang;
     let playbook = clientele_grade::Playbook::with_overrides(&a.playbook_overrides);
