@@ -12,8 +12,10 @@
 //!   `StandardScaler`). A constant feature carries no information and would divide by zero, so
 //!   it is dropped with a note; if every feature is constant, that is an error.
 
-use clientele_core::CustomerTable;
+use std::borrow::Cow;
+
 use clientele_core::columns as col;
+use clientele_core::{ColumnData, CoreError, CustomerTable};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +169,28 @@ pub fn resolve_features(
 }
 
 /// Raw values of `feature` for every customer; errors on NaN/inf.
+/// A numeric column read once (a table on disk does not keep it), every value finite.
+fn feature_column<'t>(table: &'t CustomerTable, column: &str) -> Result<Cow<'t, ColumnData>> {
+    let c = table.column_once(column)?;
+    if let ColumnData::Text(_) = &*c {
+        return Err(CoreError::ColumnType {
+            name: column.to_string(),
+            expected: "a number",
+            actual: "text",
+        }
+        .into());
+    }
+    let bad = (0..c.len()).find(|&i| c.number(i).is_some_and(|x| !x.is_finite()));
+    if let Some(i) = bad {
+        return Err(ClusterError::NonFinite {
+            column: column.to_string(),
+            customer: table.ids()[i].to_string(),
+            value: c.number(i).map(|x| x.to_string()).unwrap_or_default(),
+        });
+    }
+    Ok(c)
+}
+
 pub(crate) fn raw_column(table: &CustomerTable, column: &str) -> Result<Vec<Option<f64>>> {
     let v = table.numbers(column)?;
     if let Some(i) = v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
@@ -228,13 +252,17 @@ pub fn extract(
 ) -> Result<FeatureMatrix> {
     let mut notes = Vec::new();
     let features = resolve_features(table, explicit, default, &mut notes);
-    let cols: Vec<Vec<Option<f64>>> = features
-        .iter()
-        .map(|f| raw_column(table, &f.column))
-        .collect::<Result<_>>()?;
-    let rows: Vec<usize> = (0..table.len())
-        .filter(|&i| cols.iter().all(|c| c[i].is_some()))
-        .collect();
+    // which customers have every feature, one column at a time: a table on disk keeps none
+    // of them, and no feature is held as 16-byte options (290 MB each at 18M customers)
+    let mut present = vec![true; table.len()];
+    for f in &features {
+        let c = feature_column(table, &f.column)?;
+        for (i, p) in present.iter_mut().enumerate() {
+            *p &= c.number(i).is_some();
+        }
+    }
+    let rows: Vec<usize> = (0..table.len()).filter(|&i| present[i]).collect();
+    drop(present);
     let names = || {
         features
             .iter()
@@ -257,42 +285,57 @@ pub fn extract(
         ));
     }
     let mut kept = Vec::new();
-    let mut scaled: Vec<Vec<f64>> = Vec::new();
     let mut scaler = Scaler {
         means: Vec::new(),
         sds: Vec::new(),
     };
-    for (f, col) in features.iter().zip(&cols) {
+    // every feature's standardised values straight into the row-major matrix (a column read
+    // again, then let go); a constant feature's slots are squeezed out at the end
+    let width = features.len();
+    let mut data = vec![0.0; rows.len() * width];
+    let mut keep = vec![false; width];
+    for (j, f) in features.iter().enumerate() {
+        let col = feature_column(table, &f.column)?;
         // element by element on all cores; the sums below stay in row order
         let t: Vec<f64> = rows
             .par_iter()
-            .map(|&i| f.transform.apply(col[i].unwrap_or_default()))
+            .map(|&i| f.transform.apply(col.number(i).unwrap_or_default()))
             .collect();
+        let first = col.number(rows[0]).unwrap_or_default();
+        drop(col);
         let n = t.len() as f64;
         let mean = t.iter().sum::<f64>() / n;
         let sd = (t.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
         if sd.is_nan() || sd <= 1e-12 * (1.0 + mean.abs()) {
             notes.push(format!(
-                "feature `{}` is constant ({}) and was dropped",
+                "feature `{}` is constant ({first}) and was dropped",
                 f.column,
-                col[rows[0]].unwrap_or_default()
             ));
             continue;
         }
-        scaled.push(t.par_iter().map(|x| (x - mean) / sd).collect());
+        data.par_chunks_mut(width)
+            .zip(t.par_iter())
+            .for_each(|(row, x)| row[j] = (x - mean) / sd);
         scaler.means.push(mean);
         scaler.sds.push(sd);
         kept.push(f.clone());
+        keep[j] = true;
     }
     if kept.is_empty() {
         return Err(ClusterError::AllFeaturesConstant(names()));
     }
-    let d = kept.len();
-    let mut data = vec![0.0; rows.len() * d];
-    for (j, col) in scaled.iter().enumerate() {
-        for (i, &v) in col.iter().enumerate() {
-            data[i * d + j] = v;
+    if kept.len() < width {
+        let mut w = 0;
+        for r in 0..rows.len() {
+            for j in 0..width {
+                if keep[j] {
+                    data[w] = data[r * width + j];
+                    w += 1;
+                }
+            }
         }
+        data.truncate(w);
+        data.shrink_to_fit();
     }
     Ok(FeatureMatrix {
         features: kept,

@@ -132,17 +132,7 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             _ => kmeans(&fm.data, d, params),
         }
     };
-    // a range is scanned with fewer initialisations per k; the chosen k gets all of them
-    let scanning = ks.len() > 1 && config.scan_n_init < config.n_init;
-    let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
-    for &k in &ks {
-        fits.push(fit_k(&if scanning {
-            config.scan_params(k)
-        } else {
-            config.params(k)
-        })?);
-    }
-
+    // the silhouettes' sample, taken before the scan so that each fit is scored as it is made
     let mut sidx = kmeans::sample_index(
         n,
         config.silhouette_sample,
@@ -155,12 +145,13 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         .flat_map(|&i| fm.data[i * d..(i + 1) * d].iter().copied())
         .collect();
     let on_sample = |f: &KMeansFit| -> Vec<u32> { sidx.iter().map(|&i| f.labels[i]).collect() };
-    let score = |f: &KMeansFit, silhouette: f64| {
+    // every score but the silhouette (which needs all the k's sample labels at once)
+    let score = |f: &KMeansFit| {
         let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
         KScore {
             k: f.k,
             inertia: f.inertia,
-            silhouette,
+            silhouette: f64::NAN,
             calinski_harabasz,
             davies_bouldin,
             smallest_share: f.sizes().into_iter().min().unwrap_or(0) as f64 / n as f64,
@@ -168,29 +159,36 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             converged: f.converged,
         }
     };
-    // The elbow reads the inertia alone, so the other scores (a pass over every customer for
-    // Calinski–Harabasz and Davies–Bouldin, an O(sample²) one for the silhouettes) are taken
+    // a range is scanned with fewer initialisations per k; the chosen k gets all of them
+    let scanning = ks.len() > 1 && config.scan_n_init < config.n_init;
+    // when the chosen k is fitted again (scan) or refined on all customers (sample), the scan
+    // fits' labels are not needed past their scores: let go (4 bytes a customer per k)
+    let refitted = scanning || sampled;
+    let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
+    let mut scores: Vec<KScore> = Vec::with_capacity(ks.len());
+    let mut labelings: Vec<Vec<u32>> = Vec::with_capacity(ks.len());
+    for &k in &ks {
+        let mut f = fit_k(&if scanning {
+            config.scan_params(k)
+        } else {
+            config.params(k)
+        })?;
+        scores.push(score(&f));
+        labelings.push(on_sample(&f));
+        if refitted {
+            f.labels = Vec::new();
+        }
+        fits.push(f);
+    }
+
+    // The elbow reads the inertia alone, so the silhouettes (an O(sample²) pass) are taken
     // once, after the chosen k is fitted; only without an elbow do the scan's silhouettes
     // decide first. Same values as scoring every scan fit and then the chosen k's fit.
-    let inertia_only: Vec<KScore> = fits
-        .iter()
-        .map(|f| KScore {
-            k: f.k,
-            inertia: f.inertia,
-            silhouette: f64::NAN,
-            calinski_harabasz: f64::NAN,
-            davies_bouldin: f64::NAN,
-            smallest_share: f64::NAN,
-            n_iter: f.n_iter,
-            converged: f.converged,
-        })
-        .collect();
-    let mut labelings: Vec<Vec<u32>> = fits.iter().map(on_sample).collect();
-    let (k, mut sil) = match select::elbow(&inertia_only) {
+    let (k, mut sil) = match select::elbow(&scores) {
         Some(k) => (k, None),
         None => {
             let sil = select::silhouettes(&points, d, &labelings, &ks);
-            let with_sil: Vec<KScore> = inertia_only
+            let with_sil: Vec<KScore> = scores
                 .iter()
                 .zip(&sil)
                 .map(|(s, &v)| KScore {
@@ -205,6 +203,7 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     if scanning {
         // the chosen k as a fixed k would have it, and its scores from that fit
         fits[at] = fit_k(&config.params(k))?;
+        scores[at] = score(&fits[at]);
         labelings[at] = on_sample(&fits[at]);
         if let Some(sil) = &mut sil {
             let s = select::silhouettes(&points, d, &labelings[at..=at], &[k]);
@@ -216,8 +215,11 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         ));
     }
     let sil = sil.unwrap_or_else(|| select::silhouettes(&points, d, &labelings, &ks));
-    let scores: Vec<KScore> = fits.iter().zip(&sil).map(|(f, &s)| score(f, s)).collect();
+    for (s, &v) in scores.iter_mut().zip(&sil) {
+        s.silhouette = v;
+    }
     let mut fit = fits.swap_remove(at);
+    drop(fits);
     if sampled {
         fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
     }
