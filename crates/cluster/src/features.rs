@@ -152,8 +152,10 @@ pub fn resolve_features(
         })
         .collect();
     for c in OPTIONAL_FEATURES {
-        if let Ok(v) = table.numbers(c) {
-            if v.iter().any(Option::is_some) {
+        // read once and let go (a table on disk does not keep it)
+        let col = table.column_once(c).ok();
+        if let Some(v) = col.filter(|v| !matches!(&**v, ColumnData::Text(_))) {
+            if (0..v.len()).any(|i| v.number(i).is_some()) {
                 out.push(Feature {
                     column: c.to_string(),
                     transform: default,
@@ -170,7 +172,10 @@ pub fn resolve_features(
 
 /// Raw values of `feature` for every customer; errors on NaN/inf.
 /// A numeric column read once (a table on disk does not keep it), every value finite.
-fn feature_column<'t>(table: &'t CustomerTable, column: &str) -> Result<Cow<'t, ColumnData>> {
+pub(crate) fn feature_column<'t>(
+    table: &'t CustomerTable,
+    column: &str,
+) -> Result<Cow<'t, ColumnData>> {
     let c = table.column_once(column)?;
     if let ColumnData::Text(_) = &*c {
         return Err(CoreError::ColumnType {

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::features::{FeatureMatrix, Transform, raw_column};
+use crate::features::{FeatureMatrix, Transform, feature_column};
 
 /// Mean and median of one column inside a cluster, in original units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,17 +63,30 @@ const PROFILE_EXTRA: [&str; 5] = [
 fn profile_columns(table: &CustomerTable, fm: &FeatureMatrix) -> Vec<String> {
     let mut cols: Vec<String> = fm.features.iter().map(|f| f.column.clone()).collect();
     for c in PROFILE_EXTRA {
-        if !cols.iter().any(|x| x == c) && table.numbers(c).is_ok() {
+        if !cols.iter().any(|x| x == c) && numeric(table, c) {
             cols.push(c.to_string());
         }
     }
     cols
 }
 
-/// Raw values of `column` for the matrix rows (missing → NaN, skipped in statistics).
+/// Whether the table has `column` as numbers (dates count), without reading it.
+fn numeric(table: &CustomerTable, column: &str) -> bool {
+    table
+        .column_types()
+        .iter()
+        .any(|&(n, t)| n == column && t != "text")
+}
+
+/// Raw values of `column` for the matrix rows (missing → NaN, skipped in statistics); the
+/// column is read once, not kept by a table on disk.
 fn values(table: &CustomerTable, fm: &FeatureMatrix, column: &str) -> Result<Vec<f64>> {
-    let v = raw_column(table, column)?;
-    Ok(fm.rows.iter().map(|&i| v[i].unwrap_or(f64::NAN)).collect())
+    let c = feature_column(table, column)?;
+    Ok(fm
+        .rows
+        .iter()
+        .map(|&i| c.number(i).unwrap_or(f64::NAN))
+        .collect())
 }
 
 /// Permutation `new → old` ordering clusters by mean monetary, highest first. Ties (and tables
@@ -87,9 +100,10 @@ pub(crate) fn value_order(
     centroids: &[f64],
 ) -> Result<Vec<usize>> {
     let d = fm.features.len();
-    let money = match table.numbers(col::MONETARY) {
-        Ok(_) => Some(values(table, fm, col::MONETARY)?),
-        Err(_) => None,
+    let money = if numeric(table, col::MONETARY) {
+        Some(values(table, fm, col::MONETARY)?)
+    } else {
+        None
     };
     let mut size = vec![0usize; k];
     let mut sum = vec![0.0; k];
