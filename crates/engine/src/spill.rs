@@ -629,7 +629,15 @@ pub fn analyze_by_parts(
         part_rows.push(t.map(|t| std::mem::take(&mut rows[t])).unwrap_or_default());
         details.push(d);
     }
-    // categories and seasonality merged here; months and spend (on disk) one kind at a time
+    // categories and seasonality merged here; months and spend (on disk) one kind at a time,
+    // a step of its own (seconds at 100M rows, shown by --timings)
+    progress.start(
+        &Note::new(
+            "合并各块的月度活动与品类消费",
+            "merging the parts' months and category spend",
+        ),
+        None,
+    );
     let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
     let merged = clientele_ingest::merge_details(details, &part_rows)?;
     let (months, spend): (Vec<_>, Vec<_>) = f
@@ -681,6 +689,7 @@ pub fn analyze_by_parts(
         months,
         category_spend: crate::deferred::Deferred::to_disk(merged_spend, &spend_file)?,
     };
+    progress.finish();
     let data = clientele_ingest::Ingested {
         table: data_table,
         as_of: f.validated.as_of,
