@@ -65,7 +65,7 @@ pub use snapshot::{
 };
 pub use spill::{
     FOLD_BYTES_PER_ROW, SpillOptions, SpilledTable, analyze_by_parts, analyze_spilled,
-    estimate_input,
+    can_fold_by_parts, estimate_input,
 };
 pub use stored::{CUSTOMERS_PARQUET, StoredRun, read_customers};
 pub use summary::{

@@ -854,6 +854,12 @@ impl StoredBuilder {
     }
 }
 
+/// Whether this run can fold by parts on disk (a cluster run, `--history monthly` and the
+/// holdout cannot yet: [`analyze_by_parts`] refuses them).
+pub fn can_fold_by_parts(config: &Config, opts: &AnalyzeOptions) -> bool {
+    refuse_unsupported(config, opts).is_ok()
+}
+
 /// What a spilled run cannot do yet, refused before any work with the way out.
 fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), EngineError> {
     let validating = config.time.calibration_end.is_some() && config.clv.enabled;

@@ -90,9 +90,9 @@ pub(super) struct AnalyzeArgs {
     #[arg(long, value_name = "SIZE")]
     pub(super) memory_limit: Option<crate::memory::MemoryLimit>,
     /// Build the customer table part by part on disk in this existing folder (a hidden folder
-    /// inside it, removed at the end); the models of a whole analysis still hold every customer.
-    /// Without it, a --customer-table-only run whose input would not fold within half of
-    /// --memory-limit spills beside the output folder.
+    /// inside it, removed at the end) and keep it there through the models. Without it, a run
+    /// whose input would not fit --memory-limit (--customer-table-only: half of it) goes by
+    /// parts beside the output folder.
     #[arg(long, value_name = "DIR")]
     pub(super) spill_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -159,7 +159,7 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         history_monthly: a.history.is_some(),
         previous: a.previous.clone(),
     };
-    let plan = spill_plan(&a, &config, limit)?;
+    let plan = spill_plan(&a, &config, &opts, limit)?;
     let (analysis, spilled) = match &plan {
         Some(spill) if a.customer_table_only => {
             remove_spill_when_stopped(bars, config.output.lang);
@@ -272,19 +272,23 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
 }
 
 /// Whether (and in how many parts) a run folds its customer table by parts on disk: when
-/// `--spill-dir` is given, or when a `--customer-table-only` run's input, by the files' sizes,
-/// would not fold within half the memory limit (a PostgreSQL source only with `--spill-dir`).
-/// A whole analysis folds by parts only when asked: it then keeps its table on disk through
-/// the models (docs/SCALE.md, step 3b), which lowers its peak but costs passes over the disk;
-/// a run that fits is faster in memory.
-/// One that must fold the rows again from memory (month ends, the holdout) is refused with
+/// `--spill-dir` is given, or when its input, by the files' sizes, would not fit the memory
+/// limit: a `--customer-table-only` run past half the limit (the fold alone), a whole analysis
+/// past the limit (the fold's peak, about what the models hold after it). A whole analysis by
+/// parts keeps its table on disk through the models (docs/SCALE.md, step 3b), which lowers
+/// its peak but costs passes over the disk, so a run that fits stays in memory. A PostgreSQL
+/// source spills only with `--spill-dir` (no size beforehand). One that must fold the rows
+/// again from memory (month ends, the holdout) stays in memory, and is refused with
 /// `--spill-dir`; a cluster run never spills.
 fn spill_plan(
     a: &AnalyzeArgs,
     config: &clientele_engine::Config,
+    opts: &AnalyzeOptions,
     limit: Option<crate::memory::MemoryLimit>,
 ) -> Result<Option<SpillOptions>> {
-    if a.spill_dir.is_none() && (!a.customer_table_only || config.engine.cluster.is_some()) {
+    let may_choose = config.engine.cluster.is_none()
+        && (a.customer_table_only || clientele_engine::can_fold_by_parts(config, opts));
+    if a.spill_dir.is_none() && !may_choose {
         return Ok(None);
     }
     if let Some(dir) = &a.spill_dir
@@ -313,7 +317,13 @@ fn spill_plan(
     };
     // without a readable limit, parts of about a gigabyte of folding each
     let budget = limit.map_or(4 << 30, |l| l.bytes());
-    let needs = input.rows.saturating_mul(FOLD_BYTES_PER_ROW) > budget / 2;
+    let fold = input.rows.saturating_mul(FOLD_BYTES_PER_ROW);
+    let needs = may_choose
+        && if a.customer_table_only {
+            fold > budget / 2
+        } else {
+            fold > budget
+        };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok((a.spill_dir.is_some() || needs).then(|| SpillOptions {
         dir: a.spill_dir.clone(),
@@ -398,4 +408,77 @@ fn print_timings(
         total.as_secs_f64(),
         "",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The plan `clientele analyze FILE ARGS…` makes, and the estimated rows of FILE.
+    fn plan(file: &std::path::Path, args: &[&str]) -> (Option<SpillOptions>, u64) {
+        let out = file.with_file_name("out");
+        let mut argv = vec!["clientele", "analyze"];
+        let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+        argv.extend([file, "--out", out]);
+        argv.extend(args);
+        let cli = crate::cmd::Cli::try_parse_from(argv).unwrap();
+        let crate::cmd::Command::Analyze(a) = cli.command else {
+            panic!("not analyze");
+        };
+        let config = config_from(&a).unwrap();
+        let opts = AnalyzeOptions {
+            strict: a.strict,
+            rejects_path: None,
+            customer_table_only: a.customer_table_only,
+            history_monthly: a.history.is_some(),
+            previous: None,
+        };
+        let rows = estimate_input(&config).unwrap().rows;
+        (
+            spill_plan(&a, &config, &opts, a.memory_limit).unwrap(),
+            rows,
+        )
+    }
+
+    #[test]
+    fn a_whole_analysis_goes_by_parts_when_its_input_would_not_fit_the_limit() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("tx.csv");
+        let mut csv = String::from("customer_id,date,amount\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!(
+                "c{},2024-0{}-1{},{}.50\n",
+                i % 3000,
+                1 + i % 9,
+                i % 10,
+                i % 97
+            ));
+        }
+        std::fs::write(&file, csv).unwrap();
+        let (_, rows) = plan(&file, &[]);
+        let fold = rows * FOLD_BYTES_PER_ROW;
+        let bytes = |b: u64| format!("{b}B");
+        // past the limit: by parts, beside the output; within it: in memory
+        let (p, _) = plan(&file, &["--memory-limit", &bytes(fold - 1)]);
+        assert!(p.is_some_and(|p| p.dir.is_none() && p.parts > 1));
+        let (p, _) = plan(&file, &["--memory-limit", &bytes(fold + 1)]);
+        assert!(p.is_none(), "a whole analysis that fits stays in memory");
+        // the table alone goes by parts past half the limit, as before
+        let (p, _) = plan(
+            &file,
+            &["--memory-limit", &bytes(fold + 1), "--customer-table-only"],
+        );
+        assert!(p.is_some());
+        // month ends fold again from memory: they stay there whatever the limit
+        let (p, _) = plan(
+            &file,
+            &["--memory-limit", &bytes(fold / 4), "--history", "monthly"],
+        );
+        assert!(p.is_none());
+        // a folder named is used whatever the size
+        let spill = d.path().to_str().unwrap();
+        let (p, _) = plan(&file, &["--spill-dir", spill]);
+        assert!(p.is_some_and(|p| p.dir.is_some()));
+    }
 }
