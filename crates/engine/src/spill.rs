@@ -961,7 +961,7 @@ impl SpillFolder {
         let unwritable = |e: std::io::Error| {
             EngineError::InvalidConfig(format!(
                 "the spill folder cannot be made in {}: {e}; give --spill-dir a folder you can \
-                 write to, on a disk with room for about the input's size",
+                 write to, on a disk with room for about twice the input's size",
                 home.display()
             ))
         };
@@ -1010,7 +1010,7 @@ impl IpcParts {
     fn failed(&self, k: usize, e: &dyn std::fmt::Display) -> String {
         format!(
             "writing the spill file {}: {e} (free space there, or give --spill-dir a folder \
-             on a disk with room for about the input's size)",
+             on a disk with room for about twice the input's size)",
             Self::path(&self.dir, k).display()
         )
     }

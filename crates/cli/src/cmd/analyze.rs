@@ -301,8 +301,8 @@ fn spill_plan(
             "does not exist"
         };
         anyhow::bail!(
-            "--spill-dir {} {what}: name an existing folder on a disk with room for about the \
-             input's size (or make it first: mkdir -p {})",
+            "--spill-dir {} {what}: name an existing folder on a disk with room for about twice \
+             the input's size (or make it first: mkdir -p {})",
             dir.display(),
             clientele_core::shell_word(&dir.display().to_string())
         );
