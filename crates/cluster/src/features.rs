@@ -196,16 +196,10 @@ pub(crate) fn feature_column<'t>(
     Ok(c)
 }
 
+/// [`feature_column`] as one option a customer.
 pub(crate) fn raw_column(table: &CustomerTable, column: &str) -> Result<Vec<Option<f64>>> {
-    let v = table.numbers(column)?;
-    if let Some(i) = v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
-        return Err(ClusterError::NonFinite {
-            column: column.to_string(),
-            customer: table.ids()[i].to_string(),
-            value: v[i].map(|x| x.to_string()).unwrap_or_default(),
-        });
-    }
-    Ok(v)
+    let c = feature_column(table, column)?;
+    Ok((0..c.len()).map(|i| c.number(i)).collect())
 }
 
 /// The features of a fitted model on another table, standardised with the model's own scaler

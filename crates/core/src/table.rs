@@ -316,7 +316,7 @@ impl CustomerTable {
             });
         }
         // by name: a stored table's values are not read for this
-        let taken = self.column_types().iter().any(|(n, _)| *n == name);
+        let taken = self.has_column(&name);
         if name == col::CUSTOMER_ID || taken {
             return Err(CoreError::DuplicateColumn(name));
         }
@@ -393,19 +393,20 @@ impl CustomerTable {
     /// [`CustomerTable::read_once`], or the error of [`CustomerTable::column`]: for a step
     /// that reads a column once and lets it go (a table on disk does not keep it).
     pub fn column_once(&self, name: &str) -> Result<std::borrow::Cow<'_, ColumnData>, CoreError> {
-        self.read_once(name)
-            .ok_or_else(|| CoreError::MissingColumn {
-                name: name.to_string(),
-                available: self.column_names().join(", "),
-            })
+        self.read_once(name).ok_or_else(|| self.missing(name))
     }
 
     /// The column with this name, or an error that lists the available columns.
     pub fn column(&self, name: &str) -> Result<&ColumnData, CoreError> {
-        self.get(name).ok_or_else(|| CoreError::MissingColumn {
+        self.get(name).ok_or_else(|| self.missing(name))
+    }
+
+    /// The error of a column this table lacks, listing those it has.
+    fn missing(&self, name: &str) -> CoreError {
+        CoreError::MissingColumn {
             name: name.to_string(),
             available: self.column_names().join(", "),
-        })
+        }
     }
 
     /// A numeric column (int, float or date) as `f64`s, missing values as `None`.

@@ -165,24 +165,16 @@ impl<T: Flat + Clone> Deferred<T> {
     }
 
     /// A copy of the records, kept where they are (read from the file when on disk).
-    pub(crate) fn read(&self) -> Result<Vec<T>, EngineError>
-    where
-        T: Clone,
-    {
-        let (path, len) = match self {
-            Deferred::Held(v) => return Ok(v.clone()),
-            Deferred::OnDisk { path, len } => (path, *len),
+    pub(crate) fn read(&self) -> Result<Vec<T>, EngineError> {
+        let len = match self {
+            Deferred::Held(v) => v.len(),
+            Deferred::OnDisk { len, .. } => *len,
         };
-        let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
-        let mut r = BufReader::new(f);
         let mut out = Vec::with_capacity(len);
-        let mut buf = vec![0u8; CHUNK * T::WIDTH];
-        while out.len() < len {
-            let n = (len - out.len()).min(CHUNK);
-            let bytes = &mut buf[..n * T::WIDTH];
-            r.read_exact(bytes).map_err(|e| EngineError::io(path, e))?;
-            out.extend(bytes.chunks_exact(T::WIDTH).map(T::get));
-        }
+        self.for_each_chunk(|c| {
+            out.extend_from_slice(c);
+            Ok::<_, EngineError>(())
+        })?;
         Ok(out)
     }
 }

@@ -724,9 +724,9 @@ struct PartDetailFiles {
 
 /// The parts' entries of one kind ordered by customer, each customer's in its part's order,
 /// as [`clientele_ingest::merge_details`] orders them (so sums made from them are the same to
-/// the bit): each part's list is read twice, to count every customer's entries and then to
-/// place them, so memory holds the merged list and one part's. `global` turns an entry of
-/// part k into the merged table's terms and says its customer.
+/// the bit): each part's list is read twice, a chunk at a time, to count every customer's
+/// entries and then to place them, so memory holds the merged list alone. `global` turns an
+/// entry of part k into the merged table's terms and says its customer.
 fn merge_by_customer<T: crate::deferred::Flat + Copy>(
     parts: &[crate::deferred::Deferred<T>],
     customers: usize,
@@ -735,10 +735,14 @@ fn merge_by_customer<T: crate::deferred::Flat + Copy>(
     let mut next = vec![0usize; customers + 1];
     let mut first = None;
     for (k, p) in parts.iter().enumerate() {
-        for mut e in p.read()? {
-            next[global(k, &mut e)? as usize + 1] += 1;
-            first.get_or_insert(e);
-        }
+        p.for_each_chunk(|chunk| {
+            for &e in chunk {
+                let mut e = e;
+                next[global(k, &mut e)? as usize + 1] += 1;
+                first.get_or_insert(e);
+            }
+            Ok::<_, EngineError>(())
+        })?;
     }
     let Some(first) = first else {
         return Ok(Vec::new());
@@ -748,11 +752,15 @@ fn merge_by_customer<T: crate::deferred::Flat + Copy>(
     }
     let mut out = vec![first; next[customers]];
     for (k, p) in parts.iter().enumerate() {
-        for mut e in p.read()? {
-            let at = &mut next[global(k, &mut e)? as usize];
-            out[*at] = e;
-            *at += 1;
-        }
+        p.for_each_chunk(|chunk| {
+            for &e in chunk {
+                let mut e = e;
+                let at = &mut next[global(k, &mut e)? as usize];
+                out[*at] = e;
+                *at += 1;
+            }
+            Ok::<_, EngineError>(())
+        })?;
     }
     Ok(out)
 }

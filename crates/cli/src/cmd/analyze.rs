@@ -152,13 +152,7 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     check_destination(&a.out, &inputs)?;
     let sink = config.output.postgres_sink()?;
     let started = Instant::now();
-    let opts = AnalyzeOptions {
-        strict: a.strict,
-        rejects_path: None,
-        customer_table_only: a.customer_table_only,
-        history_monthly: a.history.is_some(),
-        previous: a.previous.clone(),
-    };
+    let opts = analyze_options(&a);
     let plan = spill_plan(&a, &config, &opts, limit)?;
     let (analysis, spilled) = match &plan {
         Some(spill) if a.customer_table_only => {
@@ -269,6 +263,17 @@ fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
         );
         std::process::exit(130);
     });
+}
+
+/// What the engine is asked to do besides the config.
+fn analyze_options(a: &AnalyzeArgs) -> AnalyzeOptions {
+    AnalyzeOptions {
+        strict: a.strict,
+        rejects_path: None,
+        customer_table_only: a.customer_table_only,
+        history_monthly: a.history.is_some(),
+        previous: a.previous.clone(),
+    }
 }
 
 /// Whether (and in how many parts) a run folds its customer table by parts on disk: when
@@ -427,13 +432,7 @@ mod tests {
             panic!("not analyze");
         };
         let config = config_from(&a).unwrap();
-        let opts = AnalyzeOptions {
-            strict: a.strict,
-            rejects_path: None,
-            customer_table_only: a.customer_table_only,
-            history_monthly: a.history.is_some(),
-            previous: None,
-        };
+        let opts = analyze_options(&a);
         let rows = estimate_input(&config).unwrap().rows;
         (
             spill_plan(&a, &config, &opts, a.memory_limit).unwrap(),
