@@ -1,5 +1,7 @@
 //! Validated calibration data (x, tₓ, T) with row weights, and its compression to unique rows.
 
+use std::sync::{Arc, OnceLock};
+
 use clientele_core::ClvSummary;
 use rayon::prelude::*;
 
@@ -70,12 +72,23 @@ impl UniqueRows {
 /// model's time unit), plus a weight per row (number of customers the row stands for).
 ///
 /// Construction checks lifetimes' input rules, so a value of this type is always usable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CalibrationData {
     x: Vec<f64>,
     tx: Vec<f64>,
     t: Vec<f64>,
     w: Vec<f64>,
+    /// The distinct rows, made on first use: the fit, every prediction and the intervals
+    /// group the same rows (a sort of all customers each, a tenth of a second per million).
+    unique: Arc<OnceLock<UniqueRows>>,
+    /// The distinct (x, T) pairs, the same way.
+    unique_x_age: Arc<OnceLock<UniqueRows>>,
+}
+
+impl PartialEq for CalibrationData {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.x, &self.tx, &self.t, &self.w) == (&other.x, &other.tx, &other.t, &other.w)
+    }
 }
 
 fn count(v: &[f64], bad: impl Fn(f64) -> bool) -> usize {
@@ -147,7 +160,19 @@ impl CalibrationData {
         fail_if(count(&w, |a| !(a.is_finite() && a > 0.0)), |count| {
             ClvError::BadWeight { count }
         })?;
-        Ok(CalibrationData { x, tx, t, w })
+        Ok(CalibrationData::checked(x, tx, t, w))
+    }
+
+    /// Rows already checked.
+    fn checked(x: Vec<f64>, tx: Vec<f64>, t: Vec<f64>, w: Vec<f64>) -> Self {
+        CalibrationData {
+            x,
+            tx,
+            t,
+            w,
+            unique: Arc::default(),
+            unique_x_age: Arc::default(),
+        }
     }
 
     /// Takes frequency, recency and T from the core summary (monetary value is not used here).
@@ -166,27 +191,24 @@ impl CalibrationData {
         for (&g, &wi) in u.inverse.iter().zip(&self.w) {
             w[g as usize] += wi;
         }
-        CalibrationData {
-            x: u.x,
-            tx: u.tx,
-            t: u.t,
-            w,
-        }
+        CalibrationData::checked(u.x.clone(), u.tx.clone(), u.t.clone(), w)
     }
 
     /// The distinct (x, tₓ, T) rows (bitwise distinct, in `total_cmp` order) and, for each
     /// row of `self`, the index of its distinct row. Customer data repeats patterns a lot
     /// (1M customers → ~200k distinct rows), so per-customer predictions are evaluated once per
     /// distinct row and scattered back.
-    pub(crate) fn unique_rows(&self) -> UniqueRows {
-        self.unique_by(&[&self.x, &self.tx, &self.t])
+    pub(crate) fn unique_rows(&self) -> &UniqueRows {
+        self.unique
+            .get_or_init(|| self.unique_by(&[&self.x, &self.tx, &self.t]))
     }
 
     /// Like [`Self::unique_rows`] but keyed on (x, T) only (for terms that do not depend on
     /// tₓ, such as the BG/NBD's expected purchases if alive); `tx` of the result is the tₓ of
     /// one row of each group and must not be used.
-    pub(crate) fn unique_x_age(&self) -> UniqueRows {
-        self.unique_by(&[&self.x, &self.t])
+    pub(crate) fn unique_x_age(&self) -> &UniqueRows {
+        self.unique_x_age
+            .get_or_init(|| self.unique_by(&[&self.x, &self.t]))
     }
 
     /// Groups rows by the bit patterns of `cols`, in `total_cmp` order of the columns.

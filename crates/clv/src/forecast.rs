@@ -25,14 +25,14 @@ fn increments(periods: usize, length: f64, cum: impl Fn(f64) -> f64) -> impl Ite
 /// and each customer's factor: P(alive) where it factors out of the expectation (BG/NBD,
 /// MBG/NBD, Pareto/NBD: the increments are then those if alive, a function of (x, T) only),
 /// none where it does not.
-struct Increments {
-    histories: UniqueRows,
+struct Increments<'a> {
+    histories: &'a UniqueRows,
     incs: Vec<Vec<f64>>,
     factor: Option<Vec<f64>>,
 }
 
-impl Increments {
-    fn of(model: &Model, data: &CalibrationData, length: f64, periods: usize) -> Self {
+impl<'a> Increments<'a> {
+    fn of(model: &Model, data: &'a CalibrationData, length: f64, periods: usize) -> Self {
         if model.splits_off_p_alive() {
             let v = data.unique_x_age();
             let incs = par_map(v.len(), |j| {

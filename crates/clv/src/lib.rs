@@ -109,7 +109,8 @@ pub use error::{ClvError, CovariateProblem, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
 pub use intervals::{
-    Band, Bands, CustomerIntervals, IntervalOptions, IntervalReport, SpendInput, customer_intervals,
+    Band, Bands, CustomerIntervals, IntervalMethod, IntervalOptions, IntervalReport, SpendInput,
+    customer_intervals,
 };
 pub use mbgnbd::MbgNbd;
 pub use model::{FittedModel, Model, ModelKind, fit};

@@ -264,3 +264,75 @@ fn draws_far_outside_the_domain_are_rejected_and_counted() {
     assert_eq!(r.report.used_draws + r.report.rejected_draws, 200);
     check_band(r.report.total_clv.as_ref().unwrap());
 }
+
+/// Largest gap between the linearised and the drawn band ends, over customers, in units of
+/// the drawn band's half width (the draws' own Monte Carlo error is about 0.1 of it).
+fn linear_gap(drawn: &Bands, linear: &Bands) -> f64 {
+    (0..drawn.point.len())
+        .map(|i| {
+            let half = 0.5 * (drawn.upper[i] - drawn.lower[i]);
+            let gap = (drawn.lower[i] - linear.lower[i])
+                .abs()
+                .max((drawn.upper[i] - linear.upper[i]).abs());
+            if half > 0.0 { gap / half } else { 0.0 }
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn linearised_bands_match_the_draws_when_customers_are_many() {
+    let (x, tx, t, m) = simulate_bg_nbd(100_000, [0.25, 4.0, 0.8, 2.5], 5);
+    let data = CalibrationData::new(x.clone(), tx, t).unwrap();
+    let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
+    let cov = fitted.report.log_covariance.unwrap();
+    let (gg, report) = GammaGamma::fit(&x, &m, &FitOptions::default()).unwrap();
+    let spend = SpendInput {
+        model: &gg.model,
+        log_covariance: report.log_covariance(),
+        frequency: &x,
+        monetary: &m,
+        own_mean_above: report.own_mean_above(),
+    };
+    let clv = ClvOptions::lifetimes(TimeUnit::Weeks);
+    let run = |method: IntervalMethod| {
+        let opts = IntervalOptions::new(1_000, 3, (0.05, 0.95))
+            .unwrap()
+            .with_method(method);
+        customer_intervals(&fitted.model, &cov, Some(&spend), &data, &clv, 39.0, &opts).unwrap()
+    };
+    // 100,000 customers are below the automatic switch: draws
+    let auto = run(IntervalMethod::Auto);
+    assert!(!auto.report.linear);
+    let drawn = run(IntervalMethod::Draws);
+    assert_eq!(auto, drawn);
+    let linear = run(IntervalMethod::Linear);
+    assert!(linear.report.linear, "{:?}", linear.report);
+    assert_eq!(linear.report.used_draws, 0);
+    assert!(linear.report.method.contains("linearised"));
+    assert_eq!(linear.purchases.point, drawn.purchases.point);
+    check_bands(&linear.purchases);
+    check_bands(linear.clv.as_ref().unwrap());
+    for b in [&linear.purchases, linear.clv.as_ref().unwrap()] {
+        assert!((0..b.point.len()).all(|i| b.lower[i] <= b.point[i] && b.point[i] <= b.upper[i]));
+    }
+    let gaps = (
+        linear_gap(&drawn.purchases, &linear.purchases),
+        linear_gap(drawn.clv.as_ref().unwrap(), linear.clv.as_ref().unwrap()),
+    );
+    eprintln!("largest gap, in drawn half widths (purchases, CLV): {gaps:?}");
+    assert!(gaps.0 < 0.15 && gaps.1 < 0.15, "{gaps:?}");
+    let total = |d: &Band, l: &Band| {
+        let half = 0.5 * (d.upper - d.lower);
+        ((d.lower - l.lower).abs().max((d.upper - l.upper).abs())) / half
+    };
+    let tp = total(
+        &drawn.report.total_purchases,
+        &linear.report.total_purchases,
+    );
+    let tc = total(
+        drawn.report.total_clv.as_ref().unwrap(),
+        linear.report.total_clv.as_ref().unwrap(),
+    );
+    eprintln!("totals' gap: {tp}, {tc}");
+    assert!(tp < 0.15 && tc < 0.15, "{tp} {tc}");
+}

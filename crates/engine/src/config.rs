@@ -125,6 +125,11 @@ pub struct ClvConfig {
     pub interval_draws: usize,
     /// Seed of those draws (same seed, same intervals).
     pub interval_seed: u64,
+    /// How the intervals are made: `"draws"` (quantiles of the parameter draws),
+    /// `"linear"` (point ± z·σ of the delta method, a fifteenth of the cost) or `"auto"`
+    /// (draws below 500,000 customers, linear from there, where the two agree within the
+    /// draws' own noise).
+    pub interval_method: clientele_clv::IntervalMethod,
     /// Attribute columns used as covariates of the purchase model (Pareto/NBD or BG/NBD):
     /// numbers as they are, text one-hot against its most common value.
     pub covariates: Vec<String>,
@@ -155,6 +160,7 @@ fn later_defaults() -> Vec<(&'static str, String)> {
         ("intervals", json(&c.intervals)),
         ("interval_draws", json(&c.interval_draws)),
         ("interval_seed", json(&c.interval_seed)),
+        ("interval_method", json(&c.interval_method)),
         ("covariates", json(&c.covariates)),
         ("covariates_on", json(&c.covariates_on)),
         ("forecast_per_customer", json(&c.forecast_per_customer)),
@@ -193,6 +199,7 @@ impl Default for ClvConfig {
             intervals: true,
             interval_draws: clientele_clv::IntervalOptions::DEFAULT_DRAWS,
             interval_seed: 0,
+            interval_method: clientele_clv::IntervalMethod::Auto,
             covariates: Vec::new(),
             covariates_on: clientele_clv::CovariatesOn::Both,
             forecast_per_customer: false,
@@ -1135,6 +1142,8 @@ mod tests {
             at("[clv]\ninterval_draws = 20000\n")
         );
         assert_ne!(at("[cluster]\nscan_n_init = 30\n"), default);
+        assert_eq!(at("[clv]\ninterval_method = \"auto\"\n"), default);
+        assert_ne!(at("[clv]\ninterval_method = \"draws\"\n"), default);
     }
 
     #[test]

@@ -799,10 +799,15 @@ pub(crate) fn clv_step(
         );
     }
     let n = cfg.interval_draws;
-    let draws = Some(Note::new(
-        format!("{n} 次参数抽样"),
-        format!("{n} parameter draws"),
-    ));
+    let draws = |section: &ClvSection| {
+        Some(match &section.intervals {
+            Some(r) if r.linear => Note::new(
+                "线性化：参数各方向 ±1 个标准差（delta 方法）",
+                "linearised: ±1 standard deviation along each parameter axis (delta method)",
+            ),
+            _ => Note::new(format!("{n} 次参数抽样"), format!("{n} parameter draws")),
+        })
+    };
     let intervals_step = || Note::new("CLV 区间", "CLV intervals");
     // the forecast covers the whole months of the horizon
     let months = options.months as usize;
@@ -874,7 +879,7 @@ pub(crate) fn clv_step(
                         horizon,
                         &mut section,
                     )?;
-                    laps.lap(intervals_step(), draws);
+                    laps.lap(intervals_step(), draws(&section));
                 }
                 section.spend = Some(spend);
                 value_per_purchase = value;
@@ -891,7 +896,7 @@ pub(crate) fn clv_step(
                 );
                 if predictions.full && cfg.intervals {
                     intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
-                    laps.lap(intervals_step(), draws);
+                    laps.lap(intervals_step(), draws(&section));
                 }
             }
         }
@@ -900,7 +905,7 @@ pub(crate) fn clv_step(
         laps.lap(Note::new("CLV 预测", "CLV forecast"), None);
         if predictions.full && cfg.intervals {
             intervals(table, cfg, &predictor, None, &data, horizon, &mut section)?;
-            laps.lap(intervals_step(), draws);
+            laps.lap(intervals_step(), draws(&section));
         }
     }
     if predictions.full && cfg.forecast_per_customer {
@@ -1002,7 +1007,8 @@ fn intervals(
         return Ok(());
     };
     let opts =
-        clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?;
+        clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?
+            .with_method(cfg.interval_method);
     let r = match clientele_clv::customer_intervals(
         model,
         &cov,

@@ -331,6 +331,10 @@ pub const ZH: &[(&str, &str)] = &[
         "从拟合参数的渐近正态分布（对数尺度）抽取 {draws} 组参数（种子 {seed}），取 {lo} 与 {hi} 分位数；每位客户的区间在 clv_p05、clv_p95 等列中。",
     ),
     (
+        "pr.iv_linear",
+        "客户众多、参数估计很精确时的线性化区间（delta 方法）：沿拟合参数渐近正态分布（对数尺度）的每个方向 ±1 个标准差各算一次，得到标准差 σ，区间为点估计 ± z·σ，对应 {lo} 与 {hi} 分位数；此规模下与参数抽样的结果在抽样误差内一致。每位客户的区间在 clv_p05、clv_p95 等列中。",
+    ),
+    (
         "pr.iv_meaning",
         "区间反映的是模型参数的估计误差，不是客户自身购买的随机性：客户越多，区间越窄。",
     ),
@@ -899,6 +903,10 @@ pub const EN: &[(&str, &str)] = &[
     (
         "pr.iv_method",
         "{draws} parameter sets drawn from the fit's asymptotic normal on the log scale (seed {seed}); the {lo} and {hi} quantiles. Each customer's interval is in the columns clv_p05, clv_p95 and the like.",
+    ),
+    (
+        "pr.iv_linear",
+        "Linearised for many customers, whose parameters are precisely known (delta method): each value recomputed ±1 standard deviation along each axis of the fit's asymptotic normal on the log scale gives its σ, and the interval is the point estimate ± z·σ for the {lo} and {hi} quantiles; at this size it agrees with parameter draws within their own noise. Each customer's interval is in the columns clv_p05, clv_p95 and the like.",
     ),
     (
         "pr.iv_meaning",

@@ -195,15 +195,25 @@ fn intervals_card(c: &Ctx, clv: &ClvSection) -> Value {
                 c_money(v.upper),
             ]);
         }
-        lines.push(c.tf(
-            "pr.iv_method",
-            &[
-                ("draws", int(iv.used_draws as f64)),
-                ("seed", iv.seed.to_string()),
-                ("lo", pct(iv.lower_quantile)),
-                ("hi", pct(iv.upper_quantile)),
-            ],
-        ));
+        lines.push(if iv.linear {
+            c.tf(
+                "pr.iv_linear",
+                &[
+                    ("lo", pct(iv.lower_quantile)),
+                    ("hi", pct(iv.upper_quantile)),
+                ],
+            )
+        } else {
+            c.tf(
+                "pr.iv_method",
+                &[
+                    ("draws", int(iv.used_draws as f64)),
+                    ("seed", iv.seed.to_string()),
+                    ("lo", pct(iv.lower_quantile)),
+                    ("hi", pct(iv.upper_quantile)),
+                ],
+            )
+        });
         lines.push(c.t("pr.iv_meaning"));
     }
     if let Some(why) = &clv.intervals_skipped {
