@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use clientele_core::columns as col;
-use clientele_core::{ColumnData, CoreError, CustomerTable};
+use clientele_core::{ColumnData, CoreError, CustomerTable, Note};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +131,7 @@ pub struct FeatureMatrix {
     /// The table row of each matrix row (customers with missing values are absent).
     pub rows: Vec<usize>,
     /// What was dropped or left out, for the report.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// The features to use: the explicit list, or the defaults the table supports.
@@ -139,7 +139,7 @@ pub fn resolve_features(
     table: &CustomerTable,
     explicit: Option<&[Feature]>,
     default: Transform,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Note>,
 ) -> Vec<Feature> {
     if let Some(f) = explicit {
         return f.to_vec();
@@ -161,8 +161,9 @@ pub fn resolve_features(
                     transform: default,
                 });
             } else {
-                notes.push(format!(
-                    "`{c}` has no values and is not used as a cluster feature"
+                notes.push(Note::new(
+                    format!("`{c}` 列没有数值，未用作聚类特征"),
+                    format!("`{c}` has no values and is not used as a cluster feature"),
                 ));
             }
         }
@@ -216,11 +217,10 @@ pub(crate) fn apply(table: &CustomerTable, model: &FittedKMeans) -> Result<Featu
     let mut notes = Vec::new();
     if rows.len() < table.len() {
         let names: Vec<&str> = model.features.iter().map(|f| f.column.as_str()).collect();
-        notes.push(format!(
-            "{} of {} customers lack a value in {} and get no cluster",
-            table.len() - rows.len(),
-            table.len(),
-            names.join(", ")
+        let (lack, of, cols) = (table.len() - rows.len(), table.len(), names.join(", "));
+        notes.push(Note::new(
+            format!("{of} 位客户中有 {lack} 位在 {cols} 上缺值，不参与聚类"),
+            format!("{lack} of {of} customers lack a value in {cols} and get no cluster"),
         ));
     }
     let d = model.features.len();
@@ -276,11 +276,10 @@ pub fn extract(
         });
     }
     if rows.len() < table.len() {
-        notes.push(format!(
-            "{} of {} customers lack a value in {} and get no cluster",
-            table.len() - rows.len(),
-            table.len(),
-            names()
+        let (lack, of, cols) = (table.len() - rows.len(), table.len(), names());
+        notes.push(Note::new(
+            format!("{of} 位客户中有 {lack} 位在 {cols} 上缺值，不参与聚类"),
+            format!("{lack} of {of} customers lack a value in {cols} and get no cluster"),
         ));
     }
     let mut kept = Vec::new();
@@ -306,9 +305,10 @@ pub fn extract(
         let mean = t.iter().sum::<f64>() / n;
         let sd = (t.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
         if sd.is_nan() || sd <= 1e-12 * (1.0 + mean.abs()) {
-            notes.push(format!(
-                "feature `{}` is constant ({first}) and was dropped",
-                f.column,
+            let c = &f.column;
+            notes.push(Note::new(
+                format!("特征 `{c}` 为常数（{first}），已剔除"),
+                format!("feature `{c}` is constant ({first}) and was dropped"),
             ));
             continue;
         }
@@ -415,7 +415,7 @@ mod tests {
         assert!(
             m.notes
                 .iter()
-                .any(|n| n.contains("`categories` is constant"))
+                .any(|n| n.en.contains("`categories` is constant"))
         );
         // z-scores: each column has mean 0 and population sd 1.
         for j in 0..3 {

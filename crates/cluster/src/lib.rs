@@ -60,7 +60,7 @@ pub mod profile;
 pub mod select;
 pub mod synth;
 
-use clientele_core::CustomerTable;
+use clientele_core::{CustomerTable, Note};
 use serde::{Deserialize, Serialize};
 
 pub use config::{ClusterConfig, FrozenClusters, KChoice};
@@ -84,7 +84,7 @@ pub struct Segmentation {
     /// Scores for every k fitted, ascending k (none when labelled with a frozen segmentation).
     pub scores: Vec<KScore>,
     /// Dropped features, left-out customers, a capped k range, and similar remarks.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// Clusters the customers of `table` as `config` says. Same table and config → same result.
@@ -104,8 +104,11 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     }
     let hi = hi_wanted.min(distinct);
     if hi < hi_wanted {
-        notes.push(format!(
-            "only {distinct} distinct customers in feature space: k tried up to {hi} instead of {hi_wanted}"
+        notes.push(Note::new(
+            format!("特征空间中只有 {distinct} 个不同的客户：k 最多试到 {hi}，而非 {hi_wanted}"),
+            format!(
+                "only {distinct} distinct customers in feature space: k tried up to {hi} instead of {hi_wanted}"
+            ),
         ));
     }
     let ks: Vec<usize> = (lo..=hi).collect();
@@ -114,9 +117,10 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     // × 7 values of k at the price of about one full fit.
     let sampled = n > config.sample_size && config.sample_size >= 2 * hi;
     let scan_data = if sampled {
-        notes.push(format!(
-            "k scanned on a sample of {} of {n} customers; scores use all customers",
-            config.sample_size
+        let size = config.sample_size;
+        notes.push(Note::new(
+            format!("在 {n} 位客户中抽样 {size} 位选择 k；各项评分用全部客户计算"),
+            format!("k scanned on a sample of {size} of {n} customers; scores use all customers"),
         ));
         kmeans::sample_rows(&fm.data, d, config.sample_size, config.seed)
     } else {
@@ -209,9 +213,10 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             let s = select::silhouettes(&points, d, &labelings[at..=at], &[k]);
             sil[at] = s.first().copied().unwrap_or(0.0);
         }
-        notes.push(format!(
-            "k chosen with {} initialisations per k; k = {k} fitted with {}",
-            config.scan_n_init, config.n_init
+        let (scan, all) = (config.scan_n_init, config.n_init);
+        notes.push(Note::new(
+            format!("选 k 时每个 k 初始化 {scan} 次；选定的 k = {k} 以 {all} 次初始化拟合"),
+            format!("k chosen with {scan} initialisations per k; k = {k} fitted with {all}"),
         ));
     }
     let sil = sil.unwrap_or_else(|| select::silhouettes(&points, d, &labelings, &ks));
@@ -224,9 +229,10 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         fit = kmeans::refine(&fm.data, d, fit.centroids, &config.params(k));
     }
     if !fit.converged {
-        notes.push(format!(
-            "k-means did not converge in {} iterations; raise max_iter",
-            config.max_iter
+        let max = config.max_iter;
+        notes.push(Note::new(
+            format!("k-means 在 {max} 次迭代内未收敛；可调大 max_iter"),
+            format!("k-means did not converge in {max} iterations; raise max_iter"),
         ));
     }
 
@@ -293,11 +299,11 @@ fn segment_frozen(table: &CustomerTable, frozen: &FrozenClusters) -> Result<Segm
         by_row[row] = Some(l + 1);
     }
     let mut notes = fm.notes;
-    notes.push(
+    notes.push(Note::new(
+        "沿用上次运行的簇，不重新拟合，使簇标签与名称保持一致",
         "clusters of the latest run, applied without refitting so that labels and names stay \
-         the same over time"
-            .to_string(),
-    );
+         the same over time",
+    ));
     Ok(Segmentation {
         model: FittedKMeans {
             inertia,

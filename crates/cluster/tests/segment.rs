@@ -203,7 +203,7 @@ fn missing_values_get_no_cluster() {
     assert_eq!(s.labels[10], None);
     assert_eq!(s.labels.iter().filter(|l| l.is_some()).count(), 499);
     assert!(
-        s.notes.iter().any(|n| n.contains("1 of 500")),
+        s.notes.iter().any(|n| n.en.contains("1 of 500")),
         "{:?}",
         s.notes
     );
@@ -255,7 +255,7 @@ fn bad_input_gives_errors_not_panics() {
     let s = segment(&dup, &cfg(KChoice::Range { min: 2, max: 8 })).unwrap();
     assert_eq!(s.model.k, 2);
     assert!(
-        s.notes.iter().any(|n| n.contains("k tried up to 2")),
+        s.notes.iter().any(|n| n.en.contains("k tried up to 2")),
         "{:?}",
         s.notes
     );
@@ -275,7 +275,9 @@ fn bad_input_gives_errors_not_panics() {
     let s = segment(&some, &cfg(KChoice::Fixed(2))).unwrap();
     assert_eq!(s.model.features.len(), 2);
     assert!(
-        s.notes.iter().any(|n| n.contains("`orders` is constant")),
+        s.notes
+            .iter()
+            .any(|n| n.en.contains("`orders` is constant")),
         "{:?}",
         s.notes
     );
@@ -334,7 +336,7 @@ fn large_tables_scan_k_on_a_sample_and_refine_on_all() {
     let a = segment(&t, &cfg).unwrap();
     assert_eq!(a, segment(&t, &cfg).unwrap());
     assert!(
-        a.notes.iter().any(|n| n.contains("sample of 2000")),
+        a.notes.iter().any(|n| n.en.contains("sample of 2000")),
         "{:?}",
         a.notes
     );

@@ -64,7 +64,7 @@ pub struct ClusterSection {
     /// Inertia, silhouette, Calinski-Harabasz, Davies-Bouldin for every k tried.
     pub k_scores: Vec<clientele_cluster::KScore>,
     /// Dropped features, left-out customers and similar remarks.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// Lifecycle stages, monthly trends and the cohort matrix.

@@ -52,7 +52,8 @@ pub(super) fn section(c: &Ctx) -> Section {
         }
         sec.cards.push(profiles_card(c, &cl.profiles, &names));
     }
-    sec.notes.extend(cl.notes.iter().cloned());
+    sec.notes
+        .extend(cl.notes.iter().map(|n| n.text(c.lang).to_string()));
     sec
 }
 
