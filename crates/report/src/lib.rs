@@ -20,7 +20,7 @@ mod i18n;
 mod page;
 mod payload;
 
-pub use i18n::{EN, ZH, label};
+pub use i18n::{EN, ZH, column_label, label};
 
 /// Whether this build embeds the ECharts library (false when it was built without npm).
 pub const CHARTS_EMBEDDED: bool = cfg!(clientele_echarts);

@@ -132,8 +132,8 @@ fn models(c: &Ctx, s: &Summary) -> Vec<(String, String)> {
 /// grading or segment scheme of the config), whose groups it holds; for a column a side table
 /// added, which table it came from.
 fn meaning(c: &Ctx, s: &Summary, name: &str) -> String {
-    if let Some(label) = crate::i18n::lookup(c.lang, &format!("col.{name}")) {
-        return label.to_string();
+    if let Some(label) = crate::i18n::column_label(c.lang, name) {
+        return label;
     }
     match Grouping::of_column(name) {
         Some(g @ Grouping::Grade(_)) => {

@@ -90,7 +90,7 @@ impl Ctx<'_> {
 
     /// The label of a customer-table column, or its name.
     fn col(&self, name: &str) -> String {
-        self.t_or(&format!("col.{name}"), name)
+        i18n::column_label(self.lang, name).unwrap_or_else(|| name.to_string())
     }
 
     /// The one of a Chinese/English pair in the report's language.

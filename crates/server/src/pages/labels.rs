@@ -204,8 +204,7 @@ impl Labels {
     /// A customer-table column's name: the report's label, the name of the grouping it
     /// holds, or the column's own name.
     pub(crate) fn column(&self, name: &str) -> String {
-        clientele_report::label(self.lang, &format!("col.{name}"))
-            .map(str::to_string)
+        clientele_report::column_label(self.lang, name)
             .or_else(|| Grouping::of_column(name).map(|g| self.grouping(&g.key())))
             .unwrap_or_else(|| name.to_string())
     }
