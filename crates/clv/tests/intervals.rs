@@ -165,27 +165,64 @@ fn relative_width(b: &Bands) -> f64 {
     width / b.point.iter().sum::<f64>()
 }
 
+/// `n` customers simulated from a BG/NBD with spend, both models fitted.
+struct Simulated {
+    data: CalibrationData,
+    x: Vec<f64>,
+    m: Vec<f64>,
+    model: Model,
+    cov: Vec<Vec<f64>>,
+    spend: GammaGamma,
+    spend_report: SpendFitReport,
+}
+
+impl Simulated {
+    fn new(n: usize, seed: u64) -> Simulated {
+        let (x, tx, t, m) = simulate_bg_nbd(n, [0.25, 4.0, 0.8, 2.5], seed);
+        let data = CalibrationData::new(x.clone(), tx, t).unwrap();
+        let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
+        let (gg, spend_report) = GammaGamma::fit(&x, &m, &FitOptions::default()).unwrap();
+        Simulated {
+            data,
+            x,
+            m,
+            model: fitted.model,
+            cov: fitted.report.log_covariance.unwrap(),
+            spend: gg.model,
+            spend_report,
+        }
+    }
+
+    /// The intervals of expected purchases in 39 weeks and of CLV.
+    fn intervals(&self, opts: &IntervalOptions) -> CustomerIntervals {
+        let spend = SpendInput {
+            model: &self.spend,
+            log_covariance: self.spend_report.log_covariance(),
+            frequency: &self.x,
+            monetary: &self.m,
+            own_mean_above: self.spend_report.own_mean_above(),
+        };
+        let clv = ClvOptions::lifetimes(TimeUnit::Weeks);
+        customer_intervals(
+            &self.model,
+            &self.cov,
+            Some(&spend),
+            &self.data,
+            &clv,
+            39.0,
+            opts,
+        )
+        .unwrap()
+    }
+}
+
 #[test]
 fn intervals_shrink_as_customers_grow() {
     let widths: Vec<(f64, f64)> = [1_000, 50_000]
         .iter()
         .map(|&n| {
-            let (x, tx, t, m) = simulate_bg_nbd(n, [0.25, 4.0, 0.8, 2.5], 11);
-            let data = CalibrationData::new(x.clone(), tx, t).unwrap();
-            let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
-            let cov = fitted.report.log_covariance.unwrap();
-            let (gg, report) = GammaGamma::fit(&x, &m, &FitOptions::default()).unwrap();
-            let spend = SpendInput {
-                model: &gg.model,
-                log_covariance: report.log_covariance(),
-                frequency: &x,
-                monetary: &m,
-                own_mean_above: report.own_mean_above(),
-            };
             let opts = IntervalOptions::new(100, 5, (0.05, 0.95)).unwrap();
-            let clv = ClvOptions::lifetimes(TimeUnit::Weeks);
-            let r = customer_intervals(&fitted.model, &cov, Some(&spend), &data, &clv, 39.0, &opts)
-                .unwrap();
+            let r = Simulated::new(n, 11).intervals(&opts);
             check_bands(&r.purchases);
             check_bands(r.clv.as_ref().unwrap());
             (
@@ -281,24 +318,12 @@ fn linear_gap(drawn: &Bands, linear: &Bands) -> f64 {
 
 #[test]
 fn linearised_bands_match_the_draws_when_customers_are_many() {
-    let (x, tx, t, m) = simulate_bg_nbd(100_000, [0.25, 4.0, 0.8, 2.5], 5);
-    let data = CalibrationData::new(x.clone(), tx, t).unwrap();
-    let fitted = fit(ModelKind::BgNbd, &data, &FitOptions::default()).unwrap();
-    let cov = fitted.report.log_covariance.unwrap();
-    let (gg, report) = GammaGamma::fit(&x, &m, &FitOptions::default()).unwrap();
-    let spend = SpendInput {
-        model: &gg.model,
-        log_covariance: report.log_covariance(),
-        frequency: &x,
-        monetary: &m,
-        own_mean_above: report.own_mean_above(),
-    };
-    let clv = ClvOptions::lifetimes(TimeUnit::Weeks);
+    let sim = Simulated::new(100_000, 5);
     let run = |method: IntervalMethod| {
         let opts = IntervalOptions::new(1_000, 3, (0.05, 0.95))
             .unwrap()
             .with_method(method);
-        customer_intervals(&fitted.model, &cov, Some(&spend), &data, &clv, 39.0, &opts).unwrap()
+        sim.intervals(&opts)
     };
     // 100,000 customers are below the automatic switch: draws
     let auto = run(IntervalMethod::Auto);
