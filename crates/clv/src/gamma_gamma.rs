@@ -17,6 +17,7 @@
 //! tends to for them anyway (their weight p·x/(p·x+q−1) on m̄ is close to 1). A fit that
 //! succeeds on everyone (CDNOW, the recovery data) is returned unchanged.
 
+use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
@@ -68,6 +69,27 @@ pub struct ExtremeSpenders {
     pub mean_spend_above: f64,
     /// Why the fit on all repeat customers was not used.
     pub reason: String,
+    /// The same in Chinese (empty in summaries written before it).
+    #[serde(default)]
+    pub reason_zh: String,
+}
+
+impl ExtremeSpenders {
+    /// The remark for people, in both languages.
+    pub fn note(&self) -> Note {
+        let reason_zh = if self.reason_zh.is_empty() {
+            &self.reason
+        } else {
+            &self.reason_zh
+        };
+        Note::new(
+            format!(
+                "Gamma-Gamma 拟合时排除了 {} 位极端高消费客户（平均每次消费 > {:.2}），他们的预期消费取自身均值（在全部复购客户上拟合时{reason_zh}）",
+                self.customers, self.mean_spend_above
+            ),
+            self.to_string(),
+        )
+    }
 }
 
 impl std::fmt::Display for ExtremeSpenders {
@@ -97,8 +119,8 @@ impl SpendFitReport {
     }
 
     /// A sentence for the user when the fallback was used.
-    pub fn note(&self) -> Option<String> {
-        self.extreme_spenders.as_ref().map(ToString::to_string)
+    pub fn note(&self) -> Option<Note> {
+        self.extreme_spenders.as_ref().map(ExtremeSpenders::note)
     }
 }
 
@@ -112,17 +134,26 @@ const RIDGE_P: f64 = 1e6;
 /// Why a fit should not be used for everyone, if so: it failed or its population mean is
 /// infinite (`true`: no usable fit), or it ran along the ridge (`false`: usable, but a refit
 /// without extreme spenders is preferred).
-fn unusable(fit: &Result<Fitted<GammaGamma>>) -> Option<(String, bool)> {
+fn unusable(fit: &Result<Fitted<GammaGamma>>) -> Option<(Note, bool)> {
     match fit {
-        Err(e) => Some((format!("failed: {e}"), true)),
+        Err(e) => Some((
+            Note::new(format!("失败：{e}"), format!("failed: {e}")),
+            true,
+        )),
         Ok(f) if f.model.q <= 1.0 => Some((
-            format!("gave q = {:.4} <= 1, an infinite mean spend", f.model.q),
+            Note::new(
+                format!("得到 q = {:.4} ≤ 1，平均消费无穷大", f.model.q),
+                format!("gave q = {:.4} <= 1, an infinite mean spend", f.model.q),
+            ),
             true,
         )),
         Ok(f) if f.model.p > RIDGE_P => Some((
-            format!(
-                "ran to p = {:.3e}, no spread in a customer's own spend",
-                f.model.p
+            Note::new(
+                format!("p 趋于 {:.3e}，客户自身的消费没有波动", f.model.p),
+                format!(
+                    "ran to p = {:.3e}, no spread in a customer's own spend",
+                    f.model.p
+                ),
             ),
             false,
         )),
@@ -255,7 +286,8 @@ impl GammaGamma {
                 let extreme = ExtremeSpenders {
                     customers: above,
                     mean_spend_above: cut,
-                    reason: reason.clone(),
+                    reason: reason.en.clone(),
+                    reason_zh: reason.zh.clone(),
                 };
                 let r = report(&fitted, Some(extreme));
                 return Ok((fitted, r));

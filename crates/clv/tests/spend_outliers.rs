@@ -28,7 +28,7 @@ fn one_heavy_buyer_gets_a_reported_fallback_not_a_failed_fit() {
     assert_eq!(report.used, 200);
     let [p, q, v] = gg.model.params();
     assert!(q > 1.0 && p < 1e3 && v > 1e-3, "{p} {q} {v}");
-    let note = report.note().unwrap();
+    let note = report.note().unwrap().en;
     assert!(
         note.starts_with("Gamma-Gamma fitted without 1 extreme spender (mean spend > "),
         "{note}"

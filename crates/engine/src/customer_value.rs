@@ -43,7 +43,7 @@ pub struct ClvSection {
     /// 1 extreme spender (mean spend > 357.24); their expected spend is their own mean (…)"
     /// (the typed detail is `spend.extreme_spenders`).
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: Vec<clientele_core::Note>,
     /// With `[clv] model = "auto"`: the candidates, the criterion and the choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<clientele_clv::ModelComparison>,

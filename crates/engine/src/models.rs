@@ -1058,7 +1058,22 @@ mod tests {
         let extreme = c.spend.as_ref().unwrap().extreme_spenders.as_ref().unwrap();
         assert_eq!(extreme.customers, 1);
         assert_eq!(c.notes.len(), 1);
-        assert!(c.notes[0].starts_with("Gamma-Gamma fitted without 1 extreme spender"));
+        assert!(
+            c.notes[0]
+                .en
+                .starts_with("Gamma-Gamma fitted without 1 extreme spender")
+        );
+        // the Chinese note is Chinese through and through, the reason included
+        assert!(
+            c.notes[0]
+                .zh
+                .starts_with("Gamma-Gamma 拟合时排除了 1 位极端高消费客户")
+        );
+        assert!(
+            !c.notes[0].zh.contains("infinite") && !c.notes[0].zh.contains("spread"),
+            "{}",
+            c.notes[0].zh
+        );
         let value = table.floats("expected_value").unwrap();
         assert_eq!(value.get(x.len() - 1), Some(1e6));
         let json = serde_json::to_value(c).unwrap();

@@ -123,7 +123,7 @@ pub(super) fn print_summary(
             )?;
         }
         for n in &c.notes {
-            say_in!(lang, "CLV 说明：{}", "CLV note: {}", n)?;
+            say_in!(lang, "CLV 说明：{}", "CLV note: {}", n.text(lang))?;
         }
     }
     if let Some(e) = sm.clv.problem() {

@@ -23,7 +23,8 @@ pub(super) fn section(c: &Ctx) -> Section {
                 sec.notes
                     .push(c.tf("clv.error", &[("v", truncate(why, 200))]));
             }
-            sec.notes.extend(clv.notes.iter().cloned());
+            sec.notes
+                .extend(clv.notes.iter().map(|n| n.text(c.lang).to_string()));
         }
         None => {
             if let Some(why) = c.s.clv.problem() {
