@@ -974,10 +974,14 @@ mod tests {
     }
 
     fn clv_outputs(table: &mut CustomerTable) -> ModelOutputs {
+        clv_outputs_with(table, &ClvConfig::default())
+    }
+
+    fn clv_outputs_with(table: &mut CustomerTable, config: &ClvConfig) -> ModelOutputs {
         ModelOutputs {
             clv: Step::of(clv_step(
                 table,
-                &ClvConfig::default(),
+                config,
                 TimeUnit::Days,
                 clientele_core::Day(0),
                 None,
@@ -1078,6 +1082,43 @@ mod tests {
         assert_eq!(value.get(x.len() - 1), Some(1e6));
         let json = serde_json::to_value(c).unwrap();
         assert!(json["spend"]["extreme_spenders"]["mean_spend_above"].is_number());
+    }
+
+    /// `[clv] interval_method` reaches the intervals: CDNOW's 2,357 customers draw under
+    /// `auto`, and `linear` gives bands around the point estimates in the table's columns.
+    #[test]
+    fn the_configured_interval_method_makes_the_bands() {
+        let c = fixture("cdnow_customers_summary_with_transactions.csv");
+        let days = |v: &[f64]| v.iter().map(|a| a * 7.0).collect::<Vec<f64>>();
+        let run = |method: clientele_clv::IntervalMethod| {
+            let mut t = table(&c[1], &days(&c[2]), &days(&c[3]), &c[4]);
+            let config = ClvConfig {
+                interval_method: method,
+                ..ClvConfig::default()
+            };
+            let out = clv_outputs_with(&mut t, &config);
+            let iv = out.clv.done().and_then(|s| s.intervals.clone()).unwrap();
+            let column = |name: &str| t.floats(name).unwrap().iter().collect::<Vec<_>>();
+            (
+                iv,
+                column(col::CLV),
+                column(col::CLV_P05),
+                column(col::CLV_P95),
+            )
+        };
+        let (auto, ..) = run(clientele_clv::IntervalMethod::Auto);
+        assert!(!auto.linear && auto.used_draws > 0, "{auto:?}");
+        let (linear, clv, lo, hi) = run(clientele_clv::IntervalMethod::Linear);
+        assert!(linear.linear && linear.used_draws == 0, "{linear:?}");
+        for i in 0..clv.len() {
+            let (v, l, h) = (clv[i].unwrap(), lo[i].unwrap(), hi[i].unwrap());
+            assert!(0.0 <= l && l <= v && v <= h, "customer {i}: {l} {v} {h}");
+        }
+        let total = linear.total_clv.unwrap();
+        assert!(
+            total.lower < total.point && total.point < total.upper,
+            "{total:?}"
+        );
     }
 
     #[test]
