@@ -439,11 +439,7 @@ pub fn customer_intervals(
             spend: spend_setup.as_ref(),
             clv: clv_options,
             horizon,
-            band: if linear {
-                Reduce::linear(lo, hi)
-            } else {
-                Reduce::Quantiles(lo, hi)
-            },
+            band: Reduce::of(linear, (lo, hi)),
         };
         match ctx.run() {
             Ok(out) => break out,
@@ -466,18 +462,9 @@ pub fn customer_intervals(
 
     let w = data.weights();
     let total = |v: &[f64]| v.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
-    let reduce = if linear {
-        Reduce::linear(lo, hi)
-    } else {
-        Reduce::Quantiles(lo, hi)
-    };
+    let reduce = Reduce::of(linear, (lo, hi));
     let band = |point: f64, per_draw: &mut [f64]| {
-        let (lower, upper) = reduce.band(per_draw);
-        let (lower, upper) = if linear {
-            ((point + lower).max(0.0), point + upper)
-        } else {
-            (lower, upper)
-        };
+        let (lower, upper) = reduce.placed(point, reduce.band(per_draw));
         Band {
             point,
             lower,
@@ -490,12 +477,9 @@ pub fn customer_intervals(
     let total_clv = clv_point.as_ref().map(|c| band(total(c), &mut tot_c));
     let (mut purchases_lower, mut purchases_upper) = (out.purchases_lower, out.purchases_upper);
     let (mut clv_lower, mut clv_upper) = (out.clv_lower, out.clv_upper);
-    if linear {
-        // the pass gave ±z·σ: the bands lie around the point estimates, never below zero
-        around(&purchases_point, &mut purchases_lower, &mut purchases_upper);
-        if let Some(c) = &clv_point {
-            around(c, &mut clv_lower, &mut clv_upper);
-        }
+    reduce.place_all(&purchases_point, &mut purchases_lower, &mut purchases_upper);
+    if let Some(c) = &clv_point {
+        reduce.place_all(c, &mut clv_lower, &mut clv_upper);
     }
     Ok(CustomerIntervals {
         report: IntervalReport {
@@ -523,14 +507,6 @@ pub fn customer_intervals(
             upper: clv_upper,
         }),
     })
-}
-
-/// Offsets ±z·σ made into bands around `point`, the lower end at zero at least.
-fn around(point: &[f64], lower: &mut [f64], upper: &mut [f64]) {
-    for ((p, l), u) in point.iter().zip(lower.iter_mut()).zip(upper.iter_mut()) {
-        *l = (p + *l).max(0.0);
-        *u += p;
-    }
 }
 
 /// The fitted log-parameters and the Cholesky factors of their covariances: where the
@@ -856,7 +832,7 @@ struct Layout<'a> {
     offsets: Vec<usize>,
     members: Vec<u32>,
     /// BG/NBD, MBG/NBD: distinct (x, T) pairs and each row's pair.
-    pairs: Option<(Vec<f64>, Vec<f64>, Vec<u32>)>,
+    pairs: Option<(&'a [f64], &'a [f64], Vec<u32>)>,
 }
 
 impl<'a> Layout<'a> {
@@ -880,7 +856,7 @@ impl<'a> Layout<'a> {
             let row_pair = (0..u.len())
                 .map(|j| v.inverse[members[offsets[j]] as usize])
                 .collect();
-            (v.x.clone(), v.t.clone(), row_pair)
+            (v.x.as_slice(), v.t.as_slice(), row_pair)
         });
         Layout {
             x: &u.x,
@@ -918,11 +894,30 @@ enum Reduce {
 }
 
 impl Reduce {
-    /// Linearised bands at the quantiles `lo` < `hi` of a normal.
-    fn linear(lo: f64, hi: f64) -> Reduce {
+    /// Quantiles of the draws, or linearised bands at the quantiles `lo` < `hi` of a normal.
+    fn of(linear: bool, (lo, hi): (f64, f64)) -> Reduce {
         use statrs::distribution::{ContinuousCDF, Normal};
+        if !linear {
+            return Reduce::Quantiles(lo, hi);
+        }
         let n = Normal::standard();
         Reduce::Linear(n.inverse_cdf(lo), n.inverse_cdf(hi))
+    }
+
+    /// A band from [`Self::band`] placed around its `point`: ±z·σ become point ± z·σ, the
+    /// lower end at zero at least (quantiles are bands already).
+    fn placed(self, point: f64, (lower, upper): (f64, f64)) -> (f64, f64) {
+        match self {
+            Reduce::Quantiles(..) => (lower, upper),
+            Reduce::Linear(..) => ((point + lower).max(0.0), point + upper),
+        }
+    }
+
+    /// [`Self::placed`] for every customer.
+    fn place_all(self, point: &[f64], lower: &mut [f64], upper: &mut [f64]) {
+        for ((p, l), u) in point.iter().zip(lower.iter_mut()).zip(upper.iter_mut()) {
+            (*l, *u) = self.placed(*p, (*l, *u));
+        }
     }
 
     /// The band of one value from its results per draw (`v` may be reordered).
@@ -1643,7 +1638,7 @@ mod tests {
         let (px, pt, _) = layout.pairs.as_ref().unwrap();
         assert_eq!(px.len(), 3 * 730);
         let table = pass.pair_table(px, pt, &disc);
-        for (j, (&x, &t)) in px.iter().zip(pt).enumerate() {
+        for (j, (&x, &t)) in px.iter().zip(*pt).enumerate() {
             for (k, d) in draws.iter().enumerate() {
                 let cum = |h: f64| d.model.expected_if_alive(h, x, t).unwrap();
                 let want = horizon_and_clv_unit(364.0, true, &clv, &disc, cum);

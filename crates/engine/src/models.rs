@@ -182,16 +182,15 @@ fn run_steps(
         lifecycle_step(table, config, &mut inputs, &mut out)?;
         settle(table)?;
         laps.lap(lifecycle_note(), None);
-        let rfm = rfm_of(table, config)?;
-        rfm.apply(table, &mut out)?;
+        rfm_of(table, config)?.apply(table, &mut out.rfm)?;
         settle(table)?;
         laps.lap(rfm_note(), None);
-        tiers_of(table, config)?.apply(table, &mut out)?;
+        tiers_of(table, config)?.apply(table, &mut out.value_tiers)?;
         settle(table)?;
         laps.lap(tiers_note(), None);
         if config.cluster.enabled {
             // Too few or identical customers is a property of the data, not a failed run.
-            out.clusters = Step::of(cluster_of(table, config).and_then(|c| c.apply(table)));
+            out.clusters = Step::of(cluster_of(table, config).and_then(|c| c.set_columns(table)));
             settle(table)?;
             laps.lap(cluster_note(), k_chosen(&out));
         }
@@ -449,50 +448,31 @@ fn middle_side_by_side(
     let months = inputs.months.take()?;
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let shared: &CustomerTable = table;
-    let (serial, clusters) = rayon::join(
+    /// `f`'s result and the seconds it took.
+    fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+        let clock = std::time::Instant::now();
+        let t = f();
+        (t, clock.elapsed().as_secs_f64())
+    }
+    let (serial, (clusters, t_clusters)) = rayon::join(
         || {
-            let clock = std::time::Instant::now();
-            let life = lifecycle_of(shared, config, as_of, leads, months);
-            let t_life = clock.elapsed().as_secs_f64();
-            let clock = std::time::Instant::now();
-            let rfm = rfm_of(shared, config);
-            let t_rfm = clock.elapsed().as_secs_f64();
-            let clock = std::time::Instant::now();
-            let tiers = tiers_of(shared, config);
-            let t_tiers = clock.elapsed().as_secs_f64();
-            ((life, t_life), (rfm, t_rfm), (tiers, t_tiers))
+            let life = timed(|| lifecycle_of(shared, config, as_of, leads, months));
+            let rfm = timed(|| rfm_of(shared, config));
+            (life, rfm, timed(|| tiers_of(shared, config)))
         },
-        || {
-            let clock = std::time::Instant::now();
-            (cluster_of(shared, config), clock.elapsed().as_secs_f64())
-        },
+        || timed(|| cluster_of(shared, config)),
     );
     let ((life, t_life), (rfm, t_rfm), (tiers, t_tiers)) = serial;
     let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
-    life?.apply(table, out)?;
+    life?.apply(table, &mut out.lifecycle)?;
     laps.record(lifecycle_note(), t_life, beside());
-    rfm?.apply(table, out)?;
+    rfm?.apply(table, &mut out.rfm)?;
     laps.record(rfm_note(), t_rfm, beside());
-    tiers?.apply(table, out)?;
+    tiers?.apply(table, &mut out.value_tiers)?;
     laps.record(tiers_note(), t_tiers, beside());
-    let (clusters, t_clusters) = clusters;
-    out.clusters = Step::of(clusters.and_then(|c| c.apply(table)));
+    out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
     laps.record(cluster_note(), t_clusters, k_chosen(out));
     Ok(())
-}
-
-/// The lifecycle step's results before they go into the table and the analysis.
-struct LifecycleResult {
-    stage_names: ColumnData,
-    section: LifecycleSection,
-}
-
-impl LifecycleResult {
-    fn apply(self, table: &mut CustomerTable, out: &mut ModelOutputs) -> Result<(), EngineError> {
-        table.set(col::LIFECYCLE_STAGE, self.stage_names)?;
-        out.lifecycle = Some(self.section);
-        Ok(())
-    }
 }
 
 /// The stages, then trends and cohorts from the fold's `months` (consumed).
@@ -502,12 +482,11 @@ fn lifecycle_of(
     as_of: clientele_core::Day,
     leads: &[String],
     months: Vec<clientele_ingest::MonthActivity>,
-) -> Result<LifecycleResult, EngineError> {
+) -> Result<Made<LifecycleSection>, EngineError> {
     let (stages, stage_names, first) = lifecycle_stages(table, config, as_of, leads)?;
-    let section = lifecycle_trends(config, as_of, stages, first, months)?;
-    Ok(LifecycleResult {
-        stage_names,
-        section,
+    Ok(Made {
+        columns: vec![(col::LIFECYCLE_STAGE.to_string(), stage_names)],
+        section: lifecycle_trends(config, as_of, stages, first, months)?,
     })
 }
 
@@ -603,30 +582,17 @@ struct Made<T> {
 }
 
 impl<T> Made<T> {
+    /// The columns into the table, in their order; the section back.
     fn set_columns(self, table: &mut CustomerTable) -> Result<T, EngineError> {
         for (name, data) in self.columns {
             table.set(name, data)?;
         }
         Ok(self.section)
     }
-}
 
-impl Made<ClusterSection> {
-    fn apply(self, table: &mut CustomerTable) -> Result<ClusterSection, EngineError> {
-        self.set_columns(table)
-    }
-}
-
-impl Made<RfmReport> {
-    fn apply(self, table: &mut CustomerTable, out: &mut ModelOutputs) -> Result<(), EngineError> {
-        out.rfm = Some(self.set_columns(table)?);
-        Ok(())
-    }
-}
-
-impl Made<ValueTierSection> {
-    fn apply(self, table: &mut CustomerTable, out: &mut ModelOutputs) -> Result<(), EngineError> {
-        out.value_tiers = Some(self.set_columns(table)?);
+    /// The columns into the table and the section into its place in the analysis.
+    fn apply(self, table: &mut CustomerTable, into: &mut Option<T>) -> Result<(), EngineError> {
+        *into = Some(self.set_columns(table)?);
         Ok(())
     }
 }
@@ -900,9 +866,6 @@ mod tests {
     use crate::customer_value::clv_bins;
     use clientele_core::TimeUnit;
 
-    /// The lifecycle step converts the fold's months without a second copy (a `Vec` collected
-    /// from its own `into_iter` keeps its allocation when the row types have the same size and
-    /// alignment): 1.3 GB of months at 100M rows. (Behaviour reads its rows a chunk at a time.)
     /// Lifecycle, RFM and value tiers run beside K-means only when none reads what another
     /// writes; the runs' equality either way is `spill::tests` (a stored table runs them one
     /// after another, a table in memory side by side).
@@ -919,6 +882,9 @@ mod tests {
         assert!(!at("[value_tiers]\ncolumn = \"m_score\"\n"));
     }
 
+    /// The lifecycle step converts the fold's months without a second copy (a `Vec` collected
+    /// from its own `into_iter` keeps its allocation when the row types have the same size and
+    /// alignment): 1.3 GB of months at 100M rows. (Behaviour reads its rows a chunk at a time.)
     #[test]
     fn detail_rows_convert_in_place() {
         use clientele_ingest::MonthActivity;
