@@ -538,6 +538,46 @@ fn a_chinese_runs_timings_are_in_chinese() {
     }
 }
 
+/// A step the data does not allow says why in the run's language: the console, the report and
+/// `summary.json` (which keeps both).
+#[test]
+fn why_a_step_did_not_run_is_said_in_the_runs_language() {
+    let d = tempfile::tempdir().unwrap();
+    // 30 customers who each bought once: no repeat purchases, so no CLV
+    let mut csv = String::from("customer_id,order_date,amount\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "c{i},2025-0{}-1{},{}.50\n",
+            1 + i % 9,
+            i % 9,
+            10 + i
+        ));
+    }
+    let input = d.path().join("once.csv");
+    std::fs::write(&input, csv).unwrap();
+    let zh = "没有客户购买过一次以上（共 30 位客户）：购买模型需要重复购买";
+    let en = "no customer bought more than once (30 customers)";
+    for (lang, says, not) in [("zh", zh, en), ("en", en, zh)] {
+        let out = d.path().join(lang);
+        let (ok, stdout, stderr) = run(bin()
+            .args(["analyze", "--lang", lang, "--out"])
+            .arg(&out)
+            .arg(&input));
+        assert!(ok, "{stderr}");
+        let console = format!("{stdout}{stderr}");
+        assert!(console.contains(says), "{lang}: {console}");
+        assert!(!console.contains(not), "{lang}: {console}");
+        let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(report.contains(says), "{lang} report");
+        assert!(!report.contains(not), "{lang} report");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["clv"]["status"], "skipped");
+        assert!(summary["clv"]["reason"].as_str().unwrap().starts_with(en));
+        assert_eq!(summary["clv"]["reason_zh"], zh);
+    }
+}
+
 #[test]
 fn report_renders_a_summary_of_clientele_0_1() {
     // a run of the previous schema version, written by clientele 0.1 (no schema_version key)

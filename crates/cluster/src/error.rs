@@ -74,5 +74,38 @@ pub enum ClusterError {
     },
 }
 
+impl ClusterError {
+    /// The message in Chinese, for a run in Chinese (the English is [`std::fmt::Display`]).
+    pub fn zh(&self) -> String {
+        match self {
+            ClusterError::Config { field, message } => format!("[cluster] {field}：{message}"),
+            ClusterError::BadFeature(f) => format!(
+                "[cluster] features：`{f}` 不是特征；请写列名、`log1p(列名)` 或 `none(列名)`"
+            ),
+            ClusterError::Table(e) => e.zh(),
+            ClusterError::NonFinite {
+                column,
+                customer,
+                value,
+            } => format!(
+                "列 `{column}` 中客户 `{customer}` 的值不是有限数（{value}）；聚类前请清理或去掉该列"
+            ),
+            ClusterError::TooFewCustomers { found, features } => {
+                format!("至少需要 2 位客户具备全部聚类特征（{features}），只找到 {found} 位")
+            }
+            ClusterError::AllFeaturesConstant(f) => {
+                format!("所有聚类特征都是常数（{f}）；请选择在客户之间有差异的特征")
+            }
+            ClusterError::TooFewDistinct { k, distinct } => {
+                format!("k = {k}，但特征空间中只有 {distinct} 位不同的客户；请调小 k")
+            }
+            ClusterError::Shape { len, d } => format!("数据有 {len} 个值，不是 {d} 个特征的整数倍"),
+            ClusterError::Width { expected, got } => {
+                format!("应有 {expected} 个特征值，实际为 {got} 个")
+            }
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;

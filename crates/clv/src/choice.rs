@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::CalibrationData;
-use crate::error::{ClvError, Result};
+use crate::error::{ClvError, FitHint, FitTrouble, Result};
 use crate::fit::FitOptions;
 use crate::model::{FittedModel, ModelKind, fit};
 use crate::validation::holdout_validation;
@@ -64,6 +64,9 @@ pub struct Candidate {
     pub holdout_rmse: Option<f64>,
     /// Why the model could not be fitted (the clv crate's words).
     pub error: Option<String>,
+    /// The same in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_zh: Option<String>,
 }
 
 /// The comparison `model = "auto"` made, and its choice.
@@ -119,6 +122,7 @@ pub fn compare_by_bic(
                     holdout_mae: None,
                     holdout_rmse: None,
                     error: None,
+                    error_zh: None,
                 });
                 fits.push(Some(f));
             }
@@ -170,6 +174,7 @@ pub fn compare_on_holdout(
                 holdout_mae: Some(report.model.mae),
                 holdout_rmse: Some(report.model.rmse),
                 error: None,
+                error_zh: None,
             })
         });
         candidates.push(line.unwrap_or_else(|e| failed(kind, &e)));
@@ -202,18 +207,20 @@ fn failed(kind: ModelKind, e: &ClvError) -> Candidate {
         holdout_mae: None,
         holdout_rmse: None,
         error: Some(e.to_string()),
+        error_zh: Some(e.zh()),
     }
 }
 
 fn first_error(candidates: &[Candidate]) -> ClvError {
+    let each =
+        |f: fn(&Candidate) -> Option<&String>| candidates.iter().filter_map(f).cloned().collect();
     ClvError::FitFailed {
         model: "auto",
-        reason: candidates
-            .iter()
-            .filter_map(|c| c.error.as_deref())
-            .collect::<Vec<_>>()
-            .join("; "),
-        hint: "choose a model (`[clv] model = \"mbg_nbd\"`) and follow its hint",
+        reason: FitTrouble::EveryCandidate {
+            en: each(|c| c.error.as_ref()),
+            zh: each(|c| c.error_zh.as_ref()),
+        },
+        hint: FitHint::ChooseModel,
     }
 }
 

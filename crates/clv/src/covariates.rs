@@ -22,7 +22,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::bgnbd::BgNbd;
 use crate::data::CalibrationData;
-use crate::error::{ClvError, CovariateProblem, Result};
+use crate::error::{ClvError, CovariateProblem, FitHint, FitTrouble, Result};
 use crate::fit::{FitOptions, FitReport, Rows as FitRows};
 use crate::model::{Model, par_map};
 use crate::optimize::{self, Tolerances};
@@ -809,21 +809,21 @@ pub fn fit_with_covariates(
         }
     }
     let name = kind.name();
-    let hint = "drop covariates that barely vary, or constrain one to both processes";
+    let hint = FitHint::Covariates;
     let Some(best) = best else {
         return Err(ClvError::FitFailed {
             model: name,
-            reason: format!("the log-likelihood was not finite at any of {tried} starts"),
+            reason: FitTrouble::NotFinite { starts: tried },
             hint,
         });
     };
     if !best.converged && best.grad_inf > 1e-5 {
         return Err(ClvError::FitFailed {
             model: name,
-            reason: format!(
-                "no convergence after {} iterations (gradient norm {:.3e})",
-                best.iterations, best.grad_inf
-            ),
+            reason: FitTrouble::NoConvergence {
+                iterations: best.iterations,
+                gradient: best.grad_inf,
+            },
             hint,
         });
     }
@@ -851,9 +851,9 @@ pub fn fit_with_covariates(
     let Some(cov_theta) = optimize::spd_inverse(&neg) else {
         return Err(ClvError::FitFailed {
             model: name,
-            reason: "the information matrix at the optimum is not positive definite: the data \
-                     do not identify all coefficients"
-                .into(),
+            reason: FitTrouble::NotIdentified {
+                what: "coefficients",
+            },
             hint,
         });
     };

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ClvError, Result};
+use crate::error::{ClvError, FitHint, FitTrouble, Result};
 use crate::optimize::{self, Tolerances};
 
 /// Maximum number of parameters of any model here.
@@ -387,26 +387,23 @@ pub(crate) fn fit_mle_with<M: Mle>(
         }
     }
     // only what a user can set: `[clv] penalizer` and the time unit (iterations are not a key)
-    let hint = "add a small penalizer (`[clv] penalizer = 0.001`) or check the time unit (--unit)";
+    let hint = FitHint::Penalizer;
     let Some(best) = best else {
         return Err(ClvError::FitFailed {
             model: M::NAME,
-            reason: format!(
-                "the log-likelihood was not finite at any of {} starts",
-                starts.len()
-            ),
-            hint: "check the amounts and dates of the input, or add a small penalizer \
-                   (`[clv] penalizer = 0.001`)",
+            reason: FitTrouble::NotFinite {
+                starts: starts.len(),
+            },
+            hint: FitHint::CheckInput,
         });
     };
     if let Some(i) = best.x.iter().position(|t| t.abs() > 30.0) {
         return Err(ClvError::FitFailed {
             model: M::NAME,
-            reason: format!(
-                "parameter `{}` ran off to {:e}: the data do not identify it",
-                M::NAMES[i],
-                best.x[i].exp()
-            ),
+            reason: FitTrouble::RanOff {
+                parameter: M::NAMES[i],
+                value: best.x[i].exp(),
+            },
             hint,
         });
     }
@@ -414,10 +411,10 @@ pub(crate) fn fit_mle_with<M: Mle>(
     if !best.converged && best.grad_inf > 1e-5 {
         return Err(ClvError::FitFailed {
             model: M::NAME,
-            reason: format!(
-                "no convergence after {} iterations (gradient norm {:.3e})",
-                best.iterations, best.grad_inf
-            ),
+            reason: FitTrouble::NoConvergence {
+                iterations: best.iterations,
+                gradient: best.grad_inf,
+            },
             hint,
         });
     }
@@ -429,12 +426,8 @@ pub(crate) fn fit_mle_with<M: Mle>(
     let Some((se, cov)) = standard_errors::<M>(sum, &best.x) else {
         return Err(ClvError::FitFailed {
             model: M::NAME,
-            reason: "the information matrix at the optimum is not positive definite: the data \
-                     do not identify all parameters"
-                .into(),
-            hint: "use more customers or a longer calibration period, add a small penalizer \
-                   (`[clv] penalizer = 0.001`), or choose another model \
-                   (`[clv] model = \"bg_nbd\"` or \"pareto_nbd\")",
+            reason: FitTrouble::NotIdentified { what: "parameters" },
+            hint: FitHint::MoreData,
         });
     };
     let std_errors = opts.standard_errors.then_some(se);

@@ -21,7 +21,7 @@ use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::error::{ClvError, Result, positive};
+use crate::error::{ClvError, FitHint, FitTrouble, Result, positive};
 use crate::fit::{self, FitOptions, Fitted, MAXP, Mle, Rows};
 
 /// Gamma-Gamma parameters (p, q, γ — γ is called `v` in lifetimes), γ in money units.
@@ -301,13 +301,8 @@ impl GammaGamma {
             }
             Ok(f) => Err(ClvError::FitFailed {
                 model: <GammaGamma as Mle>::NAME,
-                reason: format!(
-                    "q = {:.4} <= 1: mean spend is so heavy-tailed that its population mean is \
-                     infinite, also without the most extreme spenders",
-                    f.model.q
-                ),
-                hint: "check the monetary column for wrong units or outliers, or do without CLV \
-                       (`[clv] spend = \"none\"`)",
+                reason: FitTrouble::InfiniteMeanSpend { q: f.model.q },
+                hint: FitHint::SpendUnits,
             }),
         }
     }

@@ -105,7 +105,7 @@ pub use covariates::{
     fit_with_covariates,
 };
 pub use data::CalibrationData;
-pub use error::{ClvError, CovariateProblem, Result};
+pub use error::{ClvError, CovariateProblem, FitHint, FitTrouble, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
 pub use intervals::{

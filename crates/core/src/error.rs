@@ -64,3 +64,49 @@ pub enum CoreError {
     #[error("unknown language `{0}` (use zh or en)")]
     UnknownLang(String),
 }
+
+impl CoreError {
+    /// The message in Chinese, for a run in Chinese (the English is [`std::fmt::Display`]).
+    pub fn zh(&self) -> String {
+        match self {
+            CoreError::ColumnLength {
+                name,
+                expected,
+                got,
+            } => format!("列 `{name}` 有 {got} 个值，而客户表有 {expected} 位客户"),
+            CoreError::DuplicateColumn(name) => format!("客户表中已有列 `{name}`"),
+            CoreError::MissingColumn { name, available } => {
+                format!("客户表中没有列 `{name}`；现有的列：{available}")
+            }
+            CoreError::ColumnType {
+                name,
+                expected,
+                actual,
+            } => {
+                let kind = |t: &str| {
+                    match t {
+                        "a number" => "数值",
+                        "text" => "文本",
+                        "a date" => "日期",
+                        other => other,
+                    }
+                    .to_string()
+                };
+                format!("列 `{name}` 是{}，应为{}", kind(actual), kind(expected))
+            }
+            CoreError::BadDate { value, expected } => {
+                format!("`{value}` 不是日期（{expected}）")
+            }
+            CoreError::UnknownTimeUnit(u) => format!(
+                "未知的时间单位 `{u}`：请用 days、weeks、months、quarters、years 或 \"N days\"（例如 \"14 days\"）"
+            ),
+            CoreError::BadSpan(s) => format!(
+                "`{s}` 不是一段时长：请写数量和单位，例如 \"2 years\"、\"95 weeks\" 或 \"30 days\""
+            ),
+            CoreError::Store { name, reason } => {
+                format!("保存在磁盘上的客户表：列 `{name}`：{reason}")
+            }
+            CoreError::UnknownLang(l) => format!("未知的语言 `{l}`（请用 zh 或 en）"),
+        }
+    }
+}

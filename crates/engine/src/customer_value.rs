@@ -39,6 +39,9 @@ pub struct ClvSection {
     /// CLV sum failed, in the clv crate's words);
     /// `p_alive` and expected purchases are still in the table.
     pub clv_skipped: Option<String>,
+    /// The same in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clv_skipped_zh: Option<String>,
     /// What the user must know about how CLV was computed, e.g. "Gamma-Gamma fitted without
     /// 1 extreme spender (mean spend > 357.24); their expected spend is their own mean (…)"
     /// (the typed detail is `spend.extreme_spenders`).
@@ -67,6 +70,9 @@ pub struct ClvSection {
     /// Why there are no intervals although they were asked for.
     #[serde(default)]
     pub intervals_skipped: Option<String>,
+    /// The same in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals_skipped_zh: Option<String>,
     /// The covariates of the purchase model, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covariates: Option<CovariateSection>,
@@ -78,6 +84,29 @@ pub struct ClvSection {
     #[serde(skip)]
     #[schemars(skip)]
     pub forecast_file: Option<ForecastFile>,
+}
+
+impl ClvSection {
+    /// [`ClvSection::clv_skipped`] in `lang` (English where no Chinese was given).
+    pub fn clv_skipped_in(&self, lang: clientele_core::Lang) -> Option<&str> {
+        in_lang(lang, &self.clv_skipped, &self.clv_skipped_zh)
+    }
+
+    /// [`ClvSection::intervals_skipped`] in `lang` (English where no Chinese was given).
+    pub fn intervals_skipped_in(&self, lang: clientele_core::Lang) -> Option<&str> {
+        in_lang(lang, &self.intervals_skipped, &self.intervals_skipped_zh)
+    }
+}
+
+fn in_lang<'a>(
+    lang: clientele_core::Lang,
+    en: &'a Option<String>,
+    zh: &'a Option<String>,
+) -> Option<&'a str> {
+    match (lang, zh) {
+        (clientele_core::Lang::Zh, Some(zh)) if en.is_some() => Some(zh),
+        _ => en.as_deref(),
+    }
 }
 
 /// One month of [`ClvSection::forecast`].
@@ -776,6 +805,7 @@ pub(crate) fn clv_step(
         p_alive_mean,
         clv_distribution: Vec::new(),
         clv_skipped: None,
+        clv_skipped_zh: None,
         notes: Vec::new(),
         comparison,
         forecast: Vec::new(),
@@ -784,6 +814,7 @@ pub(crate) fn clv_step(
         alive_on: None,
         intervals: None,
         intervals_skipped: None,
+        intervals_skipped_zh: None,
         covariates,
         forecast_file: None,
         buy_next: Vec::new(),
@@ -886,6 +917,7 @@ pub(crate) fn clv_step(
             }
             Err(e) => {
                 section.clv_skipped = Some(e.to_string());
+                section.clv_skipped_zh = Some(e.zh());
                 forecast(&mut section, None)?;
                 laps.lap(
                     Note::new(
@@ -1004,6 +1036,8 @@ fn intervals(
              fits covariates"
                 .to_string(),
         );
+        section.intervals_skipped_zh =
+            Some("区间由不含协变量的模型的协方差抽样得到；本次运行拟合了协变量".to_string());
         return Ok(());
     };
     let opts =
@@ -1021,6 +1055,7 @@ fn intervals(
         Ok(r) => r,
         Err(e) => {
             section.intervals_skipped = Some(e.to_string());
+            section.intervals_skipped_zh = Some(e.zh());
             return Ok(());
         }
     };

@@ -290,6 +290,21 @@ impl EngineError {
         }
     }
 
+    /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
+    /// (CLV, K-means, the table's columns, a behaviour dimension that is not finite).
+    pub fn reason_zh(&self) -> Option<String> {
+        match self {
+            EngineError::Clv(e) => Some(e.zh()),
+            EngineError::Cluster(e) => Some(e.zh()),
+            EngineError::Table(e) => Some(e.zh()),
+            EngineError::Behaviour(clientele_behaviour::BehaviourError::NotFinite {
+                column,
+                row,
+            }) => Some(format!("列 `{column}`：客户第 {row} 行不是有限数")),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
         EngineError::Io {
             path: path.into(),
@@ -316,8 +331,11 @@ mod tests {
         assert_eq!(data.fault(), Fault::Data);
         let fit = EngineError::from(ClvError::FitFailed {
             model: "bg_nbd",
-            reason: "no convergence".into(),
-            hint: "add a penalizer",
+            reason: clientele_clv::FitTrouble::NoConvergence {
+                iterations: 1000,
+                gradient: 0.5,
+            },
+            hint: clientele_clv::FitHint::Penalizer,
         });
         assert_eq!(fit.fault(), Fault::Data);
         let config = EngineError::from(ClvError::InvalidArgument {
@@ -357,8 +375,18 @@ mod tests {
         assert_eq!(
             Step::<()>::of(Err(e)),
             Step::Skipped {
-                reason: words.into()
+                reason: words.into(),
+                reason_zh: Some(
+                    "没有客户购买过一次以上（共 200 位客户）：购买模型需要重复购买".into()
+                ),
             }
+        );
+        assert_eq!(
+            Step::<()>::of(Err(EngineError::from(ClvError::NoRepeatPurchases {
+                customers: 200
+            })))
+            .problem_in(clientele_core::Lang::Zh),
+            Some("没有客户购买过一次以上（共 200 位客户）：购买模型需要重复购买")
         );
         let e = EngineError::from(clientele_rfm::RfmError::Bins {
             metric: "r",
@@ -371,7 +399,8 @@ mod tests {
         assert_eq!(
             Step::<()>::of(Err(e)),
             Step::Failed {
-                error: "rfm.r: bins must be between 2 and 9, got 12".into()
+                error: "rfm.r: bins must be between 2 and 9, got 12".into(),
+                error_zh: None,
             }
         );
     }

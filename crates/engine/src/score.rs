@@ -378,13 +378,18 @@ fn rebuild_model(report: &clientele_clv::FitReport) -> Result<Model, String> {
     m.map_err(|e| e.to_string())
 }
 
-fn not_in_run(output: &str, what: &str, problem: Option<&str>) -> Omission {
-    let why = problem.unwrap_or("off in the run's settings");
+/// `output` cannot be scored: the run has no `what` (Chinese, English), for the step's
+/// reason in each language (`None`: the step was off).
+fn not_in_run(output: &str, what: (&str, &str), problem: (Option<&str>, Option<&str>)) -> Omission {
+    let (zh, en) = match problem {
+        (zh, Some(en)) => (zh.unwrap_or(en), en),
+        _ => ("本次设置中未开启", "off in the run's settings"),
+    };
     Omission {
         output: output.to_string(),
         reason: Note::new(
-            format!("本次分析没有{what}：{why}"),
-            format!("the run has no {what}: {why}"),
+            format!("本次分析没有{}：{zh}", what.0),
+            format!("the run has no {}: {en}", what.1),
         ),
     }
 }
@@ -440,8 +445,14 @@ impl Scorer {
                             }
                             (_, skipped) => omitted.push(not_in_run(
                                 "clv",
-                                "CLV",
-                                skipped.as_deref().or(Some("no spend model")),
+                                ("CLV", "CLV"),
+                                match skipped {
+                                    Some(en) => (
+                                        section.clv_skipped_in(clientele_core::Lang::Zh),
+                                        Some(en.as_str()),
+                                    ),
+                                    None => (Some("没有消费模型"), Some("no spend model")),
+                                },
                             )),
                         }
                         clv = Some(ClvPart {
@@ -467,7 +478,11 @@ impl Scorer {
             }
             other => {
                 for o in ["p_alive", "expected_purchases", "clv"] {
-                    omitted.push(not_in_run(o, "CLV", other.problem()));
+                    omitted.push(not_in_run(
+                        o,
+                        ("CLV", "CLV"),
+                        (other.problem_in(clientele_core::Lang::Zh), other.problem()),
+                    ));
                 }
             }
         }
@@ -499,8 +514,8 @@ impl Scorer {
         } else {
             omitted.push(not_in_run(
                 "lifecycle_stage",
-                "lifecycle stages",
-                Some("no customers"),
+                ("生命周期阶段", "lifecycle stages"),
+                (Some("没有客户"), Some("no customers")),
             ));
         }
 
@@ -517,7 +532,11 @@ impl Scorer {
             ];
             parts.push((Part::Rfm, d.map(String::from).to_vec()));
         } else {
-            omitted.push(not_in_run("rfm", "RFM", Some("no customers")));
+            omitted.push(not_in_run(
+                "rfm",
+                ("RFM", "RFM"),
+                (Some("没有客户"), Some("no customers")),
+            ));
         }
 
         if summary.value_tiers.is_some() {
@@ -543,7 +562,11 @@ impl Scorer {
                 parts.push((Part::Cluster, features));
                 cluster = Some((c.model.clone(), names));
             }
-            other => omitted.push(not_in_run("cluster", "clusters", other.problem())),
+            other => omitted.push(not_in_run(
+                "cluster",
+                ("聚类", "clusters"),
+                (other.problem_in(clientele_core::Lang::Zh), other.problem()),
+            )),
         }
 
         // grading schemes: the configured ones, or the classic presets the run applied

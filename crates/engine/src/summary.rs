@@ -38,11 +38,17 @@ pub enum Step<T> {
     Skipped {
         /// Why, in the model's words.
         reason: String,
+        /// The same in Chinese, where the model crate words it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_zh: Option<String>,
     },
     /// The step failed.
     Failed {
         /// The error.
         error: String,
+        /// The same in Chinese, where the model crate words it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_zh: Option<String>,
     },
 }
 
@@ -58,9 +64,22 @@ impl<T> Step<T> {
     /// Why there is no result, when the step was asked for and has none.
     pub fn problem(&self) -> Option<&str> {
         match self {
-            Step::Skipped { reason } => Some(reason),
-            Step::Failed { error } => Some(error),
+            Step::Skipped { reason, .. } => Some(reason),
+            Step::Failed { error, .. } => Some(error),
             Step::Done(_) | Step::Off => None,
+        }
+    }
+
+    /// [`Step::problem`] in `lang` (English where no Chinese words were given).
+    pub fn problem_in(&self, lang: clientele_core::Lang) -> Option<&str> {
+        let zh = match self {
+            Step::Skipped { reason_zh, .. } => reason_zh.as_deref(),
+            Step::Failed { error_zh, .. } => error_zh.as_deref(),
+            Step::Done(_) | Step::Off => None,
+        };
+        match (lang, zh) {
+            (clientele_core::Lang::Zh, Some(zh)) => Some(zh),
+            _ => self.problem(),
         }
     }
 }
@@ -71,8 +90,14 @@ impl<T> Step<T> {
     pub(crate) fn of(result: Result<T, EngineError>) -> Step<T> {
         match result {
             Ok(t) => Step::Done(t),
-            Err(e) if e.fault() == Fault::Data => Step::Skipped { reason: e.reason() },
-            Err(e) => Step::Failed { error: e.reason() },
+            Err(e) if e.fault() == Fault::Data => Step::Skipped {
+                reason: e.reason(),
+                reason_zh: e.reason_zh(),
+            },
+            Err(e) => Step::Failed {
+                error: e.reason(),
+                error_zh: e.reason_zh(),
+            },
         }
     }
 }

@@ -318,15 +318,19 @@ fn steps_that_did_not_run_say_why_and_their_sections_are_left_out() {
     let mut s: Summary = common::demo().clone();
     s.clv = Step::Failed {
         error: "too few repeat customers".into(),
+        error_zh: Some("回头客太少".into()),
     };
     s.clusters = Step::Skipped {
         reason: "only 3 customers".into(),
+        reason_zh: None,
     };
     s.validation = Step::Failed {
         error: "calibration end after the data".into(),
+        error_zh: None,
     };
     s.behaviour = Step::Skipped {
         reason: "no orders column".into(),
+        reason_zh: None,
     };
     s.lifecycle = None;
     s.rfm = None;
@@ -342,6 +346,10 @@ fn steps_that_did_not_run_say_why_and_their_sections_are_left_out() {
     ] {
         assert!(html.contains(needle), "missing {needle}");
     }
+    // a Chinese run shows the model crate's Chinese words where it gave them
+    let zh = render(&s, Lang::Zh).expect("render");
+    assert!(zh.contains("未计算 CLV：回头客太少"), "zh reason");
+    assert!(!zh.contains("too few repeat customers"), "en reason in zh");
     for id in [
         "trends",
         "cohorts",

@@ -114,7 +114,7 @@ pub(super) fn print_summary(
         if let Some(cmp) = &c.comparison {
             print_comparison(lang, cmp)?;
         }
-        if let Some(why) = &c.clv_skipped {
+        if let Some(why) = c.clv_skipped_in(lang) {
             say_in!(
                 lang,
                 "CLV：未计算价值（已计算存活概率和预计购买次数）：{}",
@@ -126,7 +126,7 @@ pub(super) fn print_summary(
             say_in!(lang, "CLV 说明：{}", "CLV note: {}", n.text(lang))?;
         }
     }
-    if let Some(e) = sm.clv.problem() {
+    if let Some(e) = sm.clv.problem_in(lang) {
         say_in!(lang, "CLV：未计算：{}", "CLV: not computed: {}", e)?;
     }
     if let Some(r) = &sm.rfm {
@@ -175,7 +175,7 @@ pub(super) fn print_summary(
             parts.join(" · ")
         )?;
     }
-    if let Some(e) = sm.clusters.problem() {
+    if let Some(e) = sm.clusters.problem_in(lang) {
         say_in!(
             lang,
             "K-means 聚类：未计算：{}",
@@ -197,7 +197,7 @@ pub(super) fn print_summary(
             r.baseline.mae
         )?;
     }
-    if let Some(e) = sm.validation.problem() {
+    if let Some(e) = sm.validation.problem_in(lang) {
         say_in!(
             lang,
             "留出期验证：未计算：{}",
@@ -311,7 +311,11 @@ pub(super) fn print_comparison(
     for c in &cmp.candidates {
         let score = if holdout { c.holdout_mae } else { c.bic };
         let mark = if c.model == cmp.chosen { "→" } else { " " };
-        let line = match (score, &c.error) {
+        let error = match lang {
+            Lang::Zh => c.error_zh.as_ref().or(c.error.as_ref()),
+            Lang::En => c.error.as_ref(),
+        };
+        let line = match (score, error) {
             (Some(v), _) => {
                 let ll = c.log_likelihood.unwrap_or(f64::NAN);
                 match lang {

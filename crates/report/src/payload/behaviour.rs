@@ -26,7 +26,7 @@ const TOP_CATEGORIES: usize = 3;
 pub(super) fn section(c: &Ctx) -> Section {
     let mut sec = Section::new(c, "behaviour");
     let Some(b) = c.s.behaviour.done() else {
-        if let Some(why) = c.s.behaviour.problem() {
+        if let Some(why) = c.s.behaviour.problem_in(c.lang) {
             sec.notes.push(truncate(why, 200));
         }
         return sec;

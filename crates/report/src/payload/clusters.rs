@@ -12,7 +12,7 @@ use crate::fmt_num::{int, round};
 pub(super) fn section(c: &Ctx) -> Section {
     let mut sec = Section::new(c, "clusters");
     let Some(cl) = c.s.clusters.done() else {
-        if let Some(why) = c.s.clusters.problem() {
+        if let Some(why) = c.s.clusters.problem_in(c.lang) {
             sec.notes
                 .push(c.tf("cl.error", &[("v", truncate(why, 200))]));
         }

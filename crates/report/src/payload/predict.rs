@@ -216,8 +216,8 @@ fn intervals_card(c: &Ctx, clv: &ClvSection) -> Value {
         });
         lines.push(c.t("pr.iv_meaning"));
     }
-    if let Some(why) = &clv.intervals_skipped {
-        lines.push(c.tf("pr.iv_skipped", &[("v", why.clone())]));
+    if let Some(why) = clv.intervals_skipped_in(c.lang) {
+        lines.push(c.tf("pr.iv_skipped", &[("v", why.to_string())]));
     }
     Card::new(c.t("pr.iv_title"), 6).table(t).text(lines).json()
 }
@@ -237,8 +237,12 @@ fn comparison_card(c: &Ctx, cmp: &ModelComparison) -> Value {
         let kept = if cand.model == cmp.chosen {
             c.t("yes")
         } else {
-            cand.error.clone().map_or_else(String::new, |e| {
-                c.tf("pr.cmp_failed", &[("v", super::card::truncate(&e, 120))])
+            let error = match c.lang {
+                clientele_core::Lang::Zh => cand.error_zh.as_ref().or(cand.error.as_ref()),
+                clientele_core::Lang::En => cand.error.as_ref(),
+            };
+            error.map_or_else(String::new, |e| {
+                c.tf("pr.cmp_failed", &[("v", super::card::truncate(e, 120))])
             })
         };
         t.row(vec![

@@ -14,7 +14,7 @@ use crate::fmt_num::{int, num, pct};
 pub(super) fn section(c: &Ctx) -> Section {
     let mut sec = Section::new(c, "validation");
     let Some(v) = c.s.validation.done() else {
-        if let Some(why) = c.s.validation.problem() {
+        if let Some(why) = c.s.validation.problem_in(c.lang) {
             sec.notes
                 .push(c.tf("val.error", &[("v", truncate(why, 200))]));
         }

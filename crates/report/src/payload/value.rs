@@ -19,7 +19,7 @@ pub(super) fn section(c: &Ctx) -> Section {
     match clv {
         Some(clv) => {
             sec.kpis = clv_kpis(c, clv);
-            if let Some(why) = &clv.clv_skipped {
+            if let Some(why) = clv.clv_skipped_in(c.lang) {
                 sec.notes
                     .push(c.tf("clv.error", &[("v", truncate(why, 200))]));
             }
@@ -27,7 +27,7 @@ pub(super) fn section(c: &Ctx) -> Section {
                 .extend(clv.notes.iter().map(|n| n.text(c.lang).to_string()));
         }
         None => {
-            if let Some(why) = c.s.clv.problem() {
+            if let Some(why) = c.s.clv.problem_in(c.lang) {
                 sec.notes
                     .push(c.tf("clv.error", &[("v", truncate(why, 200))]));
             }
