@@ -7,6 +7,7 @@ mod progress;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clientele_core::Lang;
 
 /// mimalloc (v3) instead of the system allocator: it reuses the memory freed between the
 /// steps (row buffers, decoded batches, partition buffers) where glibc hands it back to the
@@ -41,22 +42,14 @@ fn main() -> ExitCode {
         eprintln!("internal error: {info}\n{}", report_hint());
     }));
     let cli = cmd::Cli::parse();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd::run(cli)));
+    let bars = cmd::bars(&cli);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd::run(cli, bars)));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         // The reader of our output went away (`clientele compare a b | head`): done.
         Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Ok(Err(err)) => {
-            let mut msg = format!("error: {err}");
-            // a step's error already says its model's words ("clv: <the clv error>"): a cause
-            // is shown only when it adds something
-            for cause in err.chain().skip(1) {
-                let cause = cause.to_string();
-                if !msg.contains(&cause) {
-                    msg.push_str(&format!("\n  caused by: {cause}"));
-                }
-            }
-            eprintln!("{msg}");
+            eprintln!("{}", error_message(&err, bars.lang()));
             if is_internal(&err) {
                 eprintln!("{}", report_hint());
                 ExitCode::from(EXIT_INTERNAL)
@@ -66,6 +59,59 @@ fn main() -> ExitCode {
         }
         Err(_) => ExitCode::from(EXIT_INTERNAL),
     }
+}
+
+/// `error: <the error>` and the causes that add something, in `lang`: in Chinese the first
+/// error of the chain that its crate words in Chinese stands for itself and the causes it
+/// already says (English where no crate words it).
+fn error_message(err: &anyhow::Error, lang: Lang) -> String {
+    let chain: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    let found = match lang {
+        Lang::Zh => chain
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| Some((i, zh_of(*e)?))),
+        Lang::En => None,
+    };
+    let (mut msg, said, caused) = match (lang, found) {
+        (Lang::En, _) => (format!("error: {err}"), 0, "caused by"),
+        (Lang::Zh, None) => (format!("错误：{err}"), 0, "原因"),
+        // what anyhow's context said above it (a path, a step) stays in front
+        (Lang::Zh, Some((i, zh))) => {
+            let mut lead: Vec<String> = chain[..i].iter().map(|e| e.to_string()).collect();
+            lead.push(zh);
+            (format!("错误：{}", lead.join("：")), i, "原因")
+        }
+    };
+    // a step's error already says its model's words ("clv: <the clv error>"): a cause is
+    // shown only when it adds something
+    let english = chain.get(said).map(|e| e.to_string()).unwrap_or_default();
+    for cause in chain.iter().skip(said + 1) {
+        let text = cause.to_string();
+        if english.contains(&text) || msg.contains(&text) {
+            continue;
+        }
+        let text = match lang {
+            Lang::Zh => zh_of(*cause).unwrap_or(text),
+            Lang::En => text,
+        };
+        msg.push_str(&format!("\n  {caused}: {text}"));
+    }
+    msg
+}
+
+/// An error's Chinese words, where its crate has them.
+fn zh_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    e.downcast_ref::<clientele_engine::EngineError>()
+        .and_then(clientele_engine::EngineError::zh)
+        .or_else(|| {
+            e.downcast_ref::<clientele_ingest::IngestError>()
+                .map(clientele_ingest::IngestError::zh)
+        })
+        .or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .map(clientele_ingest::io_zh)
+        })
 }
 
 fn report_hint() -> String {

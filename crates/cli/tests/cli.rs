@@ -578,6 +578,41 @@ fn why_a_step_did_not_run_is_said_in_the_runs_language() {
     }
 }
 
+/// An error that stops a run is said in the run's language: a missing file, a column the
+/// input lacks (with the columns it has and the flags that map them), a step's settings.
+#[test]
+fn an_error_that_stops_a_run_is_said_in_the_runs_language() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("orders.csv");
+    std::fs::write(&input, "id,date,amt\n1,2025-01-01,3\n").unwrap();
+    let analyze = |lang: &str, file: &Path| {
+        run(bin()
+            .args(["analyze", "--lang", lang, "--out"])
+            .arg(d.path().join("out"))
+            .arg(file))
+    };
+    let (ok, _, zh) = analyze("zh", &input);
+    assert!(!ok);
+    assert!(zh.starts_with("错误："), "{zh}");
+    for says in [
+        "找不到必需的列 `customer_id`",
+        "id, date, amt",
+        "--date-col date",
+    ] {
+        assert!(zh.contains(says), "{says}: {zh}");
+    }
+    assert!(!zh.contains("not found") && !zh.contains("Likely"), "{zh}");
+    let (_, _, en) = analyze("en", &input);
+    assert!(
+        en.starts_with("error: ") && en.contains("required column `customer_id`"),
+        "{en}"
+    );
+    let (ok, _, zh) = analyze("zh", &d.path().join("missing.csv"));
+    assert!(!ok);
+    assert!(zh.contains("missing.csv：没有这个文件或目录"), "{zh}");
+    assert_eq!(zh.lines().count(), 1, "said once: {zh}");
+}
+
 #[test]
 fn report_renders_a_summary_of_clientele_0_1() {
     // a run of the previous schema version, written by clientele 0.1 (no schema_version key)

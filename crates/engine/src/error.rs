@@ -290,6 +290,23 @@ impl EngineError {
         }
     }
 
+    /// The message in Chinese where the crate it comes from words it so (reading the input,
+    /// CLV, K-means, the table's columns, a file); `None` otherwise.
+    pub fn zh(&self) -> Option<String> {
+        match self {
+            EngineError::Ingest(e) => Some(e.zh()),
+            EngineError::Io { path, source } => Some(format!(
+                "{}：{}",
+                path.display(),
+                clientele_ingest::io_zh(source)
+            )),
+            EngineError::Clv(e) => Some(format!("CLV：{}", e.zh())),
+            EngineError::Cluster(e) => Some(format!("聚类：{}", e.zh())),
+            EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
+            _ => None,
+        }
+    }
+
     /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
     /// (CLV, K-means, the table's columns, a behaviour dimension that is not finite).
     pub fn reason_zh(&self) -> Option<String> {

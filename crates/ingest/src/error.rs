@@ -58,6 +58,8 @@ pub enum IngestError {
         found: String,
         /// More advice, e.g. on the delimiter (empty, or starts with `. `).
         hint: Box<str>,
+        /// The same in Chinese (empty, or starts with `。`).
+        hint_zh: Box<str>,
     },
     /// Two columns share the name of a mapped field.
     #[error(
@@ -215,6 +217,131 @@ fn no_rows(files: &str, rejected: u64, first: Option<&str>, rejects: Option<&Pat
         s.push_str(&format!(" (all of them are in {})", p.display()));
     }
     s
+}
+
+/// An operating-system error in Chinese, by its kind (the system's own words otherwise).
+pub fn io_zh(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "没有这个文件或目录".to_string(),
+        K::PermissionDenied => "没有权限".to_string(),
+        K::AlreadyExists => "已经存在".to_string(),
+        K::IsADirectory => "是一个目录，不是文件".to_string(),
+        K::NotADirectory => "不是目录".to_string(),
+        K::StorageFull => "磁盘已满".to_string(),
+        K::ReadOnlyFilesystem => "文件系统是只读的".to_string(),
+        K::UnexpectedEof => "文件意外结束（可能不完整）".to_string(),
+        K::InvalidData => format!("数据无效（{e}）"),
+        _ => format!("系统错误：{e}"),
+    }
+}
+
+/// The message of [`IngestError::NoRows`] in Chinese.
+fn no_rows_zh(files: &str, rejected: u64, first: Option<&str>, rejects: Option<&Path>) -> String {
+    if rejected == 0 {
+        return format!("{files} 中没有交易行：只有表头，没有数据行");
+    }
+    let mut s = format!("{files} 中没有有效的交易行：全部 {rejected} 行都被拒绝");
+    if let Some(first) = first {
+        s.push_str(&format!("；第一行：{first}"));
+    }
+    if let Some(p) = rejects {
+        s.push_str(&format!("（全部写在 {}）", p.display()));
+    }
+    s
+}
+
+impl IngestError {
+    /// The message in Chinese, for a run in Chinese (the English is [`std::fmt::Display`]);
+    /// what a library or the system said (a CSV parser's, PostgreSQL's reason) is quoted as
+    /// it said it.
+    pub fn zh(&self) -> String {
+        use IngestError as E;
+        match self {
+            E::NoInput => "没有给出交易数据文件：请给出一个或多个文件、目录或通配模式".to_string(),
+            E::NotFound(p) => format!("{}：没有这个文件或目录", p.display()),
+            E::EmptyDirectory(p) => {
+                format!(
+                    "{}：目录中没有数据文件（.csv、.txt、.tsv、.parquet）",
+                    p.display()
+                )
+            }
+            E::NoFilesMatch(p) => format!("{p}：没有文件匹配这个模式"),
+            E::BadGlob { pattern, reason } => format!("{pattern}：通配模式有误：{reason}"),
+            E::Io { path, source } => format!("{}：{}", path.display(), io_zh(source)),
+            E::EmptyFile(p) => format!("{}：文件是空的（没有表头，也没有数据行）", p.display()),
+            E::MissingColumn {
+                path,
+                field,
+                column,
+                flag,
+                found,
+                hint_zh,
+                ..
+            } => format!(
+                "{}：找不到必需的列 `{column}`（{field}）；文件中的列：{found}。\
+                 请用 --{flag} 列名 或在配置的 [columns] 中写 `{field} = \"列名\"` 指定{hint_zh}",
+                path.display()
+            ),
+            E::DuplicateColumn {
+                path,
+                field,
+                column,
+                first,
+                second,
+            } => format!(
+                "{}：第 {first} 列和第 {second} 列都叫 `{column}`（{field}）：请在表头中改掉其中一个，\
+                 以明确哪一列是 {field}",
+                path.display()
+            ),
+            E::BadDateFormat { format, reason } => format!(
+                "日期格式 `{format}` {reason}：请修改 --date-format（或 [columns] 中的 `date_format`）；\
+                 例如 31.12.2024 用 `%d.%m.%Y`，12/31/2024 08:15 用 `%m/%d/%Y %H:%M`"
+            ),
+            E::Encoding {
+                path,
+                line,
+                encoding,
+                guess,
+                hint,
+            } => format!(
+                "{}:{line}：文本不是有效的 {encoding}；文件看起来是 {guess}：请加上 --encoding {hint}\
+                 （或在 [source] 中写 `encoding = \"{hint}\"`）",
+                path.display()
+            ),
+            E::Csv { path, line, reason } => {
+                format!("{}:{line}：CSV 格式有误：{reason}", path.display())
+            }
+            E::Parquet { path, reason } => format!("{}：{reason}", path.display()),
+            E::NotParquet { path, cause } => format!(
+                "{}：不是可读的 Parquet 文件（{cause}）：请检查文件是否完整，或给出带扩展名的 CSV",
+                path.display()
+            ),
+            E::StrictReject {
+                path,
+                line,
+                column,
+                reason,
+            } => format!(
+                "{}:{line}：列 `{column}`：{reason}（因 --strict 而停止；不加它时这一行写入 rejects.csv）",
+                path.display()
+            ),
+            E::NoRows {
+                files,
+                rejected,
+                first,
+                rejects,
+            } => no_rows_zh(files, *rejected, first.as_deref(), rejects.as_deref()),
+            E::AsOfBeforeData { as_of, first } => {
+                format!("基准日 {as_of} 早于数据中的第一个订单日期（{first}）：请用更晚的 --as-of")
+            }
+            E::SideTable { path, reason } => format!("{}：{reason}", path.display()),
+            E::Postgres { at, reason } => format!("{at}：{reason}"),
+            E::TooLarge(m) => m.clone(),
+            E::Engine(m) => format!("内部错误：{m}"),
+            E::Sink(m) => format!("传出已校验的行时出错：{m}"),
+        }
+    }
 }
 
 impl IngestError {

@@ -334,7 +334,7 @@ pub(crate) fn resolve(
 ) -> Result<Positions, IngestError> {
     let found = || header.join(", ");
     // one column whose name holds another delimiter: the file is split by that one
-    let hint = match header {
+    let (hint, hint_zh) = match header {
         [only] => [';', '\t', '|', ',']
             .into_iter()
             .find(|&c| only.contains(c))
@@ -344,15 +344,20 @@ pub(crate) fn resolve(
                 } else {
                     format!("'{c}'")
                 };
-                format!(
-                    ". The header looks `{}`-separated: pass --delimiter {flag} (or \
-                     `delimiter = \"{}\"` in [source])",
-                    c.escape_default(),
-                    c.escape_default()
+                let c = c.escape_default();
+                (
+                    format!(
+                        ". The header looks `{c}`-separated: pass --delimiter {flag} (or \
+                         `delimiter = \"{c}\"` in [source])"
+                    ),
+                    format!(
+                        "。表头看起来以 `{c}` 分隔：请加上 --delimiter {flag}（或在 [source] 中写 \
+                         `delimiter = \"{c}\"`）"
+                    ),
                 )
             })
             .unwrap_or_default(),
-        _ => String::new(),
+        _ => Default::default(),
     };
     // the required columns that are not there, and the header names that look like them
     let required = [
@@ -371,8 +376,8 @@ pub(crate) fn resolve(
         .filter(|(_, _, c)| !c.is_empty())
         .collect();
     // a header not split at all names no column; the delimiter hint says why
-    let likely = if likely.is_empty() || !hint.is_empty() {
-        String::new()
+    let (likely, likely_zh) = if likely.is_empty() || !hint.is_empty() {
+        Default::default()
     } else {
         let named: Vec<String> = likely
             .iter()
@@ -385,7 +390,17 @@ pub(crate) fn resolve(
             .iter()
             .map(|(_, flag, c)| hints::flag_fix(flag, &c[0]))
             .collect();
-        format!(". Likely {}: pass {}", named.join(", "), flags.join(" "))
+        let named_zh: Vec<String> = likely
+            .iter()
+            .map(|(field, _, c)| {
+                let c: Vec<String> = c.iter().map(|n| format!("`{n}`")).collect();
+                format!("{} 可能是 {field}", c.join(" 或 "))
+            })
+            .collect();
+        (
+            format!(". Likely {}: pass {}", named.join(", "), flags.join(" ")),
+            format!("。{}：请加上 {}", named_zh.join("，"), flags.join(" ")),
+        )
     };
     let missing =
         |column: &str, field: &'static str, flag: &'static str| IngestError::MissingColumn {
@@ -395,6 +410,7 @@ pub(crate) fn resolve(
             flag,
             found: found(),
             hint: format!("{likely}{hint}").into(),
+            hint_zh: format!("{likely_zh}{hint_zh}").into(),
         };
     // a name that two columns have (by `find`'s rules) is ambiguous
     let unique = |name: &str, field: &'static str, i: usize| {

@@ -130,6 +130,10 @@ pub(super) enum HistoryArg {
 }
 
 pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
+    // `--lang` holds before the config is read: its errors are said in it too
+    if let Some(l) = a.lang {
+        bars.set_lang(l.into());
+    }
     let config = config_from(&a)?;
     bars.set_lang(config.output.lang);
     let limit = a

@@ -130,9 +130,14 @@ enum Command {
     Cluster(cluster::ClusterCommand),
 }
 
-pub fn run(cli: Cli) -> Result<()> {
-    // for the whole process: the memory watcher of `analyze` reads the step shown
-    let bars: &'static Bars = Box::leak(Box::new(Bars::new(cli.quiet, flags::locale_lang())));
+/// The progress bars of the whole process, labelled in the locale's language until a command
+/// knows its run's: the memory watcher of `analyze` reads the step shown, and an error that
+/// stops the run is said in the language they hold.
+pub fn bars(cli: &Cli) -> &'static Bars {
+    Box::leak(Box::new(Bars::new(cli.quiet, flags::locale_lang())))
+}
+
+pub fn run(cli: Cli, bars: &'static Bars) -> Result<()> {
     match cli.command {
         Command::Analyze(a) => analyze::run(a, bars),
         Command::Generate(g) => generate::run(g, flags::locale_lang(), bars).map(|_| ()),

@@ -96,6 +96,9 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         spill_dir: None,
         source: v.source,
     };
+    if let Some(l) = a.lang {
+        bars.set_lang(l.into());
+    }
     let mut config = config_from(&a)?;
     bars.set_lang(config.output.lang);
     // the default limit only: a validation holds what an analysis holds
