@@ -4,6 +4,16 @@ use std::path::{Path, PathBuf};
 
 use clientele_core::Day;
 
+/// More advice on a missing column (the delimiter, the header's names that look like it):
+/// each empty, or sentences to append.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ColumnAdvice {
+    /// In English (starts with `. `).
+    pub en: String,
+    /// In Chinese (starts with `。`).
+    pub zh: String,
+}
+
 /// Why a load failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -42,8 +52,9 @@ pub enum IngestError {
     /// A required column is not in the file.
     #[error(
         "{}: required column `{column}` ({field}) not found; columns found: {found}. \
-         Map it with --{flag} NAME or `{field} = \"NAME\"` in the [columns] section of the config{hint}",
-        path.display()
+         Map it with --{flag} NAME or `{field} = \"NAME\"` in the [columns] section of the config{}",
+        path.display(),
+        advice.en
     )]
     MissingColumn {
         /// The file.
@@ -56,10 +67,8 @@ pub enum IngestError {
         flag: &'static str,
         /// Columns in the file.
         found: String,
-        /// More advice, e.g. on the delimiter (empty, or starts with `. `).
-        hint: Box<str>,
-        /// The same in Chinese (empty, or starts with `。`).
-        hint_zh: Box<str>,
+        /// More advice, e.g. on the delimiter.
+        advice: Box<ColumnAdvice>,
     },
     /// Two columns share the name of a mapped field.
     #[error(
@@ -276,12 +285,12 @@ impl IngestError {
                 column,
                 flag,
                 found,
-                hint_zh,
-                ..
+                advice,
             } => format!(
                 "{}：找不到必需的列 `{column}`（{field}）；文件中的列：{found}。\
-                 请用 --{flag} 列名 或在配置的 [columns] 中写 `{field} = \"列名\"` 指定{hint_zh}",
-                path.display()
+                 请用 --{flag} 列名 或在配置的 [columns] 中写 `{field} = \"列名\"` 指定{}",
+                path.display(),
+                advice.zh
             ),
             E::DuplicateColumn {
                 path,

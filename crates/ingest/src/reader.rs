@@ -25,7 +25,7 @@ use crate::transactions::{
     Category, NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number,
     parse_scaled, to_scaled, to_scaled_all,
 };
-use crate::{IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
+use crate::{ColumnAdvice, IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
 use crate::{delimited, unquoted};
 
 /// Reads every file, folding the valid rows into `acc` as they come; returns it with the
@@ -409,8 +409,10 @@ pub(crate) fn resolve(
             column: column.to_string(),
             flag,
             found: found(),
-            hint: format!("{likely}{hint}").into(),
-            hint_zh: format!("{likely_zh}{hint_zh}").into(),
+            advice: Box::new(ColumnAdvice {
+                en: format!("{likely}{hint}"),
+                zh: format!("{likely_zh}{hint_zh}"),
+            }),
         };
     // a name that two columns have (by `find`'s rules) is ambiguous
     let unique = |name: &str, field: &'static str, i: usize| {
