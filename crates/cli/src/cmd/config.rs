@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Subcommand;
+use clientele_core::Lang;
 use clientele_engine::{Config, write_file};
 
 use crate::progress::Bars;
@@ -61,10 +62,16 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
         config.source.transactions = inputs;
     }
     if config.source.transactions.is_empty() && config.source.postgres.is_none() {
-        anyhow::bail!(
-            "{}: no transaction files: set [source] transactions (or postgres) or pass files",
-            path.display()
-        );
+        match config.output.lang {
+            Lang::Zh => anyhow::bail!(
+                "{}：没有交易数据文件：请在 [source] 中设置 transactions（或 postgres），或给出文件",
+                path.display()
+            ),
+            Lang::En => anyhow::bail!(
+                "{}: no transaction files: set [source] transactions (or postgres) or pass files",
+                path.display()
+            ),
+        }
     }
     let lang = config.output.lang;
     bars.set_lang(lang);
@@ -105,7 +112,10 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
         .filter(|d| d.severity == clientele_grade::Severity::Error)
         .count();
     if errors > 0 {
-        anyhow::bail!("{errors} problem(s) in {}", path.display());
+        match lang {
+            Lang::Zh => anyhow::bail!("{} 中有 {errors} 个问题", path.display()),
+            Lang::En => anyhow::bail!("{errors} problem(s) in {}", path.display()),
+        }
     }
     say_in!(lang, "配置无误", "config OK")?;
     Ok(())

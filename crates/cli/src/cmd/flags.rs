@@ -206,9 +206,10 @@ pub(super) fn config_from(a: &AnalyzeArgs) -> Result<Config> {
         None => {}
     }
     if c.source.transactions.is_empty() && c.source.postgres.is_none() {
-        anyhow::bail!(
+        anyhow::bail!(c.output.lang.pick(
+            "没有给出交易数据文件：请给出文件或目录、--postgres URL --table 表名，或在 --config 的 [source] 中设置 transactions（见 clientele analyze --help）",
             "no transaction files given: pass files or directories, --postgres URL --table NAME, or set [source] transactions in --config (see clientele analyze --help)"
-        );
+        ));
     }
     Ok(c)
 }
