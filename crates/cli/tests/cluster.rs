@@ -318,6 +318,50 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
         .expect("the generated transactions");
     let (emb, _) = both("the 1M-row shop", &[], &tx);
 
+    // Ctrl-C while the rows are staged: the staging folder (every valid row again) is removed
+    // before the process ends, and the output is not made
+    let staging = dir.path().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    let stopped = dir.path().join("shop-stopped");
+    let mut job = bin()
+        .arg("analyze")
+        .arg(&tx)
+        .args(on_cluster)
+        .arg("--cluster-staging")
+        .arg(&staging)
+        .arg("--out")
+        .arg(&stopped)
+        .args(["--quiet", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let staged = || {
+        std::fs::read_dir(&staging)
+            .unwrap()
+            .flatten()
+            .any(|run| std::fs::read_dir(run.path()).is_ok_and(|mut files| files.next().is_some()))
+    };
+    let start = Instant::now();
+    while !staged() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(staged(), "the run staged its rows");
+    let kill = Command::new("kill")
+        .args(["-INT", &job.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = job.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut job.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: the rows staged for the cluster are removed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0, "{err}");
+    assert!(!stopped.join("customers.parquet").exists());
+
     // an executor killed while the job runs: the job completes with the same results, or
     // fails saying the cluster failed; never a wrong result
     let lost = dir.path().join("shop-lost");

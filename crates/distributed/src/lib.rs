@@ -16,6 +16,7 @@
 //! build serves the client and the cluster. Deployment: `docs/CLUSTER.md`.
 
 mod error;
+mod live;
 mod url;
 
 #[cfg(feature = "ballista")]
@@ -32,6 +33,7 @@ mod stage;
 mod wire;
 
 pub use error::DistributedError;
+pub use live::remove_staging;
 #[cfg(feature = "ballista")]
 pub use processes::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
 pub use url::ClusterUrl;

@@ -51,6 +51,7 @@ impl Staging {
         std::fs::create_dir(&dir).map_err(err)?;
         // executors read it by absolute path
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        crate::live::began(&dir);
         Ok(Staging { dir })
     }
 }
@@ -58,6 +59,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        crate::live::ended(&self.dir);
     }
 }
 

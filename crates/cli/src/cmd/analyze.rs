@@ -160,15 +160,21 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let plan = spill_plan(&a, &config, &opts, limit)?;
     let (analysis, spilled) = match &plan {
         Some(spill) if a.customer_table_only => {
-            remove_spill_when_stopped(bars, config.output.lang);
+            remove_spill_when_stopped(bars, config.output.lang, false);
             let (analysis, table) = analyze_spilled(&config, &opts, spill, &a.out, bars)?;
             (analysis, Some(table))
         }
         Some(spill) => {
-            remove_spill_when_stopped(bars, config.output.lang);
+            remove_spill_when_stopped(bars, config.output.lang, false);
             (analyze_by_parts(&config, &opts, spill, &a.out, bars)?, None)
         }
-        None => (analyze(&config, &opts, bars)?, None),
+        None => {
+            if config.engine.cluster.is_some() {
+                // the staged rows, as large as the input, are removed first
+                remove_spill_when_stopped(bars, config.output.lang, true);
+            }
+            (analyze(&config, &opts, bars)?, None)
+        }
     };
     let analyzed = started.elapsed();
     let lang = config.output.lang;
@@ -252,19 +258,24 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
 }
 
 /// Ctrl-C or a kill (SIGINT, SIGTERM) ends the run without running destructors: the spill
-/// files, as large as the input, are removed first. (Installed for spilled runs only: the
-/// server handles its own signals.)
-fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang) {
+/// files, or a cluster run's staged rows, as large as the input, are removed first.
+/// (Installed for spilled and cluster runs only: the server handles its own signals.)
+fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang, cluster: bool) {
     let _ = ctrlc::set_handler(move || {
         clientele_engine::remove_unfinished();
         bars.clear();
-        eprintln!(
-            "{}",
+        let said = if cluster {
+            lang.pick(
+                "已中断：暂存给集群的数据行已删除，输出文件夹保持原样",
+                "interrupted: the rows staged for the cluster are removed, the output folder is as it was",
+            )
+        } else {
             lang.pick(
                 "已中断：临时分块文件已删除，输出文件夹保持原样",
-                "interrupted: the spill files are removed, the output folder is as it was"
+                "interrupted: the spill files are removed, the output folder is as it was",
             )
-        );
+        };
+        eprintln!("{said}");
         std::process::exit(130);
     });
 }
