@@ -260,7 +260,11 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
 /// Ctrl-C or a kill (SIGINT, SIGTERM) ends the run without running destructors: the spill
 /// files, or a cluster run's staged rows, as large as the input, are removed first.
 /// (Installed for spilled and cluster runs only: the server handles its own signals.)
-fn remove_spill_when_stopped(bars: &'static Bars, lang: clientele_core::Lang, cluster: bool) {
+pub(super) fn remove_spill_when_stopped(
+    bars: &'static Bars,
+    lang: clientele_core::Lang,
+    cluster: bool,
+) {
     let _ = ctrlc::set_handler(move || {
         clientele_engine::remove_unfinished();
         bars.clear();
