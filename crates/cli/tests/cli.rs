@@ -611,6 +611,30 @@ fn an_error_that_stops_a_run_is_said_in_the_runs_language() {
     assert!(!ok);
     assert!(zh.contains("missing.csv：没有这个文件或目录"), "{zh}");
     assert_eq!(zh.lines().count(), 1, "said once: {zh}");
+    // a setting out of range, in the config
+    let config = d.path().join("c.toml");
+    std::fs::write(&config, "[rfm]\nbins = 12\n").unwrap();
+    let good = d.path().join("good.csv");
+    std::fs::write(&good, "customer_id,order_date,amount\n1,2025-01-01,3\n").unwrap();
+    for (lang, says) in [
+        (
+            "zh",
+            "错误：RFM：rfm.bins：bins 应在 2 到 9 之间，实际为 12",
+        ),
+        (
+            "en",
+            "error: rfm: rfm.bins: bins must be between 2 and 9, got 12",
+        ),
+    ] {
+        let (ok, _, err) = run(bin()
+            .args(["analyze", "--lang", lang, "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(d.path().join("out"))
+            .arg(&good));
+        assert!(!ok);
+        assert_eq!(err.trim(), says);
+    }
 }
 
 #[test]

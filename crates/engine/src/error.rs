@@ -291,7 +291,7 @@ impl EngineError {
     }
 
     /// The message in Chinese where the crate it comes from words it so (reading the input,
-    /// CLV, K-means, the table's columns, a file); `None` otherwise.
+    /// CLV, K-means, RFM, the table's columns, a file); `None` otherwise.
     pub fn zh(&self) -> Option<String> {
         match self {
             EngineError::Ingest(e) => Some(e.zh()),
@@ -302,17 +302,19 @@ impl EngineError {
             )),
             EngineError::Clv(e) => Some(format!("CLV：{}", e.zh())),
             EngineError::Cluster(e) => Some(format!("聚类：{}", e.zh())),
+            EngineError::Rfm(e) => Some(format!("RFM：{}", e.zh())),
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
             _ => None,
         }
     }
 
     /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
-    /// (CLV, K-means, the table's columns, a behaviour dimension that is not finite).
+    /// (CLV, K-means, RFM, the table's columns, a behaviour dimension that is not finite).
     pub fn reason_zh(&self) -> Option<String> {
         match self {
             EngineError::Clv(e) => Some(e.zh()),
             EngineError::Cluster(e) => Some(e.zh()),
+            EngineError::Rfm(e) => Some(e.zh()),
             EngineError::Table(e) => Some(e.zh()),
             EngineError::Behaviour(clientele_behaviour::BehaviourError::NotFinite {
                 column,
@@ -417,7 +419,7 @@ mod tests {
             Step::<()>::of(Err(e)),
             Step::Failed {
                 error: "rfm.r: bins must be between 2 and 9, got 12".into(),
-                error_zh: None,
+                error_zh: Some("rfm.r：bins 应在 2 到 9 之间，实际为 12".into()),
             }
         );
     }

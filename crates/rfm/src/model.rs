@@ -1,7 +1,7 @@
 //! The validated model ([`RfmModel`]) and what scoring returns ([`RfmResult`]).
 
-use clientele_core::CustomerTable;
 use clientele_core::columns as col;
+use clientele_core::{CustomerTable, Note};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Method, MetricConfig, Reference, RfmConfig};
@@ -27,20 +27,32 @@ const METRICS: [&str; 3] = ["r", "f", "m"];
 const METRIC_NAMES: [&str; 3] = ["recency", "frequency", "monetary"];
 
 fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<Scorer, RfmError> {
-    let bad = |message: String| Err(RfmError::Method { metric, message });
+    let bad = |zh: String, en: String| {
+        Err(RfmError::Method {
+            metric,
+            message: Note::new(zh, en),
+        })
+    };
     let m = mc.method.name();
     match mc.method {
         Method::Balanced | Method::Quantile | Method::Ntile => {
             if mc.cuts.is_some() {
-                return bad(format!(
-                    "cuts only apply to method = \"fixed\", not \"{m}\"; remove cuts or set \
-                     method = \"fixed\""
-                ));
+                return bad(
+                    format!(
+                        "cuts 只用于 method = \"fixed\"，而不是 \"{m}\"；请去掉 cuts 或设置 \
+                         method = \"fixed\""
+                    ),
+                    format!(
+                        "cuts only apply to method = \"fixed\", not \"{m}\"; remove cuts or set \
+                         method = \"fixed\""
+                    ),
+                );
             }
             if mc.strict.is_some() {
-                return bad(format!(
-                    "strict only applies to vs_mean / vs_median, not \"{m}\""
-                ));
+                return bad(
+                    format!("strict 只用于 vs_mean / vs_median，而不是 \"{m}\""),
+                    format!("strict only applies to vs_mean / vs_median, not \"{m}\""),
+                );
             }
             let bins = mc.bins.unwrap_or(default_bins);
             if !(2..=9).contains(&bins) {
@@ -56,37 +68,61 @@ fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<S
         Method::Fixed => {
             let Some(cuts) = &mc.cuts else {
                 return bad(
+                    "method = \"fixed\" 需要 cuts = [c1, c2, …]（按原始值递增的切分点；\
+                     级数 = 切分点数 + 1）"
+                        .into(),
                     "method = \"fixed\" needs cuts = [c1, c2, …] (increasing raw-value cut \
                      points; bins = number of cuts + 1)"
                         .into(),
                 );
             };
             if cuts.is_empty() || cuts.len() > 8 {
-                return bad(format!(
-                    "fixed cuts must have 1 to 8 values (2 to 9 levels), got {}",
-                    cuts.len()
-                ));
+                return bad(
+                    format!(
+                        "fixed 的 cuts 应有 1 到 8 个值（2 到 9 级），实际为 {}",
+                        cuts.len()
+                    ),
+                    format!(
+                        "fixed cuts must have 1 to 8 values (2 to 9 levels), got {}",
+                        cuts.len()
+                    ),
+                );
             }
             if let Some(c) = cuts.iter().find(|c| !c.is_finite()) {
-                return bad(format!("fixed cut point {c} is not a finite number"));
+                return bad(
+                    format!("fixed 的切分点 {c} 不是有限数"),
+                    format!("fixed cut point {c} is not a finite number"),
+                );
             }
             if let Some(w) = cuts.windows(2).find(|w| w[0] >= w[1]) {
-                return bad(format!(
-                    "fixed cuts must be strictly increasing, but {} is followed by {}",
-                    w[0], w[1]
-                ));
+                return bad(
+                    format!("fixed 的 cuts 应严格递增，但 {} 之后是 {}", w[0], w[1]),
+                    format!(
+                        "fixed cuts must be strictly increasing, but {} is followed by {}",
+                        w[0], w[1]
+                    ),
+                );
             }
             let bins = cuts.len() as u8 + 1;
             if let Some(b) = mc.bins
                 && b != bins
             {
-                return bad(format!(
-                    "bins = {b} but {} cuts make {bins} levels; drop bins or fix cuts",
-                    cuts.len()
-                ));
+                return bad(
+                    format!(
+                        "bins = {b}，但 {} 个切分点构成 {bins} 级；请去掉 bins 或修正 cuts",
+                        cuts.len()
+                    ),
+                    format!(
+                        "bins = {b} but {} cuts make {bins} levels; drop bins or fix cuts",
+                        cuts.len()
+                    ),
+                );
             }
             if mc.strict.is_some() {
-                return bad("strict only applies to vs_mean / vs_median, not \"fixed\"".into());
+                return bad(
+                    "strict 只用于 vs_mean / vs_median，而不是 \"fixed\"".into(),
+                    "strict only applies to vs_mean / vs_median, not \"fixed\"".into(),
+                );
             }
             Ok(Scorer {
                 method: Method::Fixed,
@@ -99,14 +135,18 @@ fn scorer(metric: &'static str, mc: &MetricConfig, default_bins: u8) -> Result<S
             if let Some(b) = mc.bins
                 && b != 2
             {
-                return bad(format!(
-                    "method = \"{m}\" always has 2 levels (low/high), got bins = {b}; drop bins"
-                ));
+                return bad(
+                    format!("method = \"{m}\" 总是 2 级（低/高），实际 bins = {b}；请去掉 bins"),
+                    format!(
+                        "method = \"{m}\" always has 2 levels (low/high), got bins = {b}; drop bins"
+                    ),
+                );
             }
             if mc.cuts.is_some() {
-                return bad(format!(
-                    "cuts only apply to method = \"fixed\", not \"{m}\""
-                ));
+                return bad(
+                    format!("cuts 只用于 method = \"fixed\"，而不是 \"{m}\""),
+                    format!("cuts only apply to method = \"fixed\", not \"{m}\""),
+                );
             }
             Ok(Scorer {
                 method: mc.method,
@@ -148,9 +188,12 @@ impl RfmModel {
                     {
                         return Err(RfmError::Frozen {
                             metric: METRIC_NAMES[k],
-                            message: format!(
-                                "pymc quartile edges {e:?} must be at most 3 finite, strictly \
-                                 increasing values"
+                            message: Note::new(
+                                format!("pymc 四分位切分点 {e:?} 应为至多 3 个严格递增的有限数"),
+                                format!(
+                                    "pymc quartile edges {e:?} must be at most 3 finite, \
+                                     strictly increasing values"
+                                ),
                             ),
                         });
                     }
@@ -159,9 +202,10 @@ impl RfmModel {
             if let Some(c) = &fz.cn8
                 && ![c.r, c.f, c.m].iter().all(|x| x.is_finite())
             {
-                return Err(RfmError::Cn8(
-                    "frozen reference values must be finite".into(),
-                ));
+                return Err(RfmError::Cn8(Note::new(
+                    "冻结的参考值必须是有限数",
+                    "frozen reference values must be finite",
+                )));
             }
         }
         // Scheme list.
@@ -210,24 +254,28 @@ impl RfmModel {
                     let c = &config.cn8;
                     match (c.reference, c.values.is_some()) {
                         (Reference::Value, false) => {
-                            return Err(RfmError::Cn8(
-                                "reference = \"value\" needs values = { r = …, f = …, m = … }"
-                                    .into(),
-                            ));
+                            return Err(RfmError::Cn8(Note::new(
+                                "reference = \"value\" 需要 values = { r = …, f = …, m = … }",
+                                "reference = \"value\" needs values = { r = …, f = …, m = … }",
+                            )));
                         }
                         (Reference::Mean | Reference::Median, true) => {
-                            return Err(RfmError::Cn8(
+                            return Err(RfmError::Cn8(Note::new(
+                                "values 只与 reference = \"value\" 一起使用；请去掉它们，\
+                                 或设置 reference = \"value\"",
                                 "values are only used with reference = \"value\"; remove them \
-                                 or set reference = \"value\""
-                                    .into(),
-                            ));
+                                 or set reference = \"value\"",
+                            )));
                         }
                         _ => {}
                     }
                     if let Some(v) = c.values
                         && ![v.r, v.f, v.m].iter().all(|x| x.is_finite())
                     {
-                        return Err(RfmError::Cn8("values must be finite numbers".into()));
+                        return Err(RfmError::Cn8(Note::new(
+                            "values 必须是有限数",
+                            "values must be finite numbers",
+                        )));
                     }
                     CompiledScheme {
                         name: name.clone(),

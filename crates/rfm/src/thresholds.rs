@@ -115,42 +115,61 @@ impl MetricThresholds {
 
     /// Checks frozen thresholds before they are used.
     pub(crate) fn validate(&self, metric: &'static str, higher: bool) -> Result<(), RfmError> {
-        let err = |message: String| Err(RfmError::Frozen { metric, message });
-        if !(2..=9).contains(&self.bins) {
-            return err(format!("bins must be between 2 and 9, got {}", self.bins));
+        let err = |zh: String, en: String| {
+            Err(RfmError::Frozen {
+                metric,
+                message: clientele_core::Note::new(zh, en),
+            })
+        };
+        let (bins, cuts) = (self.bins, self.cuts.len());
+        if !(2..=9).contains(&bins) {
+            return err(
+                format!("bins 应在 2 到 9 之间，实际为 {bins}"),
+                format!("bins must be between 2 and 9, got {bins}"),
+            );
         }
         if self.higher_is_better != higher {
-            return err(format!(
-                "higher_is_better must be {higher} for {metric}; these thresholds belong to \
-                 another metric"
-            ));
+            return err(
+                format!("{metric} 的 higher_is_better 应为 {higher}；这些阈值属于另一个指标"),
+                format!(
+                    "higher_is_better must be {higher} for {metric}; these thresholds belong to \
+                     another metric"
+                ),
+            );
         }
-        if self.cuts.len() + 1 != usize::from(self.bins) {
-            return err(format!(
-                "{} levels need {} cut points, found {} (thresholds from a run with no \
-                 customers cannot be frozen)",
-                self.bins,
-                self.bins - 1,
-                self.cuts.len()
-            ));
+        if cuts + 1 != usize::from(bins) {
+            let need = bins - 1;
+            return err(
+                format!(
+                    "{bins} 级需要 {need} 个切分点，实际有 {cuts} 个（没有客户的运行的阈值无法冻结）"
+                ),
+                format!(
+                    "{bins} levels need {need} cut points, found {cuts} (thresholds from a run \
+                     with no customers cannot be frozen)"
+                ),
+            );
         }
         if let Some(c) = self.cuts.iter().find(|c| !c.is_finite()) {
-            return err(format!("cut point {c} is not a finite number"));
+            return err(
+                format!("切分点 {c} 不是有限数"),
+                format!("cut point {c} is not a finite number"),
+            );
         }
         if self.cuts.windows(2).any(|w| w[0] > w[1]) {
-            return err(format!(
-                "cut points {:?} are not in ascending order",
-                self.cuts
-            ));
+            let c = &self.cuts;
+            return err(
+                format!("切分点 {c:?} 不是升序"),
+                format!("cut points {c:?} are not in ascending order"),
+            );
         }
         if let Some(t) = &self.tie_ids
-            && t.len() != self.cuts.len()
+            && t.len() != cuts
         {
-            return err(format!(
-                "tie_ids has {} entries but there are {} cut points",
-                t.len(),
-                self.cuts.len()
-            ));
+            let n = t.len();
+            return err(
+                format!("tie_ids 有 {n} 项，但切分点有 {cuts} 个"),
+                format!("tie_ids has {n} entries but there are {cuts} cut points"),
+            );
         }
         Ok(())
     }

@@ -48,12 +48,14 @@ pub(crate) fn compile(
     scheme: &CustomScheme,
     dims: [u8; 3],
 ) -> Result<(Vec<Segment>, Grid), RfmError> {
-    let err = |message: String| RfmError::Custom {
+    let err = |zh: String, en: String| RfmError::Custom {
         scheme: scheme.name.clone(),
-        message,
+        message: clientele_core::Note::new(zh, en),
     };
     if scheme.rules.is_empty() {
         return Err(err(
+            "没有规则；请添加规则，例如 { zh = \"高价值\", en = \"High value\", r = [4, 5] }"
+                .into(),
             "has no rules; add rules like { zh = \"高价值\", en = \"High value\", r = [4, 5] }"
                 .into(),
         ));
@@ -102,15 +104,19 @@ pub(crate) fn compile(
         {
             let [lo, hi] = range.unwrap_or([1, dims[k]]);
             if lo < 1 || lo > hi || hi > dims[k] {
-                return Err(err(format!(
-                    "rule {} ({}): {axis} = [{lo}, {hi}] is not a range within the {} levels \
-                     1..={}; use [low, high] with 1 ≤ low ≤ high ≤ {}",
-                    i + 1,
-                    rule.en,
-                    axis.to_uppercase(),
-                    dims[k],
-                    dims[k]
-                )));
+                let (n, axis_up, d) = (i + 1, axis.to_uppercase(), dims[k]);
+                return Err(err(
+                    format!(
+                        "规则 {n}（{}）：{axis} = [{lo}, {hi}] 不是 {axis_up} 的 1..={d} 级内的范围；\
+                         请用 [低, 高]，且 1 ≤ 低 ≤ 高 ≤ {d}",
+                        rule.zh
+                    ),
+                    format!(
+                        "rule {n} ({}): {axis} = [{lo}, {hi}] is not a range within the {axis_up} \
+                         levels 1..={d}; use [low, high] with 1 ≤ low ≤ high ≤ {d}",
+                        rule.en
+                    ),
+                ));
             }
             rr[k] = [lo, hi];
         }
@@ -149,31 +155,56 @@ pub(crate) fn compile(
     if !scheme.first_match
         && let Some((a, b, cell)) = first_overlap
     {
-        return Err(err(format!(
-            "rules {} ({}) and {} ({}) both match cell {cell} ({overlaps} overlapping cells in \
-             all); narrow one of the ranges, or set first_match = true to let the earlier rule win",
-            a + 1,
-            scheme.rules[a].en,
-            b + 1,
-            scheme.rules[b].en
-        )));
+        let (ra, rb) = (&scheme.rules[a], &scheme.rules[b]);
+        return Err(err(
+            format!(
+                "规则 {}（{}）和规则 {}（{}）都匹配格子 {cell}（共 {overlaps} 个重叠的格子）；\
+                 请缩小其中一个范围，或设置 first_match = true 让前面的规则优先",
+                a + 1,
+                ra.zh,
+                b + 1,
+                rb.zh
+            ),
+            format!(
+                "rules {} ({}) and {} ({}) both match cell {cell} ({overlaps} overlapping cells \
+                 in all); narrow one of the ranges, or set first_match = true to let the earlier \
+                 rule win",
+                a + 1,
+                ra.en,
+                b + 1,
+                rb.en
+            ),
+        ));
     }
     if let Some(i) = wins.iter().position(|&w| w == 0) {
-        return Err(err(format!(
-            "rule {} ({}) can never apply: every cell it covers is taken by earlier rules; move \
-             it up or narrow the earlier rules",
-            i + 1,
-            scheme.rules[i].en
-        )));
+        let r = &scheme.rules[i];
+        return Err(err(
+            format!(
+                "规则 {}（{}）永远不会生效：它覆盖的每个格子都被前面的规则占了；请把它上移，或缩小前面的规则",
+                i + 1,
+                r.zh
+            ),
+            format!(
+                "rule {} ({}) can never apply: every cell it covers is taken by earlier rules; \
+                 move it up or narrow the earlier rules",
+                i + 1,
+                r.en
+            ),
+        ));
     }
     if scheme.default.is_none() && !uncovered.is_empty() {
         let total: usize = dims.iter().map(|&d| usize::from(d)).product();
-        return Err(err(format!(
-            "{} of {total} (R, F, M) cells are not covered by any rule: {}; add rules for them \
-             or set default = {{ zh = \"其他\", en = \"Other\" }}",
-            uncovered.len(),
-            list(&uncovered)
-        )));
+        let (n, cells) = (uncovered.len(), list(&uncovered));
+        return Err(err(
+            format!(
+                "{total} 个 (R, F, M) 格子中有 {n} 个没有规则覆盖：{cells}；请为它们添加规则，\
+                 或设置 default = {{ zh = \"其他\", en = \"Other\" }}"
+            ),
+            format!(
+                "{n} of {total} (R, F, M) cells are not covered by any rule: {cells}; add rules \
+                 for them or set default = {{ zh = \"其他\", en = \"Other\" }}"
+            ),
+        ));
     }
     Ok((segments, grid))
 }
@@ -223,6 +254,21 @@ mod tests {
         assert!(e.contains("75 of 125"), "{e}");
         assert!(e.contains("R1F1M1"), "{e}");
         assert!(e.contains("default ="), "{e}");
+        // the same in Chinese, the rules named by their Chinese names
+        let zh = compile(&s, [5, 5, 5]).unwrap_err().zh();
+        assert!(
+            zh.starts_with("自定义方案 `mine`：125 个 (R, F, M) 格子中有 75 个"),
+            "{zh}"
+        );
+        let s = scheme(vec![
+            rule("High", Some([3, 5]), None, None),
+            rule("Low", Some([1, 3]), None, None),
+        ]);
+        let zh = compile(&s, [5, 5, 5]).unwrap_err().zh();
+        assert!(
+            zh.contains("规则 1（Highzh）和规则 2（Lowzh）都匹配格子"),
+            "{zh}"
+        );
     }
 
     #[test]
