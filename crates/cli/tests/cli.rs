@@ -363,6 +363,24 @@ fn compare_validate_and_config_check_speak_the_runs_language() {
         en.contains("stayed") && en.contains("(new customer)"),
         "{en}"
     );
+    // the runs given the wrong way round: refused in the language asked for
+    for (lang, says) in [
+        (
+            "zh",
+            "错误：比较：旧快照（基准日 2025-12-30）晚于新快照（基准日 2025-06-30）：请交换两者",
+        ),
+        (
+            "en",
+            "error: compare: the old snapshot (as of 2025-12-30) is later than the new one",
+        ),
+    ] {
+        let (ok, _, err) = run(bin()
+            .args(["compare", "--lang", lang])
+            .arg(d.path().join("b"))
+            .arg(d.path().join("a")));
+        assert!(!ok);
+        assert!(err.starts_with(says), "{err}");
+    }
     let (ok, out, err) = run(bin()
         .args([
             "validate",

@@ -303,6 +303,8 @@ impl EngineError {
             EngineError::Clv(e) => Some(format!("CLV：{}", e.zh())),
             EngineError::Cluster(e) => Some(format!("聚类：{}", e.zh())),
             EngineError::Rfm(e) => Some(format!("RFM：{}", e.zh())),
+            EngineError::Lifecycle(e) => Some(format!("生命周期：{}", e.zh())),
+            EngineError::Compare(e) => Some(format!("比较：{}", e.zh())),
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
             _ => None,
         }
@@ -315,6 +317,7 @@ impl EngineError {
             EngineError::Clv(e) => Some(e.zh()),
             EngineError::Cluster(e) => Some(e.zh()),
             EngineError::Rfm(e) => Some(e.zh()),
+            EngineError::Lifecycle(e) | EngineError::Compare(e) => Some(e.zh()),
             EngineError::Table(e) => Some(e.zh()),
             EngineError::Behaviour(clientele_behaviour::BehaviourError::NotFinite {
                 column,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use clientele_core::{CoreError, Day};
+use clientele_core::{CoreError, Day, Note};
 
 use crate::month::Month;
 
@@ -30,12 +30,12 @@ impl fmt::Display for Side {
 #[non_exhaustive]
 pub enum LifecycleError {
     /// A `[lifecycle]` value that breaks a rule.
-    #[error("lifecycle.{key}: {message}")]
+    #[error("lifecycle.{key}: {}", message.en)]
     Config {
         /// The key, e.g. `churn_ratio`.
         key: &'static str,
         /// The rule and the value given.
-        message: String,
+        message: Note,
     },
     /// The as-of day is before a customer's last purchase: stages would look into the future.
     #[error(
@@ -145,4 +145,72 @@ pub enum LifecycleError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl Side {
+    /// The side in Chinese.
+    fn zh(self) -> &'static str {
+        match self {
+            Side::Old => "旧",
+            Side::New => "新",
+        }
+    }
+}
+
+impl LifecycleError {
+    /// The message in Chinese, for a run in Chinese (the English is [`std::fmt::Display`]);
+    /// a row's problem the engine's own data has (a bug) keeps its English detail.
+    pub fn zh(&self) -> String {
+        use LifecycleError as E;
+        match self {
+            E::Config { key, message } => format!("lifecycle.{key}：{}", message.zh),
+            E::AsOfBeforeLastPurchase {
+                row,
+                last_purchase,
+                as_of,
+            } => format!(
+                "基准日 {as_of} 早于客户第 {row} 行的最近一次购买（{last_purchase}）：\
+                 请用不早于数据中最近一次购买的基准日"
+            ),
+            E::Core(e) => e.zh(),
+            E::BadCustomer { row, message } => format!("客户第 {row} 行：{message}"),
+            E::UnknownCustomer {
+                row,
+                customer,
+                customers,
+            } => format!("活动第 {row} 行属于客户 {customer}，但只有 {customers} 位客户有首购月份"),
+            E::ActivityBeforeFirstPurchase {
+                customer,
+                month,
+                first,
+            } => format!("客户 {customer} 在 {month} 有活动，早于其首购月份 {first}"),
+            E::AfterThrough {
+                what,
+                month,
+                through,
+            } => format!("{what}（{month}）晚于分析的最后一个月（{through}）"),
+            E::NonFinite { what, value } => format!("{what} 不是有限数（{value}）"),
+            E::ConfigMismatch { old, new } => {
+                format!("两个快照的配置不同（旧 {old}，新 {new}）：请比较用同一配置得到的运行")
+            }
+            E::OnlyIn { kind, name, side } => {
+                let kind = match *kind {
+                    "scheme" => "方案",
+                    "grade" => "等级",
+                    "score" => "评分",
+                    "column" => "列",
+                    other => other,
+                };
+                format!("{kind} `{name}` 只在{}快照中", side.zh())
+            }
+            E::LifecycleOnlyIn(side) => format!(
+                "生命周期阶段只在{}快照中：请比较用同一配置得到的运行",
+                side.zh()
+            ),
+            E::SnapshotOrder { old, new } => {
+                format!("旧快照（基准日 {old}）晚于新快照（基准日 {new}）：请交换两者")
+            }
+            E::BadSnapshot { side, message } => format!("{}快照：{message}", side.zh()),
+        }
+    }
 }

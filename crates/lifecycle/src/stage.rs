@@ -217,55 +217,65 @@ impl LifecycleConfig {
 
     /// Checks every rule; the first broken one is returned.
     pub fn validate(&self) -> Result<(), LifecycleError> {
-        let err = |key, message: String| Err(LifecycleError::Config { key, message });
-        if !(self.at_risk_ratio.is_finite() && self.at_risk_ratio > 0.0) {
+        let err = |key, zh: String, en: String| {
+            Err(LifecycleError::Config {
+                key,
+                message: clientele_core::Note::new(zh, en),
+            })
+        };
+        let (at_risk, churn) = (self.at_risk_ratio, self.churn_ratio);
+        if !(at_risk.is_finite() && at_risk > 0.0) {
             return err(
                 "at_risk_ratio",
-                format!("must be a number above 0, got {}", self.at_risk_ratio),
+                format!("应为大于 0 的数，实际为 {at_risk}"),
+                format!("must be a number above 0, got {at_risk}"),
             );
         }
-        if !(self.churn_ratio.is_finite() && self.churn_ratio > self.at_risk_ratio) {
+        if !(churn.is_finite() && churn > at_risk) {
             return err(
                 "churn_ratio",
-                format!(
-                    "must be above at_risk_ratio ({}), got {}",
-                    self.at_risk_ratio, self.churn_ratio
-                ),
+                format!("应大于 at_risk_ratio（{at_risk}），实际为 {churn}"),
+                format!("must be above at_risk_ratio ({at_risk}), got {churn}"),
             );
         }
-        if !(self.min_cadence_days.is_finite() && self.min_cadence_days > 0.0) {
+        let min = self.min_cadence_days;
+        if !(min.is_finite() && min > 0.0) {
             return err(
                 "min_cadence_days",
-                format!("must be above 0, got {}", self.min_cadence_days),
+                format!("应大于 0，实际为 {min}"),
+                format!("must be above 0, got {min}"),
             );
         }
-        if self.churn_days <= self.active_days {
+        let (active, churn_days) = (self.active_days, self.churn_days);
+        if churn_days <= active {
             return err(
                 "churn_days",
-                format!(
-                    "must be above active_days ({}), got {}",
-                    self.active_days, self.churn_days
-                ),
+                format!("应大于 active_days（{active}），实际为 {churn_days}"),
+                format!("must be above active_days ({active}), got {churn_days}"),
             );
         }
         let p_ok = |p: f64| (0.0..=1.0).contains(&p);
-        if !p_ok(self.p_alive_at_risk) {
+        let (p_risk, p_churned) = (self.p_alive_at_risk, self.p_alive_churned);
+        if !p_ok(p_risk) {
             return err(
                 "p_alive_at_risk",
-                format!("must be between 0 and 1, got {}", self.p_alive_at_risk),
+                format!("应在 0 到 1 之间，实际为 {p_risk}"),
+                format!("must be between 0 and 1, got {p_risk}"),
             );
         }
-        if !p_ok(self.p_alive_churned) || self.p_alive_churned >= self.p_alive_at_risk {
+        if !p_ok(p_churned) || p_churned >= p_risk {
             return err(
                 "p_alive_churned",
-                format!(
-                    "must be between 0 and p_alive_at_risk ({}), got {}",
-                    self.p_alive_at_risk, self.p_alive_churned
-                ),
+                format!("应在 0 到 p_alive_at_risk（{p_risk}）之间，实际为 {p_churned}"),
+                format!("must be between 0 and p_alive_at_risk ({p_risk}), got {p_churned}"),
             );
         }
         if self.churn_months == 0 {
-            return err("churn_months", "must be at least 1, got 0".to_string());
+            return err(
+                "churn_months",
+                "应至少为 1，实际为 0".to_string(),
+                "must be at least 1, got 0".to_string(),
+            );
         }
         Ok(())
     }

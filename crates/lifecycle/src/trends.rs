@@ -109,7 +109,7 @@ fn check(config: &TrendConfig) -> Result<(), LifecycleError> {
     if config.churn_months == 0 {
         return Err(LifecycleError::Config {
             key: "churn_months",
-            message: "must be at least 1, got 0".to_string(),
+            message: clientele_core::Note::new("应至少为 1，实际为 0", "must be at least 1, got 0"),
         });
     }
     Ok(())

@@ -9,6 +9,7 @@ use clientele_engine::{Manifest, OutputDir};
 
 use super::flags::{LangArg, locale_lang};
 use super::pad;
+use crate::progress::Bars;
 
 #[derive(Debug, Args)]
 pub(super) struct CompareArgs {
@@ -29,8 +30,10 @@ pub(super) struct CompareArgs {
     lang: Option<LangArg>,
 }
 
-pub(super) fn run(c: CompareArgs) -> Result<()> {
+pub(super) fn run(c: CompareArgs, bars: &Bars) -> Result<()> {
     let lang = c.lang.map_or_else(locale_lang, Lang::from);
+    // an error is said in it too
+    bars.set_lang(lang);
     let old = clientele_engine::read_snapshot(&c.old)?;
     let mut new = clientele_engine::read_snapshot(&c.new)?;
     if old.config_hash != new.config_hash {

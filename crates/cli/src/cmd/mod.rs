@@ -143,7 +143,7 @@ pub fn run(cli: Cli, bars: &'static Bars) -> Result<()> {
         Command::Generate(g) => generate::run(g, flags::locale_lang(), bars).map(|_| ()),
         Command::Demo(d) => generate::demo(d, bars),
         Command::Validate(v) => validate::run(v, bars),
-        Command::Compare(c) => compare::run(c),
+        Command::Compare(c) => compare::run(c, bars),
         Command::Report(r) => report::run(r),
         Command::Config(c) => config::run(c, bars),
         Command::Serve(s) => serve::run(s, cli.quiet),
