@@ -8,7 +8,7 @@
 // (the page scrolling sideways, a box whose content spills out), and saves a screenshot.
 // Prints one JSON document: {"pages": [...], "exports": [...], "failures": [...]}.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,7 +35,14 @@ function fail(message) {
 }
 function cleanup() {
   try { chrome.kill("SIGKILL"); } catch (_) { /* gone */ }
-  try { rmSync(profile, { recursive: true, force: true }); } catch (_) { /* left behind */ }
+  // the kill is not the exit: a browser still shutting down writes into its profile again,
+  // which left `clientele-cdp-*` folders behind; remove until it stays gone (at most 3 s)
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 60; i++) {
+    try { rmSync(profile, { recursive: true, force: true }); } catch (_) { /* busy */ }
+    Atomics.wait(pause, 0, 0, 50);
+    if (!existsSync(profile)) break;
+  }
 }
 
 const wsUrl = await new Promise((resolve, reject) => {
