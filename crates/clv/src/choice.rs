@@ -198,6 +198,16 @@ fn capped(opts: &FitOptions) -> FitOptions {
     }
 }
 
+impl Candidate {
+    /// [`Candidate::error`] in `lang` (English where no Chinese was given).
+    pub fn error_in(&self, lang: clientele_core::Lang) -> Option<&str> {
+        let zh = self.error_zh.as_deref();
+        self.error
+            .as_deref()
+            .map(|en| lang.pick(zh.unwrap_or(en), en))
+    }
+}
+
 fn failed(kind: ModelKind, e: &ClvError) -> Candidate {
     Candidate {
         model: kind,

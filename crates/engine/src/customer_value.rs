@@ -103,10 +103,8 @@ fn in_lang<'a>(
     en: &'a Option<String>,
     zh: &'a Option<String>,
 ) -> Option<&'a str> {
-    match (lang, zh) {
-        (clientele_core::Lang::Zh, Some(zh)) if en.is_some() => Some(zh),
-        _ => en.as_deref(),
-    }
+    en.as_deref()
+        .map(|en| lang.pick(zh.as_deref().unwrap_or(en), en))
 }
 
 /// One month of [`ClvSection::forecast`].

@@ -399,8 +399,9 @@ pub(crate) fn unregister_unfinished(dir: &Path) {
 
 /// Removes the spill folders (and a cluster run's staging folder) of this process's runs: for
 /// a binary stopped by a signal (Ctrl-C, a kill) or by its memory limit, which ends the
-/// process without running destructors. Spill files are as large as the input, and a later run would remove them only if it spilled to
-/// the same place. The unfinished output folder is small and the next run removes it.
+/// process without running destructors. Spill files are as large as the input, and a later
+/// run would remove them only if it spilled to the same place. The unfinished output folder
+/// is small and the next run removes it.
 pub fn remove_unfinished() {
     // a cluster run's staged rows too
     clientele_distributed::remove_staging();

@@ -77,10 +77,7 @@ impl<T> Step<T> {
             Step::Failed { error_zh, .. } => error_zh.as_deref(),
             Step::Done(_) | Step::Off => None,
         };
-        match (lang, zh) {
-            (clientele_core::Lang::Zh, Some(zh)) => Some(zh),
-            _ => self.problem(),
-        }
+        self.problem().map(|en| lang.pick(zh.unwrap_or(en), en))
     }
 }
 

@@ -160,18 +160,18 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let plan = spill_plan(&a, &config, &opts, limit)?;
     let (analysis, spilled) = match &plan {
         Some(spill) if a.customer_table_only => {
-            remove_spill_when_stopped(bars, config.output.lang, false);
+            remove_temporary_when_stopped(bars, config.output.lang, false);
             let (analysis, table) = analyze_spilled(&config, &opts, spill, &a.out, bars)?;
             (analysis, Some(table))
         }
         Some(spill) => {
-            remove_spill_when_stopped(bars, config.output.lang, false);
+            remove_temporary_when_stopped(bars, config.output.lang, false);
             (analyze_by_parts(&config, &opts, spill, &a.out, bars)?, None)
         }
         None => {
             if config.engine.cluster.is_some() {
                 // the staged rows, as large as the input, are removed first
-                remove_spill_when_stopped(bars, config.output.lang, true);
+                remove_temporary_when_stopped(bars, config.output.lang, true);
             }
             (analyze(&config, &opts, bars)?, None)
         }
@@ -260,7 +260,7 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
 /// Ctrl-C or a kill (SIGINT, SIGTERM) ends the run without running destructors: the spill
 /// files, or a cluster run's staged rows, as large as the input, are removed first.
 /// (Installed for spilled and cluster runs only: the server handles its own signals.)
-pub(super) fn remove_spill_when_stopped(
+pub(super) fn remove_temporary_when_stopped(
     bars: &'static Bars,
     lang: clientele_core::Lang,
     cluster: bool,

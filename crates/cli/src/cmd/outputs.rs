@@ -311,11 +311,7 @@ pub(super) fn print_comparison(
     for c in &cmp.candidates {
         let score = if holdout { c.holdout_mae } else { c.bic };
         let mark = if c.model == cmp.chosen { "→" } else { " " };
-        let error = match lang {
-            Lang::Zh => c.error_zh.as_ref().or(c.error.as_ref()),
-            Lang::En => c.error.as_ref(),
-        };
-        let line = match (score, error) {
+        let line = match (score, c.error_in(lang)) {
             (Some(v), _) => {
                 let ll = c.log_likelihood.unwrap_or(f64::NAN);
                 match lang {

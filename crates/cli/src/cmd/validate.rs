@@ -111,7 +111,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
     let cal = Day::parse_iso(&v.calibration_end).context("--calibration-end")?;
     if config.engine.cluster.is_some() {
         // the rows staged for the cluster, as large as the input, go first
-        super::analyze::remove_spill_when_stopped(bars, config.output.lang, true);
+        super::analyze::remove_temporary_when_stopped(bars, config.output.lang, true);
     }
     let r = clientele_engine::validate(&config, cal, bars)?;
     if let Some(cmp) = &r.comparison {

@@ -237,11 +237,7 @@ fn comparison_card(c: &Ctx, cmp: &ModelComparison) -> Value {
         let kept = if cand.model == cmp.chosen {
             c.t("yes")
         } else {
-            let error = match c.lang {
-                clientele_core::Lang::Zh => cand.error_zh.as_ref().or(cand.error.as_ref()),
-                clientele_core::Lang::En => cand.error.as_ref(),
-            };
-            error.map_or_else(String::new, |e| {
+            cand.error_in(c.lang).map_or_else(String::new, |e| {
                 c.tf("pr.cmp_failed", &[("v", super::card::truncate(e, 120))])
             })
         };
