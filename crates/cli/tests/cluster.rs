@@ -205,6 +205,42 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     let cdnow = manifest_dir().join("../ingest/tests/data/CDNOW_master.txt");
     let (emb, _) = both("CDNOW", &CDNOW, &cdnow);
 
+    // by parts: each part of the customers one job on the cluster, its table kept on disk on
+    // the client through the models (`--spill-dir`); every output equal, the report included
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let spill_arg = spill.to_string_lossy().into_owned();
+    let by_parts = |name: &str, args: &[&str], input: &[&Path], emb: &Path, parts: &str| {
+        let out = dir.path().join(name);
+        let extra = ["--spill-dir", spill_arg.as_str(), "--spill-parts", parts];
+        let (ok, err) = analyze(&[args, &on_cluster[..], &extra[..]].concat(), input, &out);
+        assert!(ok, "{err}");
+        assert_same_outputs(emb, &out);
+        let (a, b) = (emb.join("report.html"), out.join("report.html"));
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "{name}: the report differs"
+        );
+        assert_eq!(
+            std::fs::read_dir(&spill).unwrap().count(),
+            0,
+            "{name}: the spill folder is left behind"
+        );
+    };
+    by_parts("CDNOW-parts", &CDNOW, &[&cdnow], &emb, "3");
+    // the SQL plan aggregates the whole table at once: refused with the way out
+    let (ok, err) = analyze(
+        &[
+            &CDNOW[..],
+            &on_cluster[..],
+            &["--cluster-plan", "sql", "--spill-dir", spill_arg.as_str()][..],
+        ]
+        .concat(),
+        &[&cdnow],
+        &dir.path().join("CDNOW-parts-sql"),
+    );
+    assert!(!ok && err.contains("--cluster-plan fold"), "{err}");
+
     // the SQL plan (what stock Ballista executors can run) gives the same outputs too
     let sql_plan = ["--cluster", url.as_str(), "--cluster-plan", "sql"];
     let sql = dir.path().join("CDNOW-sql");
@@ -317,6 +353,27 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
         })
         .expect("the generated transactions");
     let (emb, _) = both("the 1M-row shop", &[], &tx);
+
+    // by parts, with the shop's side tables (attributes, satisfaction, leads) joined part by
+    // part: equal to the embedded run in memory
+    let side = |name: &str| shop.join(name).to_string_lossy().into_owned();
+    let (attributes, satisfaction, leads) = (
+        side("customers.csv"),
+        side("satisfaction.csv"),
+        side("leads.csv"),
+    );
+    let with_side = [
+        "--attributes",
+        attributes.as_str(),
+        "--satisfaction",
+        satisfaction.as_str(),
+        "--leads",
+        leads.as_str(),
+    ];
+    let side_emb = dir.path().join("shop-side-emb");
+    let (ok, err) = analyze(&with_side, &[&tx], &side_emb);
+    assert!(ok, "{err}");
+    by_parts("shop-side-parts", &with_side, &[&tx], &side_emb, "5");
 
     // Ctrl-C while the rows are staged: the staging folder (every valid row again) is removed
     // before the process ends, and the output is not made

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use clientele_core::{ColumnData, CustomerTable};
-use clientele_ingest::{AsOfCounts, IngestOptions, MergedDetail, PartTable};
+use clientele_ingest::{AsOfCounts, IngestOptions, PartDetail, PartTable};
 
 use crate::DistributedError;
 
@@ -13,8 +13,9 @@ use crate::DistributedError;
 pub(crate) struct Merged {
     pub table: CustomerTable,
     pub counts: AsOfCounts,
-    /// With [`clientele_ingest::IngestOptions::monthly_activity`].
-    pub detail: Option<MergedDetail>,
+    /// With [`clientele_ingest::IngestOptions::monthly_activity`]; the seasonality as exact
+    /// sums ([`PartDetail::into_merged`] makes the totals).
+    pub detail: Option<PartDetail>,
     /// With [`clientele_ingest::IngestOptions::holdout_end`]: one per row of the table.
     pub holdout: Option<Vec<f64>>,
 }
@@ -123,7 +124,10 @@ pub(crate) fn merge(
     let detail = if details.is_empty() {
         None
     } else if details.len() == rows.len() {
-        Some(clientele_ingest::merge_details(details, &rows).map_err(|e| internal(e.to_string()))?)
+        Some(
+            clientele_ingest::merge_part_details(details, &rows)
+                .map_err(|e| internal(e.to_string()))?,
+        )
     } else {
         return Err(internal("some buckets came without their detail".into()));
     };
@@ -254,7 +258,7 @@ mod tests {
             assert_eq!(d.months, m.months);
             assert_eq!(d.category_spend, m.category_spend);
             assert_eq!(d.categories, m.categories);
-            assert_eq!(clientele_ingest::totals_of(&d.seasonality), m.seasonality);
+            assert_eq!(d.seasonality, m.seasonality);
             let days = whole.holdout.as_ref().expect("the holdout asked for");
             assert!(days.iter().sum::<f64>() > 0.0, "purchases in the holdout");
             assert_eq!(Some(days), merged.holdout.as_ref(), "{parts} buckets");

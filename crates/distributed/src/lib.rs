@@ -87,6 +87,10 @@ pub struct ClusterOptions<'a> {
     pub staging: Option<&'a Path>,
     /// [`ClusterPlan`].
     pub plan: ClusterPlan,
+    /// Files the validated rows are staged in, split by customer hash as
+    /// [`clientele_ingest::part_of`] splits them (`None`: 8). A client that folds part by
+    /// part ([`Staged::fold_part`]) stages as many as it has parts.
+    pub parts: Option<usize>,
 }
 
 /// [`clientele_ingest::load`], with the aggregation run on the Ballista cluster at `url`.
@@ -145,6 +149,51 @@ impl Staged {
         #[cfg(not(feature = "ballista"))]
         {
             let _ = (opts, progress);
+            match self.never {}
+        }
+    }
+}
+
+impl Staged {
+    /// Files the rows are staged in: the parts [`Staged::fold_part`] takes.
+    pub fn parts(&self) -> usize {
+        #[cfg(feature = "ballista")]
+        {
+            self.rows.parts()
+        }
+        #[cfg(not(feature = "ballista"))]
+        {
+            match self.never {}
+        }
+    }
+
+    /// What reading and validating the input found; the rejects come with the first call only.
+    pub fn validated(&self) -> clientele_ingest::Validated {
+        #[cfg(feature = "ballista")]
+        {
+            self.rows.validated()
+        }
+        #[cfg(not(feature = "ballista"))]
+        {
+            match self.never {}
+        }
+    }
+
+    /// Part `k`'s customer table and detail (the customers [`clientele_ingest::part_of`]
+    /// puts in part `k` of [`Staged::parts`]), folded on the cluster with the fold plan, for
+    /// a client that keeps the table on disk part by part and holds one part at a time.
+    pub fn fold_part(
+        &self,
+        k: usize,
+        opts: &IngestOptions,
+    ) -> Result<clientele_ingest::PartTable, DistributedError> {
+        #[cfg(feature = "ballista")]
+        {
+            self.rows.fold_part(k, opts)
+        }
+        #[cfg(not(feature = "ballista"))]
+        {
+            let _ = (k, opts);
             match self.never {}
         }
     }

@@ -18,8 +18,8 @@ use ballista_core::config::{
 };
 use clientele_core::{ColumnData, CustomerTable, Day, TimeUnit};
 use clientele_ingest::{
-    CategorySpend, IngestOptions, IngestStats, Ingested, MONEY_SCALE, MonthActivity, PeriodTotals,
-    Progress,
+    AsOfCounts, CategorySpend, IngestOptions, IngestStats, Ingested, MONEY_SCALE, MonthActivity,
+    PartDetail, PartTable, PeriodTotals, Progress,
 };
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -233,12 +233,14 @@ pub(crate) fn stage(
         .staging
         .map_or_else(std::env::temp_dir, Path::to_path_buf);
     let stage = Staging::new(&base)?;
-    let parts = Box::new(ParquetParts::new(&stage.dir, PARTS, BUCKETS));
-    let validated = clientele_ingest::read_validated(opts, parts, progress)?;
+    let parts = cluster.parts.unwrap_or(PARTS).max(1);
+    let sink = Box::new(ParquetParts::new(&stage.dir, parts, BUCKETS));
+    let validated = clientele_ingest::read_validated(opts, sink, progress)?;
     Ok(StagedRows {
         url: url.clone(),
         plan: cluster.plan,
         stage,
+        parts,
         as_of: validated.as_of,
         stats: validated.stats,
         rejects: std::sync::Mutex::new(Some(validated.rejects)),
@@ -251,6 +253,9 @@ pub(crate) struct StagedRows {
     url: ClusterUrl,
     plan: ClusterPlan,
     stage: Staging,
+    /// Files the rows are staged in, split by customer hash as
+    /// [`clientele_ingest::part_of`] splits them.
+    parts: usize,
     /// The as-of date of the reading (given, or the last order date).
     as_of: Day,
     stats: IngestStats,
@@ -279,6 +284,7 @@ impl StagedRows {
         let cluster = Cluster {
             url: &self.url,
             staging: &self.stage.dir,
+            rows: format!("{}/", self.stage.dir.display()),
         };
         let aggregated = match self.plan {
             ClusterPlan::Fold => {
@@ -330,6 +336,73 @@ impl StagedRows {
             rows: None,
         })
     }
+
+    /// Files the rows are staged in.
+    pub(crate) fn parts(&self) -> usize {
+        self.parts
+    }
+
+    /// What reading and validating the input found, as [`clientele_ingest::read_validated`]
+    /// gives it; the rejects come with the first call only.
+    pub(crate) fn validated(&self) -> clientele_ingest::Validated {
+        clientele_ingest::Validated {
+            stats: self.stats.clone(),
+            rejects: self
+                .rejects
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .unwrap_or_default(),
+            column_hints: self.column_hints.clone(),
+            as_of: self.as_of,
+        }
+    }
+
+    /// Part `k`'s customer table and detail at `opts.as_of` (else the reading's), folded on
+    /// the cluster: one job over the part's file, its buckets merged in customer-id order as
+    /// [`Self::load`] merges all of them. For a client that keeps the table on disk part by
+    /// part (docs/SCALE.md): it holds one part's customers, not all. The side tables are the
+    /// caller's to join, part by part.
+    pub(crate) fn fold_part(
+        &self,
+        k: usize,
+        opts: &IngestOptions,
+    ) -> Result<clientele_ingest::PartTable, DistributedError> {
+        refuse_kept_rows(opts)?;
+        if self.plan != ClusterPlan::Fold {
+            return Err(DistributedError::Internal {
+                step: "the options",
+                reason: "a part at a time is folded by the fold plan only".into(),
+            });
+        }
+        let as_of = opts.as_of.unwrap_or(self.as_of);
+        let file = self.stage.dir.join(format!("part-{k:04}.parquet"));
+        let merged = if file.exists() {
+            let cluster = Cluster {
+                url: &self.url,
+                staging: &self.stage.dir,
+                rows: file.display().to_string(),
+            };
+            let folds = cluster.run(|ctx, rt| fetch_folds(ctx, rt, as_of, opts))?;
+            crate::buckets::merge(decode_folds(folds)?, opts)?
+        } else {
+            // no customer of the input hashes to this part
+            crate::buckets::Merged {
+                table: CustomerTable::new(Vec::new()),
+                counts: AsOfCounts::default(),
+                detail: opts.monthly_activity.then(Default::default),
+                holdout: opts.holdout_end.map(|_| Vec::new()),
+            }
+        };
+        Ok(clientele_ingest::PartTable {
+            table: merged.table,
+            counts: merged.counts,
+            // the as-of date was settled when the rows were staged
+            line_days: Default::default(),
+            detail: merged.detail,
+            holdout: merged.holdout,
+        })
+    }
 }
 
 /// Rows kept in memory are the embedded path's way to fold again (month ends, holdout); on a
@@ -351,6 +424,8 @@ const MAX_MESSAGE_BYTES: usize = 256 << 20;
 struct Cluster<'a> {
     url: &'a ClusterUrl,
     staging: &'a Path,
+    /// What the queries' table `tx` reads: the staging folder, or one part's file in it.
+    rows: String,
 }
 
 impl Cluster<'_> {
@@ -391,8 +466,7 @@ impl Cluster<'_> {
                         state,
                     ))
                     .map_err(|e| fail("the session", e.to_string()))?;
-                let dir = format!("{}/", self.staging.display());
-                rt.block_on(ctx.register_parquet("tx", &dir, ParquetReadOptions::default()))
+                rt.block_on(ctx.register_parquet("tx", &self.rows, ParquetReadOptions::default()))
                     .map_err(|e| fail("the staged rows' schema", e.to_string()))?;
                 // a failed query names its step; the scheduler and folder are said here
                 work(&ctx, &rt).map_err(|e| match e {
@@ -528,17 +602,10 @@ fn fetch_folds(
 
 const FOLD_STEP: &str = "the customer table (the fold on the executors)";
 
-/// The buckets' folds decoded and merged, here on the caller's thread: the merge folds on
-/// rayon's threads, and a caller that is itself one of them (two month ends at once) must
-/// not wait on a thread of [`Cluster::run`] that waits on rayon.
-fn merge_folds(
-    folds: Vec<RecordBatch>,
-    opts: &IngestOptions,
-    stats: &mut IngestStats,
-) -> Result<Aggregated, DistributedError> {
+/// The buckets' folds as the executors encoded them, decoded; each batch of encoded folds is
+/// dropped once decoded, so the bytes and the tables are not held at once.
+fn decode_folds(folds: Vec<RecordBatch>) -> Result<Vec<PartTable>, DistributedError> {
     let mut parts = Vec::new();
-    // each batch of encoded folds dropped once decoded: the bytes and the tables are not
-    // held at once
     for b in folds {
         let blobs = b
             .column_by_name("fold")
@@ -556,19 +623,31 @@ fn merge_folds(
             })?);
         }
     }
+    Ok(parts)
+}
+
+/// The buckets' folds decoded and merged, here on the caller's thread: the merge folds on
+/// rayon's threads, and a caller that is itself one of them (two month ends at once) must
+/// not wait on a thread of [`Cluster::run`] that waits on rayon.
+fn merge_folds(
+    folds: Vec<RecordBatch>,
+    opts: &IngestOptions,
+    stats: &mut IngestStats,
+) -> Result<Aggregated, DistributedError> {
     // the merge orders customers by id, whatever order the buckets came in
-    let merged = crate::buckets::merge(parts, opts)?;
+    let merged = crate::buckets::merge(decode_folds(folds)?, opts)?;
     merged.counts.fill(stats);
     let (table, holdout) = (merged.table, merged.holdout);
-    let (months, category_spend, categories, seasonality) = match merged.detail {
-        Some(d) => (
-            d.months,
-            d.category_spend,
-            d.categories,
-            Some(d.seasonality),
-        ),
-        None => Default::default(),
-    };
+    let (months, category_spend, categories, seasonality) =
+        match merged.detail.map(PartDetail::into_merged) {
+            Some(d) => (
+                d.months,
+                d.category_spend,
+                d.categories,
+                Some(d.seasonality),
+            ),
+            None => Default::default(),
+        };
     Ok(Aggregated {
         table,
         holdout,

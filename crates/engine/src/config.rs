@@ -70,6 +70,7 @@ impl EngineConfig {
         clientele_distributed::ClusterOptions {
             staging: self.staging.as_deref(),
             plan: self.plan,
+            parts: None,
         }
     }
 }

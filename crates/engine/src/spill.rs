@@ -349,6 +349,8 @@ fn fold_parts(
     ingest: &mut clientele_ingest::IngestOptions,
     spill: &SpillOptions,
     out: &Path,
+    cluster: Option<&clientele_distributed::ClusterUrl>,
+    cluster_options: clientele_distributed::ClusterOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<Folded, EngineError> {
     let (parent, name) = crate::out_dir::parent_and_name(out);
@@ -356,20 +358,14 @@ fn fold_parts(
     let folder = SpillFolder::create(&home, &name)?;
     let parts = spill.parts.max(1);
     let side = crate::side_parts::SideParts::split(ingest, &folder.path, parts)?;
+    if let Some(url) = cluster {
+        return fold_parts_on_cluster(ingest, folder, &side, parts, url, cluster_options, progress);
+    }
     loop {
         let sink = IpcParts::new(&folder.path, parts);
         let validated =
             clientele_ingest::read_validated_unfolded(ingest, Box::new(sink), progress)?;
-        let mut counts = AsOfCounts::default();
-        let mut kpis = KpiSums::default();
-        let mut line_days = std::collections::BTreeMap::new();
-        let mut tables = Vec::new();
-        let mut details = Vec::new();
-        let mut detail_files = Vec::new();
-        // each column with an empty one of its type, in the order parts first have them
-        let mut seen: Vec<(String, clientele_core::ColumnData)> = Vec::new();
-        let mut top = Vec::new();
-        let mut joined = clientele_ingest::SideJoin::default();
+        let mut folded = PartsFolded::default();
         progress.start_count(
             &Note::new("分块构建顾客表", "building the customer table by parts"),
             parts as u64,
@@ -378,13 +374,8 @@ fn fold_parts(
         for k in 0..parts {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
-            let mut part = clientele_ingest::fold_part(&batches, validated.as_of, ingest)?;
+            let part = clientele_ingest::fold_part(&batches, validated.as_of, ingest)?;
             drop(batches);
-            joined.add(clientele_ingest::join_side_part(
-                &mut part.table,
-                ingest,
-                &side.part(k)?,
-            )?);
             std::fs::remove_file(&rows)
                 .or_else(|e| {
                     if e.kind() == std::io::ErrorKind::NotFound {
@@ -394,37 +385,7 @@ fn fold_parts(
                     }
                 })
                 .map_err(|e| EngineError::io(&rows, e))?;
-            counts.add(&part.counts);
-            kpis.add(&part.table);
-            top.extend(crate::decide::top_customers(
-                &part.table,
-                crate::TOP_CUSTOMERS,
-            ));
-            for (d, n) in part.line_days {
-                *line_days.entry(d).or_insert(0u64) += n;
-            }
-            for c in part.table.columns() {
-                if !seen.iter().any(|(n, _)| *n == c.name) {
-                    let empty = clientele_ingest::absent_column(&c.name, &c.data, 0);
-                    seen.push((c.name.clone(), empty));
-                }
-            }
-            let table = (!part.table.is_empty()).then_some(tables.len());
-            if table.is_some() {
-                let path = folder.path.join(format!("table-{k:04}.arrow"));
-                write_table_part(&part.table, &path)?;
-                tables.push(path);
-            }
-            if let Some(mut d) = part.detail {
-                let file = |what: &str| folder.path.join(format!("{what}-{k:04}.bin"));
-                let months = std::mem::take(&mut d.months);
-                let spend = std::mem::take(&mut d.category_spend);
-                detail_files.push(PartDetailFiles {
-                    months: crate::deferred::Deferred::to_disk(months, &file("months"))?,
-                    category_spend: crate::deferred::Deferred::to_disk(spend, &file("spend"))?,
-                });
-                details.push((table, d));
-            }
+            folded.add(k, part, ingest, &side, &folder.path)?;
             progress.advance(1);
         }
         progress.finish();
@@ -434,18 +395,130 @@ fn fold_parts(
             && ingest.latest_plausible.is_none()
             && let (Some(first), Some(last)) =
                 (validated.stats.first_date, validated.stats.last_date)
-            && let Some(latest) = clientele_ingest::plausible_end(first, last, &line_days)
+            && let Some(latest) = clientele_ingest::plausible_end(first, last, &folded.line_days)
         {
-            for t in &tables {
+            for t in &folded.tables {
                 let _ = std::fs::remove_file(t);
             }
             ingest.latest_plausible = Some(latest);
             continue;
         }
+        return folded.finish(folder, validated, ingest);
+    }
+}
+
+/// [`fold_parts`] with each part folded on a cluster: the rows are staged in as many files as
+/// there are parts, split as the side tables are ([`clientele_ingest::part_of`]), and each
+/// part is one job whose buckets come back merged, so the client holds one part's customers
+/// at a time, as a spilled run does. The staging settles the as-of date (a far-future typo
+/// included) as a cluster run in memory does.
+fn fold_parts_on_cluster(
+    ingest: &clientele_ingest::IngestOptions,
+    folder: SpillFolder,
+    side: &crate::side_parts::SideParts,
+    parts: usize,
+    url: &clientele_distributed::ClusterUrl,
+    options: clientele_distributed::ClusterOptions<'_>,
+    progress: &dyn Progress,
+) -> Result<Folded, EngineError> {
+    let options = clientele_distributed::ClusterOptions {
+        parts: Some(parts),
+        ..options
+    };
+    let staged = clientele_distributed::stage(url, ingest, options, progress)?;
+    let mut folded = PartsFolded::default();
+    progress.start_count(
+        &Note::new("在集群上分块汇总", "folding the parts on the cluster"),
+        parts as u64,
+        &Note::new("块", "parts"),
+    );
+    for k in 0..staged.parts() {
+        let part = staged.fold_part(k, ingest)?;
+        folded.add(k, part, ingest, side, &folder.path)?;
+        progress.advance(1);
+    }
+    progress.finish();
+    let validated = staged.validated();
+    // the staged rows go now, before the models run
+    drop(staged);
+    folded.finish(folder, validated, ingest)
+}
+
+/// What the parts' folds add up to, part by part: their tables and detail written to the
+/// spill folder, the accounting, KPIs and best customers summed.
+#[derive(Default)]
+struct PartsFolded {
+    counts: AsOfCounts,
+    kpis: KpiSums,
+    line_days: std::collections::BTreeMap<i32, u64>,
+    tables: Vec<PathBuf>,
+    details: Vec<(Option<usize>, clientele_ingest::PartDetail)>,
+    detail_files: Vec<PartDetailFiles>,
+    /// Each column with an empty one of its type, in the order parts first have them.
+    seen: Vec<(String, clientele_core::ColumnData)>,
+    top: Vec<crate::TopCustomer>,
+    joined: clientele_ingest::SideJoin,
+}
+
+impl PartsFolded {
+    /// Part `k`'s fold, its side tables joined onto it, written to `dir` and added up.
+    fn add(
+        &mut self,
+        k: usize,
+        mut part: clientele_ingest::PartTable,
+        ingest: &clientele_ingest::IngestOptions,
+        side: &crate::side_parts::SideParts,
+        dir: &Path,
+    ) -> Result<(), EngineError> {
+        self.joined.add(clientele_ingest::join_side_part(
+            &mut part.table,
+            ingest,
+            &side.part(k)?,
+        )?);
+        self.counts.add(&part.counts);
+        self.kpis.add(&part.table);
+        self.top.extend(crate::decide::top_customers(
+            &part.table,
+            crate::TOP_CUSTOMERS,
+        ));
+        for (d, n) in part.line_days {
+            *self.line_days.entry(d).or_insert(0u64) += n;
+        }
+        for c in part.table.columns() {
+            if !self.seen.iter().any(|(n, _)| *n == c.name) {
+                let empty = clientele_ingest::absent_column(&c.name, &c.data, 0);
+                self.seen.push((c.name.clone(), empty));
+            }
+        }
+        let table = (!part.table.is_empty()).then_some(self.tables.len());
+        if table.is_some() {
+            let path = dir.join(format!("table-{k:04}.arrow"));
+            write_table_part(&part.table, &path)?;
+            self.tables.push(path);
+        }
+        if let Some(mut d) = part.detail {
+            let file = |what: &str| dir.join(format!("{what}-{k:04}.bin"));
+            let months = std::mem::take(&mut d.months);
+            let spend = std::mem::take(&mut d.category_spend);
+            self.detail_files.push(PartDetailFiles {
+                months: crate::deferred::Deferred::to_disk(months, &file("months"))?,
+                category_spend: crate::deferred::Deferred::to_disk(spend, &file("spend"))?,
+            });
+            self.details.push((table, d));
+        }
+        Ok(())
+    }
+
+    fn finish(
+        self,
+        folder: SpillFolder,
+        validated: clientele_ingest::Validated,
+        ingest: &clientele_ingest::IngestOptions,
+    ) -> Result<Folded, EngineError> {
         let mut stats = validated.stats.clone();
-        counts.fill(&mut stats);
-        let (side_tables, leads, types) = joined.finish();
-        let like = columns_of_all(seen, ingest)?;
+        self.counts.fill(&mut stats);
+        let (side_tables, leads, types) = self.joined.finish();
+        let like = columns_of_all(self.seen, ingest)?;
         let mut columns = column_infos(&like);
         for c in &mut columns {
             if let Some((_, ty)) = types.iter().find(|(n, _)| *n == c.name) {
@@ -454,21 +527,21 @@ fn fold_parts(
                     .to_string();
             }
         }
-        return Ok(Folded {
+        Ok(Folded {
             folder,
             validated,
             stats,
-            kpis,
-            top,
+            kpis: self.kpis,
+            top: self.top,
             side_tables,
             leads,
             types,
             columns,
-            tables,
-            details,
-            detail_files,
+            tables: self.tables,
+            details: self.details,
+            detail_files: self.detail_files,
             like,
-        });
+        })
     }
 }
 
@@ -509,7 +582,14 @@ pub fn analyze_spilled(
         details: _,
         detail_files: _,
         like,
-    } = fold_parts(&mut ingest, spill, out, progress)?;
+    } = fold_parts(
+        &mut ingest,
+        spill,
+        out,
+        config.engine.cluster.as_ref(),
+        config.engine.cluster_options(),
+        progress,
+    )?;
     let customers = kpis.kpis().customers;
     // the best customers of all: each part's best hold them, ranked as one table would
     top.sort_by(|a, b| {
@@ -588,7 +668,14 @@ pub fn analyze_by_parts(
     ingest.monthly_activity = true;
     ingest.reading_threads = spill.reading_threads;
     ingest.rejects_path = opts.rejects_path.clone();
-    let f = fold_parts(&mut ingest, spill, out, progress)?;
+    let f = fold_parts(
+        &mut ingest,
+        spill,
+        out,
+        config.engine.cluster.as_ref(),
+        config.engine.cluster_options(),
+        progress,
+    )?;
     let customers = f.kpis.kpis().customers;
     let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
     // the parts merged into one table kept on disk column by column, and where each part's
@@ -862,8 +949,8 @@ impl StoredBuilder {
     }
 }
 
-/// Whether this run can fold by parts on disk (a cluster run, `--history monthly` and the
-/// holdout cannot yet: [`analyze_by_parts`] refuses them).
+/// Whether this run can fold by parts on disk (`--history monthly`, the holdout and a
+/// cluster's SQL plan cannot yet: [`analyze_by_parts`] refuses them).
 pub fn can_fold_by_parts(config: &Config, opts: &AnalyzeOptions) -> bool {
     refuse_unsupported(config, opts).is_ok()
 }
@@ -871,8 +958,13 @@ pub fn can_fold_by_parts(config: &Config, opts: &AnalyzeOptions) -> bool {
 /// What a spilled run cannot do yet, refused before any work with the way out.
 fn refuse_unsupported(config: &Config, opts: &AnalyzeOptions) -> Result<(), EngineError> {
     let validating = config.time.calibration_end.is_some() && config.clv.enabled;
-    let why = if config.engine.cluster.is_some() {
-        Some("a cluster run aggregates on its executors")
+    let why = if config.engine.cluster.is_some()
+        && config.engine.plan == clientele_distributed::ClusterPlan::Sql
+    {
+        Some(
+            "a cluster run folds each part with the fold plan, and --cluster-plan sql \
+             aggregates the whole table at once (use --cluster-plan fold)",
+        )
     } else if opts.customer_table_only {
         None
     } else if opts.history_monthly {
@@ -1352,11 +1444,12 @@ mod tests {
         assert!(msg.contains("holdout"), "{msg}");
         let mut on_cluster = config.clone();
         on_cluster.engine.cluster = Some("df://localhost:50050".parse().unwrap());
+        on_cluster.engine.plan = clientele_distributed::ClusterPlan::Sql;
         let msg = analyze_spilled(&on_cluster, &table_only(), &spill, &out, &NoProgress)
             .err()
             .unwrap()
             .to_string();
-        assert!(msg.contains("cluster"), "{msg}");
+        assert!(msg.contains("--cluster-plan fold"), "{msg}");
         assert!(!dir.path().join("spill").exists());
     }
 

@@ -44,7 +44,7 @@ pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use parts::{
     AsOfCounts, InputSize, MergedDetail, PartDetail, PartTable, absent_column, fold_columns,
-    fold_part, input_size, merge_details, order_as_fold, plausible_end,
+    fold_part, input_size, merge_details, merge_part_details, order_as_fold, plausible_end,
 };
 pub use postgres::{PgRelation, PgSource, PgUrl};
 pub use progress::{NoProgress, Progress};

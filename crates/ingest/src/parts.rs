@@ -104,6 +104,12 @@ pub struct MergedDetail {
 /// become the union of the parts' names in name order; everything stays ordered by customer
 /// as a whole fold orders it, so the sums made from it later are the same to the bit.
 pub fn merge_details(parts: Vec<PartDetail>, rows: &[Vec<u32>]) -> Result<MergedDetail> {
+    merge_part_details(parts, rows).map(PartDetail::into_merged)
+}
+
+/// [`merge_details`] kept as one part's detail, its seasonality as exact sums: for parts made
+/// of smaller ones (a cluster's buckets), merged again with other parts later.
+pub fn merge_part_details(parts: Vec<PartDetail>, rows: &[Vec<u32>]) -> Result<PartDetail> {
     let bad = || IngestError::Engine("a part's detail names a customer it does not hold".into());
     let mut categories: Vec<String> = parts
         .iter()
@@ -149,12 +155,25 @@ pub fn merge_details(parts: Vec<PartDetail>, rows: &[Vec<u32>]) -> Result<Merged
         }
         category_spend.push(spend);
     }
-    Ok(MergedDetail {
+    Ok(PartDetail {
         months: by_customer(months, customers, |m| m.customer),
         category_spend: by_customer(category_spend, customers, |s| s.customer),
         categories,
-        seasonality: totals_of(&(week, year)),
+        seasonality: (week, year),
     })
+}
+
+impl PartDetail {
+    /// The detail of all the parts, as one fold of all the rows makes it (the seasonality's
+    /// sums turned into totals).
+    pub fn into_merged(self) -> MergedDetail {
+        MergedDetail {
+            seasonality: totals_of(&self.seasonality),
+            months: self.months,
+            category_spend: self.category_spend,
+            categories: self.categories,
+        }
+    }
 }
 
 /// The entries of all `lists` ordered by customer (`customers` of them), each customer's in

@@ -92,9 +92,15 @@ pub(super) struct AnalyzeArgs {
     /// Build the customer table part by part on disk in this existing folder (a hidden folder
     /// inside it, removed at the end) and keep it there through the models. Without it, a run
     /// whose input would not fit --memory-limit (--customer-table-only: half of it) goes by
-    /// parts beside the output folder.
+    /// parts beside the output folder. With --cluster: each part is folded on the cluster as
+    /// a job of its own, and this process holds one part's customers at a time.
     #[arg(long, value_name = "DIR")]
     pub(super) spill_dir: Option<PathBuf>,
+    /// With --spill-dir: this many parts instead of as many as --memory-limit asks for (for
+    /// tests and tuning: more parts hold less each, and cost more passes).
+    #[arg(long, value_name = "N", requires = "spill_dir", hide = true,
+          value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub(super) spill_parts: Option<u16>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }
@@ -158,18 +164,19 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     let started = Instant::now();
     let opts = analyze_options(&a);
     let plan = spill_plan(&a, &config, &opts, limit)?;
+    let on_cluster = config.engine.cluster.is_some();
     let (analysis, spilled) = match &plan {
         Some(spill) if a.customer_table_only => {
-            remove_temporary_when_stopped(bars, config.output.lang, false);
+            remove_temporary_when_stopped(bars, config.output.lang, on_cluster);
             let (analysis, table) = analyze_spilled(&config, &opts, spill, &a.out, bars)?;
             (analysis, Some(table))
         }
         Some(spill) => {
-            remove_temporary_when_stopped(bars, config.output.lang, false);
+            remove_temporary_when_stopped(bars, config.output.lang, on_cluster);
             (analyze_by_parts(&config, &opts, spill, &a.out, bars)?, None)
         }
         None => {
-            if config.engine.cluster.is_some() {
+            if on_cluster {
                 // the staged rows, as large as the input, are removed first
                 remove_temporary_when_stopped(bars, config.output.lang, true);
             }
@@ -213,7 +220,15 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
     if let Some(spill) = &plan {
         let limit = limit.map(|l| l.describe(analysis.summary.lang));
         let limit = limit.unwrap_or_else(|| "-".into());
-        if a.customer_table_only {
+        if on_cluster {
+            say_in!(
+                analysis.summary.lang,
+                "顾客表在集群上分 {} 块汇总，各块依次写到磁盘，模型与写出期间也留在磁盘上（内存上限 {}）；暂存行与临时文件已删除",
+                "the customer table was folded on the cluster in {} parts, each kept on disk here through the models and the writing (memory limit {}); the staged rows and spill files are removed",
+                spill.parts,
+                limit
+            )?;
+        } else if a.customer_table_only {
             say_in!(
                 analysis.summary.lang,
                 "顾客表在磁盘上分 {} 块构建（内存上限 {}），临时文件已删除",
@@ -270,8 +285,8 @@ pub(super) fn remove_temporary_when_stopped(
         bars.clear();
         let said = if cluster {
             lang.pick(
-                "已中断：暂存给集群的数据行已删除，输出文件夹保持原样",
-                "interrupted: the rows staged for the cluster are removed, the output folder is as it was",
+                "已中断：暂存给集群的数据行（及临时分块文件）已删除，输出文件夹保持原样",
+                "interrupted: the rows staged for the cluster are removed (and the spill files, if any), the output folder is as it was",
             )
         } else {
             lang.pick(
@@ -303,7 +318,8 @@ fn analyze_options(a: &AnalyzeArgs) -> AnalyzeOptions {
 /// its peak but costs passes over the disk, so a run that fits stays in memory. A PostgreSQL
 /// source spills only with `--spill-dir` (no size beforehand). One that must fold the rows
 /// again from memory (month ends, the holdout) stays in memory, and is refused with
-/// `--spill-dir`; a cluster run never spills.
+/// `--spill-dir`. A cluster run keeps its table on disk by parts only with `--spill-dir`
+/// (each part one job on the cluster; its executors, not this process, hold the rows).
 fn spill_plan(
     a: &AnalyzeArgs,
     config: &clientele_engine::Config,
@@ -335,7 +351,7 @@ fn spill_plan(
         // a database source tells no size beforehand: spilled only when asked, in 16 parts
         return Ok(a.spill_dir.as_ref().map(|dir| SpillOptions {
             dir: Some(dir.clone()),
-            parts: 16,
+            parts: a.spill_parts.map_or(16, usize::from),
             reading_threads: None,
         }));
     };
@@ -349,9 +365,13 @@ fn spill_plan(
             fold > budget
         };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok((a.spill_dir.is_some() || needs).then(|| SpillOptions {
-        dir: a.spill_dir.clone(),
-        ..SpillOptions::for_input(&input, budget, cores)
+    Ok((a.spill_dir.is_some() || needs).then(|| {
+        let chosen = SpillOptions::for_input(&input, budget, cores);
+        SpillOptions {
+            dir: a.spill_dir.clone(),
+            parts: a.spill_parts.map_or(chosen.parts, usize::from),
+            ..chosen
+        }
     }))
 }
 

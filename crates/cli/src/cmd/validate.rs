@@ -94,6 +94,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         cluster_plan: None,
         memory_limit: None,
         spill_dir: None,
+        spill_parts: None,
         source: v.source,
     };
     if let Some(l) = a.lang {
