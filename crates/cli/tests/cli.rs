@@ -446,6 +446,101 @@ fn config_init_then_check_on_data() {
     );
 }
 
+/// A bad grading scheme (a misspelt column, a condition that does not parse) is said in the
+/// run's language: by `config check`, and by a run that refuses it.
+#[test]
+fn a_bad_schemes_findings_are_said_in_the_runs_language() {
+    let d = tempfile::tempdir().unwrap();
+    let shop = generate(d.path(), "300");
+    let tx = shop.join("transactions.csv");
+    let cfg = d.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[scheme]]
+name = "behaviour"
+rules = [
+  { grade = "VIP", when = "ordres > 15" },
+  { grade = "高级客户", when = "orders > 10 AND (monetary > 400" },
+]
+default = "普通客户"
+"#,
+    )
+    .unwrap();
+    let check = |lang: &str| {
+        let (ok, out, err) = run(bin()
+            .args(["config", "check", "--quiet", "--lang", lang, "--config"])
+            .arg(&cfg)
+            .arg(&tx));
+        assert!(!ok, "{out}{err}");
+        (out, err)
+    };
+    let zh_says = [
+        "错误：方案 `behaviour`，规则 1（`VIP`）：`ordres > 15` 中的列 `ordres` 不存在；是不是 \
+         `orders`？可用的列：",
+        "\n  修改建议：把 `ordres` 改为 `orders`\n",
+        "错误：方案 `behaviour`，规则 2（`高级客户`）：无法解析 `orders > 10 AND (monetary > 400`：\
+         第 17 列的 `(` 没有闭合\n  修改建议：每个 `(` 都要有对应的 `)`\n",
+    ];
+    let en_says = [
+        "error: scheme `behaviour`, rule 1 (`VIP`): unknown column `ordres` in `ordres > 15`; did \
+         you mean `orders`? Available columns: ",
+        "\n  fix: write `orders` instead of `ordres`\n",
+        "error: scheme `behaviour`, rule 2 (`高级客户`): cannot parse `orders > 10 AND (monetary > \
+         400`: `(` at column 17 is never closed\n  fix: close every `(` with a `)`\n",
+    ];
+    let (zh, err) = check("zh");
+    for says in zh_says {
+        assert!(zh.contains(says), "{says}\n---\n{zh}");
+    }
+    for english in [
+        "unknown column",
+        "did you mean",
+        "cannot parse",
+        "fix:",
+        "error:",
+    ] {
+        assert!(!zh.contains(english), "{english}: {zh}");
+    }
+    assert!(err.contains("中有 2 个问题"), "{err}");
+    let (en, err) = check("en");
+    for says in en_says {
+        assert!(en.contains(says), "{says}\n---\n{en}");
+    }
+    for chinese in ["不存在", "无法解析", "修改建议", "错误"] {
+        assert!(!en.contains(chinese), "{chinese}: {en}");
+    }
+    assert!(err.contains("2 problem(s)"), "{err}");
+    // a run refuses the scheme in its language too
+    for (lang, lead, says, not) in [
+        (
+            "zh",
+            "错误：分级：方案 `behaviour` 无效：\n",
+            zh_says,
+            "unknown column",
+        ),
+        (
+            "en",
+            "error: grade: scheme `behaviour` is invalid:\n",
+            en_says,
+            "不存在",
+        ),
+    ] {
+        let (ok, _, err) = run(bin()
+            .args(["analyze", "--quiet", "--lang", lang, "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(d.path().join(lang))
+            .arg(&tx));
+        assert!(!ok);
+        assert!(err.starts_with(lead), "{err}");
+        for s in says {
+            assert!(format!("{err}\n").contains(s), "{s}\n---\n{err}");
+        }
+        assert!(!err.contains(not), "{err}");
+    }
+}
+
 #[test]
 fn customer_table_only_with_timings() {
     let d = tempfile::tempdir().unwrap();

@@ -291,7 +291,7 @@ impl EngineError {
     }
 
     /// The message in Chinese where the crate it comes from words it so (reading the input,
-    /// CLV, K-means, RFM, the table's columns, a file); `None` otherwise.
+    /// CLV, K-means, RFM, grading, lifecycle, the table's columns, a file); `None` otherwise.
     pub fn zh(&self) -> Option<String> {
         match self {
             EngineError::Ingest(e) => Some(e.zh()),
@@ -303,6 +303,7 @@ impl EngineError {
             EngineError::Clv(e) => Some(format!("CLV：{}", e.zh())),
             EngineError::Cluster(e) => Some(format!("聚类：{}", e.zh())),
             EngineError::Rfm(e) => Some(format!("RFM：{}", e.zh())),
+            EngineError::Grade(e) => Some(format!("分级：{}", e.zh())),
             EngineError::Lifecycle(e) => Some(format!("生命周期：{}", e.zh())),
             EngineError::Compare(e) => Some(format!("比较：{}", e.zh())),
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
@@ -311,12 +312,14 @@ impl EngineError {
     }
 
     /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
-    /// (CLV, K-means, RFM, the table's columns, a behaviour dimension that is not finite).
+    /// (CLV, K-means, RFM, grading, lifecycle, the table's columns, a behaviour dimension that
+    /// is not finite).
     pub fn reason_zh(&self) -> Option<String> {
         match self {
             EngineError::Clv(e) => Some(e.zh()),
             EngineError::Cluster(e) => Some(e.zh()),
             EngineError::Rfm(e) => Some(e.zh()),
+            EngineError::Grade(e) => Some(e.zh()),
             EngineError::Lifecycle(e) | EngineError::Compare(e) => Some(e.zh()),
             EngineError::Table(e) => Some(e.zh()),
             EngineError::Behaviour(clientele_behaviour::BehaviourError::NotFinite {

@@ -708,11 +708,14 @@ fn schemes_for(
     presets::classic()
         .into_iter()
         .filter(|s| {
-            let errors: Vec<String> = check(s, &schema)
+            let (errors, errors_zh): (Vec<String>, Vec<String>) = check(s, &schema)
                 .into_iter()
                 .filter(|d| d.severity == clientele_grade::Severity::Error)
-                .map(|d| d.message)
-                .collect();
+                .map(|d| {
+                    let zh = d.message_in(Lang::Zh).to_string();
+                    (d.message, zh)
+                })
+                .unzip();
             if !errors.is_empty() {
                 // "unknown column `x` in …" → the missing columns, once each
                 let mut missing: Vec<&str> = errors
@@ -726,10 +729,9 @@ fn schemes_for(
                 missing.dedup();
                 let name_zh = presets::classic_title_zh(&s.name).unwrap_or(&s.name);
                 skipped.push(if missing.is_empty() {
-                    let why = errors.join("; ");
                     Note::new(
-                        format!("{name_zh}（{}）：{why}", s.name),
-                        format!("{}: {why}", s.name),
+                        format!("{name_zh}（{}）：{}", s.name, errors_zh.join("；")),
+                        format!("{}: {}", s.name, errors.join("; ")),
                     )
                 } else {
                     let cols = missing.join(", ");

@@ -1,13 +1,15 @@
 //! Static checks of grading schemes before any customer is graded: unknown columns, type errors,
 //! unparsable conditions, missing defaults, duplicate names, and — for rules over integer score
 //! columns with known ranges — unreachable rules and uncovered grid cells, found by enumerating
-//! every cell. Each finding names the scheme, the rule (1-based index and grade) and a fix.
+//! every cell. Each finding names the scheme, the rule (1-based index and grade) and a fix, in
+//! English and in Chinese.
 
 use std::fmt;
 
+use clientele_core::{Lang, Note};
 use serde::{Deserialize, Serialize};
 
-use crate::expr::{self, ExprIssue};
+use crate::expr::{self, Issue};
 use crate::schema::{ColumnType, TableSchema};
 use crate::scheme::{self, Mode, SchemeConfig};
 
@@ -72,6 +74,11 @@ impl RuleRef {
             grade,
         }
     }
+
+    /// The same in Chinese: ``规则 1（`VIP`）``.
+    pub fn zh(&self) -> String {
+        format!("规则 {}（`{}`）", self.index, self.grade)
+    }
 }
 
 impl fmt::Display for RuleRef {
@@ -96,6 +103,13 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub fix: Option<String>,
+    /// [`Diagnostic::message`] in Chinese (empty where read from a diagnostic written without
+    /// it: [`Diagnostic::message_in`] then says the English).
+    #[serde(default)]
+    pub message_zh: String,
+    /// [`Diagnostic::fix`] in Chinese.
+    #[serde(default)]
+    pub fix_zh: Option<String>,
 }
 
 impl Diagnostic {
@@ -104,16 +118,19 @@ impl Diagnostic {
         kind: Kind,
         scheme: &str,
         rule: Option<RuleRef>,
-        message: String,
-        fix: Option<String>,
+        message: Note,
+        fix: Option<Note>,
     ) -> Diagnostic {
+        let (fix_zh, fix) = fix.map(|f| (f.zh, f.en)).unzip();
         Diagnostic {
             severity: Severity::Error,
             kind,
             scheme: scheme.to_string(),
             rule,
-            message,
+            message: message.en,
             fix,
+            message_zh: message.zh,
+            fix_zh,
         }
     }
 
@@ -122,12 +139,50 @@ impl Diagnostic {
         kind: Kind,
         scheme: &str,
         rule: Option<RuleRef>,
-        message: String,
-        fix: Option<String>,
+        message: Note,
+        fix: Option<Note>,
     ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(kind, scheme, rule, message, fix)
+        }
+    }
+
+    /// What is wrong, in `lang`.
+    pub fn message_in(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh if !self.message_zh.is_empty() => &self.message_zh,
+            _ => &self.message,
+        }
+    }
+
+    /// How to fix it, in `lang`.
+    pub fn fix_in(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Zh => self.fix_zh.as_deref().or(self.fix.as_deref()),
+            Lang::En => self.fix.as_deref(),
+        }
+    }
+
+    /// The whole finding as [`std::fmt::Display`] shows it, in `lang`.
+    pub fn to_string_in(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.to_string(),
+            Lang::Zh => {
+                let sev = match self.severity {
+                    Severity::Error => "错误",
+                    Severity::Warning => "警告",
+                };
+                let mut s = format!("{sev}：方案 `{}`", self.scheme);
+                if let Some(r) = &self.rule {
+                    s.push_str(&format!("，{}", r.zh()));
+                }
+                s.push_str(&format!("：{}", self.message_in(lang)));
+                if let Some(fix) = self.fix_in(lang) {
+                    s.push_str(&format!("\n  修改建议：{fix}"));
+                }
+                s
+            }
         }
     }
 }
@@ -164,13 +219,24 @@ pub fn check_all(schemes: &[SchemeConfig], schema: &TableSchema) -> Vec<Diagnost
                 Kind::Duplicate,
                 &s.name,
                 None,
-                format!(
-                    "scheme {} has the same name as scheme {}; both would write column `{}`",
-                    i + 1,
-                    j + 1,
-                    s.column()
+                Note::new(
+                    format!(
+                        "方案 {} 与方案 {} 同名；两者都会写入列 `{}`",
+                        i + 1,
+                        j + 1,
+                        s.column()
+                    ),
+                    format!(
+                        "scheme {} has the same name as scheme {}; both would write column `{}`",
+                        i + 1,
+                        j + 1,
+                        s.column()
+                    ),
                 ),
-                Some("give every [[scheme]] its own `name`".to_string()),
+                Some(Note::new(
+                    "给每个 [[scheme]] 一个不同的 `name`",
+                    "give every [[scheme]] its own `name`",
+                )),
             ));
         }
         out.extend(check(s, schema));
@@ -187,8 +253,11 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
             Kind::Config,
             name,
             None,
-            "the scheme has an empty `name`".to_string(),
-            Some("set `name = \"...\"`; the output column is `grade_<name>`".to_string()),
+            Note::new("方案的 `name` 为空", "the scheme has an empty `name`"),
+            Some(Note::new(
+                "设置 `name = \"...\"`；输出列为 `grade_<name>`",
+                "set `name = \"...\"`; the output column is `grade_<name>`",
+            )),
         ));
     }
     let cfg = match config.expanded() {
@@ -199,8 +268,14 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
                 E::UnknownPreset {
                     preset, available, ..
                 } => (
-                    format!("unknown preset `{preset}`"),
-                    format!("use one of the presets: {available}"),
+                    Note::new(
+                        format!("未知的预设 `{preset}`"),
+                        format!("unknown preset `{preset}`"),
+                    ),
+                    Note::new(
+                        format!("请使用以下预设之一：{available}"),
+                        format!("use one of the presets: {available}"),
+                    ),
                 ),
                 E::UnknownParam {
                     preset,
@@ -208,11 +283,23 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
                     available,
                     ..
                 } => (
-                    format!("preset `{preset}` has no parameter `{param}`"),
-                    format!("use one of its parameters: {available}"),
+                    Note::new(
+                        format!("预设 `{preset}` 没有参数 `{param}`"),
+                        format!("preset `{preset}` has no parameter `{param}`"),
+                    ),
+                    Note::new(
+                        format!("请使用它的参数之一：{available}"),
+                        format!("use one of its parameters: {available}"),
+                    ),
                 ),
-                E::Preset { message, .. } => (message, "see the preset's documentation".into()),
-                other => (other.to_string(), "fix the preset settings".into()),
+                E::Preset { message, .. } => (
+                    message,
+                    Note::new("参见该预设的说明", "see the preset's documentation"),
+                ),
+                other => (
+                    Note::new(other.zh(), other.to_string()),
+                    Note::new("修正预设的设置", "fix the preset settings"),
+                ),
             };
             out.push(Diagnostic::error(
                 Kind::Preset,
@@ -241,16 +328,20 @@ pub fn check(config: &SchemeConfig, schema: &TableSchema) -> Vec<Diagnostic> {
 /// Mode-specific keys.
 fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
     let name = cfg.name.as_str();
-    let err = |m: String, fix: &str| {
-        Diagnostic::error(Kind::Config, name, None, m, Some(fix.to_string()))
-    };
+    let err = |m: Note, fix: Note| Diagnostic::error(Kind::Config, name, None, m, Some(fix));
     let ignored = |key: &str| {
         Diagnostic::warning(
             Kind::Ignored,
             name,
             None,
-            format!("`{key}` is ignored in mode `{}`", mode.name()),
-            Some(format!("remove `{key}` or change `mode`")),
+            Note::new(
+                format!("模式 `{}` 会忽略 `{key}`", mode.name()),
+                format!("`{key}` is ignored in mode `{}`", mode.name()),
+            ),
+            Some(Note::new(
+                format!("删除 `{key}` 或修改 `mode`"),
+                format!("remove `{key}` or change `mode`"),
+            )),
         )
     };
     if mode == Mode::FirstMatch && cfg.default.is_none() {
@@ -258,14 +349,23 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
             Kind::MissingDefault,
             name,
             None,
-            "mode `first_match` needs a `default` grade for customers no rule matches".to_string(),
-            Some("add e.g. `default = \"普通客户\"` to the scheme".to_string()),
+            Note::new(
+                "`first_match` 模式需要一个 `default` 等级，给没有规则匹配的客户",
+                "mode `first_match` needs a `default` grade for customers no rule matches",
+            ),
+            Some(Note::new(
+                "在方案中加上例如 `default = \"普通客户\"`",
+                "add e.g. `default = \"普通客户\"` to the scheme",
+            )),
         ));
     }
     if cfg.rules.is_empty() && mode != Mode::Points {
         out.push(err(
-            "the scheme has no rules".to_string(),
-            "add `rules = [{ grade = \"...\", when = \"...\" }]`",
+            Note::new("方案没有规则", "the scheme has no rules"),
+            Note::new(
+                "添加 `rules = [{ grade = \"...\", when = \"...\" }]`",
+                "add `rules = [{ grade = \"...\", when = \"...\" }]`",
+            ),
         ));
     }
     for (i, r) in cfg.rules.iter().enumerate() {
@@ -277,8 +377,14 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                         Kind::Config,
                         name,
                         rr,
-                        "a `points` rule needs a finite `points` value".to_string(),
-                        Some("add e.g. `points = 10` to the rule".to_string()),
+                        Note::new(
+                            "`points` 模式的规则需要一个有限的 `points` 值",
+                            "a `points` rule needs a finite `points` value",
+                        ),
+                        Some(Note::new(
+                            "在规则中加上例如 `points = 10`",
+                            "add e.g. `points = 10` to the rule",
+                        )),
                     ));
                 }
             }
@@ -288,16 +394,25 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                         Kind::Config,
                         name,
                         rr,
-                        "the rule has no `grade`".to_string(),
-                        Some("add `grade = \"...\"` to the rule".to_string()),
+                        Note::new("规则没有 `grade`", "the rule has no `grade`"),
+                        Some(Note::new(
+                            "在规则中加上 `grade = \"...\"`",
+                            "add `grade = \"...\"` to the rule",
+                        )),
                     ));
                 } else if r.points.is_some() {
                     out.push(Diagnostic::warning(
                         Kind::Ignored,
                         name,
                         rr,
-                        format!("`points` is ignored in mode `{}`", mode.name()),
-                        Some("remove `points` or use `mode = \"points\"`".to_string()),
+                        Note::new(
+                            format!("模式 `{}` 会忽略 `points`", mode.name()),
+                            format!("`points` is ignored in mode `{}`", mode.name()),
+                        ),
+                        Some(Note::new(
+                            "删除 `points` 或使用 `mode = \"points\"`",
+                            "remove `points` or use `mode = \"points\"`",
+                        )),
                     ));
                 }
             }
@@ -320,34 +435,56 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
     match mode {
         Mode::Grid => {
             if !(1..=3).contains(&cfg.axes.len()) {
+                let n = cfg.axes.len();
                 out.push(err(
-                    format!("a grid needs 1 to 3 `axes`, got {}", cfg.axes.len()),
-                    "set e.g. `axes = [\"r_score\", \"f_score\"]`",
+                    Note::new(
+                        format!("网格需要 1 到 3 个 `axes`，实际为 {n}"),
+                        format!("a grid needs 1 to 3 `axes`, got {n}"),
+                    ),
+                    Note::new(
+                        "设置例如 `axes = [\"r_score\", \"f_score\"]`",
+                        "set e.g. `axes = [\"r_score\", \"f_score\"]`",
+                    ),
                 ));
             }
             if let Some([lo, hi]) = cfg.range
                 && !grid_range_ok(lo, hi)
             {
                 out.push(err(
-                    format!("the grid `range` [{lo}, {hi}] must be ascending and span at most 100 values"),
-                    "set e.g. `range = [1, 5]`",
+                    Note::new(
+                        format!("网格的 `range` [{lo}, {hi}] 必须从小到大，且最多跨 100 个值"),
+                        format!(
+                            "the grid `range` [{lo}, {hi}] must be ascending and span at most \
+                             100 values"
+                        ),
+                    ),
+                    Note::new("设置例如 `range = [1, 5]`", "set e.g. `range = [1, 5]`"),
                 ));
             }
         }
         Mode::Points => {
             for t in cfg.tiers.iter().filter(|t| !t.min_points.is_finite()) {
                 out.push(err(
-                    format!(
-                        "tier `{}` has min_points {}; it needs a finite `min_points`",
-                        t.grade, t.min_points
+                    Note::new(
+                        format!(
+                            "档位 `{}` 的 min_points 为 {}；需要一个有限的 `min_points`",
+                            t.grade, t.min_points
+                        ),
+                        format!(
+                            "tier `{}` has min_points {}; it needs a finite `min_points`",
+                            t.grade, t.min_points
+                        ),
                     ),
-                    "set e.g. `min_points = 50`",
+                    Note::new("设置例如 `min_points = 50`", "set e.g. `min_points = 50`"),
                 ));
             }
             if cfg.tiers.is_empty() {
                 out.push(err(
-                    "a points scheme needs `tiers`".to_string(),
-                    "add `tiers = [{ grade = \"金卡\", min_points = 50 }, ...]`",
+                    Note::new("积分方案需要 `tiers`", "a points scheme needs `tiers`"),
+                    Note::new(
+                        "添加 `tiers = [{ grade = \"金卡\", min_points = 50 }, ...]`",
+                        "add `tiers = [{ grade = \"金卡\", min_points = 50 }, ...]`",
+                    ),
                 ));
             }
             let floor: f64 = cfg
@@ -363,10 +500,17 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                 .fold(f64::INFINITY, f64::min);
             if cfg.default.is_none() && !cfg.tiers.is_empty() && lowest > floor {
                 out.push(err(
-                    format!(
-                        "customers with fewer than {lowest} points reach no tier and there is no `default`"
+                    Note::new(
+                        format!("积分少于 {lowest} 的客户达不到任何档位，而方案没有 `default`"),
+                        format!(
+                            "customers with fewer than {lowest} points reach no tier and there \
+                             is no `default`"
+                        ),
                     ),
-                    "add `default = \"...\"` or a tier with `min_points = 0`",
+                    Note::new(
+                        "添加 `default = \"...\"`，或一个 `min_points = 0` 的档位",
+                        "add `default = \"...\"` or a tier with `min_points = 0`",
+                    ),
                 ));
             }
         }
@@ -384,8 +528,11 @@ fn structure(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
             };
             if distinct > 64 {
                 out.push(err(
-                    format!("a tags scheme supports at most 64 distinct tags, got {distinct}"),
-                    "split it into several schemes",
+                    Note::new(
+                        format!("标签方案最多支持 64 个不同的标签，实际为 {distinct}"),
+                        format!("a tags scheme supports at most 64 distinct tags, got {distinct}"),
+                    ),
+                    Note::new("把它拆成几个方案", "split it into several schemes"),
                 ));
             }
         }
@@ -408,8 +555,15 @@ pub(crate) fn parse_error(
         },
         &cfg.name,
         Some(RuleRef::new(i, cfg.rule_label(i))),
-        format!("cannot parse `{}`: {e}", expr::clip(when, QUOTE)),
-        Some(e.fix()),
+        Note::new(
+            format!(
+                "无法解析 `{}`：{}",
+                expr::clip_in(when, QUOTE, Lang::Zh),
+                e.zh()
+            ),
+            format!("cannot parse `{}`: {e}", expr::clip(when, QUOTE)),
+        ),
+        Some(Note::new(e.fix_zh(), e.fix())),
     )
 }
 
@@ -435,6 +589,7 @@ fn rule(
     let rr = || Some(RuleRef::new(i, cfg.rule_label(i)));
     let text = when;
     let when = expr::clip(text, QUOTE);
+    let when_zh = expr::clip_in(text, QUOTE, Lang::Zh);
     let e = match expr::parse(text) {
         Ok(e) => expr::coerce_dates(e, schema),
         Err(m) => {
@@ -442,40 +597,58 @@ fn rule(
             return None;
         }
     };
-    let issues = expr::type_check(&e, schema);
+    let issues = expr::issues(&e, schema);
     let ok = issues.is_empty();
     for issue in issues {
         match issue {
-            ExprIssue::UnknownColumn(c) => {
-                let c = expr::clip(&c, 60);
+            Issue::UnknownColumn(full) => {
+                let (c, c_zh) = (expr::clip(&full, 60), expr::clip_in(&full, 60, Lang::Zh));
                 let available = schema.names().join(", ");
                 let (hint, fix) = match schema.closest(&c) {
                     Some(s) => (
-                        format!("; did you mean `{s}`?"),
-                        format!("write `{s}` instead of `{c}`"),
+                        Note::new(
+                            format!("；是不是 `{s}`？"),
+                            format!("; did you mean `{s}`?"),
+                        ),
+                        Note::new(
+                            format!("把 `{c_zh}` 改为 `{s}`"),
+                            format!("write `{s}` instead of `{c}`"),
+                        ),
                     ),
                     None => (
-                        ".".to_string(),
-                        "use one of the available columns, or add the column to the data"
-                            .to_string(),
+                        Note::new("。", "."),
+                        Note::new(
+                            "使用现有的列之一，或在数据中加上这一列",
+                            "use one of the available columns, or add the column to the data",
+                        ),
                     ),
                 };
                 out.push(Diagnostic::error(
                     Kind::UnknownColumn,
                     name,
                     rr(),
-                    format!(
-                        "unknown column `{c}` in `{when}`{hint} Available columns: {available}"
+                    Note::new(
+                        format!(
+                            "`{when_zh}` 中的列 `{c_zh}` 不存在{}可用的列：{available}",
+                            hint.zh
+                        ),
+                        format!(
+                            "unknown column `{c}` in `{when}`{} Available columns: {available}",
+                            hint.en
+                        ),
                     ),
                     Some(fix),
                 ));
             }
-            ExprIssue::Type(m) => out.push(Diagnostic::error(
+            Issue::Type(m) => out.push(Diagnostic::error(
                 Kind::Type,
                 name,
                 rr(),
                 m,
-                Some("compare numbers with numbers and text with 'quoted text'".to_string()),
+                Some(Note::new(
+                    "数字与数字比较，文本与单引号括起的文本（'文本'）比较",
+                    "compare numbers with numbers and text with 'quoted text'",
+                )),
             )),
         }
     }
@@ -488,23 +661,27 @@ fn rule(
             .filter(|c| !cfg.axes.contains(c))
             .collect();
         if !outside.is_empty() {
+            let quoted: Vec<String> = outside.iter().map(|c| format!("`{c}`")).collect();
             out.push(Diagnostic::error(
                 Kind::Config,
                 name,
                 rr(),
-                format!(
-                    "a grid rule may only use the axes ({}), but `{when}` uses {}",
-                    cfg.axes.join(", "),
-                    outside
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                Note::new(
+                    format!(
+                        "网格规则只能使用 `axes` 中的列（{}），但 `{when_zh}` 使用了 {}",
+                        cfg.axes.join("、"),
+                        quoted.join("、")
+                    ),
+                    format!(
+                        "a grid rule may only use the axes ({}), but `{when}` uses {}",
+                        cfg.axes.join(", "),
+                        quoted.join(", ")
+                    ),
                 ),
-                Some(
-                    "move the condition to a `first_match` scheme or add the column to `axes`"
-                        .to_string(),
-                ),
+                Some(Note::new(
+                    "把这个条件移到 `first_match` 方案中，或把这一列加入 `axes`",
+                    "move the condition to a `first_match` scheme or add the column to `axes`",
+                )),
             ));
             return None;
         }
@@ -513,8 +690,14 @@ fn rule(
                 Kind::Config,
                 name,
                 rr(),
-                format!("a grid rule cannot use statistics such as p80(...): `{when}`"),
-                Some("compare the axes with fixed scores".to_string()),
+                Note::new(
+                    format!("网格规则不能使用 p80(...) 这类统计量：`{when_zh}`"),
+                    format!("a grid rule cannot use statistics such as p80(...): `{when}`"),
+                ),
+                Some(Note::new(
+                    "用固定的分数与各轴比较",
+                    "compare the axes with fixed scores",
+                )),
             ));
             return None;
         }
@@ -535,11 +718,17 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                     Kind::Duplicate,
                     name,
                     Some(RuleRef::new(i, g.clone())),
-                    format!(
-                        "tag `{g}` is also given by rule {}; either condition adds it",
-                        j + 1
+                    Note::new(
+                        format!("标签 `{g}` 也由规则 {} 给出；任一条件成立都会加上它", j + 1),
+                        format!(
+                            "tag `{g}` is also given by rule {}; either condition adds it",
+                            j + 1
+                        ),
                     ),
-                    Some("merge the two conditions with OR".to_string()),
+                    Some(Note::new(
+                        "用 OR 合并这两个条件",
+                        "merge the two conditions with OR",
+                    )),
                 ));
             }
         }
@@ -550,13 +739,19 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                 Kind::Duplicate,
                 name,
                 None,
-                format!(
-                    "tier {} repeats the grade `{}` of tier {}",
-                    i + 1,
-                    t.grade,
-                    j + 1
+                Note::new(
+                    format!("档位 {} 与档位 {} 的等级 `{}` 重复", i + 1, j + 1, t.grade),
+                    format!(
+                        "tier {} repeats the grade `{}` of tier {}",
+                        i + 1,
+                        t.grade,
+                        j + 1
+                    ),
                 ),
-                Some("give every tier its own grade".to_string()),
+                Some(Note::new(
+                    "给每个档位一个不同的等级",
+                    "give every tier its own grade",
+                )),
             ));
         }
         if let Some(j) = cfg.tiers[..i]
@@ -567,15 +762,28 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
                 Kind::Duplicate,
                 name,
                 None,
-                format!(
-                    "tiers {} (`{}`) and {} (`{}`) have the same min_points {}",
-                    j + 1,
-                    cfg.tiers[j].grade,
-                    i + 1,
-                    t.grade,
-                    t.min_points
+                Note::new(
+                    format!(
+                        "档位 {}（`{}`）与档位 {}（`{}`）的 min_points 相同，都是 {}",
+                        j + 1,
+                        cfg.tiers[j].grade,
+                        i + 1,
+                        t.grade,
+                        t.min_points
+                    ),
+                    format!(
+                        "tiers {} (`{}`) and {} (`{}`) have the same min_points {}",
+                        j + 1,
+                        cfg.tiers[j].grade,
+                        i + 1,
+                        t.grade,
+                        t.min_points
+                    ),
                 ),
-                Some("give every tier its own min_points".to_string()),
+                Some(Note::new(
+                    "给每个档位一个不同的 min_points",
+                    "give every tier its own min_points",
+                )),
             ));
         }
     }
@@ -587,8 +795,14 @@ fn duplicates(cfg: &SchemeConfig, mode: Mode, out: &mut Vec<Diagnostic>) {
             Kind::Duplicate,
             name,
             None,
-            format!("the default `{d}` is also a tier"),
-            Some("rename the default or drop the tier".to_string()),
+            Note::new(
+                format!("默认等级 `{d}` 同时也是一个档位"),
+                format!("the default `{d}` is also a tier"),
+            ),
+            Some(Note::new(
+                "给默认等级换个名字，或删掉这个档位",
+                "rename the default or drop the tier",
+            )),
         ));
     }
 }
@@ -611,23 +825,33 @@ fn grid_checks(
             }
             for (k, a) in cfg.axes.iter().enumerate() {
                 let bad = match schema.get(a) {
-                    None => Some(format!("grid axis `{a}` is not a column of the table")),
-                    Some(c) if c.ty != ColumnType::Int => Some(format!(
-                        "grid axis `{a}` must be an int column, but it is {:?}",
-                        c.ty
+                    None => Some(Note::new(
+                        format!("网格轴 `{a}` 不是表中的列"),
+                        format!("grid axis `{a}` is not a column of the table"),
                     )),
-                    _ if cfg.axes[..k].contains(a) => {
-                        Some(format!("grid axis `{a}` is listed twice"))
-                    }
+                    Some(c) if c.ty != ColumnType::Int => Some(Note::new(
+                        format!("网格轴 `{a}` 必须是整数列，但它是{}", type_zh(c.ty)),
+                        format!(
+                            "grid axis `{a}` must be an int column, but it is {:?}",
+                            c.ty
+                        ),
+                    )),
+                    _ if cfg.axes[..k].contains(a) => Some(Note::new(
+                        format!("网格轴 `{a}` 列出了两次"),
+                        format!("grid axis `{a}` is listed twice"),
+                    )),
                     _ => None,
                 };
                 if let Some(m) = bad {
                     let fix = match schema.closest(a) {
-                        Some(s) if s != a => {
-                            format!("did you mean `{s}`? axes must be integer score columns")
-                        }
-                        _ => "use integer score columns such as r_score, f_score, m_score"
-                            .to_string(),
+                        Some(s) if s != a => Note::new(
+                            format!("是不是 `{s}`？轴必须是整数分数列"),
+                            format!("did you mean `{s}`? axes must be integer score columns"),
+                        ),
+                        _ => Note::new(
+                            "请使用 r_score、f_score、m_score 这类整数分数列",
+                            "use integer score columns such as r_score, f_score, m_score",
+                        ),
                     };
                     out.push(Diagnostic::error(Kind::Config, name, None, m, Some(fix)));
                     return;
@@ -676,6 +900,11 @@ fn grid_checks(
         }
     }
     let label = |i: usize| RuleRef::new(i, cfg.rule_label(i));
+    // "a, b and c" / "a、b 和 c"
+    let and = |names: &[String], sep: &str, and: &str| match names.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{}{and}{last}", init.join(sep)),
+        _ => names.concat(),
+    };
     let describe_grid = || {
         axes.iter()
             .map(|(a, lo, hi)| format!("{a} {lo}–{hi}"))
@@ -685,16 +914,27 @@ fn grid_checks(
     for (r, m) in en.matches.iter().enumerate() {
         let mine: Vec<usize> = (0..n).filter(|&c| m[c]).collect();
         if mine.is_empty() {
+            let when = &cfg.rules[r].when;
             out.push(Diagnostic::error(
                 Kind::NeverMatches,
                 name,
                 Some(label(r)),
-                format!(
-                    "`{}` matches no cell of the grid ({})",
-                    expr::clip(&cfg.rules[r].when, QUOTE),
-                    describe_grid()
+                Note::new(
+                    format!(
+                        "`{}` 不匹配网格（{}）中的任何格子",
+                        expr::clip_in(when, QUOTE, Lang::Zh),
+                        describe_grid()
+                    ),
+                    format!(
+                        "`{}` matches no cell of the grid ({})",
+                        expr::clip(when, QUOTE),
+                        describe_grid()
+                    ),
                 ),
-                Some("check the score ranges in the condition".to_string()),
+                Some(Note::new(
+                    "检查条件中的分数范围",
+                    "check the score ranges in the condition",
+                )),
             ));
             continue;
         }
@@ -703,30 +943,29 @@ fn grid_checks(
             earlier.sort_unstable();
             earlier.dedup();
             let names: Vec<String> = earlier.iter().map(|&e| label(e).to_string()).collect();
-            let by = if names.len() == 1 {
-                names[0].clone()
+            let names_zh: Vec<String> = earlier.iter().map(|&e| label(e).zh()).collect();
+            let (by, by_zh) = if names.len() == 1 {
+                (format!("the earlier {}", names[0]), names_zh[0].clone())
             } else {
-                let (last, init) = names
-                    .split_last()
-                    .map(|(l, i)| (l.clone(), i.join(", ")))
-                    .unwrap_or_default();
-                format!("{init} and {last}")
+                (
+                    format!("earlier rules: {}", and(&names, ", ", " and ")),
+                    and(&names_zh, "、", "和"),
+                )
             };
             out.push(Diagnostic::error(
                 Kind::Unreachable,
                 name,
                 Some(label(r)),
-                format!(
-                    "unreachable: every cell it matches is taken by {}{by}",
-                    if names.len() == 1 {
-                        "the earlier "
-                    } else {
-                        "earlier rules: "
-                    }
+                Note::new(
+                    format!("永远不会生效：它匹配的每个格子都已被前面的{by_zh}占用"),
+                    format!("unreachable: every cell it matches is taken by {by}"),
                 ),
-                Some(format!(
-                    "move it above {}, narrow the earlier condition, or delete it",
-                    names[0]
+                Some(Note::new(
+                    format!("把它移到{}之前，缩小前面的条件，或删除它", names_zh[0]),
+                    format!(
+                        "move it above {}, narrow the earlier condition, or delete it",
+                        names[0]
+                    ),
                 )),
             ));
         }
@@ -743,18 +982,29 @@ fn grid_checks(
                 format!("({})", parts.join(", "))
             };
             let listed: Vec<String> = gaps.iter().take(MAX_LISTED).map(|&c| cell(c)).collect();
-            let more = if gaps.len() > MAX_LISTED {
-                format!(" and {} more", gaps.len() - MAX_LISTED)
+            let (more, more_zh) = if gaps.len() > MAX_LISTED {
+                let n = gaps.len() - MAX_LISTED;
+                (format!(" and {n} more"), format!("，另有 {n} 个"))
             } else {
-                String::new()
+                (String::new(), String::new())
             };
             let message = if gaps.len() == 1 {
-                format!("grid cell {} is not covered by any rule", listed[0])
+                Note::new(
+                    format!("网格格子 {} 没有任何规则覆盖", listed[0]),
+                    format!("grid cell {} is not covered by any rule", listed[0]),
+                )
             } else {
-                format!(
-                    "{} grid cells are not covered by any rule: {}{more}",
-                    gaps.len(),
-                    listed.join(", ")
+                Note::new(
+                    format!(
+                        "{} 个网格格子没有任何规则覆盖：{}{more_zh}",
+                        gaps.len(),
+                        listed.join("、")
+                    ),
+                    format!(
+                        "{} grid cells are not covered by any rule: {}{more}",
+                        gaps.len(),
+                        listed.join(", ")
+                    ),
                 )
             };
             out.push(Diagnostic::error(
@@ -762,11 +1012,21 @@ fn grid_checks(
                 name,
                 None,
                 message,
-                Some(
-                    "add a rule for these cells or widen a rule; a grid gives every cell a grade"
-                        .to_string(),
-                ),
+                Some(Note::new(
+                    "为这些格子添加规则，或放宽某条规则；网格要给每个格子一个等级",
+                    "add a rule for these cells or widen a rule; a grid gives every cell a grade",
+                )),
             ));
         }
+    }
+}
+
+/// A column type in Chinese, for a message.
+fn type_zh(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Int => "整数列",
+        ColumnType::Float => "小数列",
+        ColumnType::Text => "文本列",
+        ColumnType::Date => "日期列",
     }
 }

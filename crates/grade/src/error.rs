@@ -1,7 +1,8 @@
 //! The crate's one error type. Every variant that comes from a scheme names it (and the rule),
-//! so a message printed far from the config still says where to look.
+//! so a message printed far from the config still says where to look. The messages are
+//! English ([`std::fmt::Display`]) and Chinese ([`GradeError::zh`]).
 
-use clientele_core::CoreError;
+use clientele_core::{CoreError, Lang, Note};
 
 use crate::check::Diagnostic;
 
@@ -47,12 +48,12 @@ pub enum GradeError {
     },
     /// A preset scheme that also sets keys a preset defines (rules, a different mode), or a bad
     /// parameter value.
-    #[error("scheme `{scheme}`: {message}")]
+    #[error("scheme `{scheme}`: {}", message.en)]
     Preset {
         /// The scheme's name.
         scheme: String,
         /// What is wrong and how to fix it.
-        message: String,
+        message: Note,
     },
     /// The table given to `apply`/`preview` lacks a column the scheme was compiled for, or its type
     /// changed since compilation.
@@ -78,14 +79,62 @@ pub enum GradeError {
         stat: String,
     },
     /// Bad value-tier settings (cut-offs out of order or outside (0, 1]).
-    #[error("value tiers: {0}")]
-    ValueTier(String),
+    #[error("value tiers: {}", .0.en)]
+    ValueTier(Note),
+}
+
+impl GradeError {
+    /// The message in Chinese, for a run in Chinese (the English is [`std::fmt::Display`]).
+    /// What a library words only in English (toml's parse error) is quoted as it said it, and
+    /// so is the table's problem in [`GradeError::Table`] (a bug in clientele, not the
+    /// config's).
+    pub fn zh(&self) -> String {
+        use GradeError as E;
+        match self {
+            E::Toml(e) => format!("分级配置：{e}"),
+            E::Invalid {
+                scheme,
+                diagnostics,
+            } => format!(
+                "方案 `{scheme}` 无效：\n{}",
+                render_in(diagnostics, Lang::Zh)
+            ),
+            E::UnknownPreset {
+                scheme,
+                preset,
+                available,
+            } => format!("方案 `{scheme}`：未知的预设 `{preset}`；可用的预设：{available}"),
+            E::UnknownParam {
+                scheme,
+                preset,
+                param,
+                available,
+            } => format!(
+                "方案 `{scheme}`：预设 `{preset}` 没有参数 `{param}`；可用的参数：{available}"
+            ),
+            E::Preset { scheme, message } => format!("方案 `{scheme}`：{}", message.zh),
+            E::Table {
+                scheme,
+                rule,
+                source,
+            } => format!("方案 `{scheme}`，{rule}：{}", source.zh()),
+            E::UnresolvedStat { scheme, stat } => format!(
+                "方案 `{scheme}`：`{stat}` 的值未知（用它分级的那次运行没有记录它；请用这个版本的 \
+                 clientele 重新运行分析）"
+            ),
+            E::ValueTier(m) => format!("价值分层：{}", m.zh),
+        }
+    }
 }
 
 fn render(diagnostics: &[Diagnostic]) -> String {
+    render_in(diagnostics, Lang::En)
+}
+
+fn render_in(diagnostics: &[Diagnostic], lang: Lang) -> String {
     diagnostics
         .iter()
-        .map(|d| d.to_string())
+        .map(|d| d.to_string_in(lang))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -11,7 +11,7 @@
 use clientele_core::columns as col;
 use std::fmt;
 
-use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Ids, Texts};
+use clientele_core::{ColumnData, CoreError, CustomerTable, Day, Ids, Lang, Note, Texts};
 use sqlparser::ast::{
     self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
 };
@@ -257,7 +257,8 @@ pub const MAX_TERM_TOKENS: usize = 2_000;
 const SQL_RECURSION_LIMIT: usize = 2 * MAX_DEPTH + 8;
 
 /// Why a condition does not parse. The message says what is wrong; [`ParseError::fix`] says
-/// how to fix it.
+/// how to fix it. Both are worded in English ([`std::fmt::Display`]) and in Chinese
+/// ([`ParseError::zh`], [`ParseError::fix_zh`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -272,15 +273,46 @@ pub enum ParseError {
     TooDeep,
     /// A run of more than [`MAX_TERM_TOKENS`] tokens (e.g. `a + b + c + …`).
     TooLongTerm {
-        /// Where the run passes the limit, e.g. `column 9001`.
-        at: String,
+        /// Where the run passes the limit.
+        at: Pos,
     },
     /// A parenthesis (or bracket, or CASE … END) without its partner.
-    Unbalanced(String),
-    /// Bad syntax: sqlparser's message, or ours for misplaced AND/OR/NOT.
-    Syntax(String),
+    Unbalanced(Note),
+    /// Bad syntax: ours for misplaced AND/OR/NOT, or sqlparser's message (English in both
+    /// languages: it words it only so).
+    Syntax(Note),
     /// Valid SQL that conditions do not support (subqueries, CASE, unknown functions, …).
-    Unsupported(String),
+    Unsupported(Note),
+}
+
+/// Where a token is in a condition, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+}
+
+impl Pos {
+    /// The same in Chinese (`第 9 列`, `第 2 行第 5 列`).
+    pub fn zh(self) -> String {
+        if self.line <= 1 {
+            format!("第 {} 列", self.column)
+        } else {
+            format!("第 {} 行第 {} 列", self.line, self.column)
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line <= 1 {
+            write!(f, "column {}", self.column)
+        } else {
+            write!(f, "line {}, column {}", self.line, self.column)
+        }
+    }
 }
 
 impl ParseError {
@@ -306,6 +338,48 @@ impl ParseError {
             ParseError::Unbalanced(_) => "close every `(` with a `)`".into(),
             ParseError::Syntax(_) | ParseError::Unsupported(_) => {
                 "write a SQL condition such as `orders > 10 AND monetary >= 500`".into()
+            }
+        }
+    }
+
+    /// [`ParseError::fix`] in Chinese.
+    pub fn fix_zh(&self) -> String {
+        match self {
+            ParseError::Empty => "写一个条件，例如 `orders > 10`；要匹配所有客户请写 `TRUE`".into(),
+            ParseError::TooLong { .. } => format!(
+                "把条件缩短到 {MAX_CONDITION_BYTES} 字节以内：把一长串 id 放进数据的一列（例如 \
+                 `vip` 标记）再判断这一列，或拆成几条规则"
+            ),
+            ParseError::TooDeep => format!(
+                "去掉多余的括号和重复的 NOT（最多 {MAX_DEPTH} 层），把一长串选项写成 \
+                 `a OR b OR c` 或 `x IN (…)`，或拆分规则"
+            ),
+            ParseError::TooLongTerm { .. } => format!(
+                "一项最多连续 {MAX_TERM_TOKENS} 个记号；用 AND/OR 连接条件，或用 `x IN (…)` 列出取值"
+            ),
+            ParseError::Unbalanced(_) => "每个 `(` 都要有对应的 `)`".into(),
+            ParseError::Syntax(_) | ParseError::Unsupported(_) => {
+                "写成 SQL 条件，例如 `orders > 10 AND monetary >= 500`".into()
+            }
+        }
+    }
+
+    /// The message in Chinese (the English is [`std::fmt::Display`]).
+    pub fn zh(&self) -> String {
+        match self {
+            ParseError::Empty => "条件为空".into(),
+            ParseError::TooLong { bytes } => {
+                format!("条件长 {bytes} 字节，超过了 {MAX_CONDITION_BYTES} 字节的上限")
+            }
+            ParseError::TooDeep => {
+                format!("条件嵌套超过 {MAX_DEPTH} 层（括号、NOT、负号、IS NULL 等）")
+            }
+            ParseError::TooLongTerm { at } => format!(
+                "条件中有一项连续超过 {MAX_TERM_TOKENS} 个记号，中间没有 AND、OR 或逗号（{}）",
+                at.zh()
+            ),
+            ParseError::Unbalanced(m) | ParseError::Syntax(m) | ParseError::Unsupported(m) => {
+                m.zh.clone()
             }
         }
     }
@@ -338,7 +412,7 @@ impl fmt::Display for ParseError {
                  or a comma ({at})"
             ),
             ParseError::Unbalanced(m) | ParseError::Syntax(m) | ParseError::Unsupported(m) => {
-                f.write_str(m)
+                f.write_str(&m.en)
             }
         }
     }
@@ -349,10 +423,19 @@ impl std::error::Error for ParseError {}
 /// At most `max` characters of `s`, with `…` and the full length when cut: long conditions
 /// are quoted in messages without repeating a megabyte of text.
 pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    clip_in(s, max, Lang::En)
+}
+
+/// [`clip`], with the full length said in `lang`.
+pub fn clip_in(s: &str, max: usize, lang: Lang) -> std::borrow::Cow<'_, str> {
     match s.char_indices().nth(max) {
         None => std::borrow::Cow::Borrowed(s),
         Some((end, _)) => {
-            std::borrow::Cow::Owned(format!("{}… ({} characters)", &s[..end], s.chars().count()))
+            let n = s.chars().count();
+            std::borrow::Cow::Owned(match lang {
+                Lang::En => format!("{}… ({n} characters)", &s[..end]),
+                Lang::Zh => format!("{}…（共 {n} 个字符）", &s[..end]),
+            })
         }
     }
 }
@@ -362,7 +445,12 @@ const QUOTE_CHARS: usize = 120;
 
 /// An expression as quoted in messages (clipped).
 fn quote(e: &impl fmt::Display) -> String {
-    clip(&e.to_string(), QUOTE_CHARS).into_owned()
+    quote_in(e, Lang::En)
+}
+
+/// [`quote`] for a message in `lang`.
+fn quote_in(e: &impl fmt::Display, lang: Lang) -> String {
+    clip_in(&e.to_string(), QUOTE_CHARS, lang).into_owned()
 }
 
 /// Parses a condition.
@@ -376,7 +464,7 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     let dialect = GenericDialect {};
     let tokens: Vec<TokenWithSpan> = Tokenizer::new(&dialect, src)
         .tokenize_with_location()
-        .map_err(|e| ParseError::Syntax(e.to_string()))?
+        .map_err(|e| ParseError::Syntax(parser_said(&e)))?
         .into_iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
         .collect();
@@ -393,13 +481,17 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
 }
 
 /// Where a token is, for messages.
-fn at(t: &TokenWithSpan) -> String {
-    let l = t.span.start;
-    if l.line <= 1 {
-        format!("column {}", l.column)
-    } else {
-        format!("line {}, column {}", l.line, l.column)
+fn at(t: &TokenWithSpan) -> Pos {
+    Pos {
+        line: t.span.start.line,
+        column: t.span.start.column,
     }
+}
+
+/// sqlparser's own message (it words it in English only), introduced in Chinese.
+fn parser_said(e: &impl fmt::Display) -> Note {
+    let said = e.to_string();
+    Note::new(format!("条件的写法有误（SQL 解析器：{said}）"), said)
 }
 
 fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
@@ -439,19 +531,38 @@ fn partners(tokens: &[TokenWithSpan]) -> Result<Vec<usize>, ParseError> {
             match open.pop() {
                 Some(o) if closer_of(&tokens[o]) == Some(c) => close[o] = i,
                 Some(o) => {
-                    return Err(ParseError::Unbalanced(format!(
-                        "`{}` at {} does not match `{}` at {}",
-                        t.token,
-                        at(t),
-                        tokens[o].token,
-                        at(&tokens[o])
+                    let (open, close) = (&tokens[o], t);
+                    return Err(ParseError::Unbalanced(Note::new(
+                        format!(
+                            "{}的 `{}` 与{}的 `{}` 不配对",
+                            at(close).zh(),
+                            close.token,
+                            at(open).zh(),
+                            open.token
+                        ),
+                        format!(
+                            "`{}` at {} does not match `{}` at {}",
+                            close.token,
+                            at(close),
+                            open.token,
+                            at(open)
+                        ),
                     )));
                 }
                 None => {
-                    return Err(ParseError::Unbalanced(format!(
-                        "`{}` at {} has no opening partner",
-                        t.token,
-                        at(t)
+                    let opener = match c {
+                        ")" => "(",
+                        "]" => "[",
+                        "}" => "{",
+                        _ => "CASE",
+                    };
+                    return Err(ParseError::Unbalanced(Note::new(
+                        format!(
+                            "{}的 `{}` 前面没有与之配对的 `{opener}`",
+                            at(t).zh(),
+                            t.token
+                        ),
+                        format!("`{}` at {} has no opening partner", t.token, at(t)),
                     )));
                 }
             }
@@ -459,16 +570,21 @@ fn partners(tokens: &[TokenWithSpan]) -> Result<Vec<usize>, ParseError> {
     }
     match open.first() {
         None => Ok(close),
-        Some(&o) => Err(ParseError::Unbalanced(format!(
-            "`{}` at {} is never closed{}",
-            tokens[o].token,
-            at(&tokens[o]),
-            if open.len() > 1 {
-                format!(" ({} unclosed in all)", open.len())
+        Some(&o) => {
+            let (t, n) = (&tokens[o], open.len());
+            let (all_zh, all_en) = if n > 1 {
+                (
+                    format!("（共 {n} 处没有闭合）"),
+                    format!(" ({n} unclosed in all)"),
+                )
             } else {
-                String::new()
-            }
-        ))),
+                (String::new(), String::new())
+            };
+            Err(ParseError::Unbalanced(Note::new(
+                format!("{}的 `{}` 没有闭合{all_zh}", at(t).zh(), t.token),
+                format!("`{}` at {} is never closed{all_en}", t.token, at(t)),
+            )))
+        }
     }
 }
 
@@ -499,10 +615,9 @@ impl Top<'_> {
                     between -= 1;
                 } else {
                     if start == i {
-                        return Err(ParseError::Syntax(format!(
-                            "`{}` at {} has no condition before it",
-                            t.token,
-                            at(t)
+                        return Err(ParseError::Syntax(Note::new(
+                            format!("{}的 `{}` 前面缺少条件", at(t).zh(), t.token),
+                            format!("`{}` at {} has no condition before it", t.token, at(t)),
                         )));
                     }
                     parts.push((start, i));
@@ -513,10 +628,9 @@ impl Top<'_> {
         }
         if start == b {
             let t = &self.tokens[b - 1];
-            return Err(ParseError::Syntax(format!(
-                "`{}` at {} has no condition after it",
-                t.token,
-                at(t)
+            return Err(ParseError::Syntax(Note::new(
+                format!("{}的 `{}` 后面缺少条件", at(t).zh(), t.token),
+                format!("`{}` at {} has no condition after it", t.token, at(t)),
             )));
         }
         parts.push((start, b));
@@ -557,9 +671,9 @@ impl Top<'_> {
         let (a, depth) = (a + nots, depth + nots);
         if a == b {
             let t = &self.tokens[b - 1];
-            return Err(ParseError::Syntax(format!(
-                "`NOT` at {} has no condition after it",
-                at(t)
+            return Err(ParseError::Syntax(Note::new(
+                format!("{}的 `NOT` 后面缺少条件", at(t).zh()),
+                format!("`NOT` at {} has no condition after it", at(t)),
             )));
         }
         let mut e = if matches!(self.tokens[a].token, Token::LParen) && self.close[a] == b - 1 {
@@ -567,9 +681,10 @@ impl Top<'_> {
                 return Err(ParseError::TooDeep);
             }
             if a + 1 == b - 1 {
-                return Err(ParseError::Syntax(format!(
-                    "empty parentheses `()` at {}",
-                    at(&self.tokens[a])
+                let t = &self.tokens[a];
+                return Err(ParseError::Syntax(Note::new(
+                    format!("{}是空括号 `()`", at(t).zh()),
+                    format!("empty parentheses `()` at {}", at(t)),
                 )));
             }
             self.or_chain(a + 1, b - 1, depth + 1)?
@@ -611,13 +726,16 @@ impl Top<'_> {
             .with_tokens_with_locations(toks.to_vec());
         let e = p.parse_expr().map_err(|e| match e {
             ParserError::RecursionLimitExceeded => ParseError::TooDeep,
-            other => ParseError::Syntax(other.to_string()),
+            other => ParseError::Syntax(parser_said(&other)),
         })?;
         let next = p.peek_token();
         if next.token != Token::EOF {
-            return Err(ParseError::Syntax(format!(
-                "unexpected `{}` after the end of the expression",
-                next.token
+            return Err(ParseError::Syntax(Note::new(
+                format!("表达式结束后多出了 `{}`", next.token),
+                format!(
+                    "unexpected `{}` after the end of the expression",
+                    next.token
+                ),
             )));
         }
         convert(&e, depth)
@@ -634,11 +752,19 @@ fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
 }
 
 fn unsupported(e: &ast::Expr) -> ParseError {
-    ParseError::Unsupported(format!(
-        "`{}` is not supported in conditions (use columns, numbers, 'text', comparisons, \
-         AND/OR/NOT, + - * /, BETWEEN, IN (...), IS [NOT] NULL, LIKE, pNN(col), \
-         percentile(col, p), mean/median/min/max(col))",
-        quote(e)
+    ParseError::Unsupported(Note::new(
+        format!(
+            "条件中不支持 `{}`（可以用：列、数字、'文本'、比较、AND/OR/NOT、+ - * /、BETWEEN、\
+             IN (...)、IS [NOT] NULL、LIKE、pNN(col)、percentile(col, p)、\
+             mean/median/min/max(col)）",
+            quote_in(e, Lang::Zh)
+        ),
+        format!(
+            "`{}` is not supported in conditions (use columns, numbers, 'text', comparisons, \
+             AND/OR/NOT, + - * /, BETWEEN, IN (...), IS [NOT] NULL, LIKE, pNN(col), \
+             percentile(col, p), mean/median/min/max(col))",
+            quote(e)
+        ),
     ))
 }
 
@@ -676,10 +802,16 @@ fn convert(e: &ast::Expr, depth: usize) -> Result<Expr, ParseError> {
     Ok(match e {
         S::Identifier(id) => Expr::Column(id.value.clone()),
         S::CompoundIdentifier(parts) => {
-            return Err(ParseError::Unsupported(format!(
-                "qualified name `{}` is not supported: use the bare column name `{}`",
-                quote(e),
-                parts.last().map(|p| p.value.as_str()).unwrap_or_default()
+            let bare = parts.last().map(|p| p.value.as_str()).unwrap_or_default();
+            return Err(ParseError::Unsupported(Note::new(
+                format!(
+                    "不支持带前缀的名称 `{}`：请直接写列名 `{bare}`",
+                    quote_in(e, Lang::Zh)
+                ),
+                format!(
+                    "qualified name `{}` is not supported: use the bare column name `{bare}`",
+                    quote(e)
+                ),
             )));
         }
         S::Value(v) => match &v.value {
@@ -750,13 +882,19 @@ fn convert(e: &ast::Expr, depth: usize) -> Result<Expr, ParseError> {
 fn number(s: &str) -> Result<f64, ParseError> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(x),
-        Ok(_) => Err(ParseError::Syntax(format!(
-            "the number `{}` is too large (the largest is about 1.8e308)",
-            clip(s, 40)
+        Ok(_) => Err(ParseError::Syntax(Note::new(
+            format!(
+                "数字 `{}` 太大（最大约为 1.8e308）",
+                clip_in(s, 40, Lang::Zh)
+            ),
+            format!(
+                "the number `{}` is too large (the largest is about 1.8e308)",
+                clip(s, 40)
+            ),
         ))),
-        Err(_) => Err(ParseError::Syntax(format!(
-            "`{}` is not a number",
-            clip(s, 40)
+        Err(_) => Err(ParseError::Syntax(Note::new(
+            format!("`{}` 不是数字", clip_in(s, 40, Lang::Zh)),
+            format!("`{}` is not a number", clip(s, 40)),
         ))),
     }
 }
@@ -836,9 +974,15 @@ fn like(
             negated,
             case_insensitive,
         }),
-        other => Err(ParseError::Unsupported(format!(
-            "the LIKE pattern must be a 'quoted string', not `{}`",
-            quote(&other)
+        other => Err(ParseError::Unsupported(Note::new(
+            format!(
+                "LIKE 的模式必须是单引号括起的文本（如 'VIP%'），而不是 `{}`",
+                quote_in(&other, Lang::Zh)
+            ),
+            format!(
+                "the LIKE pattern must be a 'quoted string', not `{}`",
+                quote(&other)
+            ),
         ))),
     }
 }
@@ -857,22 +1001,33 @@ fn function(whole: &ast::Expr, f: &ast::Function, d: usize) -> Result<Expr, Pars
         _ => return Err(unsupported(whole)),
     };
     let whole_q = quote(whole);
+    let whole_zh = quote_in(whole, Lang::Zh);
     let name_q = clip(&name, 40);
+    let name_zh = clip_in(&name, 40, Lang::Zh);
+    // "`p80(x)`: …" in both languages
+    let about = |zh: String, en: String| {
+        ParseError::Unsupported(Note::new(
+            format!("`{whole_zh}`：{zh}"),
+            format!("`{whole_q}`: {en}"),
+        ))
+    };
     let column = |i: usize| -> Result<String, ParseError> {
         match args.get(i) {
             Some(ast::Expr::Identifier(id)) => Ok(id.value.clone()),
-            _ => Err(ParseError::Unsupported(format!(
-                "`{whole_q}`: the argument must be a column name, e.g. {name_q}(monetary)"
-            ))),
+            _ => Err(about(
+                format!("参数必须是列名，例如 {name_zh}(monetary)"),
+                format!("the argument must be a column name, e.g. {name_q}(monetary)"),
+            )),
         }
     };
     let arity = |n: usize| -> Result<(), ParseError> {
         if args.len() == n {
             Ok(())
         } else {
-            Err(ParseError::Unsupported(format!(
-                "`{whole_q}`: {name_q} takes {n} argument(s)"
-            )))
+            Err(about(
+                format!("{name_zh} 需要 {n} 个参数"),
+                format!("{name_q} takes {n} argument(s)"),
+            ))
         }
     };
     let stat = match name.as_str() {
@@ -885,10 +1040,12 @@ fn function(whole: &ast::Expr, f: &ast::Function, d: usize) -> Result<Expr, Pars
             let p = match convert(args[1], d)? {
                 Expr::Num(p) if (0.0..=1.0).contains(&p) => p,
                 _ => {
-                    return Err(ParseError::Unsupported(format!(
-                        "`{whole_q}`: the percentile must be a number between 0 and 1, e.g. \
+                    return Err(about(
+                        "百分位必须是 0 到 1 之间的数，例如 percentile(monetary, 0.8)".into(),
+                        "the percentile must be a number between 0 and 1, e.g. \
                          percentile(monetary, 0.8)"
-                    )));
+                            .into(),
+                    ));
                 }
             };
             return Ok(Expr::Stat(Stat::Percentile(p), column(0)?));
@@ -896,16 +1053,23 @@ fn function(whole: &ast::Expr, f: &ast::Function, d: usize) -> Result<Expr, Pars
         n if n.len() > 1 && n.starts_with('p') && n[1..].chars().all(|c| c.is_ascii_digit()) => {
             let pct: f64 = n[1..].parse().map_err(|_| unsupported(whole))?;
             if pct > 100.0 {
-                return Err(ParseError::Unsupported(format!(
-                    "`{whole_q}`: a percentile is between p0 and p100"
-                )));
+                return Err(about(
+                    "百分位应在 p0 到 p100 之间".into(),
+                    "a percentile is between p0 and p100".into(),
+                ));
             }
             Stat::Percentile(pct / 100.0)
         }
         _ => {
-            return Err(ParseError::Unsupported(format!(
-                "unknown function `{name_q}` in `{whole_q}`; functions are pNN(col), \
-                 percentile(col, p), median(col), mean(col), min(col), max(col)"
+            return Err(ParseError::Unsupported(Note::new(
+                format!(
+                    "`{whole_zh}` 中的函数 `{name_zh}` 未知；可用的函数有 pNN(col)、\
+                     percentile(col, p)、median(col)、mean(col)、min(col)、max(col)"
+                ),
+                format!(
+                    "unknown function `{name_q}` in `{whole_q}`; functions are pNN(col), \
+                     percentile(col, p), median(col), mean(col), min(col), max(col)"
+                ),
             )));
         }
     };
@@ -935,15 +1099,43 @@ impl Ty {
             Ty::Null => "NULL",
         }
     }
+
+    fn zh(self) -> &'static str {
+        match self {
+            Ty::Num => "数字",
+            Ty::Text => "文本",
+            Ty::Bool => "真/假值",
+            Ty::Null => "NULL",
+        }
+    }
 }
 
-/// A problem found by [`type_check`].
+/// A problem found by [`type_check`], in English; [`issues`] words it in Chinese too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExprIssue {
     /// A column that is not in the table.
     UnknownColumn(String),
     /// A type error, described.
     Type(String),
+}
+
+/// A problem found by [`issues`]: an [`ExprIssue`] whose type error is worded in both
+/// languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    /// A column that is not in the table.
+    UnknownColumn(String),
+    /// A type error, described.
+    Type(Note),
+}
+
+impl From<Issue> for ExprIssue {
+    fn from(i: Issue) -> ExprIssue {
+        match i {
+            Issue::UnknownColumn(c) => ExprIssue::UnknownColumn(c),
+            Issue::Type(m) => ExprIssue::Type(m.en),
+        }
+    }
 }
 
 /// Rewrites `'YYYY-MM-DD'` literals compared with date columns into day numbers.
@@ -989,39 +1181,63 @@ pub fn coerce_dates(e: Expr, schema: &TableSchema) -> Expr {
 /// misspelt column would otherwise repeat it 10,000 times).
 const MAX_ISSUES: usize = 10;
 
-/// Finds unknown columns and type errors. An empty result means [`bind`] will succeed. Each
-/// problem is listed once, at most [`MAX_ISSUES`] of them.
+/// Finds unknown columns and type errors, in English. An empty result means [`bind`] will
+/// succeed. Each problem is listed once, at most [`MAX_ISSUES`] of them.
 pub fn type_check(e: &Expr, schema: &TableSchema) -> Vec<ExprIssue> {
+    issues(e, schema).into_iter().map(ExprIssue::from).collect()
+}
+
+/// [`type_check`] with each type error worded in Chinese too, for a message in the run's
+/// language.
+pub fn issues(e: &Expr, schema: &TableSchema) -> Vec<Issue> {
     let mut issues = Vec::new();
     let t = ty(e, schema, &mut issues);
     if !matches!(t, Ty::Bool | Ty::Null) && issues.is_empty() {
-        let q = quote(e);
-        issues.push(ExprIssue::Type(format!(
-            "the condition must be true or false, but `{q}` is {}; compare it, e.g. `{q} > 0`",
-            t.name()
+        let (q, q_zh) = (quote(e), quote_in(e, Lang::Zh));
+        issues.push(Issue::Type(Note::new(
+            format!(
+                "条件的结果必须是真或假，但 `{q_zh}` 是{}；请加上比较，例如 `{q_zh} > 0`",
+                t.zh()
+            ),
+            format!(
+                "the condition must be true or false, but `{q}` is {}; compare it, e.g. `{q} > 0`",
+                t.name()
+            ),
         )));
     }
     let mut seen = std::collections::HashSet::new();
-    issues.retain(|i| seen.insert(i.clone()));
+    issues.retain(|i| seen.insert(ExprIssue::from(i.clone())));
     if issues.len() > MAX_ISSUES {
         let more = issues.len() - MAX_ISSUES;
         issues.truncate(MAX_ISSUES);
-        issues.push(ExprIssue::Type(format!(
-            "… and {more} more problems in this condition"
+        issues.push(Issue::Type(Note::new(
+            format!("……这个条件中还有 {more} 个问题"),
+            format!("… and {more} more problems in this condition"),
         )));
     }
     issues
 }
 
-fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
-    let want = |x: &Expr, want: Ty, what: &str, issues: &mut Vec<ExprIssue>| {
+/// What needs an operand of a type, for "… needs a number": (Chinese, English).
+type Needs<'a> = (&'a str, &'a str);
+
+fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<Issue>) -> Ty {
+    let want = |x: &Expr, want: Ty, (what_zh, what): Needs<'_>, issues: &mut Vec<Issue>| {
         let t = ty(x, schema, issues);
         if t != want && t != Ty::Null {
-            issues.push(ExprIssue::Type(format!(
-                "{what} needs {}, but `{}` is {}",
-                want.name(),
-                quote(x),
-                t.name()
+            issues.push(Issue::Type(Note::new(
+                format!(
+                    "{what_zh}需要{}，但 `{}` 是{}",
+                    want.zh(),
+                    quote_in(x, Lang::Zh),
+                    t.zh()
+                ),
+                format!(
+                    "{what} needs {}, but `{}` is {}",
+                    want.name(),
+                    quote(x),
+                    t.name()
+                ),
             )));
         }
     };
@@ -1030,7 +1246,7 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
             Some(col) if col.ty == ColumnType::Text => Ty::Text,
             Some(_) => Ty::Num,
             None => {
-                issues.push(ExprIssue::UnknownColumn(c.clone()));
+                issues.push(Issue::UnknownColumn(c.clone()));
                 Ty::Null
             }
         },
@@ -1040,24 +1256,30 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
         Expr::Null => Ty::Null,
         Expr::Stat(s, c) => {
             match schema.get(c) {
-                None => issues.push(ExprIssue::UnknownColumn(c.clone())),
-                Some(col) if !col.ty.is_numeric() => issues.push(ExprIssue::Type(format!(
-                    "`{}` needs a numeric column, but `{c}` is text",
-                    Expr::stat_text(*s, c)
-                ))),
+                None => issues.push(Issue::UnknownColumn(c.clone())),
+                Some(col) if !col.ty.is_numeric() => {
+                    let stat = Expr::stat_text(*s, c);
+                    issues.push(Issue::Type(Note::new(
+                        format!("`{stat}` 需要数值列，但 `{c}` 是文本列"),
+                        format!("`{stat}` needs a numeric column, but `{c}` is text"),
+                    )));
+                }
                 Some(_) => {}
             }
             Ty::Num
         }
         Expr::Neg(x) => {
-            want(x, Ty::Num, "unary minus", issues);
+            want(x, Ty::Num, ("负号", "unary minus"), issues);
             Ty::Num
         }
         Expr::Arith(first, rest) => {
-            let what = format!("`{}`", quote(e));
-            want(first, Ty::Num, &what, issues);
+            let what = (
+                format!("`{}` ", quote_in(e, Lang::Zh)),
+                format!("`{}`", quote(e)),
+            );
+            want(first, Ty::Num, (&what.0, &what.1), issues);
             for (_, x) in rest {
-                want(x, Ty::Num, &what, issues);
+                want(x, Ty::Num, (&what.0, &what.1), issues);
             }
             Ty::Num
         }
@@ -1077,9 +1299,9 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
         }
         Expr::And(v) | Expr::Or(v) => {
             let op = if matches!(e, Expr::And(..)) {
-                "AND"
+                ("AND ", "AND")
             } else {
-                "OR"
+                ("OR ", "OR")
             };
             for x in v {
                 want(x, Ty::Bool, op, issues);
@@ -1087,7 +1309,7 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
             Ty::Bool
         }
         Expr::Not(x) => {
-            want(x, Ty::Bool, "NOT", issues);
+            want(x, Ty::Bool, ("NOT ", "NOT"), issues);
             Ty::Bool
         }
         Expr::IsNull(x, _) => {
@@ -1095,14 +1317,14 @@ fn ty(e: &Expr, schema: &TableSchema, issues: &mut Vec<ExprIssue>) -> Ty {
             Ty::Bool
         }
         Expr::Like { expr, .. } => {
-            want(expr, Ty::Text, "LIKE", issues);
+            want(expr, Ty::Text, ("LIKE ", "LIKE"), issues);
             Ty::Bool
         }
     }
 }
 
 /// All operands of a comparison must have one type (numbers with numbers, text with text).
-fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<ExprIssue>) {
+fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<Issue>) {
     let tys: Vec<Ty> = parts.iter().map(|p| ty(p, schema, issues)).collect();
     let mut first: Option<(Ty, &Expr)> = None;
     for (t, p) in tys.iter().zip(parts) {
@@ -1110,19 +1332,34 @@ fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<Ex
             (Ty::Null, _) => {}
             (t, None) => first = Some((t, p)),
             (t, Some((f, fp))) if t != f => {
-                let hint = if matches!(t, Ty::Text) || matches!(f, Ty::Text) {
-                    "; quote text as 'text' and compare numbers with numbers (a date column \
-                     compares with 'YYYY-MM-DD')"
+                let (hint_zh, hint) = if matches!(t, Ty::Text) || matches!(f, Ty::Text) {
+                    (
+                        "；文本要用单引号括起（'文本'），数字与数字比较（日期列与 'YYYY-MM-DD' \
+                         比较）",
+                        "; quote text as 'text' and compare numbers with numbers (a date column \
+                         compares with 'YYYY-MM-DD')",
+                    )
                 } else {
-                    ""
+                    ("", "")
                 };
-                issues.push(ExprIssue::Type(format!(
-                    "cannot compare `{}` ({}) with `{}` ({}) in `{}`{hint}",
-                    quote(fp),
-                    f.name(),
-                    quote(p),
-                    t.name(),
-                    quote(whole)
+                let zh = |x: &Expr| quote_in(x, Lang::Zh);
+                issues.push(Issue::Type(Note::new(
+                    format!(
+                        "`{}` 中的 `{}`（{}）不能与 `{}`（{}）比较{hint_zh}",
+                        zh(whole),
+                        zh(fp),
+                        f.zh(),
+                        zh(p),
+                        t.zh()
+                    ),
+                    format!(
+                        "cannot compare `{}` ({}) with `{}` ({}) in `{}`{hint}",
+                        quote(fp),
+                        f.name(),
+                        quote(p),
+                        t.name(),
+                        quote(whole)
+                    ),
                 )));
                 return;
             }
@@ -1130,9 +1367,15 @@ fn same(whole: &Expr, parts: &[&Expr], schema: &TableSchema, issues: &mut Vec<Ex
         }
     }
     if let Some((Ty::Bool, _)) = first {
-        issues.push(ExprIssue::Type(format!(
-            "`{}` compares true/false values; use AND/OR/NOT instead",
-            quote(whole)
+        issues.push(Issue::Type(Note::new(
+            format!(
+                "`{}` 在比较真/假值；请改用 AND/OR/NOT",
+                quote_in(whole, Lang::Zh)
+            ),
+            format!(
+                "`{}` compares true/false values; use AND/OR/NOT instead",
+                quote(whole)
+            ),
         )));
     }
 }
@@ -2390,6 +2633,52 @@ mod tests {
         let e = parse("foo(orders) > 1").unwrap_err().to_string();
         assert!(e.starts_with("unknown function `foo`"), "{e}");
         assert!(parse("orders > (SELECT 1)").is_err());
+    }
+
+    #[test]
+    fn parse_and_type_errors_are_said_in_chinese_too() {
+        let zh = |src: &str| parse(src).unwrap_err().zh();
+        assert_eq!(zh("orders > 5 monetary"), "表达式结束后多出了 `monetary`");
+        assert_eq!(
+            zh("t.orders > 5"),
+            "不支持带前缀的名称 `t.orders`：请直接写列名 `orders`"
+        );
+        assert!(
+            zh("foo(orders) > 1").starts_with("`foo(orders)` 中的函数 `foo` 未知；"),
+            "{}",
+            zh("foo(orders) > 1")
+        );
+        assert_eq!(zh("(orders > 1"), "第 1 列的 `(` 没有闭合");
+        assert_eq!(zh("orders > 1)"), "第 11 列的 `)` 前面没有与之配对的 `(`");
+        assert_eq!(zh("orders > 1 AND"), "第 12 列的 `AND` 后面缺少条件");
+        assert_eq!(
+            zh("p200(orders) > 1"),
+            "`p200(orders)`：百分位应在 p0 到 p100 之间"
+        );
+        assert_eq!(zh(" "), "条件为空");
+        let e = parse("(orders > 1").unwrap_err();
+        assert_eq!(e.fix_zh(), "每个 `(` 都要有对应的 `)`");
+        // the English is as it was
+        assert_eq!(e.to_string(), "`(` at column 1 is never closed");
+        // sqlparser words its message in English only: quoted, introduced in Chinese
+        let e = zh("orders >");
+        assert!(
+            e.starts_with("条件的写法有误（SQL 解析器：") && e.contains("Expected"),
+            "{e}"
+        );
+        // a long condition quoted clipped, its length said in Chinese
+        let long = format!("{} + 1", vec!["orders"; 40].join(" + "));
+        let issue = issues(&parse(&long).unwrap(), &TableSchema::of(&table()));
+        let [Issue::Type(m)] = issue.as_slice() else {
+            panic!("{issue:?}")
+        };
+        assert!(m.zh.starts_with("条件的结果必须是真或假，但 `"), "{}", m.zh);
+        assert!(
+            m.zh.contains("…（共 ") && !m.zh.contains("characters"),
+            "{}",
+            m.zh
+        );
+        assert!(m.en.contains(" characters)"), "{}", m.en);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!   R high ⇔ recency_days < mean; F high ⇔ orders > mean; M high ⇔ monetary > mean.
 //! - `rf_grid`: the complete R×F grid on `r_score`/`f_score` 1–5 (segmentation.md §2.4).
 
+use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GradeError;
@@ -309,9 +310,10 @@ pub(crate) fn expand(cfg: &SchemeConfig) -> Result<SchemeConfig, GradeError> {
         if !cfg.params.is_empty() {
             return Err(GradeError::Preset {
                 scheme: cfg.name.clone(),
-                message:
-                    "`params` only applies to a preset; set `preset = \"...\"` or remove `params`"
-                        .into(),
+                message: Note::new(
+                    "`params` 只用于预设；请设置 `preset = \"...\"` 或删除 `params`",
+                    "`params` only applies to a preset; set `preset = \"...\"` or remove `params`",
+                ),
             });
         }
         return Ok(cfg.clone());
@@ -321,14 +323,20 @@ pub(crate) fn expand(cfg: &SchemeConfig) -> Result<SchemeConfig, GradeError> {
         preset: pname.clone(),
         available: names().join(", "),
     })?;
-    let perr = |message: String| GradeError::Preset {
+    let perr = |zh: String, en: String| GradeError::Preset {
         scheme: cfg.name.clone(),
-        message,
+        message: Note::new(zh, en),
     };
     if !cfg.rules.is_empty() || !cfg.tiers.is_empty() || !cfg.axes.is_empty() {
-        return Err(perr(format!(
-            "preset `{pname}` defines the rules; remove `rules`/`tiers`/`axes` or remove `preset`"
-        )));
+        return Err(perr(
+            format!(
+                "预设 `{pname}` 已经定义了规则；请删除 `rules`/`tiers`/`axes`，或删除 `preset`"
+            ),
+            format!(
+                "preset `{pname}` defines the rules; remove `rules`/`tiers`/`axes` or remove \
+                 `preset`"
+            ),
+        ));
     }
     for key in cfg.params.keys() {
         if !preset.params.iter().any(|p| p.0 == key) {
@@ -351,30 +359,39 @@ pub(crate) fn expand(cfg: &SchemeConfig) -> Result<SchemeConfig, GradeError> {
             None => default.to_string(),
             Some(ParamValue::Number(x)) if x.is_finite() => x.to_string(),
             Some(ParamValue::Number(x)) => {
-                return Err(perr(format!(
-                    "parameter `{name}` = {x} is not a finite number"
-                )));
+                return Err(perr(
+                    format!("参数 `{name}` = {x} 不是有限数"),
+                    format!("parameter `{name}` = {x} is not a finite number"),
+                ));
             }
             Some(ParamValue::Expr(s)) if s.contains(['"', '\\', '\n', '\r']) => {
-                return Err(perr(format!(
-                    "parameter `{name}` = {s:?} cannot contain quotes, backslashes or line breaks"
-                )));
+                return Err(perr(
+                    format!("参数 `{name}` = {s:?} 不能包含引号、反斜杠或换行"),
+                    format!(
+                        "parameter `{name}` = {s:?} cannot contain quotes, backslashes or line \
+                         breaks"
+                    ),
+                ));
             }
             Some(ParamValue::Expr(s)) => format!("({s})"),
         };
         text = text.replace(&format!("${{{name}}}"), &value);
     }
     let full = format!("name = {:?}\n{text}", cfg.name);
-    let mut out: SchemeConfig =
-        toml::from_str(&full).map_err(|e| perr(format!("preset `{pname}` did not expand: {e}")))?;
+    let mut out: SchemeConfig = toml::from_str(&full).map_err(|e| {
+        perr(
+            format!("预设 `{pname}` 无法展开：{e}"),
+            format!("preset `{pname}` did not expand: {e}"),
+        )
+    })?;
     if let Some(m) = cfg.mode
         && Some(m) != out.mode
     {
-        return Err(perr(format!(
-            "preset `{pname}` uses mode `{}`; remove `mode = \"{}\"`",
-            out.mode.unwrap_or_default().name(),
-            m.name()
-        )));
+        let (uses, given) = (out.mode.unwrap_or_default().name(), m.name());
+        return Err(perr(
+            format!("预设 `{pname}` 使用模式 `{uses}`；请删除 `mode = \"{given}\"`"),
+            format!("preset `{pname}` uses mode `{uses}`; remove `mode = \"{given}\"`"),
+        ));
     }
     if cfg.default.is_some() {
         out.default.clone_from(&cfg.default);

@@ -20,7 +20,7 @@
 //!   value; starts at (0, 0), at most 201 points.
 
 use clientele_core::columns as col;
-use clientele_core::{ColumnData, CustomerTable, Ids};
+use clientele_core::{ColumnData, CustomerTable, Ids, Note};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GradeError;
@@ -64,9 +64,15 @@ impl ValueTierConfig {
             && self.abc_a < self.abc_b
             && self.abc_b <= 1.0)
         {
-            return Err(GradeError::ValueTier(format!(
-                "abc_a = {} and abc_b = {} must satisfy 0 < abc_a < abc_b <= 1 (e.g. 0.8 and 0.95)",
-                self.abc_a, self.abc_b
+            let (a, b) = (self.abc_a, self.abc_b);
+            return Err(GradeError::ValueTier(Note::new(
+                format!(
+                    "abc_a = {a} 和 abc_b = {b} 必须满足 0 < abc_a < abc_b <= 1（例如 0.8 和 0.95）"
+                ),
+                format!(
+                    "abc_a = {a} and abc_b = {b} must satisfy 0 < abc_a < abc_b <= 1 (e.g. 0.8 \
+                     and 0.95)"
+                ),
             )));
         }
         if !(ok(self.heavy)
@@ -75,9 +81,16 @@ impl ValueTierConfig {
             && self.medium >= 0.0
             && self.heavy + self.medium <= 1.0)
         {
-            return Err(GradeError::ValueTier(format!(
-                "heavy = {} and medium = {} must be shares with heavy > 0 and heavy + medium <= 1 (e.g. 0.2 and 0.3)",
-                self.heavy, self.medium
+            let (h, m) = (self.heavy, self.medium);
+            return Err(GradeError::ValueTier(Note::new(
+                format!(
+                    "heavy = {h} 和 medium = {m} 必须是份额，且 heavy > 0、heavy + medium <= 1\
+                     （例如 0.2 和 0.3）"
+                ),
+                format!(
+                    "heavy = {h} and medium = {m} must be shares with heavy > 0 and heavy + \
+                     medium <= 1 (e.g. 0.2 and 0.3)"
+                ),
             )));
         }
         Ok(())
@@ -210,7 +223,7 @@ impl ValueTiers {
 pub fn value_tiers(table: &CustomerTable, cfg: &ValueTierConfig) -> Result<ValueTiers, GradeError> {
     let values = table
         .numbers(&cfg.column)
-        .map_err(|e| GradeError::ValueTier(e.to_string()))?;
+        .map_err(|e| GradeError::ValueTier(Note::new(e.zh(), e.to_string())))?;
     value_tiers_of(table.ids(), &values, cfg)
 }
 
@@ -222,10 +235,10 @@ pub fn value_tiers_of(
 ) -> Result<ValueTiers, GradeError> {
     cfg.validate()?;
     if ids.len() != values.len() {
-        return Err(GradeError::ValueTier(format!(
-            "{} ids but {} values",
-            ids.len(),
-            values.len()
+        let (i, v) = (ids.len(), values.len());
+        return Err(GradeError::ValueTier(Note::new(
+            format!("有 {i} 个 id，却有 {v} 个值"),
+            format!("{i} ids but {v} values"),
         )));
     }
     let n = ids.len();

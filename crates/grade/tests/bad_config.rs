@@ -270,3 +270,147 @@ fn presets_pass_their_own_checks() {
         assert!(d.is_empty(), "{n}: {d:#?}");
     }
 }
+
+/// Chinese text without an English sentence: code in backticks, column names and keywords
+/// aside, no two English words in a row.
+fn is_chinese(text: &str) -> bool {
+    let outside_code: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    let words: Vec<&str> = outside_code
+        .split(|c: char| !c.is_ascii_alphabetic() && c != ' ')
+        .flat_map(|run| {
+            let w: Vec<&str> = run.split(' ').filter(|w| w.len() > 1).collect();
+            (w.len() > 1).then_some(run)
+        })
+        .collect();
+    let han = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    han && words.is_empty()
+}
+
+#[test]
+fn the_english_word_check_can_fail() {
+    assert!(is_chinese("`order` 不存在；是不是 `orders`？"));
+    assert!(!is_chinese("列 `order`：unknown column"));
+    assert!(!is_chinese("no Chinese at all"));
+}
+
+fn in_zh(cfg: &SchemeConfig) -> Vec<String> {
+    check(cfg, &schema())
+        .iter()
+        .map(|d| d.to_string_in(clientele_core::Lang::Zh))
+        .collect()
+}
+
+#[test]
+fn findings_are_said_in_chinese_too() {
+    let cfg = one(r#"
+[[scheme]]
+name = "behaviour"
+rules = [
+  { grade = "VIP", when = "orders > 15 AND monetary > 500" },
+  { grade = "高级客户", when = "order > 10 AND monetary > 400" },
+  { grade = "城市", when = "city > 5" },
+  { grade = "坏", when = "orders > 5 monetary" },
+]
+"#);
+    let d = check(&cfg, &schema());
+    let zh = in_zh(&cfg);
+    assert_eq!(
+        zh,
+        [
+            "错误：方案 `behaviour`：`first_match` 模式需要一个 `default` 等级，给没有规则匹配的客户\n  \
+             修改建议：在方案中加上例如 `default = \"普通客户\"`",
+            "错误：方案 `behaviour`，规则 2（`高级客户`）：`order > 10 AND monetary > 400` 中的列 \
+             `order` 不存在；是不是 `orders`？可用的列：customer_id, orders, monetary, categories, \
+             city, r_score, f_score\n  修改建议：把 `order` 改为 `orders`",
+            "错误：方案 `behaviour`，规则 3（`城市`）：`city > 5` 中的 `city`（文本）不能与 `5`（数字）\
+             比较；文本要用单引号括起（'文本'），数字与数字比较（日期列与 'YYYY-MM-DD' 比较）\n  \
+             修改建议：数字与数字比较，文本与单引号括起的文本（'文本'）比较",
+            "错误：方案 `behaviour`，规则 4（`坏`）：无法解析 `orders > 5 monetary`：表达式结束后多出了 \
+             `monetary`\n  修改建议：写成 SQL 条件，例如 `orders > 10 AND monetary >= 500`",
+        ]
+    );
+    for (z, d) in zh.iter().zip(&d) {
+        assert!(is_chinese(z), "{z}");
+        assert!(is_chinese(d.message_in(clientele_core::Lang::Zh)), "{z}");
+        // the English stays as it was
+        assert_eq!(d.message_in(clientele_core::Lang::En), d.message);
+        assert_eq!(d.to_string_in(clientele_core::Lang::En), d.to_string());
+    }
+    assert_eq!(
+        d[1].message,
+        "unknown column `order` in `order > 10 AND monetary > 400`; did you mean `orders`? \
+         Available columns: customer_id, orders, monetary, categories, city, r_score, f_score"
+    );
+}
+
+#[test]
+fn grid_findings_are_said_in_chinese_too() {
+    let cfg = one(r#"
+[[scheme]]
+name = "rf"
+rules = [
+  { grade = "Recent", when = "r_score >= 4" },
+  { grade = "Frequent", when = "f_score >= 4" },
+  { grade = "Best", when = "r_score = 3 AND f_score = 5 OR r_score = 5 AND f_score = 1" },
+  { grade = "Never", when = "r_score > 5" },
+]
+default = "Others"
+"#);
+    assert_eq!(
+        in_zh(&cfg),
+        [
+            "错误：方案 `rf`，规则 3（`Best`）：永远不会生效：它匹配的每个格子都已被前面的规则 1（`Recent`）\
+             和规则 2（`Frequent`）占用\n  修改建议：把它移到规则 1（`Recent`）之前，缩小前面的条件，或删除它",
+            "错误：方案 `rf`，规则 4（`Never`）：`r_score > 5` 不匹配网格（r_score 1–5 × f_score 1–5）中的\
+             任何格子\n  修改建议：检查条件中的分数范围",
+        ]
+    );
+    let mut grid = presets::get("rf_grid").unwrap();
+    grid.rules
+        .retain(|r| !matches!(r.grade.as_deref(), Some("Need Attention" | "Hibernating")));
+    let zh = in_zh(&grid);
+    assert_eq!(zh.len(), 1);
+    assert!(
+        zh[0].starts_with(
+            "错误：方案 `rf_grid`：5 个网格格子没有任何规则覆盖：(r_score=1, f_score=1)、\
+             (r_score=1, f_score=2)、(r_score=2, f_score=1)、(r_score=2, f_score=2)、\
+             (r_score=3, f_score=3)\n  修改建议："
+        ),
+        "{}",
+        zh[0]
+    );
+    for z in in_zh(&cfg).iter().chain(&zh) {
+        assert!(is_chinese(z), "{z}");
+    }
+}
+
+#[test]
+fn a_refused_scheme_is_said_in_chinese_too() {
+    let mut t = CustomerTable::new(vec!["a".into()]);
+    t.push("orders", ColumnData::Int(vec![Some(3)].into()))
+        .unwrap();
+    let cfg = one(r#"
+[[scheme]]
+name = "b"
+rules = [{ grade = "VIP", when = "ordes > 1" }]
+default = "普通客户"
+"#);
+    let e = compile(&cfg, &t).unwrap_err();
+    assert_eq!(
+        e.zh(),
+        "方案 `b` 无效：\n错误：方案 `b`，规则 1（`VIP`）：`ordes > 1` 中的列 `ordes` 不存在；是不是 \
+         `orders`？可用的列：customer_id, orders\n  修改建议：把 `ordes` 改为 `orders`"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("scheme `b` is invalid:\nerror: scheme `b`, rule 1")
+    );
+    let preset = one("[[scheme]]\nname = \"p\"\npreset = \"behaviour\"\nmode = \"grid\"\n");
+    let e = compile(&preset, &t).unwrap_err();
+    assert!(is_chinese(&e.zh()), "{}", e.zh());
+    assert!(
+        e.zh().contains("预设 `behaviour` 使用模式 `first_match`"),
+        "{}",
+        e.zh()
+    );
+}

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use clientele_core::Lang;
 use clientele_engine::{Config, write_file};
 
+use super::flags::LangArg;
 use crate::progress::Bars;
 
 #[derive(Debug, Subcommand)]
@@ -27,13 +28,20 @@ pub(super) enum ConfigCommand {
         config: PathBuf,
         /// Transaction files (default: [source] transactions of the config).
         inputs: Vec<PathBuf>,
+        /// Language of the findings and counts (default: the config's).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
     },
 }
 
 pub(super) fn run(c: ConfigCommand, bars: &Bars) -> Result<()> {
     match c {
         ConfigCommand::Init { path, force } => init(&path, force),
-        ConfigCommand::Check { config, inputs } => check(&config, inputs, bars),
+        ConfigCommand::Check {
+            config,
+            inputs,
+            lang,
+        } => check(&config, inputs, lang.map(Lang::from), bars),
     }
 }
 
@@ -56,10 +64,17 @@ fn init(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
+fn check(path: &Path, inputs: Vec<PathBuf>, lang: Option<Lang>, bars: &Bars) -> Result<()> {
+    // `--lang` holds before the config is read: its errors are said in it too
+    if let Some(l) = lang {
+        bars.set_lang(l);
+    }
     let mut config = Config::load(path)?;
     if !inputs.is_empty() {
         config.source.transactions = inputs;
+    }
+    if let Some(l) = lang {
+        config.output.lang = l;
     }
     if config.source.transactions.is_empty() && config.source.postgres.is_none() {
         match config.output.lang {
@@ -84,7 +99,7 @@ fn check(path: &Path, inputs: Vec<PathBuf>, bars: &Bars) -> Result<()> {
         r.customers
     )?;
     for d in &r.diagnostics {
-        say!("{d}")?;
+        say!("{}", d.to_string_in(lang))?;
     }
     for (scheme, rules) in &r.previews {
         say_in!(lang, "方案 {}：", "scheme {}:", scheme)?;
