@@ -129,16 +129,16 @@ fn write_all(
     timings: &mut Vec<crate::StepTiming>,
 ) -> Result<Vec<String>, EngineError> {
     // The snapshots are serialized on a thread of their own while the customer table is
-    // encoded: one JSON writer keeps one core busy, the Parquet encoder the rest. Not for a
-    // table kept on disk (a run within a memory limit): the snapshot holds every customer's
-    // labels (1.8 GB at 18M customers), so it is written after the table, not beside it.
-    let alongside = !a.customers.is_stored();
+    // encoded: one JSON writer keeps one core busy, the Parquet encoder the rest. The
+    // snapshot is streamed a column at a time, so a table kept on disk (a run within a memory
+    // limit) holds one of its columns beside the table's row group, not every customer's
+    // labels (1.8 GB at 18M customers).
     let timed_snapshots = || {
         let clock = std::time::Instant::now();
         write_snapshots(a, dir).map(|files| (files, clock.elapsed().as_secs_f64()))
     };
     std::thread::scope(|scope| {
-        let snapshots = alongside.then(|| scope.spawn(timed_snapshots));
+        let snapshots = scope.spawn(timed_snapshots);
         let mut files = Vec::new();
         let mut lap = FileLaps::new();
         if let Some(t) = spilled {
@@ -189,15 +189,12 @@ fn write_all(
             files.push(f.name.clone());
         }
         timings.extend(lap.step(&files));
-        let (written, seconds) = match snapshots {
-            Some(s) => s
-                .join()
-                .map_err(|_| EngineError::Internal("the snapshot writer stopped".into()))??,
-            None => timed_snapshots()?,
-        };
+        let (written, seconds) = snapshots
+            .join()
+            .map_err(|_| EngineError::Internal("the snapshot writer stopped".into()))??;
         // its own time, which overlapped the files above when written alongside
         if let Some(mut t) = FileLaps::new().step(&written) {
-            t.detail = alongside.then(|| clientele_core::Note::new("同时写入", "alongside"));
+            t.detail = Some(clientele_core::Note::new("同时写入", "alongside"));
             t.seconds = seconds;
             timings.push(t);
         }
@@ -275,13 +272,16 @@ fn write_snapshots(a: &Analysis, dir: &Path) -> Result<Vec<String>, EngineError>
     if a.summary.rfm.is_none() && a.summary.grades.is_empty() {
         return Ok(files);
     }
-    let snapshot = crate::snapshot_file_of(a);
-    // a column of a table kept on disk that could not be read shows as absent: not written so
+    write_json(
+        dir,
+        crate::SNAPSHOT_FILE,
+        &crate::snapshot::StreamedSnapshot(a),
+    )?;
+    // a column of a table kept on disk that could not be read showed as absent: the run fails
+    // (its outputs are not put in place)
     if let Some(e) = a.customers.store_failure() {
         return Err(e.into());
     }
-    write_json(dir, crate::SNAPSHOT_FILE, &snapshot)?;
-    drop(snapshot);
     files.push(crate::SNAPSHOT_FILE.to_string());
     // month ends side by side: each is one JSON writer's core, and 24 of them took longer
     // than the customer table written alongside

@@ -18,102 +18,237 @@ pub const SNAPSHOT_FILE: &str = "snapshot/snapshot.json";
 /// cluster column, the R/F/M scores, lifecycle stages, thresholds, monetary value and the
 /// underlying R/F/M metric values (for metric drift).
 pub fn snapshot_of(a: &Analysis) -> Snapshot {
+    let plan = Plan::of(a);
     let t = &a.customers;
-    // each column read once and let go: a table kept on disk does not keep them
-    let texts = |name: &str| match t.read_once(name).as_deref() {
+    Snapshot {
+        metrics: plan
+            .metrics
+            .iter()
+            .filter_map(|c| Some((c.clone(), metric(t, c)?)))
+            .collect(),
+        as_of: a.summary.as_of,
+        config_hash: a.summary.config_hash.clone(),
+        customers: t.ids().to_vec(),
+        schemes: plan
+            .schemes
+            .iter()
+            .filter_map(|(key, c)| Some((key.clone(), grades(t, c)?)))
+            .collect(),
+        grade_order: plan.grade_order,
+        scores: plan
+            .scores
+            .iter()
+            .filter_map(|&(key, c)| Some((key.to_string(), scores(t, c)?)))
+            .collect(),
+        lifecycle: plan.lifecycle.then(|| stages(t)).flatten(),
+        monetary: monetary(t),
+    }
+}
+
+/// Which columns make a snapshot, from the summary and the table's column types (no column
+/// read), so that [`snapshot_of`] and [`StreamedSnapshot`] take the same ones.
+struct Plan {
+    /// Scheme key → its column: grading schemes (with their grade order), then value tiers,
+    /// clusters and RFM segments; a later column of the same key wins.
+    schemes: BTreeMap<String, String>,
+    grade_order: BTreeMap<String, Vec<String>>,
+    /// Score key (`f`, `m`, `r`) → an integer column.
+    scores: Vec<(&'static str, &'static str)>,
+    lifecycle: bool,
+    /// The metric columns of [`metrics_of`]'s choice that hold numbers, by name; a metric with a
+    /// value missing for some customer is still left out, once read.
+    metrics: std::collections::BTreeSet<String>,
+}
+
+impl Plan {
+    fn of(a: &Analysis) -> Plan {
+        let t = &a.customers;
+        let types = t.column_types();
+        let type_of = |name: &str| types.iter().find(|(n, _)| *n == name).map(|(_, ty)| *ty);
+        let mut schemes = BTreeMap::new();
+        let mut grade_order = BTreeMap::new();
+        for g in &a.summary.grades {
+            if type_of(&g.column) == Some("text") {
+                schemes.insert(g.scheme.clone(), g.column.clone());
+                grade_order.insert(
+                    g.scheme.clone(),
+                    g.grades.iter().map(|x| x.grade.clone()).collect(),
+                );
+            }
+        }
+        for &(column, ty) in &types {
+            // grading schemes are taken above, with their grade order; lifecycle stages apart
+            let key = match Grouping::of_column(column) {
+                Some(g @ (Grouping::ValueTier | Grouping::Cluster | Grouping::Rfm(_))) => g.key(),
+                _ => continue,
+            };
+            if ty == "text" {
+                schemes.insert(key, column.to_string());
+            }
+        }
+        let mut scores: Vec<(&'static str, &'static str)> = [
+            ("r", col::R_SCORE),
+            ("f", col::F_SCORE),
+            ("m", col::M_SCORE),
+        ]
+        .into_iter()
+        .filter(|(_, c)| type_of(c) == Some("int"))
+        .collect();
+        scores.sort_unstable();
+        let (f, m) = a
+            .summary
+            .rfm
+            .as_ref()
+            .map_or((col::ORDERS, col::MONETARY), |r| {
+                (
+                    r.thresholds.frequency.column.as_str(),
+                    r.thresholds.monetary.column.as_str(),
+                )
+            });
+        let metrics = [col::RECENCY_DAYS, f, m]
+            .into_iter()
+            .filter(|c| matches!(type_of(c), Some("int" | "float" | "date")))
+            .map(str::to_string)
+            .collect();
+        Plan {
+            schemes,
+            grade_order,
+            scores,
+            lifecycle: type_of(col::LIFECYCLE_STAGE) == Some("text"),
+            metrics,
+        }
+    }
+}
+
+/// A grade column as a snapshot holds it (no grade: the empty one).
+fn grades(t: &clientele_core::CustomerTable, column: &str) -> Option<clientele_core::Texts> {
+    match t.read_once(column).as_deref() {
         Some(ColumnData::Text(v)) => Some(v.filled("")),
         _ => None,
-    };
-    let mut schemes = BTreeMap::new();
-    let mut grade_order = BTreeMap::new();
-    for g in &a.summary.grades {
-        if let Some(v) = texts(&g.column) {
-            schemes.insert(g.scheme.clone(), v);
-            grade_order.insert(
-                g.scheme.clone(),
-                g.grades.iter().map(|x| x.grade.clone()).collect(),
-            );
-        }
     }
-    for (column, _) in t.column_types() {
-        // grading schemes are taken above, with their grade order; lifecycle stages below
-        let name = match Grouping::of_column(column) {
-            Some(g @ (Grouping::ValueTier | Grouping::Cluster | Grouping::Rfm(_))) => g.key(),
-            _ => continue,
-        };
-        if let Some(v) = texts(column) {
-            schemes.insert(name, v);
-        }
+}
+
+fn scores(t: &clientele_core::CustomerTable, column: &str) -> Option<Vec<u8>> {
+    match t.read_once(column).as_deref() {
+        Some(ColumnData::Int(v)) => Some(
+            v.iter()
+                .map(|s| s.unwrap_or(0).clamp(0, 255) as u8)
+                .collect(),
+        ),
+        _ => None,
     }
-    let mut scores = BTreeMap::new();
-    for (key, column) in [
-        ("r", col::R_SCORE),
-        ("f", col::F_SCORE),
-        ("m", col::M_SCORE),
-    ] {
-        if let Some(ColumnData::Int(v)) = t.read_once(column).as_deref() {
-            scores.insert(
-                key.to_string(),
-                v.iter()
-                    .map(|s| s.unwrap_or(0).clamp(0, 255) as u8)
-                    .collect(),
-            );
-        }
-    }
-    let lifecycle = match t.read_once(col::LIFECYCLE_STAGE).as_deref() {
+}
+
+fn stages(t: &clientele_core::CustomerTable) -> Option<Vec<Stage>> {
+    match t.read_once(col::LIFECYCLE_STAGE).as_deref() {
         Some(ColumnData::Text(v)) => Some(
             v.iter()
                 .map(|s| s.and_then(Stage::parse).unwrap_or(Stage::Active))
                 .collect(),
         ),
         _ => None,
-    };
-    let monetary = match t.read_once(col::MONETARY).as_deref() {
+    }
+}
+
+fn monetary(t: &clientele_core::CustomerTable) -> Vec<f64> {
+    match t.read_once(col::MONETARY).as_deref() {
         Some(ColumnData::Float(v)) => v.iter().map(|x| x.unwrap_or(0.0)).collect(),
         _ => Vec::new(),
-    };
-    Snapshot {
-        metrics: metrics_of(a),
-        as_of: a.summary.as_of,
-        config_hash: a.summary.config_hash.clone(),
-        customers: t.ids().to_vec(),
-        schemes,
-        grade_order,
-        scores,
-        lifecycle,
-        monetary,
     }
 }
 
 /// The metric values of every customer for metric drift: recency in days and the frequency and
 /// monetary columns RFM scored with (`orders` and `monetary` by default). A metric with a
 /// missing value for some customer is left out.
-fn metrics_of(a: &Analysis) -> BTreeMap<String, Vec<f64>> {
-    let t = &a.customers;
-    let (f, m) = a
-        .summary
-        .rfm
-        .as_ref()
-        .map_or((col::ORDERS, col::MONETARY), |r| {
-            (
-                r.thresholds.frequency.column.as_str(),
-                r.thresholds.monetary.column.as_str(),
-            )
-        });
-    let mut out = BTreeMap::new();
-    for column in [col::RECENCY_DAYS, f, m] {
-        let values: Option<Vec<f64>> = match t.read_once(column).as_deref() {
-            Some(c @ (ColumnData::Int(_) | ColumnData::Float(_) | ColumnData::Date(_))) => (0..c
-                .len())
-                .map(|i| c.number(i).filter(|x| x.is_finite()))
-                .collect(),
-            _ => None,
-        };
-        if let Some(v) = values {
-            out.insert(column.to_string(), v);
-        }
+fn metric(t: &clientele_core::CustomerTable, column: &str) -> Option<Vec<f64>> {
+    match t.read_once(column).as_deref() {
+        Some(c @ (ColumnData::Int(_) | ColumnData::Float(_) | ColumnData::Date(_))) => (0..c.len())
+            .map(|i| c.number(i).filter(|x| x.is_finite()))
+            .collect(),
+        _ => None,
     }
-    out
+}
+
+/// [`snapshot_file_of`] as it is written, without holding it: each column is read when its
+/// turn comes and let go after it is written. Held whole, the snapshot of a table kept on disk
+/// was every customer's labels at once (1.8 GB at 18M customers), so it was written after
+/// `customers.parquet`; streamed it holds one column and is written alongside. The bytes are
+/// those of [`snapshot_file_of`] serialized (tested).
+pub(crate) struct StreamedSnapshot<'a>(pub &'a Analysis);
+
+impl Serialize for StreamedSnapshot<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let a = self.0;
+        let t = &a.customers;
+        let plan = Plan::of(a);
+        // the fields of `SnapshotFile` in order: the snapshot's (flattened), then thresholds
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("as_of", &a.summary.as_of)?;
+        m.serialize_entry("config_hash", &a.summary.config_hash)?;
+        m.serialize_entry("customers", t.ids())?;
+        m.serialize_entry("schemes", &Schemes(t, &plan))?;
+        m.serialize_entry("grade_order", &plan.grade_order)?;
+        m.serialize_entry("scores", &Scores(t, &plan))?;
+        m.serialize_entry("lifecycle", &plan.lifecycle.then(|| stages(t)).flatten())?;
+        m.serialize_entry("monetary", &monetary(t))?;
+        m.serialize_entry("metrics", &Metrics(t, &plan))?;
+        m.serialize_entry(
+            "thresholds",
+            &RunThresholds {
+                rfm: a.summary.rfm.as_ref().map(|r| r.thresholds.clone()),
+            },
+        )?;
+        m.end()
+    }
+}
+
+/// A snapshot's schemes, each column read as it is written.
+struct Schemes<'a>(&'a clientele_core::CustomerTable, &'a Plan);
+
+impl Serialize for Schemes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (key, c) in &self.1.schemes {
+            if let Some(g) = grades(self.0, c) {
+                m.serialize_entry(key, &clientele_lifecycle::Coded(&g))?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A snapshot's R/F/M scores, each column read as it is written.
+struct Scores<'a>(&'a clientele_core::CustomerTable, &'a Plan);
+
+impl Serialize for Scores<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for &(key, c) in &self.1.scores {
+            if let Some(v) = scores(self.0, c) {
+                m.serialize_entry(key, &v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A snapshot's metric values, each column read as it is written.
+struct Metrics<'a>(&'a clientele_core::CustomerTable, &'a Plan);
+
+impl Serialize for Metrics<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for c in &self.1.metrics {
+            if let Some(v) = metric(self.0, c) {
+                m.serialize_entry(c, &v)?;
+            }
+        }
+        m.end()
+    }
 }
 
 /// A snapshot as written to `snapshot/snapshot.json`: the per-customer grades a comparison
@@ -180,6 +315,41 @@ mod tests {
         config.source.transactions = vec![shop.transactions];
         config.clv.enabled = false;
         config
+    }
+
+    #[test]
+    fn the_streamed_snapshot_is_the_snapshot_file_to_the_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = shop_config(dir.path(), 600, 400);
+        // with everything a snapshot holds (CLV off keeps the test quick)
+        let a = analyze(&config, &AnalyzeOptions::default(), &NoProgress).unwrap();
+        assert!(a.summary.rfm.is_some() && !a.summary.grades.is_empty());
+        let whole = snapshot_file_of(&a);
+        assert!(whole.snapshot.lifecycle.is_some() && whole.snapshot.scores.len() == 3);
+        assert_eq!(whole.snapshot.metrics.len(), 3);
+        let streamed = serde_json::to_string(&StreamedSnapshot(&a)).unwrap();
+        assert_eq!(streamed, serde_json::to_string(&whole).unwrap());
+        // columns of other types, and a metric with a value missing: left out, null or
+        // zero as the file has them
+        let mut a = a;
+        let n = a.customers.len();
+        let t = &mut a.customers;
+        t.set(
+            col::LIFECYCLE_STAGE,
+            ColumnData::Float(vec![Some(1.0); n].into()),
+        )
+        .unwrap();
+        t.set(col::R_SCORE, ColumnData::Text(vec![Some("5"); n].into()))
+            .unwrap();
+        let mut money: Vec<Option<f64>> = vec![Some(12.5); n];
+        money[n / 2] = None;
+        t.set(col::MONETARY, ColumnData::Float(money.into()))
+            .unwrap();
+        let whole = snapshot_file_of(&a);
+        assert!(whole.snapshot.lifecycle.is_none() && !whole.snapshot.scores.contains_key("r"));
+        assert_eq!(whole.snapshot.metrics.len(), 2);
+        let streamed = serde_json::to_string(&StreamedSnapshot(&a)).unwrap();
+        assert_eq!(streamed, serde_json::to_string(&whole).unwrap());
     }
 
     #[test]

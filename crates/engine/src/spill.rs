@@ -425,22 +425,23 @@ fn fold_parts_on_cluster(
         parts: Some(parts),
         ..options
     };
-    let staged = clientele_distributed::stage(url, ingest, options, progress)?;
-    let mut folded = PartsFolded::default();
-    progress.start_count(
-        &Note::new("在集群上分块汇总", "folding the parts on the cluster"),
-        parts as u64,
-        &Note::new("块", "parts"),
-    );
-    for k in 0..staged.parts() {
-        let part = staged.fold_part(k, ingest)?;
-        folded.add(k, part, ingest, side, &folder.path)?;
-        progress.advance(1);
-    }
-    progress.finish();
-    let validated = staged.validated();
-    // the staged rows go now, before the models run
-    drop(staged);
+    // the staged rows go at the end of this block, before the models run
+    let (folded, validated) = {
+        let staged = clientele_distributed::stage(url, ingest, options, progress)?;
+        let mut folded = PartsFolded::default();
+        progress.start_count(
+            &Note::new("在集群上分块汇总", "folding the parts on the cluster"),
+            parts as u64,
+            &Note::new("块", "parts"),
+        );
+        for k in 0..staged.parts() {
+            let part = staged.fold_part(k, ingest)?;
+            folded.add(k, part, ingest, side, &folder.path)?;
+            progress.advance(1);
+        }
+        progress.finish();
+        (folded, staged.validated())
+    };
     folded.finish(folder, validated, ingest)
 }
 

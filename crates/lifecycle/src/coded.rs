@@ -13,8 +13,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One scheme's grades, coded. A missing grade (a snapshot holds none) is written as the
-/// empty grade.
-struct Coded<'a>(&'a Texts);
+/// empty grade. Public for a writer that streams a snapshot's schemes one at a time.
+#[derive(Debug)]
+pub struct Coded<'a>(pub &'a Texts);
 
 impl Serialize for Coded<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

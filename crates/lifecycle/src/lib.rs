@@ -66,6 +66,7 @@ pub use change::{
     Comparison, Drift, DriftBand, DriftBin, GONE, MetricDrift, Migration, Move, NEW_CUSTOMER,
     PSI_EPSILON, Snapshot, compare, psi,
 };
+pub use coded::Coded;
 pub use cohort::{CohortMatrix, CohortRow, cohort_matrix};
 pub use error::{LifecycleError, Side};
 pub use month::Month;
