@@ -3,8 +3,10 @@
 # Ballista cluster (a scheduler and two executors on this machine), on a synthetic shop of
 # about 10M rows. Wall time and the client's peak RSS from /usr/bin/time -v; the executors'
 # peak RSS from /proc (VmHWM) before they are stopped. Both cluster plans: `fold` (clientele's
-# fold as a UDAF on the executors, the default) and `sql` (the fold written as SQL). Every
-# run's customers.parquet is compared with the embedded one's.
+# fold as a UDAF on the executors, the default) and `sql` (the fold written as SQL), and the
+# fold plan by parts (`--spill-dir`, the client holding one part at a time, within
+# `--memory-limit $PARTS_LIMIT`). Every run's customers.parquet is compared with the embedded
+# one's.
 #
 #   bench/cluster.sh                       # 1.8M customers ≈ 10M rows
 #   CUSTOMERS=180000 bench/cluster.sh      # ≈ 1M rows, a quick check
@@ -15,6 +17,7 @@
 #   SKIP_BUILD=1      use the existing release binary
 #   MODES             "table" (--customer-table-only), "full" (the whole analysis) or both
 #                     (default "table full")
+#   PARTS_LIMIT       --memory-limit of the run by parts (default 1GB)
 # Data: bench/data/shop-<CUSTOMERS>/ (made once). Output: a Markdown table on stdout and in
 # bench/data/cluster-<CUSTOMERS>.md; logs in bench/data/logs/.
 set -euo pipefail
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CUSTOMERS=${CUSTOMERS:-1800000}
 MODES=${MODES:-table full}
+PARTS_LIMIT=${PARTS_LIMIT:-1GB}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-cluster-release}
 DATA=$ROOT/bench/data
 LOGS=$DATA/logs
@@ -70,8 +74,8 @@ measure() {
 
 OUT=$DATA/cluster-$CUSTOMERS.md
 {
-  echo "| step | embedded | cluster, fold plan | cluster, SQL plan | client peak RSS embedded / fold / SQL |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| step | embedded | cluster, fold plan | cluster, fold plan by parts ($PARTS_LIMIT) | cluster, SQL plan | client peak RSS embedded / fold / by parts / SQL |"
+  echo "|---|---:|---:|---:|---:|---|"
 } > "$OUT"
 for mode in $MODES; do
   flag=()
@@ -80,13 +84,18 @@ for mode in $MODES; do
   read -r fw fr < <(measure "fold-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
     --cluster df://127.0.0.1:$PORT --cluster-plan fold --out "$WORK/fold-$mode")
   cmp "$WORK/emb-$mode/customers.parquet" "$WORK/fold-$mode/customers.parquet"
+  mkdir -p "$WORK/spill"
+  read -r pw pr < <(measure "parts-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
+    --cluster df://127.0.0.1:$PORT --cluster-plan fold --spill-dir "$WORK/spill" \
+    --memory-limit "$PARTS_LIMIT" --out "$WORK/parts-$mode")
+  cmp "$WORK/emb-$mode/customers.parquet" "$WORK/parts-$mode/customers.parquet"
   read -r sw sr < <(measure "sql-$mode" "$BIN" analyze "$TX" "${flag[@]}" --quiet \
     --cluster df://127.0.0.1:$PORT --cluster-plan sql --out "$WORK/sql-$mode")
   cmp "$WORK/emb-$mode/customers.parquet" "$WORK/sql-$mode/customers.parquet"
   label="customer table only"
   [[ $mode == full ]] && label="whole analysis"
-  echo "| $label | ${ew} s | ${fw} s | ${sw} s | ${er} / ${fr} / ${sr} MB |" >> "$OUT"
-  rm -rf "$WORK/emb-$mode" "$WORK/fold-$mode" "$WORK/sql-$mode"
+  echo "| $label | ${ew} s | ${fw} s | ${pw} s | ${sw} s | ${er} / ${fr} / ${pr} / ${sr} MB |" >> "$OUT"
+  rm -rf "$WORK/emb-$mode" "$WORK/fold-$mode" "$WORK/parts-$mode" "$WORK/sql-$mode"
 done
 hwm=""
 for p in "${PIDS[@]:1}"; do
