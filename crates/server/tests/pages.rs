@@ -447,7 +447,10 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let html = unescape(&a.text());
     assert!(html.contains("筛选条件：列 `monetry` 不存在"), "{html}");
-    assert!(html.contains("把 `monetry` 改为 `monetary`"), "{html}");
+    assert!(
+        html.contains("解决办法：</b>把 `monetry` 改为 `monetary`"),
+        "{html}"
+    );
     assert!(html.contains("role=\"alert\""));
     let cases = [
         (
@@ -493,6 +496,7 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
     // the same error in English on an English page
     let html = unescape(&get(&s, "/schemes/nope?lang=en").await.text());
     assert!(html.contains("404 Not Found") && html.contains("no scheme `nope` in this run"));
+    assert!(html.contains("What to do:</b> use one of: "), "{html}");
 }
 
 #[tokio::test]
