@@ -137,3 +137,88 @@ fn a_grade_is_exported_on_demand_and_no_file_is_overwritten() {
         "{listed}"
     );
 }
+
+/// A demo run of 300 customers in `lang`, in `d/<lang>`.
+fn demo(d: &Path, lang: &str) -> String {
+    let dir = format!("demo-{lang}");
+    let o = clientele(d)
+        .args([
+            "demo",
+            "--customers",
+            "300",
+            "--quiet",
+            "--lang",
+            lang,
+            "--dir",
+            &dir,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    format!("{dir}/out")
+}
+
+/// `clientele export <run> <args>` with the locale in the other language: the run's wins.
+fn export_err(d: &Path, run: &str, locale: &str, args: &[&str]) -> String {
+    let o = clientele(d)
+        .env("LC_ALL", locale)
+        .args(["export", run, "--out", "-"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_filter_grade_or_sort_is_said_in_the_runs_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (zh, en) = (demo(d, "zh"), demo(d, "en"));
+    let e = export_err(d, &zh, "en_US.UTF-8", &["--where", "monetry > 5"]);
+    assert_eq!(
+        e.trim_end(),
+        "错误：筛选条件 `monetry > 5`：列 `monetry` 不存在；把 `monetry` 改为 `monetary`"
+    );
+    let e = export_err(d, &en, "zh_CN.UTF-8", &["--where", "monetry > 5"]);
+    assert_eq!(
+        e.trim_end(),
+        "error: filter `monetry > 5`: unknown column `monetry`: write `monetary` instead of \
+         `monetry`"
+    );
+    // sqlparser's own words stay quoted; the rest is Chinese
+    let e = export_err(d, &zh, "en_US.UTF-8", &["--where", "orders >"]);
+    assert!(
+        e.starts_with("错误：筛选条件 `orders >`：条件的写法有误（SQL 解析器：")
+            && e.contains("写成 SQL 条件"),
+        "{e}"
+    );
+    // a grade the run does not have: the grades listed by their Chinese names
+    let e = export_err(
+        d,
+        &zh,
+        "en_US.UTF-8",
+        &["--scheme", "lifecycle", "--grade", "nope"],
+    );
+    assert!(
+        e.starts_with("错误：方案 `lifecycle` 中没有等级 `nope`；请使用以下等级之一：")
+            && e.contains("活跃"),
+        "{e}"
+    );
+    let e = export_err(
+        d,
+        &en,
+        "zh_CN.UTF-8",
+        &["--scheme", "lifecycle", "--grade", "nope"],
+    );
+    assert!(
+        e.starts_with("error: no grade `nope` in scheme `lifecycle`: use one of: ")
+            && e.contains("Active"),
+        "{e}"
+    );
+    let e = export_err(d, &zh, "en_US.UTF-8", &["--sort", "-monetry"]);
+    assert_eq!(
+        e.trim_end(),
+        "错误：排序 `-monetry`：没有可排序的列 `monetry`；按 `monetary` 排序"
+    );
+}

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use clientele_core::Note;
+
 /// Why an analysis could not be done.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -108,15 +110,10 @@ pub enum EngineError {
         reason: String,
     },
     /// A filter or sort over the customer table that does not parse or names no column.
-    #[error("filter `{filter}`: {message}: {fix}")]
-    Filter {
-        /// The filter as given (clipped).
-        filter: String,
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        fix: String,
-    },
+    /// (Boxed: worded in both languages it is the largest error, and would make every engine
+    /// result larger.)
+    #[error("filter `{}`: {}: {}", .0.filter.en, .0.message.en, .0.fix.en)]
+    Filter(Box<BadFilter>),
     /// Customers given to be scored with a finished run's models and rules
     /// ([`crate::Scorer`]) that they cannot score: missing or mistyped columns, values out of
     /// range, settings that are not the run's.
@@ -124,12 +121,12 @@ pub enum EngineError {
     Score(#[from] crate::ScoreError),
     /// A selection of customers that names no scheme or grade of the run, or a grade without
     /// its scheme.
-    #[error("{message}: {fix}")]
+    #[error("{}: {}", message.en, fix.en)]
     Selection {
         /// What is wrong.
-        message: String,
+        message: Note,
         /// How to fix it.
-        fix: String,
+        fix: Note,
         /// The scheme or grade does not exist (as opposed to a malformed selection).
         not_found: bool,
     },
@@ -137,6 +134,27 @@ pub enum EngineError {
     /// with the input.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// A filter or sort the customer table cannot answer ([`EngineError::Filter`]), each part
+/// worded in both languages so that a run or page in Chinese says it in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadFilter {
+    /// The filter (or sort) as given, clipped, with its length said in each language.
+    pub filter: Note,
+    /// A sort (`--sort`, `sort=`), not a condition: said so in Chinese.
+    pub sort: bool,
+    /// What is wrong.
+    pub message: Note,
+    /// How to fix it.
+    pub fix: Note,
+}
+
+impl BadFilter {
+    /// What the text is, in Chinese (筛选条件 or 排序).
+    pub fn what_zh(&self) -> &'static str {
+        if self.sort { "排序" } else { "筛选条件" }
+    }
 }
 
 /// Whose fault an error is, and so what the person who ran clientele can do about it.
@@ -187,7 +205,7 @@ impl EngineError {
             | EngineError::InvalidConfig(_)
             | EngineError::NotARun { .. }
             | EngineError::Score(_)
-            | EngineError::Filter { .. }
+            | EngineError::Filter(_)
             | EngineError::Selection { .. }
             | EngineError::Io { .. }
             | EngineError::Output { .. }
@@ -291,7 +309,8 @@ impl EngineError {
     }
 
     /// The message in Chinese where the crate it comes from words it so (reading the input,
-    /// CLV, K-means, RFM, grading, lifecycle, the table's columns, a file); `None` otherwise.
+    /// CLV, K-means, RFM, grading, lifecycle, the table's columns, a file), and for a filter,
+    /// sort or selection of customers; `None` otherwise.
     pub fn zh(&self) -> Option<String> {
         match self {
             EngineError::Ingest(e) => Some(e.zh()),
@@ -307,13 +326,23 @@ impl EngineError {
             EngineError::Lifecycle(e) => Some(format!("生命周期：{}", e.zh())),
             EngineError::Compare(e) => Some(format!("比较：{}", e.zh())),
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
+            EngineError::Filter(f) => Some(format!(
+                "{} `{}`：{}；{}",
+                f.what_zh(),
+                f.filter.zh,
+                f.message.zh,
+                f.fix.zh
+            )),
+            EngineError::Selection { message, fix, .. } => {
+                Some(format!("{}；{}", message.zh, fix.zh))
+            }
             _ => None,
         }
     }
 
     /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
     /// (CLV, K-means, RFM, grading, lifecycle, the table's columns, a behaviour dimension that
-    /// is not finite).
+    /// is not finite), and for a filter, sort or selection (as [`EngineError::zh`]).
     pub fn reason_zh(&self) -> Option<String> {
         match self {
             EngineError::Clv(e) => Some(e.zh()),
@@ -326,6 +355,7 @@ impl EngineError {
                 column,
                 row,
             }) => Some(format!("列 `{column}`：客户第 {row} 行不是有限数")),
+            EngineError::Filter(_) | EngineError::Selection { .. } => self.zh(),
             _ => None,
         }
     }

@@ -45,7 +45,7 @@ pub use customer_value::{
     NextPurchase, PurchaseWindow,
 };
 pub use database::{PgSink, PgWritten, write_to_postgres, write_to_postgres_spilled};
-pub use error::{EngineError, Fault};
+pub use error::{BadFilter, EngineError, Fault};
 pub use export::{EXPORT_CHUNK_ROWS, ExportFormat, export, export_file};
 pub use groups::{GroupingSummary, groupings};
 pub use models::{ClusterSection, LifecycleSection, TargetList, ValueTierSection};

@@ -2,11 +2,11 @@
 //! order by any column, and the rows that result. What `clientele serve` pages through and
 //! exports; the filter can read columns and table statistics and nothing else.
 
-use clientele_core::{ColumnData, CustomerTable};
-use clientele_grade::expr::{self, BoolNode, ExprIssue, Slots, StatCache, TRUE};
+use clientele_core::{ColumnData, CustomerTable, Lang, Note};
+use clientele_grade::expr::{self, BoolNode, Issue, Slots, StatCache, TRUE};
 use clientele_grade::schema::TableSchema;
 
-use crate::EngineError;
+use crate::{BadFilter, EngineError};
 
 /// The longest filter accepted, in bytes: a filter is typed by a person or built by a tool
 /// from a few conditions; a longer one is a mistake or an attack.
@@ -25,32 +25,68 @@ impl Filter {
     /// Parses and type-checks `text` against `table`'s columns. Statistics (`p80(monetary)`)
     /// are taken over the whole table.
     pub fn parse(text: &str, table: &CustomerTable) -> Result<Filter, EngineError> {
-        let bad = |message: String, fix: String| EngineError::Filter {
-            filter: expr::clip(text, 80).into_owned(),
-            message,
-            fix,
+        let bad = |message: Note, fix: Note| {
+            EngineError::Filter(Box::new(BadFilter {
+                filter: quote(text),
+                sort: false,
+                message,
+                fix,
+            }))
         };
         if text.len() > MAX_FILTER_BYTES {
             return Err(bad(
-                format!("{} bytes, more than {MAX_FILTER_BYTES}", text.len()),
-                "shorten the filter; select by a grade or a column instead of listing ids".into(),
+                Note::new(
+                    format!(
+                        "长 {} 字节，超过了 {MAX_FILTER_BYTES} 字节的上限",
+                        text.len()
+                    ),
+                    format!("{} bytes, more than {MAX_FILTER_BYTES}", text.len()),
+                ),
+                Note::new(
+                    "缩短筛选条件：按等级或某一列筛选，不要逐个列出 id",
+                    "shorten the filter; select by a grade or a column instead of listing ids",
+                ),
             ));
         }
         let schema = TableSchema::of(table);
-        let e = expr::parse(text).map_err(|e| bad(e.to_string(), e.fix()))?;
+        let e = expr::parse(text).map_err(|e| {
+            bad(
+                Note::new(e.zh(), e.to_string()),
+                Note::new(e.fix_zh(), e.fix()),
+            )
+        })?;
         let e = expr::coerce_dates(e, &schema);
-        if let Some(issue) = expr::type_check(&e, &schema).into_iter().next() {
+        if let Some(issue) = expr::issues(&e, &schema).into_iter().next() {
             return Err(match issue {
-                ExprIssue::UnknownColumn(c) => {
+                Issue::UnknownColumn(c) => {
+                    let (c_en, c_zh) = (expr::clip(&c, 60), expr::clip_in(&c, 60, Lang::Zh));
                     let fix = match schema.closest(&c) {
-                        Some(s) => format!("write `{s}` instead of `{c}`"),
-                        None => format!("use one of the columns: {}", schema.names().join(", ")),
+                        Some(s) => Note::new(
+                            format!("把 `{c_zh}` 改为 `{s}`"),
+                            format!("write `{s}` instead of `{c}`"),
+                        ),
+                        None => {
+                            let names = schema.names().join(", ");
+                            Note::new(
+                                format!("使用以下列之一：{names}"),
+                                format!("use one of the columns: {names}"),
+                            )
+                        }
                     };
-                    bad(format!("unknown column `{}`", expr::clip(&c, 60)), fix)
+                    bad(
+                        Note::new(
+                            format!("列 `{c_zh}` 不存在"),
+                            format!("unknown column `{c_en}`"),
+                        ),
+                        fix,
+                    )
                 }
-                ExprIssue::Type(m) => bad(
+                Issue::Type(m) => bad(
                     m,
-                    "compare numbers with numbers and text with quoted text ('VIP')".into(),
+                    Note::new(
+                        "数字与数字比较，文本与单引号括起的文本（'VIP'）比较",
+                        "compare numbers with numbers and text with quoted text ('VIP')",
+                    ),
                 ),
             });
         }
@@ -122,30 +158,42 @@ impl Selection {
         match (some(&self.scheme), some(&self.grade)) {
             (Some(scheme), grade) => {
                 let g = groupings.iter().find(|g| g.key == scheme).ok_or_else(|| {
+                    let keys = groupings
+                        .iter()
+                        .map(|g| g.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     EngineError::Selection {
-                        message: format!("no scheme `{}` in this run", expr::clip(&scheme, 80)),
-                        fix: format!(
-                            "use one of: {}",
-                            groupings
-                                .iter()
-                                .map(|g| g.key.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                        message: Note::new(
+                            format!("本次运行没有方案 `{}`", quote(&scheme).zh),
+                            format!("no scheme `{}` in this run", quote(&scheme).en),
+                        ),
+                        fix: Note::new(
+                            format!("请使用以下方案之一：{keys}"),
+                            format!("use one of: {keys}"),
                         ),
                         not_found: true,
                     }
                 })?;
                 if let Some(grade) = grade {
                     let name = g.group(vocab, &grade).ok_or_else(|| {
-                        let names: Vec<&str> =
-                            g.summary.grades.iter().map(|x| x.grade.as_str()).collect();
+                        // as the run names them, and in Chinese by their Chinese names
+                        let grades = &g.summary.grades;
+                        let names: Vec<&str> = grades.iter().map(|x| x.grade.as_str()).collect();
+                        let names_zh: Vec<String> = grades
+                            .iter()
+                            .map(|x| vocab.name(&g.grouping(), &x.grade, Lang::Zh))
+                            .collect();
+                        let q = quote(&grade);
                         EngineError::Selection {
-                            message: format!(
-                                "no grade `{}` in scheme `{}`",
-                                expr::clip(&grade, 80),
-                                g.key
+                            message: Note::new(
+                                format!("方案 `{}` 中没有等级 `{}`", g.key, q.zh),
+                                format!("no grade `{}` in scheme `{}`", q.en, g.key),
                             ),
-                            fix: format!("use one of: {}", names.join(", ")),
+                            fix: Note::new(
+                                format!("请使用以下等级之一：{}", names_zh.join(", ")),
+                                format!("use one of: {}", names.join(", ")),
+                            ),
                             not_found: true,
                         }
                     })?;
@@ -154,8 +202,11 @@ impl Selection {
             }
             (None, Some(_)) => {
                 return Err(EngineError::Selection {
-                    message: "a grade needs its scheme".into(),
-                    fix: "name the scheme too (the grading, `rfm_cn8`, `lifecycle`, …)".into(),
+                    message: Note::new("指定等级时也要指定方案", "a grade needs its scheme"),
+                    fix: Note::new(
+                        "同时写出方案（分级方案名、`rfm_cn8`、`lifecycle` 等）",
+                        "name the scheme too (the grading, `rfm_cn8`, `lifecycle`, …)",
+                    ),
                     not_found: false,
                 });
             }
@@ -229,17 +280,25 @@ impl Sort {
         };
         if column != clientele_core::columns::CUSTOMER_ID && table.get(column).is_none() {
             let schema = TableSchema::of(table);
-            return Err(EngineError::Filter {
-                filter: expr::clip(text, 80).into_owned(),
-                message: format!("no column `{}` to sort by", expr::clip(column, 60)),
+            let (c_en, c_zh) = (expr::clip(column, 60), expr::clip_in(column, 60, Lang::Zh));
+            return Err(EngineError::Filter(Box::new(BadFilter {
+                filter: quote(text),
+                sort: true,
+                message: Note::new(
+                    format!("没有可排序的列 `{c_zh}`"),
+                    format!("no column `{c_en}` to sort by"),
+                ),
                 fix: match schema.closest(column) {
-                    Some(s) => format!("sort by `{s}`"),
-                    None => format!(
-                        "sort by customer_id or one of: {}",
-                        schema.names().join(", ")
-                    ),
+                    Some(s) => Note::new(format!("按 `{s}` 排序"), format!("sort by `{s}`")),
+                    None => {
+                        let names = schema.names().join(", ");
+                        Note::new(
+                            format!("按 customer_id 或以下列之一排序：{names}"),
+                            format!("sort by customer_id or one of: {names}"),
+                        )
+                    }
                 },
-            });
+            })));
         }
         Ok(Sort {
             column: column.to_string(),
@@ -301,6 +360,15 @@ impl Sort {
     }
 }
 
+/// A user's text (a filter, a scheme or grade asked for) quoted in a message: at most 80
+/// characters, its full length said in each language when cut.
+fn quote(text: &str) -> Note {
+    Note::new(
+        expr::clip_in(text, 80, Lang::Zh),
+        expr::clip_in(text, 80, Lang::En),
+    )
+}
+
 /// An `f64` as a `u64` in the same order (IEEE 754 total order for non-NaN values).
 fn float_key(x: f64) -> u64 {
     clientele_core::rank::float_key(if x == 0.0 { 0.0 } else { x })
@@ -353,6 +421,143 @@ mod tests {
         ] {
             assert!(Filter::parse(bad, &t).is_err(), "{bad}");
         }
+    }
+
+    /// No English word in Chinese text: what stays English is code in backticks (column
+    /// names, the user's filter) and upper-case keywords and examples (AND, 'VIP').
+    fn has_no_english_sentence(zh: &str) -> bool {
+        let outside: String = zh.split('`').step_by(2).collect();
+        !outside
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_lowercase()))
+    }
+
+    #[test]
+    fn a_bad_filter_or_sort_is_said_in_chinese_too_and_unchanged_in_english() {
+        let t = table();
+        let e = Filter::parse("monetry > 5", &t).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "filter `monetry > 5`: unknown column `monetry`: write `monetary` instead of `monetry`"
+        );
+        assert_eq!(
+            e.zh().as_deref(),
+            Some("筛选条件 `monetry > 5`：列 `monetry` 不存在；把 `monetry` 改为 `monetary`")
+        );
+        assert_eq!(e.reason_zh(), e.zh());
+        for bad in [
+            "",
+            "monetary >",
+            "grade > 5",
+            "(monetary > 5",
+            "monetary + 1",
+        ] {
+            let zh = Filter::parse(bad, &t).unwrap_err().zh().unwrap();
+            assert!(zh.starts_with("筛选条件 `"), "{bad}: {zh}");
+            // sqlparser's own words are quoted in parentheses, introduced in Chinese
+            let said = zh.split("（SQL 解析器：").next().unwrap();
+            assert!(has_no_english_sentence(said), "{bad}: {zh}");
+        }
+        let long = Filter::parse(&"x".repeat(5000), &t).unwrap_err();
+        let zh = long.zh().unwrap();
+        assert!(
+            zh.contains("（共 5000 个字符）") && zh.contains("5000 字节"),
+            "{zh}"
+        );
+        assert!(has_no_english_sentence(&zh), "{zh}");
+        assert!(long.to_string().contains("(5000 characters)"));
+        let e = Sort::parse("-monetry", &t).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "filter `-monetry`: no column `monetry` to sort by: sort by `monetary`"
+        );
+        assert_eq!(
+            e.zh().as_deref(),
+            Some("排序 `-monetry`：没有可排序的列 `monetry`；按 `monetary` 排序")
+        );
+    }
+
+    /// A lifecycle grouping of [`table`]'s customers named in English, and its vocabulary.
+    fn lifecycle() -> (
+        CustomerTable,
+        Vec<crate::GroupingSummary>,
+        crate::Vocabulary,
+    ) {
+        let mut t = table();
+        let stages = [Some("Active"), Some("At risk"), Some("Active"), None];
+        t.push(
+            clientele_core::columns::LIFECYCLE_STAGE,
+            ColumnData::Text(stages.into_iter().collect()),
+        )
+        .unwrap();
+        let result = clientele_grade::SchemeResult {
+            scheme: "lifecycle".into(),
+            column: clientele_core::columns::LIFECYCLE_STAGE.into(),
+            mode: clientele_grade::Mode::FirstMatch,
+            grades: vec!["Active".into(), "At risk".into()],
+            codes: clientele_grade::Codes::Exclusive(vec![Some(0), Some(1), Some(0), None]),
+            separator: String::new(),
+            resolved: Vec::new(),
+        };
+        let g = crate::GroupingSummary {
+            key: "lifecycle".into(),
+            column: clientele_core::columns::LIFECYCLE_STAGE.into(),
+            summary: clientele_grade::summarize(&result, &t, &Default::default()),
+        };
+        let mut v = crate::Vocabulary::default();
+        v.add(
+            "lifecycle",
+            crate::vocab::Label::new("active", "活跃客户", "Active"),
+        );
+        v.add(
+            "lifecycle",
+            crate::vocab::Label::new("at_risk", "流失风险", "At risk"),
+        );
+        (t, vec![g], v)
+    }
+
+    #[test]
+    fn an_unknown_scheme_or_grade_is_said_in_chinese_with_the_chinese_names() {
+        let (t, groups, vocab) = lifecycle();
+        let select = |scheme: Option<&str>, grade: Option<&str>| {
+            Selection {
+                scheme: scheme.map(str::to_string),
+                grade: grade.map(str::to_string),
+                ..Selection::default()
+            }
+            .mask(&t, &groups, &vocab)
+        };
+        let ok = select(Some("lifecycle"), Some("流失风险")).unwrap();
+        assert_eq!(ok, Some(vec![false, true, false, false]));
+        let e = select(Some("lifecycle"), Some("nope")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no grade `nope` in scheme `lifecycle`: use one of: Active, At risk"
+        );
+        assert_eq!(
+            e.zh().as_deref(),
+            Some("方案 `lifecycle` 中没有等级 `nope`；请使用以下等级之一：活跃客户, 流失风险")
+        );
+        assert!(matches!(
+            e,
+            EngineError::Selection {
+                not_found: true,
+                ..
+            }
+        ));
+        let e = select(Some("nope"), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no scheme `nope` in this run: use one of: lifecycle"
+        );
+        assert_eq!(
+            e.zh().as_deref(),
+            Some("本次运行没有方案 `nope`；请使用以下方案之一：lifecycle")
+        );
+        let e = select(None, Some("VIP")).unwrap_err();
+        let zh = e.zh().unwrap();
+        assert!(zh.starts_with("指定等级时也要指定方案；"), "{zh}");
+        assert!(e.to_string().starts_with("a grade needs its scheme: "));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct Label {
 }
 
 impl Label {
-    fn new(key: &str, zh: &str, en: &str) -> Label {
+    pub(crate) fn new(key: &str, zh: &str, en: &str) -> Label {
         Label {
             key: key.to_string(),
             zh: zh.to_string(),
@@ -98,7 +98,7 @@ impl Vocabulary {
         v
     }
 
-    fn add(&mut self, grouping: &str, label: Label) {
+    pub(crate) fn add(&mut self, grouping: &str, label: Label) {
         let i = self.labels.len();
         let names = self.by_grouping.entry(grouping.to_string()).or_default();
         for n in [&label.key, &label.zh, &label.en] {

@@ -13,7 +13,7 @@ use clientele_engine::GroupingSummary;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{Selection, Served, clip};
+use crate::state::{Selection, Served, clip, clip_zh};
 use crate::{ApiError, AppState};
 
 /// `Query` whose rejection is a JSON [`ApiError`] with a fix, like every other error.
@@ -35,8 +35,11 @@ where
             .await
             .map(|Query(t)| Q(t))
             .map_err(|e| {
+                // axum words the rejection in English only: quoted
                 ApiError::bad_request(format!("bad query parameters: {}", e.body_text()))
                     .fix("see /openapi.json for each parameter's type")
+                    .zh(format!("查询参数有误（{}）", e.body_text()))
+                    .fix_zh("各参数的类型见 /openapi.json")
             })
     }
 }
@@ -59,7 +62,10 @@ where
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(t)| P(t))
-            .map_err(|e| ApiError::not_found(format!("bad path: {}", e.body_text())))
+            .map_err(|e| {
+                ApiError::not_found(format!("bad path: {}", e.body_text()))
+                    .zh(format!("路径有误（{}）", e.body_text()))
+            })
     }
 }
 
@@ -331,7 +337,9 @@ pub fn page(
     if limit == 0 || limit > limits.page_size {
         return Err(
             ApiError::bad_request(format!("limit must be 1 to {}", limits.page_size))
-                .fix("page through larger lists with `cursor`, or export them"),
+                .fix("page through larger lists with `cursor`, or export them")
+                .zh(format!("limit 应在 1 到 {} 之间", limits.page_size))
+                .fix_zh("更长的列表请用 `cursor` 翻页，或导出"),
         );
     }
     limits.check_filter(q.filter.as_deref())?;
@@ -359,16 +367,26 @@ pub fn page(
     ))
 }
 
+/// A cursor that is not one of the list's pages (the API's and the list page's).
+pub(crate) fn bad_cursor() -> ApiError {
+    ApiError::bad_request("this cursor is not one of this list's pages")
+        .fix("start again without `cursor`; a cursor is valid for the same run and query")
+        .zh("这个 cursor 不属于此列表的任何一页")
+        .fix_zh("去掉 `cursor` 从头开始；cursor 只对同一次运行和同样的查询有效")
+}
+
+/// No customer of this id in the run (the API's and the customer page's).
+pub(crate) fn no_customer(id: &str, run: &str) -> ApiError {
+    ApiError::not_found(format!("no customer `{}` in run {run}", clip(id)))
+        .zh(format!("运行 {run} 中没有客户 `{}`", clip_zh(id)))
+}
+
 fn parse_cursor(c: &str, fp: &str) -> Result<usize, ApiError> {
-    let bad = || {
-        ApiError::bad_request("this cursor is not one of this list's pages")
-            .fix("start again without `cursor`; a cursor is valid for the same run and query")
-    };
-    let (n, f) = c.split_once('.').ok_or_else(bad)?;
+    let (n, f) = c.split_once('.').ok_or_else(bad_cursor)?;
     if f != fp {
-        return Err(bad());
+        return Err(bad_cursor());
     }
-    n.parse().map_err(|_| bad())
+    n.parse().map_err(|_| bad_cursor())
 }
 
 /// The offset of a cursor within a selection of `total` rows.
@@ -377,7 +395,9 @@ fn cursor_offset(c: &str, fp: &str, total: usize) -> Result<usize, ApiError> {
     if offset > total {
         return Err(
             ApiError::bad_request("this cursor is past the end of the list")
-                .fix("start again without `cursor`"),
+                .fix("start again without `cursor`")
+                .zh("这个 cursor 超出了列表的末尾")
+                .fix_zh("去掉 `cursor` 从头开始"),
         );
     }
     Ok(offset)
@@ -459,9 +479,7 @@ pub(crate) async fn customer(
 ) -> Result<Json<CustomerDetail>, ApiError> {
     let run = s.library.run(q.run.as_deref())?;
     let lang = lang_of(q.lang, &run)?;
-    let row = run.row_of(&id).ok_or_else(|| {
-        ApiError::not_found(format!("no customer `{}` in run {}", clip(&id), run.name))
-    })?;
+    let row = run.row_of(&id).ok_or_else(|| no_customer(&id, &run.name))?;
     Ok(Json(customer_detail(&s, &run, row, lang)))
 }
 
@@ -540,5 +558,8 @@ pub(crate) async fn score(
 }
 
 pub(crate) async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint").fix("see /openapi.json for the API")
+    ApiError::not_found("no such endpoint")
+        .fix("see /openapi.json for the API")
+        .zh("没有这个接口")
+        .fix_zh("API 见 /openapi.json")
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use clientele_core::Lang;
 use clientele_engine::{EngineError, Fault};
 use serde::Serialize;
 
@@ -30,8 +31,10 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// A request that could not be answered: sent as `{"error": {"status", "message", "fix"}}`.
-/// The message is for the caller; internal details stay in the server's log.
+/// A request that could not be answered: sent as `{"error": {"status", "message", "fix",
+/// "message_zh", "fix_zh"}}`. The message is for the caller; internal details stay in the
+/// server's log. The English is the API's contract; the Chinese twin is what a page in
+/// Chinese shows (and what a Chinese client may show), where the server words it so.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     /// HTTP status.
@@ -40,6 +43,10 @@ pub struct ApiError {
     pub message: String,
     /// What to do about it, when the caller can do something.
     pub fix: Option<String>,
+    /// The message in Chinese.
+    pub message_zh: Option<String>,
+    /// The fix in Chinese.
+    pub fix_zh: Option<String>,
 }
 
 /// The JSON body of an error.
@@ -49,7 +56,8 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-/// An error: status code, message and fix.
+/// An error: status code, message and fix, in English; with their Chinese twins where the
+/// server words them so.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ErrorDetail {
     /// HTTP status code.
@@ -59,6 +67,12 @@ pub struct ErrorDetail {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// `message` in Chinese, where the server words it so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
+    /// `fix` in Chinese, where the server words it so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_zh: Option<String>,
 }
 
 impl ApiError {
@@ -68,6 +82,8 @@ impl ApiError {
             status,
             message: message.into(),
             fix: None,
+            message_zh: None,
+            fix_zh: None,
         }
     }
 
@@ -87,13 +103,44 @@ impl ApiError {
         self
     }
 
+    /// With the message in Chinese.
+    pub fn zh(mut self, message: impl Into<String>) -> ApiError {
+        self.message_zh = Some(message.into());
+        self
+    }
+
+    /// With the fix in Chinese.
+    pub fn fix_zh(mut self, fix: impl Into<String>) -> ApiError {
+        self.fix_zh = Some(fix.into());
+        self
+    }
+
+    /// The message in `lang` (English where the server has no Chinese for it).
+    pub fn message_in(&self, lang: Lang) -> &str {
+        match (lang, &self.message_zh) {
+            (Lang::Zh, Some(m)) => m,
+            _ => &self.message,
+        }
+    }
+
+    /// The fix in `lang` (English where the server has no Chinese for it).
+    pub fn fix_in(&self, lang: Lang) -> Option<&str> {
+        match (lang, &self.fix_zh) {
+            (Lang::Zh, Some(f)) => Some(f),
+            _ => self.fix.as_deref(),
+        }
+    }
+
     /// An engine error met while answering: the caller's fault is a 400 with the engine's
-    /// message (a filter that names no column); anything else is a 500 whose details go to the
-    /// log only.
+    /// message (a filter that names no column), in both languages where the engine words it
+    /// so; anything else is a 500 whose details go to the log only.
     pub fn engine(e: EngineError) -> ApiError {
         match (&e, e.fault()) {
-            (EngineError::Filter { message, fix, .. }, _) => {
-                ApiError::bad_request(format!("filter: {message}")).fix(fix.clone())
+            (EngineError::Filter(f), _) => {
+                ApiError::bad_request(format!("filter: {}", f.message.en))
+                    .fix(f.fix.en.clone())
+                    .zh(format!("{}：{}", f.what_zh(), f.message.zh))
+                    .fix_zh(f.fix.zh.clone())
             }
             (
                 EngineError::Selection {
@@ -108,10 +155,18 @@ impl ApiError {
                 } else {
                     StatusCode::BAD_REQUEST
                 },
-                message.clone(),
+                message.en.clone(),
             )
-            .fix(fix.clone()),
-            (_, Fault::User | Fault::Data) => ApiError::bad_request(e.reason()),
+            .fix(fix.en.clone())
+            .zh(message.zh.clone())
+            .fix_zh(fix.zh.clone()),
+            (_, Fault::User | Fault::Data) => {
+                let a = ApiError::bad_request(e.reason());
+                match e.reason_zh() {
+                    Some(zh) => a.zh(zh),
+                    None => a,
+                }
+            }
             (_, Fault::Internal) => ApiError::internal(&e),
         }
     }
@@ -123,6 +178,7 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "the server failed to answer; the error is in its log",
         )
+        .zh("服务器未能应答，错误已记录在服务器日志中")
     }
 
     /// The JSON body.
@@ -132,6 +188,8 @@ impl ApiError {
                 status: self.status.as_u16(),
                 message: self.message.clone(),
                 fix: self.fix.clone(),
+                message_zh: self.message_zh.clone(),
+                fix_zh: self.fix_zh.clone(),
             },
         }
     }

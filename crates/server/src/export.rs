@@ -124,7 +124,13 @@ pub(crate) async fn export(
                 s.limits.export_rows
             ),
         )
-        .fix("narrow the selection with scheme, grade or where"));
+        .fix("narrow the selection with scheme, grade or where")
+        .zh(format!(
+            "{} 位客户；一次导出最多 {} 位",
+            rows.len(),
+            s.limits.export_rows
+        ))
+        .fix_zh("用 scheme、grade 或 where 缩小选择范围"));
     }
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(BLOCKS_IN_FLIGHT);
     let count = rows.len();

@@ -59,7 +59,9 @@ impl Limits {
                 "the filter is longer than {} bytes",
                 self.filter_bytes
             ))
-            .fix("shorten it; select by a grade or a column"));
+            .fix("shorten it; select by a grade or a column")
+            .zh(format!("筛选条件超过了 {} 字节", self.filter_bytes))
+            .fix_zh("缩短筛选条件：按等级或某一列筛选"));
         }
         Ok(())
     }

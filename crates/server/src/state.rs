@@ -139,8 +139,11 @@ impl Served {
     /// The grouping named by a key, or a 404 listing the keys.
     pub fn grouping_or_404(&self, key: &str) -> Result<&GroupingSummary, ApiError> {
         self.grouping(key).ok_or_else(|| {
+            let keys = self.scheme_keys().join(", ");
             ApiError::not_found(format!("no scheme `{}` in this run", clip(key)))
-                .fix(format!("use one of: {}", self.scheme_keys().join(", ")))
+                .fix(format!("use one of: {keys}"))
+                .zh(format!("本次运行没有方案 `{}`", clip_zh(key)))
+                .fix_zh(format!("请使用以下方案之一：{keys}"))
         })
     }
 
@@ -242,6 +245,11 @@ pub fn clip(s: &str) -> String {
     clientele_engine::grade::expr::clip(s, 80).into_owned()
 }
 
+/// [`clip`] for a message in Chinese (the full length said in Chinese).
+pub fn clip_zh(s: &str) -> String {
+    clientele_engine::grade::expr::clip_in(s, 80, Lang::Zh).into_owned()
+}
+
 /// The runs being served: the first folder given is the primary run (the one the API answers
 /// about unless `?run=` names another); all are listed in as-of order for history.
 #[derive(Debug)]
@@ -270,18 +278,19 @@ impl Library {
     pub fn run(&self, name: Option<&str>) -> Result<Arc<Served>, ApiError> {
         let runs = self.runs();
         match name.filter(|n| !n.is_empty()) {
-            None => runs
-                .first()
-                .cloned()
-                .ok_or_else(|| ApiError::not_found("no run is served")),
+            None => runs.first().cloned().ok_or_else(|| {
+                ApiError::not_found("no run is served").zh("服务器没有提供任何运行")
+            }),
             Some(n) => runs.iter().find(|r| r.name == n).cloned().ok_or_else(|| {
-                ApiError::not_found(format!("no run `{}` is served", clip(n))).fix(format!(
-                    "use one of: {}",
-                    runs.iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+                let names = runs
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                ApiError::not_found(format!("no run `{}` is served", clip(n)))
+                    .fix(format!("use one of: {names}"))
+                    .zh(format!("服务器没有提供运行 `{}`", clip_zh(n)))
+                    .fix_zh(format!("请使用以下运行之一：{names}"))
             }),
         }
     }

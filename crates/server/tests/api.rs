@@ -277,6 +277,40 @@ async fn bad_requests_get_a_json_message_and_a_fix_never_a_500() {
 }
 
 #[tokio::test]
+async fn a_refused_filter_or_grade_carries_its_chinese_twin_beside_the_english() {
+    let s = state(None);
+    let (st, v) = get(&s, "/api/v1/customers?where=monetry%20%3E%205").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let e = &v["error"];
+    assert_eq!(e["message"], "filter: unknown column `monetry`");
+    assert_eq!(e["fix"], "write `monetary` instead of `monetry`");
+    assert_eq!(e["message_zh"], "筛选条件：列 `monetry` 不存在");
+    assert_eq!(e["fix_zh"], "把 `monetry` 改为 `monetary`");
+    // the run is in English: its grades are listed by their Chinese names in Chinese
+    let (st, v) = get(&s, "/api/v1/customers?scheme=lifecycle&grade=nope").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let e = &v["error"];
+    assert_eq!(e["message"], "no grade `nope` in scheme `lifecycle`");
+    assert!(e["fix"].as_str().unwrap().contains("Active"), "{e}");
+    assert_eq!(e["message_zh"], "方案 `lifecycle` 中没有等级 `nope`");
+    let fix_zh = e["fix_zh"].as_str().unwrap();
+    assert!(
+        fix_zh.starts_with("请使用以下等级之一：") && fix_zh.contains("活跃客户"),
+        "{e}"
+    );
+    let (st, v) = get(&s, "/api/v1/export?sort=-nope").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["message"], "filter: no column `nope` to sort by");
+    assert_eq!(v["error"]["message_zh"], "排序：没有可排序的列 `nope`");
+    // the document says so
+    let (_, doc) = get(&s, "/openapi.json").await;
+    let detail = &doc["components"]["schemas"]["ErrorDetail"]["properties"];
+    for k in ["message", "fix", "message_zh", "fix_zh"] {
+        assert!(detail[k].is_object(), "{k}: {detail}");
+    }
+}
+
+#[tokio::test]
 async fn an_export_streams_the_selection_as_excel_csv_and_as_parquet() {
     let s = state(None);
     let (_, page) = get(

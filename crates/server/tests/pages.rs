@@ -415,12 +415,88 @@ async fn a_bad_filter_shows_the_engine_message_and_fix_as_400() {
     // the filter stays in its box to be fixed
     assert!(html.contains("value=\"monetry &gt; 500\""), "{html}");
     assert!(html.contains("role=\"alert\""));
-    let a = get(&s, "/customers?sort=nope").await;
+    let a = get(&s, "/customers?lang=en&sort=nope").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.text().contains("no column `nope` to sort by"));
-    let a = get(&s, "/customers?scheme=behaviour&grade=nope").await;
+    let a = get(&s, "/customers?lang=en&scheme=behaviour&grade=nope").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.text().contains("use one of"));
+}
+
+/// The English an error page must not show in Chinese: the engine's and the server's words.
+const ENGLISH: &[&str] = &[
+    "unknown column",
+    "instead of",
+    "to sort by",
+    "no grade",
+    "no scheme",
+    "use one of",
+    "in this run",
+    "Bad Request",
+    "Not Found",
+    "cursor is",
+    "no customer",
+    "What to do",
+];
+
+#[tokio::test]
+async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
+    let s = state();
+    // the run is in Chinese: its pages are, unless asked otherwise
+    let a = get(&s, "/customers?where=monetry%20%3E%20500").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let html = unescape(&a.text());
+    assert!(html.contains("筛选条件：列 `monetry` 不存在"), "{html}");
+    assert!(
+        html.contains("解决办法：</b>把 `monetry` 改为 `monetary`"),
+        "{html}"
+    );
+    assert!(html.contains("role=\"alert\""));
+    let cases = [
+        (
+            "/customers?lang=zh&sort=-nope",
+            StatusCode::BAD_REQUEST,
+            "排序：没有可排序的列 `nope`",
+        ),
+        (
+            "/customers?lang=zh&scheme=behaviour&grade=nope",
+            StatusCode::NOT_FOUND,
+            "方案 `behaviour` 中没有等级 `nope`",
+        ),
+        (
+            "/customers?lang=zh&cursor=999999999.x",
+            StatusCode::BAD_REQUEST,
+            "这个 cursor 不属于此列表的任何一页",
+        ),
+        (
+            "/schemes/nope?lang=zh",
+            StatusCode::NOT_FOUND,
+            "本次运行没有方案 `nope`",
+        ),
+        (
+            "/customers/NOPE-123?lang=zh",
+            StatusCode::NOT_FOUND,
+            "中没有客户 `NOPE-123`",
+        ),
+        (
+            "/?lang=fr",
+            StatusCode::BAD_REQUEST,
+            "请使用 lang=zh 或 lang=en",
+        ),
+    ];
+    for (uri, status, says) in cases {
+        let a = get(&s, uri).await;
+        assert_eq!(a.status, status, "{uri}");
+        let html = unescape(&a.text());
+        assert!(html.contains(says), "{uri}: {html}");
+        for en in ENGLISH {
+            assert!(!html.contains(en), "{uri}: `{en}` in {html}");
+        }
+    }
+    // the same error in English on an English page
+    let html = unescape(&get(&s, "/schemes/nope?lang=en").await.text());
+    assert!(html.contains("404 Not Found") && html.contains("no scheme `nope` in this run"));
+    assert!(html.contains("What to do:</b> use one of: "), "{html}");
 }
 
 #[tokio::test]
@@ -430,9 +506,10 @@ async fn unknown_things_are_404_and_bad_settings_400() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.text().contains("no customer `NOPE-123`"));
     assert_eq!(get(&s, "/?run=nope").await.status, StatusCode::NOT_FOUND);
+    // a language it does not know is said in the run's (Chinese)
     let a = get(&s, "/?lang=fr").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.text().contains("use lang=zh or lang=en"));
+    assert!(a.text().contains("lang=zh 或 lang=en"));
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use clientele_engine::{ExportFormat, Selection, StoredRun, Vocabulary, groupings};
 
+use crate::progress::Bars;
+
 pub(super) const EXAMPLES: &str = "\
 Examples:
   clientele export out --scheme behaviour --grade VIP                 → behaviour_VIP.csv
@@ -55,12 +57,14 @@ pub(super) struct ExportArgs {
     list: bool,
 }
 
-pub(super) fn run(a: ExportArgs) -> Result<()> {
+pub(super) fn run(a: ExportArgs, bars: &Bars) -> Result<()> {
     let run = StoredRun::open(&a.run)?;
     let table = &run.customers;
     let groups = groupings(&run.summary, table);
     let vocab = Vocabulary::of(&run.summary);
     let lang = run.summary.lang;
+    // the run's language, for what is printed and for an error (a filter, a grade)
+    bars.set_lang(lang);
     if a.list {
         for g in &groups {
             say!("{}", g.key)?;

@@ -147,7 +147,7 @@ pub fn run(cli: Cli, bars: &'static Bars) -> Result<()> {
         Command::Report(r) => report::run(r),
         Command::Config(c) => config::run(c, bars),
         Command::Serve(s) => serve::run(s, cli.quiet),
-        Command::Export(e) => export::run(e),
+        Command::Export(e) => export::run(e, bars),
         #[cfg(feature = "cluster")]
         Command::Cluster(c) => cluster::run(c),
     }

@@ -11,8 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::customers::cell_text;
 use super::{Ctx, encode};
-use crate::state::clip;
-use crate::{ApiError, AppState};
+use crate::AppState;
 
 /// The headline tiles, in order (those the run has).
 const TILES: &[&str] = &[
@@ -75,13 +74,17 @@ pub(super) async fn page(
         Err(r) => return *r,
     };
     let Ok(Path(id)) = id else {
-        return c.error(&super::bad_text("the customer id"));
+        return c.error(&super::bad_text(
+            "the customer id",
+            "客户 ID 不是可读的文本",
+        ));
     };
     let row = c.run.row_of(&id);
     let Some(row) = row else {
         return c.error(
-            &ApiError::not_found(format!("no customer `{}` in run {}", clip(&id), c.run.name))
-                .fix("search by the first characters of the id on the customer list"),
+            &crate::api::no_customer(&id, &c.run.name)
+                .fix("search by the first characters of the id on the customer list")
+                .fix_zh("在客户列表中按 ID 的开头几个字符查找"),
         );
     };
     let d = crate::api::customer_detail(&c.state, &c.run, row, c.lang);

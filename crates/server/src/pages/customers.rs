@@ -55,7 +55,7 @@ pub(super) async fn page(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     };
     let (status, list, error) = match result {
         Ok(page) => (StatusCode::OK, Some(list(&c, &query, &page)), None),
-        Err(e) => (e.status, None, Some(super::error_json(&e))),
+        Err(e) => (e.status, None, Some(super::error_json(&e, c.lang))),
     };
     let page = json!({
         "form": form(&c, &query),
@@ -95,10 +95,7 @@ fn check_cursor(cursor: Option<&str>, len: usize) -> Result<(), ApiError> {
     let n = c.split_once('.').map_or(c, |(n, _)| n);
     match n.parse::<usize>() {
         Ok(n) if n <= len => Ok(()),
-        _ => Err(
-            ApiError::bad_request("this cursor is not one of this list's pages")
-                .fix("start again without `cursor`; a cursor is valid for the same run and query"),
-        ),
+        _ => Err(crate::api::bad_cursor()),
     }
 }
 

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::COOKIE;
-use crate::state::{Served, clip};
+use crate::state::{Served, clip, clip_zh};
 use crate::{ApiError, AppState};
 
 mod assets;
@@ -208,7 +208,9 @@ impl Ctx {
             None => run.lang(),
             Some(l) => l.parse::<Lang>().map_err(|_| {
                 let e = ApiError::bad_request(format!("unknown language `{}`", clip(l)))
-                    .fix("use lang=zh or lang=en");
+                    .fix("use lang=zh or lang=en")
+                    .zh(format!("未知的语言 `{}`", clip_zh(l)))
+                    .fix_zh("请使用 lang=zh 或 lang=en");
                 Box::new(bare_error(run.lang(), &e))
             })?,
         };
@@ -291,7 +293,7 @@ impl Ctx {
             "error.html",
             &title,
             "",
-            json!({"error": error_json(e)}),
+            json!({"error": error_json(e, self.lang)}),
             None,
         )
     }
@@ -373,14 +375,32 @@ fn render_template(name: &str, ctx: &Value) -> Result<String, minijinja::Error> 
     TEMPLATES.get_template(name)?.render(ctx)
 }
 
-/// An error as the error template shows it.
-fn error_json(e: &ApiError) -> Value {
+/// An error as the error template shows it, in the page's language.
+fn error_json(e: &ApiError, lang: Lang) -> Value {
+    let reason = match lang {
+        Lang::Zh => status_zh(e.status),
+        Lang::En => e.status.canonical_reason().unwrap_or(""),
+    };
     json!({
         "status": e.status.as_u16(),
-        "reason": e.status.canonical_reason().unwrap_or(""),
-        "message": e.message,
-        "fix": e.fix,
+        "reason": reason,
+        "message": e.message_in(lang),
+        "fix": e.fix_in(lang),
     })
+}
+
+/// The reason phrase of the statuses a page shows, in Chinese (none for others: the code
+/// alone).
+fn status_zh(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "请求有误",
+        StatusCode::UNAUTHORIZED => "需要令牌",
+        StatusCode::FORBIDDEN => "禁止访问",
+        StatusCode::NOT_FOUND => "未找到",
+        StatusCode::PAYLOAD_TOO_LARGE => "内容过大",
+        StatusCode::INTERNAL_SERVER_ERROR => "服务器出错",
+        _ => "",
+    }
 }
 
 /// An error page without a run to lay it out in (the run or language asked for is unknown).
@@ -389,7 +409,7 @@ fn bare_error(lang: Lang, e: &ApiError) -> Response {
     let ctx = json!({
         "lang": lang.code(),
         "T": l.table(),
-        "error": error_json(e),
+        "error": error_json(e, lang),
         "home": "/",
     });
     match render_template("error.html", &ctx) {
@@ -428,9 +448,10 @@ fn internal(lang: Lang, e: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// An error for a request whose text the server cannot use at all.
-pub(crate) fn bad_text(what: &str) -> ApiError {
-    ApiError::bad_request(format!("{} is not readable text", clip(what)))
+/// An error for a request whose text the server cannot use at all: `what` it is, and the
+/// message in Chinese.
+pub(crate) fn bad_text(what: &str, zh: &str) -> ApiError {
+    ApiError::bad_request(format!("{what} is not readable text")).zh(zh)
 }
 
 async fn login_form(State(s): State<AppState>) -> Response {

@@ -24,7 +24,7 @@ pub(super) async fn page(
         Err(r) => return *r,
     };
     let Ok(Path(key)) = key else {
-        return c.error(&super::bad_text("the scheme"));
+        return c.error(&super::bad_text("the scheme", "方案名不是可读的文本"));
     };
     let g = match c.run.grouping_or_404(&key) {
         Ok(g) => g,
