@@ -593,15 +593,7 @@ fn write_spilled(
     };
     // both files open before the merge, so a table without customers is a schema and a header
     let mut pq = if parquet_too {
-        let f = File::create(&pq_path).map_err(|e| EngineError::io(&pq_path, e))?;
-        let props = writer_properties(&t.schema, compression);
-        let w = parquet::arrow::ArrowWriter::try_new(
-            BufWriter::new(f),
-            Arc::clone(&t.schema),
-            Some(props),
-        )
-        .map_err(|e| err(&pq_path, &e))?;
-        Some(w)
+        Some(GroupWriter::create(&pq_path, &t.schema, compression)?)
     } else {
         None
     };
@@ -618,7 +610,7 @@ fn write_spilled(
     };
     t.merged(|b| {
         if let Some(w) = &mut pq {
-            w.write(b).map_err(|e| err(&pq_path, &e))?;
+            w.push(b)?;
         }
         if let Some(out) = &mut csv {
             let chunk = crate::stored::table_of_batch(b).map_err(|e| err(&csv_path, &e))?;
@@ -630,7 +622,7 @@ fn write_spilled(
     })?;
     let mut files = Vec::new();
     if let Some(w) = pq {
-        w.close().map_err(|e| err(&pq_path, &e))?;
+        w.close()?;
         files.push("customers.parquet".to_string());
     }
     if let Some(mut out) = csv {
@@ -691,50 +683,167 @@ fn write_parquet(
     path: &Path,
     compression: ParquetCompression,
 ) -> Result<(), EngineError> {
-    use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
-    use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
-    use parquet::file::writer::SerializedFileWriter;
-
-    let err = |e: &dyn std::fmt::Display| EngineError::Output {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
     let schema = Arc::new(arrow_schema(t));
-    let mut props = writer_properties(&schema, compression);
-    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-    let props = Arc::new(props);
-    let parquet_schema = ArrowSchemaConverter::new()
-        .with_coerce_types(props.coerce_types())
-        .convert(&schema)
-        .map_err(|e| err(&e))?;
-    let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
-    let mut writer =
-        SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
-            .map_err(|e| err(&e))?;
-    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    let mut w = GroupWriter::create(path, &schema, compression)?;
     let groups: Vec<std::ops::Range<usize>> = (0..t.len())
         .step_by(ROW_GROUP_ROWS)
         .map(|start| start..(start + ROW_GROUP_ROWS).min(t.len()))
         .collect();
     if t.is_stored() {
         // a table kept on disk: one row group's rows in memory at a time
-        for (g, rows) in groups.into_iter().enumerate() {
+        for rows in groups {
             let slice = t.slice_rows(rows)?;
-            let whole = vec![(g, 0..slice.len())];
-            encode_groups(&mut writer, &factory, &schema, &slice, whole, &err)?;
+            w.encode(&slice)?;
         }
     } else {
+        // every row group at once: encoding jobs of several row groups overlap
+        let groups = groups.into_iter().enumerate().collect();
+        let err = w.err();
+        encode_groups(&mut w.writer, &w.factory, &w.schema, t, groups, &err)?;
+    }
+    w.close()
+}
+
+/// `customers.parquet` written a row group at a time, each row group's columns encoded in
+/// parallel ([`encode_groups`]): the same file whether the table is in memory, kept on disk,
+/// or merged from a spilled run's parts in batches (which [`GroupWriter::push`] gathers into
+/// whole row groups, so the pages fall where they fall for a table in memory).
+struct GroupWriter {
+    path: PathBuf,
+    schema: Arc<Schema>,
+    writer: parquet::file::writer::SerializedFileWriter<BufWriter<File>>,
+    factory: parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    /// Row groups written so far.
+    groups: usize,
+    /// Merged rows not yet a whole row group.
+    pending: Vec<arrow::array::RecordBatch>,
+    pending_rows: usize,
+}
+
+impl GroupWriter {
+    fn create(
+        path: &Path,
+        schema: &Arc<Schema>,
+        compression: ParquetCompression,
+    ) -> Result<GroupWriter, EngineError> {
+        use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
+        use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+        use parquet::file::writer::SerializedFileWriter;
+        let err = |e: &dyn std::fmt::Display| EngineError::Output {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let mut props = writer_properties(schema, compression);
+        add_encoded_arrow_schema_to_metadata(schema, &mut props);
+        let props = Arc::new(props);
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(schema)
+            .map_err(|e| err(&e))?;
+        let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+        let writer =
+            SerializedFileWriter::new(BufWriter::new(f), parquet_schema.root_schema_ptr(), props)
+                .map_err(|e| err(&e))?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(schema));
+        Ok(GroupWriter {
+            path: path.to_path_buf(),
+            schema: Arc::clone(schema),
+            writer,
+            factory,
+            groups: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
+        })
+    }
+
+    fn err(&self) -> impl Fn(&dyn std::fmt::Display) -> EngineError + use<> {
+        let path = self.path.clone();
+        move |e: &dyn std::fmt::Display| EngineError::Output {
+            path: path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// `t`, all of it, as the next row group.
+    fn encode(&mut self, t: &CustomerTable) -> Result<(), EngineError> {
+        let err = self.err();
+        let group = vec![(self.groups, 0..t.len())];
         encode_groups(
-            &mut writer,
-            &factory,
-            &schema,
+            &mut self.writer,
+            &self.factory,
+            &self.schema,
             t,
-            groups.into_iter().enumerate().collect(),
+            group,
             &err,
         )?;
+        self.groups += 1;
+        Ok(())
     }
-    writer.close().map_err(|e| err(&e))?;
-    Ok(())
+
+    /// Merged rows, in order; a row group is written each time [`ROW_GROUP_ROWS`] are in.
+    fn push(&mut self, b: &arrow::array::RecordBatch) -> Result<(), EngineError> {
+        let mut at = 0;
+        while at < b.num_rows() {
+            let take = (ROW_GROUP_ROWS - self.pending_rows).min(b.num_rows() - at);
+            self.pending.push(b.slice(at, take));
+            self.pending_rows += take;
+            at += take;
+            if self.pending_rows == ROW_GROUP_ROWS {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pending rows as the next row group, its columns encoded in parallel, each copied
+    /// into one array only while it is encoded.
+    fn flush(&mut self) -> Result<(), EngineError> {
+        use parquet::arrow::arrow_writer::compute_leaves;
+        use rayon::prelude::*;
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let err = self.err();
+        let writers = self
+            .factory
+            .create_column_writers(self.groups)
+            .map_err(|e| err(&e))?;
+        let (schema, pending) = (&self.schema, &self.pending);
+        let chunks: Vec<_> = writers
+            .into_par_iter()
+            .enumerate()
+            .map(|(k, mut w)| {
+                // one array for the row group: fed in pieces, the encoders cut their pages
+                // elsewhere than for a table in memory
+                let pieces: Vec<&dyn arrow::array::Array> =
+                    pending.iter().map(|b| b.column(k).as_ref()).collect();
+                let array = arrow::compute::concat(&pieces)?;
+                for leaf in compute_leaves(schema.field(k), &array)? {
+                    w.write(&leaf)?;
+                }
+                w.close()
+            })
+            .collect();
+        let mut rg = self.writer.next_row_group().map_err(|e| err(&e))?;
+        for chunk in chunks {
+            chunk
+                .map_err(|e| err(&e))?
+                .append_to_row_group(&mut rg)
+                .map_err(|e| err(&e))?;
+        }
+        rg.close().map_err(|e| err(&e))?;
+        self.groups += 1;
+        self.pending.clear();
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    fn close(mut self) -> Result<(), EngineError> {
+        self.flush()?;
+        let err = self.err();
+        self.writer.close().map_err(|e| err(&e))?;
+        Ok(())
+    }
 }
 
 /// Encodes rows `groups` (row group number, rows of `t`) of `t` and appends them to `writer`.

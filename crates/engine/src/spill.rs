@@ -1365,7 +1365,12 @@ mod tests {
             assert!(!folder.exists(), "{folder:?} removed");
             assert_eq!(std::fs::read_dir(&spill_home).unwrap().count(), 0);
             assert_eq!(spilled.summary, memory.summary, "{parts} parts");
-            for f in ["customers.csv", "summary.json", "rejects.csv"] {
+            for f in [
+                "customers.parquet",
+                "customers.csv",
+                "summary.json",
+                "rejects.csv",
+            ] {
                 assert_eq!(
                     std::fs::read(a.join(f)).unwrap(),
                     std::fs::read(b.join(f)).unwrap(),
