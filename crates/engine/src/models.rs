@@ -708,30 +708,27 @@ fn schemes_for(
     presets::classic()
         .into_iter()
         .filter(|s| {
-            let (errors, errors_zh): (Vec<String>, Vec<String>) = check(s, &schema)
+            let errors: Vec<clientele_grade::Diagnostic> = check(s, &schema)
                 .into_iter()
                 .filter(|d| d.severity == clientele_grade::Severity::Error)
-                .map(|d| {
-                    let zh = d.message_in(Lang::Zh).to_string();
-                    (d.message, zh)
-                })
-                .unzip();
+                .collect();
             if !errors.is_empty() {
-                // "unknown column `x` in …" → the missing columns, once each
-                let mut missing: Vec<&str> = errors
-                    .iter()
-                    .filter_map(|m| {
-                        m.strip_prefix("unknown column `")
-                            .and_then(|r| r.split('`').next())
-                    })
-                    .collect();
+                // the missing columns, once each
+                let mut missing: Vec<&str> =
+                    errors.iter().filter_map(|d| d.column.as_deref()).collect();
                 missing.sort_unstable();
                 missing.dedup();
                 let name_zh = presets::classic_title_zh(&s.name).unwrap_or(&s.name);
                 skipped.push(if missing.is_empty() {
+                    let said = |lang| {
+                        errors
+                            .iter()
+                            .map(|d| d.message_in(lang))
+                            .collect::<Vec<_>>()
+                    };
                     Note::new(
-                        format!("{name_zh}（{}）：{}", s.name, errors_zh.join("；")),
-                        format!("{}: {}", s.name, errors.join("; ")),
+                        format!("{name_zh}（{}）：{}", s.name, said(Lang::Zh).join("；")),
+                        format!("{}: {}", s.name, said(Lang::En).join("; ")),
                     )
                 } else {
                     let cols = missing.join(", ");
@@ -741,8 +738,7 @@ fn schemes_for(
                     )
                 });
             }
-            let problems = errors;
-            problems.is_empty()
+            errors.is_empty()
         })
         .collect()
 }

@@ -546,6 +546,32 @@ impl PartsFolded {
     }
 }
 
+/// The parts of a run's customer table folded, on this machine or its cluster, with the
+/// fold's detail (months, category spend, seasonality) for a whole analysis.
+fn fold_run(
+    config: &Config,
+    opts: &AnalyzeOptions,
+    spill: &SpillOptions,
+    out: &Path,
+    detail: bool,
+    progress: &dyn Progress,
+) -> Result<Folded, EngineError> {
+    refuse_unsupported(config, opts)?;
+    let mut ingest = config.ingest_options()?;
+    ingest.strict = opts.strict;
+    ingest.monthly_activity = detail;
+    ingest.reading_threads = spill.reading_threads;
+    ingest.rejects_path = opts.rejects_path.clone();
+    fold_parts(
+        &mut ingest,
+        spill,
+        out,
+        config.engine.cluster.as_ref(),
+        config.engine.cluster_options(),
+        progress,
+    )
+}
+
 /// The customer table of a `--customer-table-only` run folded part by part on disk: the
 /// summary and rejects as [`crate::analyze`] makes them (the analysis' `customers` is empty),
 /// and the table, written by parts, for [`crate::write_outputs_spilled`].
@@ -563,12 +589,6 @@ pub fn analyze_spilled(
                 .into(),
         ));
     }
-    refuse_unsupported(config, opts)?;
-    let mut ingest = config.ingest_options()?;
-    ingest.strict = opts.strict;
-    ingest.monthly_activity = false;
-    ingest.reading_threads = spill.reading_threads;
-    ingest.rejects_path = opts.rejects_path.clone();
     let Folded {
         folder,
         validated,
@@ -583,14 +603,7 @@ pub fn analyze_spilled(
         details: _,
         detail_files: _,
         like,
-    } = fold_parts(
-        &mut ingest,
-        spill,
-        out,
-        config.engine.cluster.as_ref(),
-        config.engine.cluster_options(),
-        progress,
-    )?;
+    } = fold_run(config, opts, spill, out, false, progress)?;
     let customers = kpis.kpis().customers;
     // the best customers of all: each part's best hold them, ranked as one table would
     top.sort_by(|a, b| {
@@ -663,20 +676,7 @@ pub fn analyze_by_parts(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
-    refuse_unsupported(config, opts)?;
-    let mut ingest = config.ingest_options()?;
-    ingest.strict = opts.strict;
-    ingest.monthly_activity = true;
-    ingest.reading_threads = spill.reading_threads;
-    ingest.rejects_path = opts.rejects_path.clone();
-    let f = fold_parts(
-        &mut ingest,
-        spill,
-        out,
-        config.engine.cluster.as_ref(),
-        config.engine.cluster_options(),
-        progress,
-    )?;
+    let f = fold_run(config, opts, spill, out, true, progress)?;
     let customers = f.kpis.kpis().customers;
     let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
     // the parts merged into one table kept on disk column by column, and where each part's

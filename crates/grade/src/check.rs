@@ -110,6 +110,10 @@ pub struct Diagnostic {
     /// [`Diagnostic::fix`] in Chinese.
     #[serde(default)]
     pub fix_zh: Option<String>,
+    /// The column a condition names that the table does not have ([`Kind::UnknownColumn`]),
+    /// so that a program can say which columns are missing without reading the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl Diagnostic {
@@ -131,6 +135,15 @@ impl Diagnostic {
             fix,
             message_zh: message.zh,
             fix_zh,
+            column: None,
+        }
+    }
+
+    /// The same finding, naming the unknown column it is about.
+    fn about_column(self, column: &str) -> Diagnostic {
+        Diagnostic {
+            column: Some(column.to_string()),
+            ..self
         }
     }
 
@@ -623,22 +636,25 @@ fn rule(
                         ),
                     ),
                 };
-                out.push(Diagnostic::error(
-                    Kind::UnknownColumn,
-                    name,
-                    rr(),
-                    Note::new(
-                        format!(
-                            "`{when_zh}` 中的列 `{c_zh}` 不存在{}可用的列：{available}",
-                            hint.zh
+                out.push(
+                    Diagnostic::error(
+                        Kind::UnknownColumn,
+                        name,
+                        rr(),
+                        Note::new(
+                            format!(
+                                "`{when_zh}` 中的列 `{c_zh}` 不存在{}可用的列：{available}",
+                                hint.zh
+                            ),
+                            format!(
+                                "unknown column `{c}` in `{when}`{} Available columns: {available}",
+                                hint.en
+                            ),
                         ),
-                        format!(
-                            "unknown column `{c}` in `{when}`{} Available columns: {available}",
-                            hint.en
-                        ),
-                    ),
-                    Some(fix),
-                ));
+                        Some(fix),
+                    )
+                    .about_column(&full),
+                );
             }
             Issue::Type(m) => out.push(Diagnostic::error(
                 Kind::Type,

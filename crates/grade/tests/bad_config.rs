@@ -86,6 +86,8 @@ default = "普通客户"
           monetary, categories, city, r_score, f_score\n  fix: write `orders` instead of `order`"
         ]
     );
+    // the column itself, for a program that lists what is missing
+    assert_eq!(check(&cfg, &schema())[0].column.as_deref(), Some("order"));
 }
 
 #[test]
