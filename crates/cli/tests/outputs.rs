@@ -125,6 +125,30 @@ fn out_naming_a_users_folder_or_file_is_refused() {
     let (code, _, err) = analyze(&[&orders], &notes);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("existing file"), "{err}");
+    // in a Chinese run, said in Chinese
+    let zh = |out: &Path| {
+        run(bin()
+            .arg("analyze")
+            .arg(&orders)
+            .arg("--out")
+            .arg(out)
+            .args(["--quiet", "--lang", "zh"]))
+    };
+    let (code, _, err) = zh(&docs);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("错误：--out")
+            && err.contains("不是 clientele 写的文件夹（其中有 thesis.docx）")
+            && err.contains("只替换它自己写的文件夹")
+            && !err.contains("did not write"),
+        "{err}"
+    );
+    let (code, _, err) = zh(&notes);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("是一个已有的文件") && !err.contains("existing file"),
+        "{err}"
+    );
     // the sample-shop generator and a comparison follow the same rule
     let (code, _, err) = run(bin()
         .args(["generate", "--customers", "10", "--quiet", "--out"])

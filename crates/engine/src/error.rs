@@ -46,14 +46,14 @@ pub enum EngineError {
     },
     /// The output destination is something clientele must not replace (the user's own
     /// file or folder, or a folder holding an input).
-    #[error("--out {}: {reason}: {fix}", out.display())]
+    #[error("--out {}: {}: {}", out.display(), reason.en, fix.en)]
     OutputRefused {
         /// The destination as given.
         out: PathBuf,
-        /// What is there.
-        reason: String,
+        /// What is there, in both languages.
+        reason: clientele_core::Note,
         /// What to do instead.
-        fix: &'static str,
+        fix: clientele_core::Note,
     },
     /// A file given as a run's `summary.json` is not one.
     #[error("not a clientele summary.json: {reason}")]
@@ -336,6 +336,12 @@ impl EngineError {
             EngineError::Selection { message, fix, .. } => {
                 Some(format!("{}；{}", message.zh, fix.zh))
             }
+            EngineError::OutputRefused { out, reason, fix } => Some(format!(
+                "--out {}：{}：{}",
+                out.display(),
+                reason.zh,
+                fix.zh
+            )),
             _ => None,
         }
     }

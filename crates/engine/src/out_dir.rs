@@ -12,6 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -62,10 +63,10 @@ impl Manifest {
     }
 }
 
-fn refused(out: &Path, reason: impl Into<String>, fix: &'static str) -> EngineError {
+fn refused(out: &Path, reason: Note, fix: Note) -> EngineError {
     EngineError::OutputRefused {
         out: out.to_path_buf(),
-        reason: reason.into(),
+        reason,
         fix,
     }
 }
@@ -74,18 +75,27 @@ fn refused(out: &Path, reason: impl Into<String>, fix: &'static str) -> EngineEr
 /// clientele wrote — and holds none of `inputs` (files, folders or glob patterns).
 pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineError> {
     if let Some((input, holds)) = input_inside(out, inputs) {
+        let input = input.display();
         let reason = if holds {
-            format!("holds the input {}", input.display())
+            Note::new(
+                format!("包含输入 {input}"),
+                format!("holds the input {input}"),
+            )
         } else {
-            format!(
-                "lies inside the input folder {}, so its files would be read as input next time",
-                input.display()
+            Note::new(
+                format!("位于输入文件夹 {input} 之内，下次运行时其中的文件会被当作输入读取"),
+                format!(
+                    "lies inside the input folder {input}, so its files would be read as input next time"
+                ),
             )
         };
         return Err(refused(
             out,
             reason,
-            "write the outputs to a folder of their own, outside the input folders, e.g. --out clientele-out",
+            Note::new(
+                "把结果写到输入文件夹之外的专用文件夹，例如 --out clientele-out",
+                "write the outputs to a folder of their own, outside the input folders, e.g. --out clientele-out",
+            ),
         ));
     }
     if let (Some(t), Some(cwd)) = (
@@ -95,8 +105,14 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
     {
         return Err(refused(
             out,
-            "is the current folder, or holds it",
-            "pass a folder of its own, e.g. --out clientele-out",
+            Note::new(
+                "是当前文件夹，或包含当前文件夹",
+                "is the current folder, or holds it",
+            ),
+            Note::new(
+                "另给一个专用文件夹，例如 --out clientele-out",
+                "pass a folder of its own, e.g. --out clientele-out",
+            ),
         ));
     }
     let meta = match fs::symlink_metadata(out) {
@@ -107,15 +123,24 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
     if meta.file_type().is_symlink() {
         return Err(refused(
             out,
-            "is a symbolic link",
-            "pass the folder it points to, or a new folder name",
+            Note::new("是符号链接", "is a symbolic link"),
+            Note::new(
+                "给出它指向的文件夹，或一个新的文件夹名",
+                "pass the folder it points to, or a new folder name",
+            ),
         ));
     }
     if !meta.is_dir() {
         return Err(refused(
             out,
-            "is an existing file, and clientele writes a folder there",
-            "pass a new folder name (clientele never overwrites a file it did not write)",
+            Note::new(
+                "是一个已有的文件，而 clientele 要在这里写一个文件夹",
+                "is an existing file, and clientele writes a folder there",
+            ),
+            Note::new(
+                "给一个新的文件夹名（clientele 从不覆盖不是它写的文件）",
+                "pass a new folder name (clientele never overwrites a file it did not write)",
+            ),
         ));
     }
     let entries = sorted_entries(out).map_err(|e| EngineError::io(out, e))?;
@@ -127,10 +152,16 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
             None => Ok(()),
             Some(f) => Err(refused(
                 out,
-                format!(
-                    "was written by clientele but now also holds {f}, which clientele did not write"
+                Note::new(
+                    format!("由 clientele 写出，但现在还有 {f}，它不是 clientele 写的"),
+                    format!(
+                        "was written by clientele but now also holds {f}, which clientele did not write"
+                    ),
                 ),
-                "move that file out of the folder, or pass another --out",
+                Note::new(
+                    "把那个文件移出该文件夹，或另给一个 --out",
+                    "move that file out of the folder, or pass another --out",
+                ),
             )),
         };
     }
@@ -138,15 +169,24 @@ pub fn check_destination(out: &Path, inputs: &[PathBuf]) -> Result<(), EngineErr
         return Ok(());
     }
     let shown = entries[0].to_string_lossy().to_string();
-    let more = match entries.len() - 1 {
-        0 => String::new(),
-        1 => " and 1 more entry".into(),
-        n => format!(" and {n} more entries"),
+    let (more_zh, more) = match entries.len() - 1 {
+        0 => (String::new(), String::new()),
+        1 => (" 等 2 项".into(), " and 1 more entry".into()),
+        n => (
+            format!(" 等 {} 项", n + 1),
+            format!(" and {n} more entries"),
+        ),
     };
     Err(refused(
         out,
-        format!("is a folder clientele did not write (it holds {shown}{more})"),
-        "pass a new or empty folder; clientele replaces only folders it wrote itself",
+        Note::new(
+            format!("是一个不是 clientele 写的文件夹（其中有 {shown}{more_zh}）"),
+            format!("is a folder clientele did not write (it holds {shown}{more})"),
+        ),
+        Note::new(
+            "给一个新的或空的文件夹；clientele 只替换它自己写的文件夹",
+            "pass a new or empty folder; clientele replaces only folders it wrote itself",
+        ),
     ))
 }
 
@@ -299,10 +339,14 @@ impl OutputDir {
         if tmp.exists() {
             // left by an earlier process with this id, or someone else's: never removed then
             if !is_leftover(&tmp) {
+                let tmp = tmp.display();
                 return Err(refused(
                     target,
-                    format!("its temporary folder {} already exists", tmp.display()),
-                    "move that folder away",
+                    Note::new(
+                        format!("它的临时文件夹 {tmp} 已经存在"),
+                        format!("its temporary folder {tmp} already exists"),
+                    ),
+                    Note::new("把那个文件夹移走", "move that folder away"),
                 ));
             }
             remove_ours(&tmp).map_err(|e| EngineError::io(target, e))?;
@@ -560,15 +604,24 @@ pub fn write_file_with(
         Ok(m) if m.is_dir() => {
             return Err(refused(
                 path,
-                "is a folder",
-                "pass a file name, not a folder",
+                Note::new("是一个文件夹", "is a folder"),
+                Note::new(
+                    "给一个文件名，而不是文件夹",
+                    "pass a file name, not a folder",
+                ),
             ));
         }
         Ok(_) if !may_replace(path) => {
             return Err(refused(
                 path,
-                "already exists and was not written by clientele",
-                "pass another file name, or --force to replace it",
+                Note::new(
+                    "已经存在，且不是 clientele 写的",
+                    "already exists and was not written by clientele",
+                ),
+                Note::new(
+                    "另给一个文件名，或用 --force 替换它",
+                    "pass another file name, or --force to replace it",
+                ),
             ));
         }
         Ok(_) => {}
