@@ -693,13 +693,11 @@ fn write_parquet(
         // a table kept on disk: one row group's rows in memory at a time
         for rows in groups {
             let slice = t.slice_rows(rows)?;
-            w.encode(&slice)?;
+            w.encode(&table_columns(&slice), std::iter::once(0..slice.len()))?;
         }
     } else {
         // every row group at once: encoding jobs of several row groups overlap
-        let groups = groups.into_iter().enumerate().collect();
-        let err = w.err();
-        encode_groups(&mut w.writer, &w.factory, &w.schema, t, groups, &err)?;
+        w.encode(&table_columns(t), groups)?;
     }
     w.close()
 }
@@ -764,20 +762,28 @@ impl GroupWriter {
         }
     }
 
-    /// `t`, all of it, as the next row group.
-    fn encode(&mut self, t: &CustomerTable) -> Result<(), EngineError> {
+    /// The rows `groups` of the columns `column` gives, as the next row groups.
+    fn encode(
+        &mut self,
+        column: &ColumnSource<'_>,
+        groups: impl IntoIterator<Item = std::ops::Range<usize>>,
+    ) -> Result<(), EngineError> {
         let err = self.err();
-        let group = vec![(self.groups, 0..t.len())];
+        let first = self.groups;
+        let numbered: Vec<_> = groups
+            .into_iter()
+            .enumerate()
+            .map(|(g, rows)| (first + g, rows))
+            .collect();
+        self.groups += numbered.len();
         encode_groups(
             &mut self.writer,
             &self.factory,
             &self.schema,
-            t,
-            group,
+            column,
+            numbered,
             &err,
-        )?;
-        self.groups += 1;
-        Ok(())
+        )
     }
 
     /// Merged rows, in order; a row group is written each time [`ROW_GROUP_ROWS`] are in.
@@ -795,47 +801,21 @@ impl GroupWriter {
         Ok(())
     }
 
-    /// The pending rows as the next row group, its columns encoded in parallel, each copied
-    /// into one array only while it is encoded.
+    /// The pending rows as the next row group, each column copied into one array only while
+    /// it is encoded: fed in pieces, the encoders cut their pages elsewhere than for a table
+    /// in memory.
     fn flush(&mut self) -> Result<(), EngineError> {
-        use parquet::arrow::arrow_writer::compute_leaves;
-        use rayon::prelude::*;
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let err = self.err();
-        let writers = self
-            .factory
-            .create_column_writers(self.groups)
-            .map_err(|e| err(&e))?;
-        let (schema, pending) = (&self.schema, &self.pending);
-        let chunks: Vec<_> = writers
-            .into_par_iter()
-            .enumerate()
-            .map(|(k, mut w)| {
-                // one array for the row group: fed in pieces, the encoders cut their pages
-                // elsewhere than for a table in memory
-                let pieces: Vec<&dyn arrow::array::Array> =
-                    pending.iter().map(|b| b.column(k).as_ref()).collect();
-                let array = arrow::compute::concat(&pieces)?;
-                for leaf in compute_leaves(schema.field(k), &array)? {
-                    w.write(&leaf)?;
-                }
-                w.close()
-            })
-            .collect();
-        let mut rg = self.writer.next_row_group().map_err(|e| err(&e))?;
-        for chunk in chunks {
-            chunk
-                .map_err(|e| err(&e))?
-                .append_to_row_group(&mut rg)
-                .map_err(|e| err(&e))?;
-        }
-        rg.close().map_err(|e| err(&e))?;
-        self.groups += 1;
-        self.pending.clear();
-        self.pending_rows = 0;
-        Ok(())
+        let pending = std::mem::take(&mut self.pending);
+        let rows = std::mem::replace(&mut self.pending_rows, 0);
+        let column = |k: usize, _: std::ops::Range<usize>| {
+            let pieces: Vec<&dyn arrow::array::Array> =
+                pending.iter().map(|b| b.column(k).as_ref()).collect();
+            arrow::compute::concat(&pieces)
+        };
+        self.encode(&column, std::iter::once(0..rows))
     }
 
     fn close(mut self) -> Result<(), EngineError> {
@@ -846,7 +826,27 @@ impl GroupWriter {
     }
 }
 
-/// Encodes rows `groups` (row group number, rows of `t`) of `t` and appends them to `writer`.
+/// Column `k` of the file (0: the customer id), rows `rows` of it, as Arrow: made only while
+/// its encoder runs.
+type ColumnSource<'a> =
+    dyn Fn(usize, std::ops::Range<usize>) -> Result<ArrayRef, arrow::error::ArrowError> + Sync + 'a;
+
+/// The columns of `t` for [`encode_groups`].
+fn table_columns(
+    t: &CustomerTable,
+) -> impl Fn(usize, std::ops::Range<usize>) -> Result<ArrayRef, arrow::error::ArrowError> + Sync + '_
+{
+    move |k, rows| {
+        Ok(if k == 0 {
+            Arc::new(StringArray::from_iter_values(rows.map(|i| &t.ids()[i])))
+        } else {
+            column_array(&t.columns()[k - 1].data, rows).1
+        })
+    }
+}
+
+/// Encodes rows `groups` (row group number, rows) of the columns `column` gives and appends
+/// them to `writer`.
 /// Every column of every row group is an encoding job. Workers take them in file order, and
 /// this thread appends each finished chunk as soon as the ones before it are in, so copying
 /// the encoded pages into the file overlaps the encoding instead of following it.
@@ -854,7 +854,7 @@ fn encode_groups(
     writer: &mut parquet::file::writer::SerializedFileWriter<BufWriter<File>>,
     factory: &parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
     schema: &Schema,
-    t: &CustomerTable,
+    column: &ColumnSource<'_>,
     groups: Vec<(usize, std::ops::Range<usize>)>,
     err: &dyn Fn(&dyn std::fmt::Display) -> EngineError,
 ) -> Result<(), EngineError> {
@@ -871,11 +871,7 @@ fn encode_groups(
         );
     }
     let encode = |(rows, k, mut w): (std::ops::Range<usize>, usize, ArrowColumnWriter)| {
-        let array: ArrayRef = if k == 0 {
-            Arc::new(StringArray::from_iter_values(rows.map(|i| &t.ids()[i])))
-        } else {
-            column_array(&t.columns()[k - 1].data, rows).1
-        };
+        let array = column(k, rows)?;
         for leaf in compute_leaves(schema.field(k), &array)? {
             w.write(&leaf)?;
         }
