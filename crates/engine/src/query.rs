@@ -27,7 +27,7 @@ impl Filter {
     pub fn parse(text: &str, table: &CustomerTable) -> Result<Filter, EngineError> {
         let bad = |message: Note, fix: Note| {
             EngineError::Filter(Box::new(BadFilter {
-                filter: quote(text),
+                filter: expr::clipped(text, 80),
                 sort: false,
                 message,
                 fix,
@@ -59,7 +59,8 @@ impl Filter {
         if let Some(issue) = expr::issues(&e, &schema).into_iter().next() {
             return Err(match issue {
                 Issue::UnknownColumn(c) => {
-                    let (c_en, c_zh) = (expr::clip(&c, 60), expr::clip_in(&c, 60, Lang::Zh));
+                    let q = expr::clipped(&c, 60);
+                    let (c_en, c_zh) = (&q.en, &q.zh);
                     let fix = match schema.closest(&c) {
                         Some(s) => Note::new(
                             format!("把 `{c_zh}` 改为 `{s}`"),
@@ -163,10 +164,11 @@ impl Selection {
                         .map(|g| g.key.as_str())
                         .collect::<Vec<_>>()
                         .join(", ");
+                    let q = expr::clipped(&scheme, 80);
                     EngineError::Selection {
                         message: Note::new(
-                            format!("本次运行没有方案 `{}`", quote(&scheme).zh),
-                            format!("no scheme `{}` in this run", quote(&scheme).en),
+                            format!("本次运行没有方案 `{}`", q.zh),
+                            format!("no scheme `{}` in this run", q.en),
                         ),
                         fix: Note::new(
                             format!("请使用以下方案之一：{keys}"),
@@ -184,7 +186,7 @@ impl Selection {
                             .iter()
                             .map(|x| vocab.name(&g.grouping(), &x.grade, Lang::Zh))
                             .collect();
-                        let q = quote(&grade);
+                        let q = expr::clipped(&grade, 80);
                         EngineError::Selection {
                             message: Note::new(
                                 format!("方案 `{}` 中没有等级 `{}`", g.key, q.zh),
@@ -280,9 +282,10 @@ impl Sort {
         };
         if column != clientele_core::columns::CUSTOMER_ID && table.get(column).is_none() {
             let schema = TableSchema::of(table);
-            let (c_en, c_zh) = (expr::clip(column, 60), expr::clip_in(column, 60, Lang::Zh));
+            let q = expr::clipped(column, 60);
+            let (c_en, c_zh) = (&q.en, &q.zh);
             return Err(EngineError::Filter(Box::new(BadFilter {
-                filter: quote(text),
+                filter: expr::clipped(text, 80),
                 sort: true,
                 message: Note::new(
                     format!("没有可排序的列 `{c_zh}`"),
@@ -358,15 +361,6 @@ impl Sort {
         pairs.par_sort_unstable();
         pairs.into_iter().map(|(_, r)| r).collect()
     }
-}
-
-/// A user's text (a filter, a scheme or grade asked for) quoted in a message: at most 80
-/// characters, its full length said in each language when cut.
-fn quote(text: &str) -> Note {
-    Note::new(
-        expr::clip_in(text, 80, Lang::Zh),
-        expr::clip_in(text, 80, Lang::En),
-    )
 }
 
 /// An `f64` as a `u64` in the same order (IEEE 754 total order for non-NaN values).

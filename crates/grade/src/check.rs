@@ -601,8 +601,8 @@ fn rule(
     let name = cfg.name.as_str();
     let rr = || Some(RuleRef::new(i, cfg.rule_label(i)));
     let text = when;
-    let when = expr::clip(text, QUOTE);
-    let when_zh = expr::clip_in(text, QUOTE, Lang::Zh);
+    let quoted = expr::clipped(text, QUOTE);
+    let (when, when_zh) = (&quoted.en, &quoted.zh);
     let e = match expr::parse(text) {
         Ok(e) => expr::coerce_dates(e, schema),
         Err(m) => {
@@ -615,9 +615,10 @@ fn rule(
     for issue in issues {
         match issue {
             Issue::UnknownColumn(full) => {
-                let (c, c_zh) = (expr::clip(&full, 60), expr::clip_in(&full, 60, Lang::Zh));
+                let q = expr::clipped(&full, 60);
+                let (c, c_zh) = (&q.en, &q.zh);
                 let available = schema.names().join(", ");
-                let (hint, fix) = match schema.closest(&c) {
+                let (hint, fix) = match schema.closest(c) {
                     Some(s) => (
                         Note::new(
                             format!("；是不是 `{s}`？"),

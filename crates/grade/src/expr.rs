@@ -426,6 +426,11 @@ pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     clip_in(s, max, Lang::En)
 }
 
+/// [`clip_in`] in both languages, for a message that carries both.
+pub fn clipped(s: &str, max: usize) -> Note {
+    Note::new(clip_in(s, max, Lang::Zh), clip_in(s, max, Lang::En))
+}
+
 /// [`clip`], with the full length said in `lang`.
 pub fn clip_in(s: &str, max: usize, lang: Lang) -> std::borrow::Cow<'_, str> {
     match s.char_indices().nth(max) {
