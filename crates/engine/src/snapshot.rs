@@ -187,12 +187,16 @@ impl Serialize for StreamedSnapshot<'_> {
         m.serialize_entry("as_of", &a.summary.as_of)?;
         m.serialize_entry("config_hash", &a.summary.config_hash)?;
         m.serialize_entry("customers", t.ids())?;
-        m.serialize_entry("schemes", &Schemes(t, &plan))?;
+        let each_scheme =
+            || (plan.schemes.iter()).map(|(key, c)| (key, grades(t, c).map(CodedGrades)));
+        m.serialize_entry("schemes", &Lazy(each_scheme))?;
         m.serialize_entry("grade_order", &plan.grade_order)?;
-        m.serialize_entry("scores", &Scores(t, &plan))?;
+        let each_score = || plan.scores.iter().map(|&(key, c)| (key, scores(t, c)));
+        m.serialize_entry("scores", &Lazy(each_score))?;
         m.serialize_entry("lifecycle", &plan.lifecycle.then(|| stages(t)).flatten())?;
         m.serialize_entry("monetary", &monetary(t))?;
-        m.serialize_entry("metrics", &Metrics(t, &plan))?;
+        let each_metric = || plan.metrics.iter().map(|c| (c, metric(t, c)));
+        m.serialize_entry("metrics", &Lazy(each_metric))?;
         m.serialize_entry(
             "thresholds",
             &RunThresholds {
@@ -203,51 +207,35 @@ impl Serialize for StreamedSnapshot<'_> {
     }
 }
 
-/// A snapshot's schemes, each column read as it is written.
-struct Schemes<'a>(&'a clientele_core::CustomerTable, &'a Plan);
+/// A map of a snapshot whose values are read one at a time as they are written: `entries`
+/// gives each key with its value, or `None` to leave the key out.
+struct Lazy<F>(F);
 
-impl Serialize for Schemes<'_> {
+impl<F, I, K, V> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (K, Option<V>)>,
+    K: Serialize,
+    V: Serialize,
+{
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        for (key, c) in &self.1.schemes {
-            if let Some(g) = grades(self.0, c) {
-                m.serialize_entry(key, &clientele_lifecycle::Coded(&g))?;
+        for (key, value) in (self.0)() {
+            if let Some(v) = value {
+                m.serialize_entry(&key, &v)?;
             }
         }
         m.end()
     }
 }
 
-/// A snapshot's R/F/M scores, each column read as it is written.
-struct Scores<'a>(&'a clientele_core::CustomerTable, &'a Plan);
+/// A scheme's grades, coded as a snapshot file holds them.
+struct CodedGrades(clientele_core::Texts);
 
-impl Serialize for Scores<'_> {
+impl Serialize for CodedGrades {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        for &(key, c) in &self.1.scores {
-            if let Some(v) = scores(self.0, c) {
-                m.serialize_entry(key, &v)?;
-            }
-        }
-        m.end()
-    }
-}
-
-/// A snapshot's metric values, each column read as it is written.
-struct Metrics<'a>(&'a clientele_core::CustomerTable, &'a Plan);
-
-impl Serialize for Metrics<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        for c in &self.1.metrics {
-            if let Some(v) = metric(self.0, c) {
-                m.serialize_entry(c, &v)?;
-            }
-        }
-        m.end()
+        clientele_lifecycle::Coded(&self.0).serialize(s)
     }
 }
 
