@@ -23,6 +23,18 @@ pub trait ColumnStore: Send + Sync + std::fmt::Debug {
         let idx: Vec<usize> = rows.collect();
         self.load(name).map(|d| d.take(&idx))
     }
+    /// Rows in a part of a step that scores part by part ([`crate::CustomerTable::part_ranges`]);
+    /// by default all of them (one part).
+    fn part_rows(&self) -> usize {
+        usize::MAX
+    }
+    /// Where a column made part by part is written as it comes (`name` replaced once it is
+    /// finished); `None` (the default) has its parts gathered and [`ColumnStore::save`]d
+    /// whole.
+    fn sink(&self, name: &str) -> Result<Option<Box<dyn crate::parts::ColumnSink>>, String> {
+        let _ = name;
+        Ok(None)
+    }
 }
 
 /// One column of a stored table: its name, type and, once read, its values.

@@ -212,6 +212,29 @@ impl CustomerTable {
         self.stored.is_some()
     }
 
+    /// The store of a stored table's columns.
+    pub(crate) fn store(&self) -> Option<&Arc<dyn ColumnStore>> {
+        self.stored.as_ref().map(|s| &s.store)
+    }
+
+    /// Records that the store now holds column `name` of `type_name` (written there part by
+    /// part): read back when a step asks for it, as [`CustomerTable::set`] leaves a column.
+    pub(crate) fn stored_column_set(&mut self, name: String, type_name: &'static str) {
+        if let Some(s) = &mut self.stored {
+            match s.columns.iter_mut().find(|c| c.name == name) {
+                Some(c) => {
+                    c.type_name = type_name;
+                    c.cell = OnceLock::new();
+                }
+                None => s.columns.push(StoredColumn {
+                    name,
+                    type_name,
+                    cell: OnceLock::new(),
+                }),
+            }
+        }
+    }
+
     /// Forgets the columns a stored table has read, so the next step holds only what it
     /// reads; nothing for a table in memory.
     pub fn release(&mut self) {
@@ -338,18 +361,7 @@ impl CustomerTable {
             s.store
                 .save(&name, &data)
                 .map_err(|reason| store_error(&name, reason))?;
-            let type_name = data.type_name();
-            match s.columns.iter_mut().find(|c| c.name == name) {
-                Some(c) => {
-                    c.type_name = type_name;
-                    c.cell = OnceLock::new();
-                }
-                None => s.columns.push(StoredColumn {
-                    name,
-                    type_name,
-                    cell: OnceLock::new(),
-                }),
-            }
+            self.stored_column_set(name, data.type_name());
             return Ok(());
         }
         match self.columns.iter_mut().find(|c| c.name == name) {
@@ -491,7 +503,7 @@ impl CustomerTable {
 }
 
 /// What a store said about column `name`.
-fn store_error(name: &str, reason: String) -> CoreError {
+pub(crate) fn store_error(name: &str, reason: String) -> CoreError {
     CoreError::Store {
         name: name.to_string(),
         reason,

@@ -18,7 +18,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Arr
 use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
-use clientele_core::{ColumnData, ColumnStore, Texts};
+use clientele_core::{ColumnData, ColumnSink, ColumnStore, LabelUnion, Texts};
 
 use crate::stored::ColumnBuilder;
 
@@ -31,7 +31,7 @@ const BATCH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 #[derive(Debug)]
 pub(crate) struct DiskColumns {
     dir: PathBuf,
-    files: Mutex<Files>,
+    files: Arc<Mutex<Files>>,
     /// What must live as long as the files (the spill folder, removed when dropped).
     keeper: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
 }
@@ -48,7 +48,7 @@ impl DiskColumns {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(DiskColumns {
             dir: dir.to_path_buf(),
-            files: Mutex::new(Files::default()),
+            files: Arc::new(Mutex::new(Files::default())),
             keeper: Mutex::new(None),
         })
     }
@@ -67,24 +67,17 @@ impl DiskColumns {
 
     /// Which file holds which column (a writer that panicked leaves it unusable).
     fn files(&self) -> Result<std::sync::MutexGuard<'_, Files>, String> {
-        self.files.lock().map_err(|_| "a writer failed".to_string())
+        lock(&self.files)
     }
 
     /// A new numbered file name.
     fn fresh(&self) -> Result<PathBuf, String> {
-        let mut f = self.files()?;
-        f.next += 1;
-        Ok(self.dir.join(format!("column-{:05}.arrow", f.next)))
+        fresh(&self.dir, &self.files)
     }
 
     /// Makes `path` the file of `name`, removing the one it replaces.
     fn publish(&self, name: &str, path: PathBuf) -> Result<(), String> {
-        let mut f = self.files()?;
-        if let Some(old) = f.of.insert(name.to_string(), path) {
-            let _ = std::fs::remove_file(&old);
-            let _ = std::fs::remove_file(labels_path(&old));
-        }
-        Ok(())
+        publish(&self.files, name, path)
     }
 
     /// The file of column `name`.
@@ -144,6 +137,27 @@ impl DiskColumns {
             batches: 0,
         })
     }
+}
+
+fn lock(files: &Mutex<Files>) -> Result<std::sync::MutexGuard<'_, Files>, String> {
+    files.lock().map_err(|_| "a writer failed".to_string())
+}
+
+/// A new numbered file name in `dir`.
+fn fresh(dir: &Path, files: &Mutex<Files>) -> Result<PathBuf, String> {
+    let mut f = lock(files)?;
+    f.next += 1;
+    Ok(dir.join(format!("column-{:05}.arrow", f.next)))
+}
+
+/// Makes `path` the file of `name`, removing the one it replaces.
+fn publish(files: &Mutex<Files>, name: &str, path: PathBuf) -> Result<(), String> {
+    let mut f = lock(files)?;
+    if let Some(old) = f.of.insert(name.to_string(), path) {
+        let _ = std::fs::remove_file(&old);
+        let _ = std::fs::remove_file(labels_path(&old));
+    }
+    Ok(())
 }
 
 /// The labels' file of a text column's codes file.
@@ -222,6 +236,21 @@ impl ColumnStore for DiskColumns {
             )));
         }
         Ok(c)
+    }
+
+    /// A part is a file's batch, so a part reads one batch of each column.
+    fn part_rows(&self) -> usize {
+        BATCH_ROWS
+    }
+
+    fn sink(&self, name: &str) -> Result<Option<Box<dyn ColumnSink>>, String> {
+        Ok(Some(Box::new(DiskSink {
+            name: name.to_string(),
+            dir: self.dir.clone(),
+            files: Arc::clone(&self.files),
+            writer: None,
+            labels: None,
+        })))
     }
 
     fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
@@ -307,7 +336,13 @@ impl PieceWriter {
     }
 
     /// Closes the file and makes it the column's in `store`.
-    pub(crate) fn finish(mut self, store: &DiskColumns) -> Result<(), String> {
+    pub(crate) fn finish(self, store: &DiskColumns) -> Result<(), String> {
+        let (name, path) = self.close()?;
+        store.publish(&name, path)
+    }
+
+    /// Closes the file: the column's name and file.
+    fn close(mut self) -> Result<(String, PathBuf), String> {
         // the last batch, or the one empty batch of an empty column (the file says its type)
         if !self.pending.is_empty() || self.batches == 0 {
             if self.pending.is_empty() {
@@ -318,7 +353,73 @@ impl PieceWriter {
         let mut w = self.writer.take().ok_or("already finished")?;
         w.finish()
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        store.publish(&self.name, self.path)
+        Ok((self.name, self.path))
+    }
+}
+
+/// A column a step makes part by part, written as its parts come; a text column's codes
+/// numbered over the parts ([`LabelUnion`]), its labels written when it is finished.
+struct DiskSink {
+    name: String,
+    dir: PathBuf,
+    files: Arc<Mutex<Files>>,
+    /// Made with the first part, which says the type.
+    writer: Option<PieceWriter>,
+    labels: Option<LabelUnion>,
+}
+
+impl ColumnSink for DiskSink {
+    fn append(&mut self, part: &ColumnData) -> Result<(), String> {
+        let ty = match part {
+            ColumnData::Text(_) => DataType::UInt32,
+            other => crate::output::column_array(other, 0..0).0,
+        };
+        if self.writer.is_none() {
+            let path = fresh(&self.dir, &self.files)?;
+            self.writer = Some(PieceWriter {
+                name: self.name.clone(),
+                ty: ty.clone(),
+                writer: Some(ipc_writer(&path, ty.clone())?),
+                path,
+                pending: Vec::new(),
+                pending_rows: 0,
+                batches: 0,
+            });
+        }
+        let w = self.writer.as_mut().ok_or("no writer")?;
+        if *w.data_type() != ty {
+            return Err(format!(
+                "a part of type {ty} in a column of {}",
+                w.data_type()
+            ));
+        }
+        match part {
+            ColumnData::Text(t) => {
+                let codes = self
+                    .labels
+                    .get_or_insert_with(LabelUnion::default)
+                    .codes_of(t);
+                w.append(Arc::new(codes.into_iter().collect::<UInt32Array>()))
+            }
+            other => w.append(crate::output::column_array(other, 0..other.len()).1),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), String> {
+        let this = *self;
+        let Some(w) = this.writer else {
+            return Err("no part was written".to_string());
+        };
+        if let Some(labels) = this.labels {
+            let labels = Arc::new(StringArray::from_iter_values(labels.into_labels()));
+            write_all(
+                &labels_path(&w.path),
+                DataType::Utf8,
+                std::iter::once(labels as _),
+            )?;
+        }
+        let (name, path) = w.close()?;
+        publish(&this.files, &name, path)
     }
 }
 
@@ -418,6 +519,48 @@ mod tests {
                 .load("nope")
                 .unwrap_err()
                 .contains("not in the spill folder")
+        );
+    }
+
+    /// A step's columns made part by part on a stored table read back as the whole columns
+    /// made at once: text labels numbered over the parts as one column numbers them.
+    #[test]
+    fn columns_made_part_by_part_equal_the_whole_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn ColumnStore> =
+            Arc::new(DiskColumns::new(&dir.path().join("cols")).unwrap());
+        let n = 2 * BATCH_ROWS + 5;
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i:06}")).collect();
+        let mut table = clientele_core::CustomerTable::stored(ids.into(), store, Vec::new());
+        let ranges = table.part_ranges();
+        assert_eq!(ranges.len(), 3, "{ranges:?}");
+        let grade = |i: usize| {
+            [None, Some("VIP"), Some("普通客户"), Some("高级客户")]
+                [i % 4 * usize::from(i > BATCH_ROWS)]
+        };
+        let mut made = table.part_columns();
+        for r in &ranges {
+            let texts: Texts = r.clone().map(grade).collect();
+            made.append("grade", ColumnData::Text(texts)).unwrap();
+            let p: Values<f64> = r.clone().map(|i| Some(i as f64 / 7.0)).collect();
+            made.append("p", ColumnData::Float(p)).unwrap();
+        }
+        table.set_parts(made).unwrap();
+        let whole: Texts = (0..n).map(grade).collect();
+        let back = table.texts("grade").unwrap();
+        assert_eq!(back.labels(), whole.labels());
+        assert_eq!(back.to_vec(), whole.to_vec());
+        let p: Values<f64> = (0..n).map(|i| Some(i as f64 / 7.0)).collect();
+        assert_eq!(table.floats("p").unwrap(), &p);
+        let part = table
+            .part(BATCH_ROWS - 1..BATCH_ROWS + 2, &["p", "grade"])
+            .unwrap();
+        assert_eq!(part.ids().to_vec()[0], format!("c{:06}", BATCH_ROWS - 1));
+        assert_eq!(
+            part.texts("grade").unwrap().to_vec(),
+            whole
+                .take(&[BATCH_ROWS - 1, BATCH_ROWS, BATCH_ROWS + 1])
+                .to_vec()
         );
     }
 }

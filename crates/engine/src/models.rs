@@ -751,14 +751,20 @@ fn grade_step(
     let playbook = Playbook::with_overrides(&config.playbook);
     let schemes = schemes_for(table, config, &mut out.skipped_presets);
     for s in &schemes {
-        let compiled = compile(s, table)?;
-        let mut result = compiled.apply(table)?;
+        // the statistics its rules use (`p80(monetary)`) resolved on every customer, then
+        // the customers graded a part at a time
+        let mut compiled = compile(s, table)?;
         // the classic presets (applied when no scheme is configured) and configured presets
         // name their grades in the run's language
         if config.scheme.is_empty() || s.preset.is_some() {
-            result.name_builtin_grades(config.output.lang);
+            compiled.name_builtin_grades(config.output.lang);
         }
-        table.set(result.column.clone(), result.to_column())?;
+        let mut made = table.part_columns();
+        let result = compiled.apply_by_parts(table, |part| {
+            made.append(&part.column, part.to_column())
+                .map_err(EngineError::from)
+        })?;
+        table.set_parts(made)?;
         out.grades.push(summarize(&result, table, &playbook));
     }
     Ok(())

@@ -1468,6 +1468,11 @@ pub struct Slots {
 }
 
 impl Slots {
+    /// The columns [`Slots::load`] reads.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.cols.iter().map(|(n, _)| n.as_str())
+    }
+
     fn slot(&mut self, name: &str, text: bool) -> Slot {
         if let Some(i) = self.cols.iter().position(|(n, t)| n == name && *t == text) {
             return Slot(i);

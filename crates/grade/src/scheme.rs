@@ -610,7 +610,12 @@ impl CompiledScheme {
     }
 
     fn frame<'a>(&self, table: &'a CustomerTable) -> Result<Frame<'a>, GradeError> {
-        self.slots.load(table).map_err(|e| {
+        self.slots.load(table).map_err(|e| self.table_error(e))
+    }
+
+    /// A column the scheme reads, missing or unreadable, named with the rule that reads it.
+    fn table_error(&self, e: clientele_core::CoreError) -> GradeError {
+        {
             let col = match &e {
                 clientele_core::CoreError::MissingColumn { name, .. }
                 | clientele_core::CoreError::ColumnType { name, .. } => name.clone(),
@@ -629,7 +634,65 @@ impl CompiledScheme {
                 rule,
                 source: e,
             }
-        })
+        }
+    }
+
+    /// Names the built-in grades in `lang` in the results it gives (as
+    /// [`SchemeResult::name_builtin_grades`] names them in one result).
+    pub fn name_builtin_grades(&mut self, lang: Lang) {
+        for g in &mut self.grades {
+            if let Some(l) = crate::builtin_label(g) {
+                *g = l.name(lang).to_string();
+            }
+        }
+    }
+
+    /// The columns [`CompiledScheme::apply`] reads: a table of these alone (a part of the
+    /// customers, say) is graded as the whole table grades them, once the statistics are
+    /// resolved.
+    pub fn columns(&self) -> Vec<&str> {
+        self.slots.names().collect()
+    }
+
+    /// [`CompiledScheme::apply`] a part of the customers at a time
+    /// ([`CustomerTable::part_ranges`]: a table kept on disk is read a part at a time, one in
+    /// memory is one part), `each` handed each part's grades in row order (to write them);
+    /// the whole table's grades returned, as one call gives them.
+    pub fn apply_by_parts<E: From<GradeError>>(
+        &self,
+        table: &CustomerTable,
+        mut each: impl FnMut(&SchemeResult) -> Result<(), E>,
+    ) -> Result<SchemeResult, E> {
+        let names = self.columns();
+        let mut whole: Option<SchemeResult> = None;
+        for rows in table.part_ranges() {
+            let part = table.part(rows, &names).map_err(|e| self.table_error(e))?;
+            let r = self.apply(&part)?;
+            each(&r)?;
+            match (&mut whole, r) {
+                (None, r) => whole = Some(r),
+                (Some(w), r) => match (&mut w.codes, r.codes) {
+                    (Codes::Exclusive(a), Codes::Exclusive(b)) => a.extend(b),
+                    (Codes::Tags(a), Codes::Tags(b)) => a.extend(b),
+                    // one compiled scheme grades every part in its one mode
+                    _ => {}
+                },
+            }
+        }
+        let whole = match whole {
+            Some(w) => w,
+            None => self.apply(table)?,
+        };
+        if whole.len() != table.len() {
+            return Err(self
+                .table_error(clientele_core::CoreError::ColumnLength {
+                    name: self.column(),
+                    expected: table.len(),
+                    got: whole.len(),
+                })
+                .into());
+        }
+        Ok(whole)
     }
 
     /// Grades every customer of `table` (row order kept).
