@@ -364,97 +364,154 @@ enum Predictor {
     PerCustomer(Vec<clientele_clv::Model>),
 }
 
+/// Some of the customers, scored together: rows `rows` of the table and their histories (the
+/// table's whole calibration data when the part is all of it).
+struct Part<'a> {
+    rows: std::ops::Range<usize>,
+    data: std::borrow::Cow<'a, CalibrationData>,
+}
+
+impl Part<'_> {
+    /// The parts the table is scored in ([`CustomerTable::part_ranges`]): a table kept on disk
+    /// a batch of its store at a time, one in memory whole.
+    fn all<'a>(
+        table: &CustomerTable,
+        data: &'a CalibrationData,
+    ) -> Result<Vec<Part<'a>>, EngineError> {
+        table
+            .part_ranges()
+            .into_iter()
+            .map(|rows| {
+                if rows == (0..data.len()) {
+                    return Ok(Part {
+                        rows,
+                        data: std::borrow::Cow::Borrowed(data),
+                    });
+                }
+                let r = rows.clone();
+                let d = CalibrationData::new(
+                    data.frequency()[r.clone()].to_vec(),
+                    data.recency()[r.clone()].to_vec(),
+                    data.age()[r].to_vec(),
+                )?;
+                Ok(Part {
+                    rows,
+                    data: std::borrow::Cow::Owned(d),
+                })
+            })
+            .collect()
+    }
+}
+
+/// `start` plus `v` added in order: sums over parts equal to one sum over all the values, to
+/// the last bit.
+fn add_up(start: f64, v: &[f64]) -> f64 {
+    v.iter().fold(start, |a, b| a + b)
+}
+
+/// What `[f64]::iter().sum()` starts from.
+fn sum_start() -> f64 {
+    std::iter::empty::<f64>().sum()
+}
+
 impl Predictor {
-    /// `f(model, i)` for every customer, in parallel.
+    /// `f(model, i)` for every customer of `part`, in parallel.
     fn each<T: Send>(
         models: &[clientele_clv::Model],
+        part: &Part<'_>,
         f: impl Fn(&clientele_clv::Model, usize) -> T + Sync + Send,
     ) -> Vec<T> {
         use rayon::prelude::*;
+        let models = &models[part.rows.clone()];
         (0..models.len())
             .into_par_iter()
             .map(|i| f(&models[i], i))
             .collect()
     }
 
-    fn p_alive(&self, d: &CalibrationData) -> Vec<f64> {
+    fn p_alive(&self, part: &Part<'_>) -> Vec<f64> {
+        let d = part.data.as_ref();
         match self {
             Predictor::Shared(m) => m.p_alive_all(d),
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Self::each(ms, |m, i| m.p_alive(x[i], tx[i], t[i]))
+                Self::each(ms, part, |m, i| m.p_alive(x[i], tx[i], t[i]))
             }
         }
     }
 
-    fn expected(&self, h: f64, d: &CalibrationData) -> Vec<f64> {
+    fn expected(&self, h: f64, part: &Part<'_>) -> Vec<f64> {
+        let d = part.data.as_ref();
         match self {
             Predictor::Shared(m) => m.expected_purchases_all(h, d),
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Self::each(ms, |m, i| m.expected_purchases(h, x[i], tx[i], t[i]))
+                Self::each(ms, part, |m, i| m.expected_purchases(h, x[i], tx[i], t[i]))
             }
         }
     }
 
-    fn p_purchase(&self, tau: f64, d: &CalibrationData) -> Result<Vec<f64>, EngineError> {
+    fn p_purchase(&self, tau: f64, part: &Part<'_>) -> Result<Vec<f64>, EngineError> {
+        let d = part.data.as_ref();
         Ok(match self {
             Predictor::Shared(m) => m.p_purchase_all(tau, d)?,
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Self::each(ms, |m, i| m.p_purchase(tau, x[i], tx[i], t[i]))
+                Self::each(ms, part, |m, i| m.p_purchase(tau, x[i], tx[i], t[i]))
                     .into_iter()
                     .collect::<Result<_, _>>()?
             }
         })
     }
 
-    fn next_purchase(
-        &self,
-        max: f64,
-        d: &CalibrationData,
-    ) -> Result<Vec<Option<f64>>, EngineError> {
+    fn next_purchase(&self, max: f64, part: &Part<'_>) -> Result<Vec<Option<f64>>, EngineError> {
+        let d = part.data.as_ref();
         Ok(match self {
             Predictor::Shared(m) => m.next_purchase_time_all(max, d)?,
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Self::each(ms, |m, i| m.next_purchase_time(x[i], tx[i], t[i], max))
-                    .into_iter()
-                    .collect::<Result<_, _>>()?
+                Self::each(ms, part, |m, i| {
+                    m.next_purchase_time(x[i], tx[i], t[i], max)
+                })
+                .into_iter()
+                .collect::<Result<_, _>>()?
             }
         })
     }
 
-    fn p_alive_at(&self, tau: f64, d: &CalibrationData) -> Result<Vec<f64>, EngineError> {
+    fn p_alive_at(&self, tau: f64, part: &Part<'_>) -> Result<Vec<f64>, EngineError> {
+        let d = part.data.as_ref();
         Ok(match self {
             Predictor::Shared(m) => m.p_alive_at_all(tau, d)?,
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Self::each(ms, |m, i| m.p_alive_at(tau, x[i], tx[i], t[i]))
+                Self::each(ms, part, |m, i| m.p_alive_at(tau, x[i], tx[i], t[i]))
                     .into_iter()
                     .collect::<Result<_, _>>()?
             }
         })
     }
 
+    /// CLV of `part`'s customers, `value` their expected spend per purchase.
     fn clv(
         &self,
-        d: &CalibrationData,
+        part: &Part<'_>,
         value: &[f64],
         opts: &ClvOptions,
     ) -> Result<Vec<f64>, clientele_clv::ClvError> {
+        let d = part.data.as_ref();
         match self {
             Predictor::Shared(m) => clientele_clv::clv::clv(m, d, value, opts),
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                Ok(Self::each(ms, |m, i| {
+                Ok(Self::each(ms, part, |m, i| {
                     clientele_clv::clv::customer_clv(m, x[i], tx[i], t[i], value[i], opts)
                 }))
             }
         }
     }
 
-    /// Σ expected purchases (and value) per period of `length`.
+    /// Σ expected purchases (and value) per period of `length`, over all customers.
     fn forecast(
         &self,
         d: &CalibrationData,
@@ -483,7 +540,7 @@ impl Predictor {
         }
     }
 
-    /// Each customer's expected purchases per period, customer-major.
+    /// Each customer's expected purchases per period, customer-major, for all customers.
     fn by_period(
         &self,
         d: &CalibrationData,
@@ -496,7 +553,11 @@ impl Predictor {
             )?),
             Predictor::PerCustomer(ms) => {
                 let (x, tx, t) = (d.frequency(), d.recency(), d.age());
-                let rows = Self::each(ms, |m, i| {
+                let whole = Part {
+                    rows: 0..d.len(),
+                    data: std::borrow::Cow::Borrowed(d),
+                };
+                let rows = Self::each(ms, &whole, |m, i| {
                     let mut prev = 0.0;
                     (1..=periods)
                         .map(|k| {
@@ -754,8 +815,6 @@ pub(crate) fn clv_step(
     let options = ClvOptions::new(cfg.horizon_months, cfg.monthly_discount, periods)?
         .with_horizon(months_f)?;
     let horizon = options.horizon_months() * periods;
-    let p_alive = predictor.p_alive(&data);
-    let expected = predictor.expected(horizon, &data);
     let col = format!("expected_purchases_{label}");
     let push = |t: &mut CustomerTable, name: &str, v: &[f64]| {
         t.set(
@@ -763,13 +822,26 @@ pub(crate) fn clv_step(
             ColumnData::Float(v.iter().map(|x| Some(*x)).collect()),
         )
     };
+    // Each part of the customers scored with the fitted model and written; the sums run on
+    // over the parts in row order, so they are those of one pass over every customer.
+    let parts = Part::all(table, &data)?;
+    let mut made = table.part_columns();
+    let (mut expected_purchases_total, mut p_alive_sum, mut bad) = (sum_start(), sum_start(), 0);
+    for part in &parts {
+        let p_alive = predictor.p_alive(part);
+        let expected = predictor.expected(horizon, part);
+        bad += p_alive
+            .iter()
+            .chain(&expected)
+            .filter(|v| !v.is_finite())
+            .count();
+        p_alive_sum = add_up(p_alive_sum, &p_alive);
+        expected_purchases_total = add_up(expected_purchases_total, &expected);
+        made.append(col::P_ALIVE, ColumnData::Float(p_alive.into()))?;
+        made.append(&col, ColumnData::Float(expected.into()))?;
+    }
     // A NaN here would reach the table and the summary, whose JSON then does not read back
     // (null for a number), and stop a `--history monthly` run at some early month end.
-    let bad = p_alive
-        .iter()
-        .chain(&expected)
-        .filter(|v| !v.is_finite())
-        .count();
     if bad > 0 {
         return Err(EngineError::Internal(format!(
             "the fitted {} model ({:?}) gives {bad} non-finite values of P(alive) or expected \
@@ -777,12 +849,8 @@ pub(crate) fn clv_step(
             report.model, report.params
         )));
     }
-    push(table, col::P_ALIVE, &p_alive)?;
-    push(table, &col, &expected)?;
-    // their sums now, and the values let go: the table has them (on disk, in a run by parts)
-    let expected_purchases_total: f64 = expected.iter().sum();
-    let p_alive_mean = p_alive.iter().sum::<f64>() / p_alive.len() as f64;
-    drop((p_alive, expected));
+    table.set_parts(made)?;
+    let p_alive_mean = p_alive_sum / data.len() as f64;
     laps.lap(
         Note::new(
             "CLV 存活概率与预期购买",
@@ -818,7 +886,7 @@ pub(crate) fn clv_step(
         buy_next: Vec::new(),
     };
     if predictions.full {
-        purchase_chances(table, cfg, unit, as_of, &predictor, &data, &mut section)?;
+        purchase_chances(table, cfg, unit, as_of, &predictor, &parts, &mut section)?;
         laps.lap(
             Note::new(
                 "CLV 购买概率与下次购买",
@@ -860,7 +928,10 @@ pub(crate) fn clv_step(
                     &summary.monetary_value,
                     spend.own_mean_above(),
                 )?;
-                let clv = predictor.clv(&data, &value, &options)?;
+                let mut clv = Vec::with_capacity(value.len());
+                for part in &parts {
+                    clv.extend(predictor.clv(part, &value[part.rows.clone()], &options)?);
+                }
                 Ok((gg.model, spend, value, clv))
             });
         match spent {
@@ -953,66 +1024,80 @@ pub(crate) fn clv_step(
     Ok(section)
 }
 
-/// `p_purchase_<N>d` per window, `next_purchase_date`, and the summary of both.
+/// `p_purchase_<N>d` per window, `next_purchase_date`, and the summary of both, a part of
+/// the customers at a time.
 fn purchase_chances(
     table: &mut CustomerTable,
     cfg: &ClvConfig,
     unit: TimeUnit,
     as_of: clientele_core::Day,
     predictor: &Predictor,
-    data: &CalibrationData,
+    parts: &[Part<'_>],
     section: &mut ClvSection,
 ) -> Result<(), EngineError> {
     let mut windows: Vec<u32> = cfg.purchase_windows.clone();
     windows.sort_unstable();
     windows.dedup();
-    for days in windows {
-        let p = predictor.p_purchase(f64::from(days) / unit.days(), data)?;
-        let column = format!("p_purchase_{days}d");
-        let n = p.len().max(1) as f64;
-        section.purchase_windows.push(PurchaseWindow {
-            days,
-            column: column.clone(),
-            expected_buyers: p.iter().sum(),
-            mean: p.iter().sum::<f64>() / n,
-            likely_buyers: p.iter().filter(|v| **v >= 0.5).count(),
-        });
-        table.set(&column, ColumnData::Float(p.into()))?;
-    }
-    if let Some(day) = cfg.alive_on {
-        if day <= as_of {
+    let alive_on = match cfg.alive_on {
+        Some(day) if day <= as_of => {
             return Err(EngineError::InvalidConfig(format!(
                 "[clv] alive_on = {day} is not after the as-of date {as_of}: choose a later date"
             )));
         }
-        let tau = f64::from(day.0 - as_of.0) / unit.days();
-        let p = predictor.p_alive_at(tau, data)?;
-        section.alive_on = Some(day);
-        table.set(col::P_ALIVE_ON, ColumnData::Float(p.into()))?;
-    }
+        Some(day) => Some((day, f64::from(day.0 - as_of.0) / unit.days())),
+        None => None,
+    };
     let max_days = cfg.next_purchase_max.days();
-    let next = predictor.next_purchase(max_days / unit.days(), data)?;
-    let dates: Vec<Option<clientele_core::Day>> = next
-        .iter()
-        .map(|t| {
-            t.map(|t| {
-                // a purchase expected within the day after the as-of date is due tomorrow
-                let days = (t * unit.days()).ceil().max(1.0);
-                clientele_core::Day(as_of.0.saturating_add(days as i32))
+    let mut made = table.part_columns();
+    // per window: Σ P(purchase) and the customers at 0.5 or more
+    let mut chances = vec![(sum_start(), 0usize); windows.len()];
+    let mut dated = 0;
+    for part in parts {
+        for (&days, (sum, likely)) in windows.iter().zip(&mut chances) {
+            let p = predictor.p_purchase(f64::from(days) / unit.days(), part)?;
+            *sum = add_up(*sum, &p);
+            *likely += p.iter().filter(|v| **v >= 0.5).count();
+            made.append(&format!("p_purchase_{days}d"), ColumnData::Float(p.into()))?;
+        }
+        if let Some((_, tau)) = alive_on {
+            let p = predictor.p_alive_at(tau, part)?;
+            made.append(col::P_ALIVE_ON, ColumnData::Float(p.into()))?;
+        }
+        let next = predictor.next_purchase(max_days / unit.days(), part)?;
+        let dates: Vec<Option<clientele_core::Day>> = next
+            .iter()
+            .map(|t| {
+                t.map(|t| {
+                    // a purchase expected within the day after the as-of date is due tomorrow
+                    let days = (t * unit.days()).ceil().max(1.0);
+                    clientele_core::Day(as_of.0.saturating_add(days as i32))
+                })
             })
-        })
-        .collect();
-    let dated = dates.iter().filter(|d| d.is_some()).count();
+            .collect();
+        dated += dates.iter().filter(|d| d.is_some()).count();
+        made.append(
+            col::NEXT_PURCHASE_DATE,
+            ColumnData::Date(dates.into_iter().collect()),
+        )?;
+    }
+    table.set_parts(made)?;
+    let n = table.len().max(1) as f64;
+    for (&days, (sum, likely)) in windows.iter().zip(chances) {
+        section.purchase_windows.push(PurchaseWindow {
+            days,
+            column: format!("p_purchase_{days}d"),
+            expected_buyers: sum,
+            mean: sum / n,
+            likely_buyers: likely,
+        });
+    }
+    section.alive_on = alive_on.map(|(day, _)| day);
     section.next_purchase = Some(NextPurchase {
         column: col::NEXT_PURCHASE_DATE.to_string(),
         max: cfg.next_purchase_max,
         dated,
-        empty: dates.len() - dated,
+        empty: table.len() - dated,
     });
-    table.set(
-        col::NEXT_PURCHASE_DATE,
-        ColumnData::Date(dates.into_iter().collect()),
-    )?;
     Ok(())
 }
 
