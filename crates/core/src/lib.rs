@@ -31,7 +31,7 @@ pub use ids::Ids;
 pub use lang::Lang;
 pub use names::Names;
 pub use note::Note;
-pub use parts::{ColumnSink, LabelUnion, PartColumns};
+pub use parts::{ColumnSink, LabelUnion, PartColumns, testing};
 pub use round::{Rounding, thousands};
 pub use shell::shell_word;
 pub use stored::ColumnStore;

@@ -254,6 +254,53 @@ impl CustomerTable {
     }
 }
 
+/// A table kept in memory as a stored table is kept: a column read when a step asks for it, in
+/// parts of a given number of rows. For tests of steps that go part by part, in any crate.
+#[doc(hidden)]
+pub mod testing {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use crate::{ColumnData, ColumnStore, CustomerTable};
+
+    #[derive(Debug)]
+    struct MemoryStore {
+        columns: Mutex<HashMap<String, ColumnData>>,
+        part_rows: usize,
+    }
+
+    impl ColumnStore for MemoryStore {
+        fn load(&self, name: &str) -> Result<ColumnData, String> {
+            let c = self.columns.lock().map_err(|e| e.to_string())?;
+            c.get(name)
+                .cloned()
+                .ok_or_else(|| format!("no column {name}"))
+        }
+        fn save(&self, name: &str, data: &ColumnData) -> Result<(), String> {
+            let mut c = self.columns.lock().map_err(|e| e.to_string())?;
+            c.insert(name.to_string(), data.clone());
+            Ok(())
+        }
+        fn part_rows(&self) -> usize {
+            self.part_rows
+        }
+    }
+
+    /// `table` as a stored table scored in parts of `part_rows` customers.
+    pub fn in_parts(table: &CustomerTable, part_rows: usize) -> CustomerTable {
+        let store = MemoryStore {
+            columns: Mutex::new(HashMap::new()),
+            part_rows,
+        };
+        let mut names = Vec::new();
+        for c in table.columns() {
+            names.push((c.name.clone(), c.data.type_name()));
+            let _ = store.save(&c.name, &c.data);
+        }
+        CustomerTable::stored(table.ids().clone(), Arc::new(store), names)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +355,41 @@ mod tests {
             ],
         );
         assert!(matches!(bad, Err(CoreError::ColumnType { .. })));
+    }
+
+    #[test]
+    fn a_stored_table_goes_in_its_stores_parts() {
+        let mut t = CustomerTable::new((0..10).map(|i| format!("c{i}")).collect());
+        t.push("x", ColumnData::Int((0..10).map(Some).collect()))
+            .unwrap();
+        let mut s = testing::in_parts(&t, 4);
+        assert_eq!(s.part_ranges(), vec![0..4, 4..8, 8..10]);
+        let p = s.part(4..8, &["x"]).unwrap();
+        assert_eq!(
+            p.ints("x").unwrap().to_vec(),
+            vec![Some(4), Some(5), Some(6), Some(7)]
+        );
+        let mut made = s.part_columns();
+        for r in s.part_ranges() {
+            made.append(
+                "y",
+                ColumnData::Int(r.map(|i| Some(2 * i as i64)).collect()),
+            )
+            .unwrap();
+        }
+        s.set_parts(made).unwrap();
+        assert_eq!(
+            s.ints("y").unwrap().to_vec(),
+            (0..10).map(|i| Some(2 * i)).collect::<Vec<_>>()
+        );
+        let mut short = s.part_columns();
+        short
+            .append("z", ColumnData::Int(vec![Some(1)].into()))
+            .unwrap();
+        assert!(
+            s.set_parts(short).is_err(),
+            "a column shorter than the table"
+        );
     }
 
     #[test]

@@ -484,10 +484,11 @@ fn lifecycle_of(
     months: Vec<clientele_ingest::MonthActivity>,
 ) -> Result<Made<LifecycleSection>, EngineError> {
     let (stages, stage_names, first) = lifecycle_stages(table, config, as_of, leads)?;
-    Ok(Made {
-        columns: vec![(col::LIFECYCLE_STAGE.to_string(), stage_names)],
-        section: lifecycle_trends(config, as_of, stages, first, months)?,
-    })
+    Made::whole(
+        table,
+        vec![(col::LIFECYCLE_STAGE.to_string(), stage_names)],
+        lifecycle_trends(config, as_of, stages, first, months)?,
+    )
 }
 
 /// Each customer's stage (as the column) and first purchase month.
@@ -575,18 +576,33 @@ fn lifecycle_trends(
     })
 }
 
-/// Columns made by a step, to be set in the table, and the step's section.
+/// Columns made by a step (written as they were made, for a table kept on disk), to be set
+/// in the table, and the step's section.
 struct Made<T> {
-    columns: Vec<(String, ColumnData)>,
+    columns: clientele_core::PartColumns,
     section: T,
 }
 
 impl<T> Made<T> {
+    /// A step's section and its columns, each made whole, in their order.
+    fn whole(
+        table: &CustomerTable,
+        columns: Vec<(String, ColumnData)>,
+        section: T,
+    ) -> Result<Made<T>, EngineError> {
+        let mut made = table.part_columns();
+        for (name, data) in columns {
+            made.append(&name, data)?;
+        }
+        Ok(Made {
+            columns: made,
+            section,
+        })
+    }
+
     /// The columns into the table, in their order; the section back.
     fn set_columns(self, table: &mut CustomerTable) -> Result<T, EngineError> {
-        for (name, data) in self.columns {
-            table.set(name, data)?;
-        }
+        table.set_parts(self.columns)?;
         Ok(self.section)
     }
 
@@ -620,46 +636,48 @@ fn cluster_of(table: &CustomerTable, config: &Config) -> Result<Made<ClusterSect
             .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
             .collect(),
     );
-    Ok(Made {
-        columns: vec![
+    Made::whole(
+        table,
+        vec![
             (col::CLUSTER.to_string(), labels),
             (col::CLUSTER_NAME.to_string(), named),
         ],
-        section: ClusterSection {
+        ClusterSection {
             model: seg.model,
             profiles: seg.profiles,
             k_scores: seg.scores,
             notes: seg.notes,
         },
-    })
+    )
 }
 
+/// RFM scores and segments, a part of the customers at a time with the cut points of all.
 fn rfm_of(table: &CustomerTable, config: &Config) -> Result<Made<RfmReport>, EngineError> {
     let model = RfmModel::new(config.rfm.clone())?;
-    let r = model.score_table(table)?;
-    let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
     let lang = config.output.lang;
-    let mut cols = vec![
-        (col::R_SCORE.to_string(), int(&r.r_score)),
-        (col::F_SCORE.to_string(), int(&r.f_score)),
-        (col::M_SCORE.to_string(), int(&r.m_score)),
-        (
-            col::RFM_CODE.to_string(),
-            ColumnData::Text(r.rfm_code.iter().cloned().map(Some).collect()),
-        ),
-    ];
-    for s in &r.schemes {
-        let labels = ColumnData::Text(
-            (0..table.len())
-                .map(|i| Some(s.segment_of(i).name(lang)))
-                .collect(),
-        );
-        if s.name == col::CN8_SCHEME {
-            cols.push((col::RFM_SEGMENT.to_string(), labels.clone()));
+    let mut made = table.part_columns();
+    let mut report = model.score_table_by_parts(table, |r| -> Result<(), EngineError> {
+        let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
+        made.append(col::R_SCORE, int(&r.r_score))?;
+        made.append(col::F_SCORE, int(&r.f_score))?;
+        made.append(col::M_SCORE, int(&r.m_score))?;
+        made.append(
+            col::RFM_CODE,
+            ColumnData::Text((0..r.len()).map(|i| Some(r.rfm_code(i))).collect()),
+        )?;
+        for (k, (name, _)) in r.schemes.iter().enumerate() {
+            let labels = ColumnData::Text(
+                (0..r.len())
+                    .map(|i| Some(r.segment(k, i).name(lang)))
+                    .collect(),
+            );
+            if name == col::CN8_SCHEME {
+                made.append(col::RFM_SEGMENT, labels.clone())?;
+            }
+            made.append(&Grouping::Rfm(name.clone()).column(), labels)?;
         }
-        cols.push((Grouping::Rfm(s.name.clone()).column(), labels));
-    }
-    let mut report = r.report();
+        Ok(())
+    })?;
     let playbook = Playbook::with_overrides(&config.playbook);
     for seg in report
         .schemes
@@ -670,20 +688,21 @@ fn rfm_of(table: &CustomerTable, config: &Config) -> Result<Made<RfmReport>, Eng
         (seg.action_zh, seg.action_en) = actions(&playbook, &names);
     }
     Ok(Made {
-        columns: cols,
+        columns: made,
         section: report,
     })
 }
 
 fn tiers_of(table: &CustomerTable, config: &Config) -> Result<Made<ValueTierSection>, EngineError> {
     let tiers = value_tiers(table, &config.value_tiers)?;
-    Ok(Made {
-        columns: vec![
+    Made::whole(
+        table,
+        vec![
             (col::CONTRIBUTION_SHARE.to_string(), tiers.share_column()),
             (col::VALUE_TIER.to_string(), tiers.abc_column()),
             (col::HML_TIER.to_string(), tiers.hml_column()),
         ],
-        section: ValueTierSection {
+        ValueTierSection {
             column: tiers.column.clone(),
             total_positive: tiers.total_positive,
             customers_for_80_percent: tiers.customers_for_80_percent,
@@ -691,7 +710,7 @@ fn tiers_of(table: &CustomerTable, config: &Config) -> Result<Made<ValueTierSect
             abc: tiers.abc_summary.clone(),
             hml: tiers.hml_summary.clone(),
         },
-    })
+    )
 }
 
 /// The schemes to apply: the configured ones, or else the classic presets whose columns the

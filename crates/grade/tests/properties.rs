@@ -89,6 +89,33 @@ fn by_id(r: &SchemeResult, t: &CustomerTable) -> HashMap<String, Option<String>>
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// Graded a part at a time (a table kept on disk), with the statistics resolved on every
+    /// customer (`p50(orders)`, the percentile preset), every customer gets the grade of one
+    /// call on the whole table, and each part's grades arrive in row order.
+    #[test]
+    fn graded_by_parts_equals_one_call(
+        rows in proptest::collection::vec(row(), 0..60),
+        part_rows in 1usize..9,
+    ) {
+        let t = table(&rows);
+        let stored = clientele_core::testing::in_parts(&t, part_rows);
+        for s in schemes() {
+            let whole = compile(&s, &t).unwrap().apply(&t).unwrap();
+            let compiled = compile(&s, &stored).unwrap();
+            let mut seen = Vec::new();
+            let parted = compiled
+                .apply_by_parts(&stored, |p| -> Result<(), clientele_grade::GradeError> {
+                    seen.extend((0..p.len()).map(|i| p.label(i).map(|l| l.into_owned())));
+                    Ok(())
+                })
+                .unwrap();
+            prop_assert_eq!(&parted, &whole);
+            let want: Vec<Option<String>> =
+                (0..whole.len()).map(|i| whole.label(i).map(|l| l.into_owned())).collect();
+            prop_assert_eq!(seen, want);
+        }
+    }
+
     #[test]
     fn grade_counts_sum_to_the_customer_count(rows in proptest::collection::vec(row(), 0..60)) {
         let t = table(&rows);

@@ -123,6 +123,20 @@ impl RfmData {
         &self.ids
     }
 
+    /// The customers of `rows` (checked already, as these are).
+    pub(crate) fn rows(&self, rows: std::ops::Range<usize>) -> RfmData {
+        let idx: Vec<usize> = rows.clone().collect();
+        RfmData {
+            ids: self.ids.take(&idx),
+            recency_days: self.recency_days[rows.clone()].to_vec(),
+            frequency: self.frequency[rows.clone()].to_vec(),
+            monetary: self.monetary[rows.clone()].to_vec(),
+            revenue: self.revenue[rows].to_vec(),
+            frequency_column: self.frequency_column,
+            monetary_column: self.monetary_column,
+        }
+    }
+
     fn check(&self) -> Result<(), RfmError> {
         let n = self.ids.len();
         let cols: [(&'static str, &[f64]); 4] = [

@@ -54,7 +54,9 @@ pub use config::{
 };
 pub use data::RfmData;
 pub use error::RfmError;
-pub use model::{BUILTIN_SCHEMES, LevelCounts, RfmModel, RfmReport, RfmResult, SchemeReport};
+pub use model::{
+    BUILTIN_SCHEMES, LevelCounts, RfmModel, RfmReport, RfmResult, RfmRows, SchemeReport,
+};
 pub use scheme::cn8::Cn8Reference;
 pub use scheme::pymc::PymcQuartiles;
 pub use scheme::{Lang, SchemeResult, Segment};

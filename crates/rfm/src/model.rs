@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Method, MetricConfig, Reference, RfmConfig};
 use crate::data::RfmData;
 use crate::error::RfmError;
-use crate::scheme::{CompiledScheme, Ctx, Rule, SchemeResult, Segment, cn8, custom, grids, pymc};
+use crate::scheme::{
+    CompiledScheme, Ctx, Rule, SchemeFit, SchemeResult, Segment, cn8, custom, grids, pymc,
+};
 use crate::score::{LevelNote, empty_level_notes, level_counts, score_all};
 use crate::summary::{RfGrid, SegmentSummary, rf_grid, segment_summaries};
 use crate::thresholds::{MetricData, MetricThresholds, Scorer, Thresholds, id_ranks};
@@ -349,8 +351,47 @@ impl RfmModel {
         Ok(self.score(&data))
     }
 
+    /// [`RfmModel::score_table`] a part of the customers at a time
+    /// ([`CustomerTable::part_ranges`]): the cut points and the schemes' references taken from
+    /// every customer's three values, then each part scored and segmented with them, `each`
+    /// handed each part's rows in order (to write them); the report of the whole table
+    /// returned, as one call gives it.
+    pub fn score_table_by_parts<E: From<RfmError>>(
+        &self,
+        table: &CustomerTable,
+        mut each: impl FnMut(&RfmRows) -> Result<(), E>,
+    ) -> Result<RfmReport, E> {
+        let data = RfmData::from_table(table, self.config.frequency, self.config.monetary)?;
+        let fit = self.fit(&data);
+        let ranges = table.part_ranges();
+        let mut whole: Option<RfmRows> = None;
+        for rows in ranges {
+            let part = if rows == (0..data.len()) {
+                std::borrow::Cow::Borrowed(&data)
+            } else {
+                std::borrow::Cow::Owned(data.rows(rows))
+            };
+            let scored = self.rows_of(&fit, &part);
+            each(&scored)?;
+            match &mut whole {
+                None => whole = Some(scored),
+                Some(w) => w.append(scored),
+            }
+        }
+        let whole = whole.unwrap_or_else(|| self.rows_of(&fit, &data));
+        Ok(self.result(fit, whole, &data).report())
+    }
+
     /// Scores validated data. Cannot fail: data problems are caught when [`RfmData`] is built.
     pub fn score(&self, data: &RfmData) -> RfmResult {
+        let fit = self.fit(data);
+        let rows = self.rows_of(&fit, data);
+        self.result(fit, rows, data)
+    }
+
+    /// What scoring takes from every customer: each metric's cut points (frozen ones when
+    /// given) and each scheme's references.
+    fn fit(&self, data: &RfmData) -> Fit {
         let values: [&[f64]; 3] = [&data.recency_days, &data.frequency, &data.monetary];
         let columns = [
             col::RECENCY_DAYS,
@@ -382,14 +423,12 @@ impl RfmModel {
                 higher_is_better: k != 0,
             }),
         });
-        let scores: [Vec<u8>; 3] = std::array::from_fn(|k| score_all(&th[k], values[k], &data.ids));
-        let counts: [Vec<u64>; 3] = std::array::from_fn(|k| level_counts(&scores[k], th[k].bins));
-        let notes = (0..3)
-            .flat_map(|k| empty_level_notes(METRIC_NAMES[k], &th[k], &counts[k], &sorted[k]))
-            .collect();
-        let rfm_code = (0..data.len())
-            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
-            .collect();
+        // every customer's scores, only for a split against the mean or median score
+        let scores: [Vec<u8>; 3] = if self.schemes.iter().any(|s| s.fit_reads_scores()) {
+            std::array::from_fn(|k| score_all(&th[k], values[k], &data.ids))
+        } else {
+            Default::default()
+        };
         let ctx = Ctx {
             data,
             r: &scores[0],
@@ -398,45 +437,90 @@ impl RfmModel {
             sorted: [&sorted[0], &sorted[1], &sorted[2]],
             frozen,
         };
-        let mut cn8_ref = None;
-        let mut pymc_q = None;
-        let schemes = self
-            .schemes
-            .iter()
-            .map(|s| {
-                let a = s.apply(&ctx);
-                cn8_ref = cn8_ref.or(a.cn8);
-                pymc_q = pymc_q.take().or(a.pymc);
-                SchemeResult {
-                    name: s.name.clone(),
-                    summary: segment_summaries(&s.segments, &a.labels, data),
-                    segments: s.segments.clone(),
-                    labels: a.labels,
-                    notes: a.notes,
-                }
+        let schemes = self.schemes.iter().map(|s| s.fit(&ctx)).collect();
+        Fit {
+            sorted,
+            thresholds: th,
+            schemes,
+        }
+    }
+
+    /// The scores and segments of the customers of `data` (all of them or a part) by `fit`.
+    fn rows_of(&self, fit: &Fit, data: &RfmData) -> RfmRows {
+        let values: [&[f64]; 3] = [&data.recency_days, &data.frequency, &data.monetary];
+        let [r_score, f_score, m_score]: [Vec<u8>; 3] =
+            std::array::from_fn(|k| score_all(&fit.thresholds[k], values[k], &data.ids));
+        let ctx = Ctx {
+            data,
+            r: &r_score,
+            f: &f_score,
+            m: &m_score,
+            sorted: [&fit.sorted[0], &fit.sorted[1], &fit.sorted[2]],
+            frozen: None,
+        };
+        let (labels, high) = (self.schemes.iter().zip(&fit.schemes))
+            .map(|(s, f)| s.labels(f, &ctx))
+            .unzip();
+        RfmRows {
+            r_score,
+            f_score,
+            m_score,
+            schemes: self
+                .schemes
+                .iter()
+                .map(|s| (s.name.clone(), s.segments.clone()))
+                .collect(),
+            labels,
+            high,
+        }
+    }
+
+    /// The result of every customer's rows: counts, notes, segment summaries and the grid.
+    fn result(&self, fit: Fit, rows: RfmRows, data: &RfmData) -> RfmResult {
+        let Fit {
+            sorted,
+            thresholds: th,
+            schemes: fits,
+        } = fit;
+        let scores = [&rows.r_score, &rows.f_score, &rows.m_score];
+        let counts: [Vec<u64>; 3] = std::array::from_fn(|k| level_counts(scores[k], th[k].bins));
+        let notes = (0..3)
+            .flat_map(|k| empty_level_notes(METRIC_NAMES[k], &th[k], &counts[k], &sorted[k]))
+            .collect();
+        let rfm_code = (0..data.len())
+            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
+            .collect();
+        let n = data.len();
+        let schemes = (self.schemes.iter().zip(&fits))
+            .zip(rows.labels.into_iter().zip(&rows.high))
+            .map(|((s, f), (labels, &high))| SchemeResult {
+                name: s.name.clone(),
+                summary: segment_summaries(&s.segments, &labels, data),
+                segments: s.segments.clone(),
+                labels,
+                notes: s.notes(f, high, n),
             })
             .collect();
         let grid = rf_grid(
-            &scores[0],
-            &scores[1],
+            &rows.r_score,
+            &rows.f_score,
             th[0].bins,
             th[1].bins,
             &data.monetary,
         );
         let [recency, frequency, monetary] = th;
-        let [r_score, f_score, m_score] = scores;
         let [cr, cf, cm] = counts;
         RfmResult {
-            r_score,
-            f_score,
-            m_score,
+            r_score: rows.r_score,
+            f_score: rows.f_score,
+            m_score: rows.m_score,
             rfm_code,
             thresholds: Thresholds {
                 recency,
                 frequency,
                 monetary,
-                cn8: cn8_ref,
-                pymc: pymc_q,
+                cn8: fits.iter().find_map(SchemeFit::cn8),
+                pymc: fits.iter().find_map(SchemeFit::pymc),
             },
             level_counts: LevelCounts {
                 recency: cr,
@@ -446,6 +530,72 @@ impl RfmModel {
             notes,
             schemes,
             rf_grid: grid,
+        }
+    }
+}
+
+/// What [`RfmModel`] takes from every customer before scoring any.
+struct Fit {
+    /// Each metric's values, sorted (the empty-level notes read them).
+    sorted: [Vec<f64>; 3],
+    thresholds: [MetricThresholds; 3],
+    schemes: Vec<SchemeFit>,
+}
+
+/// The scores and segments of some customers, in row order: a part of a table scored part by
+/// part ([`RfmModel::score_table_by_parts`]).
+#[derive(Debug, Clone)]
+pub struct RfmRows {
+    /// Recency score (most recent = highest).
+    pub r_score: Vec<u8>,
+    /// Frequency score.
+    pub f_score: Vec<u8>,
+    /// Monetary score.
+    pub m_score: Vec<u8>,
+    /// Each scheme's name and segments, in configured order.
+    pub schemes: Vec<(String, Vec<Segment>)>,
+    /// Each scheme's segment (index into its segments) per customer.
+    labels: Vec<Vec<u16>>,
+    /// Each scheme's customers high on R, F and M (8-class).
+    high: Vec<[usize; 3]>,
+}
+
+impl RfmRows {
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        self.r_score.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.r_score.is_empty()
+    }
+
+    /// Customer `i`'s scores as one code, e.g. `"545"`.
+    pub fn rfm_code(&self, i: usize) -> String {
+        [self.r_score[i], self.f_score[i], self.m_score[i]]
+            .iter()
+            .map(|&s| char::from(b'0' + s))
+            .collect()
+    }
+
+    /// Customer `i`'s segment under the `s`-th scheme.
+    pub fn segment(&self, s: usize, i: usize) -> &Segment {
+        &self.schemes[s].1[usize::from(self.labels[s][i])]
+    }
+
+    /// `next`'s customers after these.
+    fn append(&mut self, next: RfmRows) {
+        self.r_score.extend(next.r_score);
+        self.f_score.extend(next.f_score);
+        self.m_score.extend(next.m_score);
+        for (a, b) in self.labels.iter_mut().zip(next.labels) {
+            a.extend(b);
+        }
+        for (a, b) in self.high.iter_mut().zip(next.high) {
+            for k in 0..3 {
+                a[k] += b[k];
+            }
         }
     }
 }

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use clientele_rfm::{Method, MetricConfig, RfmConfig, RfmData, RfmModel, RfmResult};
+use clientele_core::{ColumnData, CustomerTable};
+use clientele_rfm::{
+    CompareOn, Method, MetricConfig, Reference, RfmConfig, RfmData, RfmModel, RfmResult,
+};
 use proptest::prelude::*;
 
 fn metric_config() -> impl Strategy<Value = MetricConfig> {
@@ -198,5 +201,43 @@ proptest! {
         let again = score(&cfg, id.clone(), &c.r, &c.f, &c.m);
         prop_assert_eq!(per_customer(&id, &first), per_customer(&id, &again));
         prop_assert_eq!(&first.thresholds, &again.thresholds);
+    }
+
+    /// Scored a part at a time (a table kept on disk), every customer gets the scores and
+    /// segments and the report is the one of a single call, whatever the parts' size; with
+    /// the 8-class split on mean or median scores, which reads every customer's scores.
+    #[test]
+    fn scored_by_parts_equals_one_call(c in case(), part_rows in 1usize..9, on_scores in any::<bool>()) {
+        let n = c.r.len();
+        let id = ids(n);
+        let mut cfg = c.cfg.clone();
+        if on_scores {
+            cfg.cn8.on = CompareOn::Score;
+            cfg.cn8.reference = Reference::Median;
+        }
+        let mut table = CustomerTable::new(id.clone());
+        for (name, v) in [("recency_days", &c.r), ("orders", &c.f), ("monetary", &c.m)] {
+            table.push(name, ColumnData::Float(v.iter().map(|x| Some(*x)).collect())).unwrap();
+        }
+        let model = RfmModel::new(cfg).unwrap();
+        let whole = model.score_table(&table).unwrap();
+        let stored = clientele_core::testing::in_parts(&table, part_rows);
+        let mut codes = Vec::new();
+        let mut segments: Vec<Vec<String>> = Vec::new();
+        let report = model
+            .score_table_by_parts(&stored, |p| -> Result<(), clientele_rfm::RfmError> {
+                for i in 0..p.len() {
+                    codes.push(p.rfm_code(i));
+                    segments.push((0..p.schemes.len()).map(|k| p.segment(k, i).id.clone()).collect());
+                }
+                Ok(())
+            })
+            .unwrap();
+        prop_assert_eq!(&report, &whole.report());
+        prop_assert_eq!(&codes, &whole.rfm_code);
+        let want: Vec<Vec<String>> = (0..n)
+            .map(|i| whole.schemes.iter().map(|s| s.segment_of(i).id.clone()).collect())
+            .collect();
+        prop_assert_eq!(segments, want);
     }
 }

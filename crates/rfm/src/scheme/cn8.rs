@@ -6,7 +6,7 @@
 use clientele_core::Note;
 use serde::{Deserialize, Serialize};
 
-use super::{Applied, Ctx, Segment};
+use super::{Ctx, Segment};
 use crate::config::{Cn8Config, CompareOn, Reference};
 use crate::thresholds::{mean_sorted, quantile_sorted};
 
@@ -68,12 +68,13 @@ fn sorted_scores(s: &[u8]) -> Vec<f64> {
     out
 }
 
-pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
-    let n = ctx.data.len();
+/// The reference values: frozen ones, or those of every customer in `ctx` (`None` when there
+/// is nobody to take a mean or median of).
+pub(crate) fn fit(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Option<Cn8Reference> {
     let given = cfg.values.map_or([f64::NAN; 3], |v| [v.r, v.f, v.m]);
-    let refs = match ctx.frozen.and_then(|t| t.cn8) {
+    match ctx.frozen.and_then(|t| t.cn8) {
         Some(r) => Some(r),
-        None if n == 0 && cfg.reference != Reference::Value => None,
+        None if ctx.sorted[0].is_empty() && cfg.reference != Reference::Value => None,
         None => {
             let [r, f, m] = match cfg.on {
                 CompareOn::Raw => [0, 1, 2].map(|i| reference_of(cfg, ctx.sorted[i], given[i])),
@@ -91,20 +92,19 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
                 m,
             })
         }
-    };
-    let Some(rf) = refs else {
-        return Applied {
-            notes: vec![Note::new(
-                "没有客户：未计算参考值",
-                "no customers: no reference values computed",
-            )],
-            ..Applied::default()
-        };
+    }
+}
+
+/// Each customer's segment against the references, and how many are high on R, F and M.
+pub(crate) fn labels(rf: Option<&Cn8Reference>, ctx: &Ctx<'_>) -> (Vec<u16>, [usize; 3]) {
+    let n = ctx.data.len();
+    let mut high = [0usize; 3];
+    let Some(rf) = rf else {
+        return (Vec::new(), high);
     };
     let above = |x: f64, c: f64| if rf.strict { x > c } else { x >= c };
     let below = |x: f64, c: f64| if rf.strict { x < c } else { x <= c };
     let mut labels = Vec::with_capacity(n);
-    let mut high = [0usize; 3];
     for i in 0..n {
         let (rh, fh, mh) = match rf.on {
             CompareOn::Raw => (
@@ -123,6 +123,17 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
         high[2] += usize::from(mh);
         labels.push(u16::from(!mh) * 4 + u16::from(!rh) * 2 + u16::from(!fh));
     }
+    (labels, high)
+}
+
+/// What `n` customers of whom `high` are high on R, F and M say about the split.
+pub(crate) fn notes(rf: Option<&Cn8Reference>, high: [usize; 3], n: usize) -> Vec<Note> {
+    let Some(rf) = rf else {
+        return vec![Note::new(
+            "没有客户：未计算参考值",
+            "no customers: no reference values computed",
+        )];
+    };
     let mut notes = Vec::new();
     let (what, what_zh) = match rf.reference {
         Reference::Mean => ("mean", "均值"),
@@ -153,10 +164,5 @@ pub(crate) fn apply(cfg: &Cn8Config, ctx: &Ctx<'_>) -> Applied {
             ));
         }
     }
-    Applied {
-        labels,
-        notes,
-        cn8: Some(rf),
-        pymc: None,
-    }
+    notes
 }

@@ -104,30 +104,77 @@ pub(crate) struct Ctx<'a> {
     pub frozen: Option<&'a Thresholds>,
 }
 
-/// Labels from one scheme, plus anything it computed that belongs in the thresholds.
-#[derive(Debug, Default)]
-pub(crate) struct Applied {
-    pub labels: Vec<u16>,
-    pub notes: Vec<Note>,
-    pub cn8: Option<cn8::Cn8Reference>,
-    pub pymc: Option<pymc::PymcQuartiles>,
+/// What a scheme takes from every customer before it labels any: the 8-class references, the
+/// PyMC quartile edges (frozen ones when given).
+#[derive(Debug, Clone)]
+pub(crate) enum SchemeFit {
+    Grid,
+    Cn8(Option<cn8::Cn8Reference>),
+    Pymc(pymc::PymcQuartiles),
+}
+
+impl SchemeFit {
+    /// The 8-class references, to report.
+    pub fn cn8(&self) -> Option<cn8::Cn8Reference> {
+        match self {
+            SchemeFit::Cn8(r) => *r,
+            _ => None,
+        }
+    }
+
+    /// The quartile edges, to report.
+    pub fn pymc(&self) -> Option<pymc::PymcQuartiles> {
+        match self {
+            SchemeFit::Pymc(q) => Some(q.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl CompiledScheme {
-    pub(crate) fn apply(&self, ctx: &Ctx<'_>) -> Applied {
+    /// The scheme's fit on every customer of `ctx` (whose `sorted` values, and scores for an
+    /// 8-class split on scores, are every customer's).
+    pub(crate) fn fit(&self, ctx: &Ctx<'_>) -> SchemeFit {
         match &self.rule {
-            Rule::Grid(g) => Applied {
-                labels: ctx
-                    .r
+            Rule::Grid(_) => SchemeFit::Grid,
+            Rule::Cn8(cfg) => SchemeFit::Cn8(cn8::fit(cfg, ctx)),
+            Rule::Pymc => SchemeFit::Pymc(pymc::fit(ctx)),
+        }
+    }
+
+    /// Whether the fit reads every customer's scores (an 8-class split against the mean or
+    /// median score).
+    pub(crate) fn fit_reads_scores(&self) -> bool {
+        matches!(&self.rule, Rule::Cn8(cfg) if cfg.on == crate::config::CompareOn::Score
+            && cfg.reference != crate::config::Reference::Value)
+    }
+
+    /// The segment of each customer of `ctx` (any of them: a part of the customers is
+    /// labelled as all of them are), and how many are high on R, F and M (8-class).
+    pub(crate) fn labels(&self, fit: &SchemeFit, ctx: &Ctx<'_>) -> (Vec<u16>, [usize; 3]) {
+        match (&self.rule, fit) {
+            (Rule::Grid(g), _) => (
+                ctx.r
                     .iter()
                     .zip(ctx.f)
                     .zip(ctx.m)
                     .map(|((&r, &f), &m)| g.get(r, f, m))
                     .collect(),
-                ..Applied::default()
-            },
-            Rule::Cn8(cfg) => cn8::apply(cfg, ctx),
-            Rule::Pymc => pymc::apply(ctx),
+                [0; 3],
+            ),
+            (Rule::Cn8(_), SchemeFit::Cn8(rf)) => cn8::labels(rf.as_ref(), ctx),
+            (Rule::Pymc, SchemeFit::Pymc(q)) => (pymc::labels(q, ctx), [0; 3]),
+            // a fit is made by its own scheme
+            _ => (Vec::new(), [0; 3]),
+        }
+    }
+
+    /// Caveats about the scheme on `n` customers, `high` of them high on R, F and M.
+    pub(crate) fn notes(&self, fit: &SchemeFit, high: [usize; 3], n: usize) -> Vec<Note> {
+        match fit {
+            SchemeFit::Grid => Vec::new(),
+            SchemeFit::Cn8(rf) => cn8::notes(rf.as_ref(), high, n),
+            SchemeFit::Pymc(q) => pymc::notes(q, n),
         }
     }
 }

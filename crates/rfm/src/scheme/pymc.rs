@@ -11,7 +11,7 @@ use clientele_core::Note;
 use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
-use super::{Applied, Ctx, Grid, Segment};
+use super::{Ctx, Grid, Segment};
 use crate::thresholds::quantile_sorted;
 
 /// Interior quartile edges per metric after dropping duplicates (the reported thresholds).
@@ -83,17 +83,21 @@ fn label(edges: &[f64], x: f64, higher_is_better: bool) -> u8 {
     if higher_is_better { b } else { k + 1 - b }
 }
 
-pub(crate) fn apply(ctx: &Ctx<'_>) -> Applied {
-    let q = match ctx.frozen.and_then(|t| t.pymc.clone()) {
+/// The quartile edges: frozen ones, or those of every customer in `ctx`.
+pub(crate) fn fit(ctx: &Ctx<'_>) -> PymcQuartiles {
+    match ctx.frozen.and_then(|t| t.pymc.clone()) {
         Some(q) => q,
         None => PymcQuartiles {
             recency: quartile_edges(ctx.sorted[0]),
             frequency: quartile_edges(ctx.sorted[1]),
             monetary: quartile_edges(ctx.sorted[2]),
         },
-    };
+    }
+}
+
+/// What the edges say about the scores of `n` customers.
+pub(crate) fn notes(q: &PymcQuartiles, n: usize) -> Vec<Note> {
     let mut notes = Vec::new();
-    let n = ctx.data.len();
     for (name, name_zh, e) in [
         ("recency", "最近购买", &q.recency),
         ("frequency", "购买频次", &q.frequency),
@@ -124,9 +128,15 @@ pub(crate) fn apply(ctx: &Ctx<'_>) -> Applied {
             }
         }
     }
+    notes
+}
+
+/// Each customer's segment by the edges.
+pub(crate) fn labels(q: &PymcQuartiles, ctx: &Ctx<'_>) -> Vec<u16> {
+    let n = ctx.data.len();
     let g = grid();
     let d = ctx.data;
-    let labels = (0..n)
+    (0..n)
         .map(|i| {
             g.get(
                 label(&q.recency, d.recency_days[i], false),
@@ -134,13 +144,7 @@ pub(crate) fn apply(ctx: &Ctx<'_>) -> Applied {
                 label(&q.monetary, d.monetary[i], true),
             )
         })
-        .collect();
-    Applied {
-        labels,
-        notes,
-        cn8: None,
-        pymc: Some(q),
-    }
+        .collect()
 }
 
 #[cfg(test)]
