@@ -483,15 +483,15 @@ fn lifecycle_of(
     leads: &[String],
     months: Vec<clientele_ingest::MonthActivity>,
 ) -> Result<Made<LifecycleSection>, EngineError> {
-    let (stages, stage_names, first) = lifecycle_stages(table, config, as_of, leads)?;
-    Made::whole(
-        table,
-        vec![(col::LIFECYCLE_STAGE.to_string(), stage_names)],
-        lifecycle_trends(config, as_of, stages, first, months)?,
-    )
+    let (stages, columns, first) = lifecycle_stages(table, config, as_of, leads)?;
+    Ok(Made {
+        columns,
+        section: lifecycle_trends(config, as_of, stages, first, months)?,
+    })
 }
 
-/// Each customer's stage (as the column) and first purchase month.
+/// Each customer's stage (the column, made a part of the customers at a time) and first
+/// purchase month.
 fn lifecycle_stages(
     table: &CustomerTable,
     config: &Config,
@@ -500,23 +500,27 @@ fn lifecycle_stages(
 ) -> Result<
     (
         clientele_lifecycle::StageSummary,
-        ColumnData,
+        clientele_core::PartColumns,
         Vec<clientele_lifecycle::Month>,
     ),
     EngineError,
 > {
-    use clientele_lifecycle::{LifecycleModel, Month, stage_inputs};
+    use clientele_lifecycle::{LifecycleModel, Month};
     let model = LifecycleModel::new(config.lifecycle.clone())?;
-    // the stage inputs (48 bytes a customer) go before the months come
-    let stages = model.assign(as_of, &stage_inputs(table)?, leads)?;
     let lang = config.output.lang;
-    let stage_names = ColumnData::Text(stages.stages.iter().map(|s| Some(s.name(lang))).collect());
+    let mut made = table.part_columns();
+    let summary =
+        model.assign_by_parts(as_of, table, leads, |stages| -> Result<(), EngineError> {
+            let names = stages.iter().map(|s| Some(s.name(lang))).collect();
+            made.append(col::LIFECYCLE_STAGE, ColumnData::Text(names))?;
+            Ok(())
+        })?;
     let first: Vec<Month> = table
         .dates(col::FIRST_PURCHASE)?
         .iter()
         .map(|d| d.map(Month::from).unwrap_or_else(|| Month::from(as_of)))
         .collect();
-    Ok((stages.summary, stage_names, first))
+    Ok((summary, made, first))
 }
 
 fn lifecycle_step(
@@ -525,8 +529,8 @@ fn lifecycle_step(
     inputs: &mut ModelInputs<'_>,
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
-    let (stages, stage_names, first) = lifecycle_stages(table, config, inputs.as_of, inputs.leads)?;
-    table.set(col::LIFECYCLE_STAGE, stage_names)?;
+    let (stages, made, first) = lifecycle_stages(table, config, inputs.as_of, inputs.leads)?;
+    table.set_parts(made)?;
     // a table kept on disk lets go of the columns read so far (a gigabyte at 18M customers)
     table.release();
     let months = inputs.months.take()?;

@@ -487,23 +487,87 @@ impl LifecycleModel {
             stages.push(stage);
             ratios.push(ratio);
         }
-        let potential: Vec<String> = leads
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let potential = potential(leads);
         let mut counts = [0u64; 6];
         for s in &stages {
             counts[s.index()] += 1;
         }
-        counts[Stage::Potential.index()] += potential.len() as u64;
+        let summary = self.summary(
+            as_of,
+            Tally {
+                counts,
+                customers: customers.len() as u64,
+                on_fallback,
+                on_fixed,
+            },
+            potential.len() as u64,
+            fallback,
+        );
+        Ok(Stages {
+            stages,
+            overdue_ratio: ratios,
+            potential,
+            summary,
+        })
+    }
+
+    /// The stages of every customer of `table` at `as_of`, a part of the customers at a time
+    /// ([`CustomerTable::part_ranges`]; one part for a table in memory), `each` handed each
+    /// part's stages in row order (to write them), plus `leads` as potential; the summary of
+    /// all of them returned. The same stages and summary as [`Self::assign`] on every
+    /// customer's inputs: the fallback cadence (the median of the customers' own) is taken
+    /// from every customer first.
+    pub fn assign_by_parts<E: From<LifecycleError>>(
+        &self,
+        as_of: Day,
+        table: &CustomerTable,
+        leads: &[String],
+        mut each: impl FnMut(&[Stage]) -> Result<(), E>,
+    ) -> Result<StageSummary, E> {
+        let ranges = table.part_ranges();
+        let mut own = Vec::new();
+        // one part (a table in memory) is read once
+        let mut kept = None;
+        for rows in &ranges {
+            let inputs = part_inputs(table, rows.clone())?;
+            for (i, c) in inputs.iter().enumerate() {
+                check_input(rows.start + i, c, as_of)?;
+            }
+            own.extend(inputs.iter().filter_map(own_cadence));
+            if ranges.len() == 1 {
+                kept = Some(inputs);
+            }
+        }
+        let fallback = median_of(own);
+        let mut tally = Tally::default();
+        for rows in ranges {
+            let inputs = match kept.take() {
+                Some(k) => k,
+                None => part_inputs(table, rows)?,
+            };
+            let stages = self.assign_checked(as_of, &inputs, &[], fallback)?;
+            for c in &stages.summary.counts {
+                tally.counts[c.stage.index()] += c.count;
+            }
+            tally.customers += stages.summary.customers;
+            tally.on_fallback += stages.summary.on_fallback_cadence;
+            tally.on_fixed += stages.summary.on_fixed_windows;
+            each(&stages.stages)?;
+        }
+        let leads = potential(leads).len() as u64;
+        Ok(self.summary(as_of, tally, leads, fallback))
+    }
+
+    /// The summary of customers counted by stage in `tally` and `leads` potential ones.
+    fn summary(&self, as_of: Day, tally: Tally, leads: u64, fallback: Option<f64>) -> StageSummary {
+        let mut counts = tally.counts;
+        counts[Stage::Potential.index()] += leads;
         let total: u64 = counts.iter().sum();
-        let summary = StageSummary {
+        StageSummary {
             as_of,
             mode: self.config.mode,
-            customers: customers.len() as u64,
-            leads: potential.len() as u64,
+            customers: tally.customers,
+            leads,
             counts: Stage::ALL
                 .iter()
                 .map(|&s| StageCount {
@@ -524,15 +588,9 @@ impl LifecycleModel {
                 StageMode::Cadence => fallback.map(|x| x.max(self.config.min_cadence_days)),
                 StageMode::Fixed => None,
             },
-            on_fallback_cadence: on_fallback,
-            on_fixed_windows: on_fixed,
-        };
-        Ok(Stages {
-            stages,
-            overdue_ratio: ratios,
-            potential,
-            summary,
-        })
+            on_fallback_cadence: tally.on_fallback,
+            on_fixed_windows: tally.on_fixed,
+        }
     }
 
     /// One customer's stage; `cadence` is `None` when fixed windows apply.
@@ -646,9 +704,47 @@ fn own_cadence(c: &StageInput) -> Option<f64> {
         .filter(|&a| c.purchase_days >= 2 && a > 0.0)
 }
 
+/// Customers counted by stage, and by how their cadence was had.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: [u64; 6],
+    customers: u64,
+    on_fallback: u64,
+    on_fixed: u64,
+}
+
+/// The leads, distinct and sorted.
+fn potential(leads: &[String]) -> Vec<String> {
+    leads
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The stage inputs of rows `rows` of `table`; an error names the row in the table.
+fn part_inputs(
+    table: &CustomerTable,
+    rows: std::ops::Range<usize>,
+) -> Result<Vec<StageInput>, LifecycleError> {
+    let part = table.part(rows.clone(), &STAGE_COLUMNS)?;
+    stage_inputs(&part).map_err(|e| match e {
+        LifecycleError::BadCustomer { row, message } => LifecycleError::BadCustomer {
+            row: row + rows.start,
+            message,
+        },
+        other => other,
+    })
+}
+
 /// Median of the customers' own cadences (mean of the middle two for an even count).
 fn median_cadence(customers: &[StageInput]) -> Option<f64> {
-    let mut v: Vec<f64> = customers.iter().filter_map(own_cadence).collect();
+    median_of(customers.iter().filter_map(own_cadence).collect())
+}
+
+/// Median of `v` (mean of the middle two for an even count).
+fn median_of(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -1180,5 +1276,86 @@ mod tests {
                 prop_assert!((share - 1.0).abs() < 1e-9);
             }
         }
+
+        /// Stages of a table kept on disk, a part at a time, are those of one call on every
+        /// customer's inputs: the fallback cadence is every customer's median.
+        #[test]
+        fn stages_by_parts_equal_one_call(
+            customers in proptest::collection::vec(arb_input(), 0..60),
+            leads in proptest::collection::vec(0u8..20, 0..20),
+            fixed_mode in any::<bool>(),
+            part_rows in 1usize..9,
+        ) {
+            use clientele_core::ColumnData;
+            let leads: Vec<String> = leads.iter().map(|l| format!("L{l}")).collect();
+            let m = LifecycleModel::new(LifecycleConfig {
+                mode: if fixed_mode { StageMode::Fixed } else { StageMode::Cadence },
+                p_alive: PAliveRule::Stricter,
+                ..LifecycleConfig::default()
+            }).unwrap();
+            let whole = m.assign(AS_OF, &customers, &leads).unwrap();
+            let mut t = CustomerTable::new((0..customers.len()).map(|i| format!("c{i}")).collect());
+            let dates = |f: &dyn Fn(&StageInput) -> Day| {
+                ColumnData::Date(customers.iter().map(|c| Some(f(c))).collect())
+            };
+            t.push(col::FIRST_PURCHASE, dates(&|c| c.first_purchase)).unwrap();
+            t.push(col::LAST_PURCHASE, dates(&|c| c.last_purchase)).unwrap();
+            t.push(col::PURCHASE_DAYS, ColumnData::Int(customers.iter().map(|c| Some(i64::from(c.purchase_days))).collect())).unwrap();
+            t.push("avg_interpurchase_days", ColumnData::Float(customers.iter().map(|c| c.avg_interpurchase_days).collect())).unwrap();
+            t.push(col::P_ALIVE, ColumnData::Float(customers.iter().map(|c| c.p_alive).collect())).unwrap();
+            t.push("last_gap_days", ColumnData::Int(customers.iter().map(|c| c.last_gap_days.map(i64::from)).collect())).unwrap();
+            let stored = clientele_core::testing::in_parts(&t, part_rows);
+            let mut stages = Vec::new();
+            let summary = m
+                .assign_by_parts(AS_OF, &stored, &leads, |s| -> Result<(), LifecycleError> {
+                    stages.extend_from_slice(s);
+                    Ok(())
+                })
+                .unwrap();
+            prop_assert_eq!(stages, whole.stages);
+            prop_assert_eq!(summary, whole.summary);
+        }
+    }
+
+    #[test]
+    fn a_bad_customer_in_a_later_part_is_named_by_its_row_in_the_table() {
+        use clientele_core::ColumnData;
+        let n = 10;
+        let mut t = CustomerTable::new((0..n).map(|i| format!("c{i}")).collect());
+        let d = |x| Some(Day(x));
+        t.push(
+            col::FIRST_PURCHASE,
+            ColumnData::Date((0..n).map(|_| d(9000)).collect()),
+        )
+        .unwrap();
+        t.push(
+            col::LAST_PURCHASE,
+            ColumnData::Date(
+                (0..n)
+                    .map(|i| if i == 7 { d(8000) } else { d(9990) })
+                    .collect(),
+            ),
+        )
+        .unwrap();
+        t.push(
+            col::PURCHASE_DAYS,
+            ColumnData::Int((0..n).map(|_| Some(3)).collect()),
+        )
+        .unwrap();
+        t.push(
+            "avg_interpurchase_days",
+            ColumnData::Float((0..n).map(|_| Some(10.0)).collect()),
+        )
+        .unwrap();
+        let stored = clientele_core::testing::in_parts(&t, 4);
+        let e = model()
+            .assign_by_parts(AS_OF, &stored, &[], |_| -> Result<(), LifecycleError> {
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(
+            matches!(e, LifecycleError::BadCustomer { row: 7, .. }),
+            "{e}"
+        );
     }
 }
