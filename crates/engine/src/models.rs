@@ -588,22 +588,6 @@ struct Made<T> {
 }
 
 impl<T> Made<T> {
-    /// A step's section and its columns, each made whole, in their order.
-    fn whole(
-        table: &CustomerTable,
-        columns: Vec<(String, ColumnData)>,
-        section: T,
-    ) -> Result<Made<T>, EngineError> {
-        let mut made = table.part_columns();
-        for (name, data) in columns {
-            made.append(&name, data)?;
-        }
-        Ok(Made {
-            columns: made,
-            section,
-        })
-    }
-
     /// The columns into the table, in their order; the section back.
     fn set_columns(self, table: &mut CustomerTable) -> Result<T, EngineError> {
         table.set_parts(self.columns)?;
@@ -617,9 +601,11 @@ impl<T> Made<T> {
     }
 }
 
+/// K-means segments: the clusters are fitted on every customer (Lloyd's iterations pass over
+/// all of them, and the last one labels each); the columns are written a part of the
+/// customers at a time.
 fn cluster_of(table: &CustomerTable, config: &Config) -> Result<Made<ClusterSection>, EngineError> {
     let seg = clientele_cluster::segment(table, &config.cluster)?;
-    let labels = ColumnData::Int(seg.labels.iter().map(|l| l.map(i64::from)).collect());
     let names: std::collections::HashMap<u32, String> = seg
         .profiles
         .iter()
@@ -634,25 +620,32 @@ fn cluster_of(table: &CustomerTable, config: &Config) -> Result<Made<ClusterSect
             )
         })
         .collect();
-    let named = ColumnData::Text(
-        seg.labels
-            .iter()
-            .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
-            .collect(),
-    );
-    Made::whole(
-        table,
-        vec![
-            (col::CLUSTER.to_string(), labels),
-            (col::CLUSTER_NAME.to_string(), named),
-        ],
-        ClusterSection {
+    let mut made = table.part_columns();
+    for rows in table.part_ranges() {
+        let labels = &seg.labels[rows];
+        made.append(
+            col::CLUSTER,
+            ColumnData::Int(labels.iter().map(|l| l.map(i64::from)).collect()),
+        )?;
+        made.append(
+            col::CLUSTER_NAME,
+            ColumnData::Text(
+                labels
+                    .iter()
+                    .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
+                    .collect(),
+            ),
+        )?;
+    }
+    Ok(Made {
+        columns: made,
+        section: ClusterSection {
             model: seg.model,
             profiles: seg.profiles,
             k_scores: seg.scores,
             notes: seg.notes,
         },
-    )
+    })
 }
 
 /// RFM scores and segments, a part of the customers at a time with the cut points of all.
@@ -697,16 +690,19 @@ fn rfm_of(table: &CustomerTable, config: &Config) -> Result<Made<RfmReport>, Eng
     })
 }
 
+/// Value tiers: each customer's tier is its rank among all customers by value (the ranking is
+/// the step's fit); the columns are written a part of the customers at a time.
 fn tiers_of(table: &CustomerTable, config: &Config) -> Result<Made<ValueTierSection>, EngineError> {
     let tiers = value_tiers(table, &config.value_tiers)?;
-    Made::whole(
-        table,
-        vec![
-            (col::CONTRIBUTION_SHARE.to_string(), tiers.share_column()),
-            (col::VALUE_TIER.to_string(), tiers.abc_column()),
-            (col::HML_TIER.to_string(), tiers.hml_column()),
-        ],
-        ValueTierSection {
+    let mut made = table.part_columns();
+    for rows in table.part_ranges() {
+        made.append(col::CONTRIBUTION_SHARE, tiers.share_column_of(rows.clone()))?;
+        made.append(col::VALUE_TIER, tiers.abc_column_of(rows.clone()))?;
+        made.append(col::HML_TIER, tiers.hml_column_of(rows))?;
+    }
+    Ok(Made {
+        columns: made,
+        section: ValueTierSection {
             column: tiers.column.clone(),
             total_positive: tiers.total_positive,
             customers_for_80_percent: tiers.customers_for_80_percent,
@@ -714,7 +710,7 @@ fn tiers_of(table: &CustomerTable, config: &Config) -> Result<Made<ValueTierSect
             abc: tiers.abc_summary.clone(),
             hml: tiers.hml_summary.clone(),
         },
-    )
+    })
 }
 
 /// The schemes to apply: the configured ones, or else the classic presets whose columns the

@@ -195,27 +195,32 @@ pub struct ValueTiers {
 impl ValueTiers {
     /// The `value_tier` column (ABC).
     pub fn abc_column(&self) -> ColumnData {
-        ColumnData::Text(
-            self.abc
-                .iter()
-                .map(|s| Some(s.as_str().to_string()))
-                .collect(),
-        )
+        self.abc_column_of(0..self.abc.len())
     }
 
     /// The HML column.
     pub fn hml_column(&self) -> ColumnData {
-        ColumnData::Text(
-            self.hml
-                .iter()
-                .map(|s| Some(s.as_str().to_string()))
-                .collect(),
-        )
+        self.hml_column_of(0..self.hml.len())
     }
 
     /// The `contribution_share` column.
     pub fn share_column(&self) -> ColumnData {
-        ColumnData::Float(self.contribution_share.clone().into())
+        self.share_column_of(0..self.contribution_share.len())
+    }
+
+    /// Rows `rows` of the `value_tier` column (a table written a part at a time).
+    pub fn abc_column_of(&self, rows: std::ops::Range<usize>) -> ColumnData {
+        ColumnData::Text(self.abc[rows].iter().map(|s| Some(s.as_str())).collect())
+    }
+
+    /// Rows `rows` of the HML column.
+    pub fn hml_column_of(&self, rows: std::ops::Range<usize>) -> ColumnData {
+        ColumnData::Text(self.hml[rows].iter().map(|s| Some(s.as_str())).collect())
+    }
+
+    /// Rows `rows` of the `contribution_share` column.
+    pub fn share_column_of(&self, rows: std::ops::Range<usize>) -> ColumnData {
+        ColumnData::Float(self.contribution_share[rows].to_vec().into())
     }
 }
 
