@@ -6,7 +6,8 @@
 //!
 //! The values are those of one call on the whole table, since each customer's depend on that
 //! customer's row and the fitted quantities only; what a step sums over customers it sums
-//! from whole columns afterwards, so the parts' boundaries change nothing.
+//! from every customer's compact results afterwards, or runs on from one part to the next in
+//! row order, so the parts' boundaries change nothing, not even a sum's last bit.
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -372,34 +372,28 @@ struct Part<'a> {
 }
 
 impl Part<'_> {
-    /// The parts the table is scored in ([`CustomerTable::part_ranges`]): a table kept on disk
-    /// a batch of its store at a time, one in memory whole.
-    fn all<'a>(
-        table: &CustomerTable,
-        data: &'a CalibrationData,
-    ) -> Result<Vec<Part<'a>>, EngineError> {
-        table
-            .part_ranges()
-            .into_iter()
-            .map(|rows| {
-                if rows == (0..data.len()) {
-                    return Ok(Part {
-                        rows,
-                        data: std::borrow::Cow::Borrowed(data),
-                    });
-                }
-                let r = rows.clone();
-                let d = CalibrationData::new(
-                    data.frequency()[r.clone()].to_vec(),
-                    data.recency()[r.clone()].to_vec(),
-                    data.age()[r].to_vec(),
-                )?;
-                Ok(Part {
-                    rows,
-                    data: std::borrow::Cow::Owned(d),
-                })
-            })
-            .collect()
+    /// The part of rows `rows` of `data`: `data` itself when they are all of its rows, else a
+    /// copy of theirs (made when the part is scored, so one part's copy is held at a time).
+    fn of(
+        data: &CalibrationData,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Part<'_>, clientele_clv::ClvError> {
+        if rows == (0..data.len()) {
+            return Ok(Part {
+                rows,
+                data: std::borrow::Cow::Borrowed(data),
+            });
+        }
+        let r = rows.clone();
+        let d = CalibrationData::new(
+            data.frequency()[r.clone()].to_vec(),
+            data.recency()[r.clone()].to_vec(),
+            data.age()[r].to_vec(),
+        )?;
+        Ok(Part {
+            rows,
+            data: std::borrow::Cow::Owned(d),
+        })
     }
 }
 
@@ -824,10 +818,13 @@ pub(crate) fn clv_step(
     };
     // Each part of the customers scored with the fitted model and written; the sums run on
     // over the parts in row order, so they are those of one pass over every customer.
-    let parts = Part::all(table, &data)?;
+    // the parts the table is scored in (CustomerTable::part_ranges): a table kept on disk a
+    // batch of its store at a time, one in memory whole
+    let parts = table.part_ranges();
     let mut made = table.part_columns();
     let (mut expected_purchases_total, mut p_alive_sum, mut bad) = (sum_start(), sum_start(), 0);
-    for part in &parts {
+    for rows in &parts {
+        let part = &Part::of(&data, rows.clone())?;
         let p_alive = predictor.p_alive(part);
         let expected = predictor.expected(horizon, part);
         bad += p_alive
@@ -886,7 +883,15 @@ pub(crate) fn clv_step(
         buy_next: Vec::new(),
     };
     if predictions.full {
-        purchase_chances(table, cfg, unit, as_of, &predictor, &parts, &mut section)?;
+        purchase_chances(
+            table,
+            cfg,
+            unit,
+            as_of,
+            &predictor,
+            (&data, &parts),
+            &mut section,
+        )?;
         laps.lap(
             Note::new(
                 "CLV 购买概率与下次购买",
@@ -929,8 +934,9 @@ pub(crate) fn clv_step(
                     spend.own_mean_above(),
                 )?;
                 let mut clv = Vec::with_capacity(value.len());
-                for part in &parts {
-                    clv.extend(predictor.clv(part, &value[part.rows.clone()], &options)?);
+                for rows in &parts {
+                    let part = Part::of(&data, rows.clone())?;
+                    clv.extend(predictor.clv(&part, &value[rows.clone()], &options)?);
                 }
                 Ok((gg.model, spend, value, clv))
             });
@@ -1032,7 +1038,7 @@ fn purchase_chances(
     unit: TimeUnit,
     as_of: clientele_core::Day,
     predictor: &Predictor,
-    parts: &[Part<'_>],
+    (data, parts): (&CalibrationData, &[std::ops::Range<usize>]),
     section: &mut ClvSection,
 ) -> Result<(), EngineError> {
     let mut windows: Vec<u32> = cfg.purchase_windows.clone();
@@ -1052,7 +1058,8 @@ fn purchase_chances(
     // per window: Σ P(purchase) and the customers at 0.5 or more
     let mut chances = vec![(sum_start(), 0usize); windows.len()];
     let mut dated = 0;
-    for part in parts {
+    for rows in parts {
+        let part = &Part::of(data, rows.clone())?;
         for (&days, (sum, likely)) in windows.iter().zip(&mut chances) {
             let p = predictor.p_purchase(f64::from(days) / unit.days(), part)?;
             *sum = add_up(*sum, &p);
