@@ -206,13 +206,21 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     let (emb, _) = both("CDNOW", &CDNOW, &cdnow);
 
     // by parts: each part of the customers one job on the cluster, its table kept on disk on
-    // the client through the models (`--spill-dir`); every output equal, the report included
+    // the client through the models (`--spill-dir`) and scored and graded `rows` customers at a
+    // time (`--part-rows`); every output equal, the report included
     let spill = dir.path().join("spill");
     std::fs::create_dir(&spill).unwrap();
     let spill_arg = spill.to_string_lossy().into_owned();
-    let by_parts = |name: &str, args: &[&str], input: &[&Path], emb: &Path, parts: &str| {
+    let by_parts = |name: &str, args: &[&str], input: &[&Path], emb: &Path, parts: &str, rows| {
         let out = dir.path().join(name);
-        let extra = ["--spill-dir", spill_arg.as_str(), "--spill-parts", parts];
+        let extra = [
+            "--spill-dir",
+            spill_arg.as_str(),
+            "--spill-parts",
+            parts,
+            "--part-rows",
+            rows,
+        ];
         let (ok, err) = analyze(&[args, &on_cluster[..], &extra[..]].concat(), input, &out);
         assert!(ok, "{err}");
         assert_same_outputs(emb, &out);
@@ -227,7 +235,7 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
             "{name}: the spill folder is left behind"
         );
     };
-    by_parts("CDNOW-parts", &CDNOW, &[&cdnow], &emb, "3");
+    by_parts("CDNOW-parts", &CDNOW, &[&cdnow], &emb, "3", "5000");
     // the SQL plan aggregates the whole table at once: refused with the way out
     let (ok, err) = analyze(
         &[
@@ -373,7 +381,14 @@ fn cluster_runs_equal_embedded_runs_and_survive_a_lost_executor() {
     let side_emb = dir.path().join("shop-side-emb");
     let (ok, err) = analyze(&with_side, &[&tx], &side_emb);
     assert!(ok, "{err}");
-    by_parts("shop-side-parts", &with_side, &[&tx], &side_emb, "5");
+    by_parts(
+        "shop-side-parts",
+        &with_side,
+        &[&tx],
+        &side_emb,
+        "5",
+        "40000",
+    );
 
     // Ctrl-C while the rows are staged: the staging folder (every valid row again) is removed
     // before the process ends, and the output is not made

@@ -508,8 +508,16 @@ fn a_whole_analysis_folded_by_parts_on_disk_equals_the_run_in_memory() {
     std::fs::create_dir(&spill).unwrap();
     let by_parts = d.path().join("by-parts");
     let home = spill.to_string_lossy().into_owned();
-    let (code, out, err) = run(&mut cdnow_cmd(&by_parts, &["--spill-dir", &home]));
+    // the models score and grade 5,000 of the 23,570 customers at a time: five parts
+    let (code, out, err) = run(&mut cdnow_cmd(
+        &by_parts,
+        &["--spill-dir", &home, "--part-rows", "5000", "--timings"],
+    ));
     assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("scored in 5 parts of at most 5000 customers"),
+        "{err}"
+    );
     assert!(
         out.contains("the customer table was folded in 2 parts on disk"),
         "{out}"

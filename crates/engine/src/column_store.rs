@@ -22,8 +22,9 @@ use clientele_core::{ColumnData, ColumnSink, ColumnStore, LabelUnion, Texts};
 
 use crate::stored::ColumnBuilder;
 
-/// Rows per batch in a column's file: bounds the copy made while writing or reading one.
-/// Small in tests, so the test shops' columns span many batches.
+/// Rows per batch in a column's file, by default: bounds the copy made while writing or
+/// reading one, and is a part of the customers that a step scores at a time. Small in tests,
+/// so the test shops' columns span many batches.
 const BATCH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
 /// Columns as files in `dir`; which file holds which column is kept here (names can be any
@@ -32,6 +33,8 @@ const BATCH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 pub(crate) struct DiskColumns {
     dir: PathBuf,
     files: Arc<Mutex<Files>>,
+    /// Rows per batch of a column's file ([`BATCH_ROWS`] unless set).
+    batch_rows: usize,
     /// What must live as long as the files (the spill folder, removed when dropped).
     keeper: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
 }
@@ -49,8 +52,16 @@ impl DiskColumns {
         Ok(DiskColumns {
             dir: dir.to_path_buf(),
             files: Arc::new(Mutex::new(Files::default())),
+            batch_rows: BATCH_ROWS,
             keeper: Mutex::new(None),
         })
+    }
+
+    /// Batches of `rows` rows instead of [`BATCH_ROWS`] (at least 1): smaller parts for
+    /// tests through the binary, or for tuning.
+    pub(crate) fn with_batch_rows(mut self, rows: usize) -> DiskColumns {
+        self.batch_rows = rows.max(1);
+        self
     }
 
     /// A file `name` beside the columns, removed with them.
@@ -135,6 +146,7 @@ impl DiskColumns {
             pending: Vec::new(),
             pending_rows: 0,
             batches: 0,
+            batch_rows: self.batch_rows,
         })
     }
 }
@@ -200,16 +212,17 @@ impl ColumnStore for DiskColumns {
         DiskColumns::column_of(&path, read_all(&path)?)
     }
 
-    /// Only the batches holding `rows` are read (a file's batches are [`BATCH_ROWS`] long).
+    /// Only the batches holding `rows` are read (a file's batches are `batch_rows` long).
     fn load_rows(&self, name: &str, rows: std::ops::Range<usize>) -> Result<ColumnData, String> {
         let path = self.path_of(name)?;
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
         let f = File::open(&path).map_err(|e| at(&e))?;
         let mut reader =
             FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))?;
-        let first = rows.start / BATCH_ROWS;
+        let batch = self.batch_rows;
+        let first = rows.start / batch;
         let mut arrays = Vec::new();
-        let mut start = first * BATCH_ROWS;
+        let mut start = first * batch;
         if first < reader.num_batches() {
             reader.set_index(first).map_err(|e| at(&e))?;
         }
@@ -219,8 +232,8 @@ impl ColumnStore for DiskColumns {
             }
             let a = Arc::clone(b.map_err(|e| at(&e))?.column(0));
             let len = a.len();
-            if len != BATCH_ROWS && start + len < rows.end {
-                return Err(at(&format!("a batch of {len} rows, not {BATCH_ROWS}")));
+            if len != batch && start + len < rows.end {
+                return Err(at(&format!("a batch of {len} rows, not {batch}")));
             }
             let from = rows.start.clamp(start, start + len) - start;
             let to = rows.end.clamp(start, start + len) - start;
@@ -240,7 +253,7 @@ impl ColumnStore for DiskColumns {
 
     /// A part is a file's batch, so a part reads one batch of each column.
     fn part_rows(&self) -> usize {
-        BATCH_ROWS
+        self.batch_rows
     }
 
     fn sink(&self, name: &str) -> Result<Option<Box<dyn ColumnSink>>, String> {
@@ -248,6 +261,7 @@ impl ColumnStore for DiskColumns {
             name: name.to_string(),
             dir: self.dir.clone(),
             files: Arc::clone(&self.files),
+            batch_rows: self.batch_rows,
             writer: None,
             labels: None,
         })))
@@ -260,8 +274,8 @@ impl ColumnStore for DiskColumns {
             other => crate::output::column_array(other, 0..0).0,
         };
         let mut w = self.piecewise(name, &ty)?;
-        for start in (0..n).step_by(BATCH_ROWS) {
-            let r = start..(start + BATCH_ROWS).min(n);
+        for start in (0..n).step_by(self.batch_rows) {
+            let r = start..(start + self.batch_rows).min(n);
             w.append(match data {
                 ColumnData::Text(t) => Arc::new(r.map(|i| t.code(i)).collect::<UInt32Array>()),
                 other => crate::output::column_array(other, r).1,
@@ -286,12 +300,14 @@ pub(crate) struct PieceWriter {
     path: PathBuf,
     ty: DataType,
     writer: Option<FileWriter<BufWriter<File>>>,
-    /// Pieces not written yet: the file's batches are [`BATCH_ROWS`] long, as
+    /// Pieces not written yet: the file's batches are `batch_rows` long, as
     /// [`ColumnStore::load_rows`] expects.
     pending: Vec<ArrayRef>,
     pending_rows: usize,
     /// Batches written.
     batches: usize,
+    /// Rows in a batch.
+    batch_rows: usize,
 }
 
 impl PieceWriter {
@@ -303,11 +319,11 @@ impl PieceWriter {
     /// Appends `a` (the rows after those already written).
     pub(crate) fn append(&mut self, a: ArrayRef) -> Result<(), String> {
         let mut a = a;
-        while self.pending_rows + a.len() >= BATCH_ROWS {
-            let take = BATCH_ROWS - self.pending_rows;
+        while self.pending_rows + a.len() >= self.batch_rows {
+            let take = self.batch_rows - self.pending_rows;
             self.pending.push(a.slice(0, take));
             a = a.slice(take, a.len() - take);
-            self.pending_rows = BATCH_ROWS;
+            self.pending_rows = self.batch_rows;
             self.flush()?;
         }
         if !a.is_empty() {
@@ -363,6 +379,7 @@ struct DiskSink {
     name: String,
     dir: PathBuf,
     files: Arc<Mutex<Files>>,
+    batch_rows: usize,
     /// Made with the first part, which says the type.
     writer: Option<PieceWriter>,
     labels: Option<LabelUnion>,
@@ -384,6 +401,7 @@ impl ColumnSink for DiskSink {
                 pending: Vec::new(),
                 pending_rows: 0,
                 batches: 0,
+                batch_rows: self.batch_rows,
             });
         }
         let w = self.writer.as_mut().ok_or("no writer")?;

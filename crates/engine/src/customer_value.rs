@@ -719,6 +719,21 @@ fn horizon_of(cfg: &ClvConfig, days_per_month: f64) -> Result<(f64, String), Eng
     Ok((months, format!("{count}{letter}")))
 }
 
+/// How many parts the customers were scored in, when more than one (a table kept on disk is
+/// scored a batch of its columns at a time; the numbers are those of one pass).
+fn parts_note(parts: &[std::ops::Range<usize>]) -> Option<Note> {
+    let most = parts.iter().map(|r| r.len()).max()?;
+    (parts.len() > 1).then(|| {
+        Note::new(
+            format!("分 {} 部分评分，每部分至多 {most} 位客户", parts.len()),
+            format!(
+                "scored in {} parts of at most {most} customers",
+                parts.len()
+            ),
+        )
+    })
+}
+
 /// What the predictions beyond P(alive) and expected purchases cost is worth only in a run
 /// people read: a month end of `--history monthly` leaves them out.
 #[derive(Debug, Clone, Copy)]
@@ -853,7 +868,7 @@ pub(crate) fn clv_step(
             "CLV 存活概率与预期购买",
             "CLV P(alive) and expected purchases",
         ),
-        None,
+        parts_note(&parts),
     );
     let mut section = ClvSection {
         model: report,

@@ -53,6 +53,9 @@ pub struct SpillOptions {
     pub parts: usize,
     /// Threads reading the input at once; `None`: every core.
     pub reading_threads: Option<usize>,
+    /// Customers in a part of the table that a model step scores at a time (a batch of the
+    /// table's columns on disk); `None`: 2²⁰. Small parts for tests through the binary.
+    pub part_rows: Option<usize>,
 }
 
 impl SpillOptions {
@@ -68,6 +71,7 @@ impl SpillOptions {
             dir: None,
             parts: need.div_ceil(quarter).clamp(2, 4096) as usize,
             reading_threads: Some(threads as usize),
+            part_rows: None,
         }
     }
 }
@@ -682,10 +686,12 @@ pub fn analyze_by_parts(
     // the parts merged into one table kept on disk column by column, and where each part's
     // customers landed in it
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); table.parts.len()];
-    let store = Arc::new(
-        crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
-            .map_err(|e| spill_error(&table.folder.path, &e))?,
-    );
+    let mut columns = crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
+        .map_err(|e| spill_error(&table.folder.path, &e))?;
+    if let Some(rows) = spill.part_rows {
+        columns = columns.with_batch_rows(rows);
+    }
+    let store = Arc::new(columns);
     let mut built = StoredBuilder::new(&table.schema, &store, customers)?;
     let mut next = 0u32;
     progress.start_count(
@@ -1314,6 +1320,7 @@ mod tests {
                 dir: Some(spill_home.clone()),
                 parts,
                 reading_threads: None,
+                part_rows: None,
             };
             let by_parts = analyze_by_parts(&config, &whole, &spill, &b, &NoProgress).unwrap();
             // kept on disk through the models and the writing
@@ -1354,6 +1361,7 @@ mod tests {
                 dir: Some(spill_home.clone()),
                 parts,
                 reading_threads: None,
+                part_rows: None,
             };
             let (spilled, table) =
                 analyze_spilled(config, &table_only(), &spill, &b, &NoProgress).unwrap();
@@ -1424,6 +1432,7 @@ mod tests {
             dir: Some(dir.path().join("spill")),
             parts: 3,
             reading_threads: None,
+            part_rows: None,
         };
         let out = dir.path().join("out");
         let history = AnalyzeOptions {
@@ -1473,6 +1482,7 @@ mod tests {
             dir: Some(blocked.clone()),
             parts: 2,
             reading_threads: None,
+            part_rows: None,
         };
         let msg = analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress)
             .err()
@@ -1496,6 +1506,7 @@ mod tests {
             dir: Some(home.clone()),
             parts: 2,
             reading_threads: Some(1),
+            part_rows: None,
         };
         assert!(analyze_spilled(&config, &table_only(), &spill, &out, &NoProgress).is_err());
         let mut left_now: Vec<String> = std::fs::read_dir(&home)

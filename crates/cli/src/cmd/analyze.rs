@@ -101,6 +101,11 @@ pub(super) struct AnalyzeArgs {
     #[arg(long, value_name = "N", requires = "spill_dir", hide = true,
           value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub(super) spill_parts: Option<u16>,
+    /// With --spill-dir: the models score and grade this many customers at a time instead of
+    /// 2²⁰ (for tests and tuning: small parts exercise the part-by-part steps on small shops).
+    #[arg(long, value_name = "N", requires = "spill_dir", hide = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(super) part_rows: Option<u32>,
     #[command(flatten)]
     pub(super) source: SourceArgs,
 }
@@ -353,6 +358,7 @@ fn spill_plan(
             dir: Some(dir.clone()),
             parts: a.spill_parts.map_or(16, usize::from),
             reading_threads: None,
+            part_rows: a.part_rows.map(|n| n as usize),
         }));
     };
     // without a readable limit, parts of about a gigabyte of folding each
@@ -370,6 +376,7 @@ fn spill_plan(
         SpillOptions {
             dir: a.spill_dir.clone(),
             parts: a.spill_parts.map_or(chosen.parts, usize::from),
+            part_rows: a.part_rows.map(|n| n as usize),
             ..chosen
         }
     }))

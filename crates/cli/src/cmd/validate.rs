@@ -95,6 +95,7 @@ pub(super) fn run(v: ValidateArgs, bars: &'static Bars) -> Result<()> {
         memory_limit: None,
         spill_dir: None,
         spill_parts: None,
+        part_rows: None,
         source: v.source,
     };
     if let Some(l) = a.lang {
