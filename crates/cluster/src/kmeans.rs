@@ -111,25 +111,71 @@ pub fn kmeans(data: &[f64], d: usize, params: &KMeansParams) -> Result<KMeansFit
         let (_, _, best) = starts.swap_remove(0);
         Ok(lloyd(data, d, k, best, params.max_iter, tol_abs))
     } else {
-        let fits: Vec<KMeansFit> = (0..params.n_init)
-            .into_par_iter()
-            .map(|r| {
-                let mut rng = rng_for(params.seed, init_stream(k, r));
-                let start = kmeans_pp(data, d, k, &mut rng);
-                lloyd(data, d, k, start, params.max_iter, tol_abs)
-            })
-            .collect();
-        let mut best = 0;
-        for (i, f) in fits.iter().enumerate() {
-            if f.inertia < fits[best].inertia {
-                best = i;
-            }
-        }
-        Ok(fits
-            .into_iter()
-            .nth(best)
-            .unwrap_or_else(|| unreachable_fit(d, k)))
+        Ok(best_start(data, d, params, 0..params.n_init, tol_abs))
     }
+}
+
+/// [`kmeans`] of `data` given `done`, its fit with only the first `first` of the starts
+/// (`n_init = first`, every other setting the same): the later starts are run and the best
+/// of all kept, the fit [`kmeans`] gives with every start for the price of the later ones.
+/// Where `kmeans` would rank its starts on a sample's fits, every start is run again.
+pub fn kmeans_resumed(
+    data: &[f64],
+    d: usize,
+    params: &KMeansParams,
+    first: usize,
+    done: KMeansFit,
+) -> Result<KMeansFit> {
+    let n = check_data(data, d)?;
+    check_params(params)?;
+    let k = params.k;
+    if first == 0
+        || done.k != k
+        || done.d != d
+        || n > params.sample_size && params.sample_size >= 2 * k
+    {
+        return kmeans(data, d, params);
+    }
+    if first >= params.n_init {
+        return Ok(done);
+    }
+    let tol_abs = params.tol * mean_variance(data, d);
+    let rest = best_start(data, d, params, first..params.n_init, tol_abs);
+    // the first start of the lowest inertia wins, as in `kmeans`
+    Ok(if rest.inertia < done.inertia {
+        rest
+    } else {
+        done
+    })
+}
+
+/// The fit of the lowest inertia among `starts` (k-means++ seeded from each start's stream),
+/// the earliest on a tie.
+fn best_start(
+    data: &[f64],
+    d: usize,
+    params: &KMeansParams,
+    starts: std::ops::Range<usize>,
+    tol_abs: f64,
+) -> KMeansFit {
+    let k = params.k;
+    let fits: Vec<KMeansFit> = starts
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = rng_for(params.seed, init_stream(k, r));
+            let start = kmeans_pp(data, d, k, &mut rng);
+            lloyd(data, d, k, start, params.max_iter, tol_abs)
+        })
+        .collect();
+    let mut best = 0;
+    for (i, f) in fits.iter().enumerate() {
+        if f.inertia < fits[best].inertia {
+            best = i;
+        }
+    }
+    fits.into_iter()
+        .nth(best)
+        .unwrap_or_else(|| unreachable_fit(d, k))
 }
 
 // n_init ≥ 1 is checked, so `fits` is never empty; this keeps the code free of `unwrap`.
@@ -650,6 +696,25 @@ mod tests {
         let fit = kmeans(&x, 5, &KMeansParams::new(4)).unwrap();
         assert!(same_partition(&fit.labels, &truth));
         assert!(fit.converged);
+    }
+
+    #[test]
+    fn a_fit_resumed_from_its_first_starts_is_the_fit_with_every_start() {
+        let d = 5;
+        for (seed, k, first) in [(1, 4, 3), (2, 6, 3), (3, 5, 1), (4, 7, 9), (5, 3, 10)] {
+            let (x, _) = Blobs::customers(6_000, seed).generate();
+            let all = KMeansParams {
+                seed,
+                ..KMeansParams::new(k)
+            };
+            let few = KMeansParams {
+                n_init: first,
+                ..all.clone()
+            };
+            let done = kmeans(&x, d, &few).unwrap();
+            let resumed = kmeans_resumed(&x, d, &all, first, done).unwrap();
+            assert_eq!(resumed, kmeans(&x, d, &all).unwrap(), "seed {seed}, k {k}");
+        }
     }
 
     #[test]

@@ -126,15 +126,20 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     } else {
         Vec::new()
     };
-    // A sample can miss rare distinct points that the full table has; fit on all then.
-    let fit_k = |params: &kmeans::KMeansParams| -> Result<KMeansFit> {
+    // A sample can miss rare distinct points that the full table has; fit on all then. The
+    // fit as made (on the sample or on all), and whether it was on the sample.
+    let fit_on = |params: &kmeans::KMeansParams| -> Result<(KMeansFit, bool)> {
         match sampled.then(|| kmeans(&scan_data, d, params)) {
-            Some(Ok(mut f)) => {
-                (f.labels, f.inertia) = kmeans::assign(&fm.data, d, params.k, &f.centroids);
-                Ok(f)
-            }
-            _ => kmeans(&fm.data, d, params),
+            Some(Ok(f)) => Ok((f, true)),
+            _ => Ok((kmeans(&fm.data, d, params)?, false)),
         }
+    };
+    // a fit on the sample scored and labelled on every customer
+    let on_all = |(mut f, on_sample): (KMeansFit, bool)| -> KMeansFit {
+        if on_sample {
+            (f.labels, f.inertia) = kmeans::assign(&fm.data, d, f.k, &f.centroids);
+        }
+        f
     };
     // the silhouettes' sample, taken before the scan so that each fit is scored as it is made
     let mut sidx = kmeans::sample_index(
@@ -171,12 +176,20 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     let mut fits: Vec<KMeansFit> = Vec::with_capacity(ks.len());
     let mut scores: Vec<KScore> = Vec::with_capacity(ks.len());
     let mut labelings: Vec<Vec<u32>> = Vec::with_capacity(ks.len());
+    // the scan's fits as made: the chosen k's fit with every start goes on from its first ones
+    // (a fit on every customer of a large table, where its sample missed points, is not kept:
+    // its labels would be held for each k, and the chosen k is fitted again from the start)
+    let mut made: Vec<Option<(KMeansFit, bool)>> = Vec::with_capacity(ks.len());
     for &k in &ks {
-        let mut f = fit_k(&if scanning {
+        let fit = fit_on(&if scanning {
             config.scan_params(k)
         } else {
             config.params(k)
         })?;
+        if scanning {
+            made.push((fit.0.labels.len() <= config.sample_size).then(|| fit.clone()));
+        }
+        let mut f = on_all(fit);
         scores.push(score(&f));
         labelings.push(on_sample(&f));
         if refitted {
@@ -205,8 +218,19 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     };
     let at = ks.iter().position(|&c| c == k).unwrap_or(0);
     if scanning {
-        // the chosen k as a fixed k would have it, and its scores from that fit
-        fits[at] = fit_k(&config.params(k))?;
+        // the chosen k as a fixed k would have it (its first starts are the scan's), and its
+        // scores from that fit
+        let all = config.params(k);
+        fits[at] = on_all(match made.swap_remove(at) {
+            Some((scanned, sampled_fit)) => {
+                let data = if sampled_fit { &scan_data } else { &fm.data };
+                let first = config.scan_params(k).n_init;
+                let fit = kmeans::kmeans_resumed(data, d, &all, first, scanned)?;
+                (fit, sampled_fit)
+            }
+            None => fit_on(&all)?,
+        });
+        drop(made);
         scores[at] = score(&fits[at]);
         labelings[at] = on_sample(&fits[at]);
         if let Some(sil) = &mut sil {

@@ -357,3 +357,22 @@ fn large_tables_scan_k_on_a_sample_and_refine_on_all() {
         full.model.inertia
     );
 }
+
+#[test]
+fn the_chosen_k_of_a_range_is_clustered_as_that_fixed_k() {
+    // a small table (every customer in the scan) and one past the sample size
+    for (n, sample_size) in [(5_000, 100_000), (12_000, 3_000)] {
+        let t = customers(n, 11);
+        let config = |k| ClusterConfig {
+            k,
+            seed: 5,
+            sample_size,
+            ..Default::default()
+        };
+        let scanned = segment(&t, &config(KChoice::Range { min: 2, max: 7 })).unwrap();
+        let fixed = segment(&t, &config(KChoice::Fixed(scanned.model.k))).unwrap();
+        assert_eq!(scanned.model, fixed.model, "{n} customers");
+        assert_eq!(scanned.labels, fixed.labels, "{n} customers");
+        assert_eq!(scanned.profiles, fixed.profiles, "{n} customers");
+    }
+}
