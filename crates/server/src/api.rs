@@ -514,6 +514,9 @@ pub(crate) async fn score(
             format!("the body is not a score request: {}", e.body_text()),
         )
         .fix("send {\"customers\": [{\"customer_id\": \"…\", …}]} as application/json")
+        // axum words the rejection in English only: quoted
+        .zh(format!("请求体不是评分请求（{}）", e.body_text()))
+        .fix_zh("以 application/json 发送 {\"customers\": [{\"customer_id\": \"…\", …}]}")
     })?;
     if req.customers.len() > s.limits.score_batch {
         return Err(ApiError::new(
@@ -524,7 +527,13 @@ pub(crate) async fn score(
                 s.limits.score_batch
             ),
         )
-        .fix("send the customers in batches"));
+        .fix("send the customers in batches")
+        .zh(format!(
+            "一次请求有 {} 位客户；最多 {} 位",
+            req.customers.len(),
+            s.limits.score_batch
+        ))
+        .fix_zh("请分批发送客户"));
     }
     let run = s.library.run(req.run.as_deref())?;
     let scorer = run.scorer.as_ref().ok_or_else(|| {
@@ -536,6 +545,8 @@ pub(crate) async fn score(
             ),
         )
         .fix("serve a run written by this clientele version")
+        .zh(format!("运行 {} 无法评分：它的设置没有记录下来", run.name))
+        .fix_zh("请提供由当前版本的 clientele 写出的运行")
     })?;
     let _ = scorer;
     let customers = req.customers;

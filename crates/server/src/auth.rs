@@ -76,6 +76,8 @@ pub(crate) async fn require_token(State(s): State<AppState>, req: Request, next:
     if api {
         let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "this server needs a token")
             .fix("send the header `Authorization: Bearer <token>`")
+            .zh("此服务器需要令牌")
+            .fix_zh("请发送请求头 `Authorization: Bearer <令牌>`")
             .into_response();
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -165,11 +165,15 @@ impl Refresher {
     pub async fn refresh(&self) -> Result<Alerts, ApiError> {
         let Ok(_guard) = self.busy.try_lock() else {
             return Err(ApiError::new(StatusCode::CONFLICT, "a refresh is running")
-                .fix("wait for it to finish, then ask again"));
+                .fix("wait for it to finish, then ask again")
+                .zh("正在刷新")
+                .fix_zh("请等它完成后再试"));
         };
         let config = self.config.clone().ok_or_else(|| {
             ApiError::new(StatusCode::CONFLICT, "no config to re-run")
                 .fix("start the server with --config c.toml")
+                .zh("没有可重新运行的配置")
+                .fix_zh("请用 --config c.toml 启动服务器")
         })?;
         let library = Arc::clone(&self.library);
         let (old, new) = tokio::task::spawn_blocking(move || refresh_once(&library, &config))
@@ -298,9 +302,12 @@ pub(crate) async fn run_now(
 ) -> Result<(StatusCode, Json<Refreshed>), ApiError> {
     if !s.refresher.allowed {
         return Err(
-            ApiError::new(StatusCode::FORBIDDEN, "this server is read-only").fix(
-                "start it with --allow-refresh and --config to let callers re-run the analysis",
-            ),
+            ApiError::new(StatusCode::FORBIDDEN, "this server is read-only")
+                .fix(
+                    "start it with --allow-refresh and --config to let callers re-run the analysis",
+                )
+                .zh("此服务器只读")
+                .fix_zh("用 --allow-refresh 和 --config 启动它，调用方才能重新运行分析"),
         );
     }
     let alerts = s.refresher.refresh().await?;

@@ -272,7 +272,22 @@ async fn bad_requests_get_a_json_message_and_a_fix_never_a_500() {
                 "{uri}: {m}"
             );
             assert_eq!(v["error"]["status"], st.as_u16());
+            has_chinese_twins(&v, uri);
         }
+    }
+}
+
+/// An error body says its message, and its fix where it has one, in Chinese too (what a page
+/// in Chinese shows).
+fn has_chinese_twins(v: &Value, what: &str) {
+    let e = &v["error"];
+    let zh = |k: &str| {
+        e[k].as_str()
+            .is_some_and(|t| t.chars().any(|c| c > '\u{2E80}'))
+    };
+    assert!(zh("message_zh"), "{what}: no Chinese message: {v}");
+    if e["fix"].is_string() {
+        assert!(zh("fix_zh"), "{what}: no Chinese fix: {v}");
     }
 }
 
@@ -365,6 +380,7 @@ async fn with_a_token_nothing_but_health_answers_without_it() {
         let (st, v) = get(&s, uri).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}");
         assert_eq!(v["error"]["status"], 401);
+        has_chinese_twins(&v, uri);
     }
     // pages send the browser to the login form
     let (st, _, h) = call(&s, Request::get("/").body(Body::empty()).unwrap()).await;
@@ -441,6 +457,7 @@ async fn a_read_only_server_refuses_to_refresh_and_bodies_are_bounded() {
         "{}",
         String::from_utf8_lossy(&body)
     );
+    has_chinese_twins(&serde_json::from_slice(&body).unwrap(), "read-only");
     let big = format!(
         "{{\"customers\": [{}]}}",
         vec!["{\"customer_id\": \"x\"}"; 400_000].join(",")
@@ -449,8 +466,9 @@ async fn a_read_only_server_refuses_to_refresh_and_bodies_are_bounded() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(big))
         .unwrap();
-    let (st, _, _) = call(&s, req).await;
+    let (st, body, _) = call(&s, req).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    has_chinese_twins(&serde_json::from_slice(&body).unwrap(), "too large");
     let req = Request::post("/api/v1/score")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{not json"))
@@ -462,6 +480,7 @@ async fn a_read_only_server_refuses_to_refresh_and_bodies_are_bounded() {
         "{}",
         String::from_utf8_lossy(&body)
     );
+    has_chinese_twins(&serde_json::from_slice(&body).unwrap(), "not json");
 }
 
 #[tokio::test]

@@ -407,9 +407,12 @@ async fn a_bad_filter_shows_the_engine_message_and_fix_as_400() {
     let a = get(&s, "/customers?lang=en&where=monetry%20%3E%20500").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let html = a.text();
-    assert!(html.contains("unknown column `monetry`"), "{html}");
     assert!(
-        html.contains("write `monetary` instead of `monetry`"),
+        html.contains("unknown column <code>monetry</code>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("write <code>monetary</code> instead of <code>monetry</code>"),
         "{html}"
     );
     // the filter stays in its box to be fixed
@@ -417,7 +420,7 @@ async fn a_bad_filter_shows_the_engine_message_and_fix_as_400() {
     assert!(html.contains("role=\"alert\""));
     let a = get(&s, "/customers?lang=en&sort=nope").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.text().contains("no column `nope` to sort by"));
+    assert!(a.text().contains("no column <code>nope</code> to sort by"));
     let a = get(&s, "/customers?lang=en&scheme=behaviour&grade=nope").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.text().contains("use one of"));
@@ -446,9 +449,12 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
     let a = get(&s, "/customers?where=monetry%20%3E%20500").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let html = unescape(&a.text());
-    assert!(html.contains("筛选条件：列 `monetry` 不存在"), "{html}");
     assert!(
-        html.contains("解决办法：</b>把 `monetry` 改为 `monetary`"),
+        html.contains("筛选条件：列 <code>monetry</code> 不存在"),
+        "{html}"
+    );
+    assert!(
+        html.contains("解决办法：</b>把 <code>monetry</code> 改为 <code>monetary</code>"),
         "{html}"
     );
     assert!(html.contains("role=\"alert\""));
@@ -456,12 +462,12 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
         (
             "/customers?lang=zh&sort=-nope",
             StatusCode::BAD_REQUEST,
-            "排序：没有可排序的列 `nope`",
+            "排序：没有可排序的列 <code>nope</code>",
         ),
         (
             "/customers?lang=zh&scheme=behaviour&grade=nope",
             StatusCode::NOT_FOUND,
-            "方案 `behaviour` 中没有等级 `nope`",
+            "方案 <code>behaviour</code> 中没有等级 <code>nope</code>",
         ),
         (
             "/customers?lang=zh&cursor=999999999.x",
@@ -471,12 +477,12 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
         (
             "/schemes/nope?lang=zh",
             StatusCode::NOT_FOUND,
-            "本次运行没有方案 `nope`",
+            "本次运行没有方案 <code>nope</code>",
         ),
         (
             "/customers/NOPE-123?lang=zh",
             StatusCode::NOT_FOUND,
-            "中没有客户 `NOPE-123`",
+            "中没有客户 <code>NOPE-123</code>",
         ),
         (
             "/?lang=fr",
@@ -495,7 +501,9 @@ async fn a_page_in_chinese_shows_a_refused_filter_grade_or_sort_in_chinese() {
     }
     // the same error in English on an English page
     let html = unescape(&get(&s, "/schemes/nope?lang=en").await.text());
-    assert!(html.contains("404 Not Found") && html.contains("no scheme `nope` in this run"));
+    assert!(
+        html.contains("404 Not Found") && html.contains("no scheme <code>nope</code> in this run")
+    );
     assert!(html.contains("What to do:</b> use one of: "), "{html}");
 }
 
@@ -504,7 +512,7 @@ async fn unknown_things_are_404_and_bad_settings_400() {
     let s = state();
     let a = get(&s, "/customers/NOPE-123?lang=en").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert!(a.text().contains("no customer `NOPE-123`"));
+    assert!(a.text().contains("no customer <code>NOPE-123</code>"));
     assert_eq!(get(&s, "/?run=nope").await.status, StatusCode::NOT_FOUND);
     // a language it does not know is said in the run's (Chinese)
     let a = get(&s, "/?lang=fr").await;

@@ -76,6 +76,8 @@ pub(super) async fn serve(Path(file): Path<String>) -> Response {
             );
             r
         }
-        _ => ApiError::not_found("no such file").into_response(),
+        _ => ApiError::not_found("no such file")
+            .zh("没有这个文件")
+            .into_response(),
     }
 }

@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.add_filter("code_spans", |text: &str| code_spans(text));
     for (name, text) in [
         ("layout.html", include_str!("../../templates/layout.html")),
         (
@@ -80,6 +81,26 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// `text` as HTML with its spans in backticks as code: messages quote columns, filters and
+/// flags that way, which a page shows as code rather than as backticks. Escaped first; a
+/// backtick without its pair stays as written.
+fn code_spans(text: &str) -> minijinja::Value {
+    use std::fmt::Write as _;
+    let pieces: Vec<&str> = text.split('`').collect();
+    let last = pieces.len() - 1;
+    let mut html = String::with_capacity(text.len() + 16);
+    for (i, piece) in pieces.iter().enumerate() {
+        let piece = minijinja::HtmlEscape(piece);
+        // writing to a String cannot fail
+        let _ = match (i % 2 == 1, i < last) {
+            (true, true) => write!(html, "<code>{piece}</code>"),
+            (true, false) => write!(html, "`{piece}"),
+            (false, _) => write!(html, "{piece}"),
+        };
+    }
+    minijinja::Value::from_safe_string(html)
+}
 
 /// The query string as pairs, decoded leniently: `+` is a space, a `%` escape that is not
 /// one stays as written, and bytes that are not UTF-8 become U+FFFD. Nothing is refused.
@@ -487,6 +508,23 @@ async fn login(State(s): State<AppState>, Form(f): Form<Login>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_spans_become_code_and_everything_is_escaped() {
+        let html = |t: &str| code_spans(t).to_string();
+        assert_eq!(
+            html("unknown column `monetry`; write `monetary`"),
+            "unknown column <code>monetry</code>; write <code>monetary</code>"
+        );
+        assert_eq!(
+            html("filter `a<b & \"c\"` <script>"),
+            "filter <code>a&lt;b &amp; &quot;c&quot;</code> &lt;script&gt;"
+        );
+        // a backtick without its pair stays as written, and nothing is lost
+        assert_eq!(html("`a` and `b"), "<code>a</code> and `b");
+        assert_eq!(html("``"), "<code></code>");
+        assert_eq!(html(""), "");
+    }
 
     #[test]
     fn query_strings_decode_leniently() {
