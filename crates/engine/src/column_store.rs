@@ -137,17 +137,7 @@ impl DiskColumns {
 
     /// A writer for a column that arrives in pieces of `ty`, in row order.
     pub(crate) fn piecewise(&self, name: &str, ty: &DataType) -> Result<PieceWriter, String> {
-        let path = self.fresh()?;
-        Ok(PieceWriter {
-            name: name.to_string(),
-            ty: ty.clone(),
-            writer: Some(ipc_writer(&path, ty.clone())?),
-            path,
-            pending: Vec::new(),
-            pending_rows: 0,
-            batches: 0,
-            batch_rows: self.batch_rows,
-        })
+        PieceWriter::new(name, ty, self.fresh()?, self.batch_rows)
     }
 }
 
@@ -311,6 +301,25 @@ pub(crate) struct PieceWriter {
 }
 
 impl PieceWriter {
+    /// A writer of column `name` of `ty` into a new file at `path`, in batches of `batch_rows`.
+    fn new(
+        name: &str,
+        ty: &DataType,
+        path: PathBuf,
+        batch_rows: usize,
+    ) -> Result<PieceWriter, String> {
+        Ok(PieceWriter {
+            name: name.to_string(),
+            ty: ty.clone(),
+            writer: Some(ipc_writer(&path, ty.clone())?),
+            path,
+            pending: Vec::new(),
+            pending_rows: 0,
+            batches: 0,
+            batch_rows,
+        })
+    }
+
     /// The type of the column's values in the file.
     pub(crate) fn data_type(&self) -> &DataType {
         &self.ty
@@ -393,16 +402,7 @@ impl ColumnSink for DiskSink {
         };
         if self.writer.is_none() {
             let path = fresh(&self.dir, &self.files)?;
-            self.writer = Some(PieceWriter {
-                name: self.name.clone(),
-                ty: ty.clone(),
-                writer: Some(ipc_writer(&path, ty.clone())?),
-                path,
-                pending: Vec::new(),
-                pending_rows: 0,
-                batches: 0,
-                batch_rows: self.batch_rows,
-            });
+            self.writer = Some(PieceWriter::new(&self.name, &ty, path, self.batch_rows)?);
         }
         let w = self.writer.as_mut().ok_or("no writer")?;
         if *w.data_type() != ty {
