@@ -326,6 +326,7 @@ impl EngineError {
             EngineError::Lifecycle(e) => Some(format!("生命周期：{}", e.zh())),
             EngineError::Compare(e) => Some(format!("比较：{}", e.zh())),
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
+            EngineError::Score(e) => Some(format!("评分：{}", e.zh())),
             EngineError::Filter(f) => Some(format!(
                 "{} `{}`：{}；{}",
                 f.what_zh(),
@@ -348,7 +349,8 @@ impl EngineError {
 
     /// [`EngineError::reason`] in Chinese, for the model crates that word their errors in it
     /// (CLV, K-means, RFM, grading, lifecycle, the table's columns, a behaviour dimension that
-    /// is not finite), and for a filter, sort or selection (as [`EngineError::zh`]).
+    /// is not finite), and for a filter, sort or selection or a score request (as
+    /// [`EngineError::zh`]).
     pub fn reason_zh(&self) -> Option<String> {
         match self {
             EngineError::Clv(e) => Some(e.zh()),
@@ -361,7 +363,9 @@ impl EngineError {
                 column,
                 row,
             }) => Some(format!("列 `{column}`：客户第 {row} 行不是有限数")),
-            EngineError::Filter(_) | EngineError::Selection { .. } => self.zh(),
+            EngineError::Filter(_) | EngineError::Selection { .. } | EngineError::Score(_) => {
+                self.zh()
+            }
             _ => None,
         }
     }

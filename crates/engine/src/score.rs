@@ -171,7 +171,7 @@ pub enum ScoreError {
         /// The column.
         column: String,
         /// What is wrong and what is expected.
-        reason: String,
+        reason: Note,
     },
     /// A customer without a usable id, or an id given twice.
     #[error("row {row}: {reason}")]
@@ -179,7 +179,7 @@ pub enum ScoreError {
         /// Position of the customer in the batch, from 0.
         row: usize,
         /// What is wrong.
-        reason: String,
+        reason: Note,
     },
     /// The settings given are not the ones the run was made with.
     #[error(
@@ -198,8 +198,69 @@ pub enum ScoreError {
         /// The output (`rfm`, `clv`, `grades.<scheme>`…).
         output: String,
         /// The model's words.
-        reason: String,
+        reason: Note,
     },
+}
+
+impl ScoreError {
+    /// The message in Chinese (a score request's caller may show it; the English is the
+    /// error's `Display`).
+    pub fn zh(&self) -> String {
+        match self {
+            ScoreError::MissingColumns(m) => {
+                let cols = m
+                    .iter()
+                    .map(|c| format!("{}（{} 需要）", c.column, c.used_by.join("、")))
+                    .collect::<Vec<_>>()
+                    .join("；");
+                format!("缺少列：{cols}")
+            }
+            ScoreError::ColumnType {
+                column,
+                expected,
+                found,
+            } => format!(
+                "列 `{column}` 应为{}，而不是{}",
+                kind_zh(expected),
+                type_zh(found)
+            ),
+            ScoreError::BadValue {
+                row,
+                customer_id,
+                column,
+                reason,
+            } => format!(
+                "第 {row} 行（客户 `{customer_id}`），`{column}`：{}",
+                reason.zh
+            ),
+            ScoreError::BadId { row, reason } => format!("第 {row} 行：{}", reason.zh),
+            ScoreError::NotTheRunsSettings { expected, found } => format!(
+                "设置不是本次运行的设置（配置哈希 {found}，本次运行的是 {expected}）：\
+                 请用运行清单中记录的设置评分"
+            ),
+            ScoreError::Model { output, reason } => format!("{output}：{}", reason.zh),
+        }
+    }
+}
+
+/// [`ColumnKind::describe`] in Chinese.
+fn kind_zh(described: &str) -> &'static str {
+    match described {
+        "a whole number" => "整数",
+        "a number" => "数字",
+        "a date (YYYY-MM-DD)" => "日期（YYYY-MM-DD）",
+        _ => "文本",
+    }
+}
+
+/// [`ColumnData::type_name`] in Chinese.
+fn type_zh(name: &str) -> &'static str {
+    match name {
+        "int" => "整数",
+        "float" => "小数",
+        "date" => "日期",
+        _ => "文本",
+    }
 }
 
 /// A column the customers lack, with the outputs that need it.
@@ -762,14 +823,17 @@ impl Scorer {
                 Some(Value::Null) | None => {
                     return Err(ScoreError::BadId {
                         row,
-                        reason: "no customer_id".into(),
+                        reason: Note::new("没有 customer_id", "no customer_id"),
                     }
                     .into());
                 }
                 Some(other) => {
                     return Err(ScoreError::BadId {
                         row,
-                        reason: format!("customer_id must be a string, not {other}"),
+                        reason: Note::new(
+                            format!("customer_id 应为字符串，而不是 {other}"),
+                            format!("customer_id must be a string, not {other}"),
+                        ),
                     }
                     .into());
                 }
@@ -787,7 +851,10 @@ impl Scorer {
                     row,
                     customer_id: table.ids()[row].to_string(),
                     column: name.to_string(),
-                    reason: format!("must be {}, not {v}", input.r#type.describe()),
+                    reason: Note::new(
+                        format!("应为{}，而不是 {v}", kind_zh(input.r#type.describe())),
+                        format!("must be {}, not {v}", input.r#type.describe()),
+                    ),
                 })
             };
             fn cell<'r>(r: &'r serde_json::Map<String, Value>, name: &str) -> Option<&'r Value> {
@@ -879,10 +946,11 @@ impl Scorer {
             .collect();
         let model_err = |output: &str| {
             let output = output.to_string();
-            move |e: &dyn std::fmt::Display| {
+            move |e: EngineError| {
+                let en = e.reason();
                 EngineError::from(ScoreError::Model {
                     output: output.clone(),
-                    reason: e.to_string(),
+                    reason: Note::new(e.reason_zh().unwrap_or_else(|| en.clone()), en),
                 })
             }
         };
@@ -921,7 +989,7 @@ impl Scorer {
             let tx = table.floats("recency")?.values().to_vec();
             let t = table.floats("T")?.values().to_vec();
             let data = clientele_clv::CalibrationData::new(x.clone(), tx, t)
-                .map_err(|e| model_err("p_alive")(&e))?;
+                .map_err(|e| model_err("p_alive")(e.into()))?;
             let p_alive = c.model.p_alive_all(&data);
             let expected = c.model.expected_purchases_all(c.horizon, &data);
             table.set(col::P_ALIVE, floats(&p_alive))?;
@@ -933,9 +1001,9 @@ impl Scorer {
                 let mv = table.floats(MONETARY_VALUE)?.values().to_vec();
                 let value = gg
                     .expected_average_values_with(&x, &mv, own_above)
-                    .map_err(|e| model_err("clv")(&e))?;
+                    .map_err(|e| model_err("clv")(e.into()))?;
                 let clv = clientele_clv::clv::clv(&c.model, &data, &value, &c.options)
-                    .map_err(|e| model_err("clv")(&e))?;
+                    .map_err(|e| model_err("clv")(e.into()))?;
                 table.set(col::EXPECTED_VALUE, floats(&value))?;
                 table.set(col::CLV, floats(&clv))?;
                 for i in 0..n {
@@ -951,10 +1019,10 @@ impl Scorer {
             .filter(|_| self.is_ready(Part::Lifecycle))
         {
             let err = model_err("lifecycle_stage");
-            let inputs = clientele_lifecycle::stage_inputs(&table).map_err(|e| err(&e))?;
+            let inputs = clientele_lifecycle::stage_inputs(&table).map_err(|e| err(e.into()))?;
             let stages = model
                 .assign_with_fallback(self.as_of, &inputs, &[], *fallback)
-                .map_err(|e| err(&e))?;
+                .map_err(|e| err(e.into()))?;
             let names: Vec<&str> = stages.stages.iter().map(|s| s.name(self.lang)).collect();
             table.set(
                 col::LIFECYCLE_STAGE,
@@ -976,7 +1044,7 @@ impl Scorer {
         {
             let labels = model
                 .predict(&table)
-                .map_err(|e| model_err("cluster")(&e))?;
+                .map_err(|e| model_err("cluster")(e.into()))?;
             let named: Vec<Option<String>> = labels
                 .iter()
                 .map(|l| l.and_then(|l| names.get(&l).cloned()))
@@ -997,8 +1065,8 @@ impl Scorer {
             let s = &self.schemes[k];
             let err = model_err(&format!("grades.{}", s.config.name));
             let compiled = clientele_grade::compile_with_stats(&s.config, &table, &s.stats)
-                .map_err(|e| err(&e))?;
-            let mut result = compiled.apply(&table).map_err(|e| err(&e))?;
+                .map_err(|e| err(e.into()))?;
+            let mut result = compiled.apply(&table).map_err(|e| err(e.into()))?;
             if s.builtin_names {
                 result.name_builtin_grades(self.lang);
             }
@@ -1036,7 +1104,7 @@ impl Scorer {
         .map(|d| d.with_definitions(cfg.frequency, cfg.monetary))
         .map_err(|e| ScoreError::Model {
             output: "rfm".into(),
-            reason: e.to_string(),
+            reason: Note::new(e.zh(), e.to_string()),
         })?;
         let r = model.score(&data);
         let int = |v: &[u8]| ColumnData::Int(v.iter().map(|&s| Some(i64::from(s))).collect());
@@ -1084,14 +1152,17 @@ impl Scorer {
             if id.trim().is_empty() {
                 return Err(ScoreError::BadId {
                     row,
-                    reason: "empty customer_id".into(),
+                    reason: Note::new("customer_id 为空", "empty customer_id"),
                 }
                 .into());
             }
             if !seen.insert(id) {
                 return Err(ScoreError::BadId {
                     row,
-                    reason: format!("customer_id `{id}` is given twice"),
+                    reason: Note::new(
+                        format!("customer_id `{id}` 出现了两次"),
+                        format!("customer_id `{id}` is given twice"),
+                    ),
                 }
                 .into());
             }
@@ -1120,7 +1191,7 @@ impl Scorer {
 
     /// The values the models cannot use, named by row, customer and column.
     fn check_values(&self, t: &CustomerTable) -> Result<(), EngineError> {
-        let bad = |row: usize, column: &str, reason: String| -> EngineError {
+        let bad = |row: usize, column: &str, reason: Note| -> EngineError {
             ScoreError::BadValue {
                 row,
                 customer_id: t.ids()[row].to_string(),
@@ -1143,10 +1214,13 @@ impl Scorer {
                     return Err(bad(
                         row,
                         &input.column,
-                        format!(
-                            "has no value; {} need{} it",
-                            input.used_by.join(", "),
-                            if input.used_by.len() == 1 { "s" } else { "" }
+                        Note::new(
+                            format!("没有值；{} 需要它", input.used_by.join("、")),
+                            format!(
+                                "has no value; {} need{} it",
+                                input.used_by.join(", "),
+                                if input.used_by.len() == 1 { "s" } else { "" }
+                            ),
                         ),
                     ));
                 }
@@ -1157,7 +1231,10 @@ impl Scorer {
                     return Err(bad(
                         row,
                         &input.column,
-                        format!("{x} is not a finite number"),
+                        Note::new(
+                            format!("{x} 不是有限数"),
+                            format!("{x} is not a finite number"),
+                        ),
                     ));
                 }
             }
@@ -1180,10 +1257,13 @@ impl Scorer {
                 return Err(bad(
                     row,
                     col::LAST_PURCHASE,
-                    format!(
-                        "{l} is after the run's as-of date {}: customers are scored as of \
-                         that date",
-                        self.as_of
+                    Note::new(
+                        format!("{l} 晚于本次运行的基准日 {}：客户按该日评分", self.as_of),
+                        format!(
+                            "{l} is after the run's as-of date {}: customers are scored as of \
+                             that date",
+                            self.as_of
+                        ),
                     ),
                 ));
             }
@@ -1191,7 +1271,10 @@ impl Scorer {
                 return Err(bad(
                     row,
                     col::FIRST_PURCHASE,
-                    format!("{f} is after last_purchase {l}"),
+                    Note::new(
+                        format!("{f} 晚于 last_purchase {l}"),
+                        format!("{f} is after last_purchase {l}"),
+                    ),
                 ));
             }
             let span = i64::from(l.0) - i64::from(f.0);
@@ -1199,9 +1282,12 @@ impl Scorer {
                 return Err(bad(
                     row,
                     col::PURCHASE_DAYS,
-                    format!(
-                        "{d} purchase days between {f} and {l}: must be 1 to {}",
-                        span + 1
+                    Note::new(
+                        format!("{f} 到 {l} 之间有 {d} 个购买日：应为 1 到 {}", span + 1),
+                        format!(
+                            "{d} purchase days between {f} and {l}: must be 1 to {}",
+                            span + 1
+                        ),
                     ),
                 ));
             }
@@ -1209,7 +1295,12 @@ impl Scorer {
                 return Err(bad(
                     row,
                     col::PURCHASE_DAYS,
-                    format!("1 purchase day, but the first ({f}) and last ({l}) purchases differ"),
+                    Note::new(
+                        format!("只有 1 个购买日，但首次（{f}）与末次（{l}）购买不同"),
+                        format!(
+                            "1 purchase day, but the first ({f}) and last ({l}) purchases differ"
+                        ),
+                    ),
                 ));
             }
             if let Some(g) = gaps.and_then(|g| g.get(row))
@@ -1218,13 +1309,20 @@ impl Scorer {
                 return Err(bad(
                     row,
                     LAST_GAP_DAYS,
-                    format!("{g} is outside 0..={span} (last − first purchase)"),
+                    Note::new(
+                        format!("{g} 不在 0..={span}（末次 − 首次购买）之内"),
+                        format!("{g} is outside 0..={span} (last − first purchase)"),
+                    ),
                 ));
             }
             if let Some(a) = avg.and_then(|a| a.get(row))
                 && a < 0.0
             {
-                return Err(bad(row, AVG_INTERPURCHASE_DAYS, format!("{a} is negative")));
+                return Err(bad(
+                    row,
+                    AVG_INTERPURCHASE_DAYS,
+                    Note::new(format!("{a} 为负数"), format!("{a} is negative")),
+                ));
             }
         }
         Ok(())
@@ -1274,7 +1372,10 @@ fn convert(
                             row,
                             customer_id: batch.ids()[row].to_string(),
                             column: name.to_string(),
-                            reason: format!("{x} is not a whole number"),
+                            reason: Note::new(
+                                format!("{x} 不是整数"),
+                                format!("{x} is not a whole number"),
+                            ),
                         }
                         .into());
                     }

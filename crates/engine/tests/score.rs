@@ -349,12 +349,32 @@ fn missing_columns_are_all_named_with_the_outputs_that_need_them() {
 fn values_of_the_wrong_type_are_named_by_row_customer_and_column() {
     let r = small();
     let rows = json_rows(r, &r.sample[..3]);
-    for (column, value, says) in [
-        ("orders", Value::from("abc"), "must be a whole number"),
-        ("orders", Value::from(2.5), "must be a whole number"),
-        ("last_purchase", Value::from("2024-13-01"), "must be a date"),
-        ("monetary", Value::from(true), "must be a number"),
-        ("purchase_days", Value::Null, "has no value"),
+    for (column, value, says, says_zh) in [
+        (
+            "orders",
+            Value::from("abc"),
+            "must be a whole number",
+            "应为整数",
+        ),
+        (
+            "orders",
+            Value::from(2.5),
+            "must be a whole number",
+            "应为整数",
+        ),
+        (
+            "last_purchase",
+            Value::from("2024-13-01"),
+            "must be a date",
+            "应为日期",
+        ),
+        (
+            "monetary",
+            Value::from(true),
+            "must be a number",
+            "应为数字",
+        ),
+        ("purchase_days", Value::Null, "has no value", "没有值"),
     ] {
         let mut bad = rows.clone();
         bad[2].insert(column.into(), value.clone());
@@ -370,7 +390,14 @@ fn values_of_the_wrong_type_are_named_by_row_customer_and_column() {
         };
         assert_eq!((*row, c.as_str()), (2, column), "{e}");
         assert_eq!(customer_id, bad[2]["customer_id"].as_str().unwrap());
-        assert!(reason.contains(says), "{column} {value}: {e}");
+        assert!(reason.en.contains(says), "{column} {value}: {e}");
+        // in Chinese too, for a caller that shows it
+        let zh = e.zh();
+        assert!(
+            zh.starts_with("第 2 行（客户 `") && zh.contains(says_zh),
+            "{column} {value}: {zh}"
+        );
+        assert!(!zh.contains(says), "{zh}");
     }
     // ids: missing, duplicated, empty
     let mut bad = rows.clone();
@@ -392,6 +419,7 @@ fn values_of_the_wrong_type_are_named_by_row_customer_and_column() {
     bad[0].insert("last_purchase".into(), later.into());
     let e = score_err(r, &bad);
     assert!(e.to_string().contains("after the run's as-of date"), "{e}");
+    assert!(e.zh().contains("晚于本次运行的基准日"), "{}", e.zh());
     let mut bad = rows.clone();
     bad[0].insert("purchase_days".into(), 0.into());
     assert!(matches!(score_err(r, &bad), ScoreError::BadValue { .. }));

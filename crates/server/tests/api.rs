@@ -481,6 +481,18 @@ async fn a_read_only_server_refuses_to_refresh_and_bodies_are_bounded() {
         String::from_utf8_lossy(&body)
     );
     has_chinese_twins(&serde_json::from_slice(&body).unwrap(), "not json");
+    // a customer the run's models cannot score: said in Chinese too
+    let req = Request::post("/api/v1/score")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"customers\": [{\"customer_id\": 2.5}]}"))
+        .unwrap();
+    let (st, body, _) = call(&s, req).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["error"]["message_zh"], "评分：第 0 行：customer_id 应为字符串，而不是 2.5",
+        "{v}"
+    );
 }
 
 #[tokio::test]

@@ -421,6 +421,13 @@ async fn a_bad_filter_shows_the_engine_message_and_fix_as_400() {
     let a = get(&s, "/customers?lang=en&sort=nope").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.text().contains("no column <code>nope</code> to sort by"));
+    // the refused order stays chosen in its box, as the filter does
+    assert!(
+        a.text()
+            .contains("<option value=\"nope\" selected>nope (cannot sort)</option>"),
+        "{}",
+        a.text()
+    );
     let a = get(&s, "/customers?lang=en&scheme=behaviour&grade=nope").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.text().contains("use one of"));

@@ -107,6 +107,13 @@ fn form(c: &Ctx, q: &CustomersQuery) -> Value {
         sorts.push(json!({"value": name, "label": format!("{label} ↑")}));
         sorts.push(json!({"value": format!("-{name}"), "label": format!("{label} ↓")}));
     }
+    // a refused order stays chosen, as the filter stays in its box, to be seen and changed
+    if let Some(sort) = q.sort.as_deref().filter(|s| !s.is_empty())
+        && !sorts.iter().any(|o| o["value"] == sort)
+    {
+        let label = format!("{sort}{}", c.l.t("list.sort_unknown"));
+        sorts.push(json!({"value": sort, "label": label}));
+    }
     let hidden: Vec<Value> = ["run", "lang", "scheme", "grade", "cols"]
         .iter()
         .filter_map(|k| c.params.get(k).map(|v| json!({"name": k, "value": v})))

@@ -68,6 +68,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("list.id", "客户 ID 开头", "Customer ID starts with"),
     ("list.sort", "排序", "Sort by"),
     ("list.sort_none", "表中顺序", "Table order"),
+    ("list.sort_unknown", "（无法排序）", " (cannot sort)"),
     ("list.asc", "升序", "ascending"),
     ("list.desc", "降序", "descending"),
     ("list.apply", "应用", "Apply"),
