@@ -49,6 +49,16 @@ impl ColumnData {
         }
     }
 
+    /// [`ColumnData::type_name`] in Chinese.
+    pub fn type_name_zh(&self) -> &'static str {
+        match self {
+            ColumnData::Int(_) => "整数",
+            ColumnData::Float(_) => "小数",
+            ColumnData::Text(_) => "文本",
+            ColumnData::Date(_) => "日期",
+        }
+    }
+
     /// Value `i` as a number: ints and floats as they are, dates as days since 1970-01-01,
     /// text as `None`.
     pub fn number(&self, i: usize) -> Option<f64> {

@@ -73,6 +73,16 @@ impl ColumnKind {
             ColumnKind::Text => "text",
         }
     }
+
+    /// [`ColumnKind::describe`] in Chinese.
+    fn describe_zh(self) -> &'static str {
+        match self {
+            ColumnKind::Int => "整数",
+            ColumnKind::Float => "数字",
+            ColumnKind::Date => "日期（YYYY-MM-DD）",
+            ColumnKind::Text => "文本",
+        }
+    }
 }
 
 /// A column the customers to score must have: its type and the outputs that need it.
@@ -152,14 +162,14 @@ pub enum ScoreError {
     #[error("missing {}: {}", if .0.len() == 1 { "column" } else { "columns" }, render_missing(.0))]
     MissingColumns(Vec<MissingColumn>),
     /// A column of a type that cannot be read as the run's.
-    #[error("column `{column}` must be {expected}, not {found}")]
+    #[error("column `{column}` must be {}, not {found}", expected.describe())]
     ColumnType {
         /// The column.
         column: String,
         /// What it must be.
-        expected: &'static str,
+        expected: ColumnKind,
         /// What it is.
-        found: &'static str,
+        found: Note,
     },
     /// One customer's value that the run's models cannot use.
     #[error("row {row} (customer `{customer_id}`), `{column}`: {reason}")]
@@ -221,8 +231,8 @@ impl ScoreError {
                 found,
             } => format!(
                 "列 `{column}` 应为{}，而不是{}",
-                kind_zh(expected),
-                type_zh(found)
+                expected.describe_zh(),
+                found.zh
             ),
             ScoreError::BadValue {
                 row,
@@ -240,26 +250,6 @@ impl ScoreError {
             ),
             ScoreError::Model { output, reason } => format!("{output}：{}", reason.zh),
         }
-    }
-}
-
-/// [`ColumnKind::describe`] in Chinese.
-fn kind_zh(described: &str) -> &'static str {
-    match described {
-        "a whole number" => "整数",
-        "a number" => "数字",
-        "a date (YYYY-MM-DD)" => "日期（YYYY-MM-DD）",
-        _ => "文本",
-    }
-}
-
-/// [`ColumnData::type_name`] in Chinese.
-fn type_zh(name: &str) -> &'static str {
-    match name {
-        "int" => "整数",
-        "float" => "小数",
-        "date" => "日期",
-        _ => "文本",
     }
 }
 
@@ -852,7 +842,7 @@ impl Scorer {
                     customer_id: table.ids()[row].to_string(),
                     column: name.to_string(),
                     reason: Note::new(
-                        format!("应为{}，而不是 {v}", kind_zh(input.r#type.describe())),
+                        format!("应为{}，而不是 {v}", input.r#type.describe_zh()),
                         format!("must be {}, not {v}", input.r#type.describe()),
                     ),
                 })
@@ -1348,8 +1338,8 @@ fn convert(
     let wrong = || -> EngineError {
         ScoreError::ColumnType {
             column: name.to_string(),
-            expected: kind.describe(),
-            found: data.type_name(),
+            expected: kind,
+            found: Note::new(data.type_name_zh(), data.type_name()),
         }
         .into()
     };
