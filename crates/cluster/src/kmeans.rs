@@ -346,9 +346,32 @@ fn nearest(x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64) {
 
 /// Labels of `data` under `centroids` (`k × d`) and the inertia.
 pub(crate) fn assign(data: &[f64], d: usize, k: usize, centroids: &[f64]) -> (Vec<u32>, f64) {
+    let (labels, inertia, _) = assign_with_sums(data, d, k, centroids);
+    (labels, inertia)
+}
+
+/// Rows' coordinate sums (`k × d`) and counts per label.
+#[derive(Clone)]
+pub(crate) struct LabelSums {
+    pub(crate) sums: Vec<f64>,
+    pub(crate) counts: Vec<usize>,
+}
+
+/// [`assign`] with the rows' sums and counts per label, which the pass adds up anyway (equal
+/// to [`crate::select::label_sums`] of the labels, bit for bit).
+pub(crate) fn assign_with_sums(
+    data: &[f64],
+    d: usize,
+    k: usize,
+    centroids: &[f64],
+) -> (Vec<u32>, f64, LabelSums) {
     let mut labels = vec![u32::MAX; data.len() / d];
     let step = lloyd_step(data, d, k, centroids, &mut labels);
-    (labels, step.inertia)
+    let sums = LabelSums {
+        sums: step.sums,
+        counts: step.counts,
+    };
+    (labels, step.inertia, sums)
 }
 
 /// Lloyd on all of `data` from given centres, with `params`' tolerance and iteration limit.

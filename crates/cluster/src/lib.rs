@@ -66,6 +66,7 @@ use serde::{Deserialize, Serialize};
 pub use config::{ClusterConfig, FrozenClusters, KChoice};
 pub use error::{ClusterError, Result};
 pub use features::{Feature, Transform};
+use kmeans::LabelSums;
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use model::FittedKMeans;
 pub use profile::{ClusterProfile, ColumnStats};
@@ -135,11 +136,14 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         }
     };
     // a fit on the sample scored and labelled on every customer
-    let on_all = |(mut f, on_sample): (KMeansFit, bool)| -> KMeansFit {
+    // (with the rows' sums per label that its assignment gave, which the scores use)
+    let on_all = |(mut f, on_sample): (KMeansFit, bool)| -> (KMeansFit, Option<LabelSums>) {
+        let mut sums = None;
         if on_sample {
-            (f.labels, f.inertia) = kmeans::assign(&fm.data, d, f.k, &f.centroids);
+            let (labels, inertia, s) = kmeans::assign_with_sums(&fm.data, d, f.k, &f.centroids);
+            (f.labels, f.inertia, sums) = (labels, inertia, Some(s));
         }
-        f
+        (f, sums)
     };
     // the silhouettes' sample, taken before the scan so that each fit is scored as it is made
     let mut sidx = kmeans::sample_index(
@@ -155,15 +159,20 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         .collect();
     let on_sample = |f: &KMeansFit| -> Vec<u32> { sidx.iter().map(|&i| f.labels[i]).collect() };
     // every score but the silhouette (which needs all the k's sample labels at once)
-    let score = |f: &KMeansFit| {
-        let (calinski_harabasz, davies_bouldin) = select::ch_db(&fm.data, d, f.k, &f.labels);
+    let score = |(f, sums): &(KMeansFit, Option<LabelSums>)| {
+        let sums = match sums {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(select::label_sums(&fm.data, d, f.k, &f.labels)),
+        };
+        let (calinski_harabasz, davies_bouldin) =
+            select::ch_db_of(&fm.data, d, f.k, &f.labels, &sums);
         KScore {
             k: f.k,
             inertia: f.inertia,
             silhouette: f64::NAN,
             calinski_harabasz,
             davies_bouldin,
-            smallest_share: f.sizes().into_iter().min().unwrap_or(0) as f64 / n as f64,
+            smallest_share: sums.counts.iter().copied().min().unwrap_or(0) as f64 / n as f64,
             n_iter: f.n_iter,
             converged: f.converged,
         }
@@ -189,8 +198,9 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         if scanning {
             made.push((fit.0.labels.len() <= config.sample_size).then(|| fit.clone()));
         }
-        let mut f = on_all(fit);
-        scores.push(score(&f));
+        let made_on_all = on_all(fit);
+        scores.push(score(&made_on_all));
+        let mut f = made_on_all.0;
         labelings.push(on_sample(&f));
         if refitted {
             f.labels = Vec::new();
@@ -221,7 +231,7 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         // the chosen k as a fixed k would have it (its first starts are the scan's), and its
         // scores from that fit
         let all = config.params(k);
-        fits[at] = on_all(match made.swap_remove(at) {
+        let chosen = on_all(match made.swap_remove(at) {
             Some((scanned, sampled_fit)) => {
                 let data = if sampled_fit { &scan_data } else { &fm.data };
                 let first = config.scan_params(k).n_init;
@@ -231,7 +241,8 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             None => fit_on(&all)?,
         });
         drop(made);
-        scores[at] = score(&fits[at]);
+        scores[at] = score(&chosen);
+        fits[at] = chosen.0;
         labelings[at] = on_sample(&fits[at]);
         if let Some(sil) = &mut sil {
             let s = select::silhouettes(&points, d, &labelings[at..=at], &[k]);

@@ -194,11 +194,13 @@ pub(crate) fn profiles(
         let axis = [col::MONETARY, col::ORDERS, col::RECENCY_DAYS]
             .iter()
             .position(|a| a == col);
-        // Population mean/sd of log1p values, for the name.
+        // Population mean/sd of log1p values, for the name (a missing value's is NaN too).
+        let logs = Transform::Log1p.apply_all(&v);
         let t: Vec<f64> = v
             .iter()
-            .filter(|x| !x.is_nan())
-            .map(|&x| Transform::Log1p.apply(x))
+            .zip(&logs)
+            .filter(|(x, _)| !x.is_nan())
+            .map(|(_, &l)| l)
             .collect();
         let pm = t.iter().sum::<f64>() / t.len().max(1) as f64;
         let psd =
@@ -206,14 +208,11 @@ pub(crate) fn profiles(
         let mut stats = Vec::with_capacity(k);
         let mut zs = vec![None; k];
         for c in 0..k {
-            let mut xs: Vec<f64> = members[c]
-                .iter()
-                .map(|&i| v[i])
-                .filter(|x| !x.is_nan())
-                .collect();
+            let present = || members[c].iter().filter(|&&i| !v[i].is_nan());
+            let mut xs: Vec<f64> = present().map(|&i| v[i]).collect();
             let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
             if axis.is_some() {
-                let ct: Vec<f64> = xs.iter().map(|&x| Transform::Log1p.apply(x)).collect();
+                let ct: Vec<f64> = present().map(|&i| logs[i]).collect();
                 if !ct.is_empty() && psd > 0.0 {
                     let cm = ct.iter().sum::<f64>() / ct.len() as f64;
                     zs[c] = Some((cm - pm) / psd);

@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kmeans::{CHUNK, sq_dist};
+use crate::kmeans::{CHUNK, LabelSums, sq_dist};
 
 /// How well one k did. Higher silhouette and Calinski–Harabasz are better, lower Davies–Bouldin
 /// is better; inertia always falls with k (read it as an elbow curve).
@@ -34,7 +34,12 @@ pub struct KScore {
 /// Calinski–Harabasz and Davies–Bouldin of `labels` (centres recomputed as label means, as
 /// scikit-learn does).
 pub fn ch_db(data: &[f64], d: usize, k: usize, labels: &[u32]) -> (f64, f64) {
-    let n = labels.len();
+    ch_db_of(data, d, k, labels, &label_sums(data, d, k, labels))
+}
+
+/// The rows' coordinate sums and counts per label, as [`crate::kmeans`]'s assignment adds
+/// them (chunk by chunk in row order, the chunks in order): the same bits either way.
+pub(crate) fn label_sums(data: &[f64], d: usize, k: usize, labels: &[u32]) -> LabelSums {
     let parts: Vec<(Vec<f64>, Vec<usize>)> = data
         .par_chunks(CHUNK * d)
         .zip(labels.par_chunks(CHUNK))
@@ -57,6 +62,19 @@ pub fn ch_db(data: &[f64], d: usize, k: usize, labels: &[u32]) -> (f64, f64) {
         sums.iter_mut().zip(s).for_each(|(a, b)| *a += b);
         counts.iter_mut().zip(c).for_each(|(a, b)| *a += b);
     }
+    LabelSums { sums, counts }
+}
+
+/// [`ch_db`] given the [`label_sums`] of `labels`.
+pub(crate) fn ch_db_of(
+    data: &[f64],
+    d: usize,
+    k: usize,
+    labels: &[u32],
+    by_label: &LabelSums,
+) -> (f64, f64) {
+    let n = labels.len();
+    let (sums, counts) = (&by_label.sums, &by_label.counts);
     let mut centers = sums.clone();
     for c in 0..k {
         let inv = 1.0 / counts[c].max(1) as f64;
@@ -165,6 +183,16 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
             by_col[f * s + j] = v;
         }
     }
+    // Each point's slot in `sums` under every labeling, point by point: the labelings' sums
+    // are then added side by side (independent additions, not one chain through memory),
+    // each still over the points in ascending order.
+    let n_lab = labelings.len();
+    let mut slots = vec![0u32; s * n_lab];
+    for (m, lab) in labelings.iter().enumerate() {
+        for (j, &l) in lab.iter().enumerate() {
+            slots[j * n_lab + m] = (offsets[m] + l as usize) as u32;
+        }
+    }
     let per_point: Vec<Vec<f64>> = (0..s)
         .into_par_iter()
         .map_init(
@@ -180,10 +208,9 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
                 }
                 dist.iter_mut().for_each(|q| *q = q.sqrt());
                 let mut sums = vec![0.0; total];
-                for (m, lab) in labelings.iter().enumerate() {
-                    let sums = &mut sums[offsets[m]..];
-                    for (&l, &dj) in lab.iter().zip(dist.iter()) {
-                        sums[l as usize] += dj;
+                for (&dj, js) in dist.iter().zip(slots.chunks_exact(n_lab)) {
+                    for &slot in js {
+                        sums[slot as usize] += dj;
                     }
                 }
                 labelings
@@ -293,6 +320,33 @@ mod tests {
         assert!((sil - SIL).abs() < 1e-12, "{sil}");
         assert!((ch - CH).abs() < 1e-9, "{ch}");
         assert!((db - DB).abs() < 1e-12, "{db}");
+    }
+
+    /// Several labelings scored in one pass give each one's silhouette alone, to the bit
+    /// (the sums add the same distances in the same order), and an assignment's own sums
+    /// per label give the Calinski–Harabasz and Davies–Bouldin of its labels.
+    #[test]
+    fn scores_made_together_or_from_an_assignment_are_those_made_alone() {
+        let (n, d) = (300, 3);
+        let data: Vec<f64> = (0..n * d)
+            .map(|i| ((i * 7919) % 1009) as f64 / 97.0 + (i % 3) as f64)
+            .collect();
+        let ks = [2, 3, 5];
+        let mut labelings = Vec::new();
+        for &k in &ks {
+            let centres: Vec<f64> = data[..k * d].to_vec();
+            let (labels, _, sums) = crate::kmeans::assign_with_sums(&data, d, k, &centres);
+            let from_sums = ch_db_of(&data, d, k, &labels, &sums);
+            let alone = ch_db(&data, d, k, &labels);
+            assert_eq!(from_sums.0.to_bits(), alone.0.to_bits());
+            assert_eq!(from_sums.1.to_bits(), alone.1.to_bits());
+            labelings.push(labels);
+        }
+        let together = silhouettes(&data, d, &labelings, &ks);
+        for (m, &k) in ks.iter().enumerate() {
+            let alone = silhouettes(&data, d, &labelings[m..=m], &[k])[0];
+            assert_eq!(together[m].to_bits(), alone.to_bits(), "k = {k}");
+        }
     }
 
     const SIL: f64 = 0.7124387250580051;
