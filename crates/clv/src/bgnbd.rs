@@ -8,7 +8,7 @@ use statrs::function::gamma::{digamma, ln_gamma};
 
 use crate::data::CalibrationData;
 use crate::error::{Result, positive};
-use crate::fit::{self, FitOptions, Fitted, KeyMap, MAXP, Mle, Rows};
+use crate::fit::{self, FitOptions, Fitted, MAXP, Mle, RowIndex, Rows};
 use crate::hyp2f1::bg_bracket;
 use crate::special::{ln_beta, log_add_exp, logistic};
 
@@ -58,7 +58,7 @@ impl BgNbd {
         ];
         let index = RowIndex::new(rows);
         fit::fit_mle_with(rows, opts, starts, &|m: &BgNbd, grad| {
-            index.sum(m, rows, grad)
+            m.indexed_sum(&index, rows, grad)
         })
     }
 
@@ -179,7 +179,7 @@ impl Mle for BgNbd {
 
     /// Same sums as `row_grad_impl`, with the lnΓ/ψ terms (functions of x only) computed once
     /// per run of equal x (compressed rows are sorted by x) and the row loop left with two
-    /// logs, one exp and one log1p. `RowIndex::sum` gives the same values bit for bit.
+    /// logs, one exp and one log1p. `BgNbd::indexed_sum` gives the same values bit for bit.
     fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
         let k = self.eval_consts(grad);
         let mut acc = [0.0; 5];
@@ -303,64 +303,27 @@ impl BgNbd {
     }
 }
 
-/// Where each row's terms live, built once per fit (it depends on the rows only): the
-/// distinct x (lnΓ, ψ, one log), the distinct tₓ and the distinct T (a log and a reciprocal
-/// each). An evaluation computes each of them once, in parallel for long lists, then sums the
-/// rows in `fit::chunked_sum`'s fixed chunks, each row only combining its table entries (one
-/// exp and one log1p). At 1M customers (388,752 distinct rows) that is 730 x, 657 tₓ and
-/// 126k T instead of 777k logs per evaluation. Same values as `sum_rows` bit for bit, for any
-/// number of threads.
-struct RowIndex {
-    xs: Vec<f64>,
-    txs: Vec<f64>,
-    ts: Vec<f64>,
-    /// Per row: (x, tₓ, T) indices.
-    rows: Vec<[u32; 3]>,
-}
-
-impl RowIndex {
-    fn new(rows: Rows<'_>) -> Self {
-        fn id(map: &mut KeyMap<u32>, list: &mut Vec<f64>, v: f64) -> u32 {
-            *map.entry(v.to_bits()).or_insert_with(|| {
-                list.push(v);
-                (list.len() - 1) as u32
-            })
-        }
-        let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut x_ids, mut tx_ids, mut t_ids) =
-            (KeyMap::default(), KeyMap::default(), KeyMap::default());
-        let idx = (0..rows.a.len())
-            .map(|i| {
-                [
-                    id(&mut x_ids, &mut xs, rows.a[i]),
-                    id(&mut tx_ids, &mut txs, rows.b[i]),
-                    id(&mut t_ids, &mut ts, rows.c[i]),
-                ]
-            })
-            .collect();
-        RowIndex {
-            xs,
-            txs,
-            ts,
-            rows: idx,
-        }
-    }
-
-    /// `[LL, ∂LL/∂(r, α, a, b)]` (gradient only with `grad`) of `m` over `rows`, the rows this
-    /// index was built from.
-    fn sum(&self, m: &BgNbd, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+/// BG/NBD sums over a [`RowIndex`]: an evaluation computes the x, tₓ and T terms once per
+/// distinct value, in parallel for long lists, then sums the rows in `fit::chunked_sum`'s fixed
+/// chunks, each row only combining its table entries (one exp and one log1p). Same values as
+/// `sum_rows` bit for bit, for any number of threads.
+impl BgNbd {
+    /// `[LL, ∂LL/∂(r, α, a, b)]` (gradient only with `grad`) over `rows`, the rows `index` was
+    /// built from.
+    fn indexed_sum(&self, index: &RowIndex, rows: Rows<'_>, grad: bool) -> [f64; 5] {
+        let m = self;
         let k = m.eval_consts(grad);
-        let xt = fit::table(&self.xs, |&x| m.x_terms(&k, x, grad));
-        let ltx = fit::table(&self.txs, |&tx| m.time_terms(tx, grad));
-        let lt = fit::table(&self.ts, |&t| m.time_terms(t, grad));
+        let xt = fit::table(&index.xs, |&x| m.x_terms(&k, x, grad));
+        let ltx = fit::table(&index.txs, |&tx| m.time_terms(tx, grad));
+        let lt = fit::table(&index.ts, |&t| m.time_terms(t, grad));
         let tables = (&xt[..], &ltx[..], &lt[..]);
         if grad {
             fit::chunked_sum(rows.a.len(), |range| {
-                self.sum_range::<true>(m, rows, tables, range)
+                m.indexed_range::<true>(index, rows, tables, range)
             })
         } else {
             fit::chunked_sum(rows.a.len(), |range| {
-                self.sum_range::<false>(m, rows, tables, range)
+                m.indexed_range::<false>(index, rows, tables, range)
             })
         }
     }
@@ -368,17 +331,17 @@ impl RowIndex {
     /// Weighted sums over `rows[range]` from the per-evaluation tables (x terms, tₓ terms, T
     /// terms).
     #[allow(clippy::type_complexity)]
-    fn sum_range<const GRAD: bool>(
+    fn indexed_range<const GRAD: bool>(
         &self,
-        m: &BgNbd,
+        index: &RowIndex,
         rows: Rows<'_>,
         (xt, ltx, lt): (&[XTerms], &[(f64, f64)], &[(f64, f64)]),
         range: std::ops::Range<usize>,
     ) -> [f64; 5] {
         let mut acc = [0.0; 5];
         for i in range {
-            let [xi, txi, ti] = self.rows[i];
-            m.add_row::<GRAD>(
+            let [xi, txi, ti] = index.rows[i];
+            self.add_row::<GRAD>(
                 &mut acc,
                 rows.w[i],
                 rows.a[i],
@@ -505,7 +468,7 @@ mod tests {
         for m in [model(), BgNbd::new(2.5, 0.7, 3.1, 0.4).unwrap()] {
             for grad in [false, true] {
                 let want = fit::chunked_sum(n, |range| m.sum_rows(rows, range, grad));
-                assert_eq!(index.sum(&m, rows, grad), want);
+                assert_eq!(m.indexed_sum(&index, rows, grad), want);
             }
         }
     }

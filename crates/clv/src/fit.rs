@@ -184,12 +184,53 @@ where
 }
 
 /// Hash with a fixed seed for the maps of the models' row indexes (`pareto_nbd::RowIndex`,
-/// `bgnbd::RowIndex`), keyed by f64 bit patterns. foldhash mixes whole numbers' all-zero low
+/// [`RowIndex`]), keyed by f64 bit patterns. foldhash mixes whole numbers' all-zero low
 /// bits; the maps are only looked up, never iterated (ids follow the order of the rows).
 pub(crate) type KeyHash = foldhash::fast::FixedState;
 
 /// Hash map keyed by f64 bit patterns.
 pub(crate) type KeyMap<V> = HashMap<u64, V, KeyHash>;
+
+/// Each row's x, tₓ and T as indexes into the distinct values of each, built once per fit (it
+/// depends on the rows only): a model whose row terms are functions of x, of tₓ or of T alone
+/// computes each once per evaluation (BG/NBD, MBG/NBD). At 1M customers (388,752 distinct
+/// rows) that is 730 x, 657 tₓ and 126k T instead of 777k of each.
+pub(crate) struct RowIndex {
+    pub(crate) xs: Vec<f64>,
+    pub(crate) txs: Vec<f64>,
+    pub(crate) ts: Vec<f64>,
+    /// Per row: (x, tₓ, T) indices.
+    pub(crate) rows: Vec<[u32; 3]>,
+}
+
+impl RowIndex {
+    pub(crate) fn new(rows: Rows<'_>) -> Self {
+        fn id(map: &mut KeyMap<u32>, list: &mut Vec<f64>, v: f64) -> u32 {
+            *map.entry(v.to_bits()).or_insert_with(|| {
+                list.push(v);
+                (list.len() - 1) as u32
+            })
+        }
+        let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut x_ids, mut tx_ids, mut t_ids) =
+            (KeyMap::default(), KeyMap::default(), KeyMap::default());
+        let idx = (0..rows.a.len())
+            .map(|i| {
+                [
+                    id(&mut x_ids, &mut xs, rows.a[i]),
+                    id(&mut tx_ids, &mut txs, rows.b[i]),
+                    id(&mut t_ids, &mut ts, rows.c[i]),
+                ]
+            })
+            .collect();
+        RowIndex {
+            xs,
+            txs,
+            ts,
+            rows: idx,
+        }
+    }
+}
 
 /// `f` of each of `items`, in parallel for long lists (each value on its own, so the same for
 /// any number of threads).

@@ -35,6 +35,24 @@ pub(crate) fn softplus(x: f64) -> f64 {
     }
 }
 
+/// [`softplus`] and [`logistic`] of `x` from one exponential (both take e^(−|x|)): the same
+/// values as the two functions, bit for bit.
+pub(crate) fn softplus_logistic(x: f64) -> (f64, f64) {
+    if x > 0.0 {
+        let e = (-x).exp();
+        (x + e.ln_1p(), 1.0 / (1.0 + e))
+    } else {
+        let e = x.exp();
+        // x = ±0: e = 1, and `logistic` takes its first branch
+        let sig = if x >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        (e.ln_1p(), sig)
+    }
+}
+
 /// Tricomi's confluent hypergeometric function U(s, s; z) for s > 0, z > 0, needed by the
 /// Pareto/NBD DERT.
 ///
@@ -89,6 +107,25 @@ pub fn tricomi_u_ss(s: f64, z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn softplus_and_logistic_together_are_each_alone() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300,
+            -1e-300,
+        ];
+        xs.extend((-4000..=4000).map(|i| f64::from(i) * 0.0173));
+        for x in xs {
+            let (sp, sig) = softplus_logistic(x);
+            assert_eq!(sp.to_bits(), softplus(x).to_bits(), "softplus({x})");
+            assert_eq!(sig.to_bits(), logistic(x).to_bits(), "logistic({x})");
+        }
+    }
 
     #[test]
     fn tricomi_matches_scipy_hyperu() {

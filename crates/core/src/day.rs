@@ -15,6 +15,10 @@ pub struct Day(pub i32);
 
 const EPOCH_CE_DAYS: i32 = 719_163; // NaiveDate::from_ymd(1970,1,1).num_days_from_ce()
 
+/// Days either side of 1970 within which [`Day::year_month`] computes the month itself (well
+/// inside chrono's range; beyond it chrono's clamping decides).
+const CIVIL_RANGE: u32 = 90_000_000;
+
 impl Day {
     /// The day for a calendar date, `None` when the date does not exist.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Day> {
@@ -41,8 +45,21 @@ impl Day {
 
     /// Year and month of this day, e.g. `(1997, 3)`.
     pub fn year_month(self) -> (i32, u32) {
-        let d = self.to_naive();
-        (d.year(), d.month())
+        // the civil calendar by integer arithmetic (Hinnant's `civil_from_days`), as chrono
+        // has it, without building a date: the fold asks for every purchase line's month
+        if self.0.unsigned_abs() > CIVIL_RANGE {
+            let d = self.to_naive();
+            return (d.year(), d.month());
+        }
+        let z = i64::from(self.0) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        (year as i32, month as u32)
     }
 
     /// Parses `YYYY-MM-DD`, used for command-line flags and config values.
@@ -260,6 +277,21 @@ mod tests {
         }
         assert_eq!(d.to_string(), "1997-01-01");
         assert_eq!(d.year_month(), (1997, 1));
+        // the arithmetic month is chrono's, every day of ±2,700 years and at the range's ends
+        let chrono = |d: Day| {
+            let n = d.to_naive();
+            (n.year(), n.month())
+        };
+        for x in (-1_000_000..=1_000_000).chain([
+            -90_000_001,
+            -90_000_000,
+            90_000_000,
+            90_000_001,
+            i32::MIN,
+            i32::MAX,
+        ]) {
+            assert_eq!(Day(x).year_month(), chrono(Day(x)), "day {x}");
+        }
     }
 
     #[test]
