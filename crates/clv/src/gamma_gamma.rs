@@ -324,7 +324,11 @@ impl GammaGamma {
             vec![5.0, 3.0, 3.0 * mean_m],
             vec![0.5, 5.0, 0.2 * mean_m],
         ];
-        fit::fit_mle(rows, opts, starts)
+        // ln m̄ depends on the data only: taken once here, not at each of the fit's evaluations
+        let ln_m: Vec<f64> = ms.iter().map(|m| m.ln()).collect();
+        fit::fit_mle_with(rows, opts, starts, &|g: &GammaGamma, grad| {
+            fit::chunked_sum(xs.len(), |range| g.sum_range(rows, range, grad, |i| ln_m[i]))
+        })
     }
 
     /// Log-likelihood of one repeat customer (note 025 eq. 1a).
@@ -436,6 +440,20 @@ impl Mle for GammaGamma {
 
     /// Same sums with lnΓ/ψ of p·x computed once per run of equal x (the fit sorts by x).
     fn sum_rows(&self, rows: Rows<'_>, range: std::ops::Range<usize>, grad: bool) -> [f64; 5] {
+        self.sum_range(rows, range, grad, |i| rows.b[i].ln())
+    }
+}
+
+impl GammaGamma {
+    /// [`Mle::sum_rows`] with each row's ln m̄ from `ln_m`: a fit takes them once, not at
+    /// every evaluation (the same bits either way).
+    fn sum_range(
+        &self,
+        rows: Rows<'_>,
+        range: std::ops::Range<usize>,
+        grad: bool,
+        ln_m: impl Fn(usize) -> f64,
+    ) -> [f64; 5] {
         let GammaGamma { p, q, v } = *self;
         let ln_v = v.ln();
         let base = -ln_gamma(q) + q * ln_v;
@@ -456,7 +474,7 @@ impl Mle for GammaGamma {
                     dp_x = d_pq - digamma(px) + ln_x;
                 }
             }
-            let (ln_m, l_vxm) = (m.ln(), (v + x * m).ln());
+            let (ln_m, l_vxm) = (ln_m(i), (v + x * m).ln());
             acc[0] += w * (ll_x + (px - 1.0) * ln_m - (px + q) * l_vxm);
             if grad {
                 acc[1] += w * x * (dp_x + ln_m - l_vxm);
