@@ -1,5 +1,6 @@
 //! Category share (revenue, customers, orders per category) and the top categories of each grade.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::baskets::Baskets;
@@ -194,17 +195,21 @@ pub(crate) fn top_by_grades(
         .iter()
         .map(|(_, g)| vec![0.0; g.labels.len() * width])
         .collect();
+    // the columns side by side: each column's cells still add the rows in order
     rows.for_each_chunk(&mut |chunk| {
-        for ((_, grades), rev) in columns.iter().zip(rev.iter_mut()) {
-            for r in chunk {
-                let gi = grades.codes[r.customer as usize] as usize;
-                rev[gi * width + slot[r.category as usize] as usize] += r.revenue;
-            }
-        }
+        columns
+            .par_iter()
+            .zip(rev.par_iter_mut())
+            .for_each(|((_, grades), rev)| {
+                for r in chunk {
+                    let gi = grades.codes[r.customer as usize] as usize;
+                    rev[gi * width + slot[r.category as usize] as usize] += r.revenue;
+                }
+            });
         Ok(())
     })?;
     Ok(columns
-        .iter()
+        .par_iter()
         .zip(&rev)
         .map(|((name, grades), rev)| {
             top_of_column(b, names, t, &slot, kept, name, grades, rev, top_n)

@@ -62,6 +62,7 @@ pub use seasonality::{PeriodShare, SeasonalityShares, seasonality_shares};
 
 use clientele_core::columns as col;
 use clientele_core::{Column, ColumnData, CustomerTable, Texts, Values};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::groups::{Groups, categorical};
@@ -194,7 +195,7 @@ pub fn analyze_behaviour(
 
     let grades: Vec<(&str, Groups)> = input
         .grade_columns
-        .iter()
+        .par_iter()
         .map(|&g| Ok((g, categorical(&*t.column_once(g)?, config.max_values, lang))))
         .collect::<Result<_>>()?;
 
@@ -210,14 +211,21 @@ pub fn analyze_behaviour(
         ],
         codes: vec![0; n],
     };
-    for d in &dims {
-        if grades.is_empty() {
-            breakdowns.push(breakdown::breakdown(d, "", &all, &monetary));
-        }
-        for (name, g) in &grades {
-            breakdowns.push(breakdown::breakdown(d, name, g, &monetary));
-        }
-    }
+    // every dimension by every grade column, side by side, in that order
+    let pairs: Vec<(&breakdown::Dimension, &str, &Groups)> = dims
+        .iter()
+        .flat_map(|d| {
+            let alone = grades.is_empty().then_some((d, "", &all));
+            alone
+                .into_iter()
+                .chain(grades.iter().map(move |(name, g)| (d, *name, g)))
+        })
+        .collect();
+    breakdowns.par_extend(
+        pairs
+            .par_iter()
+            .map(|&(d, name, g)| breakdown::breakdown(d, name, g, &monetary)),
+    );
     // what the categories need is the grades' groups: the rest goes before the baskets come
     // (at 18M customers monetary is 290 MB, each dimension's codes 73 MB)
     drop(monetary);

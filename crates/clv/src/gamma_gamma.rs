@@ -327,7 +327,9 @@ impl GammaGamma {
         // ln m̄ depends on the data only: taken once here, not at each of the fit's evaluations
         let ln_m: Vec<f64> = ms.iter().map(|m| m.ln()).collect();
         fit::fit_mle_with(rows, opts, starts, &|g: &GammaGamma, grad| {
-            fit::chunked_sum(xs.len(), |range| g.sum_range(rows, range, grad, |i| ln_m[i]))
+            fit::chunked_sum(xs.len(), |range| {
+                g.sum_range(rows, range, grad, |i| ln_m[i])
+            })
         })
     }
 

@@ -4,6 +4,7 @@
 
 use clientele_core::columns::{self as col, LIFECYCLE_KEY};
 use clientele_core::{CustomerTable, Grouping};
+use rayon::prelude::*;
 
 use crate::models::ModelOutputs;
 use crate::{
@@ -135,18 +136,21 @@ pub(crate) fn next_steps(
         Ok(v) => (ValueBasis::Clv, Some(v)),
         Err(_) => (ValueBasis::Revenue, table.number_view(col::MONETARY).ok()),
     };
-    let mut members: Vec<Members> = Vec::with_capacity(groups.len());
-    for (g, column, sep) in &mut groups {
-        let m = Members::of(table, column, &g.group, sep.as_deref());
-        let stake: f64 = m
-            .rows()
-            .filter_map(|i| values.and_then(|v| v.get(i)))
-            .filter(|v| v.is_finite())
-            .sum();
-        g.value_at_stake = Some(stake);
-        g.value_basis = Some(basis);
-        members.push(m);
-    }
+    // each group's members and value at stake on its own (side by side, each sum in row order)
+    let members: Vec<Members> = groups
+        .par_iter_mut()
+        .map(|(g, column, sep)| {
+            let m = Members::of(table, column, &g.group, sep.as_deref());
+            let stake: f64 = m
+                .rows()
+                .filter_map(|i| values.and_then(|v| v.get(i)))
+                .filter(|v| v.is_finite())
+                .sum();
+            g.value_at_stake = Some(stake);
+            g.value_basis = Some(basis);
+            m
+        })
+        .collect();
     // more at stake first; ties: more customers, then the order above (grades, RFM, stages)
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by(|&a, &b| {

@@ -812,20 +812,18 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
         };
         let mut counts: std::collections::BTreeMap<String, usize> =
             std::collections::BTreeMap::new();
-        match &sep {
-            Some(s) => {
-                for t in values.iter().flatten().flat_map(|v| v.split(s.as_str())) {
-                    if !t.is_empty() {
-                        *counts.entry(t.to_string()).or_default() += 1;
-                    }
-                }
+        // by distinct value: a tag counts the customers of every value that carries it
+        for (label, n) in values.labels().iter().zip(values.counts()) {
+            if n == 0 {
+                continue;
             }
-            None => {
-                for (label, n) in values.labels().iter().zip(values.counts()) {
-                    if n > 0 {
-                        *counts.entry(label.clone()).or_default() += n;
+            match &sep {
+                Some(s) => {
+                    for t in label.split(s.as_str()).filter(|t| !t.is_empty()) {
+                        *counts.entry(t.to_string()).or_default() += n;
                     }
                 }
+                None => *counts.entry(label.clone()).or_default() += n,
             }
         }
         for (grade, n) in counts {
