@@ -810,23 +810,7 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
         let Ok(values) = table.texts(&column) else {
             continue;
         };
-        let mut counts: std::collections::BTreeMap<String, usize> =
-            std::collections::BTreeMap::new();
-        // by distinct value: a tag counts the customers of every value that carries it
-        for (label, n) in values.labels().iter().zip(values.counts()) {
-            if n == 0 {
-                continue;
-            }
-            match &sep {
-                Some(s) => {
-                    for t in label.split(s.as_str()).filter(|t| !t.is_empty()) {
-                        *counts.entry(t.to_string()).or_default() += n;
-                    }
-                }
-                None => *counts.entry(label.clone()).or_default() += n,
-            }
-        }
-        for (grade, n) in counts {
+        for (grade, n) in grade_counts(values, sep.as_deref()) {
             // two names that read the same as files (`a/b`, `a_b`; `VIP`, `vip` on a
             // case-insensitive disk) get distinct files instead of one overwriting the other
             let base = format!("segments/{}/{}", file_safe(&scheme), file_safe(&grade));
@@ -847,6 +831,29 @@ pub(crate) fn target_lists(table: &CustomerTable, out: &ModelOutputs) -> Vec<Tar
         }
     }
     lists
+}
+
+/// Customers per grade of a grade column (per tag with a tag separator), by distinct value:
+/// a tag counts the customers of every value that carries it.
+fn grade_counts(
+    values: &clientele_core::Texts,
+    sep: Option<&str>,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (label, n) in values.labels().iter().zip(values.counts()) {
+        if n == 0 {
+            continue;
+        }
+        match sep {
+            Some(s) => {
+                for t in label.split(s).filter(|t| !t.is_empty()) {
+                    *counts.entry(t.to_string()).or_default() += n;
+                }
+            }
+            None => *counts.entry(label.clone()).or_default() += n,
+        }
+    }
+    counts
 }
 
 /// A grade name as a file name: path separators and characters Windows rejects become `_`;
@@ -913,6 +920,34 @@ mod tests {
         use std::mem::{align_of, size_of};
         assert_eq!(size_of::<MonthActivity>(), size_of::<CustomerMonth>());
         assert_eq!(align_of::<MonthActivity>(), align_of::<CustomerMonth>());
+    }
+
+    /// Counting by distinct value gives what counting every customer's text gives.
+    #[test]
+    fn grade_counts_by_value_are_the_counts_by_customer() {
+        let rows = [
+            Some("A|B"),
+            Some("B"),
+            None,
+            Some("A|B"),
+            Some(""),
+            Some("C||A"),
+            Some("B"),
+        ];
+        let values: clientele_core::Texts = rows.iter().map(|r| r.map(str::to_string)).collect();
+        for sep in [Some("|"), None] {
+            let mut want = std::collections::BTreeMap::<String, usize>::new();
+            for v in rows.iter().flatten() {
+                match sep {
+                    Some(s) => v
+                        .split(s)
+                        .filter(|t| !t.is_empty())
+                        .for_each(|t| *want.entry(t.to_string()).or_default() += 1),
+                    None => *want.entry(v.to_string()).or_default() += 1,
+                }
+            }
+            assert_eq!(grade_counts(&values, sep), want, "{sep:?}");
+        }
     }
 
     #[test]
