@@ -86,6 +86,24 @@ impl Ids {
         idx.iter().map(|&i| self.get(i)).collect()
     }
 
+    /// The first id (in order) seen before, if any. Ids in strictly ascending order (a
+    /// table the fold made) are known distinct from one pass of comparisons; others are
+    /// hashed.
+    pub fn first_repeated(&self) -> Option<&str> {
+        let mut it = self.iter();
+        let ascending = match it.next() {
+            None => true,
+            Some(first) => it
+                .try_fold(first, |prev, id| (prev < id).then_some(id))
+                .is_some(),
+        };
+        if ascending {
+            return None;
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.len());
+        self.iter().find(|id| !seen.insert(*id))
+    }
+
     /// The ids as owned strings.
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(str::to_string).collect()
@@ -157,6 +175,21 @@ impl<'de> Deserialize<'de> for Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeated_id_whether_sorted_or_not() {
+        let ids = |v: &[&str]| {
+            let mut i = Ids::new();
+            v.iter().for_each(|x| i.push(x));
+            i
+        };
+        assert_eq!(ids(&[]).first_repeated(), None);
+        assert_eq!(ids(&["a", "b", "c"]).first_repeated(), None);
+        assert_eq!(ids(&["c", "a", "b"]).first_repeated(), None);
+        assert_eq!(ids(&["a", "b", "b", "c"]).first_repeated(), Some("b"));
+        assert_eq!(ids(&["c", "a", "c", "a"]).first_repeated(), Some("c"));
+        assert_eq!(ids(&["a", "A", "a"]).first_repeated(), Some("a"));
+    }
 
     #[test]
     fn ids_are_stored_end_to_end_and_read_back() {

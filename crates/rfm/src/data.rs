@@ -2,7 +2,6 @@
 //! finite values, unique ids) so scoring itself cannot fail on data.
 
 use clientele_core::columns as col;
-use std::collections::HashSet;
 
 use clientele_core::{CustomerTable, Ids, RfmSummary};
 
@@ -162,12 +161,9 @@ impl RfmData {
                 });
             }
         }
-        let mut seen = HashSet::with_capacity(n);
-        for id in self.ids.iter() {
-            if !seen.insert(id) {
-                return Err(RfmError::DuplicateId(id.to_string()));
-            }
+        match self.ids.first_repeated() {
+            Some(id) => Err(RfmError::DuplicateId(id.to_string())),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
