@@ -62,6 +62,14 @@ impl Day {
         (year as i32, month as u32)
     }
 
+    /// The first day of the month after this day's (the end, exclusive, of its month).
+    pub fn next_month_start(self) -> Day {
+        let (y, m) = self.year_month();
+        let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        // past chrono's last month: no day of the input comes after it
+        Day::from_ymd(y, m, 1).unwrap_or(Day(i32::MAX))
+    }
+
     /// Parses `YYYY-MM-DD`, used for command-line flags and config values.
     pub fn parse_iso(s: &str) -> Result<Day, CoreError> {
         DateFormat::Auto
@@ -291,6 +299,12 @@ mod tests {
             i32::MAX,
         ]) {
             assert_eq!(Day(x).year_month(), chrono(Day(x)), "day {x}");
+        }
+        // the next month's first day ends this day's month
+        for x in (-40_000..=40_000).step_by(7) {
+            let (d, next) = (Day(x), Day(x).next_month_start());
+            assert_ne!(next.year_month(), d.year_month(), "day {x}");
+            assert_eq!(Day(next.0 - 1).year_month(), d.year_month(), "day {x}");
         }
     }
 

@@ -937,10 +937,9 @@ impl Sweep {
             let mut i = 0;
             while i < used.len() {
                 let ym = Day(used[i].day).year_month();
-                let j = i + used[i..]
-                    .iter()
-                    .take_while(|l| Day(l.day).year_month() == ym)
-                    .count();
+                // lines are by day: the month's run ends at the next month's first day
+                let next = Day(used[i].day).next_month_start().0;
+                let j = i + used[i..].iter().take_while(|l| l.day < next).count();
                 let month = &used[i..j];
                 let revenue: i128 = month.iter().map(|l| i128::from(l.amount)).sum();
                 self.orders.clear();

@@ -326,14 +326,16 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
     };
     let p_alive = optional(col::P_ALIVE)?;
     let gap = optional("last_gap_days")?;
-    (0..table.len())
-        .map(|row| {
+    // one allocation of the final size (a `Result` collect grows its vector by copying)
+    let mut inputs = Vec::with_capacity(table.len());
+    for row in 0..table.len() {
+        inputs.push({
             let missing = |what: &str| LifecycleError::BadCustomer {
                 row,
                 message: format!("`{}` has no {what}", &table.ids()[row]),
             };
             let purchase_days = days.get(row).ok_or_else(|| missing(col::PURCHASE_DAYS))?;
-            Ok(StageInput {
+            StageInput {
                 first_purchase: first.get(row).ok_or_else(|| missing(col::FIRST_PURCHASE))?,
                 last_purchase: last.get(row).ok_or_else(|| missing(col::LAST_PURCHASE))?,
                 purchase_days: if purchase_days >= 0.0 && purchase_days <= f64::from(u32::MAX) {
@@ -344,9 +346,10 @@ pub fn stage_inputs(table: &CustomerTable) -> Result<Vec<StageInput>, LifecycleE
                 avg_interpurchase_days: avg.get(row),
                 p_alive: p_alive.as_ref().and_then(|v| v.get(row)),
                 last_gap_days: gap.as_ref().and_then(|v| v.get(row)).map(|g| g as i32),
-            })
-        })
-        .collect()
+            }
+        });
+    }
+    Ok(inputs)
 }
 
 /// Count and share of one stage.
