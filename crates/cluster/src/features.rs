@@ -383,6 +383,7 @@ pub fn extract(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clientele_core::ColumnData;
 
     /// The looked-up transforms of whole numbers are the function's own, to the bit, and
     /// anything else (fractions, a wide range, NaN, -0.0) goes through the function.
@@ -405,7 +406,6 @@ mod tests {
             }
         }
     }
-    use clientele_core::ColumnData;
 
     fn table() -> CustomerTable {
         let mut t = CustomerTable::new(vec!["a".into(), "b".into(), "c".into()]);

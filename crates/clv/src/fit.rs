@@ -160,6 +160,22 @@ pub(crate) fn row_sums<M: Mle>(m: &M, rows: Rows<'_>) -> [f64; 5] {
     want
 }
 
+/// `n` rows (x, tₓ, T, weight) for the row-index tests: several chunks, the parallel path,
+/// and x, tₓ and T each repeated.
+#[cfg(test)]
+pub(crate) fn repeated_rows(n: usize) -> [Vec<f64>; 4] {
+    let x: Vec<f64> = (0..n).map(|i| (i / 700) as f64).collect();
+    let t: Vec<f64> = (0..n).map(|i| 20.0 + (i % 997) as f64 * 0.05).collect();
+    let tx: Vec<f64> = (0..n)
+        .map(|i| match x[i] {
+            0.0 => 0.0,
+            _ => t[i] * ((i % 13) as f64 / 13.0),
+        })
+        .collect();
+    let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
+    [x, tx, t, w]
+}
+
 /// Deterministic sum of `f` over fixed chunks of `0..n` (in parallel for large `n`): the
 /// partition and the order the chunk results are added in never depend on the number of
 /// threads, so neither does the result.

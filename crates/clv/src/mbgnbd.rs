@@ -313,15 +313,7 @@ mod tests {
     #[test]
     fn indexed_sums_equal_row_sums_bitwise() {
         let n = 20_000;
-        let x: Vec<f64> = (0..n).map(|i| (i / 700) as f64).collect();
-        let t: Vec<f64> = (0..n).map(|i| 20.0 + (i % 997) as f64 * 0.05).collect();
-        let tx: Vec<f64> = (0..n)
-            .map(|i| match x[i] {
-                0.0 => 0.0,
-                _ => t[i] * ((i % 13) as f64 / 13.0),
-            })
-            .collect();
-        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
+        let [x, tx, t, w] = fit::repeated_rows(n);
         let rows = Rows {
             a: &x,
             b: &tx,
