@@ -193,10 +193,14 @@ pub fn analyze_behaviour(
         avg_interpurchase_days,
     };
 
+    // side by side; a column that cannot be read fails the step with the first such column's
+    // error, as one after another would
     let grades: Vec<(&str, Groups)> = input
         .grade_columns
         .par_iter()
         .map(|&g| Ok((g, categorical(&*t.column_once(g)?, config.max_values, lang))))
+        .collect::<Vec<Result<_>>>()
+        .into_iter()
         .collect::<Result<_>>()?;
 
     let dims = breakdown::dimensions(t, config, input.grade_columns, lang)?;
