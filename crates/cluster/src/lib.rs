@@ -113,20 +113,29 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         ));
     }
     let ks: Vec<usize> = (lo..=hi).collect();
-    // Large tables: scan k on a seeded sample, score each k's centres on every customer, then
-    // refine only the chosen k on all customers. The scan is what costs; this keeps 1M customers
-    // × 7 values of k at the price of about one full fit.
+    // Large tables: k is chosen and every k scored on a seeded sample, then only the chosen
+    // k's centres are refined on all customers. The scores compare k with each other (the
+    // elbow reads the inertia's shape, not its size), which a sample of 100,000 shows as well
+    // as every customer does; scoring each k on all of them was a pass over every customer
+    // per k for numbers that only rank the k.
     let sampled = n > config.sample_size && config.sample_size >= 2 * hi;
     let scan_data = if sampled {
         let size = config.sample_size;
         notes.push(Note::new(
-            format!("在 {n} 位客户中抽样 {size} 位选择 k；各项评分用全部客户计算"),
-            format!("k scanned on a sample of {size} of {n} customers; scores use all customers"),
+            format!(
+                "在 {n} 位客户中抽样 {size} 位选择 k，各个 k 的评分也在该样本上计算；选定 k 的中心再用全部客户迭代"
+            ),
+            format!(
+                "k chosen and every k scored on a sample of {size} of {n} customers; the chosen k's centres then refined on all of them"
+            ),
         ));
         kmeans::sample_rows(&fm.data, d, config.sample_size, config.seed)
     } else {
         Vec::new()
     };
+    // the customers the scores are taken on: the sample, or every customer
+    let scored: &[f64] = if sampled { &scan_data } else { &fm.data };
+    let n_scored = scored.len() / d;
     // A sample can miss rare distinct points that the full table has; fit on all then. The
     // fit as made (on the sample or on all), and whether it was on the sample.
     let fit_on = |params: &kmeans::KMeansParams| -> Result<(KMeansFit, bool)> {
@@ -135,19 +144,20 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
             _ => Ok((kmeans(&fm.data, d, params)?, false)),
         }
     };
-    // a fit on the sample scored and labelled on every customer
-    // (with the rows' sums per label that its assignment gave, which the scores use)
-    let on_all = |(mut f, on_sample): (KMeansFit, bool)| -> (KMeansFit, Option<LabelSums>) {
+    // a fit labelled on the customers the scores are taken on (a fit made on every customer
+    // of a sampled table is labelled on the sample, so that every k is scored alike), with
+    // the rows' sums per label when that labelling made them
+    let to_scored = |(mut f, on_sample): (KMeansFit, bool)| -> (KMeansFit, Option<LabelSums>) {
         let mut sums = None;
-        if on_sample {
-            let (labels, inertia, s) = kmeans::assign_with_sums(&fm.data, d, f.k, &f.centroids);
+        if sampled && !on_sample {
+            let (labels, inertia, s) = kmeans::assign_with_sums(scored, d, f.k, &f.centroids);
             (f.labels, f.inertia, sums) = (labels, inertia, Some(s));
         }
         (f, sums)
     };
     // the silhouettes' sample, taken before the scan so that each fit is scored as it is made
     let mut sidx = kmeans::sample_index(
-        n,
+        n_scored,
         config.silhouette_sample,
         config.seed,
         init::STREAM_SILHOUETTE,
@@ -155,24 +165,24 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     sidx.sort_unstable();
     let points: Vec<f64> = sidx
         .iter()
-        .flat_map(|&i| fm.data[i * d..(i + 1) * d].iter().copied())
+        .flat_map(|&i| scored[i * d..(i + 1) * d].iter().copied())
         .collect();
     let on_sample = |f: &KMeansFit| -> Vec<u32> { sidx.iter().map(|&i| f.labels[i]).collect() };
     // every score but the silhouette (which needs all the k's sample labels at once)
     let score = |(f, sums): &(KMeansFit, Option<LabelSums>)| {
         let sums = match sums {
             Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(select::label_sums(&fm.data, d, f.k, &f.labels)),
+            None => std::borrow::Cow::Owned(select::label_sums(scored, d, f.k, &f.labels)),
         };
         let (calinski_harabasz, davies_bouldin) =
-            select::ch_db_of(&fm.data, d, f.k, &f.labels, &sums);
+            select::ch_db_of(scored, d, f.k, &f.labels, &sums);
         KScore {
             k: f.k,
             inertia: f.inertia,
             silhouette: f64::NAN,
             calinski_harabasz,
             davies_bouldin,
-            smallest_share: sums.counts.iter().copied().min().unwrap_or(0) as f64 / n as f64,
+            smallest_share: sums.counts.iter().copied().min().unwrap_or(0) as f64 / n_scored as f64,
             n_iter: f.n_iter,
             converged: f.converged,
         }
@@ -198,9 +208,9 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         if scanning {
             made.push((fit.0.labels.len() <= config.sample_size).then(|| fit.clone()));
         }
-        let made_on_all = on_all(fit);
-        scores.push(score(&made_on_all));
-        let mut f = made_on_all.0;
+        let labelled = to_scored(fit);
+        scores.push(score(&labelled));
+        let mut f = labelled.0;
         labelings.push(on_sample(&f));
         if refitted {
             f.labels = Vec::new();
@@ -231,7 +241,7 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
         // the chosen k as a fixed k would have it (its first starts are the scan's), and its
         // scores from that fit
         let all = config.params(k);
-        let chosen = on_all(match made.swap_remove(at) {
+        let chosen = to_scored(match made.swap_remove(at) {
             Some((scanned, sampled_fit)) => {
                 let data = if sampled_fit { &scan_data } else { &fm.data };
                 let first = config.scan_params(k).n_init;

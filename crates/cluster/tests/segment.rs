@@ -340,6 +340,15 @@ fn large_tables_scan_k_on_a_sample_and_refine_on_all() {
         "{:?}",
         a.notes
     );
+    // Every k is scored on the sample: shares of its 2,000 customers, and the chosen k's
+    // inertia about a quarter of the refined model's on all 8,000.
+    for s in &a.scores {
+        let members = s.smallest_share * 2_000.0;
+        assert!((members - members.round()).abs() < 1e-9, "{s:?}");
+    }
+    let chosen = a.scores.iter().find(|s| s.k == a.model.k).unwrap();
+    let ratio = chosen.inertia / a.model.inertia;
+    assert!((0.2..0.3).contains(&ratio), "{ratio}");
     // The refined model labels every customer as its own centroids say.
     assert_eq!(a.model.predict(&t).unwrap(), a.labels);
     let full = segment(
