@@ -322,26 +322,132 @@ fn transpose(c: &[f64], k: usize, d: usize) -> Vec<f64> {
     t
 }
 
-/// Nearest centre of `x` and the squared distance to it (ties go to the lower index).
-#[inline]
-fn nearest(x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64) {
-    let k = buf.len();
-    buf.fill(0.0);
-    for (j, &xj) in x.iter().enumerate() {
-        for (b, &c) in buf.iter_mut().zip(&ct[j * k..(j + 1) * k]) {
-            let t = xj - c;
-            *b += t * t;
+/// Squared distances from a row to every centre (the centres transposed, `d × k`). For the
+/// usual k the count is known at compile time ([`FixedK`]), so the k running sums stay in
+/// registers instead of a buffer; either way each sum starts at 0 and adds the features in
+/// order, the same operations and so the same bits.
+trait Near: Copy + Send + Sync {
+    /// The nearest centre of `x` and the squared distance to it (ties go to the lower index).
+    fn nearest(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64);
+    /// The nearest centre, its squared distance and the squared distance to the second nearest.
+    fn nearest2(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64, f64);
+}
+
+/// Any number of centres, summed in `buf` (one slot per centre).
+#[derive(Clone, Copy)]
+struct AnyK;
+
+impl AnyK {
+    #[inline]
+    fn distances(x: &[f64], ct: &[f64], buf: &mut [f64]) {
+        let k = buf.len();
+        buf.fill(0.0);
+        for (j, &xj) in x.iter().enumerate() {
+            for (b, &c) in buf.iter_mut().zip(&ct[j * k..(j + 1) * k]) {
+                let t = xj - c;
+                *b += t * t;
+            }
         }
     }
+}
+
+impl Near for AnyK {
+    #[inline]
+    fn nearest(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64) {
+        AnyK::distances(x, ct, buf);
+        closest(buf)
+    }
+
+    #[inline]
+    fn nearest2(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64, f64) {
+        AnyK::distances(x, ct, buf);
+        closest2(buf)
+    }
+}
+
+/// Exactly `K` centres.
+#[derive(Clone, Copy)]
+struct FixedK<const K: usize>;
+
+impl<const K: usize> FixedK<K> {
+    #[inline]
+    fn distances(x: &[f64], ct: &[f64]) -> [f64; K] {
+        let mut acc = [0.0; K];
+        for (&xj, cj) in x.iter().zip(ct.chunks_exact(K)) {
+            for (b, &c) in acc.iter_mut().zip(cj) {
+                let t = xj - c;
+                *b += t * t;
+            }
+        }
+        acc
+    }
+}
+
+impl<const K: usize> Near for FixedK<K> {
+    #[inline]
+    fn nearest(self, x: &[f64], ct: &[f64], _: &mut [f64]) -> (usize, f64) {
+        closest(&FixedK::<K>::distances(x, ct))
+    }
+
+    #[inline]
+    fn nearest2(self, x: &[f64], ct: &[f64], _: &mut [f64]) -> (usize, f64, f64) {
+        closest2(&FixedK::<K>::distances(x, ct))
+    }
+}
+
+/// `$f(near, args…)` with the [`Near`] for `k` centres: a [`FixedK`] for k up to 10 (the
+/// range segmentations use), [`AnyK`] past it.
+macro_rules! by_k {
+    ($k:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $k {
+            1 => $f(FixedK::<1>, $($arg),*),
+            2 => $f(FixedK::<2>, $($arg),*),
+            3 => $f(FixedK::<3>, $($arg),*),
+            4 => $f(FixedK::<4>, $($arg),*),
+            5 => $f(FixedK::<5>, $($arg),*),
+            6 => $f(FixedK::<6>, $($arg),*),
+            7 => $f(FixedK::<7>, $($arg),*),
+            8 => $f(FixedK::<8>, $($arg),*),
+            9 => $f(FixedK::<9>, $($arg),*),
+            10 => $f(FixedK::<10>, $($arg),*),
+            _ => $f(AnyK, $($arg),*),
+        }
+    };
+}
+
+/// The index and value of the smallest distance (the first on a tie).
+#[inline]
+fn closest(dist: &[f64]) -> (usize, f64) {
     let mut best = 0;
-    let mut bd = buf[0];
-    for (c, &v) in buf.iter().enumerate().skip(1) {
+    let mut bd = dist[0];
+    for (c, &v) in dist.iter().enumerate().skip(1) {
         if v < bd {
             bd = v;
             best = c;
         }
     }
     (best, bd)
+}
+
+/// [`closest`] and the second smallest distance.
+#[inline]
+fn closest2(dist: &[f64]) -> (usize, f64, f64) {
+    let (mut best, mut d1, mut d2) = (0, dist[0], f64::INFINITY);
+    // selects rather than branches: which centre is nearer is a coin toss the branch
+    // predictor loses often
+    for (c, &v) in dist.iter().enumerate().skip(1) {
+        let (first, second) = (v < d1, v < d2);
+        d2 = if first {
+            d1
+        } else if second {
+            v
+        } else {
+            d2
+        };
+        d1 = if first { v } else { d1 };
+        best = if first { c } else { best };
+    }
+    (best, d1, d2)
 }
 
 /// Labels of `data` under `centroids` (`k × d`) and the inertia.
@@ -382,12 +488,18 @@ pub(crate) fn refine(data: &[f64], d: usize, start: Vec<f64>, params: &KMeansPar
 
 /// Inertia of `data` under `centroids` without keeping labels.
 fn inertia_of(data: &[f64], d: usize, k: usize, centroids: &[f64]) -> f64 {
+    by_k!(k, inertia_with(data, d, k, centroids))
+}
+
+fn inertia_with(near: impl Near, data: &[f64], d: usize, k: usize, centroids: &[f64]) -> f64 {
     let ct = transpose(centroids, k, d);
     let parts: Vec<f64> = data
         .par_chunks(CHUNK * d)
         .map(|x| {
             let mut buf = vec![0.0; k];
-            x.chunks_exact(d).map(|r| nearest(r, &ct, &mut buf).1).sum()
+            x.chunks_exact(d)
+                .map(|r| near.nearest(r, &ct, &mut buf).1)
+                .sum()
         })
         .collect();
     parts.iter().sum()
@@ -402,6 +514,17 @@ struct Step {
 
 /// Assignment plus the sums for the update, in one pass.
 fn lloyd_step(data: &[f64], d: usize, k: usize, centroids: &[f64], labels: &mut [u32]) -> Step {
+    by_k!(k, lloyd_step_with(data, d, k, centroids, labels))
+}
+
+fn lloyd_step_with(
+    near: impl Near,
+    data: &[f64],
+    d: usize,
+    k: usize,
+    centroids: &[f64],
+    labels: &mut [u32],
+) -> Step {
     let ct = transpose(centroids, k, d);
     let parts: Vec<Step> = data
         .par_chunks(CHUNK * d)
@@ -415,7 +538,7 @@ fn lloyd_step(data: &[f64], d: usize, k: usize, centroids: &[f64], labels: &mut 
             };
             let mut buf = vec![0.0; k];
             for (row, l) in x.chunks_exact(d).zip(lab.iter_mut()) {
-                let (c, dist) = nearest(row, &ct, &mut buf);
+                let (c, dist) = near.nearest(row, &ct, &mut buf);
                 if *l != c as u32 {
                     s.changed += 1;
                     *l = c as u32;
@@ -568,6 +691,23 @@ fn hamerly_step(
     labels: &mut [u32],
     bounds: &mut [(f64, f64)],
 ) -> Step {
+    by_k!(
+        k,
+        hamerly_step_with(data, d, k, centers, moved, labels, bounds)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn hamerly_step_with(
+    near: impl Near,
+    data: &[f64],
+    d: usize,
+    k: usize,
+    centers: &[f64],
+    moved: &Moved,
+    labels: &mut [u32],
+    bounds: &mut [(f64, f64)],
+) -> Step {
     let ct = transpose(centers, k, d);
     let half = half_gaps(centers, k, d);
     let parts: Vec<Step> = data
@@ -603,7 +743,7 @@ fn hamerly_step(
                 let c = if skip {
                     a
                 } else {
-                    let (c, d1, d2) = nearest2(row, &ct, &mut buf);
+                    let (c, d1, d2) = near.nearest2(row, &ct, &mut buf);
                     if c != a {
                         s.changed += 1;
                         *l = c as u32;
@@ -635,28 +775,6 @@ fn hamerly_step(
         total.changed += p.changed;
     }
     total
-}
-
-/// Nearest centre, its squared distance and the squared distance to the second nearest.
-#[inline]
-fn nearest2(x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64, f64) {
-    let k = buf.len();
-    buf.fill(0.0);
-    for (j, &xj) in x.iter().enumerate() {
-        for (b, &c) in buf.iter_mut().zip(&ct[j * k..(j + 1) * k]) {
-            let t = xj - c;
-            *b += t * t;
-        }
-    }
-    let (mut best, mut d1, mut d2) = (0, buf[0], f64::INFINITY);
-    for (c, &v) in buf.iter().enumerate().skip(1) {
-        if v < d1 {
-            (d2, d1, best) = (d1, v, c);
-        } else if v < d2 {
-            d2 = v;
-        }
-    }
-    (best, d1, d2)
 }
 
 /// Moves the points farthest from their centre into the empty clusters (scikit-learn's
@@ -711,6 +829,37 @@ mod tests {
         assert!(check_params(&p).is_ok());
     }
     use crate::synth::Blobs;
+
+    /// `by_k!`'s distances for one row, as (nearest, its distance, second) of `nearest2`
+    /// and (nearest, its distance) of `nearest`, as bits.
+    fn both(near: impl Near, x: &[f64], ct: &[f64], k: usize) -> (usize, u64, u64, usize, u64) {
+        let mut buf = vec![0.0; k];
+        let (c2, d1, d2) = near.nearest2(x, ct, &mut buf);
+        let (c, d) = near.nearest(x, ct, &mut buf);
+        (c2, d1.to_bits(), d2.to_bits(), c, d.to_bits())
+    }
+
+    #[test]
+    fn a_fixed_k_finds_the_nearest_centres_of_any_k_to_the_bit() {
+        let (data, _) = Blobs::customers(400, 3).generate();
+        let d = 5;
+        for k in 1..=12 {
+            // centres from the data itself, so that ties and equal distances occur
+            let mut centres = data[..k * d].to_vec();
+            if k > 2 {
+                centres.copy_within(0..d, 2 * d);
+            }
+            let ct = transpose(&centres, k, d);
+            for x in data.chunks_exact(d) {
+                let fixed = by_k!(k, both(x, &ct, k));
+                assert_eq!(fixed, both(AnyK, x, &ct, k), "k = {k}, row {x:?}");
+            }
+        }
+        // ties go to the lower index, a NaN distance is never the nearest
+        assert_eq!(closest2(&[2.0, 1.0, 1.0, 3.0]), (1, 1.0, 1.0));
+        assert_eq!(closest2(&[1.0, f64::NAN, 0.5]), (2, 0.5, 1.0));
+        assert_eq!(closest(&[3.0, 0.0, 0.0]), (1, 0.0));
+    }
 
     #[test]
     fn recovers_separated_blobs() {
