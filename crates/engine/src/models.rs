@@ -176,8 +176,12 @@ fn run_steps(
             laps.lap(Note::new("CLV（未计算）", "CLV (not computed)"), None);
         }
     }
+    // the presets that apply read only the fold's columns, so they are chosen here as after
+    // the steps below
+    let schemes = schemes_for(table, config, &mut out.skipped_presets);
+    let mut graded = None;
     if side_by_side(table, config) {
-        middle_side_by_side(table, config, &mut inputs, &mut out, &mut laps)?;
+        graded = middle_side_by_side(table, config, &schemes, &mut inputs, &mut out, &mut laps)?;
     } else {
         lifecycle_step(table, config, &mut inputs, &mut out)?;
         settle(table)?;
@@ -195,13 +199,26 @@ fn run_steps(
             laps.lap(cluster_note(), k_chosen(&out));
         }
     }
-    grade_step(table, config, &mut out)?;
-    settle(table)?;
-    let n = out.grades.len();
-    laps.lap(
-        Note::new("分级", "gradings"),
-        Some(Note::new(format!("{n} 个方案"), format!("{n} schemes"))),
-    );
+    let n = schemes.len();
+    let schemes_note = Some(Note::new(format!("{n} 个方案"), format!("{n} schemes")));
+    match graded {
+        Some((done, seconds)) => {
+            for (made, summary) in done {
+                table.set_parts(made)?;
+                out.grades.push(summary);
+            }
+            let note = Note::new(
+                format!("{n} 个方案，与 K-means 同时进行"),
+                format!("{n} schemes, alongside K-means"),
+            );
+            laps.record(Note::new("分级", "gradings"), seconds, Some(note));
+        }
+        None => {
+            grade_step(table, config, &schemes, &mut out)?;
+            settle(table)?;
+            laps.lap(Note::new("分级", "gradings"), schemes_note);
+        }
+    }
     if let Step::Done(clv) = &mut out.clv {
         clv.buy_next = crate::customer_value::buy_next(table, clv);
     }
@@ -411,28 +428,72 @@ fn side_by_side(table: &CustomerTable, config: &Config) -> bool {
     if table.is_stored() || !config.cluster.enabled {
         return false;
     }
-    let theirs = |c: &str| {
-        [
-            col::LIFECYCLE_STAGE,
-            col::R_SCORE,
-            col::F_SCORE,
-            col::M_SCORE,
-            col::RFM_CODE,
-            col::RFM_SEGMENT,
-            col::CONTRIBUTION_SHARE,
-            col::VALUE_TIER,
-            col::HML_TIER,
-            col::CLUSTER,
-            col::CLUSTER_NAME,
-        ]
-        .contains(&c)
-            || c.starts_with(&Grouping::Rfm(String::new()).column())
-    };
+    let theirs = written_in_the_middle;
     let features = match config.cluster.validate() {
         Ok(f) => f.unwrap_or_default(),
         Err(_) => return false, // the step reports it, in order
     };
     !theirs(&config.value_tiers.column) && !features.iter().any(|f| theirs(&f.column))
+}
+
+/// Whether lifecycle, RFM, value tiers or K-means write column `c`.
+fn written_in_the_middle(c: &str) -> bool {
+    [
+        col::LIFECYCLE_STAGE,
+        col::R_SCORE,
+        col::F_SCORE,
+        col::M_SCORE,
+        col::RFM_CODE,
+        col::RFM_SEGMENT,
+        col::CONTRIBUTION_SHARE,
+        col::VALUE_TIER,
+        col::HML_TIER,
+        col::CLUSTER,
+        col::CLUSTER_NAME,
+    ]
+    .contains(&c)
+        || c.starts_with(&Grouping::Rfm(String::new()).column())
+}
+
+/// The grading schemes' columns (in scheme order) and summaries, made beside K-means.
+type Graded = Vec<(clientele_core::PartColumns, SchemeSummary)>;
+
+/// The gradings made on `table` as it stands before lifecycle, RFM, value tiers and K-means,
+/// when that is how they grade after them: the table holds none of the columns those steps
+/// or the schemes write, so a scheme that reads one (in a rule or a statistic) fails to
+/// compile here and every column a scheme reads is the one it would read after them. `None`
+/// when a scheme fails here for any reason: the gradings then run after K-means as usual
+/// (and report their own errors there).
+fn grades_beside(
+    table: &CustomerTable,
+    config: &Config,
+    schemes: &[SchemeConfig],
+) -> Option<Graded> {
+    let outputs: Vec<String> = schemes.iter().map(SchemeConfig::column).collect();
+    let clash = table
+        .column_types()
+        .into_iter()
+        .any(|(c, _)| written_in_the_middle(c) || outputs.iter().any(|o| o == c));
+    if clash {
+        return None;
+    }
+    let playbook = Playbook::with_overrides(&config.playbook);
+    let mut done = Vec::with_capacity(schemes.len());
+    for s in schemes {
+        let mut compiled = compile(s, table).ok()?;
+        if config.scheme.is_empty() || s.preset.is_some() {
+            compiled.name_builtin_grades(config.output.lang);
+        }
+        let mut made = table.part_columns();
+        let result = compiled
+            .apply_by_parts(table, |part| {
+                made.append(&part.column, part.to_column())
+                    .map_err(EngineError::from)
+            })
+            .ok()?;
+        done.push((made, summarize(&result, table, &playbook)));
+    }
+    Some(done)
 }
 
 /// Lifecycle, RFM and value tiers one after another on one thread while K-means runs beside
@@ -441,10 +502,11 @@ fn side_by_side(table: &CustomerTable, config: &Config) -> bool {
 fn middle_side_by_side(
     table: &mut CustomerTable,
     config: &Config,
+    schemes: &[SchemeConfig],
     inputs: &mut ModelInputs<'_>,
     out: &mut ModelOutputs,
     laps: &mut Laps,
-) -> Result<(), EngineError> {
+) -> Result<Option<(Graded, f64)>, EngineError> {
     let months = inputs.months.take()?;
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let shared: &CustomerTable = table;
@@ -456,13 +518,15 @@ fn middle_side_by_side(
     }
     let (serial, (clusters, t_clusters)) = rayon::join(
         || {
+            // the gradings first: they read the table as it stands, which the others leave
+            let graded = timed(|| grades_beside(shared, config, schemes));
             let life = timed(|| lifecycle_of(shared, config, as_of, leads, months));
             let rfm = timed(|| rfm_of(shared, config));
-            (life, rfm, timed(|| tiers_of(shared, config)))
+            (graded, life, rfm, timed(|| tiers_of(shared, config)))
         },
         || timed(|| cluster_of(shared, config)),
     );
-    let ((life, t_life), (rfm, t_rfm), (tiers, t_tiers)) = serial;
+    let ((graded, t_graded), (life, t_life), (rfm, t_rfm), (tiers, t_tiers)) = serial;
     let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
     life?.apply(table, &mut out.lifecycle)?;
     laps.record(lifecycle_note(), t_life, beside());
@@ -472,7 +536,7 @@ fn middle_side_by_side(
     laps.record(tiers_note(), t_tiers, beside());
     out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
     laps.record(cluster_note(), t_clusters, k_chosen(out));
-    Ok(())
+    Ok(graded.map(|g| (g, t_graded)))
 }
 
 /// The stages, then trends and cohorts from the fold's `months` (consumed).
@@ -765,11 +829,11 @@ fn schemes_for(
 fn grade_step(
     table: &mut CustomerTable,
     config: &Config,
+    schemes: &[SchemeConfig],
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
     let playbook = Playbook::with_overrides(&config.playbook);
-    let schemes = schemes_for(table, config, &mut out.skipped_presets);
-    for s in &schemes {
+    for s in schemes {
         // the statistics its rules use (`p80(monetary)`) resolved on every customer, then
         // the customers graded a part at a time
         let mut compiled = compile(s, table)?;

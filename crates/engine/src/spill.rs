@@ -1346,6 +1346,53 @@ mod tests {
         }
     }
 
+    /// Grading schemes graded beside K-means (in memory) grade as one after another after it
+    /// (by parts): a scheme of the fold's and CLV's columns with statistics, and with them a
+    /// scheme that reads another's grade or K-means' cluster (then every scheme waits for
+    /// K-means, in memory too).
+    #[test]
+    fn gradings_beside_k_means_equal_gradings_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = "[[scheme]]\nname = \"spend\"\nrules = [\n  \
+            { grade = \"top\", when = \"monetary > p80(monetary) AND clv > p50(clv)\" },\n  \
+            { grade = \"mid\", when = \"orders > 2\" },\n]\ndefault = \"rest\"\n";
+        let reads_a_grade = "[[scheme]]\nname = \"again\"\nrules = [\n  \
+            { grade = \"top again\", when = \"grade_spend = 'top'\" },\n]\ndefault = \"no\"\n";
+        let reads_a_cluster = "[[scheme]]\nname = \"first cluster\"\nrules = [\n  \
+            { grade = \"one\", when = \"cluster = 1\" },\n]\ndefault = \"other\"\n";
+        let whole = AnalyzeOptions::default();
+        let mut config = shop(dir.path());
+        for (i, schemes) in [
+            plain.to_string(),
+            format!("{plain}{reads_a_grade}"),
+            format!("{plain}{reads_a_cluster}"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let parsed = Config::from_toml(schemes, "c.toml").unwrap();
+            config.scheme = parsed.scheme;
+            let memory = crate::analyze(&config, &whole, &NoProgress).unwrap();
+            let beside = memory.timings.iter().any(|t| {
+                t.step.en == "gradings"
+                    && t.detail.as_ref().is_some_and(|d| d.en.contains("alongside"))
+            });
+            assert_eq!(beside, i == 0, "{schemes}");
+            let spill = SpillOptions {
+                dir: Some(dir.path().join(format!("spill-{i}"))),
+                parts: 3,
+                reading_threads: None,
+                part_rows: None,
+            };
+            let out = dir.path().join(format!("by-parts-{i}"));
+            let by_parts = analyze_by_parts(&config, &whole, &spill, &out, &NoProgress).unwrap();
+            assert_eq!(by_parts.summary.grades, memory.summary.grades, "{schemes}");
+            assert!(!memory.summary.grades.is_empty());
+            let in_memory = by_parts.customers.clone().into_memory().unwrap();
+            assert_eq!(in_memory, memory.customers, "{schemes}");
+        }
+    }
+
     /// Runs `config` in memory and spilled in 1 and 7 parts; asserts the outputs equal and
     /// the spill folders are gone; the run in memory.
     fn spilled_equals_memory(config: &Config, dir: &Path) -> Analysis {
