@@ -90,6 +90,8 @@ pub(crate) struct ModelOutputs {
     pub skipped_presets: Vec<Note>,
     pub value_tiers: Option<ValueTierSection>,
     pub timings: Vec<crate::StepTiming>,
+    /// Target lists, next steps and best customers, when made beside behaviour.
+    pub decided: Option<Decided>,
 }
 
 /// The playbook's action in each language for a group known by any of `names` (the first
@@ -127,6 +129,9 @@ pub(crate) struct ModelInputs<'a> {
     /// Run the behaviour step (distributions, categories): not for a month end of
     /// `--history monthly`, whose snapshot and sizes do not use it.
     pub behaviour: bool,
+    /// Make the target lists, next steps and best customers beside the behaviour step
+    /// ([`ModelOutputs::decided`]); the analysis makes them afterwards otherwise.
+    pub decide: bool,
     /// With `[clv] model = "auto"` and a calibration end: the holdout comparison that chose
     /// the model (without it, auto compares by BIC on the whole data).
     pub holdout_choice: Option<&'a clientele_clv::ModelComparison>,
@@ -224,7 +229,18 @@ fn run_steps(
     }
     settle(table)?;
     if inputs.behaviour {
-        out.behaviour = Step::of(behaviour_step(table, config, &mut inputs, &out));
+        let spend = std::mem::take(&mut inputs.category_spend);
+        let (categories, seasonality) = (inputs.categories, inputs.seasonality);
+        // the lists and next steps beside it, for a table in memory (one kept on disk holds
+        // what each step reads, so its steps run one at a time)
+        let beside = inputs.decide && !table.is_stored();
+        let shared: &CustomerTable = table;
+        let (made, decided) = rayon::join(
+            || behaviour_of(shared, config, spend, categories, seasonality, &out),
+            || beside.then(|| decisions(shared, &out)),
+        );
+        out.behaviour = Step::of(made.and_then(|m| apply_behaviour(table, m)));
+        out.decided = decided;
         settle(table)?;
         laps.lap(
             Note::new(
@@ -285,15 +301,21 @@ impl Laps {
     }
 }
 
-fn behaviour_step(
-    table: &mut CustomerTable,
+/// The behaviour step's summary and columns, from the table as it stands (it writes nothing
+/// there itself) and the fold's category spend (consumed).
+fn behaviour_of(
+    table: &CustomerTable,
     config: &Config,
-    inputs: &mut ModelInputs<'_>,
+    spend: crate::deferred::Deferred<clientele_ingest::CategorySpend>,
+    categories: &[String],
+    seasonality: Option<&(
+        [clientele_ingest::PeriodTotals; 7],
+        [clientele_ingest::PeriodTotals; 12],
+    )>,
     out: &ModelOutputs,
-) -> Result<BehaviourSummary, EngineError> {
+) -> Result<(BehaviourSummary, Vec<clientele_core::Column>), EngineError> {
     use clientele_behaviour::{BehaviourInput, PeriodTotals, Seasonality, analyze_behaviour};
     // read a chunk at a time where they are (on disk in a run by parts), never all at once
-    let spend = std::mem::take(&mut inputs.category_spend);
     let rows = SpendRows {
         spend: &spend,
         failure: std::cell::RefCell::new(None),
@@ -303,7 +325,7 @@ fn behaviour_step(
         orders: p.orders,
         customers: p.customers,
     };
-    let season = inputs.seasonality.map(|(w, m)| Seasonality {
+    let season = seasonality.map(|(w, m)| Seasonality {
         weekday: w.map(|p| conv(&p)),
         month: m.map(|p| conv(&p)),
     });
@@ -323,7 +345,7 @@ fn behaviour_step(
     let input = BehaviourInput {
         table,
         customer_categories: &rows,
-        categories: inputs.categories,
+        categories,
         seasonality: season.as_ref(),
         grade_columns: &refs,
         lang: config.output.lang,
@@ -334,11 +356,43 @@ fn behaviour_step(
     if let Some(e) = failure {
         return Err(e);
     }
-    let (summary, columns) = result?;
+    Ok(result?)
+}
+
+/// The behaviour step's columns into the table; its summary back.
+fn apply_behaviour(
+    table: &mut CustomerTable,
+    (summary, columns): (BehaviourSummary, Vec<clientele_core::Column>),
+) -> Result<BehaviourSummary, EngineError> {
     for c in columns {
         table.set(c.name, c.data)?;
     }
     Ok(summary)
+}
+
+/// Target lists, next steps and best customers made beside the behaviour step (they read
+/// none of its columns), with the seconds they took.
+#[derive(Debug, Clone)]
+pub(crate) struct Decided {
+    pub groups: Vec<TargetList>,
+    pub next_steps: Vec<crate::NextStep>,
+    pub top_customers: Vec<crate::TopCustomer>,
+    pub seconds: f64,
+}
+
+/// The groups with customers (every grade of every scheme, RFM segment scheme, value tier,
+/// stage and cluster), the next steps for them and the best customers.
+pub(crate) fn decisions(table: &CustomerTable, out: &ModelOutputs) -> Decided {
+    let clock = std::time::Instant::now();
+    let groups = target_lists(table, out);
+    let next_steps = crate::decide::next_steps(table, out, &groups);
+    let top_customers = crate::decide::top_customers(table, crate::TOP_CUSTOMERS);
+    Decided {
+        groups,
+        next_steps,
+        top_customers,
+        seconds: clock.elapsed().as_secs_f64(),
+    }
 }
 
 /// The fold's category spend as the behaviour step's rows, a chunk at a time; a failed read

@@ -139,6 +139,7 @@ pub(crate) fn analyze_ingested(
             categories: &data.categories,
             seasonality: data.seasonality.as_ref(),
             behaviour: !month_end,
+            decide: !month_end,
             holdout_choice: validation.done().and_then(|v| v.comparison.as_ref()),
         };
         crate::models::run_models(&mut customers, config, inputs)?
@@ -164,11 +165,20 @@ pub(crate) fn analyze_ingested(
         });
         clock = std::time::Instant::now();
     };
+    // made beside the behaviour step, or here
+    let decided = models.decided.take();
+    let decided_seconds = decided.as_ref().map(|d| d.seconds);
+    let (mut pre_groups, mut pre_steps, mut pre_top) = match decided {
+        Some(d) => (Some(d.groups), Some(d.next_steps), Some(d.top_customers)),
+        None => (None, None, None),
+    };
     // every group with customers; their files are written only when asked for
     let groups = if opts.customer_table_only || month_end {
         Vec::new()
     } else {
-        crate::models::target_lists(&customers, &models)
+        pre_groups
+            .take()
+            .unwrap_or_else(|| crate::models::target_lists(&customers, &models))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
@@ -219,7 +229,9 @@ pub(crate) fn analyze_ingested(
     let mut next_steps = if month_end {
         Vec::new()
     } else {
-        crate::decide::next_steps(&customers, &models, &groups)
+        pre_steps
+            .take()
+            .unwrap_or_else(|| crate::decide::next_steps(&customers, &models, &groups))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
@@ -235,17 +247,26 @@ pub(crate) fn analyze_ingested(
     let top_customers = if month_end {
         Vec::new()
     } else {
-        crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS)
+        pre_top
+            .take()
+            .unwrap_or_else(|| crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
-    timed(
-        Note::new(
-            "目标名单、下一步行动、最佳顾客",
-            "target lists, next steps, best customers",
-        ),
-        None,
+    let lists_note = Note::new(
+        "目标名单、下一步行动、最佳顾客",
+        "target lists, next steps, best customers",
     );
+    match decided_seconds {
+        Some(seconds) => {
+            timings.push(crate::StepTiming {
+                step: lists_note,
+                detail: Some(Note::new("与购买行为同时进行", "alongside behaviour")),
+                seconds,
+            });
+        }
+        None => timed(lists_note, None),
+    }
     let kpis = Kpis::of(&customers);
     // a table kept on disk lets go of what these steps read before it is written
     customers.release();

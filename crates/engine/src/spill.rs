@@ -1375,7 +1375,9 @@ mod tests {
             let memory = crate::analyze(&config, &whole, &NoProgress).unwrap();
             let beside = memory.timings.iter().any(|t| {
                 t.step.en == "gradings"
-                    && t.detail.as_ref().is_some_and(|d| d.en.contains("alongside"))
+                    && t.detail
+                        .as_ref()
+                        .is_some_and(|d| d.en.contains("alongside"))
             });
             assert_eq!(beside, i == 0, "{schemes}");
             let spill = SpillOptions {
