@@ -60,7 +60,7 @@ pub mod profile;
 pub mod select;
 pub mod synth;
 
-use clientele_core::{CustomerTable, Note};
+use clientele_core::{CustomerTable, Note, thousands};
 use serde::{Deserialize, Serialize};
 
 pub use config::{ClusterConfig, FrozenClusters, KChoice};
@@ -120,7 +120,10 @@ pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmenta
     // per k for numbers that only rank the k.
     let sampled = n > config.sample_size && config.sample_size >= 2 * hi;
     let scan_data = if sampled {
-        let size = config.sample_size;
+        let (size, n) = (
+            thousands(&config.sample_size.to_string()),
+            thousands(&n.to_string()),
+        );
         notes.push(Note::new(
             format!(
                 "在 {n} 位客户中抽样 {size} 位选择 k，各个 k 的评分也在该样本上计算；选定 k 的中心再用全部客户迭代"

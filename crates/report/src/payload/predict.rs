@@ -219,7 +219,8 @@ fn intervals_card(c: &Ctx, clv: &ClvSection) -> Value {
     if let Some(why) = clv.intervals_skipped_in(c.lang) {
         lines.push(c.tf("pr.iv_skipped", &[("v", why.to_string())]));
     }
-    Card::new(c.t("pr.iv_title"), 6).table(t).text(lines).json()
+    // the whole width: four columns of money to the cent do not fit half of a laptop screen
+    Card::new(c.t("pr.iv_title"), 12).table(t).text(lines).json()
 }
 
 /// `model = "auto"`: every candidate's score and the one kept.
