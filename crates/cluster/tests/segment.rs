@@ -336,7 +336,9 @@ fn large_tables_scan_k_on_a_sample_and_refine_on_all() {
     let a = segment(&t, &cfg).unwrap();
     assert_eq!(a, segment(&t, &cfg).unwrap());
     assert!(
-        a.notes.iter().any(|n| n.en.contains("sample of 2,000 of 8,000 customers")),
+        a.notes
+            .iter()
+            .any(|n| n.en.contains("sample of 2,000 of 8,000 customers")),
         "{:?}",
         a.notes
     );

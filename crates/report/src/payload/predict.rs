@@ -220,7 +220,10 @@ fn intervals_card(c: &Ctx, clv: &ClvSection) -> Value {
         lines.push(c.tf("pr.iv_skipped", &[("v", why.to_string())]));
     }
     // the whole width: four columns of money to the cent do not fit half of a laptop screen
-    Card::new(c.t("pr.iv_title"), 12).table(t).text(lines).json()
+    Card::new(c.t("pr.iv_title"), 12)
+        .table(t)
+        .text(lines)
+        .json()
 }
 
 /// `model = "auto"`: every candidate's score and the one kept.
