@@ -594,7 +594,10 @@ pub(crate) fn lloyd(
     let mut n_iter = 0;
     let mut converged = false;
     for it in 0..max_iter {
-        let mut step = hamerly_step(data, d, k, &centers, &moved, &mut labels, &mut bounds);
+        let mut step = by_k!(
+            k,
+            hamerly_step(data, d, k, &centers, &moved, &mut labels, &mut bounds)
+        );
         n_iter = it + 1;
         if step.counts.contains(&0) {
             relocate_empty(data, d, &centers, &mut labels, &mut step);
@@ -679,26 +682,11 @@ fn half_gaps(centers: &[f64], k: usize, d: usize) -> Vec<f64> {
         .collect()
 }
 
-/// One Hamerly assignment plus the sums for the update. `bounds[i]` is (upper bound on the
-/// distance to the own centre, lower bound on the distance to any other centre), both moved by
-/// `moved` first.
-fn hamerly_step(
-    data: &[f64],
-    d: usize,
-    k: usize,
-    centers: &[f64],
-    moved: &Moved,
-    labels: &mut [u32],
-    bounds: &mut [(f64, f64)],
-) -> Step {
-    by_k!(
-        k,
-        hamerly_step_with(data, d, k, centers, moved, labels, bounds)
-    )
-}
-
+/// One Hamerly assignment plus the sums for the update, with `near` for the k centres
+/// (`by_k!`). `bounds[i]` is (upper bound on the distance to the own centre, lower bound on
+/// the distance to any other centre), both moved by `moved` first.
 #[allow(clippy::too_many_arguments)]
-fn hamerly_step_with(
+fn hamerly_step(
     near: impl Near,
     data: &[f64],
     d: usize,
