@@ -375,10 +375,11 @@ fn fold_parts(
             parts as u64,
             &Note::new("块", "parts"),
         );
-        for k in 0..parts {
+        let ingest_now: &clientele_ingest::IngestOptions = ingest;
+        let fold = |k: usize| -> Result<clientele_ingest::PartTable, EngineError> {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
-            let part = clientele_ingest::fold_part(&batches, validated.as_of, ingest)?;
+            let part = clientele_ingest::fold_part(&batches, validated.as_of, ingest_now)?;
             drop(batches);
             std::fs::remove_file(&rows)
                 .or_else(|e| {
@@ -389,7 +390,29 @@ fn fold_parts(
                     }
                 })
                 .map_err(|e| EngineError::io(&rows, e))?;
-            folded.add(k, part, ingest, &side, &folder.path)?;
+            Ok(part)
+        };
+        // Part k is added (joined, written, its detail put on disk: mostly one thread's
+        // work) while part k + 1 is read and folded beside it; the parts are added in order,
+        // and part k's error comes before part k + 1's, as one after another. Two parts are
+        // held at once, each sized to a quarter of the memory budget.
+        let mut folded_last: Option<(usize, clientele_ingest::PartTable)> = None;
+        for k in 0..parts {
+            let (added, next) = match folded_last.take() {
+                Some((j, part)) => rayon::join(
+                    || folded.add(j, part, ingest_now, &side, &folder.path),
+                    || fold(k),
+                ),
+                None => (Ok(()), fold(k)),
+            };
+            added?;
+            if k > 0 {
+                progress.advance(1);
+            }
+            folded_last = Some((k, next?));
+        }
+        if let Some((j, part)) = folded_last {
+            folded.add(j, part, ingest_now, &side, &folder.path)?;
             progress.advance(1);
         }
         progress.finish();
