@@ -90,18 +90,23 @@ impl Ids {
     /// table the fold made) are known distinct from one pass of comparisons; others are
     /// hashed.
     pub fn first_repeated(&self) -> Option<&str> {
-        let mut it = self.iter();
-        let ascending = match it.next() {
-            None => true,
-            Some(first) => it
-                .try_fold(first, |prev, id| (prev < id).then_some(id))
-                .is_some(),
-        };
-        if ascending {
+        if self.is_ascending() {
             return None;
         }
         let mut seen = std::collections::HashSet::with_capacity(self.len());
         self.iter().find(|id| !seen.insert(*id))
+    }
+
+    /// Whether every id is greater than the one before it (as a table the fold makes has
+    /// them): the ids are then distinct, and ordering rows by id orders them by row number.
+    pub fn is_ascending(&self) -> bool {
+        let mut it = self.iter();
+        match it.next() {
+            None => true,
+            Some(first) => it
+                .try_fold(first, |prev, id| (prev < id).then_some(id))
+                .is_some(),
+        }
     }
 
     /// The ids as owned strings.

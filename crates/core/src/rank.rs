@@ -29,11 +29,17 @@ pub fn largest_first(ids: &Ids, rows: &[(usize, f64)], take: Option<usize>) -> V
         }
         _ => {
             keyed.sort_unstable();
+            // Equal values in row order: by id already when the ids ascend (every table the
+            // fold makes), found at the first tie; otherwise each run of ties sorted by id.
+            let mut by_row_is_by_id = None;
             let mut start = 0;
             while start < keyed.len() {
                 let key = keyed[start].0;
                 let end = start + keyed[start..].partition_point(|k| k.0 == key);
                 if end - start > 1 {
+                    if *by_row_is_by_id.get_or_insert_with(|| ids.is_ascending()) {
+                        break;
+                    }
                     keyed[start..end].sort_unstable_by(|a, b| ids.get(a.1).cmp(ids.get(b.1)));
                 }
                 start = end;
@@ -74,5 +80,32 @@ mod tests {
             let show = |v: &[usize]| -> Vec<(u64, String)> { v.iter().map(|&i| (values[i].to_bits(), names[i].clone())).collect() };
             prop_assert_eq!(show(&got), show(&want));
         }
+
+        /// Ids in ascending order (a folded table's), some rows left out: ties come in id
+        /// order, row for row the comparison sort's.
+        #[test]
+        fn ascending_ids_order_ties_as_the_comparison_sort(
+            values in prop::collection::vec(prop_oneof![Just(1.5), Just(-0.0), Just(0.0), Just(2.0)], 0..80),
+            kept in prop::collection::vec(any::<bool>(), 80),
+        ) {
+            let names: Vec<String> = (0..values.len()).map(|i| format!("c{i:03}")).collect();
+            let ids = ids(&names);
+            prop_assert!(ids.is_ascending());
+            let rows: Vec<(usize, f64)> = values.iter().copied().enumerate().filter(|&(i, _)| kept[i]).collect();
+            let mut want: Vec<usize> = rows.iter().map(|&(i, _)| i).collect();
+            want.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then_with(|| ids.get(a).cmp(ids.get(b))));
+            prop_assert_eq!(largest_first(&ids, &rows, None), want);
+        }
+    }
+
+    #[test]
+    fn ascending_means_each_id_above_the_one_before() {
+        let of = |v: &[&str]| ids(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(of(&[]).is_ascending());
+        assert!(of(&["a"]).is_ascending());
+        assert!(of(&["a", "ab", "b"]).is_ascending());
+        assert!(!of(&["a", "a"]).is_ascending());
+        assert!(!of(&["b", "a"]).is_ascending());
+        assert!(!of(&["9", "10"]).is_ascending()); // text order, not number order
     }
 }

@@ -2,6 +2,7 @@
 
 use clientele_core::columns as col;
 use clientele_core::{CustomerTable, Note};
+use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Method, MetricConfig, Reference, RfmConfig};
@@ -398,9 +399,10 @@ impl RfmModel {
             data.frequency_column,
             data.monetary_column,
         ];
+        // equal under `total_cmp` is equal bit for bit: any sort gives the same vector
         let sorted: [Vec<f64>; 3] = values.map(|v| {
             let mut s = v.to_vec();
-            s.sort_unstable_by(f64::total_cmp);
+            s.par_sort_unstable_by(f64::total_cmp);
             s
         });
         let frozen = self.config.frozen.as_ref();
