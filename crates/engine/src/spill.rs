@@ -32,6 +32,7 @@ use arrow::ipc::writer::FileWriter;
 use clientele_core::rank::float_key;
 use clientele_core::{CustomerTable, Note, columns as col};
 use clientele_ingest::{AsOfCounts, InputSize, Progress, RowSink};
+use rayon::prelude::*;
 
 use crate::analysis::{ColumnInfo, KpiSums};
 use crate::{Analysis, AnalyzeOptions, Config, EngineError, Summary};
@@ -932,22 +933,37 @@ impl StoredBuilder {
             .as_any()
             .downcast_ref::<StringArray>()
             .ok_or_else(|| EngineError::Internal("merging the parts: ids are not text".into()))?;
-        for i in 0..arrow::array::Array::len(ids) {
-            self.ids.push(ids.value(i));
-        }
-        for (c, a) in self.columns.iter_mut().zip(b.columns().iter().skip(1)) {
-            let (name, done) = match c {
-                Gathered::Text(name, t) => (name, t.append(a)),
-                Gathered::Pieces(name, w, _) => {
-                    // as the store keeps the column's type (a narrower int widened, as a table
-                    // in memory holds it); the values pass as they are
-                    let piece = arrow::compute::cast(a, w.data_type()).map_err(|e| e.to_string());
-                    (name, piece.and_then(|p| w.append(p)))
-                }
-            };
-            done.map_err(|e| EngineError::Internal(format!("the parts' column {name}: {e}")))?;
-        }
-        Ok(())
+        let kept = &mut self.ids;
+        let keep_ids = || {
+            for i in 0..arrow::array::Array::len(ids) {
+                kept.push(ids.value(i));
+            }
+        };
+        // each column to its own file, side by side (at 18M customers the copies into the
+        // files were most of a single-threaded merge); the first failure in column order
+        let columns = &mut self.columns;
+        let (_, done) = rayon::join(keep_ids, || -> Vec<Result<(), EngineError>> {
+            columns
+                .par_iter_mut()
+                .zip(b.columns().par_iter().skip(1))
+                .map(|(c, a)| {
+                    let (name, done) = match c {
+                        Gathered::Text(name, t) => (name, t.append(a)),
+                        Gathered::Pieces(name, w, _) => {
+                            // as the store keeps the column's type (a narrower int widened, as a
+                            // table in memory holds it); the values pass as they are
+                            let piece =
+                                arrow::compute::cast(a, w.data_type()).map_err(|e| e.to_string());
+                            (name, piece.and_then(|p| w.append(p)))
+                        }
+                    };
+                    done.map_err(|e| {
+                        EngineError::Internal(format!("the parts' column {name}: {e}"))
+                    })
+                })
+                .collect()
+        });
+        done.into_iter().collect()
     }
 
     /// The stored table; `folder` (holding the store's files) is removed when the table's
