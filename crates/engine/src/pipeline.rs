@@ -166,19 +166,20 @@ pub(crate) fn analyze_ingested(
         clock = std::time::Instant::now();
     };
     // made beside the behaviour step, or here
-    let decided = models.decided.take();
-    let decided_seconds = decided.as_ref().map(|d| d.seconds);
-    let (mut pre_groups, mut pre_steps, mut pre_top) = match decided {
-        Some(d) => (Some(d.groups), Some(d.next_steps), Some(d.top_customers)),
-        None => (None, None, None),
+    let (pre_groups, pre_steps, pre_top, decided_seconds) = match models.decided.take() {
+        Some(d) => (
+            Some(d.groups),
+            Some(d.next_steps),
+            Some(d.top_customers),
+            Some(d.seconds),
+        ),
+        None => (None, None, None, None),
     };
     // every group with customers; their files are written only when asked for
     let groups = if opts.customer_table_only || month_end {
         Vec::new()
     } else {
-        pre_groups
-            .take()
-            .unwrap_or_else(|| crate::models::target_lists(&customers, &models))
+        pre_groups.unwrap_or_else(|| crate::models::target_lists(&customers, &models))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
@@ -229,9 +230,7 @@ pub(crate) fn analyze_ingested(
     let mut next_steps = if month_end {
         Vec::new()
     } else {
-        pre_steps
-            .take()
-            .unwrap_or_else(|| crate::decide::next_steps(&customers, &models, &groups))
+        pre_steps.unwrap_or_else(|| crate::decide::next_steps(&customers, &models, &groups))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
@@ -247,9 +246,7 @@ pub(crate) fn analyze_ingested(
     let top_customers = if month_end {
         Vec::new()
     } else {
-        pre_top
-            .take()
-            .unwrap_or_else(|| crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS))
+        pre_top.unwrap_or_else(|| crate::decide::top_customers(&customers, crate::TOP_CUSTOMERS))
     };
     // a table kept on disk lets go of what that read (nothing for one in memory)
     customers.release();
