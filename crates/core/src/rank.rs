@@ -1,7 +1,12 @@
 //! Customers ranked by a value, largest first, ties by id: the order of value tiers, the
 //! Pareto curve and the best-customer list.
 
+use rayon::slice::ParallelSliceMut;
+
 use crate::Ids;
+
+/// Rows from which the ranking sorts on every core (below it, threads cost more than they save).
+const PARALLEL_SORT: usize = 1 << 16;
 
 /// A float as a 64-bit key whose unsigned order is `f64::total_cmp`'s.
 pub fn float_key(x: f64) -> u64 {
@@ -28,7 +33,12 @@ pub fn largest_first(ids: &Ids, rows: &[(usize, f64)], take: Option<usize>) -> V
             keyed.sort_unstable_by(by_key_then_id);
         }
         _ => {
-            keyed.sort_unstable();
+            // (key, row) pairs are all distinct: any sort gives this order, all cores' too
+            if keyed.len() >= PARALLEL_SORT {
+                keyed.par_sort_unstable();
+            } else {
+                keyed.sort_unstable();
+            }
             // Equal values in row order: by id already when the ids ascend (every table the
             // fold makes), found at the first tie; otherwise each run of ties sorted by id.
             let mut by_row_is_by_id = None;
@@ -96,6 +106,25 @@ mod tests {
             want.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then_with(|| ids.get(a).cmp(ids.get(b))));
             prop_assert_eq!(largest_first(&ids, &rows, None), want);
         }
+    }
+
+    #[test]
+    fn a_ranking_sorted_on_every_core_is_the_comparison_sorts() {
+        // past PARALLEL_SORT rows, with ties and ids not in row order
+        let n = PARALLEL_SORT + 4321;
+        let names: Vec<String> = (0..n).map(|i| format!("c{}", (i * 7919) % n)).collect();
+        let ids = ids(&names);
+        let values: Vec<f64> = (0..n)
+            .map(|i| ((i * 2654435761) % 1000) as f64 / 7.0)
+            .collect();
+        let rows: Vec<(usize, f64)> = values.iter().copied().enumerate().collect();
+        let mut want: Vec<usize> = (0..n).collect();
+        want.sort_by(|&a, &b| {
+            values[b]
+                .total_cmp(&values[a])
+                .then_with(|| ids.get(a).cmp(ids.get(b)))
+        });
+        assert_eq!(largest_first(&ids, &rows, None), want);
     }
 
     #[test]

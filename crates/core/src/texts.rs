@@ -42,6 +42,38 @@ impl Texts {
         Some(Texts { labels, codes })
     }
 
+    /// Row `i` is `labels[indices[i]]` (`None`: missing): the column that collecting those
+    /// strings makes, its labels numbered by first appearance as there, without hashing or
+    /// copying each row's text (grades, segments and stages of millions of customers, each
+    /// one of a few labels). Panics when an index is out of range, like indexing.
+    pub fn from_indices<S: AsRef<str>>(
+        labels: &[S],
+        indices: impl IntoIterator<Item = Option<usize>>,
+    ) -> Texts {
+        // equal labels share a number, as collecting their strings would give them
+        let mut names = Names::default();
+        let same: Vec<u32> = labels.iter().map(|l| names.number(l.as_ref())).collect();
+        let names = names.into_list();
+        let mut code_of = vec![MISSING; names.len()];
+        let mut used: Vec<String> = Vec::new();
+        let codes = indices
+            .into_iter()
+            .map(|i| {
+                let Some(i) = i else { return MISSING };
+                let name = same[i] as usize;
+                if code_of[name] == MISSING {
+                    code_of[name] = used.len() as u32;
+                    used.push(names[name].clone());
+                }
+                code_of[name]
+            })
+            .collect();
+        Texts {
+            labels: used,
+            codes,
+        }
+    }
+
     /// Number of values (rows).
     pub fn len(&self) -> usize {
         self.codes.len()
@@ -210,6 +242,22 @@ mod tests {
             [Some("VIP"), Some(""), Some("普通"), Some("VIP")]
         );
         assert_eq!(t.take(&[0, 2]).filled("VIP").labels(), ["VIP", "普通"]);
+    }
+
+    proptest::proptest! {
+        /// The labels in the same order and the same codes as collecting the strings.
+        #[test]
+        fn from_indices_is_collecting_the_labels(
+            labels in proptest::collection::vec("[ab]{0,2}", 1..6),
+            picks in proptest::collection::vec(proptest::option::of(0usize..6), 0..40),
+        ) {
+            let indices: Vec<Option<usize>> =
+                picks.iter().map(|p| p.map(|i| i % labels.len())).collect();
+            let got = Texts::from_indices(&labels, indices.iter().copied());
+            let want: Texts = indices.iter().map(|i| i.map(|i| labels[i].as_str())).collect();
+            proptest::prop_assert_eq!(got.labels(), want.labels());
+            proptest::prop_assert_eq!(&got.codes, &want.codes);
+        }
     }
 
     #[test]

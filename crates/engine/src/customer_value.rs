@@ -966,9 +966,13 @@ pub(crate) fn clv_step(
                 let n = clv.len();
                 section.clv_total = Some(clv.iter().sum());
                 section.clv_mean = Some(clv.iter().sum::<f64>() / n as f64);
-                // sorted in place: the column is in the table already
+                // sorted in place (the column is in the table already), on every core: values
+                // equal under `total_cmp` are the same bits, so any sort gives this order
                 let mut sorted = clv;
-                sorted.sort_by(f64::total_cmp);
+                rayon::slice::ParallelSliceMut::par_sort_unstable_by(
+                    &mut sorted[..],
+                    f64::total_cmp,
+                );
                 section.clv_median = Some(if n % 2 == 1 {
                     sorted[n / 2]
                 } else {

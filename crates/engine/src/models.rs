@@ -629,8 +629,15 @@ fn lifecycle_stages(
     let mut made = table.part_columns();
     let summary =
         model.assign_by_parts(as_of, table, leads, |stages| -> Result<(), EngineError> {
-            let names = stages.iter().map(|s| Some(s.name(lang))).collect();
-            made.append(col::LIFECYCLE_STAGE, ColumnData::Text(names))?;
+            use clientele_lifecycle::Stage;
+            let labels = Stage::ALL.map(|s| s.name(lang));
+            let names = stages
+                .iter()
+                .map(|s| Stage::ALL.iter().position(|a| a == s));
+            made.append(
+                col::LIFECYCLE_STAGE,
+                ColumnData::Text(clientele_core::Texts::from_indices(&labels, names)),
+            )?;
             Ok(())
         })?;
     let first: Vec<Month> = table
@@ -738,6 +745,13 @@ fn cluster_of(table: &CustomerTable, config: &Config) -> Result<Made<ClusterSect
             )
         })
         .collect();
+    // "label: name" of each named label, and where it is in that list
+    let mut shown: Vec<String> = Vec::new();
+    let mut at: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (&l, n) in &names {
+        at.insert(l, shown.len());
+        shown.push(format!("{l}: {n}"));
+    }
     let mut made = table.part_columns();
     for rows in table.part_ranges() {
         let labels = &seg.labels[rows];
@@ -745,14 +759,10 @@ fn cluster_of(table: &CustomerTable, config: &Config) -> Result<Made<ClusterSect
             col::CLUSTER,
             ColumnData::Int(labels.iter().map(|l| l.map(i64::from)).collect()),
         )?;
+        let named = labels.iter().map(|l| l.and_then(|l| at.get(&l).copied()));
         made.append(
             col::CLUSTER_NAME,
-            ColumnData::Text(
-                labels
-                    .iter()
-                    .map(|l| l.and_then(|l| names.get(&l).map(|n| format!("{l}: {n}"))))
-                    .collect(),
-            ),
+            ColumnData::Text(clientele_core::Texts::from_indices(&shown, named)),
         )?;
     }
     Ok(Made {
@@ -776,16 +786,9 @@ fn rfm_of(table: &CustomerTable, config: &Config) -> Result<Made<RfmReport>, Eng
         made.append(col::R_SCORE, int(&r.r_score))?;
         made.append(col::F_SCORE, int(&r.f_score))?;
         made.append(col::M_SCORE, int(&r.m_score))?;
-        made.append(
-            col::RFM_CODE,
-            ColumnData::Text((0..r.len()).map(|i| Some(r.rfm_code(i))).collect()),
-        )?;
+        made.append(col::RFM_CODE, ColumnData::Text(r.code_column()))?;
         for (k, (name, _)) in r.schemes.iter().enumerate() {
-            let labels = ColumnData::Text(
-                (0..r.len())
-                    .map(|i| Some(r.segment(k, i).name(lang)))
-                    .collect(),
-            );
+            let labels = ColumnData::Text(r.segment_column(k, lang));
             if name == col::CN8_SCHEME {
                 made.append(col::RFM_SEGMENT, labels.clone())?;
             }

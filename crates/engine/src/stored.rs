@@ -317,6 +317,10 @@ impl ColumnBuilder {
         let mismatch = || format!("a row group has type {}", a.data_type());
         match self {
             ColumnBuilder::Int(v) => match a.data_type() {
+                // without gaps (most columns), the values are copied in one go
+                DataType::Int64 if a.null_count() == 0 => {
+                    v.extend_present(a.as_primitive::<Int64Type>().values());
+                }
                 DataType::Int64 => {
                     let a = a.as_primitive::<Int64Type>();
                     (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i))));
@@ -329,7 +333,11 @@ impl ColumnBuilder {
             },
             ColumnBuilder::Float(v) => {
                 let a = a.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?;
-                (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i))));
+                if a.null_count() == 0 {
+                    v.extend_present(a.values());
+                } else {
+                    (0..a.len()).for_each(|i| v.push(a.is_valid(i).then(|| a.value(i))));
+                }
             }
             ColumnBuilder::Date(v) => {
                 let a = a.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?;

@@ -522,11 +522,16 @@ impl SchemeResult {
 
     /// The output column for the customer table (`grade_<name>`, text).
     pub fn to_column(&self) -> ColumnData {
-        ColumnData::Text(
-            (0..self.len())
+        ColumnData::Text(match &self.codes {
+            // one of the grades each: labelled without a string per customer
+            Codes::Exclusive(v) => clientele_core::Texts::from_indices(
+                &self.grades,
+                v.iter().map(|c| c.map(|c| c as usize)),
+            ),
+            Codes::Tags(_) => (0..self.len())
                 .map(|i| self.label(i).map(Cow::into_owned))
                 .collect(),
-        )
+        })
     }
 
     /// Customers per grade, in `grades` order, then the ungraded count. For tags a customer counts
@@ -951,6 +956,9 @@ mod tests {
             ]
         );
         assert_eq!(r.to_column(), ColumnData::Text(labels(&r).into()));
+        // labelled in the order the grades first appear, as collecting the strings does
+        let want = clientele_core::Texts::from(labels(&r));
+        assert!(matches!(r.to_column(), ColumnData::Text(t) if t.labels() == want.labels()));
         let p = preview(&c, &t).unwrap();
         let rows: Vec<(&str, Option<usize>, usize, usize)> = p
             .iter()

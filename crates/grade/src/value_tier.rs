@@ -20,7 +20,7 @@
 //!   value; starts at (0, 0), at most 201 points.
 
 use clientele_core::columns as col;
-use clientele_core::{ColumnData, CustomerTable, Ids, Note};
+use clientele_core::{ColumnData, CustomerTable, Ids, Note, Texts};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GradeError;
@@ -210,12 +210,12 @@ impl ValueTiers {
 
     /// Rows `rows` of the `value_tier` column (a table written a part at a time).
     pub fn abc_column_of(&self, rows: std::ops::Range<usize>) -> ColumnData {
-        ColumnData::Text(self.abc[rows].iter().map(|s| Some(s.as_str())).collect())
+        tier_column(&self.abc[rows])
     }
 
     /// Rows `rows` of the HML column.
     pub fn hml_column_of(&self, rows: std::ops::Range<usize>) -> ColumnData {
-        ColumnData::Text(self.hml[rows].iter().map(|s| Some(s.as_str())).collect())
+        tier_column(&self.hml[rows])
     }
 
     /// Rows `rows` of the `contribution_share` column.
@@ -265,12 +265,26 @@ pub fn value_tiers_of(
     let np = ranked.len();
     let cut = |share: f64| ((share * np as f64) - 1e-9).ceil().max(0.0) as usize;
     let (h_end, m_end) = (cut(cfg.heavy), cut(cfg.heavy + cfg.medium));
+    // The curve has a point per customer (n + 1 with the origin); only the drawn points and
+    // the 80 % point are kept, taken as the running total passes them.
+    let drawn = drawn_points(n + 1, PARETO_POINTS);
+    let mut pareto = Vec::with_capacity(drawn.len());
+    let mut next = drawn.iter().copied().peekable();
+    let mut customers_for_80_percent = None;
+    let mut point = |idx: usize, value: f64| {
+        let p = ParetoPoint {
+            customers: if idx == 0 { 0.0 } else { idx as f64 / n as f64 },
+            value,
+        };
+        if customers_for_80_percent.is_none() && total > 0.0 && p.value >= 0.8 - 1e-12 {
+            customers_for_80_percent = Some(p.customers);
+        }
+        if next.next_if_eq(&idx).is_some() {
+            pareto.push(p);
+        }
+    };
+    point(0, 0.0);
     let mut before = 0.0;
-    let mut curve = Vec::with_capacity(n + 1);
-    curve.push(ParetoPoint {
-        customers: 0.0,
-        value: 0.0,
-    });
     for (k, &i) in ranked.iter().enumerate() {
         let share_before = before / total;
         abc[i] = if share_before < cfg.abc_a {
@@ -288,36 +302,31 @@ pub fn value_tiers_of(
             Tier::L
         };
         before += values[i].unwrap_or(0.0);
-        curve.push(ParetoPoint {
-            customers: (k + 1) as f64 / n as f64,
-            value: before / total,
-        });
+        point(k + 1, before / total);
     }
     for k in np..n {
-        curve.push(ParetoPoint {
-            customers: (k + 1) as f64 / n as f64,
-            value: if total > 0.0 { 1.0 } else { 0.0 },
-        });
+        point(k + 1, if total > 0.0 { 1.0 } else { 0.0 });
     }
-    let customers_for_80_percent = curve
-        .iter()
-        .find(|p| total > 0.0 && p.value >= 0.8 - 1e-12)
-        .map(|p| p.customers);
-    let pareto = downsample(&curve, 201);
-    let summary = |tiers: &[Tier], labels: [Tier; 4]| {
+    // customers and value per tier, each tier's value added in row order from -0.0, as an
+    // iterator's `sum` adds them
+    let (mut abc_sums, mut hml_sums) = ([(0usize, -0.0f64); 7], [(0usize, -0.0f64); 7]);
+    for i in 0..n {
+        let v = values[i].filter(|x| x.is_finite()).unwrap_or(0.0);
+        for (sums, t) in [(&mut abc_sums, abc[i]), (&mut hml_sums, hml[i])] {
+            let s = &mut sums[t as usize];
+            (s.0, s.1) = (s.0 + 1, s.1 + v);
+        }
+    }
+    let summary = |sums: &[(usize, f64); 7], labels: [Tier; 4]| {
         labels
             .iter()
             .map(|&t| {
-                let members: Vec<usize> = (0..n).filter(|&i| tiers[i] == t).collect();
-                let value: f64 = members
-                    .iter()
-                    .map(|&i| values[i].filter(|x| x.is_finite()).unwrap_or(0.0))
-                    .sum();
+                let (customers, value) = sums[t as usize];
                 TierSummary {
                     tier: t.as_str().to_string(),
-                    customers: members.len(),
+                    customers,
                     customer_share: if n > 0 {
-                        members.len() as f64 / n as f64
+                        customers as f64 / n as f64
                     } else {
                         0.0
                     },
@@ -331,8 +340,8 @@ pub fn value_tiers_of(
         column: String::new(),
         total_positive: total,
         contribution_share,
-        abc_summary: summary(&abc, [Tier::A, Tier::B, Tier::C, Tier::D]),
-        hml_summary: summary(&hml, [Tier::H, Tier::M, Tier::L, Tier::D]),
+        abc_summary: summary(&abc_sums, [Tier::A, Tier::B, Tier::C, Tier::D]),
+        hml_summary: summary(&hml_sums, [Tier::H, Tier::M, Tier::L, Tier::D]),
         abc,
         hml,
         customers_for_80_percent,
@@ -344,20 +353,45 @@ pub fn value_tiers_of(
     })
 }
 
-/// Keeps at most `max` points, evenly spaced by index, first and last included.
-fn downsample(points: &[ParetoPoint], max: usize) -> Vec<ParetoPoint> {
-    if points.len() <= max || max < 2 {
-        return points.to_vec();
+/// Tiers as a text column, labelled without hashing each customer's.
+fn tier_column(tiers: &[Tier]) -> ColumnData {
+    let labels = ALL_TIERS.map(Tier::as_str);
+    ColumnData::Text(Texts::from_indices(
+        &labels,
+        tiers.iter().map(|&t| Some(t as usize)),
+    ))
+}
+
+/// Every tier, by its number (`Tier as usize`).
+const ALL_TIERS: [Tier; 7] = [
+    Tier::A,
+    Tier::B,
+    Tier::C,
+    Tier::H,
+    Tier::M,
+    Tier::L,
+    Tier::D,
+];
+
+/// Points drawn of the Pareto curve.
+const PARETO_POINTS: usize = 201;
+
+/// The indices kept of a curve of `len` points: at most `max`, evenly spaced, first and last
+/// included, ascending.
+fn drawn_points(len: usize, max: usize) -> Vec<usize> {
+    if len <= max || max < 2 {
+        return (0..len).collect();
     }
-    let last = points.len() - 1;
+    let last = len - 1;
     (0..max)
-        .map(|j| points[(j * last + (max - 1) / 2) / (max - 1)])
+        .map(|j| (j * last + (max - 1) / 2) / (max - 1))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn s(t: &[Tier]) -> Vec<&'static str> {
         t.iter().map(|x| x.as_str()).collect()
@@ -446,6 +480,93 @@ mod tests {
         assert_eq!(t.pareto[0].customers, 0.0);
         assert_eq!(t.pareto[200].customers, 1.0);
         assert!(t.pareto.windows(2).all(|w| w[0].value <= w[1].value));
+    }
+
+    /// The whole curve, a point per customer, as the tiers were first read from it.
+    fn whole_curve(t: &ValueTiers, values: &[Option<f64>]) -> Vec<ParetoPoint> {
+        let n = values.len();
+        let mut ranked: Vec<(f64, usize)> = (0..n)
+            .filter_map(|i| {
+                values[i]
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .map(|v| (v, i))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut curve = vec![ParetoPoint {
+            customers: 0.0,
+            value: 0.0,
+        }];
+        let mut before = 0.0;
+        for (k, &(v, _)) in ranked.iter().enumerate() {
+            before += v;
+            curve.push(ParetoPoint {
+                customers: (k + 1) as f64 / n as f64,
+                value: before / t.total_positive,
+            });
+        }
+        for k in ranked.len()..n {
+            let value = if t.total_positive > 0.0 { 1.0 } else { 0.0 };
+            curve.push(ParetoPoint {
+                customers: (k + 1) as f64 / n as f64,
+                value,
+            });
+        }
+        curve
+    }
+
+    proptest! {
+        #[test]
+        fn drawn_points_and_the_80_percent_point_are_the_whole_curves(
+            values in proptest::collection::vec(
+                proptest::option::of(prop_oneof![Just(0.0), Just(5.0), -3.0..1e4f64]),
+                0..700,
+            )
+        ) {
+            let n = values.len();
+            let t = value_tiers_of(&ids(n), &values, &ValueTierConfig::default()).unwrap();
+            let curve = whole_curve(&t, &values);
+            let want: Vec<ParetoPoint> = if curve.len() <= 201 {
+                curve.clone()
+            } else {
+                let last = curve.len() - 1;
+                (0..201).map(|j| curve[(j * last + 100) / 200]).collect()
+            };
+            prop_assert_eq!(&t.pareto, &want);
+            let eighty = curve
+                .iter()
+                .find(|p| t.total_positive > 0.0 && p.value >= 0.8 - 1e-12)
+                .map(|p| p.customers);
+            prop_assert_eq!(t.customers_for_80_percent, eighty);
+            for (summary, tiers) in [(&t.abc_summary, &t.abc), (&t.hml_summary, &t.hml)] {
+                for s in summary {
+                    let members: Vec<usize> =
+                        (0..n).filter(|&i| tiers[i].as_str() == s.tier).collect();
+                    let value: f64 = members
+                        .iter()
+                        .map(|&i| values[i].filter(|x| x.is_finite()).unwrap_or(0.0))
+                        .sum();
+                    prop_assert_eq!(s.customers, members.len());
+                    prop_assert_eq!(s.value.to_bits(), value.to_bits());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tier_columns_are_the_tiers_names() {
+        for (k, t) in ALL_TIERS.iter().enumerate() {
+            assert_eq!(*t as usize, k);
+        }
+        let tiers = [Tier::D, Tier::A, Tier::D, Tier::C];
+        let want: Texts = tiers.iter().map(|t| Some(t.as_str())).collect();
+        match tier_column(&tiers) {
+            ColumnData::Text(got) => {
+                assert_eq!(got.labels(), want.labels());
+                assert_eq!(got, want);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

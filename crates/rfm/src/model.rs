@@ -1,7 +1,7 @@
 //! The validated model ([`RfmModel`]) and what scoring returns ([`RfmResult`]).
 
 use clientele_core::columns as col;
-use clientele_core::{CustomerTable, Note};
+use clientele_core::{CustomerTable, Lang, Note, Texts};
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 
@@ -579,6 +579,26 @@ impl RfmRows {
             .iter()
             .map(|&s| char::from(b'0' + s))
             .collect()
+    }
+
+    /// The `rfm_code` column: [`RfmRows::rfm_code`] of every customer, without a string
+    /// each (scores are digits, so a code is one of a thousand).
+    pub fn code_column(&self) -> Texts {
+        let scores = || self.r_score.iter().zip(&self.f_score).zip(&self.m_score);
+        if scores().any(|((&r, &f), &m)| r.max(f).max(m) > 9) {
+            return (0..self.len()).map(|i| Some(self.rfm_code(i))).collect();
+        }
+        let codes: Vec<String> = (0..1000).map(|c| format!("{c:03}")).collect();
+        let index = |((&r, &f), &m): ((&u8, &u8), &u8)| {
+            Some(usize::from(r) * 100 + usize::from(f) * 10 + usize::from(m))
+        };
+        Texts::from_indices(&codes, scores().map(index))
+    }
+
+    /// Each customer's segment under the `s`-th scheme, named in `lang`.
+    pub fn segment_column(&self, s: usize, lang: Lang) -> Texts {
+        let names: Vec<&str> = self.schemes[s].1.iter().map(|g| g.name(lang)).collect();
+        Texts::from_indices(&names, self.labels[s].iter().map(|&l| Some(usize::from(l))))
     }
 
     /// Customer `i`'s segment under the `s`-th scheme.

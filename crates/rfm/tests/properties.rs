@@ -230,6 +230,20 @@ proptest! {
                     codes.push(p.rfm_code(i));
                     segments.push((0..p.schemes.len()).map(|k| p.segment(k, i).id.clone()).collect());
                 }
+                // the columns as written: the same labels, in the same order, as the strings
+                let code_strings: clientele_core::Texts = (0..p.len()).map(|i| Some(p.rfm_code(i))).collect();
+                let column = p.code_column();
+                assert_eq!(column.labels(), code_strings.labels());
+                assert_eq!(column.to_vec(), code_strings.to_vec());
+                for lang in [clientele_core::Lang::Zh, clientele_core::Lang::En] {
+                    for k in 0..p.schemes.len() {
+                        let names: clientele_core::Texts =
+                            (0..p.len()).map(|i| Some(p.segment(k, i).name(lang))).collect();
+                        let column = p.segment_column(k, lang);
+                        assert_eq!(column.labels(), names.labels());
+                        assert_eq!(column.to_vec(), names.to_vec());
+                    }
+                }
                 Ok(())
             })
             .unwrap();
