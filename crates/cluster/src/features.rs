@@ -284,16 +284,25 @@ pub fn extract(
 ) -> Result<FeatureMatrix> {
     let mut notes = Vec::new();
     let features = resolve_features(table, explicit, default, &mut notes);
-    // which customers have every feature, one column at a time: a table on disk keeps none
-    // of them, and no feature is held as 16-byte options (290 MB each at 18M customers)
-    let mut present = vec![true; table.len()];
-    for f in &features {
-        let c = feature_column(table, &f.column)?;
-        for (i, p) in present.iter_mut().enumerate() {
-            *p &= c.number(i).is_some();
-        }
+    // Every feature's raw values straight into the row-major matrix, one column read at a
+    // time and let go (a table on disk keeps none of them, and each is read once), with
+    // which customers have every feature; no feature is held as 16-byte options (290 MB each
+    // at 18M customers).
+    let width = features.len();
+    let n = table.len();
+    let mut data = vec![0.0; n * width];
+    let mut present = vec![true; n];
+    for (j, f) in features.iter().enumerate() {
+        let col = feature_column(table, &f.column)?;
+        data.par_chunks_mut(width)
+            .zip(present.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (row, p))| match col.number(i) {
+                Some(x) => row[j] = x,
+                None => *p = false,
+            });
     }
-    let rows: Vec<usize> = (0..table.len()).filter(|&i| present[i]).collect();
+    let rows: Vec<usize> = (0..n).filter(|&i| present[i]).collect();
     drop(present);
     let names = || {
         features
@@ -308,34 +317,33 @@ pub fn extract(
             features: names(),
         });
     }
-    if rows.len() < table.len() {
-        let (lack, of, cols) = (table.len() - rows.len(), table.len(), names());
+    if rows.len() < n {
+        let (lack, of, cols) = (n - rows.len(), n, names());
         notes.push(Note::new(
             format!("{of} 位客户中有 {lack} 位在 {cols} 上缺值，不参与聚类"),
             format!("{lack} of {of} customers lack a value in {cols} and get no cluster"),
         ));
+        // the customers with every feature moved up, in order
+        for (w, &r) in rows.iter().enumerate() {
+            data.copy_within(r * width..(r + 1) * width, w * width);
+        }
+        data.truncate(rows.len() * width);
+        data.shrink_to_fit();
     }
     let mut kept = Vec::new();
     let mut scaler = Scaler {
         means: Vec::new(),
         sds: Vec::new(),
     };
-    // every feature's standardised values straight into the row-major matrix (a column read
-    // again, then let go); a constant feature's slots are squeezed out at the end
-    let width = features.len();
-    let mut data = vec![0.0; rows.len() * width];
+    // each feature standardised in place; a constant feature's slots are squeezed out at the
+    // end
     let mut keep = vec![false; width];
     for (j, f) in features.iter().enumerate() {
-        let col = feature_column(table, &f.column)?;
+        let raw: Vec<f64> = data.par_chunks(width).map(|row| row[j]).collect();
         // element by element on all cores; the sums below stay in row order
-        let raw: Vec<f64> = rows
-            .par_iter()
-            .map(|&i| col.number(i).unwrap_or_default())
-            .collect();
         let t = f.transform.apply_all(&raw);
+        let first = raw[0];
         drop(raw);
-        let first = col.number(rows[0]).unwrap_or_default();
-        drop(col);
         let n = t.len() as f64;
         let mean = t.iter().sum::<f64>() / n;
         let sd = (t.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
@@ -479,6 +487,45 @@ mod tests {
             let (a, b) = (m.data[j], m.data[3 + j]);
             assert!((a + b).abs() < 1e-12 && (a.abs() - 1.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn customers_missing_a_feature_anywhere_leave_the_others_matrix_as_it_is_without_them() {
+        let ids: Vec<String> = (0..7).map(|i| format!("c{i}")).collect();
+        let r = [Some(5), None, Some(40), Some(2), Some(90), Some(7), Some(1)];
+        let m = [
+            Some(10.5),
+            Some(3.0),
+            Some(700.0),
+            None,
+            Some(1.25),
+            Some(88.0),
+            Some(9.0),
+        ];
+        let with = |keep: &[usize]| {
+            let mut t = CustomerTable::new(keep.iter().map(|&i| ids[i].clone()).collect());
+            let pick = |v: &[Option<f64>]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+            let r: Vec<Option<f64>> = r.iter().map(|x| x.map(f64::from)).collect();
+            t.push("recency_days", ColumnData::Float(pick(&r).into()))
+                .unwrap();
+            t.push("monetary", ColumnData::Float(pick(&m).into()))
+                .unwrap();
+            let o: Vec<Option<f64>> = (0..7).map(|i| Some(f64::from(i % 3 + 1))).collect();
+            t.push("orders", ColumnData::Float(pick(&o).into()))
+                .unwrap();
+            extract(&t, None, Transform::Log1p).unwrap()
+        };
+        let all = with(&[0, 1, 2, 3, 4, 5, 6]);
+        let complete = with(&[0, 2, 4, 5, 6]);
+        assert_eq!(all.rows, [0, 2, 4, 5, 6]);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&all.data), bits(&complete.data));
+        assert_eq!(all.scaler.means, complete.scaler.means);
+        assert!(
+            all.notes
+                .iter()
+                .any(|n| n.en.starts_with("2 of 7 customers lack"))
+        );
     }
 
     #[test]

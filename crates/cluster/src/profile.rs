@@ -194,8 +194,13 @@ pub(crate) fn profiles(
         let axis = [col::MONETARY, col::ORDERS, col::RECENCY_DAYS]
             .iter()
             .position(|a| a == col);
-        // Population mean/sd of log1p values, for the name (a missing value's is NaN too).
-        let logs = Transform::Log1p.apply_all(&v);
+        // Population mean/sd of log1p values, for the name (a missing value's is NaN too);
+        // only a naming axis needs them.
+        let logs = if axis.is_some() {
+            Transform::Log1p.apply_all(&v)
+        } else {
+            Vec::new()
+        };
         let t: Vec<f64> = v
             .iter()
             .zip(&logs)

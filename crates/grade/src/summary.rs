@@ -6,7 +6,7 @@ use clientele_core::columns as col;
 use serde::{Deserialize, Serialize};
 
 use crate::playbook::{Lang, Playbook};
-use crate::scheme::{Mode, SchemeResult};
+use crate::scheme::{Codes, Mode, SchemeResult};
 
 /// One grade (or tag) of a scheme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,10 +79,21 @@ fn means(
         let Some(v) = v.filter(|x| x.is_finite()) else {
             continue;
         };
-        for g in 0..k {
-            if result.has(i, g as u32) {
-                sum[g] += v;
-                cnt[g] += 1;
+        match &result.codes {
+            // one grade or none: no need to ask each grade
+            Codes::Exclusive(c) => {
+                if let Some(g) = c[i].map(|g| g as usize).filter(|&g| g < k) {
+                    sum[g] += v;
+                    cnt[g] += 1;
+                }
+            }
+            Codes::Tags(_) => {
+                for g in 0..k {
+                    if result.has(i, g as u32) {
+                        sum[g] += v;
+                        cnt[g] += 1;
+                    }
+                }
             }
         }
     }
