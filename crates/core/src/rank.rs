@@ -59,6 +59,42 @@ pub fn largest_first(ids: &Ids, rows: &[(usize, f64)], take: Option<usize>) -> V
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
+/// [`largest_first`] of `rows` with `take = Some(n)`, without holding every row: the best
+/// customers of millions, read as they come, with at most `2n` candidates at a time.
+pub fn largest_few(
+    ids: &Ids,
+    rows: impl IntoIterator<Item = (usize, f64)>,
+    n: usize,
+) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let by_key_then_id = |a: &(u64, usize), b: &(u64, usize)| {
+        a.0.cmp(&b.0).then_with(|| ids.get(a.1).cmp(ids.get(b.1)))
+    };
+    let mut kept: Vec<(u64, usize)> = Vec::with_capacity(2 * n);
+    // the n-th best so far, once there have been n: a row after it cannot be among the best
+    let mut bar: Option<(u64, usize)> = None;
+    for (i, v) in rows {
+        let row = (!float_key(v), i);
+        if bar.is_some_and(|b| by_key_then_id(&row, &b).is_gt()) {
+            continue;
+        }
+        kept.push(row);
+        if kept.len() == 2 * n {
+            kept.select_nth_unstable_by(n - 1, by_key_then_id);
+            kept.truncate(n);
+            bar = kept.iter().copied().max_by(by_key_then_id);
+        }
+    }
+    if kept.len() > n {
+        kept.select_nth_unstable_by(n - 1, by_key_then_id);
+        kept.truncate(n);
+    }
+    kept.sort_unstable_by(by_key_then_id);
+    kept.into_iter().map(|(_, i)| i).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +141,24 @@ mod tests {
             let mut want: Vec<usize> = rows.iter().map(|&(i, _)| i).collect();
             want.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then_with(|| ids.get(a).cmp(ids.get(b))));
             prop_assert_eq!(largest_first(&ids, &rows, None), want);
+        }
+    }
+
+    proptest! {
+        /// The first few of the whole ranking, rows read one by one.
+        #[test]
+        fn the_few_largest_are_the_rankings_first(
+            values in prop::collection::vec(prop_oneof![Just(1.5), Just(-0.0), Just(0.0), -3.0f64..3.0], 0..300),
+            n in 0usize..40,
+            ascending in any::<bool>(),
+        ) {
+            let names: Vec<String> = (0..values.len()).map(|i| format!("c{}", (i * 7919) % 307)).collect();
+            let ids = ids(&names);
+            let mut rows: Vec<(usize, f64)> = values.iter().copied().enumerate().collect();
+            if ascending {
+                rows.sort_by(|a, b| a.1.total_cmp(&b.1));
+            }
+            prop_assert_eq!(largest_few(&ids, rows.iter().copied(), n), largest_first(&ids, &rows, Some(n)));
         }
     }
 

@@ -42,6 +42,42 @@ impl Texts {
         Some(Texts { labels, codes })
     }
 
+    /// [`Texts::from_codes`] of codes held as pieces of plain codes, each with which of its
+    /// rows hold one (`None`: all of them): a column read back from disk in batches, without
+    /// an option per row. `None` when a code is out of range or there are `u32::MAX` labels
+    /// or more.
+    pub fn from_code_pieces<'a>(
+        labels: Vec<String>,
+        pieces: impl IntoIterator<Item = (&'a [u32], Option<&'a dyn Fn(usize) -> bool>)>,
+    ) -> Option<Texts> {
+        if labels.len() >= MISSING as usize {
+            return None;
+        }
+        let n = labels.len() as u32;
+        let mut codes = Vec::new();
+        for (piece, valid) in pieces {
+            codes.reserve(piece.len());
+            match valid {
+                None => {
+                    if piece.iter().any(|&c| c >= n) {
+                        return None;
+                    }
+                    codes.extend_from_slice(piece);
+                }
+                Some(valid) => {
+                    for (i, &c) in piece.iter().enumerate() {
+                        codes.push(match valid(i) {
+                            false => MISSING,
+                            true if c < n => c,
+                            true => return None,
+                        });
+                    }
+                }
+            }
+        }
+        Some(Texts { labels, codes })
+    }
+
     /// Row `i` is `labels[indices[i]]` (`None`: missing): the column that collecting those
     /// strings makes, its labels numbered by first appearance as there, without hashing or
     /// copying each row's text (grades, segments and stages of millions of customers, each
@@ -258,6 +294,30 @@ mod tests {
             proptest::prop_assert_eq!(got.labels(), want.labels());
             proptest::prop_assert_eq!(&got.codes, &want.codes);
         }
+    }
+
+    #[test]
+    fn codes_in_pieces_are_the_codes_as_options() {
+        let labels = || vec!["a".to_string(), "b".to_string()];
+        let gaps = |i: usize| i != 1;
+        let got = Texts::from_code_pieces(
+            labels(),
+            [
+                (&[1, 0][..], None),
+                (&[0, 7, 1][..], Some(&gaps as &dyn Fn(usize) -> bool)),
+            ],
+        );
+        let want = Texts::from_codes(labels(), [Some(1), Some(0), Some(0), None, Some(1)]);
+        assert_eq!(
+            got.as_ref().map(|t| &t.codes),
+            want.as_ref().map(|t| &t.codes)
+        );
+        assert!(Texts::from_code_pieces(labels(), [(&[2][..], None)]).is_none());
+        let all = |_: usize| true;
+        assert!(
+            Texts::from_code_pieces(labels(), [(&[2][..], Some(&all as &dyn Fn(usize) -> bool))])
+                .is_none()
+        );
     }
 
     #[test]

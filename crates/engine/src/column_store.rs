@@ -114,12 +114,20 @@ impl DiskColumns {
                             .collect::<Vec<_>>()
                     })
                     .collect();
-                let mut codes = Vec::with_capacity(rows);
-                for a in &arrays {
-                    let a = a.as_primitive::<UInt32Type>();
-                    codes.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
-                }
-                Texts::from_codes(labels, codes)
+                let arrays: Vec<&UInt32Array> = arrays
+                    .iter()
+                    .map(|a| a.as_primitive::<UInt32Type>())
+                    .collect();
+                let valid: Vec<Box<dyn Fn(usize) -> bool + '_>> = arrays
+                    .iter()
+                    .map(|&a| Box::new(move |i| a.is_valid(i)) as Box<dyn Fn(usize) -> bool>)
+                    .collect();
+                // plain codes copied in one go where a batch has no gaps
+                let pieces = arrays.iter().zip(&valid).map(|(a, v)| {
+                    let v: &dyn Fn(usize) -> bool = v.as_ref();
+                    (&a.values()[..], (a.null_count() > 0).then_some(v))
+                });
+                Texts::from_code_pieces(labels, pieces)
                     .map(ColumnData::Text)
                     .ok_or_else(|| format!("{}: a code without its label", path.display()))
             }

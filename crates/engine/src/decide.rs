@@ -250,13 +250,15 @@ pub(crate) fn top_customers(t: &CustomerTable, n: usize) -> Vec<TopCustomer> {
     } else {
         col::MONETARY
     };
-    let Ok(values) = t.numbers(key) else {
+    let Ok(values) = t.number_view(key) else {
         return Vec::new();
     };
-    let present: Vec<(usize, f64)> = (0..t.len())
-        .filter_map(|i| values[i].map(|v| (i, v)))
-        .collect();
-    let idx = clientele_core::rank::largest_first(t.ids(), &present, Some(n));
+    // read as they come: no list of every customer's value
+    let present = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)));
+    let idx = clientele_core::rank::largest_few(t.ids(), present, n);
     let num = |c: &str, i: usize| t.get(c).and_then(|col| col.number(i));
     let int = |c: &str, i: usize| t.ints(c).ok().and_then(|v| v.get(i));
     let text = |c: &str, i: usize| t.get(c).and_then(|col| col.text(i));

@@ -231,9 +231,9 @@ fn run_steps(
     if inputs.behaviour {
         let spend = std::mem::take(&mut inputs.category_spend);
         let (categories, seasonality) = (inputs.categories, inputs.seasonality);
-        // the lists and next steps beside it, for a table in memory (one kept on disk holds
-        // what each step reads, so its steps run one at a time)
-        let beside = inputs.decide && !table.is_stored();
+        // the lists and next steps beside it; a table kept on disk reads each column once
+        // for both (they read the same grade columns) and lets go of them after
+        let beside = inputs.decide;
         let shared: &CustomerTable = table;
         let (made, decided) = rayon::join(
             || behaviour_of(shared, config, spend, categories, seasonality, &out),
