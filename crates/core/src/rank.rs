@@ -15,51 +15,36 @@ pub fn float_key(x: f64) -> u64 {
 }
 
 /// The `rows` (row index, value) ordered by value, largest first (`total_cmp` order), equal
-/// values by id; only the first `take` when given. Values become 64-bit keys and only runs of
-/// equal keys compare ids: at millions of customers comparing through the ids on every step
-/// took seconds.
-pub fn largest_first(ids: &Ids, rows: &[(usize, f64)], take: Option<usize>) -> Vec<usize> {
+/// values by id ([`largest_few`] for only the first few). Values become 64-bit keys and only
+/// runs of equal keys compare ids: at millions of customers comparing through the ids on
+/// every step took seconds.
+pub fn largest_first(ids: &Ids, rows: &[(usize, f64)]) -> Vec<usize> {
     let mut keyed: Vec<(u64, usize)> = rows.iter().map(|&(i, v)| (!float_key(v), i)).collect();
-    let by_key_then_id = |a: &(u64, usize), b: &(u64, usize)| {
-        a.0.cmp(&b.0).then_with(|| ids.get(a.1).cmp(ids.get(b.1)))
-    };
-    match take {
-        Some(n) if n < keyed.len() => {
-            if n == 0 {
-                return Vec::new();
+    // (key, row) pairs are all distinct: any sort gives this order, all cores' too
+    if keyed.len() >= PARALLEL_SORT {
+        keyed.par_sort_unstable();
+    } else {
+        keyed.sort_unstable();
+    }
+    // Equal values in row order: by id already when the ids ascend (every table the fold
+    // makes), found at the first tie; otherwise each run of ties sorted by id.
+    let mut by_row_is_by_id = None;
+    let mut start = 0;
+    while start < keyed.len() {
+        let key = keyed[start].0;
+        let end = start + keyed[start..].partition_point(|k| k.0 == key);
+        if end - start > 1 {
+            if *by_row_is_by_id.get_or_insert_with(|| ids.is_ascending()) {
+                break;
             }
-            keyed.select_nth_unstable_by(n - 1, by_key_then_id);
-            keyed.truncate(n);
-            keyed.sort_unstable_by(by_key_then_id);
+            keyed[start..end].sort_unstable_by(|a, b| ids.get(a.1).cmp(ids.get(b.1)));
         }
-        _ => {
-            // (key, row) pairs are all distinct: any sort gives this order, all cores' too
-            if keyed.len() >= PARALLEL_SORT {
-                keyed.par_sort_unstable();
-            } else {
-                keyed.sort_unstable();
-            }
-            // Equal values in row order: by id already when the ids ascend (every table the
-            // fold makes), found at the first tie; otherwise each run of ties sorted by id.
-            let mut by_row_is_by_id = None;
-            let mut start = 0;
-            while start < keyed.len() {
-                let key = keyed[start].0;
-                let end = start + keyed[start..].partition_point(|k| k.0 == key);
-                if end - start > 1 {
-                    if *by_row_is_by_id.get_or_insert_with(|| ids.is_ascending()) {
-                        break;
-                    }
-                    keyed[start..end].sort_unstable_by(|a, b| ids.get(a.1).cmp(ids.get(b.1)));
-                }
-                start = end;
-            }
-        }
+        start = end;
     }
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
-/// [`largest_first`] of `rows` with `take = Some(n)`, without holding every row: the best
+/// The first `n` of [`largest_first`] of `rows`, without holding every row: the best
 /// customers of millions, read as they come, with at most `2n` candidates at a time.
 pub fn largest_few(
     ids: &Ids,
@@ -121,7 +106,10 @@ mod tests {
             let mut want: Vec<usize> = (0..values.len()).collect();
             want.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then_with(|| ids.get(a).cmp(ids.get(b))));
             if let Some(n) = take { want.truncate(n); }
-            let got = largest_first(&ids, &rows, take);
+            let got = match take {
+                Some(n) => largest_few(&ids, rows.iter().copied(), n),
+                None => largest_first(&ids, &rows),
+            };
             // equal (value, id) pairs may come in either order: compare what they show
             let show = |v: &[usize]| -> Vec<(u64, String)> { v.iter().map(|&i| (values[i].to_bits(), names[i].clone())).collect() };
             prop_assert_eq!(show(&got), show(&want));
@@ -140,7 +128,7 @@ mod tests {
             let rows: Vec<(usize, f64)> = values.iter().copied().enumerate().filter(|&(i, _)| kept[i]).collect();
             let mut want: Vec<usize> = rows.iter().map(|&(i, _)| i).collect();
             want.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then_with(|| ids.get(a).cmp(ids.get(b))));
-            prop_assert_eq!(largest_first(&ids, &rows, None), want);
+            prop_assert_eq!(largest_first(&ids, &rows), want);
         }
     }
 
@@ -158,7 +146,9 @@ mod tests {
             if ascending {
                 rows.sort_by(|a, b| a.1.total_cmp(&b.1));
             }
-            prop_assert_eq!(largest_few(&ids, rows.iter().copied(), n), largest_first(&ids, &rows, Some(n)));
+            let mut first = largest_first(&ids, &rows);
+            first.truncate(n);
+            prop_assert_eq!(largest_few(&ids, rows.iter().copied(), n), first);
         }
     }
 
@@ -178,7 +168,7 @@ mod tests {
                 .total_cmp(&values[a])
                 .then_with(|| ids.get(a).cmp(ids.get(b)))
         });
-        assert_eq!(largest_first(&ids, &rows, None), want);
+        assert_eq!(largest_first(&ids, &rows), want);
     }
 
     #[test]

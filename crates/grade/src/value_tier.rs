@@ -251,7 +251,7 @@ pub fn value_tiers_of(
     let positives: Vec<(usize, f64)> = (0..n)
         .filter_map(|i| positive(values[i]).map(|v| (i, v)))
         .collect();
-    let ranked = clientele_core::rank::largest_first(ids, &positives, None);
+    let ranked = clientele_core::rank::largest_first(ids, &positives);
     let total: f64 = ranked.iter().map(|&i| values[i].unwrap_or(0.0)).sum();
     let contribution_share = values
         .iter()
