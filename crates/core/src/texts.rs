@@ -44,11 +44,11 @@ impl Texts {
 
     /// [`Texts::from_codes`] of codes held as pieces of plain codes, each with which of its
     /// rows hold one (`None`: all of them): a column read back from disk in batches, without
-    /// an option per row. `None` when a code is out of range or there are `u32::MAX` labels
-    /// or more.
+    /// an option per row. `None` when a code is out of range, a piece's flags are not one per
+    /// code, or there are `u32::MAX` labels or more.
     pub fn from_code_pieces<'a>(
         labels: Vec<String>,
-        pieces: impl IntoIterator<Item = (&'a [u32], Option<&'a dyn Fn(usize) -> bool>)>,
+        pieces: impl IntoIterator<Item = (&'a [u32], Option<&'a [bool]>)>,
     ) -> Option<Texts> {
         if labels.len() >= MISSING as usize {
             return None;
@@ -64,15 +64,16 @@ impl Texts {
                     }
                     codes.extend_from_slice(piece);
                 }
-                Some(valid) => {
-                    for (i, &c) in piece.iter().enumerate() {
-                        codes.push(match valid(i) {
+                Some(valid) if valid.len() == piece.len() => {
+                    for (&c, &ok) in piece.iter().zip(valid) {
+                        codes.push(match ok {
                             false => MISSING,
                             true if c < n => c,
                             true => return None,
                         });
                     }
                 }
+                Some(_) => return None,
             }
         }
         Some(Texts { labels, codes })
@@ -299,13 +300,10 @@ mod tests {
     #[test]
     fn codes_in_pieces_are_the_codes_as_options() {
         let labels = || vec!["a".to_string(), "b".to_string()];
-        let gaps = |i: usize| i != 1;
+        let gaps = [true, false, true];
         let got = Texts::from_code_pieces(
             labels(),
-            [
-                (&[1, 0][..], None),
-                (&[0, 7, 1][..], Some(&gaps as &dyn Fn(usize) -> bool)),
-            ],
+            [(&[1, 0][..], None), (&[0, 7, 1][..], Some(&gaps[..]))],
         );
         let want = Texts::from_codes(labels(), [Some(1), Some(0), Some(0), None, Some(1)]);
         assert_eq!(
@@ -313,11 +311,8 @@ mod tests {
             want.as_ref().map(|t| &t.codes)
         );
         assert!(Texts::from_code_pieces(labels(), [(&[2][..], None)]).is_none());
-        let all = |_: usize| true;
-        assert!(
-            Texts::from_code_pieces(labels(), [(&[2][..], Some(&all as &dyn Fn(usize) -> bool))])
-                .is_none()
-        );
+        assert!(Texts::from_code_pieces(labels(), [(&[2][..], Some(&[true][..]))]).is_none());
+        assert!(Texts::from_code_pieces(labels(), [(&[0][..], Some(&[][..]))]).is_none());
     }
 
     #[test]

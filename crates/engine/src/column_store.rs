@@ -114,19 +114,16 @@ impl DiskColumns {
                             .collect::<Vec<_>>()
                     })
                     .collect();
-                let arrays: Vec<&UInt32Array> = arrays
-                    .iter()
-                    .map(|a| a.as_primitive::<UInt32Type>())
-                    .collect();
-                let valid: Vec<Box<dyn Fn(usize) -> bool + '_>> = arrays
-                    .iter()
-                    .map(|&a| Box::new(move |i| a.is_valid(i)) as Box<dyn Fn(usize) -> bool>)
-                    .collect();
                 // plain codes copied in one go where a batch has no gaps
-                let pieces = arrays.iter().zip(&valid).map(|(a, v)| {
-                    let v: &dyn Fn(usize) -> bool = v.as_ref();
-                    (&a.values()[..], (a.null_count() > 0).then_some(v))
-                });
+                let pieces: Vec<(&[u32], Option<Vec<bool>>)> = arrays
+                    .iter()
+                    .map(|a| {
+                        let a = a.as_primitive::<UInt32Type>();
+                        let valid = a.nulls().filter(|n| n.null_count() > 0);
+                        (&a.values()[..], valid.map(|n| n.iter().collect()))
+                    })
+                    .collect();
+                let pieces = pieces.iter().map(|(c, v)| (*c, v.as_deref()));
                 Texts::from_code_pieces(labels, pieces)
                     .map(ColumnData::Text)
                     .ok_or_else(|| format!("{}: a code without its label", path.display()))
