@@ -495,8 +495,9 @@ impl Accumulator {
         // Customers are swept in parallel, a wave of chunks at a time, each chunk appended to
         // the result in id order as soon as the wave is done (so at most one wave is held
         // twice).
+        let calendar = Calendar::new(stats.first_date, stats.last_date);
         let sweep_chunk = |part: &[(u32, u32)]| {
-            let mut sweep = Sweep::new(f, part.len());
+            let mut sweep = Sweep::new(f, &calendar, part.len());
             let mut near = Near::default();
             for block in part.chunks(GATHER) {
                 near.gather(block, &sorted);
@@ -509,7 +510,7 @@ impl Accumulator {
             }
             sweep
         };
-        let mut sweep = Sweep::new(f, n);
+        let mut sweep = Sweep::new(f, &calendar, n);
         let wave = SWEEP_CHUNK * rayon::current_num_threads().max(1);
         for w in order.chunks(wave) {
             let parts: Vec<Sweep> = w.par_chunks(SWEEP_CHUNK).map(sweep_chunk).collect();
@@ -652,9 +653,69 @@ impl Near {
 /// compare against the SQL reference on small data) exercise the merging of chunks.
 const SWEEP_CHUNK: usize = if cfg!(debug_assertions) { 3 } else { 16 * 1024 };
 
+/// The calendar month of a day: its year, its month (1–12) and the first day of the next
+/// month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MonthOfDay {
+    year: i32,
+    month: u32,
+    end: i32,
+}
+
+impl MonthOfDay {
+    fn of(day: i32) -> MonthOfDay {
+        let (year, month) = Day(day).year_month();
+        MonthOfDay {
+            year,
+            month,
+            end: Day(day).next_month_start().0,
+        }
+    }
+}
+
+/// The month of every day of the data, looked up: the sweep asks for the month of each
+/// purchase day and of each customer-month, and working it out every time was a tenth of
+/// the sweep. A day outside the table (or data spanning more than a century) is worked out.
+struct Calendar {
+    first: i32,
+    days: Vec<MonthOfDay>,
+}
+
+impl Calendar {
+    /// Days a table covers at most (440 KB).
+    const MAX_DAYS: i64 = 100 * 366;
+
+    fn new(first: Option<Day>, last: Option<Day>) -> Calendar {
+        let mut days = Vec::new();
+        let (first, last) = match (first, last) {
+            (Some(a), Some(b)) if a <= b && i64::from(b.0) - i64::from(a.0) < Self::MAX_DAYS => {
+                (a.0, b.0)
+            }
+            _ => return Calendar { first: 0, days },
+        };
+        let mut d = first;
+        while d <= last {
+            let m = MonthOfDay::of(d);
+            let upto = m.end.min(last.saturating_add(1)).max(d + 1);
+            days.extend(std::iter::repeat_n(m, (upto - d) as usize));
+            d = upto;
+        }
+        Calendar { first, days }
+    }
+
+    fn month_of(&self, day: i32) -> MonthOfDay {
+        let at = usize::try_from(i64::from(day) - i64::from(self.first)).ok();
+        match at.and_then(|i| self.days.get(i)) {
+            Some(m) => *m,
+            None => MonthOfDay::of(day),
+        }
+    }
+}
+
 /// Per-customer work of the final sweep, with its reusable scratch space.
-struct Sweep {
+struct Sweep<'a> {
     f: Finish,
+    calendar: &'a Calendar,
     c: Cols,
     any_category: bool,
     any_profit: bool,
@@ -767,7 +828,8 @@ fn money(v: i64) -> f64 {
 /// an `i128`: only the customer's total is checked to fit an `i64`, and a part may not (large
 /// purchases on two days with a large return between them).
 fn money_wide(v: i128) -> f64 {
-    i64::try_from(v).map_or(v as f64 / MONEY_SCALE, money)
+    // `map_or_else`: the wide division is a software routine, worth running only when needed
+    i64::try_from(v).map_or_else(|_| v as f64 / MONEY_SCALE, money)
 }
 
 /// Monday = 0 (1970-01-01 was a Thursday).
@@ -782,10 +844,11 @@ fn distinct(v: &mut Vec<u64>) -> usize {
     v.len()
 }
 
-impl Sweep {
-    fn new(f: Finish, customers: usize) -> Sweep {
+impl<'a> Sweep<'a> {
+    fn new(f: Finish, calendar: &'a Calendar, customers: usize) -> Sweep<'a> {
         Sweep {
             f,
+            calendar,
             c: Cols::with_capacity(customers),
             any_category: false,
             any_profit: false,
@@ -827,7 +890,7 @@ impl Sweep {
             let amount: i128 = used[i..j].iter().map(|l| i128::from(l.amount)).sum();
             let purchase = used[i..j].iter().any(Line::nonneg);
             if f.detail {
-                let (wd, m) = (weekday(d), Day(d).year_month().1 as usize - 1);
+                let (wd, m) = (weekday(d), self.calendar.month_of(d).month as usize - 1);
                 self.week[wd].revenue_micros += amount;
                 self.year[m].revenue_micros += amount;
                 week_seen |= 1 << wd;
@@ -936,10 +999,9 @@ impl Sweep {
         if f.detail {
             let mut i = 0;
             while i < used.len() {
-                let ym = Day(used[i].day).year_month();
+                let ym = self.calendar.month_of(used[i].day);
                 // lines are by day: the month's run ends at the next month's first day
-                let next = Day(used[i].day).next_month_start().0;
-                let j = i + used[i..].iter().take_while(|l| l.day < next).count();
+                let j = i + used[i..].iter().take_while(|l| l.day < ym.end).count();
                 let month = &used[i..j];
                 let revenue: i128 = month.iter().map(|l| i128::from(l.amount)).sum();
                 self.orders.clear();
@@ -961,8 +1023,8 @@ impl Sweep {
                 }
                 self.months.push(MonthActivity {
                     customer: row,
-                    year: ym.0,
-                    month: ym.1,
+                    year: ym.year,
+                    month: ym.month,
                     revenue: money_wide(revenue),
                     orders: o,
                 });
@@ -1044,32 +1106,45 @@ impl Sweep {
     /// Appends the next customers' results (`o` swept the customers right after these).
     fn append(&mut self, parts: Vec<Sweep>) {
         let mut cols = Vec::with_capacity(parts.len());
+        let (mut months, mut spend) = (Vec::new(), Vec::new());
         let mut offset = self.c.ids.len() as u32;
         for mut p in parts {
             let rows = p.c.ids.len() as u32;
             cols.push(std::mem::take(&mut p.c));
-            self.append_totals(p, offset);
+            months.push((offset, std::mem::take(&mut p.months)));
+            spend.push((offset, std::mem::take(&mut p.category_spend)));
+            self.append_totals(p);
             offset += rows;
         }
-        self.c.append(cols);
+        // months and category spend beside the columns: copied on this thread alone, they
+        // held up every wave of the sweep
+        let (all_months, all_spend) = (&mut self.months, &mut self.category_spend);
+        rayon::join(
+            || self.c.append(cols),
+            || {
+                for (offset, part) in months {
+                    all_months.extend(part.into_iter().map(|mut m| {
+                        m.customer += offset;
+                        m
+                    }));
+                }
+                for (offset, part) in spend {
+                    all_spend.extend(part.into_iter().map(|mut s| {
+                        s.customer += offset;
+                        s
+                    }));
+                }
+            },
+        );
     }
 
-    /// Appends all but the columns of `o`, whose customers' rows start at `offset`.
-    fn append_totals(&mut self, o: Sweep, offset: u32) {
+    /// Appends the totals of `o` (its columns, months and category spend go separately).
+    fn append_totals(&mut self, o: Sweep) {
         self.any_category |= o.any_category;
         self.any_profit |= o.any_profit;
         self.any_quantity |= o.any_quantity;
         self.return_only += o.return_only;
         self.return_only_amount += o.return_only_amount;
-        self.months.extend(o.months.into_iter().map(|mut m| {
-            m.customer += offset;
-            m
-        }));
-        self.category_spend
-            .extend(o.category_spend.into_iter().map(|mut s| {
-                s.customer += offset;
-                s
-            }));
         for (a, b) in self
             .week
             .iter_mut()
@@ -1162,5 +1237,41 @@ impl Sweep {
             total_micros: 0,
             return_only_micros: 0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calendar_table_gives_the_months_worked_out() {
+        // leap years, a century, month ends, and days on either side of the table
+        let (first, last) = (
+            Day::parse_iso("1999-11-17").unwrap(),
+            Day::parse_iso("2001-03-02").unwrap(),
+        );
+        let cal = Calendar::new(Some(first), Some(last));
+        assert_eq!(cal.days.len(), (last.0 - first.0 + 1) as usize);
+        for d in first.0 - 400..=last.0 + 400 {
+            let m = cal.month_of(d);
+            assert_eq!((m.year, m.month), Day(d).year_month(), "day {d}");
+            assert_eq!(m.end, Day(d).next_month_start().0, "day {d}");
+        }
+        let feb = cal.month_of(Day::parse_iso("2000-02-29").unwrap().0);
+        assert_eq!(
+            (feb.year, feb.month, Day(feb.end)),
+            (2000, 2, Day::parse_iso("2000-03-01").unwrap())
+        );
+        // no dates, reversed dates or more than a century: every month worked out
+        for (a, b) in [
+            (None, None),
+            (Some(last), Some(first)),
+            (Some(Day(0)), Some(Day(40_000))),
+        ] {
+            let cal = Calendar::new(a, b);
+            assert!(cal.days.is_empty());
+            assert_eq!(cal.month_of(first.0), MonthOfDay::of(first.0));
+        }
     }
 }
