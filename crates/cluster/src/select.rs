@@ -175,24 +175,37 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
             counts[offsets[m] + l as usize] += 1;
         }
     }
-    // Features by column, so that one point's distances to all others vectorise; each sum
-    // still adds the same distances in the same order (point j ascending) as pair by pair.
+    // Features by column, so that one point's distances to all others vectorise; each
+    // distance still adds its features in the same order as pair by pair.
     let mut by_col = vec![0.0; s * d];
     for (j, row) in points.chunks_exact(d).enumerate() {
         for (f, &v) in row.iter().enumerate() {
             by_col[f * s + j] = v;
         }
     }
-    // Each point's slot in `sums` under every labeling, point by point: the labelings' sums
-    // are then added side by side (independent additions, not one chain through memory),
-    // each still over the points in ascending order.
-    let n_lab = labelings.len();
-    let mut slots = vec![0u32; s * n_lab];
-    for (m, lab) in labelings.iter().enumerate() {
-        for (j, &l) in lab.iter().enumerate() {
-            slots[j * n_lab + m] = (offsets[m] + l as usize) as u32;
-        }
-    }
+    // Each labeling's points grouped by label, ascending within a label: a point's distance
+    // sum to a cluster is read off its distances to that cluster's points, the same sum
+    // whichever other labelings are scored beside it.
+    let members: Vec<(Vec<u32>, Vec<usize>)> = labelings
+        .iter()
+        .zip(ks)
+        .map(|(lab, &k)| {
+            let mut starts = vec![0usize; k + 1];
+            for &l in lab {
+                starts[l as usize + 1] += 1;
+            }
+            for c in 0..k {
+                starts[c + 1] += starts[c];
+            }
+            let mut next = starts.clone();
+            let mut points = vec![0u32; lab.len()];
+            for (j, &l) in lab.iter().enumerate() {
+                points[next[l as usize]] = j as u32;
+                next[l as usize] += 1;
+            }
+            (points, starts)
+        })
+        .collect();
     let per_point: Vec<Vec<f64>> = (0..s)
         .into_par_iter()
         .map_init(
@@ -208,9 +221,9 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
                 }
                 dist.iter_mut().for_each(|q| *q = q.sqrt());
                 let mut sums = vec![0.0; total];
-                for (&dj, js) in dist.iter().zip(slots.chunks_exact(n_lab)) {
-                    for &slot in js {
-                        sums[slot as usize] += dj;
+                for (m, (members, starts)) in members.iter().enumerate() {
+                    for (c, w) in starts.windows(2).enumerate() {
+                        sums[offsets[m] + c] = sum_over(dist, &members[w[0]..w[1]]);
                     }
                 }
                 labelings
@@ -245,6 +258,21 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
     }
     mean.iter_mut().for_each(|v| *v /= s as f64);
     mean
+}
+
+/// `Σ dist[j]` over `points` (ascending), in four running sums: one sum was a chain of
+/// additions each waiting on the last.
+fn sum_over(dist: &[f64], points: &[u32]) -> f64 {
+    let mut acc = [0.0; 4];
+    let quads = points.chunks_exact(4);
+    let rest = quads.remainder();
+    for q in quads {
+        for (a, &j) in acc.iter_mut().zip(q) {
+            *a += dist[j as usize];
+        }
+    }
+    let tail: f64 = rest.iter().map(|&j| dist[j as usize]).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The k a range of fits settles on: the **elbow of the inertia curve**.
@@ -346,6 +374,60 @@ mod tests {
         for (m, &k) in ks.iter().enumerate() {
             let alone = silhouettes(&data, d, &labelings[m..=m], &[k])[0];
             assert_eq!(together[m].to_bits(), alone.to_bits(), "k = {k}");
+        }
+    }
+
+    /// The silhouettes as defined, pair by pair: the grouped, four-way sums agree to rounding,
+    /// with a label left empty and a point alone in its cluster.
+    #[test]
+    fn silhouettes_equal_the_definition_pair_by_pair() {
+        let (n, d) = (257, 2);
+        let data: Vec<f64> = (0..n * d)
+            .map(|i| ((i * 4273) % 811) as f64 / 53.0)
+            .collect();
+        let ks = [3, 4, 6];
+        let labelings: Vec<Vec<u32>> = ks
+            .iter()
+            .map(|&k| {
+                (0..n)
+                    .map(|i| match i {
+                        0 => k as u32 - 1,              // alone
+                        _ => (i * 31 % (k - 2)) as u32, // k - 2 unused
+                    })
+                    .collect()
+            })
+            .collect();
+        let got = silhouettes(&data, d, &labelings, &ks);
+        for (m, lab) in labelings.iter().enumerate() {
+            let dist = |i: usize, j: usize| {
+                let (a, b) = (&data[i * d..(i + 1) * d], &data[j * d..(j + 1) * d]);
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let mut total = 0.0;
+            for i in 0..n {
+                let mean_to = |c: u32| {
+                    let js: Vec<usize> = (0..n).filter(|&j| j != i && lab[j] == c).collect();
+                    (!js.is_empty())
+                        .then(|| js.iter().map(|&j| dist(i, j)).sum::<f64>() / js.len() as f64)
+                };
+                let Some(a) = mean_to(lab[i]) else { continue };
+                let b = (0..ks[m] as u32)
+                    .filter(|&c| c != lab[i])
+                    .filter_map(mean_to)
+                    .fold(f64::INFINITY, f64::min);
+                total += (b - a) / a.max(b);
+            }
+            let want = total / n as f64;
+            assert!(
+                (got[m] - want).abs() < 1e-12,
+                "k = {}: {} vs {want}",
+                ks[m],
+                got[m]
+            );
         }
     }
 
