@@ -34,6 +34,50 @@ fn whole_number_bits(c: &[f64]) -> Option<u32> {
     Some(bits_for(max as u64))
 }
 
+/// Distinct values a column may have to be keyed by rank ([`ColumnKey::Ranked`]); small in
+/// tests, so that they reach the comparison sort past it.
+const MAX_RANKED: usize = if cfg!(test) { 1000 } else { 1 << 20 };
+
+/// How a column's values become a few bits of a packed sort key, in `total_cmp` order and
+/// equal exactly for equal bit patterns.
+enum ColumnKey {
+    /// Whole numbers from +0.0 ([`whole_number_bits`]): the value itself.
+    Whole,
+    /// The value's rank among the column's distinct bit patterns in `total_cmp` order:
+    /// periods of a unit longer than a day (T = 52.142857… weeks) are not whole, but there
+    /// are as few of them as there are days.
+    Ranked(crate::fit::KeyMap<u32>),
+}
+
+impl ColumnKey {
+    /// The key and its width in bits; None past [`MAX_RANKED`] distinct values.
+    fn of(c: &[f64]) -> Option<(ColumnKey, u32)> {
+        if let Some(w) = whole_number_bits(c) {
+            return Some((ColumnKey::Whole, w));
+        }
+        let mut seen = std::collections::HashSet::with_hasher(crate::fit::KeyHash::default());
+        for &v in c {
+            if seen.insert(v.to_bits()) && seen.len() > MAX_RANKED {
+                return None;
+            }
+        }
+        let mut distinct: Vec<f64> = seen.into_iter().map(f64::from_bits).collect();
+        distinct.sort_unstable_by(f64::total_cmp);
+        let width = bits_for(distinct.len().saturating_sub(1) as u64);
+        let ranks = (distinct.iter().enumerate())
+            .map(|(r, v)| (v.to_bits(), r as u32))
+            .collect();
+        Some((ColumnKey::Ranked(ranks), width))
+    }
+
+    fn key(&self, v: f64) -> u64 {
+        match self {
+            ColumnKey::Whole => v as u64,
+            ColumnKey::Ranked(ranks) => ranks.get(&v.to_bits()).map_or(0, |&r| u64::from(r)),
+        }
+    }
+}
+
 /// Distinct (x, tₓ, T) rows of a [`CalibrationData`] and the row → distinct-row map.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct UniqueRows {
@@ -226,17 +270,18 @@ impl CalibrationData {
             u.tx.push(self.tx[i]);
             u.t.push(self.t[i]);
         };
-        // Fast path (daily/weekly counts): all key values are whole numbers ≥ +0.0 and fit,
-        // with the row index, in one u64, so a plain u64 sort groups them.
+        // Fast path (counts in days, weeks, …): each column's values keyed by a few bits in
+        // their order (whole numbers as themselves, others by rank) fit, with the row index,
+        // in one u64, so a plain u64 sort groups them as comparing the values would.
         let idx_bits = bits_for(n as u64);
-        let widths: Option<Vec<u32>> = cols.iter().map(|c| whole_number_bits(c)).collect();
-        if let Some(widths) = widths
-            && idx_bits + widths.iter().sum::<u32>() <= 64
+        let keyed: Option<Vec<(ColumnKey, u32)>> = cols.iter().map(|c| ColumnKey::of(c)).collect();
+        if let Some(keyed) = keyed
+            && idx_bits + keyed.iter().map(|(_, w)| w).sum::<u32>() <= 64
         {
             let key = |i: usize| {
                 let mut k = 0u64;
-                for (c, &w) in cols.iter().zip(&widths) {
-                    k = (k << w) | c[i] as u64;
+                for (c, (column, w)) in cols.iter().zip(&keyed) {
+                    k = (k << w) | column.key(c[i]);
                 }
                 (k << idx_bits) | i as u64
             };
@@ -364,5 +409,61 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert_eq!(c.total_weight(), 4.0);
         assert_eq!(c.weights(), &[1.0, 1.0, 2.0]);
+    }
+
+    /// The distinct rows as comparing the values in `total_cmp` order would give them, and
+    /// each row's distinct row, for every way the columns get keyed: whole numbers, ranks
+    /// of fractional periods (±0.0 apart), and too many distinct values for a packed key.
+    #[test]
+    fn distinct_rows_are_those_of_comparing_the_values() {
+        let n = 5000usize;
+        let weeks = |i: usize, m: usize| (i * 7919 % m) as f64 / 7.0;
+        let cases: Vec<[Vec<f64>; 3]> = vec![
+            [
+                (0..n).map(|i| (i % 13) as f64).collect(),
+                (0..n).map(|i| (i % 17) as f64).collect(),
+                (0..n).map(|i| (i % 19) as f64).collect(),
+            ],
+            [
+                (0..n).map(|i| (i % 6) as f64).collect(),
+                (0..n)
+                    .map(|i| if i % 97 == 0 { -0.0 } else { weeks(i, 40) })
+                    .collect(),
+                (0..n).map(|i| weeks(i, 365) + 3.0).collect(),
+            ],
+            [
+                (0..n).map(|i| (i % 3) as f64).collect(),
+                (0..n).map(|i| (i % 5) as f64).collect(),
+                (0..n).map(|i| 1.0 + i as f64 * 1e-9).collect(), // past MAX_RANKED
+            ],
+        ];
+        for [x, tx, t] in cases {
+            let d = CalibrationData {
+                x: x.clone(),
+                tx: tx.clone(),
+                t: t.clone(),
+                ..CalibrationData::new(vec![0.0], vec![0.0], vec![1.0]).unwrap()
+            };
+            let u = d.unique_by(&[&x, &tx, &t]);
+            let mut want: Vec<[u64; 3]> = (0..n)
+                .map(|i| [order_key(x[i]), order_key(tx[i]), order_key(t[i])])
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(u.x.len(), want.len());
+            for (g, w) in want.iter().enumerate() {
+                assert_eq!(
+                    [order_key(u.x[g]), order_key(u.tx[g]), order_key(u.t[g])],
+                    *w
+                );
+            }
+            for i in 0..n {
+                let g = u.inverse[i] as usize;
+                assert_eq!(
+                    (u.x[g].to_bits(), u.tx[g].to_bits(), u.t[g].to_bits()),
+                    (x[i].to_bits(), tx[i].to_bits(), t[i].to_bits())
+                );
+            }
+        }
     }
 }
