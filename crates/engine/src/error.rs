@@ -287,6 +287,8 @@ impl EngineError {
                 clientele_core::CoreError::BadDate { .. }
                 | clientele_core::CoreError::UnknownTimeUnit(_)
                 | clientele_core::CoreError::UnknownLang(_) => Fault::User,
+                // the spill folder's disk (full, gone, unwritable), as for any file written
+                clientele_core::CoreError::Store { .. } => Fault::User,
                 // the columns the engine reads and adds itself
                 _ => Fault::Internal,
             },
@@ -429,6 +431,12 @@ mod tests {
             Fault::User
         );
         assert_eq!(EngineError::Internal("x".into()).fault(), Fault::Internal);
+        // a full disk under the spill folder is not a bug to report
+        let store = clientele_core::CoreError::Store {
+            name: "lifecycle_stage".into(),
+            reason: "Io error: No space left on device (os error 28)".into(),
+        };
+        assert_eq!(EngineError::from(store).fault(), Fault::User);
     }
 
     #[test]

@@ -918,7 +918,9 @@ impl StoredBuilder {
                     continue;
                 }
             };
-            let w = store.piecewise(&name, &ty).map_err(bad)?;
+            let w = store
+                .piecewise(&name, &ty)
+                .map_err(|e| disk_failure(&name, e))?;
             columns.push(Gathered::Pieces(name, Box::new(w), type_name));
         }
         Ok(StoredBuilder {
@@ -947,19 +949,19 @@ impl StoredBuilder {
                 .par_iter_mut()
                 .zip(b.columns().par_iter().skip(1))
                 .map(|(c, a)| {
-                    let (name, done) = match c {
-                        Gathered::Text(name, t) => (name, t.append(a)),
+                    let bug = |name: &str, e: String| {
+                        EngineError::Internal(format!("the parts' column {name}: {e}"))
+                    };
+                    match c {
+                        Gathered::Text(name, t) => t.append(a).map_err(|e| bug(name, e)),
                         Gathered::Pieces(name, w, _) => {
                             // as the store keeps the column's type (a narrower int widened, as a
                             // table in memory holds it); the values pass as they are
-                            let piece =
-                                arrow::compute::cast(a, w.data_type()).map_err(|e| e.to_string());
-                            (name, piece.and_then(|p| w.append(p)))
+                            let piece = arrow::compute::cast(a, w.data_type())
+                                .map_err(|e| bug(name, e.to_string()))?;
+                            w.append(piece).map_err(|e| disk_failure(name, e))
                         }
-                    };
-                    done.map_err(|e| {
-                        EngineError::Internal(format!("the parts' column {name}: {e}"))
-                    })
+                    }
                 })
                 .collect()
         });
@@ -981,18 +983,28 @@ impl StoredBuilder {
                     (name, done, type_name)
                 }
                 Gathered::Text(name, t) => {
-                    let done = t
-                        .finish()
-                        .and_then(|d| clientele_core::ColumnStore::save(store.as_ref(), &name, &d));
+                    let data = t.finish().map_err(|e| {
+                        EngineError::Internal(format!("the parts' column {name}: {e}"))
+                    })?;
+                    let done = clientele_core::ColumnStore::save(store.as_ref(), &name, &data);
                     (name, done, "text")
                 }
             };
-            done.map_err(|e| EngineError::Internal(format!("the parts' column {name}: {e}")))?;
+            done.map_err(|e| disk_failure(&name, e))?;
             names.push((name, type_name));
         }
         store.keep(Box::new(folder));
         Ok(CustomerTable::stored(self.ids, store, names))
     }
+}
+
+/// A column of the merged parts that could not be written to (or made in) the spill folder:
+/// the disk's or the folder's fault (full, removed, unwritable), as the store says.
+fn disk_failure(name: &str, reason: String) -> EngineError {
+    EngineError::Table(clientele_core::CoreError::Store {
+        name: name.to_string(),
+        reason,
+    })
 }
 
 /// Whether this run can fold by parts on disk (`--history monthly`, the holdout and a
