@@ -198,12 +198,12 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
                 starts[c + 1] += starts[c];
             }
             let mut next = starts.clone();
-            let mut points = vec![0u32; lab.len()];
+            let mut grouped = vec![0u32; lab.len()];
             for (j, &l) in lab.iter().enumerate() {
-                points[next[l as usize]] = j as u32;
+                grouped[next[l as usize]] = j as u32;
                 next[l as usize] += 1;
             }
-            (points, starts)
+            (grouped, starts)
         })
         .collect();
     let per_point: Vec<Vec<f64>> = (0..s)

@@ -906,14 +906,13 @@ impl StoredBuilder {
         let mut columns = Vec::new();
         for f in schema.fields().iter().skip(1) {
             let name = f.name().clone();
-            let bad = |e: String| EngineError::Internal(format!("the parts' column {name}: {e}"));
             let (ty, type_name) = match f.data_type() {
                 T::Int64 | T::Int32 => (T::Int64, "int"),
                 T::Float64 => (T::Float64, "float"),
                 T::Date32 => (T::Date32, "date"),
                 other => {
                     let b = crate::stored::ColumnBuilder::of(other, rows)
-                        .ok_or_else(|| bad(format!("type {other}")))?;
+                        .ok_or_else(|| merge_bug(&name, format!("type {other}")))?;
                     columns.push(Gathered::Text(name, b));
                     continue;
                 }
@@ -949,16 +948,13 @@ impl StoredBuilder {
                 .par_iter_mut()
                 .zip(b.columns().par_iter().skip(1))
                 .map(|(c, a)| {
-                    let bug = |name: &str, e: String| {
-                        EngineError::Internal(format!("the parts' column {name}: {e}"))
-                    };
                     match c {
-                        Gathered::Text(name, t) => t.append(a).map_err(|e| bug(name, e)),
+                        Gathered::Text(name, t) => t.append(a).map_err(|e| merge_bug(name, e)),
                         Gathered::Pieces(name, w, _) => {
                             // as the store keeps the column's type (a narrower int widened, as a
                             // table in memory holds it); the values pass as they are
                             let piece = arrow::compute::cast(a, w.data_type())
-                                .map_err(|e| bug(name, e.to_string()))?;
+                                .map_err(|e| merge_bug(name, e))?;
                             w.append(piece).map_err(|e| disk_failure(name, e))
                         }
                     }
@@ -983,9 +979,7 @@ impl StoredBuilder {
                     (name, done, type_name)
                 }
                 Gathered::Text(name, t) => {
-                    let data = t.finish().map_err(|e| {
-                        EngineError::Internal(format!("the parts' column {name}: {e}"))
-                    })?;
+                    let data = t.finish().map_err(|e| merge_bug(&name, e))?;
                     let done = clientele_core::ColumnStore::save(store.as_ref(), &name, &data);
                     (name, done, "text")
                 }
@@ -996,6 +990,12 @@ impl StoredBuilder {
         store.keep(Box::new(folder));
         Ok(CustomerTable::stored(self.ids, store, names))
     }
+}
+
+/// A column of the merged parts that broke one of the merge's own rules (a type it cannot
+/// hold, a cast between the types it made): clientele's fault.
+fn merge_bug(name: &str, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("the parts' column {name}: {e}"))
 }
 
 /// A column of the merged parts that could not be written to (or made in) the spill folder:
