@@ -327,6 +327,19 @@ impl EngineError {
             EngineError::Grade(e) => Some(format!("分级：{}", e.zh())),
             EngineError::Lifecycle(e) => Some(format!("生命周期：{}", e.zh())),
             EngineError::Compare(e) => Some(format!("比较：{}", e.zh())),
+            EngineError::Output { path, reason } => Some(format!(
+                "{}：{}",
+                path.display(),
+                clientele_ingest::os_message_zh(reason)
+            )),
+            // the store's reason is the disk library's, with the system's error in it
+            EngineError::Table(clientele_core::CoreError::Store { name, reason }) => {
+                let store = clientele_core::CoreError::Store {
+                    name: name.clone(),
+                    reason: clientele_ingest::os_message_zh(reason),
+                };
+                Some(format!("客户表：{}", store.zh()))
+            }
             EngineError::Table(e) => Some(format!("客户表：{}", e.zh())),
             EngineError::Score(e) => Some(format!("评分：{}", e.zh())),
             EngineError::Filter(f) => Some(format!(
@@ -437,6 +450,30 @@ mod tests {
             reason: "Io error: No space left on device (os error 28)".into(),
         };
         assert_eq!(EngineError::from(store).fault(), Fault::User);
+    }
+
+    /// A full disk, said in Chinese in a zh run, for an output file and for the table kept
+    /// on disk alike (the library's words kept after it).
+    #[test]
+    fn a_full_disk_is_said_in_chinese() {
+        let words = "External: No space left on device (os error 28)";
+        let output = EngineError::Output {
+            path: "out/customers.parquet".into(),
+            reason: words.into(),
+        };
+        assert_eq!(
+            output.zh().as_deref(),
+            Some(format!("out/customers.parquet：磁盘已满（{words}）").as_str())
+        );
+        let store = EngineError::from(clientele_core::CoreError::Store {
+            name: "lifecycle_stage".into(),
+            reason: words.into(),
+        });
+        let zh = store.zh().unwrap_or_default();
+        assert!(
+            zh.starts_with("客户表：保存在磁盘上的客户表：列 `lifecycle_stage`：磁盘已满（"),
+            "{zh}"
+        );
     }
 
     #[test]

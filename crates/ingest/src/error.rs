@@ -245,6 +245,24 @@ pub fn io_zh(e: &std::io::Error) -> String {
     }
 }
 
+/// Another library's message that ends in an operating-system error (`… (os error 28)`, as
+/// Rust's I/O errors print), led by that error in Chinese ([`io_zh`]) and kept after it for
+/// whoever looks further; the message as it is otherwise.
+pub fn os_message_zh(message: &str) -> String {
+    let code = message
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|m| m.rsplit_once("(os error "))
+        .and_then(|(_, code)| code.parse::<i32>().ok());
+    match code {
+        Some(code) => format!(
+            "{}（{message}）",
+            io_zh(&std::io::Error::from_raw_os_error(code))
+        ),
+        None => message.to_string(),
+    }
+}
+
 /// The message of [`IngestError::NoRows`] in Chinese.
 fn no_rows_zh(files: &str, rejected: u64, first: Option<&str>, rejects: Option<&Path>) -> String {
     if rejected == 0 {
@@ -365,5 +383,30 @@ impl IngestError {
 impl From<arrow::error::ArrowError> for IngestError {
     fn from(e: arrow::error::ArrowError) -> Self {
         IngestError::Engine(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_librarys_os_error_is_worded_in_chinese() {
+        let full = "External: No space left on device (os error 28)";
+        assert_eq!(
+            os_message_zh(full),
+            format!("磁盘已满（{full}）"),
+            "ENOSPC is StorageFull on Linux"
+        );
+        let gone = "Io error: No such file or directory (os error 2)";
+        assert_eq!(os_message_zh(gone), format!("没有这个文件或目录（{gone}）"));
+        for other in [
+            "schema mismatch",
+            "bad (os error x)",
+            "(os error 28) later",
+            "",
+        ] {
+            assert_eq!(os_message_zh(other), other);
+        }
     }
 }

@@ -39,7 +39,7 @@ mod validated;
 pub use activity::{
     CategorySpend, MonthActivity, PeriodSums, PeriodTotals, Seasonality, totals_of,
 };
-pub use error::{ColumnAdvice, IngestError, io_zh};
+pub use error::{ColumnAdvice, IngestError, io_zh, os_message_zh};
 pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
 pub use parts::{
