@@ -169,12 +169,6 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
         })
         .collect();
     let total: usize = ks.iter().sum();
-    let mut counts = vec![0usize; total];
-    for (m, lab) in labelings.iter().enumerate() {
-        for &l in lab {
-            counts[offsets[m] + l as usize] += 1;
-        }
-    }
     // Features by column, so that one point's distances to all others vectorise; each
     // distance still adds its features in the same order as pair by pair.
     let mut by_col = vec![0.0; s * d];
@@ -205,6 +199,10 @@ pub fn silhouettes(points: &[f64], d: usize, labelings: &[Vec<u32>], ks: &[usize
             }
             (grouped, starts)
         })
+        .collect();
+    // each cluster's size, read off where its members start and end
+    let counts: Vec<usize> = (members.iter())
+        .flat_map(|(_, starts)| starts.windows(2).map(|w| w[1] - w[0]))
         .collect();
     let per_point: Vec<Vec<f64>> = (0..s)
         .into_par_iter()
