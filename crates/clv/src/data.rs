@@ -55,18 +55,19 @@ impl ColumnKey {
         if let Some(w) = whole_number_bits(c) {
             return Some((ColumnKey::Whole, w));
         }
-        let mut seen = std::collections::HashSet::with_hasher(crate::fit::KeyHash::default());
+        // the distinct values first, ranked once they are all in
+        let mut ranks = crate::fit::KeyMap::default();
         for &v in c {
-            if seen.insert(v.to_bits()) && seen.len() > MAX_RANKED {
+            if ranks.insert(v.to_bits(), 0).is_none() && ranks.len() > MAX_RANKED {
                 return None;
             }
         }
-        let mut distinct: Vec<f64> = seen.into_iter().map(f64::from_bits).collect();
+        let mut distinct: Vec<f64> = ranks.keys().map(|&b| f64::from_bits(b)).collect();
         distinct.sort_unstable_by(f64::total_cmp);
+        for (r, v) in distinct.iter().enumerate() {
+            ranks.insert(v.to_bits(), r as u32);
+        }
         let width = bits_for(distinct.len().saturating_sub(1) as u64);
-        let ranks = (distinct.iter().enumerate())
-            .map(|(r, v)| (v.to_bits(), r as u32))
-            .collect();
         Some((ColumnKey::Ranked(ranks), width))
     }
 
