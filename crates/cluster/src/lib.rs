@@ -88,6 +88,28 @@ pub struct Segmentation {
     pub notes: Vec<Note>,
 }
 
+/// Every column [`segment`] may read with `config` (features, the columns profiled, the
+/// money the clusters are ordered by), so that a caller can give it a table of just these;
+/// `None` for a frozen segmentation, which reads its own features.
+pub fn columns_read(config: &ClusterConfig) -> Result<Option<Vec<String>>> {
+    if config.frozen.is_some() {
+        return Ok(None);
+    }
+    let mut out: Vec<String> = match config.validate()? {
+        Some(explicit) => explicit.into_iter().map(|f| f.column).collect(),
+        None => (features::DEFAULT_FEATURES.iter())
+            .chain(&features::OPTIONAL_FEATURES)
+            .map(|c| c.to_string())
+            .collect(),
+    };
+    for c in profile::PROFILE_EXTRA {
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Clusters the customers of `table` as `config` says. Same table and config → same result.
 pub fn segment(table: &CustomerTable, config: &ClusterConfig) -> Result<Segmentation> {
     let explicit = config.validate()?;

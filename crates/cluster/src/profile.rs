@@ -51,7 +51,7 @@ pub struct ClusterProfile {
     pub centroid: Vec<f64>,
 }
 
-const PROFILE_EXTRA: [&str; 5] = [
+pub(crate) const PROFILE_EXTRA: [&str; 5] = [
     col::RECENCY_DAYS,
     col::ORDERS,
     col::MONETARY,

@@ -3,7 +3,8 @@
 
 use clientele_cluster::synth::Blobs;
 use clientele_cluster::{
-    ClusterConfig, ClusterError, FittedKMeans, FrozenClusters, KChoice, Segmentation, segment,
+    ClusterConfig, ClusterError, FittedKMeans, FrozenClusters, KChoice, Segmentation, columns_read,
+    segment,
 };
 use clientele_core::{ColumnData, CustomerTable};
 
@@ -386,4 +387,38 @@ fn the_chosen_k_of_a_range_is_clustered_as_that_fixed_k() {
         assert_eq!(scanned.labels, fixed.labels, "{n} customers");
         assert_eq!(scanned.profiles, fixed.profiles, "{n} customers");
     }
+}
+
+#[test]
+fn a_table_of_the_columns_it_reads_is_segmented_as_the_whole_table() {
+    // the whole table: the features, more columns around them, one of them after them
+    let mut t = customers(3_000, 8);
+    let n = t.len();
+    let other = |f: &dyn Fn(usize) -> f64| ColumnData::Float((0..n).map(|i| Some(f(i))).collect());
+    t.push("profit", other(&|i| (i % 97) as f64)).unwrap();
+    t.push("avg_order_value", other(&|i| 20.0 + (i % 13) as f64))
+        .unwrap();
+    t.push("clv", other(&|i| (i % 31) as f64 * 3.5)).unwrap();
+    let named: ClusterConfig = toml::from_str("features = [\"monetary\", \"clv\"]").unwrap();
+    for cfg in [ClusterConfig::default(), named] {
+        let read = columns_read(&cfg).unwrap().unwrap();
+        // only what it reads, in another order than the table's
+        let mut just = CustomerTable::new(t.ids().iter().map(str::to_string).collect());
+        for name in read.iter().rev() {
+            if let Some(c) = t.get(name) {
+                just.push(name.clone(), c.clone()).unwrap();
+            }
+        }
+        assert!(!just.has_column("profit"), "{read:?}");
+        assert_eq!(segment(&just, &cfg).unwrap(), segment(&t, &cfg).unwrap());
+    }
+    // a frozen segmentation reads its own features
+    let frozen = ClusterConfig {
+        frozen: Some(FrozenClusters {
+            model: run(&t, KChoice::Fixed(3), 0).model,
+            names: Default::default(),
+        }),
+        ..Default::default()
+    };
+    assert_eq!(columns_read(&frozen).unwrap(), None);
 }

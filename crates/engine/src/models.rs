@@ -162,46 +162,44 @@ fn run_steps(
         return Ok(out);
     }
     let mut laps = Laps::new();
-    if config.clv.enabled {
-        // A failed fit must not hide the rest of the analysis; the reason is reported in
-        // the clv crate's words (the CLI and report say "CLV not computed: …").
-        out.clv = Step::of(clv_step(
-            table,
-            &config.clv,
-            config.time.unit,
-            inputs.as_of,
-            inputs.holdout_choice,
-            crate::customer_value::Predictions {
-                full: inputs.behaviour,
-            },
-            &mut laps,
-        ));
-        settle(table)?;
-        if let Step::Failed { .. } = &out.clv {
-            laps.lap(Note::new("CLV（未计算）", "CLV (not computed)"), None);
-        }
-    }
-    // the presets that apply read only the fold's columns, so they are chosen here as after
-    // the steps below
-    let schemes = schemes_for(table, config, &mut out.skipped_presets);
     let mut graded = None;
-    if side_by_side(table, config) {
-        graded = middle_side_by_side(table, config, &schemes, &mut inputs, &mut out, &mut laps)?;
-    } else {
-        lifecycle_step(table, config, &mut inputs, &mut out)?;
-        settle(table)?;
-        laps.lap(lifecycle_note(), None);
-        rfm_of(table, config)?.apply(table, &mut out.rfm)?;
-        settle(table)?;
-        laps.lap(rfm_note(), None);
-        tiers_of(table, config)?.apply(table, &mut out.value_tiers)?;
-        settle(table)?;
-        laps.lap(tiers_note(), None);
-        if config.cluster.enabled {
-            // Too few or identical customers is a property of the data, not a failed run.
-            out.clusters = Step::of(cluster_of(table, config).and_then(|c| c.set_columns(table)));
-            settle(table)?;
-            laps.lap(cluster_note(), k_chosen(&out));
+    let schemes;
+    match k_means_side(table, config)? {
+        Some(side) => {
+            (schemes, graded) =
+                clv_and_middle_beside(table, side, config, &mut inputs, &mut out, &mut laps)?;
+        }
+        None => {
+            if config.clv.enabled {
+                // A failed fit must not hide the rest of the analysis; the reason is reported
+                // in the clv crate's words (the CLI and report say "CLV not computed: …").
+                out.clv = Step::of(clv_of(table, config, &inputs, &mut laps));
+                settle(table)?;
+            }
+            // the presets that apply read only the fold's columns, so they are chosen here as
+            // after the steps below
+            schemes = schemes_for(table, config, &mut out.skipped_presets);
+            if side_by_side(table, config) {
+                graded =
+                    middle_side_by_side(table, config, &schemes, &mut inputs, &mut out, &mut laps)?;
+            } else {
+                lifecycle_step(table, config, &mut inputs, &mut out)?;
+                settle(table)?;
+                laps.lap(lifecycle_note(), None);
+                rfm_of(table, config)?.apply(table, &mut out.rfm)?;
+                settle(table)?;
+                laps.lap(rfm_note(), None);
+                tiers_of(table, config)?.apply(table, &mut out.value_tiers)?;
+                settle(table)?;
+                laps.lap(tiers_note(), None);
+                if config.cluster.enabled {
+                    // Too few or identical customers is a property of the data, not a failed run.
+                    out.clusters =
+                        Step::of(cluster_of(table, config).and_then(|c| c.set_columns(table)));
+                    settle(table)?;
+                    laps.lap(cluster_note(), k_chosen(&out));
+                }
+            }
         }
     }
     let n = schemes.len();
@@ -252,6 +250,130 @@ fn run_steps(
     }
     out.timings = laps.timings;
     Ok(out)
+}
+
+/// The CLV step on `table`, its substeps timed in `laps` (and a failed fit noted there).
+fn clv_of(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: &ModelInputs<'_>,
+    laps: &mut Laps,
+) -> Result<ClvSection, EngineError> {
+    let made = clv_step(
+        table,
+        &config.clv,
+        config.time.unit,
+        inputs.as_of,
+        inputs.holdout_choice,
+        crate::customer_value::Predictions {
+            full: inputs.behaviour,
+        },
+        laps,
+    );
+    if made.is_err() {
+        laps.lap(Note::new("CLV（未计算）", "CLV (not computed)"), None);
+    }
+    made
+}
+
+/// The columns K-means reads, copied out of `table` (a few of its columns, for the ids it
+/// already has), when K-means can run beside CLV and the steps after it: the steps run side
+/// by side ([`side_by_side`]), CLV runs, and every column K-means reads is in the table
+/// before CLV (a feature made by CLV or later waits for it). `None` otherwise.
+fn k_means_side(
+    table: &CustomerTable,
+    config: &Config,
+) -> Result<Option<CustomerTable>, EngineError> {
+    if !config.clv.enabled || !side_by_side(table, config) {
+        return Ok(None);
+    }
+    let Ok(Some(read)) = clientele_cluster::columns_read(&config.cluster) else {
+        return Ok(None); // a frozen segmentation, or a config the step reports in order
+    };
+    // a named feature the fold did not make: CLV or a later step may make it
+    let named = config.cluster.validate().ok().flatten().unwrap_or_default();
+    if named.iter().any(|f| !table.has_column(&f.column)) {
+        return Ok(None);
+    }
+    let mut side = CustomerTable::from_ids(table.ids().clone());
+    for name in &read {
+        if let Some(data) = table.get(name) {
+            side.push(name.clone(), data.clone())?;
+        }
+    }
+    Ok(Some(side))
+}
+
+/// The CLV step and then gradings, lifecycle, RFM and value tiers (one thread's work after
+/// CLV's own parallel parts) while K-means runs beside them on `side`, its columns copied
+/// out of `table` ([`k_means_side`]): K-means reads only the fold's columns, and each side
+/// fills the other's idle core. The columns are set afterwards in the usual order (CLV's
+/// as it makes them, then lifecycle, RFM, value tiers, K-means, gradings), the same table
+/// as one step after another. The schemes chosen and the gradings made beside.
+fn clv_and_middle_beside(
+    table: &mut CustomerTable,
+    side: CustomerTable,
+    config: &Config,
+    inputs: &mut ModelInputs<'_>,
+    out: &mut ModelOutputs,
+    laps: &mut Laps,
+) -> Result<(Vec<SchemeConfig>, Option<GradedBeside>), EngineError> {
+    let months = inputs.months.take()?;
+    let (as_of, leads) = (inputs.as_of, inputs.leads);
+    let ins: &ModelInputs<'_> = inputs;
+    let (after_clv, (clusters, t_clusters)) = rayon::join(
+        || {
+            let clv = Step::of(clv_of(table, config, ins, laps));
+            let shared: &CustomerTable = table;
+            let mut skipped = Vec::new();
+            let schemes = schemes_for(shared, config, &mut skipped);
+            // each one thread's work, read from the table as CLV left it: two by two, so
+            // that a core K-means has let go of takes half
+            let ((graded, life), (rfm, tiers)) = rayon::join(
+                || {
+                    rayon::join(
+                        || timed(|| grades_beside(shared, config, &schemes)),
+                        || timed(|| lifecycle_of(shared, config, as_of, leads, months)),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || timed(|| rfm_of(shared, config)),
+                        || timed(|| tiers_of(shared, config)),
+                    )
+                },
+            );
+            (clv, skipped, schemes, graded, life, rfm, tiers)
+        },
+        || timed(|| cluster_of(&side, config)),
+    );
+    let (clv, skipped, schemes, (graded, t_graded), (life, t_life), (rfm, t_rfm), (tiers, t_tiers)) =
+        after_clv;
+    out.clv = clv;
+    out.skipped_presets.extend(skipped);
+    let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
+    life?.apply(table, &mut out.lifecycle)?;
+    laps.record(lifecycle_note(), t_life, beside());
+    rfm?.apply(table, &mut out.rfm)?;
+    laps.record(rfm_note(), t_rfm, beside());
+    tiers?.apply(table, &mut out.value_tiers)?;
+    laps.record(tiers_note(), t_tiers, beside());
+    out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
+    let k = k_chosen(out).map(|k| {
+        Note::new(
+            format!("{}，与 CLV 及其后各步同时进行", k.zh),
+            format!("{}, alongside CLV and the steps after it", k.en),
+        )
+    });
+    laps.record(cluster_note(), t_clusters, k);
+    Ok((schemes, graded.map(|g| (g, t_graded))))
+}
+
+/// `f`'s result and the seconds it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let clock = std::time::Instant::now();
+    let t = f();
+    (t, clock.elapsed().as_secs_f64())
 }
 
 /// After a step on a stored table (a run by parts): the columns it read are let go, so the
@@ -512,6 +634,9 @@ fn written_in_the_middle(c: &str) -> bool {
 /// The grading schemes' columns (in scheme order) and summaries, made beside K-means.
 type Graded = Vec<(clientele_core::PartColumns, SchemeSummary)>;
 
+/// Gradings made beside K-means, with the seconds they took.
+type GradedBeside = (Graded, f64);
+
 /// The gradings made on `table` as it stands before lifecycle, RFM, value tiers and K-means,
 /// when that is how they grade after them: the table holds none of the columns those steps
 /// or the schemes write, so a scheme that reads one (in a rule or a statistic) fails to
@@ -560,16 +685,10 @@ fn middle_side_by_side(
     inputs: &mut ModelInputs<'_>,
     out: &mut ModelOutputs,
     laps: &mut Laps,
-) -> Result<Option<(Graded, f64)>, EngineError> {
+) -> Result<Option<GradedBeside>, EngineError> {
     let months = inputs.months.take()?;
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let shared: &CustomerTable = table;
-    /// `f`'s result and the seconds it took.
-    fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
-        let clock = std::time::Instant::now();
-        let t = f();
-        (t, clock.elapsed().as_secs_f64())
-    }
     let (serial, (clusters, t_clusters)) = rayon::join(
         || {
             // the gradings first: they read the table as it stands, which the others leave
@@ -1029,6 +1148,39 @@ mod tests {
         assert!(!at("[cluster]\nfeatures = [\"segment_cn8\", \"orders\"]\n"));
         assert!(!at("[value_tiers]\ncolumn = \"contribution_share\"\n"));
         assert!(!at("[value_tiers]\ncolumn = \"m_score\"\n"));
+    }
+
+    /// K-means runs beside CLV on a copy of the columns it reads when every feature is in
+    /// the table before CLV; a feature CLV makes (or a frozen segmentation, or no CLV) keeps
+    /// it after CLV. The runs' equality with one step after another is `spill::tests`.
+    #[test]
+    fn k_means_runs_beside_clv_only_on_the_folds_columns() {
+        let mut t = table(&[0.0, 1.0], &[0.0, 2.0], &[3.0, 4.0], &[0.0, 5.0]);
+        for name in ["recency_days", "orders", "monetary", "profit"] {
+            let col = ColumnData::Float([Some(1.0), Some(2.0)].into_iter().collect());
+            t.push(name, col).unwrap();
+        }
+        let side = |text: &str| {
+            k_means_side(&t, &Config::from_toml(text, "c.toml").unwrap())
+                .unwrap()
+                .map(|s| s.column_names().join(" "))
+        };
+        assert_eq!(
+            side("").as_deref(),
+            Some("customer_id recency_days orders monetary")
+        );
+        let named = "[cluster]\nfeatures = [\"profit\", \"T\"]\n";
+        assert_eq!(
+            side(named).as_deref(),
+            Some("customer_id profit T recency_days orders monetary")
+        );
+        assert_eq!(
+            side("[cluster]\nfeatures = [\"monetary\", \"clv\"]\n"),
+            None
+        );
+        assert_eq!(side("[clv]\nenabled = false\n"), None);
+        assert_eq!(side("[cluster]\nenabled = false\n"), None);
+        assert_eq!(side("[value_tiers]\ncolumn = \"m_score\"\n"), None);
     }
 
     /// The lifecycle step converts the fold's months without a second copy (a `Vec` collected
