@@ -347,13 +347,30 @@ impl Accumulator {
     /// How many lines fall on each day: what [`Accumulator::implausible_after`] reads, in a
     /// form that adds up over parts folded apart ([`crate::plausible_end`]).
     pub fn line_days(&self) -> std::collections::BTreeMap<i32, u64> {
-        let mut days = std::collections::BTreeMap::new();
-        for s in &self.shards {
-            for l in &s.lines {
-                *days.entry(l.day).or_insert(0) += 1;
+        let lines = || self.shards.iter().flat_map(|s| &s.lines);
+        let Some((first, last)) = self.day_range() else {
+            return std::collections::BTreeMap::new();
+        };
+        // counted in a list of the days (a map entry per line was a tenth of a part's fold)
+        if i64::from(last.0) - i64::from(first.0) < Calendar::MAX_DAYS {
+            let mut counts = vec![0u64; (last.0 - first.0) as usize + 1];
+            for l in lines() {
+                counts[(l.day - first.0) as usize] += 1;
             }
+            return (first.0..).zip(counts).filter(|&(_, n)| n > 0).collect();
+        }
+        let mut days = std::collections::BTreeMap::new();
+        for l in lines() {
+            *days.entry(l.day).or_insert(0) += 1;
         }
         days
+    }
+
+    /// The first and last day of the lines held.
+    fn day_range(&self) -> Option<(Day, Day)> {
+        let days = self.shards.iter().flat_map(|s| &s.lines).map(|l| l.day);
+        let (first, last) = days.fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d), b.max(d)));
+        (first <= last).then_some((Day(first), Day(last)))
     }
 
     /// `as_of`: rows after it are counted but not aggregated (when known before reading);
@@ -417,6 +434,11 @@ impl Accumulator {
     /// id) and, with `detail`, months, category spend and seasonality. Fills the as-of
     /// accounting of `stats`.
     pub fn finish(self, f: Finish, stats: &mut IngestStats) -> Result<Aggregates, IngestError> {
+        // the calendar's days: the input's as read, or (a part folded on its own) its lines'
+        let days = match (stats.first_date, stats.last_date) {
+            (Some(first), Some(last)) => Some((first, last)),
+            _ => self.day_range(),
+        };
         let mut shards = self.shards;
         // the smallest id, so the message does not depend on how the reading was split
         let too_large = shards
@@ -495,7 +517,7 @@ impl Accumulator {
         // Customers are swept in parallel, a wave of chunks at a time, each chunk appended to
         // the result in id order as soon as the wave is done (so at most one wave is held
         // twice).
-        let calendar = Calendar::new(stats.first_date, stats.last_date);
+        let calendar = Calendar::new(days.map(|d| d.0), days.map(|d| d.1));
         let sweep_chunk = |part: &[(u32, u32)]| {
             let mut sweep = Sweep::new(f, &calendar, part.len());
             let mut near = Near::default();
@@ -1243,6 +1265,38 @@ impl<'a> Sweep<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines per day, counted in a list of the days (or, over more than a century, a
+    /// map), are those of counting each line; a part's calendar covers its lines' days.
+    #[test]
+    fn lines_per_day_are_counted_line_by_line() {
+        use crate::transactions::{Category, Row, RowBuffer};
+        for days in [vec![5, 3, 5, 400, -2, 5], vec![0, 50_000, 0, -7], vec![]] {
+            let mut acc = Accumulator::new(None, false);
+            for (i, &day) in days.iter().enumerate() {
+                let id = format!("c{}", i % 3);
+                let mut b = RowBuffer::default();
+                b.push(Row {
+                    customer_id: &id,
+                    day,
+                    amount: 1_000_000,
+                    order: i as u64,
+                    category: Category::None,
+                    profit: None,
+                    quantity: None,
+                });
+                acc.absorb(&b);
+            }
+            let mut want = std::collections::BTreeMap::new();
+            for &d in &days {
+                *want.entry(d).or_insert(0u64) += 1;
+            }
+            assert_eq!(acc.line_days(), want, "{days:?}");
+            let range =
+                (days.iter().min().map(|&d| Day(d))).zip(days.iter().max().map(|&d| Day(d)));
+            assert_eq!(acc.day_range(), range, "{days:?}");
+        }
+    }
 
     #[test]
     fn the_calendar_table_gives_the_months_worked_out() {
