@@ -347,26 +347,61 @@ fn clv_and_middle_beside(
         },
         || timed(|| cluster_of(&side, config)),
     );
-    let (clv, skipped, schemes, (graded, t_graded), (life, t_life), (rfm, t_rfm), (tiers, t_tiers)) =
-        after_clv;
+    let (clv, skipped, schemes, (graded, t_graded), life, rfm, tiers) = after_clv;
     out.clv = clv;
     out.skipped_presets.extend(skipped);
-    let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
-    life?.apply(table, &mut out.lifecycle)?;
-    laps.record(lifecycle_note(), t_life, beside());
-    rfm?.apply(table, &mut out.rfm)?;
-    laps.record(rfm_note(), t_rfm, beside());
-    tiers?.apply(table, &mut out.value_tiers)?;
-    laps.record(tiers_note(), t_tiers, beside());
-    out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
-    let k = k_chosen(out).map(|k| {
+    let middle = Middle {
+        life,
+        rfm,
+        tiers,
+        clusters: (clusters, t_clusters),
+    };
+    middle.set(table, out, laps, |k| {
         Note::new(
             format!("{}，与 CLV 及其后各步同时进行", k.zh),
             format!("{}, alongside CLV and the steps after it", k.en),
         )
-    });
-    laps.record(cluster_note(), t_clusters, k);
+    })?;
     Ok((schemes, graded.map(|g| (g, t_graded))))
+}
+
+/// A result and the seconds it took.
+type Timed<T> = (Result<T, EngineError>, f64);
+
+/// Lifecycle, RFM, value tiers and K-means made side by side, each with its own time.
+struct Middle {
+    life: Timed<Made<LifecycleSection>>,
+    rfm: Timed<Made<RfmReport>>,
+    tiers: Timed<Made<ValueTierSection>>,
+    clusters: Timed<Made<ClusterSection>>,
+}
+
+impl Middle {
+    /// Their columns into the table in the order of one step after another (lifecycle,
+    /// RFM, value tiers, K-means), their sections into `out` and their times into `laps`;
+    /// `k_note` words K-means' detail from the k chosen.
+    fn set(
+        self,
+        table: &mut CustomerTable,
+        out: &mut ModelOutputs,
+        laps: &mut Laps,
+        k_note: impl Fn(Note) -> Note,
+    ) -> Result<(), EngineError> {
+        let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
+        let (life, t_life) = self.life;
+        life?.apply(table, &mut out.lifecycle)?;
+        laps.record(lifecycle_note(), t_life, beside());
+        let (rfm, t_rfm) = self.rfm;
+        rfm?.apply(table, &mut out.rfm)?;
+        laps.record(rfm_note(), t_rfm, beside());
+        let (tiers, t_tiers) = self.tiers;
+        tiers?.apply(table, &mut out.value_tiers)?;
+        laps.record(tiers_note(), t_tiers, beside());
+        let (clusters, t_clusters) = self.clusters;
+        out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
+        laps.record(cluster_note(), t_clusters, k_chosen(out).map(k_note));
+        Ok(())
+    }
 }
 
 /// `f`'s result and the seconds it took.
@@ -699,16 +734,14 @@ fn middle_side_by_side(
         },
         || timed(|| cluster_of(shared, config)),
     );
-    let ((graded, t_graded), (life, t_life), (rfm, t_rfm), (tiers, t_tiers)) = serial;
-    let beside = || Some(Note::new("与 K-means 同时进行", "alongside K-means"));
-    life?.apply(table, &mut out.lifecycle)?;
-    laps.record(lifecycle_note(), t_life, beside());
-    rfm?.apply(table, &mut out.rfm)?;
-    laps.record(rfm_note(), t_rfm, beside());
-    tiers?.apply(table, &mut out.value_tiers)?;
-    laps.record(tiers_note(), t_tiers, beside());
-    out.clusters = Step::of(clusters.and_then(|c| c.set_columns(table)));
-    laps.record(cluster_note(), t_clusters, k_chosen(out));
+    let ((graded, t_graded), life, rfm, tiers) = serial;
+    let middle = Middle {
+        life,
+        rfm,
+        tiers,
+        clusters: (clusters, t_clusters),
+    };
+    middle.set(table, out, laps, |k| k)?;
     Ok(graded.map(|g| (g, t_graded)))
 }
 

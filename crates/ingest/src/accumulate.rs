@@ -1270,22 +1270,11 @@ mod tests {
     /// map), are those of counting each line; a part's calendar covers its lines' days.
     #[test]
     fn lines_per_day_are_counted_line_by_line() {
-        use crate::transactions::{Category, Row, RowBuffer};
         for days in [vec![5, 3, 5, 400, -2, 5], vec![0, 50_000, 0, -7], vec![]] {
             let mut acc = Accumulator::new(None, false);
             for (i, &day) in days.iter().enumerate() {
                 let id = format!("c{}", i % 3);
-                let mut b = RowBuffer::default();
-                b.push(Row {
-                    customer_id: &id,
-                    day,
-                    amount: 1_000_000,
-                    order: i as u64,
-                    category: Category::None,
-                    profit: None,
-                    quantity: None,
-                });
-                acc.absorb(&b);
+                acc.absorb(&crate::transactions::one_row(&id, day, i as u64));
             }
             let mut want = std::collections::BTreeMap::new();
             for &d in &days {

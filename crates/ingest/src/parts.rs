@@ -473,17 +473,7 @@ mod tests {
                 (0..parts).map(|_| Accumulator::new(None, false)).collect();
             for (i, &day) in days.iter().enumerate() {
                 let id = format!("c{}", i % 37);
-                let row = Row {
-                    customer_id: &id,
-                    day,
-                    amount: 1_000_000,
-                    order: i as u64,
-                    category: Category::None,
-                    profit: None,
-                    quantity: None,
-                };
-                let mut b = RowBuffer::default();
-                b.push(row);
+                let b = crate::transactions::one_row(&id, day, i as u64);
                 whole.absorb(&b);
                 split[(i % 37) % parts].absorb(&b);
             }

@@ -399,6 +399,23 @@ fn round_half_away(s: f64) -> i64 {
     whole + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
+/// A buffer of one row of `id` on `day` (1 in money, no category, profit or quantity), for
+/// the tests of the folds.
+#[cfg(test)]
+pub(crate) fn one_row(id: &str, day: i32, order: u64) -> RowBuffer {
+    let mut b = RowBuffer::default();
+    b.push(Row {
+        customer_id: id,
+        day,
+        amount: 1_000_000,
+        order,
+        category: Category::None,
+        profit: None,
+        quantity: None,
+    });
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
