@@ -186,12 +186,30 @@ fn run_steps(
                 lifecycle_step(table, config, &mut inputs, &mut out)?;
                 settle(table)?;
                 laps.lap(lifecycle_note(), None);
-                rfm_of(table, config)?.apply(table, &mut out.rfm)?;
-                settle(table)?;
-                laps.lap(rfm_note(), None);
-                tiers_of(table, config)?.apply(table, &mut out.value_tiers)?;
-                settle(table)?;
-                laps.lap(tiers_note(), None);
+                if table.is_stored() && !written_in_the_middle(&config.value_tiers.column) {
+                    // a table kept on disk: RFM and value tiers (one thread's work each, the
+                    // tiers reading none of RFM's columns) side by side, their columns read
+                    // for both before they are let go
+                    let shared: &CustomerTable = table;
+                    let ((rfm, t_rfm), (tiers, t_tiers)) = rayon::join(
+                        || timed(|| rfm_of(shared, config)),
+                        || timed(|| tiers_of(shared, config)),
+                    );
+                    rfm?.apply(table, &mut out.rfm)?;
+                    let beside = Note::new("与价值分层同时进行", "alongside value tiers");
+                    laps.record(rfm_note(), t_rfm, Some(beside));
+                    tiers?.apply(table, &mut out.value_tiers)?;
+                    let beside = Note::new("与 RFM 同时进行", "alongside RFM");
+                    laps.record(tiers_note(), t_tiers, Some(beside));
+                    settle(table)?;
+                } else {
+                    rfm_of(table, config)?.apply(table, &mut out.rfm)?;
+                    settle(table)?;
+                    laps.lap(rfm_note(), None);
+                    tiers_of(table, config)?.apply(table, &mut out.value_tiers)?;
+                    settle(table)?;
+                    laps.lap(tiers_note(), None);
+                }
                 if config.cluster.enabled {
                     // Too few or identical customers is a property of the data, not a failed run.
                     out.clusters =
