@@ -351,6 +351,46 @@ pub fn customer_intervals(
     horizon: f64,
     options: &IntervalOptions,
 ) -> Result<CustomerIntervals> {
+    customer_intervals_around(
+        model,
+        log_covariance,
+        spend,
+        data,
+        clv_options,
+        horizon,
+        options,
+        None,
+    )
+}
+
+/// The point estimates the intervals are placed around, made by the caller already: expected
+/// purchases in the horizon ([`Model::expected_purchases_all`]) and, with a spend model, the
+/// expected values ([`GammaGamma::expected_average_values_with`]) and the CLV
+/// ([`crate::clv::clv`]), one per row of the data. They must be those functions' values for the
+/// same model, data and options; a caller that scored its customers with them passes them here
+/// instead of having them made again (a third of the intervals' time at a million customers).
+#[derive(Debug, Clone, Copy)]
+pub struct PointEstimates<'a> {
+    /// Expected purchases in (T, T + horizon].
+    pub purchases: &'a [f64],
+    /// Expected values per purchase (with a spend model).
+    pub values: Option<&'a [f64]>,
+    /// CLV (with a spend model).
+    pub clv: Option<&'a [f64]>,
+}
+
+/// [`customer_intervals`] around `points` when given (otherwise made here, as it does).
+#[allow(clippy::too_many_arguments)] // customer_intervals' arguments and the points
+pub fn customer_intervals_around(
+    model: &Model,
+    log_covariance: &[Vec<f64>],
+    spend: Option<&SpendInput<'_>>,
+    data: &CalibrationData,
+    clv_options: &ClvOptions,
+    horizon: f64,
+    options: &IntervalOptions,
+    points: Option<PointEstimates<'_>>,
+) -> Result<CustomerIntervals> {
     non_negative_arg("horizon", horizon)?;
     let n = data.len();
     let tx_chol = cholesky(log_covariance, 4, "log_covariance")?;
@@ -381,17 +421,35 @@ pub fn customer_intervals(
     };
 
     // Point estimates (bit-identical to the crate's functions) and fixed spend values.
-    let purchases_point = model.expected_purchases_all(horizon, data);
-    let values = spend
-        .map(|s| {
-            s.model
-                .expected_average_values_with(s.frequency, s.monetary, s.own_mean_above)
-        })
-        .transpose()?;
-    let clv_point = values
-        .as_ref()
-        .map(|v| crate::clv::clv(model, data, v, clv_options))
-        .transpose()?;
+    let given = |column: &'static str, v: &[f64]| {
+        if v.len() == n {
+            Ok(v.to_vec())
+        } else {
+            Err(ClvError::LengthMismatch {
+                column,
+                expected: n,
+                actual: v.len(),
+            })
+        }
+    };
+    let purchases_point = match points {
+        Some(p) => given("purchases", p.purchases)?,
+        None => model.expected_purchases_all(horizon, data),
+    };
+    let values = match (spend, points.and_then(|p| p.values)) {
+        (Some(_), Some(v)) => Some(given("values", v)?),
+        (Some(s), None) => Some(s.model.expected_average_values_with(
+            s.frequency,
+            s.monetary,
+            s.own_mean_above,
+        )?),
+        (None, _) => None,
+    };
+    let clv_point = match (&values, points.and_then(|p| p.clv)) {
+        (Some(_), Some(c)) => Some(given("clv", c)?),
+        (Some(v), None) => Some(crate::clv::clv(model, data, v, clv_options)?),
+        (None, _) => None,
+    };
 
     let theta: Vec<f64> = model.params().iter().map(|p| p.ln()).collect();
     let spend_theta: Option<Vec<f64>> =

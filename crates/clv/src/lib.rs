@@ -109,8 +109,8 @@ pub use error::{ClvError, CovariateProblem, FitHint, FitTrouble, Result};
 pub use fit::{FitOptions, FitReport, Fitted, MIN_CUSTOMERS};
 pub use gamma_gamma::{ExtremeSpenders, GammaGamma, SpendFitReport};
 pub use intervals::{
-    Band, Bands, CustomerIntervals, IntervalMethod, IntervalOptions, IntervalReport, SpendInput,
-    customer_intervals,
+    Band, Bands, CustomerIntervals, IntervalMethod, IntervalOptions, IntervalReport,
+    PointEstimates, SpendInput, customer_intervals, customer_intervals_around,
 };
 pub use mbgnbd::MbgNbd;
 pub use model::{FittedModel, Model, ModelKind, fit};

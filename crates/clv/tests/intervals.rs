@@ -361,3 +361,87 @@ fn linearised_bands_match_the_draws_when_customers_are_many() {
     eprintln!("totals' gap: {tp}, {tc}");
     assert!(tp < 0.15 && tc < 0.15, "{tp} {tc}");
 }
+
+/// Intervals around the point estimates a caller made with the crate's functions are the
+/// intervals that make them: the same bands to the bit, drawn or linearised; points of the
+/// wrong length are refused.
+#[test]
+fn intervals_around_the_callers_point_estimates_are_those_made_here() {
+    let d = cdnow();
+    let fitted = fit(ModelKind::MbgNbd, &d.data, &FitOptions::default()).unwrap();
+    let cov = fitted.report.log_covariance.clone().unwrap();
+    let (gg, report) = GammaGamma::fit(&d.x, &d.m, &FitOptions::default()).unwrap();
+    let spend = SpendInput {
+        model: &gg.model,
+        log_covariance: report.log_covariance(),
+        frequency: &d.x,
+        monetary: &d.m,
+        own_mean_above: report.own_mean_above(),
+    };
+    let clv_opts = ClvOptions::lifetimes(TimeUnit::Weeks);
+    let purchases = fitted.model.expected_purchases_all(39.0, &d.data);
+    let values = gg
+        .model
+        .expected_average_values_with(&d.x, &d.m, report.own_mean_above())
+        .unwrap();
+    let clv = clientele_clv::clv::clv(&fitted.model, &d.data, &values, &clv_opts).unwrap();
+    let points = PointEstimates {
+        purchases: &purchases,
+        values: Some(&values),
+        clv: Some(&clv),
+    };
+    for method in [IntervalMethod::Draws, IntervalMethod::Linear] {
+        let opts = IntervalOptions::new(60, 3, (0.05, 0.95))
+            .unwrap()
+            .with_method(method);
+        let args = (&fitted.model, &cov, &d.data, &clv_opts, &opts);
+        let made =
+            customer_intervals(args.0, args.1, Some(&spend), args.2, args.3, 39.0, args.4).unwrap();
+        let around = customer_intervals_around(
+            args.0,
+            args.1,
+            Some(&spend),
+            args.2,
+            args.3,
+            39.0,
+            args.4,
+            Some(points),
+        )
+        .unwrap();
+        assert_eq!(made, around, "{method:?}");
+        // without a spend model only the purchases are read
+        let made = customer_intervals(args.0, args.1, None, args.2, args.3, 39.0, args.4).unwrap();
+        let around = customer_intervals_around(
+            args.0,
+            args.1,
+            None,
+            args.2,
+            args.3,
+            39.0,
+            args.4,
+            Some(points),
+        )
+        .unwrap();
+        assert_eq!(made, around, "{method:?} without spend");
+    }
+    let short = PointEstimates {
+        clv: Some(&clv[1..]),
+        ..points
+    };
+    let opts = IntervalOptions::new(60, 3, (0.05, 0.95)).unwrap();
+    let e = customer_intervals_around(
+        &fitted.model,
+        &cov,
+        Some(&spend),
+        &d.data,
+        &clv_opts,
+        39.0,
+        &opts,
+        Some(short),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, ClvError::LengthMismatch { column: "clv", .. }),
+        "{e}"
+    );
+}

@@ -1127,6 +1127,14 @@ fn purchase_chances(
     Ok(())
 }
 
+/// The values of a float column with none missing (what the CLV steps write), else None.
+fn full_floats(c: Option<&ColumnData>) -> Option<&[f64]> {
+    match c? {
+        ColumnData::Float(v) if v.missing() == 0 => Some(v.values()),
+        _ => None,
+    }
+}
+
 /// `clv_p05`/`clv_p95` and the expected purchases' interval columns, from draws of the
 /// fitted parameters; a model without its covariance (covariates) says why there are none.
 fn intervals(
@@ -1152,7 +1160,21 @@ fn intervals(
     let opts =
         clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?
             .with_method(cfg.interval_method);
-    let r = match clientele_clv::customer_intervals(
+    // the point estimates as the steps before made them, in the table (read once for this
+    // step from a table kept on disk)
+    let base = section.expected_purchases_column.clone();
+    let read = |name: &str| table.column_once(name).ok();
+    let (purchases, values, clv) = (
+        read(&base),
+        spend.and_then(|_| read(col::EXPECTED_VALUE)),
+        spend.and_then(|_| read(col::CLV)),
+    );
+    let points = full_floats(purchases.as_deref()).map(|purchases| clientele_clv::PointEstimates {
+        purchases,
+        values: full_floats(values.as_deref()),
+        clv: full_floats(clv.as_deref()),
+    });
+    let r = match clientele_clv::customer_intervals_around(
         model,
         &cov,
         spend,
@@ -1160,6 +1182,7 @@ fn intervals(
         &section.options,
         horizon,
         &opts,
+        points,
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -1168,8 +1191,8 @@ fn intervals(
             return Ok(());
         }
     };
+    drop((purchases, values, clv));
     let float = |v: Vec<f64>| ColumnData::Float(v.into());
-    let base = &section.expected_purchases_column;
     table.set(format!("{base}_p05"), float(r.purchases.lower))?;
     table.set(format!("{base}_p95"), float(r.purchases.upper))?;
     if let Some(clv) = r.clv {
