@@ -850,8 +850,18 @@ fn money(v: i64) -> f64 {
 /// an `i128`: only the customer's total is checked to fit an `i64`, and a part may not (large
 /// purchases on two days with a large return between them).
 fn money_wide(v: i128) -> f64 {
-    // `map_or_else`: the wide division is a software routine, worth running only when needed
-    i64::try_from(v).map_or_else(|_| v as f64 / MONEY_SCALE, money)
+    match i64::try_from(v) {
+        Ok(v) => money(v),
+        Err(_) => money_wider(v),
+    }
+}
+
+/// [`money_wide`] past an `i64`: the wide conversion is a software routine, which the
+/// compiler ran for every value and then threw away while it was written inline.
+#[cold]
+#[inline(never)]
+fn money_wider(v: i128) -> f64 {
+    v as f64 / MONEY_SCALE
 }
 
 /// Monday = 0 (1970-01-01 was a Thursday).
@@ -859,8 +869,15 @@ fn weekday(day: i32) -> usize {
     (i64::from(day) + 3).rem_euclid(7) as usize
 }
 
-/// Distinct values of a sorted-then-deduplicated scratch vector.
+/// How many distinct values scratch vector `v` holds (its contents are left in any order).
+/// Values already in ascending order (order numbers that grow with the date, the usual case)
+/// are counted where they are; otherwise sorted and deduplicated.
 fn distinct(v: &mut Vec<u64>) -> usize {
+    if v.is_sorted() {
+        return v
+            .first()
+            .map_or(0, |_| 1 + v.windows(2).filter(|w| w[0] != w[1]).count());
+    }
     v.sort_unstable();
     v.dedup();
     v.len()
@@ -1265,6 +1282,27 @@ impl<'a> Sweep<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distinct values counted where they are when ascending, sorted otherwise: the count
+    /// of a set either way; a wide sum past an `i64` still converts.
+    #[test]
+    fn distinct_values_and_wide_money_are_counted_and_converted_either_way() {
+        let set = |v: &[u64]| v.iter().collect::<std::collections::BTreeSet<_>>().len();
+        for v in [
+            vec![],
+            vec![7],
+            vec![1, 1, 2, 3, 3, 3, 9],
+            vec![3, 1, 2, 1],
+            vec![5, 5, 5],
+            vec![2, 9, 9, 4],
+        ] {
+            assert_eq!(distinct(&mut v.clone()), set(&v), "{v:?}");
+        }
+        assert_eq!(money_wide(1_234_567), money(1_234_567));
+        let wide = i128::from(i64::MAX) * 4;
+        assert_eq!(money_wide(wide), wide as f64 / MONEY_SCALE);
+        assert_eq!(money_wide(-wide), -(wide as f64) / MONEY_SCALE);
+    }
 
     /// The lines per day, counted in a list of the days (or, over more than a century, a
     /// map), are those of counting each line; a part's calendar covers its lines' days.
