@@ -1,6 +1,6 @@
 //! Validated calibration data (x, tₓ, T) with row weights, and its compression to unique rows.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use clientele_core::ClvSummary;
 use rayon::prelude::*;
@@ -128,6 +128,17 @@ pub struct CalibrationData {
     unique: Arc<OnceLock<UniqueRows>>,
     /// The distinct (x, T) pairs, the same way.
     unique_x_age: Arc<OnceLock<UniqueRows>>,
+    /// P(alive) of every row under the model it was last worked out for
+    /// ([`crate::Model::p_alive_all`]): the scoring steps each need it (P(alive), expected
+    /// purchases, purchase chances, next purchase, CLV, forecast) for the same model.
+    alive: Arc<Mutex<Option<AliveMemo>>>,
+}
+
+/// A model (its kind and parameters' bits) and P(alive) of every row under it.
+#[derive(Debug)]
+pub(crate) struct AliveMemo {
+    pub(crate) key: (crate::ModelKind, [u64; 4]),
+    pub(crate) p_alive: Arc<Vec<f64>>,
 }
 
 impl PartialEq for CalibrationData {
@@ -217,7 +228,34 @@ impl CalibrationData {
             w,
             unique: Arc::default(),
             unique_x_age: Arc::default(),
+            alive: Arc::default(),
         }
+    }
+
+    /// P(alive) of every row under the model of `key`: the one worked out last when it was
+    /// for that model, else `make`'s (kept for the next call).
+    pub(crate) fn p_alive_memo(
+        &self,
+        key: (crate::ModelKind, [u64; 4]),
+        make: impl FnOnce() -> Vec<f64>,
+    ) -> Vec<f64> {
+        let kept = |memo: &Option<AliveMemo>| {
+            memo.as_ref()
+                .filter(|m| m.key == key)
+                .map(|m| Arc::clone(&m.p_alive))
+        };
+        // a poisoned lock only means another thread panicked while holding it: recompute
+        if let Some(p) = self.alive.lock().ok().and_then(|m| kept(&m)) {
+            return p.as_ref().clone();
+        }
+        let p = make();
+        if let Ok(mut memo) = self.alive.lock() {
+            *memo = Some(AliveMemo {
+                key,
+                p_alive: Arc::new(p.clone()),
+            });
+        }
+        p
     }
 
     /// Takes frequency, recency and T from the core summary (monetary value is not used here).
@@ -410,6 +448,32 @@ mod tests {
         assert_eq!(c.len(), 3);
         assert_eq!(c.total_weight(), 4.0);
         assert_eq!(c.weights(), &[1.0, 1.0, 2.0]);
+    }
+
+    /// P(alive) kept for the last model is that model's, row by row: asked again it is the
+    /// same, and another model (or the first again after it) gets its own values.
+    #[test]
+    fn p_alive_is_kept_for_the_model_it_was_worked_out_for() {
+        use crate::{BgNbd, MbgNbd, Model};
+        let d = CalibrationData::new(
+            vec![0.0, 1.0, 4.0, 2.0],
+            vec![0.0, 3.0, 20.0, 9.5],
+            vec![30.0, 25.0, 38.0, 12.0],
+        )
+        .unwrap();
+        let row_by_row = |m: &Model| -> Vec<f64> {
+            (0..d.len())
+                .map(|i| m.p_alive(d.frequency()[i], d.recency()[i], d.age()[i]))
+                .collect()
+        };
+        let first = Model::MbgNbd(MbgNbd::new(0.5, 6.0, 0.9, 1.6).unwrap());
+        let nudged = Model::MbgNbd(MbgNbd::new(0.5, 6.0, 0.9, 1.6000001).unwrap());
+        let other = Model::BgNbd(BgNbd::new(0.5, 6.0, 0.9, 1.6).unwrap());
+        for m in [&first, &first, &nudged, &other, &first] {
+            assert_eq!(m.p_alive_all(&d), row_by_row(m), "{m:?}");
+        }
+        assert_ne!(row_by_row(&first), row_by_row(&nudged));
+        assert_ne!(row_by_row(&first), row_by_row(&other));
     }
 
     /// The distinct rows as comparing the values in `total_cmp` order would give them, and

@@ -182,12 +182,18 @@ impl Model {
     /// [`Self::p_alive`] for every row of `data`: bit-identical to calling it on each row,
     /// evaluated once per distinct (x, tₓ, T) row where P(alive) is costly (Pareto/NBD,
     /// BG/BB).
+    ///
+    /// The data keeps the last model's values, so the scoring steps that each need them for
+    /// the same model (expected purchases, purchase chances, CLV, forecast) work them out once.
     pub fn p_alive_all(&self, data: &CalibrationData) -> Vec<f64> {
-        if self.cheap_p_alive() {
-            let (x, tx, t) = (data.frequency(), data.recency(), data.age());
-            return par_map(data.len(), |i| self.p_alive(x[i], tx[i], t[i]));
-        }
-        data.unique_rows().map(|x, tx, t| self.p_alive(x, tx, t))
+        let key = (self.kind(), self.params().map(f64::to_bits));
+        data.p_alive_memo(key, || {
+            if self.cheap_p_alive() {
+                let (x, tx, t) = (data.frequency(), data.recency(), data.age());
+                return par_map(data.len(), |i| self.p_alive(x[i], tx[i], t[i]));
+            }
+            data.unique_rows().map(|x, tx, t| self.p_alive(x, tx, t))
+        })
     }
 
     /// [`Self::expected_purchases`] for every row of `data`: bit-identical to calling it on
