@@ -329,8 +329,6 @@ fn transpose(c: &[f64], k: usize, d: usize) -> Vec<f64> {
 trait Near: Copy + Send + Sync {
     /// The nearest centre of `x` and the squared distance to it (ties go to the lower index).
     fn nearest(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64);
-    /// The nearest centre, its squared distance and the squared distance to the second nearest.
-    fn nearest2(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64, f64);
 }
 
 /// Any number of centres, summed in `buf` (one slot per centre).
@@ -357,12 +355,6 @@ impl Near for AnyK {
         AnyK::distances(x, ct, buf);
         closest(buf)
     }
-
-    #[inline]
-    fn nearest2(self, x: &[f64], ct: &[f64], buf: &mut [f64]) -> (usize, f64, f64) {
-        AnyK::distances(x, ct, buf);
-        closest2(buf)
-    }
 }
 
 /// Exactly `K` centres.
@@ -387,11 +379,6 @@ impl<const K: usize> Near for FixedK<K> {
     #[inline]
     fn nearest(self, x: &[f64], ct: &[f64], _: &mut [f64]) -> (usize, f64) {
         closest(&FixedK::<K>::distances(x, ct))
-    }
-
-    #[inline]
-    fn nearest2(self, x: &[f64], ct: &[f64], _: &mut [f64]) -> (usize, f64, f64) {
-        closest2(&FixedK::<K>::distances(x, ct))
     }
 }
 
@@ -420,34 +407,14 @@ macro_rules! by_k {
 fn closest(dist: &[f64]) -> (usize, f64) {
     let mut best = 0;
     let mut bd = dist[0];
-    for (c, &v) in dist.iter().enumerate().skip(1) {
-        if v < bd {
-            bd = v;
-            best = c;
-        }
-    }
-    (best, bd)
-}
-
-/// [`closest`] and the second smallest distance.
-#[inline]
-fn closest2(dist: &[f64]) -> (usize, f64, f64) {
-    let (mut best, mut d1, mut d2) = (0, dist[0], f64::INFINITY);
     // selects rather than branches: which centre is nearer is a coin toss the branch
     // predictor loses often
     for (c, &v) in dist.iter().enumerate().skip(1) {
-        let (first, second) = (v < d1, v < d2);
-        d2 = if first {
-            d1
-        } else if second {
-            v
-        } else {
-            d2
-        };
-        d1 = if first { v } else { d1 };
-        best = if first { c } else { best };
+        let nearer = v < bd;
+        bd = if nearer { v } else { bd };
+        best = if nearer { c } else { best };
     }
-    (best, d1, d2)
+    (best, bd)
 }
 
 /// Labels of `data` under `centroids` (`k × d`) and the inertia.
@@ -575,9 +542,11 @@ fn lloyd_step_with(
 /// changing, or `max_iter`; then one more plain assignment so labels and inertia match the
 /// centres exactly.
 ///
-/// The iterations use Hamerly's bounds (2010): an upper bound on the distance to the own centre
-/// and a lower bound on the distance to any other centre let most points skip the k distance
-/// computations once the centres settle. Same partitions as plain Lloyd, several times faster.
+/// Every point is measured against every centre each iteration. Hamerly's bounds (2010),
+/// which let a point skip that once the centres settle, were used before and were a fifth
+/// slower on customer features (a continuum, not separated blobs: the bounds seldom hold,
+/// and checking and keeping them cost more than the few distances they spared); on
+/// well-separated blobs the two were even.
 pub(crate) fn lloyd(
     data: &[f64],
     d: usize,
@@ -589,38 +558,27 @@ pub(crate) fn lloyd(
     let n = data.len() / d;
     let mut centers = start;
     let mut labels = vec![u32::MAX; n];
-    let mut bounds = vec![(f64::INFINITY, 0.0); n];
-    let mut moved = Moved::none(k);
     let mut n_iter = 0;
     let mut converged = false;
     for it in 0..max_iter {
-        let mut step = by_k!(
-            k,
-            hamerly_step(data, d, k, &centers, &moved, &mut labels, &mut bounds)
-        );
+        let mut step = lloyd_step(data, d, k, &centers, &mut labels);
         n_iter = it + 1;
         if step.counts.contains(&0) {
             relocate_empty(data, d, &centers, &mut labels, &mut step);
-            bounds.fill((f64::INFINITY, 0.0)); // labels moved: recompute every point next time
         }
         let mut shift = 0.0;
         for c in 0..k {
-            moved.by[c] = 0.0;
             if step.counts[c] == 0 {
                 continue; // only when n < k; keep the old centre
             }
             let inv = 1.0 / step.counts[c] as f64;
-            let mut sc = 0.0;
             for j in 0..d {
                 let v = step.sums[c * d + j] * inv;
                 let old = centers[c * d + j];
-                sc += (v - old) * (v - old);
+                shift += (v - old) * (v - old);
                 centers[c * d + j] = v;
             }
-            shift += sc;
-            moved.by[c] = sc.sqrt();
         }
-        moved.update_max();
         if step.changed == 0 || shift <= tol_abs {
             converged = true;
             break;
@@ -636,133 +594,6 @@ pub(crate) fn lloyd(
         n_iter,
         converged,
     }
-}
-
-/// How far each centre moved in the last update, with the two largest moves.
-struct Moved {
-    by: Vec<f64>,
-    max1: f64,
-    arg1: usize,
-    max2: f64,
-}
-
-impl Moved {
-    fn none(k: usize) -> Moved {
-        Moved {
-            by: vec![0.0; k],
-            max1: 0.0,
-            arg1: usize::MAX,
-            max2: 0.0,
-        }
-    }
-
-    fn update_max(&mut self) {
-        (self.max1, self.arg1, self.max2) = (0.0, usize::MAX, 0.0);
-        for (c, &m) in self.by.iter().enumerate() {
-            if m > self.max1 {
-                (self.max2, self.max1, self.arg1) = (self.max1, m, c);
-            } else if m > self.max2 {
-                self.max2 = m;
-            }
-        }
-    }
-}
-
-/// Half the distance from each centre to its nearest other centre.
-fn half_gaps(centers: &[f64], k: usize, d: usize) -> Vec<f64> {
-    (0..k)
-        .map(|a| {
-            (0..k)
-                .filter(|&b| b != a)
-                .map(|b| sq_dist(&centers[a * d..(a + 1) * d], &centers[b * d..(b + 1) * d]))
-                .fold(f64::INFINITY, f64::min)
-                .sqrt()
-                * 0.5
-        })
-        .collect()
-}
-
-/// One Hamerly assignment plus the sums for the update, with `near` for the k centres
-/// (`by_k!`). `bounds[i]` is (upper bound on the distance to the own centre, lower bound on
-/// the distance to any other centre), both moved by `moved` first.
-#[allow(clippy::too_many_arguments)]
-fn hamerly_step(
-    near: impl Near,
-    data: &[f64],
-    d: usize,
-    k: usize,
-    centers: &[f64],
-    moved: &Moved,
-    labels: &mut [u32],
-    bounds: &mut [(f64, f64)],
-) -> Step {
-    let ct = transpose(centers, k, d);
-    let half = half_gaps(centers, k, d);
-    let parts: Vec<Step> = data
-        .par_chunks(CHUNK * d)
-        .zip(labels.par_chunks_mut(CHUNK))
-        .zip(bounds.par_chunks_mut(CHUNK))
-        .map(|((x, lab), bnd)| {
-            let mut s = Step {
-                sums: vec![0.0; k * d],
-                counts: vec![0; k],
-                inertia: 0.0,
-                changed: 0,
-            };
-            let mut buf = vec![0.0; k];
-            for ((row, l), (up, lo)) in x.chunks_exact(d).zip(lab.iter_mut()).zip(bnd.iter_mut()) {
-                let a = *l as usize;
-                let mut skip = false;
-                if a < k {
-                    *up += moved.by[a];
-                    *lo -= if a == moved.arg1 {
-                        moved.max2
-                    } else {
-                        moved.max1
-                    };
-                    let m = half[a].max(*lo);
-                    if *up <= m {
-                        skip = true;
-                    } else {
-                        *up = sq_dist(row, &centers[a * d..(a + 1) * d]).sqrt();
-                        skip = *up <= m;
-                    }
-                }
-                let c = if skip {
-                    a
-                } else {
-                    let (c, d1, d2) = near.nearest2(row, &ct, &mut buf);
-                    if c != a {
-                        s.changed += 1;
-                        *l = c as u32;
-                    }
-                    (*up, *lo) = (d1.sqrt(), d2.sqrt());
-                    c
-                };
-                s.counts[c] += 1;
-                for (acc, &v) in s.sums[c * d..(c + 1) * d].iter_mut().zip(row) {
-                    *acc += v;
-                }
-            }
-            s
-        })
-        .collect();
-    let mut total = Step {
-        sums: vec![0.0; k * d],
-        counts: vec![0; k],
-        inertia: 0.0,
-        changed: 0,
-    };
-    for p in parts {
-        for (a, b) in total.sums.iter_mut().zip(p.sums) {
-            *a += b;
-        }
-        for (a, b) in total.counts.iter_mut().zip(p.counts) {
-            *a += b;
-        }
-        total.changed += p.changed;
-    }
-    total
 }
 
 /// Moves the points farthest from their centre into the empty clusters (scikit-learn's
@@ -818,13 +649,11 @@ mod tests {
     }
     use crate::synth::Blobs;
 
-    /// `by_k!`'s distances for one row, as (nearest, its distance, second) of `nearest2`
-    /// and (nearest, its distance) of `nearest`, as bits.
-    fn both(near: impl Near, x: &[f64], ct: &[f64], k: usize) -> (usize, u64, u64, usize, u64) {
+    /// `by_k!`'s nearest centre of one row and its distance, as bits.
+    fn both(near: impl Near, x: &[f64], ct: &[f64], k: usize) -> (usize, u64) {
         let mut buf = vec![0.0; k];
-        let (c2, d1, d2) = near.nearest2(x, ct, &mut buf);
         let (c, d) = near.nearest(x, ct, &mut buf);
-        (c2, d1.to_bits(), d2.to_bits(), c, d.to_bits())
+        (c, d.to_bits())
     }
 
     #[test]
@@ -844,8 +673,8 @@ mod tests {
             }
         }
         // ties go to the lower index, a NaN distance is never the nearest
-        assert_eq!(closest2(&[2.0, 1.0, 1.0, 3.0]), (1, 1.0, 1.0));
-        assert_eq!(closest2(&[1.0, f64::NAN, 0.5]), (2, 0.5, 1.0));
+        assert_eq!(closest(&[2.0, 1.0, 1.0, 3.0]), (1, 1.0));
+        assert_eq!(closest(&[1.0, f64::NAN, 0.5]), (2, 0.5));
         assert_eq!(closest(&[3.0, 0.0, 0.0]), (1, 0.0));
     }
 
@@ -877,13 +706,15 @@ mod tests {
         }
     }
 
+    /// `lloyd` is the textbook iteration: assign every point, move each centre to its
+    /// points' mean, as many times as it reports.
     #[test]
-    fn hamerly_bounds_give_the_plain_lloyd_result() {
+    fn lloyd_gives_the_textbook_iterations_result() {
         let (x, _) = Blobs::customers(20_000, 8).generate();
         let d = 5;
         let start = x[..6 * d].to_vec();
         let fast = lloyd(&x, d, 6, start.clone(), 300, 0.0);
-        // Plain Lloyd: full assignment every iteration.
+        // full assignment every iteration
         let mut c = start;
         let mut labels = vec![u32::MAX; 20_000];
         for _ in 0..fast.n_iter {
