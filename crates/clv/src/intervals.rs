@@ -369,14 +369,16 @@ pub fn customer_intervals(
 /// ([`crate::clv::clv`]), one per row of the data. They must be those functions' values for the
 /// same model, data and options; a caller that scored its customers with them passes them here
 /// instead of having them made again (a third of the intervals' time at a million customers).
-#[derive(Debug, Clone, Copy)]
-pub struct PointEstimates<'a> {
+/// They are the intervals' own points afterwards ([`CustomerIntervals`]), so they are taken
+/// over, not copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointEstimates {
     /// Expected purchases in (T, T + horizon].
-    pub purchases: &'a [f64],
+    pub purchases: Vec<f64>,
     /// Expected values per purchase (with a spend model).
-    pub values: Option<&'a [f64]>,
+    pub values: Option<Vec<f64>>,
     /// CLV (with a spend model).
-    pub clv: Option<&'a [f64]>,
+    pub clv: Option<Vec<f64>>,
 }
 
 /// [`customer_intervals`] around `points` when given (otherwise made here, as it does).
@@ -389,7 +391,7 @@ pub fn customer_intervals_around(
     clv_options: &ClvOptions,
     horizon: f64,
     options: &IntervalOptions,
-    points: Option<PointEstimates<'_>>,
+    points: Option<PointEstimates>,
 ) -> Result<CustomerIntervals> {
     non_negative_arg("horizon", horizon)?;
     let n = data.len();
@@ -421,9 +423,9 @@ pub fn customer_intervals_around(
     };
 
     // Point estimates (bit-identical to the crate's functions) and fixed spend values.
-    let given = |column: &'static str, v: &[f64]| {
+    let given = |column: &'static str, v: Vec<f64>| {
         if v.len() == n {
-            Ok(v.to_vec())
+            Ok(v)
         } else {
             Err(ClvError::LengthMismatch {
                 column,
@@ -432,11 +434,15 @@ pub fn customer_intervals_around(
             })
         }
     };
-    let purchases_point = match points {
-        Some(p) => given("purchases", p.purchases)?,
+    let (purchases, given_values, given_clv) = match points {
+        Some(p) => (Some(p.purchases), p.values, p.clv),
+        None => (None, None, None),
+    };
+    let purchases_point = match purchases {
+        Some(p) => given("purchases", p)?,
         None => model.expected_purchases_all(horizon, data),
     };
-    let values = match (spend, points.and_then(|p| p.values)) {
+    let values = match (spend, given_values) {
         (Some(_), Some(v)) => Some(given("values", v)?),
         (Some(s), None) => Some(s.model.expected_average_values_with(
             s.frequency,
@@ -445,7 +451,7 @@ pub fn customer_intervals_around(
         )?),
         (None, _) => None,
     };
-    let clv_point = match (&values, points.and_then(|p| p.clv)) {
+    let clv_point = match (&values, given_clv) {
         (Some(_), Some(c)) => Some(given("clv", c)?),
         (Some(v), None) => Some(crate::clv::clv(model, data, v, clv_options)?),
         (None, _) => None,

@@ -386,9 +386,9 @@ fn intervals_around_the_callers_point_estimates_are_those_made_here() {
         .unwrap();
     let clv = clientele_clv::clv::clv(&fitted.model, &d.data, &values, &clv_opts).unwrap();
     let points = PointEstimates {
-        purchases: &purchases,
-        values: Some(&values),
-        clv: Some(&clv),
+        purchases,
+        values: Some(values),
+        clv: Some(clv.clone()),
     };
     for method in [IntervalMethod::Draws, IntervalMethod::Linear] {
         let opts = IntervalOptions::new(60, 3, (0.05, 0.95))
@@ -405,7 +405,7 @@ fn intervals_around_the_callers_point_estimates_are_those_made_here() {
             args.3,
             39.0,
             args.4,
-            Some(points),
+            Some(points.clone()),
         )
         .unwrap();
         assert_eq!(made, around, "{method:?}");
@@ -419,13 +419,13 @@ fn intervals_around_the_callers_point_estimates_are_those_made_here() {
             args.3,
             39.0,
             args.4,
-            Some(points),
+            Some(points.clone()),
         )
         .unwrap();
         assert_eq!(made, around, "{method:?} without spend");
     }
     let short = PointEstimates {
-        clv: Some(&clv[1..]),
+        clv: Some(clv[1..].to_vec()),
         ..points
     };
     let opts = IntervalOptions::new(60, 3, (0.05, 0.95)).unwrap();

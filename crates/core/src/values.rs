@@ -63,6 +63,14 @@ impl<T: Copy + Default> Values<T> {
         &self.data
     }
 
+    /// The values when none is missing, without a copy; `None` when some are.
+    pub fn into_full(self) -> Option<Vec<T>> {
+        match &self.valid {
+            Some(v) if v.iter().any(|&ok| !ok) => None,
+            _ => Some(self.data),
+        }
+    }
+
     /// Which values are present; `None` when all are.
     pub fn validity(&self) -> Option<&[bool]> {
         self.valid.as_deref()
@@ -223,6 +231,15 @@ impl<'de, T: Copy + Default + Deserialize<'de>> Deserialize<'de> for Values<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plain values come out whole only when none is missing.
+    #[test]
+    fn values_come_out_whole_only_when_none_is_missing() {
+        let all: Values<f64> = vec![Some(1.5), Some(2.5)].into();
+        assert_eq!(all.into_full(), Some(vec![1.5, 2.5]));
+        let gap: Values<f64> = vec![Some(1.5), None].into();
+        assert_eq!(gap.into_full(), None);
+    }
 
     #[test]
     fn missing_values_are_marked_and_kept_in_place() {

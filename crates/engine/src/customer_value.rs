@@ -1127,10 +1127,14 @@ fn purchase_chances(
     Ok(())
 }
 
-/// The values of a float column with none missing (what the CLV steps write), else None.
-fn full_floats(c: Option<&ColumnData>) -> Option<&[f64]> {
-    match c? {
-        ColumnData::Float(v) if v.missing() == 0 => Some(v.values()),
+/// The values of a float column with none missing (what the CLV steps write), else None:
+/// a column read from disk without a copy.
+fn full_floats(c: std::borrow::Cow<'_, ColumnData>) -> Option<Vec<f64>> {
+    match c {
+        std::borrow::Cow::Owned(ColumnData::Float(v)) => v.into_full(),
+        std::borrow::Cow::Borrowed(ColumnData::Float(v)) if v.missing() == 0 => {
+            Some(v.values().to_vec())
+        }
         _ => None,
     }
 }
@@ -1161,18 +1165,13 @@ fn intervals(
         clientele_clv::IntervalOptions::new(cfg.interval_draws, cfg.interval_seed, (0.05, 0.95))?
             .with_method(cfg.interval_method);
     // the point estimates as the steps before made them, in the table (read once for this
-    // step from a table kept on disk)
+    // step from a table kept on disk, and taken over; copied from a table in memory)
     let base = section.expected_purchases_column.clone();
-    let read = |name: &str| table.column_once(name).ok();
-    let (purchases, values, clv) = (
-        read(&base),
-        spend.and_then(|_| read(col::EXPECTED_VALUE)),
-        spend.and_then(|_| read(col::CLV)),
-    );
-    let points = full_floats(purchases.as_deref()).map(|purchases| clientele_clv::PointEstimates {
+    let read = |name: &str| table.column_once(name).ok().and_then(full_floats);
+    let points = read(&base).map(|purchases| clientele_clv::PointEstimates {
         purchases,
-        values: full_floats(values.as_deref()),
-        clv: full_floats(clv.as_deref()),
+        values: spend.and_then(|_| read(col::EXPECTED_VALUE)),
+        clv: spend.and_then(|_| read(col::CLV)),
     });
     let r = match clientele_clv::customer_intervals_around(
         model,
@@ -1191,7 +1190,6 @@ fn intervals(
             return Ok(());
         }
     };
-    drop((purchases, values, clv));
     let float = |v: Vec<f64>| ColumnData::Float(v.into());
     table.set(format!("{base}_p05"), float(r.purchases.lower))?;
     table.set(format!("{base}_p95"), float(r.purchases.upper))?;
