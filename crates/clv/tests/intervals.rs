@@ -55,29 +55,43 @@ fn check_band(b: &Band) {
     assert!(b.lower <= b.point && b.point <= b.upper, "{b:?}");
 }
 
+/// A purchase model fitted to the sample with its covariance, and the spend model.
+struct Fits {
+    model: Model,
+    cov: Vec<Vec<f64>>,
+    spend: GammaGamma,
+    spend_report: SpendFitReport,
+}
+
+impl Fits {
+    fn of(kind: ModelKind, d: &Cdnow) -> Fits {
+        let fitted = fit(kind, &d.data, &FitOptions::default()).unwrap();
+        let (gg, spend_report) = GammaGamma::fit(&d.x, &d.m, &FitOptions::default()).unwrap();
+        Fits {
+            cov: fitted.report.log_covariance.clone().unwrap(),
+            model: fitted.model,
+            spend: gg.model,
+            spend_report,
+        }
+    }
+
+    fn spend<'a>(&'a self, d: &'a Cdnow) -> SpendInput<'a> {
+        SpendInput {
+            model: &self.spend,
+            log_covariance: self.spend_report.log_covariance(),
+            frequency: &d.x,
+            monetary: &d.m,
+            own_mean_above: self.spend_report.own_mean_above(),
+        }
+    }
+}
+
 fn run(kind: ModelKind, d: &Cdnow, draws: usize, seed: u64) -> CustomerIntervals {
-    let fitted = fit(kind, &d.data, &FitOptions::default()).unwrap();
-    let cov = fitted.report.log_covariance.clone().unwrap();
-    let (gg, report) = GammaGamma::fit(&d.x, &d.m, &FitOptions::default()).unwrap();
-    let spend = SpendInput {
-        model: &gg.model,
-        log_covariance: report.log_covariance(),
-        frequency: &d.x,
-        monetary: &d.m,
-        own_mean_above: report.own_mean_above(),
-    };
+    let f = Fits::of(kind, d);
     let opts = IntervalOptions::new(draws, seed, (0.05, 0.95)).unwrap();
     let clv = ClvOptions::lifetimes(TimeUnit::Weeks);
-    customer_intervals(
-        &fitted.model,
-        &cov,
-        Some(&spend),
-        &d.data,
-        &clv,
-        39.0,
-        &opts,
-    )
-    .unwrap()
+    let spend = f.spend(d);
+    customer_intervals(&f.model, &f.cov, Some(&spend), &d.data, &clv, 39.0, &opts).unwrap()
 }
 
 #[test]
@@ -368,23 +382,15 @@ fn linearised_bands_match_the_draws_when_customers_are_many() {
 #[test]
 fn intervals_around_the_callers_point_estimates_are_those_made_here() {
     let d = cdnow();
-    let fitted = fit(ModelKind::MbgNbd, &d.data, &FitOptions::default()).unwrap();
-    let cov = fitted.report.log_covariance.clone().unwrap();
-    let (gg, report) = GammaGamma::fit(&d.x, &d.m, &FitOptions::default()).unwrap();
-    let spend = SpendInput {
-        model: &gg.model,
-        log_covariance: report.log_covariance(),
-        frequency: &d.x,
-        monetary: &d.m,
-        own_mean_above: report.own_mean_above(),
-    };
+    let f = Fits::of(ModelKind::MbgNbd, &d);
+    let (fitted_model, cov, spend) = (&f.model, &f.cov, f.spend(&d));
     let clv_opts = ClvOptions::lifetimes(TimeUnit::Weeks);
-    let purchases = fitted.model.expected_purchases_all(39.0, &d.data);
-    let values = gg
-        .model
-        .expected_average_values_with(&d.x, &d.m, report.own_mean_above())
+    let purchases = fitted_model.expected_purchases_all(39.0, &d.data);
+    let values = f
+        .spend
+        .expected_average_values_with(&d.x, &d.m, f.spend_report.own_mean_above())
         .unwrap();
-    let clv = clientele_clv::clv::clv(&fitted.model, &d.data, &values, &clv_opts).unwrap();
+    let clv = clientele_clv::clv::clv(fitted_model, &d.data, &values, &clv_opts).unwrap();
     let points = PointEstimates {
         purchases,
         values: Some(values),
@@ -394,35 +400,16 @@ fn intervals_around_the_callers_point_estimates_are_those_made_here() {
         let opts = IntervalOptions::new(60, 3, (0.05, 0.95))
             .unwrap()
             .with_method(method);
-        let args = (&fitted.model, &cov, &d.data, &clv_opts, &opts);
-        let made =
-            customer_intervals(args.0, args.1, Some(&spend), args.2, args.3, 39.0, args.4).unwrap();
-        let around = customer_intervals_around(
-            args.0,
-            args.1,
-            Some(&spend),
-            args.2,
-            args.3,
-            39.0,
-            args.4,
-            Some(points.clone()),
-        )
-        .unwrap();
-        assert_eq!(made, around, "{method:?}");
         // without a spend model only the purchases are read
-        let made = customer_intervals(args.0, args.1, None, args.2, args.3, 39.0, args.4).unwrap();
-        let around = customer_intervals_around(
-            args.0,
-            args.1,
-            None,
-            args.2,
-            args.3,
-            39.0,
-            args.4,
-            Some(points.clone()),
-        )
-        .unwrap();
-        assert_eq!(made, around, "{method:?} without spend");
+        for spend in [Some(&spend), None] {
+            let (m, c, data) = (fitted_model, cov, &d.data);
+            let made = customer_intervals(m, c, spend, data, &clv_opts, 39.0, &opts).unwrap();
+            let given = Some(points.clone());
+            let around =
+                customer_intervals_around(m, c, spend, data, &clv_opts, 39.0, &opts, given)
+                    .unwrap();
+            assert_eq!(made, around, "{method:?}, spend model {}", spend.is_some());
+        }
     }
     let short = PointEstimates {
         clv: Some(clv[1..].to_vec()),
@@ -430,8 +417,8 @@ fn intervals_around_the_callers_point_estimates_are_those_made_here() {
     };
     let opts = IntervalOptions::new(60, 3, (0.05, 0.95)).unwrap();
     let e = customer_intervals_around(
-        &fitted.model,
-        &cov,
+        fitted_model,
+        cov,
         Some(&spend),
         &d.data,
         &clv_opts,
