@@ -572,12 +572,16 @@ pub(crate) fn lloyd(
                 continue; // only when n < k; keep the old centre
             }
             let inv = 1.0 / step.counts[c] as f64;
+            // each centre's squared move, then their sum: the order the convergence test
+            // has always added them in
+            let mut moved = 0.0;
             for j in 0..d {
                 let v = step.sums[c * d + j] * inv;
                 let old = centers[c * d + j];
-                shift += (v - old) * (v - old);
+                moved += (v - old) * (v - old);
                 centers[c * d + j] = v;
             }
+            shift += moved;
         }
         if step.changed == 0 || shift <= tol_abs {
             converged = true;

@@ -65,10 +65,7 @@ impl<T: Copy + Default> Values<T> {
 
     /// The values when none is missing, without a copy; `None` when some are.
     pub fn into_full(self) -> Option<Vec<T>> {
-        match &self.valid {
-            Some(v) if v.iter().any(|&ok| !ok) => None,
-            _ => Some(self.data),
-        }
+        (self.missing() == 0).then_some(self.data)
     }
 
     /// Which values are present; `None` when all are.
