@@ -163,6 +163,8 @@ fn run_steps(
     }
     let mut laps = Laps::new();
     let mut graded = None;
+    // what the gradings ran beside, when they did
+    let mut graded_beside = Note::new("与 K-means 同时进行", "alongside K-means");
     let schemes;
     match k_means_side(table, config)? {
         Some(side) => {
@@ -183,7 +185,22 @@ fn run_steps(
                 graded =
                     middle_side_by_side(table, config, &schemes, &mut inputs, &mut out, &mut laps)?;
             } else {
-                lifecycle_step(table, config, &mut inputs, &mut out)?;
+                if table.is_stored() {
+                    // a table kept on disk: the gradings (one thread's work, on the table as
+                    // it stands before lifecycle) beside the lifecycle stages
+                    let shared: &CustomerTable = table;
+                    let (life, beside) = rayon::join(
+                        || lifecycle_stages(shared, config, inputs.as_of, inputs.leads),
+                        || timed(|| grades_beside(shared, config, &schemes)),
+                    );
+                    lifecycle_trends_step(table, config, &mut inputs, &mut out, life?)?;
+                    if let (Some(done), seconds) = beside {
+                        graded = Some((done, seconds));
+                        graded_beside = Note::new("与生命周期同时进行", "alongside lifecycle");
+                    }
+                } else {
+                    lifecycle_step(table, config, &mut inputs, &mut out)?;
+                }
                 settle(table)?;
                 laps.lap(lifecycle_note(), None);
                 if table.is_stored() && !written_in_the_middle(&config.value_tiers.column) {
@@ -229,8 +246,8 @@ fn run_steps(
                 out.grades.push(summary);
             }
             let note = Note::new(
-                format!("{n} 个方案，与 K-means 同时进行"),
-                format!("{n} schemes, alongside K-means"),
+                format!("{n} 个方案，{}", graded_beside.zh),
+                format!("{n} schemes, {}", graded_beside.en),
             );
             laps.record(Note::new("分级", "gradings"), seconds, Some(note));
         }
@@ -778,6 +795,14 @@ fn lifecycle_of(
     })
 }
 
+/// The lifecycle stages: their summary, their columns (not yet set) and each customer's
+/// first month (for the cohorts).
+type Stages = (
+    clientele_lifecycle::StageSummary,
+    clientele_core::PartColumns,
+    Vec<clientele_lifecycle::Month>,
+);
+
 /// Each customer's stage (the column, made a part of the customers at a time) and first
 /// purchase month.
 fn lifecycle_stages(
@@ -785,14 +810,7 @@ fn lifecycle_stages(
     config: &Config,
     as_of: clientele_core::Day,
     leads: &[String],
-) -> Result<
-    (
-        clientele_lifecycle::StageSummary,
-        clientele_core::PartColumns,
-        Vec<clientele_lifecycle::Month>,
-    ),
-    EngineError,
-> {
+) -> Result<Stages, EngineError> {
     use clientele_lifecycle::{LifecycleModel, Month};
     let model = LifecycleModel::new(config.lifecycle.clone())?;
     let lang = config.output.lang;
@@ -824,7 +842,18 @@ fn lifecycle_step(
     inputs: &mut ModelInputs<'_>,
     out: &mut ModelOutputs,
 ) -> Result<(), EngineError> {
-    let (stages, made, first) = lifecycle_stages(table, config, inputs.as_of, inputs.leads)?;
+    let stages = lifecycle_stages(table, config, inputs.as_of, inputs.leads)?;
+    lifecycle_trends_step(table, config, inputs, out, stages)
+}
+
+/// The lifecycle step after its stages: their columns set, then the trends and cohorts.
+fn lifecycle_trends_step(
+    table: &mut CustomerTable,
+    config: &Config,
+    inputs: &mut ModelInputs<'_>,
+    out: &mut ModelOutputs,
+    (stages, made, first): Stages,
+) -> Result<(), EngineError> {
     table.set_parts(made)?;
     // a table kept on disk lets go of the columns read so far (a gigabyte at 18M customers)
     table.release();

@@ -790,9 +790,7 @@ pub fn analyze_by_parts(
     let f = fold_run(config, opts, spill, out, true, progress)?;
     let customers = f.kpis.kpis().customers;
     let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
-    // the parts merged into one table kept on disk column by column, and where each part's
-    // customers landed in it
-    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); table.parts.len()];
+    // the parts merged into one table kept on disk column by column
     let mut columns = crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
         .map_err(|e| spill_error(&table.folder.path, &e))?;
     if let Some(rows) = spill.part_rows {
@@ -800,17 +798,31 @@ pub fn analyze_by_parts(
     }
     let store = Arc::new(columns);
     let mut built = StoredBuilder::new(&table.schema, &store, customers)?;
-    let mut next = 0u32;
+    let beside = |name: &str| store.file(name);
+    // The parts' months and category spend are merged as the table is, customer by
+    // customer in the merge's order, into their files (each part's read once, front to
+    // back): the whole fold's order, without holding them (2.8 GB at 100M rows).
+    let names: Vec<Vec<String>> = f.details.iter().map(|(_, d)| d.categories.clone()).collect();
+    let mut detail = DetailMerge::new(
+        &f.details,
+        f.detail_files,
+        table.parts.len(),
+        &names,
+        &beside("months.bin"),
+        &beside("category-spend.bin"),
+    )?;
     progress.start_count(
         &Note::new("合并各块", "merging the parts"),
         customers as u64,
         &Note::new("位客户", "customers"),
     );
     // Each next customer picked across the parts on a thread of its own, while this one
-    // gathers the picked rows (the columns side by side) and stores them: picking was half
-    // of the step (11 s at 100M rows on one core). A few batches wait between them.
+    // gathers the picked rows (the columns side by side) and stores them, and a third
+    // places their months and category spend: picking was half of the step (11 s at 100M
+    // rows on one core). A few batches wait between them.
     let (to_store, merged) = std::sync::mpsc::sync_channel::<Picked>(4);
-    std::thread::scope(|s| -> Result<(), EngineError> {
+    let (to_detail, origins) = std::sync::mpsc::sync_channel::<Vec<(usize, usize)>>(8);
+    let detail = std::thread::scope(|s| -> Result<DetailMerge, EngineError> {
         let table = &table;
         let merging = s.spawn(move || {
             table.merged_picks(|picked| {
@@ -819,6 +831,12 @@ pub fn analyze_by_parts(
                     .send(picked)
                     .map_err(|_| EngineError::Internal("merging the parts: storing stopped".into()))
             })
+        });
+        let placing = s.spawn(move || {
+            for o in origins.iter() {
+                detail.place(&o)?;
+            }
+            Ok::<_, EngineError>(detail)
         });
         let mut stored = Ok(());
         for picked in merged.iter() {
@@ -833,96 +851,31 @@ pub fn analyze_by_parts(
                 stored = Err(e);
                 break;
             }
-            let origins = picked.origins;
-            for &(k, local) in &origins {
-                let r = &mut rows[k];
-                if r.len() <= local {
-                    r.resize(local + 1, u32::MAX);
-                }
-                r[local] = next;
-                next += 1;
+            // the placing side stopped on its own failure, reported below
+            if to_detail.send(picked.origins).is_err() {
+                break;
             }
             progress.advance(batch.num_rows() as u64);
         }
         // a failed store lets go of the merge, which then stops at its next batch
         drop(merged);
+        drop(to_detail);
         let picked = merging
             .join()
             .map_err(|_| EngineError::Internal("merging the parts: the merge panicked".into()))?;
-        stored.and(picked)
+        let placed = placing.join().map_err(|_| {
+            EngineError::Internal("merging the parts' detail: the merge panicked".into())
+        })?;
+        stored.and(picked)?;
+        placed
     })?;
     progress.finish();
     let SpilledTable { folder, .. } = table;
-    let beside = |name: &str| store.file(name);
-    let (months_file, spend_file) = (beside("months.bin"), beside("category-spend.bin"));
     let data_table = built.finish(store, folder)?;
-    let mut part_rows = Vec::with_capacity(f.details.len());
-    let mut details = Vec::with_capacity(f.details.len());
-    for (t, d) in f.details {
-        part_rows.push(t.map(|t| std::mem::take(&mut rows[t])).unwrap_or_default());
-        details.push(d);
-    }
-    // categories and seasonality merged here; months and spend (on disk) one kind at a time,
-    // a step of its own (seconds at 100M rows, shown by --timings)
-    progress.start(
-        &Note::new(
-            "合并各块的月度活动与品类消费",
-            "merging the parts' months and category spend",
-        ),
-        None,
-    );
-    let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
-    let merged = clientele_ingest::merge_details(details, &part_rows)?;
-    let (months, spend): (Vec<_>, Vec<_>) = f
-        .detail_files
-        .into_iter()
-        .map(|d| (d.months, d.category_spend))
-        .unzip();
-    let global = |k: usize, c: u32| -> Result<u32, EngineError> {
-        part_rows
-            .get(k)
-            .and_then(|r| r.get(c as usize))
-            .copied()
-            .filter(|&g| (g as usize) < customers)
-            .ok_or_else(|| {
-                EngineError::Internal("a part's detail names a customer it does not hold".into())
-            })
-    };
-    let merged_months = merge_by_customer(&months, customers, |k, m| {
-        m.customer = global(k, m.customer)?;
-        Ok(m.customer)
-    })?;
-    months
-        .into_iter()
-        .for_each(crate::deferred::Deferred::discard);
-    // on disk with the table until their steps: not held through the CLV step
-    let months = crate::deferred::Deferred::to_disk(merged_months, &months_file)?;
-    let codes: Vec<Vec<u32>> = names
-        .iter()
-        .map(|n| {
-            n.iter()
-                .map(|n| merged.categories.binary_search(n).map(|i| i as u32))
-                .collect::<Result<_, _>>()
-                .map_err(|_| EngineError::Internal("a part's category is not merged".into()))
-        })
-        .collect::<Result<_, _>>()?;
-    let merged_spend = merge_by_customer(&spend, customers, |k, s| {
-        s.customer = global(k, s.customer)?;
-        s.category = *codes
-            .get(k)
-            .and_then(|c| c.get(s.category as usize))
-            .ok_or_else(|| EngineError::Internal("a part's spend names no category".into()))?;
-        Ok(s.customer)
-    })?;
-    spend
-        .into_iter()
-        .for_each(crate::deferred::Deferred::discard);
-    drop(part_rows);
-    let deferred = crate::deferred::DeferredDetail {
-        months,
-        category_spend: crate::deferred::Deferred::to_disk(merged_spend, &spend_file)?,
-    };
-    progress.finish();
+    let deferred = detail.finish()?;
+    // categories and seasonality: the months and spend are merged above
+    let details = f.details.into_iter().map(|(_, d)| d).collect();
+    let merged = clientele_ingest::merge_details(details, &[])?;
     let data = clientele_ingest::Ingested {
         table: data_table,
         as_of: f.validated.as_of,
@@ -949,85 +902,142 @@ pub fn analyze_by_parts(
     )
 }
 
+/// The parts' months and category spend merged into one list of each, customer by customer
+/// in the order the parts' tables are merged ([`DetailMerge::place`]): each customer's
+/// entries in its part's order, as [`clientele_ingest::merge_details`] orders them, so sums
+/// made from them are the same to the bit. Each part's list is read once, front to back
+/// (a part's entries and the merge both go by the part's customers in order).
+struct DetailMerge {
+    /// Each part table's detail: the detail's index, for the table's index.
+    of_table: Vec<Option<usize>>,
+    months: Vec<crate::deferred::Cursor<clientele_ingest::MonthActivity>>,
+    spend: Vec<crate::deferred::Cursor<clientele_ingest::CategorySpend>>,
+    /// Each detail's category codes in the merged list of names.
+    codes: Vec<Vec<u32>>,
+    months_out: crate::deferred::Writer<clientele_ingest::MonthActivity>,
+    spend_out: crate::deferred::Writer<clientele_ingest::CategorySpend>,
+    files: Vec<PartDetailFiles>,
+    /// Customers placed so far: the next one's row in the merged table.
+    next: u32,
+}
+
+impl DetailMerge {
+    fn new(
+        details: &[(Option<usize>, clientele_ingest::PartDetail)],
+        files: Vec<PartDetailFiles>,
+        tables: usize,
+        names: &[Vec<String>],
+        months_path: &Path,
+        spend_path: &Path,
+    ) -> Result<DetailMerge, EngineError> {
+        let mut of_table = vec![None; tables];
+        for (i, (t, _)) in details.iter().enumerate() {
+            if let Some(slot) = t.and_then(|t| of_table.get_mut(t)) {
+                *slot = Some(i);
+            }
+        }
+        // the names merged as merge_details merges them: their union in name order
+        let mut all: Vec<String> = names.iter().flatten().cloned().collect();
+        all.sort_unstable();
+        all.dedup();
+        let codes = names
+            .iter()
+            .map(|n| {
+                n.iter()
+                    .map(|n| all.binary_search(n).map(|i| i as u32))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| EngineError::Internal("a part's category is not merged".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(DetailMerge {
+            of_table,
+            months: (files.iter().map(|f| crate::deferred::Cursor::open(&f.months)))
+                .collect::<Result<_, _>>()?,
+            spend: (files.iter().map(|f| crate::deferred::Cursor::open(&f.category_spend)))
+                .collect::<Result<_, _>>()?,
+            codes,
+            months_out: crate::deferred::Writer::create(months_path)?,
+            spend_out: crate::deferred::Writer::create(spend_path)?,
+            files,
+            next: 0,
+        })
+    }
+
+    /// The entries of the next customers of the merged table, given where each comes from:
+    /// (part table, row of it).
+    fn place(&mut self, origins: &[(usize, usize)]) -> Result<(), EngineError> {
+        for &(t, local) in origins {
+            let g = self.next;
+            self.next += 1;
+            let Some(i) = self.of_table.get(t).copied().flatten() else {
+                continue;
+            };
+            let local = local as u32;
+            let m = &mut self.months[i];
+            while let Some(e) = m.peek()?
+                && e.customer <= local
+            {
+                if e.customer < local {
+                    return Err(not_held());
+                }
+                let mut e = *e;
+                e.customer = g;
+                self.months_out.push(&e)?;
+                m.advance();
+            }
+            let s = &mut self.spend[i];
+            while let Some(e) = s.peek()?
+                && e.customer <= local
+            {
+                if e.customer < local {
+                    return Err(not_held());
+                }
+                let mut e = *e;
+                e.customer = g;
+                e.category = *(self.codes.get(i))
+                    .and_then(|c| c.get(e.category as usize))
+                    .ok_or_else(|| {
+                        EngineError::Internal("a part's spend names no category".into())
+                    })?;
+                self.spend_out.push(&e)?;
+                s.advance();
+            }
+        }
+        Ok(())
+    }
+
+    /// The merged lists, on disk; the parts' files removed. An entry no customer took is an
+    /// error, as a customer the merge did not hold.
+    fn finish(mut self) -> Result<crate::deferred::DeferredDetail, EngineError> {
+        for m in &mut self.months {
+            if m.peek()?.is_some() {
+                return Err(not_held());
+            }
+        }
+        for s in &mut self.spend {
+            if s.peek()?.is_some() {
+                return Err(not_held());
+            }
+        }
+        for f in self.files {
+            f.months.discard();
+            f.category_spend.discard();
+        }
+        Ok(crate::deferred::DeferredDetail {
+            months: self.months_out.finish()?,
+            category_spend: self.spend_out.finish()?,
+        })
+    }
+}
+
+fn not_held() -> EngineError {
+    EngineError::Internal("a part's detail names a customer it does not hold".into())
+}
+
 /// A part's months and category spend, on disk until they are merged.
 struct PartDetailFiles {
     months: crate::deferred::Deferred<clientele_ingest::MonthActivity>,
     category_spend: crate::deferred::Deferred<clientele_ingest::CategorySpend>,
-}
-
-/// The parts' entries of one kind ordered by customer, each customer's in its part's order,
-/// as [`clientele_ingest::merge_details`] orders them (so sums made from them are the same to
-/// the bit): each part's list is read twice, a chunk at a time, to count every customer's
-/// entries and then to place them, so memory holds the merged list alone. `global` turns an
-/// entry of part k into the merged table's terms and says its customer.
-fn merge_by_customer<T: crate::deferred::Flat + Copy + Send + Sync>(
-    parts: &[crate::deferred::Deferred<T>],
-    customers: usize,
-    mut global: impl FnMut(usize, &mut T) -> Result<u32, EngineError>,
-) -> Result<Vec<T>, EngineError> {
-    let mut next = vec![0usize; customers + 1];
-    let mut first = None;
-    each_chunk_read_ahead(parts, |k, chunk| {
-        for &e in chunk {
-            let mut e = e;
-            next[global(k, &mut e)? as usize + 1] += 1;
-            first.get_or_insert(e);
-        }
-        Ok(())
-    })?;
-    let Some(first) = first else {
-        return Ok(Vec::new());
-    };
-    for c in 1..next.len() {
-        next[c] += next[c - 1];
-    }
-    let mut out = vec![first; next[customers]];
-    each_chunk_read_ahead(parts, |k, chunk| {
-        for &e in chunk {
-            let mut e = e;
-            let at = &mut next[global(k, &mut e)? as usize];
-            out[*at] = e;
-            *at += 1;
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Every part's entries to `f`, a chunk at a time in part order, each chunk read from disk
-/// and decoded on a thread of its own while `f` takes the one before: the reading was half
-/// of the merge (13 s at 100M rows on one core). Two chunks wait between them.
-fn each_chunk_read_ahead<T: crate::deferred::Flat + Copy + Send + Sync>(
-    parts: &[crate::deferred::Deferred<T>],
-    mut f: impl FnMut(usize, &[T]) -> Result<(), EngineError>,
-) -> Result<(), EngineError> {
-    let (send, chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<T>)>(2);
-    std::thread::scope(|s| {
-        let reading = s.spawn(move || {
-            for (k, p) in parts.iter().enumerate() {
-                p.for_each_chunk(|c| {
-                    // the taking side stopped on its own failure, which is the one reported
-                    send.send((k, c.to_vec())).map_err(|_| {
-                        EngineError::Internal("merging the parts' detail: placing stopped".into())
-                    })
-                })?;
-            }
-            Ok::<_, EngineError>(())
-        });
-        let mut placed = Ok(());
-        for (k, chunk) in chunks.iter() {
-            if let Err(e) = f(k, &chunk) {
-                placed = Err(e);
-                break;
-            }
-        }
-        // a failure here lets go of the reading, which then stops at its next chunk
-        drop(chunks);
-        let read = reading.join().map_err(|_| {
-            EngineError::Internal("merging the parts' detail: the reading panicked".into())
-        })?;
-        placed.and(read)
-    })
 }
 
 /// The parts' merged rows written to a [`crate::column_store::DiskColumns`] as they come:
