@@ -343,16 +343,25 @@ mod tests {
         let mut c = Cursor::open(&written).unwrap();
         let mut seen = Vec::new();
         while let Some(m) = c.peek().unwrap() {
-            seen.push(m.clone());
+            seen.push(*m);
             c.advance();
         }
         assert_eq!(seen.len(), months.len());
-        assert!(seen.iter().zip(&months).all(|(a, b)| a.customer == b.customer
-            && a.revenue.to_bits() == b.revenue.to_bits()
-            && (a.year, a.month, a.orders) == (b.year, b.month, b.orders)));
+        assert!(
+            seen.iter()
+                .zip(&months)
+                .all(|(a, b)| a.customer == b.customer
+                    && a.revenue.to_bits() == b.revenue.to_bits()
+                    && (a.year, a.month, a.orders) == (b.year, b.month, b.orders))
+        );
         assert_eq!(
             std::fs::read(&r).unwrap(),
-            std::fs::read(Deferred::to_disk(months.clone(), &p).unwrap().path_for_test()).unwrap(),
+            std::fs::read(
+                Deferred::to_disk(months.clone(), &p)
+                    .unwrap()
+                    .path_for_test()
+            )
+            .unwrap(),
             "the same bytes as written whole"
         );
         let mut gone = Deferred::<CategorySpend>::to_disk(spend, &q).unwrap();

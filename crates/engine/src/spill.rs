@@ -802,7 +802,11 @@ pub fn analyze_by_parts(
     // The parts' months and category spend are merged as the table is, customer by
     // customer in the merge's order, into their files (each part's read once, front to
     // back): the whole fold's order, without holding them (2.8 GB at 100M rows).
-    let names: Vec<Vec<String>> = f.details.iter().map(|(_, d)| d.categories.clone()).collect();
+    let names: Vec<Vec<String>> = f
+        .details
+        .iter()
+        .map(|(_, d)| d.categories.clone())
+        .collect();
     let mut detail = DetailMerge::new(
         &f.details,
         f.detail_files,
@@ -951,10 +955,14 @@ impl DetailMerge {
             .collect::<Result<_, _>>()?;
         Ok(DetailMerge {
             of_table,
-            months: (files.iter().map(|f| crate::deferred::Cursor::open(&f.months)))
-                .collect::<Result<_, _>>()?,
-            spend: (files.iter().map(|f| crate::deferred::Cursor::open(&f.category_spend)))
-                .collect::<Result<_, _>>()?,
+            months: (files
+                .iter()
+                .map(|f| crate::deferred::Cursor::open(&f.months)))
+            .collect::<Result<_, _>>()?,
+            spend: (files
+                .iter()
+                .map(|f| crate::deferred::Cursor::open(&f.category_spend)))
+            .collect::<Result<_, _>>()?,
             codes,
             months_out: crate::deferred::Writer::create(months_path)?,
             spend_out: crate::deferred::Writer::create(spend_path)?,
