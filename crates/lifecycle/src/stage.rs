@@ -23,6 +23,7 @@ use clientele_core::columns as col;
 use std::collections::BTreeSet;
 
 use clientele_core::{CustomerTable, Day};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LifecycleError;
@@ -528,34 +529,55 @@ impl LifecycleModel {
         mut each: impl FnMut(&[Stage]) -> Result<(), E>,
     ) -> Result<StageSummary, E> {
         let ranges = table.part_ranges();
-        let mut own = Vec::new();
-        // one part (a table in memory) is read once
-        let mut kept = None;
-        for rows in &ranges {
+        if let [rows] = ranges.as_slice() {
+            // one part (a table in memory): read once
             let inputs = part_inputs(table, rows.clone())?;
             for (i, c) in inputs.iter().enumerate() {
                 check_input(rows.start + i, c, as_of)?;
             }
-            own.extend(inputs.iter().filter_map(own_cadence));
-            if ranges.len() == 1 {
-                kept = Some(inputs);
+            let fallback = median_of(inputs.iter().filter_map(own_cadence).collect());
+            let stages = self.assign_checked(as_of, &inputs, &[], fallback)?;
+            let mut tally = Tally::default();
+            tally.add(&stages.summary);
+            each(&stages.stages)?;
+            let leads = potential(leads).len() as u64;
+            return Ok(self.summary(as_of, tally, leads, fallback));
+        }
+        // Parts of a table kept on disk, as many at a time as there are threads (each read
+        // from disk and worked on its own), taken in order: the first part's error first,
+        // the stages handed on in row order.
+        let at_once = rayon::current_num_threads().max(1);
+        let mut own = Vec::new();
+        for window in ranges.chunks(at_once) {
+            let cadences: Vec<Result<Vec<f64>, LifecycleError>> = window
+                .par_iter()
+                .map(|rows| {
+                    let inputs = part_inputs(table, rows.clone())?;
+                    for (i, c) in inputs.iter().enumerate() {
+                        check_input(rows.start + i, c, as_of)?;
+                    }
+                    Ok(inputs.iter().filter_map(own_cadence).collect())
+                })
+                .collect();
+            for c in cadences {
+                own.extend(c?);
             }
         }
         let fallback = median_of(own);
         let mut tally = Tally::default();
-        for rows in ranges {
-            let inputs = match kept.take() {
-                Some(k) => k,
-                None => part_inputs(table, rows)?,
-            };
-            let stages = self.assign_checked(as_of, &inputs, &[], fallback)?;
-            for c in &stages.summary.counts {
-                tally.counts[c.stage.index()] += c.count;
+        for window in ranges.chunks(at_once) {
+            let made: Vec<Result<Stages, LifecycleError>> = window
+                .par_iter()
+                .map(|rows| {
+                    let inputs = part_inputs(table, rows.clone())?;
+                    self.assign_checked(as_of, &inputs, &[], fallback)
+                })
+                .collect();
+            for stages in made {
+                let stages = stages?;
+                tally.add(&stages.summary);
+                each(&stages.stages)?;
             }
-            tally.customers += stages.summary.customers;
-            tally.on_fallback += stages.summary.on_fallback_cadence;
-            tally.on_fixed += stages.summary.on_fixed_windows;
-            each(&stages.stages)?;
         }
         let leads = potential(leads).len() as u64;
         Ok(self.summary(as_of, tally, leads, fallback))
@@ -716,6 +738,18 @@ struct Tally {
     on_fixed: u64,
 }
 
+impl Tally {
+    /// Adds a part's counts.
+    fn add(&mut self, s: &StageSummary) {
+        for c in &s.counts {
+            self.counts[c.stage.index()] += c.count;
+        }
+        self.customers += s.customers;
+        self.on_fallback += s.on_fallback_cadence;
+        self.on_fixed += s.on_fixed_windows;
+    }
+}
+
 /// The leads, distinct and sorted.
 fn potential(leads: &[String]) -> Vec<String> {
     leads
@@ -751,12 +785,18 @@ fn median_of(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(f64::total_cmp);
+    // the middle value(s) selected, not the whole list sorted: the same values
     let n = v.len();
+    let (below, &mut middle, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     Some(if n % 2 == 1 {
-        v[n / 2]
+        middle
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        let before = below
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .unwrap_or(middle);
+        (before + middle) / 2.0
     })
 }
 
@@ -1255,6 +1295,26 @@ mod tests {
     }
 
     proptest! {
+        /// The median selected is the one the sorted list gives, to the bit (signed zeros,
+        /// ties and even counts included).
+        #[test]
+        fn the_median_selected_is_the_sorted_lists(
+            v in proptest::collection::vec(
+                prop_oneof![Just(0.0), Just(-0.0), Just(7.5), (-1e3f64..1e3)],
+                0..40,
+            ),
+        ) {
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let want = (n > 0).then(|| if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            });
+            prop_assert_eq!(median_of(v).map(f64::to_bits), want.map(f64::to_bits));
+        }
+
         #[test]
         fn stage_counts_sum_to_customers_and_leads(
             customers in proptest::collection::vec(arb_input(), 0..60),
