@@ -2,7 +2,7 @@
 
 use clientele_core::columns as col;
 use clientele_core::{CustomerTable, Lang, Note, Texts};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Method, MetricConfig, Reference, RfmConfig};
@@ -366,21 +366,29 @@ impl RfmModel {
         let fit = self.fit(&data);
         let ranges = table.part_ranges();
         let mut whole: Option<RfmRows> = None;
-        for rows in ranges {
-            let part = if rows == (0..data.len()) {
-                std::borrow::Cow::Borrowed(&data)
-            } else {
-                std::borrow::Cow::Owned(data.rows(rows))
-            };
-            let scored = self.rows_of(&fit, &part);
-            each(&scored)?;
-            match &mut whole {
-                None => whole = Some(scored),
-                Some(w) => w.append(scored),
+        // as many parts at a time as there are threads, handed on in order
+        for window in ranges.chunks(rayon::current_num_threads().max(1)) {
+            let scored: Vec<RfmRows> = window
+                .par_iter()
+                .map(|rows| {
+                    if *rows == (0..data.len()) {
+                        self.rows_of(&fit, &data)
+                    } else {
+                        self.rows_of(&fit, &data.rows(rows.clone()))
+                    }
+                })
+                .collect();
+            for scored in scored {
+                each(&scored)?;
+                match &mut whole {
+                    None => whole = Some(scored),
+                    Some(w) => w.append(scored),
+                }
             }
         }
         let whole = whole.unwrap_or_else(|| self.rows_of(&fit, &data));
-        Ok(self.result(fit, whole, &data).report())
+        // the report has no per-customer codes: they are not made
+        Ok(self.result_without_codes(fit, whole, &data).report())
     }
 
     /// Scores validated data. Cannot fail: data problems are caught when [`RfmData`] is built.
@@ -477,8 +485,20 @@ impl RfmModel {
         }
     }
 
-    /// The result of every customer's rows: counts, notes, segment summaries and the grid.
+    /// The result of every customer's rows: codes, counts, notes, segment summaries and the
+    /// grid.
     fn result(&self, fit: Fit, rows: RfmRows, data: &RfmData) -> RfmResult {
+        let mut r = self.result_without_codes(fit, rows, data);
+        let scores = [&r.r_score, &r.f_score, &r.m_score];
+        r.rfm_code = (0..data.len())
+            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
+            .collect();
+        r
+    }
+
+    /// [`Self::result`] without the per-customer codes (a string each: 0.7 GB at 18M
+    /// customers), for a report.
+    fn result_without_codes(&self, fit: Fit, rows: RfmRows, data: &RfmData) -> RfmResult {
         let Fit {
             sorted,
             thresholds: th,
@@ -488,9 +508,6 @@ impl RfmModel {
         let counts: [Vec<u64>; 3] = std::array::from_fn(|k| level_counts(scores[k], th[k].bins));
         let notes = (0..3)
             .flat_map(|k| empty_level_notes(METRIC_NAMES[k], &th[k], &counts[k], &sorted[k]))
-            .collect();
-        let rfm_code = (0..data.len())
-            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
             .collect();
         let n = data.len();
         let schemes = (self.schemes.iter().zip(&fits))
@@ -516,7 +533,7 @@ impl RfmModel {
             r_score: rows.r_score,
             f_score: rows.f_score,
             m_score: rows.m_score,
-            rfm_code,
+            rfm_code: Vec::new(),
             thresholds: Thresholds {
                 recency,
                 frequency,
