@@ -55,13 +55,20 @@ impl RfmSummary {
 }
 
 impl ClvSummary {
-    /// Reads `frequency`, `recency`, `T` and `monetary_value` from the customer table.
+    /// Reads `frequency`, `recency`, `T` and `monetary_value` from the customer table, side
+    /// by side (a table kept on disk reads each from its file); the first column in that
+    /// order that fails is the error.
     pub fn from_table(table: &CustomerTable) -> Result<ClvSummary, CoreError> {
+        let read = |name: &str| required(table, name);
+        let ((frequency, recency), (t, monetary_value)) = rayon::join(
+            || rayon::join(|| read("frequency"), || read("recency")),
+            || rayon::join(|| read("T"), || read("monetary_value")),
+        );
         Ok(ClvSummary {
-            frequency: required(table, "frequency")?,
-            recency: required(table, "recency")?,
-            t: required(table, "T")?,
-            monetary_value: required(table, "monetary_value")?,
+            frequency: frequency?,
+            recency: recency?,
+            t: t?,
+            monetary_value: monetary_value?,
         })
     }
 }
