@@ -71,6 +71,30 @@ impl Flat for CategorySpend {
     }
 }
 
+/// A record of one customer (by its row in a table).
+pub(crate) trait OfCustomer {
+    fn customer(&self) -> u32;
+    fn set_customer(&mut self, customer: u32);
+}
+
+impl OfCustomer for MonthActivity {
+    fn customer(&self) -> u32 {
+        self.customer
+    }
+    fn set_customer(&mut self, customer: u32) {
+        self.customer = customer;
+    }
+}
+
+impl OfCustomer for CategorySpend {
+    fn customer(&self) -> u32 {
+        self.customer
+    }
+    fn set_customer(&mut self, customer: u32) {
+        self.customer = customer;
+    }
+}
+
 /// Records in memory, or in a file until they are taken.
 #[derive(Debug)]
 pub(crate) enum Deferred<T> {

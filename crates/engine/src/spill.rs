@@ -981,35 +981,18 @@ impl DetailMerge {
                 continue;
             };
             let local = local as u32;
-            let m = &mut self.months[i];
-            while let Some(e) = m.peek()?
-                && e.customer <= local
-            {
-                if e.customer < local {
-                    return Err(not_held());
-                }
-                let mut e = *e;
-                e.customer = g;
-                self.months_out.push(&e)?;
-                m.advance();
-            }
-            let s = &mut self.spend[i];
-            while let Some(e) = s.peek()?
-                && e.customer <= local
-            {
-                if e.customer < local {
-                    return Err(not_held());
-                }
-                let mut e = *e;
-                e.customer = g;
-                e.category = *(self.codes.get(i))
+            copy_customer(&mut self.months[i], local, g, &mut self.months_out, |_| {
+                Ok(())
+            })?;
+            let codes = self.codes.get(i);
+            copy_customer(&mut self.spend[i], local, g, &mut self.spend_out, |e| {
+                e.category = *codes
                     .and_then(|c| c.get(e.category as usize))
                     .ok_or_else(|| {
                         EngineError::Internal("a part's spend names no category".into())
                     })?;
-                self.spend_out.push(&e)?;
-                s.advance();
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -1036,6 +1019,30 @@ impl DetailMerge {
             category_spend: self.spend_out.finish()?,
         })
     }
+}
+
+/// The entries of a part's customer `local` (the next ones of `from`, which goes by customer)
+/// to `to` as the merged table's customer `g`, each `fix`ed on the way.
+fn copy_customer<T: crate::deferred::Flat + crate::deferred::OfCustomer + Copy>(
+    from: &mut crate::deferred::Cursor<T>,
+    local: u32,
+    g: u32,
+    to: &mut crate::deferred::Writer<T>,
+    mut fix: impl FnMut(&mut T) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    while let Some(e) = from.peek()?
+        && e.customer() <= local
+    {
+        if e.customer() < local {
+            return Err(not_held());
+        }
+        let mut e = *e;
+        e.set_customer(g);
+        fix(&mut e)?;
+        to.push(&e)?;
+        from.advance();
+    }
+    Ok(())
 }
 
 fn not_held() -> EngineError {
