@@ -799,19 +799,20 @@ pub fn analyze_by_parts(
     let store = Arc::new(columns);
     let mut built = StoredBuilder::new(&table.schema, &store, customers)?;
     let beside = |name: &str| store.file(name);
+    // categories and seasonality merged here (the parts' details hold no months or spend:
+    // those are on disk)
+    let (of_detail, details): (Vec<Option<usize>>, Vec<_>) = f.details.into_iter().unzip();
+    let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
+    let merged_detail = clientele_ingest::merge_details(details, &[])?;
     // The parts' months and category spend are merged as the table is, customer by
     // customer in the merge's order, into their files (each part's read once, front to
     // back): the whole fold's order, without holding them (2.8 GB at 100M rows).
-    let names: Vec<Vec<String>> = f
-        .details
-        .iter()
-        .map(|(_, d)| d.categories.clone())
-        .collect();
     let mut detail = DetailMerge::new(
-        &f.details,
+        &of_detail,
         f.detail_files,
         table.parts.len(),
         &names,
+        &merged_detail.categories,
         &beside("months.bin"),
         &beside("category-spend.bin"),
     )?;
@@ -877,9 +878,6 @@ pub fn analyze_by_parts(
     let SpilledTable { folder, .. } = table;
     let data_table = built.finish(store, folder)?;
     let deferred = detail.finish()?;
-    // categories and seasonality: the months and spend are merged above
-    let details = f.details.into_iter().map(|(_, d)| d).collect();
-    let merged = clientele_ingest::merge_details(details, &[])?;
     let data = clientele_ingest::Ingested {
         table: data_table,
         as_of: f.validated.as_of,
@@ -890,8 +888,8 @@ pub fn analyze_by_parts(
         months: Vec::new(),
         holdout: None,
         category_spend: Vec::new(),
-        categories: merged.categories,
-        seasonality: Some(merged.seasonality),
+        categories: merged_detail.categories,
+        seasonality: Some(merged_detail.seasonality),
         column_hints: f.validated.column_hints,
         rows: None,
     };
@@ -926,24 +924,23 @@ struct DetailMerge {
 }
 
 impl DetailMerge {
+    /// `of_detail[i]`: the part table detail `i` indexes; `names[i]`: its categories;
+    /// `all`: the merged categories.
     fn new(
-        details: &[(Option<usize>, clientele_ingest::PartDetail)],
+        of_detail: &[Option<usize>],
         files: Vec<PartDetailFiles>,
         tables: usize,
         names: &[Vec<String>],
+        all: &[String],
         months_path: &Path,
         spend_path: &Path,
     ) -> Result<DetailMerge, EngineError> {
         let mut of_table = vec![None; tables];
-        for (i, (t, _)) in details.iter().enumerate() {
+        for (i, t) in of_detail.iter().enumerate() {
             if let Some(slot) = t.and_then(|t| of_table.get_mut(t)) {
                 *slot = Some(i);
             }
         }
-        // the names merged as merge_details merges them: their union in name order
-        let mut all: Vec<String> = names.iter().flatten().cloned().collect();
-        all.sort_unstable();
-        all.dedup();
         let codes = names
             .iter()
             .map(|n| {

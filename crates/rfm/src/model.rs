@@ -488,12 +488,11 @@ impl RfmModel {
     /// The result of every customer's rows: codes, counts, notes, segment summaries and the
     /// grid.
     fn result(&self, fit: Fit, rows: RfmRows, data: &RfmData) -> RfmResult {
-        let mut r = self.result_without_codes(fit, rows, data);
-        let scores = [&r.r_score, &r.f_score, &r.m_score];
-        r.rfm_code = (0..data.len())
-            .map(|i| scores.iter().map(|sc| char::from(b'0' + sc[i])).collect())
-            .collect();
-        r
+        let rfm_code = (0..rows.len()).map(|i| rows.rfm_code(i)).collect();
+        RfmResult {
+            rfm_code,
+            ..self.result_without_codes(fit, rows, data)
+        }
     }
 
     /// [`Self::result`] without the per-customer codes (a string each: 0.7 GB at 18M
