@@ -1,5 +1,6 @@
 //! `clientele`: customer grading and customer analysis from sales data.
 
+mod allocator;
 mod cmd;
 mod memory;
 mod progress;
@@ -12,9 +13,10 @@ use clientele_core::Lang;
 /// mimalloc (v3) instead of the system allocator: it reuses the memory freed between the
 /// steps (row buffers, decoded batches, partition buffers) where glibc hands it back to the
 /// system and pages it in again, a third of the page faults and a tenth of the time of the
-/// customer-table step (docs/BENCHMARKS.md, session 7).
+/// customer-table step (docs/BENCHMARKS.md, session 7). Blocks larger than mimalloc keeps
+/// (whole columns) are kept for reuse by [`allocator::KeepHuge`].
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::KeepHuge = allocator::KeepHuge;
 
 /// Hands the memory mimalloc keeps freed for reuse back to the system now (program-wide, from
 /// any thread); the memory watcher calls it before it reads the run's memory near the limit.
@@ -27,6 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// in use). A purge delay of 0 instead tripled the system time of a run by parts.
 #[allow(unsafe_code)]
 pub(crate) fn return_freed_memory() {
+    allocator::return_kept();
     // SAFETY: `mi_collect` takes no pointers and may be called from any thread at any time;
     // with `force` it purges the pages mimalloc already holds free (its arenas' and the
     // calling thread's), which no live allocation uses.

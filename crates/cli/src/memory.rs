@@ -112,6 +112,10 @@ impl MemoryLimit {
         if resident().is_none() {
             return false;
         }
+        // freed columns kept for reuse, within an eighth of the limit and 512 MiB (and given
+        // back with the rest of the freed memory near the limit, below)
+        let keep = (self.bytes / 8).min(512 << 20);
+        crate::allocator::keep_up_to(usize::try_from(keep).unwrap_or(usize::MAX));
         let spawned = std::thread::Builder::new()
             .name("memory-limit".into())
             .spawn(move || {
