@@ -147,7 +147,7 @@ impl<T: Flat + Clone> Deferred<T> {
             on_disk => {
                 let out = on_disk.read()?;
                 if let Deferred::OnDisk { path, .. } = on_disk {
-                    let _ = std::fs::remove_file(&path);
+                    let _ = crate::removal::remove_soon(&path);
                 }
                 Ok(out)
             }
@@ -157,7 +157,7 @@ impl<T: Flat + Clone> Deferred<T> {
     /// Lets go of the records (removing their file).
     pub(crate) fn discard(self) {
         if let Deferred::OnDisk { path, .. } = self {
-            let _ = std::fs::remove_file(path);
+            let _ = crate::removal::remove_soon(&path);
         }
     }
 

@@ -20,6 +20,7 @@ mod out_dir;
 mod output;
 mod pipeline;
 mod query;
+mod removal;
 mod score;
 mod side_parts;
 mod snapshot;
