@@ -286,6 +286,10 @@ unsafe impl GlobalAlloc for KeepHuge {
     }
 }
 
+/// Tests that free kept blocks or count on them being kept take turns.
+#[cfg(test)]
+pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +363,7 @@ mod tests {
     /// `return_kept` bound what is kept.
     #[test]
     fn huge_blocks_come_back_through_the_allocator() {
+        let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         keep_up_to(1 << 30);
         let n = (40 << 20) / 8;
         let mut v = vec![7u64; n];

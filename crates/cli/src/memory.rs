@@ -253,6 +253,9 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn freed_memory_goes_back_to_the_system_when_asked() {
+        let _turn = crate::allocator::SERIAL
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         // many medium blocks (as a step's per-chunk buffers), written so that they are resident
         let blocks: Vec<Vec<u8>> = (0..128).map(|i| vec![i as u8 | 1; 2 << 20]).collect();
         let held = resident().unwrap();
