@@ -71,6 +71,7 @@ const STAGED_ROW_GROUP_ROWS: usize = 128 * 1024;
 pub(crate) struct ParquetParts {
     dir: PathBuf,
     buckets: usize,
+    split: clientele_ingest::Partitioner,
     writers: Vec<Option<ArrowWriter<File>>>,
 }
 
@@ -81,6 +82,7 @@ impl ParquetParts {
         ParquetParts {
             dir: dir.to_path_buf(),
             buckets: buckets.max(parts).div_ceil(parts) * parts,
+            split: clientele_ingest::Partitioner::hash(parts),
             writers: (0..parts).map(|_| None).collect(),
         }
     }
@@ -113,8 +115,8 @@ impl ParquetParts {
 }
 
 impl RowSink for ParquetParts {
-    fn partitions(&self) -> usize {
-        self.writers.len()
+    fn partitioner(&self) -> &clientele_ingest::Partitioner {
+        &self.split
     }
 
     fn write(&mut self, partition: usize, rows: RecordBatch) -> Result<(), String> {

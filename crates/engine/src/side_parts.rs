@@ -2,7 +2,7 @@
 //!
 //! A run in memory reads each side table whole and joins it on customer id. A spilled run
 //! must not hold a large side table either: each is read once, row by row, and every row goes
-//! to the part of its customer id ([`clientele_ingest::part_of`], the transactions' split) as
+//! to the part of its customer id (the transactions' [`clientele_ingest::Partitioner`]) as
 //! Arrow IPC. Each part's rows are then joined onto that part's table
 //! ([`clientele_ingest::join_side_part`]): all rows of an id are in one part, in file order,
 //! so duplicates, unknown ids and per-customer means come out as in memory. Attribute columns
@@ -35,15 +35,16 @@ pub(crate) struct SideParts {
 }
 
 impl SideParts {
-    /// Reads every side table of `opts` once and writes its rows into `parts` files in `dir`.
+    /// Reads every side table of `opts` once and writes its rows into a file for each part of
+    /// `split` in `dir`.
     pub(crate) fn split(
         opts: &IngestOptions,
         dir: &Path,
-        parts: usize,
+        split: &clientele_ingest::Partitioner,
     ) -> Result<SideParts, EngineError> {
         let mut tables = Vec::new();
         for (kind, path) in clientele_ingest::side_tables_of(opts) {
-            let mut writers: Vec<PartWriter> = (0..parts)
+            let mut writers: Vec<PartWriter> = (0..split.parts())
                 .map(|k| PartWriter::new(file_of(dir, kind, k)))
                 .collect();
             let mut id_at = None;
@@ -55,7 +56,7 @@ impl SideParts {
                 };
                 // a row without an id still counts (a satisfaction row is then "unknown")
                 let id = fields.get(idp).map_or("", String::as_str);
-                let w = &mut writers[clientele_ingest::part_of(id, parts)];
+                let w = &mut writers[split.part_of(id)];
                 if failed.is_none()
                     && let Err(e) = w.push(line, &fields)
                 {

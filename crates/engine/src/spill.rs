@@ -1,15 +1,19 @@
 //! A customer table larger than memory: the rows split by customer to disk, each part folded
-//! on its own, the parts' tables merged into `customers.parquet` in id order.
+//! on its own, the parts' tables put together into `customers.parquet` in id order.
 //!
 //! Three passes, each holding one part (or one batch of each part) at a time:
 //! 1. the input is read and validated as always ([`clientele_ingest::read_validated_unfolded`]:
 //!    same rejects, same accounting) and every valid row is appended, as Arrow IPC, to the
-//!    part of its customer-id hash;
+//!    part of its customer id: by ranges of ids taken from a sample of the input
+//!    ([`clientele_ingest::sample_ids`]), so the parts follow one another in id order, or by
+//!    the id's hash where the input cannot be sampled (a database, text not in UTF-8) and on
+//!    a cluster; ranges that come out uneven (a part past its share of memory) are read again
+//!    by hash;
 //! 2. each part is folded into its customers' rows ([`clientele_ingest::fold_part`]), written
 //!    as Arrow IPC in id order, and its rows file removed; the accounting and the KPIs are
 //!    added up exactly (money in micro-units);
-//! 3. the parts' tables are merged by customer id into `customers.parquet` (and
-//!    `customers.csv`) while the outputs are written.
+//! 3. the parts' tables are put end to end (parts by ranges) or merged by customer id (parts
+//!    by hash) into `customers.parquet` (and `customers.csv`) while the outputs are written.
 //!
 //! A customer's row depends on that customer's rows alone, so the table equals the one a run in
 //! memory makes, row for row; `tests` check it, with the summary. The spill folder is removed
@@ -101,6 +105,8 @@ pub struct SpilledTable {
     /// Attribute columns to type while merging: position and type.
     retype: Vec<(usize, clientele_ingest::AttributeType)>,
     customers: usize,
+    /// The parts follow one another in id order: merging them is putting them end to end.
+    in_id_order: bool,
 }
 
 impl SpilledTable {
@@ -112,6 +118,7 @@ impl SpilledTable {
         like: CustomerTable,
         types: &[(String, clientele_ingest::AttributeType)],
         customers: usize,
+        in_id_order: bool,
     ) -> SpilledTable {
         let part_schema = Arc::new(crate::output::arrow_schema(&like));
         let mut retype = Vec::new();
@@ -137,6 +144,7 @@ impl SpilledTable {
             like,
             retype,
             customers,
+            in_id_order,
         }
     }
 
@@ -194,6 +202,9 @@ impl SpilledTable {
         &self,
         mut each: impl FnMut(Picked) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
+        if self.in_id_order {
+            return self.end_to_end(each);
+        }
         let mut cursors = Vec::with_capacity(self.parts.len());
         for (k, p) in self.parts.iter().enumerate() {
             let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
@@ -230,9 +241,44 @@ impl SpilledTable {
         Ok(())
     }
 
+    /// [`SpilledTable::merged_picks`] of parts in id order: each part's batches as they are,
+    /// one part after another.
+    fn end_to_end(
+        &self,
+        mut each: impl FnMut(Picked) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        for (k, p) in self.parts.iter().enumerate() {
+            let f = File::open(p).map_err(|e| EngineError::io(p, e))?;
+            let reader = FileReader::try_new(std::io::BufReader::new(f), None)
+                .map_err(|e| spill_error(p, &e))?;
+            let mut seen = 0;
+            for b in reader {
+                let b = self.conformed(b.map_err(|e| spill_error(p, &e))?, p)?;
+                let n = b.num_rows();
+                if n == 0 {
+                    continue;
+                }
+                each(Picked {
+                    pool: vec![b],
+                    rows: (0..n).map(|r| (0, r)).collect(),
+                    origins: (seen..seen + n).map(|r| (k, r)).collect(),
+                })?;
+                seen += n;
+            }
+        }
+        Ok(())
+    }
+
     /// The rows `picked` gathered into one batch of the table's columns (the columns side by
     /// side).
     fn gathered(&self, picked: &Picked) -> Result<RecordBatch, EngineError> {
+        if let [whole] = picked.pool.as_slice()
+            && picked.rows.len() == whole.num_rows()
+            && picked.rows.iter().enumerate().all(|(i, &at)| at == (0, i))
+        {
+            // a batch of one part as it is
+            return crate::side_parts::retyped(whole.clone(), &self.schema, &self.retype);
+        }
         let cols: Vec<ArrayRef> = (0..self.part_schema.fields().len())
             .into_par_iter()
             .map(|i| {
@@ -428,6 +474,8 @@ struct Folded {
     detail_files: Vec<PartDetailFiles>,
     /// Every part's columns in the fold's order, without rows.
     like: CustomerTable,
+    /// The parts' tables follow one another in id order (parts by ranges of ids).
+    in_id_order: bool,
 }
 
 /// Passes 1 and 2: the input read and split into parts, each part folded, joined with its
@@ -445,15 +493,35 @@ fn fold_parts(
     let home = spill.dir.clone().unwrap_or(parent);
     let folder = SpillFolder::create(&home, &name)?;
     let parts = spill.parts.max(1);
-    let side = crate::side_parts::SideParts::split(ingest, &folder.path, parts)?;
     if let Some(url) = cluster {
+        let side = crate::side_parts::SideParts::split(
+            ingest,
+            &folder.path,
+            &clientele_ingest::Partitioner::hash(parts),
+        )?;
         return fold_parts_on_cluster(ingest, folder, &side, parts, url, cluster_options, progress);
     }
+    let mut split = split_of(ingest, parts);
+    let mut side = crate::side_parts::SideParts::split(ingest, &folder.path, &split)?;
     loop {
-        let sink = IpcParts::new(&folder.path, parts);
+        let sink = IpcParts::new(&folder.path, split.clone());
         let validated =
             clientele_ingest::read_validated_unfolded(ingest, Box::new(sink), progress)?;
-        let mut folded = PartsFolded::default();
+        if let Some(even) = uneven(&folder.path, &split, parts)? {
+            // the sample misled (a part holds far more than its share): read again by hash
+            split = even;
+            side = crate::side_parts::SideParts::split(
+                ingest,
+                &SpillFolder::subfolder(&folder.path, "side-by-hash")?,
+                &split,
+            )?;
+            continue;
+        }
+        let parts = split.parts();
+        let mut folded = PartsFolded {
+            in_id_order: split.in_id_order(),
+            ..PartsFolded::default()
+        };
         progress.start_count(
             &Note::new("分块构建顾客表", "building the customer table by parts"),
             parts as u64,
@@ -562,6 +630,8 @@ struct PartsFolded {
     seen: Vec<(String, clientele_core::ColumnData)>,
     top: Vec<crate::TopCustomer>,
     joined: clientele_ingest::SideJoin,
+    /// The parts are ranges of ids, in order: their tables follow one another.
+    in_id_order: bool,
 }
 
 impl PartsFolded {
@@ -645,6 +715,7 @@ impl PartsFolded {
             details: self.details,
             detail_files: self.detail_files,
             like,
+            in_id_order: self.in_id_order,
         })
     }
 }
@@ -706,6 +777,7 @@ pub fn analyze_spilled(
         details: _,
         detail_files: _,
         like,
+        in_id_order,
     } = fold_run(config, opts, spill, out, false, progress)?;
     let customers = kpis.kpis().customers;
     // the best customers of all: each part's best hold them, ranked as one table would
@@ -763,7 +835,7 @@ pub fn analyze_spilled(
     };
     analysis.summary.highlights = crate::decide::highlights(&analysis.summary);
     analysis.summary = crate::numbers::rounded(&analysis.summary)?;
-    let table = SpilledTable::of(folder, tables, like, &types, customers);
+    let table = SpilledTable::of(folder, tables, like, &types, customers, in_id_order);
     Ok((analysis, table))
 }
 
@@ -781,7 +853,14 @@ pub fn analyze_by_parts(
 ) -> Result<Analysis, EngineError> {
     let f = fold_run(config, opts, spill, out, true, progress)?;
     let customers = f.kpis.kpis().customers;
-    let table = SpilledTable::of(f.folder, f.tables, f.like, &f.types, customers);
+    let table = SpilledTable::of(
+        f.folder,
+        f.tables,
+        f.like,
+        &f.types,
+        customers,
+        f.in_id_order,
+    );
     // the parts merged into one table kept on disk column by column
     let mut columns = crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
         .map_err(|e| spill_error(&table.folder.path, &e))?;
@@ -1280,6 +1359,13 @@ struct SpillFolder {
 }
 
 impl SpillFolder {
+    /// A folder `name` inside the spill folder `path` (removed with it).
+    fn subfolder(path: &Path, name: &str) -> Result<PathBuf, EngineError> {
+        let sub = path.join(name);
+        std::fs::create_dir_all(&sub).map_err(|e| EngineError::io(&sub, e))?;
+        Ok(sub)
+    }
+
     fn create(home: &Path, name: &str) -> Result<SpillFolder, EngineError> {
         let unwritable = |e: std::io::Error| {
             EngineError::InvalidConfig(format!(
@@ -1313,17 +1399,63 @@ impl Drop for SpillFolder {
     }
 }
 
+/// How a run on this machine splits its customers into `parts`: by ranges of ids, from a
+/// sample of the input's ids, so the parts' tables follow one another in id order; by hash
+/// where the input cannot be sampled (a database, text not in UTF-8).
+fn split_of(
+    ingest: &clientele_ingest::IngestOptions,
+    parts: usize,
+) -> clientele_ingest::Partitioner {
+    match clientele_ingest::sample_ids(ingest) {
+        Some(sample) if parts > 1 && !sample.is_empty() => {
+            clientele_ingest::Partitioner::ranges(sample, parts)
+        }
+        _ => clientele_ingest::Partitioner::hash(parts),
+    }
+}
+
+/// Whether the rows read by ranges came out uneven: a part past a quarter more than its share
+/// of `parts` (the count the memory budget asked for) would fold in more memory than the
+/// budget allows. Then its rows files are removed and the split by hash into `parts` is
+/// returned, to read again by.
+fn uneven(
+    dir: &Path,
+    split: &clientele_ingest::Partitioner,
+    parts: usize,
+) -> Result<Option<clientele_ingest::Partitioner>, EngineError> {
+    if !split.in_id_order() {
+        return Ok(None);
+    }
+    let files: Vec<PathBuf> = (0..split.parts()).map(|k| IpcParts::path(dir, k)).collect();
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .collect();
+    let share = sizes.iter().sum::<u64>() / parts.max(1) as u64;
+    // a mebibyte of slack: tiny inputs split into many parts are never uneven
+    let most = share + share / 4 + (1 << 20);
+    if sizes.iter().all(|&n| n <= most) {
+        return Ok(None);
+    }
+    for f in files.iter().filter(|f| f.exists()) {
+        crate::removal::remove_soon(f).map_err(|e| EngineError::io(f, e))?;
+    }
+    Ok(Some(clientele_ingest::Partitioner::hash(parts)))
+}
+
 /// Validated rows appended to one Arrow IPC file per part.
 struct IpcParts {
     dir: PathBuf,
+    split: clientele_ingest::Partitioner,
     writers: Vec<Option<FileWriter<BufWriter<File>>>>,
 }
 
 impl IpcParts {
-    fn new(dir: &Path, parts: usize) -> IpcParts {
+    fn new(dir: &Path, split: clientele_ingest::Partitioner) -> IpcParts {
         IpcParts {
             dir: dir.to_path_buf(),
-            writers: (0..parts).map(|_| None).collect(),
+            writers: (0..split.parts()).map(|_| None).collect(),
+            split,
         }
     }
 
@@ -1342,8 +1474,8 @@ impl IpcParts {
 }
 
 impl RowSink for IpcParts {
-    fn partitions(&self) -> usize {
-        self.writers.len()
+    fn partitioner(&self) -> &clientele_ingest::Partitioner {
+        &self.split
     }
 
     fn write(&mut self, k: usize, rows: RecordBatch) -> Result<(), String> {
@@ -1507,6 +1639,63 @@ mod tests {
         for c in ["categories", "top_category", "profit", "items"] {
             assert!(memory.customers.get(c).is_some(), "{c}");
         }
+    }
+
+    /// An input that cannot be sampled (text in GBK: ASCII here, so it reads the same) is
+    /// split by hash and its parts merged by id: the same table as parts by ranges give, and
+    /// as the run in memory.
+    #[test]
+    fn parts_by_hash_merged_by_id_equal_the_run_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("customer_id,order_date,amount,category\n");
+        for i in 0..400 {
+            // ids in no order, some customers with several rows
+            let id = (i * 37) % 151;
+            let date = format!("2024-0{}-1{}", 1 + i % 9, i % 10);
+            csv += &format!("K{id:04},{date},{}.5,c{}\n", 10 + i, i % 4);
+        }
+        let path = dir.path().join("orders.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![path];
+        config.source.encoding = "gbk".parse().unwrap();
+        let ingest = config.ingest_options().unwrap();
+        assert!(!split_of(&ingest, 7).in_id_order());
+        config.source.encoding = "utf-8".parse().unwrap();
+        let ingest = config.ingest_options().unwrap();
+        assert!(split_of(&ingest, 7).in_id_order());
+        for sub in ["ranges", "hash"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let by_ranges = spilled_equals_memory(&config, &dir.path().join("ranges"));
+        config.source.encoding = "gbk".parse().unwrap();
+        let by_hash = spilled_equals_memory(&config, &dir.path().join("hash"));
+        assert_eq!(by_ranges.customers, by_hash.customers);
+    }
+
+    /// Rows read by ranges that came out uneven (a part past a quarter more than its share)
+    /// are removed and the split by hash given to read again by; even ones are kept.
+    #[test]
+    fn uneven_ranges_are_read_again_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let ranges = clientele_ingest::Partitioner::ranges(vec!["a".into(), "m".into()], 2);
+        assert_eq!(ranges.parts(), 2);
+        let write = |k: usize, mib: usize| {
+            std::fs::write(IpcParts::path(dir.path(), k), vec![0u8; mib << 20]).unwrap()
+        };
+        write(0, 4);
+        write(1, 5);
+        assert_eq!(uneven(dir.path(), &ranges, 2).unwrap(), None);
+        write(1, 12);
+        let again = uneven(dir.path(), &ranges, 2).unwrap();
+        assert_eq!(again, Some(clientele_ingest::Partitioner::hash(2)));
+        crate::removal::wait();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // parts by hash are never read again
+        assert_eq!(
+            uneven(dir.path(), &clientele_ingest::Partitioner::hash(2), 2).unwrap(),
+            None
+        );
     }
 
     /// Side tables joined part by part equal the join in memory: duplicates, unknown ids,

@@ -24,6 +24,7 @@ mod delimited;
 mod error;
 mod hints;
 mod options;
+mod partition;
 mod parts;
 pub mod postgres;
 mod progress;
@@ -42,6 +43,7 @@ pub use activity::{
 pub use error::{ColumnAdvice, IngestError, io_zh, os_message_zh};
 pub use hints::ColumnHint;
 pub use options::{ColumnMapping, CsvOptions, Delimiter, Encoding, IngestOptions, OptionalColumn};
+pub use partition::{Partitioner, sample_ids};
 pub use parts::{
     AsOfCounts, InputSize, MergedDetail, PartDetail, PartTable, absent_column, fold_columns,
     fold_part, input_size, merge_details, merge_part_details, order_as_fold, plausible_end,

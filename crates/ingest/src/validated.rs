@@ -11,14 +11,15 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clientele_core::Day;
 
 use crate::accumulate::Accumulator;
+use crate::partition::Partitioner;
 use crate::transactions::{NO_CATEGORY, NO_ORDER, NO_VALUE, RowBuffer};
 use crate::{ColumnHint, IngestError, IngestOptions, IngestStats, Progress, Reject, Result};
 
-/// Where validated rows go, split by customer-id hash into [`RowSink::partitions`] parts (all
+/// Where validated rows go, split into parts by customer id ([`RowSink::partitioner`]; all
 /// rows of a customer in one part).
 pub trait RowSink: Send {
-    /// How many parts the rows are split into (at least 1).
-    fn partitions(&self) -> usize;
+    /// How the rows are split into parts.
+    fn partitioner(&self) -> &Partitioner;
     /// Takes validated rows of one part ([`validated_schema`]).
     fn write(&mut self, partition: usize, rows: RecordBatch) -> std::result::Result<(), String>;
     /// Forgets every row written so far: the input is read again (a far-future date was set
@@ -34,7 +35,7 @@ pub fn part_of(id: &str, parts: usize) -> usize {
     part_of_hash(crate::transactions::id_hash(id), parts)
 }
 
-fn part_of_hash(hash: u64, parts: usize) -> usize {
+pub(crate) fn part_of_hash(hash: u64, parts: usize) -> usize {
     ((hash >> 32) % parts.max(1) as u64) as usize
 }
 
@@ -75,7 +76,7 @@ pub(crate) struct Tap {
 impl std::fmt::Debug for Tap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tap")
-            .field("partitions", &self.sink.partitions())
+            .field("partitioner", self.sink.partitioner())
             .field("error", &self.error)
             .finish()
     }
@@ -88,21 +89,20 @@ impl Tap {
         if self.error.is_some() || rows.len() == 0 {
             return;
         }
-        let parts = self.sink.partitions().max(1);
-        let mut builders: Vec<Builders> = (0..parts).map(|_| Builders::default()).collect();
+        let split = self.sink.partitioner();
+        let mut builders: Vec<Builders> = (0..split.parts()).map(|_| Builders::default()).collect();
         let names = rows.categories.list();
         for shard in &rows.shards {
             for p in shard {
-                let b = &mut builders[part_of_hash(p.hash, parts)];
-                if p.len > 8 {
-                    b.id.append_value(rows.long_id(p));
+                let bytes = p.prefix.to_be_bytes();
+                let id = if p.len > 8 {
+                    rows.long_id(p)
                 } else {
-                    let bytes = p.prefix.to_be_bytes();
                     // a short id is its prefix: valid UTF-8 by construction
-                    b.id.append_value(
-                        std::str::from_utf8(&bytes[..p.len as usize]).unwrap_or_default(),
-                    );
-                }
+                    std::str::from_utf8(&bytes[..p.len as usize]).unwrap_or_default()
+                };
+                let b = &mut builders[split.part_of_row(p.hash, id)];
+                b.id.append_value(id);
                 b.day.append_value(p.day);
                 b.amount.append_value(p.amount);
                 b.order
