@@ -809,6 +809,7 @@ impl Config {
     pub fn ingest_options(&self) -> Result<IngestOptions, EngineError> {
         let s = &self.source;
         let mut o = IngestOptions::new(s.transactions.clone());
+        o.lang = self.output.lang;
         o.csv = CsvOptions {
             encoding: s.encoding.value(),
             delimiter: s.delimiter.value(),

@@ -176,7 +176,7 @@ fn write_all(
         files.push("summary.json".to_string());
         timings.extend(lap.step(&files));
         let p = dir.join("rejects.csv");
-        clientele_ingest::write_rejects(&p, &a.rejects)?;
+        clientele_ingest::write_rejects(&p, &a.rejects, a.summary.lang)?;
         files.push("rejects.csv".to_string());
         timings.extend(lap.step(&files));
         for f in extra {

@@ -109,3 +109,44 @@ fn a_chinese_run_names_no_group_in_english_and_the_vocabulary_translates_both_wa
         assert_eq!(tr(&in_en, Lang::Zh), *v);
     }
 }
+
+/// A run in Chinese writes the reasons of its rejected rows in Chinese, and one in English in
+/// English.
+#[test]
+fn rejected_rows_are_explained_in_the_run_s_language() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "customer_id,order_date,amount\nc1,2024-01-01,5\nc2,2024-02-30,5\nc3,2024-01-03,abc\n,2024-01-04,5\n",
+    )
+    .expect("write");
+    for (lang, want, not) in [
+        (Lang::Zh, ["不是日期", "不是数字", "缺少客户编号"], "not a"),
+        (
+            Lang::En,
+            ["is not a date", "is not a number", "missing customer id"],
+            "缺少",
+        ),
+    ] {
+        let mut config = Config::default();
+        config.source.transactions = vec![orders.clone()];
+        config.output.lang = lang;
+        let a = analyze(&config, &AnalyzeOptions::default(), &NoProgress).expect("analyze");
+        let out = dir.path().join(format!("out-{}", lang.code()));
+        clientele_engine::write_outputs(
+            &a,
+            &out,
+            clientele_engine::OutputFormat::Both,
+            clientele_engine::ParquetCompression::default(),
+            &[],
+            &[],
+        )
+        .expect("write");
+        let text = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
+        for w in want {
+            assert!(text.contains(w), "{lang:?}: {w} in {text}");
+        }
+        assert!(!text.contains(not), "{lang:?}: {text}");
+    }
+}

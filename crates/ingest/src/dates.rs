@@ -6,6 +6,7 @@
 use clientele_core::{DateFormat, Day};
 
 use crate::IngestError;
+use crate::rejects::Why;
 
 /// Why a value is not an order date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +22,31 @@ pub(crate) enum DateError {
 impl DateError {
     /// The reject reason for value `v`.
     #[cold]
-    pub fn reason(self, v: &str, format: &DateFormat) -> String {
+    pub fn reason(self, v: &str, format: &DateFormat) -> Why {
         match self {
-            DateError::NotADate => {
-                format!("`{v}` is not a date (expected {})", format.describe())
-            }
-            DateError::BadTime => format!("`{v}` has a time of day that does not exist"),
-            DateError::OutOfRange => format!("`{v}` is outside the years 1000 to 9999"),
+            DateError::NotADate => Why::new(
+                format!("`{v}` is not a date (expected {})", format.describe()),
+                format!("`{v}` 不是日期（应为 {}）", describe_zh(format)),
+            ),
+            DateError::BadTime => Why::new(
+                format!("`{v}` has a time of day that does not exist"),
+                format!("`{v}` 中的时刻不存在"),
+            ),
+            DateError::OutOfRange => Why::new(
+                format!("`{v}` is outside the years 1000 to 9999"),
+                format!("`{v}` 不在 1000 年到 9999 年之间"),
+            ),
         }
+    }
+}
+
+/// [`DateFormat::describe`] in Chinese.
+fn describe_zh(format: &DateFormat) -> String {
+    match format {
+        DateFormat::Auto => "YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD 或 ISO 日期时间；其他格式请加上 \
+                             --date-format 或在 [columns] 中设置 date_format"
+            .to_string(),
+        DateFormat::Custom(f) => format!("格式 `{f}`"),
     }
 }
 

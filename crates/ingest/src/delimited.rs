@@ -94,6 +94,8 @@ pub(crate) struct Records<R> {
     raw: Vec<u8>,
     /// Why the last record is bad (an unclosed quote), when it is.
     bad: String,
+    /// The same in Chinese.
+    bad_zh: String,
 }
 
 impl<R: std::fmt::Debug> std::fmt::Debug for Records<R> {
@@ -120,6 +122,8 @@ pub(crate) struct Record<'a> {
     ends: &'a [usize],
     /// A bad record (an unclosed quote): why. Its one field is the text of its lines.
     pub bad: Option<&'a str>,
+    /// Why, in Chinese (empty for a good record).
+    pub bad_zh: &'a str,
 }
 
 /// A record whose fields are UTF-8.
@@ -198,6 +202,7 @@ impl<R: BufRead> Records<R> {
             ends: vec![0; 32],
             raw: Vec::new(),
             bad: String::new(),
+            bad_zh: String::new(),
         }
     }
 
@@ -233,6 +238,7 @@ impl<R: BufRead> Records<R> {
                 bytes: &self.out[..len],
                 ends: &self.ends[..fields],
                 bad: bad.then_some(self.bad.as_str()),
+                bad_zh: if bad { self.bad_zh.as_str() } else { "" },
             })),
             Ok(None) => Ok(None),
             Err(error) => Err(ReadError {
@@ -342,23 +348,43 @@ impl<R: BufRead> Records<R> {
             return None;
         }
         let resume = line_end.map_or(raw.len(), |e| e + 1);
-        self.bad = match p {
-            QuoteProblem::Unclosed { .. } if open_only => format!(
-                "unclosed quote: the quote opened on line {opened_line} is still open after \
-                 {} MiB; reading resumed at the next line",
-                MAX_OPEN_QUOTE >> 20
+        (self.bad, self.bad_zh) = match p {
+            QuoteProblem::Unclosed { .. } if open_only => (
+                format!(
+                    "unclosed quote: the quote opened on line {opened_line} is still open after \
+                     {} MiB; reading resumed at the next line",
+                    MAX_OPEN_QUOTE >> 20
+                ),
+                format!(
+                    "引号未闭合：第 {opened_line} 行开始的引号在 {} MiB 之后仍未闭合；\
+                     已从下一行继续读取",
+                    MAX_OPEN_QUOTE >> 20
+                ),
             ),
-            QuoteProblem::Unclosed { .. } => format!(
-                "unclosed quote: the quote opened on line {opened_line} is never closed; \
-                 reading resumed at the next line"
+            QuoteProblem::Unclosed { .. } => (
+                format!(
+                    "unclosed quote: the quote opened on line {opened_line} is never closed; \
+                     reading resumed at the next line"
+                ),
+                format!(
+                    "引号未闭合：第 {opened_line} 行开始的引号始终没有闭合；已从下一行继续读取"
+                ),
             ),
             QuoteProblem::BadClose { close, next, .. } => {
                 let close_line = line + line_breaks(&raw[..close], &mut false);
-                format!(
-                    "unclosed quote: the quote opened on line {opened_line} is not closed on that \
-                     line, and the next quote (line {close_line}) is followed by `{}`, not by a \
-                     delimiter or a line end; reading resumed at the next line",
-                    char::from(next).escape_default()
+                let next = char::from(next).escape_default();
+                (
+                    format!(
+                        "unclosed quote: the quote opened on line {opened_line} is not closed on \
+                         that line, and the next quote (line {close_line}) is followed by \
+                         `{next}`, not by a delimiter or a line end; reading resumed at the next \
+                         line"
+                    ),
+                    format!(
+                        "引号未闭合：第 {opened_line} 行开始的引号没有在该行闭合，下一个引号\
+                         （第 {close_line} 行）后面是 `{next}`，而不是分隔符或行尾；\
+                         已从下一行继续读取"
+                    ),
                 )
             }
         };

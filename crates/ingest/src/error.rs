@@ -114,6 +114,8 @@ pub enum IngestError {
         encoding: &'static str,
         /// Our guess.
         guess: &'static str,
+        /// Our guess, in Chinese.
+        guess_zh: &'static str,
         /// The flag value to use.
         hint: &'static str,
     },
@@ -159,6 +161,8 @@ pub enum IngestError {
         column: String,
         /// What is wrong.
         reason: String,
+        /// What is wrong, in Chinese.
+        reason_zh: String,
     },
     /// No valid rows at all.
     #[error("{}", no_rows(files, *rejected, first.as_deref(), rejects.as_deref()))]
@@ -169,6 +173,8 @@ pub enum IngestError {
         rejected: u64,
         /// The first rejected row: `file:line: column `c`: reason`.
         first: Option<String>,
+        /// The same in Chinese.
+        first_zh: Option<String>,
         /// Where the rejected rows were written, if anywhere.
         rejects: Option<PathBuf>,
     },
@@ -329,10 +335,11 @@ impl IngestError {
                 path,
                 line,
                 encoding,
-                guess,
+                guess_zh,
                 hint,
+                ..
             } => format!(
-                "{}:{line}：文本不是有效的 {encoding}；文件看起来是 {guess}：请加上 --encoding {hint}\
+                "{}:{line}：文本不是有效的 {encoding}；文件看起来是 {guess_zh}：请加上 --encoding {hint}\
                  （或在 [source] 中写 `encoding = \"{hint}\"`）",
                 path.display()
             ),
@@ -348,7 +355,8 @@ impl IngestError {
                 path,
                 line,
                 column,
-                reason,
+                reason_zh: reason,
+                ..
             } => format!(
                 "{}:{line}：列 `{column}`：{reason}（因 --strict 而停止；不加它时这一行写入 rejects.csv）",
                 path.display()
@@ -356,9 +364,10 @@ impl IngestError {
             E::NoRows {
                 files,
                 rejected,
-                first,
+                first_zh,
                 rejects,
-            } => no_rows_zh(files, *rejected, first.as_deref(), rejects.as_deref()),
+                ..
+            } => no_rows_zh(files, *rejected, first_zh.as_deref(), rejects.as_deref()),
             E::AsOfBeforeData { as_of, first } => {
                 format!("基准日 {as_of} 早于数据中的第一个订单日期（{first}）：请用更晚的 --as-of")
             }

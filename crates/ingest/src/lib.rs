@@ -61,7 +61,7 @@ pub use validated::{
     RowSink, Validated, part_of, read_validated, read_validated_unfolded, validated_schema,
 };
 
-use clientele_core::{CustomerTable, Day};
+use clientele_core::{CustomerTable, Day, Lang};
 use serde::{Deserialize, Serialize};
 
 /// Result alias for this crate.
@@ -239,6 +239,14 @@ fn as_of_of(stats: &IngestStats, rejects: &[Reject], opts: &IngestOptions) -> Re
                     format!(" column `{}`:", r.column)
                 };
                 format!("{}:{}:{column} {}", r.file, r.line, r.reason)
+            }),
+            first_zh: rejects.first().map(|r| {
+                let column = if r.column.is_empty() {
+                    String::new()
+                } else {
+                    format!("列 `{}`：", r.column)
+                };
+                format!("{}:{}：{column}{}", r.file, r.line, r.reason_in(Lang::Zh))
             }),
             rejects: opts.rejects_path.clone(),
         })?,

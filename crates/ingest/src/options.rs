@@ -188,6 +188,8 @@ pub struct IngestOptions {
     pub calendar_periods: bool,
     /// Where to write rejected rows as CSV (written even when empty).
     pub rejects_path: Option<PathBuf>,
+    /// The language of the reasons in that file.
+    pub lang: clientele_core::Lang,
     /// Customer attributes (any columns), joined on customer id.
     pub attributes: Option<PathBuf>,
     /// Satisfaction scores: customer id, `score`; mean per customer.
@@ -232,6 +234,7 @@ impl IngestOptions {
             unit: TimeUnit::default(),
             calendar_periods: false,
             rejects_path: None,
+            lang: clientele_core::Lang::En,
             attributes: None,
             satisfaction: None,
             satisfaction_score: "score".into(),

@@ -19,10 +19,10 @@ use crate::dates::{self, DateError};
 use crate::delimited::{Record, Records};
 use crate::hints::{self, ColumnHint};
 use crate::options::{ColumnMapping, CsvOptions, Delimiter, Encoding, OptionalColumn};
-use crate::rejects::{Reject, write_rejects};
+use crate::rejects::{Reject, Said, Why, write_rejects};
 use crate::sniff::{Sniff, Utf8Lines};
 use crate::transactions::{
-    Category, NO_ORDER, Row, RowBuffer, order_fingerprint, order_fingerprint_of_number,
+    Category, NO_ORDER, Row, RowBuffer, TOO_LARGE, order_fingerprint, order_fingerprint_of_number,
     parse_scaled, to_scaled, to_scaled_all,
 };
 use crate::{ColumnAdvice, IngestError, IngestOptions, IngestStats, Progress, SourceFormat};
@@ -66,7 +66,7 @@ pub(crate) fn read_transactions(
     }
     sink.flush();
     if let Some(p) = &opts.rejects_path {
-        write_rejects(p, &sink.rejects)?;
+        write_rejects(p, &sink.rejects, opts.lang)?;
     }
     if sink.min_day <= sink.max_day {
         sink.stats.first_date = Some(Day(sink.min_day));
@@ -253,7 +253,7 @@ impl Sink {
         path: &Path,
         line: u64,
         column: &str,
-        reason: String,
+        why: Why,
         raw: String,
     ) -> Result<(), IngestError> {
         if self.strict {
@@ -261,7 +261,8 @@ impl Sink {
                 path: path.to_path_buf(),
                 line,
                 column: column.to_string(),
-                reason,
+                reason: why.en,
+                reason_zh: why.zh,
             });
         }
         self.stats.read += 1;
@@ -270,7 +271,8 @@ impl Sink {
             file: path.display().to_string(),
             line,
             column: column.to_string(),
-            reason,
+            reason: why.en,
+            reason_zh: why.zh,
             raw,
         });
         Ok(())
@@ -290,10 +292,18 @@ impl Sink {
             return Err(encoding_error(path, line, bytes, declared));
         }
         let (guess, hint) = encoding_guess(bytes, declared);
-        let reason = format!(
-            "bytes that are not valid {}; the line looks like {guess}: if the file is, pass \
-             --encoding {hint}",
-            declared.name()
+        let reason = Why::new(
+            format!(
+                "bytes that are not valid {}; the line looks like {}: if the file is, pass \
+                 --encoding {hint}",
+                declared.name(),
+                guess.en
+            ),
+            format!(
+                "字节不是有效的 {}；这一行看起来是 {}：如果文件确是如此，请加上 --encoding {hint}",
+                declared.name(),
+                guess.zh
+            ),
         );
         self.encoding_rejects += 1;
         if self.first_encoding.is_none() {
@@ -548,31 +558,59 @@ impl<'f> DateParser<'f> {
 /// 1000–9999, so they print as dates).
 #[cold]
 #[inline(never)]
-fn implausible(day: i32, latest: i32) -> String {
-    format!(
-        "order date {} lies far beyond the other order dates (the last plausible day is {}): \
-         a typo? If such dates are real, pass --as-of",
-        Day(day),
-        Day(latest)
+fn implausible(day: i32, latest: i32) -> Why {
+    Why::new(
+        format!(
+            "order date {} lies far beyond the other order dates (the last plausible day is \
+             {}): a typo? If such dates are real, pass --as-of",
+            Day(day),
+            Day(latest)
+        ),
+        format!(
+            "订单日期 {} 远远晚于其他订单日期（最后一个合理的日期是 {}）：是笔误吗？\
+             如果这些日期是真的，请加上 --as-of",
+            Day(day),
+            Day(latest)
+        ),
     )
 }
 
 /// Why a row with another number of fields than the header is rejected.
 #[cold]
 #[inline(never)]
-fn width_mismatch<F: Fields + ?Sized>(pos: &Positions, fields: &F) -> String {
+fn width_mismatch<F: Fields + ?Sized>(pos: &Positions, fields: &F) -> Why {
     let (n, want) = (fields.count(), pos.width);
-    let mut why = format!("row has {n} fields, the header has {want}");
+    let mut why = Why::new(
+        format!("row has {n} fields, the header has {want}"),
+        format!("这一行有 {n} 个字段，表头有 {want} 个"),
+    );
     if n == want + 1 && fields.field(n - 1).trim().is_empty() {
-        why.push_str(" (the last is empty: a delimiter at the end of the line?)");
+        why.en
+            .push_str(" (the last is empty: a delimiter at the end of the line?)");
+        why.zh.push_str("（最后一个为空：行尾多了一个分隔符？）");
     } else if pos.whitespace && n > want {
-        why.push_str(
+        why.en.push_str(
             " (a value with a space in it? whitespace-separated files cannot quote values: \
              use a delimited file)",
         );
+        why.zh
+            .push_str("（值中含有空格？以空白分隔的文件不能给值加引号：请使用带分隔符的文件）");
     }
     why
 }
+
+const MISSING_ID: Said = Said {
+    en: "missing customer id",
+    zh: "缺少客户编号",
+};
+const MISSING_DATE: Said = Said {
+    en: "missing order date",
+    zh: "缺少订单日期",
+};
+const MISSING_AMOUNT: Said = Said {
+    en: "missing amount",
+    zh: "缺少金额",
+};
 
 /// Validates one text row.
 fn validate_text_row<'a, F: Fields + ?Sized>(
@@ -580,35 +618,35 @@ fn validate_text_row<'a, F: Fields + ?Sized>(
     fields: &'a F,
     dates: &mut DateParser<'_>,
     decimal_comma: bool,
-) -> Result<Row<'a>, (String, String)> {
+) -> Result<Row<'a>, (String, Why)> {
     if fields.count() != pos.width {
         return Err((String::new(), width_mismatch(pos, fields)));
     }
     let get = |i: usize| trim(fields.field(i));
     let id = get(pos.customer_id);
-    let bad = |col: &str, reason: String| (col.to_string(), reason);
+    let bad = |col: &str, reason: Why| (col.to_string(), reason);
     if id.is_empty() {
-        return Err(bad("customer_id", "missing customer id".into()));
+        return Err(bad("customer_id", MISSING_ID.into()));
     }
     let d = get(pos.order_date);
     if d.is_empty() {
-        return Err(bad("order_date", "missing order date".into()));
+        return Err(bad("order_date", MISSING_DATE.into()));
     }
     let day = dates
         .parse(d)
         .map_err(|e| bad("order_date", e.reason(d, dates.format)))?;
     let a = get(pos.amount);
     if a.is_empty() {
-        return Err(bad("amount", "missing amount".into()));
+        return Err(bad("amount", MISSING_AMOUNT.into()));
     }
     let amount =
-        parse_scaled(a, decimal_comma).map_err(|why| bad("amount", format!("`{a}` {why}")))?;
-    let opt_num = |i: Option<usize>, col: &str| -> Result<Option<i64>, (String, String)> {
+        parse_scaled(a, decimal_comma).map_err(|why| bad("amount", Why::value(&a, why)))?;
+    let opt_num = |i: Option<usize>, col: &str| -> Result<Option<i64>, (String, Why)> {
         match i.map(get) {
             None | Some("") => Ok(None),
             Some(v) => parse_scaled(v, decimal_comma)
                 .map(Some)
-                .map_err(|why| bad(col, format!("`{v}` {why}"))),
+                .map_err(|why| bad(col, Why::value(&v, why))),
         }
     };
     let mut profit = opt_num(pos.profit, "profit")?;
@@ -698,17 +736,35 @@ fn encoding_error(path: &Path, line: u64, raw: &[u8], declared: Encoding) -> Ing
         path: path.to_path_buf(),
         line,
         encoding: declared.name(),
-        guess,
+        guess: guess.en,
+        guess_zh: guess.zh,
         hint,
     }
 }
 
+const GUESS_UTF8: Said = Said {
+    en: "UTF-8",
+    zh: "UTF-8",
+};
+const GUESS_GBK: Said = Said {
+    en: "GBK/GB18030 (Chinese Excel export)",
+    zh: "GBK/GB18030（中文 Excel 导出）",
+};
+const GUESS_1252: Said = Said {
+    en: "Windows-1252/Latin-1 (Western European Excel export)",
+    zh: "Windows-1252/Latin-1（西欧 Excel 导出）",
+};
+const GUESS_NEITHER: Said = Said {
+    en: "neither UTF-8 nor GBK (perhaps Windows-1252)",
+    zh: "既不是 UTF-8 也不是 GBK（也许是 Windows-1252）",
+};
+
 /// Which encoding the bytes `raw`, not valid in `declared`, look like, and the `--encoding`
 /// value for it. Chinese GBK text comes in pairs of bytes of 0x80 and above; Western European
 /// text (Latin-1/Windows-1252) has such bytes alone, between ASCII letters.
-fn encoding_guess(raw: &[u8], declared: Encoding) -> (&'static str, &'static str) {
+fn encoding_guess(raw: &[u8], declared: Encoding) -> (Said, &'static str) {
     if declared != Encoding::Utf8 {
-        return ("UTF-8", "utf-8");
+        return (GUESS_UTF8, "utf-8");
     }
     let (_, _, gbk_errors) = encoding_rs::GB18030.decode(raw);
     let mut runs = raw
@@ -718,16 +774,10 @@ fn encoding_guess(raw: &[u8], declared: Encoding) -> (&'static str, &'static str
     let paired = runs.clone().all(|n| n % 2 == 0);
     let short = runs.all(|n| n <= 2);
     match (gbk_errors, paired, short) {
-        (false, true, _) => ("GBK/GB18030 (Chinese Excel export)", "gbk"),
-        (_, _, true) => (
-            "Windows-1252/Latin-1 (Western European Excel export)",
-            "windows-1252",
-        ),
-        (false, false, false) => ("GBK/GB18030 (Chinese Excel export)", "gbk"),
-        (true, _, false) => (
-            "neither UTF-8 nor GBK (perhaps Windows-1252)",
-            "windows-1252",
-        ),
+        (false, true, _) => (GUESS_GBK, "gbk"),
+        (_, _, true) => (GUESS_1252, "windows-1252"),
+        (false, false, false) => (GUESS_GBK, "gbk"),
+        (true, _, false) => (GUESS_NEITHER, "windows-1252"),
     }
 }
 
@@ -881,7 +931,7 @@ fn handle_record(
     let line = rec.line + line_offset;
     if let Some(why) = rec.bad {
         let raw = String::from_utf8_lossy(rec.bytes()).into_owned();
-        return sink.reject(ctx.path, line, "", why.to_string(), raw);
+        return sink.reject(ctx.path, line, "", Why::new(why, rec.bad_zh), raw);
     }
     if rec.len() == 1 && rec.field(0).iter().all(u8::is_ascii_whitespace) {
         return Ok(()); // a blank line with stray spaces
@@ -1624,9 +1674,9 @@ impl ParquetCtx<'_> {
                 let mut id_buf = itoa::Buffer::new();
                 let id = ids.get(r, &mut id_buf).unwrap_or("");
                 let order = order_id.as_ref().map_or(NO_ORDER, |c| c.fingerprint(r));
-                let result = (|| -> Result<Row<'_>, (String, String)> {
+                let result = (|| -> Result<Row<'_>, (String, Why)> {
                     if id.is_empty() {
-                        return Err(("customer_id".into(), "missing customer id".into()));
+                        return Err(("customer_id".into(), MISSING_ID.into()));
                     }
                     let day = dates
                         .get(r, self.date_format)
@@ -1636,10 +1686,10 @@ impl ParquetCtx<'_> {
                     }
                     let amount = amount
                         .get(r)
-                        .ok_or_else(|| ("amount".to_string(), "missing amount".to_string()))?
+                        .ok_or_else(|| ("amount".to_string(), MISSING_AMOUNT.into()))?
                         .map_err(|why| ("amount".to_string(), why))?;
                     let opt =
-                        |c: &Option<Scaled>, name: &str| -> Result<Option<i64>, (String, String)> {
+                        |c: &Option<Scaled>, name: &str| -> Result<Option<i64>, (String, Why)> {
                             match c.as_ref().and_then(|c| c.get(r)) {
                                 None => Ok(None),
                                 Some(v) => v.map(Some).map_err(|why| (name.to_string(), why)),
@@ -1860,7 +1910,7 @@ impl NumCol {
 
     /// `None` = null; `Some(Err)` = bad value.
     #[inline]
-    fn get(&self, r: usize) -> Option<Result<i64, String>> {
+    fn get(&self, r: usize) -> Option<Result<i64, Why>> {
         match self {
             // as the cast to Float64 would convert it
             NumCol::Int(a) => (!a.is_null(r)).then(|| {
@@ -1915,7 +1965,7 @@ impl Scaled {
 
     /// As [`NumCol::get`].
     #[inline]
-    fn get(&self, r: usize) -> Option<Result<i64, String>> {
+    fn get(&self, r: usize) -> Option<Result<i64, Why>> {
         match self.values.get(r) {
             Some(&v) => Some(Ok(v)),
             None => self.col.get(r),
@@ -1925,9 +1975,8 @@ impl Scaled {
 
 /// Decimal `v` × 10^-`scale` in micro-units, rounded half away from zero, exactly; too large
 /// beyond the limit of [`to_scaled`] (any scale, negative ones included, without overflow).
-fn decimal_to_scaled(v: i128, scale: i8) -> Result<i64, &'static str> {
+fn decimal_to_scaled(v: i128, scale: i8) -> Result<i64, Said> {
     const LIMIT: u128 = 1_000_000_000 * 1_000_000;
-    const TOO_LARGE: &str = "is too large (limit 1e9 per row)";
     if v == 0 {
         return Ok(0);
     }
@@ -1956,8 +2005,8 @@ fn decimal_to_scaled(v: i128, scale: i8) -> Result<i64, &'static str> {
 /// Why value `v` is rejected; out of line, so that the per-row path stays small.
 #[cold]
 #[inline(never)]
-fn bad_value(v: &dyn std::fmt::Display, why: &str) -> String {
-    format!("`{v}` {why}")
+fn bad_value(v: &dyn std::fmt::Display, why: Said) -> Why {
+    Why::value(v, why)
 }
 
 /// A date Parquet column: native dates/timestamps, `YYYYMMDD` integers or text.
@@ -2046,6 +2095,17 @@ fn describe_day(day: i64) -> String {
         )
 }
 
+/// [`describe_day`] in Chinese.
+fn describe_day_zh(day: i64) -> String {
+    i32::try_from(day)
+        .ok()
+        .and_then(arrow::array::temporal_conversions::date32_to_datetime)
+        .map_or_else(
+            || format!("自 1970-01-01 起第 {day} 天"),
+            |d| d.date().to_string(),
+        )
+}
+
 impl DateCol {
     fn new(c: &dyn Array) -> Result<DateCol, String> {
         use arrow::datatypes::{Date32Type, Int64Type, TimeUnit};
@@ -2091,12 +2151,17 @@ impl DateCol {
         }
     }
 
-    fn get(&self, r: usize, fmt: &DateFormat) -> Result<Day, String> {
-        let out_of_range = |day: i64| DateError::OutOfRange.reason(&describe_day(day), fmt);
+    fn get(&self, r: usize, fmt: &DateFormat) -> Result<Day, Why> {
+        // a value's reason with its text in each language
+        let out_of = |en: &str, zh: &str| Why {
+            en: DateError::OutOfRange.reason(en, fmt).en,
+            zh: DateError::OutOfRange.reason(zh, fmt).zh,
+        };
+        let out_of_range = |day: i64| out_of(&describe_day(day), &describe_day_zh(day));
         match self {
             DateCol::Days(a) => {
                 if a.is_null(r) {
-                    Err("missing order date".into())
+                    Err(MISSING_DATE.into())
                 } else if dates::in_range(Day(a.value(r))) {
                     Ok(Day(a.value(r)))
                 } else {
@@ -2109,7 +2174,7 @@ impl DateCol {
                 zone,
             } => {
                 if ticks.is_null(r) {
-                    return Err("missing order date".into());
+                    return Err(MISSING_DATE.into());
                 }
                 let v = ticks.value(r);
                 match zone.day(v.div_euclid(*per_sec)) {
@@ -2117,18 +2182,20 @@ impl DateCol {
                         Ok(d) if dates::in_range(Day(d)) => Ok(Day(d)),
                         _ => Err(out_of_range(day)),
                     },
-                    None => Err(DateError::OutOfRange
-                        .reason(&format!("{v} ({per_sec} a second from 1970-01-01)"), fmt)),
+                    None => Err(out_of(
+                        &format!("{v} ({per_sec} a second from 1970-01-01)"),
+                        &format!("{v}（自 1970-01-01 起，每秒 {per_sec} 个刻度）"),
+                    )),
                 }
             }
             DateCol::Text(a) => {
                 if text_at(a, r).is_none() {
-                    return Err("missing order date".into());
+                    return Err(MISSING_DATE.into());
                 }
                 let v = a.value(r);
                 dates::parse(fmt, v).map_err(|e| e.reason(v, fmt))
             }
-            DateCol::Missing => Err("missing order date".into()),
+            DateCol::Missing => Err(MISSING_DATE.into()),
         }
     }
 }

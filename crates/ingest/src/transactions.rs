@@ -231,18 +231,47 @@ impl RowBuffer {
     }
 }
 
-/// Why a value that only reads with a decimal comma is rejected without one.
-pub(crate) const DECIMAL_COMMA_HINT: &str =
-    "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])";
+/// A reason fixed in both languages, for the per-row paths (nothing is formatted until a row
+/// is rejected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Said {
+    pub en: &'static str,
+    pub zh: &'static str,
+}
 
-const NOT_A_NUMBER: &str = "is not a number";
+/// Why a value that only reads with a decimal comma is rejected without one.
+pub(crate) const DECIMAL_COMMA_HINT: Said = Said {
+    en: "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])",
+    zh: "看起来用了小数逗号：请加上 --decimal-comma（或在 [source] 中写 `decimal = \",\"`）",
+};
+
+const NOT_A_NUMBER: Said = Said {
+    en: "is not a number",
+    zh: "不是数字",
+};
+
+const NOT_GROUPED: Said = Said {
+    en: "is not a number (with a decimal comma, `.` and spaces only group thousands)",
+    zh: "不是数字（使用小数逗号时，`.` 和空格只能作千位分隔）",
+};
+
+const NOT_FINITE: Said = Said {
+    en: "is not a finite number",
+    zh: "不是有限的数字",
+};
+
+/// Why a value past the limit of a row is rejected.
+pub(crate) const TOO_LARGE: Said = Said {
+    en: "is too large (limit 1e9 per row)",
+    zh: "过大（每行上限 1e9）",
+};
 
 /// Parses a money or quantity value: optional currency sign, thousands separators, a
 /// trailing `%` is not allowed. Returns micro-units. With `decimal_comma`, `,` is the decimal
 /// separator and `.`, `'` or a space groups thousands; without it, `,` may only group
 /// thousands (`1,234.5`), and a value such as `12,50`, `0,99` or `1.234,56` is rejected with
 /// [`DECIMAL_COMMA_HINT`] instead of being read as 1250, 99 or 1.23456.
-pub(crate) fn parse_scaled(s: &str, decimal_comma: bool) -> Result<i64, &'static str> {
+pub(crate) fn parse_scaled(s: &str, decimal_comma: bool) -> Result<i64, Said> {
     if !decimal_comma && let Some(v) = parse_decimal(s.as_bytes()) {
         return Ok(v);
     }
@@ -279,7 +308,7 @@ fn ungroup(int: &str, separators: &[char]) -> Option<String> {
 }
 
 /// [`parse_scaled`] after the currency sign.
-fn parse_grouped(t: &str, decimal_comma: bool) -> Result<i64, &'static str> {
+fn parse_grouped(t: &str, decimal_comma: bool) -> Result<i64, Said> {
     let (sign, body) = match t.strip_prefix(['-', '+']) {
         Some(rest) => (&t[..1], rest),
         None => ("", t),
@@ -291,9 +320,7 @@ fn parse_grouped(t: &str, decimal_comma: bool) -> Result<i64, &'static str> {
         }
         const GROUPS: [char; 5] = ['.', ' ', '\'', '\u{a0}', '\u{202f}'];
         let int = if int.contains(GROUPS) {
-            ungroup(int, &GROUPS).ok_or(
-                "is not a number (with a decimal comma, `.` and spaces only group thousands)",
-            )?
+            ungroup(int, &GROUPS).ok_or(NOT_GROUPED)?
         } else {
             int.to_string()
         };
@@ -362,19 +389,19 @@ fn parse_decimal(b: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-fn parse_plain(t: &str) -> Result<i64, &'static str> {
+fn parse_plain(t: &str) -> Result<i64, Said> {
     let v: f64 = t.parse().map_err(|_| NOT_A_NUMBER)?;
     to_scaled(v)
 }
 
 /// `v` in micro-units, rounded half away from zero.
 #[inline]
-pub(crate) fn to_scaled(v: f64) -> Result<i64, &'static str> {
+pub(crate) fn to_scaled(v: f64) -> Result<i64, Said> {
     if !v.is_finite() {
-        return Err("is not a finite number");
+        return Err(NOT_FINITE);
     }
     if v.abs() > MAX_ABS_VALUE {
-        return Err("is too large (limit 1e9 per row)");
+        return Err(TOO_LARGE);
     }
     Ok(round_half_away(v * MONEY_SCALE))
 }
@@ -552,7 +579,7 @@ mod tests {
     }
 
     /// The integer fast path gives what the float path gives, wherever it applies.
-    fn via_float(s: &str) -> Result<i64, &'static str> {
+    fn via_float(s: &str) -> Result<i64, Said> {
         parse_plain(s.trim())
     }
 

@@ -129,10 +129,11 @@ fn bad_rows_are_rejected_with_line_and_reason() {
         line,
         column: column.into(),
         reason: reason.into(),
+        reason_zh: String::new(),
         raw: raw.into(),
     };
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         vec![
             r(3, "customer_id", "missing customer id", ",2024-01-02,5"),
             r(
@@ -146,6 +147,69 @@ fn bad_rows_are_rejected_with_line_and_reason() {
         ]
     );
     assert_eq!(got.table.ids(), ["1", "5"]);
+}
+
+/// A run in Chinese writes its rejects' reasons in Chinese: every reason the reading gives has
+/// its Chinese text, and `rejects.csv` holds it (values quoted as read).
+#[test]
+fn rejects_are_written_in_the_run_s_language() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "a.csv",
+        "customer_id,order_date,amount,quantity\n1,2024-01-01,5,1\n,2024-01-02,5,1\n2,2024-13-01,5,1\n3,2024-01-03,abc,1\n4,2024-01-04\n5,2024-01-05,\"12,50\",1\n6,2024-01-06,1e12,1\n7,,5,1\n8,2024-01-08,,1\n9,2024-01-09,5,x,\n10,2024-01-10T25:00,5,1\n11,0999-01-01,5,1\n\"12,2024-01-12,5,1\n13,2024-01-13,5,1\n".as_bytes(),
+    );
+    let rejects = d.path().join("rejects.csv");
+    let mut o = IngestOptions::new(vec![p]);
+    o.rejects_path = Some(rejects.clone());
+    o.lang = clientele_core::Lang::Zh;
+    let got = load(&o, &NoProgress).unwrap();
+    let zh: Vec<(u64, &str)> = got
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason_zh.as_str()))
+        .collect();
+    assert_eq!(
+        zh,
+        [
+            (3, "缺少客户编号"),
+            (
+                4,
+                "`2024-13-01` 不是日期（应为 YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD 或 ISO 日期时间；\
+                 其他格式请加上 --date-format 或在 [columns] 中设置 date_format）"
+            ),
+            (5, "`abc` 不是数字"),
+            (6, "这一行有 2 个字段，表头有 4 个"),
+            (
+                7,
+                "`12,50` 看起来用了小数逗号：请加上 --decimal-comma（或在 [source] 中写 `decimal = \",\"`）"
+            ),
+            (8, "`1e12` 过大（每行上限 1e9）"),
+            (9, "缺少订单日期"),
+            (10, "缺少金额"),
+            (
+                11,
+                "这一行有 5 个字段，表头有 4 个（最后一个为空：行尾多了一个分隔符？）"
+            ),
+            (12, "`2024-01-10T25:00` 中的时刻不存在"),
+            (
+                13,
+                "`0999-01-01` 不是日期（应为 YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD 或 ISO 日期时间；\
+                 其他格式请加上 --date-format 或在 [columns] 中设置 date_format）"
+            ),
+            (
+                14,
+                "引号未闭合：第 14 行开始的引号始终没有闭合；已从下一行继续读取"
+            ),
+        ]
+    );
+    // no reason left without its Chinese, none left in English
+    assert!(got.rejects.iter().all(|r| r.reason_zh != r.reason));
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        text.contains("缺少客户编号") && !text.contains("missing customer id"),
+        "{text}"
+    );
 }
 
 /// Rejects name the line a row starts on in files saved on Windows (`\r\n`), after blank
@@ -332,8 +396,20 @@ fn reject(p: &Path, line: u64, column: &str, reason: &str, raw: &str) -> Reject 
         line,
         column: column.into(),
         reason: reason.into(),
+        reason_zh: String::new(),
         raw: raw.into(),
     }
+}
+
+/// The rejects without their Chinese reasons (the English ones are compared).
+fn en(rejects: &[Reject]) -> Vec<Reject> {
+    rejects
+        .iter()
+        .map(|r| Reject {
+            reason_zh: String::new(),
+            ..r.clone()
+        })
+        .collect()
 }
 
 /// A quote that is never closed no longer swallows the rest of the file into one field: its
@@ -353,7 +429,7 @@ fn unclosed_quote_mid_file_rejects_its_line_and_reads_on() {
         "read 1044 = accepted 1043 + rejected 1 (+ after as-of 0)"
     );
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [reject(
             &p,
             5,
@@ -400,7 +476,7 @@ fn rows_with_another_field_count_are_rejected() {
     );
     let got = run(&p).unwrap();
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [
             reject(
                 &p,
@@ -436,7 +512,7 @@ fn rows_with_another_field_count_are_rejected() {
     o.csv.delimiter = clientele_ingest::Delimiter::Whitespace;
     let got = load(&o, &NoProgress).unwrap();
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [reject(
             &p,
             3,
@@ -492,7 +568,7 @@ fn bytes_not_in_the_encoding_are_rejects_or_a_refusal_with_the_fix() {
         "read 3003 = accepted 3002 + rejected 1 (+ after as-of 0)"
     );
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [reject(
             &p,
             3002,
@@ -555,7 +631,7 @@ fn decimal_commas_are_rejected_with_the_fix_or_read_when_declared() {
     let hint =
         "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])";
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [
             reject(
                 &p,
@@ -658,7 +734,7 @@ fn impossible_times_and_years_are_rejected_and_bad_formats_refused() {
     );
     let got = run(&p).unwrap();
     assert_eq!(
-        got.rejects,
+        en(&got.rejects),
         [
             reject(
                 &p,
