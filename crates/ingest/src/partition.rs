@@ -241,12 +241,7 @@ fn sample_parquet(
     use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
     let f = File::open(path).ok()?;
     let meta = ArrowReaderMetadata::load(&f, Default::default()).ok()?;
-    let header: Vec<String> = meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let header = crate::reader::parquet_header(&meta);
     let at = crate::reader::resolve(path, &header, mapping)
         .ok()?
         .customer_id;

@@ -599,18 +599,9 @@ fn width_mismatch<F: Fields + ?Sized>(pos: &Positions, fields: &F) -> Why {
     why
 }
 
-const MISSING_ID: Said = Said {
-    en: "missing customer id",
-    zh: "缺少客户编号",
-};
-const MISSING_DATE: Said = Said {
-    en: "missing order date",
-    zh: "缺少订单日期",
-};
-const MISSING_AMOUNT: Said = Said {
-    en: "missing amount",
-    zh: "缺少金额",
-};
+const MISSING_ID: Said = Said::new("missing customer id", "缺少客户编号");
+const MISSING_DATE: Said = Said::new("missing order date", "缺少订单日期");
+const MISSING_AMOUNT: Said = Said::new("missing amount", "缺少金额");
 
 /// Validates one text row.
 fn validate_text_row<'a, F: Fields + ?Sized>(
@@ -742,22 +733,19 @@ fn encoding_error(path: &Path, line: u64, raw: &[u8], declared: Encoding) -> Ing
     }
 }
 
-const GUESS_UTF8: Said = Said {
-    en: "UTF-8",
-    zh: "UTF-8",
-};
-const GUESS_GBK: Said = Said {
-    en: "GBK/GB18030 (Chinese Excel export)",
-    zh: "GBK/GB18030（中文 Excel 导出）",
-};
-const GUESS_1252: Said = Said {
-    en: "Windows-1252/Latin-1 (Western European Excel export)",
-    zh: "Windows-1252/Latin-1（西欧 Excel 导出）",
-};
-const GUESS_NEITHER: Said = Said {
-    en: "neither UTF-8 nor GBK (perhaps Windows-1252)",
-    zh: "既不是 UTF-8 也不是 GBK（也许是 Windows-1252）",
-};
+const GUESS_UTF8: Said = Said::new("UTF-8", "UTF-8");
+const GUESS_GBK: Said = Said::new(
+    "GBK/GB18030 (Chinese Excel export)",
+    "GBK/GB18030（中文 Excel 导出）",
+);
+const GUESS_1252: Said = Said::new(
+    "Windows-1252/Latin-1 (Western European Excel export)",
+    "Windows-1252/Latin-1（西欧 Excel 导出）",
+);
+const GUESS_NEITHER: Said = Said::new(
+    "neither UTF-8 nor GBK (perhaps Windows-1252)",
+    "既不是 UTF-8 也不是 GBK（也许是 Windows-1252）",
+);
 
 /// Which encoding the bytes `raw`, not valid in `declared`, look like, and the `--encoding`
 /// value for it. Chinese GBK text comes in pairs of bytes of 0x80 and above; Western European
@@ -1395,12 +1383,7 @@ fn read_parquet(
     let pq_err = |e: &dyn std::fmt::Display| parquet_error(path, e);
     let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::default())
         .map_err(|e| not_parquet(path, &f, size, &e))?;
-    let header: Vec<String> = meta
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let header = parquet_header(&meta);
     let pos = resolve(path, &header, mapping)?;
     sink.note_hints(&pos);
     let meta = categories_as_dictionary(meta, pos.category).map_err(|e| pq_err(&e))?;
@@ -1487,6 +1470,15 @@ fn read_parquet(
     progress.advance(size);
     progress.finish();
     r
+}
+
+/// The names of a Parquet file's columns.
+pub(crate) fn parquet_header(meta: &ArrowReaderMetadata) -> Vec<String> {
+    meta.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 /// Asks for a text category column as a dictionary: Parquet writers store such a column

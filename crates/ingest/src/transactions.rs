@@ -239,32 +239,30 @@ pub(crate) struct Said {
     pub zh: &'static str,
 }
 
+impl Said {
+    pub(crate) const fn new(en: &'static str, zh: &'static str) -> Said {
+        Said { en, zh }
+    }
+}
+
 /// Why a value that only reads with a decimal comma is rejected without one.
-pub(crate) const DECIMAL_COMMA_HINT: Said = Said {
-    en: "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])",
-    zh: "看起来用了小数逗号：请加上 --decimal-comma（或在 [source] 中写 `decimal = \",\"`）",
-};
+pub(crate) const DECIMAL_COMMA_HINT: Said = Said::new(
+    "looks like a decimal comma: pass --decimal-comma (or `decimal = \",\"` in [source])",
+    "看起来用了小数逗号：请加上 --decimal-comma（或在 [source] 中写 `decimal = \",\"`）",
+);
 
-const NOT_A_NUMBER: Said = Said {
-    en: "is not a number",
-    zh: "不是数字",
-};
+const NOT_A_NUMBER: Said = Said::new("is not a number", "不是数字");
 
-const NOT_GROUPED: Said = Said {
-    en: "is not a number (with a decimal comma, `.` and spaces only group thousands)",
-    zh: "不是数字（使用小数逗号时，`.` 和空格只能作千位分隔）",
-};
+const NOT_GROUPED: Said = Said::new(
+    "is not a number (with a decimal comma, `.` and spaces only group thousands)",
+    "不是数字（使用小数逗号时，`.` 和空格只能作千位分隔）",
+);
 
-const NOT_FINITE: Said = Said {
-    en: "is not a finite number",
-    zh: "不是有限的数字",
-};
+const NOT_FINITE: Said = Said::new("is not a finite number", "不是有限的数字");
 
 /// Why a value past the limit of a row is rejected.
-pub(crate) const TOO_LARGE: Said = Said {
-    en: "is too large (limit 1e9 per row)",
-    zh: "过大（每行上限 1e9）",
-};
+pub(crate) const TOO_LARGE: Said =
+    Said::new("is too large (limit 1e9 per row)", "过大（每行上限 1e9）");
 
 /// Parses a money or quantity value: optional currency sign, thousands separators, a
 /// trailing `%` is not allowed. Returns micro-units. With `decimal_comma`, `,` is the decimal
