@@ -153,15 +153,30 @@ fn sample_text(
     windows: u64,
     ids: &mut Vec<String>,
 ) -> Option<()> {
-    let (Encoding::Utf8, Delimiter::Byte(delimiter)) = (csv.encoding, csv.delimiter) else {
+    let Delimiter::Byte(delimiter) = csv.delimiter else {
         return None;
+    };
+    // text in another encoding is decoded window by window: a window starts after a line
+    // break, and no byte of a GBK, GB18030 or Windows-1252 character is a line break
+    let encoding = match csv.encoding {
+        Encoding::Utf8 => None,
+        Encoding::Gbk => Some(encoding_rs::GBK),
+        Encoding::Gb18030 => Some(encoding_rs::GB18030),
+        Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+    };
+    let decoded = |b: &[u8]| -> Vec<u8> {
+        match encoding {
+            None => b.to_vec(),
+            Some(e) => e.decode_without_bom_handling(b).0.into_owned().into_bytes(),
+        }
     };
     let mut file = File::open(path).ok()?;
     let size = file.metadata().ok()?.len();
     let mut head = vec![0u8; WINDOW_BYTES.min(size as usize)];
     file.read_exact(&mut head).ok()?;
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
-    let mut records = Records::new(delimiter, text);
+    let header_text = decoded(text);
+    let mut records = Records::new(delimiter, header_text.as_slice());
     let first = records.next_record().ok()??;
     let fields = first.text()?;
     let header: Vec<String> = if csv.no_header {
@@ -175,10 +190,11 @@ fn sample_text(
         .ok()?
         .customer_id;
     let bom = (head.len() - text.len()) as u64;
-    let start = if csv.no_header {
-        bom
-    } else {
-        bom + records.consumed()
+    let start = match (csv.no_header, encoding) {
+        (true, _) => bom,
+        (false, None) => bom + records.consumed(),
+        // the header's bytes as written, up to its line break
+        (false, Some(_)) => bom + text.iter().position(|&b| b == b'\n')? as u64 + 1,
     };
     let windows = windows.min((size - start) / WINDOW_BYTES as u64 + 1);
     let mut buf = vec![0u8; WINDOW_BYTES];
@@ -203,7 +219,8 @@ fn sample_text(
         if to < from {
             continue;
         }
-        let mut records = Records::new(delimiter, &window[from..=to]);
+        let lines = decoded(&window[from..=to]);
+        let mut records = Records::new(delimiter, lines.as_slice());
         while let Ok(Some(r)) = records.next_record() {
             if let Some(id) = r
                 .text()
@@ -424,6 +441,32 @@ mod tests {
     }
 
     #[test]
+    fn text_in_gbk_is_sampled_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("订单.csv");
+        let mut text = String::from("订单号,日期,客户,金额\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("{i},2024-01-01,客户{i:05},1.5\n"));
+        }
+        std::fs::write(&path, encoding_rs::GBK.encode(&text).0).unwrap();
+        let mut opts = IngestOptions::new(vec![path]);
+        opts.csv.encoding = Encoding::Gbk;
+        opts.columns.customer_id = "客户".into();
+        opts.columns.order_date = "日期".into();
+        opts.columns.amount = "金额".into();
+        let sample = sample_ids(&opts).unwrap();
+        assert!(sample.len() > 10_000, "{}", sample.len());
+        assert!(sample.contains(&"客户00000".to_string()));
+        assert!(sample.iter().any(|s| s.as_str() > "客户45000"));
+        assert!(
+            sample
+                .iter()
+                .all(|s| s.starts_with("客户") && s.len() == 11),
+            "{sample:?}"
+        );
+    }
+
+    #[test]
     fn sources_it_cannot_sample_say_so() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tx.txt");
@@ -431,9 +474,6 @@ mod tests {
         let mut opts = IngestOptions::new(vec![path.clone()]);
         opts.csv.delimiter = Delimiter::Whitespace;
         assert_eq!(sample_ids(&opts), None);
-        let mut gbk = IngestOptions::new(vec![path]);
-        gbk.csv.encoding = Encoding::Gbk;
-        assert_eq!(sample_ids(&gbk), None);
         let missing = IngestOptions::new(vec![dir.path().join("none.csv")]);
         assert_eq!(sample_ids(&missing), None);
     }
