@@ -6,8 +6,8 @@
 //!    same rejects, same accounting) and every valid row is appended, as Arrow IPC, to the
 //!    part of its customer id: by ranges of ids taken from a sample of the input
 //!    ([`clientele_ingest::sample_ids`]), so the parts follow one another in id order, or by
-//!    the id's hash where the input cannot be sampled (a database, text not in UTF-8) and on
-//!    a cluster; ranges that come out uneven (a part past its share of memory) are read again
+//!    the id's hash where the input cannot be sampled (a database, whitespace-separated text)
+//!    and on a cluster; ranges that come out uneven (a part past its share of memory) are read again
 //!    by hash;
 //! 2. each part is folded into its customers' rows ([`clientele_ingest::fold_part`]), written
 //!    as Arrow IPC in id order, and its rows file removed; the accounting and the KPIs are
@@ -1401,7 +1401,7 @@ impl Drop for SpillFolder {
 
 /// How a run on this machine splits its customers into `parts`: by ranges of ids, from a
 /// sample of the input's ids, so the parts' tables follow one another in id order; by hash
-/// where the input cannot be sampled (a database, text not in UTF-8).
+/// where the input cannot be sampled (a database, whitespace-separated text).
 fn split_of(
     ingest: &clientele_ingest::IngestOptions,
     parts: usize,

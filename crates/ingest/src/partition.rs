@@ -118,10 +118,10 @@ const ROW_GROUPS: usize = 64;
 const ROWS_PER_GROUP: usize = 2048;
 
 /// Customer ids of rows spread over the transactions' files, read without going through
-/// them: windows of each UTF-8 delimited file at even offsets, and the first rows of row
+/// them: windows of each delimited file at even offsets, and the first rows of row
 /// groups spread over each Parquet file, in proportion to the files' sizes. `None` where a
-/// source cannot be sampled so (a database, text in another encoding, whitespace-separated
-/// text, a file that does not open): the caller then splits by hash. Nothing here rejects or
+/// source cannot be sampled so (a database, whitespace-separated text, a file that does not
+/// open): the caller then splits by hash. Nothing here rejects or
 /// reports a row; the reading does, as always.
 pub fn sample_ids(opts: &IngestOptions) -> Option<Vec<String>> {
     if opts.postgres.is_some() {
@@ -145,7 +145,7 @@ pub fn sample_ids(opts: &IngestOptions) -> Option<Vec<String>> {
     Some(ids)
 }
 
-/// Ids from `windows` windows of a UTF-8 delimited file.
+/// Ids from `windows` windows of a delimited file (decoded from its encoding).
 fn sample_text(
     path: &Path,
     csv: &CsvOptions,
