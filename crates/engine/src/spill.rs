@@ -7,8 +7,8 @@
 //!    part of its customer id: by ranges of ids taken from a sample of the input
 //!    ([`clientele_ingest::sample_ids`]), so the parts follow one another in id order, or by
 //!    the id's hash where the input cannot be sampled (a database, whitespace-separated text)
-//!    and on a cluster; ranges that come out uneven (a part past its share of memory) are read again
-//!    by hash;
+//!    and on a cluster; ranges that come out uneven (a part past its share of memory) are read
+//!    again by hash;
 //! 2. each part is folded into its customers' rows ([`clientele_ingest::fold_part`]), written
 //!    as Arrow IPC in id order, and its rows file removed; the accounting and the KPIs are
 //!    added up exactly (money in micro-units);

@@ -11,7 +11,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::delimited::Records;
-use crate::options::{CsvOptions, Delimiter, Encoding};
+use crate::options::{CsvOptions, Delimiter};
 use crate::{IngestOptions, SourceFormat};
 
 /// Which part of a run by parts each customer id is in.
@@ -158,12 +158,7 @@ fn sample_text(
     };
     // text in another encoding is decoded window by window: a window starts after a line
     // break, and no byte of a GBK, GB18030 or Windows-1252 character is a line break
-    let encoding = match csv.encoding {
-        Encoding::Utf8 => None,
-        Encoding::Gbk => Some(encoding_rs::GBK),
-        Encoding::Gb18030 => Some(encoding_rs::GB18030),
-        Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
-    };
+    let encoding = crate::reader::decoder_of(csv.encoding);
     let decoded = |b: &[u8]| -> Vec<u8> {
         match encoding {
             None => b.to_vec(),
@@ -179,13 +174,12 @@ fn sample_text(
     let mut records = Records::new(delimiter, header_text.as_slice());
     let first = records.next_record().ok()??;
     let fields = first.text()?;
-    let header: Vec<String> = if csv.no_header {
-        (1..=fields.len()).map(|i| format!("column_{i}")).collect()
-    } else {
+    let header = crate::reader::header_names(
         (0..fields.len())
-            .map(|i| fields.field(i).trim().to_string())
-            .collect()
-    };
+            .map(|i| fields.field(i).to_string())
+            .collect(),
+        csv.no_header,
+    );
     let at = crate::reader::resolve(path, &header, mapping)
         .ok()?
         .customer_id;
@@ -197,12 +191,16 @@ fn sample_text(
         (false, Some(_)) => bom + text.iter().position(|&b| b == b'\n')? as u64 + 1,
     };
     let windows = windows.min((size - start) / WINDOW_BYTES as u64 + 1);
-    let mut buf = vec![0u8; WINDOW_BYTES];
+    let mut buf = Vec::with_capacity(WINDOW_BYTES);
     for w in 0..windows {
         let offset = start + (size - start) * w / windows;
         file.seek(SeekFrom::Start(offset)).ok()?;
-        let n = read_up_to(&mut file, &mut buf).ok()?;
-        let window = &buf[..n];
+        buf.clear();
+        (&mut file)
+            .take(WINDOW_BYTES as u64)
+            .read_to_end(&mut buf)
+            .ok()?;
+        let window = buf.as_slice();
         // whole lines only: from after the first line break (unless the window starts one)
         // up to the last
         let from = if offset == start {
@@ -233,18 +231,6 @@ fn sample_text(
         }
     }
     Some(())
-}
-
-/// Reads until `buf` is full or the file ends.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// Ids from the first rows of up to `groups` row groups spread over a Parquet file.
@@ -288,6 +274,7 @@ fn sample_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Encoding;
 
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("c{i:05}")).collect()

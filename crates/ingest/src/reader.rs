@@ -702,12 +702,7 @@ fn open_sniffed<'p>(
         )),
         None => Box::new(counted),
     };
-    let enc = match encoding {
-        Encoding::Utf8 => None,
-        Encoding::Gbk => Some(encoding_rs::GBK),
-        Encoding::Gb18030 => Some(encoding_rs::GB18030),
-        Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
-    };
+    let enc = decoder_of(encoding);
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(enc)
         .bom_sniffing(enc.is_none())
@@ -719,6 +714,16 @@ fn open_sniffed<'p>(
         size,
         found,
     ))
+}
+
+/// The decoder of text in `encoding`; `None` for UTF-8, which is read as it is.
+pub(crate) fn decoder_of(encoding: Encoding) -> Option<&'static encoding_rs::Encoding> {
+    match encoding {
+        Encoding::Utf8 => None,
+        Encoding::Gbk => Some(encoding_rs::GBK),
+        Encoding::Gb18030 => Some(encoding_rs::GB18030),
+        Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+    }
 }
 
 fn encoding_error(path: &Path, line: u64, raw: &[u8], declared: Encoding) -> IngestError {
@@ -841,7 +846,7 @@ fn read_csv_sequential(
     r
 }
 
-fn header_names(fields: Vec<String>, no_header: bool) -> Vec<String> {
+pub(crate) fn header_names(fields: Vec<String>, no_header: bool) -> Vec<String> {
     if no_header {
         (1..=fields.len()).map(|i| format!("column_{i}")).collect()
     } else {
@@ -1907,20 +1912,20 @@ impl NumCol {
             // as the cast to Float64 would convert it
             NumCol::Int(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
-                to_scaled(v as f64).map_err(|why| bad_value(&v, why))
+                to_scaled(v as f64).map_err(|why| Why::value(&v, why))
             }),
             NumCol::Float(a) => (!a.is_null(r)).then(|| {
                 let v = a.value(r);
-                to_scaled(v).map_err(|why| bad_value(&v, why))
+                to_scaled(v).map_err(|why| Why::value(&v, why))
             }),
             NumCol::Decimal(a, scale) => (!a.is_null(r)).then(|| {
                 decimal_to_scaled(a.value(r), *scale)
-                    .map_err(|why| bad_value(&a.value_as_string(r), why))
+                    .map_err(|why| Why::value(&a.value_as_string(r), why))
             }),
             NumCol::Text(a, decimal_comma) => {
                 text_at(a, r)?;
                 let v = a.value(r);
-                Some(parse_scaled(v, *decimal_comma).map_err(|why| bad_value(&v, why)))
+                Some(parse_scaled(v, *decimal_comma).map_err(|why| Why::value(&v, why)))
             }
         }
     }
@@ -1992,13 +1997,6 @@ fn decimal_to_scaled(v: i128, scale: i8) -> Result<i64, Said> {
         return Err(TOO_LARGE);
     }
     i64::try_from(micro).map_err(|_| TOO_LARGE)
-}
-
-/// Why value `v` is rejected; out of line, so that the per-row path stays small.
-#[cold]
-#[inline(never)]
-fn bad_value(v: &dyn std::fmt::Display, why: Said) -> Why {
-    Why::value(v, why)
 }
 
 /// A date Parquet column: native dates/timestamps, `YYYYMMDD` integers or text.
@@ -2074,28 +2072,14 @@ impl Zone {
     }
 }
 
-/// `day` (days since 1970-01-01) as a date when it has one, else as a count of days: for a
-/// reject reason, without the day arithmetic that overflows far from 1970.
+/// `day` (days since 1970-01-01) as a date, where it has one: for a reject reason, without
+/// the day arithmetic that overflows far from 1970.
 #[cold]
-fn describe_day(day: i64) -> String {
+fn date_of_day(day: i64) -> Option<String> {
     i32::try_from(day)
         .ok()
         .and_then(arrow::array::temporal_conversions::date32_to_datetime)
-        .map_or_else(
-            || format!("{day} days from 1970-01-01"),
-            |d| d.date().to_string(),
-        )
-}
-
-/// [`describe_day`] in Chinese.
-fn describe_day_zh(day: i64) -> String {
-    i32::try_from(day)
-        .ok()
-        .and_then(arrow::array::temporal_conversions::date32_to_datetime)
-        .map_or_else(
-            || format!("自 1970-01-01 起第 {day} 天"),
-            |d| d.date().to_string(),
-        )
+        .map(|d| d.date().to_string())
 }
 
 impl DateCol {
@@ -2149,7 +2133,13 @@ impl DateCol {
             en: DateError::OutOfRange.reason(en, fmt).en,
             zh: DateError::OutOfRange.reason(zh, fmt).zh,
         };
-        let out_of_range = |day: i64| out_of(&describe_day(day), &describe_day_zh(day));
+        let out_of_range = |day: i64| match date_of_day(day) {
+            Some(d) => out_of(&d, &d),
+            None => out_of(
+                &format!("{day} days from 1970-01-01"),
+                &format!("自 1970-01-01 起第 {day} 天"),
+            ),
+        };
         match self {
             DateCol::Days(a) => {
                 if a.is_null(r) {

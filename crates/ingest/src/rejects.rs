@@ -23,7 +23,10 @@ impl Why {
         }
     }
 
-    /// What is wrong with value `v`: "`abc` is not a number".
+    /// What is wrong with value `v`: "`abc` is not a number". Out of line, so that the
+    /// per-row paths that may reject stay small.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn value(v: &dyn std::fmt::Display, what: Said) -> Why {
         Why::new(format!("`{v}` {}", what.en), format!("`{v}` {}", what.zh))
     }
