@@ -42,41 +42,38 @@ impl Texts {
         Some(Texts { labels, codes })
     }
 
-    /// [`Texts::from_codes`] of codes held as pieces of plain codes, each with which of its
-    /// rows hold one (`None`: all of them): a column read back from disk in batches, without
-    /// an option per row. `None` when a code is out of range, a piece's flags are not one per
-    /// code, or there are `u32::MAX` labels or more.
-    pub fn from_code_pieces<'a>(
-        labels: Vec<String>,
-        pieces: impl IntoIterator<Item = (&'a [u32], Option<&'a [bool]>)>,
-    ) -> Option<Texts> {
-        if labels.len() >= MISSING as usize {
-            return None;
-        }
-        let n = labels.len() as u32;
-        let mut codes = Vec::new();
-        for (piece, valid) in pieces {
-            codes.reserve(piece.len());
-            match valid {
-                None => {
-                    if piece.iter().any(|&c| c >= n) {
-                        return None;
-                    }
-                    codes.extend_from_slice(piece);
+    /// No rows yet, `labels` to code them with and room for `rows` codes: a column read back
+    /// from disk a batch at a time by [`Texts::extend_codes`], each batch let go before the
+    /// next is read. `None` with `u32::MAX` labels or more.
+    pub fn with_labels(labels: Vec<String>, rows: usize) -> Option<Texts> {
+        (labels.len() < MISSING as usize).then(|| Texts {
+            labels,
+            codes: Vec::with_capacity(rows),
+        })
+    }
+
+    /// Appends a piece of plain codes, with which of its rows hold one (`None`: all of them),
+    /// without an option per row. False, and nothing appended, when a code is out of range or
+    /// the flags are not one per code.
+    pub fn extend_codes(&mut self, piece: &[u32], valid: Option<&[bool]>) -> bool {
+        let n = self.labels.len() as u32;
+        match valid {
+            None => {
+                if piece.iter().any(|&c| c >= n) {
+                    return false;
                 }
-                Some(valid) if valid.len() == piece.len() => {
-                    for (&c, &ok) in piece.iter().zip(valid) {
-                        codes.push(match ok {
-                            false => MISSING,
-                            true if c < n => c,
-                            true => return None,
-                        });
-                    }
+                self.codes.extend_from_slice(piece);
+            }
+            Some(valid) => {
+                let in_range = |(&c, &ok): (&u32, &bool)| !ok || c < n;
+                if valid.len() != piece.len() || !piece.iter().zip(valid).all(in_range) {
+                    return false;
                 }
-                Some(_) => return None,
+                let code = |(&c, &ok): (&u32, &bool)| if ok { c } else { MISSING };
+                self.codes.extend(piece.iter().zip(valid).map(code));
             }
         }
-        Some(Texts { labels, codes })
+        true
     }
 
     /// Row `i` is `labels[indices[i]]` (`None`: missing): the column that collecting those
@@ -301,18 +298,24 @@ mod tests {
     fn codes_in_pieces_are_the_codes_as_options() {
         let labels = || vec!["a".to_string(), "b".to_string()];
         let gaps = [true, false, true];
-        let got = Texts::from_code_pieces(
-            labels(),
-            [(&[1, 0][..], None), (&[0, 7, 1][..], Some(&gaps[..]))],
-        );
+        let mut got = Texts::with_labels(labels(), 0).unwrap_or_default();
+        assert!(got.extend_codes(&[1, 0], None));
+        assert!(got.extend_codes(&[0, 7, 1], Some(&gaps)));
         let want = Texts::from_codes(labels(), [Some(1), Some(0), Some(0), None, Some(1)]);
-        assert_eq!(
-            got.as_ref().map(|t| &t.codes),
-            want.as_ref().map(|t| &t.codes)
-        );
-        assert!(Texts::from_code_pieces(labels(), [(&[2][..], None)]).is_none());
-        assert!(Texts::from_code_pieces(labels(), [(&[2][..], Some(&[true][..]))]).is_none());
-        assert!(Texts::from_code_pieces(labels(), [(&[0][..], Some(&[][..]))]).is_none());
+        assert_eq!(Some(&got.codes), want.as_ref().map(|t| &t.codes));
+        assert!(!got.extend_codes(&[0], Some(&[])));
+    }
+
+    #[test]
+    fn a_refused_piece_leaves_the_column_as_it_was() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let mut t = Texts::with_labels(labels.clone(), 4).unwrap_or_default();
+        assert!(t.extend_codes(&[1], None));
+        assert!(!t.extend_codes(&[0, 2], None));
+        assert!(!t.extend_codes(&[0, 5], Some(&[true, true])));
+        assert!(!t.extend_codes(&[0], Some(&[true, false])));
+        assert!(t.extend_codes(&[0, 5], Some(&[true, false])));
+        assert_eq!(Some(t), Texts::from_codes(labels, [Some(1), Some(0), None]));
     }
 
     #[test]

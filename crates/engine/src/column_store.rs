@@ -99,45 +99,51 @@ impl DiskColumns {
             .ok_or_else(|| "not in the spill folder".to_string())
     }
 
-    /// The column from the arrays of its file (all of them, or those of a slice).
-    fn column_of(path: &Path, arrays: Vec<ArrayRef>) -> Result<ColumnData, String> {
-        let rows = arrays.iter().map(|a| a.len()).sum();
-        match arrays.first().map(|a| a.data_type().clone()) {
-            Some(DataType::UInt32) => {
-                let labels = read_all(&labels_path(path))?;
-                let labels: Vec<String> = labels
-                    .iter()
-                    .flat_map(|a| {
-                        let a = a.as_string::<i32>();
-                        (0..a.len())
-                            .map(|i| a.value(i).to_string())
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
+    /// The column from the arrays of its file (all of them, or those of a slice), of type
+    /// `ty`, about `rows` long. Each array is let go before the next is read: a whole column
+    /// read as a list of batches held the column twice, each batch in freshly mapped pages
+    /// (at 18.2M customers, a tenth of a run's page faults, at about 2.8 µs each).
+    fn column_of(
+        path: &Path,
+        ty: &DataType,
+        rows: usize,
+        arrays: impl Iterator<Item = Result<ArrayRef, String>>,
+    ) -> Result<ColumnData, String> {
+        if *ty == DataType::UInt32 {
+            let labels = read_all(&labels_path(path))?;
+            let labels: Vec<String> = labels
+                .iter()
+                .flat_map(|a| {
+                    let a = a.as_string::<i32>();
+                    (0..a.len())
+                        .map(|i| a.value(i).to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let unlabelled = || format!("{}: a code without its label", path.display());
+            let mut texts = Texts::with_labels(labels, rows).ok_or_else(unlabelled)?;
+            for a in arrays {
+                let a = a?;
+                let a = a
+                    .as_primitive_opt::<UInt32Type>()
+                    .ok_or_else(|| format!("{}: type {}", path.display(), a.data_type()))?;
                 // plain codes copied in one go where a batch has no gaps
-                let pieces: Vec<(&[u32], Option<Vec<bool>>)> = arrays
-                    .iter()
-                    .map(|a| {
-                        let a = a.as_primitive::<UInt32Type>();
-                        let valid = a.nulls().filter(|n| n.null_count() > 0);
-                        (&a.values()[..], valid.map(|n| n.iter().collect()))
-                    })
-                    .collect();
-                let pieces = pieces.iter().map(|(c, v)| (*c, v.as_deref()));
-                Texts::from_code_pieces(labels, pieces)
-                    .map(ColumnData::Text)
-                    .ok_or_else(|| format!("{}: a code without its label", path.display()))
-            }
-            Some(ty) => {
-                let mut b = ColumnBuilder::of(&ty, rows)
-                    .ok_or_else(|| format!("{}: type {ty}", path.display()))?;
-                for a in &arrays {
-                    b.append(a)?;
+                let valid: Option<Vec<bool>> = a
+                    .nulls()
+                    .filter(|n| n.null_count() > 0)
+                    .map(|n| n.iter().collect());
+                if !texts.extend_codes(&a.values()[..], valid.as_deref()) {
+                    return Err(unlabelled());
                 }
-                b.finish()
             }
-            None => Err(format!("{}: empty", path.display())),
+            return Ok(ColumnData::Text(texts));
         }
+        let mut b =
+            ColumnBuilder::of(ty, rows).ok_or_else(|| format!("{}: type {ty}", path.display()))?;
+        for a in arrays {
+            b.append(&a?)?;
+        }
+        b.finish()
     }
 
     /// A writer for a column that arrives in pieces of `ty`, in row order.
@@ -204,7 +210,14 @@ fn read_all(path: &Path) -> Result<Vec<ArrayRef>, String> {
 impl ColumnStore for DiskColumns {
     fn load(&self, name: &str) -> Result<ColumnData, String> {
         let path = self.path_of(name)?;
-        DiskColumns::column_of(&path, read_all(&path)?)
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let f = File::open(&path).map_err(|e| at(&e))?;
+        let reader = FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))?;
+        let ty = reader.schema().field(0).data_type().clone();
+        // every batch but the last is `batch_rows` long
+        let rows = reader.num_batches() * self.batch_rows;
+        let arrays = reader.map(|b| b.map(|b| Arc::clone(b.column(0))).map_err(|e| at(&e)));
+        DiskColumns::column_of(&path, &ty, rows, arrays)
     }
 
     /// Only the batches holding `rows` are read (a file's batches are `batch_rows` long).
@@ -235,7 +248,8 @@ impl ColumnStore for DiskColumns {
             arrays.push(a.slice(from, to.max(from) - from));
             start += len;
         }
-        let c = DiskColumns::column_of(&path, arrays)?;
+        let ty = reader.schema().field(0).data_type().clone();
+        let c = DiskColumns::column_of(&path, &ty, rows.len(), arrays.into_iter().map(Ok))?;
         if c.len() != rows.len() {
             return Err(at(&format!(
                 "{} rows where {} were asked for",

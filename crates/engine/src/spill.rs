@@ -528,32 +528,40 @@ fn fold_parts(
             &Note::new("块", "parts"),
         );
         let ingest_now: &clientele_ingest::IngestOptions = ingest;
-        let fold = |k: usize| -> Result<clientele_ingest::PartTable, EngineError> {
+        let read = |k: usize| -> Result<Vec<RecordBatch>, EngineError> {
             let rows = IpcParts::path(&folder.path, k);
             let batches = read_ipc(&rows)?;
-            let part = clientele_ingest::fold_part(&batches, validated.as_of, ingest_now)?;
-            drop(batches);
             crate::removal::remove_soon(&rows).map_err(|e| EngineError::io(&rows, e))?;
-            Ok(part)
+            Ok(batches)
         };
-        // Part k is added (joined, written, its detail put on disk: mostly one thread's
-        // work) while part k + 1 is read and folded beside it; the parts are added in order,
-        // and part k's error comes before part k + 1's, as one after another. Two parts are
-        // held at once, each sized to a quarter of the memory budget.
+        // Part k is folded while part k - 1 is added (joined, written, its detail put on
+        // disk: one thread's work) and part k + 1's rows are read beside it, so the reading
+        // waits on neither; parts are added in order, and part k - 1's error comes before
+        // part k's, and part k's before part k + 1's, as one after another. Held at once: two
+        // parts' folds, each sized to a quarter of the memory budget, and the next part's
+        // rows as read (about 60 bytes a row against the fold's 160).
+        let mut rows = Some(read(0));
         let mut folded_last: Option<(usize, clientele_ingest::PartTable)> = None;
         for k in 0..parts {
-            let (added, next) = match folded_last.take() {
-                Some((j, part)) => rayon::join(
-                    || folded.add(j, part, ingest_now, &side, &folder.path),
-                    || fold(k),
-                ),
-                None => (Ok(()), fold(k)),
-            };
+            let batches = rows.take().unwrap_or_else(|| Ok(Vec::new()))?;
+            let last = folded_last.take();
+            let ((added, next), part) = rayon::join(
+                || {
+                    let added = match last {
+                        Some((j, part)) => folded.add(j, part, ingest_now, &side, &folder.path),
+                        None => Ok(()),
+                    };
+                    (added, (k + 1 < parts).then(|| read(k + 1)))
+                },
+                || clientele_ingest::fold_part(&batches, validated.as_of, ingest_now),
+            );
+            drop(batches);
             added?;
             if k > 0 {
                 progress.advance(1);
             }
-            folded_last = Some((k, next?));
+            rows = next;
+            folded_last = Some((k, part?));
         }
         if let Some((j, part)) = folded_last {
             folded.add(j, part, ingest_now, &side, &folder.path)?;
