@@ -476,6 +476,9 @@ struct Folded {
     like: CustomerTable,
     /// The parts' tables follow one another in id order (parts by ranges of ids).
     in_id_order: bool,
+    /// The table written straight into the column store as the parts were folded (parts in
+    /// id order, a whole analysis); `tables` is empty then.
+    straight: Option<Straight>,
 }
 
 /// Passes 1 and 2: the input read and split into parts, each part folded, joined with its
@@ -518,8 +521,13 @@ fn fold_parts(
             continue;
         }
         let parts = split.parts();
+        // parts in id order go straight into the column store of a whole analysis
+        let straight = (ingest.monthly_activity && split.in_id_order())
+            .then(|| Straight::new(&folder.path.join("columns"), spill.part_rows))
+            .transpose()?;
         let mut folded = PartsFolded {
             in_id_order: split.in_id_order(),
+            straight,
             ..PartsFolded::default()
         };
         progress.start_count(
@@ -578,6 +586,9 @@ fn fold_parts(
         {
             for t in &folded.tables {
                 let _ = crate::removal::remove_soon(t);
+            }
+            if let Some(s) = folded.straight.take() {
+                s.discard();
             }
             ingest.latest_plausible = Some(latest);
             continue;
@@ -640,6 +651,8 @@ struct PartsFolded {
     joined: clientele_ingest::SideJoin,
     /// The parts are ranges of ids, in order: their tables follow one another.
     in_id_order: bool,
+    /// Where the parts' tables go when they go straight into the column store.
+    straight: Option<Straight>,
 }
 
 impl PartsFolded {
@@ -672,11 +685,19 @@ impl PartsFolded {
                 self.seen.push((c.name.clone(), empty));
             }
         }
-        let table = (!part.table.is_empty()).then_some(self.tables.len());
+        let table = (!part.table.is_empty()).then(|| match &self.straight {
+            Some(s) => s.part_rows.len(),
+            None => self.tables.len(),
+        });
         if table.is_some() {
-            let path = dir.join(format!("table-{k:04}.arrow"));
-            write_table_part(&part.table, &path)?;
-            self.tables.push(path);
+            match &mut self.straight {
+                Some(s) => s.add(&part.table)?,
+                None => {
+                    let path = dir.join(format!("table-{k:04}.arrow"));
+                    write_table_part(&part.table, &path)?;
+                    self.tables.push(path);
+                }
+            }
         }
         if let Some(mut d) = part.detail {
             let file = |what: &str| dir.join(format!("{what}-{k:04}.bin"));
@@ -724,7 +745,125 @@ impl PartsFolded {
             detail_files: self.detail_files,
             like,
             in_id_order: self.in_id_order,
+            straight: self.straight,
         })
+    }
+}
+
+/// The customer table of parts that follow one another in id order, written straight into
+/// the column store ([`crate::column_store::DiskColumns`]) as each part is folded: each
+/// column's part appended to its file, so nothing is left to merge (at 100M rows the merge
+/// wrote the parts' tables again, 4.4 GB, 7–10 s on one core).
+struct Straight {
+    store: Arc<crate::column_store::DiskColumns>,
+    ids: clientele_core::Ids,
+    /// Each column in the order first met, with an empty one of its type: a part without
+    /// it (an optional field none of its customers has) gets what one fold of all the rows
+    /// gives such customers ([`clientele_ingest::absent_column`]).
+    columns: Vec<(String, Box<dyn clientele_core::ColumnSink>, clientele_core::ColumnData)>,
+    /// Customers of each part that has any, in order.
+    part_rows: Vec<usize>,
+}
+
+impl std::fmt::Debug for Straight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Straight")
+            .field("columns", &self.columns.len())
+            .field("part_rows", &self.part_rows)
+            .finish()
+    }
+}
+
+impl Straight {
+    /// A store in `dir`; `batch_rows`: rows per batch of its files, when not the default.
+    fn new(dir: &Path, batch_rows: Option<usize>) -> Result<Straight, EngineError> {
+        let mut store =
+            crate::column_store::DiskColumns::new(dir).map_err(|e| spill_error(dir, &e))?;
+        if let Some(rows) = batch_rows {
+            store = store.with_batch_rows(rows);
+        }
+        Ok(Straight {
+            store: Arc::new(store),
+            ids: clientele_core::Ids::default(),
+            columns: Vec::new(),
+            part_rows: Vec::new(),
+        })
+    }
+
+    /// The next part's table (its customers after every earlier part's) appended.
+    fn add(&mut self, t: &CustomerTable) -> Result<(), EngineError> {
+        let before: usize = self.part_rows.iter().sum();
+        for c in t.columns() {
+            if self.columns.iter().any(|(name, ..)| *name == c.name) {
+                continue;
+            }
+            let sink = clientele_core::ColumnStore::sink(self.store.as_ref(), &c.name)
+                .map_err(|e| disk_failure(&c.name, e))?
+                .ok_or_else(|| merge_bug(&c.name, "the store takes no parts"))?;
+            let empty = clientele_ingest::absent_column(&c.name, &c.data, 0);
+            self.columns.push((c.name.clone(), sink, empty));
+            if before > 0 {
+                let (name, sink, empty) = self.columns.last_mut().ok_or_else(not_held)?;
+                let absent = clientele_ingest::absent_column(name, empty, before);
+                sink.append(&absent).map_err(|e| disk_failure(name, e))?;
+            }
+        }
+        for (name, sink, empty) in &mut self.columns {
+            let appended = match t.get(name) {
+                Some(data) => sink.append(data),
+                None => sink.append(&clientele_ingest::absent_column(name, empty, t.len())),
+            };
+            appended.map_err(|e| disk_failure(name, e))?;
+        }
+        t.ids().iter().for_each(|id| self.ids.push(id));
+        self.part_rows.push(t.len());
+        Ok(())
+    }
+
+    /// The stored table, its columns in the order of `like`, the attribute columns typed as
+    /// `types` decided over all the parts; `folder` (holding the store's files) is removed
+    /// when the table's last copy is dropped.
+    fn finish(
+        self,
+        like: &CustomerTable,
+        types: &[(String, clientele_ingest::AttributeType)],
+        folder: SpillFolder,
+    ) -> Result<CustomerTable, EngineError> {
+        use clientele_core::ColumnStore;
+        for (name, sink, _) in self.columns {
+            sink.finish().map_err(|e| disk_failure(&name, e))?;
+        }
+        let store = self.store;
+        let mut names = Vec::with_capacity(like.columns().len());
+        for c in like.columns() {
+            let decided = types.iter().find(|(n, _)| *n == c.name).map(|(_, ty)| *ty);
+            let type_name = match decided {
+                Some(ty) if ty != clientele_ingest::AttributeType::Text => {
+                    let clientele_core::ColumnData::Text(text) =
+                        store.load(&c.name).map_err(|e| disk_failure(&c.name, e))?
+                    else {
+                        return Err(merge_bug(&c.name, "an attribute column is not text"));
+                    };
+                    let typed = clientele_ingest::typed_as(text.iter(), ty);
+                    store
+                        .save(&c.name, &typed)
+                        .map_err(|e| disk_failure(&c.name, e))?;
+                    typed.type_name()
+                }
+                _ => c.data.type_name(),
+            };
+            names.push((c.name.clone(), type_name));
+        }
+        store.keep(Box::new(folder));
+        Ok(CustomerTable::stored(self.ids, store, names))
+    }
+
+    /// Lets go of what was written (the input is read again).
+    fn discard(self) {
+        let dir = self.store.file("");
+        drop(self.columns);
+        drop(self.store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -786,6 +925,7 @@ pub fn analyze_spilled(
         detail_files: _,
         like,
         in_id_order,
+        straight: _,
     } = fold_run(config, opts, spill, out, false, progress)?;
     let customers = kpis.kpis().customers;
     // the best customers of all: each part's best hold them, ranked as one table would
@@ -859,16 +999,104 @@ pub fn analyze_by_parts(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<Analysis, EngineError> {
-    let f = fold_run(config, opts, spill, out, true, progress)?;
+    let mut f = fold_run(config, opts, spill, out, true, progress)?;
     let customers = f.kpis.kpis().customers;
-    let table = SpilledTable::of(
-        f.folder,
-        f.tables,
-        f.like,
-        &f.types,
-        customers,
-        f.in_id_order,
-    );
+    // categories and seasonality merged here (the parts' details hold no months or spend:
+    // those are on disk)
+    let (of_detail, details): (Vec<Option<usize>>, Vec<_>) =
+        std::mem::take(&mut f.details).into_iter().unzip();
+    let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
+    let merged_detail = clientele_ingest::merge_details(details, &[])?;
+    let (data_table, deferred) = match f.straight.take() {
+        Some(straight) => {
+            // the table is in the store already: only the months and category spend are
+            // put end to end, each part's customers after the earlier parts'
+            let mut detail = DetailMerge::new(
+                &of_detail,
+                std::mem::take(&mut f.detail_files),
+                straight.part_rows.len(),
+                &names,
+                &merged_detail.categories,
+                &straight.store.file("months.bin"),
+                &straight.store.file("category-spend.bin"),
+            )?;
+            progress.start_count(
+                &Note::new("合并各块", "merging the parts"),
+                customers as u64,
+                &Note::new("位客户", "customers"),
+            );
+            for (t, &n) in straight.part_rows.iter().enumerate() {
+                for start in (0..n).step_by(MERGE_BATCH_ROWS) {
+                    let end = (start + MERGE_BATCH_ROWS).min(n);
+                    let origins: Vec<(usize, usize)> = (start..end).map(|r| (t, r)).collect();
+                    detail.place(&origins)?;
+                    progress.advance((end - start) as u64);
+                }
+            }
+            progress.finish();
+            let deferred = detail.finish()?;
+            (straight.finish(&f.like, &f.types, f.folder)?, deferred)
+        }
+        None => merged_into_store(
+            f.folder,
+            f.tables,
+            f.like,
+            &f.types,
+            f.in_id_order,
+            std::mem::take(&mut f.detail_files),
+            spill,
+            customers,
+            &of_detail,
+            &names,
+            &merged_detail.categories,
+            progress,
+        )?,
+    };
+    let data = clientele_ingest::Ingested {
+        table: data_table,
+        as_of: f.validated.as_of,
+        stats: f.stats,
+        rejects: f.validated.rejects,
+        side_tables: f.side_tables,
+        leads_without_purchase: f.leads,
+        months: Vec::new(),
+        holdout: None,
+        category_spend: Vec::new(),
+        categories: merged_detail.categories,
+        seasonality: Some(merged_detail.seasonality),
+        column_hints: f.validated.column_hints,
+        rows: None,
+    };
+    crate::pipeline::analyze_ingested(
+        config,
+        opts,
+        data,
+        Some(deferred),
+        crate::pipeline::Kept::None,
+        false,
+        progress,
+    )
+}
+
+/// The parts' tables (parts by hash, or a customer-table-only fold's) merged by customer id
+/// into a table kept on disk column by column, and their months and category spend into
+/// their files in the merge's order.
+#[allow(clippy::too_many_arguments)]
+fn merged_into_store(
+    folder: SpillFolder,
+    tables: Vec<PathBuf>,
+    like: CustomerTable,
+    types: &[(String, clientele_ingest::AttributeType)],
+    in_id_order: bool,
+    detail_files: Vec<PartDetailFiles>,
+    spill: &SpillOptions,
+    customers: usize,
+    of_detail: &[Option<usize>],
+    names: &[Vec<String>],
+    categories: &[String],
+    progress: &dyn Progress,
+) -> Result<(CustomerTable, crate::deferred::DeferredDetail), EngineError> {
+    let table = SpilledTable::of(folder, tables, like, types, customers, in_id_order);
     // the parts merged into one table kept on disk column by column
     let mut columns = crate::column_store::DiskColumns::new(&table.folder.path.join("columns"))
         .map_err(|e| spill_error(&table.folder.path, &e))?;
@@ -878,20 +1106,15 @@ pub fn analyze_by_parts(
     let store = Arc::new(columns);
     let mut built = StoredBuilder::new(&table.schema, &store, customers)?;
     let beside = |name: &str| store.file(name);
-    // categories and seasonality merged here (the parts' details hold no months or spend:
-    // those are on disk)
-    let (of_detail, details): (Vec<Option<usize>>, Vec<_>) = f.details.into_iter().unzip();
-    let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
-    let merged_detail = clientele_ingest::merge_details(details, &[])?;
     // The parts' months and category spend are merged as the table is, customer by
     // customer in the merge's order, into their files (each part's read once, front to
     // back): the whole fold's order, without holding them (2.8 GB at 100M rows).
     let mut detail = DetailMerge::new(
-        &of_detail,
-        f.detail_files,
+        of_detail,
+        detail_files,
         table.parts.len(),
-        &names,
-        &merged_detail.categories,
+        names,
+        categories,
         &beside("months.bin"),
         &beside("category-spend.bin"),
     )?;
@@ -959,32 +1182,7 @@ pub fn analyze_by_parts(
     for p in &parts {
         let _ = crate::removal::remove_soon(p);
     }
-    let data_table = built.finish(store, folder)?;
-    let deferred = detail.finish()?;
-    let data = clientele_ingest::Ingested {
-        table: data_table,
-        as_of: f.validated.as_of,
-        stats: f.stats,
-        rejects: f.validated.rejects,
-        side_tables: f.side_tables,
-        leads_without_purchase: f.leads,
-        months: Vec::new(),
-        holdout: None,
-        category_spend: Vec::new(),
-        categories: merged_detail.categories,
-        seasonality: Some(merged_detail.seasonality),
-        column_hints: f.validated.column_hints,
-        rows: None,
-    };
-    crate::pipeline::analyze_ingested(
-        config,
-        opts,
-        data,
-        Some(deferred),
-        crate::pipeline::Kept::None,
-        false,
-        progress,
-    )
+    Ok((built.finish(store, folder)?, detail.finish()?))
 }
 
 /// The parts' months and category spend merged into one list of each, customer by customer
