@@ -689,6 +689,10 @@ impl PartsFolded {
             Some(s) => s.part_rows.len(),
             None => self.tables.len(),
         });
+        // the part's months go straight after the earlier parts' (its customers after theirs)
+        if let (Some(s), Some(d)) = (&mut self.straight, &mut part.detail) {
+            s.add_months(std::mem::take(&mut d.months))?;
+        }
         if table.is_some() {
             match &mut self.straight {
                 Some(s) => s.add(&part.table)?,
@@ -704,7 +708,11 @@ impl PartsFolded {
             let months = std::mem::take(&mut d.months);
             let spend = std::mem::take(&mut d.category_spend);
             self.detail_files.push(PartDetailFiles {
-                months: crate::deferred::Deferred::to_disk(months, &file("months"))?,
+                // none left when they went straight into the store
+                months: match months.is_empty() {
+                    true => crate::deferred::Deferred::Held(months),
+                    false => crate::deferred::Deferred::to_disk(months, &file("months"))?,
+                },
                 category_spend: crate::deferred::Deferred::to_disk(spend, &file("spend"))?,
             });
             self.details.push((table, d));
@@ -760,9 +768,15 @@ struct Straight {
     /// Each column in the order first met, with an empty one of its type: a part without
     /// it (an optional field none of its customers has) gets what one fold of all the rows
     /// gives such customers ([`clientele_ingest::absent_column`]).
-    columns: Vec<(String, Box<dyn clientele_core::ColumnSink>, clientele_core::ColumnData)>,
+    columns: Vec<(
+        String,
+        Box<dyn clientele_core::ColumnSink>,
+        clientele_core::ColumnData,
+    )>,
     /// Customers of each part that has any, in order.
     part_rows: Vec<usize>,
+    /// The parts' months, one after another (until taken for the models).
+    months: Option<crate::deferred::Writer<clientele_ingest::MonthActivity>>,
 }
 
 impl std::fmt::Debug for Straight {
@@ -782,17 +796,38 @@ impl Straight {
         if let Some(rows) = batch_rows {
             store = store.with_batch_rows(rows);
         }
+        let months = crate::deferred::Writer::create(&store.file("months.bin"))?;
         Ok(Straight {
             store: Arc::new(store),
             ids: clientele_core::Ids::default(),
             columns: Vec::new(),
             part_rows: Vec::new(),
+            months: Some(months),
         })
+    }
+
+    /// Customers of the parts added so far.
+    fn customers(&self) -> usize {
+        self.part_rows.iter().sum()
+    }
+
+    /// The next part's months (by its customers, in order), before its table is added.
+    fn add_months(
+        &mut self,
+        months: Vec<clientele_ingest::MonthActivity>,
+    ) -> Result<(), EngineError> {
+        let before = u32::try_from(self.customers()).map_err(|_| too_many_customers())?;
+        let out = self.months.as_mut().ok_or_else(not_held)?;
+        for mut m in months {
+            m.customer += before;
+            out.push(&m)?;
+        }
+        Ok(())
     }
 
     /// The next part's table (its customers after every earlier part's) appended.
     fn add(&mut self, t: &CustomerTable) -> Result<(), EngineError> {
-        let before: usize = self.part_rows.iter().sum();
+        let before = self.customers();
         for c in t.columns() {
             if self.columns.iter().any(|(name, ..)| *name == c.name) {
                 continue;
@@ -1008,33 +1043,29 @@ pub fn analyze_by_parts(
     let names: Vec<Vec<String>> = details.iter().map(|d| d.categories.clone()).collect();
     let merged_detail = clientele_ingest::merge_details(details, &[])?;
     let (data_table, deferred) = match f.straight.take() {
-        Some(straight) => {
-            // the table is in the store already: only the months and category spend are
-            // put end to end, each part's customers after the earlier parts'
-            let mut detail = DetailMerge::new(
-                &of_detail,
-                std::mem::take(&mut f.detail_files),
-                straight.part_rows.len(),
-                &names,
-                &merged_detail.categories,
-                &straight.store.file("months.bin"),
-                &straight.store.file("category-spend.bin"),
-            )?;
+        Some(mut straight) => {
+            // the table and the months are in the store already: only the category spend is
+            // put end to end, its categories numbered in the merged list
             progress.start_count(
                 &Note::new("合并各块", "merging the parts"),
                 customers as u64,
                 &Note::new("位客户", "customers"),
             );
-            for (t, &n) in straight.part_rows.iter().enumerate() {
-                for start in (0..n).step_by(MERGE_BATCH_ROWS) {
-                    let end = (start + MERGE_BATCH_ROWS).min(n);
-                    let origins: Vec<(usize, usize)> = (start..end).map(|r| (t, r)).collect();
-                    detail.place(&origins)?;
-                    progress.advance((end - start) as u64);
-                }
-            }
+            let months = straight.months.take().ok_or_else(not_held)?.finish()?;
+            let category_spend = spend_end_to_end(
+                &of_detail,
+                std::mem::take(&mut f.detail_files),
+                &straight.part_rows,
+                &names,
+                &merged_detail.categories,
+                &straight.store.file("category-spend.bin"),
+                progress,
+            )?;
             progress.finish();
-            let deferred = detail.finish()?;
+            let deferred = crate::deferred::DeferredDetail {
+                months,
+                category_spend,
+            };
             (straight.finish(&f.like, &f.types, f.folder)?, deferred)
         }
         None => merged_into_store(
@@ -1183,6 +1214,59 @@ fn merged_into_store(
         let _ = crate::removal::remove_soon(p);
     }
     Ok((built.finish(store, folder)?, detail.finish()?))
+}
+
+/// The parts' category spend one after another, each part's customers after the earlier
+/// parts' (`part_rows`: customers of each part table) and its categories numbered in the
+/// merged list `all`: the list a merge by id makes of parts in id order, to the bit.
+fn spend_end_to_end(
+    of_detail: &[Option<usize>],
+    files: Vec<PartDetailFiles>,
+    part_rows: &[usize],
+    names: &[Vec<String>],
+    all: &[String],
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<crate::deferred::Deferred<clientele_ingest::CategorySpend>, EngineError> {
+    let mut out = crate::deferred::Writer::create(path)?;
+    let mut before = Vec::with_capacity(part_rows.len());
+    let mut sum = 0usize;
+    for &n in part_rows {
+        before.push(u32::try_from(sum).map_err(|_| too_many_customers())?);
+        sum += n;
+    }
+    for (i, f) in files.into_iter().enumerate() {
+        let codes = names
+            .get(i)
+            .ok_or_else(not_held)?
+            .iter()
+            .map(|n| all.binary_search(n).map(|k| k as u32))
+            .collect::<Result<Vec<u32>, _>>()
+            .map_err(|_| EngineError::Internal("a part's category is not merged".into()))?;
+        // a part without customers has no spend
+        let offset = of_detail.get(i).copied().flatten().map(|t| before[t]);
+        f.category_spend.for_each_chunk(|chunk| {
+            for e in chunk {
+                let mut e = *e;
+                e.customer += offset.ok_or_else(not_held)?;
+                e.category = *codes.get(e.category as usize).ok_or_else(|| {
+                    EngineError::Internal("a part's spend names no category".into())
+                })?;
+                out.push(&e)?;
+            }
+            Ok::<_, EngineError>(())
+        })?;
+        if let Some(t) = of_detail.get(i).copied().flatten() {
+            progress.advance(part_rows[t] as u64);
+        }
+        f.months.discard();
+        f.category_spend.discard();
+    }
+    out.finish()
+}
+
+fn too_many_customers() -> EngineError {
+    EngineError::Internal("more than 4.29 billion customers in a run by parts".into())
 }
 
 /// The parts' months and category spend merged into one list of each, customer by customer
