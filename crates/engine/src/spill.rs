@@ -685,10 +685,11 @@ impl PartsFolded {
                 self.seen.push((c.name.clone(), empty));
             }
         }
-        let table = (!part.table.is_empty()).then(|| match &self.straight {
+        let tables_before = match &self.straight {
             Some(s) => s.part_rows.len(),
             None => self.tables.len(),
-        });
+        };
+        let table = (!part.table.is_empty()).then_some(tables_before);
         // the part's months go straight after the earlier parts' (its customers after theirs)
         if let (Some(s), Some(d)) = (&mut self.straight, &mut part.detail) {
             s.add_months(std::mem::take(&mut d.months))?;
@@ -2061,23 +2062,63 @@ mod tests {
         config.source.attributes = Some(shop.join("customers.csv"));
         config.source.satisfaction = Some(shop.join("satisfaction.csv"));
         config.source.leads = Some(shop.join("leads.csv"));
-        let whole = AnalyzeOptions::default();
-        let memory = crate::analyze(&config, &whole, &NoProgress).unwrap();
+        let memory = whole_by_parts_equals_memory(&config, dir.path());
         assert!(memory.summary.lifecycle.is_some() && memory.summary.clv.done().is_some());
+    }
+
+    /// A whole analysis of parts by ranges whose first parts lack the optional columns
+    /// (categories, profit, quantity: one customer each) goes straight into the column
+    /// store as one fold of all the rows makes them: the columns a part lacks filled in.
+    #[test]
+    fn columns_later_parts_bring_go_straight_into_the_store_as_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("customer_id,order_date,amount,category,profit,quantity\n");
+        for i in 0..400 {
+            let (category, profit, quantity) = match i {
+                150 => ("书", "", ""),
+                250 => ("", "2.50", ""),
+                390 => ("", "", "3"),
+                _ => ("", "", ""),
+            };
+            for k in 0..=i % 4 {
+                let day = format!("202{}-0{}-1{}", 3 + k % 3, 1 + (i + k) % 9, i % 10);
+                csv += &format!(
+                    "C{i:04},{day},{}.25,{category},{profit},{quantity}\n",
+                    10 + i + k
+                );
+            }
+        }
+        let path = dir.path().join("orders.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut config = Config::default();
+        config.source.transactions = vec![path];
+        let ingest = config.ingest_options().unwrap();
+        assert!(split_of(&ingest, 7).in_id_order());
+        let memory = whole_by_parts_equals_memory(&config, dir.path());
+        assert!(memory.summary.lifecycle.is_some());
+        for c in ["categories", "top_category", "profit", "items"] {
+            assert!(memory.customers.get(c).is_some(), "{c}");
+        }
+    }
+
+    /// A whole analysis by parts (1 and 7) equals the run in memory: summary, table and files.
+    fn whole_by_parts_equals_memory(config: &Config, dir: &Path) -> Analysis {
         let format = crate::OutputFormat::Both;
         let compression = crate::ParquetCompression::default();
-        let a = dir.path().join("memory");
+        let whole = AnalyzeOptions::default();
+        let memory = crate::analyze(config, &whole, &NoProgress).unwrap();
+        let a = dir.join("memory");
         crate::write_outputs(&memory, &a, format, compression, &[], &[]).unwrap();
         for parts in [1, 7] {
-            let spill_home = dir.path().join(format!("spill-whole-{parts}"));
-            let b = dir.path().join(format!("by-parts-{parts}"));
+            let spill_home = dir.join(format!("spill-whole-{parts}"));
+            let b = dir.join(format!("by-parts-{parts}"));
             let spill = SpillOptions {
                 dir: Some(spill_home.clone()),
                 parts,
                 reading_threads: None,
                 part_rows: None,
             };
-            let by_parts = analyze_by_parts(&config, &whole, &spill, &b, &NoProgress).unwrap();
+            let by_parts = analyze_by_parts(config, &whole, &spill, &b, &NoProgress).unwrap();
             // kept on disk through the models and the writing
             assert!(by_parts.customers.is_stored());
             assert_eq!(by_parts.summary, memory.summary, "{parts} parts");
@@ -2099,6 +2140,7 @@ mod tests {
                 );
             }
         }
+        memory
     }
 
     /// Grading schemes graded beside K-means (in memory) grade as one after another after it
