@@ -198,35 +198,43 @@ fn write_all(
     w.finish().map_err(at)
 }
 
-fn read_all(path: &Path) -> Result<Vec<ArrayRef>, String> {
+/// The reader of a column's file.
+fn open(path: &Path) -> Result<FileReader<std::io::BufReader<File>>, String> {
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let f = File::open(path).map_err(|e| at(&e))?;
-    FileReader::try_new(std::io::BufReader::new(f), None)
-        .map_err(|e| at(&e))?
-        .map(|b| b.map(|b| Arc::clone(b.column(0))).map_err(|e| at(&e)))
-        .collect()
+    FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))
+}
+
+/// The arrays of `reader`'s batches, read one at a time.
+fn arrays_of<'a>(
+    reader: FileReader<std::io::BufReader<File>>,
+    path: &'a Path,
+) -> impl Iterator<Item = Result<ArrayRef, String>> + 'a {
+    reader.map(move |b| {
+        b.map(|b| Arc::clone(b.column(0)))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    })
+}
+
+fn read_all(path: &Path) -> Result<Vec<ArrayRef>, String> {
+    arrays_of(open(path)?, path).collect()
 }
 
 impl ColumnStore for DiskColumns {
     fn load(&self, name: &str) -> Result<ColumnData, String> {
         let path = self.path_of(name)?;
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-        let f = File::open(&path).map_err(|e| at(&e))?;
-        let reader = FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))?;
+        let reader = open(&path)?;
         let ty = reader.schema().field(0).data_type().clone();
         // every batch but the last is `batch_rows` long
         let rows = reader.num_batches() * self.batch_rows;
-        let arrays = reader.map(|b| b.map(|b| Arc::clone(b.column(0))).map_err(|e| at(&e)));
-        DiskColumns::column_of(&path, &ty, rows, arrays)
+        DiskColumns::column_of(&path, &ty, rows, arrays_of(reader, &path))
     }
 
     /// Only the batches holding `rows` are read (a file's batches are `batch_rows` long).
     fn load_rows(&self, name: &str, rows: std::ops::Range<usize>) -> Result<ColumnData, String> {
         let path = self.path_of(name)?;
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-        let f = File::open(&path).map_err(|e| at(&e))?;
-        let mut reader =
-            FileReader::try_new(std::io::BufReader::new(f), None).map_err(|e| at(&e))?;
+        let mut reader = open(&path)?;
         let batch = self.batch_rows;
         let first = rows.start / batch;
         let mut arrays = Vec::new();

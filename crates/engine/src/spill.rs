@@ -764,6 +764,8 @@ impl PartsFolded {
 /// column's part appended to its file, so nothing is left to merge (at 100M rows the merge
 /// wrote the parts' tables again, 4.4 GB, 7–10 s on one core).
 struct Straight {
+    /// The store's folder (inside the spill folder).
+    dir: PathBuf,
     store: Arc<crate::column_store::DiskColumns>,
     ids: clientele_core::Ids,
     /// Each column in the order first met, with an empty one of its type: a part without
@@ -799,6 +801,7 @@ impl Straight {
         }
         let months = crate::deferred::Writer::create(&store.file("months.bin"))?;
         Ok(Straight {
+            dir: dir.to_path_buf(),
             store: Arc::new(store),
             ids: clientele_core::Ids::default(),
             columns: Vec::new(),
@@ -894,11 +897,17 @@ impl Straight {
         Ok(CustomerTable::stored(self.ids, store, names))
     }
 
-    /// Lets go of what was written (the input is read again).
+    /// Lets go of what was written (the input is read again): the store's own folder,
+    /// made by [`Straight::new`] inside the spill folder.
     fn discard(self) {
-        let dir = self.store.file("");
-        drop(self.columns);
-        drop(self.store);
+        let Straight {
+            dir,
+            store,
+            columns,
+            months,
+            ..
+        } = self;
+        drop((columns, months, store));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
