@@ -35,6 +35,12 @@ pub trait ColumnStore: Send + Sync + std::fmt::Debug {
         let _ = name;
         Ok(None)
     }
+    /// No column's rows before `row` will be read again (the table's last reader goes
+    /// through it in row order): a store on disk may give their space back now, beside the
+    /// reading, rather than all of it when it is dropped. By default nothing.
+    fn read_no_more_before(&self, row: usize) {
+        let _ = row;
+    }
 }
 
 /// One column of a stored table: its name, type and, once read, its values.

@@ -255,6 +255,15 @@ impl CustomerTable {
         }
     }
 
+    /// Tells a stored table's store that no column's rows before `row` will be read again
+    /// ([`ColumnStore::read_no_more_before`]): for the last reader of a table, going through
+    /// it in row order. Nothing for a table in memory.
+    pub fn read_no_more_before(&self, row: usize) {
+        if let Some(s) = &self.stored {
+            s.store.read_no_more_before(row);
+        }
+    }
+
     /// The first column of a stored table that could not be read since it was made: a step
     /// that ran meanwhile saw it as absent, so its results must not be used.
     pub fn store_failure(&self) -> Option<CoreError> {

@@ -54,7 +54,10 @@ pub use out_dir::{
     MANIFEST_FILE, Manifest, OutputDir, check_destination, is_clientele_page, remove_unfinished,
     write_file, write_file_with,
 };
-pub use output::{ExtraFile, WrittenOutputs, write_moves, write_outputs, write_outputs_spilled};
+pub use output::{
+    ExtraFile, WrittenOutputs, write_moves, write_outputs, write_outputs_last,
+    write_outputs_spilled,
+};
 pub use pipeline::{AnalyzeOptions, analyze};
 pub use query::{Filter, MAX_FILTER_BYTES, Selection, Sort, select_rows};
 pub use score::{

@@ -6,15 +6,51 @@
 //! detail once read), each removal inside the step that was done with the file. The step
 //! goes on instead; the file is renamed out of the way first (instant, so a file of the same
 //! name made afterwards, as a reading started again makes, is never the one removed), and a
-//! spill folder waits for the removals ([`wait`]) before it removes itself.
+//! spill folder waits for the removals ([`wait`]) before it removes itself. The same thread
+//! gives back the space of a file's bytes that will not be read again ([`give_back_soon`]):
+//! the column store's 6 GB at 100M rows took 2.5–3 s to remove at the very end of a run, all
+//! of it waiting on the disk (a mount with `discard`), and is given back while
+//! `customers.parquet` is written instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Condvar, Mutex, OnceLock};
 
+/// What the removal thread does with a file.
+enum Job {
+    /// Removes it.
+    Remove(PathBuf),
+    /// Gives back the space of these bytes of it (read as zeros afterwards).
+    GiveBack(PathBuf, std::ops::Range<u64>),
+}
+
+impl Job {
+    fn run(self) {
+        match self {
+            Job::Remove(path) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Job::GiveBack(path, bytes) => punch(&path, bytes),
+        }
+    }
+}
+
+/// A hole over `bytes` of the file at `path`, where the system makes one (Linux); nothing
+/// otherwise, or when the file is gone: its space comes back when it is removed anyway.
+fn punch(path: &Path, bytes: std::ops::Range<u64>) {
+    #[cfg(target_os = "linux")]
+    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) {
+        use rustix::fs::FallocateFlags;
+        let flags = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
+        let _ = rustix::fs::fallocate(&f, flags, bytes.start, bytes.end - bytes.start);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (path, bytes);
+}
+
 /// Files queued and not yet removed, and the queue's thread.
 struct Remover {
-    queue: Mutex<Sender<PathBuf>>,
+    queue: Mutex<Sender<Job>>,
     pending: Mutex<usize>,
     done: Condvar,
 }
@@ -23,12 +59,12 @@ fn remover() -> Option<&'static Remover> {
     static REMOVER: OnceLock<Option<Remover>> = OnceLock::new();
     REMOVER
         .get_or_init(|| {
-            let (tx, rx) = channel::<PathBuf>();
+            let (tx, rx) = channel::<Job>();
             let spawned = std::thread::Builder::new()
                 .name("spill-removal".into())
                 .spawn(move || {
-                    for path in rx {
-                        let _ = std::fs::remove_file(&path);
+                    for job in rx {
+                        job.run();
                         if let Some(r) = remover() {
                             let mut n = r.pending.lock().unwrap_or_else(|p| p.into_inner());
                             *n = n.saturating_sub(1);
@@ -64,17 +100,32 @@ pub(crate) fn remove_soon(path: &Path) -> std::io::Result<()> {
     if let Err(e) = std::fs::rename(path, &renamed) {
         return gone(Err(e));
     }
-    *r.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    let sent = r
-        .queue
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send(renamed.clone());
-    if sent.is_err() {
-        *r.pending.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+    if let Err(Job::Remove(renamed)) = queue(r, Job::Remove(renamed)) {
         return gone(std::fs::remove_file(&renamed));
     }
     Ok(())
+}
+
+/// Gives back the space of `bytes` of the file at `path` soon, on the removal thread: no
+/// one reads them again (they read as zeros afterwards). Nothing where no thread could be
+/// started: the space comes back when the file is removed.
+pub(crate) fn give_back_soon(path: &Path, bytes: std::ops::Range<u64>) {
+    if bytes.is_empty() {
+        return;
+    }
+    if let Some(r) = remover() {
+        let _ = queue(r, Job::GiveBack(path.to_path_buf(), bytes));
+    }
+}
+
+/// `job` on the removal thread's queue, counted as pending; back when the thread is gone.
+fn queue(r: &Remover, job: Job) -> Result<(), Job> {
+    *r.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    let sent = r.queue.lock().unwrap_or_else(|p| p.into_inner()).send(job);
+    sent.map_err(|e| {
+        *r.pending.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        e.0
+    })
 }
 
 /// Waits until every file queued so far is removed.

@@ -7,8 +7,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use clientele_engine::{
     AnalyzeOptions, FOLD_BYTES_PER_ROW, OutputFormat, SpillOptions, analyze, analyze_by_parts,
-    analyze_spilled, check_destination, estimate_input, write_outputs, write_outputs_spilled,
-    write_to_postgres, write_to_postgres_spilled,
+    analyze_spilled, check_destination, estimate_input, write_outputs, write_outputs_last,
+    write_outputs_spilled, write_to_postgres, write_to_postgres_spilled,
 };
 
 use super::flags::{LangArg, SourceArgs, config_from, input_paths};
@@ -197,7 +197,11 @@ pub(super) fn run(a: AnalyzeArgs, bars: &'static Bars) -> Result<()> {
         Some(t) => {
             write_outputs_spilled(&analysis, t, &a.out, format, compression, &inputs, &report)?
         }
-        None => write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?,
+        // the table is read once more only to be written to a database
+        None if sink.is_some() => {
+            write_outputs(&analysis, &a.out, format, compression, &inputs, &report)?
+        }
+        None => write_outputs_last(&analysis, &a.out, format, compression, &inputs, &report)?,
     };
     spin.finish_and_clear();
     let stored = match &sink {
