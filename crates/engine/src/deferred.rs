@@ -95,6 +95,28 @@ impl OfCustomer for CategorySpend {
     }
 }
 
+/// A record that names a category by its code in a list.
+pub(crate) trait Coded {
+    /// The record with its category's code in another list: `codes[old]`; `None` for a code
+    /// past the list.
+    fn recoded(self, codes: &[u32]) -> Option<Self>
+    where
+        Self: Sized;
+}
+
+impl Coded for CategorySpend {
+    fn recoded(mut self, codes: &[u32]) -> Option<Self> {
+        self.category = *codes.get(self.category as usize)?;
+        Some(self)
+    }
+}
+
+impl Coded for MonthActivity {
+    fn recoded(self, _: &[u32]) -> Option<Self> {
+        Some(self)
+    }
+}
+
 /// Records in memory, or in a file until they are taken.
 #[derive(Debug)]
 pub(crate) enum Deferred<T> {
@@ -102,6 +124,18 @@ pub(crate) enum Deferred<T> {
     Held(Vec<T>),
     /// `len` records in `path`.
     OnDisk { path: PathBuf, len: usize },
+    /// The records of several lists one after another, each renumbered as it is read: the
+    /// category spend of a run's parts, put end to end without being written again.
+    EndToEnd(Vec<Piece<T>>),
+}
+
+/// One list of an end-to-end [`Deferred`]: its customers come after `offset` others (`None`:
+/// a list without customers, so without records) and its categories are numbered by `codes`.
+#[derive(Debug)]
+pub(crate) struct Piece<T> {
+    pub records: Deferred<T>,
+    pub offset: Option<u32>,
+    pub codes: Vec<u32>,
 }
 
 impl<T> Default for Deferred<T> {
@@ -122,7 +156,7 @@ pub(crate) struct DeferredDetail {
 /// Records per write or read.
 const CHUNK: usize = 64 * 1024;
 
-impl<T: Flat + Clone> Deferred<T> {
+impl<T: Flat + Clone + OfCustomer + Coded> Deferred<T> {
     /// `records` written to `path` and let go.
     pub(crate) fn to_disk(records: Vec<T>, path: &Path) -> Result<Deferred<T>, EngineError> {
         let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
@@ -146,18 +180,29 @@ impl<T: Flat + Clone> Deferred<T> {
             Deferred::Held(v) => Ok(v),
             on_disk => {
                 let out = on_disk.read()?;
-                if let Deferred::OnDisk { path, .. } = on_disk {
-                    let _ = crate::removal::remove_soon(&path);
-                }
+                on_disk.discard();
                 Ok(out)
             }
         }
     }
 
-    /// Lets go of the records (removing their file).
+    /// Lets go of the records (removing their files).
     pub(crate) fn discard(self) {
-        if let Deferred::OnDisk { path, .. } = self {
-            let _ = crate::removal::remove_soon(&path);
+        match self {
+            Deferred::Held(_) => {}
+            Deferred::OnDisk { path, .. } => {
+                let _ = crate::removal::remove_soon(&path);
+            }
+            Deferred::EndToEnd(pieces) => pieces.into_iter().for_each(|p| p.records.discard()),
+        }
+    }
+
+    /// How many records there are.
+    fn len(&self) -> usize {
+        match self {
+            Deferred::Held(v) => v.len(),
+            Deferred::OnDisk { len, .. } => *len,
+            Deferred::EndToEnd(pieces) => pieces.iter().map(|p| p.records.len()).sum(),
         }
     }
 
@@ -167,9 +212,43 @@ impl<T: Flat + Clone> Deferred<T> {
         &self,
         mut f: impl FnMut(&[T]) -> Result<(), E>,
     ) -> Result<(), E> {
+        let pieces = match self {
+            Deferred::EndToEnd(pieces) => pieces,
+            one => return one.each_chunk(&mut f),
+        };
+        let mut renumbered = Vec::with_capacity(CHUNK);
+        for p in pieces {
+            p.records.each_chunk(&mut |chunk: &[T]| {
+                let at = |e: &str| E::from(EngineError::Internal(e.into()));
+                let offset = p.offset.ok_or_else(|| at("records of no customer"))?;
+                renumbered.clear();
+                for r in chunk {
+                    let mut r = r
+                        .clone()
+                        .recoded(&p.codes)
+                        .ok_or_else(|| at("a record names a category its list does not have"))?;
+                    r.set_customer(r.customer() + offset);
+                    renumbered.push(r);
+                }
+                f(&renumbered)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// [`Deferred::for_each_chunk`] of one list (held or in one file); a list of lists is
+    /// an error here (an end-to-end list's pieces are single lists).
+    fn each_chunk<E: From<EngineError>>(
+        &self,
+        f: &mut dyn FnMut(&[T]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let (path, len) = match self {
             Deferred::Held(v) => return v.chunks(CHUNK).try_for_each(f),
             Deferred::OnDisk { path, len } => (path, *len),
+            Deferred::EndToEnd(_) => {
+                let e = "a list of lists inside a list of lists";
+                return Err(E::from(EngineError::Internal(e.into())));
+            }
         };
         let f_err = |e| E::from(EngineError::io(path, e));
         let mut r = BufReader::new(File::open(path).map_err(f_err)?);
@@ -190,11 +269,7 @@ impl<T: Flat + Clone> Deferred<T> {
 
     /// A copy of the records, kept where they are (read from the file when on disk).
     pub(crate) fn read(&self) -> Result<Vec<T>, EngineError> {
-        let len = match self {
-            Deferred::Held(v) => v.len(),
-            Deferred::OnDisk { len, .. } => *len,
-        };
-        let mut out = Vec::with_capacity(len);
+        let mut out = Vec::with_capacity(self.len());
         self.for_each_chunk(|c| {
             out.extend_from_slice(c);
             Ok::<_, EngineError>(())
@@ -273,6 +348,12 @@ impl<T: Flat + Clone> Cursor<T> {
                 let f = File::open(path).map_err(|e| EngineError::io(path, e))?;
                 (path.clone(), Some(BufReader::new(f)), *len, Vec::new())
             }
+            // a merge's inputs are each part's own list
+            Deferred::EndToEnd(_) => {
+                return Err(EngineError::Internal(
+                    "a merge reads one list of records, not several".into(),
+                ));
+            }
         };
         Ok(Cursor {
             path,
@@ -316,9 +397,53 @@ mod tests {
         fn path_for_test(&self) -> &Path {
             match self {
                 Deferred::OnDisk { path, .. } => path,
-                Deferred::Held(_) => panic!("held"),
+                _ => panic!("not one file"),
             }
         }
+    }
+
+    #[test]
+    fn lists_end_to_end_read_renumbered_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let spend = |customer, category| CategorySpend {
+            customer,
+            category,
+            revenue: f64::from(customer) + f64::from(category) / 10.0,
+            orders: 1,
+        };
+        // two parts' lists (the second longer than a chunk) and a part without customers
+        let first: Vec<CategorySpend> = vec![spend(0, 1), spend(1, 0), spend(2, 1)];
+        let second: Vec<CategorySpend> = (0..CHUNK as u32 + 3).map(|c| spend(c, c % 2)).collect();
+        let piece = |records: Vec<CategorySpend>, name: &str, offset, codes: Vec<u32>| Piece {
+            records: Deferred::to_disk(records, &dir.path().join(name)).unwrap(),
+            offset,
+            codes,
+        };
+        let all = Deferred::EndToEnd(vec![
+            piece(first.clone(), "a.bin", Some(0), vec![2, 0]),
+            piece(Vec::new(), "empty.bin", None, Vec::new()),
+            piece(second.clone(), "b.bin", Some(3), vec![1, 2]),
+        ]);
+        let mut want: Vec<CategorySpend> = first
+            .iter()
+            .map(|s| CategorySpend {
+                category: [2, 0][s.category as usize],
+                ..*s
+            })
+            .collect();
+        want.extend(second.iter().map(|s| CategorySpend {
+            customer: s.customer + 3,
+            category: [1, 2][s.category as usize],
+            ..*s
+        }));
+        assert_eq!(all.len(), want.len());
+        assert_eq!(all.read().unwrap(), want);
+        all.discard();
+        crate::removal::wait();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // a code past its list's names is an error, not a wrong category
+        let bad = Deferred::EndToEnd(vec![piece(first, "c.bin", Some(0), vec![0])]);
+        assert!(bad.read().is_err());
     }
 
     #[test]

@@ -828,11 +828,14 @@ fn lifecycle_stages(
             )?;
             Ok(())
         })?;
-    let first: Vec<Month> = table
-        .dates(col::FIRST_PURCHASE)?
-        .iter()
-        .map(|d| d.map(Month::from).unwrap_or_else(|| Month::from(as_of)))
-        .collect();
+    let first: Vec<Month> = {
+        use rayon::prelude::*;
+        let dates = table.dates(col::FIRST_PURCHASE)?;
+        (0..dates.len())
+            .into_par_iter()
+            .map(|i| dates.get(i).map_or_else(|| Month::from(as_of), Month::from))
+            .collect()
+    };
     Ok((summary, made, first))
 }
 

@@ -57,7 +57,16 @@ pub(crate) fn index(
     first_month: &[Month],
     through: Option<Month>,
 ) -> Result<Option<Indexed>, LifecycleError> {
-    for (row, a) in activity.iter().enumerate() {
+    use rayon::prelude::*;
+    // the first row that fails a check, found on every core, then said as one pass would
+    let fails = |a: &CustomerMonth| {
+        first_month
+            .get(a.customer as usize)
+            .is_none_or(|&first| a.month < first && a.orders > 0)
+            || !a.revenue.is_finite()
+    };
+    if let Some(row) = activity.par_iter().position_first(fails) {
+        let a = &activity[row];
         let Some(&first) = first_month.get(a.customer as usize) else {
             return Err(LifecycleError::UnknownCustomer {
                 row,
@@ -84,10 +93,10 @@ pub(crate) fn index(
     else {
         return Ok(None);
     };
-    let max_active = activity.iter().map(|a| a.month).max();
+    let max_active = activity.par_iter().map(|a| a.month).max();
     let end = match through {
         Some(t) => {
-            if let Some(a) = activity.iter().find(|a| a.month > t) {
+            if let Some(a) = activity.par_iter().find_first(|a| a.month > t) {
                 return Err(LifecycleError::AfterThrough {
                     what: format!("activity of customer {}", a.customer),
                     month: a.month,
@@ -111,20 +120,25 @@ pub(crate) fn index(
     };
     // stable, so the revenue of a repeated (customer, month) adds up in the order given; the
     // fold already gives them in this order, and a sorted slice is not sorted again
-    if !activity.is_sorted_by_key(|a| (a.customer, a.month)) {
-        activity.sort_by_key(|a| (a.customer, a.month));
+    let key = |a: &CustomerMonth| (a.customer, a.month);
+    let strictly = activity.par_windows(2).all(|w| key(&w[0]) < key(&w[1]));
+    if !strictly && !activity.par_windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        activity.sort_by_key(key);
     }
-    activity.dedup_by(|r, last| {
-        let same = last.customer == r.customer && last.month == r.month;
-        if same {
-            last.revenue += r.revenue;
-            last.orders = last.orders.saturating_add(r.orders);
-        }
-        same
-    });
+    // one row per (customer, month) already, as the fold gives them: nothing to merge
+    if !strictly {
+        activity.dedup_by(|r, last| {
+            let same = last.customer == r.customer && last.month == r.month;
+            if same {
+                last.revenue += r.revenue;
+                last.orders = last.orders.saturating_add(r.orders);
+            }
+            same
+        });
+    }
     let merged = activity;
     // a month of returns before any first purchase starts the range, so its revenue counts
-    let min_active = merged.iter().map(|a| a.month).min();
+    let min_active = merged.par_iter().map(|a| a.month).min();
     Ok(Some(Indexed {
         start: min_active.map_or(min_first, |m| m.min(min_first)),
         end,

@@ -97,12 +97,34 @@ pub fn trends_and_cohorts(
     let Some(ix) = index(activity, first_month, config.through)? else {
         return Ok((Vec::new(), cohorts_of(None, first_month, config.through)));
     };
-    let trends = if ix.rows.is_empty() {
-        Vec::new()
-    } else {
-        trends_of(&ix, first_month, config)
-    };
-    Ok((trends, cohorts_of(Some(&ix), first_month, config.through)))
+    // one pass each over the same rows, side by side
+    let (trends, cohorts) = rayon::join(
+        || {
+            if ix.rows.is_empty() {
+                Vec::new()
+            } else {
+                trends_of(&ix, first_month, config)
+            }
+        },
+        || cohorts_of(Some(&ix), first_month, config.through),
+    );
+    Ok((trends, cohorts))
+}
+
+/// `rows` in pieces of about `size`, each ending with a customer's last row.
+fn pieces(rows: &[CustomerMonth], size: usize) -> Vec<&[CustomerMonth]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let mut end = size.min(rest.len());
+        while end < rest.len() && rest[end].customer == rest[end - 1].customer {
+            end += 1;
+        }
+        let (piece, after) = rest.split_at(end);
+        out.push(piece);
+        rest = after;
+    }
+    out
 }
 
 fn check(config: &TrendConfig) -> Result<(), LifecycleError> {
@@ -115,55 +137,116 @@ fn check(config: &TrendConfig) -> Result<(), LifecycleError> {
     Ok(())
 }
 
-/// The trends of checked, merged activity.
-fn trends_of(ix: &Indexed, first_month: &[Month], config: &TrendConfig) -> Vec<MonthTrend> {
-    let n = ix.len();
-    let horizon = config.churn_months as i32;
-    let mut revenue = vec![0.0; n];
-    let mut orders = vec![0u64; n];
-    let mut active = vec![0u64; n];
-    let mut new = vec![0u64; n];
-    let mut returning = vec![0u64; n];
-    let mut retained = vec![0u64; n];
-    let mut reactivated = vec![0u64; n];
-    let mut churned = vec![0u64; n];
-    for &f in first_month {
-        new[ix.pos(f)] += 1;
-    }
-    let mut months: Vec<Month> = Vec::new();
-    for rows in ix.by_customer() {
-        let first = first_month[rows[0].customer as usize];
-        months.clear();
-        for r in rows {
-            let p = ix.pos(r.month);
-            revenue[p] += r.revenue;
-            orders[p] += u64::from(r.orders);
-            if r.orders > 0 {
-                months.push(r.month);
-            }
+/// Customers counted per month of the range: the trends' counts but `new`.
+#[derive(Clone)]
+struct Counts {
+    active: Vec<u64>,
+    returning: Vec<u64>,
+    retained: Vec<u64>,
+    reactivated: Vec<u64>,
+    churned: Vec<u64>,
+}
+
+impl Counts {
+    fn new(n: usize) -> Counts {
+        Counts {
+            active: vec![0; n],
+            returning: vec![0; n],
+            retained: vec![0; n],
+            reactivated: vec![0; n],
+            churned: vec![0; n],
         }
+    }
+
+    /// `other`'s counts added (counts add up in any order).
+    fn add(mut self, other: Counts) -> Counts {
+        for (a, b) in [
+            (&mut self.active, other.active),
+            (&mut self.returning, other.returning),
+            (&mut self.retained, other.retained),
+            (&mut self.reactivated, other.reactivated),
+            (&mut self.churned, other.churned),
+        ] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self
+    }
+
+    /// The months one customer was active in (in order) counted.
+    fn customer(&mut self, ix: &Indexed, first: Month, months: &[Month], horizon: i32) {
         for (i, &m) in months.iter().enumerate() {
             let p = ix.pos(m);
-            active[p] += 1;
+            self.active[p] += 1;
             if m > first {
-                returning[p] += 1;
+                self.returning[p] += 1;
             }
             if let Some(&prev) = i.checked_sub(1).and_then(|j| months.get(j)) {
                 let gap = m.months_since(prev);
                 if gap == 1 {
-                    retained[p] += 1;
+                    self.retained[p] += 1;
                 } else if gap > horizon {
-                    reactivated[p] += 1;
+                    self.reactivated[p] += 1;
                 }
             }
             let lapses = months
                 .get(i + 1)
                 .is_none_or(|&next| next.months_since(m) > horizon);
             if lapses {
-                churned[p] += 1;
+                self.churned[p] += 1;
             }
         }
     }
+}
+
+/// Rows per job of the customers' counts (a job's rows end with a customer's last); a few
+/// in tests, so that a test history is counted in many pieces.
+const COUNT_ROWS: usize = if cfg!(test) { 5 } else { 1 << 16 };
+
+/// The trends of checked, merged activity. The revenue and orders are summed in row order
+/// (the same sums to the bit however the rows are split), beside the customers' counts,
+/// which are made in pieces of the rows on every core and added up.
+fn trends_of(ix: &Indexed, first_month: &[Month], config: &TrendConfig) -> Vec<MonthTrend> {
+    use rayon::prelude::*;
+    let n = ix.len();
+    let horizon = config.churn_months as i32;
+    let mut new = vec![0u64; n];
+    for &f in first_month {
+        new[ix.pos(f)] += 1;
+    }
+    let sums = || {
+        let mut revenue = vec![0.0; n];
+        let mut orders = vec![0u64; n];
+        for r in &ix.rows {
+            let p = ix.pos(r.month);
+            revenue[p] += r.revenue;
+            orders[p] += u64::from(r.orders);
+        }
+        (revenue, orders)
+    };
+    let counts = || {
+        pieces(&ix.rows, COUNT_ROWS)
+            .into_par_iter()
+            .map(|rows| {
+                let mut c = Counts::new(n);
+                let mut months: Vec<Month> = Vec::new();
+                for rows in rows.chunk_by(|a, b| a.customer == b.customer) {
+                    let first = first_month[rows[0].customer as usize];
+                    months.clear();
+                    months.extend(rows.iter().filter(|r| r.orders > 0).map(|r| r.month));
+                    c.customer(ix, first, &months, horizon);
+                }
+                c
+            })
+            .reduce(|| Counts::new(n), Counts::add)
+    };
+    let ((revenue, orders), c) = rayon::join(sums, counts);
+    let Counts {
+        active,
+        returning,
+        retained,
+        reactivated,
+        churned,
+    } = c;
     (0..n)
         .map(|p| {
             let month = ix.start.plus_months(p as i32);
@@ -186,4 +269,83 @@ fn trends_of(ix: &Indexed, first_month: &[Month], config: &TrendConfig) -> Vec<M
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counts of one pass over every customer, as the trends were made before they were
+    /// made in pieces.
+    fn counts_in_one_pass(ix: &Indexed, first_month: &[Month], horizon: i32) -> Counts {
+        let mut c = Counts::new(ix.len());
+        for rows in ix.by_customer() {
+            let months: Vec<Month> = rows
+                .iter()
+                .filter(|r| r.orders > 0)
+                .map(|r| r.month)
+                .collect();
+            c.customer(ix, first_month[rows[0].customer as usize], &months, horizon);
+        }
+        c
+    }
+
+    #[test]
+    fn counts_made_in_pieces_equal_one_pass() {
+        // 40 customers, each with a first month and scattered later months (some without
+        // orders), from a fixed linear congruential sequence
+        let base = Month::new(2024, 1).unwrap();
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let (mut rows, mut first) = (Vec::new(), Vec::new());
+        for c in 0..40u32 {
+            let f = base.plus_months(next(12) as i32);
+            first.push(f);
+            let mut m = f;
+            for _ in 0..next(9) {
+                rows.push(CustomerMonth {
+                    customer: c,
+                    month: m,
+                    revenue: 1.5,
+                    orders: next(3) as u32,
+                });
+                m = m.plus_months(1 + next(6) as i32);
+            }
+        }
+        let ix = index(rows, &first, None).unwrap().unwrap();
+        assert!(pieces(&ix.rows, COUNT_ROWS).len() > 10);
+        for horizon in [1, 3] {
+            let config = TrendConfig {
+                churn_months: horizon as u32,
+                through: None,
+            };
+            let t = trends_of(&ix, &first, &config);
+            let one = counts_in_one_pass(&ix, &first, horizon);
+            let got = |f: fn(&MonthTrend) -> u64| t.iter().map(f).collect::<Vec<_>>();
+            assert_eq!(got(|m| m.active), one.active);
+            assert_eq!(got(|m| m.returning), one.returning);
+            assert_eq!(got(|m| m.retained), one.retained);
+            assert_eq!(got(|m| m.reactivated), one.reactivated);
+            let churned: Vec<u64> = t.iter().map(|m| m.churned.unwrap_or(0)).collect();
+            let known: Vec<u64> = (0..t.len())
+                .map(|p| {
+                    if t[p].churned.is_some() {
+                        one.churned[p]
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            assert_eq!(churned, known);
+        }
+        // each piece ends with a customer's last row
+        for p in pieces(&ix.rows, COUNT_ROWS).windows(2) {
+            assert_ne!(p[0].last().unwrap().customer, p[1][0].customer);
+        }
+    }
 }
