@@ -55,13 +55,23 @@ impl ColumnKey {
         if let Some(w) = whole_number_bits(c) {
             return Some((ColumnKey::Whole, w));
         }
-        // the distinct values first, ranked once they are all in
-        let mut ranks = crate::fit::KeyMap::default();
-        for &v in c {
-            if ranks.insert(v.to_bits(), 0).is_none() && ranks.len() > MAX_RANKED {
-                return None;
-            }
-        }
+        // the distinct values first (those of each piece, on every core, then together),
+        // ranked once they are all in
+        let piece = |chunk: &[f64]| {
+            let mut m = crate::fit::KeyMap::default();
+            chunk.iter().for_each(|v| {
+                m.insert(v.to_bits(), 0);
+            });
+            (m.len() <= MAX_RANKED).then_some(m)
+        };
+        let together = |mut a: crate::fit::KeyMap<u32>, b: crate::fit::KeyMap<u32>| {
+            a.extend(b);
+            (a.len() <= MAX_RANKED).then_some(a)
+        };
+        let mut ranks = c
+            .par_chunks(1 << 16)
+            .map(piece)
+            .try_reduce(crate::fit::KeyMap::default, together)?;
         let mut distinct: Vec<f64> = ranks.keys().map(|&b| f64::from_bits(b)).collect();
         distinct.sort_unstable_by(f64::total_cmp);
         for (r, v) in distinct.iter().enumerate() {
@@ -169,28 +179,50 @@ pub(crate) fn check_rows(x: &[f64], tx: &[f64], t: &[f64]) -> Result<()> {
             });
         }
     }
-    for (column, v) in [("frequency", x), ("recency", tx), ("T", t)] {
-        fail_if(count(v, |a| !a.is_finite()), |count| ClvError::NonFinite {
-            column,
-            count,
-        })?;
+    // every rule counted in one pass over the rows, on every core (counts add up in any
+    // order), then said in the order of the rules
+    let counted = |i: usize| {
+        let (a, b, c) = (x[i], tx[i], t[i]);
+        [
+            !a.is_finite(),
+            !b.is_finite(),
+            !c.is_finite(),
+            a < 0.0,
+            a.fract() != 0.0,
+            b < 0.0,
+            b > c,
+            a == 0.0 && b != 0.0,
+        ]
+        .map(usize::from)
+    };
+    let add = |mut p: [usize; 8], q: [usize; 8]| {
+        p.iter_mut().zip(q).for_each(|(a, b)| *a += b);
+        p
+    };
+    let [
+        x_nf,
+        tx_nf,
+        t_nf,
+        negative,
+        fraction,
+        tx_negative,
+        above,
+        zero,
+    ] = if x.len() >= PAR_SORT_MIN {
+        (0..x.len())
+            .into_par_iter()
+            .map(counted)
+            .reduce(|| [0; 8], add)
+    } else {
+        (0..x.len()).map(counted).fold([0; 8], add)
+    };
+    for (column, count) in [("frequency", x_nf), ("recency", tx_nf), ("T", t_nf)] {
+        fail_if(count, |count| ClvError::NonFinite { column, count })?;
     }
-    fail_if(count(x, |a| a < 0.0), |count| ClvError::NegativeFrequency {
-        count,
-    })?;
-    fail_if(count(x, |a| a.fract() != 0.0), |count| {
-        ClvError::NonIntegerFrequency { count }
-    })?;
-    fail_if(count(tx, |a| a < 0.0), |count| ClvError::NegativeRecency {
-        count,
-    })?;
-    let above = tx.iter().zip(t).filter(|(a, b)| a > b).count();
+    fail_if(negative, |count| ClvError::NegativeFrequency { count })?;
+    fail_if(fraction, |count| ClvError::NonIntegerFrequency { count })?;
+    fail_if(tx_negative, |count| ClvError::NegativeRecency { count })?;
     fail_if(above, |count| ClvError::RecencyAboveT { count })?;
-    let zero = x
-        .iter()
-        .zip(tx)
-        .filter(|&(&a, &b)| a == 0.0 && b != 0.0)
-        .count();
     fail_if(zero, |count| ClvError::ZeroFrequencyNonZeroRecency {
         count,
     })
