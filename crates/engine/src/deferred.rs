@@ -156,7 +156,7 @@ pub(crate) struct DeferredDetail {
 /// Records per write or read.
 const CHUNK: usize = 64 * 1024;
 
-impl<T: Flat + Clone + OfCustomer + Coded> Deferred<T> {
+impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
     /// `records` written to `path` and let go.
     pub(crate) fn to_disk(records: Vec<T>, path: &Path) -> Result<Deferred<T>, EngineError> {
         let f = File::create(path).map_err(|e| EngineError::io(path, e))?;
@@ -252,19 +252,32 @@ impl<T: Flat + Clone + OfCustomer + Coded> Deferred<T> {
         };
         let f_err = |e| E::from(EngineError::io(path, e));
         let mut r = BufReader::new(File::open(path).map_err(f_err)?);
-        let mut buf = vec![0u8; CHUNK * T::WIDTH];
-        let mut records = Vec::with_capacity(CHUNK);
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(CHUNK);
-            let bytes = &mut buf[..n * T::WIDTH];
-            r.read_exact(bytes).map_err(f_err)?;
-            records.clear();
-            records.extend(bytes.chunks_exact(T::WIDTH).map(T::get));
-            f(&records)?;
-            done += n;
-        }
-        Ok(())
+        // the next chunks read and decoded on a thread of their own while `f` takes this one
+        // (a pass of the behaviour step over 1.3 GB of spend at 100M rows waited on both)
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<T>>>(2);
+            s.spawn(move || {
+                let mut buf = vec![0u8; CHUNK * T::WIDTH];
+                let mut done = 0;
+                while done < len {
+                    let n = (len - done).min(CHUNK);
+                    let bytes = &mut buf[..n * T::WIDTH];
+                    let read = r
+                        .read_exact(bytes)
+                        .map(|()| bytes.chunks_exact(T::WIDTH).map(T::get).collect());
+                    let failed = read.is_err();
+                    // a receiver gone has stopped at an error of its own
+                    if tx.send(read).is_err() || failed {
+                        return;
+                    }
+                    done += n;
+                }
+            });
+            for records in rx {
+                f(&records.map_err(f_err)?)?;
+            }
+            Ok(())
+        })
     }
 
     /// A copy of the records, kept where they are (read from the file when on disk).
