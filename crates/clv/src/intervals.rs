@@ -405,7 +405,7 @@ pub fn customer_intervals_around(
                     actual: s.frequency.len(),
                 });
             }
-            let differ = (s.frequency.iter().zip(data.frequency()))
+            let differ = (s.frequency.par_iter().zip(data.frequency()))
                 .filter(|(a, b)| a != b)
                 .count();
             if differ > 0 {
@@ -979,9 +979,11 @@ impl Reduce {
 
     /// [`Self::placed`] for every customer.
     fn place_all(self, point: &[f64], lower: &mut [f64], upper: &mut [f64]) {
-        for ((p, l), u) in point.iter().zip(lower.iter_mut()).zip(upper.iter_mut()) {
-            (*l, *u) = self.placed(*p, (*l, *u));
-        }
+        (point
+            .par_iter()
+            .zip(lower.par_iter_mut())
+            .zip(upper.par_iter_mut()))
+        .for_each(|((p, l), u)| (*l, *u) = self.placed(*p, (*l, *u)));
     }
 
     /// The band of one value from its results per draw (`v` may be reordered).

@@ -288,16 +288,23 @@ impl CustomerTable {
         let Some(s) = &self.stored else {
             return Ok(self.take(&idx));
         };
-        let mut out = CustomerTable::from_ids(self.ids.take(&idx));
-        for c in &s.columns {
-            let data = match c.cell.get() {
-                Some(d) => d.take(&idx),
+        // the columns read on every core (a writer of a stored table waits on each slice),
+        // a failure reported for the first column in order that failed
+        use rayon::prelude::*;
+        let read: Vec<Result<ColumnData, CoreError>> = s
+            .columns
+            .par_iter()
+            .map(|c| match c.cell.get() {
+                Some(d) => Ok(d.take(&idx)),
                 None => s
                     .store
                     .load_rows(&c.name, rows.clone())
-                    .map_err(|reason| store_error(&c.name, reason))?,
-            };
-            out.push(c.name.clone(), data)?;
+                    .map_err(|reason| store_error(&c.name, reason)),
+            })
+            .collect();
+        let mut out = CustomerTable::from_ids(self.ids.take(&idx));
+        for (c, data) in s.columns.iter().zip(read) {
+            out.push(c.name.clone(), data?)?;
         }
         Ok(out)
     }
@@ -386,6 +393,36 @@ impl CustomerTable {
         match self.columns.iter_mut().find(|c| c.name == name) {
             Some(c) => c.data = data,
             None => self.columns.push(Column { name, data }),
+        }
+        Ok(())
+    }
+
+    /// Columns set as [`CustomerTable::set`] sets each, in order; a stored table writes them
+    /// side by side (a step that makes several columns waited on each write in turn). Names
+    /// must differ; a repeated one sets them one after another.
+    pub fn set_all(&mut self, columns: Vec<(String, ColumnData)>) -> Result<(), CoreError> {
+        let names: std::collections::HashSet<&str> =
+            columns.iter().map(|(n, _)| n.as_str()).collect();
+        let store = match &self.stored {
+            Some(s) if names.len() == columns.len() => Arc::clone(&s.store),
+            _ => return columns.into_iter().try_for_each(|(n, d)| self.set(n, d)),
+        };
+        for (name, data) in &columns {
+            if data.len() != self.len() {
+                return Err(CoreError::ColumnLength {
+                    name: name.clone(),
+                    expected: self.len(),
+                    got: data.len(),
+                });
+            }
+        }
+        use rayon::prelude::*;
+        let saved: Vec<Result<(), String>> =
+            columns.par_iter().map(|(n, d)| store.save(n, d)).collect();
+        // recorded in order, up to the first failure (as one call after another would)
+        for ((name, data), saved) in columns.iter().zip(saved) {
+            saved.map_err(|reason| store_error(name, reason))?;
+            self.stored_column_set(name.clone(), data.type_name());
         }
         Ok(())
     }
@@ -648,6 +685,52 @@ mod tests {
         let e = t.store_failure().unwrap().to_string();
         assert!(e.contains("`orders`") && e.contains("disk gone"), "{e}");
         assert!(t.into_memory().is_err());
+    }
+
+    #[test]
+    fn columns_set_at_once_are_those_set_one_after_another() {
+        let ids = || Ids::from(vec!["a".to_string(), "b".to_string()]);
+        let made = || {
+            vec![
+                (
+                    "p".to_string(),
+                    ColumnData::Float(vec![Some(0.5), None].into()),
+                ),
+                (
+                    "q".to_string(),
+                    ColumnData::Int(vec![Some(1), Some(2)].into()),
+                ),
+                (
+                    "p".to_string(),
+                    ColumnData::Float(vec![Some(0.25), None].into()),
+                ),
+            ]
+        };
+        for columns in [made(), made()[..2].to_vec()] {
+            let (one, all) = (Arc::new(MapStore::default()), Arc::new(MapStore::default()));
+            let mut by_one = CustomerTable::stored(ids(), one.clone(), Vec::new());
+            let mut at_once = CustomerTable::stored(ids(), all.clone(), Vec::new());
+            let columns_again = columns.clone();
+            for (n, d) in columns.clone() {
+                by_one.set(n, d).unwrap();
+            }
+            at_once.set_all(columns).unwrap();
+            assert_eq!(at_once.column_types(), by_one.column_types());
+            assert_eq!(
+                at_once.clone().into_memory().unwrap(),
+                by_one.clone().into_memory().unwrap()
+            );
+            // in memory alike
+            let mut memory = CustomerTable::new(vec!["a".into(), "b".into()]);
+            memory.set_all(columns_again).unwrap();
+            assert_eq!(memory, at_once.into_memory().unwrap());
+        }
+        // a column of the wrong length sets nothing of a stored table
+        let store = Arc::new(MapStore::default());
+        let mut t = CustomerTable::stored(ids(), store, Vec::new());
+        let short = vec![("x".to_string(), ColumnData::Int(vec![Some(1)].into()))];
+        assert!(t.set_all(short).is_err());
+        assert!(t.column_types().is_empty());
     }
 
     #[test]
