@@ -219,7 +219,9 @@ pub(crate) fn feature_column<'t>(
         }
         .into());
     }
-    let bad = (0..c.len()).find(|&i| c.number(i).is_some_and(|x| !x.is_finite()));
+    let bad = (0..c.len())
+        .into_par_iter()
+        .find_first(|&i| c.number(i).is_some_and(|x| !x.is_finite()));
     if let Some(i) = bad {
         return Err(ClusterError::NonFinite {
             column: column.to_string(),
@@ -302,7 +304,7 @@ pub fn extract(
                 None => *p = false,
             });
     }
-    let rows: Vec<usize> = (0..n).filter(|&i| present[i]).collect();
+    let rows: Vec<usize> = (0..n).into_par_iter().filter(|&i| present[i]).collect();
     drop(present);
     let names = || {
         features

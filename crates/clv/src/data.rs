@@ -97,6 +97,10 @@ pub(crate) struct UniqueRows {
     pub(crate) t: Vec<f64>,
     /// `inverse[i]`: index of row i's distinct row.
     pub(crate) inverse: Vec<u32>,
+    /// The rows of distinct row j, in row order: `members[starts[j]..starts[j + 1]]` (as the
+    /// sort that grouped them left them; kept for [`CalibrationData::unique_rows`] only).
+    pub(crate) members: Vec<u32>,
+    pub(crate) starts: Vec<usize>,
 }
 
 impl UniqueRows {
@@ -322,8 +326,11 @@ impl CalibrationData {
     /// tₓ, such as the BG/NBD's expected purchases if alive); `tx` of the result is the tₓ of
     /// one row of each group and must not be used.
     pub(crate) fn unique_x_age(&self) -> &UniqueRows {
-        self.unique_x_age
-            .get_or_init(|| self.unique_by(&[&self.x, &self.t]))
+        self.unique_x_age.get_or_init(|| {
+            let mut u = self.unique_by(&[&self.x, &self.t]);
+            (u.members, u.starts) = (Vec::new(), Vec::new());
+            u
+        })
     }
 
     /// Groups rows by the bit patterns of `cols`, in `total_cmp` order of the columns.
@@ -335,8 +342,11 @@ impl CalibrationData {
             tx: Vec::new(),
             t: Vec::new(),
             inverse: vec![0; n],
+            members: Vec::with_capacity(n),
+            starts: Vec::new(),
         };
         let push = |u: &mut UniqueRows, i: usize| {
+            u.starts.push(u.members.len());
             u.x.push(self.x[i]);
             u.tx.push(self.tx[i]);
             u.t.push(self.t[i]);
@@ -375,7 +385,9 @@ impl CalibrationData {
                     push(&mut u, i);
                 }
                 u.inverse[i] = (u.x.len() - 1) as u32;
+                u.members.push(i as u32);
             }
+            u.starts.push(n);
             return u;
         }
         let key = |i: usize| {
@@ -403,7 +415,9 @@ impl CalibrationData {
                 push(&mut u, i);
             }
             u.inverse[i] = (u.x.len() - 1) as u32;
+            u.members.push(i as u32);
         }
+        u.starts.push(n);
         u
     }
 

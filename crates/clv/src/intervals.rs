@@ -893,28 +893,17 @@ struct Layout<'a> {
     tx: &'a [f64],
     t: &'a [f64],
     /// Customers of row j: `members[offsets[j]..offsets[j + 1]]`, in index order.
-    offsets: Vec<usize>,
-    members: Vec<u32>,
+    offsets: &'a [usize],
+    members: &'a [u32],
     /// BG/NBD, MBG/NBD: distinct (x, T) pairs and each row's pair.
     pairs: Option<(&'a [f64], &'a [f64], Vec<u32>)>,
 }
 
 impl<'a> Layout<'a> {
     fn new(model: &Model, data: &'a CalibrationData) -> Self {
+        // the rows of each distinct row as the sort that found them left them
         let u = data.unique_rows();
-        let mut offsets = vec![0usize; u.len() + 1];
-        for &g in &u.inverse {
-            offsets[g as usize + 1] += 1;
-        }
-        for j in 0..u.len() {
-            offsets[j + 1] += offsets[j];
-        }
-        let mut fill = offsets.clone();
-        let mut members = vec![0u32; u.inverse.len()];
-        for (i, &g) in u.inverse.iter().enumerate() {
-            members[fill[g as usize]] = i as u32;
-            fill[g as usize] += 1;
-        }
+        let (offsets, members) = (&u.starts[..], &u.members[..]);
         let pairs = model.splits_off_p_alive().then(|| {
             let v = data.unique_x_age();
             let row_pair = (0..u.len())
@@ -1535,12 +1524,14 @@ mod tests {
                     t.push(ti);
                 }
             }
+            let offsets: Vec<usize> = (0..=x.len()).collect();
+            let members: Vec<u32> = (0..x.len() as u32).collect();
             let layout = Layout {
                 x: &x,
                 tx: &tx,
                 t: &t,
-                offsets: (0..=x.len()).collect(),
-                members: (0..x.len() as u32).collect(),
+                offsets: &offsets,
+                members: &members,
                 pairs: None,
             };
             let cache = AliveCache::new(&draws, &layout).unwrap();

@@ -174,12 +174,21 @@ impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
         })
     }
 
-    /// The records (read back, and the file removed, when on disk).
-    pub(crate) fn take(&mut self) -> Result<Vec<T>, EngineError> {
+    /// The records as `f` makes them (those it keeps), taken as [`Deferred::take`] takes
+    /// them: converted in place where the layouts allow when held, each chunk as it is read
+    /// when on disk (one pass, not a read and then a pass over all of them).
+    pub(crate) fn take_as<U>(
+        &mut self,
+        f: impl Fn(&T) -> Option<U>,
+    ) -> Result<Vec<U>, EngineError> {
         match std::mem::take(self) {
-            Deferred::Held(v) => Ok(v),
+            Deferred::Held(v) => Ok(v.into_iter().filter_map(|r| f(&r)).collect()),
             on_disk => {
-                let out = on_disk.read()?;
+                let mut out = Vec::with_capacity(on_disk.len());
+                on_disk.for_each_chunk(|c| {
+                    out.extend(c.iter().filter_map(&f));
+                    Ok::<_, EngineError>(())
+                })?;
                 on_disk.discard();
                 Ok(out)
             }
@@ -278,16 +287,6 @@ impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
             }
             Ok(())
         })
-    }
-
-    /// A copy of the records, kept where they are (read from the file when on disk).
-    pub(crate) fn read(&self) -> Result<Vec<T>, EngineError> {
-        let mut out = Vec::with_capacity(self.len());
-        self.for_each_chunk(|c| {
-            out.extend_from_slice(c);
-            Ok::<_, EngineError>(())
-        })?;
-        Ok(out)
     }
 }
 
@@ -406,7 +405,22 @@ impl<T: Flat + Clone> Cursor<T> {
 mod tests {
     use super::*;
 
-    impl<T> Deferred<T> {
+    impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
+        /// A copy of the records, kept where they are.
+        fn read(&self) -> Result<Vec<T>, EngineError> {
+            let mut out = Vec::new();
+            self.for_each_chunk(|c| {
+                out.extend_from_slice(c);
+                Ok::<_, EngineError>(())
+            })?;
+            Ok(out)
+        }
+
+        /// The records, taken.
+        fn take(&mut self) -> Result<Vec<T>, EngineError> {
+            self.take_as(|r| Some(r.clone()))
+        }
+
         fn path_for_test(&self) -> &Path {
             match self {
                 Deferred::OnDisk { path, .. } => path,

@@ -353,7 +353,7 @@ fn clv_and_middle_beside(
     out: &mut ModelOutputs,
     laps: &mut Laps,
 ) -> Result<(Vec<SchemeConfig>, Option<GradedBeside>), EngineError> {
-    let months = inputs.months.take()?;
+    let months = inputs.months.take_as(customer_month)?;
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let ins: &ModelInputs<'_> = inputs;
     let (after_clv, (clusters, t_clusters)) = rayon::join(
@@ -756,7 +756,7 @@ fn middle_side_by_side(
     out: &mut ModelOutputs,
     laps: &mut Laps,
 ) -> Result<Option<GradedBeside>, EngineError> {
-    let months = inputs.months.take()?;
+    let months = inputs.months.take_as(customer_month)?;
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let shared: &CustomerTable = table;
     let (serial, (clusters, t_clusters)) = rayon::join(
@@ -786,7 +786,7 @@ fn lifecycle_of(
     config: &Config,
     as_of: clientele_core::Day,
     leads: &[String],
-    months: Vec<clientele_ingest::MonthActivity>,
+    months: Vec<clientele_lifecycle::CustomerMonth>,
 ) -> Result<Made<LifecycleSection>, EngineError> {
     let (stages, columns, first) = lifecycle_stages(table, config, as_of, leads)?;
     Ok(Made {
@@ -860,7 +860,7 @@ fn lifecycle_trends_step(
     table.set_parts(made)?;
     // a table kept on disk lets go of the columns read so far (a gigabyte at 18M customers)
     table.release();
-    let months = inputs.months.take()?;
+    let months = inputs.months.take_as(customer_month)?;
     out.lifecycle = Some(lifecycle_trends(
         config,
         inputs.as_of,
@@ -871,27 +871,29 @@ fn lifecycle_trends_step(
     Ok(())
 }
 
-/// Trends and cohorts from the fold's `months` (consumed: converted in place where the
-/// layouts allow, and gone after this step), with the playbook's action per stage.
+/// A month of the fold's activity as the lifecycle crate counts it; `None` for a month
+/// number out of range, which the fold does not make.
+fn customer_month(
+    m: &clientele_ingest::MonthActivity,
+) -> Option<clientele_lifecycle::CustomerMonth> {
+    Some(clientele_lifecycle::CustomerMonth {
+        customer: m.customer,
+        month: clientele_lifecycle::Month::new(m.year, m.month)?,
+        revenue: m.revenue,
+        orders: m.orders,
+    })
+}
+
+/// Trends and cohorts from the fold's months (`activity`, converted as they were taken:
+/// [`customer_month`]), with the playbook's action per stage.
 fn lifecycle_trends(
     config: &Config,
     as_of: clientele_core::Day,
     mut stages: clientele_lifecycle::StageSummary,
     first: Vec<clientele_lifecycle::Month>,
-    months: Vec<clientele_ingest::MonthActivity>,
+    activity: Vec<clientele_lifecycle::CustomerMonth>,
 ) -> Result<LifecycleSection, EngineError> {
-    use clientele_lifecycle::{CustomerMonth, Month, trends_and_cohorts};
-    let activity: Vec<CustomerMonth> = months
-        .into_iter()
-        .filter_map(|m| {
-            Some(CustomerMonth {
-                customer: m.customer,
-                month: Month::new(m.year, m.month)?,
-                revenue: m.revenue,
-                orders: m.orders,
-            })
-        })
-        .collect();
+    use clientele_lifecycle::{Month, trends_and_cohorts};
     let through = Some(Month::from(as_of));
     let (trends, cohorts) =
         trends_and_cohorts(activity, &first, &config.lifecycle.trend_config(through))?;
