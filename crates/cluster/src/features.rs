@@ -304,7 +304,7 @@ pub fn extract(
                 None => *p = false,
             });
     }
-    let rows: Vec<usize> = (0..n).into_par_iter().filter(|&i| present[i]).collect();
+    let rows: Vec<usize> = (0..n).filter(|&i| present[i]).collect();
     drop(present);
     let names = || {
         features
