@@ -219,9 +219,7 @@ pub(crate) fn feature_column<'t>(
         }
         .into());
     }
-    let bad = (0..c.len())
-        .into_par_iter()
-        .find_first(|&i| c.number(i).is_some_and(|x| !x.is_finite()));
+    let bad = (0..c.len()).find(|&i| c.number(i).is_some_and(|x| !x.is_finite()));
     if let Some(i) = bad {
         return Err(ClusterError::NonFinite {
             column: column.to_string(),
