@@ -173,7 +173,6 @@ const SUGGEST_BLOCK: usize = if cfg!(test) { 3 } else { 1 << 20 };
 /// Runs every analysis. Returns the summary and the columns to add to the customer table
 /// (`next_best_category`, `next_best_category_score`; none without categories or with
 /// `suggest = false`).
-
 pub fn analyze_behaviour(
     input: &BehaviourInput<'_>,
     config: &BehaviourConfig,
