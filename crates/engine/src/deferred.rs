@@ -174,9 +174,9 @@ impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
         })
     }
 
-    /// The records as `f` makes them (those it keeps), taken as [`Deferred::take`] takes
-    /// them: converted in place where the layouts allow when held, each chunk as it is read
-    /// when on disk (one pass, not a read and then a pass over all of them).
+    /// The records as `f` makes them (those it keeps), taken (their files removed):
+    /// converted in place where the layouts allow when held, each chunk as it is read when on
+    /// disk (one pass, not a read and then a pass over all of them).
     pub(crate) fn take_as<U>(
         &mut self,
         f: impl Fn(&T) -> Option<U>,
@@ -236,7 +236,8 @@ impl<T: Flat + Clone + Send + OfCustomer + Coded> Deferred<T> {
                         .clone()
                         .recoded(&p.codes)
                         .ok_or_else(|| at("a record names a category its list does not have"))?;
-                    r.set_customer(r.customer() + offset);
+                    let customer = r.customer().checked_add(offset);
+                    r.set_customer(customer.ok_or_else(|| at("a customer past 2³² customers"))?);
                     renumbered.push(r);
                 }
                 f(&renumbered)

@@ -353,7 +353,8 @@ fn clv_and_middle_beside(
     out: &mut ModelOutputs,
     laps: &mut Laps,
 ) -> Result<(Vec<SchemeConfig>, Option<GradedBeside>), EngineError> {
-    let months = inputs.months.take_as(customer_month)?;
+    // converted on the lifecycle step's own thread
+    let mut months = std::mem::take(&mut inputs.months);
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let ins: &ModelInputs<'_> = inputs;
     let (after_clv, (clusters, t_clusters)) = rayon::join(
@@ -368,7 +369,7 @@ fn clv_and_middle_beside(
                 || {
                     rayon::join(
                         || timed(|| grades_beside(shared, config, &schemes)),
-                        || timed(|| lifecycle_of(shared, config, as_of, leads, months)),
+                        || timed(|| lifecycle_of(shared, config, as_of, leads, &mut months)),
                     )
                 },
                 || {
@@ -756,14 +757,14 @@ fn middle_side_by_side(
     out: &mut ModelOutputs,
     laps: &mut Laps,
 ) -> Result<Option<GradedBeside>, EngineError> {
-    let months = inputs.months.take_as(customer_month)?;
+    let mut months = std::mem::take(&mut inputs.months);
     let (as_of, leads) = (inputs.as_of, inputs.leads);
     let shared: &CustomerTable = table;
     let (serial, (clusters, t_clusters)) = rayon::join(
         || {
             // the gradings first: they read the table as it stands, which the others leave
             let graded = timed(|| grades_beside(shared, config, schemes));
-            let life = timed(|| lifecycle_of(shared, config, as_of, leads, months));
+            let life = timed(|| lifecycle_of(shared, config, as_of, leads, &mut months));
             let rfm = timed(|| rfm_of(shared, config));
             (graded, life, rfm, timed(|| tiers_of(shared, config)))
         },
@@ -786,12 +787,13 @@ fn lifecycle_of(
     config: &Config,
     as_of: clientele_core::Day,
     leads: &[String],
-    months: Vec<clientele_lifecycle::CustomerMonth>,
+    months: &mut crate::deferred::Deferred<clientele_ingest::MonthActivity>,
 ) -> Result<Made<LifecycleSection>, EngineError> {
     let (stages, columns, first) = lifecycle_stages(table, config, as_of, leads)?;
+    let activity = months.take_as(customer_month)?;
     Ok(Made {
         columns,
-        section: lifecycle_trends(config, as_of, stages, first, months)?,
+        section: lifecycle_trends(config, as_of, stages, first, activity)?,
     })
 }
 
