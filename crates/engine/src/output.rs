@@ -65,13 +65,11 @@ pub fn write_outputs(
 ) -> Result<WrittenOutputs, EngineError> {
     write_outputs_with(
         a,
-        None,
+        Customers::Kept,
         dir,
-        format,
-        compression,
+        (format, compression),
         inputs,
         extra,
-        Table::Kept,
     )
 }
 
@@ -90,23 +88,12 @@ pub fn write_outputs_last(
 ) -> Result<WrittenOutputs, EngineError> {
     write_outputs_with(
         a,
-        None,
+        Customers::LetGo,
         dir,
-        format,
-        compression,
+        (format, compression),
         inputs,
         extra,
-        Table::LetGo,
     )
-}
-
-/// Whether the analysis' customer table is read after its outputs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Table {
-    /// It is (a database written after, a server's memory).
-    Kept,
-    /// It is not: a table kept on disk gives back its space as it is written.
-    LetGo,
 }
 
 /// [`write_outputs`] for a spilled run ([`crate::analyze_spilled`]): the customer table comes
@@ -120,38 +107,38 @@ pub fn write_outputs_spilled(
     inputs: &[PathBuf],
     extra: &[ExtraFile],
 ) -> Result<WrittenOutputs, EngineError> {
-    write_outputs_with(
-        a,
-        Some(spilled),
-        dir,
-        format,
-        compression,
-        inputs,
-        extra,
-        Table::Kept,
-    )
+    let customers = Customers::Spilled(spilled);
+    write_outputs_with(a, customers, dir, (format, compression), inputs, extra)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where the customer table written comes from, and whether it is read after.
+#[derive(Clone, Copy)]
+enum Customers<'a> {
+    /// The analysis' table, read again after (a database written next, a server's memory).
+    Kept,
+    /// The analysis' table, not read after: a table kept on disk gives back its space as
+    /// it is written.
+    LetGo,
+    /// A spilled run's parts, merged as they are written.
+    Spilled(&'a crate::SpilledTable),
+}
+
 fn write_outputs_with(
     a: &Analysis,
-    spilled: Option<&crate::SpilledTable>,
+    customers: Customers<'_>,
     dir: &Path,
-    format: OutputFormat,
-    compression: ParquetCompression,
+    (format, compression): (OutputFormat, ParquetCompression),
     inputs: &[PathBuf],
     extra: &[ExtraFile],
-    table: Table,
 ) -> Result<WrittenOutputs, EngineError> {
     let out = OutputDir::begin(dir, inputs)?;
     let mut timings = Vec::new();
     let files = write_all(
         a,
-        spilled,
+        customers,
         out.path(),
         (format, compression),
         extra,
-        table,
         &mut timings,
     )
     .map_err(|e| out.rename_error(e))?;
@@ -175,13 +162,16 @@ fn write_outputs_with(
 
 fn write_all(
     a: &Analysis,
-    spilled: Option<&crate::SpilledTable>,
+    customers: Customers<'_>,
     dir: &Path,
     (format, compression): (OutputFormat, ParquetCompression),
     extra: &[ExtraFile],
-    table: Table,
     timings: &mut Vec<crate::StepTiming>,
 ) -> Result<Vec<String>, EngineError> {
+    let spilled = match customers {
+        Customers::Spilled(t) => Some(t),
+        Customers::Kept | Customers::LetGo => None,
+    };
     // The snapshots are serialized on a thread of their own while the customer table is
     // encoded: one JSON writer keeps one core busy, the Parquet encoder the rest. The
     // snapshot is streamed a column at a time, so a table kept on disk (a run within a memory
@@ -197,7 +187,7 @@ fn write_all(
         // go of the rows it has written once the snapshot (read alongside) is written too;
         // the target lists read the table after it.
         let csv = spilled.is_none() && format.writes_csv(a.customers.len());
-        let letting_go = table == Table::LetGo && a.summary.target_lists.is_empty();
+        let letting_go = matches!(customers, Customers::LetGo) && a.summary.target_lists.is_empty();
         let read_up_to = |row: usize| {
             if snapshots.is_finished() {
                 a.customers.read_no_more_before(row);
