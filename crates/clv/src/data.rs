@@ -98,7 +98,7 @@ pub(crate) struct UniqueRows {
     /// `inverse[i]`: index of row i's distinct row.
     pub(crate) inverse: Vec<u32>,
     /// The rows of distinct row j, in row order: `members[starts[j]..starts[j + 1]]` (as the
-    /// sort that grouped them left them; kept for [`CalibrationData::unique_rows`] only).
+    /// sort that grouped them left them; made for [`CalibrationData::unique_rows`] only).
     pub(crate) members: Vec<u32>,
     pub(crate) starts: Vec<usize>,
 }
@@ -319,22 +319,20 @@ impl CalibrationData {
     /// distinct row and scattered back.
     pub(crate) fn unique_rows(&self) -> &UniqueRows {
         self.unique
-            .get_or_init(|| self.unique_by(&[&self.x, &self.tx, &self.t]))
+            .get_or_init(|| self.unique_by(&[&self.x, &self.tx, &self.t], true))
     }
 
     /// Like [`Self::unique_rows`] but keyed on (x, T) only (for terms that do not depend on
     /// tₓ, such as the BG/NBD's expected purchases if alive); `tx` of the result is the tₓ of
     /// one row of each group and must not be used.
     pub(crate) fn unique_x_age(&self) -> &UniqueRows {
-        self.unique_x_age.get_or_init(|| {
-            let mut u = self.unique_by(&[&self.x, &self.t]);
-            (u.members, u.starts) = (Vec::new(), Vec::new());
-            u
-        })
+        self.unique_x_age
+            .get_or_init(|| self.unique_by(&[&self.x, &self.t], false))
     }
 
-    /// Groups rows by the bit patterns of `cols`, in `total_cmp` order of the columns.
-    fn unique_by(&self, cols: &[&[f64]]) -> UniqueRows {
+    /// Groups rows by the bit patterns of `cols`, in `total_cmp` order of the columns;
+    /// `members`: with each group's rows ([`UniqueRows::members`]), or none.
+    fn unique_by(&self, cols: &[&[f64]], members: bool) -> UniqueRows {
         let n = self.len();
         assert!(u32::try_from(n).is_ok(), "more than u32::MAX rows");
         let mut u = UniqueRows {
@@ -342,11 +340,13 @@ impl CalibrationData {
             tx: Vec::new(),
             t: Vec::new(),
             inverse: vec![0; n],
-            members: Vec::with_capacity(n),
+            members: Vec::with_capacity(if members { n } else { 0 }),
             starts: Vec::new(),
         };
         let push = |u: &mut UniqueRows, i: usize| {
-            u.starts.push(u.members.len());
+            if members {
+                u.starts.push(u.members.len());
+            }
             u.x.push(self.x[i]);
             u.tx.push(self.tx[i]);
             u.t.push(self.t[i]);
@@ -385,9 +385,13 @@ impl CalibrationData {
                     push(&mut u, i);
                 }
                 u.inverse[i] = (u.x.len() - 1) as u32;
-                u.members.push(i as u32);
+                if members {
+                    u.members.push(i as u32);
+                }
             }
-            u.starts.push(n);
+            if members {
+                u.starts.push(n);
+            }
             return u;
         }
         let key = |i: usize| {
@@ -415,9 +419,13 @@ impl CalibrationData {
                 push(&mut u, i);
             }
             u.inverse[i] = (u.x.len() - 1) as u32;
-            u.members.push(i as u32);
+            if members {
+                u.members.push(i as u32);
+            }
         }
-        u.starts.push(n);
+        if members {
+            u.starts.push(n);
+        }
         u
     }
 
@@ -555,7 +563,7 @@ mod tests {
                 t: t.clone(),
                 ..CalibrationData::new(vec![0.0], vec![0.0], vec![1.0]).unwrap()
             };
-            let u = d.unique_by(&[&x, &tx, &t]);
+            let u = d.unique_by(&[&x, &tx, &t], true);
             let mut want: Vec<[u64; 3]> = (0..n)
                 .map(|i| [order_key(x[i]), order_key(tx[i]), order_key(t[i])])
                 .collect();
