@@ -37,9 +37,13 @@ pub(crate) struct DiskColumns {
     batch_rows: usize,
     /// What must live as long as the files (the spill folder, removed when dropped).
     keeper: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
-    /// Batches of each file whose space was given back ([`ColumnStore::read_no_more_before`]).
-    given_back: Mutex<HashMap<PathBuf, usize>>,
+    /// Each file's batches (where they lie, read from its footer once) and how many of them
+    /// gave back their space ([`ColumnStore::read_no_more_before`]).
+    given_back: Mutex<HashMap<PathBuf, GivenBack>>,
 }
+
+/// A file's batches (their bytes) and how many of them, from the first, gave back their space.
+type GivenBack = (Vec<std::ops::Range<u64>>, usize);
 
 #[derive(Debug, Default)]
 struct Files {
@@ -316,19 +320,23 @@ impl ColumnStore for DiskColumns {
             return;
         };
         for path in files.of.values() {
-            let from = given.get(path).copied().unwrap_or(0);
-            if from >= batches {
-                continue;
+            if !given.contains_key(path) {
+                let Ok(blocks) = batch_bytes(path) else {
+                    continue;
+                };
+                given.insert(path.clone(), (blocks, 0));
             }
-            let Ok(blocks) = batch_bytes(path) else {
+            let Some((blocks, from)) = given.get_mut(path) else {
                 continue;
             };
             let to = batches.min(blocks.len());
+            if *from >= to {
+                continue;
+            }
             // the batches one after another, as this store writes them (no dictionaries)
-            let adjacent = blocks[from..to].windows(2).all(|w| w[0].end == w[1].start);
-            if from < to && adjacent {
-                crate::removal::give_back_soon(path, blocks[from].start..blocks[to - 1].end);
-                given.insert(path.clone(), to);
+            if blocks[*from..to].windows(2).all(|w| w[0].end == w[1].start) {
+                crate::removal::give_back_soon(path, blocks[*from].start..blocks[to - 1].end);
+                *from = to;
             }
         }
     }
